@@ -1,0 +1,78 @@
+//! Lower-case hexadecimal, the encoding of every hash, key and nonce in the
+//! format's JSON documents.
+
+/// Encodes bytes as lower-case hex.
+pub fn encode(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Decodes lower-case hex; upper case and odd lengths are refused so that
+/// each value has one spelling.
+pub fn decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    s.as_bytes()
+        .chunks(2)
+        .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
+        .collect()
+}
+
+/// Decodes hex of exactly `N` bytes.
+pub fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
+    decode(s)?.try_into().ok()
+}
+
+/// Serde adapter for fixed-size byte arrays written as hex strings.
+pub mod array {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    /// Serializes as hex.
+    pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::encode(v))
+    }
+    /// Deserializes from hex of exactly `N` bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        super::decode_array(&s).ok_or_else(|| D::Error::custom(format!("expected {N} bytes of lower-case hex")))
+    }
+}
+
+/// Serde adapter for byte vectors written as hex strings.
+pub mod vec {
+    use serde::{de::Error as _, Deserialize, Deserializer, Serializer};
+
+    /// Serializes as hex.
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::encode(v))
+    }
+    /// Deserializes from lower-case hex.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        super::decode(&s).ok_or_else(|| D::Error::custom("expected lower-case hex"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn round_trip_and_refusals() {
+        assert_eq!(super::encode(&[0, 0xab, 0xff]), "00abff");
+        assert_eq!(super::decode("00abff"), Some(vec![0, 0xab, 0xff]));
+        assert_eq!(super::decode("00ABFF"), None);
+        assert_eq!(super::decode("abc"), None);
+        assert_eq!(super::decode_array::<2>("00ab"), Some([0, 0xab]));
+        assert_eq!(super::decode_array::<2>("00"), None);
+    }
+}

@@ -1,0 +1,57 @@
+//! The Legation archive format.
+//!
+//! This crate is the format as `SPEC.md` describes it: the canonical ZIP
+//! container ([`container`]), the public [`manifest`], the encrypted
+//! [`catalog`], chunked record encryption and key slots ([`crypto`]), key
+//! files ([`keys`]) and the [`writer`] that produces archives, with
+//! [`pack`] walking a folder into a writer. It knows nothing about Wasm
+//! engines or user interfaces and builds for `wasm32-unknown-unknown`.
+
+pub mod catalog;
+pub mod container;
+pub mod crypto;
+mod error;
+pub mod hex;
+pub mod keys;
+pub mod manifest;
+pub mod media;
+pub mod pack;
+pub mod time;
+pub mod writer;
+
+pub use error::{Error, Result};
+
+/// The text of the specification this crate implements; archives carry it
+/// as the entry [`SPEC_ENTRY`].
+pub const SPEC_MD: &str = include_str!("../SPEC.md");
+
+/// Format version written into every manifest (`major.minor`).
+pub const FORMAT_VERSION: &str = "0.1";
+/// Major format version this crate reads; another major is refused.
+pub const FORMAT_MAJOR: u32 = 0;
+
+/// Media type stored in the first entry, [`MIMETYPE_ENTRY`].
+pub const MEDIA_TYPE: &str = "application/vnd.legation.archive+zip";
+
+/// Name of the first entry, holding [`MEDIA_TYPE`] so that tools can tell a
+/// Legation archive by its first bytes.
+pub const MIMETYPE_ENTRY: &str = "mimetype";
+/// Name of the entry holding a copy of `SPEC.md`.
+pub const SPEC_ENTRY: &str = "SPEC.md";
+/// Name of the public manifest entry.
+pub const MANIFEST_ENTRY: &str = "manifest.json";
+/// Name of the entry holding the issuer's signature over the manifest.
+pub const SIGNATURE_ENTRY: &str = "manifest.sig";
+/// Name of the encrypted catalog index entry.
+pub const CATALOG_INDEX_ENTRY: &str = "c/index";
+/// Prefix of encrypted catalog page entries (`c/` and eight hex digits).
+pub const CATALOG_PAGE_PREFIX: &str = "c/";
+/// Prefix of encrypted record entries (`r/` and sixteen hex digits).
+pub const RECORD_PREFIX: &str = "r/";
+/// Records per catalog page.
+pub const PAGE_SIZE: usize = 512;
+
+/// Name of the catalog page entry with the given number.
+pub fn catalog_page_entry(page: u64) -> String {
+    format!("{CATALOG_PAGE_PREFIX}{page:08x}")
+}

@@ -1,0 +1,439 @@
+//! The archive writer: records in, one canonical archive out.
+//!
+//! Entries are written in this order: `mimetype`, `SPEC.md`, then records
+//! with a catalog page after every [`crate::PAGE_SIZE`] of them, then the
+//! catalog index, `manifest.json`, `manifest.sig`, the central directory
+//! and the end records. Memory stays bounded: a record is streamed through
+//! a batch buffer, and only one catalog page is held at a time.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use zeroize::Zeroizing;
+
+use crate::catalog::{self, CatalogRecord, Encoding, Index, Page, PageRef};
+use crate::container::{self, Entry};
+use crate::crypto::{self, Argon2Params, DataKey, StreamId, StreamKey, CHUNK_SIZE, SEALED_CHUNK};
+use crate::keys::IssuerKey;
+use crate::manifest::{self, CatalogRef, Issuer, Manifest, ManifestEntry};
+use crate::{Error, Result};
+
+/// Records up to this size are read whole and DEFLATE is tried on them.
+pub const COMPRESS_MAX: u64 = 16 << 20;
+/// Chunks sealed per batch.
+const BATCH_CHUNKS: usize = 32;
+
+/// Who can open the archive and who signs it.
+pub struct WriterOptions {
+    /// Creation time, seconds since the Unix epoch (the caller's clock, so
+    /// the crate needs none and test vectors are reproducible).
+    pub created: i64,
+    /// The issuer's signing key; `None` writes an unsigned archive.
+    pub issuer: Option<IssuerKey>,
+    /// X25519 public keys of recipients.
+    pub recipients: Vec<[u8; 32]>,
+    /// Passphrases, each with its Argon2id parameters.
+    pub passphrases: Vec<(Zeroizing<String>, Argon2Params)>,
+    /// Whether to store a copy of SPEC.md (always, outside test vectors).
+    pub embed_spec: bool,
+}
+
+/// What describes a record apart from its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct RecordMeta {
+    /// Path relative to the packed folder.
+    pub path: String,
+    /// Title; empty means the last path segment.
+    pub title: String,
+    /// Media type.
+    pub media_type: String,
+    /// Modification time, seconds since the Unix epoch.
+    pub modified: Option<i64>,
+    /// Decoder name, when one is assigned.
+    pub decoder: Option<String>,
+    /// Dublin Core metadata.
+    pub metadata: BTreeMap<String, Vec<String>>,
+}
+
+/// Where a record's bytes come from.
+pub enum RecordSource<'a> {
+    /// Bytes in memory.
+    Bytes(&'a [u8]),
+    /// A reader that must yield exactly `size` bytes.
+    Reader {
+        /// The reader.
+        reader: &'a mut dyn Read,
+        /// Its expected length.
+        size: u64,
+    },
+}
+
+/// Writes one archive. Records must be added in strictly increasing path
+/// order (bytewise), as catalog pages are cut while writing.
+pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
+    out: W,
+    rng: R,
+    offset: u64,
+    archive_id: [u8; 16],
+    created: i64,
+    data_key: DataKey,
+    issuer: Option<IssuerKey>,
+    key_slots: Vec<crypto::KeySlot>,
+    entries: Vec<ManifestEntry>,
+    offsets: Vec<u64>,
+    record_names: HashSet<u64>,
+    page: Vec<CatalogRecord>,
+    index: Index,
+    last_path: Option<String>,
+    plain: Vec<u8>,
+    sealed: Vec<u8>,
+}
+
+impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
+    /// Starts an archive: draws the data key, makes the key slots and
+    /// writes the plain entries that come first.
+    pub fn new(out: W, opts: WriterOptions, mut rng: R) -> Result<Self> {
+        if opts.recipients.is_empty() && opts.passphrases.is_empty() {
+            return Err(Error::invalid("archive", "no recipient and no passphrase: nobody could open it"));
+        }
+        let mut archive_id = [0u8; 16];
+        rng.fill_bytes(&mut archive_id);
+        let data_key = DataKey::generate(&mut rng);
+        let mut key_slots = Vec::new();
+        for r in &opts.recipients {
+            key_slots.push(crypto::x25519_slot(&data_key, &archive_id, r, &mut rng)?);
+        }
+        for (p, params) in &opts.passphrases {
+            key_slots.push(crypto::passphrase_slot(&data_key, &archive_id, p.as_bytes(), *params, &mut rng)?);
+        }
+        let mut w = ArchiveWriter {
+            out,
+            rng,
+            offset: 0,
+            archive_id,
+            created: opts.created,
+            data_key,
+            issuer: opts.issuer,
+            key_slots,
+            entries: Vec::new(),
+            offsets: Vec::new(),
+            record_names: HashSet::new(),
+            page: Vec::new(),
+            index: Index { records: 0, pages: Vec::new(), empty_dirs: Vec::new() },
+            last_path: None,
+            plain: Vec::with_capacity(BATCH_CHUNKS * CHUNK_SIZE),
+            sealed: Vec::with_capacity(BATCH_CHUNKS * SEALED_CHUNK),
+        };
+        w.write_plain_entry(crate::MIMETYPE_ENTRY, crate::MEDIA_TYPE.as_bytes())?;
+        if opts.embed_spec {
+            w.write_plain_entry(crate::SPEC_ENTRY, crate::SPEC_MD.as_bytes())?;
+        }
+        Ok(w)
+    }
+
+    /// The archive id.
+    pub fn archive_id(&self) -> [u8; 16] {
+        self.archive_id
+    }
+
+    fn io(e: std::io::Error) -> Error {
+        Error::io("writing the archive", e)
+    }
+
+    fn write_plain_entry(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        let crc = crc32fast::hash(data);
+        self.start_entry(name, data.len() as u64, crc)?;
+        self.out.write_all(data).map_err(Self::io)?;
+        self.end_entry(name, data.len() as u64, crc, *blake3::hash(data).as_bytes());
+        Ok(())
+    }
+
+    fn start_entry(&mut self, name: &str, size: u64, crc: u32) -> Result<u64> {
+        container::check_name(name)?;
+        let h = container::local_header(name, size, crc);
+        let at = self.offset;
+        self.out.write_all(&h).map_err(Self::io)?;
+        self.offsets.push(at);
+        self.offset += h.len() as u64;
+        Ok(at)
+    }
+
+    fn end_entry(&mut self, name: &str, size: u64, crc32: u32, blake3: [u8; 32]) {
+        self.offset += size;
+        self.entries.push(ManifestEntry { name: name.to_owned(), size, crc32, blake3 });
+    }
+
+    /// Records an empty folder (path relative to the packed folder).
+    pub fn add_empty_dir(&mut self, path: &str) -> Result<()> {
+        catalog::check_record_path(path).map_err(|what| Error::Unsupported { path: path.into(), what })?;
+        self.index.empty_dirs.push(path.to_owned());
+        Ok(())
+    }
+
+    /// Encrypts and writes one record.
+    pub fn add_record(&mut self, meta: RecordMeta, source: RecordSource<'_>) -> Result<()> {
+        let path = meta.path.clone();
+        catalog::check_record_path(&path).map_err(|what| Error::Unsupported { path: path.clone(), what })?;
+        if self.last_path.as_deref().is_some_and(|l| l >= path.as_str()) {
+            return Err(Error::Unsupported { path, what: "records must be added in strictly increasing path order".into() });
+        }
+        let mut nonce = [0u8; 16];
+        self.rng.fill_bytes(&mut nonce);
+        let entry = loop {
+            let n = self.rng.next_u64();
+            if self.record_names.insert(n) {
+                break format!("{}{n:016x}", crate::RECORD_PREFIX);
+            }
+        };
+        let key = self.data_key.stream_key(&self.archive_id, StreamId::Record(nonce));
+        let size = match &source {
+            RecordSource::Bytes(b) => b.len() as u64,
+            RecordSource::Reader { size, .. } => *size,
+        };
+        let (hash, encoding, stored_size) = if size <= COMPRESS_MAX {
+            let owned;
+            let bytes: &[u8] = match source {
+                RecordSource::Bytes(b) => b,
+                RecordSource::Reader { reader, size } => {
+                    owned = read_exact_size(reader, size, &path)?;
+                    &owned
+                }
+            };
+            let hash = *blake3::hash(bytes).as_bytes();
+            let deflated = (!crate::media::is_precompressed(&meta.media_type))
+                .then(|| try_deflate(bytes))
+                .flatten();
+            let (encoding, stored) = match &deflated {
+                Some(d) => (Encoding::Deflate, d.as_slice()),
+                None => (Encoding::Identity, bytes),
+            };
+            self.write_stream(&entry, &key, &mut &stored[..], stored.len() as u64, None, &path)?;
+            (hash, encoding, stored.len() as u64)
+        } else {
+            let RecordSource::Reader { reader, size } = source else {
+                unreachable!("in-memory records over 16 MiB take this path too")
+            };
+            let mut hasher = blake3::Hasher::new();
+            self.write_stream(&entry, &key, reader, size, Some(&mut hasher), &path)?;
+            (*hasher.finalize().as_bytes(), Encoding::Identity, size)
+        };
+        let title = if meta.title.is_empty() { path.rsplit('/').next().unwrap_or(&path).to_owned() } else { meta.title };
+        self.page.push(CatalogRecord {
+            path: path.clone(),
+            title,
+            media_type: meta.media_type,
+            size,
+            blake3: hash,
+            modified: meta.modified.map(crate::time::format_rfc3339),
+            decoder: meta.decoder,
+            metadata: meta.metadata,
+            entry,
+            stream: nonce,
+            encoding,
+            stored_size,
+        });
+        self.last_path = Some(path);
+        if self.page.len() == crate::PAGE_SIZE {
+            self.flush_page()?;
+        }
+        Ok(())
+    }
+
+    /// Seals `len` bytes from `src`, padded per Padmé, as entry `name`.
+    /// `plain_hasher` also hashes the unpadded bytes as they pass.
+    fn write_stream(
+        &mut self,
+        name: &str,
+        key: &StreamKey,
+        src: &mut dyn Read,
+        len: u64,
+        mut plain_hasher: Option<&mut blake3::Hasher>,
+        path: &str,
+    ) -> Result<()> {
+        let padded = crypto::padme(len);
+        let size = crypto::sealed_len(padded);
+        let header_at = self.start_entry(name, size, 0)?;
+        let chunks = crypto::chunk_count(padded);
+        let mut crc = crc32fast::Hasher::new();
+        let mut hasher = blake3::Hasher::new();
+        let mut done = 0u64; // bytes of the padded stream sealed so far
+        let mut chunk = 0u64;
+        let mut plain = std::mem::take(&mut self.plain);
+        let mut sealed = std::mem::take(&mut self.sealed);
+        while chunk < chunks {
+            let batch = (chunks - chunk).min(BATCH_CHUNKS as u64);
+            let want = ((batch as usize) * CHUNK_SIZE).min((padded - done) as usize);
+            plain.clear();
+            plain.resize(want, 0);
+            let data = (len.saturating_sub(done) as usize).min(want);
+            read_full(src, &mut plain[..data], path)?;
+            let first = chunk;
+            let (_, ()) = join(
+                || {
+                    if let Some(h) = plain_hasher.as_deref_mut() {
+                        h.update(&plain[..data]);
+                    }
+                },
+                || seal_batch(key, &plain, first, chunks, &mut sealed),
+            );
+            join(|| hasher.update(&sealed), || crc.update(&sealed));
+            self.out.write_all(&sealed).map_err(Self::io)?;
+            done += want as u64;
+            chunk += batch;
+        }
+        let mut probe = [0u8; 1];
+        if src.read(&mut probe).map_err(|e| Error::io(format!("reading {path}"), e))? != 0 {
+            return Err(Error::Changed { path: path.into(), what: format!("longer than the {len} bytes it had when packing began") });
+        }
+        self.plain = plain;
+        self.sealed = sealed;
+        let crc = crc.finalize();
+        self.out.seek(SeekFrom::Start(header_at + 14)).map_err(Self::io)?;
+        self.out.write_all(&crc.to_le_bytes()).map_err(Self::io)?;
+        self.out.seek(SeekFrom::End(0)).map_err(Self::io)?;
+        self.end_entry(name, size, crc, *hasher.finalize().as_bytes());
+        Ok(())
+    }
+
+    fn write_sealed_document(&mut self, name: &str, stream: StreamId, json: &[u8]) -> Result<()> {
+        let key = self.data_key.stream_key(&self.archive_id, stream);
+        let deflated = catalog::deflate(json);
+        let sealed = crypto::seal_stream(&key, &deflated);
+        self.write_plain_entry(name, &sealed)
+    }
+
+    fn flush_page(&mut self) -> Result<()> {
+        if self.page.is_empty() {
+            return Ok(());
+        }
+        let number = self.index.pages.len() as u64;
+        let records = std::mem::take(&mut self.page);
+        let pref = PageRef {
+            entry: crate::catalog_page_entry(number),
+            count: records.len() as u64,
+            first: records[0].path.clone(),
+            last: records[records.len() - 1].path.clone(),
+        };
+        let page = Page { page: number, records };
+        let json = serde_json::to_vec(&page).unwrap(); // plain data
+        self.write_sealed_document(&pref.entry, StreamId::CatalogPage(number), &json)?;
+        self.index.records += pref.count;
+        self.index.pages.push(pref);
+        Ok(())
+    }
+
+    /// Writes the catalog, manifest, signature and central directory, and
+    /// returns the output (flushed, positioned at its end).
+    pub fn finish(mut self) -> Result<W> {
+        self.flush_page()?;
+        self.index.empty_dirs.sort();
+        let json = serde_json::to_vec(&self.index).unwrap(); // plain data
+        self.write_sealed_document(crate::CATALOG_INDEX_ENTRY, StreamId::CatalogIndex, &json)?;
+        let manifest = Manifest {
+            format: "legation".into(),
+            version: crate::FORMAT_VERSION.into(),
+            archive_id: self.archive_id,
+            created: crate::time::format_rfc3339(self.created),
+            issuer: self.issuer.as_ref().map(|k| Issuer { algorithm: "ed25519".into(), public_key: k.public() }),
+            key_commitment: self.data_key.commitment(&self.archive_id),
+            key_slots: std::mem::take(&mut self.key_slots),
+            chunk_size: CHUNK_SIZE as u64,
+            catalog: CatalogRef { index: crate::CATALOG_INDEX_ENTRY.into(), pages: self.index.pages.len() as u64 },
+            entries: std::mem::take(&mut self.entries),
+        };
+        let bytes = manifest.to_bytes();
+        self.entries = manifest.entries;
+        self.write_plain_entry(crate::MANIFEST_ENTRY, &bytes)?;
+        if let Some(k) = &self.issuer {
+            let sig = manifest::format_signature(&crypto::sign(k.secret(), &bytes));
+            self.write_plain_entry(crate::SIGNATURE_ENTRY, &sig)?;
+        }
+        let cd_offset = self.offset;
+        let mut cd = std::io::BufWriter::with_capacity(1 << 20, &mut self.out);
+        let mut cd_size = 0u64;
+        for (e, &offset) in self.entries.iter().zip(&self.offsets) {
+            let h = container::central_header(&Entry { name: e.name.clone(), size: e.size, crc32: e.crc32, offset });
+            cd.write_all(&h).map_err(Self::io)?;
+            cd_size += h.len() as u64;
+        }
+        cd.write_all(&container::end_records(self.entries.len() as u64, cd_offset, cd_size)).map_err(Self::io)?;
+        cd.flush().map_err(Self::io)?;
+        drop(cd);
+        self.out.flush().map_err(Self::io)?;
+        Ok(self.out)
+    }
+}
+
+/// Seals the chunks of one batch; `plain` starts at chunk `first` of a
+/// stream of `total` chunks.
+fn seal_batch(key: &StreamKey, plain: &[u8], first: u64, total: u64, out: &mut Vec<u8>) {
+    out.clear();
+    let n = plain.len().div_ceil(CHUNK_SIZE).max(1);
+    out.resize(plain.len() + n * crypto::TAG_LEN, 0);
+    let mut at = 0;
+    for i in 0..n {
+        let start = i * CHUNK_SIZE;
+        let end = (start + CHUNK_SIZE).min(plain.len());
+        let index = first + i as u64;
+        let len = end - start;
+        out[at..at + len].copy_from_slice(&plain[start..end]);
+        let tag = key.seal_detached(index, index + 1 == total, &mut out[at..at + len]);
+        out[at + len..at + len + crypto::TAG_LEN].copy_from_slice(&tag);
+        at += len + crypto::TAG_LEN;
+    }
+}
+
+/// Runs two closures, on two threads where the platform has them.
+pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::thread::scope(|s| {
+            let hb = s.spawn(b);
+            let ra = a();
+            (ra, hb.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        })
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        (a(), b())
+    }
+}
+
+fn read_full(src: &mut dyn Read, buf: &mut [u8], path: &str) -> Result<()> {
+    let mut at = 0;
+    while at < buf.len() {
+        match src.read(&mut buf[at..]) {
+            Ok(0) => {
+                return Err(Error::Changed { path: path.into(), what: "shorter than when packing began".into() });
+            }
+            Ok(n) => at += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(format!("reading {path}"), e)),
+        }
+    }
+    Ok(())
+}
+
+fn read_exact_size(src: &mut dyn Read, size: u64, path: &str) -> Result<Vec<u8>> {
+    let mut v = vec![0u8; size as usize];
+    read_full(src, &mut v, path)?;
+    let mut probe = [0u8; 1];
+    if src.read(&mut probe).map_err(|e| Error::io(format!("reading {path}"), e))? != 0 {
+        return Err(Error::Changed { path: path.into(), what: format!("longer than the {size} bytes it had when packing began") });
+    }
+    Ok(v)
+}
+
+/// DEFLATE when it saves at least an eighth: a fast trial on the first
+/// 64 KiB decides whether compressing the whole is worth it.
+fn try_deflate(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.len() < 64 {
+        return None;
+    }
+    let sample = &bytes[..bytes.len().min(CHUNK_SIZE)];
+    if miniz_oxide::deflate::compress_to_vec(sample, 1).len() * 8 > sample.len() * 7 {
+        return None;
+    }
+    let d = miniz_oxide::deflate::compress_to_vec(bytes, 6);
+    (d.len() * 8 <= bytes.len() * 7).then_some(d)
+}
