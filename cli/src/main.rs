@@ -1,1 +1,203 @@
-fn main(){}
+//! `legation`: pack, list, read, extract and verify Legation archives.
+//!
+//! Exit codes: 0 success; 1 damage or forgery found; 2 usage or I/O
+//! error; 3 no key given opens the archive.
+
+mod commands;
+mod keyopts;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use keyopts::KeyOpts;
+
+/// Legation: a digital embassy in a file.
+#[derive(Parser, Debug)]
+#[command(name = "legation", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate a recipient key pair, an issuer key pair or a passphrase.
+    Keygen {
+        #[command(subcommand)]
+        what: KeygenWhat,
+    },
+    /// Pack a folder into an encrypted, signed archive.
+    Pack {
+        /// The folder to pack.
+        src: PathBuf,
+        /// The archive to write.
+        #[arg(short, long, value_name = "ARCHIVE")]
+        output: PathBuf,
+        /// Public key of a recipient (`NAME.pub`); repeatable.
+        #[arg(long = "recipient", short = 'r', value_name = "FILE.pub")]
+        recipients: Vec<PathBuf>,
+        /// File whose first line is a passphrase that also opens the archive.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+        /// Issuer signing key (`NAME.key` from `keygen issuer`).
+        #[arg(long, value_name = "ISSUER.key")]
+        sign: Option<PathBuf>,
+        /// Skip symbolic links, special files and non-UTF-8 names (each reported).
+        #[arg(long)]
+        skip_unsupported: bool,
+        /// Accept a passphrase the strength check refuses.
+        #[arg(long)]
+        allow_weak_passphrase: bool,
+        /// Replace ARCHIVE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List an archive: public facts without a key, the records with one.
+    Ls {
+        /// The archive.
+        archive: PathBuf,
+        #[command(flatten)]
+        keys: KeyOpts,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify an archive: fixity without a key, content with one.
+    Verify {
+        /// The archive.
+        archive: PathBuf,
+        /// The issuer public key the signature must come from.
+        #[arg(long, value_name = "ISSUER.pub")]
+        issuer: Option<PathBuf>,
+        #[command(flatten)]
+        keys: KeyOpts,
+        /// Machine-readable report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write one record's bytes to standard output.
+    Cat {
+        /// The archive.
+        archive: PathBuf,
+        /// The record's path.
+        record: String,
+        #[command(flatten)]
+        keys: KeyOpts,
+    },
+    /// Extract records (all, or those named) into a folder.
+    Extract {
+        /// The archive.
+        archive: PathBuf,
+        /// The folder to write into (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Records to extract (default: all).
+        records: Vec<String>,
+        #[command(flatten)]
+        keys: KeyOpts,
+        /// Replace files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show an archive's public facts.
+    Info {
+        /// The archive.
+        archive: PathBuf,
+    },
+    /// Print the format specification (the archive's copy, or the built-in one).
+    Spec {
+        /// An archive whose carried SPEC.md to print.
+        archive: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeygenWhat {
+    /// An X25519 key pair for someone who may open archives.
+    Recipient {
+        /// Writes NAME.key (secret, mode 0600) and NAME.pub.
+        #[arg(short, long, value_name = "NAME")]
+        output: PathBuf,
+        /// Replace files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// An Ed25519 key pair for the institution that signs archives.
+    Issuer {
+        /// Writes NAME.key (secret, mode 0600) and NAME.pub.
+        #[arg(short, long, value_name = "NAME")]
+        output: PathBuf,
+        /// Replace files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// A random passphrase of 130 bits.
+    Passphrase,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Packing and key generation read the caller's files: whatever fails
+    // there is an input or I/O problem (exit 2), never damage.
+    let writes = matches!(cli.command, Command::Pack { .. } | Command::Keygen { .. });
+    let result = match cli.command {
+        Command::Keygen { what } => match what {
+            KeygenWhat::Recipient { output, force } => commands::keygen(&output, false, force),
+            KeygenWhat::Issuer { output, force } => commands::keygen(&output, true, force),
+            KeygenWhat::Passphrase => commands::keygen_passphrase(),
+        },
+        Command::Pack { src, output, recipients, passphrase_file, sign, skip_unsupported, allow_weak_passphrase, force } => {
+            commands::pack(commands::PackArgs {
+                src,
+                output,
+                recipients,
+                passphrase_file,
+                sign,
+                skip_unsupported,
+                allow_weak_passphrase,
+                force,
+            })
+        }
+        Command::Ls { archive, keys, json } => commands::ls(&archive, &keys, json),
+        Command::Verify { archive, issuer, keys, json } => commands::verify(&archive, issuer.as_deref(), &keys, json),
+        Command::Cat { archive, record, keys } => commands::cat(&archive, &record, &keys),
+        Command::Extract { archive, output, records, keys, force } => commands::extract(&archive, &output, &records, &keys, force),
+        Command::Info { archive } => commands::info(&archive),
+        Command::Spec { archive } => commands::spec(archive.as_deref()),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("legation: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(if writes { 2 } else { exit_code(&e) })
+        }
+    }
+}
+
+/// Maps an error to the documented exit code.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    use legation_reader::ErrorKind as K;
+    for cause in e.chain() {
+        if let Some(r) = cause.downcast_ref::<legation_reader::Error>() {
+            return match r.kind() {
+                K::Damaged | K::Forged => 1,
+                K::WrongKey => 3,
+                _ => 2,
+            };
+        }
+        if let Some(f) = cause.downcast_ref::<legation_format::Error>() {
+            use legation_format::Error as F;
+            return match f {
+                F::Container { .. } | F::Json { .. } | F::Invalid { .. } | F::Decrypt { .. } | F::HostileKdf { .. } => 1,
+                _ => 2,
+            };
+        }
+    }
+    2
+}

@@ -71,7 +71,8 @@ pub fn plan(root: &Path, opts: PackOptions) -> Result<Plan> {
     // Names that collide once case and Unicode normalization are ignored
     // would overwrite each other when extracted on many file systems.
     let mut seen: HashMap<String, String> = HashMap::new();
-    let all = plan.records.iter().map(|r| &r.path).chain(plan.empty_dirs.iter()).chain(sidecars.keys());
+    let sidecar_names: Vec<String> = sidecars.keys().map(|k| format!("{k}{SIDECAR_SUFFIX}")).collect();
+    let all = plan.records.iter().map(|r| &r.path).chain(plan.empty_dirs.iter()).chain(sidecar_names.iter());
     for p in all {
         let key: String = p.nfc().flat_map(char::to_lowercase).collect();
         if let Some(other) = seen.insert(key, p.clone()) {

@@ -1,0 +1,516 @@
+//! The commands. Each returns its exit code, or an error that `main`
+//! prints and maps to one.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use legation_format::crypto::{self, Argon2Params};
+use legation_format::keys::{self, Identity, IssuerKey};
+use legation_format::pack::{self, PackOptions};
+use legation_format::writer::{ArchiveWriter, WriterOptions};
+use legation_reader::source::FileSource;
+use legation_reader::{Archive, Report, Signer, Unlocked};
+use rand_core::{OsRng, RngCore};
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::keyopts::{self, KeyOpts};
+use crate::output;
+
+/// `keygen recipient|issuer -o NAME`.
+pub fn keygen(name: &Path, issuer: bool, force: bool) -> Result<u8> {
+    let secret_path = with_suffix(name, "key");
+    let public_path = with_suffix(name, "pub");
+    let (secret, public, stag, ptag, kind) = if issuer {
+        let k = IssuerKey::generate(&mut OsRng);
+        (*k.secret(), k.public(), keys::ISSUER_SECRET, keys::ISSUER_PUBLIC, "issuer (Ed25519)")
+    } else {
+        let k = Identity::generate(&mut OsRng);
+        (*k.secret(), k.public(), keys::RECIPIENT_SECRET, keys::RECIPIENT_PUBLIC, "recipient (X25519)")
+    };
+    let secret = Zeroizing::new(secret);
+    let fp = crypto::fingerprint(&public);
+    let text = keys::format_key_file(stag, &secret, &format!("Legation {kind} secret key {fp}. Keep it secret."));
+    write_new_file(&secret_path, text.as_bytes(), true, force)?;
+    let text = keys::format_key_file(ptag, &public, &format!("Legation {kind} public key {fp}"));
+    write_new_file(&public_path, text.as_bytes(), false, force)?;
+    println!("{ptag} {}", legation_format::hex::encode(&public));
+    eprintln!("wrote {} (secret) and {}; fingerprint {fp}", secret_path.display(), public_path.display());
+    Ok(0)
+}
+
+/// `keygen passphrase`.
+pub fn keygen_passphrase() -> Result<u8> {
+    println!("{}", &*keys::generate_passphrase(&mut OsRng));
+    Ok(0)
+}
+
+fn with_suffix(name: &Path, ext: &str) -> PathBuf {
+    let mut s = name.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+/// Writes a file that must not exist yet (unless `force`), owner-only when
+/// `secret`.
+fn write_new_file(path: &Path, data: &[u8], secret: bool, force: bool) -> Result<()> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true);
+    if force {
+        o.create(true).truncate(true);
+    } else {
+        o.create_new(true);
+    }
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow!("{} exists (use --force to replace it)", path.display())
+        } else {
+            anyhow!(e).context(format!("creating {}", path.display()))
+        }
+    })?;
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(data).with_context(|| format!("writing {}", path.display()))?;
+    f.sync_all().with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// The arguments of `pack`.
+pub struct PackArgs {
+    pub src: PathBuf,
+    pub output: PathBuf,
+    pub recipients: Vec<PathBuf>,
+    pub passphrase_file: Option<PathBuf>,
+    pub sign: Option<PathBuf>,
+    pub skip_unsupported: bool,
+    pub allow_weak_passphrase: bool,
+    pub force: bool,
+}
+
+/// `pack SRC -o ARCHIVE`.
+pub fn pack(a: PackArgs) -> Result<u8> {
+    if a.output.exists() && !a.force {
+        bail!("{} exists (use --force to replace it)", a.output.display());
+    }
+    let mut recipients = Vec::new();
+    for r in &a.recipients {
+        let text = fs::read_to_string(r).with_context(|| format!("reading recipient {}", r.display()))?;
+        recipients.push(*keys::parse_key_file(&text, keys::RECIPIENT_PUBLIC, &r.display().to_string())?);
+    }
+    let mut passphrase = keyopts::passphrase_from_file_or_env(a.passphrase_file.as_deref())?;
+    if passphrase.is_none() && recipients.is_empty() {
+        let p = keyopts::ask("Passphrase for the archive: ")?;
+        if *keyopts::ask("Same passphrase again: ")? != *p {
+            bail!("the two passphrases differ");
+        }
+        passphrase = Some(p);
+    }
+    if let Some(p) = &passphrase {
+        if !a.allow_weak_passphrase {
+            keys::check_passphrase(p)?;
+        }
+    }
+    let issuer = match &a.sign {
+        Some(p) => {
+            let text = Zeroizing::new(fs::read_to_string(p).with_context(|| format!("reading issuer key {}", p.display()))?);
+            Some(IssuerKey::from_bytes(*keys::parse_key_file(&text, keys::ISSUER_SECRET, &p.display().to_string())?))
+        }
+        None => None,
+    };
+    let plan = pack::plan(&a.src, PackOptions { skip_unsupported: a.skip_unsupported })?;
+    for (path, why) in &plan.skipped {
+        eprintln!("skipped {path}: {why}");
+    }
+    let created = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => s.parse().context("SOURCE_DATE_EPOCH is not a number of seconds")?,
+        Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64,
+    };
+    let opts = WriterOptions {
+        created,
+        issuer,
+        recipients,
+        passphrases: passphrase.into_iter().map(|p| (p, Argon2Params::DEFAULT)).collect(),
+        embed_spec: true,
+    };
+    let fingerprint = opts.issuer.as_ref().map(|k| crypto::fingerprint(&k.public()));
+    let total = plan.total_bytes();
+    let bar = output::bar(total, "packing");
+    let (tmp, file) = temp_beside(&a.output)?;
+    let result = (|| -> Result<fs::File> {
+        let mut w = ArchiveWriter::new(BufWriter::with_capacity(4 << 20, file), opts, OsRng)?;
+        let mut done = 0;
+        pack::pack_plan(&plan, &mut w, |_, size| {
+            done += size;
+            bar.set_position(done);
+        })?;
+        let out = w.finish()?;
+        let f = out.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(f)
+    })();
+    bar.finish_and_clear();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e.context(format!("packing {} into {}", a.src.display(), a.output.display())));
+    }
+    place(&tmp, &a.output, a.force)?;
+    eprintln!(
+        "packed {} records ({}) and {} empty folders into {}{}",
+        plan.records.len(),
+        output::size(total),
+        plan.empty_dirs.len(),
+        a.output.display(),
+        fingerprint.map(|f| format!(", signed by {f}")).unwrap_or_else(|| ", unsigned".into())
+    );
+    Ok(0)
+}
+
+/// A new temporary file next to `target`, with a name that says it is
+/// incomplete.
+fn temp_beside(target: &Path) -> Result<(PathBuf, fs::File)> {
+    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = target.file_name().ok_or_else(|| anyhow!("{} is not a file name", target.display()))?;
+    for _ in 0..16 {
+        let mut n = std::ffi::OsString::from(".");
+        n.push(name);
+        n.push(format!(".partial-{:016x}", OsRng.next_u64()));
+        let p = dir.join(n);
+        match fs::OpenOptions::new().write(true).create_new(true).open(&p) {
+            Ok(f) => return Ok((p, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(anyhow!(e).context(format!("creating a temporary file in {}", dir.display()))),
+        }
+    }
+    bail!("could not create a temporary file in {}", dir.display())
+}
+
+/// Moves a finished temporary file to its name; without `force`, never
+/// replaces an existing file (a hard link fails if the name exists).
+fn place(tmp: &Path, target: &Path, force: bool) -> Result<()> {
+    let r = if force {
+        fs::rename(tmp, target)
+    } else {
+        fs::hard_link(tmp, target).and_then(|()| fs::remove_file(tmp))
+    };
+    if let Err(e) = r {
+        let _ = fs::remove_file(tmp);
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            bail!("{} exists (use --force to replace it)", target.display());
+        }
+        return Err(anyhow!(e).context(format!("moving the finished file to {}", target.display())));
+    }
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<Archive> {
+    let src = FileSource::open(path).with_context(|| format!("opening {}", path.display()))?;
+    Archive::open(src).with_context(|| format!("opening archive {}", path.display()))
+}
+
+fn unlock(a: &Archive, keys: &KeyOpts, prompt: bool) -> Result<Option<Unlocked>> {
+    let k = keys.keys(prompt)?;
+    if k.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(a.unlock(&k)?))
+}
+
+fn unlock_required(a: &Archive, keys: &KeyOpts) -> Result<Unlocked> {
+    unlock(a, keys, true)?.ok_or_else(|| anyhow!(legation_reader::Error::KeyNeeded))
+}
+
+/// Public facts as JSON.
+fn public_facts(a: &Archive) -> Result<serde_json::Value> {
+    let m = a.manifest();
+    let signer = match a.check_signature(None)? {
+        Signer::Valid { fingerprint, public_key } => {
+            json!({"fingerprint": fingerprint, "public_key": legation_format::hex::encode(&public_key)})
+        }
+        Signer::Unsigned => serde_json::Value::Null,
+    };
+    let records = m.entries.iter().filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX));
+    let (count, bytes) = records.fold((0u64, 0u64), |(c, b), e| (c + 1, b + e.size));
+    let slots: Vec<_> = m
+        .key_slots
+        .iter()
+        .map(|s| match s {
+            crypto::KeySlot::X25519 { .. } => json!({"type": "x25519"}),
+            crypto::KeySlot::Passphrase { params, .. } => json!({"type": "argon2id", "memory_kib": params.memory_kib, "iterations": params.iterations, "parallelism": params.parallelism}),
+            crypto::KeySlot::Unknown => json!({"type": "unknown"}),
+        })
+        .collect();
+    Ok(json!({
+        "archive": a.name(),
+        "format_version": m.version,
+        "archive_id": legation_format::hex::encode(&m.archive_id),
+        "created": m.created,
+        "issuer": signer,
+        "size": a.len(),
+        "entries": a.entries().len(),
+        "record_entries": count,
+        "record_bytes": bytes,
+        "catalog_pages": m.catalog.pages,
+        "key_slots": slots,
+    }))
+}
+
+fn print_public(v: &serde_json::Value) {
+    println!("archive:        {}", v["archive"].as_str().unwrap_or(""));
+    println!("format:         legation {}", v["format_version"].as_str().unwrap_or(""));
+    println!("archive id:     {}", v["archive_id"].as_str().unwrap_or(""));
+    println!("created:        {}", v["created"].as_str().unwrap_or(""));
+    match v["issuer"]["fingerprint"].as_str() {
+        Some(f) => println!("issuer:         {f} (signature valid; pin it with verify --issuer)"),
+        None => println!("issuer:         none (unsigned archive)"),
+    }
+    println!("size:           {} ({} bytes)", output::size(v["size"].as_u64().unwrap_or(0)), v["size"]);
+    println!(
+        "records:        {} encrypted entries, {}",
+        v["record_entries"],
+        output::size(v["record_bytes"].as_u64().unwrap_or(0))
+    );
+    println!("container:      {} entries, {} catalog pages", v["entries"], v["catalog_pages"]);
+    let slots: Vec<String> = v["key_slots"].as_array().into_iter().flatten().map(|s| s["type"].as_str().unwrap_or("?").to_owned()).collect();
+    println!("key slots:      {}", slots.join(", "));
+}
+
+/// `info ARCHIVE`.
+pub fn info(path: &Path) -> Result<u8> {
+    let a = open(path)?;
+    print_public(&public_facts(&a)?);
+    println!();
+    println!("{:<22} {:>14}  blake3", "entry", "bytes");
+    for (e, m) in a.entries().iter().zip(&a.manifest().entries) {
+        println!("{:<22} {:>14}  {}", e.name, e.size, legation_format::hex::encode(&m.blake3));
+    }
+    Ok(0)
+}
+
+/// `ls ARCHIVE`.
+pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
+    let a = open(path)?;
+    let Some(u) = unlock(&a, keys, false)? else {
+        let facts = public_facts(&a)?;
+        if as_json {
+            println!("{}", serde_json::to_string_pretty(&facts)?);
+        } else {
+            print_public(&facts);
+            eprintln!("(give --identity, --passphrase-file, {} or -p to list the records)", keyopts::PASSPHRASE_ENV);
+        }
+        return Ok(0);
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if as_json {
+        writeln!(out, "[")?;
+    }
+    let mut first = true;
+    for n in 0..u.index().pages.len() {
+        for r in &u.page(n)?.records {
+            if as_json {
+                let v = json!({
+                    "path": r.path, "title": r.title, "media_type": r.media_type, "size": r.size,
+                    "blake3": legation_format::hex::encode(&r.blake3), "modified": r.modified, "metadata": r.metadata,
+                });
+                writeln!(out, "{}{}", if first { "  " } else { ", " }, v)?;
+            } else {
+                writeln!(out, "{:>12}  {:<26}  {:<20}  {}", r.size, r.media_type, r.modified.as_deref().unwrap_or("-"), r.path)?;
+            }
+            first = false;
+        }
+    }
+    if as_json {
+        writeln!(out, "]")?;
+    } else {
+        for d in &u.index().empty_dirs {
+            writeln!(out, "{:>12}  {:<26}  {:<20}  {d}/", "-", "folder (empty)", "-")?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// `verify ARCHIVE`.
+pub fn verify(path: &Path, issuer: Option<&Path>, keys: &KeyOpts, as_json: bool) -> Result<u8> {
+    let pinned = match issuer {
+        Some(p) => {
+            let text = fs::read_to_string(p).with_context(|| format!("reading issuer {}", p.display()))?;
+            Some(*keys::parse_key_file(&text, keys::ISSUER_PUBLIC, &p.display().to_string())?)
+        }
+        None => None,
+    };
+    let a = open(path)?;
+    let u = unlock(&a, keys, false)?;
+    let bar = output::bar(a.len(), "verifying");
+    let mut progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+        true
+    };
+    let report = match &u {
+        Some(u) => u.verify_content(pinned.as_ref(), &mut progress),
+        None => a.verify_fixity(pinned.as_ref(), &mut progress),
+    };
+    bar.finish_and_clear();
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&a, &report, u.is_none());
+    }
+    Ok(match report.worst() {
+        None => 0,
+        Some(legation_reader::ErrorKind::Forged | legation_reader::ErrorKind::Damaged) => 1,
+        Some(_) => 2,
+    })
+}
+
+fn print_report(a: &Archive, r: &Report, keyless: bool) {
+    for p in &r.problems {
+        println!("FAILED  {:<8} {}", format!("{:?}", p.level).to_lowercase(), p.message);
+    }
+    match &r.signer {
+        Some(f) if r.pinned => println!("signer:   {f} (pinned)"),
+        Some(f) => println!("signer:   {f} (NOT pinned: pass --issuer ISSUER.pub to require this issuer)"),
+        None if r.problems.iter().any(|p| p.subject == legation_format::SIGNATURE_ENTRY) => println!("signer:   signature check failed"),
+        None => println!("signer:   none (unsigned archive: fixity shows consistency, not authorship)"),
+    }
+    let verdict = if r.ok() { "OK" } else { "FAILED" };
+    println!(
+        "fixity:   {verdict}: {} entries, {} hashed, container canonical",
+        r.entries_checked,
+        output::size(a.len())
+    );
+    if keyless {
+        println!("content:  not checked (needs a key: --identity, --passphrase-file or {})", keyopts::PASSPHRASE_ENV);
+    } else {
+        println!("content:  {verdict}: {} records, {} decrypted and hashed", r.records_checked, output::size(r.record_bytes_checked));
+    }
+    println!("render:   not checked (comes with the decoders)");
+    if !r.ok() {
+        println!("{} problem(s) found", r.problems.len());
+    }
+}
+
+/// `cat ARCHIVE RECORD`.
+pub fn cat(path: &Path, record: &str, keys: &KeyOpts) -> Result<u8> {
+    let a = open(path)?;
+    let u = unlock_required(&a, keys)?;
+    let rec = u.find(record)?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    u.copy_record(&rec, &mut out, &mut |_| {})?;
+    out.flush()?;
+    Ok(0)
+}
+
+/// `extract ARCHIVE -o DIR [RECORD...]`.
+pub fn extract(path: &Path, dir: &Path, wanted: &[String], keys: &KeyOpts, force: bool) -> Result<u8> {
+    let a = open(path)?;
+    let u = unlock_required(&a, keys)?;
+    let records = if wanted.is_empty() {
+        let mut all = Vec::new();
+        for n in 0..u.index().pages.len() {
+            all.extend(u.page(n)?.records.iter().cloned());
+        }
+        all
+    } else {
+        wanted.iter().map(|w| u.find(w)).collect::<legation_reader::Result<Vec<_>>>()?
+    };
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let total: u64 = records.iter().map(|r| r.size).sum();
+    let bar = output::bar(total, "extracting");
+    let mut failures = 0;
+    let mut done = 0u64;
+    for rec in &records {
+        match extract_one(&u, rec, dir, force, &mut |n| bar.set_position(done + n)) {
+            Ok(()) => {}
+            Err(e) => {
+                failures += 1;
+                bar.suspend(|| eprintln!("legation: error: {}: {e:#}", rec.path));
+                if e.downcast_ref::<legation_reader::Error>().is_none() && e.chain().all(|c| c.downcast_ref::<legation_reader::Error>().is_none()) {
+                    // An output problem (disk full, file exists): stop here.
+                    bar.finish_and_clear();
+                    return Err(e);
+                }
+            }
+        }
+        done += rec.size;
+    }
+    if wanted.is_empty() {
+        for d in &u.index().empty_dirs {
+            let target = safe_target(dir, d)?;
+            fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+        }
+    }
+    bar.finish_and_clear();
+    eprintln!("extracted {} of {} records into {}", records.len() - failures, records.len(), dir.display());
+    Ok(if failures > 0 { 1 } else { 0 })
+}
+
+/// The path for a record under `dir`, refusing anything that could lead
+/// outside it: the record path was checked when the catalog was read, and
+/// no existing component below `dir` may be a symbolic link.
+fn safe_target(dir: &Path, record: &str) -> Result<PathBuf> {
+    legation_format::catalog::check_record_path(record).map_err(|e| anyhow!(e))?;
+    let mut p = dir.to_path_buf();
+    for seg in record.split('/') {
+        p.push(seg);
+        if let Ok(m) = fs::symlink_metadata(&p) {
+            if m.file_type().is_symlink() {
+                bail!("{} is a symbolic link; refusing to write through it", p.display());
+            }
+        }
+    }
+    Ok(p)
+}
+
+fn extract_one(u: &Unlocked, rec: &legation_format::catalog::CatalogRecord, dir: &Path, force: bool, progress: &mut dyn FnMut(u64)) -> Result<()> {
+    let target = safe_target(dir, &rec.path)?;
+    if !force && fs::symlink_metadata(&target).is_ok() {
+        bail!("{} exists (use --force to replace it)", target.display());
+    }
+    let parent = target.parent().unwrap_or(dir); // target is below dir
+    fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let (tmp, file) = temp_beside(&target)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let r = u.copy_record(rec, &mut w, progress).map_err(anyhow::Error::from).and_then(|()| {
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        if let Some(t) = rec.modified.as_deref().and_then(legation_format::time::parse_rfc3339) {
+            if let Some(st) = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(t.max(0) as u64)) {
+                let _ = f.set_modified(st);
+            }
+        }
+        f.sync_all()?;
+        Ok(())
+    });
+    if let Err(e) = r {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    place(&tmp, &target, force)
+}
+
+/// `spec [ARCHIVE]`.
+pub fn spec(archive: Option<&Path>) -> Result<u8> {
+    let text = match archive {
+        Some(p) => {
+            let a = open(p)?;
+            let bytes = a.read_entry(legation_format::SPEC_ENTRY, 16 << 20)?;
+            String::from_utf8(bytes).map_err(|_| anyhow!("{}: SPEC.md is not UTF-8", p.display()))?
+        }
+        None => legation_format::SPEC_MD.to_owned(),
+    };
+    print!("{text}");
+    Ok(0)
+}

@@ -1,0 +1,238 @@
+//! Opening an archive: the end records, the central directory and the
+//! manifest, and nothing else.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use legation_format::container::{self, Entry};
+use legation_format::manifest::{self, Manifest};
+use legation_format::{crypto, MANIFEST_ENTRY, SIGNATURE_ENTRY};
+
+use crate::source::ReadAt;
+use crate::{Error, Result};
+
+/// Largest central directory accepted (1 GiB: about 17 million entries).
+pub const MAX_DIRECTORY: u64 = 1 << 30;
+/// Largest manifest accepted (512 MiB).
+pub const MAX_MANIFEST: u64 = 512 << 20;
+
+/// An open archive. Cheap to clone; safe to share between threads.
+#[derive(Clone)]
+pub struct Archive {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    source: Box<dyn ReadAt>,
+    entries: Vec<Entry>,
+    by_name: HashMap<String, usize>,
+    manifest: Manifest,
+    manifest_bytes: Vec<u8>,
+    signature: Option<[u8; 64]>,
+}
+
+/// Who signed the manifest, as far as the signature tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signer {
+    /// Signed with this key, and the signature verifies.
+    Valid {
+        /// The issuer's public key.
+        public_key: [u8; 32],
+        /// Its fingerprint.
+        fingerprint: String,
+    },
+    /// The archive carries no signature.
+    Unsigned,
+}
+
+impl Archive {
+    /// Opens an archive: reads and checks the end records, the central
+    /// directory and the manifest, and checks that the manifest lists
+    /// exactly the container's entries. Does not read records.
+    pub fn open(source: impl ReadAt + 'static) -> Result<Self> {
+        let source: Box<dyn ReadAt> = Box::new(source);
+        let len = source.len();
+        let tail_len = len.min(container::TAIL_LEN as u64);
+        let mut tail = vec![0u8; tail_len as usize];
+        read(&*source, len - tail_len, &mut tail, "the end records")?;
+        let dir = container::parse_end(&tail, len)?;
+        if dir.size > MAX_DIRECTORY {
+            return Err(Error::TooLarge { entry: "central directory".into(), size: dir.size, limit: MAX_DIRECTORY });
+        }
+        let mut cd = vec![0u8; dir.size as usize];
+        read(&*source, dir.offset, &mut cd, "the central directory")?;
+        let entries = container::parse_directory(&cd, &dir)?;
+        drop(cd);
+        let by_name: HashMap<String, usize> = entries.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
+
+        let first = entries.first().ok_or_else(|| Error::NotLegation("the container is empty".into()))?;
+        if first.name != legation_format::MIMETYPE_ENTRY || first.size != legation_format::MEDIA_TYPE.len() as u64 {
+            return Err(Error::NotLegation(format!("first entry is {:?}, not the mimetype entry", first.name)));
+        }
+        let mut mt = vec![0u8; first.size as usize];
+        read(&*source, first.data_offset(), &mut mt, "mimetype")?;
+        if mt != legation_format::MEDIA_TYPE.as_bytes() {
+            return Err(Error::NotLegation("mimetype entry does not hold application/vnd.legation.archive+zip".into()));
+        }
+
+        let m = by_name.get(MANIFEST_ENTRY).map(|&i| &entries[i]).ok_or_else(|| Error::MissingEntry { entry: MANIFEST_ENTRY.into() })?;
+        if m.size > MAX_MANIFEST {
+            return Err(Error::TooLarge { entry: MANIFEST_ENTRY.into(), size: m.size, limit: MAX_MANIFEST });
+        }
+        let mut manifest_bytes = vec![0u8; m.size as usize];
+        read(&*source, m.data_offset(), &mut manifest_bytes, MANIFEST_ENTRY)?;
+        if crc32fast_hash(&manifest_bytes) != m.crc32 {
+            return Err(Error::ManifestMismatch { entry: MANIFEST_ENTRY.into(), what: "CRC-32 differs from its header (damaged)".into() });
+        }
+        let manifest = Manifest::parse(&manifest_bytes)?;
+
+        let signature = match by_name.get(SIGNATURE_ENTRY) {
+            Some(&i) => {
+                let e = &entries[i];
+                if e.size != 129 {
+                    return Err(Error::ManifestMismatch { entry: SIGNATURE_ENTRY.into(), what: format!("is {} bytes, not 129", e.size) });
+                }
+                let mut b = vec![0u8; 129];
+                read(&*source, e.data_offset(), &mut b, SIGNATURE_ENTRY)?;
+                Some(manifest::parse_signature(&b)?)
+            }
+            None => None,
+        };
+        check_manifest_against_container(&manifest, &entries, signature.is_some())?;
+        Ok(Archive { inner: Arc::new(Inner { source, entries, by_name, manifest, manifest_bytes, signature }) })
+    }
+
+    /// The public manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+    /// The manifest's stored bytes (what the signature covers).
+    pub fn manifest_bytes(&self) -> &[u8] {
+        &self.inner.manifest_bytes
+    }
+    /// The container's entries in order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.inner.entries
+    }
+    /// The source's name (path or URL).
+    pub fn name(&self) -> &str {
+        self.inner.source.name()
+    }
+    /// The archive's size in bytes.
+    pub fn len(&self) -> u64 {
+        self.inner.source.len()
+    }
+    /// Whether the archive is empty (never, once opened).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The source.
+    pub fn source(&self) -> &dyn ReadAt {
+        &*self.inner.source
+    }
+    /// An entry by name.
+    pub fn entry(&self, name: &str) -> Result<&Entry> {
+        self.inner.by_name.get(name).map(|&i| &self.inner.entries[i]).ok_or_else(|| Error::MissingEntry { entry: name.into() })
+    }
+    /// The manifest's record of an entry (same index as in the container).
+    pub fn manifest_entry(&self, name: &str) -> Result<&legation_format::manifest::ManifestEntry> {
+        let i = *self.inner.by_name.get(name).ok_or_else(|| Error::MissingEntry { entry: name.into() })?;
+        Ok(&self.inner.manifest.entries[i])
+    }
+
+    /// Checks the manifest signature. Without `pinned`, any valid signer
+    /// (or none) is reported; with it, the signer must be that key.
+    pub fn check_signature(&self, pinned: Option<&[u8; 32]>) -> Result<Signer> {
+        let signer = match (&self.inner.manifest.issuer, &self.inner.signature) {
+            (Some(issuer), Some(sig)) => {
+                if !crypto::verify_signature(&issuer.public_key, &self.inner.manifest_bytes, sig) {
+                    return Err(Error::BadSignature);
+                }
+                Signer::Valid { public_key: issuer.public_key, fingerprint: crypto::fingerprint(&issuer.public_key) }
+            }
+            (None, None) => Signer::Unsigned,
+            // Checked at open: an issuer always comes with a signature.
+            _ => return Err(Error::BadSignature),
+        };
+        match (pinned, &signer) {
+            (Some(p), Signer::Unsigned) => Err(Error::Unsigned { expected: crypto::fingerprint(p) }),
+            (Some(p), Signer::Valid { public_key, fingerprint }) if public_key != p => {
+                Err(Error::WrongIssuer { expected: crypto::fingerprint(p), found: fingerprint.clone() })
+            }
+            _ => Ok(signer),
+        }
+    }
+
+    /// Reads a whole entry of at most `limit` bytes and checks its BLAKE3
+    /// against the manifest.
+    pub fn read_entry(&self, name: &str, limit: u64) -> Result<Vec<u8>> {
+        let e = self.entry(name)?;
+        if e.size > limit {
+            return Err(Error::TooLarge { entry: name.into(), size: e.size, limit });
+        }
+        let mut buf = vec![0u8; e.size as usize];
+        self.read_at(e.data_offset(), &mut buf, name)?;
+        if blake3::hash(&buf).as_bytes() != &self.manifest_entry(name)?.blake3 {
+            return Err(Error::EntryHash { entry: name.into() });
+        }
+        Ok(buf)
+    }
+
+    /// Reads bytes from the source; `what` names them in errors.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8], what: &str) -> Result<()> {
+        read(&*self.inner.source, offset, buf, what)
+    }
+}
+
+fn read(source: &dyn ReadAt, offset: u64, buf: &mut [u8], what: &str) -> Result<()> {
+    source
+        .read_exact_at(offset, buf)
+        .map_err(|e| Error::Source { what: what.into(), source_name: source.name().into(), source: e })
+}
+
+fn crc32fast_hash(b: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(b);
+    h.finalize()
+}
+
+/// The manifest must list every entry but itself and the signature, in
+/// container order, with the same sizes and CRCs; those two come last.
+fn check_manifest_against_container(m: &Manifest, entries: &[Entry], signed: bool) -> Result<()> {
+    let tail = if signed { 2 } else { 1 };
+    if m.issuer.is_some() != signed {
+        return Err(Error::ManifestMismatch {
+            entry: SIGNATURE_ENTRY.into(),
+            what: if signed { "present but the manifest names no issuer" } else { "missing but the manifest names an issuer" }.into(),
+        });
+    }
+    let n = entries.len();
+    if n < tail + 1 || entries[n - tail].name != MANIFEST_ENTRY || (signed && entries[n - 1].name != SIGNATURE_ENTRY) {
+        return Err(Error::ManifestMismatch {
+            entry: MANIFEST_ENTRY.into(),
+            what: "manifest.json (and manifest.sig) must be the last entries".into(),
+        });
+    }
+    let listed = &entries[..n - tail];
+    if listed.len() != m.entries.len() {
+        return Err(Error::ManifestMismatch {
+            entry: MANIFEST_ENTRY.into(),
+            what: format!("lists {} entries but the container holds {}", m.entries.len(), listed.len()),
+        });
+    }
+    for (c, me) in listed.iter().zip(&m.entries) {
+        if c.name != me.name {
+            return Err(Error::ManifestMismatch {
+                entry: c.name.clone(),
+                what: format!("the manifest lists {:?} at this position", me.name),
+            });
+        }
+        if c.size != me.size || c.crc32 != me.crc32 {
+            return Err(Error::ManifestMismatch {
+                entry: c.name.clone(),
+                what: format!("container says {} bytes with CRC {:08x}, manifest {} bytes with CRC {:08x}", c.size, c.crc32, me.size, me.crc32),
+            });
+        }
+    }
+    Ok(())
+}

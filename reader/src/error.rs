@@ -1,0 +1,158 @@
+use thiserror::Error;
+
+/// Result with the reader's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Broad classes of failure; the command maps them to exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The archive is damaged: bytes differ from what the format or the
+    /// manifest requires.
+    Damaged,
+    /// The archive is not what its issuer signed, or not signed by whom the
+    /// caller expects.
+    Forged,
+    /// No key given opens the archive.
+    WrongKey,
+    /// Something asked for does not exist (a record path).
+    NotFound,
+    /// The archive uses a format version or feature this reader lacks.
+    Unsupported,
+    /// Reading the source failed.
+    Io,
+}
+
+/// What went wrong while opening, unlocking, reading or verifying.
+/// Messages name the entry or record, and the problem.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading the source failed.
+    #[error("reading {what} from {source_name}: {source}")]
+    Source {
+        /// What was being read.
+        what: String,
+        /// The source's name.
+        source_name: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A structure breaks the format (container, manifest, catalog).
+    #[error(transparent)]
+    Format(#[from] legation_format::Error),
+    /// The first entry does not say this is a Legation archive.
+    #[error("not a Legation archive: {0}")]
+    NotLegation(String),
+    /// An entry the manifest or catalog names is not in the container.
+    #[error("{entry}: missing from the container")]
+    MissingEntry {
+        /// The entry name.
+        entry: String,
+    },
+    /// The container and the manifest disagree about an entry.
+    #[error("{entry}: {what}")]
+    ManifestMismatch {
+        /// The entry name.
+        entry: String,
+        /// How they differ.
+        what: String,
+    },
+    /// An entry's bytes do not hash to what the manifest pins.
+    #[error("{entry}: BLAKE3 of the stored bytes differs from the manifest (changed or damaged)")]
+    EntryHash {
+        /// The entry name.
+        entry: String,
+    },
+    /// An entry is larger than this reader accepts for its kind.
+    #[error("{entry}: {size} bytes is more than the {limit} bytes allowed")]
+    TooLarge {
+        /// The entry name.
+        entry: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The manifest signature does not verify.
+    #[error("manifest.sig: signature does not verify against the issuer key in the manifest (forged or damaged)")]
+    BadSignature,
+    /// The archive is unsigned but a signer was required.
+    #[error("manifest.json: archive is not signed, but issuer {expected} was required")]
+    Unsigned {
+        /// Fingerprint of the required issuer.
+        expected: String,
+    },
+    /// Signed by someone else than the pinned issuer.
+    #[error("manifest.json: signed by {found}, not by the pinned issuer {expected}")]
+    WrongIssuer {
+        /// Fingerprint of the required issuer.
+        expected: String,
+        /// Fingerprint of the actual signer.
+        found: String,
+    },
+    /// No key given opens any slot.
+    #[error("no key given opens this archive (wrong passphrase or identity; {slots} key slot(s) tried)")]
+    NoKey {
+        /// How many slots were tried.
+        slots: usize,
+    },
+    /// No key was given at all.
+    #[error("a key is needed: give an identity file or a passphrase")]
+    KeyNeeded,
+    /// A slot opened but the data key fails the manifest's commitment.
+    #[error("manifest.json: key slot {slot} yields a key that fails the key commitment (forged slot)")]
+    KeyCommitment {
+        /// The slot index.
+        slot: usize,
+    },
+    /// A chunk failed authentication.
+    #[error("{what}: chunk {chunk} of entry {entry} fails authentication (changed, moved or truncated)")]
+    Chunk {
+        /// The record path or catalog part.
+        what: String,
+        /// The entry.
+        entry: String,
+        /// The chunk index.
+        chunk: u64,
+    },
+    /// A record's bytes are not what the catalog says.
+    #[error("{path}: {what}")]
+    RecordMismatch {
+        /// The record path.
+        path: String,
+        /// How it differs.
+        what: String,
+    },
+    /// No record has this path.
+    #[error("{path}: no such record in the archive")]
+    NoSuchRecord {
+        /// The path asked for.
+        path: String,
+    },
+}
+
+impl Error {
+    /// The broad class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        use legation_format::Error as F;
+        match self {
+            Error::Source { .. } => ErrorKind::Io,
+            Error::Format(F::UnsupportedVersion { .. }) => ErrorKind::Unsupported,
+            Error::Format(F::Io { .. }) => ErrorKind::Io,
+            Error::Format(_) | Error::NotLegation(_) => ErrorKind::Damaged,
+            Error::MissingEntry { .. }
+            | Error::ManifestMismatch { .. }
+            | Error::EntryHash { .. }
+            | Error::TooLarge { .. }
+            | Error::Chunk { .. }
+            | Error::RecordMismatch { .. } => ErrorKind::Damaged,
+            Error::BadSignature | Error::Unsigned { .. } | Error::WrongIssuer { .. } | Error::KeyCommitment { .. } => {
+                ErrorKind::Forged
+            }
+            Error::NoKey { .. } | Error::KeyNeeded => ErrorKind::WrongKey,
+            Error::NoSuchRecord { .. } => ErrorKind::NotFound,
+        }
+    }
+}

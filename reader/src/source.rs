@@ -1,0 +1,149 @@
+//! Random-access sources an archive is read from.
+//!
+//! Reads are synchronous. In a browser that means a Web Worker, where
+//! `FileReaderSync` and synchronous XHR range requests are allowed; the
+//! page's main thread hands the work to such a worker.
+
+use std::io;
+use std::sync::Arc;
+
+/// Bytes that can be read at any offset, from any thread.
+pub trait ReadAt: Send + Sync {
+    /// Total length in bytes.
+    fn len(&self) -> u64;
+    /// Whether the source is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fills `buf` with the bytes at `offset`; a short source is an error.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// A name for messages (a path or URL).
+    fn name(&self) -> &str;
+}
+
+/// A local file.
+pub struct FileSource {
+    file: std::fs::File,
+    len: u64,
+    name: String,
+    #[cfg(not(unix))]
+    lock: std::sync::Mutex<()>,
+}
+
+impl FileSource {
+    /// Opens a file for reading.
+    pub fn open(path: &std::path::Path) -> io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(FileSource {
+            file,
+            len,
+            name: path.display().to_string(),
+            #[cfg(not(unix))]
+            lock: std::sync::Mutex::new(()),
+        })
+    }
+}
+
+impl ReadAt for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, offset)
+        }
+        #[cfg(not(unix))]
+        {
+            use std::io::{Read, Seek};
+            let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+            let mut f = &self.file;
+            f.seek(io::SeekFrom::Start(offset))?;
+            f.read_exact(buf)
+        }
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Bytes in memory.
+pub struct MemSource {
+    bytes: Arc<[u8]>,
+    name: String,
+}
+
+impl MemSource {
+    /// Wraps bytes, with a name for messages.
+    pub fn new(bytes: impl Into<Arc<[u8]>>, name: impl Into<String>) -> Self {
+        MemSource { bytes: bytes.into(), name: name.into() }
+    }
+}
+
+impl ReadAt for MemSource {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let start = usize::try_from(offset).map_err(|_| io::ErrorKind::UnexpectedEof)?;
+        let src = start
+            .checked_add(buf.len())
+            .and_then(|end| self.bytes.get(start..end))
+            .ok_or(io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Counts the bytes and reads that pass through a source, so tests and
+/// benchmarks can show how little of an archive an operation touches.
+pub struct CountingSource<S> {
+    inner: S,
+    bytes: std::sync::atomic::AtomicU64,
+    reads: std::sync::atomic::AtomicU64,
+}
+
+impl<S: ReadAt> CountingSource<S> {
+    /// Wraps a source.
+    pub fn new(inner: S) -> Self {
+        CountingSource { inner, bytes: 0.into(), reads: 0.into() }
+    }
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// Read calls so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl<S: ReadAt> ReadAt for CountingSource<S> {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.bytes.fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.read_exact_at(offset, buf)
+    }
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
+
+impl<S: ReadAt + ?Sized> ReadAt for Arc<S> {
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        (**self).read_exact_at(offset, buf)
+    }
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+}

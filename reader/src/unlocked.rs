@@ -1,0 +1,399 @@
+//! An unlocked archive: the catalog, and records read chunk by chunk.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+
+use legation_format::catalog::{self, CatalogRecord, Encoding, Index, Page};
+use legation_format::crypto::{self, DataKey, StreamId, StreamKey, CHUNK_SIZE, SEALED_CHUNK, TAG_LEN};
+use legation_format::keys::Identity;
+use legation_format::writer::{join, COMPRESS_MAX};
+use zeroize::Zeroizing;
+
+use crate::{Archive, Error, Result};
+
+/// A key that may open an archive.
+pub enum Key {
+    /// A passphrase.
+    Passphrase(Zeroizing<String>),
+    /// A recipient's secret key.
+    Identity(Identity),
+}
+
+/// Chunks decrypted per batch when streaming a record.
+const BATCH_CHUNKS: u64 = 32;
+/// Catalog pages kept decrypted.
+const PAGE_CACHE: usize = 8;
+
+/// An archive opened with its data key.
+pub struct Unlocked {
+    archive: Archive,
+    key: DataKey,
+    index: Index,
+    cache: Mutex<Vec<(u64, Arc<Page>)>>,
+}
+
+impl Archive {
+    /// Finds a key slot one of `keys` opens, checks the key commitment,
+    /// and reads the catalog index.
+    pub fn unlock(&self, keys: &[Key]) -> Result<Unlocked> {
+        if keys.is_empty() {
+            return Err(Error::KeyNeeded);
+        }
+        let m = self.manifest();
+        let id = m.archive_id;
+        let passphrase_slots = m.key_slots.iter().filter(|s| matches!(s, crypto::KeySlot::Passphrase { .. })).count();
+        if passphrase_slots > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
+            return Err(legation_format::Error::HostileKdf {
+                slot: crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS,
+                what: format!("{passphrase_slots} passphrase slots, more than the {} a reader tries", crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS),
+            }
+            .into());
+        }
+        for (i, slot) in m.key_slots.iter().enumerate() {
+            if let crypto::KeySlot::Passphrase { params, .. } = slot {
+                params.check(i)?;
+            }
+        }
+        let mut found = None;
+        'outer: for key in keys {
+            for (i, slot) in m.key_slots.iter().enumerate() {
+                let dk = match (key, slot) {
+                    (Key::Identity(idt), crypto::KeySlot::X25519 { .. }) => crypto::open_x25519_slot(slot, &id, idt.secret()),
+                    (Key::Passphrase(p), crypto::KeySlot::Passphrase { .. }) => {
+                        crypto::open_passphrase_slot(slot, &id, p.as_bytes())
+                    }
+                    _ => None,
+                };
+                if let Some(dk) = dk {
+                    found = Some((i, dk));
+                    break 'outer;
+                }
+            }
+        }
+        let (slot, key) = found.ok_or(Error::NoKey { slots: m.key_slots.len() })?;
+        if blake3::Hash::from(key.commitment(&id)) != blake3::Hash::from(m.key_commitment) {
+            return Err(Error::KeyCommitment { slot });
+        }
+        self.unlock_with_data_key(key)
+    }
+
+    /// Unlocks with a data key already known (after [`Archive::unlock`]
+    /// elsewhere); the commitment is checked again.
+    pub fn unlock_with_data_key(&self, key: DataKey) -> Result<Unlocked> {
+        let m = self.manifest();
+        if blake3::Hash::from(key.commitment(&m.archive_id)) != blake3::Hash::from(m.key_commitment) {
+            return Err(Error::KeyCommitment { slot: 0 });
+        }
+        let name = m.catalog.index.clone();
+        let json = open_document(self, &key, &name, StreamId::CatalogIndex, catalog::MAX_INDEX_BYTES)?;
+        let index: Index = serde_json::from_slice(&json)
+            .map_err(|e| legation_format::Error::Json { entry: name.clone(), reason: e.to_string() })?;
+        index.check(&name)?;
+        if index.pages.len() as u64 != m.catalog.pages {
+            return Err(Error::ManifestMismatch {
+                entry: name,
+                what: format!("lists {} pages, the manifest {}", index.pages.len(), m.catalog.pages),
+            });
+        }
+        Ok(Unlocked { archive: self.clone(), key, index, cache: Mutex::new(Vec::new()) })
+    }
+}
+
+fn open_document(a: &Archive, key: &DataKey, name: &str, stream: StreamId, limit: usize) -> Result<Vec<u8>> {
+    let sealed = a.read_entry(name, crypto::sealed_len(limit as u64))?;
+    let sk = key.stream_key(&a.manifest().archive_id, stream);
+    let deflated = crypto::open_stream(&sk, &sealed).map_err(|chunk| Error::Chunk {
+        what: "catalog".into(),
+        entry: name.into(),
+        chunk,
+    })?;
+    Ok(catalog::inflate(&deflated, limit, name)?)
+}
+
+impl Unlocked {
+    /// The archive.
+    pub fn archive(&self) -> &Archive {
+        &self.archive
+    }
+    /// The data key (for handing to another thread or process).
+    pub fn data_key(&self) -> &DataKey {
+        &self.key
+    }
+    /// The catalog index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+    /// Number of records.
+    pub fn record_count(&self) -> u64 {
+        self.index.records
+    }
+
+    /// Catalog page `n`, decrypted and checked (cached).
+    pub fn page(&self, n: usize) -> Result<Arc<Page>> {
+        let pref = self.index.pages.get(n).ok_or_else(|| Error::NoSuchRecord { path: format!("(catalog page {n})") })?;
+        if let Some((_, p)) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(k, _)| *k == n as u64) {
+            return Ok(p.clone());
+        }
+        let json = open_document(&self.archive, &self.key, &pref.entry, StreamId::CatalogPage(n as u64), catalog::MAX_PAGE_BYTES)?;
+        let page: Page = serde_json::from_slice(&json)
+            .map_err(|e| legation_format::Error::Json { entry: pref.entry.clone(), reason: e.to_string() })?;
+        page.check(n as u64, pref)?;
+        let page = Arc::new(page);
+        let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if c.len() == PAGE_CACHE {
+            c.remove(0);
+        }
+        c.push((n as u64, page.clone()));
+        Ok(page)
+    }
+
+    /// The record at a path.
+    pub fn find(&self, path: &str) -> Result<CatalogRecord> {
+        let none = || Error::NoSuchRecord { path: path.into() };
+        let n = self.index.page_for(path).ok_or_else(none)?;
+        let page = self.page(n)?;
+        let i = page.records.binary_search_by(|r| r.path.as_str().cmp(path)).map_err(|_| none())?;
+        Ok(page.records[i].clone())
+    }
+
+    /// Records `start..start+count` in path order.
+    pub fn list(&self, start: u64, count: u64) -> Result<Vec<CatalogRecord>> {
+        let mut out = Vec::new();
+        let mut page = (start / legation_format::PAGE_SIZE as u64) as usize;
+        let mut skip = (start % legation_format::PAGE_SIZE as u64) as usize;
+        while (out.len() as u64) < count && page < self.index.pages.len() {
+            let p = self.page(page)?;
+            out.extend(p.records.iter().skip(skip).take((count - out.len() as u64) as usize).cloned());
+            skip = 0;
+            page += 1;
+        }
+        Ok(out)
+    }
+
+    /// Checks a record's entry exists with the size its catalog sizes need,
+    /// and returns where its data starts.
+    fn locate(&self, rec: &CatalogRecord) -> Result<(u64, u64)> {
+        let e = self.archive.entry(&rec.entry)?;
+        if rec.encoding == Encoding::Deflate && rec.stored_size > COMPRESS_MAX {
+            return Err(Error::RecordMismatch {
+                path: rec.path.clone(),
+                what: format!("compressed record of {} bytes exceeds the {COMPRESS_MAX}-byte limit", rec.stored_size),
+            });
+        }
+        let expect = crypto::sealed_len(crypto::padme(rec.stored_size));
+        if e.size != expect {
+            return Err(Error::RecordMismatch {
+                path: rec.path.clone(),
+                what: format!("entry {} holds {} bytes, but its catalog sizes need {expect}", rec.entry, e.size),
+            });
+        }
+        Ok((e.data_offset(), e.size))
+    }
+
+    fn stream_key(&self, rec: &CatalogRecord) -> StreamKey {
+        self.key.stream_key(&self.archive.manifest().archive_id, StreamId::Record(rec.stream))
+    }
+
+    /// A reader of a record's stored bytes (before inflating), which checks
+    /// every chunk and that the padding is zero.
+    fn stored_reader<'a>(&'a self, rec: &'a CatalogRecord) -> Result<StoredReader<'a>> {
+        let (offset, _) = self.locate(rec)?;
+        let padded = crypto::padme(rec.stored_size);
+        Ok(StoredReader {
+            u: self,
+            rec,
+            key: self.stream_key(rec),
+            offset,
+            chunks: crypto::chunk_count(padded),
+            next: 0,
+            buf: Vec::new(),
+            pos: 0,
+        })
+    }
+
+    /// Streams a record's bytes to `out`, checking every chunk, the padding,
+    /// the size and the BLAKE3 the catalog records. `progress` gets bytes
+    /// written so far. On error, what was written must be discarded.
+    pub fn copy_record(&self, rec: &CatalogRecord, out: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> Result<()> {
+        let stored = self.stored_reader(rec)?;
+        let mut src: Box<dyn Read + '_> = match rec.encoding {
+            Encoding::Identity => Box::new(stored),
+            Encoding::Deflate => Box::new(flate2::read::DeflateDecoder::new(stored)),
+        };
+        let mut hasher = blake3::Hasher::new();
+        let mut total = 0u64;
+        let mut buf = vec![0u8; BATCH_CHUNKS as usize * CHUNK_SIZE];
+        loop {
+            let n = match src.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(from_io(e, rec)),
+            };
+            total += n as u64;
+            if total > rec.size {
+                return Err(Error::RecordMismatch {
+                    path: rec.path.clone(),
+                    what: format!("holds more than the {} bytes the catalog declares", rec.size),
+                });
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(|e| Error::Source {
+                what: format!("writing {}", rec.path),
+                source_name: "output".into(),
+                source: e,
+            })?;
+            progress(total);
+        }
+        if total != rec.size {
+            return Err(Error::RecordMismatch {
+                path: rec.path.clone(),
+                what: format!("holds {total} bytes, the catalog declares {}", rec.size),
+            });
+        }
+        if hasher.finalize().as_bytes() != &rec.blake3 {
+            return Err(Error::RecordMismatch { path: rec.path.clone(), what: "BLAKE3 of the bytes differs from the catalog".into() });
+        }
+        Ok(())
+    }
+
+    /// Reads a whole record of at most `limit` bytes, fully checked.
+    pub fn read_record(&self, rec: &CatalogRecord, limit: u64) -> Result<Vec<u8>> {
+        if rec.size > limit {
+            return Err(Error::TooLarge { entry: rec.path.clone(), size: rec.size, limit });
+        }
+        let mut v = Vec::with_capacity(rec.size as usize);
+        self.copy_record(rec, &mut v, &mut |_| {})?;
+        Ok(v)
+    }
+
+    /// Reads `len` bytes of a record from `offset` (fewer at its end).
+    /// Reads only the chunks that hold them; each chunk's tag is checked,
+    /// but the whole-record hash is not (use [`Unlocked::copy_record`]).
+    pub fn read_range(&self, rec: &CatalogRecord, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let end = offset.saturating_add(len).min(rec.size);
+        if offset >= end {
+            return Ok(Vec::new());
+        }
+        if rec.encoding == Encoding::Deflate {
+            // Compressed records are at most 16 MiB stored: inflate from the start.
+            let mut out = Vec::with_capacity((end - offset) as usize);
+            let mut d = flate2::read::DeflateDecoder::new(self.stored_reader(rec)?);
+            std::io::copy(&mut (&mut d).take(offset), &mut std::io::sink()).map_err(|e| from_io(e, rec))?;
+            (&mut d).take(end - offset).read_to_end(&mut out).map_err(|e| from_io(e, rec))?;
+            return Ok(out);
+        }
+        let (data, _) = self.locate(rec)?;
+        let chunks = crypto::chunk_count(crypto::padme(rec.stored_size));
+        let first = offset / CHUNK_SIZE as u64;
+        let last = (end - 1) / CHUNK_SIZE as u64;
+        let mut sealed = self.read_sealed(rec, data, first, last + 1, chunks)?;
+        let n = decrypt_batch(&self.stream_key(rec), &mut sealed, first, chunks).map_err(|chunk| Error::Chunk {
+            what: rec.path.clone(),
+            entry: rec.entry.clone(),
+            chunk,
+        })?;
+        sealed.truncate(n);
+        let skip = (offset - first * CHUNK_SIZE as u64) as usize;
+        Ok(sealed[skip..skip + (end - offset) as usize].to_vec())
+    }
+
+    fn read_sealed(&self, rec: &CatalogRecord, data: u64, from: u64, to: u64, chunks: u64) -> Result<Vec<u8>> {
+        let padded = crypto::padme(rec.stored_size);
+        let start = from * SEALED_CHUNK as u64;
+        let end = if to == chunks { crypto::sealed_len(padded) } else { to * SEALED_CHUNK as u64 };
+        let mut buf = vec![0u8; (end - start) as usize];
+        self.archive.read_at(data + start, &mut buf, &rec.entry)?;
+        Ok(buf)
+    }
+}
+
+/// Decrypts consecutive sealed chunks in place (on two threads when there
+/// are several) and moves the plaintext to the front; returns its length
+/// or the index of the first chunk that fails.
+pub fn decrypt_batch(key: &StreamKey, sealed: &mut [u8], first: u64, total: u64) -> std::result::Result<usize, u64> {
+    let n = sealed.len().div_ceil(SEALED_CHUNK) as u64;
+    let open = |buf: &mut [u8], from: u64| -> std::result::Result<(), u64> {
+        for (i, c) in buf.chunks_mut(SEALED_CHUNK).enumerate() {
+            let idx = from + i as u64;
+            key.open_chunk_slice(idx, idx + 1 == total, c).map_err(|_| idx)?;
+        }
+        Ok(())
+    };
+    if n >= 4 {
+        let half = (n / 2) as usize * SEALED_CHUNK;
+        let (a, b) = sealed.split_at_mut(half);
+        let (ra, rb) = join(|| open(a, first), || open(b, first + n / 2));
+        ra?;
+        rb?;
+    } else {
+        open(sealed, first)?;
+    }
+    let mut w = 0;
+    for i in 0..n as usize {
+        let start = i * SEALED_CHUNK;
+        let len = (sealed.len() - start).min(SEALED_CHUNK) - TAG_LEN;
+        sealed.copy_within(start..start + len, w);
+        w += len;
+    }
+    Ok(w)
+}
+
+fn from_io(e: std::io::Error, rec: &CatalogRecord) -> Error {
+    match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+        Some(Ok(err)) => *err,
+        Some(Err(other)) => Error::RecordMismatch { path: rec.path.clone(), what: format!("cannot be decoded: {other}") },
+        None => Error::RecordMismatch { path: rec.path.clone(), what: "cannot be read".into() },
+    }
+}
+
+/// Sequential reader of a record's stored bytes.
+struct StoredReader<'a> {
+    u: &'a Unlocked,
+    rec: &'a CatalogRecord,
+    key: StreamKey,
+    offset: u64,
+    chunks: u64,
+    next: u64,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl StoredReader<'_> {
+    fn fill(&mut self) -> Result<()> {
+        let to = (self.next + BATCH_CHUNKS).min(self.chunks);
+        let mut sealed = self.u.read_sealed(self.rec, self.offset, self.next, to, self.chunks)?;
+        let n = decrypt_batch(&self.key, &mut sealed, self.next, self.chunks).map_err(|chunk| Error::Chunk {
+            what: self.rec.path.clone(),
+            entry: self.rec.entry.clone(),
+            chunk,
+        })?;
+        sealed.truncate(n);
+        // Bytes past stored_size are padding and must be zero.
+        let start = self.next * CHUNK_SIZE as u64;
+        let keep = self.rec.stored_size.saturating_sub(start).min(n as u64) as usize;
+        if sealed[keep..].iter().any(|&b| b != 0) {
+            return Err(Error::RecordMismatch { path: self.rec.path.clone(), what: "padding bytes are not zero".into() });
+        }
+        sealed.truncate(keep);
+        self.buf = sealed;
+        self.pos = 0;
+        self.next = to;
+        Ok(())
+    }
+}
+
+impl Read for StoredReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.buf.len() {
+            if self.next == self.chunks {
+                return Ok(0);
+            }
+            self.fill().map_err(std::io::Error::other)?;
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

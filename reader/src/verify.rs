@@ -1,0 +1,261 @@
+//! The three verification levels: fixity (no key), content (with a key),
+//! and render (with a key; comes with the decoders).
+
+use std::collections::HashMap;
+
+use legation_format::container;
+use serde::Serialize;
+
+use crate::archive::Signer;
+use crate::{Archive, Error, ErrorKind, Result, Unlocked};
+
+/// How deep a verification goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Without a key: container structure, every entry's BLAKE3, signature.
+    Fixity,
+    /// With a key: also every chunk's tag, padding, plaintext size and hash.
+    Content,
+}
+
+/// One problem found, naming the entry or record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// The level that found it.
+    pub level: Level,
+    /// The entry name (fixity) or record path (content).
+    pub subject: String,
+    /// What is wrong.
+    pub message: String,
+    /// Its class.
+    pub kind: ErrorKind,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The deepest level run.
+    pub level: Level,
+    /// Fingerprint of the signer, if the signature verified.
+    pub signer: Option<String>,
+    /// Whether the signer was pinned by the caller.
+    pub pinned: bool,
+    /// Entries whose bytes were hashed.
+    pub entries_checked: u64,
+    /// Records whose content was checked.
+    pub records_checked: u64,
+    /// Bytes of the archive hashed by the fixity pass.
+    pub bytes_checked: u64,
+    /// Bytes of records decrypted and hashed by the content pass.
+    pub record_bytes_checked: u64,
+    /// Problems, in the order found.
+    pub problems: Vec<Problem>,
+    /// Whether the caller cancelled before the end.
+    pub cancelled: bool,
+}
+
+impl Report {
+    /// Whether nothing is wrong (and the check ran to the end).
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty() && !self.cancelled
+    }
+    /// The most serious class among the problems (forgery before damage).
+    pub fn worst(&self) -> Option<ErrorKind> {
+        let rank = |k: ErrorKind| match k {
+            ErrorKind::Forged => 0,
+            ErrorKind::Damaged => 1,
+            _ => 2,
+        };
+        self.problems.iter().map(|p| p.kind).min_by_key(|&k| rank(k))
+    }
+}
+
+/// Progress: bytes done, bytes in all; return `false` to cancel.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
+
+/// Bytes read per block during the fixity pass.
+const BLOCK: usize = 8 << 20;
+/// Slices at least this long are hashed on all cores.
+#[cfg(not(target_arch = "wasm32"))]
+const PARALLEL_HASH: usize = 1 << 20;
+
+impl Archive {
+    /// The keyless fixity audit: signature (pinned or not), then every
+    /// entry's local header and BLAKE3, in one sequential pass over the
+    /// file. Problems are collected per entry; the pass goes on after one.
+    pub fn verify_fixity(&self, pinned: Option<&[u8; 32]>, progress: Progress<'_>) -> Report {
+        let mut report = Report {
+            level: Level::Fixity,
+            signer: None,
+            pinned: pinned.is_some(),
+            entries_checked: 0,
+            records_checked: 0,
+            bytes_checked: 0,
+            record_bytes_checked: 0,
+            problems: Vec::new(),
+            cancelled: false,
+        };
+        match self.check_signature(pinned) {
+            Ok(Signer::Valid { fingerprint, .. }) => report.signer = Some(fingerprint),
+            Ok(Signer::Unsigned) => {}
+            Err(e) => report.problems.push(problem(Level::Fixity, legation_format::SIGNATURE_ENTRY, &e)),
+        }
+        let entries = self.entries();
+        let end = entries.last().map_or(0, |e| e.end());
+        let mut block = vec![0u8; BLOCK.min(end as usize)];
+        let mut block_at = 0u64; // file offset of block[0]
+        let mut block_len = 0usize;
+        for (i, e) in entries.iter().enumerate() {
+            let expected = self.expected_hash(i);
+            let mut hasher = blake3::Hasher::new();
+            let mut header = Vec::with_capacity(container::local_header_len(&e.name, e.size));
+            let mut at = e.offset;
+            let mut failed = None;
+            while at < e.end() {
+                if at >= block_at + block_len as u64 {
+                    block_at = at;
+                    block_len = ((end - at) as usize).min(block.len());
+                    if let Err(err) = self.read_at(at, &mut block[..block_len], &e.name) {
+                        failed = Some(err);
+                        break;
+                    }
+                    report.bytes_checked += block_len as u64;
+                    if !progress(block_at + block_len as u64, end) {
+                        report.cancelled = true;
+                        return report;
+                    }
+                }
+                let from = (at - block_at) as usize;
+                let to = (e.end().min(block_at + block_len as u64) - block_at) as usize;
+                let slice = &block[from..to];
+                // The first bytes of an entry are its local header.
+                let header_left = (e.data_offset().saturating_sub(at) as usize).min(slice.len());
+                header.extend_from_slice(&slice[..header_left]);
+                hash(&mut hasher, &slice[header_left..]);
+                at += slice.len() as u64;
+            }
+            report.entries_checked += 1;
+            if let Some(err) = failed {
+                report.problems.push(problem(Level::Fixity, &e.name, &err));
+                return report;
+            }
+            if let Err(err) = container::check_local_header(e, &header) {
+                report.problems.push(problem(Level::Fixity, &e.name, &err.into()));
+            }
+            if let Some(h) = expected {
+                if hasher.finalize().as_bytes() != &h {
+                    report.problems.push(problem(Level::Fixity, &e.name, &Error::EntryHash { entry: e.name.clone() }));
+                }
+            }
+        }
+        report
+    }
+
+    /// The manifest's hash for entry `i` (none for the manifest and
+    /// signature, which the signature and the open checks cover).
+    fn expected_hash(&self, i: usize) -> Option<[u8; 32]> {
+        self.manifest().entries.get(i).map(|m| m.blake3)
+    }
+}
+
+fn hash(h: &mut blake3::Hasher, data: &[u8]) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if data.len() >= PARALLEL_HASH {
+        h.update_rayon(data);
+        return;
+    }
+    h.update(data);
+}
+
+fn problem(level: Level, subject: &str, e: &Error) -> Problem {
+    Problem { level, subject: subject.to_owned(), message: e.to_string(), kind: e.kind() }
+}
+
+impl Unlocked {
+    /// The content check: fixity first, then every catalog page, and every
+    /// record's chunks, padding, size and BLAKE3; every record entry must
+    /// be referenced by exactly one record.
+    pub fn verify_content(&self, pinned: Option<&[u8; 32]>, progress: Progress<'_>) -> Report {
+        let archive = self.archive();
+        let total_fixity = archive.len();
+        let total_records: u64 = archive.manifest().entries.iter().filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX)).map(|e| e.size).sum();
+        let all = total_fixity + total_records;
+        let mut report = archive.verify_fixity(pinned, &mut |done, _| progress(done, all));
+        if report.cancelled {
+            return report;
+        }
+        report.level = Level::Content;
+        let mut unreferenced: HashMap<&str, bool> = archive
+            .entries()
+            .iter()
+            .filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX))
+            .map(|e| (e.name.as_str(), false))
+            .collect();
+        let mut done = total_fixity;
+        for n in 0..self.index().pages.len() {
+            let page = match self.page(n) {
+                Ok(p) => p,
+                Err(e) => {
+                    report.problems.push(problem(Level::Content, &self.index().pages[n].entry, &e));
+                    continue;
+                }
+            };
+            for rec in &page.records {
+                match unreferenced.get_mut(rec.entry.as_str()) {
+                    Some(seen @ false) => *seen = true,
+                    Some(true) => {
+                        report.problems.push(Problem {
+                            level: Level::Content,
+                            subject: rec.path.clone(),
+                            message: format!("{}: entry {} is already used by another record", rec.path, rec.entry),
+                            kind: ErrorKind::Damaged,
+                        });
+                        continue;
+                    }
+                    None => {
+                        report.problems.push(problem(Level::Content, &rec.path, &Error::MissingEntry { entry: rec.entry.clone() }));
+                        continue;
+                    }
+                }
+                let base = done;
+                let mut cancelled = false;
+                let r = self.copy_record(rec, &mut std::io::sink(), &mut |bytes| {
+                    if !progress(base + bytes, all) {
+                        cancelled = true;
+                    }
+                });
+                if cancelled {
+                    report.cancelled = true;
+                    return report;
+                }
+                if let Err(e) = r {
+                    report.problems.push(problem(Level::Content, &rec.path, &e));
+                }
+                done += archive.entry(&rec.entry).map_or(0, |e| e.size);
+                report.records_checked += 1;
+                report.record_bytes_checked += rec.size;
+            }
+        }
+        let mut orphans: Vec<_> = unreferenced.into_iter().filter(|(_, seen)| !seen).map(|(n, _)| n).collect();
+        orphans.sort_unstable();
+        for name in orphans {
+            report.problems.push(Problem {
+                level: Level::Content,
+                subject: name.to_owned(),
+                message: format!("{name}: record entry that no catalog record refers to"),
+                kind: ErrorKind::Damaged,
+            });
+        }
+        report
+    }
+}
+
+/// Opens and fully checks; a convenience returning the first problem as an
+/// error.
+pub fn check(report: &Report) -> Result<()> {
+    match report.problems.first() {
+        None => Ok(()),
+        Some(p) => Err(Error::ManifestMismatch { entry: p.subject.clone(), what: p.message.clone() }),
+    }
+}
