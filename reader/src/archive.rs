@@ -94,6 +94,9 @@ impl Archive {
                 }
                 let mut b = vec![0u8; 129];
                 read(&*source, e.data_offset(), &mut b, SIGNATURE_ENTRY)?;
+                if crc32fast_hash(&b) != e.crc32 {
+                    return Err(Error::ManifestMismatch { entry: SIGNATURE_ENTRY.into(), what: "CRC-32 differs from its header (damaged)".into() });
+                }
                 Some(manifest::parse_signature(&b)?)
             }
             None => None,

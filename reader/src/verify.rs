@@ -193,11 +193,13 @@ impl Unlocked {
             .map(|e| (e.name.as_str(), false))
             .collect();
         let mut done = total_fixity;
+        let mut unreadable_pages = false;
         for n in 0..self.index().pages.len() {
             let page = match self.page(n) {
                 Ok(p) => p,
                 Err(e) => {
                     report.problems.push(problem(Level::Content, &self.index().pages[n].entry, &e));
+                    unreadable_pages = true;
                     continue;
                 }
             };
@@ -237,7 +239,10 @@ impl Unlocked {
                 report.record_bytes_checked += rec.size;
             }
         }
-        let mut orphans: Vec<_> = unreferenced.into_iter().filter(|(_, seen)| !seen).map(|(n, _)| n).collect();
+        // With a page unreadable, its records' entries would all look
+        // unreferenced: report only what is certain.
+        let mut orphans: Vec<_> =
+            unreferenced.into_iter().filter(|(_, seen)| !seen && !unreadable_pages).map(|(n, _)| n).collect();
         orphans.sort_unstable();
         for name in orphans {
             report.problems.push(Problem {

@@ -1,0 +1,115 @@
+//! Test support shared by the end-to-end tests: a deterministic sample
+//! archive, raw container surgery for hostile variants, and the format's
+//! test vectors (generated here, checked in under `format/testdata/`).
+
+pub mod raw;
+pub mod vectors;
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use legation_format::crypto::Argon2Params;
+use legation_format::keys::{Identity, IssuerKey};
+use legation_format::writer::{ArchiveWriter, RecordMeta, RecordSource, WriterOptions};
+use rand_core::SeedableRng;
+use zeroize::Zeroizing;
+
+/// Passphrase of the sample archives.
+pub const PASSPHRASE: &str = "vector passphrase: correct horse battery staple";
+/// Cheap Argon2id parameters, so vectors open fast (readers accept them).
+pub const CHEAP_KDF: Argon2Params = Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 };
+/// Creation time of the sample archives (2026-11-27T10:31:52Z).
+pub const CREATED: i64 = 1_795_775_512;
+
+/// The recipient identity of the sample archives.
+pub fn identity() -> Identity {
+    Identity::from_bytes([0x11; 32])
+}
+/// The issuer key of the sample archives.
+pub fn issuer() -> IssuerKey {
+    IssuerKey::from_bytes([0x22; 32])
+}
+/// Another issuer, for forgeries.
+pub fn other_issuer() -> IssuerKey {
+    IssuerKey::from_bytes([0x33; 32])
+}
+
+/// A sample record: path, media type, bytes.
+pub struct SampleRecord {
+    /// Path.
+    pub path: &'static str,
+    /// Media type.
+    pub media_type: &'static str,
+    /// Bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The records of the sample archive: a compressible act, a register, a
+/// three-chunk incompressible scan and an empty file.
+pub fn sample_records() -> Vec<SampleRecord> {
+    let mut act = String::from("# Act on Digital Continuity\n\n");
+    for i in 1..=40 {
+        act.push_str(&format!("## Section {i}\n\nThe registers of the State shall be kept in safe copies abroad. §{i}\n\n"));
+    }
+    let mut people = String::from("id,name,born\n");
+    for (i, n) in ["Ана Петрова", "Jānis Bērziņš", "Ελένη Παππά", "Zoë Ñúñez"].iter().enumerate() {
+        people.push_str(&format!("{i},{n},19{}0-01-0{}\n", 5 + i, 1 + i));
+    }
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(99);
+    let mut scan = vec![0u8; 150_000];
+    rand_core::RngCore::fill_bytes(&mut rng, &mut scan);
+    vec![
+        SampleRecord { path: "empty.txt", media_type: "text/plain", bytes: Vec::new() },
+        SampleRecord { path: "legal/act-1.md", media_type: "text/markdown", bytes: act.into_bytes() },
+        SampleRecord { path: "registers/people.csv", media_type: "text/csv", bytes: people.into_bytes() },
+        SampleRecord { path: "scans/page-1.bin", media_type: "application/octet-stream", bytes: scan },
+    ]
+}
+
+/// Options for [`sample_archive`].
+pub struct Sample {
+    /// Seed of the writer's random numbers.
+    pub seed: u64,
+    /// Sign with [`issuer`].
+    pub signed: bool,
+    /// Add a slot for [`identity`].
+    pub recipient: bool,
+    /// Add a slot for [`PASSPHRASE`].
+    pub passphrase: bool,
+    /// Include the three-chunk scan (150 kB; only the vectors about chunks need it).
+    pub large: bool,
+}
+
+impl Default for Sample {
+    fn default() -> Self {
+        Sample { seed: 1, signed: true, recipient: true, passphrase: true, large: false }
+    }
+}
+
+/// Writes the sample archive deterministically.
+pub fn sample_archive(s: Sample) -> Vec<u8> {
+    let opts = WriterOptions {
+        created: CREATED,
+        issuer: s.signed.then(issuer),
+        recipients: if s.recipient { vec![identity().public()] } else { vec![] },
+        passphrases: if s.passphrase { vec![(Zeroizing::new(PASSPHRASE.to_owned()), CHEAP_KDF)] } else { vec![] },
+        embed_spec: false,
+    };
+    let rng = rand_chacha::ChaCha20Rng::seed_from_u64(s.seed);
+    let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();
+    w.add_empty_dir("boxes/empty").unwrap();
+    for r in sample_records().into_iter().filter(|r| s.large || !r.path.starts_with("scans/")) {
+        let mut metadata = BTreeMap::new();
+        metadata.insert("identifier".to_owned(), vec![format!("urn:sample:{}", r.path)]);
+        let meta = RecordMeta {
+            path: r.path.into(),
+            title: String::new(),
+            media_type: r.media_type.into(),
+            modified: Some(CREATED - 86_400),
+            decoder: None,
+            metadata,
+        };
+        w.add_record(meta, RecordSource::Bytes(&r.bytes)).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
