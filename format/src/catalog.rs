@@ -103,6 +103,12 @@ impl Index {
         if total != self.records {
             return Err(Error::invalid(entry, format!("pages hold {total} records but the index says {}", self.records)));
         }
+        for d in &self.empty_dirs {
+            check_record_path(d).map_err(|what| Error::invalid(entry, format!("empty folder: {what}")))?;
+        }
+        if self.empty_dirs.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error::invalid(entry, "empty folders are not sorted and unique"));
+        }
         for (i, p) in self.pages.iter().enumerate() {
             if p.entry != crate::catalog_page_entry(i as u64) {
                 return Err(Error::invalid(entry, format!("page {i} is entry {:?}, expected {:?}", p.entry, crate::catalog_page_entry(i as u64))));
@@ -134,11 +140,22 @@ impl Page {
         if self.records.windows(2).any(|w| w[0].path >= w[1].path) {
             return bad("records are not in strict path order".into());
         }
+        let mut streams = std::collections::HashSet::new();
+        if !self.records.iter().all(|r| streams.insert(r.stream)) {
+            return bad("two records share a stream nonce".into());
+        }
         for rec in &self.records {
             check_record_path(&rec.path).map_err(|what| Error::invalid(r.entry.clone(), what))?;
             crate::container::check_name(&rec.entry)?;
-            if !rec.entry.starts_with(crate::RECORD_PREFIX) {
-                return bad(format!("{}: entry {:?} is not a record entry", rec.path, rec.entry));
+            let hex16 = rec.entry.strip_prefix(crate::RECORD_PREFIX).is_some_and(|h| h.len() == 16 && crate::hex::decode(h).is_some());
+            if !hex16 {
+                return bad(format!("{}: entry {:?} is not a record entry (r/ and 16 hex digits)", rec.path, rec.entry));
+            }
+            if rec.modified.as_deref().is_some_and(|t| crate::time::parse_rfc3339(t).is_none()) {
+                return bad(format!("{}: modification time {:?} is not RFC 3339 UTC", rec.path, rec.modified));
+            }
+            if rec.encoding == Encoding::Deflate && rec.stored_size > crate::writer::COMPRESS_MAX {
+                return bad(format!("{}: compressed record of {} bytes exceeds the 16 MiB limit", rec.path, rec.stored_size));
             }
             if rec.encoding == Encoding::Identity && rec.stored_size != rec.size {
                 return bad(format!("{}: stored size {} differs from size {}", rec.path, rec.stored_size, rec.size));

@@ -229,7 +229,11 @@ pub fn parse_end(tail: &[u8], file_len: u64) -> Result<Directory> {
     let count16 = u64::from(get16(eocd, 10));
     let size32 = u64::from(get32(eocd, 12));
     let offset32 = u64::from(get32(eocd, 16));
-    let has_locator = tail.len() >= EOCD_LEN + ZIP64_LOCATOR_LEN
+    // The ZIP64 end records are there exactly when a field is saturated;
+    // the canonical comparison below catches any other combination.
+    let saturated = count16 == ZIP64_COUNT_LIMIT || size32 == ZIP64_LIMIT || offset32 == ZIP64_LIMIT;
+    let has_locator = saturated
+        && tail.len() >= EOCD_LEN + ZIP64_LOCATOR_LEN
         && get32(tail, tail.len() - EOCD_LEN - ZIP64_LOCATOR_LEN) == ZIP64_LOCATOR_SIG;
     let dir = if has_locator {
         if tail.len() < TAIL_LEN {

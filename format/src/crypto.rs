@@ -385,6 +385,13 @@ fn unwrap(secret: &[u8; 32], header: &[u8], wrapped: &[u8; 48], commitment: &[u8
     Some(DataKey::from_bytes(buf[..].try_into().unwrap())) // 32 bytes by construction
 }
 
+/// A passphrase as Argon2id sees it: Unicode NFC, so the same words typed
+/// on systems that compose characters differently give the same key.
+pub fn normalize_passphrase(p: &str) -> Zeroizing<Vec<u8>> {
+    use unicode_normalization::UnicodeNormalization;
+    Zeroizing::new(p.nfc().collect::<String>().into_bytes())
+}
+
 /// Argon2id of a passphrase into a 32-byte slot secret.
 pub fn argon2id(passphrase: &[u8], salt: &[u8; 16], p: &Argon2Params) -> Zeroizing<[u8; 32]> {
     let params = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).unwrap(); // checked by Argon2Params::check
@@ -398,7 +405,7 @@ pub fn argon2id(passphrase: &[u8], salt: &[u8; 16], p: &Argon2Params) -> Zeroizi
 pub fn passphrase_slot(
     data_key: &DataKey,
     archive_id: &[u8; 16],
-    passphrase: &[u8],
+    passphrase: &str,
     params: Argon2Params,
     rng: &mut impl rand_core::CryptoRngCore,
 ) -> Result<KeySlot> {
@@ -407,7 +414,7 @@ pub fn passphrase_slot(
     rng.fill_bytes(&mut salt);
     let mut slot = KeySlot::Passphrase { salt, params, wrapped: [0; 48], commitment: [0; 32] };
     let header = slot_header(&slot, archive_id, None);
-    let secret = argon2id(passphrase, &salt, &params);
+    let secret = argon2id(&normalize_passphrase(passphrase), &salt, &params);
     let (w, c) = wrap(&secret, &header, data_key);
     if let KeySlot::Passphrase { wrapped, commitment, .. } = &mut slot {
         *wrapped = w;
@@ -443,9 +450,10 @@ pub fn x25519_slot(
 }
 
 /// Tries to open a passphrase slot; `None` if the passphrase is not its.
-pub fn open_passphrase_slot(slot: &KeySlot, archive_id: &[u8; 16], passphrase: &[u8]) -> Option<DataKey> {
+pub fn open_passphrase_slot(slot: &KeySlot, archive_id: &[u8; 16], passphrase: &str) -> Option<DataKey> {
     let KeySlot::Passphrase { salt, params, wrapped, commitment } = slot else { return None };
-    let secret = argon2id(passphrase, salt, params);
+    params.check(0).ok()?;
+    let secret = argon2id(&normalize_passphrase(passphrase), salt, params);
     unwrap(&secret, &slot_header(slot, archive_id, None), wrapped, commitment)
 }
 
@@ -553,19 +561,21 @@ mod tests {
         let dk = DataKey::generate(&mut r);
         let id = [5; 16];
         let p = Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 };
-        let s = passphrase_slot(&dk, &id, b"correct horse", p, &mut r).unwrap();
-        assert_eq!(open_passphrase_slot(&s, &id, b"correct horse").unwrap().as_bytes(), dk.as_bytes());
-        assert!(open_passphrase_slot(&s, &id, b"wrong horse").is_none());
-        assert!(open_passphrase_slot(&s, &[6; 16], b"correct horse").is_none());
+        let s = passphrase_slot(&dk, &id, "correct horse caf\u{e9}", p, &mut r).unwrap();
+        assert_eq!(open_passphrase_slot(&s, &id, "correct horse caf\u{e9}").unwrap().as_bytes(), dk.as_bytes());
+        // The same words with a decomposed é (as macOS may type it).
+        assert_eq!(open_passphrase_slot(&s, &id, "correct horse cafe\u{301}").unwrap().as_bytes(), dk.as_bytes());
+        assert!(open_passphrase_slot(&s, &id, "wrong horse").is_none());
+        assert!(open_passphrase_slot(&s, &[6; 16], "correct horse caf\u{e9}").is_none());
         let sk = [9u8; 32];
         let pk = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(sk)).to_bytes();
         let s = x25519_slot(&dk, &id, &pk, &mut r).unwrap();
         assert_eq!(open_x25519_slot(&s, &id, &sk).unwrap().as_bytes(), dk.as_bytes());
         assert!(open_x25519_slot(&s, &id, &[8; 32]).is_none());
         // Changing a KDF parameter changes the derived keys: the slot no longer opens.
-        if let KeySlot::Passphrase { salt, wrapped, commitment, .. } = passphrase_slot(&dk, &id, b"pw", p, &mut r).unwrap() {
+        if let KeySlot::Passphrase { salt, wrapped, commitment, .. } = passphrase_slot(&dk, &id, "pw", p, &mut r).unwrap() {
             let tweaked = KeySlot::Passphrase { salt, params: Argon2Params { iterations: 2, ..p }, wrapped, commitment };
-            assert!(open_passphrase_slot(&tweaked, &id, b"pw").is_none());
+            assert!(open_passphrase_slot(&tweaked, &id, "pw").is_none());
         }
         assert!(x25519_slot(&dk, &id, &[0; 32], &mut r).is_err());
     }

@@ -83,7 +83,8 @@ impl Manifest {
             return Err(Error::invalid(MANIFEST_ENTRY, "\"format\" is not \"legation\""));
         }
         let version = head.version.unwrap_or_default();
-        let major = version.split_once('.').and_then(|(m, n)| n.parse::<u32>().ok().and(m.parse::<u32>().ok()));
+        let number = |s: &str| (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))).then(|| s.parse::<u32>().ok()).flatten();
+        let major = version.split_once('.').and_then(|(m, n)| number(n).and(number(m)));
         if major != Some(FORMAT_MAJOR) {
             return Err(Error::UnsupportedVersion { found: version, supported: FORMAT_MAJOR });
         }
@@ -91,6 +92,9 @@ impl Manifest {
             .map_err(|e| Error::Json { entry: MANIFEST_ENTRY.into(), reason: e.to_string() })?;
         if m.chunk_size != crate::crypto::CHUNK_SIZE as u64 {
             return Err(Error::invalid(MANIFEST_ENTRY, format!("chunk size {} is not {}", m.chunk_size, crate::crypto::CHUNK_SIZE)));
+        }
+        if m.catalog.index != crate::CATALOG_INDEX_ENTRY {
+            return Err(Error::invalid(MANIFEST_ENTRY, format!("catalog index {:?} is not {:?}", m.catalog.index, crate::CATALOG_INDEX_ENTRY)));
         }
         if crate::time::parse_rfc3339(&m.created).is_none() {
             return Err(Error::invalid(MANIFEST_ENTRY, format!("created time {:?} is not RFC 3339 UTC", m.created)));

@@ -96,6 +96,12 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         if opts.recipients.is_empty() && opts.passphrases.is_empty() {
             return Err(Error::invalid("archive", "no recipient and no passphrase: nobody could open it"));
         }
+        if opts.passphrases.len() > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
+            return Err(Error::invalid(
+                "archive",
+                format!("more than {} passphrases; readers try no more", crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS),
+            ));
+        }
         let mut archive_id = [0u8; 16];
         rng.fill_bytes(&mut archive_id);
         let data_key = DataKey::generate(&mut rng);
@@ -104,7 +110,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             key_slots.push(crypto::x25519_slot(&data_key, &archive_id, r, &mut rng)?);
         }
         for (p, params) in &opts.passphrases {
-            key_slots.push(crypto::passphrase_slot(&data_key, &archive_id, p.as_bytes(), *params, &mut rng)?);
+            key_slots.push(crypto::passphrase_slot(&data_key, &archive_id, p, *params, &mut rng)?);
         }
         let mut w = ArchiveWriter {
             out,
@@ -210,11 +216,11 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             self.write_stream(&entry, &key, &mut &stored[..], stored.len() as u64, None, &path)?;
             (hash, encoding, stored.len() as u64)
         } else {
-            let RecordSource::Reader { reader, size } = source else {
-                unreachable!("in-memory records over 16 MiB take this path too")
-            };
             let mut hasher = blake3::Hasher::new();
-            self.write_stream(&entry, &key, reader, size, Some(&mut hasher), &path)?;
+            match source {
+                RecordSource::Reader { reader, size } => self.write_stream(&entry, &key, reader, size, Some(&mut hasher), &path)?,
+                RecordSource::Bytes(b) => self.write_stream(&entry, &key, &mut &b[..], size, Some(&mut hasher), &path)?,
+            }
             (*hasher.finalize().as_bytes(), Encoding::Identity, size)
         };
         let title = if meta.title.is_empty() { path.rsplit('/').next().unwrap_or(&path).to_owned() } else { meta.title };
@@ -224,7 +230,8 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             media_type: meta.media_type,
             size,
             blake3: hash,
-            modified: meta.modified.map(crate::time::format_rfc3339),
+            // A time RFC 3339's four-digit years cannot hold is dropped.
+            modified: meta.modified.map(crate::time::format_rfc3339).filter(|t| crate::time::parse_rfc3339(t).is_some()),
             decoder: meta.decoder,
             metadata: meta.metadata,
             entry,
@@ -316,6 +323,12 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         };
         let page = Page { page: number, records };
         let json = serde_json::to_vec(&page).unwrap(); // plain data
+        if json.len() > catalog::MAX_PAGE_BYTES {
+            return Err(Error::invalid(
+                &pref.entry,
+                format!("catalog page of {} bytes exceeds the {}-byte limit (metadata too large)", json.len(), catalog::MAX_PAGE_BYTES),
+            ));
+        }
         self.write_sealed_document(&pref.entry, StreamId::CatalogPage(number), &json)?;
         self.index.records += pref.count;
         self.index.pages.push(pref);
@@ -328,6 +341,9 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         self.flush_page()?;
         self.index.empty_dirs.sort();
         let json = serde_json::to_vec(&self.index).unwrap(); // plain data
+        if json.len() > catalog::MAX_INDEX_BYTES {
+            return Err(Error::invalid(crate::CATALOG_INDEX_ENTRY, format!("catalog index of {} bytes exceeds the limit", json.len())));
+        }
         self.write_sealed_document(crate::CATALOG_INDEX_ENTRY, StreamId::CatalogIndex, &json)?;
         let manifest = Manifest {
             format: "legation".into(),

@@ -60,7 +60,7 @@ impl Archive {
                 let dk = match (key, slot) {
                     (Key::Identity(idt), crypto::KeySlot::X25519 { .. }) => crypto::open_x25519_slot(slot, &id, idt.secret()),
                     (Key::Passphrase(p), crypto::KeySlot::Passphrase { .. }) => {
-                        crypto::open_passphrase_slot(slot, &id, p.as_bytes())
+                        crypto::open_passphrase_slot(slot, &id, p)
                     }
                     _ => None,
                 };
@@ -216,9 +216,16 @@ impl Unlocked {
     /// written so far. On error, what was written must be discarded.
     pub fn copy_record(&self, rec: &CatalogRecord, out: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> Result<()> {
         let stored = self.stored_reader(rec)?;
-        let mut src: Box<dyn Read + '_> = match rec.encoding {
-            Encoding::Identity => Box::new(stored),
-            Encoding::Deflate => Box::new(flate2::read::DeflateDecoder::new(stored)),
+        let mut plain;
+        let mut inflate = None;
+        let src: &mut dyn Read = match rec.encoding {
+            Encoding::Identity => {
+                plain = stored;
+                &mut plain
+            }
+            Encoding::Deflate => {
+                inflate.insert(flate2::read::DeflateDecoder::new(stored))
+            }
         };
         let mut hasher = blake3::Hasher::new();
         let mut total = 0u64;
@@ -244,6 +251,12 @@ impl Unlocked {
                 source: e,
             })?;
             progress(total);
+        }
+        if let Some(d) = inflate.as_ref().filter(|d| d.total_in() != rec.stored_size) {
+            return Err(Error::RecordMismatch {
+                path: rec.path.clone(),
+                what: format!("{} bytes follow the end of the compressed data", rec.stored_size.saturating_sub(d.total_in())),
+            });
         }
         if total != rec.size {
             return Err(Error::RecordMismatch {
