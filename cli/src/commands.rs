@@ -25,19 +25,39 @@ pub fn keygen(name: &Path, issuer: bool, force: bool) -> Result<u8> {
     let public_path = with_suffix(name, "pub");
     let (secret, public, stag, ptag, kind) = if issuer {
         let k = IssuerKey::generate(&mut OsRng);
-        (*k.secret(), k.public(), keys::ISSUER_SECRET, keys::ISSUER_PUBLIC, "issuer (Ed25519)")
+        (
+            *k.secret(),
+            k.public(),
+            keys::ISSUER_SECRET,
+            keys::ISSUER_PUBLIC,
+            "issuer (Ed25519)",
+        )
     } else {
         let k = Identity::generate(&mut OsRng);
-        (*k.secret(), k.public(), keys::RECIPIENT_SECRET, keys::RECIPIENT_PUBLIC, "recipient (X25519)")
+        (
+            *k.secret(),
+            k.public(),
+            keys::RECIPIENT_SECRET,
+            keys::RECIPIENT_PUBLIC,
+            "recipient (X25519)",
+        )
     };
     let secret = Zeroizing::new(secret);
     let fp = crypto::fingerprint(&public);
-    let text = keys::format_key_file(stag, &secret, &format!("Legation {kind} secret key {fp}. Keep it secret."));
+    let text = keys::format_key_file(
+        stag,
+        &secret,
+        &format!("Legation {kind} secret key {fp}. Keep it secret."),
+    );
     write_new_file(&secret_path, text.as_bytes(), true, force)?;
     let text = keys::format_key_file(ptag, &public, &format!("Legation {kind} public key {fp}"));
     write_new_file(&public_path, text.as_bytes(), false, force)?;
     println!("{ptag} {}", legation_format::hex::encode(&public));
-    eprintln!("wrote {} (secret) and {}; fingerprint {fp}", secret_path.display(), public_path.display());
+    eprintln!(
+        "wrote {} (secret) and {}; fingerprint {fp}",
+        secret_path.display(),
+        public_path.display()
+    );
     Ok(0)
 }
 
@@ -81,8 +101,10 @@ fn write_new_file(path: &Path, data: &[u8], secret: bool, force: bool) -> Result
         use std::os::unix::fs::PermissionsExt;
         f.set_permissions(fs::Permissions::from_mode(0o600))?;
     }
-    f.write_all(data).with_context(|| format!("writing {}", path.display()))?;
-    f.sync_all().with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(data)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -105,8 +127,13 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     }
     let mut recipients = Vec::new();
     for r in &a.recipients {
-        let text = fs::read_to_string(r).with_context(|| format!("reading recipient {}", r.display()))?;
-        recipients.push(*keys::parse_key_file(&text, keys::RECIPIENT_PUBLIC, &r.display().to_string())?);
+        let text =
+            fs::read_to_string(r).with_context(|| format!("reading recipient {}", r.display()))?;
+        recipients.push(*keys::parse_key_file(
+            &text,
+            keys::RECIPIENT_PUBLIC,
+            &r.display().to_string(),
+        )?);
     }
     let mut passphrase = keyopts::passphrase_from_file_or_env(a.passphrase_file.as_deref())?;
     if passphrase.is_none() && recipients.is_empty() {
@@ -123,27 +150,49 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     }
     let issuer = match &a.sign {
         Some(p) => {
-            let text = Zeroizing::new(fs::read_to_string(p).with_context(|| format!("reading issuer key {}", p.display()))?);
-            Some(IssuerKey::from_bytes(*keys::parse_key_file(&text, keys::ISSUER_SECRET, &p.display().to_string())?))
+            let text = Zeroizing::new(
+                fs::read_to_string(p)
+                    .with_context(|| format!("reading issuer key {}", p.display()))?,
+            );
+            Some(IssuerKey::from_bytes(*keys::parse_key_file(
+                &text,
+                keys::ISSUER_SECRET,
+                &p.display().to_string(),
+            )?))
         }
         None => None,
     };
-    let plan = pack::plan(&a.src, PackOptions { skip_unsupported: a.skip_unsupported })?;
+    let plan = pack::plan(
+        &a.src,
+        PackOptions {
+            skip_unsupported: a.skip_unsupported,
+        },
+    )?;
     for (path, why) in &plan.skipped {
         eprintln!("skipped {path}: {why}");
     }
     let created = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(s) => s.parse().context("SOURCE_DATE_EPOCH is not a number of seconds")?,
-        Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64,
+        Ok(s) => s
+            .parse()
+            .context("SOURCE_DATE_EPOCH is not a number of seconds")?,
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64,
     };
     let opts = WriterOptions {
         created,
         issuer,
         recipients,
-        passphrases: passphrase.into_iter().map(|p| (p, Argon2Params::DEFAULT)).collect(),
+        passphrases: passphrase
+            .into_iter()
+            .map(|p| (p, Argon2Params::DEFAULT))
+            .collect(),
         embed_spec: true,
     };
-    let fingerprint = opts.issuer.as_ref().map(|k| crypto::fingerprint(&k.public()));
+    let fingerprint = opts
+        .issuer
+        .as_ref()
+        .map(|k| crypto::fingerprint(&k.public()));
     let total = plan.total_bytes();
     let bar = output::bar(total, "packing");
     let (tmp, file) = temp_beside(&a.output)?;
@@ -162,7 +211,11 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     bar.finish_and_clear();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
-        return Err(e.context(format!("packing {} into {}", a.src.display(), a.output.display())));
+        return Err(e.context(format!(
+            "packing {} into {}",
+            a.src.display(),
+            a.output.display()
+        )));
     }
     place(&tmp, &a.output, a.force)?;
     eprintln!(
@@ -171,7 +224,9 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         output::size(total),
         plan.empty_dirs.len(),
         a.output.display(),
-        fingerprint.map(|f| format!(", signed by {f}")).unwrap_or_else(|| ", unsigned".into())
+        fingerprint
+            .map(|f| format!(", signed by {f}"))
+            .unwrap_or_else(|| ", unsigned".into())
     );
     Ok(0)
 }
@@ -179,8 +234,13 @@ pub fn pack(a: PackArgs) -> Result<u8> {
 /// A new temporary file next to `target`, with a name that says it is
 /// incomplete.
 fn temp_beside(target: &Path) -> Result<(PathBuf, fs::File)> {
-    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = target.file_name().ok_or_else(|| anyhow!("{} is not a file name", target.display()))?;
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .ok_or_else(|| anyhow!("{} is not a file name", target.display()))?;
     for _ in 0..16 {
         let mut n = std::ffi::OsString::from(".");
         n.push(name);
@@ -189,7 +249,11 @@ fn temp_beside(target: &Path) -> Result<(PathBuf, fs::File)> {
         match fs::OpenOptions::new().write(true).create_new(true).open(&p) {
             Ok(f) => return Ok((p, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(anyhow!(e).context(format!("creating a temporary file in {}", dir.display()))),
+            Err(e) => {
+                return Err(
+                    anyhow!(e).context(format!("creating a temporary file in {}", dir.display()))
+                )
+            }
         }
     }
     bail!("could not create a temporary file in {}", dir.display())
@@ -234,12 +298,18 @@ fn unlock_required(a: &Archive, keys: &KeyOpts) -> Result<Unlocked> {
 fn public_facts(a: &Archive) -> Result<serde_json::Value> {
     let m = a.manifest();
     let signer = match a.check_signature(None)? {
-        Signer::Valid { fingerprint, public_key } => {
+        Signer::Valid {
+            fingerprint,
+            public_key,
+        } => {
             json!({"fingerprint": fingerprint, "public_key": legation_format::hex::encode(&public_key)})
         }
         Signer::Unsigned => serde_json::Value::Null,
     };
-    let records = m.entries.iter().filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX));
+    let records = m
+        .entries
+        .iter()
+        .filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX));
     let (count, bytes) = records.fold((0u64, 0u64), |(c, b), e| (c + 1, b + e.size));
     let slots: Vec<_> = m
         .key_slots
@@ -267,21 +337,36 @@ fn public_facts(a: &Archive) -> Result<serde_json::Value> {
 
 fn print_public(v: &serde_json::Value) {
     println!("archive:        {}", v["archive"].as_str().unwrap_or(""));
-    println!("format:         legation {}", v["format_version"].as_str().unwrap_or(""));
+    println!(
+        "format:         legation {}",
+        v["format_version"].as_str().unwrap_or("")
+    );
     println!("archive id:     {}", v["archive_id"].as_str().unwrap_or(""));
     println!("created:        {}", v["created"].as_str().unwrap_or(""));
     match v["issuer"]["fingerprint"].as_str() {
         Some(f) => println!("issuer:         {f} (signature valid; pin it with verify --issuer)"),
         None => println!("issuer:         none (unsigned archive)"),
     }
-    println!("size:           {} ({} bytes)", output::size(v["size"].as_u64().unwrap_or(0)), v["size"]);
+    println!(
+        "size:           {} ({} bytes)",
+        output::size(v["size"].as_u64().unwrap_or(0)),
+        v["size"]
+    );
     println!(
         "records:        {} encrypted entries, {}",
         v["record_entries"],
         output::size(v["record_bytes"].as_u64().unwrap_or(0))
     );
-    println!("container:      {} entries, {} catalog pages", v["entries"], v["catalog_pages"]);
-    let slots: Vec<String> = v["key_slots"].as_array().into_iter().flatten().map(|s| s["type"].as_str().unwrap_or("?").to_owned()).collect();
+    println!(
+        "container:      {} entries, {} catalog pages",
+        v["entries"], v["catalog_pages"]
+    );
+    let slots: Vec<String> = v["key_slots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["type"].as_str().unwrap_or("?").to_owned())
+        .collect();
     println!("key slots:      {}", slots.join(", "));
 }
 
@@ -292,7 +377,12 @@ pub fn info(path: &Path) -> Result<u8> {
     println!();
     println!("{:<22} {:>14}  blake3", "entry", "bytes");
     for (e, m) in a.entries().iter().zip(&a.manifest().entries) {
-        println!("{:<22} {:>14}  {}", e.name, e.size, legation_format::hex::encode(&m.blake3));
+        println!(
+            "{:<22} {:>14}  {}",
+            e.name,
+            e.size,
+            legation_format::hex::encode(&m.blake3)
+        );
     }
     Ok(0)
 }
@@ -306,7 +396,10 @@ pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
             println!("{}", serde_json::to_string_pretty(&facts)?);
         } else {
             print_public(&facts);
-            eprintln!("(give --identity, --passphrase-file, {} or -p to list the records)", keyopts::PASSPHRASE_ENV);
+            eprintln!(
+                "(give --identity, --passphrase-file, {} or -p to list the records)",
+                keyopts::PASSPHRASE_ENV
+            );
         }
         return Ok(0);
     };
@@ -325,7 +418,14 @@ pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
                 });
                 writeln!(out, "{}{}", if first { "  " } else { ", " }, v)?;
             } else {
-                writeln!(out, "{:>12}  {:<26}  {:<20}  {}", r.size, r.media_type, r.modified.as_deref().unwrap_or("-"), r.path)?;
+                writeln!(
+                    out,
+                    "{:>12}  {:<26}  {:<20}  {}",
+                    r.size,
+                    r.media_type,
+                    r.modified.as_deref().unwrap_or("-"),
+                    r.path
+                )?;
             }
             first = false;
         }
@@ -334,7 +434,11 @@ pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
         writeln!(out, "]")?;
     } else {
         for d in &u.index().empty_dirs {
-            writeln!(out, "{:>12}  {:<26}  {:<20}  {d}/", "-", "folder (empty)", "-")?;
+            writeln!(
+                out,
+                "{:>12}  {:<26}  {:<20}  {d}/",
+                "-", "folder (empty)", "-"
+            )?;
         }
     }
     out.flush()?;
@@ -345,8 +449,13 @@ pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
 pub fn verify(path: &Path, issuer: Option<&Path>, keys: &KeyOpts, as_json: bool) -> Result<u8> {
     let pinned = match issuer {
         Some(p) => {
-            let text = fs::read_to_string(p).with_context(|| format!("reading issuer {}", p.display()))?;
-            Some(*keys::parse_key_file(&text, keys::ISSUER_PUBLIC, &p.display().to_string())?)
+            let text =
+                fs::read_to_string(p).with_context(|| format!("reading issuer {}", p.display()))?;
+            Some(*keys::parse_key_file(
+                &text,
+                keys::ISSUER_PUBLIC,
+                &p.display().to_string(),
+            )?)
         }
         None => None,
     };
@@ -366,7 +475,7 @@ pub fn verify(path: &Path, issuer: Option<&Path>, keys: &KeyOpts, as_json: bool)
     if as_json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_report(&a, &report, u.is_none());
+        print_report(&report, u.is_none());
     }
     Ok(match report.worst() {
         None => 0,
@@ -375,29 +484,61 @@ pub fn verify(path: &Path, issuer: Option<&Path>, keys: &KeyOpts, as_json: bool)
     })
 }
 
-fn print_report(a: &Archive, r: &Report, keyless: bool) {
+fn print_report(r: &Report, keyless: bool) {
     for p in &r.problems {
-        println!("FAILED  {:<8} {}", format!("{:?}", p.level).to_lowercase(), p.message);
+        println!(
+            "FAILED  {:<8} {}",
+            format!("{:?}", p.level).to_lowercase(),
+            p.message
+        );
     }
     match &r.signer {
         Some(f) if r.pinned => println!("signer:   {f} (pinned)"),
-        Some(f) => println!("signer:   {f} (NOT pinned: pass --issuer ISSUER.pub to require this issuer)"),
-        None if r.problems.iter().any(|p| p.subject == legation_format::SIGNATURE_ENTRY) => println!("signer:   signature check failed"),
-        None => println!("signer:   none (unsigned archive: fixity shows consistency, not authorship)"),
+        Some(f) => {
+            println!("signer:   {f} (NOT pinned: pass --issuer ISSUER.pub to require this issuer)")
+        }
+        None if r
+            .problems
+            .iter()
+            .any(|p| p.subject == legation_format::SIGNATURE_ENTRY) =>
+        {
+            println!("signer:   signature check failed")
+        }
+        None => {
+            println!("signer:   none (unsigned archive: fixity shows consistency, not authorship)")
+        }
     }
-    let verdict = if r.ok() { "OK" } else { "FAILED" };
+    let count = |level| r.problems.iter().filter(|p| p.level == level).count();
+    let verdict = |n: usize| {
+        if n == 0 {
+            "OK".to_owned()
+        } else {
+            format!("FAILED ({n} problem(s))")
+        }
+    };
     println!(
-        "fixity:   {verdict}: {} entries, {} hashed, container canonical",
+        "fixity:   {}: {} entries, {} hashed",
+        verdict(count(legation_reader::Level::Fixity)),
         r.entries_checked,
-        output::size(a.len())
+        output::size(r.bytes_checked)
     );
     if keyless {
-        println!("content:  not checked (needs a key: --identity, --passphrase-file or {})", keyopts::PASSPHRASE_ENV);
+        println!(
+            "content:  not checked (needs a key: --identity, --passphrase-file or {})",
+            keyopts::PASSPHRASE_ENV
+        );
     } else {
-        println!("content:  {verdict}: {} records, {} decrypted and hashed", r.records_checked, output::size(r.record_bytes_checked));
+        println!(
+            "content:  {}: {} records, {} decrypted and hashed",
+            verdict(count(legation_reader::Level::Content)),
+            r.records_checked,
+            output::size(r.record_bytes_checked)
+        );
     }
     println!("render:   not checked (comes with the decoders)");
-    let _ = a;
+    if r.cancelled {
+        println!("cancelled before the end");
+    }
 }
 
 /// `cat ARCHIVE RECORD`.
@@ -413,7 +554,13 @@ pub fn cat(path: &Path, record: &str, keys: &KeyOpts) -> Result<u8> {
 }
 
 /// `extract ARCHIVE -o DIR [RECORD...]`.
-pub fn extract(path: &Path, dir: &Path, wanted: &[String], keys: &KeyOpts, force: bool) -> Result<u8> {
+pub fn extract(
+    path: &Path,
+    dir: &Path,
+    wanted: &[String],
+    keys: &KeyOpts,
+    force: bool,
+) -> Result<u8> {
     let a = open(path)?;
     let u = unlock_required(&a, keys)?;
     let records = if wanted.is_empty() {
@@ -423,7 +570,10 @@ pub fn extract(path: &Path, dir: &Path, wanted: &[String], keys: &KeyOpts, force
         }
         all
     } else {
-        wanted.iter().map(|w| u.find(w)).collect::<legation_reader::Result<Vec<_>>>()?
+        wanted
+            .iter()
+            .map(|w| u.find(w))
+            .collect::<legation_reader::Result<Vec<_>>>()?
     };
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let total: u64 = records.iter().map(|r| r.size).sum();
@@ -436,7 +586,10 @@ pub fn extract(path: &Path, dir: &Path, wanted: &[String], keys: &KeyOpts, force
             Err(e) => {
                 failures += 1;
                 bar.suspend(|| eprintln!("legation: error: {}: {e:#}", rec.path));
-                if e.downcast_ref::<legation_reader::Error>().is_none() && e.chain().all(|c| c.downcast_ref::<legation_reader::Error>().is_none()) {
+                if e.downcast_ref::<legation_reader::Error>().is_none()
+                    && e.chain()
+                        .all(|c| c.downcast_ref::<legation_reader::Error>().is_none())
+                {
                     // An output problem (disk full, file exists): stop here.
                     bar.finish_and_clear();
                     return Err(e);
@@ -448,11 +601,17 @@ pub fn extract(path: &Path, dir: &Path, wanted: &[String], keys: &KeyOpts, force
     if wanted.is_empty() {
         for d in &u.index().empty_dirs {
             let target = safe_target(dir, d)?;
-            fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+            fs::create_dir_all(&target)
+                .with_context(|| format!("creating {}", target.display()))?;
         }
     }
     bar.finish_and_clear();
-    eprintln!("extracted {} of {} records into {}", records.len() - failures, records.len(), dir.display());
+    eprintln!(
+        "extracted {} of {} records into {}",
+        records.len() - failures,
+        records.len(),
+        dir.display()
+    );
     Ok(if failures > 0 { 1 } else { 0 })
 }
 
@@ -466,14 +625,23 @@ fn safe_target(dir: &Path, record: &str) -> Result<PathBuf> {
         p.push(seg);
         if let Ok(m) = fs::symlink_metadata(&p) {
             if m.file_type().is_symlink() {
-                bail!("{} is a symbolic link; refusing to write through it", p.display());
+                bail!(
+                    "{} is a symbolic link; refusing to write through it",
+                    p.display()
+                );
             }
         }
     }
     Ok(p)
 }
 
-fn extract_one(u: &Unlocked, rec: &legation_format::catalog::CatalogRecord, dir: &Path, force: bool, progress: &mut dyn FnMut(u64)) -> Result<()> {
+fn extract_one(
+    u: &Unlocked,
+    rec: &legation_format::catalog::CatalogRecord,
+    dir: &Path,
+    force: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
     let target = safe_target(dir, &rec.path)?;
     if !force && fs::symlink_metadata(&target).is_ok() {
         bail!("{} exists (use --force to replace it)", target.display());
@@ -482,16 +650,25 @@ fn extract_one(u: &Unlocked, rec: &legation_format::catalog::CatalogRecord, dir:
     fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let (tmp, file) = temp_beside(&target)?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
-    let r = u.copy_record(rec, &mut w, progress).map_err(anyhow::Error::from).and_then(|()| {
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        if let Some(t) = rec.modified.as_deref().and_then(legation_format::time::parse_rfc3339) {
-            if let Some(st) = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(t.max(0) as u64)) {
-                let _ = f.set_modified(st);
+    let r = u
+        .copy_record(rec, &mut w, progress)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| {
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            if let Some(t) = rec
+                .modified
+                .as_deref()
+                .and_then(legation_format::time::parse_rfc3339)
+            {
+                if let Some(st) = std::time::UNIX_EPOCH
+                    .checked_add(std::time::Duration::from_secs(t.max(0) as u64))
+                {
+                    let _ = f.set_modified(st);
+                }
             }
-        }
-        f.sync_all()?;
-        Ok(())
-    });
+            f.sync_all()?;
+            Ok(())
+        });
     if let Err(e) = r {
         let _ = fs::remove_file(&tmp);
         return Err(e);
@@ -505,7 +682,8 @@ pub fn spec(archive: Option<&Path>) -> Result<u8> {
         Some(p) => {
             let a = open(p)?;
             let bytes = a.read_entry(legation_format::SPEC_ENTRY, 16 << 20)?;
-            String::from_utf8(bytes).map_err(|_| anyhow!("{}: SPEC.md is not UTF-8", p.display()))?
+            String::from_utf8(bytes)
+                .map_err(|_| anyhow!("{}: SPEC.md is not UTF-8", p.display()))?
         }
         None => legation_format::SPEC_MD.to_owned(),
     };

@@ -45,7 +45,9 @@ impl KeyOpts {
 
 /// Reads an identity file.
 pub fn read_identity(p: &Path) -> Result<Identity> {
-    let text = Zeroizing::new(std::fs::read_to_string(p).with_context(|| format!("reading identity {}", p.display()))?);
+    let text = Zeroizing::new(
+        std::fs::read_to_string(p).with_context(|| format!("reading identity {}", p.display()))?,
+    );
     let k = keys::parse_key_file(&text, keys::RECIPIENT_SECRET, &p.display().to_string())?;
     Ok(Identity::from_bytes(*k))
 }
@@ -53,7 +55,10 @@ pub fn read_identity(p: &Path) -> Result<Identity> {
 /// The passphrase from `--passphrase-file` or `LEGATION_PASSPHRASE`.
 pub fn passphrase_from_file_or_env(file: Option<&Path>) -> Result<Option<Zeroizing<String>>> {
     if let Some(f) = file {
-        let text = Zeroizing::new(std::fs::read_to_string(f).with_context(|| format!("reading passphrase file {}", f.display()))?);
+        let text = Zeroizing::new(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("reading passphrase file {}", f.display()))?,
+        );
         let line = text.lines().next().unwrap_or("");
         if line.is_empty() {
             bail!("passphrase file {} is empty", f.display());
@@ -71,5 +76,7 @@ pub fn ask(prompt: &str) -> Result<Zeroizing<String>> {
     if !std::io::stdin().is_terminal() {
         bail!("a passphrase is needed but standard input is not a terminal (use --passphrase-file or {PASSPHRASE_ENV})");
     }
-    Ok(Zeroizing::new(rpassword::prompt_password(prompt).context("reading the passphrase")?))
+    Ok(Zeroizing::new(
+        rpassword::prompt_password(prompt).context("reading the passphrase")?,
+    ))
 }

@@ -149,22 +149,48 @@ fn main() -> ExitCode {
             KeygenWhat::Issuer { output, force } => commands::keygen(&output, true, force),
             KeygenWhat::Passphrase => commands::keygen_passphrase(),
         },
-        Command::Pack { src, output, recipients, passphrase_file, sign, skip_unsupported, allow_weak_passphrase, force } => {
-            commands::pack(commands::PackArgs {
-                src,
-                output,
-                recipients,
-                passphrase_file,
-                sign,
-                skip_unsupported,
-                allow_weak_passphrase,
-                force,
-            })
-        }
-        Command::Ls { archive, keys, json } => commands::ls(&archive, &keys, json),
-        Command::Verify { archive, issuer, keys, json } => commands::verify(&archive, issuer.as_deref(), &keys, json),
-        Command::Cat { archive, record, keys } => commands::cat(&archive, &record, &keys),
-        Command::Extract { archive, output, records, keys, force } => commands::extract(&archive, &output, &records, &keys, force),
+        Command::Pack {
+            src,
+            output,
+            recipients,
+            passphrase_file,
+            sign,
+            skip_unsupported,
+            allow_weak_passphrase,
+            force,
+        } => commands::pack(commands::PackArgs {
+            src,
+            output,
+            recipients,
+            passphrase_file,
+            sign,
+            skip_unsupported,
+            allow_weak_passphrase,
+            force,
+        }),
+        Command::Ls {
+            archive,
+            keys,
+            json,
+        } => commands::ls(&archive, &keys, json),
+        Command::Verify {
+            archive,
+            issuer,
+            keys,
+            json,
+        } => commands::verify(&archive, issuer.as_deref(), &keys, json),
+        Command::Cat {
+            archive,
+            record,
+            keys,
+        } => commands::cat(&archive, &record, &keys),
+        Command::Extract {
+            archive,
+            output,
+            records,
+            keys,
+            force,
+        } => commands::extract(&archive, &output, &records, &keys, force),
         Command::Info { archive } => commands::info(&archive),
         Command::Spec { archive } => commands::spec(archive.as_deref()),
     };
@@ -194,7 +220,11 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         if let Some(f) = cause.downcast_ref::<legation_format::Error>() {
             use legation_format::Error as F;
             return match f {
-                F::Container { .. } | F::Json { .. } | F::Invalid { .. } | F::Decrypt { .. } | F::HostileKdf { .. } => 1,
+                F::Container { .. }
+                | F::Json { .. }
+                | F::Invalid { .. }
+                | F::Decrypt { .. }
+                | F::HostileKdf { .. } => 1,
                 _ => 2,
             };
         }

@@ -51,14 +51,32 @@ fn packed(name: &str) -> Tmp {
     fs::create_dir_all(src.join("empty/inner")).unwrap();
     fs::create_dir_all(src.join("registers")).unwrap();
     fs::write(src.join("legal/act.md"), "# Act\n\n".repeat(500)).unwrap();
-    fs::write(src.join("legal/act.md.dc.json"), r#"{"title": "The Act", "creator": ["Parliament"], "date": "2026"}"#).unwrap();
+    fs::write(
+        src.join("legal/act.md.dc.json"),
+        r#"{"title": "The Act", "creator": ["Parliament"], "date": "2026"}"#,
+    )
+    .unwrap();
     fs::write(src.join("registers/Ελλάδα.csv"), "id,name\n1,Ελένη\n").unwrap();
-    let big: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let big: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     fs::write(src.join("registers/scan.bin"), &big).unwrap();
     fs::write(src.join("zero"), "").unwrap();
     assert_eq!(code(&run(&["keygen", "recipient", "-o", "alice"], d)), 0);
     assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
-    let o = run(&["pack", "src", "-o", "a.lgn", "-r", "alice.pub", "--sign", "gov.key"], d);
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            "a.lgn",
+            "-r",
+            "alice.pub",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     t
 }
@@ -72,7 +90,14 @@ fn keygen_writes_owner_only_secret_and_never_overwrites() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(fs::metadata(t.0.join("k.key")).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(t.0.join("k.key"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o600
+        );
     }
     let before = fs::read(t.0.join("k.key")).unwrap();
     let o = run(&["keygen", "recipient", "-o", "k"], &t.0);
@@ -90,43 +115,102 @@ fn pack_list_verify_cat_extract_round_trip() {
     // Keyless: public facts only.
     let o = run(&["ls", "a.lgn"], d);
     assert_eq!(code(&o), 0);
-    assert!(stdout(&o).contains("key slots:      x25519"), "{}", stdout(&o));
-    assert!(!stdout(&o).contains("act.md"), "record names must not show without a key");
+    assert!(
+        stdout(&o).contains("key slots:      x25519"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        !stdout(&o).contains("act.md"),
+        "record names must not show without a key"
+    );
     // With the key: the catalog.
     let o = run(&["ls", "a.lgn", "-i", "alice.key", "--json"], d);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let paths: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["legal/act.md", "registers/scan.bin", "registers/Ελλάδα.csv", "zero"]);
+    let paths: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "legal/act.md",
+            "registers/scan.bin",
+            "registers/Ελλάδα.csv",
+            "zero"
+        ]
+    );
     assert_eq!(v[0]["title"], "The Act");
     assert_eq!(v[0]["metadata"]["creator"][0], "Parliament");
     // Fixity without a key, pinned and not.
     let o = run(&["verify", "a.lgn"], d);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert!(stdout(&o).contains("NOT pinned"));
-    let o = run(&["verify", "a.lgn", "--issuer", "gov.pub", "-i", "alice.key", "--json"], d);
+    let o = run(
+        &[
+            "verify",
+            "a.lgn",
+            "--issuer",
+            "gov.pub",
+            "-i",
+            "alice.key",
+            "--json",
+        ],
+        d,
+    );
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(r["level"], "content");
     assert_eq!(r["records_checked"], 4);
     assert_eq!(r["pinned"], true);
     // cat
-    let o = run(&["cat", "a.lgn", "registers/Ελλάδα.csv", "-i", "alice.key"], d);
+    let o = run(
+        &["cat", "a.lgn", "registers/Ελλάδα.csv", "-i", "alice.key"],
+        d,
+    );
     assert_eq!(code(&o), 0);
-    assert_eq!(o.stdout, fs::read(d.join("src/registers/Ελλάδα.csv")).unwrap());
+    assert_eq!(
+        o.stdout,
+        fs::read(d.join("src/registers/Ελλάδα.csv")).unwrap()
+    );
     let o = run(&["cat", "a.lgn", "nope", "-i", "alice.key"], d);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("nope: no such record"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nope: no such record"),
+        "{}",
+        stderr(&o)
+    );
     // extract everything
     let o = run(&["extract", "a.lgn", "-o", "out", "-i", "alice.key"], d);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    for f in ["legal/act.md", "registers/scan.bin", "registers/Ελλάδα.csv", "zero"] {
-        assert_eq!(fs::read(d.join("out").join(f)).unwrap(), fs::read(d.join("src").join(f)).unwrap(), "{f}");
+    for f in [
+        "legal/act.md",
+        "registers/scan.bin",
+        "registers/Ελλάδα.csv",
+        "zero",
+    ] {
+        assert_eq!(
+            fs::read(d.join("out").join(f)).unwrap(),
+            fs::read(d.join("src").join(f)).unwrap(),
+            "{f}"
+        );
     }
     assert!(d.join("out/empty/inner").is_dir());
-    assert!(!d.join("out/legal/act.md.dc.json").exists(), "sidecars are metadata, not records");
-    let src_m = fs::metadata(d.join("src/registers/scan.bin")).unwrap().modified().unwrap();
-    let out_m = fs::metadata(d.join("out/registers/scan.bin")).unwrap().modified().unwrap();
+    assert!(
+        !d.join("out/legal/act.md.dc.json").exists(),
+        "sidecars are metadata, not records"
+    );
+    let src_m = fs::metadata(d.join("src/registers/scan.bin"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let out_m = fs::metadata(d.join("out/registers/scan.bin"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let diff = src_m.duration_since(out_m).unwrap_or_else(|e| e.duration());
     assert!(diff.as_secs() < 1, "modification time kept");
     // The built-in and the carried spec are the same text.
@@ -141,14 +225,46 @@ fn extract_never_overwrites_and_leaves_no_partial_files() {
     let d = &t.0;
     fs::create_dir_all(d.join("out/legal")).unwrap();
     fs::write(d.join("out/legal/act.md"), "mine").unwrap();
-    let o = run(&["extract", "a.lgn", "-o", "out", "-i", "alice.key", "legal/act.md"], d);
+    let o = run(
+        &[
+            "extract",
+            "a.lgn",
+            "-o",
+            "out",
+            "-i",
+            "alice.key",
+            "legal/act.md",
+        ],
+        d,
+    );
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("exists (use --force"), "{}", stderr(&o));
-    assert_eq!(fs::read_to_string(d.join("out/legal/act.md")).unwrap(), "mine");
-    let o = run(&["extract", "a.lgn", "-o", "out", "-i", "alice.key", "--force", "legal/act.md"], d);
+    assert_eq!(
+        fs::read_to_string(d.join("out/legal/act.md")).unwrap(),
+        "mine"
+    );
+    let o = run(
+        &[
+            "extract",
+            "a.lgn",
+            "-o",
+            "out",
+            "-i",
+            "alice.key",
+            "--force",
+            "legal/act.md",
+        ],
+        d,
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert_eq!(fs::read(d.join("out/legal/act.md")).unwrap(), fs::read(d.join("src/legal/act.md")).unwrap());
-    let leftovers: Vec<_> = walk(&d.join("out")).into_iter().filter(|p| p.to_string_lossy().contains(".partial-")).collect();
+    assert_eq!(
+        fs::read(d.join("out/legal/act.md")).unwrap(),
+        fs::read(d.join("src/legal/act.md")).unwrap()
+    );
+    let leftovers: Vec<_> = walk(&d.join("out"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".partial-"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -161,10 +277,24 @@ fn extract_refuses_to_write_through_a_symlink() {
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink(d.join("elsewhere"), d.join("out/legal")).unwrap();
-        let o = run(&["extract", "a.lgn", "-o", "out", "-i", "alice.key", "legal/act.md"], d);
+        let o = run(
+            &[
+                "extract",
+                "a.lgn",
+                "-o",
+                "out",
+                "-i",
+                "alice.key",
+                "legal/act.md",
+            ],
+            d,
+        );
         assert_ne!(code(&o), 0);
         assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
-        assert!(fs::read_dir(d.join("elsewhere")).unwrap().next().is_none(), "nothing written outside the folder");
+        assert!(
+            fs::read_dir(d.join("elsewhere")).unwrap().next().is_none(),
+            "nothing written outside the folder"
+        );
     }
 }
 
@@ -179,21 +309,34 @@ fn damage_forgery_and_wrong_keys_give_their_exit_codes() {
     assert!(stderr(&o).contains("no key given opens this archive"));
     let o = run(&["verify", "a.lgn", "--issuer", "other.pub"], d);
     assert_eq!(code(&o), 1);
-    assert!(stdout(&o).contains("not by the pinned issuer"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("not by the pinned issuer"),
+        "{}",
+        stdout(&o)
+    );
     let mut bytes = fs::read(d.join("a.lgn")).unwrap();
     let n = bytes.len();
     bytes[n / 3] ^= 0x40;
     fs::write(d.join("bad.lgn"), &bytes).unwrap();
     let o = run(&["verify", "bad.lgn"], d);
     assert_eq!(code(&o), 1, "{}", stdout(&o));
-    assert!(stdout(&o).contains("FAILED  fixity") && stdout(&o).contains("BLAKE3 of the stored bytes differs"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("FAILED  fixity")
+            && stdout(&o).contains("BLAKE3 of the stored bytes differs"),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["verify", "missing.lgn"], d);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("missing.lgn"));
     fs::write(d.join("short.lgn"), &bytes[..n - 7]).unwrap();
     let o = run(&["ls", "short.lgn"], d);
     assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("end of central directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("end of central directory"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -201,26 +344,47 @@ fn passphrases_weak_ones_and_the_environment() {
     let t = packed("pass");
     let d = &t.0;
     fs::write(d.join("weak"), "hunter2\n").unwrap();
-    let o = run(&["pack", "src", "-o", "p.lgn", "--passphrase-file", "weak"], d);
+    let o = run(
+        &["pack", "src", "-o", "p.lgn", "--passphrase-file", "weak"],
+        d,
+    );
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("too weak"), "{}", stderr(&o));
     assert!(!d.join("p.lgn").exists());
     let strong = stdout(&run(&["keygen", "passphrase"], d));
     fs::write(d.join("strong"), &strong).unwrap();
-    let o = run(&["pack", "src", "-o", "p.lgn", "--passphrase-file", "strong"], d);
+    let o = run(
+        &["pack", "src", "-o", "p.lgn", "--passphrase-file", "strong"],
+        d,
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = bin().args(["cat", "p.lgn", "zero"]).current_dir(d).env("LEGATION_PASSPHRASE", strong.trim()).output().unwrap();
+    let o = bin()
+        .args(["cat", "p.lgn", "zero"])
+        .current_dir(d)
+        .env("LEGATION_PASSPHRASE", strong.trim())
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = bin().args(["cat", "p.lgn", "zero"]).current_dir(d).env("LEGATION_PASSPHRASE", "wrong but long passphrase").output().unwrap();
+    let o = bin()
+        .args(["cat", "p.lgn", "zero"])
+        .current_dir(d)
+        .env("LEGATION_PASSPHRASE", "wrong but long passphrase")
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 3);
     // No key at all and no terminal: a clear error, not a hang.
     let o = run(&["cat", "p.lgn", "zero"], d);
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     assert!(stderr(&o).contains("a key is needed"), "{}", stderr(&o));
     // The output exists: refused without --force, and nothing else left.
-    let o = run(&["pack", "src", "-o", "p.lgn", "--passphrase-file", "strong"], d);
+    let o = run(
+        &["pack", "src", "-o", "p.lgn", "--passphrase-file", "strong"],
+        d,
+    );
     assert_eq!(code(&o), 2);
-    assert!(walk(d).iter().all(|p| !p.to_string_lossy().contains(".partial-")));
+    assert!(walk(d)
+        .iter()
+        .all(|p| !p.to_string_lossy().contains(".partial-")));
 }
 
 #[test]
@@ -240,15 +404,34 @@ fn pack_refuses_what_cannot_be_packed() {
     fs::write(src.join("cafe\u{301}.txt"), "nfd").unwrap();
     let o = run(&["pack", "src", "-o", "x.lgn", "-r", "k.pub"], d);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("Unicode normalization"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Unicode normalization"),
+        "{}",
+        stderr(&o)
+    );
     fs::remove_file(src.join("cafe\u{301}.txt")).unwrap();
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink("/etc/passwd", src.join("link")).unwrap();
         let o = run(&["pack", "src", "-o", "x.lgn", "-r", "k.pub"], d);
         assert_eq!(code(&o), 2);
-        assert!(stderr(&o).contains("link: is a symbolic link"), "{}", stderr(&o));
-        let o = run(&["pack", "src", "-o", "x.lgn", "-r", "k.pub", "--skip-unsupported"], d);
+        assert!(
+            stderr(&o).contains("link: is a symbolic link"),
+            "{}",
+            stderr(&o)
+        );
+        let o = run(
+            &[
+                "pack",
+                "src",
+                "-o",
+                "x.lgn",
+                "-r",
+                "k.pub",
+                "--skip-unsupported",
+            ],
+            d,
+        );
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         assert!(stderr(&o).contains("skipped") && stderr(&o).contains("symbolic link"));
         fs::remove_file(src.join("link")).unwrap();
@@ -259,14 +442,44 @@ fn pack_refuses_what_cannot_be_packed() {
         assert!(stderr(&o).contains("not valid UTF-8"), "{}", stderr(&o));
     }
     fs::write(src.join("orphan.txt.dc.json"), "{}").unwrap();
-    let o = run(&["pack", "src", "-o", "z.lgn", "-r", "k.pub", "--skip-unsupported"], d);
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            "z.lgn",
+            "-r",
+            "k.pub",
+            "--skip-unsupported",
+        ],
+        d,
+    );
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("sidecar for \"orphan.txt\""), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sidecar for \"orphan.txt\""),
+        "{}",
+        stderr(&o)
+    );
     fs::write(src.join("orphan.txt"), "x").unwrap();
     fs::write(src.join("orphan.txt.dc.json"), r#"{"titel": "typo"}"#).unwrap();
-    let o = run(&["pack", "src", "-o", "z.lgn", "-r", "k.pub", "--skip-unsupported"], d);
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            "z.lgn",
+            "-r",
+            "k.pub",
+            "--skip-unsupported",
+        ],
+        d,
+    );
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("\"titel\" is not a Dublin Core element"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"titel\" is not a Dublin Core element"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!d.join("z.lgn").exists());
 }
 
@@ -300,7 +513,15 @@ fn every_test_vector_through_verify() {
             "open failure" if v.expect.contains("not supported") => 2,
             _ => 1,
         };
-        assert_eq!(code(&o), want, "{}: {}\n{}{}", v.name, v.expect, stdout(&o), stderr(&o));
+        assert_eq!(
+            code(&o),
+            want,
+            "{}: {}\n{}{}",
+            v.name,
+            v.expect,
+            stdout(&o),
+            stderr(&o)
+        );
         assert!(!stderr(&o).contains("panicked"), "{}", v.name);
     }
 }
@@ -310,7 +531,10 @@ fn every_test_vector_through_verify() {
 #[test]
 fn forged_traversal_path_writes_nothing_outside() {
     let t = Tmp::new("traversal");
-    let v = legation_tests::vectors::all().into_iter().find(|v| v.name == "catalog-path-traversal").unwrap();
+    let v = legation_tests::vectors::all()
+        .into_iter()
+        .find(|v| v.name == "catalog-path-traversal")
+        .unwrap();
     fs::write(t.0.join("t.lgn"), &v.bytes).unwrap();
     fs::create_dir_all(t.0.join("deep/out")).unwrap();
     let o = bin()

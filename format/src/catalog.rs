@@ -101,23 +101,46 @@ impl Index {
     pub fn check(&self, entry: &str) -> Result<()> {
         let total: u64 = self.pages.iter().map(|p| p.count).sum();
         if total != self.records {
-            return Err(Error::invalid(entry, format!("pages hold {total} records but the index says {}", self.records)));
+            return Err(Error::invalid(
+                entry,
+                format!(
+                    "pages hold {total} records but the index says {}",
+                    self.records
+                ),
+            ));
         }
         for d in &self.empty_dirs {
-            check_record_path(d).map_err(|what| Error::invalid(entry, format!("empty folder: {what}")))?;
+            check_record_path(d)
+                .map_err(|what| Error::invalid(entry, format!("empty folder: {what}")))?;
         }
         if self.empty_dirs.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(Error::invalid(entry, "empty folders are not sorted and unique"));
+            return Err(Error::invalid(
+                entry,
+                "empty folders are not sorted and unique",
+            ));
         }
         for (i, p) in self.pages.iter().enumerate() {
             if p.entry != crate::catalog_page_entry(i as u64) {
-                return Err(Error::invalid(entry, format!("page {i} is entry {:?}, expected {:?}", p.entry, crate::catalog_page_entry(i as u64))));
+                return Err(Error::invalid(
+                    entry,
+                    format!(
+                        "page {i} is entry {:?}, expected {:?}",
+                        p.entry,
+                        crate::catalog_page_entry(i as u64)
+                    ),
+                ));
             }
             if p.count == 0 || p.count > crate::PAGE_SIZE as u64 || p.first > p.last {
-                return Err(Error::invalid(entry, format!("page {i} has {} records or first > last", p.count)));
+                return Err(Error::invalid(
+                    entry,
+                    format!("page {i} has {} records or first > last", p.count),
+                ));
             }
             if i > 0 && self.pages[i - 1].last >= p.first {
-                return Err(Error::invalid(entry, format!("page {i} is out of path order")));
+                return Err(Error::invalid(
+                    entry,
+                    format!("page {i} is out of path order"),
+                ));
             }
         }
         Ok(())
@@ -129,12 +152,21 @@ impl Page {
     pub fn check(&self, number: u64, r: &PageRef) -> Result<()> {
         let bad = |what: String| Err(Error::invalid(r.entry.clone(), what));
         if self.page != number {
-            return bad(format!("claims to be page {} but is listed as page {number}", self.page));
+            return bad(format!(
+                "claims to be page {} but is listed as page {number}",
+                self.page
+            ));
         }
         if self.records.len() as u64 != r.count {
-            return bad(format!("holds {} records, the index says {}", self.records.len(), r.count));
+            return bad(format!(
+                "holds {} records, the index says {}",
+                self.records.len(),
+                r.count
+            ));
         }
-        if self.records.first().map(|x| &x.path) != Some(&r.first) || self.records.last().map(|x| &x.path) != Some(&r.last) {
+        if self.records.first().map(|x| &x.path) != Some(&r.first)
+            || self.records.last().map(|x| &x.path) != Some(&r.last)
+        {
             return bad("first or last path differs from the index".into());
         }
         if self.records.windows(2).any(|w| w[0].path >= w[1].path) {
@@ -147,18 +179,37 @@ impl Page {
         for rec in &self.records {
             check_record_path(&rec.path).map_err(|what| Error::invalid(r.entry.clone(), what))?;
             crate::container::check_name(&rec.entry)?;
-            let hex16 = rec.entry.strip_prefix(crate::RECORD_PREFIX).is_some_and(|h| h.len() == 16 && crate::hex::decode(h).is_some());
+            let hex16 = rec
+                .entry
+                .strip_prefix(crate::RECORD_PREFIX)
+                .is_some_and(|h| h.len() == 16 && crate::hex::decode(h).is_some());
             if !hex16 {
-                return bad(format!("{}: entry {:?} is not a record entry (r/ and 16 hex digits)", rec.path, rec.entry));
+                return bad(format!(
+                    "{}: entry {:?} is not a record entry (r/ and 16 hex digits)",
+                    rec.path, rec.entry
+                ));
             }
-            if rec.modified.as_deref().is_some_and(|t| crate::time::parse_rfc3339(t).is_none()) {
-                return bad(format!("{}: modification time {:?} is not RFC 3339 UTC", rec.path, rec.modified));
+            if rec
+                .modified
+                .as_deref()
+                .is_some_and(|t| crate::time::parse_rfc3339(t).is_none())
+            {
+                return bad(format!(
+                    "{}: modification time {:?} is not RFC 3339 UTC",
+                    rec.path, rec.modified
+                ));
             }
             if rec.encoding == Encoding::Deflate && rec.stored_size > crate::writer::COMPRESS_MAX {
-                return bad(format!("{}: compressed record of {} bytes exceeds the 16 MiB limit", rec.path, rec.stored_size));
+                return bad(format!(
+                    "{}: compressed record of {} bytes exceeds the 16 MiB limit",
+                    rec.path, rec.stored_size
+                ));
             }
             if rec.encoding == Encoding::Identity && rec.stored_size != rec.size {
-                return bad(format!("{}: stored size {} differs from size {}", rec.path, rec.stored_size, rec.size));
+                return bad(format!(
+                    "{}: stored size {} differs from size {}",
+                    rec.path, rec.stored_size, rec.size
+                ));
             }
         }
         Ok(())
@@ -171,13 +222,28 @@ impl Page {
 pub fn check_record_path(path: &str) -> std::result::Result<(), String> {
     use unicode_normalization::UnicodeNormalization;
     if path.is_empty() || path.len() > 4096 {
-        return Err(format!("record path {path:?} is empty or longer than 4096 bytes"));
+        return Err(format!(
+            "record path {path:?} is empty or longer than 4096 bytes"
+        ));
     }
-    if path.starts_with('/') || path.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
-        return Err(format!("record path {path:?} is absolute or has an empty, '.' or '..' segment"));
+    if path.starts_with('/')
+        || path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        return Err(format!(
+            "record path {path:?} is absolute or has an empty, '.' or '..' segment"
+        ));
     }
-    if path.chars().any(|c| c == '\\' || c.is_control()) || path.split('/').next().is_some_and(|s| s.len() == 2 && s.ends_with(':')) {
-        return Err(format!("record path {path:?} has a backslash, control character or drive prefix"));
+    if path.chars().any(|c| c == '\\' || c.is_control())
+        || path
+            .split('/')
+            .next()
+            .is_some_and(|s| s.len() == 2 && s.ends_with(':'))
+    {
+        return Err(format!(
+            "record path {path:?} has a backslash, control character or drive prefix"
+        ));
     }
     if path.nfc().ne(path.chars()) {
         return Err(format!("record path {path:?} is not in Unicode NFC"));
@@ -192,8 +258,15 @@ pub fn deflate(json: &[u8]) -> Vec<u8> {
 
 /// Inflates a sealed JSON document, refusing more than `limit` bytes.
 pub fn inflate(data: &[u8], limit: usize, entry: &str) -> Result<Vec<u8>> {
-    miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit)
-        .map_err(|e| Error::invalid(entry, format!("compressed document does not inflate within {limit} bytes: {:?}", e.status)))
+    miniz_oxide::inflate::decompress_to_vec_with_limit(data, limit).map_err(|e| {
+        Error::invalid(
+            entry,
+            format!(
+                "compressed document does not inflate within {limit} bytes: {:?}",
+                e.status
+            ),
+        )
+    })
 }
 
 /// Largest inflated catalog page a reader accepts (64 MiB).
@@ -210,15 +283,34 @@ mod tests {
         for ok in ["a", "legal/GPL-3", "Ωμέγα/ß.txt"] {
             check_record_path(ok).unwrap();
         }
-        for bad in ["", "/a", "a/../b", "a//b", "./a", "a\\b", "C:/x", "e\u{301}.txt", "a\nb"] {
+        for bad in [
+            "",
+            "/a",
+            "a/../b",
+            "a//b",
+            "./a",
+            "a\\b",
+            "C:/x",
+            "e\u{301}.txt",
+            "a\nb",
+        ] {
             assert!(check_record_path(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn page_lookup() {
-        let p = |e: u64, f: &str, l: &str| PageRef { entry: crate::catalog_page_entry(e), count: 2, first: f.into(), last: l.into() };
-        let idx = Index { records: 4, pages: vec![p(0, "a", "c"), p(1, "d", "f")], empty_dirs: vec![] };
+        let p = |e: u64, f: &str, l: &str| PageRef {
+            entry: crate::catalog_page_entry(e),
+            count: 2,
+            first: f.into(),
+            last: l.into(),
+        };
+        let idx = Index {
+            records: 4,
+            pages: vec![p(0, "a", "c"), p(1, "d", "f")],
+            empty_dirs: vec![],
+        };
         idx.check("c/index").unwrap();
         assert_eq!(idx.page_for("b"), Some(0));
         assert_eq!(idx.page_for("d"), Some(1));

@@ -73,10 +73,16 @@ pub fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return bad("must be 1 to 64 bytes long");
     }
-    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b)) {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+    {
         return bad("has a character outside A-Z a-z 0-9 . _ - /");
     }
-    if name.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if name
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         return bad("has an empty, '.' or '..' path segment or is absolute");
     }
     Ok(())
@@ -140,12 +146,26 @@ pub fn central_header(e: &Entry) -> Vec<u8> {
     put32(&mut h, small);
     put32(&mut h, small);
     put16(&mut h, e.name.len() as u16);
-    put16(&mut h, if extra_len > 0 { extra_len as u16 + 4 } else { 0 });
+    put16(
+        &mut h,
+        if extra_len > 0 {
+            extra_len as u16 + 4
+        } else {
+            0
+        },
+    );
     put16(&mut h, 0); // comment length
     put16(&mut h, 0); // disk number start
     put16(&mut h, 0); // internal attributes
     put32(&mut h, 0); // external attributes
-    put32(&mut h, if big_offset { 0xFFFF_FFFF } else { e.offset as u32 });
+    put32(
+        &mut h,
+        if big_offset {
+            0xFFFF_FFFF
+        } else {
+            e.offset as u32
+        },
+    );
     h.extend_from_slice(e.name.as_bytes());
     if extra_len > 0 {
         put16(&mut h, 1);
@@ -218,7 +238,9 @@ pub const TAIL_LEN: usize = ZIP64_EOCD_LEN + ZIP64_LOCATOR_LEN + EOCD_LEN;
 /// the file exactly.
 pub fn parse_end(tail: &[u8], file_len: u64) -> Result<Directory> {
     if tail.len() < EOCD_LEN {
-        return Err(Error::container(format!("file is {file_len} bytes, too short for a ZIP end record")));
+        return Err(Error::container(format!(
+            "file is {file_len} bytes, too short for a ZIP end record"
+        )));
     }
     let eocd = &tail[tail.len() - EOCD_LEN..];
     if get32(eocd, 0) != EOCD_SIG {
@@ -231,24 +253,42 @@ pub fn parse_end(tail: &[u8], file_len: u64) -> Result<Directory> {
     let offset32 = u64::from(get32(eocd, 16));
     // The ZIP64 end records are there exactly when a field is saturated;
     // the canonical comparison below catches any other combination.
-    let saturated = count16 == ZIP64_COUNT_LIMIT || size32 == ZIP64_LIMIT || offset32 == ZIP64_LIMIT;
+    let saturated =
+        count16 == ZIP64_COUNT_LIMIT || size32 == ZIP64_LIMIT || offset32 == ZIP64_LIMIT;
     let has_locator = saturated
         && tail.len() >= EOCD_LEN + ZIP64_LOCATOR_LEN
         && get32(tail, tail.len() - EOCD_LEN - ZIP64_LOCATOR_LEN) == ZIP64_LOCATOR_SIG;
     let dir = if has_locator {
         if tail.len() < TAIL_LEN {
-            return Err(Error::container("ZIP64 locator without room for a ZIP64 end record"));
+            return Err(Error::container(
+                "ZIP64 locator without room for a ZIP64 end record",
+            ));
         }
         let z = &tail[tail.len() - TAIL_LEN..];
         if get32(z, 0) != ZIP64_EOCD_SIG {
-            return Err(Error::container("ZIP64 locator not preceded by a ZIP64 end record"));
+            return Err(Error::container(
+                "ZIP64 locator not preceded by a ZIP64 end record",
+            ));
         }
-        Directory { count: get64(z, 24), size: get64(z, 40), offset: get64(z, 48) }
+        Directory {
+            count: get64(z, 24),
+            size: get64(z, 40),
+            offset: get64(z, 48),
+        }
     } else {
-        Directory { count: count16, size: size32, offset: offset32 }
+        Directory {
+            count: count16,
+            size: size32,
+            offset: offset32,
+        }
     };
     let end_len = if has_locator { TAIL_LEN } else { EOCD_LEN } as u64;
-    if dir.offset.checked_add(dir.size).and_then(|v| v.checked_add(end_len)) != Some(file_len) {
+    if dir
+        .offset
+        .checked_add(dir.size)
+        .and_then(|v| v.checked_add(end_len))
+        != Some(file_len)
+    {
         return Err(Error::container(format!(
             "central directory at {} of {} bytes does not end where the end records begin (file is {file_len} bytes)",
             dir.offset, dir.size
@@ -266,16 +306,22 @@ pub fn parse_end(tail: &[u8], file_len: u64) -> Result<Directory> {
 /// 0 up to the directory. Names are compared case-sensitively here; the
 /// format's names are lower-case or fixed, so no two can collide elsewhere.
 pub fn parse_directory(cd: &[u8], dir: &Directory) -> Result<Vec<Entry>> {
-    let mut entries = Vec::with_capacity(dir.count.min(cd.len() as u64 / CENTRAL_FIXED as u64) as usize);
+    let mut entries =
+        Vec::with_capacity(dir.count.min(cd.len() as u64 / CENTRAL_FIXED as u64) as usize);
     let mut pos = 0usize;
     let mut next_offset = 0u64;
     let mut names = std::collections::HashSet::new();
     for i in 0..dir.count {
         let h = cd.get(pos..pos + CENTRAL_FIXED).ok_or_else(|| {
-            Error::container(format!("central directory ends inside header {i} of {}", dir.count))
+            Error::container(format!(
+                "central directory ends inside header {i} of {}",
+                dir.count
+            ))
         })?;
         if get32(h, 0) != CENTRAL_SIG {
-            return Err(Error::container(format!("central directory header {i} has a bad signature")));
+            return Err(Error::container(format!(
+                "central directory header {i} has a bad signature"
+            )));
         }
         let name_len = usize::from(get16(h, 28));
         let extra_len = usize::from(get16(h, 30));
@@ -285,7 +331,9 @@ pub fn parse_directory(cd: &[u8], dir: &Directory) -> Result<Vec<Entry>> {
             .get(pos..pos + total)
             .ok_or_else(|| Error::container(format!("central directory ends inside header {i}")))?;
         let name = std::str::from_utf8(&raw[CENTRAL_FIXED..CENTRAL_FIXED + name_len])
-            .map_err(|_| Error::container(format!("central directory header {i}: name is not UTF-8")))?
+            .map_err(|_| {
+                Error::container(format!("central directory header {i}: name is not UTF-8"))
+            })?
             .to_owned();
         check_name(&name)?;
         let mut size = u64::from(get32(h, 24));
@@ -301,9 +349,17 @@ pub fn parse_directory(cd: &[u8], dir: &Directory) -> Result<Vec<Entry>> {
                 offset = get64(extra, at);
             }
         }
-        let entry = Entry { name, size, crc32: get32(h, 16), offset };
+        let entry = Entry {
+            name,
+            size,
+            crc32: get32(h, 16),
+            offset,
+        };
         if central_header(&entry) != raw {
-            return Err(Error::container(format!("{}: central directory header is not in canonical form", entry.name)));
+            return Err(Error::container(format!(
+                "{}: central directory header is not in canonical form",
+                entry.name
+            )));
         }
         if entry.offset != next_offset {
             return Err(Error::container(format!(
@@ -316,10 +372,16 @@ pub fn parse_directory(cd: &[u8], dir: &Directory) -> Result<Vec<Entry>> {
             .checked_add(entry.size)
             .filter(|&end| end <= dir.offset)
             .ok_or_else(|| {
-                Error::container(format!("{}: declared size {} runs past the central directory", entry.name, entry.size))
+                Error::container(format!(
+                    "{}: declared size {} runs past the central directory",
+                    entry.name, entry.size
+                ))
             })?;
         if !names.insert(entry.name.clone()) {
-            return Err(Error::container(format!("{}: duplicate entry name", entry.name)));
+            return Err(Error::container(format!(
+                "{}: duplicate entry name",
+                entry.name
+            )));
         }
         entries.push(entry);
         pos += total;
@@ -336,7 +398,10 @@ pub fn parse_directory(cd: &[u8], dir: &Directory) -> Result<Vec<Entry>> {
 /// Checks that the bytes at an entry's offset are its canonical local header.
 pub fn check_local_header(e: &Entry, header: &[u8]) -> Result<()> {
     if header != local_header(&e.name, e.size, e.crc32) {
-        return Err(Error::container(format!("{}: local header disagrees with the central directory or is not canonical", e.name)));
+        return Err(Error::container(format!(
+            "{}: local header disagrees with the central directory or is not canonical",
+            e.name
+        )));
     }
     Ok(())
 }
@@ -368,7 +433,12 @@ mod tests {
         let mut out = Vec::new();
         let mut list = Vec::new();
         for (name, data) in entries {
-            let e = Entry { name: name.to_string(), size: data.len() as u64, crc32: crc32fast::hash(data), offset: out.len() as u64 };
+            let e = Entry {
+                name: name.to_string(),
+                size: data.len() as u64,
+                crc32: crc32fast::hash(data),
+                offset: out.len() as u64,
+            };
             out.extend(local_header(name, e.size, e.crc32));
             out.extend_from_slice(data);
             list.push(e);
@@ -385,7 +455,10 @@ mod tests {
     fn parse(bytes: &[u8]) -> Result<Vec<Entry>> {
         let tail = &bytes[bytes.len().saturating_sub(TAIL_LEN)..];
         let dir = parse_end(tail, bytes.len() as u64)?;
-        let entries = parse_directory(&bytes[dir.offset as usize..(dir.offset + dir.size) as usize], &dir)?;
+        let entries = parse_directory(
+            &bytes[dir.offset as usize..(dir.offset + dir.size) as usize],
+            &dir,
+        )?;
         for e in &entries {
             check_local_header(e, &bytes[e.offset as usize..e.data_offset() as usize])?;
         }
@@ -403,10 +476,26 @@ mod tests {
         let tail = end_records(70_000, 5_000_000_000, 4_000_000);
         let len = 5_004_000_000 + tail.len() as u64;
         let dir = parse_end(&tail, len).unwrap();
-        assert_eq!(dir, Directory { count: 70_000, offset: 5_000_000_000, size: 4_000_000 });
-        let e = Entry { name: "r/x".into(), size: 5_000_000_000, crc32: 7, offset: 6_000_000_000 };
+        assert_eq!(
+            dir,
+            Directory {
+                count: 70_000,
+                offset: 5_000_000_000,
+                size: 4_000_000
+            }
+        );
+        let e = Entry {
+            name: "r/x".into(),
+            size: 5_000_000_000,
+            crc32: 7,
+            offset: 6_000_000_000,
+        };
         let h = central_header(&e);
-        let d = Directory { count: 1, offset: 0, size: h.len() as u64 };
+        let d = Directory {
+            count: 1,
+            offset: 0,
+            size: h.len() as u64,
+        };
         // Offsets do not chain here, so only check the header parses back.
         let err = parse_directory(&h, &d).unwrap_err().to_string();
         assert!(err.contains("starts at 6000000000"), "{err}");
@@ -415,7 +504,10 @@ mod tests {
     #[test]
     fn every_header_byte_is_checked() {
         let (bytes, _) = build(&[("mimetype", b"x"), ("a", b"hello")]);
-        let data = [(LOCAL_FIXED + 8)..(LOCAL_FIXED + 9), (2 * LOCAL_FIXED + 10)..(2 * LOCAL_FIXED + 15)];
+        let data = [
+            (LOCAL_FIXED + 8)..(LOCAL_FIXED + 9),
+            (2 * LOCAL_FIXED + 10)..(2 * LOCAL_FIXED + 15),
+        ];
         for i in (0..bytes.len()).filter(|i| !data.iter().any(|r| r.contains(i))) {
             let mut b = bytes.clone();
             b[i] ^= 0x01;

@@ -137,14 +137,24 @@ impl StreamKey {
     }
     /// Opens one sealed chunk in place (ciphertext followed by tag); on
     /// success `sealed` is truncated to the plaintext.
-    pub fn open_chunk(&self, index: u64, last: bool, sealed: &mut Vec<u8>) -> std::result::Result<(), ChunkError> {
+    pub fn open_chunk(
+        &self,
+        index: u64,
+        last: bool,
+        sealed: &mut Vec<u8>,
+    ) -> std::result::Result<(), ChunkError> {
         let n = self.open_chunk_slice(index, last, sealed)?;
         sealed.truncate(n);
         Ok(())
     }
     /// Opens one sealed chunk held in a slice; returns the plaintext length
     /// (the plaintext is left at the start of the slice).
-    pub fn open_chunk_slice(&self, index: u64, last: bool, sealed: &mut [u8]) -> std::result::Result<usize, ChunkError> {
+    pub fn open_chunk_slice(
+        &self,
+        index: u64,
+        last: bool,
+        sealed: &mut [u8],
+    ) -> std::result::Result<usize, ChunkError> {
         if sealed.len() < TAG_LEN || sealed.len() > SEALED_CHUNK {
             return Err(ChunkError);
         }
@@ -152,7 +162,12 @@ impl StreamKey {
         let (body, tag) = sealed.split_at_mut(n);
         let tag = Tag::clone_from_slice(tag);
         self.0
-            .decrypt_in_place_detached(Nonce::from_slice(&chunk_nonce(index, last)), &[], body, &tag)
+            .decrypt_in_place_detached(
+                Nonce::from_slice(&chunk_nonce(index, last)),
+                &[],
+                body,
+                &tag,
+            )
             .map_err(|_| ChunkError)?;
         Ok(n)
     }
@@ -181,7 +196,9 @@ pub fn plain_len(sealed: u64) -> Option<u64> {
     let len = match rest {
         0 if full > 0 => full * CHUNK_SIZE as u64,
         0 => return None,
-        r if r >= TAG_LEN as u64 && (full == 0 || r > TAG_LEN as u64) => full * CHUNK_SIZE as u64 + r - TAG_LEN as u64,
+        r if r >= TAG_LEN as u64 && (full == 0 || r > TAG_LEN as u64) => {
+            full * CHUNK_SIZE as u64 + r - TAG_LEN as u64
+        }
         _ => return None,
     };
     (sealed_len(len) == sealed).then_some(len)
@@ -258,23 +275,39 @@ pub struct Argon2Params {
 
 impl Argon2Params {
     /// What `legation pack` uses: 256 MiB, 3 passes, 1 lane (about a second).
-    pub const DEFAULT: Argon2Params = Argon2Params { memory_kib: 256 * 1024, iterations: 3, parallelism: 1 };
+    pub const DEFAULT: Argon2Params = Argon2Params {
+        memory_kib: 256 * 1024,
+        iterations: 3,
+        parallelism: 1,
+    };
 
     /// Checks the parameters against [`kdf_bounds`] and Argon2's own rules.
     pub fn check(&self, slot: usize) -> Result<()> {
         use kdf_bounds::*;
         let bad = |what: String| Err(Error::HostileKdf { slot, what });
         if self.memory_kib > MAX_MEMORY_KIB {
-            return bad(format!("Argon2id memory {} KiB exceeds the bound {MAX_MEMORY_KIB} KiB", self.memory_kib));
+            return bad(format!(
+                "Argon2id memory {} KiB exceeds the bound {MAX_MEMORY_KIB} KiB",
+                self.memory_kib
+            ));
         }
         if self.iterations == 0 || self.iterations > MAX_ITERATIONS {
-            return bad(format!("Argon2id passes {} outside 1..={MAX_ITERATIONS}", self.iterations));
+            return bad(format!(
+                "Argon2id passes {} outside 1..={MAX_ITERATIONS}",
+                self.iterations
+            ));
         }
         if self.parallelism == 0 || self.parallelism > MAX_PARALLELISM {
-            return bad(format!("Argon2id lanes {} outside 1..={MAX_PARALLELISM}", self.parallelism));
+            return bad(format!(
+                "Argon2id lanes {} outside 1..={MAX_PARALLELISM}",
+                self.parallelism
+            ));
         }
         if self.memory_kib < 8 * self.parallelism {
-            return bad(format!("Argon2id memory {} KiB below 8 KiB per lane", self.memory_kib));
+            return bad(format!(
+                "Argon2id memory {} KiB below 8 KiB per lane",
+                self.memory_kib
+            ));
         }
         Ok(())
     }
@@ -364,7 +397,9 @@ fn wrap(secret: &[u8; 32], header: &[u8], data_key: &DataKey) -> ([u8; 48], [u8;
     let (wk, ck) = slot_keys(secret, header);
     let cipher = Aes256Gcm::new_from_slice(&wk[..]).unwrap(); // 32-byte key
     let mut buf = data_key.as_bytes().to_vec();
-    let tag = cipher.encrypt_in_place_detached(Nonce::from_slice(&[0; 12]), &[], &mut buf).unwrap(); // short input
+    let tag = cipher
+        .encrypt_in_place_detached(Nonce::from_slice(&[0; 12]), &[], &mut buf)
+        .unwrap(); // short input
     let mut wrapped = [0u8; 48];
     wrapped[..32].copy_from_slice(&buf);
     wrapped[32..].copy_from_slice(&tag);
@@ -372,7 +407,12 @@ fn wrap(secret: &[u8; 32], header: &[u8], data_key: &DataKey) -> ([u8; 48], [u8;
     (wrapped, slot_commitment(&ck, &wrapped))
 }
 
-fn unwrap(secret: &[u8; 32], header: &[u8], wrapped: &[u8; 48], commitment: &[u8; 32]) -> Option<DataKey> {
+fn unwrap(
+    secret: &[u8; 32],
+    header: &[u8],
+    wrapped: &[u8; 48],
+    commitment: &[u8; 32],
+) -> Option<DataKey> {
     let (wk, ck) = slot_keys(secret, header);
     // Constant-time comparison through blake3::Hash's PartialEq.
     if blake3::Hash::from(slot_commitment(&ck, wrapped)) != blake3::Hash::from(*commitment) {
@@ -381,7 +421,9 @@ fn unwrap(secret: &[u8; 32], header: &[u8], wrapped: &[u8; 48], commitment: &[u8
     let cipher = Aes256Gcm::new_from_slice(&wk[..]).unwrap(); // 32-byte key
     let mut buf = Zeroizing::new(wrapped[..32].to_vec());
     let tag = Tag::clone_from_slice(&wrapped[32..]);
-    cipher.decrypt_in_place_detached(Nonce::from_slice(&[0; 12]), &[], &mut *buf, &tag).ok()?;
+    cipher
+        .decrypt_in_place_detached(Nonce::from_slice(&[0; 12]), &[], &mut buf, &tag)
+        .ok()?;
     Some(DataKey::from_bytes(buf[..].try_into().unwrap())) // 32 bytes by construction
 }
 
@@ -397,7 +439,8 @@ pub fn argon2id(passphrase: &[u8], salt: &[u8; 16], p: &Argon2Params) -> Zeroizi
     let params = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).unwrap(); // checked by Argon2Params::check
     let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new([0u8; 32]);
-    a.hash_password_into(passphrase, salt, &mut out[..]).unwrap(); // salt and output lengths are valid
+    a.hash_password_into(passphrase, salt, &mut out[..])
+        .unwrap(); // salt and output lengths are valid
     out
 }
 
@@ -412,11 +455,21 @@ pub fn passphrase_slot(
     params.check(0)?;
     let mut salt = [0u8; 16];
     rng.fill_bytes(&mut salt);
-    let mut slot = KeySlot::Passphrase { salt, params, wrapped: [0; 48], commitment: [0; 32] };
+    let mut slot = KeySlot::Passphrase {
+        salt,
+        params,
+        wrapped: [0; 48],
+        commitment: [0; 32],
+    };
     let header = slot_header(&slot, archive_id, None);
     let secret = argon2id(&normalize_passphrase(passphrase), &salt, &params);
     let (w, c) = wrap(&secret, &header, data_key);
-    if let KeySlot::Passphrase { wrapped, commitment, .. } = &mut slot {
+    if let KeySlot::Passphrase {
+        wrapped,
+        commitment,
+        ..
+    } = &mut slot
+    {
         *wrapped = w;
         *commitment = c;
     }
@@ -437,12 +490,24 @@ pub fn x25519_slot(
     let ephemeral = x25519_dalek::PublicKey::from(&eph).to_bytes();
     let shared = eph.diffie_hellman(&x25519_dalek::PublicKey::from(*recipient));
     if !shared.was_contributory() {
-        return Err(Error::invalid("recipient", "public key is a low-order point"));
+        return Err(Error::invalid(
+            "recipient",
+            "public key is a low-order point",
+        ));
     }
-    let mut slot = KeySlot::X25519 { ephemeral, wrapped: [0; 48], commitment: [0; 32] };
+    let mut slot = KeySlot::X25519 {
+        ephemeral,
+        wrapped: [0; 48],
+        commitment: [0; 32],
+    };
     let header = slot_header(&slot, archive_id, Some(recipient));
     let (w, c) = wrap(shared.as_bytes(), &header, data_key);
-    if let KeySlot::X25519 { wrapped, commitment, .. } = &mut slot {
+    if let KeySlot::X25519 {
+        wrapped,
+        commitment,
+        ..
+    } = &mut slot
+    {
         *wrapped = w;
         *commitment = c;
     }
@@ -450,23 +515,56 @@ pub fn x25519_slot(
 }
 
 /// Tries to open a passphrase slot; `None` if the passphrase is not its.
-pub fn open_passphrase_slot(slot: &KeySlot, archive_id: &[u8; 16], passphrase: &str) -> Option<DataKey> {
-    let KeySlot::Passphrase { salt, params, wrapped, commitment } = slot else { return None };
+pub fn open_passphrase_slot(
+    slot: &KeySlot,
+    archive_id: &[u8; 16],
+    passphrase: &str,
+) -> Option<DataKey> {
+    let KeySlot::Passphrase {
+        salt,
+        params,
+        wrapped,
+        commitment,
+    } = slot
+    else {
+        return None;
+    };
     params.check(0).ok()?;
     let secret = argon2id(&normalize_passphrase(passphrase), salt, params);
-    unwrap(&secret, &slot_header(slot, archive_id, None), wrapped, commitment)
+    unwrap(
+        &secret,
+        &slot_header(slot, archive_id, None),
+        wrapped,
+        commitment,
+    )
 }
 
 /// Tries to open an X25519 slot with a recipient's secret key.
-pub fn open_x25519_slot(slot: &KeySlot, archive_id: &[u8; 16], secret: &[u8; 32]) -> Option<DataKey> {
-    let KeySlot::X25519 { ephemeral, wrapped, commitment } = slot else { return None };
+pub fn open_x25519_slot(
+    slot: &KeySlot,
+    archive_id: &[u8; 16],
+    secret: &[u8; 32],
+) -> Option<DataKey> {
+    let KeySlot::X25519 {
+        ephemeral,
+        wrapped,
+        commitment,
+    } = slot
+    else {
+        return None;
+    };
     let sk = x25519_dalek::StaticSecret::from(*secret);
     let public = x25519_dalek::PublicKey::from(&sk).to_bytes();
     let shared = sk.diffie_hellman(&x25519_dalek::PublicKey::from(*ephemeral));
     if !shared.was_contributory() {
         return None;
     }
-    unwrap(shared.as_bytes(), &slot_header(slot, archive_id, Some(&public)), wrapped, commitment)
+    unwrap(
+        shared.as_bytes(),
+        &slot_header(slot, archive_id, Some(&public)),
+        wrapped,
+        commitment,
+    )
 }
 
 /// The message the issuer signs: a fixed prefix, then the manifest bytes.
@@ -480,14 +578,22 @@ pub fn signed_message(manifest: &[u8]) -> Vec<u8> {
 /// Verifies an issuer's signature with Ed25519's strict rules (canonical
 /// S, no small-order keys or R), so signatures are not malleable.
 pub fn verify_signature(public: &[u8; 32], manifest: &[u8], signature: &[u8; 64]) -> bool {
-    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(public) else { return false };
-    key.verify_strict(&signed_message(manifest), &ed25519_dalek::Signature::from_bytes(signature)).is_ok()
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(public) else {
+        return false;
+    };
+    key.verify_strict(
+        &signed_message(manifest),
+        &ed25519_dalek::Signature::from_bytes(signature),
+    )
+    .is_ok()
 }
 
 /// Signs a manifest with an issuer's secret key.
 pub fn sign(secret: &[u8; 32], manifest: &[u8]) -> [u8; 64] {
     use ed25519_dalek::Signer;
-    ed25519_dalek::SigningKey::from_bytes(secret).sign(&signed_message(manifest)).to_bytes()
+    ed25519_dalek::SigningKey::from_bytes(secret)
+        .sign(&signed_message(manifest))
+        .to_bytes()
 }
 
 /// The fingerprint people compare: the first 16 bytes of a BLAKE3
@@ -496,7 +602,11 @@ pub fn fingerprint(public: &[u8; 32]) -> String {
     let mut h = blake3::Hasher::new_derive_key(context::FINGERPRINT);
     h.update(public);
     let hex = crate::hex::encode(&h.finalize().as_bytes()[..16]);
-    hex.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join(":") // ASCII hex
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(":") // ASCII hex
 }
 
 #[cfg(test)]
@@ -551,8 +661,14 @@ mod tests {
         swapped[SEALED_CHUNK..2 * SEALED_CHUNK].copy_from_slice(&sealed[..SEALED_CHUNK]);
         assert_eq!(open_stream(&k, &swapped), Err(0));
         // The same bytes under another stream or archive.
-        assert_eq!(open_stream(&dk.stream_key(&id, StreamId::Record([3; 16])), &sealed), Err(0));
-        assert_eq!(open_stream(&dk.stream_key(&[9; 16], StreamId::Record([2; 16])), &sealed), Err(0));
+        assert_eq!(
+            open_stream(&dk.stream_key(&id, StreamId::Record([3; 16])), &sealed),
+            Err(0)
+        );
+        assert_eq!(
+            open_stream(&dk.stream_key(&[9; 16], StreamId::Record([2; 16])), &sealed),
+            Err(0)
+        );
     }
 
     #[test]
@@ -560,21 +676,49 @@ mod tests {
         let mut r = rng();
         let dk = DataKey::generate(&mut r);
         let id = [5; 16];
-        let p = Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 };
+        let p = Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
         let s = passphrase_slot(&dk, &id, "correct horse caf\u{e9}", p, &mut r).unwrap();
-        assert_eq!(open_passphrase_slot(&s, &id, "correct horse caf\u{e9}").unwrap().as_bytes(), dk.as_bytes());
+        assert_eq!(
+            open_passphrase_slot(&s, &id, "correct horse caf\u{e9}")
+                .unwrap()
+                .as_bytes(),
+            dk.as_bytes()
+        );
         // The same words with a decomposed é (as macOS may type it).
-        assert_eq!(open_passphrase_slot(&s, &id, "correct horse cafe\u{301}").unwrap().as_bytes(), dk.as_bytes());
+        assert_eq!(
+            open_passphrase_slot(&s, &id, "correct horse cafe\u{301}")
+                .unwrap()
+                .as_bytes(),
+            dk.as_bytes()
+        );
         assert!(open_passphrase_slot(&s, &id, "wrong horse").is_none());
         assert!(open_passphrase_slot(&s, &[6; 16], "correct horse caf\u{e9}").is_none());
         let sk = [9u8; 32];
         let pk = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(sk)).to_bytes();
         let s = x25519_slot(&dk, &id, &pk, &mut r).unwrap();
-        assert_eq!(open_x25519_slot(&s, &id, &sk).unwrap().as_bytes(), dk.as_bytes());
+        assert_eq!(
+            open_x25519_slot(&s, &id, &sk).unwrap().as_bytes(),
+            dk.as_bytes()
+        );
         assert!(open_x25519_slot(&s, &id, &[8; 32]).is_none());
         // Changing a KDF parameter changes the derived keys: the slot no longer opens.
-        if let KeySlot::Passphrase { salt, wrapped, commitment, .. } = passphrase_slot(&dk, &id, "pw", p, &mut r).unwrap() {
-            let tweaked = KeySlot::Passphrase { salt, params: Argon2Params { iterations: 2, ..p }, wrapped, commitment };
+        if let KeySlot::Passphrase {
+            salt,
+            wrapped,
+            commitment,
+            ..
+        } = passphrase_slot(&dk, &id, "pw", p, &mut r).unwrap()
+        {
+            let tweaked = KeySlot::Passphrase {
+                salt,
+                params: Argon2Params { iterations: 2, ..p },
+                wrapped,
+                commitment,
+            };
             assert!(open_passphrase_slot(&tweaked, &id, "pw").is_none());
         }
         assert!(x25519_slot(&dk, &id, &[0; 32], &mut r).is_err());
@@ -582,14 +726,17 @@ mod tests {
 
     #[test]
     fn unknown_slot_types_are_tolerated() {
-        let s: KeySlot = serde_json::from_str(r#"{"type":"ml-kem-768","ciphertext":"00"}"#).unwrap();
+        let s: KeySlot =
+            serde_json::from_str(r#"{"type":"ml-kem-768","ciphertext":"00"}"#).unwrap();
         assert_eq!(s, KeySlot::Unknown);
     }
 
     #[test]
     fn signatures() {
         let sk = [3u8; 32];
-        let pk = ed25519_dalek::SigningKey::from_bytes(&sk).verifying_key().to_bytes();
+        let pk = ed25519_dalek::SigningKey::from_bytes(&sk)
+            .verifying_key()
+            .to_bytes();
         let sig = sign(&sk, b"manifest");
         assert!(verify_signature(&pk, b"manifest", &sig));
         assert!(!verify_signature(&pk, b"manifesT", &sig));

@@ -39,7 +39,9 @@ pub enum Error {
         what: String,
     },
     /// The archive declares a major format version this reader does not know.
-    #[error("manifest.json: format version {found} is not supported (this reader reads {supported}.x)")]
+    #[error(
+        "manifest.json: format version {found} is not supported (this reader reads {supported}.x)"
+    )]
     UnsupportedVersion {
         /// The version found.
         found: String,
@@ -97,7 +99,10 @@ pub enum Error {
 impl Error {
     /// Builds an [`Error::Io`] with a context.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
     /// Builds an [`Error::Container`].
     pub fn container(what: impl Into<String>) -> Self {
@@ -105,6 +110,9 @@ impl Error {
     }
     /// Builds an [`Error::Invalid`].
     pub fn invalid(entry: impl Into<String>, what: impl Into<String>) -> Self {
-        Error::Invalid { entry: entry.into(), what: what.into() }
+        Error::Invalid {
+            entry: entry.into(),
+            what: what.into(),
+        }
     }
 }

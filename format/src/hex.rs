@@ -15,7 +15,7 @@ pub fn encode(bytes: &[u8]) -> String {
 /// Decodes lower-case hex; upper case and odd lengths are refused so that
 /// each value has one spelling.
 pub fn decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| match c {
@@ -43,9 +43,12 @@ pub mod array {
         s.serialize_str(&super::encode(v))
     }
     /// Deserializes from hex of exactly `N` bytes.
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        super::decode_array(&s).ok_or_else(|| D::Error::custom(format!("expected {N} bytes of lower-case hex")))
+        super::decode_array(&s)
+            .ok_or_else(|| D::Error::custom(format!("expected {N} bytes of lower-case hex")))
     }
 }
 

@@ -63,7 +63,9 @@ impl IssuerKey {
     }
     /// The matching public key.
     pub fn public(&self) -> [u8; 32] {
-        ed25519_dalek::SigningKey::from_bytes(&self.0).verifying_key().to_bytes()
+        ed25519_dalek::SigningKey::from_bytes(&self.0)
+            .verifying_key()
+            .to_bytes()
     }
 }
 
@@ -75,18 +77,32 @@ pub fn format_key_file(tag: &str, key: &[u8; 32], comment: &str) -> Zeroizing<St
 /// Parses a key file's text, expecting the given tag. `path` names the
 /// file in errors.
 pub fn parse_key_file(text: &str, tag: &'static str, path: &str) -> Result<Zeroizing<[u8; 32]>> {
-    let bad = |reason: String| Error::KeyFile { path: path.to_owned(), expected: tag, reason };
+    let bad = |reason: String| Error::KeyFile {
+        path: path.to_owned(),
+        expected: tag,
+        reason,
+    };
     let mut found = None;
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let (t, v) = line.split_once(' ').ok_or_else(|| bad("a key line is `TAG HEX`".into()))?;
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (t, v) = line
+            .split_once(' ')
+            .ok_or_else(|| bad("a key line is `TAG HEX`".into()))?;
         if t != tag {
             return Err(bad(format!("found a {t:?} line")));
         }
         if found.is_some() {
             return Err(bad("more than one key line".into()));
         }
-        let mut bytes = crate::hex::decode(v.trim()).ok_or_else(|| bad("key is not lower-case hex".into()))?;
-        let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| bad("key is not 32 bytes".into()))?;
+        let mut bytes =
+            crate::hex::decode(v.trim()).ok_or_else(|| bad("key is not lower-case hex".into()))?;
+        let arr: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| bad("key is not 32 bytes".into()))?;
         bytes.zeroize();
         found = Some(Zeroizing::new(arr));
     }
@@ -130,7 +146,10 @@ pub fn passphrase_bits(p: &str) -> f64 {
     if chars.iter().any(char::is_ascii_digit) {
         pool += 10;
     }
-    if chars.iter().any(|c| c.is_ascii() && !c.is_ascii_alphanumeric()) {
+    if chars
+        .iter()
+        .any(|c| c.is_ascii() && !c.is_ascii_alphanumeric())
+    {
         pool += 33;
     }
     if chars.iter().any(|c| !c.is_ascii()) {
@@ -155,7 +174,9 @@ pub fn passphrase_bits(p: &str) -> f64 {
 pub fn check_passphrase(p: &str) -> Result<()> {
     let bits = passphrase_bits(p);
     if bits < MIN_PASSPHRASE_BITS {
-        return Err(Error::WeakPassphrase(format!("about {bits:.0} bits, at least {MIN_PASSPHRASE_BITS:.0} wanted")));
+        return Err(Error::WeakPassphrase(format!(
+            "about {bits:.0} bits, at least {MIN_PASSPHRASE_BITS:.0} wanted"
+        )));
     }
     Ok(())
 }
@@ -169,9 +190,17 @@ mod tests {
     fn key_files_round_trip_and_refuse_the_wrong_kind() {
         let id = Identity::from_bytes([7; 32]);
         let text = format_key_file(RECIPIENT_SECRET, id.secret(), "test");
-        assert_eq!(*parse_key_file(&text, RECIPIENT_SECRET, "k").unwrap(), [7; 32]);
-        let e = parse_key_file(&text, ISSUER_SECRET, "k.key").unwrap_err().to_string();
-        assert!(e.contains("k.key") && e.contains("legation-x25519-secret"), "{e}");
+        assert_eq!(
+            *parse_key_file(&text, RECIPIENT_SECRET, "k").unwrap(),
+            [7; 32]
+        );
+        let e = parse_key_file(&text, ISSUER_SECRET, "k.key")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("k.key") && e.contains("legation-x25519-secret"),
+            "{e}"
+        );
         assert!(parse_key_file("# only a comment\n", RECIPIENT_SECRET, "k").is_err());
         assert!(parse_key_file("legation-x25519-secret 00\n", RECIPIENT_SECRET, "k").is_err());
     }
@@ -182,7 +211,13 @@ mod tests {
         let p = generate_passphrase(&mut rng);
         assert_eq!(p.len(), 31);
         check_passphrase(&p).unwrap();
-        for weak in ["password", "hunter2", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "abcdefghijklmnopqrstuvwxyz", "Summer2026!"] {
+        for weak in [
+            "password",
+            "hunter2",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "abcdefghijklmnopqrstuvwxyz",
+            "Summer2026!",
+        ] {
             assert!(check_passphrase(weak).is_err(), "{weak}");
         }
         check_passphrase("correct horse battery staple on the moor").unwrap();

@@ -77,31 +77,69 @@ impl Manifest {
             format: Option<String>,
             version: Option<String>,
         }
-        let head: Head = serde_json::from_slice(bytes)
-            .map_err(|e| Error::Json { entry: MANIFEST_ENTRY.into(), reason: e.to_string() })?;
+        let head: Head = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+            entry: MANIFEST_ENTRY.into(),
+            reason: e.to_string(),
+        })?;
         if head.format.as_deref() != Some("legation") {
-            return Err(Error::invalid(MANIFEST_ENTRY, "\"format\" is not \"legation\""));
+            return Err(Error::invalid(
+                MANIFEST_ENTRY,
+                "\"format\" is not \"legation\"",
+            ));
         }
         let version = head.version.unwrap_or_default();
-        let number = |s: &str| (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))).then(|| s.parse::<u32>().ok()).flatten();
-        let major = version.split_once('.').and_then(|(m, n)| number(n).and(number(m)));
+        let number = |s: &str| {
+            (!s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_digit())
+                && (s == "0" || !s.starts_with('0')))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+        };
+        let major = version
+            .split_once('.')
+            .and_then(|(m, n)| number(n).and(number(m)));
         if major != Some(FORMAT_MAJOR) {
-            return Err(Error::UnsupportedVersion { found: version, supported: FORMAT_MAJOR });
+            return Err(Error::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_MAJOR,
+            });
         }
-        let m: Manifest = serde_json::from_slice(bytes)
-            .map_err(|e| Error::Json { entry: MANIFEST_ENTRY.into(), reason: e.to_string() })?;
+        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| Error::Json {
+            entry: MANIFEST_ENTRY.into(),
+            reason: e.to_string(),
+        })?;
         if m.chunk_size != crate::crypto::CHUNK_SIZE as u64 {
-            return Err(Error::invalid(MANIFEST_ENTRY, format!("chunk size {} is not {}", m.chunk_size, crate::crypto::CHUNK_SIZE)));
+            return Err(Error::invalid(
+                MANIFEST_ENTRY,
+                format!(
+                    "chunk size {} is not {}",
+                    m.chunk_size,
+                    crate::crypto::CHUNK_SIZE
+                ),
+            ));
         }
         if m.catalog.index != crate::CATALOG_INDEX_ENTRY {
-            return Err(Error::invalid(MANIFEST_ENTRY, format!("catalog index {:?} is not {:?}", m.catalog.index, crate::CATALOG_INDEX_ENTRY)));
+            return Err(Error::invalid(
+                MANIFEST_ENTRY,
+                format!(
+                    "catalog index {:?} is not {:?}",
+                    m.catalog.index,
+                    crate::CATALOG_INDEX_ENTRY
+                ),
+            ));
         }
         if crate::time::parse_rfc3339(&m.created).is_none() {
-            return Err(Error::invalid(MANIFEST_ENTRY, format!("created time {:?} is not RFC 3339 UTC", m.created)));
+            return Err(Error::invalid(
+                MANIFEST_ENTRY,
+                format!("created time {:?} is not RFC 3339 UTC", m.created),
+            ));
         }
         if let Some(i) = &m.issuer {
             if i.algorithm != "ed25519" {
-                return Err(Error::invalid(MANIFEST_ENTRY, format!("issuer algorithm {:?} is not ed25519", i.algorithm)));
+                return Err(Error::invalid(
+                    MANIFEST_ENTRY,
+                    format!("issuer algorithm {:?} is not ed25519", i.algorithm),
+                ));
             }
         }
         Ok(m)
@@ -124,7 +162,13 @@ pub fn format_signature(sig: &[u8; 64]) -> Vec<u8> {
 
 /// Parses a signature entry.
 pub fn parse_signature(bytes: &[u8]) -> Result<[u8; 64]> {
-    let s = std::str::from_utf8(bytes).ok().and_then(|s| s.strip_suffix('\n'));
-    s.and_then(crate::hex::decode_array)
-        .ok_or_else(|| Error::invalid(crate::SIGNATURE_ENTRY, "not 128 lower-case hex digits and a newline"))
+    let s = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.strip_suffix('\n'));
+    s.and_then(crate::hex::decode_array).ok_or_else(|| {
+        Error::invalid(
+            crate::SIGNATURE_ENTRY,
+            "not 128 lower-case hex digits and a newline",
+        )
+    })
 }

@@ -17,7 +17,10 @@ pub fn detect(name: &str, head: &[u8]) -> &'static str {
     if let Some((_, t)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
         return t;
     }
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "txt" | "text" => "text/plain",
         "md" | "markdown" => "text/markdown",
@@ -49,17 +52,31 @@ fn looks_like_text(head: &[u8]) -> bool {
 /// Whether records of this type are usually already compressed, so the
 /// writer need not try DEFLATE on them.
 pub fn is_precompressed(media_type: &str) -> bool {
-    matches!(media_type, "image/png" | "image/jpeg" | "image/gif" | "application/zip" | "application/gzip" | "application/pdf")
+    matches!(
+        media_type,
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "application/zip"
+            | "application/gzip"
+            | "application/pdf"
+    )
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn magic_beats_extension() {
-        assert_eq!(super::detect("x.txt", b"\x89PNG\r\n\x1a\nrest"), "image/png");
+        assert_eq!(
+            super::detect("x.txt", b"\x89PNG\r\n\x1a\nrest"),
+            "image/png"
+        );
         assert_eq!(super::detect("scan.tif", b"II*\0"), "image/tiff");
         assert_eq!(super::detect("a.CSV", b"a,b\n"), "text/csv");
         assert_eq!(super::detect("LICENSE", b"GNU GENERAL"), "text/plain");
-        assert_eq!(super::detect("blob", b"\0\x01\x02"), "application/octet-stream");
+        assert_eq!(
+            super::detect("blob", b"\0\x01\x02"),
+            "application/octet-stream"
+        );
     }
 }

@@ -16,8 +16,21 @@ pub const SIDECAR_SUFFIX: &str = ".dc.json";
 
 /// The fifteen Dublin Core elements (DCMI, ISO 15836-1) a sidecar may set.
 pub const DUBLIN_CORE: [&str; 15] = [
-    "contributor", "coverage", "creator", "date", "description", "format", "identifier", "language", "publisher",
-    "relation", "rights", "source", "subject", "title", "type",
+    "contributor",
+    "coverage",
+    "creator",
+    "date",
+    "description",
+    "format",
+    "identifier",
+    "language",
+    "publisher",
+    "relation",
+    "rights",
+    "source",
+    "subject",
+    "title",
+    "type",
 ];
 
 /// How to treat what cannot be packed.
@@ -61,9 +74,13 @@ impl Plan {
 
 /// Walks `root` and plans what to pack, refusing what cannot be.
 pub fn plan(root: &Path, opts: PackOptions) -> Result<Plan> {
-    let meta = fs::metadata(root).map_err(|e| Error::io(format!("reading {}", root.display()), e))?;
+    let meta =
+        fs::metadata(root).map_err(|e| Error::io(format!("reading {}", root.display()), e))?;
     if !meta.is_dir() {
-        return Err(Error::Unsupported { path: root.display().to_string(), what: "is not a folder".into() });
+        return Err(Error::Unsupported {
+            path: root.display().to_string(),
+            what: "is not a folder".into(),
+        });
     }
     let mut plan = Plan::default();
     let mut sidecars: HashMap<String, PathBuf> = HashMap::new();
@@ -71,18 +88,31 @@ pub fn plan(root: &Path, opts: PackOptions) -> Result<Plan> {
     // Names that collide once case and Unicode normalization are ignored
     // would overwrite each other when extracted on many file systems.
     let mut seen: HashMap<String, String> = HashMap::new();
-    let sidecar_names: Vec<String> = sidecars.keys().map(|k| format!("{k}{SIDECAR_SUFFIX}")).collect();
-    let all = plan.records.iter().map(|r| &r.path).chain(plan.empty_dirs.iter()).chain(sidecar_names.iter());
+    let sidecar_names: Vec<String> = sidecars
+        .keys()
+        .map(|k| format!("{k}{SIDECAR_SUFFIX}"))
+        .collect();
+    let all = plan
+        .records
+        .iter()
+        .map(|r| &r.path)
+        .chain(plan.empty_dirs.iter())
+        .chain(sidecar_names.iter());
     for p in all {
         let key: String = p.nfc().flat_map(char::to_lowercase).collect();
         if let Some(other) = seen.insert(key, p.clone()) {
             if &other != p {
                 return Err(Error::Unsupported {
                     path: p.clone(),
-                    what: format!("collides with {other:?} when case or Unicode normalization is ignored"),
+                    what: format!(
+                        "collides with {other:?} when case or Unicode normalization is ignored"
+                    ),
                 });
             }
-            return Err(Error::Unsupported { path: p.clone(), what: "appears twice after Unicode normalization".into() });
+            return Err(Error::Unsupported {
+                path: p.clone(),
+                what: "appears twice after Unicode normalization".into(),
+            });
         }
     }
     for r in &mut plan.records {
@@ -100,7 +130,13 @@ pub fn plan(root: &Path, opts: PackOptions) -> Result<Plan> {
 }
 
 /// Returns whether anything packable was found below `dir`.
-fn walk(dir: &Path, rel: &str, opts: PackOptions, plan: &mut Plan, sidecars: &mut HashMap<String, PathBuf>) -> Result<bool> {
+fn walk(
+    dir: &Path,
+    rel: &str,
+    opts: PackOptions,
+    plan: &mut Plan,
+    sidecars: &mut HashMap<String, PathBuf>,
+) -> Result<bool> {
     let read = fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut any = false;
     let mut children: Vec<_> = read
@@ -111,22 +147,35 @@ fn walk(dir: &Path, rel: &str, opts: PackOptions, plan: &mut Plan, sidecars: &mu
         let full = child.path();
         let unsupported = |plan: &mut Plan, what: &str| -> Result<()> {
             if opts.skip_unsupported {
-                plan.skipped.push((full.display().to_string(), what.to_owned()));
+                plan.skipped
+                    .push((full.display().to_string(), what.to_owned()));
                 Ok(())
             } else {
-                Err(Error::Unsupported { path: full.display().to_string(), what: what.to_owned() })
+                Err(Error::Unsupported {
+                    path: full.display().to_string(),
+                    what: what.to_owned(),
+                })
             }
         };
-        let Some(name) = child.file_name().to_str().map(|n| n.nfc().collect::<String>()) else {
+        let Some(name) = child
+            .file_name()
+            .to_str()
+            .map(|n| n.nfc().collect::<String>())
+        else {
             unsupported(plan, "name is not valid UTF-8")?;
             continue;
         };
-        let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        let path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
         if let Err(what) = crate::catalog::check_record_path(&path) {
             unsupported(plan, &what)?;
             continue;
         }
-        let ft = fs::symlink_metadata(&full).map_err(|e| Error::io(format!("reading {}", full.display()), e))?;
+        let ft = fs::symlink_metadata(&full)
+            .map_err(|e| Error::io(format!("reading {}", full.display()), e))?;
         if ft.file_type().is_symlink() {
             unsupported(plan, "is a symbolic link")?;
         } else if ft.is_dir() {
@@ -136,7 +185,12 @@ fn walk(dir: &Path, rel: &str, opts: PackOptions, plan: &mut Plan, sidecars: &mu
             if let Some(target) = path.strip_suffix(SIDECAR_SUFFIX) {
                 sidecars.insert(target.to_owned(), full);
             } else {
-                plan.records.push(FoundRecord { path, file: full, size: ft.len(), sidecar: None });
+                plan.records.push(FoundRecord {
+                    path,
+                    file: full,
+                    size: ft.len(),
+                    sidecar: None,
+                });
             }
         } else {
             unsupported(plan, "is a special file (device, socket or pipe)")?;
@@ -154,14 +208,24 @@ fn walk(dir: &Path, rel: &str, opts: PackOptions, plan: &mut Plan, sidecars: &mu
 pub fn read_sidecar(file: &Path) -> Result<BTreeMap<String, Vec<String>>> {
     let name = file.display().to_string();
     let bytes = fs::read(file).map_err(|e| Error::io(format!("reading {name}"), e))?;
-    let v: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| Error::Json { entry: name.clone(), reason: e.to_string() })?;
-    let obj = v.as_object().ok_or_else(|| Error::invalid(&name, "a sidecar is a JSON object"))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::Json {
+        entry: name.clone(),
+        reason: e.to_string(),
+    })?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::invalid(&name, "a sidecar is a JSON object"))?;
     let mut out = BTreeMap::new();
     for (k, v) in obj {
         let key = k.strip_prefix("dc:").unwrap_or(k);
         if !DUBLIN_CORE.contains(&key) {
-            return Err(Error::invalid(&name, format!("{k:?} is not a Dublin Core element ({})", DUBLIN_CORE.join(", "))));
+            return Err(Error::invalid(
+                &name,
+                format!(
+                    "{k:?} is not a Dublin Core element ({})",
+                    DUBLIN_CORE.join(", ")
+                ),
+            ));
         }
         let values = match v {
             serde_json::Value::String(s) => vec![s.clone()],
@@ -170,7 +234,12 @@ pub fn read_sidecar(file: &Path) -> Result<BTreeMap<String, Vec<String>>> {
                 .map(|x| x.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| Error::invalid(&name, format!("{k:?}: arrays hold strings only")))?,
-            _ => return Err(Error::invalid(&name, format!("{k:?}: a value is a string or an array of strings"))),
+            _ => {
+                return Err(Error::invalid(
+                    &name,
+                    format!("{k:?}: a value is a string or an array of strings"),
+                ))
+            }
         };
         out.insert(key.to_owned(), values);
     }
@@ -184,14 +253,25 @@ pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
         Some(s) => read_sidecar(s)?,
         None => BTreeMap::new(),
     };
-    let title = metadata.get("title").and_then(|t| t.first()).cloned().unwrap_or_default();
+    let title = metadata
+        .get("title")
+        .and_then(|t| t.first())
+        .cloned()
+        .unwrap_or_default();
     let modified = fs::metadata(&r.file)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64);
     let media_type = crate::media::detect(&r.path, head).to_owned();
-    Ok(RecordMeta { path: r.path.clone(), title, media_type, modified, decoder: None, metadata })
+    Ok(RecordMeta {
+        path: r.path.clone(),
+        title,
+        media_type,
+        modified,
+        decoder: None,
+        metadata,
+    })
 }
 
 /// Packs every planned record into `writer`, calling `progress` with the
@@ -205,13 +285,22 @@ pub fn pack_plan<W: Write + Seek, R: rand_core::CryptoRngCore>(
         writer.add_empty_dir(d)?;
     }
     for r in &plan.records {
-        let mut f = fs::File::open(&r.file).map_err(|e| Error::io(format!("opening {}", r.file.display()), e))?;
+        let mut f = fs::File::open(&r.file)
+            .map_err(|e| Error::io(format!("opening {}", r.file.display()), e))?;
         let mut head = [0u8; 512];
-        let n = read_up_to(&mut f, &mut head).map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
-        f.rewind().map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
+        let n = read_up_to(&mut f, &mut head)
+            .map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
+        f.rewind()
+            .map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
         let meta = describe(r, &head[..n])?;
         progress(&r.path, r.size);
-        writer.add_record(meta, RecordSource::Reader { reader: &mut f, size: r.size })?;
+        writer.add_record(
+            meta,
+            RecordSource::Reader {
+                reader: &mut f,
+                size: r.size,
+            },
+        )?;
     }
     Ok(())
 }

@@ -94,12 +94,18 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// writes the plain entries that come first.
     pub fn new(out: W, opts: WriterOptions, mut rng: R) -> Result<Self> {
         if opts.recipients.is_empty() && opts.passphrases.is_empty() {
-            return Err(Error::invalid("archive", "no recipient and no passphrase: nobody could open it"));
+            return Err(Error::invalid(
+                "archive",
+                "no recipient and no passphrase: nobody could open it",
+            ));
         }
         if opts.passphrases.len() > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
             return Err(Error::invalid(
                 "archive",
-                format!("more than {} passphrases; readers try no more", crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS),
+                format!(
+                    "more than {} passphrases; readers try no more",
+                    crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS
+                ),
             ));
         }
         let mut archive_id = [0u8; 16];
@@ -110,7 +116,13 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             key_slots.push(crypto::x25519_slot(&data_key, &archive_id, r, &mut rng)?);
         }
         for (p, params) in &opts.passphrases {
-            key_slots.push(crypto::passphrase_slot(&data_key, &archive_id, p, *params, &mut rng)?);
+            key_slots.push(crypto::passphrase_slot(
+                &data_key,
+                &archive_id,
+                p,
+                *params,
+                &mut rng,
+            )?);
         }
         let mut w = ArchiveWriter {
             out,
@@ -125,7 +137,11 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             offsets: Vec::new(),
             record_names: HashSet::new(),
             page: Vec::new(),
-            index: Index { records: 0, pages: Vec::new(), empty_dirs: Vec::new() },
+            index: Index {
+                records: 0,
+                pages: Vec::new(),
+                empty_dirs: Vec::new(),
+            },
             last_path: None,
             plain: Vec::with_capacity(BATCH_CHUNKS * CHUNK_SIZE),
             sealed: Vec::with_capacity(BATCH_CHUNKS * SEALED_CHUNK),
@@ -166,12 +182,20 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
 
     fn end_entry(&mut self, name: &str, size: u64, crc32: u32, blake3: [u8; 32]) {
         self.offset += size;
-        self.entries.push(ManifestEntry { name: name.to_owned(), size, crc32, blake3 });
+        self.entries.push(ManifestEntry {
+            name: name.to_owned(),
+            size,
+            crc32,
+            blake3,
+        });
     }
 
     /// Records an empty folder (path relative to the packed folder).
     pub fn add_empty_dir(&mut self, path: &str) -> Result<()> {
-        catalog::check_record_path(path).map_err(|what| Error::Unsupported { path: path.into(), what })?;
+        catalog::check_record_path(path).map_err(|what| Error::Unsupported {
+            path: path.into(),
+            what,
+        })?;
         self.index.empty_dirs.push(path.to_owned());
         Ok(())
     }
@@ -179,9 +203,19 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// Encrypts and writes one record.
     pub fn add_record(&mut self, meta: RecordMeta, source: RecordSource<'_>) -> Result<()> {
         let path = meta.path.clone();
-        catalog::check_record_path(&path).map_err(|what| Error::Unsupported { path: path.clone(), what })?;
-        if self.last_path.as_deref().is_some_and(|l| l >= path.as_str()) {
-            return Err(Error::Unsupported { path, what: "records must be added in strictly increasing path order".into() });
+        catalog::check_record_path(&path).map_err(|what| Error::Unsupported {
+            path: path.clone(),
+            what,
+        })?;
+        if self
+            .last_path
+            .as_deref()
+            .is_some_and(|l| l >= path.as_str())
+        {
+            return Err(Error::Unsupported {
+                path,
+                what: "records must be added in strictly increasing path order".into(),
+            });
         }
         let mut nonce = [0u8; 16];
         self.rng.fill_bytes(&mut nonce);
@@ -191,7 +225,9 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 break format!("{}{n:016x}", crate::RECORD_PREFIX);
             }
         };
-        let key = self.data_key.stream_key(&self.archive_id, StreamId::Record(nonce));
+        let key = self
+            .data_key
+            .stream_key(&self.archive_id, StreamId::Record(nonce));
         let size = match &source {
             RecordSource::Bytes(b) => b.len() as u64,
             RecordSource::Reader { size, .. } => *size,
@@ -213,17 +249,32 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 Some(d) => (Encoding::Deflate, d.as_slice()),
                 None => (Encoding::Identity, bytes),
             };
-            self.write_stream(&entry, &key, &mut &stored[..], stored.len() as u64, None, &path)?;
+            self.write_stream(
+                &entry,
+                &key,
+                &mut &stored[..],
+                stored.len() as u64,
+                None,
+                &path,
+            )?;
             (hash, encoding, stored.len() as u64)
         } else {
             let mut hasher = blake3::Hasher::new();
             match source {
-                RecordSource::Reader { reader, size } => self.write_stream(&entry, &key, reader, size, Some(&mut hasher), &path)?,
-                RecordSource::Bytes(b) => self.write_stream(&entry, &key, &mut &b[..], size, Some(&mut hasher), &path)?,
+                RecordSource::Reader { reader, size } => {
+                    self.write_stream(&entry, &key, reader, size, Some(&mut hasher), &path)?
+                }
+                RecordSource::Bytes(b) => {
+                    self.write_stream(&entry, &key, &mut &b[..], size, Some(&mut hasher), &path)?
+                }
             }
             (*hasher.finalize().as_bytes(), Encoding::Identity, size)
         };
-        let title = if meta.title.is_empty() { path.rsplit('/').next().unwrap_or(&path).to_owned() } else { meta.title };
+        let title = if meta.title.is_empty() {
+            path.rsplit('/').next().unwrap_or(&path).to_owned()
+        } else {
+            meta.title
+        };
         self.page.push(CatalogRecord {
             path: path.clone(),
             title,
@@ -231,7 +282,10 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             size,
             blake3: hash,
             // A time RFC 3339's four-digit years cannot hold is dropped.
-            modified: meta.modified.map(crate::time::format_rfc3339).filter(|t| crate::time::parse_rfc3339(t).is_some()),
+            modified: meta
+                .modified
+                .map(crate::time::format_rfc3339)
+                .filter(|t| crate::time::parse_rfc3339(t).is_some()),
             decoder: meta.decoder,
             metadata: meta.metadata,
             entry,
@@ -289,13 +343,22 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             chunk += batch;
         }
         let mut probe = [0u8; 1];
-        if src.read(&mut probe).map_err(|e| Error::io(format!("reading {path}"), e))? != 0 {
-            return Err(Error::Changed { path: path.into(), what: format!("longer than the {len} bytes it had when packing began") });
+        if src
+            .read(&mut probe)
+            .map_err(|e| Error::io(format!("reading {path}"), e))?
+            != 0
+        {
+            return Err(Error::Changed {
+                path: path.into(),
+                what: format!("longer than the {len} bytes it had when packing began"),
+            });
         }
         self.plain = plain;
         self.sealed = sealed;
         let crc = crc.finalize();
-        self.out.seek(SeekFrom::Start(header_at + 14)).map_err(Self::io)?;
+        self.out
+            .seek(SeekFrom::Start(header_at + 14))
+            .map_err(Self::io)?;
         self.out.write_all(&crc.to_le_bytes()).map_err(Self::io)?;
         self.out.seek(SeekFrom::End(0)).map_err(Self::io)?;
         self.end_entry(name, size, crc, *hasher.finalize().as_bytes());
@@ -321,12 +384,19 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             first: records[0].path.clone(),
             last: records[records.len() - 1].path.clone(),
         };
-        let page = Page { page: number, records };
+        let page = Page {
+            page: number,
+            records,
+        };
         let json = serde_json::to_vec(&page).unwrap(); // plain data
         if json.len() > catalog::MAX_PAGE_BYTES {
             return Err(Error::invalid(
                 &pref.entry,
-                format!("catalog page of {} bytes exceeds the {}-byte limit (metadata too large)", json.len(), catalog::MAX_PAGE_BYTES),
+                format!(
+                    "catalog page of {} bytes exceeds the {}-byte limit (metadata too large)",
+                    json.len(),
+                    catalog::MAX_PAGE_BYTES
+                ),
             ));
         }
         self.write_sealed_document(&pref.entry, StreamId::CatalogPage(number), &json)?;
@@ -342,7 +412,10 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         self.index.empty_dirs.sort();
         let json = serde_json::to_vec(&self.index).unwrap(); // plain data
         if json.len() > catalog::MAX_INDEX_BYTES {
-            return Err(Error::invalid(crate::CATALOG_INDEX_ENTRY, format!("catalog index of {} bytes exceeds the limit", json.len())));
+            return Err(Error::invalid(
+                crate::CATALOG_INDEX_ENTRY,
+                format!("catalog index of {} bytes exceeds the limit", json.len()),
+            ));
         }
         self.write_sealed_document(crate::CATALOG_INDEX_ENTRY, StreamId::CatalogIndex, &json)?;
         let manifest = Manifest {
@@ -350,11 +423,17 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             version: crate::FORMAT_VERSION.into(),
             archive_id: self.archive_id,
             created: crate::time::format_rfc3339(self.created),
-            issuer: self.issuer.as_ref().map(|k| Issuer { algorithm: "ed25519".into(), public_key: k.public() }),
+            issuer: self.issuer.as_ref().map(|k| Issuer {
+                algorithm: "ed25519".into(),
+                public_key: k.public(),
+            }),
             key_commitment: self.data_key.commitment(&self.archive_id),
             key_slots: std::mem::take(&mut self.key_slots),
             chunk_size: CHUNK_SIZE as u64,
-            catalog: CatalogRef { index: crate::CATALOG_INDEX_ENTRY.into(), pages: self.index.pages.len() as u64 },
+            catalog: CatalogRef {
+                index: crate::CATALOG_INDEX_ENTRY.into(),
+                pages: self.index.pages.len() as u64,
+            },
             entries: std::mem::take(&mut self.entries),
         };
         let bytes = manifest.to_bytes();
@@ -368,11 +447,21 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         let mut cd = std::io::BufWriter::with_capacity(1 << 20, &mut self.out);
         let mut cd_size = 0u64;
         for (e, &offset) in self.entries.iter().zip(&self.offsets) {
-            let h = container::central_header(&Entry { name: e.name.clone(), size: e.size, crc32: e.crc32, offset });
+            let h = container::central_header(&Entry {
+                name: e.name.clone(),
+                size: e.size,
+                crc32: e.crc32,
+                offset,
+            });
             cd.write_all(&h).map_err(Self::io)?;
             cd_size += h.len() as u64;
         }
-        cd.write_all(&container::end_records(self.entries.len() as u64, cd_offset, cd_size)).map_err(Self::io)?;
+        cd.write_all(&container::end_records(
+            self.entries.len() as u64,
+            cd_offset,
+            cd_size,
+        ))
+        .map_err(Self::io)?;
         cd.flush().map_err(Self::io)?;
         drop(cd);
         self.out.flush().map_err(Self::io)?;
@@ -400,13 +489,19 @@ fn seal_batch(key: &StreamKey, plain: &[u8], first: u64, total: u64, out: &mut V
 }
 
 /// Runs two closures, on two threads where the platform has them.
-pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+pub fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
     #[cfg(not(target_arch = "wasm32"))]
     {
         std::thread::scope(|s| {
             let hb = s.spawn(b);
             let ra = a();
-            (ra, hb.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            (
+                ra,
+                hb.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            )
         })
     }
     #[cfg(target_arch = "wasm32")]
@@ -420,7 +515,10 @@ fn read_full(src: &mut dyn Read, buf: &mut [u8], path: &str) -> Result<()> {
     while at < buf.len() {
         match src.read(&mut buf[at..]) {
             Ok(0) => {
-                return Err(Error::Changed { path: path.into(), what: "shorter than when packing began".into() });
+                return Err(Error::Changed {
+                    path: path.into(),
+                    what: "shorter than when packing began".into(),
+                });
             }
             Ok(n) => at += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -434,8 +532,15 @@ fn read_exact_size(src: &mut dyn Read, size: u64, path: &str) -> Result<Vec<u8>>
     let mut v = vec![0u8; size as usize];
     read_full(src, &mut v, path)?;
     let mut probe = [0u8; 1];
-    if src.read(&mut probe).map_err(|e| Error::io(format!("reading {path}"), e))? != 0 {
-        return Err(Error::Changed { path: path.into(), what: format!("longer than the {size} bytes it had when packing began") });
+    if src
+        .read(&mut probe)
+        .map_err(|e| Error::io(format!("reading {path}"), e))?
+        != 0
+    {
+        return Err(Error::Changed {
+            path: path.into(),
+            what: format!("longer than the {size} bytes it had when packing began"),
+        });
     }
     Ok(v)
 }

@@ -57,32 +57,66 @@ impl Archive {
         read(&*source, len - tail_len, &mut tail, "the end records")?;
         let dir = container::parse_end(&tail, len)?;
         if dir.size > MAX_DIRECTORY {
-            return Err(Error::TooLarge { entry: "central directory".into(), size: dir.size, limit: MAX_DIRECTORY });
+            return Err(Error::TooLarge {
+                entry: "central directory".into(),
+                size: dir.size,
+                limit: MAX_DIRECTORY,
+            });
         }
         let mut cd = vec![0u8; dir.size as usize];
         read(&*source, dir.offset, &mut cd, "the central directory")?;
         let entries = container::parse_directory(&cd, &dir)?;
         drop(cd);
-        let by_name: HashMap<String, usize> = entries.iter().enumerate().map(|(i, e)| (e.name.clone(), i)).collect();
+        let by_name: HashMap<String, usize> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.clone(), i))
+            .collect();
 
-        let first = entries.first().ok_or_else(|| Error::NotLegation("the container is empty".into()))?;
-        if first.name != legation_format::MIMETYPE_ENTRY || first.size != legation_format::MEDIA_TYPE.len() as u64 {
-            return Err(Error::NotLegation(format!("first entry is {:?}, not the mimetype entry", first.name)));
+        let first = entries
+            .first()
+            .ok_or_else(|| Error::NotLegation("the container is empty".into()))?;
+        if first.name != legation_format::MIMETYPE_ENTRY
+            || first.size != legation_format::MEDIA_TYPE.len() as u64
+        {
+            return Err(Error::NotLegation(format!(
+                "first entry is {:?}, not the mimetype entry",
+                first.name
+            )));
         }
         let mut mt = vec![0u8; first.size as usize];
         read(&*source, first.data_offset(), &mut mt, "mimetype")?;
         if mt != legation_format::MEDIA_TYPE.as_bytes() {
-            return Err(Error::NotLegation("mimetype entry does not hold application/vnd.legation.archive+zip".into()));
+            return Err(Error::NotLegation(
+                "mimetype entry does not hold application/vnd.legation.archive+zip".into(),
+            ));
         }
 
-        let m = by_name.get(MANIFEST_ENTRY).map(|&i| &entries[i]).ok_or_else(|| Error::MissingEntry { entry: MANIFEST_ENTRY.into() })?;
+        let m = by_name
+            .get(MANIFEST_ENTRY)
+            .map(|&i| &entries[i])
+            .ok_or_else(|| Error::MissingEntry {
+                entry: MANIFEST_ENTRY.into(),
+            })?;
         if m.size > MAX_MANIFEST {
-            return Err(Error::TooLarge { entry: MANIFEST_ENTRY.into(), size: m.size, limit: MAX_MANIFEST });
+            return Err(Error::TooLarge {
+                entry: MANIFEST_ENTRY.into(),
+                size: m.size,
+                limit: MAX_MANIFEST,
+            });
         }
         let mut manifest_bytes = vec![0u8; m.size as usize];
-        read(&*source, m.data_offset(), &mut manifest_bytes, MANIFEST_ENTRY)?;
+        read(
+            &*source,
+            m.data_offset(),
+            &mut manifest_bytes,
+            MANIFEST_ENTRY,
+        )?;
         if crc32fast_hash(&manifest_bytes) != m.crc32 {
-            return Err(Error::ManifestMismatch { entry: MANIFEST_ENTRY.into(), what: "CRC-32 differs from its header (damaged)".into() });
+            return Err(Error::ManifestMismatch {
+                entry: MANIFEST_ENTRY.into(),
+                what: "CRC-32 differs from its header (damaged)".into(),
+            });
         }
         let manifest = Manifest::parse(&manifest_bytes)?;
 
@@ -90,19 +124,34 @@ impl Archive {
             Some(&i) => {
                 let e = &entries[i];
                 if e.size != 129 {
-                    return Err(Error::ManifestMismatch { entry: SIGNATURE_ENTRY.into(), what: format!("is {} bytes, not 129", e.size) });
+                    return Err(Error::ManifestMismatch {
+                        entry: SIGNATURE_ENTRY.into(),
+                        what: format!("is {} bytes, not 129", e.size),
+                    });
                 }
                 let mut b = vec![0u8; 129];
                 read(&*source, e.data_offset(), &mut b, SIGNATURE_ENTRY)?;
                 if crc32fast_hash(&b) != e.crc32 {
-                    return Err(Error::ManifestMismatch { entry: SIGNATURE_ENTRY.into(), what: "CRC-32 differs from its header (damaged)".into() });
+                    return Err(Error::ManifestMismatch {
+                        entry: SIGNATURE_ENTRY.into(),
+                        what: "CRC-32 differs from its header (damaged)".into(),
+                    });
                 }
                 Some(manifest::parse_signature(&b)?)
             }
             None => None,
         };
         check_manifest_against_container(&manifest, &entries, signature.is_some())?;
-        Ok(Archive { inner: Arc::new(Inner { source, entries, by_name, manifest, manifest_bytes, signature }) })
+        Ok(Archive {
+            inner: Arc::new(Inner {
+                source,
+                entries,
+                by_name,
+                manifest,
+                manifest_bytes,
+                signature,
+            }),
+        })
     }
 
     /// The public manifest.
@@ -135,11 +184,19 @@ impl Archive {
     }
     /// An entry by name.
     pub fn entry(&self, name: &str) -> Result<&Entry> {
-        self.inner.by_name.get(name).map(|&i| &self.inner.entries[i]).ok_or_else(|| Error::MissingEntry { entry: name.into() })
+        self.inner
+            .by_name
+            .get(name)
+            .map(|&i| &self.inner.entries[i])
+            .ok_or_else(|| Error::MissingEntry { entry: name.into() })
     }
     /// The manifest's record of an entry (same index as in the container).
     pub fn manifest_entry(&self, name: &str) -> Result<&legation_format::manifest::ManifestEntry> {
-        let i = *self.inner.by_name.get(name).ok_or_else(|| Error::MissingEntry { entry: name.into() })?;
+        let i = *self
+            .inner
+            .by_name
+            .get(name)
+            .ok_or_else(|| Error::MissingEntry { entry: name.into() })?;
         Ok(&self.inner.manifest.entries[i])
     }
 
@@ -151,17 +208,29 @@ impl Archive {
                 if !crypto::verify_signature(&issuer.public_key, &self.inner.manifest_bytes, sig) {
                     return Err(Error::BadSignature);
                 }
-                Signer::Valid { public_key: issuer.public_key, fingerprint: crypto::fingerprint(&issuer.public_key) }
+                Signer::Valid {
+                    public_key: issuer.public_key,
+                    fingerprint: crypto::fingerprint(&issuer.public_key),
+                }
             }
             (None, None) => Signer::Unsigned,
             // Checked at open: an issuer always comes with a signature.
             _ => return Err(Error::BadSignature),
         };
         match (pinned, &signer) {
-            (Some(p), Signer::Unsigned) => Err(Error::Unsigned { expected: crypto::fingerprint(p) }),
-            (Some(p), Signer::Valid { public_key, fingerprint }) if public_key != p => {
-                Err(Error::WrongIssuer { expected: crypto::fingerprint(p), found: fingerprint.clone() })
-            }
+            (Some(p), Signer::Unsigned) => Err(Error::Unsigned {
+                expected: crypto::fingerprint(p),
+            }),
+            (
+                Some(p),
+                Signer::Valid {
+                    public_key,
+                    fingerprint,
+                },
+            ) if public_key != p => Err(Error::WrongIssuer {
+                expected: crypto::fingerprint(p),
+                found: fingerprint.clone(),
+            }),
             _ => Ok(signer),
         }
     }
@@ -171,7 +240,11 @@ impl Archive {
     pub fn read_entry(&self, name: &str, limit: u64) -> Result<Vec<u8>> {
         let e = self.entry(name)?;
         if e.size > limit {
-            return Err(Error::TooLarge { entry: name.into(), size: e.size, limit });
+            return Err(Error::TooLarge {
+                entry: name.into(),
+                size: e.size,
+                limit,
+            });
         }
         let mut buf = vec![0u8; e.size as usize];
         self.read_at(e.data_offset(), &mut buf, name)?;
@@ -190,7 +263,11 @@ impl Archive {
 fn read(source: &dyn ReadAt, offset: u64, buf: &mut [u8], what: &str) -> Result<()> {
     source
         .read_exact_at(offset, buf)
-        .map_err(|e| Error::Source { what: what.into(), source_name: source.name().into(), source: e })
+        .map_err(|e| Error::Source {
+            what: what.into(),
+            source_name: source.name().into(),
+            source: e,
+        })
 }
 
 fn crc32fast_hash(b: &[u8]) -> u32 {
@@ -206,11 +283,19 @@ fn check_manifest_against_container(m: &Manifest, entries: &[Entry], signed: boo
     if m.issuer.is_some() != signed {
         return Err(Error::ManifestMismatch {
             entry: SIGNATURE_ENTRY.into(),
-            what: if signed { "present but the manifest names no issuer" } else { "missing but the manifest names an issuer" }.into(),
+            what: if signed {
+                "present but the manifest names no issuer"
+            } else {
+                "missing but the manifest names an issuer"
+            }
+            .into(),
         });
     }
     let n = entries.len();
-    if n < tail + 1 || entries[n - tail].name != MANIFEST_ENTRY || (signed && entries[n - 1].name != SIGNATURE_ENTRY) {
+    if n < tail + 1
+        || entries[n - tail].name != MANIFEST_ENTRY
+        || (signed && entries[n - 1].name != SIGNATURE_ENTRY)
+    {
         return Err(Error::ManifestMismatch {
             entry: MANIFEST_ENTRY.into(),
             what: "manifest.json (and manifest.sig) must be the last entries".into(),
@@ -220,7 +305,11 @@ fn check_manifest_against_container(m: &Manifest, entries: &[Entry], signed: boo
     if listed.len() != m.entries.len() {
         return Err(Error::ManifestMismatch {
             entry: MANIFEST_ENTRY.into(),
-            what: format!("lists {} entries but the container holds {}", m.entries.len(), listed.len()),
+            what: format!(
+                "lists {} entries but the container holds {}",
+                m.entries.len(),
+                listed.len()
+            ),
         });
     }
     for (c, me) in listed.iter().zip(&m.entries) {
@@ -233,7 +322,10 @@ fn check_manifest_against_container(m: &Manifest, entries: &[Entry], signed: boo
         if c.size != me.size || c.crc32 != me.crc32 {
             return Err(Error::ManifestMismatch {
                 entry: c.name.clone(),
-                what: format!("container says {} bytes with CRC {:08x}, manifest {} bytes with CRC {:08x}", c.size, c.crc32, me.size, me.crc32),
+                what: format!(
+                    "container says {} bytes with CRC {:08x}, manifest {} bytes with CRC {:08x}",
+                    c.size, c.crc32, me.size, me.crc32
+                ),
             });
         }
     }

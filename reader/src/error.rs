@@ -93,7 +93,9 @@ pub enum Error {
         found: String,
     },
     /// No key given opens any slot.
-    #[error("no key given opens this archive (wrong passphrase or identity; {slots} key slot(s) tried)")]
+    #[error(
+        "no key given opens this archive (wrong passphrase or identity; {slots} key slot(s) tried)"
+    )]
     NoKey {
         /// How many slots were tried.
         slots: usize,
@@ -102,13 +104,17 @@ pub enum Error {
     #[error("a key is needed: give an identity file or a passphrase")]
     KeyNeeded,
     /// A slot opened but the data key fails the manifest's commitment.
-    #[error("manifest.json: key slot {slot} yields a key that fails the key commitment (forged slot)")]
+    #[error(
+        "manifest.json: key slot {slot} yields a key that fails the key commitment (forged slot)"
+    )]
     KeyCommitment {
         /// The slot index.
         slot: usize,
     },
     /// A chunk failed authentication.
-    #[error("{what}: chunk {chunk} of entry {entry} fails authentication (changed, moved or truncated)")]
+    #[error(
+        "{what}: chunk {chunk} of entry {entry} fails authentication (changed, moved or truncated)"
+    )]
     Chunk {
         /// The record path or catalog part.
         what: String,
@@ -148,9 +154,10 @@ impl Error {
             | Error::TooLarge { .. }
             | Error::Chunk { .. }
             | Error::RecordMismatch { .. } => ErrorKind::Damaged,
-            Error::BadSignature | Error::Unsigned { .. } | Error::WrongIssuer { .. } | Error::KeyCommitment { .. } => {
-                ErrorKind::Forged
-            }
+            Error::BadSignature
+            | Error::Unsigned { .. }
+            | Error::WrongIssuer { .. }
+            | Error::KeyCommitment { .. } => ErrorKind::Forged,
             Error::NoKey { .. } | Error::KeyNeeded => ErrorKind::WrongKey,
             Error::NoSuchRecord { .. } => ErrorKind::NotFound,
         }

@@ -77,7 +77,10 @@ pub struct MemSource {
 impl MemSource {
     /// Wraps bytes, with a name for messages.
     pub fn new(bytes: impl Into<Arc<[u8]>>, name: impl Into<String>) -> Self {
-        MemSource { bytes: bytes.into(), name: name.into() }
+        MemSource {
+            bytes: bytes.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -110,7 +113,11 @@ pub struct CountingSource<S> {
 impl<S: ReadAt> CountingSource<S> {
     /// Wraps a source.
     pub fn new(inner: S) -> Self {
-        CountingSource { inner, bytes: 0.into(), reads: 0.into() }
+        CountingSource {
+            inner,
+            bytes: 0.into(),
+            reads: 0.into(),
+        }
     }
     /// Bytes read so far.
     pub fn bytes_read(&self) -> u64 {
@@ -127,8 +134,10 @@ impl<S: ReadAt> ReadAt for CountingSource<S> {
         self.inner.len()
     }
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        self.bytes.fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.bytes
+            .fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.read_exact_at(offset, buf)
     }
     fn name(&self) -> &str {

@@ -4,7 +4,9 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
 use legation_format::catalog::{self, CatalogRecord, Encoding, Index, Page};
-use legation_format::crypto::{self, DataKey, StreamId, StreamKey, CHUNK_SIZE, SEALED_CHUNK, TAG_LEN};
+use legation_format::crypto::{
+    self, DataKey, StreamId, StreamKey, CHUNK_SIZE, SEALED_CHUNK, TAG_LEN,
+};
 use legation_format::keys::Identity;
 use legation_format::writer::{join, COMPRESS_MAX};
 use zeroize::Zeroizing;
@@ -41,11 +43,18 @@ impl Archive {
         }
         let m = self.manifest();
         let id = m.archive_id;
-        let passphrase_slots = m.key_slots.iter().filter(|s| matches!(s, crypto::KeySlot::Passphrase { .. })).count();
+        let passphrase_slots = m
+            .key_slots
+            .iter()
+            .filter(|s| matches!(s, crypto::KeySlot::Passphrase { .. }))
+            .count();
         if passphrase_slots > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
             return Err(legation_format::Error::HostileKdf {
                 slot: crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS,
-                what: format!("{passphrase_slots} passphrase slots, more than the {} a reader tries", crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS),
+                what: format!(
+                    "{passphrase_slots} passphrase slots, more than the {} a reader tries",
+                    crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS
+                ),
             }
             .into());
         }
@@ -58,7 +67,9 @@ impl Archive {
         'outer: for key in keys {
             for (i, slot) in m.key_slots.iter().enumerate() {
                 let dk = match (key, slot) {
-                    (Key::Identity(idt), crypto::KeySlot::X25519 { .. }) => crypto::open_x25519_slot(slot, &id, idt.secret()),
+                    (Key::Identity(idt), crypto::KeySlot::X25519 { .. }) => {
+                        crypto::open_x25519_slot(slot, &id, idt.secret())
+                    }
                     (Key::Passphrase(p), crypto::KeySlot::Passphrase { .. }) => {
                         crypto::open_passphrase_slot(slot, &id, p)
                     }
@@ -70,7 +81,9 @@ impl Archive {
                 }
             }
         }
-        let (slot, key) = found.ok_or(Error::NoKey { slots: m.key_slots.len() })?;
+        let (slot, key) = found.ok_or(Error::NoKey {
+            slots: m.key_slots.len(),
+        })?;
         if blake3::Hash::from(key.commitment(&id)) != blake3::Hash::from(m.key_commitment) {
             return Err(Error::KeyCommitment { slot });
         }
@@ -81,25 +94,50 @@ impl Archive {
     /// elsewhere); the commitment is checked again.
     pub fn unlock_with_data_key(&self, key: DataKey) -> Result<Unlocked> {
         let m = self.manifest();
-        if blake3::Hash::from(key.commitment(&m.archive_id)) != blake3::Hash::from(m.key_commitment) {
+        if blake3::Hash::from(key.commitment(&m.archive_id)) != blake3::Hash::from(m.key_commitment)
+        {
             return Err(Error::KeyCommitment { slot: 0 });
         }
         let name = m.catalog.index.clone();
-        let json = open_document(self, &key, &name, StreamId::CatalogIndex, catalog::MAX_INDEX_BYTES)?;
-        let index: Index = serde_json::from_slice(&json)
-            .map_err(|e| legation_format::Error::Json { entry: name.clone(), reason: e.to_string() })?;
+        let json = open_document(
+            self,
+            &key,
+            &name,
+            StreamId::CatalogIndex,
+            catalog::MAX_INDEX_BYTES,
+        )?;
+        let index: Index =
+            serde_json::from_slice(&json).map_err(|e| legation_format::Error::Json {
+                entry: name.clone(),
+                reason: e.to_string(),
+            })?;
         index.check(&name)?;
         if index.pages.len() as u64 != m.catalog.pages {
             return Err(Error::ManifestMismatch {
                 entry: name,
-                what: format!("lists {} pages, the manifest {}", index.pages.len(), m.catalog.pages),
+                what: format!(
+                    "lists {} pages, the manifest {}",
+                    index.pages.len(),
+                    m.catalog.pages
+                ),
             });
         }
-        Ok(Unlocked { archive: self.clone(), key, index, cache: Mutex::new(Vec::new()) })
+        Ok(Unlocked {
+            archive: self.clone(),
+            key,
+            index,
+            cache: Mutex::new(Vec::new()),
+        })
     }
 }
 
-fn open_document(a: &Archive, key: &DataKey, name: &str, stream: StreamId, limit: usize) -> Result<Vec<u8>> {
+fn open_document(
+    a: &Archive,
+    key: &DataKey,
+    name: &str,
+    stream: StreamId,
+    limit: usize,
+) -> Result<Vec<u8>> {
     let sealed = a.read_entry(name, crypto::sealed_len(limit as u64))?;
     let sk = key.stream_key(&a.manifest().archive_id, stream);
     let deflated = crypto::open_stream(&sk, &sealed).map_err(|chunk| Error::Chunk {
@@ -130,13 +168,30 @@ impl Unlocked {
 
     /// Catalog page `n`, decrypted and checked (cached).
     pub fn page(&self, n: usize) -> Result<Arc<Page>> {
-        let pref = self.index.pages.get(n).ok_or_else(|| Error::NoSuchRecord { path: format!("(catalog page {n})") })?;
-        if let Some((_, p)) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(k, _)| *k == n as u64) {
+        let pref = self.index.pages.get(n).ok_or_else(|| Error::NoSuchRecord {
+            path: format!("(catalog page {n})"),
+        })?;
+        if let Some((_, p)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(k, _)| *k == n as u64)
+        {
             return Ok(p.clone());
         }
-        let json = open_document(&self.archive, &self.key, &pref.entry, StreamId::CatalogPage(n as u64), catalog::MAX_PAGE_BYTES)?;
-        let page: Page = serde_json::from_slice(&json)
-            .map_err(|e| legation_format::Error::Json { entry: pref.entry.clone(), reason: e.to_string() })?;
+        let json = open_document(
+            &self.archive,
+            &self.key,
+            &pref.entry,
+            StreamId::CatalogPage(n as u64),
+            catalog::MAX_PAGE_BYTES,
+        )?;
+        let page: Page =
+            serde_json::from_slice(&json).map_err(|e| legation_format::Error::Json {
+                entry: pref.entry.clone(),
+                reason: e.to_string(),
+            })?;
         page.check(n as u64, pref)?;
         let page = Arc::new(page);
         let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -152,7 +207,10 @@ impl Unlocked {
         let none = || Error::NoSuchRecord { path: path.into() };
         let n = self.index.page_for(path).ok_or_else(none)?;
         let page = self.page(n)?;
-        let i = page.records.binary_search_by(|r| r.path.as_str().cmp(path)).map_err(|_| none())?;
+        let i = page
+            .records
+            .binary_search_by(|r| r.path.as_str().cmp(path))
+            .map_err(|_| none())?;
         Ok(page.records[i].clone())
     }
 
@@ -163,7 +221,13 @@ impl Unlocked {
         let mut skip = (start % legation_format::PAGE_SIZE as u64) as usize;
         while (out.len() as u64) < count && page < self.index.pages.len() {
             let p = self.page(page)?;
-            out.extend(p.records.iter().skip(skip).take((count - out.len() as u64) as usize).cloned());
+            out.extend(
+                p.records
+                    .iter()
+                    .skip(skip)
+                    .take((count - out.len() as u64) as usize)
+                    .cloned(),
+            );
             skip = 0;
             page += 1;
         }
@@ -177,21 +241,30 @@ impl Unlocked {
         if rec.encoding == Encoding::Deflate && rec.stored_size > COMPRESS_MAX {
             return Err(Error::RecordMismatch {
                 path: rec.path.clone(),
-                what: format!("compressed record of {} bytes exceeds the {COMPRESS_MAX}-byte limit", rec.stored_size),
+                what: format!(
+                    "compressed record of {} bytes exceeds the {COMPRESS_MAX}-byte limit",
+                    rec.stored_size
+                ),
             });
         }
         let expect = crypto::sealed_len(crypto::padme(rec.stored_size));
         if e.size != expect {
             return Err(Error::RecordMismatch {
                 path: rec.path.clone(),
-                what: format!("entry {} holds {} bytes, but its catalog sizes need {expect}", rec.entry, e.size),
+                what: format!(
+                    "entry {} holds {} bytes, but its catalog sizes need {expect}",
+                    rec.entry, e.size
+                ),
             });
         }
         Ok((e.data_offset(), e.size))
     }
 
     fn stream_key(&self, rec: &CatalogRecord) -> StreamKey {
-        self.key.stream_key(&self.archive.manifest().archive_id, StreamId::Record(rec.stream))
+        self.key.stream_key(
+            &self.archive.manifest().archive_id,
+            StreamId::Record(rec.stream),
+        )
     }
 
     /// A reader of a record's stored bytes (before inflating), which checks
@@ -214,7 +287,12 @@ impl Unlocked {
     /// Streams a record's bytes to `out`, checking every chunk, the padding,
     /// the size and the BLAKE3 the catalog records. `progress` gets bytes
     /// written so far. On error, what was written must be discarded.
-    pub fn copy_record(&self, rec: &CatalogRecord, out: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> Result<()> {
+    pub fn copy_record(
+        &self,
+        rec: &CatalogRecord,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
         let stored = self.stored_reader(rec)?;
         let mut plain;
         let mut inflate = None;
@@ -223,9 +301,7 @@ impl Unlocked {
                 plain = stored;
                 &mut plain
             }
-            Encoding::Deflate => {
-                inflate.insert(flate2::read::DeflateDecoder::new(stored))
-            }
+            Encoding::Deflate => inflate.insert(flate2::read::DeflateDecoder::new(stored)),
         };
         let mut hasher = blake3::Hasher::new();
         let mut total = 0u64;
@@ -241,7 +317,10 @@ impl Unlocked {
             if total > rec.size {
                 return Err(Error::RecordMismatch {
                     path: rec.path.clone(),
-                    what: format!("holds more than the {} bytes the catalog declares", rec.size),
+                    what: format!(
+                        "holds more than the {} bytes the catalog declares",
+                        rec.size
+                    ),
                 });
             }
             hasher.update(&buf[..n]);
@@ -255,7 +334,10 @@ impl Unlocked {
         if let Some(d) = inflate.as_ref().filter(|d| d.total_in() != rec.stored_size) {
             return Err(Error::RecordMismatch {
                 path: rec.path.clone(),
-                what: format!("{} bytes follow the end of the compressed data", rec.stored_size.saturating_sub(d.total_in())),
+                what: format!(
+                    "{} bytes follow the end of the compressed data",
+                    rec.stored_size.saturating_sub(d.total_in())
+                ),
             });
         }
         if total != rec.size {
@@ -265,7 +347,10 @@ impl Unlocked {
             });
         }
         if hasher.finalize().as_bytes() != &rec.blake3 {
-            return Err(Error::RecordMismatch { path: rec.path.clone(), what: "BLAKE3 of the bytes differs from the catalog".into() });
+            return Err(Error::RecordMismatch {
+                path: rec.path.clone(),
+                what: "BLAKE3 of the bytes differs from the catalog".into(),
+            });
         }
         Ok(())
     }
@@ -273,7 +358,11 @@ impl Unlocked {
     /// Reads a whole record of at most `limit` bytes, fully checked.
     pub fn read_record(&self, rec: &CatalogRecord, limit: u64) -> Result<Vec<u8>> {
         if rec.size > limit {
-            return Err(Error::TooLarge { entry: rec.path.clone(), size: rec.size, limit });
+            return Err(Error::TooLarge {
+                entry: rec.path.clone(),
+                size: rec.size,
+                limit,
+            });
         }
         let mut v = Vec::with_capacity(rec.size as usize);
         self.copy_record(rec, &mut v, &mut |_| {})?;
@@ -292,8 +381,12 @@ impl Unlocked {
             // Compressed records are at most 16 MiB stored: inflate from the start.
             let mut out = Vec::with_capacity((end - offset) as usize);
             let mut d = flate2::read::DeflateDecoder::new(self.stored_reader(rec)?);
-            std::io::copy(&mut (&mut d).take(offset), &mut std::io::sink()).map_err(|e| from_io(e, rec))?;
-            (&mut d).take(end - offset).read_to_end(&mut out).map_err(|e| from_io(e, rec))?;
+            std::io::copy(&mut (&mut d).take(offset), &mut std::io::sink())
+                .map_err(|e| from_io(e, rec))?;
+            (&mut d)
+                .take(end - offset)
+                .read_to_end(&mut out)
+                .map_err(|e| from_io(e, rec))?;
             return Ok(out);
         }
         let (data, _) = self.locate(rec)?;
@@ -301,20 +394,34 @@ impl Unlocked {
         let first = offset / CHUNK_SIZE as u64;
         let last = (end - 1) / CHUNK_SIZE as u64;
         let mut sealed = self.read_sealed(rec, data, first, last + 1, chunks)?;
-        let n = decrypt_batch(&self.stream_key(rec), &mut sealed, first, chunks).map_err(|chunk| Error::Chunk {
-            what: rec.path.clone(),
-            entry: rec.entry.clone(),
-            chunk,
-        })?;
+        let n =
+            decrypt_batch(&self.stream_key(rec), &mut sealed, first, chunks).map_err(|chunk| {
+                Error::Chunk {
+                    what: rec.path.clone(),
+                    entry: rec.entry.clone(),
+                    chunk,
+                }
+            })?;
         sealed.truncate(n);
         let skip = (offset - first * CHUNK_SIZE as u64) as usize;
         Ok(sealed[skip..skip + (end - offset) as usize].to_vec())
     }
 
-    fn read_sealed(&self, rec: &CatalogRecord, data: u64, from: u64, to: u64, chunks: u64) -> Result<Vec<u8>> {
+    fn read_sealed(
+        &self,
+        rec: &CatalogRecord,
+        data: u64,
+        from: u64,
+        to: u64,
+        chunks: u64,
+    ) -> Result<Vec<u8>> {
         let padded = crypto::padme(rec.stored_size);
         let start = from * SEALED_CHUNK as u64;
-        let end = if to == chunks { crypto::sealed_len(padded) } else { to * SEALED_CHUNK as u64 };
+        let end = if to == chunks {
+            crypto::sealed_len(padded)
+        } else {
+            to * SEALED_CHUNK as u64
+        };
         let mut buf = vec![0u8; (end - start) as usize];
         self.archive.read_at(data + start, &mut buf, &rec.entry)?;
         Ok(buf)
@@ -324,12 +431,18 @@ impl Unlocked {
 /// Decrypts consecutive sealed chunks in place (on two threads when there
 /// are several) and moves the plaintext to the front; returns its length
 /// or the index of the first chunk that fails.
-pub fn decrypt_batch(key: &StreamKey, sealed: &mut [u8], first: u64, total: u64) -> std::result::Result<usize, u64> {
+pub fn decrypt_batch(
+    key: &StreamKey,
+    sealed: &mut [u8],
+    first: u64,
+    total: u64,
+) -> std::result::Result<usize, u64> {
     let n = sealed.len().div_ceil(SEALED_CHUNK) as u64;
     let open = |buf: &mut [u8], from: u64| -> std::result::Result<(), u64> {
         for (i, c) in buf.chunks_mut(SEALED_CHUNK).enumerate() {
             let idx = from + i as u64;
-            key.open_chunk_slice(idx, idx + 1 == total, c).map_err(|_| idx)?;
+            key.open_chunk_slice(idx, idx + 1 == total, c)
+                .map_err(|_| idx)?;
         }
         Ok(())
     };
@@ -355,8 +468,14 @@ pub fn decrypt_batch(key: &StreamKey, sealed: &mut [u8], first: u64, total: u64)
 fn from_io(e: std::io::Error, rec: &CatalogRecord) -> Error {
     match e.into_inner().map(|inner| inner.downcast::<Error>()) {
         Some(Ok(err)) => *err,
-        Some(Err(other)) => Error::RecordMismatch { path: rec.path.clone(), what: format!("cannot be decoded: {other}") },
-        None => Error::RecordMismatch { path: rec.path.clone(), what: "cannot be read".into() },
+        Some(Err(other)) => Error::RecordMismatch {
+            path: rec.path.clone(),
+            what: format!("cannot be decoded: {other}"),
+        },
+        None => Error::RecordMismatch {
+            path: rec.path.clone(),
+            what: "cannot be read".into(),
+        },
     }
 }
 
@@ -375,18 +494,25 @@ struct StoredReader<'a> {
 impl StoredReader<'_> {
     fn fill(&mut self) -> Result<()> {
         let to = (self.next + BATCH_CHUNKS).min(self.chunks);
-        let mut sealed = self.u.read_sealed(self.rec, self.offset, self.next, to, self.chunks)?;
-        let n = decrypt_batch(&self.key, &mut sealed, self.next, self.chunks).map_err(|chunk| Error::Chunk {
-            what: self.rec.path.clone(),
-            entry: self.rec.entry.clone(),
-            chunk,
+        let mut sealed = self
+            .u
+            .read_sealed(self.rec, self.offset, self.next, to, self.chunks)?;
+        let n = decrypt_batch(&self.key, &mut sealed, self.next, self.chunks).map_err(|chunk| {
+            Error::Chunk {
+                what: self.rec.path.clone(),
+                entry: self.rec.entry.clone(),
+                chunk,
+            }
         })?;
         sealed.truncate(n);
         // Bytes past stored_size are padding and must be zero.
         let start = self.next * CHUNK_SIZE as u64;
         let keep = self.rec.stored_size.saturating_sub(start).min(n as u64) as usize;
         if sealed[keep..].iter().any(|&b| b != 0) {
-            return Err(Error::RecordMismatch { path: self.rec.path.clone(), what: "padding bytes are not zero".into() });
+            return Err(Error::RecordMismatch {
+                path: self.rec.path.clone(),
+                what: "padding bytes are not zero".into(),
+            });
         }
         sealed.truncate(keep);
         self.buf = sealed;

@@ -67,7 +67,10 @@ impl Report {
             ErrorKind::Damaged => 1,
             _ => 2,
         };
-        self.problems.iter().map(|p| p.kind).min_by_key(|&k| rank(k))
+        self.problems
+            .iter()
+            .map(|p| p.kind)
+            .min_by_key(|&k| rank(k))
     }
 }
 
@@ -99,7 +102,11 @@ impl Archive {
         match self.check_signature(pinned) {
             Ok(Signer::Valid { fingerprint, .. }) => report.signer = Some(fingerprint),
             Ok(Signer::Unsigned) => {}
-            Err(e) => report.problems.push(problem(Level::Fixity, legation_format::SIGNATURE_ENTRY, &e)),
+            Err(e) => {
+                report
+                    .problems
+                    .push(problem(Level::Fixity, legation_format::SIGNATURE_ENTRY, &e))
+            }
         }
         let entries = self.entries();
         let end = entries.last().map_or(0, |e| e.end());
@@ -141,11 +148,19 @@ impl Archive {
                 return report;
             }
             if let Err(err) = container::check_local_header(e, &header) {
-                report.problems.push(problem(Level::Fixity, &e.name, &err.into()));
+                report
+                    .problems
+                    .push(problem(Level::Fixity, &e.name, &err.into()));
             }
             if let Some(h) = expected {
                 if hasher.finalize().as_bytes() != &h {
-                    report.problems.push(problem(Level::Fixity, &e.name, &Error::EntryHash { entry: e.name.clone() }));
+                    report.problems.push(problem(
+                        Level::Fixity,
+                        &e.name,
+                        &Error::EntryHash {
+                            entry: e.name.clone(),
+                        },
+                    ));
                 }
             }
         }
@@ -169,7 +184,12 @@ fn hash(h: &mut blake3::Hasher, data: &[u8]) {
 }
 
 fn problem(level: Level, subject: &str, e: &Error) -> Problem {
-    Problem { level, subject: subject.to_owned(), message: e.to_string(), kind: e.kind() }
+    Problem {
+        level,
+        subject: subject.to_owned(),
+        message: e.to_string(),
+        kind: e.kind(),
+    }
 }
 
 impl Unlocked {
@@ -179,7 +199,13 @@ impl Unlocked {
     pub fn verify_content(&self, pinned: Option<&[u8; 32]>, progress: Progress<'_>) -> Report {
         let archive = self.archive();
         let total_fixity = archive.len();
-        let total_records: u64 = archive.manifest().entries.iter().filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX)).map(|e| e.size).sum();
+        let total_records: u64 = archive
+            .manifest()
+            .entries
+            .iter()
+            .filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX))
+            .map(|e| e.size)
+            .sum();
         let all = total_fixity + total_records;
         let mut report = archive.verify_fixity(pinned, &mut |done, _| progress(done, all));
         if report.cancelled {
@@ -198,7 +224,9 @@ impl Unlocked {
             let page = match self.page(n) {
                 Ok(p) => p,
                 Err(e) => {
-                    report.problems.push(problem(Level::Content, &self.index().pages[n].entry, &e));
+                    report
+                        .problems
+                        .push(problem(Level::Content, &self.index().pages[n].entry, &e));
                     unreadable_pages = true;
                     continue;
                 }
@@ -210,13 +238,22 @@ impl Unlocked {
                         report.problems.push(Problem {
                             level: Level::Content,
                             subject: rec.path.clone(),
-                            message: format!("{}: entry {} is already used by another record", rec.path, rec.entry),
+                            message: format!(
+                                "{}: entry {} is already used by another record",
+                                rec.path, rec.entry
+                            ),
                             kind: ErrorKind::Damaged,
                         });
                         continue;
                     }
                     None => {
-                        report.problems.push(problem(Level::Content, &rec.path, &Error::MissingEntry { entry: rec.entry.clone() }));
+                        report.problems.push(problem(
+                            Level::Content,
+                            &rec.path,
+                            &Error::MissingEntry {
+                                entry: rec.entry.clone(),
+                            },
+                        ));
                         continue;
                     }
                 }
@@ -241,8 +278,11 @@ impl Unlocked {
         }
         // With a page unreadable, its records' entries would all look
         // unreferenced: report only what is certain.
-        let mut orphans: Vec<_> =
-            unreferenced.into_iter().filter(|(_, seen)| !seen && !unreadable_pages).map(|(n, _)| n).collect();
+        let mut orphans: Vec<_> = unreferenced
+            .into_iter()
+            .filter(|(_, seen)| !seen && !unreadable_pages)
+            .map(|(n, _)| n)
+            .collect();
         orphans.sort_unstable();
         for name in orphans {
             report.problems.push(Problem {
@@ -261,6 +301,9 @@ impl Unlocked {
 pub fn check(report: &Report) -> Result<()> {
     match report.problems.first() {
         None => Ok(()),
-        Some(p) => Err(Error::ManifestMismatch { entry: p.subject.clone(), what: p.message.clone() }),
+        Some(p) => Err(Error::ManifestMismatch {
+            entry: p.subject.clone(),
+            what: p.message.clone(),
+        }),
     }
 }

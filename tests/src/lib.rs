@@ -17,7 +17,11 @@ use zeroize::Zeroizing;
 /// Passphrase of the sample archives.
 pub const PASSPHRASE: &str = "vector passphrase: correct horse battery staple";
 /// Cheap Argon2id parameters, so vectors open fast (readers accept them).
-pub const CHEAP_KDF: Argon2Params = Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 };
+pub const CHEAP_KDF: Argon2Params = Argon2Params {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
 /// Creation time of the sample archives (2026-11-27T10:31:52Z).
 pub const CREATED: i64 = 1_795_775_512;
 
@@ -52,17 +56,36 @@ pub fn sample_records() -> Vec<SampleRecord> {
         act.push_str(&format!("## Section {i}\n\nThe registers of the State shall be kept in safe copies abroad. §{i}\n\n"));
     }
     let mut people = String::from("id,name,born\n");
-    for (i, n) in ["Ана Петрова", "Jānis Bērziņš", "Ελένη Παππά", "Zoë Ñúñez"].iter().enumerate() {
+    for (i, n) in ["Ана Петрова", "Jānis Bērziņš", "Ελένη Παππά", "Zoë Ñúñez"]
+        .iter()
+        .enumerate()
+    {
         people.push_str(&format!("{i},{n},19{}0-01-0{}\n", 5 + i, 1 + i));
     }
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(99);
     let mut scan = vec![0u8; 150_000];
     rand_core::RngCore::fill_bytes(&mut rng, &mut scan);
     vec![
-        SampleRecord { path: "empty.txt", media_type: "text/plain", bytes: Vec::new() },
-        SampleRecord { path: "legal/act-1.md", media_type: "text/markdown", bytes: act.into_bytes() },
-        SampleRecord { path: "registers/people.csv", media_type: "text/csv", bytes: people.into_bytes() },
-        SampleRecord { path: "scans/page-1.bin", media_type: "application/octet-stream", bytes: scan },
+        SampleRecord {
+            path: "empty.txt",
+            media_type: "text/plain",
+            bytes: Vec::new(),
+        },
+        SampleRecord {
+            path: "legal/act-1.md",
+            media_type: "text/markdown",
+            bytes: act.into_bytes(),
+        },
+        SampleRecord {
+            path: "registers/people.csv",
+            media_type: "text/csv",
+            bytes: people.into_bytes(),
+        },
+        SampleRecord {
+            path: "scans/page-1.bin",
+            media_type: "application/octet-stream",
+            bytes: scan,
+        },
     ]
 }
 
@@ -82,7 +105,13 @@ pub struct Sample {
 
 impl Default for Sample {
     fn default() -> Self {
-        Sample { seed: 1, signed: true, recipient: true, passphrase: true, large: false }
+        Sample {
+            seed: 1,
+            signed: true,
+            recipient: true,
+            passphrase: true,
+            large: false,
+        }
     }
 }
 
@@ -91,16 +120,30 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
     let opts = WriterOptions {
         created: CREATED,
         issuer: s.signed.then(issuer),
-        recipients: if s.recipient { vec![identity().public()] } else { vec![] },
-        passphrases: if s.passphrase { vec![(Zeroizing::new(PASSPHRASE.to_owned()), CHEAP_KDF)] } else { vec![] },
+        recipients: if s.recipient {
+            vec![identity().public()]
+        } else {
+            vec![]
+        },
+        passphrases: if s.passphrase {
+            vec![(Zeroizing::new(PASSPHRASE.to_owned()), CHEAP_KDF)]
+        } else {
+            vec![]
+        },
         embed_spec: false,
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(s.seed);
     let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();
     w.add_empty_dir("boxes/empty").unwrap();
-    for r in sample_records().into_iter().filter(|r| s.large || !r.path.starts_with("scans/")) {
+    for r in sample_records()
+        .into_iter()
+        .filter(|r| s.large || !r.path.starts_with("scans/"))
+    {
         let mut metadata = BTreeMap::new();
-        metadata.insert("identifier".to_owned(), vec![format!("urn:sample:{}", r.path)]);
+        metadata.insert(
+            "identifier".to_owned(),
+            vec![format!("urn:sample:{}", r.path)],
+        );
         let meta = RecordMeta {
             path: r.path.into(),
             title: String::new(),

@@ -43,15 +43,28 @@ fn checked_in_vectors_match_the_generator_and_pass() {
         .filter(|p| p.extension().is_some_and(|e| e == "vector"))
         .collect();
     on_disk.sort();
-    assert_eq!(on_disk.len(), generated.len(), "vector files differ in number from the generator (UPDATE_VECTORS=1 rewrites them)");
+    assert_eq!(
+        on_disk.len(),
+        generated.len(),
+        "vector files differ in number from the generator (UPDATE_VECTORS=1 rewrites them)"
+    );
     for path in on_disk {
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let data = std::fs::read(&path).unwrap();
         let v = Vector::from_file(&name, &data).unwrap();
-        let g = generated.iter().find(|g| g.name == name).unwrap_or_else(|| panic!("{name}: not produced by the generator"));
-        assert!(g == &v, "{name}: checked-in copy drifted from the generator (UPDATE_VECTORS=1 rewrites it)");
+        let g = generated
+            .iter()
+            .find(|g| g.name == name)
+            .unwrap_or_else(|| panic!("{name}: not produced by the generator"));
+        assert!(
+            g == &v,
+            "{name}: checked-in copy drifted from the generator (UPDATE_VECTORS=1 rewrites it)"
+        );
         v.check().unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     let failures: usize = generated.iter().filter(|v| v.expect != "success").count();
-    assert!(failures * 2 > generated.len(), "most vectors should be failures");
+    assert!(
+        failures * 2 > generated.len(),
+        "most vectors should be failures"
+    );
 }
