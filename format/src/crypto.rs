@@ -7,8 +7,7 @@
 //! opened without the ones before it; truncating, reordering or moving
 //! chunks between streams or archives makes a tag fail.
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use crate::gcm::Gcm;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -83,7 +82,7 @@ impl DataKey {
         h.update(archive_id);
         h.update(&extra);
         let mut k = Zeroizing::new(*h.finalize().as_bytes());
-        let cipher = Aes256Gcm::new_from_slice(&k[..]).unwrap(); // 32-byte key always fits
+        let cipher = Gcm::new(&k);
         k.zeroize();
         StreamKey(cipher)
     }
@@ -101,7 +100,7 @@ pub enum StreamId {
 }
 
 /// An AES-256-GCM key for one stream.
-pub struct StreamKey(Aes256Gcm);
+pub struct StreamKey(Gcm);
 
 /// The 96-bit nonce of chunk `index`: 11-byte big-endian index, then 1 for
 /// the last chunk and 0 otherwise.
@@ -116,18 +115,12 @@ impl StreamKey {
     /// Seals one chunk in place, appending its tag.
     pub fn seal_chunk(&self, index: u64, last: bool, chunk: &mut Vec<u8>) {
         debug_assert!(chunk.len() <= CHUNK_SIZE);
-        let tag = self
-            .0
-            .encrypt_in_place_detached(Nonce::from_slice(&chunk_nonce(index, last)), &[], chunk)
-            .unwrap(); // fails only for inputs over 64 GiB
+        let tag = self.0.seal(chunk_nonce(index, last), chunk);
         chunk.extend_from_slice(&tag);
     }
     /// Encrypts one chunk in place and returns its tag.
     pub fn seal_detached(&self, index: u64, last: bool, chunk: &mut [u8]) -> [u8; TAG_LEN] {
-        self.0
-            .encrypt_in_place_detached(Nonce::from_slice(&chunk_nonce(index, last)), &[], chunk)
-            .unwrap() // fails only for inputs over 64 GiB
-            .into()
+        self.0.seal(chunk_nonce(index, last), chunk)
     }
     /// Seals one chunk from `plain` into `out` (cleared first).
     pub fn seal_chunk_into(&self, index: u64, last: bool, plain: &[u8], out: &mut Vec<u8>) {
@@ -158,18 +151,10 @@ impl StreamKey {
         if sealed.len() < TAG_LEN || sealed.len() > SEALED_CHUNK {
             return Err(ChunkError);
         }
-        let n = sealed.len() - TAG_LEN;
-        let (body, tag) = sealed.split_at_mut(n);
-        let tag = Tag::clone_from_slice(tag);
         self.0
-            .decrypt_in_place_detached(
-                Nonce::from_slice(&chunk_nonce(index, last)),
-                &[],
-                body,
-                &tag,
-            )
+            .open(chunk_nonce(index, last), sealed)
             .map_err(|_| ChunkError)?;
-        Ok(n)
+        Ok(sealed.len() - TAG_LEN)
     }
 }
 
@@ -395,11 +380,8 @@ pub fn slot_commitment(commit_key: &[u8; 32], wrapped: &[u8; 48]) -> [u8; 32] {
 
 fn wrap(secret: &[u8; 32], header: &[u8], data_key: &DataKey) -> ([u8; 48], [u8; 32]) {
     let (wk, ck) = slot_keys(secret, header);
-    let cipher = Aes256Gcm::new_from_slice(&wk[..]).unwrap(); // 32-byte key
     let mut buf = data_key.as_bytes().to_vec();
-    let tag = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&[0; 12]), &[], &mut buf)
-        .unwrap(); // short input
+    let tag = Gcm::new(&wk).seal([0; 12], &mut buf);
     let mut wrapped = [0u8; 48];
     wrapped[..32].copy_from_slice(&buf);
     wrapped[32..].copy_from_slice(&tag);
@@ -418,13 +400,9 @@ fn unwrap(
     if blake3::Hash::from(slot_commitment(&ck, wrapped)) != blake3::Hash::from(*commitment) {
         return None;
     }
-    let cipher = Aes256Gcm::new_from_slice(&wk[..]).unwrap(); // 32-byte key
-    let mut buf = Zeroizing::new(wrapped[..32].to_vec());
-    let tag = Tag::clone_from_slice(&wrapped[32..]);
-    cipher
-        .decrypt_in_place_detached(Nonce::from_slice(&[0; 12]), &[], &mut buf, &tag)
-        .ok()?;
-    Some(DataKey::from_bytes(buf[..].try_into().unwrap())) // 32 bytes by construction
+    let mut buf = Zeroizing::new(wrapped.to_vec());
+    Gcm::new(&wk).open([0; 12], &mut buf).ok()?;
+    Some(DataKey::from_bytes(buf[..32].try_into().unwrap())) // 48 bytes: key, then tag
 }
 
 /// A passphrase as Argon2id sees it: Unicode NFC, so the same words typed

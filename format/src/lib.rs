@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod container;
 pub mod crypto;
 mod error;
+pub mod gcm;
 pub mod hex;
 pub mod keys;
 pub mod manifest;
