@@ -197,7 +197,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     let bar = output::bar(total, "packing");
     let (tmp, file) = temp_beside(&a.output)?;
     let result = (|| -> Result<fs::File> {
-        let mut w = ArchiveWriter::new(BufWriter::with_capacity(4 << 20, file), opts, OsRng)?;
+        let mut w = ArchiveWriter::new(BufWriter::with_capacity(1 << 20, file), opts, OsRng)?;
         let mut done = 0;
         pack::pack_plan(&plan, &mut w, |_, size| {
             done += size;

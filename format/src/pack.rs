@@ -276,7 +276,7 @@ pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
 
 /// Packs every planned record into `writer`, calling `progress` with the
 /// record path and the bytes of it about to be written.
-pub fn pack_plan<W: Write + Seek, R: rand_core::CryptoRngCore>(
+pub fn pack_plan<W: Write + Seek + Send, R: rand_core::CryptoRngCore>(
     plan: &Plan,
     writer: &mut ArchiveWriter<W, R>,
     mut progress: impl FnMut(&str, u64),

@@ -85,11 +85,10 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     page: Vec<CatalogRecord>,
     index: Index,
     last_path: Option<String>,
-    plain: Vec<u8>,
     sealed: Vec<u8>,
 }
 
-impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
+impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// Starts an archive: draws the data key, makes the key slots and
     /// writes the plain entries that come first.
     pub fn new(out: W, opts: WriterOptions, mut rng: R) -> Result<Self> {
@@ -143,7 +142,6 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 empty_dirs: Vec::new(),
             },
             last_path: None,
-            plain: Vec::with_capacity(BATCH_CHUNKS * CHUNK_SIZE),
             sealed: Vec::with_capacity(BATCH_CHUNKS * SEALED_CHUNK),
         };
         w.write_plain_entry(crate::MIMETYPE_ENTRY, crate::MEDIA_TYPE.as_bytes())?;
@@ -308,42 +306,41 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         key: &StreamKey,
         src: &mut dyn Read,
         len: u64,
-        mut plain_hasher: Option<&mut blake3::Hasher>,
+        plain_hasher: Option<&mut blake3::Hasher>,
         path: &str,
     ) -> Result<()> {
         let padded = crypto::padme(len);
         let size = crypto::sealed_len(padded);
         let header_at = self.start_entry(name, size, 0)?;
         let chunks = crypto::chunk_count(padded);
-        let mut crc = crc32fast::Hasher::new();
-        let mut hasher = blake3::Hasher::new();
-        let mut done = 0u64; // bytes of the padded stream sealed so far
-        let mut chunk = 0u64;
-        let mut plain = std::mem::take(&mut self.plain);
-        let mut sealed = std::mem::take(&mut self.sealed);
-        while chunk < chunks {
-            let batch = (chunks - chunk).min(BATCH_CHUNKS as u64);
-            let want = ((batch as usize) * CHUNK_SIZE).min((padded - done) as usize);
-            plain.clear();
-            plain.resize(want, 0);
-            let data = (len.saturating_sub(done) as usize).min(want);
-            read_full(src, &mut plain[..data], path)?;
-            let first = chunk;
-            let (_, ()) = join(
-                || {
-                    if let Some(h) = plain_hasher.as_deref_mut() {
-                        h.update(&plain[..data]);
-                    }
-                },
-                || seal_batch(key, &plain, first, chunks, &mut sealed),
-            );
-            join(|| hasher.update(&sealed), || crc.update(&sealed));
-            self.out.write_all(&sealed).map_err(Self::io)?;
-            done += want as u64;
-            chunk += batch;
-        }
+        let mut job = SealJob {
+            key,
+            src,
+            len,
+            padded,
+            chunks,
+            next: 0,
+            plain_hasher,
+            path,
+        };
+        let (crc, hash) = if chunks >= PIPELINE_MIN_CHUNKS && cfg!(not(target_arch = "wasm32")) {
+            pipeline(&mut job, &mut self.out)?
+        } else {
+            let mut crc = crc32fast::Hasher::new();
+            let mut hasher = blake3::Hasher::new();
+            let mut sealed = std::mem::take(&mut self.sealed);
+            while job.next < chunks {
+                job.fill(&mut sealed)?;
+                hasher.update(&sealed);
+                crc.update(&sealed);
+                self.out.write_all(&sealed).map_err(Self::io)?;
+            }
+            self.sealed = sealed;
+            (crc.finalize(), *hasher.finalize().as_bytes())
+        };
         let mut probe = [0u8; 1];
-        if src
+        if job
+            .src
             .read(&mut probe)
             .map_err(|e| Error::io(format!("reading {path}"), e))?
             != 0
@@ -353,15 +350,12 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 what: format!("longer than the {len} bytes it had when packing began"),
             });
         }
-        self.plain = plain;
-        self.sealed = sealed;
-        let crc = crc.finalize();
         self.out
             .seek(SeekFrom::Start(header_at + 14))
             .map_err(Self::io)?;
         self.out.write_all(&crc.to_le_bytes()).map_err(Self::io)?;
         self.out.seek(SeekFrom::End(0)).map_err(Self::io)?;
-        self.end_entry(name, size, crc, *hasher.finalize().as_bytes());
+        self.end_entry(name, size, crc, hash);
         Ok(())
     }
 
@@ -469,22 +463,106 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     }
 }
 
-/// Seals the chunks of one batch; `plain` starts at chunk `first` of a
-/// stream of `total` chunks.
-fn seal_batch(key: &StreamKey, plain: &[u8], first: u64, total: u64, out: &mut Vec<u8>) {
-    out.clear();
-    let n = plain.len().div_ceil(CHUNK_SIZE).max(1);
-    out.resize(plain.len() + n * crypto::TAG_LEN, 0);
-    let mut at = 0;
-    for i in 0..n {
-        let start = i * CHUNK_SIZE;
-        let end = (start + CHUNK_SIZE).min(plain.len());
-        let index = first + i as u64;
-        let len = end - start;
-        out[at..at + len].copy_from_slice(&plain[start..end]);
-        let tag = key.seal_detached(index, index + 1 == total, &mut out[at..at + len]);
-        out[at + len..at + len + crypto::TAG_LEN].copy_from_slice(&tag);
-        at += len + crypto::TAG_LEN;
+/// Streams at or above this many chunks are sealed on one thread and
+/// hashed and written on another; smaller ones are not worth a thread.
+const PIPELINE_MIN_CHUNKS: u64 = 2 * BATCH_CHUNKS as u64;
+
+/// The state of sealing one stream, batch by batch.
+struct SealJob<'a, 'b> {
+    key: &'a StreamKey,
+    src: &'a mut dyn Read,
+    /// Bytes of content (the rest of `padded` is zero padding).
+    len: u64,
+    padded: u64,
+    chunks: u64,
+    /// Next chunk to seal.
+    next: u64,
+    plain_hasher: Option<&'b mut blake3::Hasher>,
+    path: &'a str,
+}
+
+impl SealJob<'_, '_> {
+    /// Reads, hashes and seals the next batch of chunks into `out`, each
+    /// chunk read straight into its place so it is sealed while in cache.
+    fn fill(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let last = (self.next + BATCH_CHUNKS as u64).min(self.chunks);
+        let start = self.next * CHUNK_SIZE as u64;
+        let end = (last * CHUNK_SIZE as u64).min(self.padded);
+        out.resize(
+            (end - start) as usize + (last - self.next) as usize * crypto::TAG_LEN,
+            0,
+        );
+        let mut at = 0;
+        for index in self.next..last {
+            let from = index * CHUNK_SIZE as u64;
+            let to = (from + CHUNK_SIZE as u64).min(self.padded);
+            let n = (to - from) as usize;
+            let data = (self.len.saturating_sub(from) as usize).min(n);
+            let chunk = &mut out[at..at + n];
+            read_full(self.src, &mut chunk[..data], self.path)?;
+            chunk[data..].fill(0);
+            if let Some(h) = self.plain_hasher.as_deref_mut() {
+                h.update(&chunk[..data]);
+            }
+            let tag = self
+                .key
+                .seal_detached(index, index + 1 == self.chunks, chunk);
+            out[at + n..at + n + crypto::TAG_LEN].copy_from_slice(&tag);
+            at += n + crypto::TAG_LEN;
+        }
+        self.next = last;
+        Ok(())
+    }
+}
+
+/// Seals on this thread while another hashes, checksums and writes the
+/// sealed batches, with three batch buffers going round.
+fn pipeline<W: Write + Send>(job: &mut SealJob<'_, '_>, out: &mut W) -> Result<(u32, [u8; 32])> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::mpsc::sync_channel;
+        let (full_tx, full_rx) = sync_channel::<Vec<u8>>(2);
+        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(3);
+        for _ in 0..3 {
+            empty_tx
+                .send(Vec::with_capacity(BATCH_CHUNKS * SEALED_CHUNK))
+                .unwrap(); // receiver alive, room for 3
+        }
+        std::thread::scope(|s| {
+            let writer = s.spawn(move || -> std::io::Result<(u32, [u8; 32])> {
+                let mut crc = crc32fast::Hasher::new();
+                let mut hasher = blake3::Hasher::new();
+                for buf in full_rx {
+                    hasher.update(&buf);
+                    crc.update(&buf);
+                    out.write_all(&buf)?;
+                    let _ = empty_tx.send(buf); // the sealer may have stopped
+                }
+                Ok((crc.finalize(), *hasher.finalize().as_bytes()))
+            });
+            let mut sealing = Ok(());
+            while job.next < job.chunks {
+                let Ok(mut buf) = empty_rx.recv() else { break }; // the writer failed
+                if let Err(e) = job.fill(&mut buf) {
+                    sealing = Err(e);
+                    break;
+                }
+                if full_tx.send(buf).is_err() {
+                    break;
+                }
+            }
+            drop(full_tx);
+            let written = writer
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            sealing?;
+            written.map_err(|e| Error::io("writing the archive", e))
+        })
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = (job, out);
+        unreachable!("the pipeline is only chosen where threads exist")
     }
 }
 
