@@ -19,6 +19,25 @@ pub trait ReadAt: Send + Sync {
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
     /// A name for messages (a path or URL).
     fn name(&self) -> &str;
+    /// The bytes at `offset..offset + len` mapped into memory, where the
+    /// source can do that (local files); `None` where it cannot, and the
+    /// caller reads instead. Lets the fixity audit hash without copying.
+    fn map(&self, _offset: u64, _len: usize) -> Option<io::Result<Mapped>> {
+        None
+    }
+}
+
+/// A read-only view of some bytes of a source.
+pub type Mapped = Box<dyn AsRef<[u8]> + Send + Sync>;
+
+#[cfg(not(target_arch = "wasm32"))]
+struct Mapping(memmap2::Mmap);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl AsRef<[u8]> for Mapping {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 /// A local file.
@@ -65,6 +84,20 @@ impl ReadAt for FileSource {
     }
     fn name(&self) -> &str {
         &self.name
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    #[allow(unsafe_code)]
+    fn map(&self, offset: u64, len: usize) -> Option<io::Result<Mapped>> {
+        if len == 0 || offset.checked_add(len as u64)? > self.len {
+            return None;
+        }
+        // SAFETY: the map is read-only and private to this process. If
+        // another process truncates the file while it is mapped, touching
+        // the lost pages raises SIGBUS (the audit stops; nothing is
+        // written); SPEC.md's threat model notes this. Rust-level aliasing
+        // is not at stake: the bytes are only read through `&[u8]`.
+        let m = unsafe { memmap2::MmapOptions::new().offset(offset).len(len).map(&self.file) };
+        Some(m.map(|m| Box::new(Mapping(m)) as Mapped))
     }
 }
 

@@ -77,8 +77,8 @@ impl Report {
 /// Progress: bytes done, bytes in all; return `false` to cancel.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
 
-/// Bytes read per block during the fixity pass.
-const BLOCK: usize = 8 << 20;
+/// Bytes mapped or read per block during the fixity pass.
+const BLOCK: usize = 64 << 20;
 /// Slices at least this long are hashed on all cores.
 #[cfg(not(target_arch = "wasm32"))]
 const PARALLEL_HASH: usize = 1 << 20;
@@ -110,8 +110,9 @@ impl Archive {
         }
         let entries = self.entries();
         let end = entries.last().map_or(0, |e| e.end());
-        let mut block = vec![0u8; BLOCK.min(end as usize)];
-        let mut block_at = 0u64; // file offset of block[0]
+        let mut buffer = Vec::new();
+        let mut mapped: Option<crate::source::Mapped> = None;
+        let mut block_at = 0u64; // file offset of the block's first byte
         let mut block_len = 0usize;
         for (i, e) in entries.iter().enumerate() {
             let expected = self.expected_hash(i);
@@ -122,10 +123,17 @@ impl Archive {
             while at < e.end() {
                 if at >= block_at + block_len as u64 {
                     block_at = at;
-                    block_len = ((end - at) as usize).min(block.len());
-                    if let Err(err) = self.read_at(at, &mut block[..block_len], &e.name) {
-                        failed = Some(err);
-                        break;
+                    block_len = ((end - at) as usize).min(BLOCK);
+                    mapped = None;
+                    match self.source().map(at, block_len) {
+                        Some(Ok(m)) => mapped = Some(m),
+                        _ => {
+                            buffer.resize(block_len, 0);
+                            if let Err(err) = self.read_at(at, &mut buffer, &e.name) {
+                                failed = Some(err);
+                                break;
+                            }
+                        }
                     }
                     report.bytes_checked += block_len as u64;
                     if !progress(block_at + block_len as u64, end) {
@@ -135,6 +143,10 @@ impl Archive {
                 }
                 let from = (at - block_at) as usize;
                 let to = (e.end().min(block_at + block_len as u64) - block_at) as usize;
+                let block: &[u8] = match &mapped {
+                    Some(m) => (**m).as_ref(),
+                    None => &buffer,
+                };
                 let slice = &block[from..to];
                 // The first bytes of an entry are its local header.
                 let header_left = (e.data_offset().saturating_sub(at) as usize).min(slice.len());
