@@ -387,6 +387,9 @@ pub fn info(path: &Path) -> Result<u8> {
     Ok(0)
 }
 
+/// Catalog pages decoded at once while listing (bounded memory).
+const LIST_WINDOW: usize = 16;
+
 /// `ls ARCHIVE`.
 pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
     let a = open(path)?;
@@ -409,25 +412,28 @@ pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
         writeln!(out, "[")?;
     }
     let mut first = true;
-    for n in 0..u.index().pages.len() {
-        for r in &u.page(n)?.records {
-            if as_json {
-                let v = json!({
-                    "path": r.path, "title": r.title, "media_type": r.media_type, "size": r.size,
-                    "blake3": legation_format::hex::encode(&r.blake3), "modified": r.modified, "metadata": r.metadata,
-                });
-                writeln!(out, "{}{}", if first { "  " } else { ", " }, v)?;
-            } else {
-                writeln!(
-                    out,
-                    "{:>12}  {:<26}  {:<20}  {}",
-                    r.size,
-                    r.media_type,
-                    r.modified.as_deref().unwrap_or("-"),
-                    r.path
-                )?;
+    let pages = u.index().pages.len();
+    for window in (0..pages).step_by(LIST_WINDOW) {
+        for page in u.pages(window..(window + LIST_WINDOW).min(pages)) {
+            for r in &page?.records {
+                if as_json {
+                    let v = json!({
+                        "path": r.path, "title": r.title, "media_type": r.media_type, "size": r.size,
+                        "blake3": legation_format::hex::encode(&r.blake3), "modified": r.modified, "metadata": r.metadata,
+                    });
+                    writeln!(out, "{}{}", if first { "  " } else { ", " }, v)?;
+                } else {
+                    writeln!(
+                        out,
+                        "{:>12}  {:<26}  {:<20}  {}",
+                        r.size,
+                        r.media_type,
+                        r.modified.as_deref().unwrap_or("-"),
+                        r.path
+                    )?;
+                }
+                first = false;
             }
-            first = false;
         }
     }
     if as_json {

@@ -245,7 +245,11 @@ pub fn check_record_path(path: &str) -> std::result::Result<(), String> {
             "record path {path:?} has a backslash, control character or drive prefix"
         ));
     }
-    if path.nfc().ne(path.chars()) {
+    let nfc = match unicode_normalization::is_nfc_quick(path.chars()) {
+        unicode_normalization::IsNormalized::Yes => true,
+        _ => path.nfc().eq(path.chars()),
+    };
+    if !nfc {
         return Err(format!("record path {path:?} is not in Unicode NFC"));
     }
     Ok(())

@@ -129,37 +129,44 @@ pub fn local_header(name: &str, size: u64, crc32: u32) -> Vec<u8> {
 
 /// The canonical central directory header for an entry.
 pub fn central_header(e: &Entry) -> Vec<u8> {
+    let mut h = Vec::with_capacity(CENTRAL_FIXED + e.name.len() + 28);
+    central_header_into(e, &mut h);
+    h
+}
+
+/// Writes the canonical central directory header into `h` (cleared first).
+pub fn central_header_into(e: &Entry, h: &mut Vec<u8>) {
+    h.clear();
     let big_size = e.size >= ZIP64_LIMIT;
     let big_offset = e.offset >= ZIP64_LIMIT;
     let extra_len = (if big_size { 16 } else { 0 }) + (if big_offset { 8 } else { 0 });
-    let mut h = Vec::with_capacity(CENTRAL_FIXED + e.name.len() + extra_len + 4);
     let version = version_needed(big_size || big_offset);
-    put32(&mut h, CENTRAL_SIG);
-    put16(&mut h, version); // made by: MS-DOS, same version
-    put16(&mut h, version);
-    put16(&mut h, 0);
-    put16(&mut h, 0);
-    put16(&mut h, DOS_TIME);
-    put16(&mut h, DOS_DATE);
-    put32(&mut h, e.crc32);
+    put32(h, CENTRAL_SIG);
+    put16(h, version); // made by: MS-DOS, same version
+    put16(h, version);
+    put16(h, 0);
+    put16(h, 0);
+    put16(h, DOS_TIME);
+    put16(h, DOS_DATE);
+    put32(h, e.crc32);
     let small = if big_size { 0xFFFF_FFFF } else { e.size as u32 };
-    put32(&mut h, small);
-    put32(&mut h, small);
-    put16(&mut h, e.name.len() as u16);
+    put32(h, small);
+    put32(h, small);
+    put16(h, e.name.len() as u16);
     put16(
-        &mut h,
+        h,
         if extra_len > 0 {
             extra_len as u16 + 4
         } else {
             0
         },
     );
-    put16(&mut h, 0); // comment length
-    put16(&mut h, 0); // disk number start
-    put16(&mut h, 0); // internal attributes
-    put32(&mut h, 0); // external attributes
+    put16(h, 0); // comment length
+    put16(h, 0); // disk number start
+    put16(h, 0); // internal attributes
+    put32(h, 0); // external attributes
     put32(
-        &mut h,
+        h,
         if big_offset {
             0xFFFF_FFFF
         } else {
@@ -168,17 +175,16 @@ pub fn central_header(e: &Entry) -> Vec<u8> {
     );
     h.extend_from_slice(e.name.as_bytes());
     if extra_len > 0 {
-        put16(&mut h, 1);
-        put16(&mut h, extra_len as u16);
+        put16(h, 1);
+        put16(h, extra_len as u16);
         if big_size {
-            put64(&mut h, e.size);
-            put64(&mut h, e.size);
+            put64(h, e.size);
+            put64(h, e.size);
         }
         if big_offset {
-            put64(&mut h, e.offset);
+            put64(h, e.offset);
         }
     }
-    h
 }
 
 /// Whether the end records need their ZIP64 forms.
@@ -310,7 +316,9 @@ pub fn parse_directory(cd: &[u8], dir: &Directory) -> Result<Vec<Entry>> {
         Vec::with_capacity(dir.count.min(cd.len() as u64 / CENTRAL_FIXED as u64) as usize);
     let mut pos = 0usize;
     let mut next_offset = 0u64;
-    let mut names = std::collections::HashSet::new();
+    let mut names: std::collections::HashSet<&[u8]> =
+        std::collections::HashSet::with_capacity(entries.capacity());
+    let mut canonical = Vec::with_capacity(CENTRAL_FIXED + MAX_NAME_LEN + 28);
     for i in 0..dir.count {
         let h = cd.get(pos..pos + CENTRAL_FIXED).ok_or_else(|| {
             Error::container(format!(
@@ -355,7 +363,8 @@ pub fn parse_directory(cd: &[u8], dir: &Directory) -> Result<Vec<Entry>> {
             crc32: get32(h, 16),
             offset,
         };
-        if central_header(&entry) != raw {
+        central_header_into(&entry, &mut canonical);
+        if canonical != raw {
             return Err(Error::container(format!(
                 "{}: central directory header is not in canonical form",
                 entry.name
@@ -377,7 +386,7 @@ pub fn parse_directory(cd: &[u8], dir: &Directory) -> Result<Vec<Entry>> {
                     entry.name, entry.size
                 ))
             })?;
-        if !names.insert(entry.name.clone()) {
+        if !names.insert(&raw[CENTRAL_FIXED..CENTRAL_FIXED + name_len]) {
             return Err(Error::container(format!(
                 "{}: duplicate entry name",
                 entry.name

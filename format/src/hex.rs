@@ -31,8 +31,35 @@ pub fn decode(s: &str) -> Option<Vec<u8>> {
 
 /// Decodes hex of exactly `N` bytes.
 pub fn decode_array<const N: usize>(s: &str) -> Option<[u8; N]> {
-    decode(s)?.try_into().ok()
+    let b = s.as_bytes();
+    if b.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    let mut bad = 0u8;
+    for (o, p) in out.iter_mut().zip(b.chunks_exact(2)) {
+        let (hi, lo) = (DIGITS[p[0] as usize], DIGITS[p[1] as usize]);
+        bad |= (hi | lo) & 0x80;
+        *o = hi << 4 | (lo & 0x0f);
+    }
+    (bad == 0).then_some(out)
 }
+
+/// Value of each byte as a lower-case hex digit, 0x80 for non-digits.
+const DIGITS: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// Serde adapter for fixed-size byte arrays written as hex strings.
 pub mod array {

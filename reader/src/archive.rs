@@ -1,7 +1,6 @@
 //! Opening an archive: the end records, the central directory and the
 //! manifest, and nothing else.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use legation_format::container::{self, Entry};
@@ -25,7 +24,7 @@ pub struct Archive {
 struct Inner {
     source: Box<dyn ReadAt>,
     entries: Vec<Entry>,
-    by_name: HashMap<String, usize>,
+    by_name: NameIndex,
     manifest: Manifest,
     manifest_bytes: Vec<u8>,
     signature: Option<[u8; 64]>,
@@ -67,11 +66,7 @@ impl Archive {
         read(&*source, dir.offset, &mut cd, "the central directory")?;
         let entries = container::parse_directory(&cd, &dir)?;
         drop(cd);
-        let by_name: HashMap<String, usize> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.name.clone(), i))
-            .collect();
+        let by_name = NameIndex::new(&entries);
 
         let first = entries
             .first()
@@ -93,8 +88,8 @@ impl Archive {
         }
 
         let m = by_name
-            .get(MANIFEST_ENTRY)
-            .map(|&i| &entries[i])
+            .get(&entries, MANIFEST_ENTRY)
+            .map(|i| &entries[i])
             .ok_or_else(|| Error::MissingEntry {
                 entry: MANIFEST_ENTRY.into(),
             })?;
@@ -120,8 +115,8 @@ impl Archive {
         }
         let manifest = Manifest::parse(&manifest_bytes)?;
 
-        let signature = match by_name.get(SIGNATURE_ENTRY) {
-            Some(&i) => {
+        let signature = match by_name.get(&entries, SIGNATURE_ENTRY) {
+            Some(i) => {
                 let e = &entries[i];
                 if e.size != 129 {
                     return Err(Error::ManifestMismatch {
@@ -186,16 +181,16 @@ impl Archive {
     pub fn entry(&self, name: &str) -> Result<&Entry> {
         self.inner
             .by_name
-            .get(name)
-            .map(|&i| &self.inner.entries[i])
+            .get(&self.inner.entries, name)
+            .map(|i| &self.inner.entries[i])
             .ok_or_else(|| Error::MissingEntry { entry: name.into() })
     }
     /// The manifest's record of an entry (same index as in the container).
     pub fn manifest_entry(&self, name: &str) -> Result<&legation_format::manifest::ManifestEntry> {
-        let i = *self
+        let i = self
             .inner
             .by_name
-            .get(name)
+            .get(&self.inner.entries, name)
             .ok_or_else(|| Error::MissingEntry { entry: name.into() })?;
         Ok(&self.inner.manifest.entries[i])
     }
@@ -257,6 +252,25 @@ impl Archive {
     /// Reads bytes from the source; `what` names them in errors.
     pub fn read_at(&self, offset: u64, buf: &mut [u8], what: &str) -> Result<()> {
         read(&*self.inner.source, offset, buf, what)
+    }
+}
+
+/// Entry indices sorted by name, for lookups by binary search without a
+/// second copy of every name.
+struct NameIndex(Vec<u32>);
+
+impl NameIndex {
+    fn new(entries: &[Entry]) -> Self {
+        let mut v: Vec<u32> = (0..entries.len() as u32).collect();
+        v.sort_unstable_by(|&a, &b| entries[a as usize].name.cmp(&entries[b as usize].name));
+        NameIndex(v)
+    }
+    fn get(&self, entries: &[Entry], name: &str) -> Option<usize> {
+        let i = self
+            .0
+            .binary_search_by(|&i| entries[i as usize].name.as_str().cmp(name))
+            .ok()?;
+        Some(self.0[i] as usize)
     }
 }
 

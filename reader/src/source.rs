@@ -96,7 +96,12 @@ impl ReadAt for FileSource {
         // the lost pages raises SIGBUS (the audit stops; nothing is
         // written); SPEC.md's threat model notes this. Rust-level aliasing
         // is not at stake: the bytes are only read through `&[u8]`.
-        let m = unsafe { memmap2::MmapOptions::new().offset(offset).len(len).map(&self.file) };
+        let m = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .map(&self.file)
+        };
         Some(m.map(|m| Box::new(Mapping(m)) as Mapped))
     }
 }

@@ -168,9 +168,6 @@ impl Unlocked {
 
     /// Catalog page `n`, decrypted and checked (cached).
     pub fn page(&self, n: usize) -> Result<Arc<Page>> {
-        let pref = self.index.pages.get(n).ok_or_else(|| Error::NoSuchRecord {
-            path: format!("(catalog page {n})"),
-        })?;
         if let Some((_, p)) = self
             .cache
             .lock()
@@ -180,6 +177,20 @@ impl Unlocked {
         {
             return Ok(p.clone());
         }
+        let page = self.load_page(n)?;
+        let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if c.len() == PAGE_CACHE {
+            c.remove(0);
+        }
+        c.push((n as u64, page.clone()));
+        Ok(page)
+    }
+
+    /// Reads, decrypts, inflates, parses and checks page `n`.
+    fn load_page(&self, n: usize) -> Result<Arc<Page>> {
+        let pref = self.index.pages.get(n).ok_or_else(|| Error::NoSuchRecord {
+            path: format!("(catalog page {n})"),
+        })?;
         let json = open_document(
             &self.archive,
             &self.key,
@@ -193,13 +204,24 @@ impl Unlocked {
                 reason: e.to_string(),
             })?;
         page.check(n as u64, pref)?;
-        let page = Arc::new(page);
-        let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if c.len() == PAGE_CACHE {
-            c.remove(0);
+        Ok(Arc::new(page))
+    }
+
+    /// Pages `range`, decrypted and checked, two at a time where threads
+    /// exist (for listing everything quickly). Not cached.
+    pub fn pages(&self, range: std::ops::Range<usize>) -> Vec<Result<Arc<Page>>> {
+        let (evens, odds): (Vec<usize>, Vec<usize>) =
+            range.clone().partition(|n| (n - range.start) % 2 == 0);
+        let (a, b) = join(
+            || evens.iter().map(|&n| self.load_page(n)).collect::<Vec<_>>(),
+            || odds.iter().map(|&n| self.load_page(n)).collect::<Vec<_>>(),
+        );
+        let mut out = Vec::with_capacity(range.len());
+        let (mut a, mut b) = (a.into_iter(), b.into_iter());
+        for i in 0..range.len() {
+            out.extend(if i % 2 == 0 { a.next() } else { b.next() });
         }
-        c.push((n as u64, page.clone()));
-        Ok(page)
+        out
     }
 
     /// The record at a path.
