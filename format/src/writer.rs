@@ -623,6 +623,20 @@ fn read_exact_size(src: &mut dyn Read, size: u64, path: &str) -> Result<Vec<u8>>
     Ok(v)
 }
 
+/// Whether byte values are skewed enough for DEFLATE to have a chance:
+/// the chance that two random bytes of the sample are equal must be at
+/// least 1.5 in 256 (uniformly random bytes give 1 in 256). Integer
+/// arithmetic only, so the decision is the same on every machine.
+fn skewed(sample: &[u8]) -> bool {
+    let mut counts = [0u64; 256];
+    for &b in sample {
+        counts[b as usize] += 1;
+    }
+    let n = sample.len() as u64;
+    let pairs: u64 = counts.iter().map(|c| c * c.saturating_sub(1)).sum();
+    pairs * 256 * 2 >= n * n.saturating_sub(1) * 3
+}
+
 /// DEFLATE when it saves at least an eighth: a fast trial on the first
 /// 64 KiB decides whether compressing the whole is worth it.
 fn try_deflate(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -630,7 +644,7 @@ fn try_deflate(bytes: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let sample = &bytes[..bytes.len().min(CHUNK_SIZE)];
-    if miniz_oxide::deflate::compress_to_vec(sample, 1).len() * 8 > sample.len() * 7 {
+    if !skewed(sample) || miniz_oxide::deflate::compress_to_vec(sample, 1).len() * 8 > sample.len() * 7 {
         return None;
     }
     let d = miniz_oxide::deflate::compress_to_vec(bytes, 6);

@@ -327,7 +327,7 @@ impl Unlocked {
         };
         let mut hasher = blake3::Hasher::new();
         let mut total = 0u64;
-        let mut buf = vec![0u8; BATCH_CHUNKS as usize * CHUNK_SIZE];
+        let mut buf = vec![0u8; (rec.size.max(1) as usize).min(BATCH_CHUNKS as usize * CHUNK_SIZE)];
         loop {
             let n = match src.read(&mut buf) {
                 Ok(0) => break,

@@ -78,7 +78,7 @@ impl Report {
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
 
 /// Bytes mapped or read per block during the fixity pass.
-const BLOCK: usize = 64 << 20;
+const BLOCK: usize = 32 << 20;
 /// Slices at least this long are hashed on all cores.
 #[cfg(not(target_arch = "wasm32"))]
 const PARALLEL_HASH: usize = 1 << 20;
