@@ -350,8 +350,8 @@ impl Reader<'_> {
                 let height = self.u32("height")?;
                 self.key("format")?;
                 let name = self.text()?;
-                let format = PixelFormat::from_name(&name)
-                    .ok_or(ViewError::UnknownPixelFormat { name })?;
+                let format =
+                    PixelFormat::from_name(&name).ok_or(ViewError::UnknownPixelFormat { name })?;
                 self.key("pixels")?;
                 let (_, len) = self.string_head(BYTES, "byte string")?;
                 let pixels = self.take(len)?.to_vec();
@@ -429,7 +429,10 @@ impl Reader<'_> {
     fn map_head(&mut self) -> Result<(usize, u64), ViewError> {
         let (major, value, at) = self.head()?;
         if major != MAP {
-            return Err(ViewError::WrongType { at, expected: "map" });
+            return Err(ViewError::WrongType {
+                at,
+                expected: "map",
+            });
         }
         Ok((at, value))
     }

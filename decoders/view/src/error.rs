@@ -153,10 +153,16 @@ impl fmt::Display for ViewError {
                 write!(f, "view document not canonical at byte {at}: {what}")
             }
             ViewError::WrongType { at, expected } => {
-                write!(f, "view document has a wrong type at byte {at}: expected {expected}")
+                write!(
+                    f,
+                    "view document has a wrong type at byte {at}: expected {expected}"
+                )
             }
             ViewError::InvalidUtf8 { at } => {
-                write!(f, "view document has a text string that is not UTF-8 at byte {at}")
+                write!(
+                    f,
+                    "view document has a text string that is not UTF-8 at byte {at}"
+                )
             }
             ViewError::UnexpectedKey {
                 at,

@@ -332,12 +332,12 @@ impl Document {
                     }
                     let count = u64::from(*width) * u64::from(*height);
                     budget.pixels(count)?;
-                    let expected = count
-                        .checked_mul(format.bytes_per_pixel() as u64)
-                        .ok_or(ViewError::LimitExceeded {
+                    let expected = count.checked_mul(format.bytes_per_pixel() as u64).ok_or(
+                        ViewError::LimitExceeded {
                             what: "pixels",
                             limit: limits.max_pixels,
-                        })?;
+                        },
+                    )?;
                     if pixels.len() as u64 != expected {
                         return Err(ViewError::PixelsMismatch {
                             expected,
