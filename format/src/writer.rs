@@ -644,7 +644,9 @@ fn try_deflate(bytes: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let sample = &bytes[..bytes.len().min(CHUNK_SIZE)];
-    if !skewed(sample) || miniz_oxide::deflate::compress_to_vec(sample, 1).len() * 8 > sample.len() * 7 {
+    if !skewed(sample)
+        || miniz_oxide::deflate::compress_to_vec(sample, 1).len() * 8 > sample.len() * 7
+    {
         return None;
     }
     let d = miniz_oxide::deflate::compress_to_vec(bytes, 6);
