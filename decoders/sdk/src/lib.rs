@@ -175,6 +175,8 @@ pub fn read_response(response: &[u8]) -> Result<Document, DecodeError> {
 /// functions' types; elsewhere than `wasm32` it generates nothing else.
 #[macro_export]
 macro_rules! decoder {
+    (@pages) => { false };
+    (@pages $page:path) => { true };
     (
         name: $name:literal,
         version: $version:literal,
@@ -194,7 +196,7 @@ macro_rules! decoder {
 
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            const PAGES: bool = $crate::__private::has_pages(&[$(stringify!($page)),*]);
+            const PAGES: bool = $crate::decoder!(@pages $($page)?);
             const LEN: usize = $crate::__private::metadata_len(
                 $name, $version, &[$($media),*], PAGES,
             );
@@ -235,7 +237,7 @@ macro_rules! decoder {
 /// Support for [`decoder!`]; not a public interface.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::metadata::{has_pages, metadata, metadata_len};
+    pub use crate::metadata::{metadata, metadata_len};
 
     #[cfg(target_arch = "wasm32")]
     pub use crate::abi::{alloc, decode, decode_page};

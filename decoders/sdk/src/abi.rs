@@ -1,0 +1,91 @@
+//! The raw ABI glue, compiled for `wasm32` only (pointers are 32-bit
+//! there). Everything allocated here is leaked: the host drops the whole
+//! instance after one call.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::{respond, DecodeError, Document};
+
+/// Start and length of the last block `alloc` handed out. The only memory
+/// `decode` reads as input lies within it. (Atomics compile to plain loads
+/// and stores on single-threaded wasm32.)
+static INPUT_START: AtomicUsize = AtomicUsize::new(0);
+static INPUT_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// `legation_alloc`: a leaked, zeroed block of `len` bytes, or 0.
+pub fn alloc(len: i32) -> i32 {
+    let Ok(len) = usize::try_from(len) else {
+        return 0;
+    };
+    let mut block: Vec<u8> = Vec::new();
+    // One byte more than asked, so that even a 0-byte block has a unique,
+    // non-null address.
+    if block.try_reserve_exact(len + 1).is_err() {
+        return 0;
+    }
+    block.resize(len + 1, 0);
+    let start = block.leak().as_mut_ptr() as usize;
+    INPUT_START.store(start, Ordering::Relaxed);
+    INPUT_LEN.store(len, Ordering::Relaxed);
+    start as i32
+}
+
+/// `legation_decode`.
+pub fn decode(ptr: i32, len: i32, decode: fn(&[u8]) -> Result<Document, DecodeError>) -> i64 {
+    let result = match input(ptr, len) {
+        Ok(input) => decode(input),
+        Err(error) => Err(error),
+    };
+    hand_back(respond(result))
+}
+
+/// `legation_decode_page`.
+pub fn decode_page(
+    ptr: i32,
+    len: i32,
+    page: i32,
+    decode_page: fn(&[u8], u32) -> Result<Document, DecodeError>,
+) -> i64 {
+    let result = match (input(ptr, len), u32::try_from(page)) {
+        (Ok(input), Ok(page)) => decode_page(input, page),
+        (Err(error), _) => Err(error),
+        (_, Err(_)) => Err(DecodeError::new(format!("page {page} is negative"))),
+    };
+    hand_back(respond(result))
+}
+
+/// The input the host wrote, if `ptr` and `len` lie within the last block
+/// `alloc` handed out.
+fn input(ptr: i32, len: i32) -> Result<&'static [u8], DecodeError> {
+    let start = INPUT_START.load(Ordering::Relaxed);
+    let block_len = INPUT_LEN.load(Ordering::Relaxed);
+    let ptr = ptr as u32 as usize;
+    let within = start != 0
+        && usize::try_from(len).is_ok_and(|len| {
+            ptr >= start
+                && ptr
+                    .checked_add(len)
+                    .is_some_and(|end| end <= start + block_len)
+        });
+    if !within {
+        return Err(DecodeError::new(format!(
+            "the host passed {len} bytes at {ptr}, outside the block legation_alloc returned"
+        )));
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: `ptr .. ptr + len` lies within a block that `alloc` allocated
+    // (initialised to zeros) and leaked, so it is valid for reads for the
+    // rest of the instance's life. No Rust reference to that block exists
+    // besides the ones made here, which are shared; only the host writes
+    // to it, between `alloc` and this call.
+    let input = unsafe { std::slice::from_raw_parts(ptr as *const u8, len as usize) };
+    Ok(input)
+}
+
+/// Leaks `response` and packs its address and length as the ABI says.
+fn hand_back(response: Vec<u8>) -> i64 {
+    let response = response.leak();
+    let ptr = response.as_ptr() as usize as u64;
+    let len = response.len() as u64;
+    (ptr << 32 | len) as i64
+}
