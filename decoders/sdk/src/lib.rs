@@ -61,6 +61,7 @@ pub use legation_view as view;
 pub use legation_view::{Block, ColumnType, Document, Limits, PixelFormat, Span};
 
 mod metadata;
+pub mod text;
 
 /// Version of the decoder ABI the [`decoder!`] macro implements.
 pub const ABI_VERSION: u32 = 1;
