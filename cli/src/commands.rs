@@ -162,7 +162,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         }
         None => None,
     };
-    let plan = pack::plan(
+    let mut plan = pack::plan(
         &a.src,
         PackOptions {
             skip_unsupported: a.skip_unsupported,
@@ -194,12 +194,13 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         .as_ref()
         .map(|k| crypto::fingerprint(&k.public()));
     let total = plan.total_bytes();
+    let count = plan.records.len();
     let bar = output::bar(total, "packing");
     let (tmp, file) = temp_beside(&a.output)?;
     let result = (|| -> Result<fs::File> {
         let mut w = ArchiveWriter::new(BufWriter::with_capacity(1 << 20, file), opts, OsRng)?;
         let mut done = 0;
-        pack::pack_plan(&plan, &mut w, |_, size| {
+        pack::pack_plan(&mut plan, &mut w, |_, size| {
             done += size;
             bar.set_position(done);
         })?;
@@ -220,7 +221,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     place(&tmp, &a.output, a.force)?;
     eprintln!(
         "packed {} records ({}) and {} empty folders into {}{}",
-        plan.records.len(),
+        count,
         output::size(total),
         plan.empty_dirs.len(),
         a.output.display(),

@@ -275,16 +275,20 @@ pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
 }
 
 /// Packs every planned record into `writer`, calling `progress` with the
-/// record path and the bytes of it about to be written.
+/// record path and the bytes of it about to be written. Records are taken
+/// out of the plan as they are packed, so its memory is given back while
+/// the writer's grows.
 pub fn pack_plan<W: Write + Seek + Send, R: rand_core::CryptoRngCore>(
-    plan: &Plan,
+    plan: &mut Plan,
     writer: &mut ArchiveWriter<W, R>,
     mut progress: impl FnMut(&str, u64),
 ) -> Result<()> {
     for d in &plan.empty_dirs {
         writer.add_empty_dir(d)?;
     }
-    for r in &plan.records {
+    let records = std::mem::take(&mut plan.records);
+    for r in records {
+        let r = &r;
         let mut f = fs::File::open(&r.file)
             .map_err(|e| Error::io(format!("opening {}", r.file.display()), e))?;
         let mut head = [0u8; 512];
