@@ -200,7 +200,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     let result = (|| -> Result<fs::File> {
         let mut w = ArchiveWriter::new(BufWriter::with_capacity(1 << 20, file), opts, OsRng)?;
         let mut done = 0;
-        pack::pack_plan(&mut plan, &mut w, |_, size| {
+        pack::pack_plan(&mut plan, &mut w, None, |_, size| {
             done += size;
             bar.set_position(done);
         })?;

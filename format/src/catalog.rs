@@ -38,9 +38,13 @@ pub struct CatalogRecord {
     /// Original modification time, RFC 3339 UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<String>,
-    /// Name of the decoder that renders this record (decoders come later).
+    /// Container entry of the decoder that renders this record
+    /// (`d/` and 16 hex digits and `.wasm`, listed in the manifest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decoder: Option<String>,
+    /// What rendering the record gave when it was packed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render: Option<Render>,
     /// Dublin Core metadata: element name to values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, Vec<String>>,
@@ -53,6 +57,26 @@ pub struct CatalogRecord {
     pub encoding: Encoding,
     /// Length of the encoded bytes; the stream is that, then zero padding.
     pub stored_size: u64,
+}
+
+/// The outcome of rendering a record at pack time: the hash of its view
+/// documents, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Render {
+    /// The decoder produced documents; `blake3` is their render hash.
+    Rendered {
+        /// The render hash.
+        #[serde(with = "crate::hex::array")]
+        blake3: [u8; 32],
+        /// Number of pages (0 for a single document).
+        pages: u32,
+    },
+    /// No view was recorded, and why (over the size cap, decoder failed).
+    NotRendered {
+        /// The reason, as the packer's host gave it.
+        reason: String,
+    },
 }
 
 /// A catalog page.

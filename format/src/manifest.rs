@@ -29,9 +29,49 @@ pub struct Manifest {
     pub chunk_size: u64,
     /// Where the encrypted catalog is.
     pub catalog: CatalogRef,
+    /// The decoders the archive carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoders: Vec<DecoderRef>,
     /// Every entry of the container except `manifest.json` and
     /// `manifest.sig`, in container order.
     pub entries: Vec<ManifestEntry>,
+}
+
+/// A decoder module stored in the archive, as the manifest describes it
+/// (its bytes are pinned by the entry's BLAKE3 in `entries`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecoderRef {
+    /// Entry name: `d/`, the first 16 hex digits of the module's BLAKE3, `.wasm`.
+    pub entry: String,
+    /// Decoder name, from its `legation.decoder` section.
+    pub name: String,
+    /// Decoder version.
+    pub version: String,
+    /// ABI version.
+    pub abi: u32,
+    /// Media types it handles.
+    pub media_types: Vec<String>,
+    /// Limits metered into the module.
+    pub limits: DecoderLimits,
+}
+
+/// The limits a metered decoder module carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecoderLimits {
+    /// Fuel per call.
+    pub fuel: u64,
+    /// Largest call depth.
+    pub max_depth: u32,
+    /// Largest linear memory, in 64 KiB pages.
+    pub max_memory_pages: u32,
+}
+
+/// Prefix of decoder entries.
+pub const DECODER_PREFIX: &str = "d/";
+
+/// The entry name of a decoder module with this BLAKE3.
+pub fn decoder_entry(hash: &[u8; 32]) -> String {
+    format!("{DECODER_PREFIX}{}.wasm", crate::hex::encode(&hash[..8]))
 }
 
 /// The issuer's public key.

@@ -265,6 +265,7 @@ pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
         .map(|d| d.as_secs() as i64);
     let media_type = crate::media::detect(&r.path, head).to_owned();
     Ok(RecordMeta {
+        render: None,
         path: r.path.clone(),
         title,
         media_type,
@@ -274,6 +275,13 @@ pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
     })
 }
 
+/// Chooses each record's decoder and renders it at pack time. The command
+/// implements this with a WebAssembly host; the format knows no engine.
+pub trait Renderer {
+    /// Sets `meta.decoder` and `meta.render` for the record in `file`.
+    fn render(&mut self, meta: &mut RecordMeta, file: &Path, size: u64) -> Result<()>;
+}
+
 /// Packs every planned record into `writer`, calling `progress` with the
 /// record path and the bytes of it about to be written. Records are taken
 /// out of the plan as they are packed, so its memory is given back while
@@ -281,6 +289,7 @@ pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
 pub fn pack_plan<W: Write + Seek + Send, R: rand_core::CryptoRngCore>(
     plan: &mut Plan,
     writer: &mut ArchiveWriter<W, R>,
+    mut renderer: Option<&mut dyn Renderer>,
     mut progress: impl FnMut(&str, u64),
 ) -> Result<()> {
     for d in &plan.empty_dirs {
@@ -296,7 +305,10 @@ pub fn pack_plan<W: Write + Seek + Send, R: rand_core::CryptoRngCore>(
             .map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
         f.rewind()
             .map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
-        let meta = describe(r, &head[..n])?;
+        let mut meta = describe(r, &head[..n])?;
+        if let Some(rd) = renderer.as_deref_mut() {
+            rd.render(&mut meta, &r.file, r.size)?;
+        }
         progress(&r.path, r.size);
         writer.add_record(
             meta,

@@ -15,7 +15,7 @@ use crate::catalog::{self, CatalogRecord, Encoding, Index, Page, PageRef};
 use crate::container::{self, Entry};
 use crate::crypto::{self, Argon2Params, DataKey, StreamId, StreamKey, CHUNK_SIZE, SEALED_CHUNK};
 use crate::keys::IssuerKey;
-use crate::manifest::{self, CatalogRef, Issuer, Manifest, ManifestEntry};
+use crate::manifest::{self, CatalogRef, DecoderRef, Issuer, Manifest, ManifestEntry};
 use crate::{Error, Result};
 
 /// Records up to this size are read whole and DEFLATE is tried on them.
@@ -49,8 +49,10 @@ pub struct RecordMeta {
     pub media_type: String,
     /// Modification time, seconds since the Unix epoch.
     pub modified: Option<i64>,
-    /// Decoder name, when one is assigned.
+    /// Decoder entry (from [`ArchiveWriter::add_decoder`]), when one is assigned.
     pub decoder: Option<String>,
+    /// The outcome of rendering at pack time.
+    pub render: Option<catalog::Render>,
     /// Dublin Core metadata.
     pub metadata: BTreeMap<String, Vec<String>>,
 }
@@ -82,6 +84,7 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     entries: Vec<ManifestEntry>,
     offsets: Vec<u64>,
     record_names: HashSet<u64>,
+    decoders: Vec<DecoderRef>,
     page: Vec<CatalogRecord>,
     index: Index,
     last_path: Option<String>,
@@ -135,6 +138,7 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             entries: Vec::new(),
             offsets: Vec::new(),
             record_names: HashSet::new(),
+            decoders: Vec::new(),
             page: Vec::new(),
             index: Index {
                 records: 0,
@@ -186,6 +190,26 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             crc32,
             blake3,
         });
+    }
+
+    /// Stores a decoder module (already metered by the caller) as a plain
+    /// entry and lists it in the manifest; returns its entry name. Adding
+    /// the same module twice stores it once.
+    pub fn add_decoder(&mut self, module: &[u8], mut desc: DecoderRef) -> Result<String> {
+        let entry = manifest::decoder_entry(blake3::hash(module).as_bytes());
+        if self.decoders.iter().any(|d| d.entry == entry) {
+            return Ok(entry);
+        }
+        if self.last_path.is_some() {
+            return Err(Error::invalid(
+                &entry,
+                "decoders are added before the first record",
+            ));
+        }
+        desc.entry = entry.clone();
+        self.write_plain_entry(&entry, module)?;
+        self.decoders.push(desc);
+        Ok(entry)
     }
 
     /// Records an empty folder (path relative to the packed folder).
@@ -285,6 +309,7 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 .map(crate::time::format_rfc3339)
                 .filter(|t| crate::time::parse_rfc3339(t).is_some()),
             decoder: meta.decoder,
+            render: meta.render,
             metadata: meta.metadata,
             entry,
             stream: nonce,
@@ -424,6 +449,7 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             key_commitment: self.data_key.commitment(&self.archive_id),
             key_slots: std::mem::take(&mut self.key_slots),
             chunk_size: CHUNK_SIZE as u64,
+            decoders: std::mem::take(&mut self.decoders),
             catalog: CatalogRef {
                 index: crate::CATALOG_INDEX_ENTRY.into(),
                 pages: self.index.pages.len() as u64,

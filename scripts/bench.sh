@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the whole benchmark suite and rewrites BENCHMARKS.md: whole-process
+# runs of legation against 7-Zip, age, b3sum and unzip on the same data,
+# then the criterion benchmarks. Needs the Debian packages 7zip, age, b3sum,
+# unzip and time (installed here when missing, as root), and ~6 GB of
+# space in $BENCH_DIR (default: /dev/shm, i.e. memory, so that disk speed
+# does not decide the figures). BENCH_QUICK=1 skips the 1,000,000-record
+# run and criterion.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for t in 7zz:7zip age:age b3sum:b3sum unzip:unzip /usr/bin/time:time; do
+    command -v "${t%%:*}" >/dev/null || need+=("${t##*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${need[@]}"
+fi
+cargo build --release -q -p legation
+python3 scripts/bench.py "$@"
