@@ -1,0 +1,132 @@
+//! The plain text and Markdown decoder.
+//!
+//! The decoder ABI passes a record's bytes but not its media type, so the
+//! decoder tells Markdown from plain text by looking: text with an ATX
+//! heading (`# Title`), a code fence, a pipe table or an inline link is
+//! read as Markdown ([`decode_markdown`]), anything else as plain text
+//! ([`decode_plain`]). Both are public for callers that know the type.
+//!
+//! Text that is not UTF-8 is read as Latin-1, with a note in a
+//! [`Block::Fields`] block.
+
+#![deny(unsafe_code)]
+
+pub mod markdown;
+
+use legation_decoder_sdk::text::{decode_text, TextEncoding};
+use legation_decoder_sdk::{decoder, Block, DecodeError, Document, Limits, Span};
+
+decoder! {
+    name: "text", version: "1.0.0", media_types: ["text/plain", "text/markdown"],
+    decode: decode,
+}
+
+/// Longest title taken from the text, in characters.
+const TITLE_CHARS: usize = 100;
+
+/// Decodes plain text or Markdown, whichever the text looks like.
+pub fn decode(input: &[u8]) -> Result<Document, DecodeError> {
+    let (text, encoding) = decode_text(input);
+    let text = normalize_newlines(&text);
+    if markdown::looks_like_markdown(&text) {
+        Ok(finish(markdown::render(&text), encoding))
+    } else {
+        Ok(finish(plain(&text), encoding))
+    }
+}
+
+/// Decodes plain text: paragraphs split on blank lines, lines kept.
+pub fn decode_plain(input: &[u8]) -> Result<Document, DecodeError> {
+    let (text, encoding) = decode_text(input);
+    Ok(finish(plain(&normalize_newlines(&text)), encoding))
+}
+
+/// Decodes Markdown.
+pub fn decode_markdown(input: &[u8]) -> Result<Document, DecodeError> {
+    let (text, encoding) = decode_text(input);
+    Ok(finish(
+        markdown::render(&normalize_newlines(&text)),
+        encoding,
+    ))
+}
+
+/// CR LF and lone CR become LF.
+fn normalize_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+fn plain(text: &str) -> Document {
+    let mut blocks = Vec::new();
+    let mut lines: Vec<&str> = Vec::new();
+    let flush = |lines: &mut Vec<&str>, blocks: &mut Vec<Block>| {
+        if !lines.is_empty() {
+            blocks.push(Block::Paragraph {
+                spans: vec![Span::plain(lines.join("\n"))],
+            });
+            lines.clear();
+        }
+    };
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            flush(&mut lines, &mut blocks);
+        } else {
+            lines.push(line.trim_end());
+        }
+    }
+    flush(&mut lines, &mut blocks);
+    let title = text
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or("Text");
+    Document {
+        title: title.to_owned(),
+        blocks,
+    }
+}
+
+/// Adds the encoding note, shortens the title and keeps the document
+/// within the view limits.
+fn finish(mut document: Document, encoding: TextEncoding) -> Document {
+    if let Some(note) = encoding.note() {
+        document
+            .blocks
+            .insert(0, Block::Fields { items: vec![note] });
+    }
+    if document.title.chars().count() > TITLE_CHARS {
+        let cut: String = document.title.chars().take(TITLE_CHARS - 1).collect();
+        document.title = format!("{}…", cut.trim_end());
+    }
+    // Past the block limit, the rest of the text goes into the last block
+    // as plain text rather than being lost.
+    let max = Limits::default().max_blocks;
+    if document.blocks.len() > max {
+        let rest: Vec<String> = document.blocks.drain(max - 1..).map(block_text).collect();
+        document.blocks.push(Block::Paragraph {
+            spans: vec![Span::plain(rest.join("\n\n"))],
+        });
+    }
+    document
+}
+
+/// The text of a block, for the overflow paragraph.
+fn block_text(block: Block) -> String {
+    match block {
+        Block::Heading { text, .. } | Block::Code { text } => text,
+        Block::Paragraph { spans } => spans.into_iter().map(|s| s.text).collect(),
+        Block::Fields { items } => items
+            .into_iter()
+            .map(|(l, v)| format!("{l}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Block::Table { columns, rows, .. } => std::iter::once(columns)
+            .chain(rows)
+            .map(|row| row.join(" | "))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Block::Image { .. } | Block::Pages { .. } => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,386 @@
+use super::*;
+use markdown::inline;
+
+fn testdata(name: &str) -> Vec<u8> {
+    let path = format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Decodes through the host's checks.
+fn document(input: &[u8]) -> Document {
+    let response = legation_decoder_sdk::respond(decode(input));
+    legation_decoder_sdk::read_response(&response).unwrap()
+}
+
+fn span(text: &str, emphasis: bool, strong: bool, code: bool) -> Span {
+    Span {
+        text: text.into(),
+        emphasis,
+        strong,
+        code,
+    }
+}
+
+fn paragraph(text: &str) -> Block {
+    Block::Paragraph {
+        spans: vec![Span::plain(text)],
+    }
+}
+
+fn heading(level: u8, text: &str) -> Block {
+    Block::Heading {
+        level,
+        text: text.into(),
+    }
+}
+
+fn code(text: &str) -> Block {
+    Block::Code { text: text.into() }
+}
+
+#[test]
+fn plain_text_paragraphs_keep_their_lines() {
+    let doc = document(b"  Title line\r\nsecond line   \r\n\r\n \t \nNext paragraph\n\n\n");
+    assert_eq!(doc.title, "Title line");
+    assert_eq!(
+        doc.blocks,
+        vec![
+            paragraph("  Title line\nsecond line"),
+            paragraph("Next paragraph")
+        ]
+    );
+    assert_eq!(document(b"").blocks, vec![]);
+    assert_eq!(document(b"").title, "Text");
+}
+
+#[test]
+fn latin1_text_gets_a_note() {
+    let doc = document(b"Tere, J\xfcri!\n");
+    assert_eq!(
+        doc.blocks,
+        vec![
+            Block::Fields {
+                items: vec![(
+                    "encoding".into(),
+                    "not UTF-8; shown as Latin-1 (ISO 8859-1)".into()
+                )]
+            },
+            paragraph("Tere, Jüri!"),
+        ]
+    );
+}
+
+#[test]
+fn long_titles_are_shortened() {
+    let line = "word ".repeat(40);
+    let doc = document(line.as_bytes());
+    assert_eq!(doc.title.chars().count(), 100);
+    assert!(doc.title.ends_with('…'));
+}
+
+#[test]
+fn corpus_licences_are_plain_text() {
+    for (name, title, paragraphs) in [
+        ("GPL-2.txt", "GNU GENERAL PUBLIC LICENSE", None),
+        (
+            "BSD.txt",
+            "Copyright (c) The Regents of the University of California.",
+            Some(3),
+        ),
+    ] {
+        let input = testdata(name);
+        assert!(!markdown::looks_like_markdown(
+            std::str::from_utf8(&input).unwrap()
+        ));
+        let doc = document(&input);
+        assert_eq!(doc.title, title, "{name}");
+        if let Some(count) = paragraphs {
+            assert_eq!(doc.blocks.len(), count, "{name}");
+        }
+        // Nothing is lost: every non-blank line is in some paragraph.
+        let text: String = doc
+            .blocks
+            .iter()
+            .map(|b| match b {
+                Block::Paragraph { spans } => spans[0].text.clone() + "\n",
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let lines = String::from_utf8(input).unwrap();
+        let expected: Vec<&str> = lines
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{name}");
+    }
+}
+
+#[test]
+fn inline_styles() {
+    assert_eq!(
+        inline("a *em* and **strong** and `co*de*` and _under_ and __both__"),
+        vec![
+            span("a ", false, false, false),
+            span("em", true, false, false),
+            span(" and ", false, false, false),
+            span("strong", false, true, false),
+            span(" and ", false, false, false),
+            span("co*de*", false, false, true),
+            span(" and ", false, false, false),
+            span("under", true, false, false),
+            span(" and ", false, false, false),
+            span("both", false, true, false),
+        ]
+    );
+    assert_eq!(
+        inline("***both*** x"),
+        vec![
+            span("both", true, true, false),
+            span(" x", false, false, false)
+        ]
+    );
+    // Not emphasis: spaces inside, no closer, snake_case, escapes.
+    for text in [
+        "a * b * c",
+        "2 * 3",
+        "snake_case_name",
+        r"\*not\*",
+        "**open",
+    ] {
+        let spans = inline(text);
+        assert_eq!(spans.len(), 1, "{text}: {spans:?}");
+        assert!(!spans[0].emphasis && !spans[0].strong, "{text}");
+    }
+    assert_eq!(inline(r"\*not\*")[0].text, "*not*");
+    assert_eq!(
+        inline("``a ` b`` and ` x `"),
+        vec![
+            span("a ` b", false, false, true),
+            span(" and ", false, false, false),
+            span("x", false, false, true)
+        ]
+    );
+    assert_eq!(inline("`open")[0].text, "`open");
+}
+
+#[test]
+fn links_and_images() {
+    assert_eq!(
+        inline("see [the spec](https://example.org/spec \"title\") now")[0].text,
+        "see the spec (https://example.org/spec) now"
+    );
+    assert_eq!(inline("[https://a.b](https://a.b)")[0].text, "https://a.b");
+    assert_eq!(
+        inline("[![Build Status][build-img]][build] ok")[0].text,
+        "Build Status ok"
+    );
+    assert_eq!(inline("mail <https://x.y/z>")[0].text, "mail https://x.y/z");
+    assert_eq!(inline("a [b] c < d")[0].text, "a [b] c < d");
+    assert_eq!(
+        inline("**[bold link](u)**"),
+        vec![span("bold link (u)", false, true, false)]
+    );
+}
+
+#[test]
+fn markdown_blocks() {
+    let text = "\
+Title
+=====
+
+Intro *text*
+on two lines.  
+Hard break.
+
+Sub
+---
+
+# ATX #
+###### Six
+####### seven is text
+
+```rust
+fn main() {
+    x
+}
+```
+
+~~~
+tilde
+~~~~
+
+    indented
+      more
+
+    after blank
+
+- one
+  continued
+- two
+  * nested
+1. first
+2) second
+
+> quoted
+> more
+
+[ref]: https://example.org
+***
+| a | b \\| c |
+|---|:-:|
+| 1 | **2** |
+| 3 |
+after
+";
+    let doc = markdown::render(text);
+    assert_eq!(doc.title, "Title");
+    let p = |spans: Vec<Span>| Block::Paragraph { spans };
+    let plain = |t: &str| span(t, false, false, false);
+    assert_eq!(
+        doc.blocks,
+        vec![
+            heading(1, "Title"),
+            p(vec![
+                plain("Intro "),
+                span("text", true, false, false),
+                plain(" on two lines.\nHard break."),
+            ]),
+            heading(2, "Sub"),
+            heading(1, "ATX"),
+            heading(6, "Six"),
+            paragraph("####### seven is text"),
+            code("fn main() {\n    x\n}"),
+            code("tilde"),
+            code("indented\n  more\n\nafter blank"),
+            paragraph("• one continued"),
+            paragraph("• two"),
+            paragraph("    • nested"),
+            paragraph("1. first"),
+            paragraph("2. second"),
+            paragraph("> quoted more"),
+            Block::Table {
+                columns: vec!["a".into(), "b | c".into()],
+                types: None,
+                rows: vec![vec!["1".into(), "2".into()], vec!["3".into(), "".into()],],
+            },
+            paragraph("after"),
+        ]
+    );
+}
+
+#[test]
+fn unclosed_fences_run_to_the_end() {
+    let doc = markdown::render("```\ncode\n\nmore");
+    assert_eq!(doc.blocks, vec![code("code\n\nmore")]);
+}
+
+#[test]
+fn markdown_is_detected() {
+    for text in [
+        "# Heading\ntext",
+        "text\n```\ncode\n```",
+        "a | b\n--|--\n1 | 2",
+        "see [x](https://y)",
+    ] {
+        assert!(markdown::looks_like_markdown(text), "{text}");
+    }
+    for text in [
+        "Plain text\n==========\n",
+        "#hashtag",
+        "a - b\n- c",
+        "[1] note (see page 2)",
+        "C# code",
+    ] {
+        assert!(!markdown::looks_like_markdown(text), "{text}");
+    }
+}
+
+#[test]
+fn corpus_readme() {
+    let doc = document(&testdata("crc32fast-README.md"));
+    assert_eq!(doc.title, "crc32fast Build Status Crates.io Documentation");
+    let headings: Vec<(u8, &str)> = doc
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Heading { level, text } => Some((*level, text.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        headings,
+        vec![
+            (1, "crc32fast Build Status Crates.io Documentation"),
+            (2, "Usage"),
+            (3, "Simple usage"),
+            (3, "Advanced usage"),
+            (2, "Performance"),
+            (2, "Memory Safety"),
+            (2, "Available feature flags"),
+            (3, "std (default: enabled)"),
+            (3, "nightly (default: disabled)"),
+            (2, "License"),
+            (3, "Contribution"),
+        ]
+    );
+    // The link definitions after the title are dropped; the tagline is
+    // emphasised.
+    assert_eq!(
+        doc.blocks[1],
+        Block::Paragraph {
+            spans: vec![span(
+                "Fast, SIMD-accelerated CRC32 (IEEE) checksum computation",
+                true,
+                false,
+                false
+            )]
+        }
+    );
+    assert!(doc.blocks.contains(&code(
+        "use crc32fast::Hasher;\n\nlet mut hasher = Hasher::new();\nhasher.update(b\"foo bar baz\");\nlet checksum = hasher.finalize();"
+    )));
+    let table = doc
+        .blocks
+        .iter()
+        .find_map(|b| match b {
+            Block::Table { columns, rows, .. } => Some((columns, rows)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(table.0, &["crate", "version", "variant", "ns/iter", "MB/s"]);
+    assert_eq!(table.1.len(), 3);
+    assert_eq!(table.1[0][0], "crc (https://crates.io/crates/crc)");
+    // The list items with continuation lines.
+    let items: Vec<String> = doc
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Paragraph { spans } if spans[0].text.starts_with("• ") => {
+                Some(spans.iter().map(|s| s.text.as_str()).collect())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(items.len(), 6);
+    assert!(items[2].ends_with("otherwise unchanged)"), "{}", items[2]);
+}
+
+#[test]
+fn explicit_entry_points() {
+    let text = b"# Not a heading in plain text";
+    assert_eq!(
+        decode_plain(text).unwrap().blocks,
+        vec![paragraph("# Not a heading in plain text")]
+    );
+    assert_eq!(
+        decode_markdown(b"plain *or* not").unwrap().blocks[0],
+        Block::Paragraph {
+            spans: vec![
+                span("plain ", false, false, false),
+                span("or", true, false, false),
+                span(" not", false, false, false)
+            ]
+        }
+    );
+}
