@@ -6,10 +6,32 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Package, its JSON description.
-const DECODERS: &[(&str, &str)] = &[(
-    "legation-decoder-raw",
-    r#"{"abi":1,"name":"raw","version":"1.0.0","media_types":["*/*"],"pages":false}"#,
-)];
+const DECODERS: &[(&str, &str)] = &[
+    (
+        "legation-decoder-text",
+        r#"{"abi":1,"name":"text","version":"1.0.0","media_types":["text/plain","text/markdown"],"pages":false}"#,
+    ),
+    (
+        "legation-decoder-csv",
+        r#"{"abi":1,"name":"csv","version":"1.0.0","media_types":["text/csv","text/tab-separated-values"],"pages":false}"#,
+    ),
+    (
+        "legation-decoder-json",
+        r#"{"abi":1,"name":"json","version":"1.0.0","media_types":["application/json"],"pages":false}"#,
+    ),
+    (
+        "legation-decoder-png",
+        r#"{"abi":1,"name":"png","version":"1.0.0","media_types":["image/png"],"pages":false}"#,
+    ),
+    (
+        "legation-decoder-tiff",
+        r#"{"abi":1,"name":"tiff","version":"1.0.0","media_types":["image/tiff"],"pages":true}"#,
+    ),
+    (
+        "legation-decoder-raw",
+        r#"{"abi":1,"name":"raw","version":"1.0.0","media_types":["*/*"],"pages":false}"#,
+    ),
+];
 
 #[test]
 fn built_decoders_follow_the_abi() {
