@@ -249,3 +249,23 @@ fn corpus_la_riots() {
     assert_eq!(rows[0][9], "-118.2739756");
     assert!(field(&items, "padded rows").is_none());
 }
+
+#[test]
+fn random_input_never_panics() {
+    let alphabet = b"\",;\t|\r\n a1.-2024";
+    let mut state = 3u64;
+    for _ in 0..3000 {
+        let len = (state >> 40) as usize % 40;
+        let text: Vec<u8> = (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                alphabet[(state >> 33) as usize % alphabet.len()]
+            })
+            .collect();
+        if let Ok(doc) = decode(&text) {
+            assert!(doc.validate(&Limits::default()).is_ok(), "{text:?}");
+        }
+    }
+}

@@ -21,6 +21,8 @@
 
 pub mod parse;
 
+use std::collections::BTreeMap;
+
 use legation_decoder_sdk::{decoder, Block, ColumnType, DecodeError, Document, Limits};
 use parse::Value;
 
@@ -120,46 +122,49 @@ impl Layout {
     }
 
     fn array(&mut self, items: &[Value]) {
-        let (columns, rows): (Vec<String>, Vec<Vec<Option<&Value>>>) =
-            if items.iter().all(|item| matches!(item, Value::Object(_))) {
-                let mut columns: Vec<&str> = Vec::new();
-                for item in items {
-                    if let Value::Object(members) = item {
-                        for (name, _) in members {
-                            if !columns.contains(&name.as_str()) {
-                                columns.push(name);
-                            }
-                        }
+        // Column names in the order first seen, and where each one is.
+        let mut columns: Vec<&str> = Vec::new();
+        let mut position: BTreeMap<&str, usize> = BTreeMap::new();
+        let objects = items.iter().all(|item| matches!(item, Value::Object(_)));
+        if objects {
+            for item in items {
+                if let Value::Object(members) = item {
+                    for (name, _) in members {
+                        position.entry(name).or_insert_with(|| {
+                            columns.push(name);
+                            columns.len() - 1
+                        });
                     }
                 }
-                let rows = items
-                    .iter()
-                    .map(|item| {
-                        let Value::Object(members) = item else {
-                            unreachable!("all items are objects")
-                        };
-                        columns
-                            .iter()
-                            .map(|column| {
-                                members
-                                    .iter()
-                                    .find(|(name, _)| name == column)
-                                    .map(|(_, value)| value)
-                            })
-                            .collect()
-                    })
-                    .collect();
-                (columns.iter().map(|c| c.to_string()).collect(), rows)
-            } else {
-                let rows = items.iter().map(|item| vec![Some(item)]).collect();
-                (vec!["value".to_owned()], rows)
-            };
+            }
+        } else {
+            columns.push("value");
+        }
+        // Only the rows that fit are built, so a huge array costs no more
+        // memory than the view document may hold.
         let width = columns.len().max(1);
-        let fit = (self.cells_left.saturating_sub(columns.len()) / width).min(rows.len());
-        if fit < rows.len() {
+        let fit = (self.cells_left.saturating_sub(columns.len()) / width).min(items.len());
+        if fit < items.len() {
             self.cut = true;
         }
-        let rows = &rows[..fit];
+        let rows: Vec<Vec<Option<&Value>>> = items[..fit]
+            .iter()
+            .map(|item| match item {
+                Value::Object(members) if objects => {
+                    let mut row = vec![None; columns.len()];
+                    for (name, value) in members {
+                        // The first of duplicate members wins.
+                        let slot = &mut row[position[name.as_str()]];
+                        if slot.is_none() {
+                            *slot = Some(value);
+                        }
+                    }
+                    row
+                }
+                other => vec![Some(other)],
+            })
+            .collect();
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
         let types = columns
             .iter()
             .enumerate()

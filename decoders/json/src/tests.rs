@@ -233,3 +233,41 @@ fn corpus_first_script_is_adlam() {
     };
     assert_eq!(rows[0], vec!["Adlm", "Adlam", "166"]);
 }
+
+#[test]
+fn duplicate_members_show_the_first_and_wide_arrays_are_cut() {
+    let doc = document(r#"[{"a": 1, "a": 2}]"#);
+    assert_eq!(
+        doc.blocks,
+        vec![table(&["a"], &[ColumnType::Integer], &[&["1"]])]
+    );
+    // 300 objects with a key each: 300 columns, so only 2 rows fit in
+    // 1000 cells.
+    let items: Vec<String> = (0..300).map(|i| format!("{{\"k{i}\": {i}}}")).collect();
+    let text = format!("[{}]", items.join(","));
+    let doc = decode_within(text.as_bytes(), 1000, 10).unwrap();
+    let Block::Table { columns, rows, .. } = &doc.blocks[0] else {
+        panic!()
+    };
+    assert_eq!((columns.len(), rows.len()), (300, 2));
+}
+
+#[test]
+fn random_input_never_panics() {
+    let alphabet = b"{}[],:\"\\u0123456789.eE+-truefalsn \n";
+    let mut state = 1u64;
+    for _ in 0..3000 {
+        let len = (state >> 40) as usize % 40;
+        let text: Vec<u8> = (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                alphabet[(state >> 33) as usize % alphabet.len()]
+            })
+            .collect();
+        if let Ok(doc) = decode(&text) {
+            assert!(doc.validate(&Limits::default()).is_ok());
+        }
+    }
+}

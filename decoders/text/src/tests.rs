@@ -384,3 +384,24 @@ fn explicit_entry_points() {
         }
     );
 }
+
+#[test]
+fn random_input_never_panics() {
+    let alphabet = "*_`[]()!<>#|-\\:~ \n\t a1.é=+>".chars().collect::<Vec<_>>();
+    let mut state = 5u64;
+    for _ in 0..5000 {
+        let len = (state >> 40) as usize % 60;
+        let text: String = (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                alphabet[(state >> 33) as usize % alphabet.len()]
+            })
+            .collect();
+        let doc = decode_markdown(text.as_bytes()).unwrap();
+        assert!(doc.validate(&Limits::default()).is_ok(), "{text:?}");
+        let doc = decode(text.as_bytes()).unwrap();
+        assert!(doc.validate(&Limits::default()).is_ok(), "{text:?}");
+    }
+}
