@@ -17,7 +17,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::keyopts::{self, KeyOpts};
-use crate::output;
+use crate::{decoders, output, view};
 
 /// `keygen recipient|issuer -o NAME`.
 pub fn keygen(name: &Path, issuer: bool, force: bool) -> Result<u8> {
@@ -117,6 +117,7 @@ pub struct PackArgs {
     pub sign: Option<PathBuf>,
     pub skip_unsupported: bool,
     pub allow_weak_passphrase: bool,
+    pub decoders: Vec<String>,
     pub force: bool,
 }
 
@@ -195,12 +196,21 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         .map(|k| crypto::fingerprint(&k.public()));
     let total = plan.total_bytes();
     let count = plan.records.len();
+    let extra = a
+        .decoders
+        .iter()
+        .map(|d| decoders::parse_decoder_arg(d))
+        .collect::<Result<Vec<_>>>()?;
+    let mut renderer = decoders::PackRenderer::new(&extra)?;
     let bar = output::bar(total, "packing");
     let (tmp, file) = temp_beside(&a.output)?;
     let result = (|| -> Result<fs::File> {
         let mut w = ArchiveWriter::new(BufWriter::with_capacity(1 << 20, file), opts, OsRng)?;
+        for (module, desc) in renderer.modules() {
+            w.add_decoder(module, desc.clone())?;
+        }
         let mut done = 0;
-        pack::pack_plan(&mut plan, &mut w, None, |_, size| {
+        pack::pack_plan(&mut plan, &mut w, Some(&mut renderer), |_, size| {
             done += size;
             bar.set_position(done);
         })?;
@@ -219,6 +229,15 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         )));
     }
     place(&tmp, &a.output, a.force)?;
+    for (path, why) in &renderer.not_rendered {
+        eprintln!("not rendered: {why}");
+        let _ = path;
+    }
+    eprintln!(
+        "rendered {} records at packing; {} not rendered (their raw bytes stay readable)",
+        renderer.rendered,
+        renderer.not_rendered.len()
+    );
     eprintln!(
         "packed {} records ({}) and {} empty folders into {}{}",
         count,
@@ -475,7 +494,10 @@ pub fn verify(path: &Path, issuer: Option<&Path>, keys: &KeyOpts, as_json: bool)
         true
     };
     let report = match &u {
-        Some(u) => u.verify_content(pinned.as_ref(), &mut progress),
+        Some(u) => {
+            let host = legation_reader::decode::Host::native();
+            u.verify_render(&host, pinned.as_ref(), &mut progress)
+        }
         None => a.verify_fixity(pinned.as_ref(), &mut progress),
     };
     bar.finish_and_clear();
@@ -542,7 +564,19 @@ fn print_report(r: &Report, keyless: bool) {
             output::size(r.record_bytes_checked)
         );
     }
-    println!("render:   not checked (comes with the decoders)");
+    if keyless {
+        println!("render:   not checked (needs a key)");
+    } else {
+        println!(
+            "render:   {}: {} views re-rendered and identical to packing, {} records packed without a view",
+            verdict(count(legation_reader::Level::Render)),
+            r.records_rendered,
+            r.not_rendered.len()
+        );
+        for (path, why) in &r.not_rendered {
+            println!("          not rendered: {path}: {why}");
+        }
+    }
     if r.cancelled {
         println!("cancelled before the end");
     }
@@ -695,5 +729,91 @@ pub fn spec(archive: Option<&Path>) -> Result<u8> {
         None => legation_format::SPEC_MD.to_owned(),
     };
     print!("{text}");
+    Ok(0)
+}
+
+/// Renders a record with the archive's own decoder.
+fn rendered(
+    path: &Path,
+    record: &str,
+    keys: &KeyOpts,
+) -> Result<(
+    Unlocked,
+    legation_format::catalog::CatalogRecord,
+    Vec<legation_view::Document>,
+)> {
+    let a = open(path)?;
+    let u = unlock_required(&a, keys)?;
+    let rec = u.find(record)?;
+    let host = legation_reader::decode::Host::native();
+    let r = u.render_record(&host, &rec)?;
+    let limits = legation_view::Limits::default();
+    let docs = r
+        .documents
+        .iter()
+        .map(|d| legation_view::Document::from_cbor(d, &limits))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("{record}: {e}"))?;
+    Ok((u, rec, docs))
+}
+
+/// `view ARCHIVE RECORD`.
+pub fn view(path: &Path, record: &str, keys: &KeyOpts) -> Result<u8> {
+    let (_, _, docs) = rendered(path, record, keys)?;
+    print!("{}", view::to_text(&docs));
+    Ok(0)
+}
+
+/// `render ARCHIVE RECORD -o FILE.html`.
+pub fn render(path: &Path, record: &str, out: &Path, keys: &KeyOpts, force: bool) -> Result<u8> {
+    if !force && fs::symlink_metadata(out).is_ok() {
+        bail!("{} exists (use --force to replace it)", out.display());
+    }
+    let (u, rec, docs) = rendered(path, record, keys)?;
+    let m = u.archive().manifest();
+    let decoder = m
+        .decoders
+        .iter()
+        .find(|d| Some(&d.entry) == rec.decoder.as_ref());
+    let mut facts = vec![
+        (
+            "archive".to_owned(),
+            format!(
+                "{} (id {})",
+                path.display(),
+                legation_format::hex::encode(&m.archive_id)
+            ),
+        ),
+        ("record".to_owned(), rec.path.clone()),
+        ("media type".to_owned(), rec.media_type.clone()),
+        ("size".to_owned(), format!("{} bytes", rec.size)),
+        (
+            "BLAKE3".to_owned(),
+            legation_format::hex::encode(&rec.blake3),
+        ),
+    ];
+    if let Some(d) = decoder {
+        facts.push((
+            "decoder".to_owned(),
+            format!("{} {} ({})", d.name, d.version, d.entry),
+        ));
+    }
+    if let Ok(legation_reader::Signer::Valid { fingerprint, .. }) =
+        u.archive().check_signature(None)
+    {
+        facts.push(("issuer".to_owned(), fingerprint));
+    }
+    for (k, vs) in &rec.metadata {
+        facts.push((format!("dc:{k}"), vs.join("; ")));
+    }
+    let html = view::to_html(&docs, &facts);
+    let (tmp, mut f) = temp_beside(out)?;
+    let written = f.write_all(html.as_bytes()).and_then(|()| f.sync_all());
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(anyhow!(e).context(format!("writing {}", out.display())));
+    }
+    place(&tmp, out, force)?;
+    eprintln!("wrote {} ({} bytes)", out.display(), html.len());
     Ok(0)
 }

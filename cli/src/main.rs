@@ -4,8 +4,10 @@
 //! error; 3 no key given opens the archive.
 
 mod commands;
+mod decoders;
 mod keyopts;
 mod output;
+mod view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +53,9 @@ enum Command {
         /// Accept a passphrase the strength check refuses.
         #[arg(long)]
         allow_weak_passphrase: bool,
+        /// A third-party decoder for a media type (`text/x-ledger=ledger.wasm`); repeatable.
+        #[arg(long = "decoder", value_name = "TYPE=FILE.wasm")]
+        decoders: Vec<String>,
         /// Replace ARCHIVE if it exists.
         #[arg(long)]
         force: bool,
@@ -99,6 +104,30 @@ enum Command {
         #[command(flatten)]
         keys: KeyOpts,
         /// Replace files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show a record as its decoder renders it, in the terminal.
+    View {
+        /// The archive.
+        archive: PathBuf,
+        /// The record's path.
+        record: String,
+        #[command(flatten)]
+        keys: KeyOpts,
+    },
+    /// Write a record as its decoder renders it to one self-contained HTML file.
+    Render {
+        /// The archive.
+        archive: PathBuf,
+        /// The record's path.
+        record: String,
+        /// The HTML file to write.
+        #[arg(short, long, value_name = "FILE.html")]
+        output: PathBuf,
+        #[command(flatten)]
+        keys: KeyOpts,
+        /// Replace FILE.html if it exists.
         #[arg(long)]
         force: bool,
     },
@@ -157,8 +186,10 @@ fn main() -> ExitCode {
             sign,
             skip_unsupported,
             allow_weak_passphrase,
+            decoders,
             force,
         } => commands::pack(commands::PackArgs {
+            decoders,
             src,
             output,
             recipients,
@@ -192,6 +223,18 @@ fn main() -> ExitCode {
             force,
         } => commands::extract(&archive, &output, &records, &keys, force),
         Command::Info { archive } => commands::info(&archive),
+        Command::View {
+            archive,
+            record,
+            keys,
+        } => commands::view(&archive, &record, &keys),
+        Command::Render {
+            archive,
+            record,
+            output,
+            keys,
+            force,
+        } => commands::render(&archive, &record, &output, &keys, force),
         Command::Spec { archive } => commands::spec(archive.as_deref()),
     };
     match result {

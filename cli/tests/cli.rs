@@ -163,8 +163,9 @@ fn pack_list_verify_cat_extract_round_trip() {
     );
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(r["level"], "content");
+    assert_eq!(r["level"], "render");
     assert_eq!(r["records_checked"], 4);
+    assert_eq!(r["records_rendered"], 4);
     assert_eq!(r["pinned"], true);
     // cat
     let o = run(

@@ -8,10 +8,15 @@
 //! page; reading a record reads its chunks alone.
 
 mod archive;
+pub mod decode;
 mod error;
 pub mod source;
 mod unlocked;
 pub mod verify;
+#[cfg(feature = "wasmi")]
+pub mod wasmi_engine;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod wasmtime_engine;
 
 pub use archive::{Archive, Signer};
 pub use error::{Error, ErrorKind, Result};

@@ -210,8 +210,9 @@ impl Unlocked {
     /// Pages `range`, decrypted and checked, two at a time where threads
     /// exist (for listing everything quickly). Not cached.
     pub fn pages(&self, range: std::ops::Range<usize>) -> Vec<Result<Arc<Page>>> {
-        let (evens, odds): (Vec<usize>, Vec<usize>) =
-            range.clone().partition(|n| (n - range.start).is_multiple_of(2));
+        let (evens, odds): (Vec<usize>, Vec<usize>) = range
+            .clone()
+            .partition(|n| (n - range.start).is_multiple_of(2));
         let (a, b) = join(
             || evens.iter().map(|&n| self.load_page(n)).collect::<Vec<_>>(),
             || odds.iter().map(|&n| self.load_page(n)).collect::<Vec<_>>(),
@@ -219,7 +220,11 @@ impl Unlocked {
         let mut out = Vec::with_capacity(range.len());
         let (mut a, mut b) = (a.into_iter(), b.into_iter());
         for i in 0..range.len() {
-            out.extend(if i.is_multiple_of(2) { a.next() } else { b.next() });
+            out.extend(if i.is_multiple_of(2) {
+                a.next()
+            } else {
+                b.next()
+            });
         }
         out
     }

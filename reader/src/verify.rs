@@ -17,6 +17,9 @@ pub enum Level {
     Fixity,
     /// With a key: also every chunk's tag, padding, plaintext size and hash.
     Content,
+    /// With a key: also every decoder's output against the render hash
+    /// recorded when the archive was packed.
+    Render,
 }
 
 /// One problem found, naming the entry or record.
@@ -51,6 +54,12 @@ pub struct Report {
     pub record_bytes_checked: u64,
     /// Problems, in the order found.
     pub problems: Vec<Problem>,
+    /// Records whose views were re-rendered and matched.
+    #[serde(default)]
+    pub records_rendered: u64,
+    /// Records packed without a view, with the packer's reason.
+    #[serde(default)]
+    pub not_rendered: Vec<(String, String)>,
     /// Whether the caller cancelled before the end.
     pub cancelled: bool,
 }
@@ -97,6 +106,8 @@ impl Archive {
             bytes_checked: 0,
             record_bytes_checked: 0,
             problems: Vec::new(),
+            records_rendered: 0,
+            not_rendered: Vec::new(),
             cancelled: false,
         };
         match self.check_signature(pinned) {
@@ -303,6 +314,66 @@ impl Unlocked {
                 message: format!("{name}: record entry that no catalog record refers to"),
                 kind: ErrorKind::Damaged,
             });
+        }
+        report
+    }
+}
+
+impl Unlocked {
+    /// The render check: content first, then every record that has a
+    /// recorded view is decoded again with the archive's own decoder and
+    /// its render hash compared with the catalog's.
+    pub fn verify_render(
+        &self,
+        host: &crate::decode::Host,
+        pinned: Option<&[u8; 32]>,
+        progress: Progress<'_>,
+    ) -> Report {
+        let mut report = self.verify_content(pinned, &mut |d, t| progress(d, t * 2));
+        if report.cancelled {
+            return report;
+        }
+        report.level = Level::Render;
+        let total: u64 = self.index().records;
+        let mut done = 0u64;
+        let base = self.archive().len();
+        for n in 0..self.index().pages.len() {
+            let Ok(page) = self.page(n) else { continue }; // reported by the content pass
+            for rec in &page.records {
+                done += 1;
+                if !progress(base + base * done / total.max(1), base * 2) {
+                    report.cancelled = true;
+                    return report;
+                }
+                match &rec.render {
+                    None => {}
+                    Some(legation_format::catalog::Render::NotRendered { reason }) => {
+                        report.not_rendered.push((rec.path.clone(), reason.clone()));
+                    }
+                    Some(legation_format::catalog::Render::Rendered { blake3, pages }) => {
+                        let message = match self.render_record(host, rec) {
+                            Ok(r)
+                                if &r.hash() == blake3
+                                    && r.documents.len() as u64 == u64::from(*pages) + 1 =>
+                            {
+                                report.records_rendered += 1;
+                                continue;
+                            }
+                            Ok(_) => format!(
+                                "{}: the decoder's view differs from the one recorded at packing",
+                                rec.path
+                            ),
+                            Err(e) => format!("{}: {e}", rec.path),
+                        };
+                        report.problems.push(Problem {
+                            level: Level::Render,
+                            subject: rec.path.clone(),
+                            message,
+                            kind: ErrorKind::Damaged,
+                        });
+                    }
+                }
+            }
         }
         report
     }

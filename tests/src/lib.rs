@@ -150,6 +150,7 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
             media_type: r.media_type.into(),
             modified: Some(CREATED - 86_400),
             decoder: None,
+            render: None,
             metadata,
         };
         w.add_record(meta, RecordSource::Bytes(&r.bytes)).unwrap();

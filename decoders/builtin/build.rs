@@ -1,0 +1,102 @@
+//! Builds every built-in decoder for `wasm32-unknown-unknown` with the
+//! `wasm-decoders` profile, in a target folder of its own (so the outer
+//! build's lock is not contended), with source paths remapped so that the
+//! same source and toolchain give byte-identical modules on any machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Decoder crates and the name of the constant each becomes.
+const DECODERS: [(&str, &str); 6] = [
+    ("legation-decoder-text", "TEXT"),
+    ("legation-decoder-csv", "CSV"),
+    ("legation-decoder-json", "JSON"),
+    ("legation-decoder-png", "PNG"),
+    ("legation-decoder-tiff", "TIFF"),
+    ("legation-decoder-raw", "RAW"),
+];
+
+fn main() {
+    let here = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let workspace = here.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let target_dir = workspace.join("target").join("wasm-decoders");
+    for dir in [
+        "decoders/sdk",
+        "decoders/view",
+        "decoders/text",
+        "decoders/csv",
+        "decoders/json",
+        "decoders/png",
+        "decoders/tiff",
+        "decoders/raw",
+        "Cargo.lock",
+    ] {
+        println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let cargo_home = std::env::var("CARGO_HOME")
+        .ok()
+        .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cargo")));
+    let mut flags = vec![format!(
+        "--remap-path-prefix={}=/legation",
+        workspace.display()
+    )];
+    if let Some(h) = cargo_home {
+        flags.push(format!("--remap-path-prefix={h}=/cargo"));
+    }
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&workspace)
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            "wasm-decoders",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CARGO_PRIMARY_PACKAGE");
+    // Variables cargo sets for this build script must not leak into the
+    // nested build's own configuration.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CARGO_FEATURE_")
+            || k.starts_with("CARGO_CFG_")
+            || k == "TARGET"
+            || k == "HOST"
+            || k == "PROFILE"
+            || k == "OPT_LEVEL"
+            || k == "DEBUG"
+        {
+            cmd.env_remove(k);
+        }
+    }
+    for (krate, _) in DECODERS {
+        cmd.args(["-p", krate]);
+    }
+    let status = cmd.status().expect("running cargo to build the decoders");
+    if !status.success() {
+        panic!(
+            "building the built-in decoders for wasm32-unknown-unknown failed; \
+             is the target installed? (rustup target add wasm32-unknown-unknown)"
+        );
+    }
+    let mut consts = String::new();
+    for (krate, name) in DECODERS {
+        let file = format!("{}.wasm", krate.replace('-', "_"));
+        let built = target_dir
+            .join("wasm32-unknown-unknown")
+            .join("wasm-decoders")
+            .join(&file);
+        std::fs::copy(&built, out.join(&file))
+            .unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+        consts.push_str(&format!(
+            "/// The `{krate}` module, unmetered, as built from source.\npub const {name}: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\"));\n"
+        ));
+    }
+    std::fs::write(out.join("decoders.rs"), consts).unwrap();
+}

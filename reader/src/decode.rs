@@ -1,0 +1,502 @@
+//! The decoder host: runs an archive's WebAssembly decoders on records,
+//! within limits, and checks every byte they return.
+//!
+//! Decoders are metered when packed (`legation-meter`): each carries its
+//! own fuel and call-depth counters and a memory cap, so a record gets the
+//! same verdict on every engine. Hosts add what only they can: an output
+//! size cap, a cap on the record size decoded whole, and a wall-clock
+//! watchdog as a backstop. Engines sit behind [`Engine`]: wasmtime
+//! natively, the browser's own engine or wasmi on the web.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use legation_view::{Block, Document, Limits as ViewLimits};
+use serde::{Deserialize, Serialize};
+
+/// What a decoder declares about itself in its `legation.decoder` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecoderInfo {
+    /// ABI version (1).
+    pub abi: u32,
+    /// Decoder name.
+    pub name: String,
+    /// Decoder version.
+    pub version: String,
+    /// Media types it handles (`*/*` for the fallback).
+    pub media_types: Vec<String>,
+    /// Whether it exports `legation_decode_page`.
+    pub pages: bool,
+}
+
+/// The ABI version this host speaks.
+pub const ABI_VERSION: u32 = 1;
+
+/// Limits a host enforces itself (the module carries fuel, depth and
+/// memory limits of its own).
+#[derive(Debug, Clone)]
+pub struct HostLimits {
+    /// Largest record decoded whole; larger ones are not rendered.
+    pub record_cap: u64,
+    /// Largest output a call may return.
+    pub output_cap: usize,
+    /// Largest module accepted.
+    pub module_cap: usize,
+    /// Wall-clock backstop per call (fuel is the real CPU limit).
+    pub watchdog: Duration,
+    /// Limits on the returned document.
+    pub view: ViewLimits,
+}
+
+impl Default for HostLimits {
+    /// 256 MiB records, 256 MiB output, 16 MiB modules, 60 s watchdog.
+    fn default() -> Self {
+        HostLimits {
+            record_cap: 256 << 20,
+            output_cap: 256 << 20,
+            module_cap: 16 << 20,
+            watchdog: Duration::from_secs(60),
+            view: ViewLimits::default(),
+        }
+    }
+}
+
+/// Which export to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `legation_decode`.
+    Decode,
+    /// `legation_decode_page` for a 0-based page.
+    Page(u32),
+}
+
+/// Why a decoder produced no document for a record. The record's raw
+/// bytes stay available to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The module is not a valid decoder (imports, start function, missing
+    /// exports, not metered, too large, unknown ABI).
+    #[error("decoder {decoder}: not a valid decoder module: {reason}")]
+    BadModule {
+        /// The decoder (entry or file).
+        decoder: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The decoder ran out of fuel or call depth, or trapped otherwise.
+    #[error("decoder {decoder} on {record}: {trap}")]
+    Trap {
+        /// The decoder.
+        decoder: String,
+        /// The record.
+        record: String,
+        /// The trap, with the limit that was hit where known.
+        trap: String,
+    },
+    /// The wall-clock watchdog stopped it.
+    #[error("decoder {decoder} on {record}: stopped by the {seconds} s watchdog")]
+    Timeout {
+        /// The decoder.
+        decoder: String,
+        /// The record.
+        record: String,
+        /// The watchdog.
+        seconds: u64,
+    },
+    /// The decoder refused the record, with its own message.
+    #[error("decoder {decoder} refuses {record}: {message}")]
+    Refused {
+        /// The decoder.
+        decoder: String,
+        /// The record.
+        record: String,
+        /// The decoder's message.
+        message: String,
+    },
+    /// What the decoder returned breaks the ABI or the view rules.
+    #[error("decoder {decoder} on {record}: invalid output: {reason}")]
+    BadOutput {
+        /// The decoder.
+        decoder: String,
+        /// The record.
+        record: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The record is larger than the host decodes whole.
+    #[error("{record}: {size} bytes is over the {cap}-byte decoding cap; not rendered")]
+    TooLarge {
+        /// The record.
+        record: String,
+        /// Its size.
+        size: u64,
+        /// The cap.
+        cap: u64,
+    },
+}
+
+/// Where a call failed inside an engine, before the host interprets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineError {
+    /// The module could not be compiled or instantiated.
+    Module(String),
+    /// A trap (message from the engine).
+    Trap(String),
+    /// The watchdog fired.
+    Timeout,
+    /// The returned pointer and length are outside memory or over the cap.
+    Output(String),
+}
+
+/// A WebAssembly engine able to run metered decoders.
+pub trait Engine: Send + Sync {
+    /// A short name for reports (`wasmtime`, `wasmi`).
+    fn name(&self) -> &'static str;
+    /// Compiles a module (already checked by the host).
+    fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn Compiled>, EngineError>;
+}
+
+/// A compiled decoder; each call runs in a fresh instance.
+pub trait Compiled: Send + Sync {
+    /// Instantiates, writes `input` through `legation_alloc`, calls the
+    /// export and returns the raw output (status byte and payload).
+    fn call(
+        &self,
+        call: Call,
+        input: &[u8],
+        output_cap: usize,
+        watchdog: Duration,
+    ) -> Result<Vec<u8>, EngineError>;
+}
+
+/// Runs decoders for one archive (or any number of modules), compiling
+/// each module once.
+pub struct Host {
+    engine: Arc<dyn Engine>,
+    limits: HostLimits,
+    cache: Mutex<HashMap<[u8; 32], Arc<Loaded>>>,
+}
+
+/// A checked, compiled decoder.
+pub struct Loaded {
+    /// What it declares.
+    pub info: DecoderInfo,
+    /// Its BLAKE3.
+    pub hash: [u8; 32],
+    /// Its name for messages (entry name or file).
+    pub label: String,
+    compiled: Arc<dyn Compiled>,
+}
+
+impl Host {
+    /// A host on an engine.
+    pub fn new(engine: Arc<dyn Engine>, limits: HostLimits) -> Self {
+        Host {
+            engine,
+            limits,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The native host: wasmtime with default limits.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn native() -> Self {
+        Host::new(
+            Arc::new(crate::wasmtime_engine::Wasmtime::new()),
+            HostLimits::default(),
+        )
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &HostLimits {
+        &self.limits
+    }
+
+    /// The engine's name.
+    pub fn engine_name(&self) -> &'static str {
+        self.engine.name()
+    }
+
+    /// Checks and compiles a module, or returns the cached one.
+    pub fn load(&self, wasm: &[u8], label: &str) -> Result<Arc<Loaded>, DecodeError> {
+        let hash = *blake3::hash(wasm).as_bytes();
+        if let Some(l) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+        {
+            return Ok(l.clone());
+        }
+        let bad = |reason: String| DecodeError::BadModule {
+            decoder: label.to_owned(),
+            reason,
+        };
+        let info = inspect(wasm, self.limits.module_cap).map_err(bad)?;
+        let compiled = self
+            .engine
+            .compile(wasm)
+            .map_err(|e| bad(format!("{e:?}")))?;
+        let loaded = Arc::new(Loaded {
+            info,
+            hash,
+            label: label.to_owned(),
+            compiled,
+        });
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hash, loaded.clone());
+        Ok(loaded)
+    }
+
+    /// Runs one call and returns the canonical CBOR of the document, checked.
+    pub fn run(
+        &self,
+        decoder: &Loaded,
+        call: Call,
+        record: &str,
+        input: &[u8],
+    ) -> Result<Vec<u8>, DecodeError> {
+        if input.len() as u64 > self.limits.record_cap {
+            return Err(DecodeError::TooLarge {
+                record: record.into(),
+                size: input.len() as u64,
+                cap: self.limits.record_cap,
+            });
+        }
+        let d = || decoder.label.clone();
+        let r = || record.to_owned();
+        let out = decoder
+            .compiled
+            .call(call, input, self.limits.output_cap, self.limits.watchdog)
+            .map_err(|e| match e {
+                EngineError::Trap(trap) => DecodeError::Trap {
+                    decoder: d(),
+                    record: r(),
+                    trap,
+                },
+                EngineError::Timeout => DecodeError::Timeout {
+                    decoder: d(),
+                    record: r(),
+                    seconds: self.limits.watchdog.as_secs(),
+                },
+                EngineError::Output(reason) => DecodeError::BadOutput {
+                    decoder: d(),
+                    record: r(),
+                    reason,
+                },
+                EngineError::Module(reason) => DecodeError::BadModule {
+                    decoder: d(),
+                    reason,
+                },
+            })?;
+        match out.split_first() {
+            Some((0, cbor)) => {
+                Document::from_cbor(cbor, &self.limits.view).map_err(|e| {
+                    DecodeError::BadOutput {
+                        decoder: d(),
+                        record: r(),
+                        reason: e.to_string(),
+                    }
+                })?;
+                Ok(cbor.to_vec())
+            }
+            Some((1, msg)) => Err(DecodeError::Refused {
+                decoder: d(),
+                record: r(),
+                message: String::from_utf8_lossy(&msg[..msg.len().min(4096)]).into_owned(),
+            }),
+            _ => Err(DecodeError::BadOutput {
+                decoder: d(),
+                record: r(),
+                reason: "status byte is neither 0 nor 1".into(),
+            }),
+        }
+    }
+
+    /// Renders a whole record: the document, then each page if it has a
+    /// pages block. Returns the documents' encodings in order.
+    pub fn render(
+        &self,
+        decoder: &Loaded,
+        record: &str,
+        input: &[u8],
+    ) -> Result<Rendered, DecodeError> {
+        let main = self.run(decoder, Call::Decode, record, input)?;
+        let count = page_count(&main, &self.limits.view);
+        if count > 0 && !decoder.info.pages {
+            return Err(DecodeError::BadOutput {
+                decoder: decoder.label.clone(),
+                record: record.into(),
+                reason: "a pages block from a decoder without legation_decode_page".into(),
+            });
+        }
+        let mut docs = vec![main];
+        for p in 0..count {
+            docs.push(self.run(decoder, Call::Page(p), record, input)?);
+        }
+        Ok(Rendered { documents: docs })
+    }
+}
+
+/// The documents of one rendered record: the main one, then its pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Canonical CBOR encodings.
+    pub documents: Vec<Vec<u8>>,
+}
+
+impl Rendered {
+    /// The render hash stored in the catalog: BLAKE3 over each document's
+    /// length (u64 little-endian) and bytes, in order.
+    pub fn hash(&self) -> [u8; 32] {
+        render_hash(&self.documents)
+    }
+}
+
+/// BLAKE3 over length-prefixed documents (see [`Rendered::hash`]).
+pub fn render_hash(documents: &[Vec<u8>]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_derive_key(RENDER_CONTEXT);
+    for d in documents {
+        h.update(&(d.len() as u64).to_le_bytes());
+        h.update(d);
+    }
+    *h.finalize().as_bytes()
+}
+
+/// BLAKE3 key-derivation context of render hashes.
+pub const RENDER_CONTEXT: &str = "legation 2026-11-27 render hash";
+
+/// The page count a document announces (0 without a pages block).
+pub fn page_count(cbor: &[u8], limits: &ViewLimits) -> u32 {
+    Document::from_cbor(cbor, limits)
+        .ok()
+        .and_then(|d| {
+            d.blocks.iter().find_map(|b| {
+                if let Block::Pages { count } = b {
+                    Some(*count)
+                } else {
+                    None
+                }
+            })
+        })
+        .unwrap_or(0)
+}
+
+/// Checks a module is a metered decoder this host can run, and reads its
+/// declaration.
+pub fn inspect(wasm: &[u8], module_cap: usize) -> Result<DecoderInfo, String> {
+    let facts =
+        legation_meter::check_decoder_module(wasm, module_cap).map_err(|e| e.to_string())?;
+    if facts.metered.is_none() {
+        return Err(
+            "not metered (no legation.meter section): limits could differ between engines".into(),
+        );
+    }
+    let info: DecoderInfo = serde_json::from_str(&facts.description)
+        .map_err(|e| format!("legation.decoder section: {e}"))?;
+    if info.abi != ABI_VERSION {
+        return Err(format!(
+            "ABI version {} (this host speaks {ABI_VERSION})",
+            info.abi
+        ));
+    }
+    if info.pages != facts.decode_page {
+        return Err(
+            "declares pages but does not export legation_decode_page, or the reverse".into(),
+        );
+    }
+    Ok(info)
+}
+
+/// Reads the `(ptr << 32) | len` a decoder returned out of its memory.
+pub fn take_output(memory: &[u8], packed: i64, cap: usize) -> Result<Vec<u8>, EngineError> {
+    let (ptr, len) = (
+        (packed as u64 >> 32) as usize,
+        (packed as u64 & 0xFFFF_FFFF) as usize,
+    );
+    if len > cap {
+        return Err(EngineError::Output(format!(
+            "{len} bytes of output is over the {cap}-byte cap"
+        )));
+    }
+    if len == 0 {
+        return Err(EngineError::Output("empty output (no status byte)".into()));
+    }
+    ptr.checked_add(len)
+        .and_then(|end| memory.get(ptr..end))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| {
+            EngineError::Output(format!(
+                "output at {ptr} of {len} bytes lies outside memory ({} bytes)",
+                memory.len()
+            ))
+        })
+}
+
+/// Why a record of an archive could not be rendered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// The record has no decoder assigned.
+    #[error("{0}: no decoder is assigned to this record")]
+    NoDecoder(String),
+    /// Reading the record or the decoder failed (damage, I/O).
+    #[error(transparent)]
+    Archive(#[from] crate::Error),
+    /// The decoder failed on the record.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}
+
+impl crate::Unlocked {
+    /// Loads (and caches in `host`) the decoder module assigned to a record.
+    pub fn decoder_for(
+        &self,
+        host: &Host,
+        rec: &legation_format::catalog::CatalogRecord,
+    ) -> Result<Arc<Loaded>, RenderError> {
+        let entry = rec
+            .decoder
+            .as_deref()
+            .ok_or_else(|| RenderError::NoDecoder(rec.path.clone()))?;
+        if !self
+            .archive()
+            .manifest()
+            .decoders
+            .iter()
+            .any(|d| d.entry == entry)
+        {
+            return Err(crate::Error::MissingEntry {
+                entry: format!("{entry} (not listed among the manifest's decoders)"),
+            }
+            .into());
+        }
+        let bytes = self
+            .archive()
+            .read_entry(entry, host.limits().module_cap as u64)?;
+        Ok(host.load(&bytes, entry)?)
+    }
+
+    /// Decodes a record with its decoder: the main document and each page.
+    pub fn render_record(
+        &self,
+        host: &Host,
+        rec: &legation_format::catalog::CatalogRecord,
+    ) -> Result<Rendered, RenderError> {
+        let decoder = self.decoder_for(host, rec)?;
+        if rec.size > host.limits().record_cap {
+            return Err(DecodeError::TooLarge {
+                record: rec.path.clone(),
+                size: rec.size,
+                cap: host.limits().record_cap,
+            }
+            .into());
+        }
+        let bytes = self.read_record(rec, host.limits().record_cap)?;
+        Ok(host.render(&decoder, &rec.path, &bytes)?)
+    }
+}

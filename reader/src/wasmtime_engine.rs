@@ -1,0 +1,145 @@
+//! The native engine: wasmtime with Cranelift.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{Config, InstancePre, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use crate::decode::{Call, Compiled, Engine, EngineError};
+
+/// How often the watchdog's clock ticks.
+const TICK: Duration = Duration::from_millis(10);
+/// Memory a store may hold beyond what the metered module may grow to.
+const MEMORY_CAP: usize = (1 << 30) + (64 << 20);
+
+/// wasmtime, configured for determinism: no relaxed SIMD, no threads,
+/// canonical NaNs, a large stack so the module's own depth limit is what
+/// stops recursion, and epoch interruption for the watchdog.
+pub struct Wasmtime {
+    engine: wasmtime::Engine,
+}
+
+impl Default for Wasmtime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Wasmtime {
+    /// A new engine with its watchdog clock thread.
+    pub fn new() -> Self {
+        let mut c = Config::new();
+        c.epoch_interruption(true)
+            .max_wasm_stack(2 << 20)
+            .wasm_relaxed_simd(false)
+            .cranelift_nan_canonicalization(true);
+        let engine = wasmtime::Engine::new(&c).expect("a valid wasmtime configuration"); // fixed settings
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("legation-watchdog".into())
+            .spawn(move || {
+                while let Some(e) = weak.upgrade() {
+                    e.increment_epoch();
+                    drop(e);
+                    std::thread::sleep(TICK);
+                }
+            })
+            .expect("spawning the watchdog thread");
+        Wasmtime { engine }
+    }
+}
+
+impl Engine for Wasmtime {
+    fn name(&self) -> &'static str {
+        "wasmtime"
+    }
+
+    fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn Compiled>, EngineError> {
+        let module =
+            Module::new(&self.engine, wasm).map_err(|e| EngineError::Module(format!("{e:#}")))?;
+        let linker: Linker<StoreLimits> = Linker::new(&self.engine);
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| EngineError::Module(format!("{e:#}")))?;
+        Ok(Arc::new(WasmtimeDecoder {
+            engine: self.engine.clone(),
+            pre,
+        }))
+    }
+}
+
+struct WasmtimeDecoder {
+    engine: wasmtime::Engine,
+    pre: InstancePre<StoreLimits>,
+}
+
+fn trap(e: wasmtime::Error) -> EngineError {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => EngineError::Timeout,
+        Some(Trap::UnreachableCodeReached) => EngineError::Trap(
+            "trapped at `unreachable`: fuel or call depth exhausted, or the decoder panicked"
+                .into(),
+        ),
+        Some(Trap::StackOverflow) => EngineError::Trap("native stack exhausted".into()),
+        Some(t) => EngineError::Trap(format!("trap: {t}")),
+        None => EngineError::Trap(format!("{e:#}")),
+    }
+}
+
+impl Compiled for WasmtimeDecoder {
+    fn call(
+        &self,
+        call: Call,
+        input: &[u8],
+        output_cap: usize,
+        watchdog: Duration,
+    ) -> Result<Vec<u8>, EngineError> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(MEMORY_CAP)
+            .instances(1)
+            .tables(4)
+            .build();
+        let mut store = Store::new(&self.engine, limits);
+        store.limiter(|l| l);
+        store.set_epoch_deadline((watchdog.as_millis() / TICK.as_millis()).max(1) as u64);
+        store.epoch_deadline_trap();
+        let instance = self.pre.instantiate(&mut store).map_err(trap)?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or_else(|| EngineError::Module("no exported memory".into()))?;
+        let len = i32::try_from(input.len())
+            .map_err(|_| EngineError::Output("input over 2 GiB".into()))?;
+        let alloc = instance
+            .get_typed_func::<i32, i32>(&mut store, "legation_alloc")
+            .map_err(trap)?;
+        let ptr = alloc.call(&mut store, len).map_err(trap)?;
+        if ptr == 0 {
+            return Err(EngineError::Trap(format!(
+                "legation_alloc could not allocate {} bytes",
+                input.len()
+            )));
+        }
+        memory
+            .write(&mut store, ptr as u32 as usize, input)
+            .map_err(|_| {
+                EngineError::Output(format!("legation_alloc returned {ptr}, outside memory"))
+            })?;
+        let packed = match call {
+            Call::Decode => {
+                let f = instance
+                    .get_typed_func::<(i32, i32), i64>(&mut store, "legation_decode")
+                    .map_err(trap)?;
+                f.call(&mut store, (ptr, len)).map_err(trap)?
+            }
+            Call::Page(p) => {
+                let f = instance
+                    .get_typed_func::<(i32, i32, i32), i64>(&mut store, "legation_decode_page")
+                    .map_err(trap)?;
+                let page = i32::try_from(p)
+                    .map_err(|_| EngineError::Output("page number over 2^31".into()))?;
+                f.call(&mut store, (ptr, len, page)).map_err(trap)?
+            }
+        };
+        crate::decode::take_output(memory.data(&store), packed, output_cap)
+    }
+}
