@@ -37,9 +37,9 @@
 //!    1, including the `end` or branch that closes it), so every
 //!    instruction of a segment runs whenever its first one does, and a
 //!    segment is charged exactly when it is entered. At the start of each
-//!    segment with a non-zero cost,
-//!    `global.get $fuel; i64.const cost; i64.sub; global.set $fuel` is
-//!    inserted.
+//!    segment, `global.get $fuel; i64.const cost; i64.sub; global.set $fuel`
+//!    is inserted, except where the segment is dead code that is never
+//!    entered: right after `br`, `br_table`, `return` and `unreachable`.
 //!
 //!    Bulk operators are charged more, by their count operand (the i32 on
 //!    top of the stack), before they run: `memory.fill`, `memory.copy`,
@@ -103,7 +103,10 @@
 //! 7. **Everything else** (types, functions, tables, exports, elements,
 //!    data, other custom sections including `legation.decoder` and
 //!    `name`, and the original instructions themselves) is copied byte for
-//!    byte. The result is validated before [`meter`] returns it.
+//!    byte, with one exception: label names in the `name` section (which
+//!    number blocks, loops and ifs in order) are renumbered past the
+//!    inserted `if`s and wrapper blocks, so they still name the same
+//!    labels. The result is validated before [`meter`] returns it.
 //!
 //! An instance's fuel is shared by all the calls the host makes into it
 //! (`legation_alloc`, then `legation_decode`); the depth returns to 0

@@ -11,8 +11,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use wasm_encoder::{
-    BlockType, CodeSection, ConstExpr, CustomSection, Encode, GlobalType, InstructionSink,
-    MemorySection, Module, RawSection, ValType,
+    BlockType, CodeSection, ConstExpr, CustomSection, Encode, GlobalType, IndirectNameMap,
+    InstructionSink, MemorySection, Module, NameMap, NameSection, RawSection, ValType,
 };
 use wasmparser::{BinaryReader, FuncType, FunctionBody, Operator, Parser, Payload, Validator};
 
@@ -108,6 +108,9 @@ enum Section {
     Global,
     /// Every body instrumented.
     Code,
+    /// The `name` custom section: copied unchanged unless it names
+    /// labels, whose indices the inserted blocks shift.
+    Names { range: Range<usize> },
 }
 
 /// What the rewriter needs to know about a (checked) decoder module.
@@ -169,6 +172,11 @@ impl<'a> Layout<'a> {
                 }
                 Payload::CodeSectionStart { .. } => layout.sections.push(Section::Code),
                 Payload::CodeSectionEntry(body) => layout.bodies.push(body),
+                Payload::CustomSection(reader) if reader.name() == "name" => {
+                    layout.sections.push(Section::Names {
+                        range: reader.range(),
+                    });
+                }
                 _ => {
                     if let Some((id, range)) = section {
                         layout.sections.push(Section::Raw { id, range });
@@ -190,6 +198,7 @@ impl<'a> Layout<'a> {
         // Bodies first: they decide which function types must be added.
         let mut added_types: Vec<Vec<wasmparser::ValType>> = Vec::new();
         let mut code = CodeSection::new();
+        let mut labels = Vec::with_capacity(self.bodies.len());
         for (index, body) in self.bodies.iter().enumerate() {
             let ty = &self.types[self.func_types[index] as usize];
             let wrapper = |results: &[wasmparser::ValType]| -> Result<BlockType> {
@@ -199,8 +208,9 @@ impl<'a> Layout<'a> {
                     many => BlockType::FunctionType(self.block_type_index(many, &mut added_types)),
                 })
             };
-            let body = instrument(self.module, body, ty, &counters, wrapper)?;
+            let (body, function_labels) = instrument(self.module, body, ty, &counters, wrapper)?;
             code.raw(&body);
+            labels.push(function_labels);
         }
 
         let global_section = self.global_section(cfg);
@@ -228,6 +238,14 @@ impl<'a> Layout<'a> {
                     out.section(&raw(GLOBAL, &global_section));
                     globals_written = true;
                 }
+                Section::Names { range } => match names_section(self.module, range, &labels) {
+                    Some(names) => {
+                        out.section(&names);
+                    }
+                    None => {
+                        out.section(&raw(0, &self.module[range.clone()]));
+                    }
+                },
                 Section::Code => {
                     if !globals_written {
                         out.section(&raw(GLOBAL, &global_section));
@@ -340,9 +358,13 @@ enum Kind {
     Plain,
     /// Ends a segment.
     Boundary,
+    /// `br`, `br_table` or `unreachable`: ends a segment, and the one
+    /// after it is dead code (never entered, so never charged).
+    Jump,
     /// `loop`: ends a segment; the next one starts with a check.
     Loop,
-    /// `return`: ends a segment; preceded by the exit sequence.
+    /// `return`: ends a segment, preceded by the exit sequence; the
+    /// segment after it is dead code.
     Return,
     /// The `end` of the function body.
     FinalEnd,
@@ -356,12 +378,19 @@ impl Kind {
     fn ends_segment(self) -> bool {
         !matches!(self, Kind::Plain | Kind::PerKiB | Kind::PerPage)
     }
+
+    /// Whether control never falls through to the next instruction.
+    fn jumps_away(self) -> bool {
+        matches!(self, Kind::Jump | Kind::Return)
+    }
 }
 
 /// One original instruction: its bytes and its kind.
 struct Instr {
     bytes: Range<usize>,
     kind: Kind,
+    /// `block`, `loop` or `if`: names a label in the name section.
+    opens_label: bool,
 }
 
 /// Instruments one function body as the crate documentation describes.
@@ -371,7 +400,7 @@ fn instrument(
     ty: &FuncType,
     counters: &Counters,
     wrapper: impl FnOnce(&[wasmparser::ValType]) -> Result<BlockType>,
-) -> Result<Vec<u8>> {
+) -> Result<(Vec<u8>, Vec<u32>)> {
     // Locals: the groups are copied; one i32 group may be appended.
     let mut reader = body.get_binary_reader();
     let groups = reader.read_var_u32().or_invalid()?;
@@ -391,6 +420,10 @@ fn instrument(
     let mut branches_out = false;
     while !ops.eof() {
         let (op, start) = ops.read_with_offset().or_invalid()?;
+        let opens_label = matches!(
+            op,
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. }
+        );
         let kind = match op {
             Operator::Block { .. } | Operator::If { .. } => {
                 open += 1;
@@ -405,7 +438,11 @@ fn instrument(
                 open -= 1;
                 Kind::Boundary
             }
-            Operator::Br { relative_depth } | Operator::BrIf { relative_depth } => {
+            Operator::Br { relative_depth } => {
+                branches_out |= relative_depth == open;
+                Kind::Jump
+            }
+            Operator::BrIf { relative_depth } => {
                 branches_out |= relative_depth == open;
                 Kind::Boundary
             }
@@ -414,13 +451,13 @@ fn instrument(
                 for target in targets.targets() {
                     branches_out |= target.or_invalid()? == open;
                 }
-                Kind::Boundary
+                Kind::Jump
             }
             Operator::Return => Kind::Return,
-            Operator::Else
-            | Operator::Call { .. }
-            | Operator::CallIndirect { .. }
-            | Operator::Unreachable => Kind::Boundary,
+            Operator::Unreachable => Kind::Jump,
+            Operator::Else | Operator::Call { .. } | Operator::CallIndirect { .. } => {
+                Kind::Boundary
+            }
             Operator::MemoryFill { .. }
             | Operator::MemoryCopy { .. }
             | Operator::MemoryInit { .. }
@@ -436,6 +473,7 @@ fn instrument(
         instrs.push(Instr {
             bytes: start..start,
             kind,
+            opens_label,
         });
     }
     if let Some(last) = instrs.last_mut() {
@@ -474,13 +512,16 @@ fn instrument(
     let mut emit = Emit {
         sink: &mut out,
         counters,
+        labels: 0,
     };
+    // The new label index of each original block, loop and if.
+    let mut labels = Vec::new();
     emit.enter();
     emit.charge(cost[0]);
     emit.check();
     if let Some(block_type) = wrapper {
-        emit.sink.push(0x02);
-        block_type.encode(emit.sink);
+        emit.instructions().block(block_type);
+        emit.labels += 1;
     }
     for (at, instr) in instrs.iter().enumerate() {
         let bytes = &module[instr.bytes.clone()];
@@ -512,24 +553,30 @@ fn instrument(
                 emit.exit();
                 emit.sink.extend_from_slice(bytes);
             }
-            Kind::Plain | Kind::Boundary | Kind::Loop => {
+            Kind::Plain | Kind::Boundary | Kind::Jump | Kind::Loop => {
+                if instr.opens_label {
+                    labels.push(emit.labels);
+                    emit.labels += 1;
+                }
                 emit.sink.extend_from_slice(bytes);
             }
         }
-        if instr.kind.ends_segment() && at + 1 < instrs.len() {
+        if instr.kind.ends_segment() && !instr.kind.jumps_away() && at + 1 < instrs.len() {
             emit.charge(cost[at + 1]);
             if instr.kind == Kind::Loop {
                 emit.check();
             }
         }
     }
-    Ok(out)
+    Ok((out, labels))
 }
 
 /// Writes the inserted sequences.
 struct Emit<'a, 'c> {
     sink: &'a mut Vec<u8>,
     counters: &'c Counters,
+    /// Labels (blocks, loops and ifs) written so far.
+    labels: u32,
 }
 
 impl Emit<'_, '_> {
@@ -575,6 +622,7 @@ impl Emit<'_, '_> {
             .if_(BlockType::Empty)
             .unreachable()
             .end();
+        self.labels += 1;
     }
 
     /// `depth += 1`; traps if it is then more than the limit.
@@ -593,6 +641,7 @@ impl Emit<'_, '_> {
             .if_(BlockType::Empty)
             .unreachable()
             .end();
+        self.labels += 1;
     }
 
     /// The fuel check, then `depth -= 1`.
@@ -605,6 +654,44 @@ impl Emit<'_, '_> {
             .i32_sub()
             .global_set(depth);
     }
+}
+
+/// The `name` section with label indices renumbered (`labels[f][k]` is
+/// the new index of label `k` of function `f`), or `None` to copy it
+/// unchanged: when it names no labels, or cannot be read (custom sections
+/// are not validated, and a bad one is no reason to refuse a module).
+fn names_section(module: &[u8], range: &Range<usize>, labels: &[Vec<u32>]) -> Option<NameSection> {
+    let mut reader = BinaryReader::new(&module[range.clone()], range.start);
+    // The custom section's own name, "name".
+    reader.read_string().ok()?;
+    let mut section = NameSection::new();
+    let mut renumbered = false;
+    while !reader.eof() {
+        let id = reader.read_u8().ok()?;
+        let len = reader.read_var_u32().ok()? as usize;
+        let offset = reader.original_position();
+        let payload = reader.read_bytes(len).ok()?;
+        if id != 3 {
+            section.raw(id, payload);
+            continue;
+        }
+        let mut map = IndirectNameMap::new();
+        let functions =
+            wasmparser::IndirectNameMap::new(BinaryReader::new(payload, offset)).ok()?;
+        for function in functions {
+            let function = function.ok()?;
+            let new_index = labels.get(function.index as usize)?;
+            let mut names = NameMap::new();
+            for naming in function.names {
+                let naming = naming.ok()?;
+                names.append(*new_index.get(naming.index as usize)?, naming.name);
+            }
+            map.append(function.index, &names);
+        }
+        section.labels(&map);
+        renumbered = true;
+    }
+    renumbered.then_some(section)
 }
 
 fn raw(id: u8, data: &[u8]) -> RawSection<'_> {
