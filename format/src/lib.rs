@@ -27,9 +27,9 @@ pub use error::{Error, Result};
 pub const SPEC_MD: &str = include_str!("../SPEC.md");
 
 /// Format version written into every manifest (`major.minor`).
-pub const FORMAT_VERSION: &str = "0.1";
+pub const FORMAT_VERSION: &str = "1.0";
 /// Major format version this crate reads; another major is refused.
-pub const FORMAT_MAJOR: u32 = 0;
+pub const FORMAT_MAJOR: u32 = 1;
 
 /// Media type stored in the first entry, [`MIMETYPE_ENTRY`].
 pub const MEDIA_TYPE: &str = "application/vnd.legation.archive+zip";

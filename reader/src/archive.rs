@@ -274,6 +274,30 @@ impl NameIndex {
     }
 }
 
+/// Every decoder the manifest lists is one of its entries, named after
+/// its own BLAKE3, and listed once.
+fn check_decoders(m: &Manifest) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for d in &m.decoders {
+        let bad = |what: String| {
+            Err(Error::ManifestMismatch {
+                entry: d.entry.clone(),
+                what,
+            })
+        };
+        let Some(e) = m.entries.iter().find(|e| e.name == d.entry) else {
+            return bad("decoder listed in the manifest but not among its entries".into());
+        };
+        if legation_format::manifest::decoder_entry(&e.blake3) != d.entry {
+            return bad("decoder entry is not named after its BLAKE3".into());
+        }
+        if !seen.insert(&d.entry) {
+            return bad("decoder listed twice".into());
+        }
+    }
+    Ok(())
+}
+
 fn read(source: &dyn ReadAt, offset: u64, buf: &mut [u8], what: &str) -> Result<()> {
     source
         .read_exact_at(offset, buf)
@@ -293,6 +317,7 @@ fn crc32fast_hash(b: &[u8]) -> u32 {
 /// The manifest must list every entry but itself and the signature, in
 /// container order, with the same sizes and CRCs; those two come last.
 fn check_manifest_against_container(m: &Manifest, entries: &[Entry], signed: bool) -> Result<()> {
+    check_decoders(m)?;
     let tail = if signed { 2 } else { 1 };
     if m.issuer.is_some() != signed {
         return Err(Error::ManifestMismatch {

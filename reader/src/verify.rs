@@ -280,6 +280,23 @@ impl Unlocked {
                         continue;
                     }
                 }
+                if let Some(dec) = &rec.decoder {
+                    if !self
+                        .archive()
+                        .manifest()
+                        .decoders
+                        .iter()
+                        .any(|d| &d.entry == dec)
+                    {
+                        report.problems.push(problem(
+                            Level::Content,
+                            &rec.path,
+                            &Error::MissingEntry {
+                                entry: format!("{dec} (the record's decoder, not in the manifest)"),
+                            },
+                        ));
+                    }
+                }
                 let base = done;
                 let mut cancelled = false;
                 let r = self.copy_record(rec, &mut std::io::sink(), &mut |bytes| {

@@ -101,6 +101,8 @@ pub struct Sample {
     pub passphrase: bool,
     /// Include the three-chunk scan (150 kB; only the vectors about chunks need it).
     pub large: bool,
+    /// Carry [`tiny_decoder`] and record every record's view.
+    pub decoder: bool,
 }
 
 impl Default for Sample {
@@ -111,6 +113,7 @@ impl Default for Sample {
             recipient: true,
             passphrase: true,
             large: false,
+            decoder: false,
         }
     }
 }
@@ -134,6 +137,30 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(s.seed);
     let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();
+    let tiny = s.decoder.then(tiny_decoder);
+    let host = legation_reader::decode::Host::native();
+    let decoder = tiny.as_ref().map(|m| {
+        let loaded = host.load(m, "tiny").unwrap();
+        let limits = legation_meter::is_metered(m).unwrap();
+        let entry = w
+            .add_decoder(
+                m,
+                legation_format::manifest::DecoderRef {
+                    entry: String::new(),
+                    name: loaded.info.name.clone(),
+                    version: loaded.info.version.clone(),
+                    abi: loaded.info.abi,
+                    media_types: loaded.info.media_types.clone(),
+                    limits: legation_format::manifest::DecoderLimits {
+                        fuel: limits.fuel,
+                        max_depth: limits.max_depth,
+                        max_memory_pages: limits.max_memory_pages,
+                    },
+                },
+            )
+            .unwrap();
+        (entry, loaded)
+    });
     w.add_empty_dir("boxes/empty").unwrap();
     for r in sample_records()
         .into_iter()
@@ -149,11 +176,52 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
             title: String::new(),
             media_type: r.media_type.into(),
             modified: Some(CREATED - 86_400),
-            decoder: None,
-            render: None,
+            decoder: decoder.as_ref().map(|(e, _)| e.clone()),
+            render: decoder.as_ref().map(|(_, l)| {
+                let r = host.render(l, r.path, &r.bytes).unwrap();
+                legation_format::catalog::Render::Rendered {
+                    blake3: r.hash(),
+                    pages: 0,
+                }
+            }),
             metadata,
         };
         w.add_record(meta, RecordSource::Bytes(&r.bytes)).unwrap();
     }
     w.finish().unwrap().into_inner()
+}
+
+/// A tiny metered decoder (a few hundred bytes, hand-written in WAT) that
+/// answers every record with the same document: enough to test rendering
+/// in test vectors without carrying the built-in decoders in each.
+pub fn tiny_decoder() -> Vec<u8> {
+    use legation_view::{Block, Document};
+    let doc = Document {
+        title: "tiny".into(),
+        blocks: vec![Block::Code {
+            text: "fixed view".into(),
+        }],
+    }
+    .to_cbor();
+    let mut out = vec![0u8];
+    out.extend(doc);
+    let data: String = out.iter().map(|b| format!("\\{b:02x}")).collect();
+    let text = format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (func (export "legation_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "legation_decode") (param i32 i32) (result i64) (i64.const {packed}))
+  (data (i32.const 16) "{data}")
+  (@custom "legation.decoder" "{{\"abi\":1,\"name\":\"tiny\",\"version\":\"1.0.0\",\"media_types\":[\"*/*\"],\"pages\":false}}"))"#,
+        packed = (16u64 << 32) | out.len() as u64
+    );
+    let wasm = wat::parse_str(&text).unwrap();
+    legation_meter::meter(
+        &wasm,
+        &legation_meter::MeterConfig {
+            fuel: 1_000_000,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }

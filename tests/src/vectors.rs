@@ -154,8 +154,18 @@ impl Vector {
             Err(e) => return fail(format!("unlock failure: {e}")),
         };
         let content = unlocked.verify_content(pinned.as_ref(), &mut |_, _| true);
+        if content.ok() && (what == "success" || what == "render failure") {
+            let host = legation_reader::decode::Host::native();
+            let render = unlocked.verify_render(&host, pinned.as_ref(), &mut |_, _| true);
+            return match what {
+                "success" if render.ok() => Ok(()),
+                "render failure" if render.problems.iter().any(|p| p.message.contains(text)) => {
+                    Ok(())
+                }
+                _ => fail(format!("render problems {:?}", render.problems)),
+            };
+        }
         match what {
-            "success" if content.ok() => Ok(()),
             "content failure" if content.problems.iter().any(|p| p.message.contains(text)) => {
                 Ok(())
             }
@@ -512,10 +522,10 @@ pub fn all() -> Vec<Vector> {
         .pin(),
     );
     let mut r = raw.clone();
-    r.reseal(Some(&issuer()), |m| m.version = "1.0".into());
+    r.reseal(Some(&issuer()), |m| m.version = "2.0".into());
     v.push(Vector::new(
         "unknown-major-version",
-        "open failure: format version 1.0 is not supported",
+        "open failure: format version 2.0 is not supported",
         "a future major version",
         r.build(),
     ));
@@ -824,6 +834,90 @@ pub fn all() -> Vec<Vector> {
                     assert_eq!(p.records[1].path, "legal/act-1.md");
                     p.records[1].path = "legal/../../etc/passwd".into();
                 });
+            }),
+        )
+        .pin(),
+    );
+
+    // Decoders: pinned by hash, checked at every level.
+    let with = sample_archive(Sample {
+        decoder: true,
+        seed: 4,
+        ..Sample::default()
+    });
+    let wraw = Raw::parse(&with);
+    let wkey = wraw.data_key();
+    let dentry = wraw.manifest().decoders[0].entry.clone();
+    v.push(
+        Vector::new(
+            "good-with-decoder",
+            "success",
+            "records rendered by a tiny decoder; the render check re-renders them",
+            with.clone(),
+        )
+        .pin(),
+    );
+    let d_at = {
+        let bytes = wraw.build();
+        offset_of(&bytes, dentry.as_bytes()) + dentry.len()
+    };
+    v.push(
+        Vector::new(
+            "decoder-bitflip",
+            "fixity failure: BLAKE3",
+            "one bit of the decoder module flipped by the host",
+            flip(with.clone(), d_at + 40),
+        )
+        .pin(),
+    );
+    let mut r = wraw.clone();
+    let renamed = "d/0123456789abcdef.wasm".to_owned();
+    r.entries
+        .iter_mut()
+        .filter(|(n, _)| *n == dentry)
+        .for_each(|(n, _)| *n = renamed.clone());
+    r.reseal(Some(&issuer()), |m| m.decoders[0].entry = renamed.clone());
+    v.push(
+        Vector::new(
+            "decoder-misnamed",
+            "open failure: not named after its BLAKE3",
+            "a decoder entry whose name is not its hash",
+            r.build(),
+        )
+        .pin(),
+    );
+    let forged_with = |edit: &dyn Fn(&mut Raw)| {
+        let mut r = wraw.clone();
+        edit(&mut r);
+        r.reseal(Some(&issuer()), |_| {});
+        r.build()
+    };
+    v.push(
+        Vector::new(
+            "render-hash-mismatch",
+            "render failure: differs from the one recorded",
+            "the catalog records a view hash the decoder does not give",
+            forged_with(&|r| {
+                r.edit_page(&wkey, 0, |p| {
+                    if let Some(legation_format::catalog::Render::Rendered { blake3, .. }) =
+                        &mut p.records[1].render
+                    {
+                        blake3[0] ^= 1;
+                    }
+                })
+            }),
+        )
+        .pin(),
+    );
+    v.push(
+        Vector::new(
+            "record-decoder-unlisted",
+            "content failure: not in the manifest",
+            "a record names a decoder the manifest does not list",
+            forged_with(&|r| {
+                r.edit_page(&wkey, 0, |p| {
+                    p.records[0].decoder = Some("d/00000000000000ff.wasm".into())
+                })
             }),
         )
         .pin(),

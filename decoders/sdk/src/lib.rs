@@ -162,7 +162,16 @@ pub fn read_response(response: &[u8]) -> Result<Document, DecodeError> {
 /// Generates the ABI exports and the `legation.decoder` section of a
 /// decoder, on `wasm32` targets only.
 ///
-/// ```ignore
+/// ```
+/// use legation_decoder_sdk::{DecodeError, Document};
+///
+/// fn decode(input: &[u8]) -> Result<Document, DecodeError> {
+///     Ok(Document { title: format!("{} bytes", input.len()), blocks: Vec::new() })
+/// }
+/// fn decode_page(_input: &[u8], page: u32) -> Result<Document, DecodeError> {
+///     Err(DecodeError::new(format!("no page {page}")))
+/// }
+///
 /// legation_decoder_sdk::decoder! {
 ///     name: "tiff", version: "1.0.0", media_types: ["image/tiff"],
 ///     decode: decode,            // fn(&[u8]) -> Result<Document, DecodeError>

@@ -2,7 +2,6 @@
 //! against the decoder ABI: no imports at all, the `memory` and
 //! `legation_*` exports, and the `legation.decoder` section.
 
-
 /// Package, its JSON description.
 const DECODERS: &[(&str, &str)] = &[
     (

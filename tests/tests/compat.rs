@@ -1,0 +1,60 @@
+//! Archives written by released versions keep opening and verifying at
+//! every level, with their own decoders, on today's reader.
+
+use std::path::PathBuf;
+
+use legation_format::keys;
+use legation_reader::source::FileSource;
+use legation_reader::{Archive, Key, Level};
+
+fn dir(version: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("compat")
+        .join(version)
+}
+
+#[test]
+fn format_1_0_archive_still_opens_and_verifies() {
+    let d = dir("1.0");
+    let issuer = *keys::parse_key_file(
+        &std::fs::read_to_string(d.join("issuer.pub")).unwrap(),
+        keys::ISSUER_PUBLIC,
+        "issuer.pub",
+    )
+    .unwrap();
+    let id = keys::parse_key_file(
+        &std::fs::read_to_string(d.join("reader.key")).unwrap(),
+        keys::RECIPIENT_SECRET,
+        "reader.key",
+    )
+    .unwrap();
+    let a = Archive::open(FileSource::open(&d.join("samples-1.0.lgn")).unwrap()).unwrap();
+    assert_eq!(a.manifest().version, "1.0");
+    let u = a
+        .unlock(&[Key::Identity(keys::Identity::from_bytes(*id))])
+        .unwrap();
+    let host = legation_reader::decode::Host::native();
+    let report = u.verify_render(&host, Some(&issuer), &mut |_, _| true);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.level, Level::Render);
+    assert_eq!(report.records_rendered, 8);
+    // The records are the bundled samples, byte for byte.
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/records");
+    for path in [
+        "legal/GPL-2.txt",
+        "land/iowa-electricity.csv",
+        "scans/camera.png",
+        "scans/multipage.tif",
+    ] {
+        let rec = u.find(path).unwrap();
+        assert_eq!(
+            u.read_record(&rec, u64::MAX).unwrap(),
+            std::fs::read(samples.join(path)).unwrap(),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        u.find("legal/GPL-2.txt").unwrap().title,
+        "GNU General Public License, version 2"
+    );
+}
