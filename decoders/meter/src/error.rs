@@ -91,6 +91,15 @@ pub enum MeterError {
         /// Length of the section's payload in bytes.
         len: usize,
     },
+    /// [`verify_metered`](crate::verify_metered) was given a module without
+    /// a `legation.meter` section.
+    #[error("the decoder module is not metered (it has no `legation.meter` section)")]
+    NotMetered,
+    /// The module's code is not what metering a decoder module with the
+    /// limits in its `legation.meter` section gives: the record cannot be
+    /// trusted.
+    #[error("the decoder module's code does not enforce the limits its `legation.meter` section records")]
+    MeterMismatch,
     /// [`meter`](crate::meter) was given a module that is already metered.
     #[error("the decoder module is already metered")]
     AlreadyMetered,

@@ -99,6 +99,9 @@
 //!    holding `fuel` (u64), `max_depth` (u32) and `max_memory_pages`
 //!    (u32), little-endian, 16 bytes in all, so hosts can show the limits
 //!    ([`is_metered`]). [`meter`] refuses a module that already has one.
+//!    Anyone can write such a section; [`verify_metered`] proves that the
+//!    code enforces it, by removing the inserted code, metering the rest
+//!    again and comparing.
 //!
 //! 7. **Everything else** (types, functions, tables, exports, elements,
 //!    data, other custom sections including `legation.decoder` and
@@ -123,10 +126,12 @@
 mod check;
 mod error;
 mod meter;
+mod verify;
 
 pub use check::{check_decoder_module, ModuleFacts, MAX_MODULE_BYTES};
 pub use error::MeterError;
 pub use meter::meter;
+pub use verify::verify_metered;
 
 /// Name of the custom section holding the decoder's JSON description.
 pub const DECODER_SECTION: &str = "legation.decoder";
@@ -185,7 +190,7 @@ impl MeterConfig {
 /// cannot be parsed).
 ///
 /// This reads the record only; it does not prove that the code enforces
-/// it. A host that must not trust the archive meters the module itself.
+/// it. A host that must not trust the archive calls [`verify_metered`].
 pub fn is_metered(module: &[u8]) -> Option<MeterConfig> {
     for payload in wasmparser::Parser::new(0).parse_all(module) {
         if let wasmparser::Payload::CustomSection(reader) = payload.ok()? {

@@ -19,11 +19,11 @@ use wasmparser::{BinaryReader, FuncType, FunctionBody, Operator, Parser, Payload
 use crate::check::ACCEPTED_FEATURES;
 use crate::{check_decoder_module, MeterConfig, MeterError, METER_SECTION};
 
-type Result<T, E = MeterError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = MeterError> = std::result::Result<T, E>;
 
 /// Errors of wasmparser, as [`MeterError::Invalid`]. (The module has
 /// been checked, so these cannot happen; no public `From` impl is wanted.)
-trait OrInvalid<T> {
+pub(crate) trait OrInvalid<T> {
     fn or_invalid(self) -> Result<T, MeterError>;
 }
 
@@ -80,9 +80,9 @@ pub fn meter(module: &[u8], cfg: &MeterConfig) -> Result<Vec<u8>, MeterError> {
 /// A section whose item count the rewriter changes: the count and the
 /// byte range of the items after it.
 #[derive(Clone)]
-struct Counted {
-    count: u32,
-    items: Range<usize>,
+pub(crate) struct Counted {
+    pub(crate) count: u32,
+    pub(crate) items: Range<usize>,
 }
 
 impl Counted {
@@ -97,7 +97,7 @@ impl Counted {
 }
 
 /// One section of the input, in order.
-enum Section {
+pub(crate) enum Section {
     /// Copied unchanged.
     Raw { id: u8, range: Range<usize> },
     /// Function types appended for wrapper blocks.
@@ -114,19 +114,19 @@ enum Section {
 }
 
 /// What the rewriter needs to know about a (checked) decoder module.
-struct Layout<'a> {
-    module: &'a [u8],
-    sections: Vec<Section>,
-    types: Vec<FuncType>,
-    type_section: Option<Counted>,
-    func_types: Vec<u32>,
-    global_section: Option<Counted>,
-    memory: Option<wasmparser::MemoryType>,
-    bodies: Vec<FunctionBody<'a>>,
+pub(crate) struct Layout<'a> {
+    pub(crate) module: &'a [u8],
+    pub(crate) sections: Vec<Section>,
+    pub(crate) types: Vec<FuncType>,
+    pub(crate) type_section: Option<Counted>,
+    pub(crate) func_types: Vec<u32>,
+    pub(crate) global_section: Option<Counted>,
+    pub(crate) memory: Option<wasmparser::MemoryType>,
+    pub(crate) bodies: Vec<FunctionBody<'a>>,
 }
 
 impl<'a> Layout<'a> {
-    fn parse(module: &'a [u8]) -> Result<Self> {
+    pub(crate) fn parse(module: &'a [u8]) -> Result<Self> {
         let mut layout = Layout {
             module,
             sections: Vec::new(),
@@ -694,7 +694,7 @@ fn names_section(module: &[u8], range: &Range<usize>, labels: &[Vec<u32>]) -> Op
     renumbered.then_some(section)
 }
 
-fn raw(id: u8, data: &[u8]) -> RawSection<'_> {
+pub(crate) fn raw(id: u8, data: &[u8]) -> RawSection<'_> {
     RawSection { id, data }
 }
 

@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{decoder, decoder_with_memory, instantiate, run, Outcome, ENGINES};
+use common::{
+    decoder, decoder_with_memory, instantiate, run, Outcome, BRANCHES, BULK, COUNT, ENGINES, EXITS,
+    REC, SPIN,
+};
 use legation_meter::{meter, MeterConfig};
 
 fn with_fuel(fuel: u64) -> MeterConfig {
@@ -12,26 +15,6 @@ fn with_fuel(fuel: u64) -> MeterConfig {
         ..MeterConfig::default()
     }
 }
-
-/// Counts to `n`; costs exactly `9n + 8` (see `finite_loop_costs_9n_plus_8`).
-const COUNT: &str = r#"
-  (func (export "count") (param $n i32) (result i32)
-    (local $i i32)
-    block $done
-      loop $again
-        local.get $i
-        local.get $n
-        i32.ge_u
-        br_if $done
-        local.get $i
-        i32.const 1
-        i32.add
-        local.set $i
-        br $again
-      end
-    end
-    local.get $i)
-"#;
 
 /// Segments of `count`: [block] 1 at entry, [loop] 1, the header
 /// [local.get local.get i32.ge_u br_if] 4 on each of the n + 1 tests, the
@@ -57,20 +40,6 @@ fn finite_loop_costs_9n_plus_8() {
         );
     }
 }
-
-/// An endless loop that counts its iterations in memory.
-const SPIN: &str = r#"
-  (func (export "spin")
-    loop
-      i32.const 0
-      i32.const 0
-      i32.load
-      i32.const 1
-      i32.add
-      i32.store
-      br 0
-    end)
-"#;
 
 /// `spin` pays 1 at entry ([loop]) and 7 at each loop header, checking
 /// after each, so it completes `(fuel - 1) / 7` iterations, then traps.
@@ -106,26 +75,6 @@ fn fuel_is_shared_by_the_calls_into_one_instance() {
         );
     }
 }
-
-const BULK: &str = r#"
-  (func (export "fill") (param $len i32) (result i32)
-    i32.const 0
-    i32.const 7
-    local.get $len
-    memory.fill
-    i32.const 0
-    i32.load8_u)
-  (func (export "copy") (param $len i32) (result i32)
-    i32.const 100
-    i32.const 0
-    local.get $len
-    memory.copy
-    i32.const 100
-    i32.load8_u)
-  (func (export "grow") (param $delta i32) (result i32)
-    local.get $delta
-    memory.grow)
-"#;
 
 /// `fill` and `copy` are one segment of 7 instructions, plus `len >> 10`.
 #[test]
@@ -202,23 +151,6 @@ fn memory_grow_past_the_cap_returns_minus_one() {
     }
 }
 
-/// `rec(n)` nests n + 1 calls.
-const REC: &str = r#"
-  (func $rec (export "rec") (param $n i32) (result i32)
-    local.get $n
-    i32.eqz
-    if (result i32)
-      i32.const 0
-    else
-      local.get $n
-      i32.const 1
-      i32.sub
-      call $rec
-      i32.const 1
-      i32.add
-    end)
-"#;
-
 #[test]
 fn recursion_traps_past_max_depth() {
     let module = decoder(REC);
@@ -242,110 +174,6 @@ fn recursion_traps_past_max_depth() {
     }
 }
 
-/// Functions that leave by every kind of exit, and a driver that calls
-/// each many times: if one exit missed its decrement, the depth would
-/// creep up to the limit.
-const EXITS: &str = r#"
-  (type $pair (func (param i32) (result i32 i32)))
-  (func $fall (param $x i32) (result i32)
-    local.get $x
-    i32.const 1
-    i32.add)
-  (func $ret (param $x i32) (result i32)
-    block
-      loop
-        local.get $x
-        return
-      end
-    end
-    i32.const -1)
-  (func $br (param $x i32) (result i32)
-    local.get $x
-    br 0)
-  (func $br_nested (param $x i32) (result i32)
-    block
-      loop
-        local.get $x
-        i32.const 2
-        i32.mul
-        br 2
-      end
-    end
-    i32.const -1)
-  (func $br_if (param $x i32) (result i32)
-    block
-      local.get $x
-      local.get $x
-      i32.const 1
-      i32.and
-      br_if 1
-      drop
-    end
-    i32.const 1000)
-  (func $br_table (param $x i32) (result i32)
-    block (result i32)
-      block (result i32)
-        local.get $x
-        local.get $x
-        i32.const 3
-        i32.rem_u
-        br_table 0 1 2
-      end
-      i32.const 10
-      i32.add
-      return
-    end
-    i32.const 20
-    i32.add)
-  (func $pair (type $pair)
-    local.get 0
-    local.get 0
-    i32.const 5
-    i32.gt_u
-    if
-      local.get 0
-      i32.const 1
-      br 1
-    end
-    i32.const 0)
-  (func (export "exits") (param $k i32) (result i32)
-    (local $i i32) (local $sum i32)
-    loop $again
-      local.get $i
-      call $fall
-      local.get $i
-      call $ret
-      i32.add
-      local.get $i
-      call $br
-      i32.add
-      local.get $i
-      call $br_nested
-      i32.add
-      local.get $i
-      call $br_if
-      i32.add
-      local.get $i
-      call $br_table
-      i32.add
-      local.get $i
-      call $pair
-      i32.add
-      i32.add
-      local.get $sum
-      i32.add
-      local.set $sum
-      local.get $i
-      i32.const 1
-      i32.add
-      local.tee $i
-      local.get $k
-      i32.lt_u
-      br_if $again
-    end
-    local.get $sum)
-"#;
-
 #[test]
 fn every_exit_gives_back_its_depth() {
     let module = decoder(EXITS);
@@ -365,154 +193,6 @@ fn every_exit_gives_back_its_depth() {
     let metered = meter(&module, &cfg).unwrap();
     assert_eq!(run(&metered, "exits", &[300]), Outcome::Unreachable);
 }
-
-/// Branches of every kind out of nested blocks, loops and ifs, block
-/// parameters, multi-value results and an indirect call.
-const BRANCHES: &str = r#"
-  (type $unary (func (param i32) (result i32)))
-  (table 2 funcref)
-  (elem (i32.const 0) $collatz $classify)
-  (func $collatz (param $n i32) (result i32)
-    (local $steps i32)
-    block $done
-      loop $again
-        local.get $n
-        i32.const 1
-        i32.le_s
-        br_if $done
-        local.get $n
-        i32.const 1
-        i32.and
-        if
-          local.get $n
-          i32.const 3
-          i32.mul
-          i32.const 1
-          i32.add
-          local.set $n
-        else
-          local.get $n
-          i32.const 1
-          i32.shr_s
-          local.set $n
-        end
-        local.get $steps
-        i32.const 1
-        i32.add
-        local.set $steps
-        br $again
-      end
-    end
-    local.get $steps)
-  (func $classify (param $x i32) (result i32)
-    block $other
-      block $two
-        block $one
-          block $zero
-            local.get $x
-            br_table $zero $one $two $other
-          end
-          i32.const 100
-          return
-        end
-        i32.const 101
-        br 2
-      end
-      i32.const 102
-      return
-    end
-    i32.const 199)
-  (func $nested (param $x i32) (result i32)
-    (local $acc i32) (local $i i32)
-    block $out
-      loop $outer
-        local.get $i
-        i32.const 1
-        i32.add
-        local.tee $i
-        i32.const 6
-        i32.gt_u
-        br_if $out
-        block $skip
-          loop $inner
-            local.get $acc
-            local.get $x
-            local.get $x
-            i32.mul
-            i32.add
-            i32.const 1
-            i32.add
-            local.tee $acc
-            i32.const 50
-            i32.gt_s
-            br_if $skip
-            local.get $acc
-            i32.const 7
-            i32.rem_s
-            br_table $inner $outer $skip $out
-          end
-        end
-        local.get $acc
-        i32.const 3
-        i32.sub
-        local.set $acc
-        br $outer
-      end
-    end
-    local.get $acc
-    local.get $i
-    i32.const 1000
-    i32.mul
-    i32.add)
-  (func $params (param $x i32) (result i32)
-    local.get $x
-    i32.const 3
-    block (param i32 i32) (result i32)
-      i32.add
-      local.get $x
-      i32.const 0
-      i32.lt_s
-      br_if 0
-      i32.const 2
-      i32.mul
-    end
-    local.get $x
-    if (param i32) (result i32)
-      i32.const 1
-      i32.sub
-    else
-      i32.const 1
-      i32.add
-    end)
-  (func $multi (param $x i32) (result i32 i64)
-    local.get $x
-    i64.const 0
-    local.get $x
-    i32.const 10
-    i32.gt_s
-    br_if 0
-    drop
-    i64.const 1
-    block (param i32 i64) (result i32 i64)
-      local.get $x
-      i32.const 3
-      i32.lt_s
-      br_table 0 1
-    end
-    i64.const 5
-    i64.add)
-  (func (export "collatz") (param i32) (result i32) local.get 0 call $collatz)
-  (func (export "classify") (param i32) (result i32) local.get 0 call $classify)
-  (func (export "nested") (param i32) (result i32) local.get 0 call $nested)
-  (func (export "params") (param i32) (result i32) local.get 0 call $params)
-  (func (export "multi") (param i32) (result i32 i64) local.get 0 call $multi)
-  (func (export "indirect") (param i32) (result i32)
-    local.get 0
-    local.get 0
-    i32.const 1
-    i32.and
-    call_indirect (type $unary))
-"#;
 
 const BRANCH_EXPORTS: [&str; 6] = [
     "collatz", "classify", "nested", "params", "multi", "indirect",
