@@ -636,6 +636,7 @@ impl Emit<'_, '_> {
             .i32_add()
             .global_set(depth)
             .global_get(depth)
+            // The bits of the u32; `i32.gt_u` compares them unsigned.
             .i32_const(max_depth as i32)
             .i32_gt_u()
             .if_(BlockType::Empty)
