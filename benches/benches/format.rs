@@ -28,9 +28,20 @@ fn pack(records: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
         embed_spec: false,
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    let mut w = ArchiveWriter::new(Cursor::new(Vec::with_capacity(records.values().map(Vec::len).sum::<usize>() * 11 / 10)), opts, rng).unwrap();
+    let mut w = ArchiveWriter::new(
+        Cursor::new(Vec::with_capacity(
+            records.values().map(Vec::len).sum::<usize>() * 11 / 10,
+        )),
+        opts,
+        rng,
+    )
+    .unwrap();
     for (path, bytes) in records {
-        let meta = RecordMeta { path: path.clone(), media_type: "application/octet-stream".into(), ..Default::default() };
+        let meta = RecordMeta {
+            path: path.clone(),
+            media_type: "application/octet-stream".into(),
+            ..Default::default()
+        };
         w.add_record(meta, RecordSource::Bytes(bytes)).unwrap();
     }
     w.finish().unwrap().into_inner()
@@ -46,12 +57,19 @@ fn aead(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(CHUNK_SIZE as u64));
     let mut buf = random(CHUNK_SIZE, 2);
     let ours = DataKey::from_bytes([7; 32]).stream_key(&[0; 16], StreamId::Record([1; 16]));
-    g.bench_function("ring (native build)", |b| b.iter(|| black_box(ours.seal_detached(3, false, &mut buf))));
+    g.bench_function("ring (native build)", |b| {
+        b.iter(|| black_box(ours.seal_detached(3, false, &mut buf)))
+    });
     {
         use aes_gcm::{AeadInPlace, KeyInit};
         let k = aes_gcm::Aes256Gcm::new(&[7u8; 32].into());
         g.bench_function("aes-gcm crate (wasm32 build)", |b| {
-            b.iter(|| black_box(k.encrypt_in_place_detached(&[0u8; 12].into(), &[], &mut buf).unwrap()))
+            b.iter(|| {
+                black_box(
+                    k.encrypt_in_place_detached(&[0u8; 12].into(), &[], &mut buf)
+                        .unwrap(),
+                )
+            })
         });
     }
     g.finish();
@@ -66,9 +84,13 @@ fn large(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(256 << 20));
     g.bench_function("pack", |b| b.iter(|| black_box(pack(&records).len())));
     let a = Archive::open(MemSource::new(archive.clone(), "bench")).unwrap();
-    g.bench_function("fixity", |b| b.iter(|| assert!(a.verify_fixity(None, &mut |_, _| true).ok())));
+    g.bench_function("fixity", |b| {
+        b.iter(|| assert!(a.verify_fixity(None, &mut |_, _| true).ok()))
+    });
     let u = a.unlock(&key()).unwrap();
-    g.bench_function("content", |b| b.iter(|| assert!(u.verify_content(None, &mut |_, _| true).ok())));
+    g.bench_function("content", |b| {
+        b.iter(|| assert!(u.verify_content(None, &mut |_, _| true).ok()))
+    });
     g.finish();
 }
 
@@ -83,14 +105,20 @@ fn many(c: &mut Criterion) {
     let bytes: std::sync::Arc<[u8]> = pack(&records).into();
     let mut g = c.benchmark_group("100,000 records of 200-2000 bytes");
     g.sample_size(10);
-    g.bench_function("open", |b| b.iter(|| black_box(Archive::open(MemSource::new(bytes.clone(), "b")).unwrap())));
+    g.bench_function("open", |b| {
+        b.iter(|| black_box(Archive::open(MemSource::new(bytes.clone(), "b")).unwrap()))
+    });
     let a = Archive::open(MemSource::new(bytes.clone(), "b")).unwrap();
     g.bench_function("unlock and list all", |b| {
         b.iter_batched(
             || a.clone(),
             |a| {
                 let u = a.unlock(&key()).unwrap();
-                let n: usize = u.pages(0..u.index().pages.len()).into_iter().map(|p| p.unwrap().records.len()).sum();
+                let n: usize = u
+                    .pages(0..u.index().pages.len())
+                    .into_iter()
+                    .map(|p| p.unwrap().records.len())
+                    .sum();
                 assert_eq!(n, 100_000);
             },
             BatchSize::SmallInput,
@@ -100,16 +128,28 @@ fn many(c: &mut Criterion) {
     g.bench_function("find and read one record (cold page)", |b| {
         b.iter_batched(
             || a.unlock(&key()).unwrap(),
-            |u| black_box(u.read_record(&u.find("d050/r50000.bin").unwrap(), u64::MAX).unwrap()),
+            |u| {
+                black_box(
+                    u.read_record(&u.find("d050/r50000.bin").unwrap(), u64::MAX)
+                        .unwrap(),
+                )
+            },
             BatchSize::PerIteration,
         )
     });
     g.bench_function("find and read one record (page cached)", |b| {
-        b.iter(|| black_box(u.read_record(&u.find("d050/r50000.bin").unwrap(), u64::MAX).unwrap()))
+        b.iter(|| {
+            black_box(
+                u.read_record(&u.find("d050/r50000.bin").unwrap(), u64::MAX)
+                    .unwrap(),
+            )
+        })
     });
     g.throughput(Throughput::Elements(100_000));
     g.bench_function("pack", |b| b.iter(|| black_box(pack(&records).len())));
-    g.bench_function("content", |b| b.iter(|| assert!(u.verify_content(None, &mut |_, _| true).ok())));
+    g.bench_function("content", |b| {
+        b.iter(|| assert!(u.verify_content(None, &mut |_, _| true).ok()))
+    });
     g.finish();
 }
 

@@ -747,6 +747,15 @@ fn rendered(
     let rec = u.find(record)?;
     let host = legation_reader::decode::Host::native();
     let r = u.render_record(&host, &rec)?;
+    match &rec.render {
+        Some(legation_format::catalog::Render::Rendered { blake3, .. }) if *blake3 != r.hash() => {
+            eprintln!("warning: {record}: this view differs from the one recorded at packing (run legation verify)");
+        }
+        Some(legation_format::catalog::Render::Rendered { .. }) => {
+            eprintln!("{record}: view identical to the one recorded at packing");
+        }
+        _ => eprintln!("{record}: no view was recorded at packing"),
+    }
     let limits = legation_view::Limits::default();
     let docs = r
         .documents

@@ -3,7 +3,7 @@
 //! renderer that assigns one to each record and records its view hash.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -53,15 +53,25 @@ pub fn prepare(host: &Host, wasm: &[u8], label: &str) -> Result<Prepared> {
     })
 }
 
-/// Parses `TYPE=FILE.wasm`.
+/// Parses `TYPE=FILE.wasm`, where TYPE is a media type (`application/xml`)
+/// or a file extension (`.ebc`, matched case-insensitively, before media
+/// types).
 pub fn parse_decoder_arg(s: &str) -> Result<(String, PathBuf)> {
     let (t, f) = s
         .split_once('=')
         .ok_or_else(|| anyhow!("--decoder takes TYPE=FILE.wasm, not {s:?}"))?;
-    if !t.contains('/') {
-        bail!("--decoder {s}: {t:?} is not a media type like text/csv");
+    let extension = t.starts_with('.') && t.len() > 1 && !t[1..].contains(['.', '/']);
+    if !t.contains('/') && !extension {
+        bail!(
+            "--decoder {s}: {t:?} is neither a media type like text/csv nor an extension like .ebc"
+        );
     }
-    Ok((t.to_owned(), PathBuf::from(f)))
+    let key = if extension {
+        t.to_ascii_lowercase()
+    } else {
+        t.to_owned()
+    };
+    Ok((key, PathBuf::from(f)))
 }
 
 /// Chooses and runs decoders while packing.
@@ -111,57 +121,59 @@ impl PackRenderer {
             .map(|(_, p)| (p.module.as_slice(), &p.desc))
     }
 
-    fn choose(&self, media_type: &str) -> &Prepared {
-        if let Some(&i) = self.explicit.get(media_type) {
+    fn choose(&self, meta: &RecordMeta) -> &Prepared {
+        let media_type = meta.media_type.as_str();
+        let ext = meta
+            .path
+            .rsplit_once('.')
+            .map(|(_, e)| format!(".{}", e.to_ascii_lowercase()));
+        let by_ext = ext.and_then(|e| self.explicit.get(&e));
+        if let Some(&i) = by_ext.or_else(|| self.explicit.get(media_type)) {
             return &self.decoders[i].1;
         }
         let handles =
             |p: &&(String, Prepared)| p.1.desc.media_types.iter().any(|m| m == media_type);
         let fallback = |p: &&(String, Prepared)| p.1.desc.media_types.iter().any(|m| m == "*/*");
-        let found = self
-            .decoders
+        // Decoders given with --decoder apply only to what they were given for.
+        let builtin = &self.decoders[extra_count(&self.decoders)..];
+        let found = builtin
             .iter()
             .find(handles)
-            .or_else(|| self.decoders.iter().find(fallback));
+            .or_else(|| builtin.iter().find(fallback));
         &found
             .unwrap_or(self.decoders.last().expect("built-in decoders"))
             .1 // the fallback is built in
     }
 }
 
+/// How many decoders at the front of the list were given with --decoder.
+fn extra_count(decoders: &[(String, Prepared)]) -> usize {
+    decoders
+        .iter()
+        .take_while(|(label, _)| !label.starts_with("built-in "))
+        .count()
+}
+
 impl Renderer for PackRenderer {
-    fn render(
-        &mut self,
-        meta: &mut RecordMeta,
-        file: &Path,
-        size: u64,
-    ) -> legation_format::Result<()> {
-        let chosen = self.choose(&meta.media_type);
+    fn cap(&self) -> u64 {
+        self.host.limits().record_cap
+    }
+
+    fn render(&mut self, meta: &mut RecordMeta, bytes: Option<&[u8]>, size: u64) {
+        let chosen = self.choose(meta);
         meta.decoder = Some(legation_format::manifest::decoder_entry(
             &chosen.loaded.hash,
         ));
         let loaded = chosen.loaded.clone();
-        if size > self.host.limits().record_cap {
-            let e = DecodeError::TooLarge {
+        let outcome = match bytes {
+            None => Err(DecodeError::TooLarge {
                 record: meta.path.clone(),
                 size,
-                cap: self.host.limits().record_cap,
-            };
-            meta.render = Some(Render::NotRendered {
-                reason: e.to_string(),
-            });
-            self.not_rendered.push((meta.path.clone(), e.to_string()));
-            return Ok(());
-        }
-        let bytes = std::fs::read(file)
-            .map_err(|e| legation_format::Error::io(format!("reading {}", file.display()), e))?;
-        if bytes.len() as u64 != size {
-            return Err(legation_format::Error::Changed {
-                path: meta.path.clone(),
-                what: "size changed while rendering".into(),
-            });
-        }
-        meta.render = Some(match self.host.render(&loaded, &meta.path, &bytes) {
+                cap: self.cap(),
+            }),
+            Some(b) => self.host.render(&loaded, &meta.path, b),
+        };
+        meta.render = Some(match outcome {
             Ok(r) => {
                 self.rendered += 1;
                 Render::Rendered {
@@ -176,6 +188,5 @@ impl Renderer for PackRenderer {
                 }
             }
         });
-        Ok(())
     }
 }

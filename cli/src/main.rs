@@ -53,7 +53,7 @@ enum Command {
         /// Accept a passphrase the strength check refuses.
         #[arg(long)]
         allow_weak_passphrase: bool,
-        /// A third-party decoder for a media type (`text/x-ledger=ledger.wasm`); repeatable.
+        /// A third-party decoder for a media type or file extension (`application/xml=outline.wasm`, `.ebc=ebcdic.wasm`); repeatable.
         #[arg(long = "decoder", value_name = "TYPE=FILE.wasm")]
         decoders: Vec<String>,
         /// Replace ARCHIVE if it exists.

@@ -10,8 +10,28 @@ const TERMINAL_ROWS: usize = 40;
 /// Widest column in the terminal, in characters.
 const TERMINAL_COLUMN: usize = 28;
 
-/// The documents of a record (main, then pages) as terminal text.
+/// The documents of a record (main, then pages) as terminal text, with
+/// every control character a decoder might put there (escape sequences
+/// that would drive the terminal, bidirectional overrides that would
+/// reorder what is shown) replaced by U+FFFD.
 pub fn to_text(docs: &[Document]) -> String {
+    sanitize(&raw_text(docs))
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if (c.is_control() && c != '\n' && c != '\t') || bidi {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn raw_text(docs: &[Document]) -> String {
     let mut out = String::new();
     for (i, d) in docs.iter().enumerate() {
         if i == 0 {
@@ -332,6 +352,23 @@ pub fn base64(data: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_text_cannot_drive_the_terminal() {
+        let d = Document {
+            title: "a\x1b]0;pwned\x07b".into(),
+            blocks: vec![Block::Code {
+                text: "\u{202e}evil\r\n".into(),
+            }],
+        };
+        let t = to_text(&[d]);
+        assert!(
+            !t.chars()
+                .any(|c| c == '\x1b' || c == '\x07' || c == '\r' || c == '\u{202e}'),
+            "{t:?}"
+        );
+        assert!(t.contains("a\u{fffd}]0;pwned\u{fffd}b"));
+    }
 
     #[test]
     fn base64_vectors() {

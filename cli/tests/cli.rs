@@ -565,3 +565,105 @@ fn walk(d: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+#[test]
+fn view_render_and_a_third_party_decoder_by_extension() {
+    let t = packed("views");
+    let d = &t.0;
+    // The built-in CSV decoder, in the terminal and as HTML.
+    let o = run(
+        &["view", "a.lgn", "registers/Ελλάδα.csv", "-i", "alice.key"],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("Ελένη"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("identical to the one recorded at packing"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        &[
+            "render",
+            "a.lgn",
+            "legal/act.md",
+            "-i",
+            "alice.key",
+            "-o",
+            "act.html",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let html = fs::read_to_string(d.join("act.html")).unwrap();
+    assert!(
+        html.contains("<h1>") && html.contains("dc:creator") && !html.contains("<script"),
+        "{html}"
+    );
+    let o = run(
+        &[
+            "render",
+            "a.lgn",
+            "legal/act.md",
+            "-i",
+            "alice.key",
+            "-o",
+            "act.html",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 2, "never overwrites without --force");
+    // A decoder of our own for files ending in .ebc.
+    fs::write(d.join("tiny.wasm"), legation_tests::tiny_decoder()).unwrap();
+    fs::write(d.join("src/registers/old.EBC"), [0xc1u8, 0xc2, 0xc3]).unwrap();
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            "b.lgn",
+            "-r",
+            "alice.pub",
+            "--decoder",
+            ".ebc=tiny.wasm",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(
+        &["view", "b.lgn", "registers/old.EBC", "-i", "alice.key"],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("tiny") && stdout(&o).contains("fixed view"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["verify", "b.lgn", "-i", "alice.key"], d);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("render:   OK: 5 views"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            "c.lgn",
+            "-r",
+            "alice.pub",
+            "--decoder",
+            "ebc=tiny.wasm",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("neither a media type"),
+        "{}",
+        stderr(&o)
+    );
+}

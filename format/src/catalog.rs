@@ -77,6 +77,10 @@ pub enum Render {
         /// The reason, as the packer's host gave it.
         reason: String,
     },
+    /// A status this reader does not know (from a later version): treated
+    /// as no recorded view.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A catalog page.

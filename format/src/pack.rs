@@ -278,8 +278,12 @@ pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
 /// Chooses each record's decoder and renders it at pack time. The command
 /// implements this with a WebAssembly host; the format knows no engine.
 pub trait Renderer {
-    /// Sets `meta.decoder` and `meta.render` for the record in `file`.
-    fn render(&mut self, meta: &mut RecordMeta, file: &Path, size: u64) -> Result<()>;
+    /// Largest record rendered; larger ones are streamed and get
+    /// `bytes: None`.
+    fn cap(&self) -> u64;
+    /// Sets `meta.decoder` and `meta.render` for a record of `size` bytes,
+    /// given its bytes when it is not over [`Renderer::cap`].
+    fn render(&mut self, meta: &mut RecordMeta, bytes: Option<&[u8]>, size: u64);
 }
 
 /// Packs every planned record into `writer`, calling `progress` with the
@@ -306,17 +310,41 @@ pub fn pack_plan<W: Write + Seek + Send, R: rand_core::CryptoRngCore>(
         f.rewind()
             .map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
         let mut meta = describe(r, &head[..n])?;
-        if let Some(rd) = renderer.as_deref_mut() {
-            rd.render(&mut meta, &r.file, r.size)?;
-        }
         progress(&r.path, r.size);
-        writer.add_record(
-            meta,
-            RecordSource::Reader {
-                reader: &mut f,
-                size: r.size,
-            },
-        )?;
+        match renderer.as_deref_mut() {
+            // Read once: the bytes rendered are the bytes stored.
+            Some(rd) if r.size <= rd.cap() => {
+                let mut bytes = Vec::with_capacity(r.size as usize);
+                (&mut f)
+                    .take(r.size + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
+                if bytes.len() as u64 != r.size {
+                    return Err(Error::Changed {
+                        path: r.path.clone(),
+                        what: format!(
+                            "{} bytes now, {} when the folder was listed",
+                            bytes.len(),
+                            r.size
+                        ),
+                    });
+                }
+                rd.render(&mut meta, Some(&bytes), r.size);
+                writer.add_record(meta, RecordSource::Bytes(&bytes))?;
+            }
+            rd => {
+                if let Some(rd) = rd {
+                    rd.render(&mut meta, None, r.size);
+                }
+                writer.add_record(
+                    meta,
+                    RecordSource::Reader {
+                        reader: &mut f,
+                        size: r.size,
+                    },
+                )?;
+            }
+        }
     }
     Ok(())
 }

@@ -196,8 +196,15 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// entry and lists it in the manifest; returns its entry name. Adding
     /// the same module twice stores it once.
     pub fn add_decoder(&mut self, module: &[u8], mut desc: DecoderRef) -> Result<String> {
-        let entry = manifest::decoder_entry(blake3::hash(module).as_bytes());
-        if self.decoders.iter().any(|d| d.entry == entry) {
+        let hash = *blake3::hash(module).as_bytes();
+        let entry = manifest::decoder_entry(&hash);
+        if let Some(e) = self.entries.iter().find(|e| e.name == entry) {
+            if e.blake3 != hash {
+                return Err(Error::invalid(
+                    &entry,
+                    "two different decoder modules share this name (hash prefix)",
+                ));
+            }
             return Ok(entry);
         }
         if self.last_path.is_some() {

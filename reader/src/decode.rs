@@ -45,18 +45,22 @@ pub struct HostLimits {
     pub module_cap: usize,
     /// Wall-clock backstop per call (fuel is the real CPU limit).
     pub watchdog: Duration,
+    /// Most pages a record may announce.
+    pub max_pages: u32,
     /// Limits on the returned document.
     pub view: ViewLimits,
 }
 
 impl Default for HostLimits {
-    /// 256 MiB records, 256 MiB output, 16 MiB modules, 60 s watchdog.
+    /// 256 MiB records, 256 MiB output, 16 MiB modules, 10,000 pages, and
+    /// a 600 s watchdog (far beyond what the default fuel takes here).
     fn default() -> Self {
         HostLimits {
             record_cap: 256 << 20,
             output_cap: 256 << 20,
             module_cap: 16 << 20,
-            watchdog: Duration::from_secs(60),
+            watchdog: Duration::from_secs(600),
+            max_pages: 10_000,
             view: ViewLimits::default(),
         }
     }
@@ -327,6 +331,16 @@ impl Host {
     ) -> Result<Rendered, DecodeError> {
         let main = self.run(decoder, Call::Decode, record, input)?;
         let count = page_count(&main, &self.limits.view);
+        if count > self.limits.max_pages {
+            return Err(DecodeError::BadOutput {
+                decoder: decoder.label.clone(),
+                record: record.into(),
+                reason: format!(
+                    "announces {count} pages, more than the {} a host renders",
+                    self.limits.max_pages
+                ),
+            });
+        }
         if count > 0 && !decoder.info.pages {
             return Err(DecodeError::BadOutput {
                 decoder: decoder.label.clone(),
@@ -396,6 +410,10 @@ pub fn inspect(wasm: &[u8], module_cap: usize) -> Result<DecoderInfo, String> {
             "not metered (no legation.meter section): limits could differ between engines".into(),
         );
     }
+    // The section could be pasted onto an unmetered module: check that the
+    // code really counts what it records.
+    legation_meter::verify_metered(wasm, module_cap)
+        .map_err(|e| format!("metering does not hold: {e}"))?;
     let info: DecoderInfo = serde_json::from_str(&facts.description)
         .map_err(|e| format!("legation.decoder section: {e}"))?;
     if info.abi != ABI_VERSION {

@@ -363,11 +363,12 @@ impl Unlocked {
                     return report;
                 }
                 match &rec.render {
-                    None => {}
+                    None | Some(legation_format::catalog::Render::Unknown) => {}
                     Some(legation_format::catalog::Render::NotRendered { reason }) => {
                         report.not_rendered.push((rec.path.clone(), reason.clone()));
                     }
                     Some(legation_format::catalog::Render::Rendered { blake3, pages }) => {
+                        let mut kind = ErrorKind::Damaged;
                         let message = match self.render_record(host, rec) {
                             Ok(r)
                                 if &r.hash() == blake3
@@ -380,13 +381,25 @@ impl Unlocked {
                                 "{}: the decoder's view differs from the one recorded at packing",
                                 rec.path
                             ),
-                            Err(e) => format!("{}: {e}", rec.path),
+                            Err(e) => {
+                                // The watchdog is a backstop, not a limit of the
+                                // format: its firing proves nothing either way.
+                                if matches!(
+                                    e,
+                                    crate::decode::RenderError::Decode(
+                                        crate::decode::DecodeError::Timeout { .. }
+                                    )
+                                ) {
+                                    kind = ErrorKind::Io;
+                                }
+                                format!("{}: {e}", rec.path)
+                            }
                         };
                         report.problems.push(Problem {
                             level: Level::Render,
                             subject: rec.path.clone(),
                             message,
-                            kind: ErrorKind::Damaged,
+                            kind,
                         });
                     }
                 }

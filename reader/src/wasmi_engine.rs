@@ -9,10 +9,19 @@ use wasmi::{Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
 
 use crate::decode::{Call, Compiled, Engine, EngineError};
 
-/// wasmi with default settings.
-#[derive(Default)]
+/// wasmi, allowed at least the call depth metered modules may use.
 pub struct Wasmi {
     engine: wasmi::Engine,
+}
+
+impl Default for Wasmi {
+    fn default() -> Self {
+        let mut c = wasmi::Config::default();
+        c.set_max_recursion_depth(100_000);
+        Wasmi {
+            engine: wasmi::Engine::new(&c),
+        }
+    }
 }
 
 impl Engine for Wasmi {
@@ -48,7 +57,7 @@ impl Compiled for WasmiDecoder {
         _watchdog: Duration,
     ) -> Result<Vec<u8>, EngineError> {
         let limits = StoreLimitsBuilder::new()
-            .memory_size((1 << 30) + (64 << 20))
+            .memory_size(4 << 30)
             .instances(1)
             .build();
         let mut store: Store<StoreLimits> = Store::new(&self.engine, limits);

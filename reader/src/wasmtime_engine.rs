@@ -9,8 +9,14 @@ use crate::decode::{Call, Compiled, Engine, EngineError};
 
 /// How often the watchdog's clock ticks.
 const TICK: Duration = Duration::from_millis(10);
-/// Memory a store may hold beyond what the metered module may grow to.
-const MEMORY_CAP: usize = (1 << 30) + (64 << 20);
+/// Memory a store may hold: the most a 32-bit memory can be, so the
+/// module's own metered maximum is what decides.
+const MEMORY_CAP: usize = 4 << 30;
+/// Native stack wasm may use: wasmtime's default, which any thread with
+/// Rust's default 2 MiB stack can give. Rust decoders keep large locals in
+/// linear memory, so their frames are small and the metered call depth
+/// (2,000 by default) is reached first.
+const WASM_STACK: usize = 512 << 10;
 
 /// wasmtime, configured for determinism: no relaxed SIMD, no threads,
 /// canonical NaNs, a large stack so the module's own depth limit is what
@@ -30,7 +36,7 @@ impl Wasmtime {
     pub fn new() -> Self {
         let mut c = Config::new();
         c.epoch_interruption(true)
-            .max_wasm_stack(2 << 20)
+            .max_wasm_stack(WASM_STACK)
             .wasm_relaxed_simd(false)
             .cranelift_nan_canonicalization(true);
         let engine = wasmtime::Engine::new(&c).expect("a valid wasmtime configuration"); // fixed settings
@@ -94,17 +100,7 @@ impl Compiled for WasmtimeDecoder {
         output_cap: usize,
         watchdog: Duration,
     ) -> Result<Vec<u8>, EngineError> {
-        // Wasm frames live on the native stack: run on a thread with room
-        // for the whole wasm stack limit, whatever thread the caller is on.
-        if big_stack::on_worker() {
-            return self.call_here(call, input, output_cap, watchdog);
-        }
-        let me = WasmtimeDecoder {
-            engine: self.engine.clone(),
-            pre: self.pre.clone(),
-        };
-        let input = input.to_vec();
-        big_stack::run(move || me.call_here(call, &input, output_cap, watchdog))
+        self.call_here(call, input, output_cap, watchdog)
     }
 }
 
@@ -119,7 +115,8 @@ impl WasmtimeDecoder {
         let limits = StoreLimitsBuilder::new()
             .memory_size(MEMORY_CAP)
             .instances(1)
-            .tables(4)
+            .memories(1)
+            .tables(8)
             .build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
@@ -163,68 +160,5 @@ impl WasmtimeDecoder {
             }
         };
         crate::decode::take_output(memory.data(&store), packed, output_cap)
-    }
-}
-
-/// Worker threads with stacks far larger than wasmtime's wasm stack limit,
-/// so that deep (but allowed) recursion in a decoder traps cleanly rather
-/// than overflowing a small caller stack. Workers are reused.
-mod big_stack {
-    use std::sync::mpsc::{channel, Sender};
-    use std::sync::{Mutex, OnceLock};
-
-    /// Stack of each worker: far above the 2 MiB wasm stack limit.
-    const STACK: usize = 32 << 20;
-
-    type Job = Box<dyn FnOnce() + Send>;
-
-    thread_local! {
-        static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-
-    /// Whether this thread is a big-stack worker.
-    pub fn on_worker() -> bool {
-        ON_WORKER.with(|w| w.get())
-    }
-
-    fn idle() -> &'static Mutex<Vec<Sender<Job>>> {
-        static IDLE: OnceLock<Mutex<Vec<Sender<Job>>>> = OnceLock::new();
-        IDLE.get_or_init(|| Mutex::new(Vec::new()))
-    }
-
-    fn spawn() -> Sender<Job> {
-        let (tx, rx) = channel::<Job>();
-        std::thread::Builder::new()
-            .name("legation-decoder".into())
-            .stack_size(STACK)
-            .spawn(move || {
-                ON_WORKER.with(|w| w.set(true));
-                for job in rx {
-                    job();
-                }
-            })
-            .expect("spawning a decoder thread");
-        tx
-    }
-
-    /// Runs `f` on an idle worker (a new one if none is idle) and waits.
-    pub fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-        let worker = idle()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_else(spawn);
-        let (done_tx, done_rx) = channel();
-        let job: Job = Box::new(move || {
-            let _ = done_tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
-        });
-        // A worker only ends when its sender is dropped, so sending works.
-        worker.send(job).expect("a decoder worker is alive");
-        let result = done_rx.recv().expect("the decoder worker answers");
-        idle()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(worker);
-        result.unwrap_or_else(|p| std::panic::resume_unwind(p))
     }
 }

@@ -1,0 +1,61 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+//! Decoding the same real files with each built-in decoder compiled
+//! natively and run as metered WebAssembly on wasmtime, and the fixed cost
+//! of one call (instance, allocation, call, output check).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use legation_meter::MeterConfig;
+use legation_reader::decode::{Call, Host};
+
+type Native = fn(&[u8]) -> Result<legation_view::Document, legation_decoder_sdk::DecodeError>;
+
+fn file(name: &str) -> Vec<u8> {
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../decoders/testdata")
+            .join(name),
+    )
+    .unwrap()
+}
+
+fn decoders(c: &mut Criterion) {
+    use legation_builtin_decoders as b;
+    let cases: [(&str, &[u8], Native); 6] = [
+        ("GPL-2.txt", b::TEXT, legation_decoder_text::decode),
+        ("stocks.csv", b::CSV, legation_decoder_csv::decode),
+        ("iso_15924.json", b::JSON, legation_decoder_json::decode),
+        ("camera.png", b::PNG, legation_decoder_png::decode),
+        ("astronaut.png", b::PNG, legation_decoder_png::decode),
+        ("python.tiff", b::TIFF, legation_decoder_tiff::decode),
+    ];
+    let host = Host::native();
+    for (name, module, native) in cases {
+        let input = file(name);
+        let metered = legation_meter::meter(module, &MeterConfig::default()).unwrap();
+        let loaded = host.load(&metered, name).unwrap();
+        let mut g = c.benchmark_group(format!("decode {name}"));
+        g.throughput(Throughput::Bytes(input.len() as u64));
+        g.bench_function("native", |b| {
+            b.iter(|| black_box(native(&input).unwrap().to_cbor()))
+        });
+        g.bench_function("wasmtime, metered", |b| {
+            b.iter(|| black_box(host.run(&loaded, Call::Decode, name, &input).unwrap()))
+        });
+        g.finish();
+    }
+}
+
+fn overhead(c: &mut Criterion) {
+    let host = Host::native();
+    let tiny = legation_tests::tiny_decoder();
+    let loaded = host.load(&tiny, "tiny").unwrap();
+    c.bench_function("per-call overhead (tiny decoder, compiled once)", |b| {
+        b.iter(|| black_box(host.run(&loaded, Call::Decode, "r", b"x").unwrap()))
+    });
+}
+
+criterion_group!(benches, decoders, overhead);
+criterion_main!(benches);
