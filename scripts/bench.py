@@ -171,6 +171,14 @@ is time / peak RSS.
 
 ## Criterion (library level, `cargo bench -p legation-benches`)
 
+`benches/benches/format.rs`: the AEAD implementations (ring natively, the aes-gcm crate
+that the wasm32 build uses), pack/fixity/content of one 256 MiB record in memory, and
+open/list/read-one/pack/content on 100,000 records. `benches/benches/decoders.rs`: each
+built-in decoder compiled natively against the same decoder as metered WebAssembly on
+wasmtime (fuel, depth and memory limits on; host output checks included), and the fixed
+cost of one call (fresh pooled instance, allocation, call, output check) with a decoder
+that does nothing.
+
 ```
 {crit or "(skipped: BENCH_QUICK=1)"}
 ```

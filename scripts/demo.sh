@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 DEMO_PASSPHRASE="${DEMO_PASSPHRASE:-embassy-demo-tallinn-luxembourg-2026}"
 out=target/demo
+# The built-in decoders are compiled to WebAssembly as part of the build.
+rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
 cargo build --release -p legation
 L=target/release/legation
 
@@ -23,6 +25,8 @@ step "$L" info "$out/demo.lgn"
 step "$L" verify "$out/demo.lgn" --issuer "$out/demo-issuer.pub"
 step "$L" ls "$out/demo.lgn" --identity "$out/demo-recipient.key"
 step "$L" verify "$out/demo.lgn" --issuer "$out/demo-issuer.pub" --passphrase-file "$out/passphrase"
+step "$L" view "$out/demo.lgn" land/iowa-electricity.csv --identity "$out/demo-recipient.key"
+step "$L" render "$out/demo.lgn" scans/camera.png --identity "$out/demo-recipient.key" -o "$out/camera.html"
 printf '\n\033[1m$ %s\033[0m\n' "$L cat $out/demo.lgn legal/BSD.txt --identity $out/demo-recipient.key | head -12"
 "$L" cat "$out/demo.lgn" legal/BSD.txt --identity "$out/demo-recipient.key" | head -12
 printf '\nThe demo archive is %s; its passphrase is in %s.\n' "$out/demo.lgn" "$out/passphrase"

@@ -25,6 +25,20 @@ pub struct Wasmtime {
     engine: wasmtime::Engine,
 }
 
+/// Instances come from a pool of memory slots that are reused, kept
+/// resident and reset between calls, so a call does not pay for mapping
+/// and faulting in fresh memory.
+fn pooling() -> wasmtime::InstanceAllocationStrategy {
+    let mut p = wasmtime::PoolingAllocationConfig::new();
+    p.total_memories(16)
+        .total_tables(16)
+        .total_core_instances(16)
+        .max_memory_size(MEMORY_CAP)
+        .linear_memory_keep_resident(16 << 20)
+        .table_keep_resident(64 << 10);
+    wasmtime::InstanceAllocationStrategy::Pooling(p)
+}
+
 impl Default for Wasmtime {
     fn default() -> Self {
         Self::new()
@@ -37,6 +51,7 @@ impl Wasmtime {
         let mut c = Config::new();
         c.epoch_interruption(true)
             .max_wasm_stack(WASM_STACK)
+            .allocation_strategy(pooling())
             .wasm_relaxed_simd(false)
             .cranelift_nan_canonicalization(true);
         let engine = wasmtime::Engine::new(&c).expect("a valid wasmtime configuration"); // fixed settings
