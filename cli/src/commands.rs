@@ -472,7 +472,13 @@ pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
 }
 
 /// `verify ARCHIVE`.
-pub fn verify(path: &Path, issuer: Option<&Path>, keys: &KeyOpts, as_json: bool) -> Result<u8> {
+pub fn verify(
+    path: &Path,
+    issuer: Option<&Path>,
+    keys: &KeyOpts,
+    level: Option<&str>,
+    as_json: bool,
+) -> Result<u8> {
     let pinned = match issuer {
         Some(p) => {
             let text =
@@ -486,7 +492,13 @@ pub fn verify(path: &Path, issuer: Option<&Path>, keys: &KeyOpts, as_json: bool)
         None => None,
     };
     let a = open(path)?;
-    let u = unlock(&a, keys, false)?;
+    let u = match level {
+        Some("fixity") => None,
+        _ => unlock(&a, keys, false)?,
+    };
+    if u.is_none() && matches!(level, Some("content" | "render")) {
+        return Err(anyhow!(legation_reader::Error::KeyNeeded));
+    }
     let bar = output::bar(a.len(), "verifying");
     let mut progress = |done: u64, total: u64| {
         bar.set_length(total);
@@ -494,6 +506,7 @@ pub fn verify(path: &Path, issuer: Option<&Path>, keys: &KeyOpts, as_json: bool)
         true
     };
     let report = match &u {
+        Some(u) if level == Some("content") => u.verify_content(pinned.as_ref(), &mut progress),
         Some(u) => {
             let host = legation_reader::decode::Host::native();
             u.verify_render(&host, pinned.as_ref(), &mut progress)
@@ -566,6 +579,8 @@ fn print_report(r: &Report, keyless: bool) {
     }
     if keyless {
         println!("render:   not checked (needs a key)");
+    } else if r.level == legation_reader::Level::Content {
+        println!("render:   not checked (--level content)");
     } else {
         println!(
             "render:   {}: {} views re-rendered and identical to packing, {} records packed without a view",

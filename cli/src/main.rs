@@ -79,6 +79,10 @@ enum Command {
         issuer: Option<PathBuf>,
         #[command(flatten)]
         keys: KeyOpts,
+        /// Stop at this level: fixity, content or render (default: render
+        /// with a key, fixity without).
+        #[arg(long, value_name = "LEVEL", value_parser = ["fixity", "content", "render"])]
+        level: Option<String>,
         /// Machine-readable report.
         #[arg(long)]
         json: bool,
@@ -208,8 +212,9 @@ fn main() -> ExitCode {
             archive,
             issuer,
             keys,
+            level,
             json,
-        } => commands::verify(&archive, issuer.as_deref(), &keys, json),
+        } => commands::verify(&archive, issuer.as_deref(), &keys, level.as_deref(), json),
         Command::Cat {
             archive,
             record,

@@ -191,7 +191,9 @@ pub struct Loaded {
     pub hash: [u8; 32],
     /// Its name for messages (entry name or file).
     pub label: String,
-    compiled: Arc<dyn Compiled>,
+    /// The module's bytes, until compiled on first use.
+    wasm: Vec<u8>,
+    compiled: std::sync::OnceLock<Result<Arc<dyn Compiled>, String>>,
 }
 
 impl Host {
@@ -239,15 +241,14 @@ impl Host {
             reason,
         };
         let info = inspect(wasm, self.limits.module_cap).map_err(bad)?;
-        let compiled = self
-            .engine
-            .compile(wasm)
-            .map_err(|e| bad(format!("{e:?}")))?;
+        // Compiling waits for the first call: packing stores every built-in
+        // decoder but may use only some.
         let loaded = Arc::new(Loaded {
             info,
             hash,
             label: label.to_owned(),
-            compiled,
+            wasm: wasm.to_vec(),
+            compiled: std::sync::OnceLock::new(),
         });
         self.cache
             .lock()
@@ -273,8 +274,19 @@ impl Host {
         }
         let d = || decoder.label.clone();
         let r = || record.to_owned();
-        let out = decoder
+        let compiled = decoder
             .compiled
+            .get_or_init(|| {
+                self.engine
+                    .compile(&decoder.wasm)
+                    .map_err(|e| format!("{e:?}"))
+            })
+            .as_ref()
+            .map_err(|reason| DecodeError::BadModule {
+                decoder: d(),
+                reason: reason.clone(),
+            })?;
+        let out = compiled
             .call(call, input, self.limits.output_cap, self.limits.watchdog)
             .map_err(|e| match e {
                 EngineError::Trap(trap) => DecodeError::Trap {

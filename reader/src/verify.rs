@@ -356,56 +356,80 @@ impl Unlocked {
         let base = self.archive().len();
         for n in 0..self.index().pages.len() {
             let Ok(page) = self.page(n) else { continue }; // reported by the content pass
-            for rec in &page.records {
-                done += 1;
-                if !progress(base + base * done / total.max(1), base * 2) {
-                    report.cancelled = true;
-                    return report;
-                }
-                match &rec.render {
-                    None | Some(legation_format::catalog::Render::Unknown) => {}
-                    Some(legation_format::catalog::Render::NotRendered { reason }) => {
-                        report.not_rendered.push((rec.path.clone(), reason.clone()));
+                                                           // Each record renders on its own: two at a time.
+            let half = page.records.len().div_ceil(2);
+            let (a, b) = page.records.split_at(half);
+            let check = |recs: &[legation_format::catalog::CatalogRecord]| {
+                recs.iter()
+                    .map(|rec| self.check_view(host, rec))
+                    .collect::<Vec<_>>()
+            };
+            let (ra, rb) = legation_format::writer::join(|| check(a), || check(b));
+            for (rec, outcome) in page.records.iter().zip(ra.into_iter().chain(rb)) {
+                match outcome {
+                    ViewCheck::Matches => report.records_rendered += 1,
+                    ViewCheck::NotRecorded => {}
+                    ViewCheck::NotRendered(reason) => {
+                        report.not_rendered.push((rec.path.clone(), reason))
                     }
-                    Some(legation_format::catalog::Render::Rendered { blake3, pages }) => {
-                        let mut kind = ErrorKind::Damaged;
-                        let message = match self.render_record(host, rec) {
-                            Ok(r)
-                                if &r.hash() == blake3
-                                    && r.documents.len() as u64 == u64::from(*pages) + 1 =>
-                            {
-                                report.records_rendered += 1;
-                                continue;
-                            }
-                            Ok(_) => format!(
-                                "{}: the decoder's view differs from the one recorded at packing",
-                                rec.path
-                            ),
-                            Err(e) => {
-                                // The watchdog is a backstop, not a limit of the
-                                // format: its firing proves nothing either way.
-                                if matches!(
-                                    e,
-                                    crate::decode::RenderError::Decode(
-                                        crate::decode::DecodeError::Timeout { .. }
-                                    )
-                                ) {
-                                    kind = ErrorKind::Io;
-                                }
-                                format!("{}: {e}", rec.path)
-                            }
-                        };
-                        report.problems.push(Problem {
-                            level: Level::Render,
-                            subject: rec.path.clone(),
-                            message,
-                            kind,
-                        });
-                    }
+                    ViewCheck::Problem(message, kind) => report.problems.push(Problem {
+                        level: Level::Render,
+                        subject: rec.path.clone(),
+                        message,
+                        kind,
+                    }),
                 }
+            }
+            done += page.records.len() as u64;
+            if !progress(base + base * done / total.max(1), base * 2) {
+                report.cancelled = true;
+                return report;
             }
         }
         report
+    }
+}
+
+/// What re-rendering one record showed.
+enum ViewCheck {
+    Matches,
+    NotRecorded,
+    NotRendered(String),
+    Problem(String, ErrorKind),
+}
+
+impl Unlocked {
+    fn check_view(
+        &self,
+        host: &crate::decode::Host,
+        rec: &legation_format::catalog::CatalogRecord,
+    ) -> ViewCheck {
+        use legation_format::catalog::Render;
+        let (blake3, pages) = match &rec.render {
+            None | Some(Render::Unknown) => return ViewCheck::NotRecorded,
+            Some(Render::NotRendered { reason }) => return ViewCheck::NotRendered(reason.clone()),
+            Some(Render::Rendered { blake3, pages }) => (blake3, pages),
+        };
+        match self.render_record(host, rec) {
+            Ok(r) if &r.hash() == blake3 && r.documents.len() as u64 == u64::from(*pages) + 1 => {
+                ViewCheck::Matches
+            }
+            Ok(_) => ViewCheck::Problem(
+                format!(
+                    "{}: the decoder's view differs from the one recorded at packing",
+                    rec.path
+                ),
+                ErrorKind::Damaged,
+            ),
+            // The watchdog is a backstop, not a limit of the format: its
+            // firing proves nothing either way.
+            Err(
+                e @ crate::decode::RenderError::Decode(crate::decode::DecodeError::Timeout {
+                    ..
+                }),
+            ) => ViewCheck::Problem(format!("{}: {e}", rec.path), ErrorKind::Io),
+            Err(e) => ViewCheck::Problem(format!("{}: {e}", rec.path), ErrorKind::Damaged),
+        }
     }
 }
 
