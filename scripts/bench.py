@@ -70,6 +70,35 @@ def row(name, ours, theirs_name, theirs):
     return f"| {name} | {ours[0]:.2f} s | {ours[1]:.0f} MB | {theirs_name} | {theirs[0]:.2f} s | {theirs[1]:.0f} MB | **{ratio:.2f}x** |"
 
 
+def tidy(crit):
+    """Criterion's lines without comparisons to earlier runs."""
+    keep = lambda l: l.strip() and "%" not in l and not l.startswith(("Found", "Benchmarking", "Gnuplot")) and "outlier" not in l and "regressed" not in l and "improved" not in l and "No change" not in l and "noise threshold" not in l
+    return "\n".join(l for l in crit.splitlines() if keep(l))
+
+
+def decoder_table(crit):
+    """Median decode times natively and on wasmtime, from criterion's output."""
+    unit = {"ns": 1e-3, "µs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}
+    times, name = {}, None
+    for line in crit.splitlines():
+        if not line.startswith(" "):
+            name = line.split(" time:")[0].strip()
+        if "time:" in line and name:
+            parts = line.split("[")[1].split("]")[0].split()
+            times[name] = float(parts[2]) * unit[parts[3]]
+    rows = []
+    for key, native in times.items():
+        if key.startswith("decode ") and key.endswith("/native"):
+            wasm = times.get(key.replace("/native", "/wasmtime, metered"))
+            if wasm:
+                rows.append(f"| {key[7:-7]} | {native:.1f} µs | {wasm:.1f} µs | {wasm / native:.2f}x |")
+    if not rows:
+        return ""
+    ratios = sorted(float(r.split("|")[4].strip()[:-1]) for r in rows)
+    return ("| file | native | wasmtime, metered | ratio |\n|---|---|---|---|\n" + "\n".join(rows)
+            + f"\n\nMedian ratio {statistics.median(ratios):.2f}x. Per-call overhead: see the last decoder line below.\n")
+
+
 def main():
     os.makedirs(BENCH, exist_ok=True)
     rng = random.Random(2026)
@@ -135,8 +164,7 @@ def main():
         if out.returncode != 0:
             sys.exit(f"cargo bench failed:\n{out.stderr[-3000:]}")
         crit = out.stdout
-        keep = lambda l: ("time:" in l or "thrpt:" in l or (l.strip() and not l.startswith((" ", "Found", "Benchmarking", "Gnuplot", "change:")) and "outlier" not in l))
-        crit = "\n".join(l for l in crit.splitlines() if keep(l))
+        crit = tidy(crit)
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((l.split(":", 1)[1].strip() for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
@@ -175,6 +203,10 @@ is time / peak RSS.
 | records | archive | pack (renders every record) | open (public facts) | list all | read one | fixity | content | render |
 |---|---|---|---|---|---|---|---|---|
 {chr(10).join(scale)}
+
+## Decoders: native against metered WebAssembly (criterion medians)
+
+{decoder_table(crit) or "(skipped: BENCH_QUICK=1)"}
 
 ## Criterion (library level, `cargo bench -p legation-benches`)
 

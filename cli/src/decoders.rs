@@ -165,6 +165,15 @@ impl Renderer for PackRenderer {
             &chosen.loaded.hash,
         ));
         let loaded = chosen.loaded.clone();
+        // The built-in fallback's view (statistics and a hex dump) is a
+        // function of bytes the content check already covers: it is shown
+        // on demand, not recorded, so binary records cost nothing extra.
+        let fallback = loaded.info.media_types.iter().any(|m| m == "*/*")
+            && extra_count(&self.decoders) <= self.decoders.iter().position(|(_, p)| p.loaded.hash == loaded.hash).unwrap_or(0);
+        if fallback {
+            meta.render = None;
+            return;
+        }
         let outcome = match bytes {
             None => Err(DecodeError::TooLarge {
                 record: meta.path.clone(),
