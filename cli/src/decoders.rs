@@ -169,7 +169,12 @@ impl Renderer for PackRenderer {
         // function of bytes the content check already covers: it is shown
         // on demand, not recorded, so binary records cost nothing extra.
         let fallback = loaded.info.media_types.iter().any(|m| m == "*/*")
-            && extra_count(&self.decoders) <= self.decoders.iter().position(|(_, p)| p.loaded.hash == loaded.hash).unwrap_or(0);
+            && extra_count(&self.decoders)
+                <= self
+                    .decoders
+                    .iter()
+                    .position(|(_, p)| p.loaded.hash == loaded.hash)
+                    .unwrap_or(0);
         if fallback {
             meta.render = None;
             return;
