@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use legation_meter::MeterConfig;
-use legation_reader::decode::{Call, Host};
+use legation_reader::decode::{Call, Engine, Host};
+use legation_reader::wasmtime_engine::Wasmtime;
+
+const WATCHDOG: std::time::Duration = std::time::Duration::from_secs(60);
 
 type Native = fn(&[u8]) -> Result<legation_view::Document, legation_decoder_sdk::DecodeError>;
 
@@ -40,6 +43,12 @@ fn decoders(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.bench_function("native", |b| {
             b.iter(|| black_box(native(&input).unwrap().to_cbor()))
+        });
+        // The same module unmetered, called on the engine directly: what
+        // the metering costs, apart from what WebAssembly costs.
+        let plain = Wasmtime::new().compile(module).unwrap();
+        g.bench_function("wasmtime, unmetered", |b| {
+            b.iter(|| black_box(plain.call(Call::Decode, &input, 1 << 30, WATCHDOG).unwrap()))
         });
         g.bench_function("wasmtime, metered", |b| {
             b.iter(|| black_box(host.run(&loaded, Call::Decode, name, &input).unwrap()))

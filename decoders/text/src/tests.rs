@@ -405,3 +405,11 @@ fn random_input_never_panics() {
         assert!(doc.validate(&Limits::default()).is_ok(), "{text:?}");
     }
 }
+
+#[test]
+fn newlines_of_every_convention_become_lf() {
+    assert!(matches!(normalize_newlines("a\nb"), Cow::Borrowed("a\nb")));
+    assert_eq!(normalize_newlines("a\r\nb\rc\r\r\nd\r"), "a\nb\nc\n\nd\n");
+    assert_eq!(normalize_newlines("\r\n\r\n"), "\n\n");
+    assert_eq!(normalize_newlines("é\r\nж\rα"), "é\nж\nα");
+}
