@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Installs what the tests need when
-# it is missing (today: rustfmt, clippy and the wasm32 target).
+# it is missing (today: rustfmt, clippy, the wasm32 target, and Mesa's
+# software Vulkan driver for the viewer's rendered UI snapshots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
+# The viewer's egui_kittest tests render with wgpu; lavapipe (Mesa's CPU
+# Vulkan driver) gives them a GPU-less adapter, the same on every machine.
+if ! dpkg-query -W -f='${Status}' mesa-vulkan-drivers 2>/dev/null | grep -q 'install ok installed'; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers >/dev/null
+fi
 
 echo "== format"
 cargo fmt --all -- --check

@@ -794,43 +794,8 @@ pub fn render(path: &Path, record: &str, out: &Path, keys: &KeyOpts, force: bool
         bail!("{} exists (use --force to replace it)", out.display());
     }
     let (u, rec, docs) = rendered(path, record, keys)?;
-    let m = u.archive().manifest();
-    let decoder = m
-        .decoders
-        .iter()
-        .find(|d| Some(&d.entry) == rec.decoder.as_ref());
-    let mut facts = vec![
-        (
-            "archive".to_owned(),
-            format!(
-                "{} (id {})",
-                path.display(),
-                legation_format::hex::encode(&m.archive_id)
-            ),
-        ),
-        ("record".to_owned(), rec.path.clone()),
-        ("media type".to_owned(), rec.media_type.clone()),
-        ("size".to_owned(), format!("{} bytes", rec.size)),
-        (
-            "BLAKE3".to_owned(),
-            legation_format::hex::encode(&rec.blake3),
-        ),
-    ];
-    if let Some(d) = decoder {
-        facts.push((
-            "decoder".to_owned(),
-            format!("{} {} ({})", d.name, d.version, d.entry),
-        ));
-    }
-    if let Ok(legation_reader::Signer::Valid { fingerprint, .. }) =
-        u.archive().check_signature(None)
-    {
-        facts.push(("issuer".to_owned(), fingerprint));
-    }
-    for (k, vs) in &rec.metadata {
-        facts.push((format!("dc:{k}"), vs.join("; ")));
-    }
-    let html = view::to_html(&docs, &facts);
+    let facts = legation_viewer::html::record_facts(&path.display().to_string(), &u, &rec);
+    let html = legation_viewer::html::to_html(&docs, &facts);
     let (tmp, mut f) = temp_beside(out)?;
     let written = f.write_all(html.as_bytes()).and_then(|()| f.sync_all());
     if let Err(e) = written {
@@ -839,5 +804,11 @@ pub fn render(path: &Path, record: &str, out: &Path, keys: &KeyOpts, force: bool
     }
     place(&tmp, out, force)?;
     eprintln!("wrote {} ({} bytes)", out.display(), html.len());
+    Ok(0)
+}
+
+/// `open [ARCHIVE]`: the desktop viewer.
+pub fn open_viewer(archive: Option<PathBuf>) -> Result<u8> {
+    legation_viewer::run_native(archive).map_err(|e| anyhow!(e))?;
     Ok(0)
 }

@@ -140,6 +140,11 @@ enum Command {
         /// The archive.
         archive: PathBuf,
     },
+    /// Open an archive (or nothing) in the desktop viewer window.
+    Open {
+        /// The archive.
+        archive: Option<PathBuf>,
+    },
     /// Print the format specification (the archive's copy, or the built-in one).
     Spec {
         /// An archive whose carried SPEC.md to print.
@@ -241,6 +246,7 @@ fn main() -> ExitCode {
             force,
         } => commands::render(&archive, &record, &output, &keys, force),
         Command::Spec { archive } => commands::spec(archive.as_deref()),
+        Command::Open { archive } => commands::open_viewer(archive),
     };
     match result {
         Ok(code) => ExitCode::from(code),

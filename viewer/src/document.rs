@@ -1,0 +1,482 @@
+//! Showing view documents: headings, paragraphs with their emphasis,
+//! fields as a grid, tables with sorting and virtual scrolling, images
+//! with fit, zoom and pan, preformatted text, and pages one at a time.
+
+use std::collections::HashMap;
+
+use egui::text::LayoutJob;
+use egui::{Align, FontId, RichText, TextFormat, TextStyle, Ui};
+use egui_extras::{Column, TableBuilder};
+use legation_view::{Block, ColumnType, Document, PixelFormat};
+
+/// Tallest a table is drawn before it scrolls on its own.
+const TABLE_HEIGHT: f32 = 360.0;
+/// Lines of preformatted text above which only visible lines are laid out.
+const CODE_VIRTUAL_LINES: usize = 400;
+
+/// A rendered record being read: its documents and the reader's place in
+/// them (page, table order, image zoom).
+pub struct DocumentView {
+    /// The main document, then one per page.
+    pub docs: Vec<Document>,
+    /// The page shown (1-based; 0 when the record has no pages).
+    pub page: usize,
+    tables: HashMap<(usize, usize), TableOrder>,
+    images: HashMap<(usize, usize), ImageState>,
+    code_lines: HashMap<(usize, usize), Vec<(usize, usize)>>,
+}
+
+/// How one table is sorted.
+#[derive(Default)]
+struct TableOrder {
+    column: Option<usize>,
+    descending: bool,
+    order: Vec<u32>,
+}
+
+/// One image's texture and zoom (`None`: fit the width).
+struct ImageState {
+    texture: Option<egui::TextureHandle>,
+    zoom: Option<f32>,
+}
+
+impl DocumentView {
+    /// A view of a record's documents, on its first page.
+    pub fn new(docs: Vec<Document>) -> Self {
+        let page = usize::from(docs.len() > 1);
+        DocumentView {
+            docs,
+            page,
+            tables: HashMap::new(),
+            images: HashMap::new(),
+            code_lines: HashMap::new(),
+        }
+    }
+
+    /// Number of pages (0 for a record without pages).
+    pub fn pages(&self) -> usize {
+        self.docs.len().saturating_sub(1)
+    }
+
+    /// Shows the main document and the current page.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        let Some(main) = self.docs.first() else {
+            ui.label("The decoder returned no document.");
+            return;
+        };
+        ui.heading(&main.title);
+        self.blocks_ui(ui, 0);
+        if self.pages() > 0 {
+            ui.separator();
+            self.page_bar(ui);
+            let p = self.page;
+            if let Some(d) = self.docs.get(p) {
+                if !d.title.is_empty() {
+                    ui.label(RichText::new(&d.title).strong().size(18.0));
+                }
+            }
+            self.blocks_ui(ui, p);
+        }
+    }
+
+    /// Previous/next buttons and the page number.
+    fn page_bar(&mut self, ui: &mut Ui) {
+        let n = self.pages();
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(self.page > 1, egui::Button::new("◀ Previous page"))
+                .clicked()
+            {
+                self.page -= 1;
+            }
+            ui.label(format!("Page {} of {n}", self.page));
+            if ui
+                .add_enabled(self.page < n, egui::Button::new("Next page ▶"))
+                .clicked()
+            {
+                self.page += 1;
+            }
+        });
+    }
+
+    fn blocks_ui(&mut self, ui: &mut Ui, doc: usize) {
+        let n = self.docs[doc].blocks.len();
+        for b in 0..n {
+            ui.add_space(4.0);
+            // Split the borrow: the block is read, the per-block state written.
+            let DocumentView {
+                docs,
+                tables,
+                images,
+                code_lines,
+                ..
+            } = self;
+            match &docs[doc].blocks[b] {
+                Block::Heading { level, text } => {
+                    let size = match level {
+                        1 => 24.0,
+                        2 => 20.0,
+                        3 => 17.0,
+                        _ => 15.0,
+                    };
+                    ui.add_space(6.0);
+                    ui.label(RichText::new(text).size(size).strong());
+                }
+                Block::Paragraph { spans } => {
+                    let mut job = LayoutJob::default();
+                    let body = TextStyle::Body.resolve(ui.style());
+                    let mono = TextStyle::Monospace.resolve(ui.style());
+                    let color = ui.visuals().text_color();
+                    let strong = ui.visuals().strong_text_color();
+                    for s in spans {
+                        let fmt = TextFormat {
+                            font_id: if s.code {
+                                mono.clone()
+                            } else {
+                                FontId::new(body.size, body.family.clone())
+                            },
+                            color: if s.strong { strong } else { color },
+                            italics: s.emphasis,
+                            background: if s.code {
+                                ui.visuals().code_bg_color
+                            } else {
+                                egui::Color32::TRANSPARENT
+                            },
+                            ..Default::default()
+                        };
+                        job.append(&s.text, 0.0, fmt);
+                    }
+                    job.wrap.max_width = ui.available_width();
+                    ui.label(job);
+                }
+                Block::Fields { items } => {
+                    egui::Grid::new(("fields", doc, b))
+                        .num_columns(2)
+                        .striped(true)
+                        .spacing([16.0, 4.0])
+                        .show(ui, |ui| {
+                            for (l, v) in items {
+                                ui.label(RichText::new(l).strong());
+                                ui.label(v);
+                                ui.end_row();
+                            }
+                        });
+                }
+                Block::Table {
+                    columns,
+                    types,
+                    rows,
+                } => {
+                    let state = tables.entry((doc, b)).or_default();
+                    table_ui(ui, (doc, b), columns, types.as_deref(), rows, state);
+                }
+                Block::Image {
+                    width,
+                    height,
+                    format,
+                    pixels,
+                } => {
+                    let state = images.entry((doc, b)).or_insert(ImageState {
+                        texture: None,
+                        zoom: None,
+                    });
+                    image_ui(ui, (doc, b), *width, *height, *format, pixels, state);
+                }
+                Block::Code { text } => {
+                    let lines = code_lines
+                        .entry((doc, b))
+                        .or_insert_with(|| line_spans(text));
+                    code_ui(ui, (doc, b), text, lines);
+                }
+                Block::Pages { count } => {
+                    ui.label(RichText::new(format!("This record has {count} pages.")).italics());
+                }
+            }
+        }
+    }
+}
+
+fn line_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if c == '\n' {
+            out.push((start, i));
+            start = i + 1;
+        }
+    }
+    if start < text.len() {
+        out.push((start, text.len()));
+    }
+    out
+}
+
+fn code_ui(ui: &mut Ui, id: (usize, usize), text: &str, lines: &[(usize, usize)]) {
+    let frame = egui::Frame::new()
+        .fill(ui.visuals().code_bg_color)
+        .inner_margin(6.0)
+        .corner_radius(4.0);
+    frame.show(ui, |ui| {
+        if lines.len() <= CODE_VIRTUAL_LINES {
+            ui.add(
+                egui::Label::new(RichText::new(text).monospace())
+                    .wrap_mode(egui::TextWrapMode::Extend),
+            );
+            return;
+        }
+        let h = ui.text_style_height(&TextStyle::Monospace);
+        egui::ScrollArea::both()
+            .id_salt(("code", id))
+            .max_height(TABLE_HEIGHT * 1.5)
+            .auto_shrink([false, true])
+            .show_rows(ui, h, lines.len(), |ui, range| {
+                for &(a, z) in &lines[range] {
+                    ui.add(
+                        egui::Label::new(RichText::new(&text[a..z]).monospace())
+                            .wrap_mode(egui::TextWrapMode::Extend),
+                    );
+                }
+            });
+    });
+}
+
+fn numeric(t: Option<ColumnType>) -> bool {
+    matches!(t, Some(ColumnType::Integer | ColumnType::Decimal))
+}
+
+fn sort_rows(
+    rows: &[Vec<String>],
+    col: usize,
+    ty: Option<ColumnType>,
+    descending: bool,
+) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+    if numeric(ty) {
+        let key = |i: &u32| -> f64 {
+            rows[*i as usize][col]
+                .trim()
+                .replace([',', ' '], "")
+                .parse::<f64>()
+                .unwrap_or(f64::NEG_INFINITY)
+        };
+        order.sort_by(|a, b| key(a).total_cmp(&key(b)).then(a.cmp(b)));
+    } else {
+        order.sort_by(|a, b| {
+            rows[*a as usize][col]
+                .cmp(&rows[*b as usize][col])
+                .then(a.cmp(b))
+        });
+    }
+    if descending {
+        order.reverse();
+    }
+    order
+}
+
+fn table_ui(
+    ui: &mut Ui,
+    id: (usize, usize),
+    columns: &[String],
+    types: Option<&[ColumnType]>,
+    rows: &[Vec<String>],
+    state: &mut TableOrder,
+) {
+    ui.label(
+        RichText::new(format!("{} rows × {} columns", rows.len(), columns.len()))
+            .small()
+            .weak(),
+    );
+    let row_h = ui.text_style_height(&TextStyle::Body) + 4.0;
+    let mut clicked = None;
+    let ty = |c: usize| types.and_then(|t| t.get(c).copied());
+    ui.push_id(("table", id), |ui| {
+        let mut tb = TableBuilder::new(ui)
+            .striped(true)
+            .resizable(true)
+            .vscroll(true)
+            .max_scroll_height(TABLE_HEIGHT)
+            .auto_shrink([false, true])
+            .cell_layout(egui::Layout::left_to_right(Align::Center));
+        for _ in columns {
+            tb = tb.column(Column::auto().at_least(40.0).clip(true));
+        }
+        tb.header(row_h + 2.0, |mut header| {
+            for (c, name) in columns.iter().enumerate() {
+                header.col(|ui| {
+                    let mark = match state.column {
+                        Some(s) if s == c && state.descending => " ▼",
+                        Some(s) if s == c => " ▲",
+                        _ => "",
+                    };
+                    if ui
+                        .button(RichText::new(format!("{name}{mark}")).strong())
+                        .on_hover_text("Sort by this column")
+                        .clicked()
+                    {
+                        clicked = Some(c);
+                    }
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_h, rows.len(), |mut row| {
+                let i = row.index();
+                let r = state.order.get(i).map_or(i, |&o| o as usize);
+                for (c, cell) in rows[r].iter().enumerate() {
+                    row.col(|ui| {
+                        if numeric(ty(c)) {
+                            ui.with_layout(egui::Layout::right_to_left(Align::Center), |ui| {
+                                ui.label(cell);
+                            });
+                        } else {
+                            ui.label(cell);
+                        }
+                    });
+                }
+            });
+        });
+    });
+    if let Some(c) = clicked {
+        let descending = state.column == Some(c) && !state.descending;
+        state.order = sort_rows(rows, c, ty(c), descending);
+        state.column = Some(c);
+        state.descending = descending;
+    }
+}
+
+fn to_rgba(width: u32, height: u32, format: PixelFormat, pixels: &[u8]) -> egui::ColorImage {
+    let size = [width as usize, height as usize];
+    match format {
+        PixelFormat::Rgba8 => egui::ColorImage::from_rgba_unmultiplied(size, pixels),
+        PixelFormat::Gray8 => egui::ColorImage::from_gray(size, pixels),
+        PixelFormat::Rgb8 => egui::ColorImage::from_rgb(size, pixels),
+        PixelFormat::GrayAlpha8 => {
+            let rgba: Vec<u8> = pixels
+                .chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0], p[1]])
+                .collect();
+            egui::ColorImage::from_rgba_unmultiplied(size, &rgba)
+        }
+    }
+}
+
+fn image_ui(
+    ui: &mut Ui,
+    id: (usize, usize),
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+    pixels: &[u8],
+    state: &mut ImageState,
+) {
+    let tex = state
+        .texture
+        .get_or_insert_with(|| {
+            ui.ctx().load_texture(
+                format!("view image {id:?}"),
+                to_rgba(width, height, format, pixels),
+                // Enlarged, pixels stay sharp squares; reduced, smooth.
+                egui::TextureOptions {
+                    magnification: egui::TextureFilter::Nearest,
+                    minification: egui::TextureFilter::Linear,
+                    ..Default::default()
+                },
+            )
+        })
+        .clone();
+    let natural = egui::vec2(width as f32, height as f32);
+    // Fit: the whole width, as drawn below the bar (small scans enlarged
+    // up to eight times).
+    let fit = (ui.available_width().max(50.0) / natural.x).min(8.0);
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!("Image {width} × {height}, {}", format.name()))
+                .small()
+                .weak(),
+        );
+        if ui
+            .selectable_label(state.zoom.is_none(), "Fit")
+            .on_hover_text("Fit the image to the width")
+            .clicked()
+        {
+            state.zoom = None;
+        }
+        if ui
+            .selectable_label(state.zoom == Some(1.0), "Actual size")
+            .clicked()
+        {
+            state.zoom = Some(1.0);
+        }
+        let current = state.zoom.unwrap_or(fit);
+        if ui.button("−").on_hover_text("Zoom out").clicked() {
+            state.zoom = Some((current / 1.25).max(0.05));
+        }
+        ui.label(format!("Zoom {:.0}%", current * 100.0));
+        if ui.button("+").on_hover_text("Zoom in").clicked() {
+            state.zoom = Some((current * 1.25).min(16.0));
+        }
+    });
+    match state.zoom {
+        None => {
+            let size = natural * fit;
+            ui.add(egui::Image::from_texture((tex.id(), size)))
+                .on_hover_text(format!("image {width}×{height}"));
+        }
+        Some(z) => {
+            let size = natural * z;
+            egui::ScrollArea::both()
+                .id_salt(("image", id))
+                .max_height(TABLE_HEIGHT * 1.5)
+                .auto_shrink([false, true])
+                .show(ui, |ui| {
+                    let r = ui.add(
+                        egui::Image::from_texture((tex.id(), size)).sense(egui::Sense::drag()),
+                    );
+                    // Drag to pan.
+                    if r.dragged() {
+                        ui.scroll_with_delta(r.drag_delta());
+                    }
+                    // Ctrl + wheel zooms.
+                    if r.hovered() {
+                        let zoom = ui.input(|i| i.zoom_delta());
+                        if zoom != 1.0 {
+                            state.zoom = Some((z * zoom).clamp(0.05, 16.0));
+                        }
+                    }
+                });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_columns_sort_as_numbers() {
+        let rows: Vec<Vec<String>> = ["10", "9", "100", "x"]
+            .iter()
+            .map(|s| vec![s.to_string()])
+            .collect();
+        assert_eq!(
+            sort_rows(&rows, 0, Some(ColumnType::Integer), false),
+            vec![3, 1, 0, 2]
+        );
+        assert_eq!(
+            sort_rows(&rows, 0, Some(ColumnType::Text), false),
+            vec![0, 2, 1, 3]
+        );
+        assert_eq!(
+            sort_rows(&rows, 0, Some(ColumnType::Integer), true),
+            vec![2, 0, 1, 3]
+        );
+    }
+
+    #[test]
+    fn lines_of_preformatted_text() {
+        let t = "a\nbc\n\nd";
+        let l = line_spans(t);
+        let s: Vec<&str> = l.iter().map(|&(a, z)| &t[a..z]).collect();
+        assert_eq!(s, vec!["a", "bc", "", "d"]);
+    }
+}

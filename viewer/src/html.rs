@@ -1,0 +1,290 @@
+//! A record's view as one self-contained HTML file (no script, nothing
+//! loaded from elsewhere, images inlined as PNG), headed by the facts that
+//! identify it. `legation render` and the viewer's export share this code.
+
+use std::fmt::Write as _;
+
+use legation_format::catalog::CatalogRecord;
+use legation_reader::Unlocked;
+use legation_view::{Block, Document, PixelFormat};
+
+/// The facts that head an exported view: the archive (named by
+/// `archive_label`), the record, its hashes, decoder, issuer and Dublin
+/// Core metadata.
+pub fn record_facts(
+    archive_label: &str,
+    u: &Unlocked,
+    rec: &CatalogRecord,
+) -> Vec<(String, String)> {
+    let m = u.archive().manifest();
+    let decoder = m
+        .decoders
+        .iter()
+        .find(|d| Some(&d.entry) == rec.decoder.as_ref());
+    let mut facts = vec![
+        (
+            "archive".to_owned(),
+            format!(
+                "{archive_label} (id {})",
+                legation_format::hex::encode(&m.archive_id)
+            ),
+        ),
+        ("record".to_owned(), rec.path.clone()),
+        ("media type".to_owned(), rec.media_type.clone()),
+        ("size".to_owned(), format!("{} bytes", rec.size)),
+        (
+            "BLAKE3".to_owned(),
+            legation_format::hex::encode(&rec.blake3),
+        ),
+    ];
+    if let Some(d) = decoder {
+        facts.push((
+            "decoder".to_owned(),
+            format!("{} {} ({})", d.name, d.version, d.entry),
+        ));
+    }
+    if let Ok(legation_reader::Signer::Valid { fingerprint, .. }) =
+        u.archive().check_signature(None)
+    {
+        facts.push(("issuer".to_owned(), fingerprint));
+    }
+    for (k, vs) in &rec.metadata {
+        facts.push((format!("dc:{k}"), vs.join("; ")));
+    }
+    facts
+}
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The documents of a record as one self-contained HTML page: no scripts,
+/// no external resources, images as `data:` PNGs. `facts` are shown as a
+/// header (archive, record, hashes, decoder).
+pub fn to_html(docs: &[Document], facts: &[(String, String)]) -> String {
+    let title = docs.first().map_or("", |d| d.title.as_str());
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"und\"><head><meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n\
+         <title>{}</title>\n<style>\nbody{{font-family:serif;max-width:60em;margin:2em auto;padding:0 1em;line-height:1.4}}\n\
+         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #999;padding:.2em .5em;text-align:left;vertical-align:top}}\n\
+         .facts td:first-child{{font-weight:bold}}.facts{{font-family:monospace;font-size:.85em}}\n\
+         pre{{background:#f4f4f4;padding:.5em;overflow:auto}}img{{max-width:100%;image-rendering:pixelated;border:1px solid #ccc}}\n\
+         .page{{border-top:2px solid #333;margin-top:2em}}\n</style></head><body>\n",
+        esc(title)
+    );
+    if !facts.is_empty() {
+        o.push_str("<table class=\"facts\">\n");
+        for (k, v) in facts {
+            let _ = writeln!(o, "<tr><td>{}</td><td>{}</td></tr>", esc(k), esc(v));
+        }
+        o.push_str("</table>\n");
+    }
+    for (i, d) in docs.iter().enumerate() {
+        if i == 0 {
+            let _ = writeln!(o, "<h1>{}</h1>", esc(&d.title));
+        } else {
+            let _ = writeln!(
+                o,
+                "<section class=\"page\"><h2>Page {i} of {}: {}</h2>",
+                docs.len() - 1,
+                esc(&d.title)
+            );
+        }
+        for b in &d.blocks {
+            block_html(&mut o, b);
+        }
+        if i > 0 {
+            o.push_str("</section>\n");
+        }
+    }
+    o.push_str("</body></html>\n");
+    o
+}
+
+fn block_html(o: &mut String, b: &Block) {
+    match b {
+        Block::Heading { level, text } => {
+            let l = (level + 1).min(6);
+            let _ = writeln!(o, "<h{l}>{}</h{l}>", esc(text));
+        }
+        Block::Paragraph { spans } => {
+            o.push_str("<p>");
+            for s in spans {
+                let mut t = esc(&s.text);
+                if s.code {
+                    t = format!("<code>{t}</code>");
+                }
+                if s.emphasis {
+                    t = format!("<em>{t}</em>");
+                }
+                if s.strong {
+                    t = format!("<strong>{t}</strong>");
+                }
+                o.push_str(&t);
+            }
+            o.push_str("</p>\n");
+        }
+        Block::Fields { items } => {
+            o.push_str("<table>\n");
+            for (l, v) in items {
+                let _ = writeln!(o, "<tr><th>{}</th><td>{}</td></tr>", esc(l), esc(v));
+            }
+            o.push_str("</table>\n");
+        }
+        Block::Table { columns, rows, .. } => {
+            o.push_str("<table>\n<tr>");
+            for c in columns {
+                let _ = write!(o, "<th>{}</th>", esc(c));
+            }
+            o.push_str("</tr>\n");
+            for r in rows {
+                o.push_str("<tr>");
+                for c in r {
+                    let _ = write!(o, "<td>{}</td>", esc(c));
+                }
+                o.push_str("</tr>\n");
+            }
+            o.push_str("</table>\n");
+        }
+        Block::Image {
+            width,
+            height,
+            format,
+            pixels,
+        } => {
+            let png = encode_png(*width, *height, *format, pixels);
+            let _ = writeln!(
+                o,
+                "<p><img width=\"{width}\" height=\"{height}\" alt=\"image {width}×{height}\" src=\"data:image/png;base64,{}\"></p>",
+                base64(&png)
+            );
+        }
+        Block::Code { text } => {
+            let _ = writeln!(o, "<pre>{}</pre>", esc(text));
+        }
+        Block::Pages { count } => {
+            let _ = writeln!(o, "<p><em>{count} pages follow.</em></p>");
+        }
+    }
+}
+
+/// A PNG (8 bits per sample, no interlace, filter 0) of raw pixels.
+pub fn encode_png(width: u32, height: u32, format: PixelFormat, pixels: &[u8]) -> Vec<u8> {
+    let (colour, bpp) = match format {
+        PixelFormat::Gray8 => (0u8, 1usize),
+        PixelFormat::GrayAlpha8 => (4, 2),
+        PixelFormat::Rgb8 => (2, 3),
+        PixelFormat::Rgba8 => (6, 4),
+    };
+    let stride = width as usize * bpp;
+    let mut raw = Vec::with_capacity((stride + 1) * height as usize);
+    for row in pixels.chunks(stride.max(1)) {
+        raw.push(0);
+        raw.extend_from_slice(row);
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, colour, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(
+        &mut png,
+        b"IDAT",
+        &miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6),
+    );
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut h = crc32fast::Hasher::new();
+    h.update(kind);
+    h.update(data);
+    out.extend_from_slice(&h.finalize().to_be_bytes());
+}
+
+/// Standard base64 with padding (RFC 4648).
+pub fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use legation_view::Span;
+
+    #[test]
+    fn base64_vectors() {
+        // RFC 4648 section 10.
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+
+    #[test]
+    fn html_escapes_and_inlines() {
+        let d = Document {
+            title: "<script>".into(),
+            blocks: vec![
+                Block::Paragraph {
+                    spans: vec![Span {
+                        text: "a & b".into(),
+                        emphasis: true,
+                        strong: false,
+                        code: false,
+                    }],
+                },
+                Block::Image {
+                    width: 1,
+                    height: 1,
+                    format: PixelFormat::Gray8,
+                    pixels: vec![255],
+                },
+            ],
+        };
+        let h = to_html(&[d], &[]);
+        assert!(h.contains("<title>&lt;script&gt;</title>") && !h.contains("<script>"));
+        assert!(h.contains("<em>a &amp; b</em>"));
+        assert!(h.contains("data:image/png;base64,iVBORw0KGgo"));
+    }
+}

@@ -1,0 +1,58 @@
+//! The Legation viewer: one egui application that opens an archive, shows
+//! what anyone may see and a keyless fixity check, unlocks it with a
+//! passphrase or identity file, lists, searches and shows records through
+//! their decoders, verifies the whole archive and exports records.
+//!
+//! The UI is [`App`], drawn into any [`egui::Ui`], so tests drive it
+//! headless and the desktop (and later the browser) shells stay thin. What
+//! differs between hosts sits behind [`platform::Platform`] and
+//! [`jobs::Spawner`].
+
+pub mod app;
+pub mod catalog;
+pub mod document;
+pub mod export;
+pub mod html;
+pub mod jobs;
+pub mod platform;
+
+pub use app::App;
+
+/// The window title.
+pub const TITLE: &str = "Legation viewer";
+
+/// Opens the desktop window, with `path` opened at once when given, and
+/// returns when the window is closed.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn run_native(path: Option<std::path::PathBuf>) -> Result<(), String> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(TITLE)
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([640.0, 400.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        TITLE,
+        options,
+        Box::new(move |_cc| {
+            Ok(Box::new(Shell(App::new(
+                Box::new(platform::Native::default()),
+                path,
+            ))))
+        }),
+    )
+    .map_err(|e| format!("cannot open a window: {e}"))
+}
+
+/// The eframe shell around [`App`].
+#[cfg(not(target_arch = "wasm32"))]
+struct Shell(App);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl eframe::App for Shell {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.0.ui(ui);
+    }
+}

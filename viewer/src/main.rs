@@ -1,0 +1,28 @@
+//! `legation-viewer [ARCHIVE]`: the desktop viewer.
+//!
+//! Exit codes: 0 when the window is closed; 2 when no window can be opened
+//! or the arguments are wrong.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let path = args.next().map(std::path::PathBuf::from);
+    if let Some(p) = &path {
+        if p == "--help" || p == "-h" {
+            println!("usage: legation-viewer [ARCHIVE]\n\nOpens ARCHIVE (or nothing) in the Legation viewer window.");
+            return ExitCode::SUCCESS;
+        }
+    }
+    if args.next().is_some() {
+        eprintln!("usage: legation-viewer [ARCHIVE]");
+        return ExitCode::from(2);
+    }
+    match legation_viewer::run_native(path) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("legation-viewer: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

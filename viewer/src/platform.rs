@@ -1,0 +1,125 @@
+//! What differs between hosts: reading archives, file dialogs, where
+//! recent files are kept, writing exports, and where jobs run. The desktop
+//! implementation is [`Native`]; tests script their own.
+
+use std::path::{Path, PathBuf};
+
+use legation_reader::source::ReadAt;
+
+use crate::jobs::Spawner;
+
+/// The services the viewer needs from its host.
+pub trait Platform {
+    /// Where background jobs run.
+    fn spawner(&self) -> &dyn Spawner;
+    /// A random-access source for an archive file.
+    fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>>;
+    /// Asks the user for an archive to open.
+    fn pick_archive(&self) -> Option<PathBuf>;
+    /// Asks the user for an identity (`NAME.key`) or issuer key (`NAME.pub`) file.
+    fn pick_key_file(&self, title: &str) -> Option<PathBuf>;
+    /// Asks the user where to save a file, suggesting a name.
+    fn pick_save(&self, suggested: &str) -> Option<PathBuf>;
+    /// Reads a small file (a key file).
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+    /// The recent-files list, newest first.
+    fn load_recent(&self) -> Vec<PathBuf>;
+    /// Stores the recent-files list.
+    fn save_recent(&self, recent: &[PathBuf]);
+}
+
+/// Most archives kept in the recent-files list.
+pub const RECENT_MAX: usize = 10;
+
+/// The recent-files list as stored: a JSON array of paths.
+pub fn parse_recent(bytes: &[u8]) -> Vec<PathBuf> {
+    serde_json::from_slice::<Vec<PathBuf>>(bytes)
+        .unwrap_or_default()
+        .into_iter()
+        .take(RECENT_MAX)
+        .collect()
+}
+
+/// Where the user's configuration goes on this system: `$XDG_CONFIG_HOME`
+/// or `~/.config` on Linux and BSD, `~/Library/Application Support` on
+/// macOS, `%APPDATA%` on Windows; `legation` inside it.
+pub fn config_dir() -> Option<PathBuf> {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = if cfg!(windows) {
+        env("APPDATA")
+    } else if cfg!(target_os = "macos") {
+        env("HOME").map(|h| h.join("Library/Application Support"))
+    } else {
+        env("XDG_CONFIG_HOME").or_else(|| env("HOME").map(|h| h.join(".config")))
+    };
+    base.map(|b| b.join("legation"))
+}
+
+/// The desktop: files, native dialogs, threads, and the recent-files list
+/// in `recent.json` of [`config_dir`].
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Default)]
+pub struct Native {
+    spawner: crate::jobs::ThreadSpawner,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Native {
+    fn recent_file() -> Option<PathBuf> {
+        config_dir().map(|d| d.join("viewer-recent.json"))
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Platform for Native {
+    fn spawner(&self) -> &dyn Spawner {
+        &self.spawner
+    }
+    fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
+        Ok(Box::new(legation_reader::source::FileSource::open(path)?))
+    }
+    fn pick_archive(&self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Open a Legation archive")
+            .add_filter("Legation archive", &["lgn"])
+            .add_filter("Any file", &["*"])
+            .pick_file()
+    }
+    fn pick_key_file(&self, title: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title(title)
+            .add_filter("Key file", &["key", "pub"])
+            .add_filter("Any file", &["*"])
+            .pick_file()
+    }
+    fn pick_save(&self, suggested: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title("Export")
+            .set_file_name(suggested)
+            .save_file()
+    }
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+    fn load_recent(&self) -> Vec<PathBuf> {
+        Self::recent_file()
+            .and_then(|f| std::fs::read(f).ok())
+            .map(|b| parse_recent(&b))
+            .unwrap_or_default()
+    }
+    fn save_recent(&self, recent: &[PathBuf]) {
+        // A list that cannot be saved is not worth bothering the user with.
+        if let Some(f) = Self::recent_file() {
+            if let Some(d) = f.parent() {
+                let _ = std::fs::create_dir_all(d);
+            }
+            if let Ok(json) = serde_json::to_vec_pretty(recent) {
+                let _ = std::fs::write(f, json);
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Test archives made from `samples/records` with the built-in decoders
+//! (deterministically: fixed keys, time and random numbers), a tampered
+//! copy, and a scripted platform whose dialogs answer what the test says.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+
+use legation_format::catalog::Render;
+use legation_format::manifest::{DecoderLimits, DecoderRef};
+use legation_format::pack::{self, PackOptions, Renderer};
+use legation_format::writer::{ArchiveWriter, RecordMeta, WriterOptions};
+use legation_reader::decode::{Host, Loaded};
+use legation_reader::source::ReadAt;
+use legation_viewer::jobs::{Spawner, ThreadSpawner};
+use legation_viewer::platform::Platform;
+use rand_core::SeedableRng;
+use zeroize::Zeroizing;
+
+/// The test archives, made once per test binary.
+pub struct Archives {
+    /// Folder holding everything below.
+    pub dir: PathBuf,
+    /// The intact archive.
+    pub intact: PathBuf,
+    /// The same with one byte of a record entry changed.
+    pub tampered: PathBuf,
+    /// The record whose entry was changed.
+    pub tampered_record: String,
+    /// The entry that was changed.
+    pub tampered_entry: String,
+    /// An identity file that opens both.
+    pub identity: PathBuf,
+    /// The issuer's public key file.
+    pub issuer_pub: PathBuf,
+}
+
+pub fn archives() -> &'static Archives {
+    static A: OnceLock<Archives> = OnceLock::new();
+    A.get_or_init(make)
+}
+
+struct Builtins {
+    host: Host,
+    decoders: Vec<(Vec<u8>, DecoderRef, Arc<Loaded>, String)>,
+}
+
+impl Renderer for Builtins {
+    fn cap(&self) -> u64 {
+        self.host.limits().record_cap
+    }
+    fn render(&mut self, meta: &mut RecordMeta, bytes: Option<&[u8]>, _size: u64) {
+        let chosen = self
+            .decoders
+            .iter()
+            .find(|d| d.1.media_types.contains(&meta.media_type))
+            .or_else(|| {
+                self.decoders
+                    .iter()
+                    .find(|d| d.1.media_types.iter().any(|m| m == "*/*"))
+            })
+            .expect("a fallback decoder");
+        meta.decoder = Some(chosen.3.clone());
+        if chosen.1.media_types.iter().any(|m| m == "*/*") {
+            return;
+        }
+        let r = self
+            .host
+            .render(&chosen.2, &meta.path, bytes.expect("small records"));
+        meta.render = Some(match r {
+            Ok(r) => Render::Rendered {
+                blake3: r.hash(),
+                pages: (r.documents.len() - 1) as u32,
+            },
+            Err(e) => Render::NotRendered {
+                reason: e.to_string(),
+            },
+        });
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::copy(e.path(), &t).unwrap();
+            set_time(&t);
+        }
+    }
+}
+
+/// Copies get today's modification time: give every file the same one so
+/// the archive (and the snapshots showing dates) never change.
+fn set_time(p: &Path) {
+    let t = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs((legation_tests::CREATED - 86_400) as u64);
+    std::fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+fn make() -> Archives {
+    let dir = std::env::temp_dir().join(format!("legation-viewer-tests-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let records = dir.join("records");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/records"),
+        &records,
+    );
+    // A record its decoder refuses, to show the raw bytes.
+    std::fs::write(
+        records.join("registers/broken.json"),
+        b"{\"registers\": [1, 2,",
+    )
+    .unwrap();
+    set_time(&records.join("registers/broken.json"));
+
+    let host = Host::native();
+    let mut decoders = Vec::new();
+    for wasm in legation_builtin_decoders::ALL {
+        let module = legation_meter::meter(wasm, &legation_meter::MeterConfig::default()).unwrap();
+        let limits = legation_meter::is_metered(&module).unwrap();
+        let loaded = host.load(&module, "built-in").unwrap();
+        let desc = DecoderRef {
+            entry: String::new(),
+            name: loaded.info.name.clone(),
+            version: loaded.info.version.clone(),
+            abi: loaded.info.abi,
+            media_types: loaded.info.media_types.clone(),
+            limits: DecoderLimits {
+                fuel: limits.fuel,
+                max_depth: limits.max_depth,
+                max_memory_pages: limits.max_memory_pages,
+            },
+        };
+        decoders.push((module, desc, loaded, String::new()));
+    }
+    let opts = WriterOptions {
+        created: legation_tests::CREATED,
+        issuer: Some(legation_tests::issuer()),
+        recipients: vec![legation_tests::identity().public()],
+        passphrases: vec![(
+            Zeroizing::new(legation_tests::PASSPHRASE.to_owned()),
+            legation_tests::CHEAP_KDF,
+        )],
+        embed_spec: false,
+    };
+    let rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng).unwrap();
+    for d in &mut decoders {
+        d.3 = w.add_decoder(&d.0, d.1.clone()).unwrap();
+    }
+    let mut renderer = Builtins { host, decoders };
+    let mut plan = pack::plan(&records, PackOptions::default()).unwrap();
+    pack::pack_plan(&mut plan, &mut w, Some(&mut renderer), |_, _| {}).unwrap();
+    let bytes = w.finish().unwrap().into_inner();
+    let intact = dir.join("sample.lgn");
+    std::fs::write(&intact, &bytes).unwrap();
+
+    // Tamper: change one byte in the middle of the largest record entry.
+    let a = legation_reader::Archive::open(legation_reader::source::MemSource::new(
+        bytes.clone(),
+        "sample",
+    ))
+    .unwrap();
+    let e = a
+        .entries()
+        .iter()
+        .filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX))
+        .max_by_key(|e| e.size)
+        .unwrap()
+        .clone();
+    let u = a
+        .unlock(&[legation_reader::Key::Identity(legation_tests::identity())])
+        .unwrap();
+    let rec = u
+        .list(0, u.record_count())
+        .unwrap()
+        .into_iter()
+        .find(|r| r.entry == e.name)
+        .unwrap();
+    let mut bad = bytes;
+    bad[(e.data_offset() + e.size / 2) as usize] ^= 0x40;
+    let tampered = dir.join("tampered.lgn");
+    std::fs::write(&tampered, &bad).unwrap();
+
+    let identity = dir.join("reader.key");
+    std::fs::write(
+        &identity,
+        legation_format::keys::format_key_file(
+            legation_format::keys::RECIPIENT_SECRET,
+            legation_tests::identity().secret(),
+            "test reader",
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let issuer_pub = dir.join("issuer.pub");
+    std::fs::write(
+        &issuer_pub,
+        legation_format::keys::format_key_file(
+            legation_format::keys::ISSUER_PUBLIC,
+            &legation_tests::issuer().public(),
+            "test issuer",
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    Archives {
+        dir,
+        intact,
+        tampered,
+        tampered_record: rec.path,
+        tampered_entry: e.name,
+        identity,
+        issuer_pub,
+    }
+}
+
+/// What the scripted dialogs answer next, and what the app stored.
+#[derive(Default)]
+pub struct Script {
+    pub archive: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub save: Option<PathBuf>,
+    pub recent: Vec<PathBuf>,
+}
+
+/// A platform whose dialogs answer from a [`Script`].
+pub struct Scripted(pub Rc<RefCell<Script>>);
+
+impl Platform for Scripted {
+    fn spawner(&self) -> &dyn Spawner {
+        &ThreadSpawner
+    }
+    fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
+        Ok(Box::new(legation_reader::source::FileSource::open(path)?))
+    }
+    fn pick_archive(&self) -> Option<PathBuf> {
+        self.0.borrow_mut().archive.take()
+    }
+    fn pick_key_file(&self, _title: &str) -> Option<PathBuf> {
+        self.0.borrow_mut().key_file.take()
+    }
+    fn pick_save(&self, _suggested: &str) -> Option<PathBuf> {
+        self.0.borrow_mut().save.take()
+    }
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+    fn load_recent(&self) -> Vec<PathBuf> {
+        self.0.borrow().recent.clone()
+    }
+    fn save_recent(&self, recent: &[PathBuf]) {
+        self.0.borrow_mut().recent = recent.to_vec();
+    }
+}

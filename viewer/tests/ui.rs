@@ -1,0 +1,363 @@
+//! The viewer driven as a person would: open, unlock (wrong, then right),
+//! search, read a table, an image and a multi-page record, verify an
+//! intact and a tampered archive, export. Checked through the
+//! accessibility tree, with PNG snapshots of the main screens
+//! (`UPDATE_SNAPSHOTS=1 cargo test -p legation-viewer` rewrites them).
+
+mod support;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable as _;
+use egui_kittest::Harness;
+use legation_viewer::App;
+use support::{archives, Script, Scripted};
+
+type H = Harness<'static, App>;
+
+/// Titles from the sidecars of `samples/records`.
+const CAMERA: &str = "Photograph of a cameraman (scanned plate)";
+const GPL: &str = "GNU General Public License, version 2";
+
+fn harness(path: Option<PathBuf>, script: Rc<RefCell<Script>>) -> H {
+    let app = App::new(Box::new(Scripted(script)), path);
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_max_steps(64)
+        // Frames are stepped a varying number of times while jobs run: a
+        // blinking cursor would make snapshots differ from run to run.
+        .with_context_setup(|ctx| ctx.all_styles_mut(|s| s.visuals.text_cursor.blink = false))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+/// Steps frames until no job runs, then until the UI settles.
+fn settle(h: &mut H) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if !h.state_mut().busy() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "a job never ended"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = h.try_run();
+}
+
+/// A snapshot without the pointer (no hover effects or tooltips, whose
+/// timing varies).
+fn snap(h: &mut H, name: &str) {
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot(name);
+}
+
+/// The button (or selectable label) with this text.
+fn button<'a>(h: &'a H, label: &'a str) -> egui_kittest::Node<'a> {
+    h.get_by_role_and_label(Role::Button, label)
+}
+
+fn has(h: &H, text: &str) -> bool {
+    h.query_by_label_contains(text).is_some()
+}
+
+fn type_passphrase(h: &mut H, text: &str) {
+    let field = h.get_by_role(Role::PasswordInput);
+    field.focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_role(Role::PasswordInput).type_text(text);
+    h.run_steps(1);
+}
+
+fn open_unlocked(script: Rc<RefCell<Script>>, path: &std::path::Path) -> H {
+    let mut h = harness(Some(path.to_owned()), script);
+    settle(&mut h);
+    type_passphrase(&mut h, legation_tests::PASSPHRASE);
+    button(&h, "Unlock").click();
+    settle(&mut h);
+    h
+}
+
+fn click_record(h: &mut H, title: &str) {
+    button(h, title).click();
+    settle(h);
+}
+
+#[test]
+fn open_see_public_facts_unlock_wrong_then_right() {
+    let a = archives();
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = harness(Some(a.intact.clone()), script.clone());
+    settle(&mut h);
+    let fp = legation_format::crypto::fingerprint(&legation_tests::issuer().public());
+    assert!(has(&h, "sample.lgn: public facts"));
+    assert!(has(&h, &format!("{fp} (signature valid, not pinned)")));
+    assert!(has(&h, "Intact: no problem found at the fixity level."));
+    assert!(has(&h, "2026-11-27T10:31:52Z"));
+    assert_eq!(
+        script.borrow().recent,
+        vec![a.intact.clone()],
+        "remembered as recent"
+    );
+    snap(&mut h, "locked");
+
+    type_passphrase(&mut h, "not the passphrase");
+    button(&h, "Unlock").click();
+    settle(&mut h);
+    assert!(
+        has(&h, "Wrong passphrase or identity"),
+        "a wrong key says so"
+    );
+    snap(&mut h, "wrong_passphrase");
+
+    type_passphrase(&mut h, legation_tests::PASSPHRASE);
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert!(!has(&h, "Wrong passphrase"));
+    assert!(has(&h, "9 of 9 records"));
+    for title in [
+        CAMERA,
+        GPL,
+        "iowa-electricity.csv",
+        "multipage.tif",
+        "BSD.txt",
+    ] {
+        assert!(h.query_by_label_contains(title).is_some(), "{title} listed");
+    }
+    snap(&mut h, "records");
+}
+
+#[test]
+fn an_identity_file_unlocks() {
+    let a = archives();
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = harness(Some(a.intact.clone()), script.clone());
+    settle(&mut h);
+    script.borrow_mut().key_file = Some(a.identity.clone());
+    button(&h, "Choose identity file…").click();
+    h.run_steps(2);
+    assert!(has(&h, "reader.key"));
+    button(&h, "Unlock").click();
+    settle(&mut h);
+    assert!(has(&h, "9 of 9 records"));
+}
+
+#[test]
+fn search_then_read_a_table() {
+    let a = archives();
+    let mut h = open_unlocked(Rc::default(), &a.intact);
+    let search = h.get_by_role(Role::TextInput);
+    search.focus();
+    h.run_steps(1);
+    h.get_by_role(Role::TextInput).type_text("iowa");
+    h.run_steps(2);
+    assert!(has(&h, "1 of 9 records"));
+    assert!(h.query_by_label(CAMERA).is_none(), "filtered out");
+    click_record(&mut h, "iowa-electricity.csv");
+    assert!(has(&h, "rows × 3 columns"), "a table is shown");
+    assert!(has(&h, "year"), "with its header");
+    snap(&mut h, "table_record");
+    // Sort by a column: the header marks the order.
+    button(&h, "year").click();
+    h.run_steps(2);
+    assert!(has(&h, "year ▲"));
+    button(&h, "year ▲").click();
+    h.run_steps(2);
+    assert!(has(&h, "year ▼"));
+    // Search covers Dublin Core metadata too (the camera's "source").
+    h.get_by_role(Role::TextInput).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_role(Role::TextInput).type_text("scikit");
+    h.run_steps(2);
+    assert!(has(&h, "1 of 9 records"));
+    assert!(h.query_by_label(CAMERA).is_some());
+    h.get_by_role(Role::TextInput).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_role(Role::TextInput).type_text("nonexistent-zzz");
+    h.run_steps(2);
+    assert!(has(&h, "0 of 9 records"));
+}
+
+#[test]
+fn an_image_and_a_multi_page_record() {
+    let a = archives();
+    let mut h = open_unlocked(Rc::default(), &a.intact);
+    click_record(&mut h, CAMERA);
+    assert!(has(&h, "Image 512 × 512"), "the image is shown");
+    snap(&mut h, "image_record");
+    button(&h, "Actual size").click();
+    h.run_steps(2);
+    assert!(has(&h, "Zoom 100%"));
+    button(&h, "+").click();
+    h.run_steps(2);
+    assert!(has(&h, "Zoom 125%"));
+    button(&h, "Fit").click();
+    h.run_steps(2);
+    button(&h, "Details").click();
+    h.run_steps(2);
+    assert!(has(&h, "identical to the view recorded at packing"));
+    assert!(has(&h, "verified when read"));
+    assert!(has(&h, "Module BLAKE3"));
+    snap(&mut h, "details");
+    button(&h, "Record").click();
+    h.run_steps(1);
+
+    click_record(&mut h, "multipage.tif");
+    let pages = h
+        .get_by_label_contains("Page 1 of ")
+        .value()
+        .unwrap_or_default();
+    let n: usize = pages.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 2, "{pages}");
+    button(&h, "Next page ▶").click();
+    h.run_steps(2);
+    assert!(has(&h, &format!("Page 2 of {n}")));
+    snap(&mut h, "multipage_record");
+}
+
+#[test]
+fn a_record_the_decoder_refuses_shows_raw_bytes() {
+    let a = archives();
+    let mut h = open_unlocked(Rc::default(), &a.intact);
+    click_record(&mut h, "broken.json");
+    assert!(has(&h, "This record cannot be shown"));
+    assert!(has(&h, "00000000  7b 22 72 65"), "hex dump");
+    button(&h, "Text").click();
+    h.run_steps(2);
+    assert!(has(&h, "{\"registers\": [1, 2,"), "as text");
+    snap(&mut h, "decoder_failure");
+}
+
+#[test]
+fn keyboard_find_arrows_and_enter() {
+    let a = archives();
+    let mut h = open_unlocked(Rc::default(), &a.intact);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(1);
+    assert!(
+        h.get_by_role(Role::TextInput).is_focused(),
+        "Ctrl+F focuses search"
+    );
+    h.get_by_role(Role::TextInput).type_text("legal");
+    h.run_steps(2);
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(1);
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    // legal/: BSD.txt, GPL-2.txt (titled by its sidecar), LGPL-2.1.txt.
+    assert!(has(&h, "legal/GPL-2.txt"), "the second record opened");
+}
+
+#[test]
+fn verify_an_intact_archive_with_a_pinned_issuer() {
+    let a = archives();
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = open_unlocked(script.clone(), &a.intact);
+    button(&h, "Verify archive").click();
+    h.run_steps(1);
+    script.borrow_mut().key_file = Some(a.issuer_pub.clone());
+    button(&h, "Pin issuer key…").click();
+    h.run_steps(1);
+    let fp = legation_format::crypto::fingerprint(&legation_tests::issuer().public());
+    assert!(has(&h, &fp));
+    button(&h, "Verify everything (render)").click();
+    settle(&mut h);
+    assert!(has(&h, "Intact: no problem found at the render level."));
+    assert!(has(&h, &format!("signed by the pinned issuer {fp}")));
+    snap(&mut h, "verify_intact");
+}
+
+#[test]
+fn verify_a_tampered_archive() {
+    let a = archives();
+    let script = Rc::new(RefCell::new(Script::default()));
+    // The keyless check already names the entry.
+    let mut h = harness(Some(a.tampered.clone()), script.clone());
+    settle(&mut h);
+    assert!(has(&h, "DAMAGED: 1 problem(s) found at the fixity level."));
+    assert!(has(&h, &a.tampered_entry));
+    type_passphrase(&mut h, legation_tests::PASSPHRASE);
+    button(&h, "Unlock").click();
+    settle(&mut h);
+    button(&h, "Verify archive").click();
+    h.run_steps(1);
+    button(&h, "Verify content").click();
+    settle(&mut h);
+    assert!(has(&h, "DAMAGED: 2 problem(s) found at the content level."));
+    let link = format!("{}: ", a.tampered_record);
+    assert!(has(&h, &link), "the damaged record is named");
+    snap(&mut h, "verify_tampered");
+    // The result points to the record: clicking it opens the record,
+    // which cannot be shown, and its first bytes are offered raw.
+    h.get_by_role(Role::Link).click();
+    settle(&mut h);
+    assert!(has(&h, "This record cannot be shown"));
+    assert!(has(&h, "fails authentication"));
+}
+
+#[test]
+fn export_never_overwrites_without_asking() {
+    let a = archives();
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = open_unlocked(script.clone(), &a.intact);
+    click_record(&mut h, "iowa-electricity.csv");
+    let out = a.dir.join(format!("export-{}.csv", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    script.borrow_mut().save = Some(out.clone());
+    button(&h, "Export original…").click();
+    settle(&mut h);
+    let original = std::fs::read(a.dir.join("records/land/iowa-electricity.csv")).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), original);
+    assert!(has(&h, "Exported"));
+
+    // Again to the same file: asked, and kept.
+    std::fs::write(&out, b"mine").unwrap();
+    script.borrow_mut().save = Some(out.clone());
+    button(&h, "Export original…").click();
+    h.run_steps(2);
+    assert!(has(&h, "Replace the file?"));
+    button(&h, "Keep it").click();
+    settle(&mut h);
+    assert_eq!(std::fs::read(&out).unwrap(), b"mine");
+
+    // The view as HTML, replacing when told to.
+    script.borrow_mut().save = Some(out.clone());
+    button(&h, "Export view as HTML…").click();
+    h.run_steps(2);
+    button(&h, "Replace").click();
+    settle(&mut h);
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("land/iowa-electricity.csv"));
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn a_file_that_is_not_an_archive_says_so() {
+    let a = archives();
+    let bad = a.dir.join("not-an-archive.lgn");
+    std::fs::write(&bad, b"hello, this is not a zip file at all").unwrap();
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = harness(None, script.clone());
+    h.run_steps(1);
+    script.borrow_mut().archive = Some(bad);
+    button(&h, "Choose an archive…").click();
+    settle(&mut h);
+    assert!(has(&h, "Cannot open"));
+    assert!(has(&h, "Open a Legation archive"), "back at the start");
+    assert!(script.borrow().recent.is_empty(), "not remembered");
+}
