@@ -78,6 +78,8 @@ enum LockState {
 #[derive(Default)]
 struct UnlockForm {
     passphrase: Zeroizing<String>,
+    /// Whether the passphrase field was given the keyboard focus once.
+    focused: bool,
     identity: Option<PathBuf>,
     message: Option<String>,
     job: Option<Job<Result<Unlocked, String>>>,
@@ -662,11 +664,19 @@ impl UnlockForm {
             let r = ui.add_enabled(
                 !busy,
                 egui::TextEdit::singleline(&mut *self.passphrase)
+                    // A fixed id: the widgets above it come and go (the
+                    // fixity check's progress), and focus follows the id.
+                    .id(ui.make_persistent_id("passphrase"))
                     .password(true)
                     .desired_width(320.0)
                     .hint_text("the archive's passphrase"),
             );
             let r = r.labelled_by(l.id);
+            // Ready to type as soon as the form shows.
+            if !self.focused {
+                r.request_focus();
+                self.focused = true;
+            }
             if r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter)) {
                 submit = true;
             }
@@ -1062,8 +1072,8 @@ impl Browser {
         let (find, down, up, enter) = ui.input_mut(|i| {
             (
                 i.consume_key(Modifiers::COMMAND, Key::F),
-                i.key_pressed(Key::ArrowDown),
-                i.key_pressed(Key::ArrowUp),
+                i.num_presses(Key::ArrowDown),
+                i.num_presses(Key::ArrowUp),
                 i.key_pressed(Key::Enter),
             )
         });
@@ -1074,12 +1084,14 @@ impl Browser {
         }
         if list_keys && !self.visible.is_empty() {
             let last = self.visible.len() - 1;
-            if down {
-                self.cursor = Some(self.cursor.map_or(0, |c| (c + 1).min(last)));
+            // Several presses may arrive in one frame (key repeat).
+            if down > 0 {
+                let c = self.cursor.map_or(down - 1, |c| c + down);
+                self.cursor = Some(c.min(last));
                 self.scroll_to_cursor = true;
             }
-            if up {
-                self.cursor = Some(self.cursor.map_or(0, |c| c.saturating_sub(1)));
+            if up > 0 {
+                self.cursor = Some(self.cursor.map_or(0, |c| c.saturating_sub(up)));
                 self.scroll_to_cursor = true;
             }
             if enter {

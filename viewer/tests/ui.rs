@@ -103,6 +103,10 @@ fn open_see_public_facts_unlock_wrong_then_right() {
     assert!(has(&h, &format!("{fp} (signature valid, not pinned)")));
     assert!(has(&h, "Intact: no problem found at the fixity level."));
     assert!(has(&h, "2026-11-27T10:31:52Z"));
+    assert!(
+        h.get_by_role(Role::PasswordInput).is_focused(),
+        "ready to type the passphrase"
+    );
     assert_eq!(
         script.borrow().recent,
         vec![a.intact.clone()],

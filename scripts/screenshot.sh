@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# A screenshot of the real viewer window, as in the README: packs
+# samples/records, opens the archive with `legation open` in a window on
+# Xvfb, types the passphrase, opens the photograph with the keyboard,
+# and writes viewer/screenshots/window.png. Installs what it needs
+# (Xvfb, xdotool, xwd, ImageMagick, xkbcommon, Mesa's Vulkan) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for p in xvfb xdotool x11-apps imagemagick libxkbcommon-x11-0 mesa-vulkan-drivers; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+cargo build -q -p legation
+L=target/debug/legation
+out=target/screenshot
+rm -rf "$out" && mkdir -p "$out/config"
+printf 'embassy-demo-tallinn-luxembourg-2026\n' > "$out/passphrase"
+SOURCE_DATE_EPOCH=1795775512 "$L" keygen issuer -o "$out/issuer" >/dev/null
+SOURCE_DATE_EPOCH=1795775512 "$L" pack samples/records -o "$out/registers.lgn" \
+    --passphrase-file "$out/passphrase" --sign "$out/issuer.key" >/dev/null
+
+display=:$((90 + RANDOM % 9))
+Xvfb "$display" -screen 0 1280x800x24 >/dev/null 2>&1 &
+xvfb=$!
+viewer=
+cleanup() {
+    [ -n "$viewer" ] && kill "$viewer" 2>/dev/null || true
+    kill "$xvfb" 2>/dev/null || true
+}
+trap cleanup EXIT
+sleep 1
+export DISPLAY=$display
+XDG_CONFIG_HOME="$out/config" "$L" open "$out/registers.lgn" >"$out/viewer.log" 2>&1 &
+viewer=$!
+wid=$(xdotool search --sync --name 'Legation viewer' | head -1)
+sleep 3                       # the keyless fixity check runs
+# No window manager gives the window the keyboard: give it ourselves.
+xdotool windowfocus --sync "$wid"
+# The passphrase field has the focus when the archive opens.
+xdotool type --delay 20 "$(head -1 "$out/passphrase")"
+xdotool key Return
+sleep 8                       # Argon2id, then the catalog
+
+xdotool key Down Down Down Down Down Down Down Return
+sleep 4                       # the decoder runs
+mkdir -p viewer/screenshots
+xwd -root -silent | convert xwd:- viewer/screenshots/window.png
+echo "wrote viewer/screenshots/window.png"
