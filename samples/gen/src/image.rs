@@ -19,10 +19,7 @@ pub struct Canvas {
 impl Canvas {
     /// A canvas filled with `colour` (`channels` bytes).
     pub fn new(width: usize, height: usize, colour: &[u8]) -> Canvas {
-        let mut pixels = Vec::with_capacity(width * height * colour.len());
-        for _ in 0..width * height {
-            pixels.extend_from_slice(colour);
-        }
+        let pixels = colour.repeat(width * height);
         Canvas {
             width,
             height,

@@ -251,14 +251,27 @@ const PENALTIES: &[&str] = &[
 
 fn sentence(rng: &mut Rng, pool: &[&str], s: &Subject) -> String {
     let t = rng.pick(pool);
-    let a = s.authority;
     let mut out = t
         .replace("{n}", rng.pick::<&str>(s.nouns))
-        .replace("{a}", a);
+        .replace("{a}", s.authority);
+    if s.title == "Digital Continuity Act" {
+        out = out.replace("under the Digital Continuity Act", "under this Act");
+    }
     if out.starts_with("the ") {
         out.replace_range(..1, "T");
     }
-    out
+    articles(&out)
+}
+
+/// "a" becomes "an" before a vowel.
+fn articles(text: &str) -> String {
+    let mut out = format!(" {text}");
+    for v in ["a", "e", "i", "o", "u"] {
+        out = out
+            .replace(&format!(" a {v}"), &format!(" an {v}"))
+            .replace(&format!(" A {v}"), &format!(" An {v}"));
+    }
+    out.split_off(1)
 }
 
 const ROMAN: [&str; 12] = [
@@ -343,14 +356,14 @@ pub fn act(rng: &mut Rng, index: usize) -> Act {
                 _ => {
                     let n = *rng.pick::<&str>(s.nouns);
                     let mut h = format!(
-                        "{} of the {n}",
+                        "{} the {n}",
                         rng.pick(&[
-                            "Form",
-                            "Content",
-                            "Keeping",
-                            "Review",
-                            "Access",
-                            "Time limits"
+                            "Form of",
+                            "Content of",
+                            "Keeping of",
+                            "Review of",
+                            "Access to",
+                            "Time limits for"
                         ])
                     );
                     if k > 2 {
@@ -365,7 +378,10 @@ pub fn act(rng: &mut Rng, index: usize) -> Act {
                 "Definitions" => {
                     md.push_str("For the purposes of this Act:\n\n");
                     for (i, n) in s.nouns.iter().take(4).enumerate() {
-                        md.push_str(&format!("{}. \"{n}\" means a {n} within the meaning of this Act, whether kept on paper or in electronic form;\n", i + 1));
+                        md.push_str(&format!(
+                            "{}. \"{n}\" means any {n} within the scope of Section 1;\n",
+                            i + 1
+                        ));
                     }
                     md.push('\n');
                 }
@@ -399,5 +415,30 @@ pub fn act(rng: &mut Rng, index: usize) -> Act {
         subject: s.title,
         amends,
         text: md,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acts_have_chapters_sections_and_grammar() {
+        let mut rng = Rng::new(1, 1);
+        for i in 0..30 {
+            let act = act(&mut rng, i);
+            assert!(act.text.starts_with(&format!("# {}\n", act.title)));
+            assert!(act.text.contains("## Chapter I. General provisions") || i >= SUBJECTS.len());
+            assert!(act.text.contains("### Section 1. "));
+            assert!(act.text.contains("Final provisions"));
+            for bad in [
+                " a a", " a e", " a i", " a o", " a u", "A a", "A e", "A i", "A o", "A u",
+            ] {
+                assert!(!act.text.contains(bad), "{bad:?} in {}", act.text);
+            }
+            assert_eq!(act.amends.is_some(), i >= SUBJECTS.len());
+        }
+        assert_eq!(articles("a audit and a copy"), "an audit and a copy");
+        assert_eq!(articles("A entry"), "An entry");
     }
 }
