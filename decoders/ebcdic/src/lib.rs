@@ -686,6 +686,50 @@ mod tests {
     }
 
     #[test]
+    fn decodes_the_generated_tax_rolls() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/national/legacy");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "ebc"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 18);
+        let mut total_rows = 0;
+        for path in files {
+            let bytes = std::fs::read(&path).unwrap();
+            let document = decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let Block::Fields { items } = &document.blocks[0] else {
+                panic!()
+            };
+            let count: usize = items
+                .iter()
+                .find(|(k, _)| k == "data records")
+                .map(|(_, v)| v.parse().unwrap())
+                .unwrap();
+            let Block::Table { columns, rows, .. } = &document.blocks[4] else {
+                panic!()
+            };
+            assert_eq!(columns.len(), 13);
+            assert_eq!(columns[8], "TAX-DUE");
+            assert_eq!(rows.len(), count);
+            for row in rows {
+                assert_eq!(row[0], "D");
+                assert!(row[2].starts_with('P') && row[2].len() == 8, "{row:?}");
+                // Amounts are exact decimals with two places.
+                assert!(row[7].split_once('.').is_some_and(|(_, f)| f.len() == 2));
+                assert_eq!(row[9].len(), 10);
+            }
+            total_rows += rows.len();
+            // Any cut refuses the file with a reason.
+            for cut in [1, 119, 120, bytes.len() / 2] {
+                assert!(decode(&bytes[..bytes.len() - cut]).is_err());
+            }
+        }
+        assert!(total_rows > 50, "{total_rows}");
+    }
+
+    #[test]
     fn hostile_files_are_refused_with_a_reason() {
         let good = file(
             &[("ANA", &pack("000012345", 0xC))],
