@@ -6,7 +6,7 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use legation_meter::MeterConfig;
 use legation_reader::decode::{Call, Engine, Host};
 use legation_reader::wasmtime_engine::Wasmtime;
@@ -64,7 +64,34 @@ fn overhead(c: &mut Criterion) {
     c.bench_function("per-call overhead (tiny decoder, compiled once)", |b| {
         b.iter(|| black_box(host.run(&loaded, Call::Decode, "r", b"x").unwrap()))
     });
+    // The arrangement the CLI uses: decoders in a worker process (this
+    // benchmark binary, started with `decode-worker`).
+    let isolated = Host::isolated(&[WORKER]).unwrap();
+    let loaded = isolated.load(&tiny, "tiny").unwrap();
+    c.bench_function("per-call overhead (tiny decoder, worker process)", |b| {
+        b.iter(|| black_box(isolated.run(&loaded, Call::Decode, "r", b"x").unwrap()))
+    });
+    let input = file("GPL-2.txt");
+    let text =
+        legation_meter::meter(legation_builtin_decoders::TEXT, &MeterConfig::default()).unwrap();
+    let loaded = isolated.load(&text, "text").unwrap();
+    c.bench_function(
+        "decode GPL-2.txt (wasmtime, metered, worker process)",
+        |b| b.iter(|| black_box(isolated.run(&loaded, Call::Decode, "r", &input).unwrap())),
+    );
 }
 
+/// The argument that makes this binary a decoder worker.
+const WORKER: &str = "decode-worker";
+
 criterion_group!(benches, decoders, overhead);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().nth(1).as_deref() == Some(WORKER) {
+        let out = std::io::stdout();
+        legation_reader::isolated::serve(std::io::stdin(), out.lock()).unwrap();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

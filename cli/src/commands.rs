@@ -508,7 +508,7 @@ pub fn verify(
     let report = match &u {
         Some(u) if level == Some("content") => u.verify_content(pinned.as_ref(), &mut progress),
         Some(u) => {
-            let host = legation_reader::decode::Host::native();
+            let host = crate::decoders::host()?;
             u.verify_render(&host, pinned.as_ref(), &mut progress)
         }
         None => a.verify_fixity(pinned.as_ref(), &mut progress),
@@ -760,7 +760,7 @@ fn rendered(
     let a = open(path)?;
     let u = unlock_required(&a, keys)?;
     let rec = u.find(record)?;
-    let host = legation_reader::decode::Host::native();
+    let host = crate::decoders::host()?;
     let r = u.render_record(&host, &rec)?;
     match &rec.render {
         Some(legation_format::catalog::Render::Rendered { blake3, .. }) if *blake3 != r.hash() => {
@@ -808,7 +808,8 @@ pub fn render(path: &Path, record: &str, out: &Path, keys: &KeyOpts, force: bool
 }
 
 /// `open [ARCHIVE]`: the desktop viewer.
-pub fn open_viewer(archive: Option<PathBuf>) -> Result<u8> {
-    legation_viewer::run_native(archive).map_err(|e| anyhow!(e))?;
+pub fn open_viewer(archive: Option<PathBuf>, keys: &KeyOpts) -> Result<u8> {
+    let keys = keys.keys(false)?;
+    legation_viewer::run_native(archive, keys).map_err(|e| anyhow!(e))?;
     Ok(0)
 }

@@ -87,10 +87,17 @@ pub struct PackRenderer {
     pub not_rendered: Vec<(String, String)>,
 }
 
+/// The decoder host of every command: wasmtime in worker processes
+/// (`legation decode-worker`), so that no decoder or engine bug shares an
+/// address space with keys or passphrases.
+pub fn host() -> Result<Host> {
+    Host::isolated(&["decode-worker"]).context("finding the legation program to run decoders")
+}
+
 impl PackRenderer {
     /// The built-in decoders and the given ones.
     pub fn new(extra: &[(String, PathBuf)]) -> Result<Self> {
-        let host = Host::native();
+        let host = host()?;
         let mut decoders = Vec::new();
         let mut explicit = BTreeMap::new();
         for (t, file) in extra {

@@ -140,11 +140,19 @@ enum Command {
         /// The archive.
         archive: PathBuf,
     },
-    /// Open an archive (or nothing) in the desktop viewer window.
+    /// Open an archive (or nothing) in the desktop viewer window; keys
+    /// given are tried at once, else the window asks.
     Open {
         /// The archive.
         archive: Option<PathBuf>,
+        #[command(flatten)]
+        keys: KeyOpts,
     },
+    /// Serve decoder calls on stdin/stdout: the worker process that runs
+    /// WebAssembly decoders away from key material (started by legation
+    /// itself; see the reader's `isolated` module).
+    #[command(hide = true)]
+    DecodeWorker,
     /// Print the format specification (the archive's copy, or the built-in one).
     Spec {
         /// An archive whose carried SPEC.md to print.
@@ -246,7 +254,16 @@ fn main() -> ExitCode {
             force,
         } => commands::render(&archive, &record, &output, &keys, force),
         Command::Spec { archive } => commands::spec(archive.as_deref()),
-        Command::Open { archive } => commands::open_viewer(archive),
+        Command::Open { archive, keys } => commands::open_viewer(archive, &keys),
+        Command::DecodeWorker => {
+            return match legation_reader::isolated::serve(std::io::stdin(), std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("legation decode-worker: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -215,6 +215,19 @@ impl Host {
         )
     }
 
+    /// The native host with its decoders in worker processes: this
+    /// program started with `worker_args`, which must make it call
+    /// [`crate::isolated::serve`] (see that module for why).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn isolated(worker_args: &[&str]) -> std::io::Result<Self> {
+        Ok(Host::new(
+            Arc::new(crate::isolated::Isolated::current_exe(
+                worker_args.iter().copied(),
+            )?),
+            HostLimits::default(),
+        ))
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &HostLimits {
         &self.limits

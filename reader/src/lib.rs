@@ -10,6 +10,8 @@
 mod archive;
 pub mod decode;
 mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod isolated;
 pub mod source;
 mod unlocked;
 pub mod verify;

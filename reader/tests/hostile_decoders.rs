@@ -1,21 +1,32 @@
 //! Hostile decoders: each fails its record alone, with an error naming the
 //! decoder, the record and the limit, and the host goes on. Run on every
-//! engine compiled in (wasmtime always, wasmi with the `wasmi` feature), and
-//! both engines must give the same verdict.
+//! engine compiled in (wasmtime in this process, wasmtime in a worker
+//! process, wasmi with the `wasmi` feature), and all must give the same
+//! verdict. Then hostile *workers*: ones that die, hang, lie or leak.
+//!
+//! This test has its own `main` (`harness = false`): started with
+//! `decode-worker`, the test binary is the worker process.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use legation_meter::MeterConfig;
 use legation_reader::decode::{Call, DecodeError, Engine, Host, HostLimits};
+use legation_reader::isolated::{serve, Isolated};
 use legation_view::{Block, Document};
+
+/// The argument that makes this binary a worker.
+const WORKER: &str = "decode-worker";
 
 /// Fuel small enough that exhausting it takes well under a second.
 const FUEL: u64 = 50_000_000;
 
 fn engines() -> Vec<Arc<dyn Engine>> {
-    let mut v: Vec<Arc<dyn Engine>> =
-        vec![Arc::new(legation_reader::wasmtime_engine::Wasmtime::new())];
+    #[allow(unused_mut)] // wasmi is pushed with its feature
+    let mut v: Vec<Arc<dyn Engine>> = vec![
+        Arc::new(legation_reader::wasmtime_engine::Wasmtime::new()),
+        Arc::new(Isolated::current_exe([WORKER]).unwrap()),
+    ];
     #[cfg(feature = "wasmi")]
     v.push(Arc::new(legation_reader::wasmi_engine::Wasmi::default()));
     v
@@ -108,7 +119,6 @@ fn each_engine(check: impl Fn(Result<Vec<u8>, DecodeError>)) -> impl Fn(&[u8]) {
     }
 }
 
-#[test]
 fn an_infinite_loop_runs_out_of_fuel() {
     each_engine(|r| match r {
         Err(e @ DecodeError::Trap { .. }) => {
@@ -122,7 +132,6 @@ fn an_infinite_loop_runs_out_of_fuel() {
     })(&module("(loop $l (br $l)) (i64.const 0)", &[], ""));
 }
 
-#[test]
 fn unbounded_recursion_hits_the_depth_limit() {
     each_engine(|r| assert!(matches!(r, Err(DecodeError::Trap { .. })), "{r:?}"))(&module(
         "(call $deep (i32.const 0)) (i64.const 0)",
@@ -131,7 +140,6 @@ fn unbounded_recursion_hits_the_depth_limit() {
     ));
 }
 
-#[test]
 fn growing_memory_without_bound_stops_at_the_cap() {
     // Grows until memory.grow fails (at the metered cap), then traps.
     each_engine(|r| assert!(matches!(r, Err(DecodeError::Trap { .. })), "{r:?}"))(&module(
@@ -141,7 +149,6 @@ fn growing_memory_without_bound_stops_at_the_cap() {
     ));
 }
 
-#[test]
 fn a_huge_output_is_refused() {
     each_engine(|r| match r {
         Err(DecodeError::BadOutput { reason, .. }) => {
@@ -151,7 +158,6 @@ fn a_huge_output_is_refused() {
     })(&module(&ret(16, 0xFFFF_FFFF), &[], ""));
 }
 
-#[test]
 fn an_out_of_bounds_pointer_is_refused() {
     each_engine(|r| match r {
         Err(DecodeError::BadOutput { reason, .. }) => {
@@ -161,7 +167,6 @@ fn an_out_of_bounds_pointer_is_refused() {
     })(&module(&ret(0x7FFF_0000, 100), &[], ""));
 }
 
-#[test]
 fn a_malformed_document_is_refused() {
     let mut junk = vec![0u8];
     junk.extend_from_slice(&[0xa3, 0x61, 0x76, 0x01, 0xff, 0xff]);
@@ -172,7 +177,6 @@ fn a_malformed_document_is_refused() {
     ));
 }
 
-#[test]
 fn a_document_whose_image_lies_about_its_size_is_refused() {
     let mut bad = vec![0u8];
     bad.extend(
@@ -194,7 +198,6 @@ fn a_document_whose_image_lies_about_its_size_is_refused() {
     ));
 }
 
-#[test]
 fn a_trap_fails_the_record_alone() {
     each_engine(|r| assert!(matches!(r, Err(DecodeError::Trap { .. })), "{r:?}"))(&module(
         "unreachable",
@@ -203,7 +206,6 @@ fn a_trap_fails_the_record_alone() {
     ));
 }
 
-#[test]
 fn a_refusal_carries_the_decoder_message() {
     let msg = b"\x01not a ledger file";
     each_engine(|r| match r {
@@ -212,7 +214,6 @@ fn a_refusal_carries_the_decoder_message() {
     })(&module(&ret(16, msg.len() as u64), msg, ""));
 }
 
-#[test]
 fn no_status_byte_is_refused() {
     each_engine(|r| assert!(matches!(r, Err(DecodeError::BadOutput { .. })), "{r:?}"))(&module(
         &ret(16, 0),
@@ -221,7 +222,6 @@ fn no_status_byte_is_refused() {
     ));
 }
 
-#[test]
 fn modules_with_imports_start_functions_or_no_metering_never_run() {
     let host = host(engines().remove(0));
     let importing = wat::parse_str(
@@ -264,7 +264,6 @@ fn modules_with_imports_start_functions_or_no_metering_never_run() {
     still_works(&host);
 }
 
-#[test]
 fn a_good_decoder_gives_the_same_bytes_on_every_engine() {
     let good = module(&ret(16, good_output().len() as u64), &good_output(), "");
     let outs: Vec<_> = engines()
@@ -272,4 +271,214 @@ fn a_good_decoder_gives_the_same_bytes_on_every_engine() {
         .map(|e| run(&host(e), &good).unwrap())
         .collect();
     assert!(outs.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// A host on workers started as `sh -c SCRIPT` (with `$0` this binary).
+fn shell_host(script: &str, watchdog: Duration) -> Host {
+    let me = std::env::current_exe().unwrap();
+    let engine = Isolated::new("/bin/sh", ["-c".into(), script.into(), me.into_os_string()]);
+    Host::new(
+        Arc::new(engine),
+        HostLimits {
+            watchdog,
+            ..HostLimits::default()
+        },
+    )
+}
+
+fn good() -> Vec<u8> {
+    module(&ret(16, good_output().len() as u64), &good_output(), "")
+}
+
+fn a_worker_that_dies_fails_the_call_and_the_next_worker_serves() {
+    let dir = std::env::temp_dir().join(format!("legation-worker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let flag = dir.join("started-once");
+    let _ = std::fs::remove_file(&flag);
+    // The first worker exits at once; later ones are real.
+    let script = format!(
+        "if [ -e '{}' ]; then exec \"$0\" {WORKER}; else : > '{}'; exit 3; fi",
+        flag.display(),
+        flag.display()
+    );
+    let host = shell_host(&script, Duration::from_secs(30));
+    match run(&host, &good()) {
+        Err(DecodeError::Trap {
+            trap,
+            decoder,
+            record,
+        }) => {
+            assert!(
+                trap.contains("decoder process ended") && trap.contains('3'),
+                "{trap}"
+            );
+            assert_eq!(
+                (decoder.as_str(), record.as_str()),
+                ("d/hostile.wasm", "records/x.bin")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    still_works(&host);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn a_worker_that_hangs_is_killed_by_the_backstop() {
+    let host = shell_host("exec sleep 600", Duration::from_secs(1));
+    let started = Instant::now();
+    let r = run(&host, &good());
+    assert!(matches!(r, Err(DecodeError::Timeout { .. })), "{r:?}");
+    // The call's watchdog (1 s) plus the backstop's grace (5 s).
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+fn a_worker_that_answers_garbage_is_dropped() {
+    for script in [
+        "printf '\\377'; exec cat > /dev/null",
+        // An answer longer than the output cap.
+        "printf '\\000\\377\\377\\377\\177'; exec cat > /dev/null",
+        "exec cat > /dev/null < /dev/null",
+    ] {
+        let r = run(&shell_host(script, Duration::from_secs(5)), &good());
+        assert!(
+            matches!(r, Err(DecodeError::Trap { .. })),
+            "{script}: {r:?}"
+        );
+    }
+}
+
+fn workers_start_with_an_empty_environment() {
+    // Edition 2021: setting a variable is safe; no other thread reads it.
+    std::env::set_var("LEGATION_PASSPHRASE", "never in a worker");
+    let host = shell_host(
+        "if [ -n \"$LEGATION_PASSPHRASE$HOME\" ]; then exit 7; else exit 5; fi",
+        Duration::from_secs(5),
+    );
+    std::env::remove_var("LEGATION_PASSPHRASE");
+    match run(&host, &good()) {
+        Err(DecodeError::Trap { trap, .. }) => assert!(trap.contains('5'), "{trap}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn calls_from_many_threads_share_the_workers() {
+    let host = Arc::new(Host::new(
+        Arc::new(Isolated::current_exe([WORKER]).unwrap()),
+        HostLimits::default(),
+    ));
+    let wasm = good();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..20 {
+                    assert_eq!(run(&host, &wasm).unwrap(), good_output()[1..]);
+                }
+            });
+        }
+    });
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(WORKER) {
+        let out = std::io::stdout();
+        if let Err(e) = serve(std::io::stdin(), out.lock()) {
+            eprintln!("decode worker: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let filter = args.iter().find(|a| !a.starts_with('-'));
+    let tests: &[(&str, fn())] = &[
+        (
+            "an_infinite_loop_runs_out_of_fuel",
+            an_infinite_loop_runs_out_of_fuel,
+        ),
+        (
+            "unbounded_recursion_hits_the_depth_limit",
+            unbounded_recursion_hits_the_depth_limit,
+        ),
+        (
+            "growing_memory_without_bound_stops_at_the_cap",
+            growing_memory_without_bound_stops_at_the_cap,
+        ),
+        ("a_huge_output_is_refused", a_huge_output_is_refused),
+        (
+            "an_out_of_bounds_pointer_is_refused",
+            an_out_of_bounds_pointer_is_refused,
+        ),
+        (
+            "a_malformed_document_is_refused",
+            a_malformed_document_is_refused,
+        ),
+        (
+            "a_document_whose_image_lies_about_its_size_is_refused",
+            a_document_whose_image_lies_about_its_size_is_refused,
+        ),
+        (
+            "a_trap_fails_the_record_alone",
+            a_trap_fails_the_record_alone,
+        ),
+        (
+            "a_refusal_carries_the_decoder_message",
+            a_refusal_carries_the_decoder_message,
+        ),
+        ("no_status_byte_is_refused", no_status_byte_is_refused),
+        (
+            "modules_with_imports_start_functions_or_no_metering_never_run",
+            modules_with_imports_start_functions_or_no_metering_never_run,
+        ),
+        (
+            "a_good_decoder_gives_the_same_bytes_on_every_engine",
+            a_good_decoder_gives_the_same_bytes_on_every_engine,
+        ),
+        (
+            "a_worker_that_dies_fails_the_call_and_the_next_worker_serves",
+            a_worker_that_dies_fails_the_call_and_the_next_worker_serves,
+        ),
+        (
+            "a_worker_that_hangs_is_killed_by_the_backstop",
+            a_worker_that_hangs_is_killed_by_the_backstop,
+        ),
+        (
+            "a_worker_that_answers_garbage_is_dropped",
+            a_worker_that_answers_garbage_is_dropped,
+        ),
+        (
+            "workers_start_with_an_empty_environment",
+            workers_start_with_an_empty_environment,
+        ),
+        (
+            "calls_from_many_threads_share_the_workers",
+            calls_from_many_threads_share_the_workers,
+        ),
+    ];
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (name, test) in tests {
+        if filter.is_some_and(|f| !name.contains(f.as_str())) {
+            continue;
+        }
+        ran += 1;
+        match std::panic::catch_unwind(test) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(*name);
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        ran - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        std::process::exit(101);
+    }
 }

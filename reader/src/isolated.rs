@@ -1,0 +1,488 @@
+//! Decoding in a separate process: an engine bug cannot reach key material.
+//!
+//! The archive's data key, the reader's identity and passphrase live in
+//! the process that unlocks an archive. A decoder is untrusted code run by
+//! a JIT compiler; metering and wasmtime's sandbox stop a hostile decoder,
+//! but a bug in the engine would give it the address space it runs in. So
+//! native hosts run decoders in long-lived *worker* processes that hold
+//! nothing but the decoder modules and the record bytes sent to them: no
+//! key, no environment (the worker starts with an empty one, so
+//! `LEGATION_PASSPHRASE` does not reach it), no open archive.
+//!
+//! A worker is the host program itself started with an argument that makes
+//! it call [`serve`] (the `legation` command uses `legation decode-worker`).
+//! It stays up for the whole session, keeps each module compiled, and runs
+//! every call in a fresh wasmtime instance exactly as the in-process
+//! engine does, so verdicts do not change. The per-call cost of the
+//! arrangement is one round trip over a pipe (see BENCHMARKS.md).
+//!
+//! A worker that dies (a crash, a kill) fails the call it was running
+//! with [`EngineError::Trap`] naming how it ended; the next call starts a
+//! new worker. A worker that stops answering is killed by a backstop
+//! watchdog a few seconds after the call's own watchdog should have fired.
+//!
+//! # Protocol (host <-> worker, over the worker's stdin and stdout)
+//!
+//! Integers are little-endian. A request is a kind byte and fields:
+//! - `1` load: `id: u64`, `len: u32`, `len` bytes of module. Compiles it.
+//! - `2` call: `id: u64`, `export: u8` (0 decode, 1 page), `page: u32`,
+//!   `output_cap: u64`, `watchdog_ms: u64`, `len: u32`, `len` bytes of
+//!   input.
+//!
+//! Each request gets one response: `0`, `len: u32` and `len` bytes (the
+//! raw output of a call; empty for a load), or `1`, an error kind byte
+//! (0 module, 1 trap, 2 timeout, 3 output), `len: u32` and `len` bytes of
+//! UTF-8 message.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use crate::decode::{Call, Compiled, Engine, EngineError};
+use crate::wasmtime_engine::Wasmtime;
+
+/// How long after a call's own watchdog the host kills a silent worker.
+const BACKSTOP_GRACE: Duration = Duration::from_secs(5);
+/// How often the backstop looks at a busy worker.
+const BACKSTOP_TICK: Duration = Duration::from_millis(50);
+
+const REQ_LOAD: u8 = 1;
+const REQ_CALL: u8 = 2;
+
+/// The engine that runs decoders in worker processes.
+pub struct Isolated {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    program: PathBuf,
+    args: Vec<OsString>,
+    /// Workers not running a call now.
+    idle: Mutex<Vec<Worker>>,
+    next_id: AtomicU64,
+}
+
+impl Isolated {
+    /// An engine whose workers are `program args…`, a program that calls
+    /// [`serve`] on its stdin and stdout. No worker starts until the first
+    /// call.
+    pub fn new(
+        program: impl Into<PathBuf>,
+        args: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> Self {
+        Isolated {
+            inner: Arc::new(Inner {
+                program: program.into(),
+                args: args.into_iter().map(Into::into).collect(),
+                idle: Mutex::new(Vec::new()),
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// An engine whose workers are this program, started with `args`.
+    pub fn current_exe(args: impl IntoIterator<Item = impl Into<OsString>>) -> io::Result<Self> {
+        Ok(Self::new(std::env::current_exe()?, args))
+    }
+}
+
+impl Engine for Isolated {
+    fn name(&self) -> &'static str {
+        "wasmtime (worker process)"
+    }
+
+    fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn Compiled>, EngineError> {
+        if u32::try_from(wasm.len()).is_err() {
+            return Err(EngineError::Module("module over 4 GiB".into()));
+        }
+        // Workers compile on first use; a module that does not compile
+        // fails its first call with the worker's message.
+        Ok(Arc::new(IsolatedDecoder {
+            inner: self.inner.clone(),
+            id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+            wasm: wasm.into(),
+        }))
+    }
+}
+
+struct IsolatedDecoder {
+    inner: Arc<Inner>,
+    id: u64,
+    wasm: Arc<[u8]>,
+}
+
+impl Compiled for IsolatedDecoder {
+    fn call(
+        &self,
+        call: Call,
+        input: &[u8],
+        output_cap: usize,
+        watchdog: Duration,
+    ) -> Result<Vec<u8>, EngineError> {
+        let len = u32::try_from(input.len())
+            .map_err(|_| EngineError::Output("input over 4 GiB".into()))?;
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let mut worker = match idle {
+            Some(w) => w,
+            None => Worker::start(&self.inner)?,
+        };
+        let result = worker.call(self, call, input, len, output_cap, watchdog);
+        match &result {
+            // The worker answered: it is in a known state and can serve
+            // again.
+            Ok(_) | Err(Failure::Answer(_)) => self
+                .inner
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(worker),
+            // It died or was killed: drop it (and reap it).
+            Err(Failure::Lost(_)) => worker.end(),
+        }
+        result.map_err(|f| match f {
+            Failure::Answer(e) | Failure::Lost(e) => e,
+        })
+    }
+}
+
+/// How a call to a worker failed.
+enum Failure {
+    /// The worker reported an error and is ready for more.
+    Answer(EngineError),
+    /// The worker is gone or unusable.
+    Lost(EngineError),
+}
+
+/// One worker process.
+struct Worker {
+    child: Arc<Mutex<Child>>,
+    stdin: BufWriter<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    /// Modules this worker has compiled.
+    loaded: HashSet<u64>,
+    /// When the backstop kills the worker, while a request is pending.
+    deadline: Arc<Mutex<Option<Instant>>>,
+    /// Set by the backstop when it killed the worker.
+    killed: Arc<Mutex<bool>>,
+}
+
+impl Worker {
+    fn start(inner: &Inner) -> Result<Worker, EngineError> {
+        let mut child = Command::new(&inner.program)
+            .args(&inner.args)
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| {
+                EngineError::Module(format!(
+                    "starting the decoder process {}: {e}",
+                    inner.program.display()
+                ))
+            })?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(EngineError::Module(
+                "the decoder process has no pipes".into(),
+            ));
+        };
+        let child = Arc::new(Mutex::new(child));
+        let deadline = Arc::new(Mutex::new(None));
+        let killed = Arc::new(Mutex::new(false));
+        spawn_backstop(Arc::downgrade(&child), deadline.clone(), killed.clone());
+        Ok(Worker {
+            child,
+            stdin: BufWriter::new(stdin),
+            stdout: BufReader::new(stdout),
+            loaded: HashSet::new(),
+            deadline,
+            killed,
+        })
+    }
+
+    fn call(
+        &mut self,
+        decoder: &IsolatedDecoder,
+        call: Call,
+        input: &[u8],
+        len: u32,
+        output_cap: usize,
+        watchdog: Duration,
+    ) -> Result<Vec<u8>, Failure> {
+        if !self.loaded.contains(&decoder.id) {
+            // Compiling is bounded by the call's watchdog too.
+            self.arm(watchdog + BACKSTOP_GRACE);
+            let sent = (|| {
+                let w = &mut self.stdin;
+                w.write_all(&[REQ_LOAD])?;
+                w.write_all(&decoder.id.to_le_bytes())?;
+                w.write_all(&(decoder.wasm.len() as u32).to_le_bytes())?;
+                w.write_all(&decoder.wasm)?;
+                w.flush()
+            })();
+            self.response(sent, 0)?;
+            self.loaded.insert(decoder.id);
+        }
+        self.arm(watchdog + BACKSTOP_GRACE);
+        let sent = (|| {
+            let (export, page) = match call {
+                Call::Decode => (0u8, 0u32),
+                Call::Page(p) => (1u8, p),
+            };
+            let w = &mut self.stdin;
+            w.write_all(&[REQ_CALL])?;
+            w.write_all(&decoder.id.to_le_bytes())?;
+            w.write_all(&[export])?;
+            w.write_all(&page.to_le_bytes())?;
+            w.write_all(&(output_cap as u64).to_le_bytes())?;
+            w.write_all(&(watchdog.as_millis().min(u64::MAX as u128) as u64).to_le_bytes())?;
+            w.write_all(&len.to_le_bytes())?;
+            w.write_all(input)?;
+            w.flush()
+        })();
+        // The status byte and at most `output_cap` bytes: the worker checks
+        // the cap too, but a broken worker must not make us allocate more.
+        self.response(sent, output_cap.saturating_add(1))
+    }
+
+    /// Starts the backstop clock for one request.
+    fn arm(&self, limit: Duration) {
+        *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + limit);
+    }
+
+    /// Reads the answer to the request just sent (or not, if `sent` failed).
+    fn response(&mut self, sent: io::Result<()>, max: usize) -> Result<Vec<u8>, Failure> {
+        let answer = sent.and_then(|()| read_response(&mut self.stdout, max));
+        *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        match answer {
+            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Err(e)) => Err(Failure::Answer(e)),
+            Err(io) => Err(Failure::Lost(self.lost(io))),
+        }
+    }
+
+    /// Says how the worker ended after the pipe broke.
+    fn lost(&mut self, io: io::Error) -> EngineError {
+        if *self.killed.lock().unwrap_or_else(|e| e.into_inner()) {
+            return EngineError::Timeout;
+        }
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        // Give a dying worker a moment to be reaped, so the message can
+        // say how it ended.
+        let started = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    return EngineError::Trap(format!("the decoder process ended ({status})"))
+                }
+                Ok(None) if started.elapsed() < Duration::from_millis(500) => {
+                    std::thread::sleep(Duration::from_millis(5))
+                }
+                _ => {
+                    let _ = child.kill();
+                    return EngineError::Trap(format!(
+                        "the decoder process stopped answering ({io})"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Kills and reaps the worker.
+    fn end(self) {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for w in self
+            .idle
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            // Closing stdin ends a worker's loop; then reap it.
+            let Worker { child, stdin, .. } = w;
+            drop(stdin);
+            let mut child = child.lock().unwrap_or_else(|e| e.into_inner());
+            if !matches!(child.try_wait(), Ok(Some(_))) {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Watches one worker: kills it when a pending request passes its
+/// deadline. Ends when the worker is dropped.
+fn spawn_backstop(
+    child: Weak<Mutex<Child>>,
+    deadline: Arc<Mutex<Option<Instant>>>,
+    killed: Arc<Mutex<bool>>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("legation-decoder-backstop".into())
+        .spawn(move || {
+            while let Some(child) = child.upgrade() {
+                let due = *deadline.lock().unwrap_or_else(|e| e.into_inner());
+                if due.is_some_and(|d| Instant::now() >= d) {
+                    *killed.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                    let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+                    return;
+                }
+                drop(child);
+                std::thread::sleep(BACKSTOP_TICK);
+            }
+        });
+    // Without the thread the in-worker watchdog still stops decoders; only
+    // an engine that hangs outside wasm would go unnoticed.
+    drop(spawned);
+}
+
+fn read_u32(r: &mut impl Read) -> io::Result<u32> {
+    let mut b = [0; 4];
+    r.read_exact(&mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
+fn read_u64(r: &mut impl Read) -> io::Result<u64> {
+    let mut b = [0; 8];
+    r.read_exact(&mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+fn read_u8(r: &mut impl Read) -> io::Result<u8> {
+    let mut b = [0; 1];
+    r.read_exact(&mut b)?;
+    Ok(b[0])
+}
+
+/// Reads `len` bytes without trusting `len` for the allocation up front.
+fn read_bytes(r: &mut impl Read, len: u32) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    r.take(u64::from(len)).read_to_end(&mut out)?;
+    if out.len() != len as usize {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(out)
+}
+
+fn bad(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}
+
+/// One response from a worker: `Ok(Ok(bytes))`, `Ok(Err(reported))`, or
+/// `Err` when the pipe or the message is broken.
+fn read_response(r: &mut impl Read, max: usize) -> io::Result<Result<Vec<u8>, EngineError>> {
+    match read_u8(r)? {
+        0 => {
+            let len = read_u32(r)?;
+            if len as usize > max {
+                return Err(bad("response over the output cap"));
+            }
+            Ok(Ok(read_bytes(r, len)?))
+        }
+        1 => {
+            let kind = read_u8(r)?;
+            let len = read_u32(r)?;
+            let msg = String::from_utf8_lossy(&read_bytes(r, len.min(1 << 20))?).into_owned();
+            Ok(Err(match kind {
+                0 => EngineError::Module(msg),
+                1 => EngineError::Trap(msg),
+                2 => EngineError::Timeout,
+                3 => EngineError::Output(msg),
+                _ => return Err(bad("unknown error kind")),
+            }))
+        }
+        _ => Err(bad("unknown response")),
+    }
+}
+
+fn write_ok(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    w.write_all(&[0])?;
+    w.write_all(&(bytes.len() as u32).to_le_bytes())?;
+    w.write_all(bytes)?;
+    w.flush()
+}
+
+fn write_err(w: &mut impl Write, e: &EngineError) -> io::Result<()> {
+    let (kind, msg) = match e {
+        EngineError::Module(m) => (0u8, m.as_str()),
+        EngineError::Trap(m) => (1, m.as_str()),
+        EngineError::Timeout => (2, ""),
+        EngineError::Output(m) => (3, m.as_str()),
+    };
+    w.write_all(&[1, kind])?;
+    w.write_all(&(msg.len() as u32).to_le_bytes())?;
+    w.write_all(msg.as_bytes())?;
+    w.flush()
+}
+
+/// The worker's side: answers requests from `input` on `output` until
+/// `input` ends. Call it from the program named in [`Isolated::new`] with
+/// the process's stdin and stdout, and nothing else in that process.
+pub fn serve(input: impl Read, output: impl Write) -> io::Result<()> {
+    let mut r = BufReader::new(input);
+    let mut w = BufWriter::new(output);
+    let engine = Wasmtime::new();
+    let mut modules: HashMap<u64, Arc<dyn Compiled>> = HashMap::new();
+    loop {
+        let kind = match read_u8(&mut r) {
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        match kind {
+            REQ_LOAD => {
+                let id = read_u64(&mut r)?;
+                let len = read_u32(&mut r)?;
+                let wasm = read_bytes(&mut r, len)?;
+                match engine.compile(&wasm) {
+                    Ok(m) => {
+                        modules.insert(id, m);
+                        write_ok(&mut w, &[])?;
+                    }
+                    Err(e) => write_err(&mut w, &e)?,
+                }
+            }
+            REQ_CALL => {
+                let id = read_u64(&mut r)?;
+                let export = read_u8(&mut r)?;
+                let page = read_u32(&mut r)?;
+                let output_cap = usize::try_from(read_u64(&mut r)?).unwrap_or(usize::MAX);
+                let watchdog = Duration::from_millis(read_u64(&mut r)?);
+                let len = read_u32(&mut r)?;
+                let record = read_bytes(&mut r, len)?;
+                let call = match export {
+                    0 => Call::Decode,
+                    1 => Call::Page(page),
+                    _ => return Err(bad("unknown export")),
+                };
+                let result = match modules.get(&id) {
+                    Some(m) => m.call(call, &record, output_cap, watchdog),
+                    None => Err(EngineError::Module(format!("module {id} was never loaded"))),
+                };
+                match result {
+                    Ok(out) => write_ok(&mut w, &out)?,
+                    Err(e) => write_err(&mut w, &e)?,
+                }
+            }
+            _ => return Err(bad("unknown request")),
+        }
+    }
+}
