@@ -1,32 +1,61 @@
 #!/usr/bin/env bash
-# The main job on the bundled samples: make demo keys, pack samples/records
-# into a signed, encrypted archive, audit it without a key, list it and
-# verify its content with a key, and show a record.
+# The main job on the bundled samples: make demo keys, pack the generated
+# national records (samples/national) and the real files (samples/records)
+# into one signed, encrypted archive that also carries the decoder of the
+# mainframe tax rolls, audit it without a key, verify it with a key down to
+# the render level, and show a few records as a viewer would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEMO_PASSPHRASE="${DEMO_PASSPHRASE:-embassy-demo-tallinn-luxembourg-2026}"
 out=target/demo
-# The built-in decoders are compiled to WebAssembly as part of the build.
+# The decoders are compiled to WebAssembly as part of the build; the
+# EBCDIC one (not built in) is left where --decoder can take it.
 rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
 cargo build --release -p legation
 L=target/release/legation
+EBCDIC=target/wasm-decoders/wasm32-unknown-unknown/wasm-decoders/legation_decoder_ebcdic.wasm
 
 rm -rf "$out"
-mkdir -p "$out"
+mkdir -p "$out/records"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Long outputs are cut: the whole of them is one command away.
+head_of() {
+    local n=$1
+    shift
+    printf '\n\033[1m$ %s | head -%s\033[0m\n' "$*" "$n"
+    "$@" > "$out/step.txt"
+    head -"$n" "$out/step.txt"
+    local total
+    total=$(wc -l < "$out/step.txt")
+    if [ "$total" -gt "$n" ]; then printf '… (%s lines in all)\n' "$total"; fi
+}
+
+# One folder holds both sets, so record paths say where each came from.
+cp -R samples/national samples/records "$out/records/"
 
 step "$L" keygen issuer -o "$out/demo-issuer"
 step "$L" keygen recipient -o "$out/demo-recipient"
 printf '%s\n' "$DEMO_PASSPHRASE" > "$out/passphrase"
-step "$L" pack samples/records -o "$out/demo.lgn" \
-    --recipient "$out/demo-recipient.pub" --passphrase-file "$out/passphrase" --sign "$out/demo-issuer.key"
-step "$L" info "$out/demo.lgn"
+step "$L" pack "$out/records" -o "$out/demo.lgn" \
+    --recipient "$out/demo-recipient.pub" --passphrase-file "$out/passphrase" --sign "$out/demo-issuer.key" \
+    --decoder ".ebc=$EBCDIC"
+head_of 20 "$L" info "$out/demo.lgn"
 step "$L" verify "$out/demo.lgn" --issuer "$out/demo-issuer.pub"
-step "$L" ls "$out/demo.lgn" --identity "$out/demo-recipient.key"
+head_of 15 "$L" ls "$out/demo.lgn" --identity "$out/demo-recipient.key"
 step "$L" verify "$out/demo.lgn" --issuer "$out/demo-issuer.pub" --passphrase-file "$out/passphrase"
-step "$L" view "$out/demo.lgn" land/iowa-electricity.csv --identity "$out/demo-recipient.key"
-step "$L" render "$out/demo.lgn" scans/camera.png --identity "$out/demo-recipient.key" -o "$out/camera.html"
-printf '\n\033[1m$ %s\033[0m\n' "$L cat $out/demo.lgn legal/BSD.txt --identity $out/demo-recipient.key | head -12"
-"$L" cat "$out/demo.lgn" legal/BSD.txt --identity "$out/demo-recipient.key" | head -12
+id=(--identity "$out/demo-recipient.key")
+head_of 24 "$L" view "$out/demo.lgn" national/population/register-ost.csv "${id[@]}"
+step "$L" view "$out/demo.lgn" national/civil/marriages/0000/M-0000047.json "${id[@]}"
+head_of 40 "$L" view "$out/demo.lgn" national/legacy/land-tax-1991-zad.ebc "${id[@]}"
+head_of 12 "$L" view "$out/demo.lgn" national/civil/marriages/0000/M-0000047.tif "${id[@]}"
+step "$L" render "$out/demo.lgn" national/land/plans/zad/sheet-0001.png "${id[@]}" -o "$out/plan.html"
+step "$L" render "$out/demo.lgn" records/scans/camera.png "${id[@]}" -o "$out/camera.html"
+printf '\n\033[1m$ %s\033[0m\n' "$L cat $out/demo.lgn national/legal/1995-045-digital-continuity-act.md ${id[*]} | head -12"
+"$L" cat "$out/demo.lgn" national/legal/1995-045-digital-continuity-act.md "${id[@]}" | head -12
 printf '\nThe demo archive is %s; its passphrase is in %s.\n' "$out/demo.lgn" "$out/passphrase"
+# With a display, open the archive in the desktop viewer (the passphrase
+# above unlocks it); without one, the views above are what it would show.
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${DEMO_NO_VIEWER:-}" ]; then
+    step "$L" open "$out/demo.lgn"
+fi
