@@ -294,6 +294,14 @@ fn place(tmp: &Path, target: &Path, force: bool) -> Result<()> {
         }
         return Err(anyhow!(e).context(format!("moving the finished file to {}", target.display())));
     }
+    // The new name must survive a power cut too, not only a killed
+    // process: make the folder's entry durable (best effort; not every
+    // system can open a folder for syncing).
+    if let Some(dir) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
     Ok(())
 }
 
