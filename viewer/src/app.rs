@@ -31,6 +31,8 @@ pub struct App {
     screen: Screen,
     notice: Option<String>,
     ctx: Option<egui::Context>,
+    /// Keys to try as soon as the next archive opens.
+    keys: Option<Vec<ArchiveKey>>,
 }
 
 enum Screen {
@@ -174,11 +176,25 @@ impl App {
             screen: Screen::Start,
             notice: None,
             ctx: None,
+            keys: None,
         };
         if let Some(p) = path {
             app.open(p);
         }
         app
+    }
+
+    /// Tries `keys` on the next archive opened, as if typed into the
+    /// unlock form (`legation open --identity`, benchmarks). A wrong key
+    /// shows the form with the error.
+    pub fn with_keys(mut self, keys: Vec<ArchiveKey>) -> Self {
+        self.keys = (!keys.is_empty()).then_some(keys);
+        self
+    }
+
+    /// Whether the records are listed (unlocked and the catalog read).
+    pub fn is_browsing(&self) -> bool {
+        matches!(&self.screen, Screen::Archive(a) if matches!(&a.state, LockState::Open(b) if b.loading.is_none()))
     }
 
     /// Whether a background job is running (tests wait for none).
@@ -393,13 +409,18 @@ impl App {
                 verify.level = Some(Level::Fixity);
                 verify.job =
                     Some(self.spawn(move |p| archive.verify_fixity(None, &mut |d, t| p.set(d, t))));
+                let mut form = Box::<UnlockForm>::default();
+                if let Some(keys) = self.keys.take() {
+                    let archive = o.archive.clone();
+                    form.job = Some(self.spawn(move |_| unlock(&archive, &keys)));
+                }
                 self.screen = Screen::Archive(Box::new(ArchiveScreen {
                     name: file_name(&path),
                     path,
                     archive: o.archive,
                     facts: o.facts,
                     verify,
-                    state: LockState::Locked(Box::default()),
+                    state: LockState::Locked(form),
                 }));
             }
             Some((path, r)) => {
@@ -444,6 +465,9 @@ impl Env<'_> {
 /// (Hack) has them, and fills in after it.
 fn set_fonts(ctx: &egui::Context) {
     let mut fonts = egui::FontDefinitions::default();
+    if !fonts.font_data.contains_key("Hack") {
+        return;
+    }
     if let Some(f) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
         f.insert(1.min(f.len()), "Hack".to_owned());
     }
@@ -744,15 +768,20 @@ impl UnlockForm {
             return;
         }
         let archive = archive.clone();
-        self.job = Some(env.spawn(move |_| {
-            archive.unlock(&keys).map_err(|e| match e.kind() {
-                ErrorKind::WrongKey => {
-                    format!("Wrong passphrase or identity: {e}. Check it and try again.")
-                }
-                _ => format!("Cannot unlock: {e}"),
-            })
-        }));
+        self.job = Some(env.spawn(move |_| unlock(&archive, &keys)));
     }
+}
+
+/// Unlocks, saying plainly when the key is wrong.
+fn unlock(archive: &Archive, keys: &[ArchiveKey]) -> Result<Unlocked, String> {
+    archive.unlock(keys).map_err(|e| match e.kind() {
+        // The reader's message says the same at more length.
+        ErrorKind::WrongKey => {
+            "Wrong passphrase or identity: it opens none of this archive's key slots. Check it and try again."
+                .to_owned()
+        }
+        _ => format!("Cannot unlock: {e}"),
+    })
 }
 
 fn read_identity(platform: &dyn Platform, p: &Path) -> Result<Identity, String> {

@@ -244,7 +244,10 @@ fn numeric(t: Option<ColumnType>) -> bool {
     matches!(t, Some(ColumnType::Integer | ColumnType::Decimal))
 }
 
-fn sort_rows(
+/// The order of a table's rows sorted by column `col`: as numbers for
+/// integer and decimal columns (unreadable cells first), as text
+/// otherwise; equal cells keep their order.
+pub fn sort_rows(
     rows: &[Vec<String>],
     col: usize,
     ty: Option<ColumnType>,
@@ -252,20 +255,20 @@ fn sort_rows(
 ) -> Vec<u32> {
     let mut order: Vec<u32> = (0..rows.len() as u32).collect();
     if numeric(ty) {
-        let key = |i: &u32| -> f64 {
-            rows[*i as usize][col]
-                .trim()
-                .replace([',', ' '], "")
-                .parse::<f64>()
-                .unwrap_or(f64::NEG_INFINITY)
-        };
-        order.sort_by(|a, b| key(a).total_cmp(&key(b)).then(a.cmp(b)));
+        // Parsed once per row, not once per comparison.
+        let keys: Vec<f64> = rows
+            .iter()
+            .map(|r| {
+                r[col]
+                    .trim()
+                    .replace([',', ' '], "")
+                    .parse::<f64>()
+                    .unwrap_or(f64::NEG_INFINITY)
+            })
+            .collect();
+        order.sort_by(|a, b| keys[*a as usize].total_cmp(&keys[*b as usize]));
     } else {
-        order.sort_by(|a, b| {
-            rows[*a as usize][col]
-                .cmp(&rows[*b as usize][col])
-                .then(a.cmp(b))
-        });
+        order.sort_by(|a, b| rows[*a as usize][col].cmp(&rows[*b as usize][col]));
     }
     if descending {
         order.reverse();

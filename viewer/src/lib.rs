@@ -21,10 +21,13 @@ pub use app::App;
 /// The window title.
 pub const TITLE: &str = "Legation viewer";
 
-/// Opens the desktop window, with `path` opened at once when given, and
-/// returns when the window is closed.
-#[cfg(not(target_arch = "wasm32"))]
-pub fn run_native(path: Option<std::path::PathBuf>) -> Result<(), String> {
+/// Opens the desktop window, with `path` opened at once when given (and
+/// `keys` tried on it), and returns when the window is closed.
+#[cfg(feature = "native")]
+pub fn run_native(
+    path: Option<std::path::PathBuf>,
+    keys: Vec<legation_reader::Key>,
+) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(TITLE)
@@ -37,20 +40,19 @@ pub fn run_native(path: Option<std::path::PathBuf>) -> Result<(), String> {
         TITLE,
         options,
         Box::new(move |_cc| {
-            Ok(Box::new(Shell(App::new(
-                Box::new(platform::Native::default()),
-                path,
-            ))))
+            Ok(Box::new(Shell(
+                App::new(Box::new(platform::Native::default()), path).with_keys(keys),
+            )))
         }),
     )
     .map_err(|e| format!("cannot open a window: {e}"))
 }
 
 /// The eframe shell around [`App`].
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "native")]
 struct Shell(App);
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "native")]
 impl eframe::App for Shell {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.0.ui(ui);

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         eprintln!("usage: legation-viewer [ARCHIVE]");
         return ExitCode::from(2);
     }
-    match legation_viewer::run_native(path) {
+    match legation_viewer::run_native(path, Vec::new()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("legation-viewer: {e}");

@@ -61,20 +61,20 @@ pub fn config_dir() -> Option<PathBuf> {
 
 /// The desktop: files, native dialogs, threads, and the recent-files list
 /// in `recent.json` of [`config_dir`].
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "native")]
 #[derive(Debug, Default)]
 pub struct Native {
     spawner: crate::jobs::ThreadSpawner,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "native")]
 impl Native {
     fn recent_file() -> Option<PathBuf> {
         config_dir().map(|d| d.join("viewer-recent.json"))
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "native")]
 impl Platform for Native {
     fn spawner(&self) -> &dyn Spawner {
         &self.spawner

@@ -365,3 +365,26 @@ fn a_file_that_is_not_an_archive_says_so() {
     assert!(has(&h, "Open a Legation archive"), "back at the start");
     assert!(script.borrow().recent.is_empty(), "not remembered");
 }
+
+#[test]
+fn folders_narrow_the_list_and_the_light_theme() {
+    let a = archives();
+    let mut h = open_unlocked(Rc::default(), &a.intact);
+    button(&h, "legal").click();
+    h.run_steps(2);
+    assert!(has(&h, "3 of 9 records"));
+    assert!(h.query_by_label(CAMERA).is_none());
+    button(&h, "All records").click();
+    h.run_steps(2);
+    assert!(has(&h, "9 of 9 records"));
+    // Sorting the list by size, largest first.
+    button(&h, "Size").click();
+    h.run_steps(2);
+    button(&h, "Size ▲").click();
+    h.run_steps(2);
+    assert!(has(&h, "Size ▼"));
+    button(&h, "Light theme").click();
+    h.run_steps(2);
+    assert!(has(&h, "Dark theme"), "the theme switched");
+    snap(&mut h, "records_light_by_size");
+}
