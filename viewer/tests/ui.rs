@@ -388,3 +388,48 @@ fn folders_narrow_the_list_and_the_light_theme() {
     assert!(has(&h, "Dark theme"), "the theme switched");
     snap(&mut h, "records_light_by_size");
 }
+
+/// A file dropped on the window, as eframe hands it over.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn drop_a_file_then_reopen_it_from_the_recent_list() {
+    let a = archives();
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = harness(None, script.clone());
+    h.run_steps(1);
+    assert!(has(&h, "Open a Legation archive"));
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(a.intact.clone())));
+    settle(&mut h);
+    assert!(
+        has(&h, "sample.lgn: public facts"),
+        "the dropped file opened"
+    );
+    button(&h, "Close archive").click();
+    h.run_steps(2);
+    // The start screen lists it among the recent archives.
+    let recent = a.intact.display().to_string();
+    h.get_by_role_and_label(Role::Link, &recent).click();
+    settle(&mut h);
+    assert!(
+        has(&h, "sample.lgn: public facts"),
+        "reopened from the list"
+    );
+    assert_eq!(
+        script.borrow().recent,
+        vec![a.intact.clone()],
+        "listed once"
+    );
+}
