@@ -2,6 +2,7 @@
 //! Republic of Velmora into a folder for `legation pack`.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -22,7 +23,7 @@ struct Cli {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// People in the population register (each with a JSON record; about
-    /// 0.6 certificates, 0.25 parcels per person come with them).
+    /// 0.9 certificates and 0.2 parcels per person come with them).
     #[arg(long, default_value_t = 1000)]
     people: u64,
     /// Percentage of certificates with a scanned original (TIFF).
@@ -40,8 +41,19 @@ struct Cli {
     sheet_parcels: usize,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Exit codes: 0 success, 2 a folder that is not empty, bad options or an
+/// I/O error (clap's own usage errors also exit 2).
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("legation-samples: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let opts = Options {
         seed: cli.seed,
         people: cli.people,
