@@ -9,6 +9,7 @@ import os, platform, random, shutil, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 L = os.path.join(ROOT, "target", "release", "legation")
+GEN = os.path.join(ROOT, "target", "release", "legation-samples")
 BENCH = os.path.join(os.environ.get("BENCH_DIR", "/dev/shm"), "legation-bench")
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 RUNS = 3
@@ -99,6 +100,98 @@ def decoder_table(crit):
             + f"\n\nMedian ratio {statistics.median(ratios):.2f}x. Per-call overhead: see the last decoder line below.\n")
 
 
+# Colours of the scaling plot's lines, named in BENCHMARKS.md.
+SERIES = [("pack", (214, 39, 40), "red"), ("open", (31, 119, 180), "blue"),
+          ("list all", (44, 160, 44), "green"), ("read one", (148, 103, 189), "purple"),
+          ("fixity", (140, 86, 75), "brown"), ("content", (255, 127, 14), "orange"),
+          ("render", (23, 190, 207), "cyan")]
+DIGITS = {"0": "75557", "1": "26227", "2": "71747", "3": "71317", "4": "55711", "5": "74717",
+          "6": "74757", "7": "71222", "8": "75757", "9": "75717", "e": "25743", "s": "34216",
+          "-": "00700", "x": "05250"}
+
+
+def plot_png(points, path, width=720, height=480):
+    """A log-log plot of seconds against records, one line per series, with
+    a dashed line of slope 1 (linear growth) through each series' first point
+    so that faster growth shows as a steeper line. PNG written with zlib."""
+    import math, struct, zlib
+    px = [[(255, 255, 255)] * width for _ in range(height)]
+    left, right, top, bottom = 70, width - 20, 20, height - 50
+    xs = [n for n, _ in points]
+    ys = [v for _, vals in points for v in vals if v > 0]
+    x0, x1 = math.floor(math.log10(min(xs))), math.ceil(math.log10(max(xs)))
+    y0, y1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
+    y1 = max(y1, y0 + 1)
+    X = lambda n: left + (math.log10(n) - x0) / (x1 - x0) * (right - left)
+    Y = lambda v: bottom - (math.log10(v) - y0) / (y1 - y0) * (bottom - top)
+
+    def dot(x, y, c):
+        if 0 <= int(x) < width and 0 <= int(y) < height:
+            px[int(y)][int(x)] = c
+
+    def line(a, b, c, thick=1, dash=0):
+        steps = int(max(abs(b[0] - a[0]), abs(b[1] - a[1]))) + 1
+        for i in range(steps + 1):
+            if dash and (i // dash) % 2:
+                continue
+            x, y = a[0] + (b[0] - a[0]) * i / steps, a[1] + (b[1] - a[1]) * i / steps
+            for dx in range(thick):
+                for dy in range(thick):
+                    dot(x + dx - thick // 2, y + dy - thick // 2, c)
+
+    def text(x, y, s, c=(0, 0, 0), k=2):
+        for i, ch in enumerate(s):
+            for r, bits in enumerate(DIGITS.get(ch, "00000")):
+                for col in range(3):
+                    if int(bits) & (4 >> col):
+                        for a in range(k):
+                            for b in range(k):
+                                dot(x + (i * 4 + col) * k + a, y + r * k + b, c)
+
+    for e in range(x0, x1 + 1):
+        line((X(10 ** e), top), (X(10 ** e), bottom), (225, 225, 225))
+        text(X(10 ** e) - 8, bottom + 10, f"1e{e}")
+    for e in range(y0, y1 + 1):
+        line((left, Y(10 ** e)), (right, Y(10 ** e)), (225, 225, 225))
+        text(4, Y(10 ** e) - 5, f"1e{e}s")
+    line((left, top), (left, bottom), (0, 0, 0))
+    line((left, bottom), (right, bottom), (0, 0, 0))
+    for k, (_, colour, _) in enumerate(SERIES):
+        pts = [(n, vals[k]) for n, vals in points if vals[k] > 0]
+        if not pts:
+            continue
+        n0, v0 = pts[0]
+        faint = tuple((255 + c) // 2 for c in colour)
+        line((X(n0), Y(v0)), (X(pts[-1][0]), Y(v0 * pts[-1][0] / n0)), faint, dash=6)
+        for a, b in zip(pts, pts[1:]):
+            line((X(a[0]), Y(a[1])), (X(b[0]), Y(b[1])), colour, thick=2)
+        for n, v in pts:
+            for dx in range(-3, 4):
+                for dy in range(-3, 4):
+                    dot(X(n) + dx, Y(v) + dy, colour)
+    raw = b"".join(b"\0" + bytes(c for p in row for c in p) for row in px)
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def national_tree(path, records):
+    """About `records` records (plus their Dublin Core sidecars) from the
+    sample generator: people are about 1.9 records each without scans.
+    Returns the number of records written."""
+    # The marker sits beside the folder: it is not a record.
+    done = path + ".complete"
+    if os.path.exists(done):
+        return int(open(done).read())
+    shutil.rmtree(path, ignore_errors=True)
+    out = sh(f"{GEN} --out {path} --seed 7 --people {max(1, records * 10 // 19)} --scan-share 0")
+    count = int(out.split()[0])
+    with open(done, "w") as f:
+        f.write(str(count))
+    return count
+
+
 def main():
     os.makedirs(BENCH, exist_ok=True)
     rng = random.Random(2026)
@@ -142,20 +235,23 @@ def main():
     rows.append(row("read one record", measure(f"{L} cat {arch} {one[6:]} -i r.key"), "`7zz e -so -p…`", measure(f"7zz e -so -p{SECRET} {z7} {one}")))
     rows.append(row("read one record", measure(f"{L} cat {arch} {one[6:]} -i r.key"), "`unzip -p` (unencrypted zip)", measure(f"unzip -p plain.zip {one}")))
 
-    scale = []
+    scale, points = [], []
     for n in ([1000, 10_000, 100_000] if QUICK else [1000, 10_000, 100_000, 1_000_000]):
-        src = f"text{n}"
-        small_tree(os.path.join(BENCH, src), n, rng, text=True)
+        src = f"national{n}"
+        count = national_tree(os.path.join(BENCH, src), n)
         arch = f"{src}.lgn"
         p = measure(f"{L} pack {src} -o {arch} -r r.pub", before=rm(arch), runs=1 if n >= 1_000_000 else RUNS)
         o = measure(f"{L} ls {arch}")
         ls = measure(f"{L} ls {arch} -i r.key")
-        cat = measure(f"{L} cat {arch} d0000/r0000.bin -i r.key")
+        cat = measure(f"{L} cat {arch} population/persons/0000/P0000001.json -i r.key")
         fx = measure(f"{L} verify {arch}")
         ct = measure(f"{L} verify {arch} -i r.key --level content", runs=1 if n >= 1_000_000 else RUNS)
         rv = measure(f"{L} verify {arch} -i r.key --level render", runs=1)
         size = os.path.getsize(arch) / MiB
-        scale.append(f"| {n:,} | {size:.1f} MiB | {p[0]:.2f} s / {p[1]:.0f} MB | {o[0]:.3f} s / {o[1]:.0f} MB | {ls[0]:.3f} s / {ls[1]:.0f} MB | {cat[0]:.3f} s | {fx[0]:.3f} s / {fx[1]:.0f} MB | {ct[0]:.2f} s / {ct[1]:.0f} MB | {rv[0]:.2f} s / {rv[1]:.0f} MB |")
+        points.append((count, [p[0], o[0], ls[0], cat[0], fx[0], ct[0], rv[0]]))
+        scale.append(f"| {count:,} | {size:.1f} MiB | {p[0]:.2f} s / {p[1]:.0f} MB | {o[0]:.3f} s / {o[1]:.0f} MB | {ls[0]:.3f} s / {ls[1]:.0f} MB | {cat[0]:.3f} s | {fx[0]:.3f} s / {fx[1]:.0f} MB | {ct[0]:.2f} s / {ct[1]:.0f} MB | {rv[0]:.2f} s / {rv[1]:.0f} MB |")
+
+    plot_png(points, os.path.join(ROOT, "benches", "scaling.png"))
 
     crit = ""
     if not QUICK:
@@ -197,8 +293,16 @@ Throughput on the 1 GiB record is 1024 MiB divided by the time above.
 
 ## How the figures grow with the number of records
 
-Records of about 15 bytes of text each (the cost of records, not of bytes). Each cell
-is time / peak RSS.
+Records from the sample generator (`legation-samples --seed 7 --scan-share 0`: population
+register CSVs and JSON records, certificates, parcels, cadastral plans, acts and
+mainframe tax rolls, each with a Dublin Core sidecar; about 1 KB each, no scans, so
+this measures the cost of records rather than of bytes). Each cell is time / peak RSS.
+
+![Seconds against records, log-log](benches/scaling.png)
+
+Each solid line is one operation ({", ".join(f"{name} {colour}" for name, _, colour in SERIES)});
+its dashed line of the same colour grows linearly from the first point: a solid line
+steeper than its dashed one grows faster than linearly.
 
 | records | archive | pack (renders every record) | open (public facts) | list all | read one | fixity | content | render |
 |---|---|---|---|---|---|---|---|---|

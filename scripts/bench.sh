@@ -2,10 +2,12 @@
 # Runs the whole benchmark suite and rewrites BENCHMARKS.md: whole-process
 # runs of legation against 7-Zip, age, b3sum and unzip on the same data,
 # then the criterion benchmarks. Needs the Debian packages 7zip, age, b3sum,
-# unzip and time (installed here when missing, as root), and ~6 GB of
+# unzip and time (installed here when missing, as root), and ~9 GB of
 # space in $BENCH_DIR (default: /dev/shm, i.e. memory, so that disk speed
-# does not decide the figures). BENCH_QUICK=1 skips the 1,000,000-record
-# run and criterion.
+# does not decide the figures). The 1,000 to 1,000,000-record runs pack
+# records written by the sample generator (legation-samples) and plot
+# their growth to benches/scaling.png. BENCH_QUICK=1 skips the
+# 1,000,000-record run and criterion.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -15,5 +17,5 @@ done
 if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq "${need[@]}"
 fi
-cargo build --release -q -p legation
+cargo build --release -q -p legation -p legation-samples
 python3 scripts/bench.py "$@"
