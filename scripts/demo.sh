@@ -54,8 +54,8 @@ step "$L" render "$out/demo.lgn" records/scans/camera.png "${id[@]}" -o "$out/ca
 printf '\n\033[1m$ %s\033[0m\n' "$L cat $out/demo.lgn national/legal/1995-045-digital-continuity-act.md ${id[*]} | head -12"
 "$L" cat "$out/demo.lgn" national/legal/1995-045-digital-continuity-act.md "${id[@]}" | head -12
 printf '\nThe demo archive is %s; its passphrase is in %s.\n' "$out/demo.lgn" "$out/passphrase"
-# With a display, open the archive in the desktop viewer (the passphrase
-# above unlocks it); without one, the views above are what it would show.
+# With a display, open the archive in the desktop viewer, unlocked with the
+# demo passphrase; without one, the views above are what it would show.
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${DEMO_NO_VIEWER:-}" ]; then
-    step "$L" open "$out/demo.lgn"
+    step "$L" open "$out/demo.lgn" --passphrase-file "$out/passphrase"
 fi
