@@ -99,7 +99,9 @@ struct VerifyPanel {
 
 struct Browser {
     unlocked: Arc<Unlocked>,
-    loading: Option<Job<Result<Option<Catalog>, String>>>,
+    /// The job reading the catalog, and the rows it sends as it goes.
+    loading: Option<Job<Result<bool, String>>>,
+    batches: std::sync::mpsc::Receiver<crate::catalog::Batch>,
     catalog: Arc<Catalog>,
     load_error: Option<String>,
     query: String,
@@ -190,6 +192,17 @@ impl App {
     pub fn with_keys(mut self, keys: Vec<ArchiveKey>) -> Self {
         self.keys = (!keys.is_empty()).then_some(keys);
         self
+    }
+
+    /// How many records the list holds so far, once unlocked.
+    pub fn records_listed(&self) -> Option<usize> {
+        match &self.screen {
+            Screen::Archive(a) => match &a.state {
+                LockState::Open(b) => Some(b.catalog.rows.len()),
+                LockState::Locked(_) => None,
+            },
+            _ => None,
+        }
     }
 
     /// Whether the records are listed (unlocked and the catalog read).
@@ -631,10 +644,13 @@ impl ArchiveScreen {
         if let Some(u) = unlocked {
             let unlocked = Arc::new(u);
             let u2 = unlocked.clone();
-            let loading = env.spawn(move |p| Catalog::load(&u2, p));
+            let (tx, batches) = std::sync::mpsc::channel();
+            let loading =
+                env.spawn(move |p| Catalog::load_batches(&u2, p, &mut |b| tx.send(b).is_ok()));
             *state = LockState::Open(Box::new(Browser {
                 unlocked,
                 loading: Some(loading),
+                batches,
                 catalog: Arc::new(Catalog::default()),
                 load_error: None,
                 query: String::new(),
@@ -1014,11 +1030,21 @@ fn report_ui(ui: &mut Ui, r: &Report, select: &mut Option<&mut Option<String>>) 
 
 impl Browser {
     fn poll(&mut self) {
+        // Rows arrive a few pages at a time: the list grows while the
+        // rest of the catalog is read.
+        let drain = |b: &mut Browser| {
+            while let Ok(batch) = b.batches.try_recv() {
+                Arc::make_mut(&mut b.catalog).append(batch);
+                b.stale = true;
+            }
+        };
+        drain(self);
         if let Some(j) = &mut self.loading {
             if j.is_done() {
-                match j.take() {
-                    Some(Ok(Some(c))) => self.catalog = Arc::new(c),
-                    Some(Ok(None)) => {}
+                let r = j.take();
+                drain(self);
+                match r {
+                    Some(Ok(_)) => {}
                     Some(Err(e)) => {
                         self.load_error = Some(format!("The catalog cannot be read: {e}"))
                     }

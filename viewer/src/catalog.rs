@@ -28,8 +28,20 @@ pub struct Row {
     haystack: Box<str>,
 }
 
-/// Every record of an unlocked archive, in path order.
+/// Rows read from a few catalog pages, with the media types and folders
+/// seen for the first time in them.
 #[derive(Debug, Default)]
+pub struct Batch {
+    /// The rows, in path order.
+    pub rows: Vec<Row>,
+    /// Media types new in this batch, in index order.
+    pub media_types: Vec<String>,
+    /// Folders new in this batch.
+    pub folders: Vec<String>,
+}
+
+/// Every record of an unlocked archive, in path order.
+#[derive(Debug, Default, Clone)]
 pub struct Catalog {
     /// The rows, in path order (the catalog's order).
     pub rows: Vec<Row>,
@@ -58,26 +70,41 @@ impl Catalog {
     /// Reads every catalog page, reporting pages read to `progress`.
     /// `Err` names the page that fails; `Ok(None)` means cancelled.
     pub fn load(u: &Unlocked, progress: &Progress) -> Result<Option<Catalog>, String> {
+        let mut c = Catalog::default();
+        let done = Catalog::load_batches(u, progress, &mut |b| {
+            c.append(b);
+            true
+        })?;
+        Ok(done.then_some(c))
+    }
+
+    /// Reads every catalog page and hands the rows to `send` a few pages
+    /// at a time, so the list shows records while the rest is read.
+    /// Returns whether it read everything (`send` returning `false` or
+    /// the job being cancelled stops it).
+    pub fn load_batches(
+        u: &Unlocked,
+        progress: &Progress,
+        send: &mut dyn FnMut(Batch) -> bool,
+    ) -> Result<bool, String> {
         let pages = u.index().pages.len();
-        let mut c = Catalog {
-            rows: Vec::with_capacity(u.record_count().min(50_000_000) as usize),
-            ..Catalog::default()
-        };
         let mut types = std::collections::HashMap::new();
         let mut folders = BTreeSet::new();
         for start in (0..pages).step_by(WINDOW) {
             if !progress.set(start as u64, pages as u64) {
-                return Ok(None);
+                return Ok(false);
             }
+            let mut b = Batch::default();
             for page in u.pages(start..(start + WINDOW).min(pages)) {
                 let page = page.map_err(|e| e.to_string())?;
+                b.rows.reserve(page.records.len());
                 for r in &page.records {
                     let next = types.len();
                     let t = *types.entry(r.media_type.clone()).or_insert_with(|| {
-                        c.media_types.push(r.media_type.clone());
+                        b.media_types.push(r.media_type.clone());
                         next
                     });
-                    add_folders(&mut folders, &r.path);
+                    add_folders(&mut folders, &r.path, &mut b.folders);
                     let title = if r.title.is_empty() {
                         r.path.rsplit('/').next().unwrap_or(&r.path).to_owned()
                     } else {
@@ -90,7 +117,7 @@ impl Catalog {
                             hay.push_str(v);
                         }
                     }
-                    c.rows.push(Row {
+                    b.rows.push(Row {
                         path: r.path.clone(),
                         title,
                         media_type: u16::try_from(t).unwrap_or(u16::MAX),
@@ -103,14 +130,34 @@ impl Catalog {
                     });
                 }
             }
+            if !send(b) {
+                return Ok(false);
+            }
         }
+        let mut b = Batch::default();
         for d in &u.index().empty_dirs {
-            folders.insert(d.clone());
-            add_folders(&mut folders, &format!("{d}/"));
+            if folders.insert(d.clone()) {
+                b.folders.push(d.clone());
+            }
+            add_folders(&mut folders, &format!("{d}/"), &mut b.folders);
         }
-        c.folders = folders.into_iter().collect();
+        if !send(b) {
+            return Ok(false);
+        }
         progress.set(pages as u64, pages as u64);
-        Ok(Some(c))
+        Ok(true)
+    }
+
+    /// Adds the rows of a batch (which follow the rows already here in
+    /// path order) with the media types and folders they bring.
+    pub fn append(&mut self, b: Batch) {
+        self.rows.extend(b.rows);
+        self.media_types.extend(b.media_types);
+        for f in b.folders {
+            if let Err(at) = self.folders.binary_search(&f) {
+                self.folders.insert(at, f);
+            }
+        }
     }
 
     /// The media type of a row.
@@ -190,12 +237,14 @@ impl Catalog {
     }
 }
 
-fn add_folders(folders: &mut BTreeSet<String>, path: &str) {
+/// Adds the folders above `path` to `folders`, and the new ones to `new`.
+fn add_folders(folders: &mut BTreeSet<String>, path: &str, new: &mut Vec<String>) {
     let mut end = 0;
     while let Some(i) = path[end..].find('/') {
         end += i;
         if !folders.contains(&path[..end]) {
             folders.insert(path[..end].to_owned());
+            new.push(path[..end].to_owned());
         }
         end += 1;
     }
@@ -239,7 +288,7 @@ mod tests {
         ];
         let mut folders = BTreeSet::new();
         for r in &rows {
-            add_folders(&mut folders, &r.path);
+            add_folders(&mut folders, &r.path, &mut Vec::new());
         }
         Catalog {
             rows,
@@ -274,6 +323,25 @@ mod tests {
         assert_eq!(c.subfolders("").collect::<Vec<_>>(), vec!["a"]);
         assert_eq!(c.subfolders("a").collect::<Vec<_>>(), vec!["a/b"]);
         assert_eq!(c.subfolders("a/b").count(), 0);
+    }
+
+    #[test]
+    fn batches_append_in_order_with_their_types_and_folders() {
+        let whole = sample();
+        let mut c = Catalog::default();
+        c.append(Batch {
+            rows: whole.rows[..2].to_vec(),
+            media_types: vec!["text/plain".into()],
+            folders: vec!["a".into(), "a/b".into()],
+        });
+        c.append(Batch {
+            rows: whole.rows[2..].to_vec(),
+            media_types: vec![],
+            folders: vec!["0-first".into()],
+        });
+        assert_eq!(c.rows.len(), 3);
+        assert_eq!(c.folders, vec!["0-first", "a", "a/b"], "kept sorted");
+        assert_eq!(c.media_type(&c.rows[2]), "text/plain");
     }
 
     #[test]
