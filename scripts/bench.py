@@ -178,14 +178,14 @@ def plot_png(points, path, width=720, height=480):
 
 def national_tree(path, records):
     """About `records` records (plus their Dublin Core sidecars) from the
-    sample generator: people are about 1.9 records each without scans.
+    sample generator: people are about 1.87 records each without scans.
     Returns the number of records written."""
     # The marker sits beside the folder: it is not a record.
     done = path + ".complete"
     if os.path.exists(done):
         return int(open(done).read())
     shutil.rmtree(path, ignore_errors=True)
-    out = sh(f"{GEN} --out {path} --seed 7 --people {max(1, records * 10 // 19)} --scan-share 0")
+    out = sh(f"{GEN} --out {path} --seed 7 --people {max(1, records * 100 // 187)} --scan-share 0")
     count = int(out.split()[0])
     with open(done, "w") as f:
         f.write(str(count))

@@ -2,12 +2,14 @@
 # Runs the whole benchmark suite and rewrites BENCHMARKS.md: whole-process
 # runs of legation against 7-Zip, age, b3sum and unzip on the same data,
 # then the criterion benchmarks. Needs the Debian packages 7zip, age, b3sum,
-# unzip and time (installed here when missing, as root), and ~9 GB of
+# unzip and time (installed here when missing, as root), and ~15 GB of
 # space in $BENCH_DIR (default: /dev/shm, i.e. memory, so that disk speed
 # does not decide the figures). The 1,000 to 1,000,000-record runs pack
-# records written by the sample generator (legation-samples) and plot
-# their growth to benches/scaling.png. BENCH_QUICK=1 skips the
-# 1,000,000-record run and criterion.
+# records written by the sample generator (legation-samples; 1,000,000
+# records and their sidecars are 2 million files, 1.5 GB, which tmpfs
+# stores in 7.6 GB; generating them takes about 100 s) and plot their
+# growth to benches/scaling.png. BENCH_QUICK=1 skips the 1,000,000-record
+# run and criterion.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
