@@ -19,6 +19,10 @@ use crate::document::DocumentView;
 use crate::jobs::{Job, Progress};
 use crate::platform::{Platform, RECENT_MAX};
 
+/// Lists up to this long are searched and sorted within the frame;
+/// longer ones beside it (a million rows take a quarter of a second).
+pub const SELECT_IN_FRAME: usize = 100_000;
+
 /// Bytes of a record shown raw when its decoder fails.
 pub const RAW_PREVIEW: u64 = 64 << 10;
 
@@ -102,6 +106,8 @@ struct Browser {
     /// The job reading the catalog, and the rows it sends as it goes.
     loading: Option<Job<Result<bool, String>>>,
     batches: std::sync::mpsc::Receiver<crate::catalog::Batch>,
+    /// A search or sort of a large list, running beside the window.
+    selecting: Option<Job<Vec<u32>>>,
     catalog: Arc<Catalog>,
     load_error: Option<String>,
     query: String,
@@ -221,6 +227,7 @@ impl App {
                     LockState::Locked(f) => v || f.job.is_some(),
                     LockState::Open(b) => {
                         v || b.loading.is_some()
+                            || b.selecting.is_some()
                             || b.export.job.is_some()
                             || matches!(
                                 b.open.as_ref().map(|o| &o.state),
@@ -651,6 +658,7 @@ impl ArchiveScreen {
                 unlocked,
                 loading: Some(loading),
                 batches,
+                selecting: None,
                 catalog: Arc::new(Catalog::default()),
                 load_error: None,
                 query: String::new(),
@@ -1029,7 +1037,7 @@ fn report_ui(ui: &mut Ui, r: &Report, select: &mut Option<&mut Option<String>>) 
 }
 
 impl Browser {
-    fn poll(&mut self) {
+    fn poll(&mut self, env: &Env<'_>) {
         // Rows arrive a few pages at a time: the list grows while the
         // rest of the catalog is read.
         let drain = |b: &mut Browser| {
@@ -1056,12 +1064,35 @@ impl Browser {
                 self.stale = true;
             }
         }
+        if let Some(j) = &mut self.selecting {
+            if j.is_done() {
+                if let Some(v) = j.take() {
+                    self.visible = v;
+                    self.cursor = self.cursor.filter(|&c| c < self.visible.len());
+                }
+                self.selecting = None;
+            }
+        }
         if self.stale {
-            self.visible =
-                self.catalog
-                    .select(&self.query, &self.folder, self.sort, self.descending);
             self.stale = false;
-            self.cursor = self.cursor.filter(|&c| c < self.visible.len());
+            let (q, f, s, d) = (
+                self.query.clone(),
+                self.folder.clone(),
+                self.sort,
+                self.descending,
+            );
+            if self.catalog.rows.len() <= SELECT_IN_FRAME {
+                self.visible = self.catalog.select(&q, &f, s, d);
+                self.cursor = self.cursor.filter(|&c| c < self.visible.len());
+            } else {
+                // A large list is searched and sorted beside the window;
+                // a newer question replaces an older one.
+                if let Some(old) = &self.selecting {
+                    old.cancel();
+                }
+                let catalog = self.catalog.clone();
+                self.selecting = Some(env.spawn(move |_| catalog.select(&q, &f, s, d)));
+            }
         }
         if let Some(o) = &mut self.open {
             if let RecordState::Rendering(j) = &mut o.state {
@@ -1120,7 +1151,7 @@ impl Browser {
         verify: &mut VerifyPanel,
         name: &str,
     ) {
-        self.poll();
+        self.poll(env);
         let search_id = egui::Id::unique("record search");
         let mut open_path: Option<String> = None;
         // Keyboard: Ctrl+F searches; arrows move in the list; Enter opens.
@@ -1207,14 +1238,20 @@ impl Browser {
                 if let Some(e) = &self.load_error {
                     ui.colored_label(ui.visuals().error_fg_color, e);
                 }
-                ui.label(
-                    RichText::new(format!(
-                        "{} of {} records",
-                        self.visible.len(),
-                        self.catalog.rows.len()
-                    ))
-                    .small(),
-                );
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} of {} records",
+                            self.visible.len(),
+                            self.catalog.rows.len()
+                        ))
+                        .small(),
+                    );
+                    if self.selecting.is_some() {
+                        ui.spinner();
+                        ui.label(RichText::new("searching…").small());
+                    }
+                });
                 if let Some(p) = self.record_table(ui) {
                     open_path = Some(p);
                 }
