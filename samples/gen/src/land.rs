@@ -191,16 +191,19 @@ pub fn plan(parcels: &[Parcel], width: usize, sheet: u64) -> Canvas {
         let pts: Vec<(f64, f64)> = p.corners.iter().map(|&q| px(q)).collect();
         c.fill_convex(&pts, &USES[p.land_use].2);
     }
+    // A dotted grid every 100 m, inside the sheet.
     let grid = [190, 190, 200];
+    let (left, top) = px((0.0, SHEET_H));
+    let (right, bottom) = px((SHEET_W, 0.0));
     for gx in 1..8 {
         let (x, _) = px((gx as f64 * 100.0, 0.0));
-        for y in (margin as i64..(height as f64 - margin) as i64).step_by(4) {
+        for y in (top as i64..bottom as i64).step_by(4) {
             c.set(x as i64, y, &grid);
         }
     }
     for gy in 1..6 {
         let (_, y) = px((0.0, gy as f64 * 100.0));
-        for x in (margin as i64..(width as f64 - margin) as i64).step_by(4) {
+        for x in (left as i64..right as i64).step_by(4) {
             c.set(x, y as i64, &grid);
         }
     }
@@ -210,7 +213,7 @@ pub fn plan(parcels: &[Parcel], width: usize, sheet: u64) -> Canvas {
             c.line((a.0 as i64, a.1 as i64), (b.0 as i64, b.1 as i64), 1, &ink);
         }
     }
-    let scale = (width / 400).max(1) as i64;
+    let scale = (width / 320).max(1) as i64;
     for (n, p) in parcels.iter().enumerate() {
         let label = (n + 1).to_string();
         let (x, y) = px(p.centroid());
