@@ -2,10 +2,13 @@
 # A screenshot of the real viewer window, as in the README: packs
 # samples/records, opens the archive with `legation open` in a window on
 # Xvfb, types the passphrase, opens the photograph with the keyboard,
-# and writes viewer/screenshots/window.png. Installs what it needs
-# (Xvfb, xdotool, xwd, ImageMagick, xkbcommon, Mesa's Vulkan) when missing.
+# and writes PNG (default viewer/screenshots/window.png; scripts/test.sh
+# writes under target/ to check that the window opens and draws).
+# Installs what it needs (Xvfb, xdotool, xwd, ImageMagick, xkbcommon,
+# Mesa's Vulkan) when missing. Usage: scripts/screenshot.sh [PNG]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+png="${1:-viewer/screenshots/window.png}"
 
 need=()
 for p in xvfb xdotool x11-apps imagemagick libxkbcommon-x11-0 mesa-vulkan-drivers; do
@@ -38,7 +41,12 @@ sleep 1
 export DISPLAY=$display
 XDG_CONFIG_HOME="$out/config" "$L" open "$out/registers.lgn" >"$out/viewer.log" 2>&1 &
 viewer=$!
-wid=$(xdotool search --sync --name 'Legation viewer' | head -1)
+wid=$(timeout 120 xdotool search --sync --name 'Legation viewer' | head -1) || true
+if [ -z "$wid" ]; then
+    echo "the viewer's window did not appear; its output:" >&2
+    cat "$out/viewer.log" >&2
+    exit 1
+fi
 sleep 3                       # the keyless fixity check runs
 # No window manager gives the window the keyboard: give it ourselves.
 xdotool windowfocus --sync "$wid"
@@ -49,6 +57,14 @@ sleep 8                       # Argon2id, then the catalog
 
 xdotool key Down Down Down Down Down Down Down Return
 sleep 4                       # the decoder runs
-mkdir -p viewer/screenshots
-xwd -root -silent | convert xwd:- viewer/screenshots/window.png
-echo "wrote viewer/screenshots/window.png"
+if ! kill -0 "$viewer" 2>/dev/null; then
+    echo "the viewer stopped; its output:" >&2
+    cat "$out/viewer.log" >&2
+    exit 1
+fi
+mkdir -p "$(dirname "$png")"
+# ImageMagick's own convert (a stand-in of that name may come first in PATH).
+convert=/usr/bin/convert
+[ -x "$convert" ] || convert=convert
+xwd -root -silent | "$convert" xwd:- "$png"
+echo "wrote $png"

@@ -21,5 +21,10 @@ echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== format and reader build for wasm32"
 cargo check --quiet -p legation-format -p legation-reader --target wasm32-unknown-unknown
+# The viewer's UI library too (without the desktop window): the browser
+# build will reuse it.
+cargo check --quiet -p legation-viewer --no-default-features --target wasm32-unknown-unknown
 echo "== tests"
 cargo test --workspace
+echo "== the viewer in a real window (Xvfb)"
+bash scripts/screenshot.sh target/screenshot/window.png

@@ -926,12 +926,13 @@ impl VerifyPanel {
         let archive = archive.clone();
         let unlocked = unlocked.cloned();
         let host = env.host.clone();
+        let make_host = env.platform.decoder_host();
         self.job = Some(env.spawn(move |p| {
             let mut progress = |d, t| p.set(d, t);
             match (level, unlocked) {
                 (Level::Content, Some(u)) => u.verify_content(pinned.as_ref(), &mut progress),
                 (Level::Render, Some(u)) => {
-                    let host = host.get_or_init(Host::native);
+                    let host = host.get_or_init(make_host);
                     u.verify_render(host, pinned.as_ref(), &mut progress)
                 }
                 _ => archive.verify_fixity(pinned.as_ref(), &mut progress),
@@ -1132,7 +1133,8 @@ impl Browser {
         let u = self.unlocked.clone();
         let host = env.host.clone();
         let r2 = rec.clone();
-        let job = env.spawn(move |_| render(&u, host.get_or_init(Host::native), &r2));
+        let make_host = env.platform.decoder_host();
+        let job = env.spawn(move |_| render(&u, host.get_or_init(make_host), &r2));
         self.export.message = None;
         self.open = Some(OpenRecord {
             rec,

@@ -12,6 +12,9 @@ use crate::jobs::Spawner;
 pub trait Platform {
     /// Where background jobs run.
     fn spawner(&self) -> &dyn Spawner;
+    /// Makes the decoder host (its engine differs: wasmtime natively, the
+    /// browser's engine or wasmi on the web). Called once, in a job.
+    fn decoder_host(&self) -> fn() -> legation_reader::decode::Host;
     /// A random-access source for an archive file.
     fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>>;
     /// Asks the user for an archive to open.
@@ -78,6 +81,9 @@ impl Native {
 impl Platform for Native {
     fn spawner(&self) -> &dyn Spawner {
         &self.spawner
+    }
+    fn decoder_host(&self) -> fn() -> legation_reader::decode::Host {
+        legation_reader::decode::Host::native
     }
     fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
         Ok(Box::new(legation_reader::source::FileSource::open(path)?))

@@ -241,6 +241,9 @@ impl Platform for Scripted {
     fn spawner(&self) -> &dyn Spawner {
         &ThreadSpawner
     }
+    fn decoder_host(&self) -> fn() -> legation_reader::decode::Host {
+        legation_reader::decode::Host::native
+    }
     fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
         Ok(Box::new(legation_reader::source::FileSource::open(path)?))
     }
