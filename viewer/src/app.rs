@@ -908,7 +908,7 @@ impl VerifyPanel {
             ui.colored_label(ui.visuals().error_fg_color, m);
         }
         if let Some(r) = &self.report {
-            report_ui(ui, r, &mut select);
+            report_ui(ui, r, self.level.unwrap_or(r.level), &mut select);
         }
     }
 
@@ -960,7 +960,9 @@ fn level_name(l: Level) -> &'static str {
     }
 }
 
-fn report_ui(ui: &mut Ui, r: &Report, select: &mut Option<&mut Option<String>>) {
+/// A verification's outcome; `asked` is the level the user asked for (a
+/// cancelled check stops at the level it had reached).
+fn report_ui(ui: &mut Ui, r: &Report, asked: Level, select: &mut Option<&mut Option<String>>) {
     let (good, bad) = (
         Color32::from_rgb(0x2e, 0x8b, 0x3e),
         ui.visuals().error_fg_color,
@@ -969,7 +971,10 @@ fn report_ui(ui: &mut Ui, r: &Report, select: &mut Option<&mut Option<String>>) 
     if r.cancelled {
         ui.colored_label(
             ui.visuals().warn_fg_color,
-            format!("Verification ({level}) cancelled before the end."),
+            format!(
+                "Verification ({}) cancelled before the end: nothing is proven.",
+                level_name(asked)
+            ),
         );
     } else if r.problems.is_empty() {
         ui.colored_label(

@@ -15,7 +15,9 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
 use egui_kittest::Harness;
 use legation_viewer::App;
-use support::{archives, Script, Scripted};
+use std::sync::Arc;
+
+use support::{archives, Holding, Script, Scripted};
 
 type H = Harness<'static, App>;
 
@@ -24,7 +26,11 @@ const CAMERA: &str = "Photograph of a cameraman (scanned plate)";
 const GPL: &str = "GNU General Public License, version 2";
 
 fn harness(path: Option<PathBuf>, script: Rc<RefCell<Script>>) -> H {
-    let app = App::new(Box::new(Scripted(script)), path);
+    harness_on(path, script, Arc::default())
+}
+
+fn harness_on(path: Option<PathBuf>, script: Rc<RefCell<Script>>, jobs: Arc<Holding>) -> H {
+    let app = App::new(Box::new(Scripted(script, jobs)), path);
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .with_max_steps(64)
@@ -432,4 +438,33 @@ fn drop_a_file_then_reopen_it_from_the_recent_list() {
         vec![a.intact.clone()],
         "listed once"
     );
+}
+
+#[test]
+fn a_verification_shows_its_progress_and_can_be_cancelled() {
+    let a = archives();
+    let jobs = Arc::new(Holding::default());
+    let mut h = harness_on(Some(a.intact.clone()), Rc::default(), jobs.clone());
+    settle(&mut h);
+    type_passphrase(&mut h, legation_tests::PASSPHRASE);
+    button(&h, "Unlock").click();
+    settle(&mut h);
+    button(&h, "Verify archive").click();
+    h.run_steps(1);
+    // The job is held: the window shows it running, and stays usable.
+    jobs.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    button(&h, "Verify everything (render)").click();
+    h.run_steps(2);
+    assert!(
+        h.query_by_role(Role::ProgressIndicator).is_some(),
+        "a progress bar"
+    );
+    snap(&mut h, "verify_in_progress");
+    button(&h, "Cancel").click();
+    h.run_steps(2);
+    assert!(has(&h, "cancelling…"));
+    jobs.release();
+    settle(&mut h);
+    assert!(has(&h, "Verification (render) cancelled before the end: nothing is proven."));
+    assert!(h.query_by_role(Role::ProgressIndicator).is_none());
 }

@@ -234,12 +234,41 @@ pub struct Script {
     pub recent: Vec<PathBuf>,
 }
 
-/// A platform whose dialogs answer from a [`Script`].
-pub struct Scripted(pub Rc<RefCell<Script>>);
+/// Threads, except that while `hold` is set jobs wait until released:
+/// a test can look at a job in progress and cancel it deterministically.
+#[derive(Default)]
+pub struct Holding {
+    pub hold: std::sync::atomic::AtomicBool,
+    held: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Holding {
+    /// Stops holding and starts the jobs held so far.
+    pub fn release(&self) {
+        self.hold.store(false, std::sync::atomic::Ordering::SeqCst);
+        for job in std::mem::take(&mut *self.held.lock().unwrap()) {
+            ThreadSpawner.spawn(job);
+        }
+    }
+}
+
+impl Spawner for Holding {
+    fn spawn(&self, work: Box<dyn FnOnce() + Send>) {
+        if self.hold.load(std::sync::atomic::Ordering::SeqCst) {
+            self.held.lock().unwrap().push(work);
+        } else {
+            ThreadSpawner.spawn(work);
+        }
+    }
+}
+
+/// A platform whose dialogs answer from a [`Script`], and whose jobs can
+/// be held.
+pub struct Scripted(pub Rc<RefCell<Script>>, pub Arc<Holding>);
 
 impl Platform for Scripted {
     fn spawner(&self) -> &dyn Spawner {
-        &ThreadSpawner
+        &*self.1
     }
     fn decoder_host(&self) -> fn() -> legation_reader::decode::Host {
         legation_reader::decode::Host::native
