@@ -465,6 +465,9 @@ fn a_verification_shows_its_progress_and_can_be_cancelled() {
     assert!(has(&h, "cancelling…"));
     jobs.release();
     settle(&mut h);
-    assert!(has(&h, "Verification (render) cancelled before the end: nothing is proven."));
+    assert!(has(
+        &h,
+        "Verification (render) cancelled before the end: nothing is proven."
+    ));
     assert!(h.query_by_role(Role::ProgressIndicator).is_none());
 }
