@@ -108,6 +108,8 @@ struct Browser {
     batches: std::sync::mpsc::Receiver<crate::catalog::Batch>,
     /// A search or sort of a large list, running beside the window.
     selecting: Option<Job<Vec<u32>>>,
+    /// The search for the record stored in a container entry.
+    finding: Option<Job<Result<String, String>>>,
     catalog: Arc<Catalog>,
     load_error: Option<String>,
     query: String,
@@ -228,6 +230,7 @@ impl App {
                     LockState::Open(b) => {
                         v || b.loading.is_some()
                             || b.selecting.is_some()
+                            || b.finding.is_some()
                             || b.export.job.is_some()
                             || matches!(
                                 b.open.as_ref().map(|o| &o.state),
@@ -659,6 +662,7 @@ impl ArchiveScreen {
                 loading: Some(loading),
                 batches,
                 selecting: None,
+                finding: None,
                 catalog: Arc::new(Catalog::default()),
                 load_error: None,
                 query: String::new(),
@@ -1029,7 +1033,12 @@ fn report_ui(ui: &mut Ui, r: &Report, asked: Level, select: &mut Option<&mut Opt
                 format!("{}: {}", p.subject, p.message)
             };
             match select {
-                Some(sel) if p.level != Level::Fixity => {
+                // Content and render problems name a record; fixity ones an
+                // entry, which is a record's when it is under `r/`.
+                Some(sel)
+                    if p.level != Level::Fixity
+                        || p.subject.starts_with(legation_format::RECORD_PREFIX) =>
+                {
                     if ui.link(text).on_hover_text("Show this record").clicked() {
                         **sel = Some(p.subject.clone());
                     }
@@ -1044,6 +1053,21 @@ fn report_ui(ui: &mut Ui, r: &Report, asked: Level, select: &mut Option<&mut Opt
 
 impl Browser {
     fn poll(&mut self, env: &Env<'_>) {
+        if let Some(j) = &mut self.finding {
+            if j.is_done() {
+                match j.take() {
+                    Some(Ok(path)) => {
+                        if let Some(i) = self.catalog.position(&path) {
+                            self.cursor = self.visible.iter().position(|&v| v as usize == i);
+                        }
+                        self.open_record(env, &path);
+                    }
+                    Some(Err(e)) => self.load_error = Some(e),
+                    None => self.load_error = Some("The search stopped unexpectedly.".into()),
+                }
+                self.finding = None;
+            }
+        }
         // Rows arrive a few pages at a time: the list grows while the
         // rest of the catalog is read.
         let drain = |b: &mut Browser| {
@@ -1125,6 +1149,25 @@ impl Browser {
                 self.export.job = None;
             }
         }
+    }
+
+    /// Looks for the record stored in container entry `entry` (the catalog
+    /// is read page by page, beside the window), then opens it.
+    fn find_entry(&mut self, env: &Env<'_>, entry: String) {
+        let u = self.unlocked.clone();
+        self.finding = Some(env.spawn(move |p| {
+            let pages = u.index().pages.len();
+            for n in 0..pages {
+                if !p.set(n as u64, pages as u64) {
+                    break;
+                }
+                let page = u.page(n).map_err(|e| e.to_string())?;
+                if let Some(r) = page.records.iter().find(|r| r.entry == entry) {
+                    return Ok(r.path.clone());
+                }
+            }
+            Err(format!("{entry}: no record of the catalog is stored there"))
+        }));
     }
 
     fn open_record(&mut self, env: &Env<'_>, path: &str) {
@@ -1278,8 +1321,12 @@ impl Browser {
                         .show(ui, |ui| {
                             let mut sel = None;
                             verify.ui(ui, env, archive, Some(&self.unlocked), Some(&mut sel));
-                            if let Some(s) = sel {
-                                open_path = Some(s);
+                            match sel {
+                                Some(s) if s.starts_with(legation_format::RECORD_PREFIX) => {
+                                    self.find_entry(env, s)
+                                }
+                                Some(s) => open_path = Some(s),
+                                None => {}
                             }
                         });
                 }
