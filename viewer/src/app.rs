@@ -486,7 +486,7 @@ impl Env<'_> {
 
 /// egui's text font has no arrows or geometric shapes: its monospace font
 /// (Hack) has them, and fills in after it.
-fn set_fonts(ctx: &egui::Context) {
+pub fn set_fonts(ctx: &egui::Context) {
     let mut fonts = egui::FontDefinitions::default();
     if !fonts.font_data.contains_key("Hack") {
         return;

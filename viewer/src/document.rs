@@ -11,6 +11,9 @@ use legation_view::{Block, ColumnType, Document, PixelFormat};
 
 /// Tallest a table is drawn before it scrolls on its own.
 const TABLE_HEIGHT: f32 = 360.0;
+/// Blocks of one document drawn at a time; longer documents are read in
+/// parts of this many, so a frame never lays out a whole long text.
+pub const BLOCK_WINDOW: usize = 300;
 /// Lines of preformatted text above which only visible lines are laid out.
 const CODE_VIRTUAL_LINES: usize = 400;
 
@@ -24,6 +27,8 @@ pub struct DocumentView {
     tables: HashMap<(usize, usize), TableOrder>,
     images: HashMap<(usize, usize), ImageState>,
     code_lines: HashMap<(usize, usize), Vec<(usize, usize)>>,
+    /// The first block shown of each document (long documents).
+    first_block: HashMap<usize, usize>,
 }
 
 /// How one table is sorted.
@@ -50,6 +55,7 @@ impl DocumentView {
             tables: HashMap::new(),
             images: HashMap::new(),
             code_lines: HashMap::new(),
+            first_block: HashMap::new(),
         }
     }
 
@@ -99,9 +105,41 @@ impl DocumentView {
         });
     }
 
+    /// "Blocks a–b of n" with previous and next, for long documents.
+    fn block_bar(&mut self, ui: &mut Ui, doc: usize, n: usize) {
+        let first = self.first_block.entry(doc).or_insert(0);
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(*first > 0, egui::Button::new("◀ Previous part"))
+                .clicked()
+            {
+                *first = first.saturating_sub(BLOCK_WINDOW);
+            }
+            ui.label(format!(
+                "Blocks {}–{} of {n}",
+                *first + 1,
+                (*first + BLOCK_WINDOW).min(n)
+            ));
+            if ui
+                .add_enabled(*first + BLOCK_WINDOW < n, egui::Button::new("Next part ▶"))
+                .clicked()
+            {
+                *first += BLOCK_WINDOW;
+            }
+        });
+    }
+
     fn blocks_ui(&mut self, ui: &mut Ui, doc: usize) {
         let n = self.docs[doc].blocks.len();
-        for b in 0..n {
+        let range = if n > BLOCK_WINDOW {
+            self.block_bar(ui, doc, n);
+            let first = self.first_block.get(&doc).copied().unwrap_or(0).min(n);
+            first..(first + BLOCK_WINDOW).min(n)
+        } else {
+            0..n
+        };
+        let long = n > BLOCK_WINDOW;
+        for b in range {
             ui.add_space(4.0);
             // Split the borrow: the block is read, the per-block state written.
             let DocumentView {
@@ -192,6 +230,10 @@ impl DocumentView {
                     ui.label(RichText::new(format!("This record has {count} pages.")).italics());
                 }
             }
+        }
+        if long {
+            ui.separator();
+            ui.push_id("bottom", |ui| self.block_bar(ui, doc, n));
         }
     }
 }

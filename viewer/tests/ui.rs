@@ -71,7 +71,7 @@ fn button<'a>(h: &'a H, label: &'a str) -> egui_kittest::Node<'a> {
 }
 
 /// Whether some node's label contains `text`.
-fn has(h: &H, text: &str) -> bool {
+fn has<S>(h: &Harness<'_, S>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }
 
@@ -484,4 +484,32 @@ fn a_verification_shows_its_progress_and_can_be_cancelled() {
         "Verification (render) cancelled before the end: nothing is proven."
     ));
     assert!(h.query_by_role(Role::ProgressIndicator).is_none());
+}
+
+#[test]
+fn a_long_document_is_read_in_parts() {
+    use legation_view::{Block, Document, Span};
+    let doc = Document {
+        title: "Long".into(),
+        blocks: (0..1000)
+            .map(|i| Block::Paragraph {
+                spans: vec![Span::plain(format!("paragraph {i}"))],
+            })
+            .collect(),
+    };
+    let mut view = legation_viewer::document::DocumentView::new(vec![doc]);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(800.0, 600.0))
+        .with_context_setup(legation_viewer::app::set_fonts)
+        .build_ui(move |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| view.ui(ui));
+        });
+    h.run();
+    assert!(has(&h, "Blocks 1–300 of 1000"));
+    assert!(has(&h, "paragraph 299"));
+    assert!(!has(&h, "paragraph 300"), "only one part is laid out");
+    h.get_all_by_label("Next part ▶").next().unwrap().click();
+    h.run();
+    assert!(has(&h, "Blocks 301–600 of 1000"));
+    assert!(has(&h, "paragraph 300") && !has(&h, "paragraph 299"));
 }
