@@ -389,8 +389,40 @@ fn table_ui(
     }
 }
 
-fn to_rgba(width: u32, height: u32, format: PixelFormat, pixels: &[u8]) -> egui::ColorImage {
-    let size = [width as usize, height as usize];
+/// How many source pixels make one texture pixel, so that neither side
+/// exceeds what the GPU takes (`max_side`).
+fn reduction(width: u32, height: u32, max_side: usize) -> usize {
+    (width.max(height) as usize)
+        .div_ceil(max_side.max(1))
+        .max(1)
+}
+
+/// The image as an egui texture image, every `step`-th pixel of every
+/// `step`-th row when it must be reduced.
+fn to_rgba(
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+    pixels: &[u8],
+    step: usize,
+) -> egui::ColorImage {
+    let bpp = format.bytes_per_pixel();
+    let (w, h) = (width as usize, height as usize);
+    let reduced;
+    let (size, pixels) = if step > 1 {
+        let (rw, rh) = (w.div_ceil(step), h.div_ceil(step));
+        let mut v = Vec::with_capacity(rw * rh * bpp);
+        for y in (0..h).step_by(step) {
+            let row = &pixels[y * w * bpp..(y + 1) * w * bpp];
+            for x in (0..w).step_by(step) {
+                v.extend_from_slice(&row[x * bpp..(x + 1) * bpp]);
+            }
+        }
+        reduced = v;
+        ([rw, rh], reduced.as_slice())
+    } else {
+        ([w, h], pixels)
+    };
     match format {
         PixelFormat::Rgba8 => egui::ColorImage::from_rgba_unmultiplied(size, pixels),
         PixelFormat::Gray8 => egui::ColorImage::from_gray(size, pixels),
@@ -414,12 +446,14 @@ fn image_ui(
     pixels: &[u8],
     state: &mut ImageState,
 ) {
+    // Larger than the GPU takes: shown reduced (the record is intact).
+    let step = reduction(width, height, ui.input(|i| i.max_texture_side));
     let tex = state
         .texture
         .get_or_insert_with(|| {
             ui.ctx().load_texture(
                 format!("view image {id:?}"),
-                to_rgba(width, height, format, pixels),
+                to_rgba(width, height, format, pixels, step),
                 // Enlarged, pixels stay sharp squares; reduced, smooth.
                 egui::TextureOptions {
                     magnification: egui::TextureFilter::Nearest,
@@ -435,9 +469,16 @@ fn image_ui(
     let fit = (ui.available_width().max(50.0) / natural.x).min(8.0);
     ui.horizontal(|ui| {
         ui.label(
-            RichText::new(format!("Image {width} × {height}, {}", format.name()))
-                .small()
-                .weak(),
+            RichText::new(if step > 1 {
+                format!(
+                    "Image {width} × {height}, {}, shown at 1/{step} of its resolution",
+                    format.name()
+                )
+            } else {
+                format!("Image {width} × {height}, {}", format.name())
+            })
+            .small()
+            .weak(),
         );
         if ui
             .selectable_label(state.zoom.is_none(), "Fit")
@@ -515,6 +556,18 @@ mod tests {
             sort_rows(&rows, 0, Some(ColumnType::Integer), true),
             vec![2, 0, 1, 3]
         );
+    }
+
+    #[test]
+    fn images_larger_than_the_gpu_takes_are_reduced() {
+        assert_eq!(reduction(512, 512, 8192), 1);
+        assert_eq!(reduction(10_000, 300, 8192), 2);
+        // 5 × 3 grey, every second pixel of every second row.
+        let px: Vec<u8> = (0..15).collect();
+        let img = to_rgba(5, 3, PixelFormat::Gray8, &px, 2);
+        assert_eq!(img.size, [3, 2]);
+        let grey: Vec<u8> = img.pixels.iter().map(|c| c.r()).collect();
+        assert_eq!(grey, vec![0, 2, 4, 10, 12, 14]);
     }
 
     #[test]
