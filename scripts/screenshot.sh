@@ -28,7 +28,10 @@ SOURCE_DATE_EPOCH=1795775512 "$L" keygen issuer -o "$out/issuer" >/dev/null
 SOURCE_DATE_EPOCH=1795775512 "$L" pack samples/records -o "$out/registers.lgn" \
     --passphrase-file "$out/passphrase" --sign "$out/issuer.key" >/dev/null
 
-display=:$((90 + RANDOM % 9))
+# A display number nobody uses.
+n=90
+while [ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ]; do n=$((n + 1)); done
+display=:$n
 Xvfb "$display" -screen 0 1280x800x24 >/dev/null 2>&1 &
 xvfb=$!
 viewer=
