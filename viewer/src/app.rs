@@ -1103,7 +1103,10 @@ impl Browser {
                 self.selecting = None;
             }
         }
-        if self.stale {
+        // A large list is searched and sorted beside the window, one
+        // question at a time: one asked meanwhile waits for the running
+        // one (whose answer shows until then), then starts.
+        if self.stale && (self.catalog.rows.len() <= SELECT_IN_FRAME || self.selecting.is_none()) {
             self.stale = false;
             let (q, f, s, d) = (
                 self.query.clone(),
@@ -1115,11 +1118,6 @@ impl Browser {
                 self.visible = self.catalog.select(&q, &f, s, d);
                 self.cursor = self.cursor.filter(|&c| c < self.visible.len());
             } else {
-                // A large list is searched and sorted beside the window;
-                // a newer question replaces an older one.
-                if let Some(old) = &self.selecting {
-                    old.cancel();
-                }
                 let catalog = self.catalog.clone();
                 self.selecting = Some(env.spawn(move |_| catalog.select(&q, &f, s, d)));
             }
