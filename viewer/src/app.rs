@@ -1068,16 +1068,29 @@ impl Browser {
                 self.finding = None;
             }
         }
+        if let Some(j) = &mut self.selecting {
+            if j.is_done() {
+                if let Some(v) = j.take() {
+                    self.visible = v;
+                    self.cursor = self.cursor.filter(|&c| c < self.visible.len());
+                }
+                self.selecting = None;
+            }
+        }
         // Rows arrive a few pages at a time: the list grows while the
-        // rest of the catalog is read.
+        // rest of the catalog is read. They wait while a search holds the
+        // catalog, so that adding them never copies it.
         let drain = |b: &mut Browser| {
-            while let Ok(batch) = b.batches.try_recv() {
+            while b.selecting.is_none() {
+                let Ok(batch) = b.batches.try_recv() else {
+                    break;
+                };
                 Arc::make_mut(&mut b.catalog).append(batch);
                 b.stale = true;
             }
         };
         drain(self);
-        if let Some(j) = &mut self.loading {
+        if let Some(j) = self.loading.as_mut().filter(|_| self.selecting.is_none()) {
             if j.is_done() {
                 let r = j.take();
                 drain(self);
@@ -1094,19 +1107,15 @@ impl Browser {
                 self.stale = true;
             }
         }
-        if let Some(j) = &mut self.selecting {
-            if j.is_done() {
-                if let Some(v) = j.take() {
-                    self.visible = v;
-                    self.cursor = self.cursor.filter(|&c| c < self.visible.len());
-                }
-                self.selecting = None;
-            }
-        }
         // A large list is searched and sorted beside the window, one
         // question at a time: one asked meanwhile waits for the running
         // one (whose answer shows until then), then starts.
-        if self.stale && (self.catalog.rows.len() <= SELECT_IN_FRAME || self.selecting.is_none()) {
+        // The catalog's own order needs no search: it is always answered
+        // within the frame.
+        let trivial =
+            self.query.trim().is_empty() && self.folder.is_empty() && self.sort == SortKey::Path;
+        let in_frame = trivial || self.catalog.rows.len() <= SELECT_IN_FRAME;
+        if self.stale && (in_frame || self.selecting.is_none()) {
             self.stale = false;
             let (q, f, s, d) = (
                 self.query.clone(),
@@ -1114,7 +1123,7 @@ impl Browser {
                 self.sort,
                 self.descending,
             );
-            if self.catalog.rows.len() <= SELECT_IN_FRAME {
+            if in_frame {
                 self.visible = self.catalog.select(&q, &f, s, d);
                 self.cursor = self.cursor.filter(|&c| c < self.visible.len());
             } else {
