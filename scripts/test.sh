@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Installs what the tests need when
-# it is missing (today: rustfmt, clippy, the wasm32 target, and Mesa's
-# software Vulkan driver for the viewer's rendered UI snapshots).
+# it is missing (today: rustfmt, clippy, the wasm32 target, Mesa's
+# software Vulkan driver for the viewer's rendered UI snapshots, and
+# cargo-fuzz with the nightly toolchain for the short fuzzing runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ fi
 
 echo "== format"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== format and reader build for wasm32"
@@ -24,7 +26,11 @@ cargo check --quiet -p legation-format -p legation-reader --target wasm32-unknow
 # The viewer's UI library too (without the desktop window): the browser
 # build will reuse it.
 cargo check --quiet -p legation-viewer --no-default-features --target wasm32-unknown-unknown
+echo "== the viewer's benchmark builds (it runs by hand: see BENCHMARKS.md)"
+cargo clippy --quiet -p legation-viewer --no-default-features --features bench --bins -- -D warnings
 echo "== tests"
 cargo test --workspace
+echo "== fuzzing, 10 s a target (installs cargo-fuzz where missing)"
+bash scripts/fuzz.sh 10
 echo "== the viewer in a real window (Xvfb)"
 bash scripts/screenshot.sh target/screenshot/window.png

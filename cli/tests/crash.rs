@@ -174,6 +174,7 @@ fn pack_killed_at_any_moment_leaves_no_incomplete_archive() {
             );
         }
     }
+    eprintln!("pack: {killed} killed, {finished} finished, 0 incomplete");
     assert!(killed > 0, "no trial was killed ({finished} finished)");
 }
 
@@ -187,9 +188,11 @@ fn pack_force_killed_keeps_the_old_archive_or_the_new_one() {
     let out = t.0.join("a.lgn");
     let full = timed(pack(&src, &out, &pass, false));
     let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let mut killed = 0;
     for (i, delay) in delays(&mut rng, full).into_iter().enumerate() {
         let before = fs::read(&out).unwrap();
         let done = kill_after(pack(&src, &out, &pass, true), delay);
+        killed += usize::from(!done);
         let after = fs::read(&out).unwrap();
         // Packing again gives new keys and nonces: a replaced archive
         // differs; a kept one is byte for byte the old one.
@@ -199,6 +202,8 @@ fn pack_force_killed_keeps_the_old_archive_or_the_new_one() {
         );
         assert!(verify_ok(&out, &pass), "trial {i}: {delay:?}");
     }
+    eprintln!("pack --force: {killed} killed, 0 incomplete");
+    assert!(killed > 0, "no trial was killed");
 }
 
 #[test]
@@ -222,10 +227,10 @@ fn extract_killed_at_any_moment_leaves_only_complete_files() {
     };
     let full = timed(extract(&t.0.join("first")));
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let mut seen = 0;
+    let (mut seen, mut killed) = (0, 0);
     for (i, delay) in delays(&mut rng, full).into_iter().enumerate() {
         let out = t.0.join(format!("trial-{i}"));
-        kill_after(extract(&out), delay);
+        killed += usize::from(!kill_after(extract(&out), delay));
         if !out.exists() {
             continue;
         }
@@ -241,5 +246,6 @@ fn extract_killed_at_any_moment_leaves_only_complete_files() {
             seen += 1;
         }
     }
+    eprintln!("extract: {killed} killed, {seen} finished files checked, 0 incomplete");
     assert!(seen > 0, "no trial got as far as a finished file");
 }

@@ -207,7 +207,7 @@ impl Host {
     }
 
     /// The native host: wasmtime with default limits.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(all(feature = "wasmtime", not(target_arch = "wasm32")))]
     pub fn native() -> Self {
         Host::new(
             Arc::new(crate::wasmtime_engine::Wasmtime::new()),
@@ -218,7 +218,7 @@ impl Host {
     /// The native host with its decoders in worker processes: this
     /// program started with `worker_args`, which must make it call
     /// [`crate::isolated::serve`] (see that module for why).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(all(feature = "wasmtime", not(target_arch = "wasm32")))]
     pub fn isolated(worker_args: &[&str]) -> std::io::Result<Self> {
         Ok(Host::new(
             Arc::new(crate::isolated::Isolated::current_exe(

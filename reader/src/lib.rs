@@ -10,14 +10,14 @@
 mod archive;
 pub mod decode;
 mod error;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "wasmtime", not(target_arch = "wasm32")))]
 pub mod isolated;
 pub mod source;
 mod unlocked;
 pub mod verify;
 #[cfg(feature = "wasmi")]
 pub mod wasmi_engine;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "wasmtime", not(target_arch = "wasm32")))]
 pub mod wasmtime_engine;
 
 pub use archive::{Archive, Signer};
