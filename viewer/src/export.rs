@@ -124,6 +124,7 @@ mod tests {
             1,
             "no temporary file left"
         );
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -136,5 +137,6 @@ mod tests {
         });
         assert_eq!(r, Err("damaged record".into()));
         assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

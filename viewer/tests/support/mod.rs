@@ -108,7 +108,9 @@ fn set_time(p: &Path) {
 }
 
 fn make() -> Archives {
-    let dir = std::env::temp_dir().join(format!("legation-viewer-tests-{}", std::process::id()));
+    // Under target/tmp (gone with `cargo clean`), one folder per run.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("legation-viewer-tests-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let records = dir.join("records");
     copy_dir(
