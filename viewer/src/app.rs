@@ -1189,7 +1189,8 @@ impl Browser {
         let host = env.host.clone();
         let r2 = rec.clone();
         let make_host = env.platform.decoder_host();
-        let job = env.spawn(move |_| render(&u, host.get_or_init(make_host), &r2));
+        let max_side = env.ctx.map_or(2048, |c| c.input(|i| i.max_texture_side));
+        let job = env.spawn(move |_| render(&u, host.get_or_init(make_host), &r2, max_side));
         self.export.message = None;
         self.open = Some(OpenRecord {
             rec,
@@ -1803,7 +1804,12 @@ pub fn hex_dump(bytes: &[u8]) -> String {
 
 /// Renders a record for the record tab, or says why not and keeps its
 /// first bytes for the raw view.
-fn render(u: &Unlocked, host: &Host, rec: &CatalogRecord) -> Result<Rendered, Failed> {
+fn render(
+    u: &Unlocked,
+    host: &Host,
+    rec: &CatalogRecord,
+    max_texture_side: usize,
+) -> Result<Rendered, Failed> {
     let fail = |error: String| {
         let raw = u.read_range(rec, 0, RAW_PREVIEW).map_err(|e| e.to_string());
         Failed {
@@ -1829,8 +1835,10 @@ fn render(u: &Unlocked, host: &Host, rec: &CatalogRecord) -> Result<Rendered, Fa
         Some(Render::Rendered { blake3, .. }) => Some(*blake3 == r.hash()),
         _ => None,
     };
+    let mut view = DocumentView::new(docs);
+    view.prepare_images(max_texture_side);
     Ok(Rendered {
-        view: DocumentView::new(docs),
+        view,
         matches_recorded,
     })
 }

@@ -42,6 +42,8 @@ struct TableOrder {
 /// One image's texture and zoom (`None`: fit the width).
 struct ImageState {
     texture: Option<egui::TextureHandle>,
+    /// Pixels converted for the texture ahead of time (off the frame).
+    prepared: Option<egui::ColorImage>,
     zoom: Option<f32>,
 }
 
@@ -56,6 +58,34 @@ impl DocumentView {
             images: HashMap::new(),
             code_lines: HashMap::new(),
             first_block: HashMap::new(),
+        }
+    }
+
+    /// Converts every image's pixels for its texture now, so that the
+    /// frame that first shows an image only uploads it (call this where
+    /// the record is rendered, beside the window). `max_side` is the
+    /// GPU's largest texture side.
+    pub fn prepare_images(&mut self, max_side: usize) {
+        for (d, doc) in self.docs.iter().enumerate() {
+            for (b, block) in doc.blocks.iter().enumerate() {
+                if let Block::Image {
+                    width,
+                    height,
+                    format,
+                    pixels,
+                } = block
+                {
+                    let step = reduction(*width, *height, max_side);
+                    self.images.insert(
+                        (d, b),
+                        ImageState {
+                            texture: None,
+                            prepared: Some(to_rgba(*width, *height, *format, pixels, step)),
+                            zoom: None,
+                        },
+                    );
+                }
+            }
         }
     }
 
@@ -216,6 +246,7 @@ impl DocumentView {
                 } => {
                     let state = images.entry((doc, b)).or_insert(ImageState {
                         texture: None,
+                        prepared: None,
                         zoom: None,
                     });
                     image_ui(ui, (doc, b), *width, *height, *format, pixels, state);
@@ -448,21 +479,33 @@ fn image_ui(
 ) {
     // Larger than the GPU takes: shown reduced (the record is intact).
     let step = reduction(width, height, ui.input(|i| i.max_texture_side));
-    let tex = state
-        .texture
-        .get_or_insert_with(|| {
-            ui.ctx().load_texture(
-                format!("view image {id:?}"),
-                to_rgba(width, height, format, pixels, step),
-                // Enlarged, pixels stay sharp squares; reduced, smooth.
-                egui::TextureOptions {
-                    magnification: egui::TextureFilter::Nearest,
-                    minification: egui::TextureFilter::Linear,
-                    ..Default::default()
-                },
-            )
-        })
-        .clone();
+    if state.texture.is_none() {
+        let image = match state.prepared.take() {
+            Some(i)
+                if i.size
+                    == [
+                        (width as usize).div_ceil(step),
+                        (height as usize).div_ceil(step),
+                    ] =>
+            {
+                i
+            }
+            _ => to_rgba(width, height, format, pixels, step),
+        };
+        state.texture = Some(ui.ctx().load_texture(
+            format!("view image {id:?}"),
+            image,
+            // Enlarged, pixels stay sharp squares; reduced, smooth.
+            egui::TextureOptions {
+                magnification: egui::TextureFilter::Nearest,
+                minification: egui::TextureFilter::Linear,
+                ..Default::default()
+            },
+        ));
+    }
+    let Some(tex) = state.texture.clone() else {
+        return;
+    };
     let natural = egui::vec2(width as f32, height as f32);
     // Fit: the whole width, as drawn below the bar (small scans enlarged
     // up to eight times).
