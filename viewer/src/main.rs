@@ -8,6 +8,20 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     let path = args.next().map(std::path::PathBuf::from);
+    // Started by the viewer itself to run decoders away from its keys.
+    if path.as_deref()
+        == Some(std::path::Path::new(
+            legation_viewer::platform::DECODE_WORKER_ARG,
+        ))
+    {
+        return match legation_reader::isolated::serve(std::io::stdin(), std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("legation-viewer decode-worker: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Some(p) = &path {
         if p == "--help" || p == "-h" {
             println!("usage: legation-viewer [ARCHIVE]\n\nOpens ARCHIVE (or nothing) in the Legation viewer window.");

@@ -83,7 +83,7 @@ impl Platform for Native {
         &self.spawner
     }
     fn decoder_host(&self) -> fn() -> legation_reader::decode::Host {
-        legation_reader::decode::Host::native
+        worker_host
     }
     fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
         Ok(Box::new(legation_reader::source::FileSource::open(path)?))
@@ -128,4 +128,21 @@ impl Platform for Native {
             }
         }
     }
+}
+
+/// The argument that makes the desktop programs (`legation` and
+/// `legation-viewer`) a decoder worker: they must answer it by calling
+/// [`legation_reader::isolated::serve`].
+pub const DECODE_WORKER_ARG: &str = "decode-worker";
+
+/// The desktop's decoder host: decoders run in worker processes of this
+/// program, so no decoder or engine bug shares an address space with the
+/// keys the viewer holds (SPEC.md §17.9). Falls back to decoding in this
+/// process, with a warning, only if the program cannot find itself.
+#[cfg(feature = "native")]
+fn worker_host() -> legation_reader::decode::Host {
+    legation_reader::decode::Host::isolated(&[DECODE_WORKER_ARG]).unwrap_or_else(|e| {
+        eprintln!("legation-viewer: cannot start decoder workers ({e}); decoding in this process");
+        legation_reader::decode::Host::native()
+    })
 }
