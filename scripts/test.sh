@@ -19,6 +19,8 @@ fi
 echo "== format"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+# tests/HOSTILE.md lists every hostile case from the suites themselves.
+python3 scripts/hostile_cases.py --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== format and reader build for wasm32"

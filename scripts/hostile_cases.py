@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Writes tests/HOSTILE.md, the catalogue of hostile cases, from the test
+vectors' own headers (format/testdata/*.vector) and the hostile-decoder and
+crash tests' function names, so that the list cannot drift from the suites.
+
+    python3 scripts/hostile_cases.py          # rewrite tests/HOSTILE.md
+    python3 scripts/hostile_cases.py --check  # fail if it is out of date
+"""
+import glob
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "HOSTILE.md")
+
+# Category of each vector, by the first matching name fragment (threat
+# model sections of format/SPEC.md §17).
+CATEGORIES = [
+    ("traversal", "Paths and names"), ("entry-name", "Paths and names"),
+    ("bomb", "Bombs"),
+    ("duplicate", "Ambiguous containers"), ("overlapping", "Ambiguous containers"),
+    ("leading", "Ambiguous containers"), ("trailing", "Ambiguous containers"),
+    ("eocd", "Ambiguous containers"), ("missing-entry", "Ambiguous containers"),
+    ("orphan", "Ambiguous containers"), ("used-twice", "Ambiguous containers"),
+    ("not-legation", "Ambiguous containers"), ("empty-file", "Truncation and damage"),
+    ("chunk-size", "Versions and unknown fields"),
+    ("chunk", "Chunks: truncation, reordering, splicing"), ("splice", "Chunks: truncation, reordering, splicing"),
+    ("stream-swap", "Chunks: truncation, reordering, splicing"),
+    ("truncated", "Truncation and damage"), ("bitflip", "Truncation and damage"),
+    ("kdf", "Keys and KDF parameters"), ("commitment", "Keys and KDF parameters"),
+    ("passphrase", "Keys and KDF parameters"), ("identity", "Keys and KDF parameters"),
+    ("slot", "Keys and KDF parameters"),
+    ("signature", "Signatures, signers and rollback"), ("issuer", "Signatures, signers and rollback"),
+    ("signed", "Signatures, signers and rollback"),
+    ("decoder", "Decoder substitution and render fixity"), ("render", "Decoder substitution and render fixity"),
+    ("version", "Versions and unknown fields"), ("unknown", "Versions and unknown fields"),
+]
+
+
+def category(name):
+    for frag, cat in CATEGORIES:
+        if frag in name:
+            return cat
+    return "Catalog inconsistencies"
+
+
+def vectors():
+    rows = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "format", "testdata", "*.vector"))):
+        data = open(path, "rb").read()
+        header = data[: data.index(b"\n\n")].decode("utf-8")
+        fields = dict(l.split(": ", 1) for l in header.splitlines() if ": " in l)
+        name = os.path.basename(path)[: -len(".vector")]
+        rows.append((category(name), name, fields.get("expect", "?"), fields.get("comment", "")))
+    return rows
+
+
+def functions(path, pattern=r"^fn ([a-z0-9_]+)\(\) \{"):
+    text = open(os.path.join(ROOT, path)).read()
+    return [n for n in re.findall(pattern, text, re.M) if n != "main"]
+
+
+def render():
+    rows = vectors()
+    hostile = [r for r in rows if r[2] != "success"]
+    out = [
+        "# Hostile cases",
+        "",
+        "Written by `python3 scripts/hostile_cases.py` from the suites themselves (the test",
+        "command fails if this file is out of date). Each case must end with the error",
+        "category shown, never a panic, never a write outside the output folder, and within",
+        "fixed bounds; `RELIABILITY.md` has the figures.",
+        "",
+        f"## Hostile and damaged archives: {len(hostile)} test vectors",
+        "",
+        "In `format/testdata/` (format: SPEC.md §18). Each runs through the library",
+        "(`tests/tests/vectors.rs`) and through `legation verify` with its exit code",
+        "(`cli/tests/cli.rs`). The expected outcome names the verification stage",
+        "(open, fixity, unlock, content, render: SPEC.md §16) and a fragment of the message.",
+        "",
+    ]
+    cats = []
+    for r in rows:
+        if r[0] not in cats:
+            cats.append(r[0])
+    for cat in sorted(cats):
+        out += [f"### {cat}", "", "| vector | must give | what it is |", "|---|---|---|"]
+        for c, name, expect, comment in rows:
+            if c == cat:
+                out.append(f"| `{name}` | {expect} | {comment} |")
+        out.append("")
+    dec = functions("reader/tests/hostile_decoders.rs")
+    workers = [d for d in dec if "worker" in d]
+    same = [d for d in dec if d.startswith("a_good_")]
+    modules = [d for d in dec if d not in workers and d not in same]
+    out += [
+        f"## Hostile decoders: {len(modules)} cases on every engine",
+        "",
+        "In `reader/tests/hostile_decoders.rs`, each run on wasmtime in the process, wasmtime",
+        "in a worker process and wasmi; each fails its record alone (a `DecodeError` naming",
+        "decoder, record and limit) and a good decoder still works afterwards:",
+        "",
+    ] + [f"- `{d}`" for d in modules] + [
+        "",
+        "and the same check with a good decoder: " + ", ".join(f"`{d}`" for d in same) + ".",
+        "",
+        f"## Hostile decoder workers: {len(workers)} cases",
+        "",
+    ] + [f"- `{d}`" for d in workers] + [
+        "",
+        "## Killed while writing",
+        "",
+        "In `cli/tests/crash.rs` (SIGKILL at seeded random moments):",
+        "",
+    ] + [f"- `{d}`" for d in functions("cli/tests/crash.rs", r"#\[test\]\nfn ([a-z0-9_]+)\(\)")] + [
+        "",
+        f"Total: {len(hostile)} hostile archives, {len(modules)} hostile decoders (x3 engines),",
+        f"{len(workers)} hostile workers.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main():
+    text = render()
+    if "--check" in sys.argv:
+        current = open(OUT).read() if os.path.exists(OUT) else ""
+        if current != text:
+            sys.exit("tests/HOSTILE.md is out of date: run python3 scripts/hostile_cases.py")
+        return
+    with open(OUT, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
