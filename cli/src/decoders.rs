@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use legation_format::catalog::Render;
-use legation_format::manifest::{DecoderLimits, DecoderRef};
+use legation_format::manifest::DecoderRef;
 use legation_format::pack::Renderer;
 use legation_format::writer::RecordMeta;
 use legation_meter::MeterConfig;
@@ -31,21 +31,8 @@ pub fn prepare(host: &Host, wasm: &[u8], label: &str) -> Result<Prepared> {
         Some(_) => wasm.to_vec(),
         None => legation_meter::meter(wasm, &cfg).map_err(|e| anyhow!("{label}: {e}"))?,
     };
-    let limits = legation_meter::is_metered(&module)
-        .ok_or_else(|| anyhow!("{label}: metering left no limits"))?;
     let loaded = host.load(&module, label)?;
-    let desc = DecoderRef {
-        entry: String::new(),
-        name: loaded.info.name.clone(),
-        version: loaded.info.version.clone(),
-        abi: loaded.info.abi,
-        media_types: loaded.info.media_types.clone(),
-        limits: DecoderLimits {
-            fuel: limits.fuel,
-            max_depth: limits.max_depth,
-            max_memory_pages: limits.max_memory_pages,
-        },
-    };
+    let desc = loaded.decoder_ref();
     Ok(Prepared {
         module,
         desc,

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use legation_format::manifest::{DecoderLimits, DecoderRef};
+use legation_meter::MeterConfig;
 use legation_view::{Block, Document, Limits as ViewLimits};
 use serde::{Deserialize, Serialize};
 
@@ -187,6 +189,8 @@ pub struct Host {
 pub struct Loaded {
     /// What it declares.
     pub info: DecoderInfo,
+    /// The limits its metering enforces (verified when loaded).
+    pub limits: MeterConfig,
     /// Its BLAKE3.
     pub hash: [u8; 32],
     /// Its name for messages (entry name or file).
@@ -194,6 +198,25 @@ pub struct Loaded {
     /// The module's bytes, until compiled on first use.
     wasm: Vec<u8>,
     compiled: std::sync::OnceLock<Result<Arc<dyn Compiled>, String>>,
+}
+
+impl Loaded {
+    /// Its description for an archive's manifest; the writer fills in the
+    /// entry name.
+    pub fn decoder_ref(&self) -> DecoderRef {
+        DecoderRef {
+            entry: String::new(),
+            name: self.info.name.clone(),
+            version: self.info.version.clone(),
+            abi: self.info.abi,
+            media_types: self.info.media_types.clone(),
+            limits: DecoderLimits {
+                fuel: self.limits.fuel,
+                max_depth: self.limits.max_depth,
+                max_memory_pages: self.limits.max_memory_pages,
+            },
+        }
+    }
 }
 
 impl Host {
@@ -253,11 +276,12 @@ impl Host {
             decoder: label.to_owned(),
             reason,
         };
-        let info = inspect(wasm, self.limits.module_cap).map_err(bad)?;
+        let (info, limits) = inspect_metered(wasm, self.limits.module_cap).map_err(bad)?;
         // Compiling waits for the first call: packing stores every built-in
         // decoder but may use only some.
         let loaded = Arc::new(Loaded {
             info,
+            limits,
             hash,
             label: label.to_owned(),
             wasm: wasm.to_vec(),
@@ -428,6 +452,11 @@ pub fn page_count(cbor: &[u8], limits: &ViewLimits) -> u32 {
 /// Checks a module is a metered decoder this host can run, and reads its
 /// declaration.
 pub fn inspect(wasm: &[u8], module_cap: usize) -> Result<DecoderInfo, String> {
+    inspect_metered(wasm, module_cap).map(|(info, _)| info)
+}
+
+/// [`inspect`], also returning the limits the module's metering enforces.
+fn inspect_metered(wasm: &[u8], module_cap: usize) -> Result<(DecoderInfo, MeterConfig), String> {
     let facts =
         legation_meter::check_decoder_module(wasm, module_cap).map_err(|e| e.to_string())?;
     if facts.metered.is_none() {
@@ -437,7 +466,7 @@ pub fn inspect(wasm: &[u8], module_cap: usize) -> Result<DecoderInfo, String> {
     }
     // The section could be pasted onto an unmetered module: check that the
     // code really counts what it records.
-    legation_meter::verify_metered(wasm, module_cap)
+    let limits = legation_meter::verify_metered(wasm, module_cap)
         .map_err(|e| format!("metering does not hold: {e}"))?;
     let info: DecoderInfo = serde_json::from_str(&facts.description)
         .map_err(|e| format!("legation.decoder section: {e}"))?;
@@ -452,7 +481,7 @@ pub fn inspect(wasm: &[u8], module_cap: usize) -> Result<DecoderInfo, String> {
             "declares pages but does not export legation_decode_page, or the reverse".into(),
         );
     }
-    Ok(info)
+    Ok((info, limits))
 }
 
 /// Reads the `(ptr << 32) | len` a decoder returned out of its memory.

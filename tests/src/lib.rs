@@ -141,24 +141,7 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
     let host = legation_reader::decode::Host::native();
     let decoder = tiny.as_ref().map(|m| {
         let loaded = host.load(m, "tiny").unwrap();
-        let limits = legation_meter::is_metered(m).unwrap();
-        let entry = w
-            .add_decoder(
-                m,
-                legation_format::manifest::DecoderRef {
-                    entry: String::new(),
-                    name: loaded.info.name.clone(),
-                    version: loaded.info.version.clone(),
-                    abi: loaded.info.abi,
-                    media_types: loaded.info.media_types.clone(),
-                    limits: legation_format::manifest::DecoderLimits {
-                        fuel: limits.fuel,
-                        max_depth: limits.max_depth,
-                        max_memory_pages: limits.max_memory_pages,
-                    },
-                },
-            )
-            .unwrap();
+        let entry = w.add_decoder(m, loaded.decoder_ref()).unwrap();
         (entry, loaded)
     });
     w.add_empty_dir("boxes/empty").unwrap();

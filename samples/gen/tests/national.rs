@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use legation_format::catalog::Render;
 use legation_format::keys::{Identity, IssuerKey};
-use legation_format::manifest::{DecoderLimits, DecoderRef};
 use legation_format::pack::{PackOptions, Renderer};
 use legation_format::writer::{ArchiveWriter, RecordMeta, WriterOptions};
 use legation_reader::decode::{Host, Loaded};
@@ -201,25 +200,8 @@ fn the_checked_in_set_packs_and_every_record_renders() {
     let b = &legation_builtin_decoders::ALL;
     for wasm in [legation_builtin_decoders::EBCDIC].iter().chain(b.iter()) {
         let metered = legation_meter::meter(wasm, &legation_meter::MeterConfig::default()).unwrap();
-        let limits = legation_meter::is_metered(&metered).unwrap();
         let loaded = host.load(&metered, "sample").unwrap();
-        let entry = writer
-            .add_decoder(
-                &metered,
-                DecoderRef {
-                    entry: String::new(),
-                    name: loaded.info.name.clone(),
-                    version: loaded.info.version.clone(),
-                    abi: loaded.info.abi,
-                    media_types: loaded.info.media_types.clone(),
-                    limits: DecoderLimits {
-                        fuel: limits.fuel,
-                        max_depth: limits.max_depth,
-                        max_memory_pages: limits.max_memory_pages,
-                    },
-                },
-            )
-            .unwrap();
+        let entry = writer.add_decoder(&metered, loaded.decoder_ref()).unwrap();
         decoders.push((entry, loaded));
     }
     // The raw fallback is for unknown bytes; every sample has a real decoder.

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
 use legation_format::catalog::Render;
-use legation_format::manifest::{DecoderLimits, DecoderRef};
+use legation_format::manifest::DecoderRef;
 use legation_format::pack::{self, PackOptions, Renderer};
 use legation_format::writer::{ArchiveWriter, RecordMeta, WriterOptions};
 use legation_reader::decode::{Host, Loaded};
@@ -129,20 +129,8 @@ fn make() -> Archives {
     let mut decoders = Vec::new();
     for wasm in legation_builtin_decoders::ALL {
         let module = legation_meter::meter(wasm, &legation_meter::MeterConfig::default()).unwrap();
-        let limits = legation_meter::is_metered(&module).unwrap();
         let loaded = host.load(&module, "built-in").unwrap();
-        let desc = DecoderRef {
-            entry: String::new(),
-            name: loaded.info.name.clone(),
-            version: loaded.info.version.clone(),
-            abi: loaded.info.abi,
-            media_types: loaded.info.media_types.clone(),
-            limits: DecoderLimits {
-                fuel: limits.fuel,
-                max_depth: limits.max_depth,
-                max_memory_pages: limits.max_memory_pages,
-            },
-        };
+        let desc = loaded.decoder_ref();
         decoders.push((module, desc, loaded, String::new()));
     }
     let opts = WriterOptions {
