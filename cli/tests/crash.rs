@@ -190,16 +190,10 @@ fn pack_force_killed_keeps_the_old_archive_or_the_new_one() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let mut killed = 0;
     for (i, delay) in delays(&mut rng, full).into_iter().enumerate() {
-        let before = fs::read(&out).unwrap();
         let done = kill_after(pack(&src, &out, &pass, true), delay);
         killed += usize::from(!done);
-        let after = fs::read(&out).unwrap();
-        // Packing again gives new keys and nonces: a replaced archive
-        // differs; a kept one is byte for byte the old one.
-        assert!(
-            done || after == before,
-            "trial {i}: {delay:?}: killed, yet the archive changed"
-        );
+        // The old archive, or a complete new one: a kill can land after
+        // the rename (while the command syncs the folder or prints).
         assert!(verify_ok(&out, &pass), "trial {i}: {delay:?}");
     }
     eprintln!("pack --force: {killed} killed, 0 incomplete");
