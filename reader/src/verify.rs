@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use legation_format::container;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::archive::Signer;
 use crate::{Archive, Error, ErrorKind, Result, Unlocked};
 
 /// How deep a verification goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Without a key: container structure, every entry's BLAKE3, signature.
@@ -23,7 +23,7 @@ pub enum Level {
 }
 
 /// One problem found, naming the entry or record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Problem {
     /// The level that found it.
     pub level: Level,
@@ -36,7 +36,7 @@ pub struct Problem {
 }
 
 /// The outcome of a verification.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The deepest level run.
     pub level: Level,

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 use crate::catalog::{human_size, Catalog, SortKey};
 use crate::document::DocumentView;
 use crate::jobs::{Job, Progress};
-use crate::platform::{Platform, RECENT_MAX};
+use crate::platform::{KeyFile, Picked, Platform, RECENT_MAX};
 
 /// Lists up to this long are searched and sorted within the frame;
 /// longer ones beside it (a million rows take a quarter of a second).
@@ -89,6 +89,8 @@ struct UnlockForm {
     identity: Option<PathBuf>,
     message: Option<String>,
     job: Option<Job<Result<Unlocked, String>>>,
+    /// The key derivation, when the platform runs it away from the window.
+    away: Option<Job<Result<legation_format::crypto::DataKey, String>>>,
 }
 
 /// Verification of the whole archive, with an optional pinned issuer.
@@ -139,6 +141,12 @@ struct OpenRecord {
 
 enum RecordState {
     Rendering(Job<Result<Rendered, Failed>>),
+    /// The decoder runs where the platform offloads work; its documents
+    /// are checked and laid out here (`usize`: the largest texture side).
+    Away(
+        Job<Result<legation_reader::decode::Rendered, String>>,
+        usize,
+    ),
     Shown(Box<Rendered>),
     Failed(Failed),
 }
@@ -226,7 +234,7 @@ impl App {
             Screen::Archive(a) => {
                 let v = a.verify.job.is_some();
                 match &mut a.state {
-                    LockState::Locked(f) => v || f.job.is_some(),
+                    LockState::Locked(f) => v || f.job.is_some() || f.away.is_some(),
                     LockState::Open(b) => {
                         v || b.loading.is_some()
                             || b.selecting.is_some()
@@ -234,7 +242,7 @@ impl App {
                             || b.export.job.is_some()
                             || matches!(
                                 b.open.as_ref().map(|o| &o.state),
-                                Some(RecordState::Rendering(_))
+                                Some(RecordState::Rendering(_) | RecordState::Away(..))
                             )
                     }
                 }
@@ -274,16 +282,11 @@ impl App {
         &self,
         work: impl FnOnce(&Progress) -> T + Send + 'static,
     ) -> Job<T> {
-        let ctx = self.ctx.clone();
-        Job::spawn(
-            self.platform.spawner(),
-            move || {
-                if let Some(c) = &ctx {
-                    c.request_repaint();
-                }
-            },
-            work,
-        )
+        Job::spawn(self.platform.spawner(), self.waker(), work)
+    }
+
+    fn waker(&self) -> Box<dyn Fn() + Send> {
+        waker(self.ctx.clone())
     }
 
     fn remember(&mut self, path: &Path) {
@@ -313,6 +316,12 @@ impl App {
         if let Some(p) = dropped.into_iter().next() {
             actions.push(Action::OpenPath(p));
         }
+        while let Some(picked) = self.platform.poll_picked() {
+            match picked {
+                Picked::Archive(p) => actions.push(Action::OpenPath(p)),
+                Picked::KeyFile(kind, p) => self.key_file_picked(kind, p),
+            }
+        }
         self.top_bar(ui, &mut actions);
         if let Some(n) = self.notice.clone() {
             egui::Panel::bottom("notice").show(ui, |ui| {
@@ -336,6 +345,7 @@ impl App {
             platform: platform.as_ref(),
             host,
             ctx: ctx.as_ref(),
+            archive: Path::new(""),
         };
         match screen {
             Screen::Start => start_ui(ui, recent, &mut actions),
@@ -367,6 +377,87 @@ impl App {
                 }
             }
         }
+    }
+
+    /// A key file chosen in a dialog that answered after its frame.
+    fn key_file_picked(&mut self, kind: KeyFile, p: PathBuf) {
+        let Screen::Archive(a) = &mut self.screen else {
+            return;
+        };
+        match (kind, &mut a.state) {
+            (KeyFile::Identity, LockState::Locked(form)) => form.identity = Some(p),
+            (KeyFile::Issuer, _) => a.verify.pin(self.platform.as_ref(), &p),
+            _ => {}
+        }
+    }
+
+    /// What the window shows, in a few words a test can check (the
+    /// browser tests read it through the page): the screen, messages,
+    /// the records listed, the open record and the last verification.
+    pub fn summary(&mut self) -> serde_json::Value {
+        use serde_json::json;
+        let mut out = json!({ "notice": self.notice, "busy": self.busy() });
+        let screen = match &mut self.screen {
+            Screen::Start => json!({ "screen": "start" }),
+            Screen::Opening { path, .. } => json!({ "screen": "opening", "path": path }),
+            Screen::Archive(a) => {
+                let verify = json!({
+                    "running": a.verify.job.as_ref().map(|j| j.fraction()),
+                    "level": a.verify.level.map(level_name),
+                    "message": a.verify.message,
+                    "report": a.verify.report.as_ref().map(|r| json!({
+                        "ok": r.ok(),
+                        "level": level_name(r.level),
+                        "signer": r.signer,
+                        "problems": r.problems.iter().map(|p| format!("{}: {}", p.subject, p.message)).collect::<Vec<_>>(),
+                        "entries_checked": r.entries_checked,
+                        "records_checked": r.records_checked,
+                        "records_rendered": r.records_rendered,
+                        "cancelled": r.cancelled,
+                    })),
+                });
+                match &a.state {
+                    LockState::Locked(f) => json!({
+                        "screen": "locked",
+                        "name": a.name,
+                        "unlock_message": f.message,
+                        "verify": verify,
+                    }),
+                    LockState::Open(b) => {
+                        let open = b.open.as_ref().map(|o| {
+                            let (state, titles, blocks, error) = match &o.state {
+                                RecordState::Rendering(_) | RecordState::Away(..) => {
+                                    ("rendering", vec![], vec![], None)
+                                }
+                                RecordState::Shown(r) => (
+                                    "shown",
+                                    r.view.docs.iter().map(|d| d.title.clone()).collect(),
+                                    r.view.docs.iter().flat_map(|d| d.blocks.iter().map(block_kind)).collect(),
+                                    None,
+                                ),
+                                RecordState::Failed(f) => ("failed", vec![], vec![], Some(f.error.clone())),
+                            };
+                            json!({ "path": o.rec.path, "state": state, "titles": titles, "blocks": blocks, "error": error })
+                        });
+                        json!({
+                            "screen": "open",
+                            "name": a.name,
+                            "records": b.catalog.rows.len(),
+                            "visible": b.visible.len(),
+                            "loading": b.loading.is_some(),
+                            "error": b.load_error,
+                            "record": open,
+                            "export": b.export.message,
+                            "verify": verify,
+                        })
+                    }
+                }
+            }
+        };
+        if let (Some(o), serde_json::Value::Object(s)) = (out.as_object_mut(), screen) {
+            o.extend(s);
+        }
+        out
     }
 
     fn top_bar(&mut self, ui: &mut Ui, actions: &mut Vec<Action>) {
@@ -430,8 +521,12 @@ impl App {
                 let mut verify = VerifyPanel::default();
                 let archive = o.archive.clone();
                 verify.level = Some(Level::Fixity);
-                verify.job =
-                    Some(self.spawn(move |p| archive.verify_fixity(None, &mut |d, t| p.set(d, t))));
+                verify.job = Some(match self.platform.offload() {
+                    Some(away) => away.verify(&path, None, Level::Fixity, None, self.waker()),
+                    None => {
+                        self.spawn(move |p| archive.verify_fixity(None, &mut |d, t| p.set(d, t)))
+                    }
+                });
                 let mut form = Box::<UnlockForm>::default();
                 if let Some(keys) = self.keys.take() {
                     let archive = o.archive.clone();
@@ -459,11 +554,23 @@ impl App {
     }
 }
 
+/// A wake-up for the window when a job ends.
+fn waker(ctx: Option<egui::Context>) -> Box<dyn Fn() + Send> {
+    Box::new(move || {
+        if let Some(c) = &ctx {
+            c.request_repaint();
+        }
+    })
+}
+
 /// What screens need from the app while drawing.
+#[derive(Clone, Copy)]
 struct Env<'a> {
     platform: &'a dyn Platform,
     host: &'a Arc<OnceLock<Host>>,
     ctx: Option<&'a egui::Context>,
+    /// The open archive's path, as given to the platform.
+    archive: &'a Path,
 }
 
 impl Env<'_> {
@@ -471,16 +578,11 @@ impl Env<'_> {
         &self,
         work: impl FnOnce(&Progress) -> T + Send + 'static,
     ) -> Job<T> {
-        let ctx = self.ctx.cloned();
-        Job::spawn(
-            self.platform.spawner(),
-            move || {
-                if let Some(c) = &ctx {
-                    c.request_repaint();
-                }
-            },
-            work,
-        )
+        Job::spawn(self.platform.spawner(), self.waker(), work)
+    }
+
+    fn waker(&self) -> Box<dyn Fn() + Send> {
+        waker(self.ctx.cloned())
     }
 }
 
@@ -624,12 +726,16 @@ impl ArchiveScreen {
             verify,
             state,
             name,
-            ..
+            path,
         } = self;
+        let env = &Env {
+            archive: path,
+            ..*env
+        };
         let mut unlocked = None;
         match state {
             LockState::Locked(form) => {
-                if let Some(u) = form.poll() {
+                if let Some(u) = form.poll(archive) {
                     unlocked = Some(u);
                 }
                 egui::CentralPanel::default().show(ui, |ui| {
@@ -685,7 +791,28 @@ impl ArchiveScreen {
 }
 
 impl UnlockForm {
-    fn poll(&mut self) -> Option<Unlocked> {
+    fn poll(&mut self, archive: &Archive) -> Option<Unlocked> {
+        if let Some(r) = self
+            .away
+            .as_mut()
+            .and_then(|j| j.is_done().then(|| j.take()))
+        {
+            self.away = None;
+            let r = match r {
+                Some(Ok(k)) => archive
+                    .unlock_with_data_key(k)
+                    .map_err(|e| unlock_error(&e)),
+                Some(Err(e)) => Err(e),
+                None => Err("Unlocking stopped unexpectedly; try again.".into()),
+            };
+            match r {
+                Ok(u) => {
+                    self.passphrase = Zeroizing::new(String::new());
+                    return Some(u);
+                }
+                Err(e) => self.message = Some(e),
+            }
+        }
         let job = self.job.as_mut()?;
         if !job.is_done() {
             return None;
@@ -709,7 +836,7 @@ impl UnlockForm {
     }
 
     fn ui(&mut self, ui: &mut Ui, env: &Env<'_>, archive: &Archive) {
-        let busy = self.job.is_some();
+        let busy = self.job.is_some() || self.away.is_some();
         let mut submit = false;
         ui.horizontal(|ui| {
             let l = ui.label("Passphrase");
@@ -751,10 +878,7 @@ impl UnlockForm {
                 .add_enabled(!busy, egui::Button::new("Choose identity file…"))
                 .clicked()
             {
-                if let Some(p) = env
-                    .platform
-                    .pick_key_file("Choose your identity (.key) file")
-                {
+                if let Some(p) = env.platform.pick_key_file(KeyFile::Identity) {
                     self.identity = Some(p);
                 }
             }
@@ -795,6 +919,10 @@ impl UnlockForm {
             self.message = Some("Type the passphrase or choose an identity file first.".into());
             return;
         }
+        if let Some(away) = env.platform.offload() {
+            self.away = Some(away.unlock(env.archive, keys, env.waker()));
+            return;
+        }
         let archive = archive.clone();
         self.job = Some(env.spawn(move |_| unlock(&archive, &keys)));
     }
@@ -802,14 +930,19 @@ impl UnlockForm {
 
 /// Unlocks, saying plainly when the key is wrong.
 fn unlock(archive: &Archive, keys: &[ArchiveKey]) -> Result<Unlocked, String> {
-    archive.unlock(keys).map_err(|e| match e.kind() {
+    archive.unlock(keys).map_err(|e| unlock_error(&e))
+}
+
+/// What the unlock form says when unlocking fails.
+pub fn unlock_error(e: &legation_reader::Error) -> String {
+    match e.kind() {
         // The reader's message says the same at more length.
         ErrorKind::WrongKey => {
             "Wrong passphrase or identity: it opens none of this archive's key slots. Check it and try again."
                 .to_owned()
         }
         _ => format!("Cannot unlock: {e}"),
-    })
+    }
 }
 
 fn read_identity(platform: &dyn Platform, p: &Path) -> Result<Identity, String> {
@@ -863,17 +996,8 @@ impl VerifyPanel {
                 }
             }
             if ui.button("Pin issuer key…").clicked() {
-                if let Some(p) = env
-                    .platform
-                    .pick_key_file("Choose the issuer's public key (.pub)")
-                {
-                    match read_issuer(env.platform, &p) {
-                        Ok(k) => {
-                            self.pinned = Some((k, legation_format::crypto::fingerprint(&k)));
-                            self.message = None;
-                        }
-                        Err(e) => self.message = Some(e),
-                    }
+                if let Some(p) = env.platform.pick_key_file(KeyFile::Issuer) {
+                    self.pin(env.platform, &p);
                 }
             }
         });
@@ -916,6 +1040,17 @@ impl VerifyPanel {
         }
     }
 
+    /// Pins the issuer key in file `p`.
+    fn pin(&mut self, platform: &dyn Platform, p: &Path) {
+        match read_issuer(platform, p) {
+            Ok(k) => {
+                self.pinned = Some((k, legation_format::crypto::fingerprint(&k)));
+                self.message = None;
+            }
+            Err(e) => self.message = Some(e),
+        }
+    }
+
     fn start(
         &mut self,
         env: &Env<'_>,
@@ -927,6 +1062,11 @@ impl VerifyPanel {
         self.message = None;
         self.level = Some(level);
         let pinned = self.pinned.as_ref().map(|(k, _)| *k);
+        if let Some(away) = env.platform.offload() {
+            let key = unlocked.map(|u| u.data_key());
+            self.job = Some(away.verify(env.archive, key, level, pinned, env.waker()));
+            return;
+        }
         let archive = archive.clone();
         let unlocked = unlocked.cloned();
         let host = env.host.clone();
@@ -954,6 +1094,20 @@ fn read_issuer(platform: &dyn Platform, p: &Path) -> Result<[u8; 32], String> {
     keys::parse_key_file(text, keys::ISSUER_PUBLIC, &p.display().to_string())
         .map(|k| *k)
         .map_err(|e| e.to_string())
+}
+
+/// A view block's kind, for [`App::summary`].
+fn block_kind(b: &legation_view::Block) -> &'static str {
+    use legation_view::Block;
+    match b {
+        Block::Heading { .. } => "heading",
+        Block::Paragraph { .. } => "paragraph",
+        Block::Fields { .. } => "fields",
+        Block::Table { .. } => "table",
+        Block::Image { .. } => "image",
+        Block::Code { .. } => "code",
+        Block::Pages { .. } => "pages",
+    }
 }
 
 fn level_name(l: Level) -> &'static str {
@@ -1132,6 +1286,18 @@ impl Browser {
             }
         }
         if let Some(o) = &mut self.open {
+            if let RecordState::Away(j, max_side) = &mut o.state {
+                if j.is_done() {
+                    let r = j
+                        .take()
+                        .unwrap_or_else(|| Err("the decoder's job stopped unexpectedly".into()));
+                    let limits = legation_reader::decode::HostLimits::default().view;
+                    o.state = match finish(&self.unlocked, &o.rec, r, &limits, *max_side) {
+                        Ok(r) => RecordState::Shown(Box::new(r)),
+                        Err(f) => RecordState::Failed(f),
+                    };
+                }
+            }
             if let RecordState::Rendering(j) = &mut o.state {
                 if j.is_done() {
                     o.state = match j.take() {
@@ -1190,12 +1356,17 @@ impl Browser {
         let r2 = rec.clone();
         let make_host = env.platform.decoder_host();
         let max_side = env.ctx.map_or(2048, |c| c.input(|i| i.max_texture_side));
-        let job = env.spawn(move |_| render(&u, host.get_or_init(make_host), &r2, max_side));
+        let state = match env.platform.offload() {
+            Some(away) => RecordState::Away(
+                away.render(env.archive, u.data_key(), &rec, env.waker()),
+                max_side,
+            ),
+            None => RecordState::Rendering(
+                env.spawn(move |_| render(&u, host.get_or_init(make_host), &r2, max_side)),
+            ),
+        };
         self.export.message = None;
-        self.open = Some(OpenRecord {
-            rec,
-            state: RecordState::Rendering(job),
-        });
+        self.open = Some(OpenRecord { rec, state });
         if self.tab == Tab::Verify {
             self.tab = Tab::Record;
         }
@@ -1489,7 +1660,7 @@ impl Browser {
         }
         ui.separator();
         match &mut o.state {
-            RecordState::Rendering(_) => {
+            RecordState::Rendering(_) | RecordState::Away(..) => {
                 ui.horizontal(|ui| {
                     ui.spinner();
                     ui.label("Decoding…");
@@ -1571,9 +1742,10 @@ impl Browser {
             _ => None,
         };
         self.export.message = None;
+        let write_new = env.platform.export_writer();
         self.export.job = Some(env.spawn(move |p| {
             let shown = path.display().to_string();
-            let r = crate::export::write_new(&path, replace, &mut |out| match &html {
+            let r = write_new(&path, replace, &mut |out| match &html {
                 Some(h) => out.write_all(h.as_bytes()).map_err(|e| e.to_string()),
                 None => u
                     .copy_record(&rec, out, &mut |n| {
@@ -1657,7 +1829,7 @@ impl Browser {
                     RecordState::Failed(_) => {
                         "FAILED: the record's bytes cannot be read intact".into()
                     }
-                    RecordState::Rendering(_) => "being read…".into(),
+                    RecordState::Rendering(_) | RecordState::Away(..) => "being read…".into(),
                 },
             );
             let view = match (&rec.render, &o.state) {
@@ -1810,6 +1982,21 @@ fn render(
     rec: &CatalogRecord,
     max_texture_side: usize,
 ) -> Result<Rendered, Failed> {
+    let r = u
+        .render_record(host, rec)
+        .map_err(|e: RenderError| e.to_string());
+    finish(u, rec, r, &host.limits().view, max_texture_side)
+}
+
+/// Checks and lays out a decoder's documents, or says why the record
+/// shows raw (with its first bytes).
+fn finish(
+    u: &Unlocked,
+    rec: &CatalogRecord,
+    r: Result<legation_reader::decode::Rendered, String>,
+    limits: &legation_view::Limits,
+    max_texture_side: usize,
+) -> Result<Rendered, Failed> {
     let fail = |error: String| {
         let raw = u.read_range(rec, 0, RAW_PREVIEW).map_err(|e| e.to_string());
         Failed {
@@ -1818,12 +2005,7 @@ fn render(
             as_hex: true,
         }
     };
-    let r = match u.render_record(host, rec) {
-        Ok(r) => r,
-        Err(e @ RenderError::NoDecoder(_)) => return Err(fail(e.to_string())),
-        Err(e) => return Err(fail(e.to_string())),
-    };
-    let limits = &host.limits().view;
+    let r = r.map_err(fail)?;
     let mut docs = Vec::with_capacity(r.documents.len());
     for d in &r.documents {
         match legation_view::Document::from_cbor(d, limits) {

@@ -79,6 +79,27 @@ pub struct Job<T> {
     lost: bool,
 }
 
+/// The far end of a [`Job::pending`]: whoever does the work reports
+/// progress here and hands in the result.
+pub struct Completer<T> {
+    progress: Arc<Progress>,
+    tx: std::sync::mpsc::Sender<T>,
+    wake: Box<dyn Fn() + Send>,
+}
+
+impl<T> Completer<T> {
+    /// Progress and cancellation, shared with the window.
+    pub fn progress(&self) -> &Arc<Progress> {
+        &self.progress
+    }
+    /// Ends the job with `value` and wakes the window.
+    pub fn finish(self, value: T) {
+        // The window may have dropped the job: nobody wants the result.
+        let _ = self.tx.send(value);
+        (self.wake)();
+    }
+}
+
 impl<T: Send + 'static> Job<T> {
     /// Starts `work` on `spawner`; `wake` is called when it ends (the
     /// window asks for a repaint there).
@@ -87,21 +108,27 @@ impl<T: Send + 'static> Job<T> {
         wake: impl Fn() + Send + 'static,
         work: impl FnOnce(&Progress) -> T + Send + 'static,
     ) -> Self {
+        let (job, done) = Job::pending(Box::new(wake));
+        spawner.spawn(Box::new(move || {
+            let out = work(done.progress());
+            done.finish(out);
+        }));
+        job
+    }
+
+    /// A job whose work is done elsewhere (another thread, a browser
+    /// worker): the [`Completer`] reports on it. Dropping the completer
+    /// without finishing makes the job lost.
+    pub fn pending(wake: Box<dyn Fn() + Send>) -> (Self, Completer<T>) {
         let progress = Arc::new(Progress::default());
         let (tx, rx) = channel();
-        let p = progress.clone();
-        spawner.spawn(Box::new(move || {
-            let out = work(&p);
-            // The window may have dropped the job: nobody wants the result.
-            let _ = tx.send(out);
-            wake();
-        }));
-        Job {
-            progress,
+        let job = Job {
+            progress: progress.clone(),
             rx,
             result: None,
             lost: false,
-        }
+        };
+        (job, Completer { progress, tx, wake })
     }
 }
 

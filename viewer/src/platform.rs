@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use legation_reader::source::ReadAt;
 
-use crate::jobs::Spawner;
+use crate::jobs::{Job, Spawner};
 
 /// The services the viewer needs from its host.
 pub trait Platform {
@@ -20,7 +20,9 @@ pub trait Platform {
     /// Asks the user for an archive to open.
     fn pick_archive(&self) -> Option<PathBuf>;
     /// Asks the user for an identity (`NAME.key`) or issuer key (`NAME.pub`) file.
-    fn pick_key_file(&self, title: &str) -> Option<PathBuf>;
+    /// A host whose dialogs answer later returns `None` and delivers the
+    /// file through [`Platform::poll_picked`].
+    fn pick_key_file(&self, kind: KeyFile) -> Option<PathBuf>;
     /// Asks the user where to save a file, suggesting a name.
     fn pick_save(&self, suggested: &str) -> Option<PathBuf>;
     /// Reads a small file (a key file).
@@ -29,6 +31,94 @@ pub trait Platform {
     fn load_recent(&self) -> Vec<PathBuf>;
     /// Stores the recent-files list.
     fn save_recent(&self, recent: &[PathBuf]);
+    /// A file the host's own dialogs or drops delivered since the last
+    /// frame (the browser's file picker answers asynchronously; files
+    /// dropped on the page). Polled once per frame.
+    fn poll_picked(&self) -> Option<Picked> {
+        None
+    }
+    /// Where work that must not share the window's thread goes: decoders
+    /// and long verifications in the browser, whose page must never
+    /// freeze. `None` (the desktop): jobs on [`Platform::spawner`] do it.
+    fn offload(&self) -> Option<&dyn Offload> {
+        None
+    }
+    /// How exports are written: [`crate::export::write_new`] on the
+    /// desktop, a download in the browser.
+    fn export_writer(&self) -> ExportWriter {
+        crate::export::write_new
+    }
+}
+
+/// Writes an export to a target, all or nothing; see
+/// [`crate::export::write_new`].
+pub type ExportWriter = fn(
+    &Path,
+    bool,
+    &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), String>,
+) -> Result<u64, String>;
+
+/// Which key file a dialog asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFile {
+    /// The reader's identity (`NAME.key`), to unlock.
+    Identity,
+    /// The issuer's public key (`NAME.pub`), to pin the signer.
+    Issuer,
+}
+
+impl KeyFile {
+    /// The dialog's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            KeyFile::Identity => "Choose your identity (.key) file",
+            KeyFile::Issuer => "Choose the issuer's public key (.pub)",
+        }
+    }
+}
+
+/// What a host delivered outside the frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Picked {
+    /// An archive to open.
+    Archive(PathBuf),
+    /// A key file for the form that asked.
+    KeyFile(KeyFile, PathBuf),
+}
+
+/// Called when an offloaded job ends (the window repaints).
+pub type Wake = Box<dyn Fn() + Send>;
+
+/// Work done away from the window's thread, on an archive the platform
+/// opened (`archive` is the path given to [`Platform::open_source`]).
+/// Results are the same values the desktop computes in its jobs.
+pub trait Offload {
+    /// Verifies the archive at `level` (with `key` for the content and
+    /// render levels), reporting progress; cancelling stops the work.
+    fn verify(
+        &self,
+        archive: &Path,
+        key: Option<&legation_format::crypto::DataKey>,
+        level: legation_reader::Level,
+        pinned: Option<[u8; 32]>,
+        wake: Wake,
+    ) -> Job<legation_reader::Report>;
+    /// Runs the record's decoder: its documents, or why not.
+    fn render(
+        &self,
+        archive: &Path,
+        key: &legation_format::crypto::DataKey,
+        record: &legation_format::catalog::CatalogRecord,
+        wake: Wake,
+    ) -> Job<Result<legation_reader::decode::Rendered, String>>;
+    /// Derives the data key from the user's keys (Argon2id is slow), or
+    /// says why not (the same words as [`crate::app::unlock_error`]).
+    fn unlock(
+        &self,
+        archive: &Path,
+        keys: Vec<legation_reader::Key>,
+        wake: Wake,
+    ) -> Job<Result<legation_format::crypto::DataKey, String>>;
 }
 
 /// Most archives kept in the recent-files list.
@@ -95,9 +185,9 @@ impl Platform for Native {
             .add_filter("Any file", &["*"])
             .pick_file()
     }
-    fn pick_key_file(&self, title: &str) -> Option<PathBuf> {
+    fn pick_key_file(&self, kind: KeyFile) -> Option<PathBuf> {
         rfd::FileDialog::new()
-            .set_title(title)
+            .set_title(kind.title())
             .add_filter("Key file", &["key", "pub"])
             .add_filter("Any file", &["*"])
             .pick_file()

@@ -361,7 +361,7 @@ impl Platform for Bench {
     fn pick_archive(&self) -> Option<PathBuf> {
         None
     }
-    fn pick_key_file(&self, _title: &str) -> Option<PathBuf> {
+    fn pick_key_file(&self, _kind: legation_viewer::platform::KeyFile) -> Option<PathBuf> {
         None
     }
     fn pick_save(&self, _suggested: &str) -> Option<PathBuf> {

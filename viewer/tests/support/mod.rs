@@ -269,7 +269,7 @@ impl Platform for Scripted {
     fn pick_archive(&self) -> Option<PathBuf> {
         self.0.borrow_mut().archive.take()
     }
-    fn pick_key_file(&self, _title: &str) -> Option<PathBuf> {
+    fn pick_key_file(&self, _kind: legation_viewer::platform::KeyFile) -> Option<PathBuf> {
         self.0.borrow_mut().key_file.take()
     }
     fn pick_save(&self, _suggested: &str) -> Option<PathBuf> {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the browser viewer:
+#   target/web/site/                 a static folder for any static file server
+#   target/web/legation-viewer.html  one self-contained file (works offline, from file://)
+# Installs what it needs where missing: the wasm32 target and wasm-bindgen-cli
+# at exactly the version of the wasm-bindgen crate in Cargo.lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+fi
+version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
+    echo "build.sh: installing wasm-bindgen-cli $version (a few minutes, once)"
+    cargo install wasm-bindgen-cli --version "$version"
+fi
+
+cargo build --release --target wasm32-unknown-unknown -p legation-web
+rm -rf target/web/pkg
+wasm-bindgen --target no-modules --no-typescript --out-dir target/web/pkg \
+    target/wasm32-unknown-unknown/release/legation_web.wasm
+python3 web/assemble.py target/web/pkg target/web

@@ -1,0 +1,105 @@
+//! The Legation viewer in a browser: the same egui application as the
+//! desktop ([`legation_viewer::App`]) on the page, with archives read by
+//! byte ranges from a chosen file or a URL, and decoders, key derivation
+//! and verification in Web Workers (see `offload`). Built by
+//! `web/build.sh` into a static folder and one self-contained HTML file.
+
+#![cfg(target_arch = "wasm32")]
+
+mod offload;
+mod platform;
+pub mod source;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use legation_reader::decode::{Host, HostLimits};
+use legation_viewer::App;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+pub use offload::worker_handle;
+
+/// The decoder host of the browser build: wasmi, an interpreter, run in a
+/// worker. Decoders are metered at packing, so the limits and verdicts are
+/// those of every other engine.
+pub fn browser_host() -> Host {
+    Host::new(
+        Arc::new(legation_reader::wasmi_engine::Wasmi::default()),
+        HostLimits::default(),
+    )
+}
+
+thread_local! {
+    static APP: RefCell<Option<Rc<RefCell<App>>>> = const { RefCell::new(None) };
+}
+
+struct Shell(Rc<RefCell<App>>);
+
+impl eframe::App for Shell {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.0.borrow_mut().ui(ui);
+    }
+}
+
+/// Starts the viewer in the canvas with id `canvas_id`; opens the archive
+/// at `?archive=URL` when the page's address names one.
+#[wasm_bindgen]
+pub async fn start(canvas_id: String) -> Result<(), JsValue> {
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let canvas: web_sys::HtmlCanvasElement = doc
+        .get_element_by_id(&canvas_id)
+        .ok_or_else(|| format!("no element #{canvas_id}"))?
+        .dyn_into()?;
+    let app = Rc::new(RefCell::new(App::new(
+        Box::new(platform::Web::default()),
+        None,
+    )));
+    APP.with(|a| *a.borrow_mut() = Some(app.clone()));
+    let runner = eframe::WebRunner::new();
+    runner
+        .start(
+            canvas,
+            eframe::WebOptions::default(),
+            Box::new(move |cc| {
+                platform::install(&cc.egui_ctx);
+                Ok(Box::new(Shell(app)))
+            }),
+        )
+        .await?;
+    if let Some(url) = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
+        .and_then(|p| p.get("archive"))
+    {
+        platform::open_url(&url);
+    }
+    // The runner lives as long as the page.
+    std::mem::forget(runner);
+    Ok(())
+}
+
+/// Opens an archive by URL (any server answering range requests).
+#[wasm_bindgen]
+pub fn open_url(url: String) {
+    platform::open_url(&url);
+}
+
+/// What the window shows, as JSON (`App::summary`): the browser tests'
+/// view of the page.
+#[wasm_bindgen]
+pub fn summary() -> String {
+    APP.with(|a| {
+        a.borrow()
+            .as_ref()
+            .and_then(|app| {
+                app.try_borrow_mut()
+                    .ok()
+                    .map(|mut app| app.summary().to_string())
+            })
+            .unwrap_or_else(|| "null".into())
+    })
+}

@@ -1,0 +1,595 @@
+//! Work that must never run on the page's main thread: decoders, key
+//! derivation and verification run in Web Workers, each a second instance
+//! of this same WebAssembly module (with its own memory: a decoder bug
+//! there cannot reach the page's). The page talks to them by messages.
+//!
+//! Two lanes, each one worker: `verify` (whole-archive checks, which may
+//! take minutes) and `decode` (unlocking and rendering records), so that
+//! reading records goes on while a verification runs. Cancelling a
+//! verification, a worker that stops answering within the watchdog, or
+//! one that crashes is terminated; the lane starts a fresh worker for the
+//! next request.
+//!
+//! Messages (plain JavaScript objects):
+//! - page to worker: `{id, kind, source: {key, len, name, file | url},
+//!   key?, level?, pinned?, record?, passphrase?, identity?}` with `kind`
+//!   one of `verify`, `render`, `unlock`;
+//! - worker to page: `{id, progress: [done, total]}`, then one of
+//!   `{id, report}` (JSON), `{id, docs}` (canonical CBOR documents),
+//!   `{id, key}` (the data key) or `{id, error}`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use legation_format::catalog::CatalogRecord;
+use legation_format::crypto::DataKey;
+use legation_format::keys::Identity;
+use legation_reader::decode::{Host, HostLimits, Rendered};
+use legation_reader::{Archive, Key, Level, Report, Unlocked};
+use legation_viewer::jobs::{Completer, Job};
+use legation_viewer::platform::{Offload, Wake};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use zeroize::Zeroizing;
+
+use crate::source::{Origin, WebSource};
+
+fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
+    // Setting a property of a fresh plain object cannot fail.
+    let _ = Reflect::set(o, &JsValue::from_str(k), &v.into());
+}
+
+fn get(o: &JsValue, k: &str) -> JsValue {
+    Reflect::get(o, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn bytes(o: &JsValue, k: &str) -> Option<Vec<u8>> {
+    get(o, k).dyn_into::<Uint8Array>().ok().map(|a| a.to_vec())
+}
+
+fn level_of(s: &str) -> Level {
+    match s {
+        "content" => Level::Content,
+        "render" => Level::Render,
+        _ => Level::Fixity,
+    }
+}
+
+fn level_str(l: Level) -> &'static str {
+    match l {
+        Level::Fixity => "fixity",
+        Level::Content => "content",
+        Level::Render => "render",
+    }
+}
+
+/// The report of a verification that did not run to its end.
+fn stopped_report(level: Level, pinned: bool, why: Option<String>) -> Report {
+    Report {
+        level,
+        signer: None,
+        pinned,
+        entries_checked: 0,
+        records_checked: 0,
+        bytes_checked: 0,
+        record_bytes_checked: 0,
+        problems: why
+            .map(|message| legation_reader::Problem {
+                level,
+                subject: "verification".into(),
+                message,
+                kind: legation_reader::ErrorKind::Io,
+            })
+            .into_iter()
+            .collect(),
+        records_rendered: 0,
+        not_rendered: Vec::new(),
+        cancelled: true,
+    }
+}
+
+// ---------------------------------------------------------------------
+// The page's side.
+
+enum Pending {
+    Verify(Completer<Report>, Level, bool),
+    Render(Completer<Result<Rendered, String>>),
+    Unlock(Completer<Result<DataKey, String>>),
+}
+
+impl Pending {
+    fn progress(&self) -> &legation_viewer::jobs::Progress {
+        match self {
+            Pending::Verify(c, ..) => c.progress(),
+            Pending::Render(c) => c.progress(),
+            Pending::Unlock(c) => c.progress(),
+        }
+    }
+
+    /// Ends the job without an answer from the worker.
+    fn stop(self, why: String, cancelled: bool) {
+        match self {
+            Pending::Verify(c, level, pinned) => {
+                c.finish(stopped_report(level, pinned, (!cancelled).then_some(why)))
+            }
+            Pending::Render(c) => c.finish(Err(why)),
+            Pending::Unlock(c) => c.finish(Err(why)),
+        }
+    }
+
+    /// Ends the job with the worker's answer `msg`.
+    fn answer(self, msg: &JsValue) {
+        let error = get(msg, "error").as_string();
+        match self {
+            Pending::Verify(c, level, pinned) => {
+                let report = get(msg, "report")
+                    .as_string()
+                    .and_then(|j| serde_json::from_str::<Report>(&j).ok());
+                c.finish(report.unwrap_or_else(|| {
+                    stopped_report(
+                        level,
+                        pinned,
+                        Some(error.unwrap_or_else(|| "the worker sent no report".into())),
+                    )
+                }))
+            }
+            Pending::Render(c) => c.finish(match error {
+                Some(e) => Err(e),
+                None => match get(msg, "docs").dyn_into::<Array>() {
+                    Ok(a) => Ok(Rendered {
+                        documents: a.iter().map(|d| Uint8Array::new(&d).to_vec()).collect(),
+                    }),
+                    Err(_) => Err("the decoder worker sent no documents".into()),
+                },
+            }),
+            Pending::Unlock(c) => c.finish(match (error, bytes(msg, "key")) {
+                (Some(e), _) => Err(e),
+                (None, Some(k)) if k.len() == 32 => {
+                    let mut b = Zeroizing::new([0u8; 32]);
+                    b.copy_from_slice(&k);
+                    Ok(DataKey::from_bytes(*b))
+                }
+                _ => Err("the worker sent no key".into()),
+            }),
+        }
+    }
+}
+
+/// One worker and the requests it has not answered yet.
+#[derive(Default)]
+struct Lane {
+    worker: Option<web_sys::Worker>,
+    pending: HashMap<u32, (Pending, f64)>,
+    closures: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+const VERIFY: usize = 0;
+const DECODE: usize = 1;
+
+thread_local! {
+    static LANES: RefCell<[Lane; 2]> = RefCell::new(Default::default());
+    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+    static TICKER: RefCell<Option<Closure<dyn FnMut()>>> = const { RefCell::new(None) };
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Starts the worker of `lane` from the page's own glue code and compiled
+/// module (set by `index.html` as `LEGATION_GLUE` and `LEGATION_MODULE`).
+fn start_worker(lane: usize) -> Result<web_sys::Worker, String> {
+    let global = js_sys::global();
+    let glue = get(&global, "LEGATION_GLUE")
+        .as_string()
+        .ok_or("the page did not keep its glue code (LEGATION_GLUE)")?;
+    let module = get(&global, "LEGATION_MODULE");
+    if module.is_undefined() {
+        return Err("the page did not keep its module (LEGATION_MODULE)".into());
+    }
+    let script = format!("{glue}\n{BOOT}");
+    let parts = Array::of1(&JsValue::from_str(&script));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("text/javascript");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)
+        .map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let worker = web_sys::Worker::new(&url).map_err(|e| format!("cannot start a worker: {e:?}"))?;
+    let _ = web_sys::Url::revoke_object_url(&url);
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        let msg = get(&e, "data");
+        on_answer(lane, &msg)
+    });
+    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+        let why = get(&e, "message")
+            .as_string()
+            .unwrap_or_else(|| "it crashed".into());
+        e.dyn_ref::<web_sys::Event>().map(|e| e.prevent_default());
+        stop_lane(lane, format!("the worker stopped: {why}"), false);
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    worker
+        .post_message(&module)
+        .map_err(|e| format!("cannot start a worker: {e:?}"))?;
+    LANES.with(|l| {
+        let mut l = l.borrow_mut();
+        l[lane].closures = vec![on_message, on_error];
+    });
+    Ok(worker)
+}
+
+/// The worker's first lines after the glue: instantiate the module sent
+/// first, then hand every message to Rust, those that came meanwhile too.
+const BOOT: &str = r#"
+(function () {
+  const early = [];
+  self.onmessage = (e) => {
+    self.onmessage = (e) => early.push(e.data);
+    wasm_bindgen({ module_or_path: e.data }).then(() => {
+      self.onmessage = (e) => wasm_bindgen.worker_handle(e.data);
+      for (const m of early) wasm_bindgen.worker_handle(m);
+    });
+  };
+})();
+"#;
+
+fn on_answer(lane: usize, msg: &JsValue) {
+    let Some(id) = get(msg, "id").as_f64().map(|i| i as u32) else {
+        return;
+    };
+    let done = LANES.with(|l| {
+        let mut l = l.borrow_mut();
+        if let Ok(p) = get(msg, "progress").dyn_into::<Array>() {
+            if let Some((job, _)) = l[lane].pending.get(&id) {
+                let d = p.get(0).as_f64().unwrap_or(0.0) as u64;
+                let t = p.get(1).as_f64().unwrap_or(0.0) as u64;
+                job.progress().set(d, t);
+            }
+            return None;
+        }
+        l[lane].pending.remove(&id)
+    });
+    // Finished outside the borrow: finishing wakes the window.
+    if let Some((job, _)) = done {
+        job.answer(msg);
+    }
+}
+
+/// Terminates the lane's worker and ends all its jobs.
+fn stop_lane(lane: usize, why: String, cancelled: bool) {
+    let jobs: Vec<_> = LANES.with(|l| {
+        let mut l = l.borrow_mut();
+        if let Some(w) = l[lane].worker.take() {
+            w.terminate();
+        }
+        l[lane].pending.drain().map(|(_, (j, _))| j).collect()
+    });
+    for j in jobs {
+        j.stop(why.clone(), cancelled);
+    }
+}
+
+/// Every quarter second: cancelled jobs and workers past the watchdog
+/// are stopped (a worker busy in a decoder cannot read a message).
+fn tick() {
+    let watchdog = HostLimits::default().watchdog.as_millis() as f64;
+    for lane in [VERIFY, DECODE] {
+        let (cancelled, late) = LANES.with(|l| {
+            let l = l.borrow();
+            let p = &l[lane].pending;
+            (
+                p.values().any(|(j, _)| j.progress().is_cancelled()),
+                lane == DECODE && p.values().any(|(_, t)| now() - t > watchdog),
+            )
+        });
+        if cancelled {
+            stop_lane(lane, "cancelled".into(), true);
+        } else if late {
+            stop_lane(
+                lane,
+                format!(
+                    "the decoder did not finish within the {} s watchdog; its worker was stopped",
+                    watchdog / 1000.0
+                ),
+                false,
+            );
+        }
+    }
+}
+
+fn ensure_ticker() {
+    TICKER.with(|t| {
+        if t.borrow().is_some() {
+            return;
+        }
+        let c = Closure::<dyn FnMut()>::new(tick);
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_interval_with_callback_and_timeout_and_arguments_0(
+                c.as_ref().unchecked_ref(),
+                250,
+            );
+        }
+        *t.borrow_mut() = Some(c);
+    });
+}
+
+/// Sends a request to a lane, starting its worker where needed.
+fn send(lane: usize, req: Object, job: Pending) {
+    ensure_ticker();
+    let id = NEXT_ID.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1));
+        id
+    });
+    set(&req, "id", id);
+    let worker = LANES.with(|l| l.borrow()[lane].worker.clone());
+    let worker = match worker {
+        Some(w) => w,
+        None => match start_worker(lane) {
+            Ok(w) => {
+                LANES.with(|l| l.borrow_mut()[lane].worker = Some(w.clone()));
+                w
+            }
+            Err(e) => return job.stop(e, false),
+        },
+    };
+    if let Err(e) = worker.post_message(&req) {
+        return job.stop(format!("cannot reach the worker: {e:?}"), false);
+    }
+    LANES.with(|l| l.borrow_mut()[lane].pending.insert(id, (job, now())));
+}
+
+/// The request's `source` for the archive at `path`, or why there is none.
+fn source_of(path: &Path) -> Result<Object, String> {
+    let (src, origin) = crate::platform::source_for(path)
+        .ok_or_else(|| format!("{}: the archive is no longer open", path.display()))?;
+    let o = Object::new();
+    set(&o, "key", src.0);
+    set(&o, "len", src.1 as f64);
+    set(&o, "name", src.2.as_str());
+    match origin {
+        Origin::File { file, .. } => set(&o, "file", file),
+        Origin::Url(u) => set(&o, "url", u.as_str()),
+    }
+    Ok(o)
+}
+
+fn request(kind: &str, path: &Path) -> Result<Object, String> {
+    let o = Object::new();
+    set(&o, "kind", kind);
+    set(&o, "source", source_of(path)?);
+    Ok(o)
+}
+
+/// The browser's [`Offload`]: workers.
+#[derive(Debug, Default)]
+pub struct Workers;
+
+impl Offload for Workers {
+    fn verify(
+        &self,
+        archive: &Path,
+        key: Option<&DataKey>,
+        level: Level,
+        pinned: Option<[u8; 32]>,
+        wake: Wake,
+    ) -> Job<Report> {
+        let (job, done) = Job::pending(wake);
+        let pending = Pending::Verify(done, level, pinned.is_some());
+        match request("verify", archive) {
+            Ok(req) => {
+                set(&req, "level", level_str(level));
+                if let Some(k) = key {
+                    set(&req, "key", Uint8Array::from(&k.as_bytes()[..]));
+                }
+                if let Some(p) = pinned {
+                    set(&req, "pinned", Uint8Array::from(&p[..]));
+                }
+                send(VERIFY, req, pending);
+            }
+            Err(e) => pending.stop(e, false),
+        }
+        job
+    }
+
+    fn render(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        record: &CatalogRecord,
+        wake: Wake,
+    ) -> Job<Result<Rendered, String>> {
+        let (job, done) = Job::pending(wake);
+        let pending = Pending::Render(done);
+        match (request("render", archive), serde_json::to_string(record)) {
+            (Ok(req), Ok(rec)) => {
+                set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
+                set(&req, "record", rec);
+                send(DECODE, req, pending);
+            }
+            (Err(e), _) => pending.stop(e, false),
+            (_, Err(e)) => pending.stop(e.to_string(), false),
+        }
+        job
+    }
+
+    fn unlock(&self, archive: &Path, keys: Vec<Key>, wake: Wake) -> Job<Result<DataKey, String>> {
+        let (job, done) = Job::pending(wake);
+        let pending = Pending::Unlock(done);
+        match request("unlock", archive) {
+            Ok(req) => {
+                for k in &keys {
+                    match k {
+                        Key::Passphrase(p) => set(&req, "passphrase", p.as_str()),
+                        Key::Identity(i) => {
+                            set(&req, "identity", Uint8Array::from(&i.secret()[..]))
+                        }
+                    }
+                }
+                send(DECODE, req, pending);
+            }
+            Err(e) => pending.stop(e, false),
+        }
+        job
+    }
+}
+
+// ---------------------------------------------------------------------
+// The worker's side.
+
+/// What a worker keeps between requests: archives by source key, and the
+/// last unlocked one.
+struct Kept {
+    archives: HashMap<u32, Archive>,
+    unlocked: Option<(u32, [u8; 32], Arc<Unlocked>)>,
+    host: Host,
+}
+
+thread_local! {
+    static KEPT: RefCell<Option<Kept>> = const { RefCell::new(None) };
+}
+
+fn post(msg: &Object) {
+    let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let _ = scope.post_message(msg);
+}
+
+fn answer(id: u32, k: &str, v: impl Into<JsValue>) {
+    let o = Object::new();
+    set(&o, "id", id);
+    set(&o, k, v);
+    post(&o);
+}
+
+/// Handles one request in a worker (called by the worker's boot script).
+#[wasm_bindgen]
+pub fn worker_handle(msg: JsValue) {
+    let id = get(&msg, "id").as_f64().unwrap_or(0.0) as u32;
+    let kind = get(&msg, "kind").as_string().unwrap_or_default();
+    let r = KEPT.with(|k| {
+        let mut k = k.borrow_mut();
+        let kept = k.get_or_insert_with(|| Kept {
+            archives: HashMap::new(),
+            unlocked: None,
+            host: crate::browser_host(),
+        });
+        handle(kept, id, &kind, &msg)
+    });
+    if let Err(e) = r {
+        answer(id, "error", e);
+    }
+}
+
+fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), String> {
+    let src = get(msg, "source");
+    let key = get(&src, "key").as_f64().ok_or("no source")? as u32;
+    let archive = match kept.archives.get(&key) {
+        Some(a) => a.clone(),
+        None => {
+            let len = get(&src, "len").as_f64().ok_or("no length")? as u64;
+            let name = get(&src, "name").as_string().unwrap_or_default();
+            let origin = match (
+                get(&src, "file").dyn_into::<web_sys::File>(),
+                get(&src, "url").as_string(),
+            ) {
+                (Ok(file), _) => Origin::File {
+                    file,
+                    url: String::new(),
+                },
+                (_, Some(u)) => Origin::Url(u),
+                _ => return Err("the request names no file or URL".into()),
+            };
+            let s = WebSource::register(key, origin, len, name);
+            let a = Archive::open(s).map_err(|e| e.to_string())?;
+            kept.archives.insert(key, a.clone());
+            a
+        }
+    };
+    let unlocked = |kept: &mut Kept| -> Result<Arc<Unlocked>, String> {
+        let k = bytes(msg, "key")
+            .filter(|k| k.len() == 32)
+            .ok_or("no data key")?;
+        let mut kb = Zeroizing::new([0u8; 32]);
+        kb.copy_from_slice(&k);
+        let tag = *blake3::hash(&*kb).as_bytes();
+        if let Some((s, t, u)) = &kept.unlocked {
+            if *s == key && *t == tag {
+                return Ok(u.clone());
+            }
+        }
+        let u = Arc::new(
+            archive
+                .unlock_with_data_key(DataKey::from_bytes(*kb))
+                .map_err(|e| e.to_string())?,
+        );
+        kept.unlocked = Some((key, tag, u.clone()));
+        Ok(u)
+    };
+    match kind {
+        "verify" => {
+            let level = level_of(&get(msg, "level").as_string().unwrap_or_default());
+            let pinned: Option<[u8; 32]> = bytes(msg, "pinned").and_then(|p| p.try_into().ok());
+            let mut last = -1i64;
+            let mut progress = |d: u64, t: u64| {
+                let pct = if t == 0 { 0 } else { (d * 1000 / t) as i64 };
+                if pct != last {
+                    last = pct;
+                    let o = Object::new();
+                    set(&o, "id", id);
+                    set(
+                        &o,
+                        "progress",
+                        Array::of2(&(d as f64).into(), &(t as f64).into()),
+                    );
+                    post(&o);
+                }
+                true
+            };
+            let report = match level {
+                Level::Fixity => archive.verify_fixity(pinned.as_ref(), &mut progress),
+                Level::Content => unlocked(kept)?.verify_content(pinned.as_ref(), &mut progress),
+                Level::Render => {
+                    let u = unlocked(kept)?;
+                    u.verify_render(&kept.host, pinned.as_ref(), &mut progress)
+                }
+            };
+            let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+            answer(id, "report", json);
+        }
+        "render" => {
+            let rec: CatalogRecord =
+                serde_json::from_str(&get(msg, "record").as_string().ok_or("no record")?)
+                    .map_err(|e| format!("bad record: {e}"))?;
+            let u = unlocked(kept)?;
+            let r = u
+                .render_record(&kept.host, &rec)
+                .map_err(|e| e.to_string())?;
+            let docs = Array::new();
+            for d in &r.documents {
+                docs.push(&Uint8Array::from(&d[..]));
+            }
+            answer(id, "docs", docs);
+        }
+        "unlock" => {
+            let mut keys = Vec::new();
+            if let Some(b) = bytes(msg, "identity") {
+                let b: [u8; 32] = b.try_into().map_err(|_| "bad identity")?;
+                keys.push(Key::Identity(Identity::from_bytes(b)));
+            }
+            if let Some(p) = get(msg, "passphrase").as_string() {
+                keys.push(Key::Passphrase(Zeroizing::new(p)));
+            }
+            let u = archive
+                .unlock(&keys)
+                .map_err(|e| legation_viewer::app::unlock_error(&e))?;
+            let k = Uint8Array::from(&u.data_key().as_bytes()[..]);
+            answer(id, "key", k);
+        }
+        other => return Err(format!("unknown request {other:?}")),
+    }
+    Ok(())
+}

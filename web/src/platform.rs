@@ -1,0 +1,305 @@
+//! The browser as a [`Platform`]: archives from a file picker, a drop on
+//! the page or a URL; key files read from a picker; exports as downloads;
+//! jobs deferred on the page's thread, and the heavy ones in workers
+//! ([`crate::offload`]).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+use legation_reader::source::ReadAt;
+use legation_viewer::jobs::Spawner;
+use legation_viewer::platform::{ExportWriter, KeyFile, Offload, Picked, Platform};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::offload::Workers;
+use crate::source::{Origin, WebSource};
+
+/// A registered archive: the source key, its length and name.
+pub type SourceInfo = (u32, u64, String);
+
+#[derive(Default)]
+struct State {
+    next: u32,
+    /// Archives by the path the app knows them by.
+    archives: HashMap<PathBuf, (SourceInfo, Origin)>,
+    /// Key files read from the picker, by path.
+    key_files: HashMap<PathBuf, Vec<u8>>,
+    picked: VecDeque<Picked>,
+    /// The key file kind the open picker is for.
+    asking: Option<KeyFile>,
+    ctx: Option<egui::Context>,
+    closures: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+/// The source registered for `path`, with where it reads from.
+pub fn source_for(path: &Path) -> Option<(SourceInfo, Origin)> {
+    STATE.with(|s| s.borrow().archives.get(path).cloned())
+}
+
+fn wake() {
+    if let Some(c) = STATE.with(|s| s.borrow().ctx.clone()) {
+        c.request_repaint();
+    }
+}
+
+/// Registers an archive and returns the path the app opens it by: the URL
+/// itself, or `local/N/NAME` for a file (its name shows in the window).
+fn register(origin: Origin, len: u64, name: String) -> PathBuf {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.next += 1;
+        let key = s.next;
+        let path = match &origin {
+            Origin::Url(u) => PathBuf::from(u),
+            Origin::File { .. } => PathBuf::from(format!("local/{key}/{name}")),
+        };
+        s.archives.insert(path.clone(), ((key, len, name), origin));
+        path
+    })
+}
+
+/// Opens a local file (from a picker or a drop) in the app.
+pub fn open_file(file: web_sys::File) {
+    let url = match web_sys::Url::create_object_url_with_blob(&file) {
+        Ok(u) => u,
+        Err(e) => return web_sys::console::error_1(&e),
+    };
+    let len = file.size() as u64;
+    let name = file.name();
+    let path = register(Origin::File { file, url }, len, name);
+    STATE.with(|s| s.borrow_mut().picked.push_back(Picked::Archive(path)));
+    wake();
+}
+
+/// Opens a remote archive by URL (read with range requests).
+pub fn open_url(url: &str) {
+    // Relative URLs are resolved against the page.
+    let url = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .and_then(|base| web_sys::Url::new_with_base(url, &base).ok())
+        .map(|u| u.href())
+        .unwrap_or_else(|| url.to_owned());
+    let path = PathBuf::from(&url);
+    // The length is learned when the app opens it (see `open_source`).
+    STATE.with(|s| s.borrow_mut().picked.push_back(Picked::Archive(path)));
+    wake();
+}
+
+fn document() -> Option<web_sys::Document> {
+    web_sys::window()?.document()
+}
+
+/// A hidden file input, created once, that calls `on_file` with each file
+/// chosen.
+fn file_input(
+    id: &str,
+    accept: &str,
+    on_file: fn(web_sys::File),
+) -> Option<web_sys::HtmlInputElement> {
+    let doc = document()?;
+    if let Some(e) = doc.get_element_by_id(id) {
+        return e.dyn_into().ok();
+    }
+    let input: web_sys::HtmlInputElement = doc.create_element("input").ok()?.dyn_into().ok()?;
+    input.set_type("file");
+    input.set_id(id);
+    input.set_accept(accept);
+    let _ = input.style().set_property("display", "none");
+    let i2 = input.clone();
+    let c = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        if let Some(f) = i2.files().and_then(|f| f.get(0)) {
+            on_file(f);
+        }
+        // The same file chosen again must fire again.
+        i2.set_value("");
+    });
+    input.set_onchange(Some(c.as_ref().unchecked_ref()));
+    STATE.with(|s| s.borrow_mut().closures.push(c));
+    doc.body()?.append_child(&input).ok()?;
+    Some(input)
+}
+
+/// The picker inputs (the browser tests set files on them), and drops of
+/// files anywhere on the page (handled before egui's own, which would read
+/// a whole archive into memory).
+pub fn install(ctx: &egui::Context) {
+    STATE.with(|s| s.borrow_mut().ctx = Some(ctx.clone()));
+    file_input("legation-open", ".lgn,application/zip,*/*", open_file);
+    file_input("legation-key", ".key,.pub", key_file_chosen);
+    let Some(w) = web_sys::window() else { return };
+    let over = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| e.prevent_default());
+    let drop = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| {
+        e.prevent_default();
+        e.stop_propagation();
+        let file = e
+            .dyn_ref::<web_sys::DragEvent>()
+            .and_then(|d| d.data_transfer())
+            .and_then(|t| t.files())
+            .and_then(|f| f.get(0));
+        if let Some(f) = file {
+            open_file(f);
+        }
+    });
+    let opts = web_sys::AddEventListenerOptions::new();
+    opts.set_capture(true);
+    let _ = w.add_event_listener_with_callback_and_add_event_listener_options(
+        "dragover",
+        over.as_ref().unchecked_ref(),
+        &opts,
+    );
+    let _ = w.add_event_listener_with_callback_and_add_event_listener_options(
+        "drop",
+        drop.as_ref().unchecked_ref(),
+        &opts,
+    );
+    STATE.with(|s| s.borrow_mut().closures.extend([over, drop]));
+}
+
+fn key_file_chosen(file: web_sys::File) {
+    let Some(kind) = STATE.with(|s| s.borrow_mut().asking.take()) else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let path = PathBuf::from(format!("key/{}", file.name()));
+        let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+            Ok(b) => js_sys::Uint8Array::new(&b).to_vec(),
+            Err(e) => return web_sys::console::error_1(&e),
+        };
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            s.key_files.insert(path.clone(), bytes);
+            s.picked.push_back(Picked::KeyFile(kind, path));
+        });
+        wake();
+    });
+}
+
+/// Jobs on the page's thread, each after the current frame (so the
+/// window shows that it started). Only short ones run here: the heavy
+/// ones go to workers through [`Workers`].
+#[derive(Debug, Default)]
+pub struct Deferred;
+
+impl Spawner for Deferred {
+    fn spawn(&self, work: Box<dyn FnOnce() + Send>) {
+        let f = Closure::once_into_js(work);
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), 0);
+        }
+    }
+}
+
+/// The browser platform.
+#[derive(Debug, Default)]
+pub struct Web {
+    spawner: Deferred,
+    workers: Workers,
+}
+
+impl Platform for Web {
+    fn spawner(&self) -> &dyn Spawner {
+        &self.spawner
+    }
+    fn decoder_host(&self) -> fn() -> legation_reader::decode::Host {
+        crate::browser_host
+    }
+    fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
+        if let Some(((key, len, name), origin)) = source_for(path) {
+            return Ok(Box::new(WebSource::register(key, origin, len, name)));
+        }
+        let url = path.to_string_lossy().into_owned();
+        if url.starts_with("http://") || url.starts_with("https://") {
+            let len = crate::source::remote_len(&url).map_err(std::io::Error::other)?;
+            let name = url.clone();
+            register(Origin::Url(url.clone()), len, name.clone());
+            let ((key, len, name), origin) =
+                source_for(path).ok_or_else(|| std::io::Error::other("lost"))?;
+            return Ok(Box::new(WebSource::register(key, origin, len, name)));
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "this page can open files chosen or dropped here, and http(s) URLs",
+        ))
+    }
+    fn pick_archive(&self) -> Option<PathBuf> {
+        if let Some(i) = document().and_then(|d| d.get_element_by_id("legation-open")) {
+            if let Some(i) = i.dyn_ref::<web_sys::HtmlElement>() {
+                i.click();
+            }
+        }
+        None
+    }
+    fn pick_key_file(&self, kind: KeyFile) -> Option<PathBuf> {
+        STATE.with(|s| s.borrow_mut().asking = Some(kind));
+        if let Some(i) = document().and_then(|d| d.get_element_by_id("legation-key")) {
+            if let Some(i) = i.dyn_ref::<web_sys::HtmlElement>() {
+                i.click();
+            }
+        }
+        None
+    }
+    fn pick_save(&self, suggested: &str) -> Option<PathBuf> {
+        // The browser asks where downloads go (or uses its folder).
+        Some(PathBuf::from(suggested))
+    }
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        STATE
+            .with(|s| s.borrow().key_files.get(path).cloned())
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not chosen here"))
+    }
+    fn load_recent(&self) -> Vec<PathBuf> {
+        // Local files cannot be reopened by name in a browser.
+        Vec::new()
+    }
+    fn save_recent(&self, _recent: &[PathBuf]) {}
+    fn poll_picked(&self) -> Option<Picked> {
+        STATE.with(|s| s.borrow_mut().picked.pop_front())
+    }
+    fn offload(&self) -> Option<&dyn Offload> {
+        Some(&self.workers)
+    }
+    fn export_writer(&self) -> ExportWriter {
+        download
+    }
+}
+
+/// Exports as a download named after `target`'s file name. The browser
+/// writes it (to a temporary name until complete); `replace` is moot.
+fn download(
+    target: &Path,
+    _replace: bool,
+    fill: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), String>,
+) -> Result<u64, String> {
+    let mut buf = Vec::new();
+    fill(&mut buf)?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&buf[..]));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let doc = document().ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = doc
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
+    a.set_href(&url);
+    a.set_download(&name);
+    a.click();
+    // The download has taken its copy once the click is handled.
+    let revoke = Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(w) = web_sys::window() {
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
+    }
+    Ok(buf.len() as u64)
+}

@@ -1,0 +1,207 @@
+//! Archives as random-access sources in a browser: a local file the user
+//! chose or dropped, or a URL on any server that answers HTTP range
+//! requests. Only the byte ranges the reader asks for are read, never the
+//! whole file.
+//!
+//! Reads are synchronous, as the reader wants. On the page, a local file
+//! is read through synchronous XHR range requests on a `blob:` URL (small
+//! reads: the end records, the manifest, a catalog page, one record); in
+//! a worker, through `FileReaderSync` on a slice of the `File`. URLs use
+//! synchronous XHR range requests in both.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io;
+
+use js_sys::Uint8Array;
+use legation_reader::source::ReadAt;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{File, XmlHttpRequest, XmlHttpRequestResponseType};
+
+/// Where an archive's bytes come from.
+#[derive(Clone)]
+pub enum Origin {
+    /// A local file.
+    File {
+        /// The file the user chose or dropped.
+        file: File,
+        /// Its `blob:` URL on the page (unused in workers).
+        url: String,
+    },
+    /// A remote archive read by range requests.
+    Url(String),
+}
+
+thread_local! {
+    /// What each registered source reads from, by key. JavaScript values
+    /// cannot leave their thread, so sources hold only a key.
+    static ORIGINS: RefCell<HashMap<u32, Origin>> = RefCell::new(HashMap::new());
+}
+
+/// An archive source registered in this thread.
+#[derive(Debug, Clone)]
+pub struct WebSource {
+    key: u32,
+    len: u64,
+    name: String,
+}
+
+impl WebSource {
+    /// Registers `origin` as source `key` of `len` bytes, named `name`.
+    pub fn register(key: u32, origin: Origin, len: u64, name: String) -> Self {
+        ORIGINS.with(|o| o.borrow_mut().insert(key, origin));
+        WebSource { key, len, name }
+    }
+
+    /// The origin of source `key`, if registered here.
+    pub fn origin(key: u32) -> Option<Origin> {
+        ORIGINS.with(|o| o.borrow().get(&key).cloned())
+    }
+}
+
+impl ReadAt for WebSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e <= self.len)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{}: read past the end of the archive", self.name),
+                )
+            })?;
+        let origin = Self::origin(self.key).ok_or_else(|| {
+            io::Error::other(format!("{}: the archive is no longer open", self.name))
+        })?;
+        let got = match origin {
+            Origin::File { file, url } => {
+                if in_worker() {
+                    read_file_slice(&file, offset, end)
+                } else {
+                    read_range(&url, offset, end)
+                }
+            }
+            Origin::Url(url) => read_range(&url, offset, end),
+        }
+        .map_err(|e| io::Error::other(format!("{}: {e}", self.name)))?;
+        if got.len() != buf.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{}: asked for {} bytes at {offset}, got {}",
+                    self.name,
+                    buf.len(),
+                    got.len()
+                ),
+            ));
+        }
+        buf.copy_from_slice(&got);
+        Ok(())
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Whether this code runs in a worker (no `window`).
+pub fn in_worker() -> bool {
+    js_sys::global()
+        .dyn_into::<web_sys::DedicatedWorkerGlobalScope>()
+        .is_ok()
+}
+
+fn js_err(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// Bytes `start..end` of a local file, in a worker.
+fn read_file_slice(file: &File, start: u64, end: u64) -> Result<Vec<u8>, String> {
+    let blob = file
+        .slice_with_f64_and_f64(start as f64, end as f64)
+        .map_err(js_err)?;
+    let reader = web_sys::FileReaderSync::new().map_err(js_err)?;
+    let buf = reader.read_as_array_buffer(&blob).map_err(js_err)?;
+    Ok(Uint8Array::new(&buf).to_vec())
+}
+
+/// Bytes `start..end` of `url` by a synchronous range request. The page's
+/// main thread may not ask for an `ArrayBuffer` synchronously, so there
+/// the body comes as text with each byte as one character (the
+/// `x-user-defined` charset maps bytes 0x80-0xFF to U+F780-U+F7FF).
+pub fn read_range(url: &str, start: u64, end: u64) -> Result<Vec<u8>, String> {
+    let xhr = XmlHttpRequest::new().map_err(js_err)?;
+    xhr.open_with_async("GET", url, false).map_err(js_err)?;
+    xhr.set_request_header("Range", &format!("bytes={start}-{}", end - 1))
+        .map_err(js_err)?;
+    let worker = in_worker();
+    if worker {
+        xhr.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
+    } else {
+        xhr.override_mime_type("text/plain; charset=x-user-defined")
+            .map_err(js_err)?;
+    }
+    xhr.send()
+        .map_err(|e| format!("cannot read {url}: {}", js_err(e)))?;
+    let status = xhr.status().map_err(js_err)?;
+    let want = (end - start) as usize;
+    let bytes = if worker {
+        let body = xhr.response().map_err(js_err)?;
+        Uint8Array::new(&body).to_vec()
+    } else {
+        let text = xhr.response_text().map_err(js_err)?.unwrap_or_default();
+        text.encode_utf16().map(|c| c as u8).collect()
+    };
+    match status {
+        206 => Ok(bytes),
+        // A server that ignores ranges sends everything: usable only when
+        // everything is what was asked for.
+        200 if start == 0 && bytes.len() == want => Ok(bytes),
+        200 => Err(format!(
+            "{url}: the server does not answer range requests (it sent the whole file)"
+        )),
+        0 => Err(format!(
+            "cannot read {url} (network error or blocked by CORS)"
+        )),
+        s => Err(format!("{url}: the server answered HTTP {s}")),
+    }
+}
+
+/// The length of a remote archive, from a one-byte range request's
+/// `Content-Range` (or `Content-Length` when the whole file came back).
+pub fn remote_len(url: &str) -> Result<u64, String> {
+    let xhr = XmlHttpRequest::new().map_err(js_err)?;
+    xhr.open_with_async("GET", url, false).map_err(js_err)?;
+    xhr.set_request_header("Range", "bytes=0-0")
+        .map_err(js_err)?;
+    if !in_worker() {
+        xhr.override_mime_type("text/plain; charset=x-user-defined")
+            .map_err(js_err)?;
+    }
+    xhr.send()
+        .map_err(|e| format!("cannot read {url}: {}", js_err(e)))?;
+    match xhr.status().map_err(js_err)? {
+        206 => xhr
+            .get_response_header("Content-Range")
+            .map_err(js_err)?
+            .and_then(|r| r.rsplit('/').next().and_then(|n| n.trim().parse().ok()))
+            .ok_or_else(|| format!("{url}: the server gave no usable Content-Range")),
+        200 => Err(format!(
+            "{url}: the server does not answer range requests; download the archive and open the file instead"
+        )),
+        0 => Err(format!("cannot read {url} (network error or blocked by CORS)")),
+        s => Err(format!("{url}: the server answered HTTP {s}")),
+    }
+}
