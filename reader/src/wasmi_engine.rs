@@ -56,8 +56,10 @@ impl Compiled for WasmiDecoder {
         output_cap: usize,
         _watchdog: Duration,
     ) -> Result<Vec<u8>, EngineError> {
+        // The module's own cap (metering) is the real limit; this one only
+        // must not be lower. 4 GiB does not fit a 32-bit usize (wasm32).
         let limits = StoreLimitsBuilder::new()
-            .memory_size(4 << 30)
+            .memory_size(usize::try_from(4u64 << 30).unwrap_or(usize::MAX))
             .instances(1)
             .build();
         let mut store: Store<StoreLimits> = Store::new(&self.engine, limits);

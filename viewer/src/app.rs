@@ -250,6 +250,13 @@ impl App {
         }
     }
 
+    /// Asks for a frame soon (the window may be idle).
+    pub fn request_repaint(&self) {
+        if let Some(c) = &self.ctx {
+            c.request_repaint();
+        }
+    }
+
     /// The recent-files list, newest first.
     pub fn recent(&self) -> &[PathBuf] {
         &self.recent
@@ -425,25 +432,40 @@ impl App {
                     }),
                     LockState::Open(b) => {
                         let open = b.open.as_ref().map(|o| {
-                            let (state, titles, blocks, error) = match &o.state {
+                            let (state, titles, blocks, error, matches) = match &o.state {
                                 RecordState::Rendering(_) | RecordState::Away(..) => {
-                                    ("rendering", vec![], vec![], None)
+                                    ("rendering", vec![], vec![], None, None)
                                 }
                                 RecordState::Shown(r) => (
                                     "shown",
                                     r.view.docs.iter().map(|d| d.title.clone()).collect(),
-                                    r.view.docs.iter().flat_map(|d| d.blocks.iter().map(block_kind)).collect(),
+                                    r.view
+                                        .docs
+                                        .iter()
+                                        .flat_map(|d| d.blocks.iter().map(block_kind))
+                                        .collect(),
                                     None,
+                                    r.matches_recorded,
                                 ),
-                                RecordState::Failed(f) => ("failed", vec![], vec![], Some(f.error.clone())),
+                                RecordState::Failed(f) => {
+                                    ("failed", vec![], vec![], Some(f.error.clone()), None)
+                                }
                             };
-                            json!({ "path": o.rec.path, "state": state, "titles": titles, "blocks": blocks, "error": error })
+                            json!({
+                                "path": o.rec.path,
+                                "state": state,
+                                "titles": titles,
+                                "blocks": blocks,
+                                "error": error,
+                                "matches_recorded": matches,
+                            })
                         });
                         json!({
                             "screen": "open",
                             "name": a.name,
                             "records": b.catalog.rows.len(),
                             "visible": b.visible.len(),
+                            "rows": b.visible.iter().take(20).filter_map(|&i| b.catalog.rows.get(i as usize)).map(|r| r.title.clone()).collect::<Vec<_>>(),
                             "loading": b.loading.is_some(),
                             "error": b.load_error,
                             "record": open,
@@ -520,13 +542,14 @@ impl App {
                 self.remember(&path);
                 let mut verify = VerifyPanel::default();
                 let archive = o.archive.clone();
-                verify.level = Some(Level::Fixity);
-                verify.job = Some(match self.platform.offload() {
-                    Some(away) => away.verify(&path, None, Level::Fixity, None, self.waker()),
-                    None => {
-                        self.spawn(move |p| archive.verify_fixity(None, &mut |d, t| p.set(d, t)))
-                    }
-                });
+                if !self.platform.is_remote(&path) {
+                    verify.level = Some(Level::Fixity);
+                    verify.job = Some(match self.platform.offload() {
+                        Some(away) => away.verify(&path, None, Level::Fixity, None, self.waker()),
+                        None => self
+                            .spawn(move |p| archive.verify_fixity(None, &mut |d, t| p.set(d, t))),
+                    });
+                }
                 let mut form = Box::<UnlockForm>::default();
                 if let Some(keys) = self.keys.take() {
                     let archive = o.archive.clone();

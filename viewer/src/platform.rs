@@ -43,6 +43,12 @@ pub trait Platform {
     fn offload(&self) -> Option<&dyn Offload> {
         None
     }
+    /// Whether the archive at `path` is remote (read over the network):
+    /// then opening it does not start the keyless fixity check, which
+    /// reads every byte; the user starts it when wanted.
+    fn is_remote(&self, _path: &Path) -> bool {
+        false
+    }
     /// How exports are written: [`crate::export::write_new`] on the
     /// desktop, a download in the browser.
     fn export_writer(&self) -> ExportWriter {

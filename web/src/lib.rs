@@ -33,14 +33,69 @@ pub fn browser_host() -> Host {
 
 thread_local! {
     static APP: RefCell<Option<Rc<RefCell<App>>>> = const { RefCell::new(None) };
+    /// Whether the tests asked for the accessibility tree.
+    static TESTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The last frame's widgets, as JSON, when testing.
+    static WIDGETS: RefCell<String> = RefCell::new("[]".into());
 }
 
 struct Shell(Rc<RefCell<App>>);
 
 impl eframe::App for Shell {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let testing = TESTING.with(|t| t.get());
+        if testing {
+            ui.ctx().enable_accesskit();
+        }
         self.0.borrow_mut().ui(ui);
+        if testing {
+            let json = ui.ctx().viewport(|v| {
+                v.this_pass
+                    .accesskit_state
+                    .as_ref()
+                    .map(|s| widgets_json(s.nodes.values()))
+            });
+            WIDGETS.with(|w| *w.borrow_mut() = json.unwrap_or_else(|| "[]".into()));
+        }
     }
+}
+
+/// The widgets egui described for assistive technology this frame: role,
+/// label, value, whether enabled, and bounds in CSS pixels.
+fn widgets_json<'a>(nodes: impl Iterator<Item = &'a egui::accesskit::Node>) -> String {
+    let list: Vec<serde_json::Value> = nodes
+        .filter_map(|n| {
+            let b = n.bounds()?;
+            Some(serde_json::json!({
+                "role": format!("{:?}", n.role()),
+                "label": n.label(),
+                "value": n.value(),
+                "disabled": n.is_disabled(),
+                "rect": [b.x0, b.y0, b.x1, b.y1],
+            }))
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+/// Turns on what the browser tests read: egui's accessibility tree,
+/// exposed by [`widgets`] from the next frame on.
+#[wasm_bindgen]
+pub fn enable_test_hooks() {
+    TESTING.with(|t| t.set(true));
+    APP.with(|a| {
+        if let Some(app) = a.borrow().as_ref() {
+            if let Ok(app) = app.try_borrow() {
+                app.request_repaint();
+            }
+        }
+    });
+}
+
+/// The last frame's widgets (see [`enable_test_hooks`]), as JSON.
+#[wasm_bindgen]
+pub fn widgets() -> String {
+    WIDGETS.with(|w| w.borrow().clone())
 }
 
 /// Starts the viewer in the canvas with id `canvas_id`; opens the archive

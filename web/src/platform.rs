@@ -258,6 +258,9 @@ impl Platform for Web {
         Vec::new()
     }
     fn save_recent(&self, _recent: &[PathBuf]) {}
+    fn is_remote(&self, path: &Path) -> bool {
+        matches!(source_for(path), Some((_, Origin::Url(_))))
+    }
     fn poll_picked(&self) -> Option<Picked> {
         STATE.with(|s| s.borrow_mut().picked.pop_front())
     }
