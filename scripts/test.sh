@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Installs what the tests need when
-# it is missing (today: rustfmt, clippy, the wasm32 target, Mesa's
-# software Vulkan driver for the viewer's rendered UI snapshots, and
-# cargo-fuzz with the nightly toolchain for the short fuzzing runs).
+# it is missing: rustfmt, clippy, the wasm32 target, Mesa's software
+# Vulkan driver for the viewer's rendered UI snapshots, Chromium and
+# chromedriver for the browser tests, wasm-bindgen-cli at the version of
+# the wasm-bindgen crate (web/build.sh), and cargo-fuzz with the nightly
+# toolchain for the short fuzzing runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,9 +13,14 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
 # The viewer's egui_kittest tests render with wgpu; lavapipe (Mesa's CPU
 # Vulkan driver) gives them a GPU-less adapter, the same on every machine.
-if ! dpkg-query -W -f='${Status}' mesa-vulkan-drivers 2>/dev/null | grep -q 'install ok installed'; then
+# The browser tests drive Debian's Chromium through its chromedriver.
+missing=()
+for p in mesa-vulkan-drivers chromium chromium-driver; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends mesa-vulkan-drivers >/dev/null
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 echo "== format"
@@ -23,15 +30,18 @@ cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 python3 scripts/hostile_cases.py --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo "== format and reader build for wasm32"
-cargo check --quiet -p legation-format -p legation-reader --target wasm32-unknown-unknown
-# The viewer's UI library too (without the desktop window): the browser
-# build will reuse it.
-cargo check --quiet -p legation-viewer --no-default-features --target wasm32-unknown-unknown
+echo "== the browser build (format, reader, viewer and web for wasm32)"
+cargo clippy --quiet --release --target wasm32-unknown-unknown -p legation-web --all-targets -- -D warnings
+bash web/build.sh
 echo "== the viewer's benchmark builds (it runs by hand: see BENCHMARKS.md)"
 cargo clippy --quiet -p legation-viewer --no-default-features --features bench --bins -- -D warnings
 echo "== tests"
 cargo test --workspace
+echo "== the reader and the decoder host in headless Chromium (wasm-bindgen-test)"
+CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --release --target wasm32-unknown-unknown -p legation-web
+echo "== the browser viewer end to end in headless Chromium (screenshots in target/web/e2e)"
+python3 web/tests/e2e.py target/debug/legation target/web/e2e
 echo "== fuzzing, 10 s a target (installs cargo-fuzz where missing)"
 bash scripts/fuzz.sh 10
 echo "== the viewer in a real window (Xvfb)"

@@ -138,7 +138,7 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(s.seed);
     let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();
     let tiny = s.decoder.then(tiny_decoder);
-    let host = legation_reader::decode::Host::native();
+    let host = pack_host();
     let decoder = tiny.as_ref().map(|m| {
         let loaded = host.load(m, "tiny").unwrap();
         let entry = w.add_decoder(m, loaded.decoder_ref()).unwrap();
@@ -207,4 +207,20 @@ pub fn tiny_decoder() -> Vec<u8> {
         },
     )
     .unwrap()
+}
+
+/// The decoder host that renders records when packing samples: wasmtime
+/// natively, wasmi in a browser (the same documents either way).
+pub fn pack_host() -> legation_reader::decode::Host {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        legation_reader::decode::Host::native()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        legation_reader::decode::Host::new(
+            std::sync::Arc::new(legation_reader::wasmi_engine::Wasmi::default()),
+            legation_reader::decode::HostLimits::default(),
+        )
+    }
 }

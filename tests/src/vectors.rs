@@ -106,9 +106,15 @@ impl Vector {
         Ok(v)
     }
 
-    /// Runs the vector against the reader; `Err` says how the outcome
-    /// differs from the expectation.
+    /// Runs the vector against the reader, decoding with wasmtime.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn check(&self) -> Result<(), String> {
+        self.check_with(&legation_reader::decode::Host::native())
+    }
+
+    /// Runs the vector against the reader, decoding with `host`; `Err`
+    /// says how the outcome differs from the expectation.
+    pub fn check_with(&self, host: &legation_reader::decode::Host) -> Result<(), String> {
         let (what, text) = self
             .expect
             .split_once(": ")
@@ -155,8 +161,7 @@ impl Vector {
         };
         let content = unlocked.verify_content(pinned.as_ref(), &mut |_, _| true);
         if content.ok() && (what == "success" || what == "render failure") {
-            let host = legation_reader::decode::Host::native();
-            let render = unlocked.verify_render(&host, pinned.as_ref(), &mut |_, _| true);
+            let render = unlocked.verify_render(host, pinned.as_ref(), &mut |_, _| true);
             return match what {
                 "success" if render.ok() => Ok(()),
                 "render failure" if render.problems.iter().any(|p| p.message.contains(text)) => {

@@ -207,7 +207,9 @@ fn start_worker(lane: usize) -> Result<web_sys::Worker, String> {
         let why = get(&e, "message")
             .as_string()
             .unwrap_or_else(|| "it crashed".into());
-        e.dyn_ref::<web_sys::Event>().map(|e| e.prevent_default());
+        if let Some(e) = e.dyn_ref::<web_sys::Event>() {
+            e.prevent_default();
+        }
         stop_lane(lane, format!("the worker stopped: {why}"), false);
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -535,7 +537,7 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
             let pinned: Option<[u8; 32]> = bytes(msg, "pinned").and_then(|p| p.try_into().ok());
             let mut last = -1i64;
             let mut progress = |d: u64, t: u64| {
-                let pct = if t == 0 { 0 } else { (d * 1000 / t) as i64 };
+                let pct = (d.saturating_mul(1000)).checked_div(t).unwrap_or(0) as i64;
                 if pct != last {
                     last = pct;
                     let o = Object::new();
