@@ -119,6 +119,30 @@ pub struct PackArgs {
     pub allow_weak_passphrase: bool,
     pub decoders: Vec<String>,
     pub force: bool,
+    pub embed_viewer: Option<PathBuf>,
+}
+
+/// Reads the one-file browser viewer to embed, refusing what is plainly
+/// not it (the file `web/build.sh` writes as `legation-viewer.html`).
+fn read_viewer(p: &Path) -> Result<Vec<u8>> {
+    let meta = fs::metadata(p).with_context(|| format!("reading the viewer {}", p.display()))?;
+    if meta.len() > legation_format::VIEWER_MAX as u64 {
+        bail!(
+            "{}: {} bytes, over the {} byte limit for an embedded viewer",
+            p.display(),
+            meta.len(),
+            legation_format::VIEWER_MAX
+        );
+    }
+    let bytes = fs::read(p).with_context(|| format!("reading the viewer {}", p.display()))?;
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    if !head.trim_start().starts_with("<!doctype html") || !head.contains("legation") {
+        bail!(
+            "{}: not the Legation one-file viewer (build it with web/build.sh: target/web/legation-viewer.html)",
+            p.display()
+        );
+    }
+    Ok(bytes)
 }
 
 /// `pack SRC -o ARCHIVE`.
@@ -172,6 +196,10 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     for (path, why) in &plan.skipped {
         eprintln!("skipped {path}: {why}");
     }
+    let viewer = match &a.embed_viewer {
+        Some(p) => Some(read_viewer(p)?),
+        None => None,
+    };
     let created = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(s) => s
             .parse()
@@ -189,6 +217,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
             .map(|p| (p, Argon2Params::DEFAULT))
             .collect(),
         embed_spec: true,
+        viewer,
     };
     let fingerprint = opts
         .issuer
@@ -348,6 +377,11 @@ fn public_facts(a: &Archive) -> Result<serde_json::Value> {
             crypto::KeySlot::Unknown => json!({"type": "unknown"}),
         })
         .collect();
+    let viewer = m
+        .entries
+        .iter()
+        .find(|e| e.name == legation_format::VIEWER_ENTRY)
+        .map(|e| json!({"entry": e.name, "bytes": e.size, "blake3": legation_format::hex::encode(&e.blake3)}));
     Ok(json!({
         "archive": a.name(),
         "format_version": m.version,
@@ -360,6 +394,7 @@ fn public_facts(a: &Archive) -> Result<serde_json::Value> {
         "record_bytes": bytes,
         "catalog_pages": m.catalog.pages,
         "key_slots": slots,
+        "viewer": viewer,
     }))
 }
 
@@ -389,6 +424,13 @@ fn print_public(v: &serde_json::Value) {
         "container:      {} entries, {} catalog pages",
         v["entries"], v["catalog_pages"]
     );
+    if let Some(b) = v["viewer"]["blake3"].as_str() {
+        println!(
+            "viewer:         {} ({} bytes), BLAKE3 {b} (pinned by the manifest; check a copy before using it)",
+            v["viewer"]["entry"].as_str().unwrap_or(""),
+            v["viewer"]["bytes"]
+        );
+    }
     let slots: Vec<String> = v["key_slots"]
         .as_array()
         .into_iter()

@@ -59,6 +59,11 @@ enum Command {
         /// Replace ARCHIVE if it exists.
         #[arg(long)]
         force: bool,
+        /// Store the one-file browser viewer (`web/build.sh` writes it to
+        /// target/web/legation-viewer.html) in the archive as `viewer.html`,
+        /// pinned by the signed manifest like every entry.
+        #[arg(long, value_name = "VIEWER.html")]
+        embed_viewer: Option<PathBuf>,
     },
     /// List an archive: public facts without a key, the records with one.
     Ls {
@@ -205,7 +210,9 @@ fn main() -> ExitCode {
             allow_weak_passphrase,
             decoders,
             force,
+            embed_viewer,
         } => commands::pack(commands::PackArgs {
+            embed_viewer,
             decoders,
             src,
             output,

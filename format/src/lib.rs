@@ -26,8 +26,12 @@ pub use error::{Error, Result};
 /// as the entry [`SPEC_ENTRY`].
 pub const SPEC_MD: &str = include_str!("../SPEC.md");
 
-/// Format version written into every manifest (`major.minor`).
+/// Format version written into manifests (`major.minor`): the lowest
+/// version that describes the archive, so this one unless the archive
+/// carries a 1.1 feature (an embedded viewer: [`FORMAT_VERSION_VIEWER`]).
 pub const FORMAT_VERSION: &str = "1.0";
+/// Format version of archives that carry [`VIEWER_ENTRY`].
+pub const FORMAT_VERSION_VIEWER: &str = "1.1";
 /// Major format version this crate reads; another major is refused.
 pub const FORMAT_MAJOR: u32 = 1;
 
@@ -39,6 +43,11 @@ pub const MEDIA_TYPE: &str = "application/vnd.legation.archive+zip";
 pub const MIMETYPE_ENTRY: &str = "mimetype";
 /// Name of the entry holding a copy of `SPEC.md`.
 pub const SPEC_ENTRY: &str = "SPEC.md";
+/// Name of the plain entry holding the one-file browser viewer (format
+/// 1.1, optional).
+pub const VIEWER_ENTRY: &str = "viewer.html";
+/// Largest embedded viewer the writer accepts.
+pub const VIEWER_MAX: usize = 64 << 20;
 /// Name of the public manifest entry.
 pub const MANIFEST_ENTRY: &str = "manifest.json";
 /// Name of the entry holding the issuer's signature over the manifest.

@@ -36,6 +36,9 @@ pub struct WriterOptions {
     pub passphrases: Vec<(Zeroizing<String>, Argon2Params)>,
     /// Whether to store a copy of SPEC.md (always, outside test vectors).
     pub embed_spec: bool,
+    /// The one-file browser viewer to store as [`crate::VIEWER_ENTRY`]
+    /// (format 1.1), so that the archive carries a way to read itself.
+    pub viewer: Option<Vec<u8>>,
 }
 
 /// What describes a record apart from its bytes.
@@ -89,6 +92,8 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     index: Index,
     last_path: Option<String>,
     sealed: Vec<u8>,
+    /// The format version the manifest will say.
+    version: &'static str,
 }
 
 impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
@@ -147,10 +152,25 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             },
             last_path: None,
             sealed: Vec::with_capacity(BATCH_CHUNKS * SEALED_CHUNK),
+            version: crate::FORMAT_VERSION,
         };
         w.write_plain_entry(crate::MIMETYPE_ENTRY, crate::MEDIA_TYPE.as_bytes())?;
         if opts.embed_spec {
             w.write_plain_entry(crate::SPEC_ENTRY, crate::SPEC_MD.as_bytes())?;
+        }
+        if let Some(v) = &opts.viewer {
+            if v.len() > crate::VIEWER_MAX {
+                return Err(Error::invalid(
+                    crate::VIEWER_ENTRY,
+                    format!(
+                        "the viewer is {} bytes, over the {} byte limit",
+                        v.len(),
+                        crate::VIEWER_MAX
+                    ),
+                ));
+            }
+            w.write_plain_entry(crate::VIEWER_ENTRY, v)?;
+            w.version = crate::FORMAT_VERSION_VIEWER;
         }
         Ok(w)
     }
@@ -446,7 +466,7 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         self.write_sealed_document(crate::CATALOG_INDEX_ENTRY, StreamId::CatalogIndex, &json)?;
         let manifest = Manifest {
             format: "legation".into(),
-            version: crate::FORMAT_VERSION.into(),
+            version: self.version.into(),
             archive_id: self.archive_id,
             created: crate::time::format_rfc3339(self.created),
             issuer: self.issuer.as_ref().map(|k| Issuer {

@@ -531,26 +531,7 @@ impl crate::Unlocked {
         host: &Host,
         rec: &legation_format::catalog::CatalogRecord,
     ) -> Result<Arc<Loaded>, RenderError> {
-        let entry = rec
-            .decoder
-            .as_deref()
-            .ok_or_else(|| RenderError::NoDecoder(rec.path.clone()))?;
-        if !self
-            .archive()
-            .manifest()
-            .decoders
-            .iter()
-            .any(|d| d.entry == entry)
-        {
-            return Err(crate::Error::MissingEntry {
-                entry: format!("{entry} (not listed among the manifest's decoders)"),
-            }
-            .into());
-        }
-        let bytes = self
-            .archive()
-            .read_entry(entry, host.limits().module_cap as u64)?;
-        Ok(host.load(&bytes, entry)?)
+        self.archive().decoder_for(host, rec)
     }
 
     /// Decodes a record with its decoder: the main document and each page.
@@ -570,5 +551,28 @@ impl crate::Unlocked {
         }
         let bytes = self.read_record(rec, host.limits().record_cap)?;
         Ok(host.render(&decoder, &rec.path, &bytes)?)
+    }
+}
+
+impl crate::Archive {
+    /// Loads (and caches in `host`) the decoder module assigned to a
+    /// record: public data only, so a host can do this without a key.
+    pub fn decoder_for(
+        &self,
+        host: &Host,
+        rec: &legation_format::catalog::CatalogRecord,
+    ) -> Result<Arc<Loaded>, RenderError> {
+        let entry = rec
+            .decoder
+            .as_deref()
+            .ok_or_else(|| RenderError::NoDecoder(rec.path.clone()))?;
+        if !self.manifest().decoders.iter().any(|d| d.entry == entry) {
+            return Err(crate::Error::MissingEntry {
+                entry: format!("{entry} (not listed among the manifest's decoders)"),
+            }
+            .into());
+        }
+        let bytes = self.read_entry(entry, host.limits().module_cap as u64)?;
+        Ok(host.load(&bytes, entry)?)
     }
 }

@@ -134,6 +134,7 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
             vec![]
         },
         embed_spec: false,
+        viewer: None,
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(s.seed);
     let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();

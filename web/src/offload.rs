@@ -3,12 +3,18 @@
 //! of this same WebAssembly module (with its own memory: a decoder bug
 //! there cannot reach the page's). The page talks to them by messages.
 //!
-//! Two lanes, each one worker: `verify` (whole-archive checks, which may
-//! take minutes) and `decode` (unlocking and rendering records), so that
-//! reading records goes on while a verification runs. Cancelling a
-//! verification, a worker that stops answering within the watchdog, or
-//! one that crashes is terminated; the lane starts a fresh worker for the
-//! next request.
+//! Three lanes, each one worker: `verify` (whole-archive checks, which may
+//! take minutes), `keys` (deriving the data key from a passphrase or an
+//! identity, and decrypting a record to show) and `decode` (running a
+//! record's decoder). The decode worker never receives a key: it gets the
+//! record's bytes from the page, which got them from the keys worker, and
+//! reads only public entries (the decoder module) itself, so an engine
+//! bug there reaches the record shown, not the keys. Render-level
+//! verification, which decodes every record after decrypting it, runs
+//! decoders in the verify worker, beside the data key. Cancelling a
+//! verification, a decoder that does not answer within the watchdog, or a
+//! worker that crashes terminates that worker; the lane starts a fresh one
+//! for the next request.
 //!
 //! Messages (plain JavaScript objects):
 //! - page to worker: `{id, kind, source: {key, len, name, file | url},
@@ -16,7 +22,9 @@
 //!   one of `verify`, `render`, `unlock`;
 //! - worker to page: `{id, progress: [done, total]}`, then one of
 //!   `{id, report}` (JSON), `{id, docs}` (canonical CBOR documents),
-//!   `{id, key}` (the data key) or `{id, error}`.
+//!   `{id, bytes}` (a record), `{id, key}` (the data key) or `{id, error}`.
+//!   `kind` `read` (keys lane) and `decode` (decode lane, with `bytes`)
+//!   are the two halves of showing a record.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -27,7 +35,7 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use legation_format::catalog::CatalogRecord;
 use legation_format::crypto::DataKey;
 use legation_format::keys::Identity;
-use legation_reader::decode::{Host, HostLimits, Rendered};
+use legation_reader::decode::{DecodeError, Host, HostLimits, RenderError, Rendered};
 use legation_reader::{Archive, Key, Level, Report, Unlocked};
 use legation_viewer::jobs::{Completer, Job};
 use legation_viewer::platform::{Offload, Wake};
@@ -96,6 +104,12 @@ fn stopped_report(level: Level, pinned: bool, why: Option<String>) -> Report {
 
 enum Pending {
     Verify(Completer<Report>, Level, bool),
+    /// The record is being decrypted; then it goes to be decoded.
+    Read(
+        Completer<Result<Rendered, String>>,
+        std::path::PathBuf,
+        String,
+    ),
     Render(Completer<Result<Rendered, String>>),
     Unlock(Completer<Result<DataKey, String>>),
 }
@@ -104,7 +118,7 @@ impl Pending {
     fn progress(&self) -> &legation_viewer::jobs::Progress {
         match self {
             Pending::Verify(c, ..) => c.progress(),
-            Pending::Render(c) => c.progress(),
+            Pending::Read(c, ..) | Pending::Render(c) => c.progress(),
             Pending::Unlock(c) => c.progress(),
         }
     }
@@ -115,7 +129,7 @@ impl Pending {
             Pending::Verify(c, level, pinned) => {
                 c.finish(stopped_report(level, pinned, (!cancelled).then_some(why)))
             }
-            Pending::Render(c) => c.finish(Err(why)),
+            Pending::Read(c, ..) | Pending::Render(c) => c.finish(Err(why)),
             Pending::Unlock(c) => c.finish(Err(why)),
         }
     }
@@ -136,6 +150,20 @@ impl Pending {
                     )
                 }))
             }
+            Pending::Read(c, archive, record) => match (error, get(msg, "bytes")) {
+                (Some(e), _) => c.finish(Err(e)),
+                (None, bytes) if bytes.is_instance_of::<Uint8Array>() => {
+                    match request("decode", &archive) {
+                        Ok(req) => {
+                            set(&req, "record", record);
+                            set(&req, "bytes", bytes);
+                            send(DECODE, req, Pending::Render(c));
+                        }
+                        Err(e) => c.finish(Err(e)),
+                    }
+                }
+                _ => c.finish(Err("the worker sent no record".into())),
+            },
             Pending::Render(c) => c.finish(match error {
                 Some(e) => Err(e),
                 None => match get(msg, "docs").dyn_into::<Array>() {
@@ -167,10 +195,11 @@ struct Lane {
 }
 
 const VERIFY: usize = 0;
-const DECODE: usize = 1;
+const KEYS: usize = 1;
+const DECODE: usize = 2;
 
 thread_local! {
-    static LANES: RefCell<[Lane; 2]> = RefCell::new(Default::default());
+    static LANES: RefCell<[Lane; 3]> = RefCell::new(Default::default());
     static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
     static TICKER: RefCell<Option<Closure<dyn FnMut()>>> = const { RefCell::new(None) };
 }
@@ -279,7 +308,7 @@ fn stop_lane(lane: usize, why: String, cancelled: bool) {
 /// are stopped (a worker busy in a decoder cannot read a message).
 fn tick() {
     let watchdog = HostLimits::default().watchdog.as_millis() as f64;
-    for lane in [VERIFY, DECODE] {
+    for lane in [VERIFY, KEYS, DECODE] {
         let (cancelled, late) = LANES.with(|l| {
             let l = l.borrow();
             let p = &l[lane].pending;
@@ -406,15 +435,21 @@ impl Offload for Workers {
         wake: Wake,
     ) -> Job<Result<Rendered, String>> {
         let (job, done) = Job::pending(wake);
-        let pending = Pending::Render(done);
-        match (request("render", archive), serde_json::to_string(record)) {
-            (Ok(req), Ok(rec)) => {
+        let rec = match serde_json::to_string(record) {
+            Ok(r) => r,
+            Err(e) => {
+                done.finish(Err(e.to_string()));
+                return job;
+            }
+        };
+        let pending = Pending::Read(done, archive.to_owned(), rec.clone());
+        match request("read", archive) {
+            Ok(req) => {
                 set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
                 set(&req, "record", rec);
-                send(DECODE, req, pending);
+                send(KEYS, req, pending);
             }
-            (Err(e), _) => pending.stop(e, false),
-            (_, Err(e)) => pending.stop(e.to_string(), false),
+            Err(e) => pending.stop(e, false),
         }
         job
     }
@@ -432,7 +467,7 @@ impl Offload for Workers {
                         }
                     }
                 }
-                send(DECODE, req, pending);
+                send(KEYS, req, pending);
             }
             Err(e) => pending.stop(e, false),
         }
@@ -484,6 +519,11 @@ pub fn worker_handle(msg: JsValue) {
     if let Err(e) = r {
         answer(id, "error", e);
     }
+}
+
+fn record_of(msg: &JsValue) -> Result<CatalogRecord, String> {
+    serde_json::from_str(&get(msg, "record").as_string().ok_or("no record")?)
+        .map_err(|e| format!("bad record: {e}"))
 }
 
 fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), String> {
@@ -562,14 +602,36 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
             let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
             answer(id, "report", json);
         }
-        "render" => {
-            let rec: CatalogRecord =
-                serde_json::from_str(&get(msg, "record").as_string().ok_or("no record")?)
-                    .map_err(|e| format!("bad record: {e}"))?;
-            let u = unlocked(kept)?;
-            let r = u
-                .render_record(&kept.host, &rec)
+        "read" => {
+            let rec = record_of(msg)?;
+            // The checks rendering makes before reading, with its words.
+            if rec.decoder.is_none() {
+                return Err(RenderError::NoDecoder(rec.path).to_string());
+            }
+            let cap = kept.host.limits().record_cap;
+            if rec.size > cap {
+                return Err(RenderError::from(DecodeError::TooLarge {
+                    record: rec.path,
+                    size: rec.size,
+                    cap,
+                })
+                .to_string());
+            }
+            let bytes = unlocked(kept)?
+                .read_record(&rec, cap)
                 .map_err(|e| e.to_string())?;
+            answer(id, "bytes", Uint8Array::from(&bytes[..]));
+        }
+        "decode" => {
+            let rec = record_of(msg)?;
+            let bytes = bytes(msg, "bytes").ok_or("no record bytes")?;
+            let decoder = archive
+                .decoder_for(&kept.host, &rec)
+                .map_err(|e| e.to_string())?;
+            let r = kept
+                .host
+                .render(&decoder, &rec.path, &bytes)
+                .map_err(|e| RenderError::from(e).to_string())?;
             let docs = Array::new();
             for d in &r.documents {
                 docs.push(&Uint8Array::from(&d[..]));

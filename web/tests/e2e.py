@@ -265,12 +265,36 @@ def make_archives(legation, out):
     run("keygen", "issuer", "-o", os.path.join(work, "issuer"))
     archive = os.path.join(work, "demo.lgn")
     run("pack", os.path.join(work, "records"), "-o", archive, "--passphrase-file", pp,
-        "--sign", os.path.join(work, "issuer.key"), "--decoder", f".ebc={ebcdic}")
+        "--sign", os.path.join(work, "issuer.key"), "--decoder", f".ebc={ebcdic}",
+        "--embed-viewer", ONE_FILE)
     tampered = os.path.join(work, "tampered.lgn")
     data = bytearray(open(archive, "rb").read())
+    # One byte in the embedded viewer (the middle of the file), one in the
+    # records (near the end).
     data[len(data) // 2] ^= 0x40
+    data[len(data) * 19 // 20] ^= 0x40
     open(tampered, "wb").write(data)
     return archive, tampered
+
+
+def extract_viewer(legation, archive, out):
+    """viewer.html taken out of the archive with a stock ZIP reader, and its
+    BLAKE3 checked against the one the signed manifest pins."""
+    import zipfile
+    with zipfile.ZipFile(archive) as z:
+        html = z.read("viewer.html")
+    assert html == open(ONE_FILE, "rb").read(), "the embedded viewer differs from the one packed"
+    path = os.path.join(out, "archive", "viewer.html")
+    with open(path, "wb") as f:
+        f.write(html)
+    facts = json.loads(subprocess.run([legation, "ls", archive, "--json"], check=True,
+                                      capture_output=True, text=True).stdout)
+    pinned = facts["viewer"]["blake3"]
+    b3 = shutil.which("b3sum")
+    if b3:
+        got = subprocess.run([b3, path], check=True, capture_output=True, text=True).stdout.split()[0]
+        assert got == pinned, (got, pinned)
+    return path, pinned
 
 
 def unlock(b, passphrase):
@@ -298,6 +322,7 @@ def main():
         if not os.path.exists(p):
             sys.exit(f"e2e.py: {p} is missing: run web/build.sh first")
     archive, tampered = make_archives(legation, out)
+    viewer, pinned = extract_viewer(legation, archive, out)
     size = os.path.getsize(archive)
     srv, port = serve({"/archives/": os.path.dirname(archive), "/": SITE})
     b = Browser(out)
@@ -356,9 +381,11 @@ def main():
                    lambda s: s.get("screen") == "locked" and s.get("name") == "tampered.lgn"
                    and s["verify"]["report"] is not None)
         rep = s["verify"]["report"]
-        assert not rep["ok"] and rep["problems"], rep
+        assert not rep["ok"] and len(rep["problems"]) == 2, rep
+        assert any("viewer.html" in p for p in rep["problems"]), rep
         b.screenshot("08-tampered")
-        passed.append(f"a tampered archive fails its fixity check: {rep['problems'][0][:100]}")
+        passed.append("a tampered archive fails its fixity check, naming both damaged entries: "
+                      + "; ".join(p[:60] for p in rep["problems"]))
 
         # 3. By URL, with range requests: only what is needed is fetched.
         with SENT_LOCK:
@@ -377,8 +404,9 @@ def main():
         b.screenshot("09-by-url")
         passed.append(f"by URL: listing and one record fetched {fetched} of {size} bytes in {requests} range requests")
 
-        # 4. The one-file viewer from file://, offline.
-        start_page(b, "file://" + ONE_FILE)
+        # 4. The viewer the archive carries, taken out with a ZIP reader and
+        # opened from file://, offline.
+        start_page(b, "file://" + viewer)
         b.choose_file(archive)
         b.wait("the one-file viewer to check the archive",
                lambda s: s.get("screen") == "locked" and (s["verify"]["report"] or {}).get("ok"))
@@ -387,7 +415,8 @@ def main():
         s = open_record(b, "national/civil/marriages/0000/M-0000047.tif")
         assert s["record"]["state"] == "shown", s
         b.screenshot("10-one-file")
-        passed.append("the one-file viewer opens, unlocks and decodes from file://")
+        passed.append(f"the viewer carried in the archive (BLAKE3 {pinned[:16]}…, as pinned) opens, "
+                      "unlocks and decodes from file://")
     finally:
         b.close()
         srv.shutdown()

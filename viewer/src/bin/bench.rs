@@ -306,6 +306,7 @@ fn build(path: &Path, n: u64) {
         recipients: vec![identity().public()],
         passphrases: Vec::new(),
         embed_spec: false,
+        viewer: None,
     };
     let tmp = path.with_extension("partial");
     let file = std::fs::File::create(&tmp).expect("bench archive");
