@@ -282,7 +282,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
 
 /// A new temporary file next to `target`, with a name that says it is
 /// incomplete.
-fn temp_beside(target: &Path) -> Result<(PathBuf, fs::File)> {
+pub(crate) fn temp_beside(target: &Path) -> Result<(PathBuf, fs::File)> {
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -310,7 +310,7 @@ fn temp_beside(target: &Path) -> Result<(PathBuf, fs::File)> {
 
 /// Moves a finished temporary file to its name; without `force`, never
 /// replaces an existing file (a hard link fails if the name exists).
-fn place(tmp: &Path, target: &Path, force: bool) -> Result<()> {
+pub(crate) fn place(tmp: &Path, target: &Path, force: bool) -> Result<()> {
     let r = if force {
         fs::rename(tmp, target)
     } else {
@@ -529,18 +529,7 @@ pub fn verify(
     level: Option<&str>,
     as_json: bool,
 ) -> Result<u8> {
-    let pinned = match issuer {
-        Some(p) => {
-            let text =
-                fs::read_to_string(p).with_context(|| format!("reading issuer {}", p.display()))?;
-            Some(*keys::parse_key_file(
-                &text,
-                keys::ISSUER_PUBLIC,
-                &p.display().to_string(),
-            )?)
-        }
-        None => None,
-    };
+    let pinned = issuer.map(read_issuer_public).transpose()?;
     let a = open(path)?;
     let u = match level {
         Some("fixity") => None,
@@ -574,6 +563,16 @@ pub fn verify(
         Some(legation_reader::ErrorKind::Forged | legation_reader::ErrorKind::Damaged) => 1,
         Some(_) => 2,
     })
+}
+
+/// Reads an issuer public key file (`NAME.pub`) to pin.
+pub(crate) fn read_issuer_public(p: &Path) -> Result<[u8; 32]> {
+    let text = fs::read_to_string(p).with_context(|| format!("reading issuer {}", p.display()))?;
+    Ok(*keys::parse_key_file(
+        &text,
+        keys::ISSUER_PUBLIC,
+        &p.display().to_string(),
+    )?)
 }
 
 fn print_report(r: &Report, keyless: bool) {

@@ -3,83 +3,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_legation"));
-    c.env_remove("LEGATION_PASSPHRASE");
-    c
-}
-
-fn run(args: &[&str], dir: &Path) -> Output {
-    bin().args(args).current_dir(dir).output().unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-struct Tmp(PathBuf);
-impl Tmp {
-    fn new(name: &str) -> Tmp {
-        let p = std::env::temp_dir().join(format!("legation-cli-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        Tmp(p)
-    }
-}
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A folder of records, keys, and a packed archive `a.lgn`.
-fn packed(name: &str) -> Tmp {
-    let t = Tmp::new(name);
-    let d = &t.0;
-    let src = d.join("src");
-    fs::create_dir_all(src.join("legal")).unwrap();
-    fs::create_dir_all(src.join("empty/inner")).unwrap();
-    fs::create_dir_all(src.join("registers")).unwrap();
-    fs::write(src.join("legal/act.md"), "# Act\n\n".repeat(500)).unwrap();
-    fs::write(
-        src.join("legal/act.md.dc.json"),
-        r#"{"title": "The Act", "creator": ["Parliament"], "date": "2026"}"#,
-    )
-    .unwrap();
-    fs::write(src.join("registers/Ελλάδα.csv"), "id,name\n1,Ελένη\n").unwrap();
-    let big: Vec<u8> = (0..300_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    fs::write(src.join("registers/scan.bin"), &big).unwrap();
-    fs::write(src.join("zero"), "").unwrap();
-    assert_eq!(code(&run(&["keygen", "recipient", "-o", "alice"], d)), 0);
-    assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
-    let o = run(
-        &[
-            "pack",
-            "src",
-            "-o",
-            "a.lgn",
-            "-r",
-            "alice.pub",
-            "--sign",
-            "gov.key",
-        ],
-        d,
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    t
-}
+mod common;
+use common::*;
 
 #[test]
 fn keygen_writes_owner_only_secret_and_never_overwrites() {

@@ -276,7 +276,7 @@ impl NameIndex {
 
 /// Every decoder the manifest lists is one of its entries, named after
 /// its own BLAKE3, and listed once.
-fn check_decoders(m: &Manifest) -> Result<()> {
+pub(crate) fn check_decoders(m: &Manifest) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for d in &m.decoders {
         let bad = |what: String| {

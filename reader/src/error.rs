@@ -137,6 +137,56 @@ pub enum Error {
         /// The path asked for.
         path: String,
     },
+    /// Repair: neither copy holds an intact entry.
+    #[error("{entry}: damaged in both copies ({damaged}: {damaged_why}; {other}: {other_why})")]
+    DamagedInBoth {
+        /// The entry name.
+        entry: String,
+        /// The damaged copy's name.
+        damaged: String,
+        /// What is wrong with the entry there.
+        damaged_why: String,
+        /// The other copy's name.
+        other: String,
+        /// What is wrong with the entry there.
+        other_why: String,
+    },
+    /// Repair: neither copy holds a manifest that can be used.
+    #[error("no usable manifest in either copy ({damaged}: {damaged_why}; {other}: {other_why})")]
+    NoManifest {
+        /// The damaged copy's name.
+        damaged: String,
+        /// Why its manifest cannot be used.
+        damaged_why: String,
+        /// The other copy's name.
+        other: String,
+        /// Why its manifest cannot be used.
+        other_why: String,
+        /// Whether a manifest was refused for its signer (pinned issuer,
+        /// bad signature) rather than for damage.
+        forged: bool,
+    },
+    /// Repair: the copies hold different valid manifests (another archive,
+    /// an older one, or a re-signed one), and the caller chose neither.
+    #[error("the copies hold different manifests: {damaged} is {damaged_is}; {other} is {other_is}; choose the one to repair to")]
+    CopiesDisagree {
+        /// The damaged copy's name.
+        damaged: String,
+        /// Archive id, creation time and signer of its manifest.
+        damaged_is: String,
+        /// The other copy's name.
+        other: String,
+        /// Archive id, creation time and signer of its manifest.
+        other_is: String,
+    },
+    /// Writing an output failed.
+    #[error("writing {what}: {source}")]
+    Output {
+        /// What was being written.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -160,6 +210,16 @@ impl Error {
             | Error::KeyCommitment { .. } => ErrorKind::Forged,
             Error::NoKey { .. } | Error::KeyNeeded => ErrorKind::WrongKey,
             Error::NoSuchRecord { .. } => ErrorKind::NotFound,
+            Error::DamagedInBoth { .. } => ErrorKind::Damaged,
+            Error::NoManifest { forged, .. } => {
+                if *forged {
+                    ErrorKind::Forged
+                } else {
+                    ErrorKind::Damaged
+                }
+            }
+            Error::CopiesDisagree { .. } => ErrorKind::Forged,
+            Error::Output { .. } => ErrorKind::Io,
         }
     }
 }

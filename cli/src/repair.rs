@@ -1,0 +1,227 @@
+//! `repair DAMAGED --from OTHER -o REPAIRED`: a damaged copy rebuilt from
+//! another copy without a key (the work is `legation_reader::repair`).
+
+use std::fs;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use legation_reader::repair::{self, Options, Report, Side};
+use legation_reader::source::{FileSource, ReadAt};
+use legation_reader::Archive;
+
+use crate::commands::{place, read_issuer_public, temp_beside};
+use crate::output;
+
+/// The arguments of `repair`.
+pub struct RepairArgs {
+    pub damaged: PathBuf,
+    pub from: PathBuf,
+    pub output: PathBuf,
+    pub issuer: Option<PathBuf>,
+    pub prefer_from: bool,
+    pub prefer_damaged: bool,
+    pub force: bool,
+    pub json: bool,
+}
+
+/// Whether two paths name the same file: the same path once resolved, or
+/// (where both exist) the same file on disk.
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn resolved(p: &Path) -> Option<PathBuf> {
+        if let Ok(c) = fs::canonicalize(p) {
+            return Some(c);
+        }
+        // Not there yet: resolve the folder and keep the name.
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = fs::canonicalize(dir.unwrap_or(Path::new("."))).ok()?;
+        Some(dir.join(p.file_name()?))
+    }
+    if resolved(a).is_some_and(|x| Some(x) == resolved(b)) {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (fs::metadata(a), fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    false
+}
+
+/// `repair DAMAGED --from OTHER -o REPAIRED`.
+pub fn repair(a: &RepairArgs) -> Result<u8> {
+    let pinned = a.issuer.as_deref().map(read_issuer_public).transpose()?;
+    for input in [&a.damaged, &a.from] {
+        if same_file(input, &a.output) {
+            bail!(
+                "the output {} is the input {}: write the repaired copy to a new file",
+                a.output.display(),
+                input.display()
+            );
+        }
+    }
+    if same_file(&a.damaged, &a.from) {
+        bail!(
+            "{} and {} are the same file: give another copy with --from",
+            a.damaged.display(),
+            a.from.display()
+        );
+    }
+    if !a.force && fs::symlink_metadata(&a.output).is_ok() {
+        bail!("{} exists (use --force to replace it)", a.output.display());
+    }
+    let open = |p: &Path| -> Result<Arc<dyn ReadAt>> {
+        Ok(Arc::new(
+            FileSource::open(p).with_context(|| format!("opening {}", p.display()))?,
+        ))
+    };
+    let (damaged, other) = (open(&a.damaged)?, open(&a.from)?);
+    let opts = Options {
+        pinned,
+        prefer: match (a.prefer_from, a.prefer_damaged) {
+            (true, _) => Some(Side::Other),
+            (_, true) => Some(Side::Damaged),
+            _ => None,
+        },
+    };
+    let bar = output::bar(0, "repairing");
+    let (tmp, file) = temp_beside(&a.output)?;
+    let result = (|| -> Result<(Report, legation_reader::Report)> {
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let report = repair::repair(damaged, other, &opts, &mut w, &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        drop(f);
+        // Read the result back as any reader would before it takes a name.
+        let src = FileSource::open(&tmp).with_context(|| format!("opening {}", tmp.display()))?;
+        let fixity = Archive::open(src)
+            .map_err(|e| anyhow!("the repaired archive does not open: {e}"))
+            .and_then(|r| {
+                let id = legation_format::hex::encode(&r.manifest().archive_id);
+                if id != report.archive_id || r.len() != report.len {
+                    bail!("the repaired archive is not the one written");
+                }
+                Ok(r.verify_fixity(pinned.as_ref(), &mut |_, _| true))
+            })?;
+        if !fixity.ok() {
+            let first = fixity
+                .problems
+                .first()
+                .map(|p| p.message.clone())
+                .unwrap_or_default();
+            bail!("the repaired archive fails its fixity check: {first}");
+        }
+        Ok((report, fixity))
+    })();
+    bar.finish_and_clear();
+    let (report, fixity) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            if let Some(legation_reader::Error::CopiesDisagree { .. }) =
+                e.downcast_ref::<legation_reader::Error>()
+            {
+                eprintln!("hint: give --prefer-from or --prefer-damaged to choose; the other copy then gives only the entries that match the chosen manifest");
+            }
+            return Err(e.context(format!(
+                "repairing {} from {}",
+                a.damaged.display(),
+                a.from.display()
+            )));
+        }
+    };
+    place(&tmp, &a.output, a.force)?;
+    if a.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["output"] = a.output.display().to_string().into();
+        v["fixity"] = serde_json::to_value(&fixity)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_summary(a, &report, &fixity);
+    }
+    Ok(0)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
+    let (d, o) = (a.damaged.display(), a.from.display());
+    println!(
+        "repaired:  {} ({} entries, {} bytes)",
+        a.output.display(),
+        r.entries,
+        r.len
+    );
+    println!("archive:   {}, created {}", r.archive_id, r.created);
+    let (from, s) = match r.manifest_from {
+        Side::Damaged => (d.to_string(), &r.other),
+        Side::Other => (o.to_string(), &r.damaged),
+    };
+    let why = if r.preferred {
+        " (chosen with --prefer-*: the copies' manifests differ)".to_owned()
+    } else if s.usable {
+        " (both copies agree)".to_owned()
+    } else {
+        format!(
+            " ({}'s manifest: {})",
+            s.copy,
+            s.problem.as_deref().unwrap_or("not usable")
+        )
+    };
+    println!("manifest:  from {from}{why}");
+    match &r.signer {
+        Some(f) if r.pinned => println!("signer:    {f} (pinned)"),
+        Some(f) => {
+            println!("signer:    {f} (NOT pinned: pass --issuer ISSUER.pub to require this issuer)")
+        }
+        None => {
+            println!("signer:    none (unsigned archive: the copies' consistency, not authorship)")
+        }
+    }
+    for (name, t) in [
+        (d.to_string(), r.from_damaged),
+        (o.to_string(), r.from_other),
+    ] {
+        println!(
+            "taken from {name}: {}, {}",
+            plural(t.entries as usize, "entry", "entries"),
+            output::size(t.bytes)
+        );
+    }
+    if r.damaged_entries.is_empty() && r.damaged_structure.is_empty() {
+        println!("damaged in {d}: nothing (the repaired file equals it)");
+    } else {
+        println!(
+            "damaged in {d}: {} (taken from {o}), {} (regenerated)",
+            plural(r.damaged_entries.len(), "entry", "entries"),
+            plural(
+                r.damaged_structure.len(),
+                "header or structure",
+                "headers or structures"
+            ),
+        );
+        for x in r.damaged_entries.iter().chain(&r.damaged_structure) {
+            println!("  {}: {}", x.entry, x.problem);
+        }
+    }
+    if !r.damaged_in_other.is_empty() {
+        println!("damaged in {o} too (where it was looked at; run legation verify on it):");
+        for x in &r.damaged_in_other {
+            println!("  {}: {}", x.entry, x.problem);
+        }
+    }
+    println!(
+        "fixity:    OK: {} entries, {} hashed (the repaired file, before it took its name)",
+        fixity.entries_checked,
+        output::size(fixity.bytes_checked)
+    );
+}

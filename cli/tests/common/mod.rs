@@ -1,0 +1,91 @@
+//! Helpers shared by the command's end-to-end suites: running the built
+//! binary, temporary folders, and a packed sample archive.
+
+#![allow(dead_code)] // each suite uses its own subset
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The built `legation`, without a passphrase in its environment.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_legation"));
+    c.env_remove("LEGATION_PASSPHRASE");
+    c
+}
+
+/// Runs `legation ARGS` in `dir`.
+pub fn run(args: &[&str], dir: &Path) -> Output {
+    bin().args(args).current_dir(dir).output().unwrap()
+}
+
+/// The exit code.
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A temporary folder, removed when dropped.
+pub struct Tmp(pub PathBuf);
+impl Tmp {
+    pub fn new(name: &str) -> Tmp {
+        let p = std::env::temp_dir().join(format!("legation-cli-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        Tmp(p)
+    }
+}
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A folder of records (`src/`), keys (`alice` recipient, `gov` issuer),
+/// and `a.lgn` packed from them for alice and signed by gov.
+pub fn packed(name: &str) -> Tmp {
+    let t = Tmp::new(name);
+    let d = &t.0;
+    let src = d.join("src");
+    fs::create_dir_all(src.join("legal")).unwrap();
+    fs::create_dir_all(src.join("empty/inner")).unwrap();
+    fs::create_dir_all(src.join("registers")).unwrap();
+    fs::write(src.join("legal/act.md"), "# Act\n\n".repeat(500)).unwrap();
+    fs::write(
+        src.join("legal/act.md.dc.json"),
+        r#"{"title": "The Act", "creator": ["Parliament"], "date": "2026"}"#,
+    )
+    .unwrap();
+    fs::write(src.join("registers/Ελλάδα.csv"), "id,name\n1,Ελένη\n").unwrap();
+    let big: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    fs::write(src.join("registers/scan.bin"), &big).unwrap();
+    fs::write(src.join("zero"), "").unwrap();
+    assert_eq!(code(&run(&["keygen", "recipient", "-o", "alice"], d)), 0);
+    assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            "a.lgn",
+            "-r",
+            "alice.pub",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    t
+}

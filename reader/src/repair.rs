@@ -1,0 +1,631 @@
+//! Rebuilding a damaged copy of an archive from another copy, without a
+//! key (SPEC.md §16.5).
+//!
+//! Every byte of an archive follows from its manifest, its signature and
+//! the data of the entries the manifest lists: the layout, each entry's
+//! offset included, from the names and sizes (§3.3), every header from the
+//! names, sizes and CRC-32s (§3.4 to §3.6). So one valid manifest locates
+//! every entry in both copies without trusting either copy's central
+//! directory, and each entry's BLAKE3 says which copy still holds it
+//! intact. [`repair`] takes each entry from the damaged copy where it is
+//! intact and from the other copy where it is not, and regenerates every
+//! header, the central directory and the end records, so that the result
+//! is, byte for byte, the archive whose manifest the issuer signed.
+//!
+//! Each copy's manifest is found through its central directory when that
+//! opens, else by scanning the end of the file for the manifest's local
+//! header (the end records or the directory may be the damaged part).
+
+use std::io::{Seek, SeekFrom, Write};
+use std::sync::Arc;
+
+use legation_format::container::{self, Entry};
+use legation_format::manifest::{self, Manifest};
+use legation_format::{crypto, hex, MANIFEST_ENTRY, SIGNATURE_ENTRY};
+use serde::Serialize;
+
+use crate::archive::{check_decoders, MAX_DIRECTORY, MAX_MANIFEST};
+use crate::source::ReadAt;
+use crate::{Archive, Error, ErrorKind, Result};
+
+/// One of the two copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The copy being repaired.
+    Damaged,
+    /// The copy repaired from.
+    Other,
+}
+
+/// What the caller pins or chooses.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The issuer whose signature the manifest must carry; a manifest
+    /// signed by another key, or unsigned, is not used.
+    pub pinned: Option<[u8; 32]>,
+    /// Whose manifest to use when both copies hold valid manifests that
+    /// differ (another or an older archive); `None` refuses then.
+    pub prefer: Option<Side>,
+}
+
+/// What was found of one copy's manifest.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ManifestStatus {
+    /// The copy's name (its path).
+    pub copy: String,
+    /// The copy's length in bytes.
+    pub len: u64,
+    /// How the manifest was found: `"central directory"`, `"scan"`, or
+    /// `None` if it was not.
+    pub found: Option<String>,
+    /// Why the central directory did not open, when it did not.
+    pub directory_problem: Option<String>,
+    /// The archive id the manifest names.
+    pub archive_id: Option<String>,
+    /// Its creation time.
+    pub created: Option<String>,
+    /// The signer's fingerprint, if the signature verifies.
+    pub signer: Option<String>,
+    /// BLAKE3 of the manifest's bytes.
+    pub manifest_blake3: Option<String>,
+    /// Whether the manifest can be used (parses, signature verifies,
+    /// pinned issuer matches).
+    pub usable: bool,
+    /// Why it cannot be used, or was not found.
+    pub problem: Option<String>,
+}
+
+/// An entry that was not intact in one copy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Damage {
+    /// The entry name, or the structure (`central directory and end
+    /// records`, `file length`).
+    pub entry: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Entries and bytes taken from one copy.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Tally {
+    /// Entries.
+    pub entries: u64,
+    /// Bytes of entry data.
+    pub bytes: u64,
+}
+
+/// The outcome of a repair.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The repaired archive's id.
+    pub archive_id: String,
+    /// Its creation time.
+    pub created: String,
+    /// The signer's fingerprint; `None` for an unsigned archive.
+    pub signer: Option<String>,
+    /// Whether the signer was pinned by the caller.
+    pub pinned: bool,
+    /// The copy whose manifest was used.
+    pub manifest_from: Side,
+    /// Whether that was the caller's choice between differing manifests.
+    pub preferred: bool,
+    /// BLAKE3 of the manifest used.
+    pub manifest_blake3: String,
+    /// The damaged copy's manifest.
+    pub damaged: ManifestStatus,
+    /// The other copy's manifest.
+    pub other: ManifestStatus,
+    /// Entries taken from the damaged copy.
+    pub from_damaged: Tally,
+    /// Entries taken from the other copy.
+    pub from_other: Tally,
+    /// Entries not intact in the damaged copy (each taken from the other).
+    pub damaged_entries: Vec<Damage>,
+    /// Headers, directory and length of the damaged copy that differ from
+    /// the archive's (regenerated, not copied).
+    pub damaged_structure: Vec<Damage>,
+    /// Entries found not intact in the other copy while looking there
+    /// (only entries the damaged copy lacked are looked at).
+    pub damaged_in_other: Vec<Damage>,
+    /// Entries in the repaired archive.
+    pub entries: u64,
+    /// Length of the repaired archive.
+    pub len: u64,
+}
+
+/// An entry of the repaired archive, its BLAKE3, and its bytes where the
+/// chosen manifest holds them (the manifest and the signature).
+type Planned<'a> = (Entry, [u8; 32], Option<&'a [u8]>);
+
+/// A manifest and its signature as found in one copy.
+struct Found {
+    manifest: Manifest,
+    bytes: Vec<u8>,
+    signature: Option<Vec<u8>>,
+}
+
+/// Bytes read per block.
+const BLOCK: usize = 1 << 20;
+/// How far from the end of a copy the manifest's local header is looked
+/// for when the end records or the directory do not open: a manifest and
+/// a directory of the largest sizes accepted, and its signature.
+const SCAN_WINDOW: u64 = MAX_MANIFEST + MAX_DIRECTORY + (1 << 20);
+
+/// Rebuilds the archive from two copies into `out` (written from its
+/// current position, which must be 0 of an empty file; on error `out`
+/// holds partial data the caller discards). Every entry is taken from
+/// `damaged` if its BLAKE3 matches the manifest, else from `other` if
+/// that matches; an entry intact in neither fails the repair, naming it.
+pub fn repair<W: Write + Seek>(
+    damaged: Arc<dyn ReadAt>,
+    other: Arc<dyn ReadAt>,
+    opts: &Options,
+    out: &mut W,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report> {
+    let copies = [damaged, other];
+    let mut status = [ManifestStatus::default(), ManifestStatus::default()];
+    let mut usable: [Option<Found>; 2] = [None, None];
+    let mut forged = false;
+    for i in 0..2 {
+        let (s, f) = judge(&copies[i], opts.pinned.as_ref());
+        status[i] = s;
+        match f {
+            Ok(f) => usable[i] = Some(f),
+            Err(kind) => forged |= kind == ErrorKind::Forged,
+        }
+    }
+    let (side, preferred) = match (&usable[0], &usable[1]) {
+        (None, None) => {
+            return Err(Error::NoManifest {
+                damaged: status[0].copy.clone(),
+                damaged_why: status[0].problem.clone().unwrap_or_default(),
+                other: status[1].copy.clone(),
+                other_why: status[1].problem.clone().unwrap_or_default(),
+                forged,
+            })
+        }
+        (Some(_), None) => (Side::Damaged, false),
+        (None, Some(_)) => (Side::Other, false),
+        (Some(d), Some(o)) if d.bytes == o.bytes => (Side::Damaged, false),
+        (Some(_), Some(_)) => match opts.prefer {
+            Some(s) => (s, true),
+            None => {
+                let is = |s: &ManifestStatus| {
+                    format!(
+                        "archive {} created {}, {}",
+                        s.archive_id.as_deref().unwrap_or("?"),
+                        s.created.as_deref().unwrap_or("?"),
+                        match &s.signer {
+                            Some(f) => format!("signed by {f}"),
+                            None => "unsigned".into(),
+                        }
+                    )
+                };
+                return Err(Error::CopiesDisagree {
+                    damaged: status[0].copy.clone(),
+                    damaged_is: is(&status[0]),
+                    other: status[1].copy.clone(),
+                    other_is: is(&status[1]),
+                });
+            }
+        },
+    };
+    let chosen = usable[side as usize].take().unwrap(); // Some by the match above
+    let chosen_status = &status[side as usize];
+
+    // The layout, from the manifest alone.
+    let mut planned: Vec<Planned<'_>> = Vec::new();
+    let mut offset = 0u64;
+    let listed = chosen
+        .manifest
+        .entries
+        .iter()
+        .map(|e| (e.name.as_str(), e.size, e.crc32, e.blake3, None));
+    let tail = std::iter::once((MANIFEST_ENTRY, &chosen.bytes[..]))
+        .chain(chosen.signature.as_deref().map(|s| (SIGNATURE_ENTRY, s)))
+        .map(|(name, b)| {
+            (
+                name,
+                b.len() as u64,
+                crc32fast::hash(b),
+                *blake3::hash(b).as_bytes(),
+                Some(b),
+            )
+        });
+    for (name, size, crc32, hash, memory) in listed.chain(tail) {
+        container::check_name(name)?;
+        let e = Entry {
+            name: name.to_owned(),
+            size,
+            crc32,
+            offset,
+        };
+        offset = offset
+            .checked_add(container::local_header_len(name, size) as u64)
+            .and_then(|o| o.checked_add(size))
+            .ok_or_else(|| Error::ManifestMismatch {
+                entry: name.to_owned(),
+                what: "size runs past the largest possible file".into(),
+            })?;
+        planned.push((e, hash, memory));
+    }
+    let total: u64 = planned.iter().map(|p| p.0.size).sum();
+
+    let names = [copies[0].name().to_owned(), copies[1].name().to_owned()];
+    let mut tally = [Tally::default(), Tally::default()];
+    let mut damaged_entries = Vec::new();
+    let mut damaged_in_other = Vec::new();
+    let mut damaged_structure = Vec::new();
+    let mut done = 0u64;
+    let mut pos = 0u64;
+    let mut buf = vec![0u8; BLOCK];
+    for (e, hash, memory) in &planned {
+        let header = container::local_header(&e.name, e.size, e.crc32);
+        write(out, &header, &e.name)?;
+        // Report a damaged header only where the copy reaches (a
+        // truncated copy's missing entries are reported as such below).
+        let mut theirs = vec![0u8; header.len()];
+        let within = e.offset + header.len() as u64 <= copies[0].len();
+        if within && !(copies[0].read_exact_at(e.offset, &mut theirs).is_ok() && theirs == header) {
+            damaged_structure.push(Damage {
+                entry: e.name.clone(),
+                problem: "local header differs (regenerated)".into(),
+            });
+        }
+        pos += header.len() as u64;
+        let mut why: [Option<String>; 2] = [None, None];
+        let mut taken = None;
+        for i in 0..2 {
+            match copy_checked(&*copies[i], e, hash, out, &mut buf, &mut |n| {
+                progress(done + n, total)
+            })? {
+                Ok(()) => {
+                    taken = Some(i);
+                    break;
+                }
+                Err(w) => {
+                    why[i] = Some(w);
+                    out.seek(SeekFrom::Start(pos))
+                        .map_err(|err| Error::Output {
+                            what: e.name.clone(),
+                            source: err,
+                        })?;
+                }
+            }
+        }
+        let taken = match (taken, memory) {
+            (Some(i), _) => i,
+            // The manifest and signature as the chosen copy gave them.
+            (None, Some(b)) => {
+                write(out, b, &e.name)?;
+                side as usize
+            }
+            (None, None) => {
+                return Err(Error::DamagedInBoth {
+                    entry: e.name.clone(),
+                    damaged: names[0].clone(),
+                    damaged_why: why[0].take().unwrap_or_default(),
+                    other: names[1].clone(),
+                    other_why: why[1].take().unwrap_or_default(),
+                })
+            }
+        };
+        for (i, list) in [&mut damaged_entries, &mut damaged_in_other]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(w) = why[i].take() {
+                list.push(Damage {
+                    entry: e.name.clone(),
+                    problem: w,
+                });
+            }
+        }
+        tally[taken].entries += 1;
+        tally[taken].bytes += e.size;
+        pos += e.size;
+        done += e.size;
+        progress(done, total);
+    }
+
+    // The central directory and the end records, as the writer makes them.
+    let cd_offset = pos;
+    let mut cd = Vec::new();
+    let mut h = Vec::new();
+    for (e, _, _) in &planned {
+        container::central_header_into(e, &mut h);
+        cd.extend_from_slice(&h);
+    }
+    let cd_size = cd.len() as u64;
+    cd.extend(container::end_records(
+        planned.len() as u64,
+        cd_offset,
+        cd_size,
+    ));
+    write(out, &cd, "the central directory")?;
+    out.flush().map_err(|err| Error::Output {
+        what: "the archive".into(),
+        source: err,
+    })?;
+    let len = cd_offset + cd.len() as u64;
+    if !same_bytes(&*copies[0], cd_offset, &cd, &mut buf) {
+        damaged_structure.push(Damage {
+            entry: "central directory and end records".into(),
+            problem: "differ or are missing (regenerated)".into(),
+        });
+    }
+    if copies[0].len() != len {
+        damaged_structure.push(Damage {
+            entry: "file length".into(),
+            problem: format!(
+                "{} bytes, the archive is {len} bytes ({})",
+                copies[0].len(),
+                if copies[0].len() < len {
+                    "truncated"
+                } else {
+                    "extra bytes"
+                }
+            ),
+        });
+    }
+
+    Ok(Report {
+        archive_id: hex::encode(&chosen.manifest.archive_id),
+        created: chosen.manifest.created.clone(),
+        signer: chosen_status.signer.clone(),
+        pinned: opts.pinned.is_some(),
+        manifest_from: side,
+        preferred,
+        manifest_blake3: hex::encode(blake3::hash(&chosen.bytes).as_bytes()),
+        damaged: status[0].clone(),
+        other: status[1].clone(),
+        from_damaged: tally[0],
+        from_other: tally[1],
+        damaged_entries,
+        damaged_structure,
+        damaged_in_other,
+        entries: planned.len() as u64,
+        len,
+    })
+}
+
+fn write<W: Write>(out: &mut W, bytes: &[u8], what: &str) -> Result<()> {
+    out.write_all(bytes).map_err(|e| Error::Output {
+        what: what.into(),
+        source: e,
+    })
+}
+
+/// Copies an entry's data from a copy into `out` while hashing it. The
+/// inner result says whether the bytes matched (else why not); the outer
+/// one is a failure to write.
+fn copy_checked<W: Write>(
+    src: &dyn ReadAt,
+    e: &Entry,
+    hash: &[u8; 32],
+    out: &mut W,
+    buf: &mut [u8],
+    progress: &mut dyn FnMut(u64),
+) -> Result<std::result::Result<(), String>> {
+    let start = e.data_offset();
+    if start.checked_add(e.size).is_none_or(|end| end > src.len()) {
+        return Ok(Err(format!(
+            "beyond the end of the copy ({} bytes; truncated?)",
+            src.len()
+        )));
+    }
+    let mut hasher = blake3::Hasher::new();
+    let mut at = 0u64;
+    while at < e.size {
+        let n = (e.size - at).min(buf.len() as u64) as usize;
+        if let Err(err) = src.read_exact_at(start + at, &mut buf[..n]) {
+            return Ok(Err(format!("unreadable: {err}")));
+        }
+        hasher.update(&buf[..n]);
+        write(out, &buf[..n], &e.name)?;
+        at += n as u64;
+        progress(at);
+    }
+    Ok(if hasher.finalize().as_bytes() == hash {
+        Ok(())
+    } else {
+        Err("BLAKE3 of the stored bytes differs from the manifest".into())
+    })
+}
+
+/// Whether the copy holds exactly `want` at `at`.
+fn same_bytes(src: &dyn ReadAt, at: u64, want: &[u8], buf: &mut [u8]) -> bool {
+    if at
+        .checked_add(want.len() as u64)
+        .is_none_or(|end| end > src.len())
+    {
+        return false;
+    }
+    want.chunks(buf.len()).enumerate().all(|(i, w)| {
+        let b = &mut buf[..w.len()];
+        src.read_exact_at(at + (i * BLOCK) as u64, b).is_ok() && b == w
+    })
+}
+
+/// Finds a copy's manifest and says whether it can be used (else the
+/// class of the reason it cannot).
+fn judge(
+    src: &Arc<dyn ReadAt>,
+    pinned: Option<&[u8; 32]>,
+) -> (ManifestStatus, std::result::Result<Found, ErrorKind>) {
+    let mut s = ManifestStatus {
+        copy: src.name().to_owned(),
+        len: src.len(),
+        ..Default::default()
+    };
+    let found = match from_directory(src) {
+        Ok(f) => {
+            s.found = Some("central directory".into());
+            f
+        }
+        Err(e) => {
+            s.directory_problem = Some(e.to_string());
+            match scan(&**src) {
+                Some(f) => {
+                    s.found = Some("scan".into());
+                    f
+                }
+                None => {
+                    s.problem = Some(format!(
+                        "does not open ({e}), and no intact manifest was found near its end"
+                    ));
+                    return (s, Err(ErrorKind::Damaged));
+                }
+            }
+        }
+    };
+    let m = &found.manifest;
+    s.archive_id = Some(hex::encode(&m.archive_id));
+    s.created = Some(m.created.clone());
+    s.manifest_blake3 = Some(hex::encode(blake3::hash(&found.bytes).as_bytes()));
+    let checked = check_decoders(m).and_then(|()| {
+        match (&m.issuer, &found.signature) {
+            (Some(i), Some(sig)) => {
+                let sig = manifest::parse_signature(sig)?;
+                if !crypto::verify_signature(&i.public_key, &found.bytes, &sig) {
+                    return Err(Error::BadSignature);
+                }
+                s.signer = Some(crypto::fingerprint(&i.public_key));
+            }
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(Error::ManifestMismatch {
+                    entry: SIGNATURE_ENTRY.into(),
+                    what: "missing but the manifest names an issuer".into(),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(Error::ManifestMismatch {
+                    entry: SIGNATURE_ENTRY.into(),
+                    what: "present but the manifest names no issuer".into(),
+                })
+            }
+        }
+        match (pinned, &m.issuer) {
+            (Some(p), None) => Err(Error::Unsigned {
+                expected: crypto::fingerprint(p),
+            }),
+            (Some(p), Some(i)) if &i.public_key != p => Err(Error::WrongIssuer {
+                expected: crypto::fingerprint(p),
+                found: crypto::fingerprint(&i.public_key),
+            }),
+            _ => Ok(()),
+        }
+    });
+    match checked {
+        Ok(()) => {
+            s.usable = true;
+            (s, Ok(found))
+        }
+        Err(e) => {
+            s.problem = Some(e.to_string());
+            (s, Err(e.kind()))
+        }
+    }
+}
+
+/// The manifest through the end records and the central directory.
+fn from_directory(src: &Arc<dyn ReadAt>) -> Result<Found> {
+    let a = Archive::open(src.clone())?;
+    let signature = match a.entry(SIGNATURE_ENTRY) {
+        Ok(e) => {
+            let mut b = vec![0u8; e.size as usize]; // 129, checked at open
+            a.read_at(e.data_offset(), &mut b, SIGNATURE_ENTRY)?;
+            Some(b)
+        }
+        Err(_) => None,
+    };
+    Ok(Found {
+        manifest: a.manifest().clone(),
+        bytes: a.manifest_bytes().to_vec(),
+        signature,
+    })
+}
+
+/// Looks for the manifest's local header backwards from the end of the
+/// copy, and takes the first candidate that holds a manifest (canonical
+/// header, CRC-32, parses) whose own layout puts it exactly there, with
+/// its signature right after it when it names an issuer.
+fn scan(src: &dyn ReadAt) -> Option<Found> {
+    let len = src.len();
+    let floor = len.saturating_sub(SCAN_WINDOW);
+    let name = MANIFEST_ENTRY.as_bytes();
+    let hlen = container::LOCAL_FIXED + name.len();
+    let sig = container::LOCAL_SIG.to_le_bytes();
+    let mut buf = Vec::new();
+    let mut end = len; // candidates start before this
+    while end > floor {
+        let start = end.saturating_sub(BLOCK as u64).max(floor);
+        let read_end = (end + hlen as u64 - 1).min(len);
+        buf.resize((read_end - start) as usize, 0);
+        if src.read_exact_at(start, &mut buf).is_ok() {
+            let last = (end - start) as usize;
+            for i in (0..last.min(buf.len().saturating_sub(hlen - 1))).rev() {
+                if buf[i..i + 4] == sig && &buf[i + container::LOCAL_FIXED..i + hlen] == name {
+                    if let Some(f) = candidate(src, start + i as u64, &buf[i..i + hlen]) {
+                        return Some(f);
+                    }
+                }
+            }
+        }
+        end = start;
+    }
+    None
+}
+
+fn candidate(src: &dyn ReadAt, at: u64, header: &[u8]) -> Option<Found> {
+    let get32 = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+    let (crc, size) = (get32(header, 14), u64::from(get32(header, 22)));
+    if size > MAX_MANIFEST || container::local_header(MANIFEST_ENTRY, size, crc) != header {
+        return None;
+    }
+    let data = at + header.len() as u64;
+    let bytes = read_checked(src, data, size, crc)?;
+    let manifest = Manifest::parse(&bytes).ok()?;
+    // Its own layout must put it here.
+    let mut offset = 0u64;
+    for e in &manifest.entries {
+        offset = offset
+            .checked_add(container::local_header_len(&e.name, e.size) as u64)?
+            .checked_add(e.size)?;
+    }
+    if offset != at {
+        return None;
+    }
+    let signature = match manifest.issuer {
+        Some(_) => {
+            let at = data + size;
+            let sig_len = 129;
+            let hlen = container::local_header_len(SIGNATURE_ENTRY, sig_len);
+            let mut h = vec![0u8; hlen];
+            src.read_exact_at(at, &mut h).ok()?;
+            let crc = get32(&h, 14);
+            if container::local_header(SIGNATURE_ENTRY, sig_len, crc) != h {
+                return None;
+            }
+            Some(read_checked(src, at + hlen as u64, sig_len, crc)?)
+        }
+        None => None,
+    };
+    Some(Found {
+        manifest,
+        bytes,
+        signature,
+    })
+}
+
+fn read_checked(src: &dyn ReadAt, at: u64, size: u64, crc: u32) -> Option<Vec<u8>> {
+    if at.checked_add(size)? > src.len() {
+        return None;
+    }
+    let mut b = vec![0u8; size as usize];
+    src.read_exact_at(at, &mut b).ok()?;
+    (crc32fast::hash(&b) == crc).then_some(b)
+}
