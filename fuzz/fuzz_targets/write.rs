@@ -32,6 +32,7 @@ fuzz_target!(|input: (u64, Vec<Record>)| {
         recipients: vec![identity.public()],
         passphrases: Vec::new(),
         embed_spec: false,
+        viewer: None,
     };
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let Ok(mut w) = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng) else {

@@ -17,6 +17,7 @@ fn pack(records: &BTreeMap<String, Vec<u8>>, seed: u64) -> Vec<u8> {
         recipients: vec![legation_tests::identity().public()],
         passphrases: vec![],
         embed_spec: false,
+        viewer: None,
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
     let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();

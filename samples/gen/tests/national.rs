@@ -192,6 +192,7 @@ fn the_checked_in_set_packs_and_every_record_renders() {
         recipients: vec![identity.public()],
         passphrases: vec![],
         embed_spec: false,
+        viewer: None,
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
     let mut writer = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();

@@ -142,6 +142,7 @@ fn make() -> Archives {
             legation_tests::CHEAP_KDF,
         )],
         embed_spec: false,
+        viewer: None,
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
     let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng).unwrap();
