@@ -37,6 +37,8 @@ pub struct App {
     ctx: Option<egui::Context>,
     /// Keys to try as soon as the next archive opens.
     keys: Option<Vec<ArchiveKey>>,
+    /// The start screen's URL field (hosts that open URLs).
+    url: String,
 }
 
 enum Screen {
@@ -195,6 +197,7 @@ impl App {
             notice: None,
             ctx: None,
             keys: None,
+            url: String::new(),
         };
         if let Some(p) = path {
             app.open(p);
@@ -346,6 +349,7 @@ impl App {
             screen,
             recent,
             ctx,
+            url,
             ..
         } = self;
         let env = Env {
@@ -355,7 +359,10 @@ impl App {
             archive: Path::new(""),
         };
         match screen {
-            Screen::Start => start_ui(ui, recent, &mut actions),
+            Screen::Start => {
+                let urls = platform.opens_urls().then_some(url);
+                start_ui(ui, recent, urls, &mut actions)
+            }
             Screen::Opening { path, .. } => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     ui.horizontal(|ui| {
@@ -629,7 +636,7 @@ fn file_name(p: &Path) -> String {
     )
 }
 
-fn start_ui(ui: &mut Ui, recent: &[PathBuf], actions: &mut Vec<Action>) {
+fn start_ui(ui: &mut Ui, recent: &[PathBuf], url: Option<&mut String>, actions: &mut Vec<Action>) {
     egui::CentralPanel::default().show(ui, |ui| {
         ui.add_space(24.0);
         ui.vertical_centered(|ui| {
@@ -638,6 +645,27 @@ fn start_ui(ui: &mut Ui, recent: &[PathBuf], actions: &mut Vec<Action>) {
             ui.add_space(8.0);
             if ui.button("Choose an archive…").clicked() {
                 actions.push(Action::PickArchive);
+            }
+            if let Some(url) = url {
+                ui.add_space(12.0);
+                ui.label("Or open one from a server that answers range requests:");
+                ui.horizontal(|ui| {
+                    // Centred by hand: a horizontal row does not centre itself.
+                    ui.add_space((ui.available_width() - 520.0).max(0.0) / 2.0);
+                    let field = ui.add(
+                        egui::TextEdit::singleline(url)
+                            .id(ui.make_persistent_id("archive url"))
+                            .desired_width(420.0)
+                            .hint_text("https://…/archive.lgn"),
+                    );
+                    let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                    let go = ui
+                        .add_enabled(!url.trim().is_empty(), egui::Button::new("Open URL"))
+                        .clicked();
+                    if (go || enter) && !url.trim().is_empty() {
+                        actions.push(Action::OpenPath(PathBuf::from(url.trim())));
+                    }
+                });
             }
             if !recent.is_empty() {
                 ui.add_space(16.0);

@@ -43,6 +43,13 @@ pub trait Platform {
     fn offload(&self) -> Option<&dyn Offload> {
         None
     }
+    /// Whether archives can be opened by URL here (the browser: any server
+    /// that answers HTTP range requests). The start screen then offers a
+    /// field for one; the URL is given to [`Platform::open_source`] as
+    /// the path.
+    fn opens_urls(&self) -> bool {
+        false
+    }
     /// Whether the archive at `path` is remote (read over the network):
     /// then opening it does not start the keyless fixity check, which
     /// reads every byte; the user starts it when wanted.

@@ -286,8 +286,27 @@ fn on_answer(lane: usize, msg: &JsValue) {
     });
     // Finished outside the borrow: finishing wakes the window.
     if let Some((job, _)) = done {
+        let unlocked = matches!(job, Pending::Unlock(_));
         job.answer(msg);
+        if unlocked {
+            retire_idle(lane);
+        }
     }
+}
+
+/// Ends the lane's worker if it has nothing to do: after deriving a key,
+/// the keys worker holds Argon2id's memory (a WebAssembly memory never
+/// shrinks; 256 MiB with the default parameters) and the key; a fresh one
+/// starts for the next request.
+fn retire_idle(lane: usize) {
+    LANES.with(|l| {
+        let mut l = l.borrow_mut();
+        if l[lane].pending.is_empty() {
+            if let Some(w) = l[lane].worker.take() {
+                w.terminate();
+            }
+        }
+    });
 }
 
 /// Terminates the lane's worker and ends all its jobs.

@@ -48,17 +48,15 @@ fn wake() {
     }
 }
 
-/// Registers an archive and returns the path the app opens it by: the URL
-/// itself, or `local/N/NAME` for a file (its name shows in the window).
-fn register(origin: Origin, len: u64, name: String) -> PathBuf {
+/// Registers an archive and returns the path the app opens it by: `at`
+/// (what the user typed, for a URL), or `local/N/NAME` for a file (its
+/// name shows in the window).
+fn register(at: Option<PathBuf>, origin: Origin, len: u64, name: String) -> PathBuf {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         s.next += 1;
         let key = s.next;
-        let path = match &origin {
-            Origin::Url(u) => PathBuf::from(u),
-            Origin::File { .. } => PathBuf::from(format!("local/{key}/{name}")),
-        };
+        let path = at.unwrap_or_else(|| PathBuf::from(format!("local/{key}/{name}")));
         s.archives.insert(path.clone(), ((key, len, name), origin));
         path
     })
@@ -72,20 +70,21 @@ pub fn open_file(file: web_sys::File) {
     };
     let len = file.size() as u64;
     let name = file.name();
-    let path = register(Origin::File { file, url }, len, name);
+    let path = register(None, Origin::File { file, url }, len, name);
     STATE.with(|s| s.borrow_mut().picked.push_back(Picked::Archive(path)));
     wake();
 }
 
+/// `url` made absolute against the page's address, if it is an http(s) URL.
+fn absolute(url: &str) -> Option<String> {
+    let base = web_sys::window()?.location().href().ok()?;
+    let u = web_sys::Url::new_with_base(url.trim(), &base).ok()?;
+    matches!(u.protocol().as_str(), "http:" | "https:").then(|| u.href())
+}
+
 /// Opens a remote archive by URL (read with range requests).
 pub fn open_url(url: &str) {
-    // Relative URLs are resolved against the page.
-    let url = web_sys::window()
-        .and_then(|w| w.location().href().ok())
-        .and_then(|base| web_sys::Url::new_with_base(url, &base).ok())
-        .map(|u| u.href())
-        .unwrap_or_else(|| url.to_owned());
-    let path = PathBuf::from(&url);
+    let path = PathBuf::from(absolute(url).unwrap_or_else(|| url.to_owned()));
     // The length is learned when the app opens it (see `open_source`).
     STATE.with(|s| s.borrow_mut().picked.push_back(Picked::Archive(path)));
     wake();
@@ -213,19 +212,18 @@ impl Platform for Web {
         if let Some(((key, len, name), origin)) = source_for(path) {
             return Ok(Box::new(WebSource::register(key, origin, len, name)));
         }
-        let url = path.to_string_lossy().into_owned();
-        if url.starts_with("http://") || url.starts_with("https://") {
-            let len = crate::source::remote_len(&url).map_err(std::io::Error::other)?;
-            let name = url.clone();
-            register(Origin::Url(url.clone()), len, name.clone());
-            let ((key, len, name), origin) =
-                source_for(path).ok_or_else(|| std::io::Error::other("lost"))?;
-            return Ok(Box::new(WebSource::register(key, origin, len, name)));
-        }
-        Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "this page can open files chosen or dropped here, and http(s) URLs",
-        ))
+        // A URL, relative to the page or absolute.
+        let Some(url) = absolute(&path.to_string_lossy()) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "this page opens files chosen or dropped here, and http(s) URLs",
+            ));
+        };
+        let len = crate::source::remote_len(&url).map_err(std::io::Error::other)?;
+        register(Some(path.to_owned()), Origin::Url(url.clone()), len, url);
+        let ((key, len, name), origin) =
+            source_for(path).ok_or_else(|| std::io::Error::other("the archive was not kept"))?;
+        Ok(Box::new(WebSource::register(key, origin, len, name)))
     }
     fn pick_archive(&self) -> Option<PathBuf> {
         if let Some(i) = document().and_then(|d| d.get_element_by_id("legation-open")) {
@@ -258,6 +256,9 @@ impl Platform for Web {
         Vec::new()
     }
     fn save_recent(&self, _recent: &[PathBuf]) {}
+    fn opens_urls(&self) -> bool {
+        true
+    }
     fn is_remote(&self, path: &Path) -> bool {
         matches!(source_for(path), Some((_, Origin::Url(_))))
     }
