@@ -76,7 +76,8 @@ def render():
         "",
         "In `format/testdata/` (format: SPEC.md §18). Each runs through the library",
         "(`tests/tests/vectors.rs`) and through `legation verify` with its exit code",
-        "(`cli/tests/cli.rs`). The expected outcome names the verification stage",
+        "(`cli/tests/cli.rs`), and in headless Chromium through the browser build's decoder",
+        "host (`web/tests/worker.rs`). The expected outcome names the verification stage",
         "(open, fixity, unlock, content, render: SPEC.md §16) and a fragment of the message.",
         "",
     ]
@@ -91,6 +92,9 @@ def render():
                 out.append(f"| `{name}` | {expect} | {comment} |")
         out.append("")
     dec = functions("reader/tests/hostile_decoders.rs")
+    browser = functions("web/tests/worker.rs", r"#\[wasm_bindgen_test\]\nfn ([a-z0-9_]+)\(\)") + functions(
+        "web/tests/page.rs", r"#\[wasm_bindgen_test\]\nfn ([a-z0-9_]+)\(\)")
+    repair = functions("cli/tests/repair.rs", r"#\[test\]\nfn ([a-z0-9_]+)\(\)")
     workers = [d for d in dec if "worker" in d]
     same = [d for d in dec if d.startswith("a_good_")]
     modules = [d for d in dec if d not in workers and d not in same]
@@ -108,6 +112,22 @@ def render():
         f"## Hostile decoder workers: {len(workers)} cases",
         "",
     ] + [f"- `{d}`" for d in workers] + [
+        "",
+        "## In the browser",
+        "",
+        "In headless Chromium (wasm-bindgen-test: `web/tests/worker.rs` in a Web Worker, as the",
+        "viewer's workers run, and `web/tests/page.rs` on the page):",
+        "",
+    ] + [f"- `{d}`" for d in browser] + [
+        "",
+        "and `web/tests/e2e.py` drives the page: a wrong passphrase, an archive with a changed byte",
+        "in its embedded viewer and one in a record (both named), the same archive dropped on the page.",
+        "",
+        "## Damaged copies repaired",
+        "",
+        "In `cli/tests/repair.rs` (`legation repair DAMAGED --from OTHER`, no key):",
+        "",
+    ] + [f"- `{d}`" for d in repair] + [
         "",
         "## Killed while writing",
         "",
