@@ -41,9 +41,39 @@ pub mod context {
 }
 
 /// The archive's data key: 32 random bytes from which every stream key is
-/// derived. Zeroized when dropped.
+/// derived. Zeroized when dropped; its `Debug` shows no byte of it.
 #[derive(Clone)]
 pub struct DataKey(Zeroizing<[u8; 32]>);
+
+impl From<Zeroizing<[u8; 32]>> for DataKey {
+    /// Takes key bytes already held in a zeroizing array, without a plain
+    /// copy.
+    fn from(bytes: Zeroizing<[u8; 32]>) -> Self {
+        DataKey(bytes)
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(<redacted>)")
+    }
+}
+
+/// BLAKE3 derive_key of `ctx` over `parts`, written straight into a
+/// zeroizing key. The hasher and its output reader, which hold the last
+/// input block (the secret input), are wiped too.
+fn derive_secret(ctx: &str, parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
+    let mut h = blake3::Hasher::new_derive_key(ctx);
+    for p in parts {
+        h.update(p);
+    }
+    let mut out = Zeroizing::new([0u8; 32]);
+    let mut reader = h.finalize_xof();
+    reader.fill(&mut out[..]);
+    reader.zeroize();
+    h.zeroize();
+    out
+}
 
 impl DataKey {
     /// Wraps raw key bytes.
@@ -52,11 +82,9 @@ impl DataKey {
     }
     /// Draws a fresh key.
     pub fn generate(rng: &mut impl rand_core::CryptoRngCore) -> Self {
-        let mut k = [0u8; 32];
-        rng.fill_bytes(&mut k);
-        let key = Self::from_bytes(k);
-        k.zeroize();
-        key
+        let mut k = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(&mut k[..]);
+        DataKey(k)
     }
     /// The raw key bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
@@ -65,10 +93,8 @@ impl DataKey {
     /// The commitment stored in the manifest: BLAKE3 derive_key over the
     /// key and archive id. A reader compares it before decrypting anything.
     pub fn commitment(&self, archive_id: &[u8; 16]) -> [u8; 32] {
-        let mut h = blake3::Hasher::new_derive_key(context::KEY_COMMITMENT);
-        h.update(self.as_bytes());
-        h.update(archive_id);
-        *h.finalize().as_bytes()
+        // Public, but the hasher held the key: derive_secret wipes it.
+        *derive_secret(context::KEY_COMMITMENT, &[self.as_bytes(), archive_id])
     }
     /// The key of a stream.
     pub fn stream_key(&self, archive_id: &[u8; 16], stream: StreamId) -> StreamKey {
@@ -77,14 +103,8 @@ impl DataKey {
             StreamId::CatalogIndex => (context::CATALOG_INDEX, Vec::new()),
             StreamId::CatalogPage(n) => (context::CATALOG_PAGE, n.to_le_bytes().to_vec()),
         };
-        let mut h = blake3::Hasher::new_derive_key(ctx);
-        h.update(self.as_bytes());
-        h.update(archive_id);
-        h.update(&extra);
-        let mut k = Zeroizing::new(*h.finalize().as_bytes());
-        let cipher = Gcm::new(&k);
-        k.zeroize();
-        StreamKey(cipher)
+        let k = derive_secret(ctx, &[self.as_bytes(), archive_id, &extra]);
+        StreamKey(Gcm::new(&k))
     }
 }
 
@@ -222,7 +242,8 @@ pub fn open_stream(key: &StreamKey, sealed: &[u8]) -> std::result::Result<Vec<u8
     let len = plain_len(sealed.len() as u64).ok_or(0u64)?;
     let n = chunk_count(len);
     let mut out = Vec::with_capacity(len as usize);
-    let mut buf = Vec::with_capacity(SEALED_CHUNK);
+    // Holds a plaintext chunk at the end: wiped when dropped.
+    let mut buf = Zeroizing::new(Vec::with_capacity(SEALED_CHUNK));
     for i in 0..n {
         let start = (i as usize) * SEALED_CHUNK;
         let end = (start + SEALED_CHUNK).min(sealed.len());
@@ -362,13 +383,10 @@ pub fn slot_header(slot: &KeySlot, archive_id: &[u8; 16], recipient: Option<&[u8
 }
 
 fn slot_keys(secret: &[u8; 32], header: &[u8]) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
-    let derive = |ctx: &str| {
-        let mut h = blake3::Hasher::new_derive_key(ctx);
-        h.update(secret);
-        h.update(header);
-        Zeroizing::new(*h.finalize().as_bytes())
-    };
-    (derive(context::SLOT_WRAP), derive(context::SLOT_COMMIT))
+    (
+        derive_secret(context::SLOT_WRAP, &[secret, header]),
+        derive_secret(context::SLOT_COMMIT, &[secret, header]),
+    )
 }
 
 /// The commitment of a slot: BLAKE3 keyed by the slot's commitment key over
@@ -380,12 +398,11 @@ pub fn slot_commitment(commit_key: &[u8; 32], wrapped: &[u8; 48]) -> [u8; 32] {
 
 fn wrap(secret: &[u8; 32], header: &[u8], data_key: &DataKey) -> ([u8; 48], [u8; 32]) {
     let (wk, ck) = slot_keys(secret, header);
-    let mut buf = data_key.as_bytes().to_vec();
-    let tag = Gcm::new(&wk).seal([0; 12], &mut buf);
+    let mut buf = Zeroizing::new(*data_key.as_bytes());
+    let tag = Gcm::new(&wk).seal([0; 12], &mut buf[..]);
     let mut wrapped = [0u8; 48];
-    wrapped[..32].copy_from_slice(&buf);
+    wrapped[..32].copy_from_slice(&buf[..]);
     wrapped[32..].copy_from_slice(&tag);
-    buf.zeroize();
     (wrapped, slot_commitment(&ck, &wrapped))
 }
 
@@ -400,24 +417,39 @@ fn unwrap(
     if blake3::Hash::from(slot_commitment(&ck, wrapped)) != blake3::Hash::from(*commitment) {
         return None;
     }
-    let mut buf = Zeroizing::new(wrapped.to_vec());
-    Gcm::new(&wk).open([0; 12], &mut buf).ok()?;
-    Some(DataKey::from_bytes(buf[..32].try_into().unwrap())) // 48 bytes: key, then tag
+    let mut buf = Zeroizing::new(*wrapped);
+    Gcm::new(&wk).open([0; 12], &mut buf[..]).ok()?;
+    // 48 bytes: key, then tag. Copied into the key's own zeroizing array.
+    let mut key = Zeroizing::new([0u8; 32]);
+    key.copy_from_slice(&buf[..32]);
+    Some(DataKey(key))
 }
 
 /// A passphrase as Argon2id sees it: Unicode NFC, so the same words typed
 /// on systems that compose characters differently give the same key.
 pub fn normalize_passphrase(p: &str) -> Zeroizing<Vec<u8>> {
     use unicode_normalization::UnicodeNormalization;
-    Zeroizing::new(p.nfc().collect::<String>().into_bytes())
+    // NFC makes UTF-8 text at most three times longer (UAX #15), so with
+    // this capacity the string never reallocates and leaves no freed copy
+    // of a passphrase prefix behind.
+    let mut s = Zeroizing::new(String::with_capacity(p.len() * 3));
+    for c in p.nfc() {
+        s.push(c);
+    }
+    Zeroizing::new(std::mem::take(&mut *s).into_bytes())
 }
 
 /// Argon2id of a passphrase into a 32-byte slot secret.
+///
+/// The working memory (`memory_kib`) is allocated here and wiped before it
+/// is freed: its last blocks determine the output, so left behind it would
+/// give away the slot secret (`hash_password_into` frees it unwiped).
 pub fn argon2id(passphrase: &[u8], salt: &[u8; 16], p: &Argon2Params) -> Zeroizing<[u8; 32]> {
     let params = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).unwrap(); // checked by Argon2Params::check
+    let mut blocks = Zeroizing::new(vec![argon2::Block::default(); params.block_count()]);
     let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = Zeroizing::new([0u8; 32]);
-    a.hash_password_into(passphrase, salt, &mut out[..])
+    a.hash_password_into_with_memory(passphrase, salt, &mut out[..], &mut blocks[..])
         .unwrap(); // salt and output lengths are valid
     out
 }
@@ -707,6 +739,36 @@ mod tests {
         let s: KeySlot =
             serde_json::from_str(r#"{"type":"ml-kem-768","ciphertext":"00"}"#).unwrap();
         assert_eq!(s, KeySlot::Unknown);
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_derived_as_before() {
+        let dk = DataKey::from_bytes([0xab; 32]);
+        let shown = format!("{dk:?} {dk:#?}");
+        assert!(!shown.contains("ab") && !shown.contains("171"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+        // derive_secret is BLAKE3 derive_key, byte for byte (the format).
+        let mut h = blake3::Hasher::new_derive_key(context::RECORD);
+        h.update(&[1; 32]);
+        h.update(&[2; 16]);
+        assert_eq!(
+            *derive_secret(context::RECORD, &[&[1; 32], &[2; 16]]),
+            *h.finalize().as_bytes()
+        );
+        // NFC into a string sized once: same bytes as a plain collect.
+        use unicode_normalization::UnicodeNormalization;
+        for p in [
+            "",
+            "caf\u{e9}",
+            "cafe\u{301}",
+            "\u{fb2c}\u{fb2c}",
+            "\u{958}x",
+        ] {
+            assert_eq!(
+                &normalize_passphrase(p)[..],
+                p.nfc().collect::<String>().as_bytes()
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `legation-x25519-public 3f2a...`. Secret files are written with mode
 //! 0600 by the command.
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::{Error, Result};
 
@@ -20,7 +20,26 @@ pub const ISSUER_PUBLIC: &str = "legation-ed25519-public";
 pub const ISSUER_SECRET: &str = "legation-ed25519-secret";
 
 /// A recipient's secret X25519 key: opens archives packed for its public key.
+/// Zeroized when dropped; its `Debug` shows only the public key.
 pub struct Identity(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Identity(secret <redacted>, public {})",
+            crate::hex::encode(&self.public())
+        )
+    }
+}
+
+impl From<Zeroizing<[u8; 32]>> for Identity {
+    /// Takes a secret already held in a zeroizing array (as
+    /// [`parse_key_file`] returns it), without a plain copy.
+    fn from(secret: Zeroizing<[u8; 32]>) -> Self {
+        Identity(secret)
+    }
+}
 
 impl Identity {
     /// Draws a new identity.
@@ -43,8 +62,26 @@ impl Identity {
     }
 }
 
-/// An issuer's Ed25519 signing key.
+/// An issuer's Ed25519 signing key. Zeroized when dropped; its `Debug`
+/// shows only the public key.
 pub struct IssuerKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for IssuerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "IssuerKey(secret <redacted>, public {})",
+            crate::hex::encode(&self.public())
+        )
+    }
+}
+
+impl From<Zeroizing<[u8; 32]>> for IssuerKey {
+    /// Takes a secret already held in a zeroizing array, without a plain copy.
+    fn from(secret: Zeroizing<[u8; 32]>) -> Self {
+        IssuerKey(secret)
+    }
+}
 
 impl IssuerKey {
     /// Draws a new signing key.
@@ -69,10 +106,28 @@ impl IssuerKey {
     }
 }
 
-/// Formats a key file: a comment line and the tagged key line.
+/// Formats a key file: a comment line and the tagged key line. The text
+/// is built in one zeroizing string sized up front (no reallocation), and
+/// the hex of the key is wiped too.
 pub fn format_key_file(tag: &str, key: &[u8; 32], comment: &str) -> Zeroizing<String> {
-    Zeroizing::new(format!("# {comment}\n{tag} {}\n", crate::hex::encode(key)))
+    let hex = Zeroizing::new(crate::hex::encode(key));
+    let mut out = Zeroizing::new(String::with_capacity(
+        comment.len() + tag.len() + hex.len() + 5,
+    ));
+    for part in ["# ", comment, "\n", tag, " ", hex.as_str(), "\n"] {
+        out.push_str(part);
+    }
+    out
 }
+
+/// The tags a key file line may have; anything else on a key line is not
+/// repeated in errors, as it may be a key itself.
+const KNOWN_TAGS: [&str; 4] = [
+    RECIPIENT_PUBLIC,
+    RECIPIENT_SECRET,
+    ISSUER_PUBLIC,
+    ISSUER_SECRET,
+];
 
 /// Parses a key file's text, expecting the given tag. `path` names the
 /// file in errors.
@@ -92,19 +147,32 @@ pub fn parse_key_file(text: &str, tag: &'static str, path: &str) -> Result<Zeroi
             .split_once(' ')
             .ok_or_else(|| bad("a key line is `TAG HEX`".into()))?;
         if t != tag {
-            return Err(bad(format!("found a {t:?} line")));
+            // Name a known tag; never echo anything else (a line holding
+            // a key and a comment would print the key).
+            return Err(bad(match KNOWN_TAGS.iter().find(|k| **k == t) {
+                Some(k) => format!("found a {k:?} line"),
+                None => "found a line with another tag".into(),
+            }));
         }
         if found.is_some() {
             return Err(bad("more than one key line".into()));
         }
-        let mut bytes =
-            crate::hex::decode(v.trim()).ok_or_else(|| bad("key is not lower-case hex".into()))?;
-        let arr: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| bad("key is not 32 bytes".into()))?;
-        bytes.zeroize();
-        found = Some(Zeroizing::new(arr));
+        // Decoded straight into the zeroizing array: no heap copy.
+        let v = v.trim();
+        let lower_hex =
+            v.len().is_multiple_of(2) && v.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+        if !lower_hex {
+            return Err(bad("key is not lower-case hex".into()));
+        }
+        if v.len() != 64 {
+            return Err(bad("key is not 32 bytes".into()));
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        for (o, p) in key.iter_mut().zip(v.as_bytes().chunks_exact(2)) {
+            let digit = |c: u8| if c <= b'9' { c - b'0' } else { c - b'a' + 10 };
+            *o = digit(p[0]) << 4 | digit(p[1]);
+        }
+        found = Some(key);
     }
     found.ok_or_else(|| bad("no key line".into()))
 }
@@ -135,7 +203,10 @@ pub const MIN_PASSPHRASE_BITS: f64 = 80.0;
 /// repeating the one before or continuing a run (`abc`, `321`) contributes
 /// one bit, and the total is capped by the number of distinct characters.
 pub fn passphrase_bits(p: &str) -> f64 {
-    let chars: Vec<char> = p.chars().collect();
+    // The passphrase's characters: wiped when dropped, like the copy below.
+    // Sized once (never more chars than bytes), so no freed partial copy.
+    let mut chars: Zeroizing<Vec<char>> = Zeroizing::new(Vec::with_capacity(p.len()));
+    chars.extend(p.chars());
     let mut pool = 0u32;
     if chars.iter().any(char::is_ascii_lowercase) {
         pool += 26;
@@ -164,7 +235,7 @@ pub fn passphrase_bits(p: &str) -> f64 {
         };
         bits += if predictable { 1.0 } else { per };
     }
-    let mut distinct = chars.clone();
+    let mut distinct = chars.clone(); // Zeroizing too
     distinct.sort_unstable();
     distinct.dedup();
     bits.min(distinct.len() as f64 * per * 1.5)
@@ -203,6 +274,49 @@ mod tests {
         );
         assert!(parse_key_file("# only a comment\n", RECIPIENT_SECRET, "k").is_err());
         assert!(parse_key_file("legation-x25519-secret 00\n", RECIPIENT_SECRET, "k").is_err());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_and_errors() {
+        let id = Identity::from(Zeroizing::new([0x5a; 32]));
+        let issuer = IssuerKey::from(Zeroizing::new([0x5a; 32]));
+        for shown in [format!("{id:?}"), format!("{issuer:#?}")] {
+            assert!(shown.contains("redacted"), "{shown}");
+            assert!(!shown.contains("5a5a"), "{shown}");
+        }
+        assert!(format!("{id:?}").contains(&crate::hex::encode(&id.public())));
+        // A key line without its tag: the error names neither half of it.
+        let secret = "5a".repeat(32);
+        for text in [
+            format!("{secret} legation-x25519-secret\n"),
+            format!("{secret} # my key\n"),
+        ] {
+            let e = parse_key_file(&text, RECIPIENT_SECRET, "k.key")
+                .unwrap_err()
+                .to_string();
+            assert!(!e.contains("5a5a"), "{e}");
+        }
+        // A known tag is still named.
+        let e = parse_key_file(
+            &format!("{ISSUER_SECRET} {secret}\n"),
+            RECIPIENT_SECRET,
+            "k.key",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains(ISSUER_SECRET) && !e.contains("5a5a"), "{e}");
+        for (bad, why) in [
+            ("AB".repeat(32), "lower-case hex"),
+            ("abc".into(), "lower-case hex"),
+            ("ab".repeat(31), "32 bytes"),
+        ] {
+            let e = parse_key_file(&format!("{RECIPIENT_SECRET} {bad}"), RECIPIENT_SECRET, "k")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(why), "{e}");
+        }
+        let text = format_key_file(RECIPIENT_SECRET, &[0x5a; 32], "c");
+        assert_eq!(&*text, &format!("# c\n{RECIPIENT_SECRET} {secret}\n"));
     }
 
     #[test]

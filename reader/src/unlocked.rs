@@ -13,12 +13,22 @@ use zeroize::Zeroizing;
 
 use crate::{Archive, Error, Result};
 
-/// A key that may open an archive.
+/// A key that may open an archive. Its `Debug` shows no secret: not the
+/// passphrase, and only the public key of an identity.
 pub enum Key {
     /// A passphrase.
     Passphrase(Zeroizing<String>),
     /// A recipient's secret key.
     Identity(Identity),
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Key::Passphrase(_) => f.write_str("Passphrase(<redacted>)"),
+            Key::Identity(i) => f.debug_tuple("Identity").field(i).finish(),
+        }
+    }
 }
 
 /// Chunks decrypted per batch when streaming a record.
@@ -99,13 +109,13 @@ impl Archive {
             return Err(Error::KeyCommitment { slot: 0 });
         }
         let name = m.catalog.index.clone();
-        let json = open_document(
+        let json = Zeroizing::new(open_document(
             self,
             &key,
             &name,
             StreamId::CatalogIndex,
             catalog::MAX_INDEX_BYTES,
-        )?;
+        )?);
         let index: Index =
             serde_json::from_slice(&json).map_err(|e| legation_format::Error::Json {
                 entry: name.clone(),
@@ -140,11 +150,15 @@ fn open_document(
 ) -> Result<Vec<u8>> {
     let sealed = a.read_entry(name, crypto::sealed_len(limit as u64))?;
     let sk = key.stream_key(&a.manifest().archive_id, stream);
-    let deflated = crypto::open_stream(&sk, &sealed).map_err(|chunk| Error::Chunk {
-        what: "catalog".into(),
-        entry: name.into(),
-        chunk,
-    })?;
+    // Catalog plaintext: wiped once inflated.
+    let deflated =
+        Zeroizing::new(
+            crypto::open_stream(&sk, &sealed).map_err(|chunk| Error::Chunk {
+                what: "catalog".into(),
+                entry: name.into(),
+                chunk,
+            })?,
+        );
     Ok(catalog::inflate(&deflated, limit, name)?)
 }
 
@@ -191,13 +205,13 @@ impl Unlocked {
         let pref = self.index.pages.get(n).ok_or_else(|| Error::NoSuchRecord {
             path: format!("(catalog page {n})"),
         })?;
-        let json = open_document(
+        let json = Zeroizing::new(open_document(
             &self.archive,
             &self.key,
             &pref.entry,
             StreamId::CatalogPage(n as u64),
             catalog::MAX_PAGE_BYTES,
-        )?;
+        )?);
         let page: Page =
             serde_json::from_slice(&json).map_err(|e| legation_format::Error::Json {
                 entry: pref.entry.clone(),
@@ -561,5 +575,22 @@ impl Read for StoredReader<'_> {
         out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_debug_without_secrets() {
+        let p = Key::Passphrase(Zeroizing::new("correct horse".into()));
+        let i = Key::Identity(Identity::from(Zeroizing::new([0x5a; 32])));
+        let shown = format!("{p:?} {i:#?}");
+        assert!(
+            !shown.contains("horse") && !shown.contains("5a5a"),
+            "{shown}"
+        );
+        assert!(shown.contains("Passphrase(<redacted>)"), "{shown}");
     }
 }
