@@ -23,30 +23,31 @@ use crate::{decoders, output, view};
 pub fn keygen(name: &Path, issuer: bool, force: bool) -> Result<u8> {
     let secret_path = with_suffix(name, "key");
     let public_path = with_suffix(name, "pub");
+    // The secret stays in the key's own zeroizing array: only borrowed.
+    let (issuer_key, identity);
     let (secret, public, stag, ptag, kind) = if issuer {
-        let k = IssuerKey::generate(&mut OsRng);
+        issuer_key = IssuerKey::generate(&mut OsRng);
         (
-            *k.secret(),
-            k.public(),
+            issuer_key.secret(),
+            issuer_key.public(),
             keys::ISSUER_SECRET,
             keys::ISSUER_PUBLIC,
             "issuer (Ed25519)",
         )
     } else {
-        let k = Identity::generate(&mut OsRng);
+        identity = Identity::generate(&mut OsRng);
         (
-            *k.secret(),
-            k.public(),
+            identity.secret(),
+            identity.public(),
             keys::RECIPIENT_SECRET,
             keys::RECIPIENT_PUBLIC,
             "recipient (X25519)",
         )
     };
-    let secret = Zeroizing::new(secret);
     let fp = crypto::fingerprint(&public);
     let text = keys::format_key_file(
         stag,
-        &secret,
+        secret,
         &format!("Legation {kind} secret key {fp}. Keep it secret."),
     );
     write_new_file(&secret_path, text.as_bytes(), true, force)?;
@@ -76,36 +77,60 @@ fn with_suffix(name: &Path, ext: &str) -> PathBuf {
 
 /// Writes a file that must not exist yet (unless `force`), owner-only when
 /// `secret`.
+///
+/// The file is always a new one, created with mode 0600 when `secret` (on
+/// Unix), so it is never readable by others, not even empty. With `force`
+/// the new file is written beside `path` under a fresh name and renamed
+/// over it: an existing file's looser mode, a descriptor someone already
+/// holds open on it, or a symbolic link in its place never see the key.
 fn write_new_file(path: &Path, data: &[u8], secret: bool, force: bool) -> Result<()> {
-    let mut o = fs::OpenOptions::new();
-    o.write(true);
-    if force {
-        o.create(true).truncate(true);
-    } else {
-        o.create_new(true);
+    if !force {
+        let f = create_new_file(path, secret).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                anyhow!("{} exists (use --force to replace it)", path.display())
+            } else {
+                anyhow!(e).context(format!("creating {}", path.display()))
+            }
+        })?;
+        return write_and_sync(f, data, path);
     }
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{} names no file", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{:016x}.tmp", OsRng.next_u64()));
+    let tmp = path.with_file_name(tmp_name);
+    let f = create_new_file(&tmp, secret).with_context(|| format!("creating {}", tmp.display()))?;
+    let written = write_and_sync(f, data, path).and_then(|()| {
+        fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
+    });
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Creates a file that must not exist, with mode 0600 from the start
+/// when `secret` (on Unix; the umask can only remove bits).
+fn create_new_file(path: &Path, secret: bool) -> std::io::Result<fs::File> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create_new(true);
     #[cfg(unix)]
     if secret {
         use std::os::unix::fs::OpenOptionsExt;
         o.mode(0o600);
     }
-    let mut f = o.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow!("{} exists (use --force to replace it)", path.display())
-        } else {
-            anyhow!(e).context(format!("creating {}", path.display()))
-        }
-    })?;
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(fs::Permissions::from_mode(0o600))?;
-    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    o.open(path)
+}
+
+fn write_and_sync(mut f: fs::File, data: &[u8], path: &Path) -> Result<()> {
     f.write_all(data)
         .with_context(|| format!("writing {}", path.display()))?;
     f.sync_all()
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The arguments of `pack`.
@@ -179,7 +204,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
                 fs::read_to_string(p)
                     .with_context(|| format!("reading issuer key {}", p.display()))?,
             );
-            Some(IssuerKey::from_bytes(*keys::parse_key_file(
+            Some(IssuerKey::from(keys::parse_key_file(
                 &text,
                 keys::ISSUER_SECRET,
                 &p.display().to_string(),
@@ -861,4 +886,69 @@ pub fn open_viewer(archive: Option<PathBuf>, keys: &KeyOpts) -> Result<u8> {
     let keys = keys.keys(false)?;
     legation_viewer::run_native(archive, keys).map_err(|e| anyhow!(e))?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "legation-cmd-{name}-{}-{:x}",
+            std::process::id(),
+            OsRng.next_u64()
+        ));
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[cfg(unix)]
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn secret_files_are_owner_only_from_the_start_even_when_forced() {
+        let d = tmp("keyfile");
+        let k = d.join("k.key");
+        write_new_file(&k, b"secret one", true, false).unwrap();
+        #[cfg(unix)]
+        assert_eq!(mode(&k), 0o600);
+        assert!(write_new_file(&k, b"x", true, false)
+            .unwrap_err()
+            .to_string()
+            .contains("exists"));
+        #[cfg(unix)]
+        {
+            use std::io::Read;
+            use std::os::unix::fs::PermissionsExt;
+            // An existing world-readable file that someone holds open.
+            fs::set_permissions(&k, fs::Permissions::from_mode(0o644)).unwrap();
+            let mut held = fs::File::open(&k).unwrap();
+            write_new_file(&k, b"secret two", true, true).unwrap();
+            assert_eq!(mode(&k), 0o600);
+            assert_eq!(fs::read(&k).unwrap(), b"secret two");
+            let mut seen = Vec::new();
+            held.read_to_end(&mut seen).unwrap();
+            assert_eq!(seen, b"secret one", "the old descriptor sees the old file");
+            // A symbolic link in its place is replaced, its target untouched.
+            let target = d.join("elsewhere");
+            fs::write(&target, b"not a key").unwrap();
+            fs::remove_file(&k).unwrap();
+            std::os::unix::fs::symlink(&target, &k).unwrap();
+            write_new_file(&k, b"secret three", true, true).unwrap();
+            assert_eq!(fs::read(&target).unwrap(), b"not a key");
+            assert_eq!(mode(&k), 0o600);
+            assert_eq!(fs::read(&k).unwrap(), b"secret three");
+        }
+        // Nothing but the files written is left behind.
+        let mut names: Vec<String> = fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+        fs::remove_dir_all(&d).unwrap();
+    }
 }

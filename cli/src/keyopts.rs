@@ -49,7 +49,7 @@ pub fn read_identity(p: &Path) -> Result<Identity> {
         std::fs::read_to_string(p).with_context(|| format!("reading identity {}", p.display()))?,
     );
     let k = keys::parse_key_file(&text, keys::RECIPIENT_SECRET, &p.display().to_string())?;
-    Ok(Identity::from_bytes(*k))
+    Ok(Identity::from(k))
 }
 
 /// The passphrase from `--passphrase-file` or `LEGATION_PASSPHRASE`.
