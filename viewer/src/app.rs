@@ -889,6 +889,7 @@ impl UnlockForm {
     fn ui(&mut self, ui: &mut Ui, env: &Env<'_>, archive: &Archive) {
         let busy = self.job.is_some() || self.away.is_some();
         let mut submit = false;
+        reserve_passphrase(&mut self.passphrase);
         ui.horizontal(|ui| {
             let l = ui.label("Passphrase");
             let r = ui.add_enabled(
@@ -996,6 +997,18 @@ pub fn unlock_error(e: &legation_reader::Error) -> String {
     }
 }
 
+/// Bytes the passphrase field holds without reallocating.
+const PASSPHRASE_CAPACITY: usize = 1024;
+
+/// Gives an empty passphrase field its full capacity before anything is
+/// typed, so typing never reallocates the string (a reallocation frees the
+/// old buffer, with the passphrase typed so far, without wiping it).
+fn reserve_passphrase(p: &mut Zeroizing<String>) {
+    if p.is_empty() && p.capacity() < PASSPHRASE_CAPACITY {
+        **p = String::with_capacity(PASSPHRASE_CAPACITY);
+    }
+}
+
 fn read_identity(platform: &dyn Platform, p: &Path) -> Result<Identity, String> {
     let bytes = Zeroizing::new(
         platform
@@ -1006,7 +1019,7 @@ fn read_identity(platform: &dyn Platform, p: &Path) -> Result<Identity, String> 
         .map_err(|_| format!("{} is not an identity file (not text)", p.display()))?;
     let k = keys::parse_key_file(text, keys::RECIPIENT_SECRET, &p.display().to_string())
         .map_err(|e| e.to_string())?;
-    Ok(Identity::from_bytes(*k))
+    Ok(Identity::from(k))
 }
 
 impl VerifyPanel {
@@ -2088,5 +2101,21 @@ mod tests {
         assert!(lines[0].starts_with("00000000  4c 65 67 61 74 69 6f 6e  00 01 20 65"));
         assert!(lines[0].ends_with("Legation.. embas"));
         assert!(lines[1].starts_with("00000010  73 79 21"));
+    }
+
+    #[test]
+    fn typing_a_passphrase_never_reallocates_the_field() {
+        let mut p = Zeroizing::new(String::new());
+        reserve_passphrase(&mut p);
+        let at = p.as_ptr();
+        for c in "correct horse battery staple \u{e9}"
+            .chars()
+            .cycle()
+            .take(300)
+        {
+            p.push(c);
+            reserve_passphrase(&mut p);
+        }
+        assert_eq!(p.as_ptr(), at, "the buffer moved: a copy was freed unwiped");
     }
 }

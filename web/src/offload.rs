@@ -58,6 +58,30 @@ fn bytes(o: &JsValue, k: &str) -> Option<Vec<u8>> {
     get(o, k).dyn_into::<Uint8Array>().ok().map(|a| a.to_vec())
 }
 
+/// Names of the members that carry secret bytes (a data key, an identity).
+/// Passphrases travel as JavaScript strings, which cannot be wiped.
+const SECRET_MEMBERS: [&str; 2] = ["key", "identity"];
+
+/// A secret byte array of a received message, copied into memory wiped on
+/// drop; the message's own copy is overwritten with zeros.
+fn secret_bytes(o: &JsValue, k: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let a = get(o, k).dyn_into::<Uint8Array>().ok()?;
+    let mut v = Zeroizing::new(vec![0u8; a.length() as usize]);
+    a.copy_to(&mut v[..]);
+    a.fill(0, 0, a.length());
+    Some(v)
+}
+
+/// Zeros the secret byte arrays of a message once posted: postMessage has
+/// cloned them, and this copy would otherwise wait for the collector.
+fn wipe_secrets(o: &JsValue) {
+    for k in SECRET_MEMBERS {
+        if let Ok(a) = get(o, k).dyn_into::<Uint8Array>() {
+            a.fill(0, 0, a.length());
+        }
+    }
+}
+
 fn level_of(s: &str) -> Level {
     match s {
         "content" => Level::Content,
@@ -173,12 +197,12 @@ impl Pending {
                     Err(_) => Err("the decoder worker sent no documents".into()),
                 },
             }),
-            Pending::Unlock(c) => c.finish(match (error, bytes(msg, "key")) {
+            Pending::Unlock(c) => c.finish(match (error, secret_bytes(msg, "key")) {
                 (Some(e), _) => Err(e),
                 (None, Some(k)) if k.len() == 32 => {
                     let mut b = Zeroizing::new([0u8; 32]);
                     b.copy_from_slice(&k);
-                    Ok(DataKey::from_bytes(*b))
+                    Ok(DataKey::from(b))
                 }
                 _ => Err("the worker sent no key".into()),
             }),
@@ -387,7 +411,9 @@ fn send(lane: usize, req: Object, job: Pending) {
             Err(e) => return job.stop(e, false),
         },
     };
-    if let Err(e) = worker.post_message(&req) {
+    let posted = worker.post_message(&req);
+    wipe_secrets(&req);
+    if let Err(e) = posted {
         return job.stop(format!("cannot reach the worker: {e:?}"), false);
     }
     LANES.with(|l| l.borrow_mut()[lane].pending.insert(id, (job, now())));
@@ -571,7 +597,7 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
         }
     };
     let unlocked = |kept: &mut Kept| -> Result<Arc<Unlocked>, String> {
-        let k = bytes(msg, "key")
+        let k = secret_bytes(msg, "key")
             .filter(|k| k.len() == 32)
             .ok_or("no data key")?;
         let mut kb = Zeroizing::new([0u8; 32]);
@@ -584,7 +610,7 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
         }
         let u = Arc::new(
             archive
-                .unlock_with_data_key(DataKey::from_bytes(*kb))
+                .unlock_with_data_key(DataKey::from(kb))
                 .map_err(|e| e.to_string())?,
         );
         kept.unlocked = Some((key, tag, u.clone()));
@@ -659,9 +685,13 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
         }
         "unlock" => {
             let mut keys = Vec::new();
-            if let Some(b) = bytes(msg, "identity") {
-                let b: [u8; 32] = b.try_into().map_err(|_| "bad identity")?;
-                keys.push(Key::Identity(Identity::from_bytes(b)));
+            if let Some(b) = secret_bytes(msg, "identity") {
+                if b.len() != 32 {
+                    return Err("bad identity".into());
+                }
+                let mut s = Zeroizing::new([0u8; 32]);
+                s.copy_from_slice(&b);
+                keys.push(Key::Identity(Identity::from(s)));
             }
             if let Some(p) = get(msg, "passphrase").as_string() {
                 keys.push(Key::Passphrase(Zeroizing::new(p)));
@@ -670,7 +700,8 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
                 .unlock(&keys)
                 .map_err(|e| legation_viewer::app::unlock_error(&e))?;
             let k = Uint8Array::from(&u.data_key().as_bytes()[..]);
-            answer(id, "key", k);
+            answer(id, "key", k.clone());
+            k.fill(0, 0, k.length());
         }
         other => return Err(format!("unknown request {other:?}")),
     }

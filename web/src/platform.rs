@@ -12,6 +12,7 @@ use legation_viewer::jobs::Spawner;
 use legation_viewer::platform::{ExportWriter, KeyFile, Offload, Picked, Platform};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use zeroize::Zeroizing;
 
 use crate::offload::Workers;
 use crate::source::{Origin, WebSource};
@@ -24,8 +25,8 @@ struct State {
     next: u32,
     /// Archives by the path the app knows them by.
     archives: HashMap<PathBuf, (SourceInfo, Origin)>,
-    /// Key files read from the picker, by path.
-    key_files: HashMap<PathBuf, Vec<u8>>,
+    /// Key files read from the picker, by path (wiped when dropped).
+    key_files: HashMap<PathBuf, Zeroizing<Vec<u8>>>,
     picked: VecDeque<Picked>,
     /// The key file kind the open picker is for.
     asking: Option<KeyFile>,
@@ -167,7 +168,14 @@ fn key_file_chosen(file: web_sys::File) {
     wasm_bindgen_futures::spawn_local(async move {
         let path = PathBuf::from(format!("key/{}", file.name()));
         let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-            Ok(b) => js_sys::Uint8Array::new(&b).to_vec(),
+            Ok(b) => {
+                // Copied into wiped memory; the JavaScript buffer is zeroed.
+                let a = js_sys::Uint8Array::new(&b);
+                let mut v = Zeroizing::new(vec![0u8; a.length() as usize]);
+                a.copy_to(&mut v[..]);
+                a.fill(0, 0, a.length());
+                v
+            }
             Err(e) => return web_sys::console::error_1(&e),
         };
         STATE.with(|s| {
@@ -248,7 +256,7 @@ impl Platform for Web {
     }
     fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
         STATE
-            .with(|s| s.borrow().key_files.get(path).cloned())
+            .with(|s| s.borrow().key_files.get(path).map(|b| b.to_vec()))
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not chosen here"))
     }
     fn load_recent(&self) -> Vec<PathBuf> {
