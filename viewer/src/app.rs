@@ -549,7 +549,7 @@ impl App {
                 self.remember(&path);
                 let mut verify = VerifyPanel::default();
                 let archive = o.archive.clone();
-                if !self.platform.is_remote(&path) {
+                if self.platform.checks_on_open(&path, o.archive.len()) {
                     verify.level = Some(Level::Fixity);
                     verify.job = Some(match self.platform.offload() {
                         Some(away) => away.verify(&path, None, Level::Fixity, None, self.waker()),

@@ -50,11 +50,14 @@ pub trait Platform {
     fn opens_urls(&self) -> bool {
         false
     }
-    /// Whether the archive at `path` is remote (read over the network):
-    /// then opening it does not start the keyless fixity check, which
-    /// reads every byte; the user starts it when wanted.
-    fn is_remote(&self, _path: &Path) -> bool {
-        false
+    /// Whether opening the archive at `path` (of `len` bytes) starts the
+    /// keyless fixity check at once. It reads every byte: the desktop
+    /// always does; the browser not for a remote archive (it would fetch
+    /// all of it) nor a large one (it would hold the tab's memory and
+    /// processor while the user only wants a record); there the user
+    /// starts it with the button.
+    fn checks_on_open(&self, _path: &Path, _len: u64) -> bool {
+        true
     }
     /// How exports are written: [`crate::export::write_new`] on the
     /// desktop, a download in the browser.

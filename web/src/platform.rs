@@ -17,6 +17,9 @@ use zeroize::Zeroizing;
 use crate::offload::Workers;
 use crate::source::{Origin, WebSource};
 
+/// Largest local archive whose keyless fixity check starts on opening.
+const CHECK_ON_OPEN_MAX: u64 = 512 << 20;
+
 /// A registered archive: the source key, its length and name.
 pub type SourceInfo = (u32, u64, String);
 
@@ -267,8 +270,8 @@ impl Platform for Web {
     fn opens_urls(&self) -> bool {
         true
     }
-    fn is_remote(&self, path: &Path) -> bool {
-        matches!(source_for(path), Some((_, Origin::Url(_))))
+    fn checks_on_open(&self, path: &Path, len: u64) -> bool {
+        len <= CHECK_ON_OPEN_MAX && !matches!(source_for(path), Some((_, Origin::Url(_))))
     }
     fn poll_picked(&self) -> Option<Picked> {
         STATE.with(|s| s.borrow_mut().picked.pop_front())

@@ -80,13 +80,23 @@ impl ReadAt for WebSource {
         let origin = Self::origin(self.key).ok_or_else(|| {
             io::Error::other(format!("{}: the archive is no longer open", self.name))
         })?;
+        // Large reads (the fixity check asks for 32 MiB at a time) go in
+        // pieces, each copied straight into `buf`: JavaScript buffers are
+        // freed only when its garbage collector runs, and a few large
+        // ones waiting for it are most of a tab's memory.
+        if buf.len() > PIECE {
+            for (i, part) in buf.chunks_mut(PIECE).enumerate() {
+                self.read_exact_at(offset + (i * PIECE) as u64, part)?;
+            }
+            return Ok(());
+        }
         let got = match origin {
             Origin::File { file, url } => {
                 if in_worker() {
-                    read_file_slice(&file, offset, end)
-                } else {
-                    read_range(&url, offset, end)
+                    return read_file_slice(&file, offset, buf)
+                        .map_err(|e| io::Error::other(format!("{}: {e}", self.name)));
                 }
+                read_range(&url, offset, end)
             }
             Origin::Url(url) => read_range(&url, offset, end),
         }
@@ -127,14 +137,26 @@ fn js_err(e: JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// Bytes `start..end` of a local file, in a worker.
-fn read_file_slice(file: &File, start: u64, end: u64) -> Result<Vec<u8>, String> {
+/// Largest piece read at once.
+const PIECE: usize = 4 << 20;
+
+/// Fills `buf` from a local file at `start`, in a worker.
+fn read_file_slice(file: &File, start: u64, buf: &mut [u8]) -> Result<(), String> {
+    let end = start + buf.len() as u64;
     let blob = file
         .slice_with_f64_and_f64(start as f64, end as f64)
         .map_err(js_err)?;
     let reader = web_sys::FileReaderSync::new().map_err(js_err)?;
-    let buf = reader.read_as_array_buffer(&blob).map_err(js_err)?;
-    Ok(Uint8Array::new(&buf).to_vec())
+    let got = Uint8Array::new(&reader.read_as_array_buffer(&blob).map_err(js_err)?.into());
+    if got.length() as usize != buf.len() {
+        return Err(format!(
+            "asked for {} bytes at {start}, got {} (the file changed?)",
+            buf.len(),
+            got.length()
+        ));
+    }
+    got.copy_to(buf);
+    Ok(())
 }
 
 /// Bytes `start..end` of `url` by a synchronous range request. The page's
