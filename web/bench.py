@@ -134,9 +134,18 @@ def large_archive(b, mem, work, archive, port, with_identity):
         e2e.unlock(b, e2e.PASSPHRASE)
     b.wait("the records", lambda s: s.get("screen") == "open" and not s["loading"], timeout=600)
     listed = time.time() - t0
-    e2e.open_record(b, "national/population/register-ost.csv")
-    shown = time.time() - t0
-    return {"idle_page_private_mb": round(idle / 1e6),"facts_s": round(facts, 2), "listed_s": round(listed, 2), "first_record_s": round(shown, 2),
+    # The record: searched for (typing is the test's, not the app's time),
+    # then clicked; from the click to its view.
+    b.click(b.widget("", role="TextInput"))
+    b.keys("register-ost.csv")
+    s = b.wait("the record in the list", lambda s: s.get("visible") == 1 and not s.get("busy"))
+    row = b.widget(s["rows"][0], role="Button", exact=True)
+    t1 = time.time()
+    b.click(row)
+    b.wait("the record", lambda s: (s.get("record") or {}).get("state") == "shown", timeout=600)
+    click_to_view = time.time() - t1
+    shown = listed + click_to_view
+    return {"idle_page_private_mb": round(idle / 1e6), "click_to_view_s": round(click_to_view, 2),"facts_s": round(facts, 2), "listed_s": round(listed, 2), "first_record_s": round(shown, 2),
             "peak_private_mb": round(mem.peak / 1e6), "peak_resident_mb": round(mem.peak_rss / 1e6)}
 
 
