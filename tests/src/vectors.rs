@@ -14,7 +14,9 @@
 use legation_format::catalog::Encoding;
 use legation_format::crypto::{self, StreamId};
 use legation_format::hex;
-use legation_reader::{source::MemSource, Archive, Key};
+use legation_reader::source::{CountingSource, MemSource};
+use legation_reader::{Archive, Key};
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::raw::Raw;
@@ -115,12 +117,31 @@ impl Vector {
     /// Runs the vector against the reader, decoding with `host`; `Err`
     /// says how the outcome differs from the expectation.
     pub fn check_with(&self, host: &legation_reader::decode::Host) -> Result<(), String> {
+        self.check_counting(host).map(|_| ())
+    }
+
+    /// Like [`Vector::check_with`], and says how many bytes the reader read
+    /// from the archive on the way (every stage the vector reaches).
+    pub fn check_counting(&self, host: &legation_reader::decode::Host) -> Result<u64, String> {
+        let source = Arc::new(CountingSource::new(MemSource::new(
+            self.bytes.clone(),
+            self.name.clone(),
+        )));
+        self.run(host, source.clone())?;
+        Ok(source.bytes_read())
+    }
+
+    fn run(
+        &self,
+        host: &legation_reader::decode::Host,
+        source: Arc<CountingSource<MemSource>>,
+    ) -> Result<(), String> {
         let (what, text) = self
             .expect
             .split_once(": ")
             .unwrap_or((self.expect.as_str(), ""));
         let fail = |got: String| Err(format!("expected {}, got {got}", self.expect));
-        let archive = match Archive::open(MemSource::new(self.bytes.clone(), self.name.clone())) {
+        let archive = match Archive::open(source) {
             Ok(a) => a,
             Err(e) if what == "open failure" && e.to_string().contains(text) => return Ok(()),
             Err(e) => return fail(format!("open failure: {e}")),
