@@ -103,7 +103,14 @@ pub struct Sample {
     pub large: bool,
     /// Carry [`tiny_decoder`] and record every record's view.
     pub decoder: bool,
+    /// Carry [`SAMPLE_VIEWER`] as the embedded viewer (format 1.1).
+    pub viewer: bool,
 }
+
+/// A small stand-in for the one-file browser viewer, embedded by the
+/// vectors about `viewer.html`.
+pub const SAMPLE_VIEWER: &str =
+    "<!doctype html>\n<html lang=\"en\"><title>Legation viewer</title><p>A stand-in.</p></html>\n";
 
 impl Default for Sample {
     fn default() -> Self {
@@ -114,6 +121,7 @@ impl Default for Sample {
             passphrase: true,
             large: false,
             decoder: false,
+            viewer: false,
         }
     }
 }
@@ -134,7 +142,7 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
             vec![]
         },
         embed_spec: false,
-        viewer: None,
+        viewer: s.viewer.then(|| SAMPLE_VIEWER.as_bytes().to_vec()),
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(s.seed);
     let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();

@@ -948,6 +948,32 @@ pub fn all() -> Vec<Vector> {
         )
         .pin(),
     );
+
+    // The embedded viewer (format 1.1): a plain entry pinned like any other.
+    let viewer = sample_archive(Sample {
+        viewer: true,
+        seed: 5,
+        ..Sample::default()
+    });
+    v.push(
+        Vector::new(
+            "good-with-viewer",
+            "success",
+            "a 1.1 archive carrying viewer.html after SPEC.md's place; readers check its fixity and otherwise ignore it",
+            viewer.clone(),
+        )
+        .pin(),
+    );
+    let at = offset_of(&viewer, b"<p>A stand-in.");
+    v.push(
+        Vector::new(
+            "viewer-bitflip",
+            "fixity failure: BLAKE3",
+            "one bit of the embedded viewer flipped by the host (a swapped viewer)",
+            flip(viewer, at + 3),
+        )
+        .pin(),
+    );
     v
 }
 
