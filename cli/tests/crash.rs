@@ -9,6 +9,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,12 +19,13 @@ use std::time::{Duration, Instant};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use common::Tmp;
+
 const PASS: &str = "crash-test passphrase that is long enough";
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_legation"));
-    c.env_remove("LEGATION_PASSPHRASE")
-        .stdin(Stdio::null())
+    let mut c = common::bin();
+    c.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     c
@@ -33,21 +36,6 @@ fn trials() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(12)
-}
-
-struct Tmp(PathBuf);
-impl Tmp {
-    fn new(name: &str) -> Tmp {
-        let p = std::env::temp_dir().join(format!("legation-crash-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        Tmp(p)
-    }
-}
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Records large enough that packing and extracting take a while: a few
