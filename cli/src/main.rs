@@ -96,33 +96,7 @@ enum Command {
     /// Rebuild a damaged copy from another copy, entry by entry, without a
     /// key: every entry checked against the signed manifest, every header
     /// regenerated; the result is byte for byte the original archive.
-    Repair {
-        /// The damaged copy.
-        damaged: PathBuf,
-        /// Another copy of the same archive.
-        #[arg(long, value_name = "OTHER_COPY")]
-        from: PathBuf,
-        /// The repaired archive to write.
-        #[arg(short, long, value_name = "REPAIRED")]
-        output: PathBuf,
-        /// The issuer public key the manifest must be signed by.
-        #[arg(long, value_name = "ISSUER.pub")]
-        issuer: Option<PathBuf>,
-        /// When the copies hold different valid manifests, repair to the
-        /// one of OTHER_COPY (otherwise refused).
-        #[arg(long, conflicts_with = "prefer_damaged")]
-        prefer_from: bool,
-        /// When the copies hold different valid manifests, repair to the
-        /// one of the damaged copy (otherwise refused).
-        #[arg(long)]
-        prefer_damaged: bool,
-        /// Replace REPAIRED if it exists.
-        #[arg(long)]
-        force: bool,
-        /// Machine-readable report.
-        #[arg(long)]
-        json: bool,
-    },
+    Repair(repair::RepairArgs),
     /// Write one record's bytes to standard output.
     Cat {
         /// The archive.
@@ -266,25 +240,7 @@ fn main() -> ExitCode {
             level,
             json,
         } => commands::verify(&archive, issuer.as_deref(), &keys, level.as_deref(), json),
-        Command::Repair {
-            damaged,
-            from,
-            output,
-            issuer,
-            prefer_from,
-            prefer_damaged,
-            force,
-            json,
-        } => repair::repair(&repair::RepairArgs {
-            damaged,
-            from,
-            output,
-            issuer,
-            prefer_from,
-            prefer_damaged,
-            force,
-            json,
-        }),
+        Command::Repair(args) => repair::repair(&args),
         Command::Cat {
             archive,
             record,

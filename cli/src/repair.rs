@@ -15,14 +15,32 @@ use crate::commands::{place, read_issuer_public, temp_beside};
 use crate::output;
 
 /// The arguments of `repair`.
+#[derive(Debug, clap::Args)]
 pub struct RepairArgs {
+    /// The damaged copy.
     pub damaged: PathBuf,
+    /// Another copy of the same archive.
+    #[arg(long, value_name = "OTHER_COPY")]
     pub from: PathBuf,
+    /// The repaired archive to write.
+    #[arg(short, long, value_name = "REPAIRED")]
     pub output: PathBuf,
+    /// The issuer public key the manifest must be signed by.
+    #[arg(long, value_name = "ISSUER.pub")]
     pub issuer: Option<PathBuf>,
+    /// When the copies hold different valid manifests, repair to the
+    /// one of OTHER_COPY (otherwise refused).
+    #[arg(long, conflicts_with = "prefer_damaged")]
     pub prefer_from: bool,
+    /// When the copies hold different valid manifests, repair to the
+    /// one of the damaged copy (otherwise refused).
+    #[arg(long)]
     pub prefer_damaged: bool,
+    /// Replace REPAIRED if it exists.
+    #[arg(long)]
     pub force: bool,
+    /// Machine-readable report.
+    #[arg(long)]
     pub json: bool,
 }
 
