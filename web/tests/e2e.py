@@ -161,6 +161,11 @@ class Browser:
     def js(self, script, *args):
         return self.s("POST", "/execute/sync", {"script": script, "args": list(args)})
 
+    def js_async(self, script, *args):
+        """Runs `script` with a callback as its last argument; returns what
+        the callback is given."""
+        return self.s("POST", "/execute/async", {"script": script, "args": list(args)})
+
     def summary(self):
         return json.loads(self.js("return window.legation ? legation.summary() : 'null'") or "null")
 
@@ -248,6 +253,10 @@ BACKSPACE = "\ue003"
 
 
 def start_page(b, url):
+    # By way of an empty page, so that nothing below can run on the page
+    # being left (navigating to the address already shown is a reload,
+    # and a busy machine can answer for the old page before it goes).
+    b.go("about:blank")
     b.go(url)
     b.wait("the viewer to start", lambda s: s.get("screen") is not None)
     b.js("legation.enable_test_hooks()")
@@ -432,14 +441,17 @@ def main():
         # Dropped on the page (a drop event carrying the file, as a file
         # manager's drag would deliver it).
         start_page(b, f"http://127.0.0.1:{port}/index.html")
-        b.js("""
+        dropped = b.js_async("""
+            const done = arguments[arguments.length - 1];
             fetch('/archives/tampered.lgn').then(r => r.blob()).then(blob => {
               const dt = new DataTransfer();
               dt.items.add(new File([blob], 'dropped.lgn'));
-              document.getElementById('legation-canvas').dispatchEvent(
+              const ok = document.getElementById('legation-canvas').dispatchEvent(
                 new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-            });
+              done('dropped ' + blob.size + ' bytes, default prevented: ' + !ok);
+            }).catch(e => done('the drop failed: ' + e));
         """)
+        assert dropped.startswith("dropped") and dropped.endswith("true"), dropped
         s = b.wait("the dropped archive", lambda s: s.get("screen") == "locked" and s.get("name") == "dropped.lgn"
                    and s["verify"]["report"] is not None)
         assert not s["verify"]["report"]["ok"], s
