@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each step says when it starts, so a slow CI run shows where time went.
+step() { printf '== %s (at %dm%02ds)\n' "$1" $((SECONDS / 60)) $((SECONDS % 60)); }
+
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
@@ -23,26 +26,27 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-echo "== format"
+step "format"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 # tests/HOSTILE.md lists every hostile case from the suites themselves.
 python3 scripts/hostile_cases.py --check
-echo "== clippy"
+step "clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo "== the browser build (format, reader, viewer and web for wasm32)"
+step "the browser build (format, reader, viewer and web for wasm32)"
 cargo clippy --quiet --release --target wasm32-unknown-unknown -p legation-web --all-targets -- -D warnings
 bash web/build.sh
-echo "== the viewer's benchmark builds (it runs by hand: see BENCHMARKS.md)"
+step "the viewer's benchmark builds (it runs by hand: see BENCHMARKS.md)"
 cargo clippy --quiet -p legation-viewer --no-default-features --features bench --bins -- -D warnings
-echo "== tests"
+step "tests"
 cargo test --workspace
-echo "== the reader and the decoder host in headless Chromium (wasm-bindgen-test)"
+step "the reader and the decoder host in headless Chromium (wasm-bindgen-test)"
 CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test --release --target wasm32-unknown-unknown -p legation-web
-echo "== the browser viewer end to end in headless Chromium (screenshots in target/web/e2e)"
+step "the browser viewer end to end in headless Chromium (screenshots in target/web/e2e)"
 python3 web/tests/e2e.py target/debug/legation target/web/e2e
-echo "== fuzzing, 10 s a target (installs cargo-fuzz where missing)"
+step "fuzzing, 10 s a target (installs cargo-fuzz where missing)"
 bash scripts/fuzz.sh 10
-echo "== the viewer in a real window (Xvfb)"
+step "the viewer in a real window (Xvfb)"
 bash scripts/screenshot.sh target/screenshot/window.png
+step "all passed"
