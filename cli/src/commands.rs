@@ -11,7 +11,7 @@ use legation_format::keys::{self, Identity, IssuerKey};
 use legation_format::pack::{self, PackOptions};
 use legation_format::writer::{ArchiveWriter, WriterOptions};
 use legation_reader::source::FileSource;
-use legation_reader::{Archive, Report, Signer, Unlocked};
+use legation_reader::{Archive, ErrorKind, Report, Signer, Unlocked};
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -361,7 +361,16 @@ pub(crate) fn place(tmp: &Path, target: &Path, force: bool) -> Result<()> {
 
 fn open(path: &Path) -> Result<Archive> {
     let src = FileSource::open(path).with_context(|| format!("opening {}", path.display()))?;
-    Archive::open(src).with_context(|| format!("opening archive {}", path.display()))
+    let a = Archive::open(src).with_context(|| format!("opening archive {}", path.display()))?;
+    if a.manifest_recovered() {
+        eprintln!(
+            "warning: {}: manifest.json is damaged and was put right in memory from its own \
+             recovery data; `legation repair {} -o REPAIRED` writes a whole copy",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(a)
 }
 
 fn unlock(a: &Archive, keys: &KeyOpts, prompt: bool) -> Result<Option<Unlocked>> {
@@ -606,6 +615,16 @@ fn print_report(r: &Report, keyless: bool) {
             "FAILED  {:<8} {}",
             format!("{:?}", p.level).to_lowercase(),
             p.message
+        );
+    }
+    if r.problems
+        .iter()
+        .any(|p| p.level == legation_reader::Level::Fixity && p.kind == ErrorKind::Damaged)
+    {
+        println!(
+            "repair:   `legation repair ARCHIVE -o REPAIRED` puts right the manifest, the catalog, \
+             headers and the directory from the archive's own recovery data; other entries need \
+             --from ANOTHER_COPY"
         );
     }
     match &r.signer {

@@ -93,9 +93,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Rebuild a damaged copy from another copy, entry by entry, without a
-    /// key: every entry checked against the signed manifest, every header
-    /// regenerated; the result is byte for byte the original archive.
+    /// Rebuild a damaged copy, without a key, from its own recovery data
+    /// and (with --from) another copy, entry by entry: every entry checked
+    /// against the signed manifest, every header regenerated; the result
+    /// is byte for byte the original archive.
     Repair(repair::RepairArgs),
     /// Write one record's bytes to standard output.
     Cat {

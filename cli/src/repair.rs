@@ -1,5 +1,6 @@
-//! `repair DAMAGED --from OTHER -o REPAIRED`: a damaged copy rebuilt from
-//! another copy without a key (the work is `legation_reader::repair`).
+//! `repair DAMAGED [--from OTHER] -o REPAIRED`: a damaged copy rebuilt,
+//! without a key, from its own recovery data and, if given, another copy
+//! (the work is `legation_reader::repair`).
 
 use std::fs;
 use std::io::BufWriter;
@@ -19,9 +20,11 @@ use crate::output;
 pub struct RepairArgs {
     /// The damaged copy.
     pub damaged: PathBuf,
-    /// Another copy of the same archive.
+    /// Another copy of the same archive (without it, only what the
+    /// archive's own recovery data covers can be put right: the manifest,
+    /// the catalog, headers and the central directory).
     #[arg(long, value_name = "OTHER_COPY")]
-    pub from: PathBuf,
+    pub from: Option<PathBuf>,
     /// The repaired archive to write.
     #[arg(short, long, value_name = "REPAIRED")]
     pub output: PathBuf,
@@ -72,7 +75,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// `repair DAMAGED --from OTHER -o REPAIRED`.
 pub fn repair(a: &RepairArgs) -> Result<u8> {
     let pinned = a.issuer.as_deref().map(read_issuer_public).transpose()?;
-    for input in [&a.damaged, &a.from] {
+    for input in std::iter::once(&a.damaged).chain(&a.from) {
         if same_file(input, &a.output) {
             bail!(
                 "the output {} is the input {}: write the repaired copy to a new file",
@@ -81,11 +84,11 @@ pub fn repair(a: &RepairArgs) -> Result<u8> {
             );
         }
     }
-    if same_file(&a.damaged, &a.from) {
+    if let Some(from) = a.from.as_deref().filter(|f| same_file(&a.damaged, f)) {
         bail!(
-            "{} and {} are the same file: give another copy with --from",
+            "{} and {} are the same file: give another copy with --from, or none",
             a.damaged.display(),
-            a.from.display()
+            from.display()
         );
     }
     if !a.force && fs::symlink_metadata(&a.output).is_ok() {
@@ -96,7 +99,8 @@ pub fn repair(a: &RepairArgs) -> Result<u8> {
             FileSource::open(p).with_context(|| format!("opening {}", p.display()))?,
         ))
     };
-    let (damaged, other) = (open(&a.damaged)?, open(&a.from)?);
+    let damaged = open(&a.damaged)?;
+    let other = a.from.as_deref().map(open).transpose()?;
     let opts = Options {
         pinned,
         prefer: match (a.prefer_from, a.prefer_damaged) {
@@ -148,11 +152,13 @@ pub fn repair(a: &RepairArgs) -> Result<u8> {
             {
                 eprintln!("hint: give --prefer-from or --prefer-damaged to choose; the other copy then gives only the entries that match the chosen manifest");
             }
-            return Err(e.context(format!(
-                "repairing {} from {}",
-                a.damaged.display(),
-                a.from.display()
-            )));
+            return Err(e.context(match &a.from {
+                Some(f) => format!("repairing {} from {}", a.damaged.display(), f.display()),
+                None => format!(
+                    "repairing {} from its own recovery data",
+                    a.damaged.display()
+                ),
+            }));
         }
     };
     place(&tmp, &a.output, a.force)?;
@@ -172,7 +178,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
-    let (d, o) = (a.damaged.display(), a.from.display());
+    let d = a.damaged.display().to_string();
+    let o = a.from.as_ref().map(|f| f.display().to_string());
     println!(
         "repaired:  {} ({} entries, {} bytes)",
         a.output.display(),
@@ -181,21 +188,32 @@ fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
     );
     println!("archive:   {}, created {}", r.archive_id, r.created);
     let (from, s) = match r.manifest_from {
-        Side::Damaged => (d.to_string(), &r.other),
-        Side::Other => (o.to_string(), &r.damaged),
+        Side::Damaged => (d.clone(), r.other.as_ref()),
+        Side::Other => (o.clone().unwrap_or_default(), Some(&r.damaged)),
+    };
+    let chosen = match r.manifest_from {
+        Side::Damaged => &r.damaged,
+        Side::Other => r.other.as_ref().unwrap_or(&r.damaged),
     };
     let why = if r.preferred {
         " (chosen with --prefer-*: the copies' manifests differ)".to_owned()
-    } else if s.usable {
-        " (both copies agree)".to_owned()
     } else {
-        format!(
-            " ({}'s manifest: {})",
-            s.copy,
-            s.problem.as_deref().unwrap_or("not usable")
-        )
+        match s {
+            None => String::new(),
+            Some(s) if s.usable => " (both copies agree)".to_owned(),
+            Some(s) => format!(
+                " ({}'s manifest: {})",
+                s.copy,
+                s.problem.as_deref().unwrap_or("not usable")
+            ),
+        }
     };
-    println!("manifest:  from {from}{why}");
+    let recovered = if chosen.recovered {
+        ", its damaged bytes put right from its own recovery data"
+    } else {
+        ""
+    };
+    println!("manifest:  from {from}{why}{recovered}");
     match &r.signer {
         Some(f) if r.pinned => println!("signer:    {f} (pinned)"),
         Some(f) => {
@@ -205,33 +223,42 @@ fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
             println!("signer:    none (unsigned archive: the copies' consistency, not authorship)")
         }
     }
-    for (name, t) in [
-        (d.to_string(), r.from_damaged),
-        (o.to_string(), r.from_other),
-    ] {
+    let mut sources = vec![(d.clone(), r.from_damaged)];
+    if let Some(o) = &o {
+        sources.push((o.clone(), r.from_other));
+    }
+    if r.from_parity.entries > 0 {
+        sources.push(("the catalog's parity".into(), r.from_parity));
+    }
+    for (name, t) in sources {
         println!(
             "taken from {name}: {}, {}",
             plural(t.entries as usize, "entry", "entries"),
             output::size(t.bytes)
         );
     }
-    if r.damaged_entries.is_empty() && r.damaged_structure.is_empty() {
+    if r.damaged_entries.is_empty() && r.damaged_structure.is_empty() && !r.damaged.recovered {
         println!("damaged in {d}: nothing (the repaired file equals it)");
     } else {
         println!(
-            "damaged in {d}: {} (taken from {o}), {} (regenerated)",
+            "damaged in {d}: {} (taken from {}), {} (regenerated)",
             plural(r.damaged_entries.len(), "entry", "entries"),
+            o.as_deref().unwrap_or("the archive's recovery data"),
             plural(
                 r.damaged_structure.len(),
                 "header or structure",
                 "headers or structures"
             ),
         );
+        if r.damaged.recovered {
+            println!("  manifest.json: damaged; put right from its own recovery data");
+        }
         for x in r.damaged_entries.iter().chain(&r.damaged_structure) {
             println!("  {}: {}", x.entry, x.problem);
         }
     }
     if !r.damaged_in_other.is_empty() {
+        let o = o.as_deref().unwrap_or_default();
         println!("damaged in {o} too (where it was looked at; run legation verify on it):");
         for x in &r.damaged_in_other {
             println!("  {}: {}", x.entry, x.problem);

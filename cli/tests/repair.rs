@@ -227,15 +227,16 @@ fn a_damaged_manifest_and_a_truncated_copy_are_repaired_from_each_other() {
     let (rec0, rec0_at) = map.data("r/", 0);
     let (_, index_at) = map.data("c/index", 0);
 
-    // D: its manifest and a record; O: cut in the middle of its central
-    // directory, so it does not open and its manifest is found by scanning.
+    // D: its manifest wiped (beyond what its recovery data can put
+    // right) and a record; O: cut in the middle of its central directory,
+    // so it does not open and its manifest is found by scanning.
     let mut r = rng.clone();
     let cut = map.cd.start + map.cd.len() / 2;
     let v = round_trip(
         d,
         &original,
         |b| {
-            hit(b, manifest_at, &mut r);
+            b[manifest_at].fill(0);
             hit(b, rec0_at, &mut r);
         },
         |b| b.truncate(cut),
@@ -277,7 +278,13 @@ fn a_damaged_manifest_and_a_truncated_copy_are_repaired_from_each_other() {
     );
     assert_eq!(
         names(&v["damaged_entries"]),
-        sorted(&[&rec1, "c/index", "manifest.json", "manifest.sig"])
+        sorted(&[
+            &rec1,
+            "c/index",
+            "manifest.json",
+            "manifest.sig",
+            "p/00000000"
+        ])
     );
     let lost = v["damaged_entries"]
         .as_array()
@@ -495,7 +502,7 @@ fn random_damage_trials() {
     let d = &t.0;
     let original = fs::read(d.join("a.lgn")).unwrap();
     let map = Map::of(&original);
-    let (mut repaired, mut refused) = (0, 0);
+    let (mut repaired, mut rescued, mut refused) = (0, 0, 0);
     for trial in 0..trials {
         let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_0000 + trial);
         let mut copies = [original.clone(), original.clone()];
@@ -546,36 +553,174 @@ fn random_damage_trials() {
             d,
         );
         let why = format!("trial {trial}: {}{}", stdout(&o), stderr(&o));
-        if !manifest_ok(0) && !manifest_ok(1) {
-            assert_eq!(code(&o), 1, "{why}");
-            assert!(stderr(&o).contains("no usable manifest"), "{why}");
-            assert_eq!(files(d), ["a.lgn", "d.lgn", "o.lgn"], "{why}");
-            refused += 1;
-        } else if let Some(name) = first_lost_in_both {
-            assert_eq!(code(&o), 1, "{why}");
-            assert!(
-                stderr(&o).contains(&format!("{name}: damaged in both copies")),
-                "{why}"
-            );
-            assert_eq!(files(d), ["a.lgn", "d.lgn", "o.lgn"], "{why}");
-            refused += 1;
-        } else {
-            assert_eq!(code(&o), 0, "{why}");
+        // Without recovery data, the repair can succeed exactly when a
+        // manifest and every entry survive in some copy. The manifest's
+        // recovery data and the catalog's parity can save more; nothing
+        // can make a repair that should succeed fail.
+        let by_copies = (manifest_ok(0) || manifest_ok(1)) && first_lost_in_both.is_none();
+        if code(&o) == 0 {
             assert!(fs::read(d.join("r.lgn")).unwrap() == original, "{why}");
             let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-            let expected: Vec<String> = map
+            let mut expected: Vec<String> = map
                 .data
                 .iter()
                 .zip(&lost_in)
                 .filter(|(_, l)| l[0])
                 .map(|((n, _), _)| n.clone())
                 .collect();
-            let mut expected = expected;
             expected.sort();
             assert_eq!(names(&v["damaged_entries"]), expected, "{why}");
-            repaired += 1;
+            if by_copies {
+                repaired += 1;
+            } else {
+                rescued += 1;
+            }
+        } else {
+            assert!(!by_copies, "{why}");
+            assert_eq!(code(&o), 1, "{why}");
+            let named = map
+                .data
+                .iter()
+                .zip(&lost_in)
+                .filter(|(_, l)| l[0] && l[1])
+                .any(|((n, _), _)| stderr(&o).contains(&format!("{n}: damaged in both copies")));
+            assert!(named || stderr(&o).contains("no usable manifest"), "{why}");
+            assert_eq!(files(d), ["a.lgn", "d.lgn", "o.lgn"], "{why}");
+            refused += 1;
         }
     }
-    eprintln!("{trials} trials: {repaired} repaired byte for byte, {refused} refused as expected");
-    assert_eq!(repaired + refused, trials);
+    eprintln!(
+        "{trials} trials: {repaired} repaired byte for byte from the copies, {rescued} more \
+         with the recovery data, {refused} refused as expected"
+    );
+    assert_eq!(repaired + rescued + refused, trials);
+}
+
+/// One copy alone: a manifest damaged by a run of bytes and a catalog page
+/// with a bad byte still read (the manifest put right in memory, the page
+/// rebuilt from the catalog's parity); fixity names both; `repair` without
+/// `--from` gives back the original byte for byte, even with the directory
+/// and the end record damaged too; a damaged record it cannot rebuild is
+/// refused, naming it, and leaves no file.
+#[test]
+fn one_copy_alone_is_repaired_from_its_own_recovery_data() {
+    let t = packed("repair-alone");
+    let d = &t.0;
+    let original = fs::read(d.join("a.lgn")).unwrap();
+    let map = Map::of(&original);
+    let (_, manifest_at) = map.data("manifest.json", 0);
+    let (page, page_at) = map.data("c/0", 0);
+    let mut dc = original.clone();
+    let run_at = manifest_at.start + manifest_at.len() / 3;
+    dc[run_at..run_at + 300].fill(0);
+    dc[page_at.start + page_at.len() / 2] ^= 0x40;
+    fs::write(d.join("d.lgn"), &dc).unwrap();
+
+    let o = run(&["ls", "d.lgn", "-i", "alice.key"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("registers/scan.bin"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("manifest.json is damaged and was put right in memory"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["verify", "d.lgn", "--level", "fixity"], d);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("manifest.json") && out.contains(&page),
+        "{out}"
+    );
+    assert!(out.contains("repair:"), "{out}");
+
+    let mut rng = ChaCha8Rng::seed_from_u64(0xa10e);
+    hit(&mut dc, map.cd.clone(), &mut rng);
+    hit(&mut dc, map.eocd.clone(), &mut rng);
+    fs::write(d.join("d.lgn"), &dc).unwrap();
+    let v = repair_json(d, &["d.lgn", "-o", "r.lgn", "--issuer", "gov.pub"]);
+    assert!(fs::read(d.join("r.lgn")).unwrap() == original);
+    assert_eq!(v["damaged"]["recovered"], true);
+    assert!(v["other"].is_null());
+    assert_eq!(v["from_parity"]["entries"], 1);
+    assert_eq!(
+        names(&v["damaged_entries"]),
+        sorted(&["manifest.json", &page])
+    );
+    assert_eq!(v["fixity"]["problems"].as_array().unwrap().len(), 0);
+    let o = run(&["repair", "d.lgn", "-o", "r2.lgn"], d);
+    assert!(
+        stdout(&o).contains("manifest.json: damaged; put right from its own recovery data"),
+        "{}",
+        stdout(&o)
+    );
+    fs::remove_file(d.join("r2.lgn")).unwrap();
+
+    let (rec, rec_at) = map.data("r/", 0);
+    let mut dc = original.clone();
+    dc[rec_at.start] ^= 1;
+    fs::write(d.join("d.lgn"), &dc).unwrap();
+    let _ = fs::remove_file(d.join("r.lgn"));
+    let o = run(&["repair", "d.lgn", "-o", "r.lgn"], d);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&rec) && stderr(&o).contains("give an intact copy with --from"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files(d), ["a.lgn", "d.lgn"]);
+}
+
+/// Seeded random trials (`LEGATION_ALONE_TRIALS`, default 40): one byte
+/// changed anywhere in what the recovery data covers (the manifest, the
+/// catalog pages, the index and their parity, every local header, the
+/// central directory, the end record) is repaired from the copy alone,
+/// byte for byte.
+#[test]
+fn any_one_bad_byte_outside_records_and_decoders_is_repaired_alone() {
+    let trials: u64 = std::env::var("LEGATION_ALONE_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    let t = packed("repair-alone-trials");
+    let d = &t.0;
+    let original = fs::read(d.join("a.lgn")).unwrap();
+    let map = Map::of(&original);
+    let mut ranges: Vec<(String, Range<usize>)> = map
+        .data
+        .iter()
+        .filter(|(n, _)| n == "manifest.json" || n.starts_with("c/") || n.starts_with("p/"))
+        .cloned()
+        .collect();
+    ranges.extend(map.headers.iter().cloned());
+    ranges.push(("central directory".into(), map.cd.clone()));
+    ranges.push(("end record".into(), map.eocd.clone()));
+    let total: usize = ranges.iter().map(|(_, r)| r.len()).sum();
+    let mut rng = ChaCha8Rng::seed_from_u64(0x0a1e_0000);
+    for trial in 0..trials {
+        // Uniform over the covered bytes.
+        let mut k = rng.next_u32() as usize % total;
+        let (what, at) = ranges
+            .iter()
+            .find_map(|(n, r)| {
+                if k < r.len() {
+                    Some((n.clone(), r.start + k))
+                } else {
+                    k -= r.len();
+                    None
+                }
+            })
+            .unwrap();
+        let mut dc = original.clone();
+        dc[at] ^= 1 + (rng.next_u32() % 255) as u8;
+        fs::write(d.join("d.lgn"), &dc).unwrap();
+        let _ = fs::remove_file(d.join("r.lgn"));
+        let o = run(&["repair", "d.lgn", "-o", "r.lgn"], d);
+        let why = format!(
+            "trial {trial}: byte {at} ({what}): {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert_eq!(code(&o), 0, "{why}");
+        assert!(fs::read(d.join("r.lgn")).unwrap() == original, "{why}");
+    }
 }

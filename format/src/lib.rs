@@ -17,6 +17,7 @@ pub mod keys;
 pub mod manifest;
 pub mod media;
 pub mod pack;
+pub mod recovery;
 pub mod time;
 pub mod writer;
 
@@ -26,12 +27,11 @@ pub use error::{Error, Result};
 /// as the entry [`SPEC_ENTRY`].
 pub const SPEC_MD: &str = include_str!("../SPEC.md");
 
-/// Format version written into manifests (`major.minor`): the lowest
-/// version that describes the archive, so this one unless the archive
-/// carries a 1.1 feature (an embedded viewer: [`FORMAT_VERSION_VIEWER`]).
-pub const FORMAT_VERSION: &str = "1.0";
-/// Format version of archives that carry [`VIEWER_ENTRY`].
-pub const FORMAT_VERSION_VIEWER: &str = "1.1";
+/// Format version written into manifests (`major.minor`). 1.1 added the
+/// optional embedded viewer ([`VIEWER_ENTRY`]); 1.2 the recovery data
+/// ([`recovery`]: the manifest's `recovery` member and the catalog's
+/// parity entries), which this writer always writes.
+pub const FORMAT_VERSION: &str = "1.2";
 /// Major format version this crate reads; another major is refused.
 pub const FORMAT_MAJOR: u32 = 1;
 

@@ -185,11 +185,11 @@ impl Manifest {
         Ok(m)
     }
 
-    /// The manifest's canonical bytes: compact JSON with a final newline.
+    /// The manifest's canonical bytes: compact JSON, its recovery data as
+    /// the last member (§5.5), and a final newline.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut v = serde_json::to_vec(self).unwrap(); // plain data, always serializable
-        v.push(b'\n');
-        v
+        let v = serde_json::to_vec(self).unwrap(); // plain data, always serializable
+        crate::recovery::protect_manifest(&v)
     }
 }
 

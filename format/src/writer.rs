@@ -92,6 +92,8 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     index: Index,
     last_path: Option<String>,
     sealed: Vec<u8>,
+    /// Parities of the catalog's stored pages and index (§10.8).
+    parity: crate::recovery::CatalogParity,
     /// The format version the manifest will say.
     version: &'static str,
 }
@@ -152,6 +154,7 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             },
             last_path: None,
             sealed: Vec::with_capacity(BATCH_CHUNKS * SEALED_CHUNK),
+            parity: Default::default(),
             version: crate::FORMAT_VERSION,
         };
         w.write_plain_entry(crate::MIMETYPE_ENTRY, crate::MEDIA_TYPE.as_bytes())?;
@@ -170,7 +173,6 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 ));
             }
             w.write_plain_entry(crate::VIEWER_ENTRY, v)?;
-            w.version = crate::FORMAT_VERSION_VIEWER;
         }
         Ok(w)
     }
@@ -411,10 +413,12 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         Ok(())
     }
 
+    /// Writes a catalog page or the index, and adds it to the parities.
     fn write_sealed_document(&mut self, name: &str, stream: StreamId, json: &[u8]) -> Result<()> {
         let key = self.data_key.stream_key(&self.archive_id, stream);
         let deflated = catalog::deflate(json);
         let sealed = crypto::seal_stream(&key, &deflated);
+        self.parity.add(&sealed);
         self.write_plain_entry(name, &sealed)
     }
 
@@ -464,6 +468,9 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             ));
         }
         self.write_sealed_document(crate::CATALOG_INDEX_ENTRY, StreamId::CatalogIndex, &json)?;
+        for (s, p) in std::mem::take(&mut self.parity).finish().iter().enumerate() {
+            self.write_plain_entry(&crate::recovery::parity_entry(s as u64), p)?;
+        }
         let manifest = Manifest {
             format: "legation".into(),
             version: self.version.into(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use legation_format::container::{self, Entry};
 use legation_format::manifest::{self, Manifest};
-use legation_format::{crypto, MANIFEST_ENTRY, SIGNATURE_ENTRY};
+use legation_format::{crypto, recovery, MANIFEST_ENTRY, SIGNATURE_ENTRY};
 
 use crate::source::ReadAt;
 use crate::{Error, Result};
@@ -27,6 +27,9 @@ struct Inner {
     by_name: NameIndex,
     manifest: Manifest,
     manifest_bytes: Vec<u8>,
+    /// Whether the stored manifest was damaged and its bytes were put
+    /// right from its own recovery data (§5.5).
+    manifest_recovered: bool,
     signature: Option<[u8; 64]>,
 }
 
@@ -107,11 +110,20 @@ impl Archive {
             &mut manifest_bytes,
             MANIFEST_ENTRY,
         )?;
+        let mut manifest_recovered = false;
         if crc32fast_hash(&manifest_bytes) != m.crc32 {
-            return Err(Error::ManifestMismatch {
-                entry: MANIFEST_ENTRY.into(),
-                what: "CRC-32 differs from its header (damaged)".into(),
-            });
+            // Damaged: put right from its recovery data, if the result has
+            // the CRC-32 of the header (the signature is checked later).
+            let crc = m.crc32;
+            manifest_bytes =
+                recovery::recover_manifest(&manifest_bytes, &|b| crc32fast_hash(b) == crc)
+                    .ok_or_else(|| Error::ManifestMismatch {
+                        entry: MANIFEST_ENTRY.into(),
+                        what: "CRC-32 differs from its header (damaged), and its recovery \
+                               data cannot put it right"
+                            .into(),
+                    })?;
+            manifest_recovered = true;
         }
         let manifest = Manifest::parse(&manifest_bytes)?;
 
@@ -144,9 +156,17 @@ impl Archive {
                 by_name,
                 manifest,
                 manifest_bytes,
+                manifest_recovered,
                 signature,
             }),
         })
+    }
+
+    /// Whether the stored manifest is damaged and was put right in memory
+    /// from its own recovery data (§5.5): the archive reads as it should,
+    /// and fixity reports the damage; `repair` writes a whole copy.
+    pub fn manifest_recovered(&self) -> bool {
+        self.inner.manifest_recovered
     }
 
     /// The public manifest.
@@ -243,10 +263,56 @@ impl Archive {
         }
         let mut buf = vec![0u8; e.size as usize];
         self.read_at(e.data_offset(), &mut buf, name)?;
-        if blake3::hash(&buf).as_bytes() != &self.manifest_entry(name)?.blake3 {
-            return Err(Error::EntryHash { entry: name.into() });
+        let want = self.manifest_entry(name)?.blake3;
+        if blake3::hash(&buf).as_bytes() != &want {
+            // A damaged catalog page or index is rebuilt from its stripe.
+            return match self.rebuild_catalog_member(name) {
+                Some(b) => Ok(b),
+                None => Err(Error::EntryHash { entry: name.into() }),
+            };
         }
         Ok(buf)
+    }
+
+    /// The catalog member `name` (a page or the index) rebuilt from its
+    /// stripe's parity entry and the other members of the stripe (§10.8),
+    /// each checked against its BLAKE3; `None` if the archive has no
+    /// parity, `name` is no catalog member, or another part of the stripe
+    /// is damaged too.
+    pub fn rebuild_catalog_member(&self, name: &str) -> Option<Vec<u8>> {
+        let pages = self.manifest().catalog.pages;
+        let member = |n: &str| -> Option<u64> {
+            if n == legation_format::CATALOG_INDEX_ENTRY {
+                return Some(pages);
+            }
+            let hex = n.strip_prefix(legation_format::CATALOG_PAGE_PREFIX)?;
+            let i = (hex.len() == 8)
+                .then(|| u64::from_str_radix(hex, 16).ok())
+                .flatten()?;
+            (i < pages && legation_format::catalog_page_entry(i) == n).then_some(i)
+        };
+        let lost = member(name)?;
+        let (stripe, range) = recovery::catalog_stripe(lost, pages + 1);
+        let intact = |n: &str| -> Option<Vec<u8>> {
+            let e = self.entry(n).ok()?;
+            let mut b = vec![0u8; usize::try_from(e.size).ok()?];
+            self.read_at(e.data_offset(), &mut b, n).ok()?;
+            (blake3::hash(&b).as_bytes() == &self.manifest_entry(n).ok()?.blake3).then_some(b)
+        };
+        let mut acc = intact(&recovery::parity_entry(stripe))?;
+        for i in range.filter(|&i| i != lost) {
+            let n = if i == pages {
+                legation_format::CATALOG_INDEX_ENTRY.to_owned()
+            } else {
+                legation_format::catalog_page_entry(i)
+            };
+            recovery::xor_into(&mut acc, &intact(&n)?);
+        }
+        let e = self.entry(name).ok()?;
+        acc.truncate(usize::try_from(e.size).ok()?);
+        (acc.len() as u64 == e.size
+            && blake3::hash(&acc).as_bytes() == &self.manifest_entry(name).ok()?.blake3)
+            .then_some(acc)
     }
 
     /// Reads bytes from the source; `what` names them in errors.

@@ -151,6 +151,28 @@ pub enum Error {
         /// What is wrong with the entry there.
         other_why: String,
     },
+    /// Repair from one copy alone: an entry is damaged and the archive's
+    /// own recovery data cannot rebuild it.
+    #[error("{entry} is damaged in {damaged} ({damaged_why}) and the archive's own recovery data cannot rebuild it: give an intact copy with --from")]
+    DamagedAlone {
+        /// The entry name.
+        entry: String,
+        /// The copy's name.
+        damaged: String,
+        /// What is wrong with the entry there.
+        damaged_why: String,
+    },
+    /// Repair from one copy alone: it holds no manifest that can be used,
+    /// even with its recovery data.
+    #[error("no usable manifest in {damaged} ({damaged_why}): give another copy with --from")]
+    NoManifestAlone {
+        /// The copy's name.
+        damaged: String,
+        /// Why its manifest cannot be used.
+        damaged_why: String,
+        /// Whether it was refused for its signer rather than for damage.
+        forged: bool,
+    },
     /// Repair: neither copy holds a manifest that can be used.
     #[error("no usable manifest in either copy ({damaged}: {damaged_why}; {other}: {other_why})")]
     NoManifest {
@@ -210,7 +232,14 @@ impl Error {
             | Error::KeyCommitment { .. } => ErrorKind::Forged,
             Error::NoKey { .. } | Error::KeyNeeded => ErrorKind::WrongKey,
             Error::NoSuchRecord { .. } => ErrorKind::NotFound,
-            Error::DamagedInBoth { .. } => ErrorKind::Damaged,
+            Error::DamagedInBoth { .. } | Error::DamagedAlone { .. } => ErrorKind::Damaged,
+            Error::NoManifestAlone { forged, .. } => {
+                if *forged {
+                    ErrorKind::Forged
+                } else {
+                    ErrorKind::Damaged
+                }
+            }
             Error::NoManifest { forged, .. } => {
                 if *forged {
                     ErrorKind::Forged

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use legation_format::container::{self, Entry};
 use legation_format::manifest::{self, Manifest};
-use legation_format::{crypto, hex, MANIFEST_ENTRY, SIGNATURE_ENTRY};
+use legation_format::{crypto, hex, recovery, MANIFEST_ENTRY, SIGNATURE_ENTRY};
 use serde::Serialize;
 
 use crate::archive::{check_decoders, MAX_DIRECTORY, MAX_MANIFEST};
@@ -59,6 +59,9 @@ pub struct ManifestStatus {
     /// How the manifest was found: `"central directory"`, `"scan"`, or
     /// `None` if it was not.
     pub found: Option<String>,
+    /// Whether its stored bytes were damaged and put right from its own
+    /// recovery data (§5.5).
+    pub recovered: bool,
     /// Why the central directory did not open, when it did not.
     pub directory_problem: Option<String>,
     /// The archive id the manifest names.
@@ -114,13 +117,17 @@ pub struct Report {
     pub manifest_blake3: String,
     /// The damaged copy's manifest.
     pub damaged: ManifestStatus,
-    /// The other copy's manifest.
-    pub other: ManifestStatus,
+    /// The other copy's manifest; `None` when repairing from the damaged
+    /// copy's own recovery data alone.
+    pub other: Option<ManifestStatus>,
     /// Entries taken from the damaged copy.
     pub from_damaged: Tally,
     /// Entries taken from the other copy.
     pub from_other: Tally,
-    /// Entries not intact in the damaged copy (each taken from the other).
+    /// Catalog entries rebuilt from their stripe's parity (§10.8).
+    pub from_parity: Tally,
+    /// Entries not intact in the damaged copy (each taken from the other
+    /// copy or rebuilt from parity).
     pub damaged_entries: Vec<Damage>,
     /// Headers, directory and length of the damaged copy that differ from
     /// the archive's (regenerated, not copied).
@@ -143,6 +150,7 @@ struct Found {
     manifest: Manifest,
     bytes: Vec<u8>,
     signature: Option<Vec<u8>>,
+    recovered: bool,
 }
 
 /// Bytes read per block.
@@ -152,37 +160,50 @@ const BLOCK: usize = 1 << 20;
 /// a directory of the largest sizes accepted, and its signature.
 const SCAN_WINDOW: u64 = MAX_MANIFEST + MAX_DIRECTORY + (1 << 20);
 
-/// Rebuilds the archive from two copies into `out` (written from its
-/// current position, which must be 0 of an empty file; on error `out`
-/// holds partial data the caller discards). Every entry is taken from
-/// `damaged` if its BLAKE3 matches the manifest, else from `other` if
-/// that matches; an entry intact in neither fails the repair, naming it.
+/// Rebuilds the archive into `out` (written from its current position,
+/// which must be 0 of an empty file; on error `out` holds partial data the
+/// caller discards) from the damaged copy, its own recovery data (§5.5,
+/// §10.8) and, if given, another copy. Every entry is taken from `damaged`
+/// if its BLAKE3 matches the manifest, else from `other` if that matches,
+/// else, for a catalog page or the index, rebuilt from its stripe's parity;
+/// an entry none of these gives fails the repair, naming it.
 pub fn repair<W: Write + Seek>(
     damaged: Arc<dyn ReadAt>,
-    other: Arc<dyn ReadAt>,
+    other: Option<Arc<dyn ReadAt>>,
     opts: &Options,
     out: &mut W,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report> {
-    let copies = [damaged, other];
-    let mut status = [ManifestStatus::default(), ManifestStatus::default()];
-    let mut usable: [Option<Found>; 2] = [None, None];
+    let copies: Vec<Arc<dyn ReadAt>> = std::iter::once(damaged).chain(other).collect();
+    let mut status = Vec::new();
+    let mut usable: Vec<Option<Found>> = Vec::new();
     let mut forged = false;
-    for i in 0..2 {
-        let (s, f) = judge(&copies[i], opts.pinned.as_ref());
-        status[i] = s;
+    for c in &copies {
+        let (s, f) = judge(c, opts.pinned.as_ref());
+        status.push(s);
         match f {
-            Ok(f) => usable[i] = Some(f),
-            Err(kind) => forged |= kind == ErrorKind::Forged,
+            Ok(f) => usable.push(Some(f)),
+            Err(kind) => {
+                forged |= kind == ErrorKind::Forged;
+                usable.push(None)
+            }
         }
     }
-    let (side, preferred) = match (&usable[0], &usable[1]) {
+    let why = |s: &ManifestStatus| s.problem.clone().unwrap_or_default();
+    let (side, preferred) = match (&usable[0], usable.get(1).and_then(Option::as_ref)) {
+        (None, None) if copies.len() == 1 => {
+            return Err(Error::NoManifestAlone {
+                damaged: status[0].copy.clone(),
+                damaged_why: why(&status[0]),
+                forged,
+            })
+        }
         (None, None) => {
             return Err(Error::NoManifest {
                 damaged: status[0].copy.clone(),
-                damaged_why: status[0].problem.clone().unwrap_or_default(),
+                damaged_why: why(&status[0]),
                 other: status[1].copy.clone(),
-                other_why: status[1].problem.clone().unwrap_or_default(),
+                other_why: why(&status[1]),
                 forged,
             })
         }
@@ -253,8 +274,14 @@ pub fn repair<W: Write + Seek>(
     }
     let total: u64 = planned.iter().map(|p| p.0.size).sum();
 
-    let names = [copies[0].name().to_owned(), copies[1].name().to_owned()];
-    let mut tally = [Tally::default(), Tally::default()];
+    let names: Vec<String> = copies.iter().map(|c| c.name().to_owned()).collect();
+    // Tallies: the damaged copy, the other copy, parity.
+    let mut tally = [Tally::default(); 3];
+    let by_name: std::collections::HashMap<&str, usize> = planned
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.0.name.as_str(), i))
+        .collect();
     let mut damaged_entries = Vec::new();
     let mut damaged_in_other = Vec::new();
     let mut damaged_structure = Vec::new();
@@ -277,8 +304,8 @@ pub fn repair<W: Write + Seek>(
         pos += header.len() as u64;
         let mut why: [Option<String>; 2] = [None, None];
         let mut taken = None;
-        for i in 0..2 {
-            match copy_checked(&*copies[i], e, hash, out, &mut buf, &mut |n| {
+        for (i, copy) in copies.iter().enumerate() {
+            match copy_checked(&**copy, e, hash, out, &mut buf, &mut |n| {
                 progress(done + n, total)
             })? {
                 Ok(()) => {
@@ -302,15 +329,28 @@ pub fn repair<W: Write + Seek>(
                 write(out, b, &e.name)?;
                 side as usize
             }
-            (None, None) => {
-                return Err(Error::DamagedInBoth {
-                    entry: e.name.clone(),
-                    damaged: names[0].clone(),
-                    damaged_why: why[0].take().unwrap_or_default(),
-                    other: names[1].clone(),
-                    other_why: why[1].take().unwrap_or_default(),
-                })
-            }
+            (None, None) => match rebuild(&chosen.manifest, &planned, &by_name, &copies, e, hash) {
+                Some(b) => {
+                    write(out, &b, &e.name)?;
+                    2
+                }
+                None if copies.len() == 1 => {
+                    return Err(Error::DamagedAlone {
+                        entry: e.name.clone(),
+                        damaged: names[0].clone(),
+                        damaged_why: why[0].take().unwrap_or_default(),
+                    })
+                }
+                None => {
+                    return Err(Error::DamagedInBoth {
+                        entry: e.name.clone(),
+                        damaged: names[0].clone(),
+                        damaged_why: why[0].take().unwrap_or_default(),
+                        other: names[1].clone(),
+                        other_why: why[1].take().unwrap_or_default(),
+                    })
+                }
+            },
         };
         for (i, list) in [&mut damaged_entries, &mut damaged_in_other]
             .into_iter()
@@ -319,7 +359,11 @@ pub fn repair<W: Write + Seek>(
             if let Some(w) = why[i].take() {
                 list.push(Damage {
                     entry: e.name.clone(),
-                    problem: w,
+                    problem: if taken == 2 && i == 0 {
+                        format!("{w} (rebuilt from the catalog's parity)")
+                    } else {
+                        w
+                    },
                 });
             }
         }
@@ -380,15 +424,70 @@ pub fn repair<W: Write + Seek>(
         preferred,
         manifest_blake3: hex::encode(blake3::hash(&chosen.bytes).as_bytes()),
         damaged: status[0].clone(),
-        other: status[1].clone(),
+        other: status.get(1).cloned(),
         from_damaged: tally[0],
         from_other: tally[1],
+        from_parity: tally[2],
         damaged_entries,
         damaged_structure,
         damaged_in_other,
         entries: planned.len() as u64,
         len,
     })
+}
+
+/// A catalog page or the index rebuilt from its stripe's parity entry and
+/// the stripe's other members, or a parity entry from its stripe's members
+/// (§10.8), each taken from any copy where its BLAKE3 matches; `None` if
+/// `e` is none of these in a 1.2 archive or another part of its stripe is
+/// damaged everywhere.
+fn rebuild(
+    m: &Manifest,
+    planned: &[Planned<'_>],
+    by_name: &std::collections::HashMap<&str, usize>,
+    copies: &[Arc<dyn ReadAt>],
+    e: &Entry,
+    hash: &[u8; 32],
+) -> Option<Vec<u8>> {
+    let pages = m.catalog.pages;
+    let member = |i: u64| {
+        if i == pages {
+            legation_format::CATALOG_INDEX_ENTRY.to_owned()
+        } else {
+            legation_format::catalog_page_entry(i)
+        }
+    };
+    let intact = |name: &str| -> Option<Vec<u8>> {
+        let (pe, ph, _) = &planned[*by_name.get(name)?];
+        let mut b = vec![0u8; usize::try_from(pe.size).ok()?];
+        copies.iter().find_map(|c| {
+            (c.read_exact_at(pe.data_offset(), &mut b).is_ok() && blake3::hash(&b).as_bytes() == ph)
+                .then(|| b.clone())
+        })
+    };
+    let stripes = (pages + 1).div_ceil(recovery::STRIPE as u64);
+    let (mut acc, range, lost) = match (0..=pages).find(|&i| member(i) == e.name) {
+        // A member: the parity XOR the stripe's other members.
+        Some(lost) => {
+            let (stripe, range) = recovery::catalog_stripe(lost, pages + 1);
+            (intact(&recovery::parity_entry(stripe))?, range, Some(lost))
+        }
+        // A parity entry: the XOR of its stripe's members.
+        None => {
+            let s = (0..stripes).find(|&s| recovery::parity_entry(s) == e.name)?;
+            let first = s * recovery::STRIPE as u64;
+            (
+                Vec::new(),
+                recovery::catalog_stripe(first, pages + 1).1,
+                None,
+            )
+        }
+    };
+    for i in range.filter(|&i| Some(i) != lost) {
+        recovery::xor_into(&mut acc, &intact(&member(i))?);
+    }
+    acc.truncate(usize::try_from(e.size).ok()?);
+    (acc.len() as u64 == e.size && blake3::hash(&acc).as_bytes() == hash).then_some(acc)
 }
 
 fn write<W: Write>(out: &mut W, bytes: &[u8], what: &str) -> Result<()> {
@@ -482,6 +581,7 @@ fn judge(
         }
     };
     let m = &found.manifest;
+    s.recovered = found.recovered;
     s.archive_id = Some(hex::encode(&m.archive_id));
     s.created = Some(m.created.clone());
     s.manifest_blake3 = Some(hex::encode(blake3::hash(&found.bytes).as_bytes()));
@@ -546,6 +646,7 @@ fn from_directory(src: &Arc<dyn ReadAt>) -> Result<Found> {
         manifest: a.manifest().clone(),
         bytes: a.manifest_bytes().to_vec(),
         signature,
+        recovered: a.manifest_recovered(),
     })
 }
 
@@ -587,7 +688,15 @@ fn candidate(src: &dyn ReadAt, at: u64, header: &[u8]) -> Option<Found> {
         return None;
     }
     let data = at + header.len() as u64;
-    let bytes = read_checked(src, data, size, crc)?;
+    if data.checked_add(size)? > src.len() {
+        return None;
+    }
+    let mut bytes = vec![0u8; size as usize];
+    src.read_exact_at(data, &mut bytes).ok()?;
+    let recovered = crc32fast::hash(&bytes) != crc;
+    if recovered {
+        bytes = recovery::recover_manifest(&bytes, &|b| crc32fast::hash(b) == crc)?;
+    }
     let manifest = Manifest::parse(&bytes).ok()?;
     // Its own layout must put it here.
     let mut offset = 0u64;
@@ -618,6 +727,7 @@ fn candidate(src: &dyn ReadAt, at: u64, header: &[u8]) -> Option<Found> {
         manifest,
         bytes,
         signature,
+        recovered,
     })
 }
 

@@ -382,6 +382,15 @@ pub fn all() -> Vec<Vector> {
     );
     v.push(
         Vector::new(
+            "bitflip-catalog-parity",
+            "fixity failure: p/00000000: BLAKE3",
+            "one bit of the catalog's parity entry flipped",
+            flip(good.clone(), data_start("p/00000000") + 10),
+        )
+        .pin(),
+    );
+    v.push(
+        Vector::new(
             "bitflip-local-name",
             "fixity failure: local header",
             "one bit of a record's name in its local header flipped",
@@ -417,9 +426,18 @@ pub fn all() -> Vec<Vector> {
     let mf_at = data_start(legation_format::MANIFEST_ENTRY);
     v.push(Vector::new(
         "bitflip-manifest",
-        "open failure: CRC-32",
-        "one bit of manifest.json flipped",
+        "fixity failure: manifest.json: BLAKE3",
+        "one bit of manifest.json flipped: put right from its recovery data when opened, and named by fixity",
         flip(good.clone(), mf_at + 40),
+    ));
+    let mut b = good.clone();
+    let mf_len = raw.get(legation_format::MANIFEST_ENTRY).len();
+    b[mf_at..mf_at + mf_len].fill(0);
+    v.push(Vector::new(
+        "manifest-destroyed",
+        "open failure: cannot put it right",
+        "manifest.json overwritten with zeros: beyond its recovery data",
+        b,
     ));
     let sig_at = data_start(legation_format::SIGNATURE_ENTRY);
     v.push(Vector::new(
@@ -455,7 +473,7 @@ pub fn all() -> Vec<Vector> {
     r.entries.retain(|(n, _)| n != &records[1]);
     v.push(Vector::new(
         "missing-entry",
-        "open failure: lists 6 entries but the container holds 5",
+        "open failure: lists 7 entries but the container holds 6",
         "a record entry removed by the host",
         r.build(),
     ));
