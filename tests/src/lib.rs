@@ -1,7 +1,9 @@
 //! Test support shared by the end-to-end tests: a deterministic sample
-//! archive, raw container surgery for hostile variants, and the format's
-//! test vectors (generated here, checked in under `format/testdata/`).
+//! archive, raw container surgery for hostile variants, the format's test
+//! vectors (generated here, checked in under `format/testdata/`), and the
+//! hostile decoders every host's tests run.
 
+pub mod hostile;
 pub mod raw;
 pub mod vectors;
 

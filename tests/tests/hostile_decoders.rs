@@ -1,0 +1,249 @@
+//! Hostile decoders: each fails its record alone, with an error naming the
+//! decoder, the record and the limit, and the host goes on. Run on every
+//! engine (wasmtime in this process, wasmtime in a worker process,
+//! wasmi), and all must give the same verdict; the cases are
+//! `legation_tests::hostile`, which the browser build runs too. Then
+//! hostile *workers*: ones that die, hang, lie or leak.
+//!
+//! This test has its own `main` (`harness = false`): started with
+//! `decode-worker`, the test binary is the worker process.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use legation_reader::decode::{DecodeError, Engine, Host, HostLimits};
+use legation_reader::isolated::{serve, Isolated};
+use legation_tests::hostile::{self, good, good_output, run};
+
+/// The argument that makes this binary a worker.
+const WORKER: &str = "decode-worker";
+
+fn engines() -> Vec<Arc<dyn Engine>> {
+    vec![
+        Arc::new(legation_reader::wasmtime_engine::Wasmtime::new()),
+        Arc::new(Isolated::current_exe([WORKER]).unwrap()),
+        Arc::new(legation_reader::wasmi_engine::Wasmi::default()),
+    ]
+}
+
+fn host(engine: Arc<dyn Engine>) -> Host {
+    Host::new(
+        engine,
+        HostLimits {
+            output_cap: 1 << 20,
+            watchdog: Duration::from_secs(30),
+            ..HostLimits::default()
+        },
+    )
+}
+
+/// After any failure, a good decoder still works on the same host.
+fn still_works(host: &Host) {
+    let out = run(host, &good()).expect("a good decoder after a hostile one");
+    assert_eq!(out, good_output()[1..]);
+}
+
+/// Every case of the suite (`legation_tests::hostile`) on every engine:
+/// the verdict it names, within its own limits (fuel, not the watchdog,
+/// ends runaway decoders), and the host goes on.
+fn every_hostile_decoder_fails_its_record_alone_on_every_engine() {
+    let mut failures = Vec::new();
+    for e in engines() {
+        let h = host(e);
+        for case in hostile::cases() {
+            let started = Instant::now();
+            if let Err(why) = case.check(&h) {
+                failures.push(format!("{}: {why}", h.engine_name()));
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                failures.push(format!(
+                    "{}: {} took {:?}",
+                    h.engine_name(),
+                    case.name,
+                    started.elapsed()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn a_good_decoder_gives_the_same_bytes_on_every_engine() {
+    let outs: Vec<_> = engines()
+        .into_iter()
+        .map(|e| run(&host(e), &good()).unwrap())
+        .collect();
+    assert!(outs.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// A host on workers started as `sh -c SCRIPT` (with `$0` this binary).
+fn shell_host(script: &str, watchdog: Duration) -> Host {
+    let me = std::env::current_exe().unwrap();
+    let engine = Isolated::new("/bin/sh", ["-c".into(), script.into(), me.into_os_string()]);
+    Host::new(
+        Arc::new(engine),
+        HostLimits {
+            watchdog,
+            ..HostLimits::default()
+        },
+    )
+}
+
+fn a_worker_that_dies_fails_the_call_and_the_next_worker_serves() {
+    let dir = std::env::temp_dir().join(format!("legation-worker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let flag = dir.join("started-once");
+    let _ = std::fs::remove_file(&flag);
+    // The first worker exits at once; later ones are real.
+    let script = format!(
+        "if [ -e '{}' ]; then exec \"$0\" {WORKER}; else : > '{}'; exit 3; fi",
+        flag.display(),
+        flag.display()
+    );
+    let host = shell_host(&script, Duration::from_secs(30));
+    match run(&host, &good()) {
+        Err(DecodeError::Trap {
+            trap,
+            decoder,
+            record,
+        }) => {
+            assert!(
+                trap.contains("decoder process ended") && trap.contains('3'),
+                "{trap}"
+            );
+            assert_eq!(
+                (decoder.as_str(), record.as_str()),
+                (hostile::DECODER, hostile::RECORD)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    still_works(&host);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn a_worker_that_hangs_is_killed_by_the_backstop() {
+    let host = shell_host("exec sleep 600", Duration::from_secs(1));
+    let started = Instant::now();
+    let r = run(&host, &good());
+    assert!(matches!(r, Err(DecodeError::Timeout { .. })), "{r:?}");
+    // The call's watchdog (1 s) plus the backstop's grace (5 s).
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+fn a_worker_that_answers_garbage_is_dropped() {
+    for script in [
+        "printf '\\377'; exec cat > /dev/null",
+        // An answer longer than the output cap.
+        "printf '\\000\\377\\377\\377\\177'; exec cat > /dev/null",
+        "exec cat > /dev/null < /dev/null",
+    ] {
+        let r = run(&shell_host(script, Duration::from_secs(5)), &good());
+        assert!(
+            matches!(r, Err(DecodeError::Trap { .. })),
+            "{script}: {r:?}"
+        );
+    }
+}
+
+fn workers_start_with_an_empty_environment() {
+    // Edition 2021: setting a variable is safe; no other thread reads it.
+    std::env::set_var("LEGATION_PASSPHRASE", "never in a worker");
+    let host = shell_host(
+        "if [ -n \"$LEGATION_PASSPHRASE$HOME\" ]; then exit 7; else exit 5; fi",
+        Duration::from_secs(5),
+    );
+    std::env::remove_var("LEGATION_PASSPHRASE");
+    match run(&host, &good()) {
+        Err(DecodeError::Trap { trap, .. }) => assert!(trap.contains('5'), "{trap}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn calls_from_many_threads_share_the_workers() {
+    let host = Arc::new(Host::new(
+        Arc::new(Isolated::current_exe([WORKER]).unwrap()),
+        HostLimits::default(),
+    ));
+    let wasm = good();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..20 {
+                    assert_eq!(run(&host, &wasm).unwrap(), good_output()[1..]);
+                }
+            });
+        }
+    });
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(WORKER) {
+        let out = std::io::stdout();
+        if let Err(e) = serve(std::io::stdin(), out.lock()) {
+            eprintln!("decode worker: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let filter = args.iter().find(|a| !a.starts_with('-'));
+    let tests: &[(&str, fn())] = &[
+        (
+            "every_hostile_decoder_fails_its_record_alone_on_every_engine",
+            every_hostile_decoder_fails_its_record_alone_on_every_engine,
+        ),
+        (
+            "a_good_decoder_gives_the_same_bytes_on_every_engine",
+            a_good_decoder_gives_the_same_bytes_on_every_engine,
+        ),
+        (
+            "a_worker_that_dies_fails_the_call_and_the_next_worker_serves",
+            a_worker_that_dies_fails_the_call_and_the_next_worker_serves,
+        ),
+        (
+            "a_worker_that_hangs_is_killed_by_the_backstop",
+            a_worker_that_hangs_is_killed_by_the_backstop,
+        ),
+        (
+            "a_worker_that_answers_garbage_is_dropped",
+            a_worker_that_answers_garbage_is_dropped,
+        ),
+        (
+            "workers_start_with_an_empty_environment",
+            workers_start_with_an_empty_environment,
+        ),
+        (
+            "calls_from_many_threads_share_the_workers",
+            calls_from_many_threads_share_the_workers,
+        ),
+    ];
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (name, test) in tests {
+        if filter.is_some_and(|f| !name.contains(f.as_str())) {
+            continue;
+        }
+        ran += 1;
+        match std::panic::catch_unwind(test) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(*name);
+            }
+        }
+    }
+    println!(
+        "\ntest result: {}. {} passed; {} failed",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        ran - failed.len(),
+        failed.len()
+    );
+    if !failed.is_empty() {
+        std::process::exit(101);
+    }
+}
