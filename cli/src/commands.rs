@@ -388,14 +388,16 @@ fn unlock_required(a: &Archive, keys: &KeyOpts) -> Result<Unlocked> {
 /// Public facts as JSON.
 fn public_facts(a: &Archive) -> Result<serde_json::Value> {
     let m = a.manifest();
-    let signer = match a.check_signature(None)? {
-        Signer::Valid {
+    let signer = match a.check_signature(None) {
+        Ok(Signer::Valid {
             fingerprint,
             public_key,
-        } => {
+        }) => {
             json!({"fingerprint": fingerprint, "public_key": legation_format::hex::encode(&public_key)})
         }
-        Signer::Unsigned => serde_json::Value::Null,
+        Ok(Signer::Unsigned) => serde_json::Value::Null,
+        // Shown, not fatal: the records can still be listed and read.
+        Err(e) => json!({"problem": e.to_string()}),
     };
     let records = m
         .entries
@@ -440,9 +442,15 @@ fn print_public(v: &serde_json::Value) {
     );
     println!("archive id:     {}", v["archive_id"].as_str().unwrap_or(""));
     println!("created:        {}", v["created"].as_str().unwrap_or(""));
-    match v["issuer"]["fingerprint"].as_str() {
-        Some(f) => println!("issuer:         {f} (signature valid; pin it with verify --issuer)"),
-        None => println!("issuer:         none (unsigned archive)"),
+    match (
+        v["issuer"]["fingerprint"].as_str(),
+        v["issuer"]["problem"].as_str(),
+    ) {
+        (Some(f), _) => {
+            println!("issuer:         {f} (signature valid; pin it with verify --issuer)")
+        }
+        (None, Some(p)) => println!("issuer:         SIGNATURE NOT CHECKED: {p}"),
+        (None, None) => println!("issuer:         none (unsigned archive)"),
     }
     println!(
         "size:           {} ({} bytes)",

@@ -724,3 +724,52 @@ fn any_one_bad_byte_outside_records_and_decoders_is_repaired_alone() {
         assert!(fs::read(d.join("r.lgn")).unwrap() == original, "{why}");
     }
 }
+
+/// A damaged signature does not lose the archive: it still opens, lists
+/// and reads, while every check of who signed it fails, naming the damage;
+/// the signature cannot be recomputed, so `repair` needs another copy.
+#[test]
+fn a_damaged_signature_leaves_the_archive_readable_but_unproven() {
+    let t = packed("repair-signature");
+    let d = &t.0;
+    let original = fs::read(d.join("a.lgn")).unwrap();
+    let map = Map::of(&original);
+    let (_, sig_at) = map.data("manifest.sig", 0);
+    let mut dc = original.clone();
+    dc[sig_at.start + 7] ^= 0x04;
+    fs::write(d.join("d.lgn"), &dc).unwrap();
+
+    let o = run(&["ls", "d.lgn", "-i", "alice.key"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("registers/scan.bin"), "{}", stdout(&o));
+    let o = run(&["info", "d.lgn"], d);
+    assert!(
+        stdout(&o).contains("SIGNATURE NOT CHECKED: manifest.sig: damaged"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    for args in [
+        &["verify", "d.lgn", "--level", "fixity"][..],
+        &["verify", "d.lgn", "--issuer", "gov.pub", "-i", "alice.key"][..],
+    ] {
+        let o = run(args, d);
+        assert_eq!(code(&o), 1, "{args:?}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains("manifest.sig: damaged"),
+            "{}",
+            stdout(&o)
+        );
+    }
+    let o = run(&["repair", "d.lgn", "-o", "r.lgn"], d);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("give another copy with --from"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files(d), ["a.lgn", "d.lgn"]);
+    let v = repair_json(d, &["d.lgn", "--from", "a.lgn", "-o", "r.lgn"]);
+    assert!(fs::read(d.join("r.lgn")).unwrap() == original);
+    assert_eq!(names(&v["damaged_entries"]), sorted(&["manifest.sig"]));
+}

@@ -31,6 +31,8 @@ struct Inner {
     /// right from its own recovery data (§5.5).
     manifest_recovered: bool,
     signature: Option<[u8; 64]>,
+    /// Why the signature entry could not be read, when it is damaged.
+    signature_damaged: Option<String>,
 }
 
 /// Who signed the manifest, as far as the signature tells.
@@ -127,6 +129,9 @@ impl Archive {
         }
         let manifest = Manifest::parse(&manifest_bytes)?;
 
+        // A damaged signature does not stop the archive being read: the
+        // signer just cannot be checked (check_signature says so).
+        let mut signature_damaged = None;
         let signature = match by_name.get(&entries, SIGNATURE_ENTRY) {
             Some(i) => {
                 let e = &entries[i];
@@ -139,16 +144,22 @@ impl Archive {
                 let mut b = vec![0u8; 129];
                 read(&*source, e.data_offset(), &mut b, SIGNATURE_ENTRY)?;
                 if crc32fast_hash(&b) != e.crc32 {
-                    return Err(Error::ManifestMismatch {
-                        entry: SIGNATURE_ENTRY.into(),
-                        what: "CRC-32 differs from its header (damaged)".into(),
-                    });
+                    signature_damaged = Some("its CRC-32 differs from its headers".to_owned());
+                    None
+                } else {
+                    match manifest::parse_signature(&b) {
+                        Ok(s) => Some(s),
+                        Err(err) => {
+                            signature_damaged = Some(err.to_string());
+                            None
+                        }
+                    }
                 }
-                Some(manifest::parse_signature(&b)?)
             }
             None => None,
         };
-        check_manifest_against_container(&manifest, &entries, signature.is_some())?;
+        let signed = signature.is_some() || signature_damaged.is_some();
+        check_manifest_against_container(&manifest, &entries, signed)?;
         Ok(Archive {
             inner: Arc::new(Inner {
                 source,
@@ -158,6 +169,7 @@ impl Archive {
                 manifest_bytes,
                 manifest_recovered,
                 signature,
+                signature_damaged,
             }),
         })
     }
@@ -218,6 +230,9 @@ impl Archive {
     /// Checks the manifest signature. Without `pinned`, any valid signer
     /// (or none) is reported; with it, the signer must be that key.
     pub fn check_signature(&self, pinned: Option<&[u8; 32]>) -> Result<Signer> {
+        if let Some(what) = &self.inner.signature_damaged {
+            return Err(Error::SignatureDamaged { what: what.clone() });
+        }
         let signer = match (&self.inner.manifest.issuer, &self.inner.signature) {
             (Some(issuer), Some(sig)) => {
                 if !crypto::verify_signature(&issuer.public_key, &self.inner.manifest_bytes, sig) {

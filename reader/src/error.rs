@@ -78,6 +78,14 @@ pub enum Error {
     /// The manifest signature does not verify.
     #[error("manifest.sig: signature does not verify against the issuer key in the manifest (forged or damaged)")]
     BadSignature,
+    /// The signature entry is damaged (its CRC-32 differs from its
+    /// headers, or it is not a signature's text): who signed cannot be
+    /// checked from this copy, though everything else can be read.
+    #[error("manifest.sig: damaged ({what}); who signed cannot be checked from this copy: `legation repair` with --from another copy restores it")]
+    SignatureDamaged {
+        /// What is wrong.
+        what: String,
+    },
     /// The archive is unsigned but a signer was required.
     #[error("manifest.json: archive is not signed, but issuer {expected} was required")]
     Unsigned {
@@ -226,6 +234,7 @@ impl Error {
             | Error::TooLarge { .. }
             | Error::Chunk { .. }
             | Error::RecordMismatch { .. } => ErrorKind::Damaged,
+            Error::SignatureDamaged { .. } => ErrorKind::Damaged,
             Error::BadSignature
             | Error::Unsigned { .. }
             | Error::WrongIssuer { .. }

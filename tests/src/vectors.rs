@@ -442,8 +442,8 @@ pub fn all() -> Vec<Vector> {
     let sig_at = data_start(legation_format::SIGNATURE_ENTRY);
     v.push(Vector::new(
         "bitflip-signature",
-        "open failure: CRC-32",
-        "one bit of manifest.sig flipped",
+        "fixity failure: manifest.sig: damaged",
+        "one bit of manifest.sig flipped: the archive opens, but who signed it cannot be checked",
         flip(good.clone(), sig_at + 3),
     ));
     let mut r = raw.clone();
