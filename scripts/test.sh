@@ -31,13 +31,11 @@ cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 # tests/HOSTILE.md lists every hostile case from the suites themselves.
 python3 scripts/hostile_cases.py --check
-step "clippy"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "clippy (the viewer's benchmark binary included: it runs by hand, see BENCHMARKS.md)"
+cargo clippy --workspace --all-targets --features legation-viewer/bench --quiet -- -D warnings
 step "the browser build (format, reader, viewer and web for wasm32)"
 cargo clippy --quiet --release --target wasm32-unknown-unknown -p legation-web --all-targets -- -D warnings
 bash web/build.sh
-step "the viewer's benchmark builds (it runs by hand: see BENCHMARKS.md)"
-cargo clippy --quiet -p legation-viewer --no-default-features --features bench --bins -- -D warnings
 step "tests"
 cargo test --workspace
 step "the reader and the decoder host in headless Chromium (wasm-bindgen-test)"
