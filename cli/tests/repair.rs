@@ -670,11 +670,12 @@ fn one_copy_alone_is_repaired_from_its_own_recovery_data() {
     assert_eq!(files(d), ["a.lgn", "d.lgn"]);
 }
 
-/// Seeded random trials (`LEGATION_ALONE_TRIALS`, default 40): one byte
-/// changed anywhere in what the recovery data covers (the manifest, the
-/// catalog pages, the index and their parity, every local header, the
-/// central directory, the end record) is repaired from the copy alone,
-/// byte for byte.
+/// One byte changed anywhere in what the recovery data covers (the
+/// manifest, the catalog pages, the index and their parity, every local
+/// header, the central directory, the end record) is repaired from the
+/// copy alone, byte for byte: every byte of the manifest's and the
+/// signature's central headers, then seeded random trials
+/// (`LEGATION_ALONE_TRIALS`, default 40) over all of it.
 #[test]
 fn any_one_bad_byte_outside_records_and_decoders_is_repaired_alone() {
     let trials: u64 = std::env::var("LEGATION_ALONE_TRIALS")
@@ -695,6 +696,27 @@ fn any_one_bad_byte_outside_records_and_decoders_is_repaired_alone() {
     ranges.push(("central directory".into(), map.cd.clone()));
     ranges.push(("end record".into(), map.eocd.clone()));
     let total: usize = ranges.iter().map(|(_, r)| r.len()).sum();
+    // Every byte of the central directory headers of the manifest and the
+    // signature, in turn: the directory's CRC-32s of these two are what
+    // opening checks them against.
+    for name in ["manifest.json", "manifest.sig"] {
+        let cd = &original[map.cd.clone()];
+        let at = map.cd.start
+            + cd.windows(name.len())
+                .position(|w| w == name.as_bytes())
+                .unwrap()
+            - 46;
+        for i in at..at + 46 + name.len() {
+            let mut dc = original.clone();
+            dc[i] ^= 0x21;
+            fs::write(d.join("d.lgn"), &dc).unwrap();
+            let _ = fs::remove_file(d.join("r.lgn"));
+            let o = run(&["repair", "d.lgn", "-o", "r.lgn"], d);
+            let why = format!("{name}'s central header, byte {}: {}", i - at, stderr(&o));
+            assert_eq!(code(&o), 0, "{why}");
+            assert!(fs::read(d.join("r.lgn")).unwrap() == original, "{why}");
+        }
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(0x0a1e_0000);
     for trial in 0..trials {
         // Uniform over the covered bytes.

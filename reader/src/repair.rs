@@ -634,10 +634,13 @@ fn judge(
 /// The manifest through the end records and the central directory.
 fn from_directory(src: &Arc<dyn ReadAt>) -> Result<Found> {
     let a = Archive::open(src.clone())?;
-    let damaged = matches!(a.check_signature(None), Err(Error::SignatureDamaged { .. }));
+    // A signature that the directory says is damaged may be intact by its
+    // local header (the directory's CRC-32 may be the damaged part): the
+    // caller then looks for the manifest and signature by scanning.
+    if let Err(e @ Error::SignatureDamaged { .. }) = a.check_signature(None) {
+        return Err(e);
+    }
     let signature = match a.entry(SIGNATURE_ENTRY) {
-        // Damaged: as good as missing (judged as damage, not forgery).
-        Ok(_) if damaged => None,
         Ok(e) => {
             let mut b = vec![0u8; e.size as usize]; // 129, checked at open
             a.read_at(e.data_offset(), &mut b, SIGNATURE_ENTRY)?;
