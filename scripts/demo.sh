@@ -53,6 +53,25 @@ step "$L" render "$out/demo.lgn" national/land/plans/zad/sheet-0001.png "${id[@]
 step "$L" render "$out/demo.lgn" records/scans/camera.png "${id[@]}" -o "$out/camera.html"
 printf '\n\033[1m$ %s\033[0m\n' "$L cat $out/demo.lgn national/legal/1995-045-digital-continuity-act.md ${id[*]} | head -12"
 "$L" cat "$out/demo.lgn" national/legal/1995-045-digital-continuity-act.md "${id[@]}" | head -12
+# A host's disk flips a byte of the manifest (where the key slots are) in
+# a copy: the audit names the damage, and the copy repairs itself from its
+# own recovery data, without a key and without another copy.
+cp "$out/demo.lgn" "$out/damaged.lgn"
+python3 - "$out/damaged.lgn" <<'PY'
+import sys, zipfile
+path = sys.argv[1]
+info = zipfile.ZipFile(path).getinfo("manifest.json")
+with open(path, "r+b") as f:
+    f.seek(info.header_offset + 30 + len(info.filename) + 200)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x10]))
+PY
+printf '\n\033[1m$ %s\033[0m\n' "$L verify $out/damaged.lgn --issuer $out/demo-issuer.pub   # exits 1"
+"$L" verify "$out/damaged.lgn" --issuer "$out/demo-issuer.pub" && { echo "the damage went unnoticed" >&2; exit 1; }
+step "$L" repair "$out/damaged.lgn" -o "$out/repaired.lgn" --issuer "$out/demo-issuer.pub"
+step cmp "$out/repaired.lgn" "$out/demo.lgn"
+printf 'the repaired copy is the original, byte for byte\n'
 printf '\nThe demo archive is %s; its passphrase is in %s.\n' "$out/demo.lgn" "$out/passphrase"
 # With a display, open the archive in the desktop viewer, unlocked with the
 # demo passphrase; without one, the views above are what it would show.

@@ -253,7 +253,13 @@ fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
         if r.damaged.recovered {
             println!("  manifest.json: damaged; put right from its own recovery data");
         }
-        for x in r.damaged_entries.iter().chain(&r.damaged_structure) {
+        let said = |x: &&repair::Damage| !(r.damaged.recovered && x.entry == "manifest.json");
+        for x in r
+            .damaged_entries
+            .iter()
+            .filter(said)
+            .chain(&r.damaged_structure)
+        {
             println!("  {}: {}", x.entry, x.problem);
         }
     }
