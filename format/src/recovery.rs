@@ -242,6 +242,51 @@ pub fn catalog_stripe(i: u64, members: u64) -> (u64, std::ops::Range<u64>) {
     (s, start..(start + STRIPE as u64).min(members))
 }
 
+/// The name of catalog member `i` of an archive with `pages` pages: page
+/// `i`, or the index when `i == pages`.
+pub fn catalog_member(i: u64, pages: u64) -> String {
+    if i == pages {
+        crate::CATALOG_INDEX_ENTRY.to_owned()
+    } else {
+        crate::catalog_page_entry(i)
+    }
+}
+
+/// Rebuilds the entry `name` of an archive with `pages` catalog pages from
+/// its stripe (§10.8): a catalog member (a page or the index) as the
+/// parity XOR the stripe's other members, or a parity entry as the XOR of
+/// its stripe's members; truncated to `size`. `intact` gives an entry's
+/// stored bytes when they have their BLAKE3, else `None`. `None` if `name`
+/// is neither, or another part of the stripe is not intact; the caller
+/// checks the result against the entry's BLAKE3.
+pub fn rebuild_catalog_entry(
+    name: &str,
+    pages: u64,
+    size: u64,
+    intact: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Option<Vec<u8>> {
+    let members = pages.checked_add(1)?;
+    let (mut acc, range, lost) = match (0..members).find(|&i| catalog_member(i, pages) == name) {
+        Some(lost) => {
+            let (stripe, range) = catalog_stripe(lost, members);
+            (intact(&parity_entry(stripe))?, range, Some(lost))
+        }
+        None => {
+            let s = (0..members.div_ceil(STRIPE as u64)).find(|&s| parity_entry(s) == name)?;
+            (
+                Vec::new(),
+                catalog_stripe(s * STRIPE as u64, members).1,
+                None,
+            )
+        }
+    };
+    for i in range.filter(|&i| Some(i) != lost) {
+        xor_into(&mut acc, &intact(&catalog_member(i, pages))?);
+    }
+    acc.truncate(usize::try_from(size).ok()?);
+    (acc.len() as u64 == size).then_some(acc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,14 +402,43 @@ mod tests {
         }
         let parities = p.finish();
         assert_eq!(parities.len(), 3);
-        for lost in 0..members.len() as u64 {
-            let (s, range) = catalog_stripe(lost, members.len() as u64);
-            let mut acc = parities[s as usize].clone();
-            for i in range.filter(|&i| i != lost) {
-                xor_into(&mut acc, &members[i as usize]);
-            }
+        // 36 pages and the index; each entry rebuilt from the others.
+        let pages = members.len() as u64 - 1;
+        let bytes_of = |name: &str| -> Option<Vec<u8>> {
+            (0..=pages)
+                .find(|&i| catalog_member(i, pages) == name)
+                .map(|i| members[i as usize].clone())
+                .or_else(|| {
+                    (0..3u64)
+                        .find(|&s| parity_entry(s) == name)
+                        .map(|s| parities[s as usize].clone())
+                })
+        };
+        for lost in 0..=pages {
+            let name = catalog_member(lost, pages);
             let want = &members[lost as usize];
-            assert_eq!(&acc[..want.len()], &want[..]);
+            let intact = |n: &str| if n == name { None } else { bytes_of(n) };
+            let got = rebuild_catalog_entry(&name, pages, want.len() as u64, &intact);
+            assert_eq!(got.as_ref(), Some(want), "{name}");
         }
+        for s in 0..3u64 {
+            let name = parity_entry(s);
+            let want = &parities[s as usize];
+            let intact = |n: &str| if n == name { None } else { bytes_of(n) };
+            let got = rebuild_catalog_entry(&name, pages, want.len() as u64, &intact);
+            assert_eq!(got.as_ref(), Some(want), "{name}");
+        }
+        // Two lost in one stripe: not rebuilt.
+        let intact = |n: &str| {
+            if n == catalog_member(0, pages) || n == catalog_member(1, pages) {
+                None
+            } else {
+                bytes_of(n)
+            }
+        };
+        assert_eq!(
+            rebuild_catalog_entry(&catalog_member(0, pages), pages, 100, &intact),
+            None
+        );
     }
 }

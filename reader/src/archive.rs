@@ -289,45 +289,21 @@ impl Archive {
         Ok(buf)
     }
 
-    /// The catalog member `name` (a page or the index) rebuilt from its
-    /// stripe's parity entry and the other members of the stripe (§10.8),
-    /// each checked against its BLAKE3; `None` if the archive has no
-    /// parity, `name` is no catalog member, or another part of the stripe
-    /// is damaged too.
+    /// The catalog entry `name` (a page, the index or a parity entry)
+    /// rebuilt from the rest of its stripe (§10.8), every part checked
+    /// against its BLAKE3; `None` if the archive has no parity, `name` is
+    /// none of these, or another part of the stripe is damaged too.
     pub fn rebuild_catalog_member(&self, name: &str) -> Option<Vec<u8>> {
-        let pages = self.manifest().catalog.pages;
-        let member = |n: &str| -> Option<u64> {
-            if n == legation_format::CATALOG_INDEX_ENTRY {
-                return Some(pages);
-            }
-            let hex = n.strip_prefix(legation_format::CATALOG_PAGE_PREFIX)?;
-            let i = (hex.len() == 8)
-                .then(|| u64::from_str_radix(hex, 16).ok())
-                .flatten()?;
-            (i < pages && legation_format::catalog_page_entry(i) == n).then_some(i)
-        };
-        let lost = member(name)?;
-        let (stripe, range) = recovery::catalog_stripe(lost, pages + 1);
         let intact = |n: &str| -> Option<Vec<u8>> {
             let e = self.entry(n).ok()?;
             let mut b = vec![0u8; usize::try_from(e.size).ok()?];
             self.read_at(e.data_offset(), &mut b, n).ok()?;
             (blake3::hash(&b).as_bytes() == &self.manifest_entry(n).ok()?.blake3).then_some(b)
         };
-        let mut acc = intact(&recovery::parity_entry(stripe))?;
-        for i in range.filter(|&i| i != lost) {
-            let n = if i == pages {
-                legation_format::CATALOG_INDEX_ENTRY.to_owned()
-            } else {
-                legation_format::catalog_page_entry(i)
-            };
-            recovery::xor_into(&mut acc, &intact(&n)?);
-        }
         let e = self.entry(name).ok()?;
-        acc.truncate(usize::try_from(e.size).ok()?);
-        (acc.len() as u64 == e.size
-            && blake3::hash(&acc).as_bytes() == &self.manifest_entry(name).ok()?.blake3)
-            .then_some(acc)
+        let b =
+            recovery::rebuild_catalog_entry(name, self.manifest().catalog.pages, e.size, &intact)?;
+        (blake3::hash(&b).as_bytes() == &self.manifest_entry(name).ok()?.blake3).then_some(b)
     }
 
     /// Reads bytes from the source; `what` names them in errors.

@@ -449,14 +449,6 @@ fn rebuild(
     e: &Entry,
     hash: &[u8; 32],
 ) -> Option<Vec<u8>> {
-    let pages = m.catalog.pages;
-    let member = |i: u64| {
-        if i == pages {
-            legation_format::CATALOG_INDEX_ENTRY.to_owned()
-        } else {
-            legation_format::catalog_page_entry(i)
-        }
-    };
     let intact = |name: &str| -> Option<Vec<u8>> {
         let (pe, ph, _) = &planned[*by_name.get(name)?];
         let mut b = vec![0u8; usize::try_from(pe.size).ok()?];
@@ -465,29 +457,8 @@ fn rebuild(
                 .then(|| b.clone())
         })
     };
-    let stripes = (pages + 1).div_ceil(recovery::STRIPE as u64);
-    let (mut acc, range, lost) = match (0..=pages).find(|&i| member(i) == e.name) {
-        // A member: the parity XOR the stripe's other members.
-        Some(lost) => {
-            let (stripe, range) = recovery::catalog_stripe(lost, pages + 1);
-            (intact(&recovery::parity_entry(stripe))?, range, Some(lost))
-        }
-        // A parity entry: the XOR of its stripe's members.
-        None => {
-            let s = (0..stripes).find(|&s| recovery::parity_entry(s) == e.name)?;
-            let first = s * recovery::STRIPE as u64;
-            (
-                Vec::new(),
-                recovery::catalog_stripe(first, pages + 1).1,
-                None,
-            )
-        }
-    };
-    for i in range.filter(|&i| Some(i) != lost) {
-        recovery::xor_into(&mut acc, &intact(&member(i))?);
-    }
-    acc.truncate(usize::try_from(e.size).ok()?);
-    (acc.len() as u64 == e.size && blake3::hash(&acc).as_bytes() == hash).then_some(acc)
+    let b = recovery::rebuild_catalog_entry(&e.name, m.catalog.pages, e.size, &intact)?;
+    (blake3::hash(&b).as_bytes() == hash).then_some(b)
 }
 
 fn write<W: Write>(out: &mut W, bytes: &[u8], what: &str) -> Result<()> {
