@@ -237,7 +237,7 @@ fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
             output::size(t.bytes)
         );
     }
-    if r.damaged_entries.is_empty() && r.damaged_structure.is_empty() && !r.damaged.recovered {
+    if r.damaged_entries.is_empty() && r.damaged_structure.is_empty() {
         println!("damaged in {d}: nothing (the repaired file equals it)");
     } else {
         println!(
@@ -250,16 +250,7 @@ fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
                 "headers or structures"
             ),
         );
-        if r.damaged.recovered {
-            println!("  manifest.json: damaged; put right from its own recovery data");
-        }
-        let said = |x: &&repair::Damage| !(r.damaged.recovered && x.entry == "manifest.json");
-        for x in r
-            .damaged_entries
-            .iter()
-            .filter(said)
-            .chain(&r.damaged_structure)
-        {
+        for x in r.damaged_entries.iter().chain(&r.damaged_structure) {
             println!("  {}: {}", x.entry, x.problem);
         }
     }

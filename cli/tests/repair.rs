@@ -65,6 +65,14 @@ impl Map {
     }
 }
 
+/// The number of random trials: the variable `var` if set, else `default`.
+fn trial_count(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Changes 1 to 8 bytes at seeded random places in `range`.
 fn hit(bytes: &mut [u8], range: Range<usize>, rng: &mut ChaCha8Rng) {
     for _ in 0..1 + rng.next_u32() % 8 {
@@ -494,10 +502,7 @@ fn the_pinned_issuer_decides_which_manifest_is_used() {
 /// leave no file.
 #[test]
 fn random_damage_trials() {
-    let trials: u64 = std::env::var("LEGATION_REPAIR_TRIALS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(30);
+    let trials = trial_count("LEGATION_REPAIR_TRIALS", 30);
     let t = packed("repair-trials");
     let d = &t.0;
     let original = fs::read(d.join("a.lgn")).unwrap();
@@ -678,10 +683,7 @@ fn one_copy_alone_is_repaired_from_its_own_recovery_data() {
 /// (`LEGATION_ALONE_TRIALS`, default 40) over all of it.
 #[test]
 fn any_one_bad_byte_outside_records_and_decoders_is_repaired_alone() {
-    let trials: u64 = std::env::var("LEGATION_ALONE_TRIALS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
+    let trials = trial_count("LEGATION_ALONE_TRIALS", 40);
     let t = packed("repair-alone-trials");
     let d = &t.0;
     let original = fs::read(d.join("a.lgn")).unwrap();

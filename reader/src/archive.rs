@@ -293,7 +293,7 @@ impl Archive {
     /// rebuilt from the rest of its stripe (§10.8), every part checked
     /// against its BLAKE3; `None` if the archive has no parity, `name` is
     /// none of these, or another part of the stripe is damaged too.
-    pub fn rebuild_catalog_member(&self, name: &str) -> Option<Vec<u8>> {
+    fn rebuild_catalog_member(&self, name: &str) -> Option<Vec<u8>> {
         let intact = |n: &str| -> Option<Vec<u8>> {
             let e = self.entry(n).ok()?;
             let mut b = vec![0u8; usize::try_from(e.size).ok()?];

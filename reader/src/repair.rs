@@ -359,7 +359,9 @@ pub fn repair<W: Write + Seek>(
             if let Some(w) = why[i].take() {
                 list.push(Damage {
                     entry: e.name.clone(),
-                    problem: if taken == 2 && i == 0 {
+                    problem: if i == 0 && e.name == MANIFEST_ENTRY && status[0].recovered {
+                        "damaged; put right from its own recovery data".into()
+                    } else if taken == 2 && i == 0 {
                         format!("{w} (rebuilt from the catalog's parity)")
                     } else {
                         w

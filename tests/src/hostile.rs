@@ -136,14 +136,6 @@ impl Case {
     }
 }
 
-/// The case named `name`.
-pub fn case(name: &str) -> Case {
-    cases()
-        .into_iter()
-        .find(|c| c.name == name)
-        .unwrap_or_else(|| panic!("no hostile case {name}"))
-}
-
 /// Every hostile decoder of the suite.
 pub fn cases() -> Vec<Case> {
     let mut malformed = vec![0u8];

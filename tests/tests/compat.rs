@@ -13,25 +13,33 @@ fn dir(version: &str) -> PathBuf {
         .join(version)
 }
 
-#[test]
-fn format_1_0_archive_still_opens_and_verifies() {
-    let d = dir("1.0");
+/// The issuer key an archive of `version` is pinned to, and the secret of
+/// the reader's identity (the same test identity, kept in `1.0/`, for
+/// every version).
+fn keys_of(version: &str) -> ([u8; 32], [u8; 32]) {
     let issuer = *keys::parse_key_file(
-        &std::fs::read_to_string(d.join("issuer.pub")).unwrap(),
+        &std::fs::read_to_string(dir(version).join("issuer.pub")).unwrap(),
         keys::ISSUER_PUBLIC,
         "issuer.pub",
     )
     .unwrap();
     let id = keys::parse_key_file(
-        &std::fs::read_to_string(d.join("reader.key")).unwrap(),
+        &std::fs::read_to_string(dir("1.0").join("reader.key")).unwrap(),
         keys::RECIPIENT_SECRET,
         "reader.key",
     )
     .unwrap();
+    (issuer, *id)
+}
+
+#[test]
+fn format_1_0_archive_still_opens_and_verifies() {
+    let d = dir("1.0");
+    let (issuer, id) = keys_of("1.0");
     let a = Archive::open(FileSource::open(&d.join("samples-1.0.lgn")).unwrap()).unwrap();
     assert_eq!(a.manifest().version, "1.0");
     let u = a
-        .unlock(&[Key::Identity(keys::Identity::from_bytes(*id))])
+        .unlock(&[Key::Identity(keys::Identity::from_bytes(id))])
         .unwrap();
     let host = legation_reader::decode::Host::native();
     let report = u.verify_render(&host, Some(&issuer), &mut |_, _| true);
@@ -62,18 +70,7 @@ fn format_1_0_archive_still_opens_and_verifies() {
 #[test]
 fn format_1_2_archive_still_opens_verifies_and_recovers() {
     let d = dir("1.2");
-    let issuer = *keys::parse_key_file(
-        &std::fs::read_to_string(d.join("issuer.pub")).unwrap(),
-        keys::ISSUER_PUBLIC,
-        "issuer.pub",
-    )
-    .unwrap();
-    let id = keys::parse_key_file(
-        &std::fs::read_to_string(dir("1.0").join("reader.key")).unwrap(),
-        keys::RECIPIENT_SECRET,
-        "reader.key",
-    )
-    .unwrap();
+    let (issuer, id) = keys_of("1.2");
     let bytes = std::fs::read(d.join("samples-1.2.lgn")).unwrap();
     let a = Archive::open(legation_reader::source::MemSource::new(
         bytes.clone(),
@@ -82,7 +79,7 @@ fn format_1_2_archive_still_opens_verifies_and_recovers() {
     .unwrap();
     assert_eq!(a.manifest().version, "1.2");
     assert!(!a.manifest_recovered());
-    let key = || Key::Identity(keys::Identity::from_bytes(*id));
+    let key = || Key::Identity(keys::Identity::from_bytes(id));
     let u = a.unlock(&[key()]).unwrap();
     let host = legation_reader::decode::Host::native();
     let report = u.verify_render(&host, Some(&issuer), &mut |_, _| true);
