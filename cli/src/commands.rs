@@ -10,13 +10,13 @@ use legation_format::crypto::{self, Argon2Params};
 use legation_format::keys::{self, Identity, IssuerKey};
 use legation_format::pack::{self, PackOptions};
 use legation_format::writer::{ArchiveWriter, WriterOptions};
-use legation_reader::source::FileSource;
 use legation_reader::{Archive, ErrorKind, Report, Signer, Unlocked};
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::keyopts::{self, KeyOpts};
+use crate::location::Location;
 use crate::{decoders, output, view};
 
 /// `keygen recipient|issuer -o NAME`.
@@ -359,15 +359,13 @@ pub(crate) fn place(tmp: &Path, target: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn open(path: &Path) -> Result<Archive> {
-    let src = FileSource::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let a = Archive::open(src).with_context(|| format!("opening archive {}", path.display()))?;
+fn open(path: &Location) -> Result<Archive> {
+    let a = Archive::open(path.source()?).with_context(|| format!("opening archive {path}"))?;
     if a.manifest_recovered() {
         eprintln!(
             "warning: {}: manifest.json is damaged and was put right in memory from its own \
              recovery data; `legation repair {} -o REPAIRED` writes a whole copy",
-            path.display(),
-            path.display()
+            path, path
         );
     }
     Ok(a)
@@ -483,7 +481,7 @@ fn print_public(v: &serde_json::Value) {
 }
 
 /// `info ARCHIVE`.
-pub fn info(path: &Path) -> Result<u8> {
+pub fn info(path: &Location) -> Result<u8> {
     let a = open(path)?;
     print_public(&public_facts(&a)?);
     println!();
@@ -503,7 +501,7 @@ pub fn info(path: &Path) -> Result<u8> {
 const LIST_WINDOW: usize = 16;
 
 /// `ls ARCHIVE`.
-pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
+pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
     let a = open(path)?;
     let Some(u) = unlock(&a, keys, false)? else {
         let facts = public_facts(&a)?;
@@ -563,21 +561,91 @@ pub fn ls(path: &Path, keys: &KeyOpts, as_json: bool) -> Result<u8> {
     Ok(0)
 }
 
-/// `verify ARCHIVE`.
-pub fn verify(
-    path: &Path,
-    issuer: Option<&Path>,
-    keys: &KeyOpts,
-    level: Option<&str>,
-    as_json: bool,
-) -> Result<u8> {
-    let pinned = issuer.map(read_issuer_public).transpose()?;
-    let a = open(path)?;
-    let u = match level {
-        Some("fixity") => None,
-        _ => unlock(&a, keys, false)?,
+/// What `verify` is asked to do.
+pub struct VerifyArgs<'a> {
+    /// The archives.
+    pub archives: &'a [Location],
+    /// The issuer to pin.
+    pub issuer: Option<&'a Path>,
+    /// Keys for the content and render levels.
+    pub keys: &'a KeyOpts,
+    /// The level asked for.
+    pub level: Option<&'a str>,
+    /// Check this many entries, drawn at random, instead of all.
+    pub sample: Option<u64>,
+    /// The seed of the draw (default: from the operating system).
+    pub seed: Option<u64>,
+    /// One JSON object a line.
+    pub json: bool,
+}
+
+/// `verify ARCHIVE...`: each archive in turn; the exit code is the worst.
+pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
+    let pinned = v.issuer.map(read_issuer_public).transpose()?;
+    if v.sample.is_some() && matches!(v.level, Some("content" | "render")) {
+        bail!("--sample audits fixity only (a keyless check of some entries); drop --level or --sample");
+    }
+    let mut worst = 0;
+    for (i, loc) in v.archives.iter().enumerate() {
+        if !v.json && v.archives.len() > 1 {
+            if i > 0 {
+                println!();
+            }
+            println!("== {loc}");
+        }
+        let code = match verify_one(loc, pinned.as_ref(), v) {
+            Ok(c) => c,
+            // One archive that cannot be read does not stop the others.
+            Err(e) if v.archives.len() > 1 => {
+                let code = crate::exit_code(&e);
+                if v.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"archive": loc.to_string(), "ok": false, "error": format!("{e:#}")})
+                    );
+                } else {
+                    println!("FAILED  {loc}: {e:#}");
+                }
+                code
+            }
+            Err(e) => return Err(e),
+        };
+        worst = worst_code(worst, code);
+    }
+    if !v.json && v.archives.len() > 1 {
+        println!();
+        println!(
+            "{} archive(s) checked: {}",
+            v.archives.len(),
+            if worst == 0 { "all OK" } else { "NOT all OK" }
+        );
+    }
+    Ok(worst)
+}
+
+/// The more serious of two exit codes: damage or forgery (1) before a
+/// key problem (3) before an input or I/O error (2).
+fn worst_code(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        1 => 3,
+        3 => 2,
+        2 => 1,
+        _ => 0,
     };
-    if u.is_none() && matches!(level, Some("content" | "render")) {
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) -> Result<u8> {
+    let a = open(path)?;
+    let u = match (v.level, v.sample) {
+        (Some("fixity"), _) | (_, Some(_)) => None,
+        _ => unlock(&a, v.keys, false)?,
+    };
+    if u.is_none() && matches!(v.level, Some("content" | "render")) {
         return Err(anyhow!(legation_reader::Error::KeyNeeded));
     }
     let bar = output::bar(a.len(), "verifying");
@@ -586,17 +654,24 @@ pub fn verify(
         bar.set_position(done);
         true
     };
-    let report = match &u {
-        Some(u) if level == Some("content") => u.verify_content(pinned.as_ref(), &mut progress),
-        Some(u) => {
-            let host = crate::decoders::host()?;
-            u.verify_render(&host, pinned.as_ref(), &mut progress)
+    let report = match (&u, v.sample) {
+        (_, Some(n)) => {
+            let seed = v.seed.unwrap_or_else(|| OsRng.next_u64());
+            a.verify_fixity_sample(pinned, n, seed, &mut progress)
         }
-        None => a.verify_fixity(pinned.as_ref(), &mut progress),
+        (Some(u), None) if v.level == Some("content") => u.verify_content(pinned, &mut progress),
+        (Some(u), None) => {
+            let host = crate::decoders::host()?;
+            u.verify_render(&host, pinned, &mut progress)
+        }
+        (None, None) => a.verify_fixity(pinned, &mut progress),
     };
     bar.finish_and_clear();
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    if v.json {
+        let mut j = serde_json::to_value(&report)?;
+        j["archive"] = path.to_string().into();
+        j["ok"] = report.ok().into();
+        println!("{}", serde_json::to_string(&j)?);
     } else {
         print_report(&report, u.is_none());
     }
@@ -665,6 +740,19 @@ fn print_report(r: &Report, keyless: bool) {
         r.entries_checked,
         output::size(r.bytes_checked)
     );
+    if let Some(s) = &r.sample {
+        println!(
+            "sample:   {} of {} entries drawn at random (seed {}): one damaged entry is found \
+             with a chance of {:.1} %; damage to {} or more entries ({:.1} % of them) with 95 % \
+             or more",
+            s.entries_sampled,
+            s.entries_total,
+            s.seed,
+            100.0 * s.p_detect_one,
+            s.detects_95,
+            100.0 * s.detects_95 as f64 / s.entries_total.max(1) as f64
+        );
+    }
     if keyless {
         println!(
             "content:  not checked (needs a key: --identity, --passphrase-file or {})",
@@ -699,7 +787,7 @@ fn print_report(r: &Report, keyless: bool) {
 }
 
 /// `cat ARCHIVE RECORD`.
-pub fn cat(path: &Path, record: &str, keys: &KeyOpts) -> Result<u8> {
+pub fn cat(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
     let a = open(path)?;
     let u = unlock_required(&a, keys)?;
     let rec = u.find(record)?;
@@ -712,7 +800,7 @@ pub fn cat(path: &Path, record: &str, keys: &KeyOpts) -> Result<u8> {
 
 /// `extract ARCHIVE -o DIR [RECORD...]`.
 pub fn extract(
-    path: &Path,
+    path: &Location,
     dir: &Path,
     wanted: &[String],
     keys: &KeyOpts,
@@ -834,13 +922,12 @@ fn extract_one(
 }
 
 /// `spec [ARCHIVE]`.
-pub fn spec(archive: Option<&Path>) -> Result<u8> {
+pub fn spec(archive: Option<&Location>) -> Result<u8> {
     let text = match archive {
         Some(p) => {
             let a = open(p)?;
             let bytes = a.read_entry(legation_format::SPEC_ENTRY, 16 << 20)?;
-            String::from_utf8(bytes)
-                .map_err(|_| anyhow!("{}: SPEC.md is not UTF-8", p.display()))?
+            String::from_utf8(bytes).map_err(|_| anyhow!("{p}: SPEC.md is not UTF-8"))?
         }
         None => legation_format::SPEC_MD.to_owned(),
     };
@@ -850,7 +937,7 @@ pub fn spec(archive: Option<&Path>) -> Result<u8> {
 
 /// Renders a record with the archive's own decoder.
 fn rendered(
-    path: &Path,
+    path: &Location,
     record: &str,
     keys: &KeyOpts,
 ) -> Result<(
@@ -883,19 +970,25 @@ fn rendered(
 }
 
 /// `view ARCHIVE RECORD`.
-pub fn view(path: &Path, record: &str, keys: &KeyOpts) -> Result<u8> {
+pub fn view(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
     let (_, _, docs) = rendered(path, record, keys)?;
     print!("{}", view::to_text(&docs));
     Ok(0)
 }
 
 /// `render ARCHIVE RECORD -o FILE.html`.
-pub fn render(path: &Path, record: &str, out: &Path, keys: &KeyOpts, force: bool) -> Result<u8> {
+pub fn render(
+    path: &Location,
+    record: &str,
+    out: &Path,
+    keys: &KeyOpts,
+    force: bool,
+) -> Result<u8> {
     if !force && fs::symlink_metadata(out).is_ok() {
         bail!("{} exists (use --force to replace it)", out.display());
     }
     let (u, rec, docs) = rendered(path, record, keys)?;
-    let facts = legation_viewer::html::record_facts(&path.display().to_string(), &u, &rec);
+    let facts = legation_viewer::html::record_facts(&path.to_string(), &u, &rec);
     let html = legation_viewer::html::to_html(&docs, &facts);
     let (tmp, mut f) = temp_beside(out)?;
     let written = f.write_all(html.as_bytes()).and_then(|()| f.sync_all());
@@ -911,7 +1004,8 @@ pub fn render(path: &Path, record: &str, out: &Path, keys: &KeyOpts, force: bool
 /// `open [ARCHIVE]`: the desktop viewer.
 pub fn open_viewer(archive: Option<PathBuf>, keys: &KeyOpts) -> Result<u8> {
     let keys = keys.keys(false)?;
-    legation_viewer::run_native(archive, keys).map_err(|e| anyhow!(e))?;
+    legation_viewer::run_native(archive, keys, Some(crate::location::open_for_viewer))
+        .map_err(|e| anyhow!(e))?;
     Ok(0)
 }
 

@@ -6,7 +6,9 @@
 mod commands;
 mod decoders;
 mod keyopts;
+mod location;
 mod output;
+mod remote;
 mod repair;
 mod view;
 
@@ -16,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use keyopts::KeyOpts;
+use location::Location;
 
 /// Legation: a digital embassy in a file.
 #[derive(Parser, Debug)]
@@ -23,6 +26,9 @@ use keyopts::KeyOpts;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print, at the end, the bytes and requests each s3:// archive took.
+    #[arg(long, global = true)]
+    stats: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,18 +74,19 @@ enum Command {
     },
     /// List an archive: public facts without a key, the records with one.
     Ls {
-        /// The archive.
-        archive: PathBuf,
+        /// The archive: a file or s3://BUCKET/KEY.
+        archive: Location,
         #[command(flatten)]
         keys: KeyOpts,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
     },
-    /// Verify an archive: fixity without a key, content with one.
+    /// Verify archives: fixity without a key, content and render with one.
     Verify {
-        /// The archive.
-        archive: PathBuf,
+        /// The archives: files or s3://BUCKET/KEY, checked in turn.
+        #[arg(required = true, value_name = "ARCHIVE")]
+        archives: Vec<Location>,
         /// The issuer public key the signature must come from.
         #[arg(long, value_name = "ISSUER.pub")]
         issuer: Option<PathBuf>,
@@ -89,10 +96,28 @@ enum Command {
         /// with a key, fixity without).
         #[arg(long, value_name = "LEVEL", value_parser = ["fixity", "content", "render"])]
         level: Option<String>,
-        /// Machine-readable report.
+        /// Check only N entries drawn at random (with the manifest and
+        /// signature): a keyless audit that reads a fraction of each archive
+        /// and says what damage it would find.
+        #[arg(long, value_name = "N")]
+        sample: Option<u64>,
+        /// The seed of --sample's draw, to repeat a run (default: random).
+        #[arg(long, requires = "sample")]
+        seed: Option<u64>,
+        /// Machine-readable report: one JSON object a line, one line an archive.
         #[arg(long)]
         json: bool,
     },
+    /// Upload an archive to the object store (a resumable multipart
+    /// upload), then audit the remote copy without a key.
+    Push(remote::PushArgs),
+    /// Download an archive from the object store, audit it, and only then
+    /// give it its name.
+    Pull(remote::PullArgs),
+    /// Print a presigned HTTPS URL of a remote archive, for the browser
+    /// viewer (anyone holding it can fetch the encrypted archive until it
+    /// expires).
+    Presign(remote::PresignArgs),
     /// Rebuild a damaged copy, without a key, from its own recovery data
     /// and (with --from) another copy, entry by entry: every entry checked
     /// against the signed manifest, every header regenerated; the result
@@ -100,8 +125,8 @@ enum Command {
     Repair(repair::RepairArgs),
     /// Write one record's bytes to standard output.
     Cat {
-        /// The archive.
-        archive: PathBuf,
+        /// The archive: a file or s3://BUCKET/KEY.
+        archive: Location,
         /// The record's path.
         record: String,
         #[command(flatten)]
@@ -109,8 +134,8 @@ enum Command {
     },
     /// Extract records (all, or those named) into a folder.
     Extract {
-        /// The archive.
-        archive: PathBuf,
+        /// The archive: a file or s3://BUCKET/KEY.
+        archive: Location,
         /// The folder to write into (created if missing).
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
@@ -124,8 +149,8 @@ enum Command {
     },
     /// Show a record as its decoder renders it, in the terminal.
     View {
-        /// The archive.
-        archive: PathBuf,
+        /// The archive: a file or s3://BUCKET/KEY.
+        archive: Location,
         /// The record's path.
         record: String,
         #[command(flatten)]
@@ -133,8 +158,8 @@ enum Command {
     },
     /// Write a record as its decoder renders it to one self-contained HTML file.
     Render {
-        /// The archive.
-        archive: PathBuf,
+        /// The archive: a file or s3://BUCKET/KEY.
+        archive: Location,
         /// The record's path.
         record: String,
         /// The HTML file to write.
@@ -148,13 +173,13 @@ enum Command {
     },
     /// Show an archive's public facts.
     Info {
-        /// The archive.
-        archive: PathBuf,
+        /// The archive: a file or s3://BUCKET/KEY.
+        archive: Location,
     },
     /// Open an archive (or nothing) in the desktop viewer window; keys
     /// given are tried at once, else the window asks.
     Open {
-        /// The archive.
+        /// The archive: a file or s3://BUCKET/KEY.
         archive: Option<PathBuf>,
         #[command(flatten)]
         keys: KeyOpts,
@@ -166,8 +191,8 @@ enum Command {
     DecodeWorker,
     /// Print the format specification (the archive's copy, or the built-in one).
     Spec {
-        /// An archive whose carried SPEC.md to print.
-        archive: Option<PathBuf>,
+        /// An archive (a file or s3://BUCKET/KEY) whose carried SPEC.md to print.
+        archive: Option<Location>,
     },
 }
 
@@ -197,9 +222,15 @@ enum KeygenWhat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.stats {
+        location::enable_stats();
+    }
     // Packing and key generation read the caller's files: whatever fails
     // there is an input or I/O problem (exit 2), never damage.
-    let writes = matches!(cli.command, Command::Pack { .. } | Command::Keygen { .. });
+    let writes = matches!(
+        cli.command,
+        Command::Pack { .. } | Command::Keygen { .. } | Command::Push(_) | Command::Presign(_)
+    );
     let result = match cli.command {
         Command::Keygen { what } => match what {
             KeygenWhat::Recipient { output, force } => commands::keygen(&output, false, force),
@@ -235,12 +266,25 @@ fn main() -> ExitCode {
             json,
         } => commands::ls(&archive, &keys, json),
         Command::Verify {
-            archive,
+            archives,
             issuer,
             keys,
             level,
+            sample,
+            seed,
             json,
-        } => commands::verify(&archive, issuer.as_deref(), &keys, level.as_deref(), json),
+        } => commands::verify(&commands::VerifyArgs {
+            archives: &archives,
+            issuer: issuer.as_deref(),
+            keys: &keys,
+            level: level.as_deref(),
+            sample,
+            seed,
+            json,
+        }),
+        Command::Push(args) => remote::push(&args),
+        Command::Pull(args) => remote::pull(&args),
+        Command::Presign(args) => remote::presign(&args),
         Command::Repair(args) => repair::repair(&args),
         Command::Cat {
             archive,
@@ -267,7 +311,7 @@ fn main() -> ExitCode {
             keys,
             force,
         } => commands::render(&archive, &record, &output, &keys, force),
-        Command::Spec { archive } => commands::spec(archive.as_deref()),
+        Command::Spec { archive } => commands::spec(archive.as_ref()),
         Command::Open { archive, keys } => commands::open_viewer(archive, &keys),
         Command::DecodeWorker => {
             return match legation_reader::isolated::serve(std::io::stdin(), std::io::stdout()) {
@@ -279,6 +323,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    location::print_stats();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -292,7 +337,7 @@ fn main() -> ExitCode {
 }
 
 /// Maps an error to the documented exit code.
-fn exit_code(e: &anyhow::Error) -> u8 {
+pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
     use legation_reader::ErrorKind as K;
     for cause in e.chain() {
         if let Some(r) = cause.downcast_ref::<legation_reader::Error>() {

@@ -5,26 +5,27 @@
 use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use legation_reader::repair::{self, Options, Report, Side};
-use legation_reader::source::{FileSource, ReadAt};
+use legation_reader::source::FileSource;
 use legation_reader::Archive;
 
 use crate::commands::{place, read_issuer_public, temp_beside};
+use crate::location::Location;
 use crate::output;
 
 /// The arguments of `repair`.
 #[derive(Debug, clap::Args)]
 pub struct RepairArgs {
-    /// The damaged copy.
-    pub damaged: PathBuf,
+    /// The damaged copy: a file or s3://BUCKET/KEY.
+    pub damaged: Location,
     /// Another copy of the same archive (without it, only what the
     /// archive's own recovery data covers can be put right: the manifest,
     /// the catalog, headers and the central directory).
+    /// A file or s3://BUCKET/KEY (another embassy's copy).
     #[arg(long, value_name = "OTHER_COPY")]
-    pub from: Option<PathBuf>,
+    pub from: Option<Location>,
     /// The repaired archive to write.
     #[arg(short, long, value_name = "REPAIRED")]
     pub output: PathBuf,
@@ -75,8 +76,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// `repair DAMAGED --from OTHER -o REPAIRED`.
 pub fn repair(a: &RepairArgs) -> Result<u8> {
     let pinned = a.issuer.as_deref().map(read_issuer_public).transpose()?;
-    for input in std::iter::once(&a.damaged).chain(&a.from) {
-        if same_file(input, &a.output) {
+    let local = |l: &Location| l.local().map(Path::to_path_buf);
+    for input in std::iter::once(&a.damaged).chain(&a.from).filter_map(local) {
+        if same_file(&input, &a.output) {
             bail!(
                 "the output {} is the input {}: write the repaired copy to a new file",
                 a.output.display(),
@@ -84,23 +86,23 @@ pub fn repair(a: &RepairArgs) -> Result<u8> {
             );
         }
     }
-    if let Some(from) = a.from.as_deref().filter(|f| same_file(&a.damaged, f)) {
+    let same_copy = match (&a.damaged, &a.from) {
+        (Location::Local(d), Some(Location::Local(f))) => same_file(d, f),
+        (Location::Remote(d), Some(Location::Remote(f))) => d == f,
+        _ => false,
+    };
+    if same_copy {
         bail!(
-            "{} and {} are the same file: give another copy with --from, or none",
-            a.damaged.display(),
-            from.display()
+            "{} and {} are the same copy: give another copy with --from, or none",
+            a.damaged,
+            a.from.as_ref().map(ToString::to_string).unwrap_or_default()
         );
     }
     if !a.force && fs::symlink_metadata(&a.output).is_ok() {
         bail!("{} exists (use --force to replace it)", a.output.display());
     }
-    let open = |p: &Path| -> Result<Arc<dyn ReadAt>> {
-        Ok(Arc::new(
-            FileSource::open(p).with_context(|| format!("opening {}", p.display()))?,
-        ))
-    };
-    let damaged = open(&a.damaged)?;
-    let other = a.from.as_deref().map(open).transpose()?;
+    let damaged = a.damaged.source()?;
+    let other = a.from.as_ref().map(Location::source).transpose()?;
     let opts = Options {
         pinned,
         prefer: match (a.prefer_from, a.prefer_damaged) {
@@ -153,11 +155,8 @@ pub fn repair(a: &RepairArgs) -> Result<u8> {
                 eprintln!("hint: give --prefer-from or --prefer-damaged to choose; the other copy then gives only the entries that match the chosen manifest");
             }
             return Err(e.context(match &a.from {
-                Some(f) => format!("repairing {} from {}", a.damaged.display(), f.display()),
-                None => format!(
-                    "repairing {} from its own recovery data",
-                    a.damaged.display()
-                ),
+                Some(f) => format!("repairing {} from {f}", a.damaged),
+                None => format!("repairing {} from its own recovery data", a.damaged),
             }));
         }
     };
@@ -178,8 +177,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
-    let d = a.damaged.display().to_string();
-    let o = a.from.as_ref().map(|f| f.display().to_string());
+    let d = a.damaged.to_string();
+    let o = a.from.as_ref().map(ToString::to_string);
     println!(
         "repaired:  {} ({} entries, {} bytes)",
         a.output.display(),

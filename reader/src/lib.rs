@@ -25,4 +25,4 @@ pub mod wasmtime_engine;
 pub use archive::{Archive, Signer};
 pub use error::{Error, ErrorKind, Result};
 pub use unlocked::{decrypt_batch, Key, Unlocked};
-pub use verify::{Level, Problem, Report};
+pub use verify::{Level, Problem, Report, Sample};

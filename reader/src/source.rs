@@ -193,4 +193,7 @@ impl<S: ReadAt + ?Sized> ReadAt for Arc<S> {
     fn name(&self) -> &str {
         (**self).name()
     }
+    fn map(&self, offset: u64, len: usize) -> Option<io::Result<Mapped>> {
+        (**self).map(offset, len)
+    }
 }

@@ -62,6 +62,71 @@ pub struct Report {
     pub not_rendered: Vec<(String, String)>,
     /// Whether the caller cancelled before the end.
     pub cancelled: bool,
+    /// For a sampled fixity audit, what was sampled; `None` when every
+    /// entry was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<Sample>,
+}
+
+/// A fixity audit of a random sample of entries, and what it can tell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Entries in the archive.
+    pub entries_total: u64,
+    /// Entries checked: the manifest, the signature and a uniform random
+    /// sample of the others, drawn without replacement.
+    pub entries_sampled: u64,
+    /// The seed of the draw (so a run can be repeated).
+    pub seed: u64,
+    /// The chance that one damaged entry is among those checked.
+    pub p_detect_one: f64,
+    /// The fewest damaged entries that this sample finds with a chance of
+    /// at least 95 % (the whole archive's entry count when no number of
+    /// entries short of all reaches 95 %).
+    pub detects_95: u64,
+}
+
+impl Sample {
+    /// The odds of a sample of `n` of `total` entries (drawn uniformly,
+    /// without replacement) for `seed`.
+    pub fn odds(total: u64, n: u64, seed: u64) -> Sample {
+        let n = n.min(total);
+        // P(no damaged entry drawn | d damaged) = prod_{i<n} (total-d-i)/(total-i).
+        let miss = |d: u64| -> f64 {
+            if d + n > total {
+                return 0.0;
+            }
+            (0..n)
+                .map(|i| (total - d - i) as f64 / (total - i) as f64)
+                .product()
+        };
+        let mut detects_95 = total;
+        // miss(d) falls as d grows: a binary search for the first d with
+        // miss(d) <= 5 %.
+        let (mut lo, mut hi) = (1u64, total.max(1));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if miss(mid) <= 0.05 {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        if total > 0 && miss(lo) <= 0.05 {
+            detects_95 = lo;
+        }
+        Sample {
+            entries_total: total,
+            entries_sampled: n,
+            seed,
+            p_detect_one: if total == 0 {
+                1.0
+            } else {
+                n as f64 / total as f64
+            },
+            detects_95,
+        }
+    }
 }
 
 impl Report {
@@ -97,6 +162,58 @@ impl Archive {
     /// entry's local header and BLAKE3, in one sequential pass over the
     /// file. Problems are collected per entry; the pass goes on after one.
     pub fn verify_fixity(&self, pinned: Option<&[u8; 32]>, progress: Progress<'_>) -> Report {
+        self.fixity_of(pinned, None, progress)
+    }
+
+    /// The keyless fixity audit of a random sample: the signature, the
+    /// manifest and `n` of the other entries, drawn uniformly without
+    /// replacement with a generator seeded by `seed` (take it from the
+    /// operating system: a host that can guess the draw can keep only the
+    /// entries it will be asked for). The report's `sample` says what the
+    /// sample can find.
+    pub fn verify_fixity_sample(
+        &self,
+        pinned: Option<&[u8; 32]>,
+        n: u64,
+        seed: u64,
+        progress: Progress<'_>,
+    ) -> Report {
+        let count = self.entries().len();
+        let fixed = self.manifest().entries.len(); // the manifest, then the signature
+        let mut others: Vec<usize> = (0..count).filter(|&i| i < fixed).collect();
+        // A partial Fisher-Yates shuffle with SplitMix64.
+        let mut state = seed;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let take = (n as usize).min(others.len());
+        for i in 0..take {
+            let j = i + (next() % (others.len() - i) as u64) as usize;
+            others.swap(i, j);
+        }
+        let mut chosen: Vec<usize> = others[..take].to_vec();
+        chosen.extend(fixed..count);
+        chosen.sort_unstable();
+        let mut report = self.fixity_of(pinned, Some(&chosen), progress);
+        let mut sample = Sample::odds(fixed as u64, take as u64, seed);
+        // The manifest and signature are always checked.
+        sample.entries_total = count as u64;
+        sample.entries_sampled = chosen.len() as u64;
+        report.sample = Some(sample);
+        report
+    }
+
+    /// The fixity pass over every entry, or over `only` (sorted indices).
+    fn fixity_of(
+        &self,
+        pinned: Option<&[u8; 32]>,
+        only: Option<&[usize]>,
+        progress: Progress<'_>,
+    ) -> Report {
         let mut report = Report {
             level: Level::Fixity,
             signer: None,
@@ -109,6 +226,7 @@ impl Archive {
             records_rendered: 0,
             not_rendered: Vec::new(),
             cancelled: false,
+            sample: None,
         };
         match self.check_signature(pinned) {
             Ok(Signer::Valid { fingerprint, .. }) => report.signer = Some(fingerprint),
@@ -120,21 +238,43 @@ impl Archive {
             }
         }
         let entries = self.entries();
-        let end = entries.last().map_or(0, |e| e.end());
+        let all: Vec<usize>;
+        let order = match only {
+            Some(o) => o,
+            None => {
+                all = (0..entries.len()).collect();
+                &all
+            }
+        };
+        let total: u64 = order
+            .iter()
+            .map(|&i| entries[i].end() - entries[i].offset)
+            .sum();
+        let mut done = 0u64;
         let mut buffer = Vec::new();
         let mut mapped: Option<crate::source::Mapped> = None;
         let mut block_at = 0u64; // file offset of the block's first byte
         let mut block_len = 0usize;
-        for (i, e) in entries.iter().enumerate() {
+        for (k, &i) in order.iter().enumerate() {
+            let e = &entries[i];
+            // A block runs to the end of the run of entries to check that
+            // lie next to each other (all of them, in a full audit).
+            let mut run_end = e.end();
+            for w in order[k..].windows(2) {
+                if w[1] != w[0] + 1 {
+                    break;
+                }
+                run_end = entries[w[1]].end();
+            }
             let expected = self.expected_hash(i);
             let mut hasher = blake3::Hasher::new();
             let mut header = Vec::with_capacity(container::local_header_len(&e.name, e.size));
             let mut at = e.offset;
             let mut failed = None;
             while at < e.end() {
-                if at >= block_at + block_len as u64 {
+                if at < block_at || at >= block_at + block_len as u64 {
                     block_at = at;
-                    block_len = ((end - at) as usize).min(BLOCK);
+                    block_len = ((run_end - at) as usize).min(BLOCK);
                     mapped = None;
                     match self.source().map(at, block_len) {
                         Some(Ok(m)) => mapped = Some(m),
@@ -147,7 +287,8 @@ impl Archive {
                         }
                     }
                     report.bytes_checked += block_len as u64;
-                    if !progress(block_at + block_len as u64, end) {
+                    done += block_len as u64;
+                    if !progress(done, total) {
                         report.cancelled = true;
                         return report;
                     }
@@ -450,5 +591,30 @@ pub fn check(report: &Report) -> Result<()> {
             entry: p.subject.clone(),
             what: p.message.clone(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod sample_tests {
+    use super::Sample;
+
+    #[test]
+    fn odds_of_a_sample() {
+        // All drawn: any damage is found.
+        let s = Sample::odds(100, 100, 7);
+        assert_eq!((s.p_detect_one, s.detects_95), (1.0, 1));
+        // None drawn: nothing short of everything is found.
+        assert_eq!(Sample::odds(100, 0, 7).detects_95, 100);
+        // 1 of 10 drawn: one damaged entry is found 10 % of the time; 9
+        // damaged entries leave one clean entry, drawn 10 % of the time,
+        // so 90 %; 10 damaged are found for certain.
+        let s = Sample::odds(10, 1, 7);
+        assert!((s.p_detect_one - 0.1).abs() < 1e-12);
+        assert_eq!(s.detects_95, 10);
+        // 50 of 1000: miss(d) = C(1000-d, 50) / C(1000, 50); 57 damaged
+        // entries are the fewest caught 95 % of the time (exactly:
+        // miss(56) = 0.0520, miss(57) = 0.0492).
+        let s = Sample::odds(1000, 50, 7);
+        assert_eq!(s.detects_95, 57);
     }
 }

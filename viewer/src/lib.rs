@@ -22,11 +22,13 @@ pub use app::App;
 pub const TITLE: &str = "Legation viewer";
 
 /// Opens the desktop window, with `path` opened at once when given (and
-/// `keys` tried on it), and returns when the window is closed.
+/// `keys` tried on it), and returns when the window is closed; `remote`
+/// opens archives given as `s3://` URLs.
 #[cfg(feature = "native")]
 pub fn run_native(
     path: Option<std::path::PathBuf>,
     keys: Vec<legation_reader::Key>,
+    remote: Option<platform::RemoteOpener>,
 ) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -41,7 +43,7 @@ pub fn run_native(
         options,
         Box::new(move |_cc| {
             Ok(Box::new(Shell(
-                App::new(Box::new(platform::Native::default()), path).with_keys(keys),
+                App::new(Box::new(platform::Native::with_remote(remote)), path).with_keys(keys),
             )))
         }),
     )

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         eprintln!("usage: legation-viewer [ARCHIVE]");
         return ExitCode::from(2);
     }
-    match legation_viewer::run_native(path, Vec::new()) {
+    match legation_viewer::run_native(path, Vec::new(), None) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("legation-viewer: {e}");

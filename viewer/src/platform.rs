@@ -174,10 +174,29 @@ pub fn config_dir() -> Option<PathBuf> {
 #[derive(Debug, Default)]
 pub struct Native {
     spawner: crate::jobs::ThreadSpawner,
+    remote: Option<RemoteOpener>,
+}
+
+/// Opens an archive given by URL (`s3://BUCKET/KEY`) for reading by byte
+/// ranges. The viewer does not link an object-store client itself: the
+/// `legation` command, which does, hands one in.
+pub type RemoteOpener = fn(&Path) -> std::io::Result<Box<dyn ReadAt>>;
+
+/// Whether `path` is a URL for a [`RemoteOpener`].
+pub fn is_remote(path: &Path) -> bool {
+    path.to_str().is_some_and(|s| s.starts_with("s3://"))
 }
 
 #[cfg(feature = "native")]
 impl Native {
+    /// The desktop, also opening `s3://` archives with `remote`.
+    pub fn with_remote(remote: Option<RemoteOpener>) -> Self {
+        Native {
+            remote,
+            ..Default::default()
+        }
+    }
+
     fn recent_file() -> Option<PathBuf> {
         config_dir().map(|d| d.join("viewer-recent.json"))
     }
@@ -192,7 +211,17 @@ impl Platform for Native {
         worker_host
     }
     fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
-        Ok(Box::new(legation_reader::source::FileSource::open(path)?))
+        match self.remote {
+            Some(open) if is_remote(path) => open(path),
+            _ => Ok(Box::new(legation_reader::source::FileSource::open(path)?)),
+        }
+    }
+    fn opens_urls(&self) -> bool {
+        self.remote.is_some()
+    }
+    fn checks_on_open(&self, path: &Path, _len: u64) -> bool {
+        // A remote archive is audited on request, not fetched whole at once.
+        !is_remote(path)
     }
     fn pick_archive(&self) -> Option<PathBuf> {
         rfd::FileDialog::new()

@@ -120,6 +120,7 @@ fn stopped_report(level: Level, pinned: bool, why: Option<String>) -> Report {
         records_rendered: 0,
         not_rendered: Vec::new(),
         cancelled: true,
+        sample: None,
     }
 }
 
