@@ -8,6 +8,7 @@
 #   scripts/embassies.sh stop DIR      stop it
 #   scripts/embassies.sh stop-node DIR N / start-node DIR N
 #                                      one country lost, then back (N = 1..3)
+#                                      and brought up to date
 #
 # `start` writes DIR/env, to be sourced: AWS_ENDPOINT_URL (the first
 # node), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, and
@@ -66,6 +67,9 @@ data_dir = "$dir/node$i/data"
 db_engine = "sqlite"
 replication_factor = 3
 compression_level = "none"
+# Blocks a node missed while it was down are fetched again 2 x this
+# after it is back (the default, 5 min, makes a test wait 10 min).
+rpc_timeout_msec = 5000
 rpc_bind_addr = "127.0.0.1:$((base + 10 * i + 1))"
 rpc_public_addr = "127.0.0.1:$((base + 10 * i + 1))"
 rpc_secret = "$secret"
@@ -123,6 +127,17 @@ stop-node)
     ;;
 start-node)
     start_node "${3:?node 1..3}"
+    # Garage brings a returning node up to date by itself at its next
+    # anti-entropy pass (every 10 minutes); an operator asks for it at
+    # once with a full sync of the metadata tables, after which the node
+    # fetches the blocks it missed (2 x rpc_timeout_msec later).
+    # First the node must be connected to the others again.
+    for _ in $(seq 120); do
+        st=$("$garage" -c "$(node_conf "$3")" status 2>/dev/null || true)
+        if [ -n "$st" ] && ! grep -q "FAILED NODES" <<<"$st"; then break; fi
+        sleep 0.5
+    done
+    "$garage" -c "$(node_conf "$3")" repair --all-nodes --yes tables >/dev/null
     ;;
 *)
     echo "embassies.sh: unknown command $cmd" >&2
