@@ -217,11 +217,18 @@ fn embassies_on_a_three_node_garage_cluster() {
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("audit:    OK"), "{}", stdout(&o));
     assert!(stdout(&o).contains("(pinned)"), "{}", stdout(&o));
-    assert!(!d.join("demo.lgn.push.json").exists(), "the push state is removed when done");
+    assert!(
+        !d.join("demo.lgn.push.json").exists(),
+        "the push state is removed when done"
+    );
     // A second push does not replace it silently.
     let o = cluster.run(1, &["push", "demo.lgn", url], d);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("exists (use --replace"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("exists (use --replace"),
+        "{}",
+        stderr(&o)
+    );
 
     // List, view a record and audit through every country's node; listing
     // and viewing fetch a small part of the archive.
@@ -234,16 +241,26 @@ fn embassies_on_a_three_node_garage_cluster() {
         assert!(bytes * 50 < size, "listing fetched {bytes} of {size} bytes");
         eprintln!("node {n}: listing fetched {bytes} of {size} bytes in {requests} requests");
 
-        let o = cluster.run(n, &["--stats", "view", url, RECORD, "--passphrase-file", "pp"], d);
+        let o = cluster.run(
+            n,
+            &["--stats", "view", url, RECORD, "--passphrase-file", "pp"],
+            d,
+        );
         assert_eq!(code(&o), 0, "node {n}: {}", stderr(&o));
         assert!(stdout(&o).contains("Ost"), "node {n}: {}", stdout(&o));
         let (bytes, size, requests) = fetched(&o);
         assert!(bytes * 20 < size, "viewing fetched {bytes} of {size} bytes");
-        eprintln!("node {n}: viewing {RECORD} fetched {bytes} of {size} bytes in {requests} requests");
+        eprintln!(
+            "node {n}: viewing {RECORD} fetched {bytes} of {size} bytes in {requests} requests"
+        );
 
         let o = cluster.run(n, &["verify", url, "--issuer", "gov.pub"], d);
         assert_eq!(code(&o), 0, "node {n}: {}", stdout(&o));
-        assert!(stdout(&o).contains("fixity:   OK"), "node {n}: {}", stdout(&o));
+        assert!(
+            stdout(&o).contains("fixity:   OK"),
+            "node {n}: {}",
+            stdout(&o)
+        );
     }
 
     // One country lost: Iceland's node stops. The others still read,
@@ -254,13 +271,29 @@ fn embassies_on_a_three_node_garage_cluster() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = cluster.run(2, &["verify", url, "--issuer", "gov.pub"], d);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
-    let o = cluster.run(1, &["pull", url, "-o", "pulled.lgn", "--issuer", "gov.pub"], d);
+    let o = cluster.run(
+        1,
+        &["pull", url, "-o", "pulled.lgn", "--issuer", "gov.pub"],
+        d,
+    );
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
-    assert!(fs::read(d.join("pulled.lgn")).unwrap() == original, "the pulled copy is the original");
+    assert!(
+        fs::read(d.join("pulled.lgn")).unwrap() == original,
+        "the pulled copy is the original"
+    );
     // A new archive (packed again: other keys, other bytes) goes up
     // while Iceland is away.
     let o = run(
-        &["pack", "records", "-o", "second.lgn", "--passphrase-file", "pp", "--sign", "gov.key"],
+        &[
+            "pack",
+            "records",
+            "-o",
+            "second.lgn",
+            "--passphrase-file",
+            "pp",
+            "--sign",
+            "gov.key",
+        ],
         d,
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -293,7 +326,11 @@ fn embassies_on_a_three_node_garage_cluster() {
     let mut damaged = original.clone();
     damaged[at] ^= 0x20;
     fs::write(d.join("damaged.lgn"), &damaged).unwrap();
-    let o = cluster.run(3, &["repair", "damaged.lgn", "--from", url, "-o", "repaired.lgn"], d);
+    let o = cluster.run(
+        3,
+        &["repair", "damaged.lgn", "--from", url, "-o", "repaired.lgn"],
+        d,
+    );
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     assert!(fs::read(d.join("repaired.lgn")).unwrap() == original);
 
@@ -311,10 +348,19 @@ fn embassies_on_a_three_node_garage_cluster() {
     assert_eq!(lines.len(), 3, "{}", stdout(&o));
     assert_eq!(lines[0]["archive"], url);
     assert_eq!(lines[0]["ok"], false);
-    assert_eq!(lines[0]["problems"][0]["subject"], entry.as_str(), "{}", lines[0]);
+    assert_eq!(
+        lines[0]["problems"][0]["subject"],
+        entry.as_str(),
+        "{}",
+        lines[0]
+    );
     assert_eq!(lines[1]["archive"], second);
     assert_eq!(lines[1]["ok"], false);
-    assert!(lines[1]["error"].as_str().unwrap().contains(second), "{}", lines[1]);
+    assert!(
+        lines[1]["error"].as_str().unwrap().contains(second),
+        "{}",
+        lines[1]
+    );
     assert_eq!(lines[2]["ok"], true);
     // A sample of every entry finds the damage; a sample of none cannot,
     // and says so by its odds.
@@ -337,7 +383,17 @@ fn embassies_on_a_three_node_garage_cluster() {
     let mut child = cluster
         .cmd(
             1,
-            &["push", "demo.lgn", resumed, "--part-size", "5", "--parallel", "1", "--max-rate", "10"],
+            &[
+                "push",
+                "demo.lgn",
+                resumed,
+                "--part-size",
+                "5",
+                "--parallel",
+                "1",
+                "--max-rate",
+                "10",
+            ],
             d,
         )
         .stdout(Stdio::null())
@@ -354,13 +410,20 @@ fn embassies_on_a_three_node_garage_cluster() {
             break;
         }
         assert!(Instant::now() < until, "the push sent no parts");
-        assert!(child.try_wait().unwrap().is_none(), "the push ended before it was killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the push ended before it was killed"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     child.kill().unwrap();
     child.wait().unwrap();
     let store = cluster.store(&resumed.parse().unwrap());
-    assert_eq!(store.size(&resumed.parse().unwrap()).unwrap(), None, "no object before the push ends");
+    assert_eq!(
+        store.size(&resumed.parse().unwrap()).unwrap(),
+        None,
+        "no object before the push ends"
+    );
     let o = cluster.run(2, &["push", "demo.lgn", resumed, "--part-size", "5"], d);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
@@ -375,5 +438,8 @@ fn embassies_on_a_three_node_garage_cluster() {
     assert!(!state.exists());
     let o = cluster.run(3, &["pull", resumed, "-o", "resumed.lgn"], d);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
-    assert!(fs::read(d.join("resumed.lgn")).unwrap() == original, "the resumed push gives the original");
+    assert!(
+        fs::read(d.join("resumed.lgn")).unwrap() == original,
+        "the resumed push gives the original"
+    );
 }

@@ -10,7 +10,11 @@ tests as `legation.widgets()`), typing on the keyboard. What the window
 shows is read from `legation.summary()` and saved as screenshots, whose
 paths are printed: look at them.
 
-usage: e2e.py LEGATION_BINARY OUT_DIR
+With --embassies DIR it also starts the three-node Garage cluster of
+scripts/embassies.sh under DIR, pushes the demo archive to it, and opens
+it in the viewer the archive carries (from file://) by a presigned URL.
+
+usage: e2e.py LEGATION_BINARY OUT_DIR [--embassies DIR]
 """
 
 import base64
@@ -325,8 +329,27 @@ def open_record(b, name):
                   and s["record"]["state"] != "rendering")
 
 
+def embassy_url(legation, archive, cluster):
+    """Starts the three embassies, pushes `archive` and returns a
+    presigned URL of it (valid one hour)."""
+    env = dict(os.environ, LEGATION_GARAGE_PORT="39500")
+    script = os.path.join(ROOT, "scripts", "embassies.sh")
+    subprocess.run(["bash", script, "start", cluster], check=True, env=env, stdout=subprocess.DEVNULL)
+    with open(os.path.join(cluster, "env")) as f:
+        for line in f:
+            k, _, v = line.strip().removeprefix("export ").partition("=")
+            env[k] = v
+    url = "s3://embassy/e2e/demo.lgn"
+    subprocess.run([legation, "push", archive, url], check=True, env=env, stdout=subprocess.DEVNULL)
+    return subprocess.run([legation, "presign", url, "--expires", "1h"], check=True, env=env,
+                          capture_output=True, text=True).stdout.strip()
+
+
 def main():
     legation, out = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    cluster = None
+    if len(sys.argv) > 4 and sys.argv[3] == "--embassies":
+        cluster = os.path.abspath(sys.argv[4])
     os.makedirs(out, exist_ok=True)
     for p in (SITE, ONE_FILE):
         if not os.path.exists(p):
@@ -472,9 +495,30 @@ def main():
         b.screenshot("10-one-file")
         passed.append(f"the viewer carried in the archive (BLAKE3 {pinned[:16]}…, as pinned) opens, "
                       "unlocks and decodes from file://")
+
+        # 5. The same viewer, still from file://, opens the archive on the
+        # embassies' object store by a presigned URL (cross-origin range
+        # requests, allowed by the bucket's CORS rule).
+        if cluster:
+            presigned = embassy_url(legation, archive, cluster)
+            start_page(b, "file://" + viewer)
+            b.click(b.widget("", role="TextInput"))
+            b.keys(presigned + ENTER)
+            s = b.wait("the archive on Garage to open",
+                       lambda s: s.get("screen") == "locked" or (s.get("screen") == "start" and s.get("notice")))
+            assert s.get("screen") == "locked", s
+            unlock(b, PASSPHRASE)
+            b.wait("the records from Garage", lambda s: s.get("screen") == "open" and not s["loading"])
+            s = open_record(b, "national/population/register-ost.csv")
+            assert s["record"]["state"] == "shown", s
+            b.screenshot("11-presigned")
+            passed.append("the carried viewer from file:// opens the archive on the three-node Garage "
+                          "cluster by a presigned URL, unlocks it and shows a table record")
     finally:
         b.close()
         srv.shutdown()
+        if cluster:
+            subprocess.run(["bash", os.path.join(ROOT, "scripts", "embassies.sh"), "stop", cluster])
     for p in passed:
         print(f"  ok: {p}")
     print(f"browser end-to-end: {len(passed)} checks passed")
