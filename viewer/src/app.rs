@@ -629,7 +629,22 @@ pub fn set_fonts(ctx: &egui::Context) {
     ctx.set_fonts(fonts);
 }
 
+/// The name to show for an archive: a file's name, or the last segment
+/// of a URL's path (without its query, which for a presigned URL is
+/// longer than the window and holds the signature).
 fn file_name(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if s.contains("://") {
+        let path = s.split(['?', '#']).next().unwrap_or_default();
+        if let Some(last) = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|l| !l.is_empty())
+        {
+            return last.to_owned();
+        }
+    }
     p.file_name().map_or_else(
         || p.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -2092,6 +2107,18 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_of_archives_and_urls() {
+        let name = |s: &str| file_name(Path::new(s));
+        assert_eq!(name("/srv/copies/demo.lgn"), "demo.lgn");
+        assert_eq!(name("s3://embassy/2026/demo.lgn"), "demo.lgn");
+        assert_eq!(
+            name("http://127.0.0.1:3900/embassy/demo.lgn?X-Amz-Credential=GK1/20261127/garage/s3/aws4_request&X-Amz-Signature=ab"),
+            "demo.lgn"
+        );
+        assert_eq!(name("https://example.org/a/b.lgn#top"), "b.lgn");
+    }
 
     #[test]
     fn hex_dump_shows_offsets_bytes_and_text() {

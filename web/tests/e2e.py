@@ -507,6 +507,7 @@ def main():
             s = b.wait("the archive on Garage to open",
                        lambda s: s.get("screen") == "locked" or (s.get("screen") == "start" and s.get("notice")))
             assert s.get("screen") == "locked", s
+            assert s.get("name") == "demo.lgn", s  # not the signature in the URL's query
             unlock(b, PASSPHRASE)
             b.wait("the records from Garage", lambda s: s.get("screen") == "open" and not s["loading"])
             s = open_record(b, "national/population/register-ost.csv")
