@@ -246,6 +246,40 @@ impl Archive {
                 &all
             }
         };
+        let direct = |at: u64, len: usize| -> std::io::Result<Block> {
+            if let Some(m) = self.source().map(at, len) {
+                return m.map(Block::Mapped);
+            }
+            let mut b = vec![0; len];
+            self.source().read_exact_at(at, &mut b)?;
+            Ok(Block::Read(b))
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.source().map(0, 1).is_none() {
+            // A source that cannot be mapped (a remote object): several
+            // blocks in flight at once hide each request's latency.
+            let plan = plan_blocks(entries, order);
+            return std::thread::scope(|scope| {
+                let ahead = Ahead::start(scope, self.source(), plan);
+                let r =
+                    self.fixity_pass(report, order, progress, &mut |at, len| ahead.take(at, len));
+                ahead.stop();
+                r
+            });
+        }
+        self.fixity_pass(report, order, progress, &mut |at, len| direct(at, len))
+    }
+
+    /// The pass of [`Archive::fixity_of`] over the entries of `order`,
+    /// reading blocks through `fetch`.
+    fn fixity_pass(
+        &self,
+        mut report: Report,
+        order: &[usize],
+        progress: Progress<'_>,
+        fetch: &mut dyn FnMut(u64, usize) -> std::io::Result<Block>,
+    ) -> Report {
+        let entries = self.entries();
         let total: u64 = order
             .iter()
             .map(|&i| entries[i].end() - entries[i].offset)
@@ -276,14 +310,12 @@ impl Archive {
                     block_at = at;
                     block_len = ((run_end - at) as usize).min(BLOCK);
                     mapped = None;
-                    match self.source().map(at, block_len) {
-                        Some(Ok(m)) => mapped = Some(m),
-                        _ => {
-                            buffer.resize(block_len, 0);
-                            if let Err(err) = self.read_at(at, &mut buffer, &e.name) {
-                                failed = Some(err);
-                                break;
-                            }
+                    match fetch(at, block_len) {
+                        Ok(Block::Mapped(m)) => mapped = Some(m),
+                        Ok(Block::Read(b)) => buffer = b,
+                        Err(err) => {
+                            failed = Some(self.read_error(err, &e.name));
+                            break;
                         }
                     }
                     report.bytes_checked += block_len as u64;
@@ -343,6 +375,136 @@ impl Archive {
             }
             None => None,
         }
+    }
+}
+
+/// A block of the file, mapped or read.
+enum Block {
+    Mapped(crate::source::Mapped),
+    Read(Vec<u8>),
+}
+
+impl Archive {
+    fn read_error(&self, e: std::io::Error, what: &str) -> Error {
+        Error::Source {
+            what: what.into(),
+            source_name: self.source().name().into(),
+            source: e,
+        }
+    }
+}
+
+/// The blocks the fixity pass reads for `order`, in order: each starts
+/// where the previous one left the entries being checked and runs to the
+/// end of their run of neighbours, at most [`BLOCK`] long.
+#[cfg(not(target_arch = "wasm32"))]
+fn plan_blocks(entries: &[container::Entry], order: &[usize]) -> Vec<(u64, usize)> {
+    let mut plan = Vec::new();
+    let (mut block_at, mut block_len) = (0u64, 0usize);
+    for (k, &i) in order.iter().enumerate() {
+        let e = &entries[i];
+        let mut run_end = e.end();
+        for w in order[k..].windows(2) {
+            if w[1] != w[0] + 1 {
+                break;
+            }
+            run_end = entries[w[1]].end();
+        }
+        let mut at = e.offset;
+        while at < e.end() {
+            if at < block_at || at >= block_at + block_len as u64 {
+                block_at = at;
+                block_len = ((run_end - at) as usize).min(BLOCK);
+                plan.push((block_at, block_len));
+            }
+            at = e.end().min(block_at + block_len as u64);
+        }
+    }
+    plan
+}
+
+/// Blocks in flight at once from a source that cannot be mapped.
+#[cfg(not(target_arch = "wasm32"))]
+const AHEAD: usize = 4;
+
+/// Reads the planned blocks on [`AHEAD`] threads, at most [`AHEAD`] blocks
+/// ahead of the one being hashed, and hands them over in order.
+#[cfg(not(target_arch = "wasm32"))]
+struct Ahead {
+    plan: Vec<(u64, usize)>,
+    state: std::sync::Mutex<AheadState>,
+    changed: std::sync::Condvar,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Default)]
+struct AheadState {
+    /// The next block to start reading.
+    next: usize,
+    /// The next block to hand over.
+    taken: usize,
+    done: std::collections::HashMap<usize, std::io::Result<Vec<u8>>>,
+    stop: bool,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Ahead {
+    fn start<'s, 'a: 's>(
+        scope: &'s std::thread::Scope<'s, '_>,
+        source: &'a dyn crate::source::ReadAt,
+        plan: Vec<(u64, usize)>,
+    ) -> std::sync::Arc<Ahead> {
+        let ahead = std::sync::Arc::new(Ahead {
+            plan,
+            state: Default::default(),
+            changed: Default::default(),
+        });
+        for _ in 0..AHEAD.min(ahead.plan.len()) {
+            let a = ahead.clone();
+            scope.spawn(move || loop {
+                let i = {
+                    let mut st = a.state.lock().unwrap_or_else(|e| e.into_inner());
+                    while !st.stop && st.next < a.plan.len() && st.next >= st.taken + AHEAD {
+                        st = a.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                    }
+                    if st.stop || st.next >= a.plan.len() {
+                        return;
+                    }
+                    st.next += 1;
+                    st.next - 1
+                };
+                let (at, len) = a.plan[i];
+                let mut b = vec![0; len];
+                let r = source.read_exact_at(at, &mut b).map(|()| b);
+                let mut st = a.state.lock().unwrap_or_else(|e| e.into_inner());
+                st.done.insert(i, r);
+                a.changed.notify_all();
+            });
+        }
+        ahead
+    }
+
+    /// The block at `at` of `len` bytes, which must be the next planned.
+    fn take(&self, at: u64, len: usize) -> std::io::Result<Block> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let i = st.taken;
+        if self.plan.get(i) != Some(&(at, len)) {
+            return Err(std::io::Error::other("fixity pass: read out of plan"));
+        }
+        loop {
+            if let Some(r) = st.done.remove(&i) {
+                st.taken += 1;
+                self.changed.notify_all();
+                return r.map(Block::Read);
+            }
+            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Lets the reading threads end (the pass ended or was cancelled).
+    fn stop(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        self.changed.notify_all();
     }
 }
 
