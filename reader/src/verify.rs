@@ -291,15 +291,7 @@ impl Archive {
         let mut block_len = 0usize;
         for (k, &i) in order.iter().enumerate() {
             let e = &entries[i];
-            // A block runs to the end of the run of entries to check that
-            // lie next to each other (all of them, in a full audit).
-            let mut run_end = e.end();
-            for w in order[k..].windows(2) {
-                if w[1] != w[0] + 1 {
-                    break;
-                }
-                run_end = entries[w[1]].end();
-            }
+            let run_end = run_end(entries, order, k);
             let expected = self.expected_hash(i);
             let mut hasher = blake3::Hasher::new();
             let mut header = Vec::with_capacity(container::local_header_len(&e.name, e.size));
@@ -394,6 +386,20 @@ impl Archive {
     }
 }
 
+/// Where a block starting in entry `order[k]` may run to: the end of the
+/// run of entries to check that lie next to each other (all of them, in
+/// a full audit).
+fn run_end(entries: &[container::Entry], order: &[usize], k: usize) -> u64 {
+    let mut end = entries[order[k]].end();
+    for w in order[k..].windows(2) {
+        if w[1] != w[0] + 1 {
+            break;
+        }
+        end = entries[w[1]].end();
+    }
+    end
+}
+
 /// The blocks the fixity pass reads for `order`, in order: each starts
 /// where the previous one left the entries being checked and runs to the
 /// end of their run of neighbours, at most [`BLOCK`] long.
@@ -403,13 +409,7 @@ fn plan_blocks(entries: &[container::Entry], order: &[usize]) -> Vec<(u64, usize
     let (mut block_at, mut block_len) = (0u64, 0usize);
     for (k, &i) in order.iter().enumerate() {
         let e = &entries[i];
-        let mut run_end = e.end();
-        for w in order[k..].windows(2) {
-            if w[1] != w[0] + 1 {
-                break;
-            }
-            run_end = entries[w[1]].end();
-        }
+        let run_end = run_end(entries, order, k);
         let mut at = e.offset;
         while at < e.end() {
             if at < block_at || at >= block_at + block_len as u64 {
