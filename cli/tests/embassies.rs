@@ -263,6 +263,35 @@ fn embassies_on_a_three_node_garage_cluster() {
         );
     }
 
+    // The other reading commands: public facts, a record's bytes, an
+    // extract.
+    let o = cluster.run(1, &["info", url], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("archive:        {url}")),
+        "{}",
+        stdout(&o)
+    );
+    let record = fs::read(d.join("records").join(RECORD)).unwrap();
+    let o = cluster.run(2, &["cat", url, RECORD, "--passphrase-file", "pp"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(o.stdout == record, "cat of a remote record gives its bytes");
+    let o = cluster.run(
+        3,
+        &[
+            "extract",
+            url,
+            "-o",
+            "out",
+            RECORD,
+            "--passphrase-file",
+            "pp",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(fs::read(d.join("out").join(RECORD)).unwrap() == record);
+
     // One country lost: Iceland's node stops. The others still read,
     // audit, pull, and take a new copy.
     let iceland_before = cluster.data_bytes(3);
