@@ -180,7 +180,7 @@ impl Archive {
     ) -> Report {
         let count = self.entries().len();
         let fixed = self.manifest().entries.len(); // the manifest, then the signature
-        let mut others: Vec<usize> = (0..count).filter(|&i| i < fixed).collect();
+        let mut others: Vec<usize> = (0..fixed.min(count)).collect();
         // A partial Fisher-Yates shuffle with SplitMix64.
         let mut state = seed;
         let mut next = || {

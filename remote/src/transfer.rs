@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::signer::Signer;
+use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
 use crate::{connect, runtime, Error, Result, S3Source, Store, Url};
@@ -237,59 +238,38 @@ fn send_parts(
     let done_bytes: u64 = state.done.keys().map(|&p| part(p).len() as u64).sum();
     let upload_id = state.upload_id.clone();
     let state = Mutex::new(state);
-    let next = AtomicUsize::new(0);
     let sent = AtomicU64::new(0);
-    let failed: Mutex<Option<Error>> = Mutex::new(None);
     let started = std::time::Instant::now();
     // Bytes let through so far, for --max-rate: a part waits until the
     // bytes before it fit the rate.
     let admitted = AtomicU64::new(0);
     progress(done_bytes, size);
-    std::thread::scope(|scope| {
-        for _ in 0..opts.parallel.clamp(1, 16) {
-            scope.spawn(|| loop {
-                if failed.lock().unwrap().is_some() {
-                    return;
-                }
-                let Some(&p) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    return;
-                };
-                let data = part(p);
-                if let Some(rate) = opts.max_rate.filter(|&r| r > 0) {
-                    let before = admitted.fetch_add(data.len() as u64, Ordering::Relaxed);
-                    let due = Duration::from_secs_f64(before as f64 / rate as f64);
-                    if let Some(wait) = due.checked_sub(started.elapsed()) {
-                        std::thread::sleep(wait);
-                    }
-                }
-                let r = runtime().block_on(store.s3.put_part(
-                    &url.path(),
-                    &upload_id,
-                    p,
-                    data.to_vec().into(),
-                ));
-                let r = r.map_err(|e| Store::err(url, e)).and_then(|id| {
-                    let mut s = state.lock().unwrap();
-                    s.done.insert(p, id.content_id);
-                    s.save(state_file)
-                });
-                match r {
-                    Ok(()) => {
-                        let n = sent.fetch_add(data.len() as u64, Ordering::Relaxed)
-                            + data.len() as u64;
-                        progress(done_bytes + n, size);
-                    }
-                    Err(e) => {
-                        failed.lock().unwrap().get_or_insert(e);
-                        return;
-                    }
-                }
-            });
+    in_parallel(todo.len(), opts.parallel.clamp(1, 16), |k| {
+        let p = todo[k];
+        let data = part(p);
+        if let Some(rate) = opts.max_rate.filter(|&r| r > 0) {
+            let before = admitted.fetch_add(data.len() as u64, Ordering::Relaxed);
+            let due = Duration::from_secs_f64(before as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
         }
-    });
-    if let Some(e) = failed.into_inner().unwrap() {
-        return Err(e);
-    }
+        let id = runtime()
+            .block_on(
+                store
+                    .s3
+                    .put_part(&url.path(), &upload_id, p, data.to_vec().into()),
+            )
+            .map_err(|e| Store::err(url, e))?;
+        {
+            let mut s = state.lock().unwrap();
+            s.done.insert(p, id.content_id);
+            s.save(state_file)?;
+        }
+        let n = sent.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
+        progress(done_bytes + n, size);
+        Ok(())
+    })?;
     Ok((state.into_inner().unwrap(), sent.into_inner()))
 }
 
@@ -308,6 +288,38 @@ fn finish(store: &Store, url: &Url, s: &State, parts: usize, size: u64) -> Resul
     }
 }
 
+/// Runs `job(0..jobs)` on `threads` threads, each job once; after the
+/// first error no job starts, and that error is returned.
+fn in_parallel(
+    jobs: usize,
+    threads: usize,
+    job: impl Fn(usize) -> Result<()> + Sync,
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let failed: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(jobs) {
+            scope.spawn(|| loop {
+                if failed.lock().unwrap().is_some() {
+                    return;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= jobs {
+                    return;
+                }
+                if let Err(e) = job(i) {
+                    failed.lock().unwrap().get_or_insert(e);
+                    return;
+                }
+            });
+        }
+    });
+    match failed.into_inner().unwrap() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// Bytes fetched per request by [`pull`].
 const PULL_PIECE: u64 = 16 << 20;
 
@@ -323,38 +335,16 @@ pub fn pull(
     let src = S3Source::open(url)?;
     let size = legation_reader::source::ReadAt::len(&src);
     out.set_len(size).map_err(|e| io(out_name, e))?;
-    let pieces = size.div_ceil(PULL_PIECE);
-    let next = AtomicU64::new(0);
+    let pieces = size.div_ceil(PULL_PIECE) as usize;
     let done = AtomicU64::new(0);
-    let failed: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            scope.spawn(|| loop {
-                if failed.lock().unwrap().is_some() {
-                    return;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= pieces {
-                    return;
-                }
-                let at = i * PULL_PIECE;
-                let len = PULL_PIECE.min(size - at);
-                let r = src
-                    .get(at, len)
-                    .and_then(|b| out.write_all_at(&b, at).map_err(|e| io(out_name, e)));
-                match r {
-                    Ok(()) => progress(done.fetch_add(len, Ordering::Relaxed) + len, size),
-                    Err(e) => {
-                        failed.lock().unwrap().get_or_insert(e);
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = failed.into_inner().unwrap() {
-        return Err(e);
-    }
+    in_parallel(pieces, 4, |i| {
+        let at = i as u64 * PULL_PIECE;
+        let len = PULL_PIECE.min(size - at);
+        let b = src.get(at, len)?;
+        out.write_all_at(&b, at).map_err(|e| io(out_name, e))?;
+        progress(done.fetch_add(len, Ordering::Relaxed) + len, size);
+        Ok(())
+    })?;
     out.sync_all().map_err(|e| io(out_name, e))?;
     Ok(size)
 }
@@ -364,13 +354,10 @@ pub fn pull(
 /// browser viewer opens.
 pub fn presign(url: &Url, expires: Duration) -> Result<String> {
     let store = connect(url)?;
-    store.size(url)?.ok_or_else(|| Error::Store {
-        url: url.to_string(),
-        source: object_store::Error::NotFound {
-            path: url.key.clone(),
-            source: "no such object".into(),
-        },
-    })?;
+    // Only for an object that exists (the store's own error otherwise).
+    runtime()
+        .block_on(store.s3.head(&url.path()))
+        .map_err(|e| Store::err(url, e))?;
     runtime()
         .block_on(store.s3.signed_url(http::Method::GET, &url.path(), expires))
         .map(|u| u.to_string())
