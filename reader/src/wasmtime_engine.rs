@@ -76,20 +76,31 @@ impl Engine for Wasmtime {
     }
 
     fn compile(&self, wasm: &[u8]) -> Result<Arc<dyn Compiled>, EngineError> {
+        Ok(Arc::new(self.compile_decoder(wasm)?))
+    }
+}
+
+impl Wasmtime {
+    /// Compiles a module (already checked by the host) into a decoder whose
+    /// calls can also be taken in two steps ([`WasmtimeDecoder::prepare`],
+    /// [`Prepared::call`]), so that a benchmark can time the decoding apart
+    /// from the instance's setup.
+    pub fn compile_decoder(&self, wasm: &[u8]) -> Result<WasmtimeDecoder, EngineError> {
         let module =
             Module::new(&self.engine, wasm).map_err(|e| EngineError::Module(format!("{e:#}")))?;
         let linker: Linker<StoreLimits> = Linker::new(&self.engine);
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| EngineError::Module(format!("{e:#}")))?;
-        Ok(Arc::new(WasmtimeDecoder {
+        Ok(WasmtimeDecoder {
             engine: self.engine.clone(),
             pre,
-        }))
+        })
     }
 }
 
-struct WasmtimeDecoder {
+/// A decoder compiled by wasmtime; each call runs in a fresh instance.
+pub struct WasmtimeDecoder {
     engine: wasmtime::Engine,
     pre: InstancePre<StoreLimits>,
 }
@@ -115,18 +126,23 @@ impl Compiled for WasmtimeDecoder {
         output_cap: usize,
         watchdog: Duration,
     ) -> Result<Vec<u8>, EngineError> {
-        self.call_here(call, input, output_cap, watchdog)
+        self.prepare(input, watchdog)?.call(call, output_cap)
     }
 }
 
+/// A fresh instance holding a record, ready for one call.
+pub struct Prepared {
+    store: Store<StoreLimits>,
+    instance: wasmtime::Instance,
+    memory: wasmtime::Memory,
+    ptr: i32,
+    len: i32,
+}
+
 impl WasmtimeDecoder {
-    fn call_here(
-        &self,
-        call: Call,
-        input: &[u8],
-        output_cap: usize,
-        watchdog: Duration,
-    ) -> Result<Vec<u8>, EngineError> {
+    /// Instantiates the module and writes `input` into the block that
+    /// `legation_alloc` returns.
+    pub fn prepare(&self, input: &[u8], watchdog: Duration) -> Result<Prepared, EngineError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(MEMORY_CAP)
             .instances(1)
@@ -158,22 +174,41 @@ impl WasmtimeDecoder {
             .map_err(|_| {
                 EngineError::Output(format!("legation_alloc returned {ptr}, outside memory"))
             })?;
+        Ok(Prepared {
+            store,
+            instance,
+            memory,
+            ptr,
+            len,
+        })
+    }
+}
+
+impl Prepared {
+    /// Calls the export and returns the raw output (status byte and
+    /// payload), copied out of the instance's memory. The instance is
+    /// reset when this is dropped, so call once.
+    pub fn call(&mut self, call: Call, output_cap: usize) -> Result<Vec<u8>, EngineError> {
+        let store = &mut self.store;
+        let (ptr, len) = (self.ptr, self.len);
         let packed = match call {
             Call::Decode => {
-                let f = instance
-                    .get_typed_func::<(i32, i32), i64>(&mut store, "legation_decode")
+                let f = self
+                    .instance
+                    .get_typed_func::<(i32, i32), i64>(&mut *store, "legation_decode")
                     .map_err(trap)?;
-                f.call(&mut store, (ptr, len)).map_err(trap)?
+                f.call(&mut *store, (ptr, len)).map_err(trap)?
             }
             Call::Page(p) => {
-                let f = instance
-                    .get_typed_func::<(i32, i32, i32), i64>(&mut store, "legation_decode_page")
+                let f = self
+                    .instance
+                    .get_typed_func::<(i32, i32, i32), i64>(&mut *store, "legation_decode_page")
                     .map_err(trap)?;
                 let page = i32::try_from(p)
                     .map_err(|_| EngineError::Output("page number over 2^31".into()))?;
-                f.call(&mut store, (ptr, len, page)).map_err(trap)?
+                f.call(&mut *store, (ptr, len, page)).map_err(trap)?
             }
         };
-        crate::decode::take_output(memory.data(&store), packed, output_cap)
+        crate::decode::take_output(self.memory.data(&*store), packed, output_cap)
     }
 }

@@ -17,7 +17,7 @@ use wasm_encoder::{
 use wasmparser::{BinaryReader, FuncType, FunctionBody, Operator, Parser, Payload, Validator};
 
 use crate::check::ACCEPTED_FEATURES;
-use crate::{check_decoder_module, MeterConfig, MeterError, METER_SECTION};
+use crate::{check_decoder_module, MeterConfig, MeterError, Metering, METER_SECTION};
 
 pub(crate) type Result<T, E = MeterError> = std::result::Result<T, E>;
 
@@ -49,6 +49,13 @@ const AFTER_GLOBAL: [u8; 6] = [7, 8, 9, 10, 11, 12];
 /// limit) and refused if it is already metered; the result is validated
 /// before it is returned.
 pub fn meter(module: &[u8], cfg: &MeterConfig) -> Result<Vec<u8>, MeterError> {
+    meter_as(module, cfg, Metering::CURRENT)
+}
+
+/// [`meter`] with a chosen version of the rewriting: version 1 is what
+/// archives before format 1.3 carry, and what [`verify_metered`]
+/// (crate::verify_metered) needs to check them.
+pub fn meter_as(module: &[u8], cfg: &MeterConfig, version: Metering) -> Result<Vec<u8>, MeterError> {
     let facts = check_decoder_module(module, usize::MAX)?;
     if facts.metered.is_some() {
         return Err(MeterError::AlreadyMetered);
@@ -67,7 +74,7 @@ pub fn meter(module: &[u8], cfg: &MeterConfig) -> Result<Vec<u8>, MeterError> {
             cap: cfg.max_memory_pages,
         });
     }
-    let out = Layout::parse(module)?.emit(cfg)?;
+    let out = Layout::parse(module)?.emit(cfg, version)?;
     Validator::new_with_features(ACCEPTED_FEATURES)
         .validate_all(&out)
         .map_err(|e| MeterError::OutputInvalid {
@@ -187,12 +194,13 @@ impl<'a> Layout<'a> {
         Ok(layout)
     }
 
-    fn emit(&self, cfg: &MeterConfig) -> Result<Vec<u8>> {
+    fn emit(&self, cfg: &MeterConfig, version: Metering) -> Result<Vec<u8>> {
         let globals = self.global_section.as_ref().map_or(0, |g| g.count);
         let counters = Counters {
             fuel: globals,
             depth: globals + 1,
             max_depth: cfg.max_depth,
+            version,
         };
 
         // Bodies first: they decide which function types must be added.
@@ -257,7 +265,7 @@ impl<'a> Layout<'a> {
         }
         out.section(&CustomSection {
             name: Cow::Borrowed(METER_SECTION),
-            data: Cow::Owned(cfg.to_section().to_vec()),
+            data: Cow::Owned(cfg.to_section(version)),
         });
         debug_assert!(globals_written, "a decoder module has an export section");
         Ok(out.finish())
@@ -344,11 +352,12 @@ impl<'a> Layout<'a> {
     }
 }
 
-/// The indices of the counters and the depth limit.
+/// The indices of the counters, the depth limit and the version.
 struct Counters {
     fuel: u32,
     depth: u32,
     max_depth: u32,
+    version: Metering,
 }
 
 /// What an original instruction means to the instrumentation.
@@ -363,6 +372,9 @@ enum Kind {
     Jump,
     /// `loop`: ends a segment; the next one starts with a check.
     Loop,
+    /// `call` or `call_indirect`: ends a segment; in version 2 the fuel
+    /// is stored before it and loaded after it.
+    Call,
     /// `return`: ends a segment, preceded by the exit sequence; the
     /// segment after it is dead code.
     Return,
@@ -455,9 +467,8 @@ fn instrument(
             }
             Operator::Return => Kind::Return,
             Operator::Unreachable => Kind::Jump,
-            Operator::Else | Operator::Call { .. } | Operator::CallIndirect { .. } => {
-                Kind::Boundary
-            }
+            Operator::Else => Kind::Boundary,
+            Operator::Call { .. } | Operator::CallIndirect { .. } => Kind::Call,
             Operator::MemoryFill { .. }
             | Operator::MemoryCopy { .. }
             | Operator::MemoryInit { .. }
@@ -493,13 +504,24 @@ fn instrument(
     let scratch_needed = instrs
         .iter()
         .any(|i| matches!(i.kind, Kind::PerKiB | Kind::PerPage));
-    let scratch = u32::try_from(locals).unwrap_or(u32::MAX);
+    // Version 2 keeps the fuel in a local of its own, `$f`, declared
+    // after the original locals; the scratch local comes after it.
+    let in_local = counters.version == Metering::V2;
+    let fuel_local = in_local.then(|| u32::try_from(locals).unwrap_or(u32::MAX));
+    let scratch = u32::try_from(locals + u64::from(in_local)).unwrap_or(u32::MAX);
     let mut out = Vec::with_capacity(body.range().len() + instrs.len() * 4);
-    if scratch_needed {
-        (groups + 1).encode(&mut out);
+    let added = u32::from(in_local) + u32::from(scratch_needed);
+    if added > 0 {
+        (groups + added).encode(&mut out);
         out.extend_from_slice(&module[groups_start..groups_end]);
-        1u32.encode(&mut out);
-        ValType::I32.encode(&mut out);
+        if in_local {
+            1u32.encode(&mut out);
+            ValType::I64.encode(&mut out);
+        }
+        if scratch_needed {
+            1u32.encode(&mut out);
+            ValType::I32.encode(&mut out);
+        }
     } else {
         out.extend_from_slice(&module[body.range().start..groups_end]);
     }
@@ -512,11 +534,13 @@ fn instrument(
     let mut emit = Emit {
         sink: &mut out,
         counters,
+        fuel_local,
         labels: 0,
     };
     // The new label index of each original block, loop and if.
     let mut labels = Vec::new();
     emit.enter();
+    emit.load();
     emit.charge(cost[0]);
     emit.check();
     if let Some(block_type) = wrapper {
@@ -553,6 +577,11 @@ fn instrument(
                 emit.exit();
                 emit.sink.extend_from_slice(bytes);
             }
+            Kind::Call => {
+                emit.store();
+                emit.sink.extend_from_slice(bytes);
+                emit.load();
+            }
             Kind::Plain | Kind::Boundary | Kind::Jump | Kind::Loop => {
                 if instr.opens_label {
                     labels.push(emit.labels);
@@ -575,6 +604,8 @@ fn instrument(
 struct Emit<'a, 'c> {
     sink: &'a mut Vec<u8>,
     counters: &'c Counters,
+    /// Version 2: the local that holds the fuel within the function.
+    fuel_local: Option<u32>,
     /// Labels (blocks, loops and ifs) written so far.
     labels: u32,
 }
@@ -589,34 +620,63 @@ impl Emit<'_, '_> {
         if cost == 0 {
             return;
         }
-        let fuel = self.counters.fuel;
         // A segment has fewer instructions than the module has bytes.
         let cost = i64::try_from(cost).unwrap_or(i64::MAX);
-        self.instructions()
-            .global_get(fuel)
-            .i64_const(cost)
-            .i64_sub()
-            .global_set(fuel);
+        self.get_fuel();
+        self.instructions().i64_const(cost).i64_sub();
+        self.set_fuel();
+    }
+
+    /// Pushes the fuel: from the global, or in version 2 from `$f`.
+    fn get_fuel(&mut self) {
+        let fuel = self.counters.fuel;
+        match self.fuel_local {
+            Some(f) => self.instructions().local_get(f),
+            None => self.instructions().global_get(fuel),
+        };
+    }
+
+    /// Pops the fuel into where [`Emit::get_fuel`] reads it.
+    fn set_fuel(&mut self) {
+        let fuel = self.counters.fuel;
+        match self.fuel_local {
+            Some(f) => self.instructions().local_set(f),
+            None => self.instructions().global_set(fuel),
+        };
+    }
+
+    /// Version 2: `$f = $fuel`, at entry and after each call.
+    fn load(&mut self) {
+        if let Some(f) = self.fuel_local {
+            let fuel = self.counters.fuel;
+            self.instructions().global_get(fuel).local_set(f);
+        }
+    }
+
+    /// Version 2: `$fuel = $f`, before each call and at each exit.
+    fn store(&mut self) {
+        if let Some(f) = self.fuel_local {
+            let fuel = self.counters.fuel;
+            self.instructions().local_get(f).global_set(fuel);
+        }
     }
 
     /// `fuel -= scale(operand)` for the i32 operand on top of the stack,
     /// which stays there.
     fn charge_operand(&mut self, scratch: u32, scale: impl FnOnce(&mut InstructionSink<'_>)) {
-        let fuel = self.counters.fuel;
+        self.instructions().local_tee(scratch);
+        self.get_fuel();
         let mut sink = self.instructions();
-        sink.local_tee(scratch)
-            .global_get(fuel)
-            .local_get(scratch)
-            .i64_extend_i32_u();
+        sink.local_get(scratch).i64_extend_i32_u();
         scale(&mut sink);
-        sink.i64_sub().global_set(fuel);
+        sink.i64_sub();
+        self.set_fuel();
     }
 
     /// Traps if the fuel is negative.
     fn check(&mut self) {
-        let fuel = self.counters.fuel;
+        self.get_fuel();
         self.instructions()
-            .global_get(fuel)
             .i64_const(0)
             .i64_lt_s()
             .if_(BlockType::Empty)
@@ -645,9 +705,11 @@ impl Emit<'_, '_> {
         self.labels += 1;
     }
 
-    /// The fuel check, then `depth -= 1`.
+    /// The fuel check, then (version 2) the fuel stored, then
+    /// `depth -= 1`.
     fn exit(&mut self) {
         self.check();
+        self.store();
         let depth = self.counters.depth;
         self.instructions()
             .global_get(depth)
