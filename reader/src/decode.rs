@@ -195,7 +195,8 @@ pub struct Loaded {
     pub hash: [u8; 32],
     /// Its name for messages (entry name or file).
     pub label: String,
-    /// The module's bytes, until compiled on first use.
+    /// The module to run (the archived one with its fuel kept in locals,
+    /// which counts the same), compiled on first use.
     wasm: Vec<u8>,
     compiled: std::sync::OnceLock<Result<Arc<dyn Compiled>, String>>,
 }
@@ -276,7 +277,8 @@ impl Host {
             decoder: label.to_owned(),
             reason,
         };
-        let (info, limits) = inspect_metered(wasm, self.limits.module_cap).map_err(bad)?;
+        let (info, limits, runnable) =
+            inspect_metered(wasm, self.limits.module_cap).map_err(bad)?;
         // Compiling waits for the first call: packing stores every built-in
         // decoder but may use only some.
         let loaded = Arc::new(Loaded {
@@ -284,7 +286,7 @@ impl Host {
             limits,
             hash,
             label: label.to_owned(),
-            wasm: wasm.to_vec(),
+            wasm: runnable,
             compiled: std::sync::OnceLock::new(),
         });
         self.cache
@@ -452,11 +454,15 @@ pub fn page_count(cbor: &[u8], limits: &ViewLimits) -> u32 {
 /// Checks a module is a metered decoder this host can run, and reads its
 /// declaration.
 pub fn inspect(wasm: &[u8], module_cap: usize) -> Result<DecoderInfo, String> {
-    inspect_metered(wasm, module_cap).map(|(info, _)| info)
+    inspect_metered(wasm, module_cap).map(|(info, _, _)| info)
 }
 
-/// [`inspect`], also returning the limits the module's metering enforces.
-fn inspect_metered(wasm: &[u8], module_cap: usize) -> Result<(DecoderInfo, MeterConfig), String> {
+/// [`inspect`], also returning the limits the module's metering enforces
+/// and the equivalent module to run (the fuel kept in locals, SPEC §13.4).
+fn inspect_metered(
+    wasm: &[u8],
+    module_cap: usize,
+) -> Result<(DecoderInfo, MeterConfig, Vec<u8>), String> {
     let facts =
         legation_meter::check_decoder_module(wasm, module_cap).map_err(|e| e.to_string())?;
     if facts.metered.is_none() {
@@ -466,7 +472,7 @@ fn inspect_metered(wasm: &[u8], module_cap: usize) -> Result<(DecoderInfo, Meter
     }
     // The section could be pasted onto an unmetered module: check that the
     // code really counts what it records.
-    let limits = legation_meter::verify_metered(wasm, module_cap)
+    let (limits, runnable) = legation_meter::runnable(wasm, module_cap)
         .map_err(|e| format!("metering does not hold: {e}"))?;
     let info: DecoderInfo = serde_json::from_str(&facts.description)
         .map_err(|e| format!("legation.decoder section: {e}"))?;
@@ -481,7 +487,7 @@ fn inspect_metered(wasm: &[u8], module_cap: usize) -> Result<(DecoderInfo, Meter
             "declares pages but does not export legation_decode_page, or the reverse".into(),
         );
     }
-    Ok((info, limits))
+    Ok((info, limits, runnable))
 }
 
 /// Reads the `(ptr << 32) | len` a decoder returned out of its memory.

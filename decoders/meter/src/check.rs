@@ -4,7 +4,7 @@ use wasmparser::{
     ExternalKind, FuncType, MemoryType, Operator, Parser, Payload, ValType, Validator, WasmFeatures,
 };
 
-use crate::{MeterConfig, MeterError, Metering, DECODER_SECTION, METER_SECTION};
+use crate::{MeterConfig, MeterError, DECODER_SECTION, METER_SECTION};
 
 /// A reasonable default for `check_decoder_module`'s size limit: 16 MiB.
 pub const MAX_MODULE_BYTES: usize = 16 << 20;
@@ -27,8 +27,6 @@ pub struct ModuleFacts {
     /// The limits recorded in a `legation.meter` section, if the module
     /// has one.
     pub metered: Option<MeterConfig>,
-    /// The version of the rewriting that section records.
-    pub metering: Option<Metering>,
 }
 
 /// The features a decoder may use: WebAssembly 2.0 without SIMD (every
@@ -99,7 +97,6 @@ pub fn check_decoder_module(module: &[u8], max_bytes: usize) -> Result<ModuleFac
     let mut memory_exported = false;
     let mut description: Option<&[u8]> = None;
     let mut metered: Option<MeterConfig> = None;
-    let mut metering: Option<Metering> = None;
     let mut function = 0u32;
 
     for payload in Parser::new(0).parse_all(module) {
@@ -219,12 +216,11 @@ pub fn check_decoder_module(module: &[u8], max_bytes: usize) -> Result<ModuleFac
                     }
                 }
                 METER_SECTION => {
-                    let (config, version) = MeterConfig::from_section(reader.data()).ok_or(
+                    let config = MeterConfig::from_section(reader.data()).ok_or(
                         MeterError::BadMeterSection {
                             len: reader.data().len(),
                         },
                     )?;
-                    metering = Some(version);
                     if metered.replace(config).is_some() {
                         return Err(MeterError::DuplicateSection {
                             name: METER_SECTION,
@@ -258,7 +254,6 @@ pub fn check_decoder_module(module: &[u8], max_bytes: usize) -> Result<ModuleFac
         memory_min_pages: memory.initial,
         memory_max_pages: memory.maximum,
         metered,
-        metering,
     })
 }
 

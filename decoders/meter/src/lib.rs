@@ -131,7 +131,7 @@ mod verify;
 pub use check::{check_decoder_module, ModuleFacts, MAX_MODULE_BYTES};
 pub use error::MeterError;
 pub use meter::{meter, meter_as};
-pub use verify::verify_metered;
+pub use verify::{runnable, verify_metered};
 
 /// Name of the custom section holding the decoder's JSON description.
 pub const DECODER_SECTION: &str = "legation.decoder";
@@ -162,54 +162,39 @@ impl Default for MeterConfig {
     }
 }
 
-/// The version of the rewriting. Both count the same fuel and stop a call
-/// at the same instruction; they differ in where the count is kept.
+/// Where a metered module keeps its fuel count while it runs. Both forms
+/// count the same fuel and stop a call at the same instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Metering {
-    /// The fuel lives in a global throughout (archives of format 1.0 to
-    /// 1.2; still verified and run).
-    V1,
-    /// Each function keeps the fuel in a local of its own and stores it to
-    /// the global only around calls and at exits, so engines keep it in a
-    /// register (format 1.3).
-    V2,
-}
-
-impl Metering {
-    /// The version [`meter`] writes.
-    pub const CURRENT: Metering = Metering::V2;
+pub enum FuelIn {
+    /// In the global `$fuel` throughout: the form archives store (SPEC
+    /// §13.3), which [`meter`] writes and [`verify_metered`] checks.
+    Global,
+    /// In a local of each function, stored to `$fuel` only around calls
+    /// and at exits, so engines keep it in a register: the form hosts run
+    /// (SPEC §13.4, [`runnable`]).
+    Local,
 }
 
 impl MeterConfig {
-    /// The `legation.meter` section: 16 bytes for version 1, and the same
-    /// followed by the byte 2 for version 2.
-    fn to_section(self, version: Metering) -> Vec<u8> {
-        let mut out = Vec::with_capacity(17);
-        out.extend_from_slice(&self.fuel.to_le_bytes());
-        out.extend_from_slice(&self.max_depth.to_le_bytes());
-        out.extend_from_slice(&self.max_memory_pages.to_le_bytes());
-        if version == Metering::V2 {
-            out.push(2);
-        }
+    /// The 16 bytes of the `legation.meter` section.
+    fn to_section(self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.fuel.to_le_bytes());
+        out[8..12].copy_from_slice(&self.max_depth.to_le_bytes());
+        out[12..].copy_from_slice(&self.max_memory_pages.to_le_bytes());
         out
     }
 
-    /// Reads the `legation.meter` section; `None` unless it is 16 bytes,
-    /// or 17 ending with 2.
-    fn from_section(data: &[u8]) -> Option<(Self, Metering)> {
-        let (data, version) = match data.len() {
-            16 => (data, Metering::V1),
-            17 if data[16] == 2 => (&data[..16], Metering::V2),
-            _ => return None,
-        };
+    /// Reads the `legation.meter` section; `None` unless it is 16 bytes.
+    fn from_section(data: &[u8]) -> Option<Self> {
+        let data: &[u8; 16] = data.try_into().ok()?;
         let (fuel, rest) = data.split_at(8);
         let (depth, pages) = rest.split_at(4);
-        let cfg = MeterConfig {
+        Some(MeterConfig {
             fuel: u64::from_le_bytes(fuel.try_into().ok()?),
             max_depth: u32::from_le_bytes(depth.try_into().ok()?),
             max_memory_pages: u32::from_le_bytes(pages.try_into().ok()?),
-        };
-        Some((cfg, version))
+        })
     }
 }
 
@@ -220,12 +205,6 @@ impl MeterConfig {
 /// This reads the record only; it does not prove that the code enforces
 /// it. A host that must not trust the archive calls [`verify_metered`].
 pub fn is_metered(module: &[u8]) -> Option<MeterConfig> {
-    metering_of(module).map(|(cfg, _)| cfg)
-}
-
-/// The limits and the version of the rewriting that the module's
-/// `legation.meter` section records (read only, as [`is_metered`]).
-pub fn metering_of(module: &[u8]) -> Option<(MeterConfig, Metering)> {
     for payload in wasmparser::Parser::new(0).parse_all(module) {
         if let wasmparser::Payload::CustomSection(reader) = payload.ok()? {
             if reader.name() == METER_SECTION {

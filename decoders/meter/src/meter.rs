@@ -17,7 +17,7 @@ use wasm_encoder::{
 use wasmparser::{BinaryReader, FuncType, FunctionBody, Operator, Parser, Payload, Validator};
 
 use crate::check::ACCEPTED_FEATURES;
-use crate::{check_decoder_module, MeterConfig, MeterError, Metering, METER_SECTION};
+use crate::{check_decoder_module, MeterConfig, MeterError, FuelIn, METER_SECTION};
 
 pub(crate) type Result<T, E = MeterError> = std::result::Result<T, E>;
 
@@ -49,13 +49,13 @@ const AFTER_GLOBAL: [u8; 6] = [7, 8, 9, 10, 11, 12];
 /// limit) and refused if it is already metered; the result is validated
 /// before it is returned.
 pub fn meter(module: &[u8], cfg: &MeterConfig) -> Result<Vec<u8>, MeterError> {
-    meter_as(module, cfg, Metering::CURRENT)
+    meter_as(module, cfg, FuelIn::Global)
 }
 
-/// [`meter`] with a chosen version of the rewriting: version 1 is what
-/// archives before format 1.3 carry, and what [`verify_metered`]
-/// (crate::verify_metered) needs to check them.
-pub fn meter_as(module: &[u8], cfg: &MeterConfig, version: Metering) -> Result<Vec<u8>, MeterError> {
+/// [`meter`], with the fuel kept where `form` says: [`FuelIn::Global`]
+/// is what archives store, [`FuelIn::Local`] the faster equivalent that
+/// hosts run (see [`runnable`](crate::runnable)).
+pub fn meter_as(module: &[u8], cfg: &MeterConfig, form: FuelIn) -> Result<Vec<u8>, MeterError> {
     let facts = check_decoder_module(module, usize::MAX)?;
     if facts.metered.is_some() {
         return Err(MeterError::AlreadyMetered);
@@ -74,7 +74,7 @@ pub fn meter_as(module: &[u8], cfg: &MeterConfig, version: Metering) -> Result<V
             cap: cfg.max_memory_pages,
         });
     }
-    let out = Layout::parse(module)?.emit(cfg, version)?;
+    let out = Layout::parse(module)?.emit(cfg, form)?;
     Validator::new_with_features(ACCEPTED_FEATURES)
         .validate_all(&out)
         .map_err(|e| MeterError::OutputInvalid {
@@ -194,13 +194,13 @@ impl<'a> Layout<'a> {
         Ok(layout)
     }
 
-    fn emit(&self, cfg: &MeterConfig, version: Metering) -> Result<Vec<u8>> {
+    fn emit(&self, cfg: &MeterConfig, form: FuelIn) -> Result<Vec<u8>> {
         let globals = self.global_section.as_ref().map_or(0, |g| g.count);
         let counters = Counters {
             fuel: globals,
             depth: globals + 1,
             max_depth: cfg.max_depth,
-            version,
+            form,
         };
 
         // Bodies first: they decide which function types must be added.
@@ -265,7 +265,7 @@ impl<'a> Layout<'a> {
         }
         out.section(&CustomSection {
             name: Cow::Borrowed(METER_SECTION),
-            data: Cow::Owned(cfg.to_section(version)),
+            data: Cow::Owned(cfg.to_section().to_vec()),
         });
         debug_assert!(globals_written, "a decoder module has an export section");
         Ok(out.finish())
@@ -352,12 +352,13 @@ impl<'a> Layout<'a> {
     }
 }
 
-/// The indices of the counters, the depth limit and the version.
+/// The indices of the counters, the depth limit and where the fuel is
+/// kept.
 struct Counters {
     fuel: u32,
     depth: u32,
     max_depth: u32,
-    version: Metering,
+    form: FuelIn,
 }
 
 /// What an original instruction means to the instrumentation.
@@ -372,7 +373,7 @@ enum Kind {
     Jump,
     /// `loop`: ends a segment; the next one starts with a check.
     Loop,
-    /// `call` or `call_indirect`: ends a segment; in version 2 the fuel
+    /// `call` or `call_indirect`: ends a segment; with the fuel in a local, it
     /// is stored before it and loaded after it.
     Call,
     /// `return`: ends a segment, preceded by the exit sequence; the
@@ -504,9 +505,9 @@ fn instrument(
     let scratch_needed = instrs
         .iter()
         .any(|i| matches!(i.kind, Kind::PerKiB | Kind::PerPage));
-    // Version 2 keeps the fuel in a local of its own, `$f`, declared
+    // `FuelIn::Local` keeps the fuel in a local of its own, `$f`, declared
     // after the original locals; the scratch local comes after it.
-    let in_local = counters.version == Metering::V2;
+    let in_local = counters.form == FuelIn::Local;
     let fuel_local = in_local.then(|| u32::try_from(locals).unwrap_or(u32::MAX));
     let scratch = u32::try_from(locals + u64::from(in_local)).unwrap_or(u32::MAX);
     let mut out = Vec::with_capacity(body.range().len() + instrs.len() * 4);
@@ -604,7 +605,7 @@ fn instrument(
 struct Emit<'a, 'c> {
     sink: &'a mut Vec<u8>,
     counters: &'c Counters,
-    /// Version 2: the local that holds the fuel within the function.
+    /// With `FuelIn::Local`: the local that holds the fuel in this body.
     fuel_local: Option<u32>,
     /// Labels (blocks, loops and ifs) written so far.
     labels: u32,
@@ -627,7 +628,7 @@ impl Emit<'_, '_> {
         self.set_fuel();
     }
 
-    /// Pushes the fuel: from the global, or in version 2 from `$f`.
+    /// Pushes the fuel: from the global, or from `$f`.
     fn get_fuel(&mut self) {
         let fuel = self.counters.fuel;
         match self.fuel_local {
@@ -645,7 +646,7 @@ impl Emit<'_, '_> {
         };
     }
 
-    /// Version 2: `$f = $fuel`, at entry and after each call.
+    /// With the fuel in a local: `$f = $fuel`, at entry and after each call.
     fn load(&mut self) {
         if let Some(f) = self.fuel_local {
             let fuel = self.counters.fuel;
@@ -653,7 +654,7 @@ impl Emit<'_, '_> {
         }
     }
 
-    /// Version 2: `$fuel = $f`, before each call and at each exit.
+    /// With the fuel in a local: `$fuel = $f`, before each call and at each exit.
     fn store(&mut self) {
         if let Some(f) = self.fuel_local {
             let fuel = self.counters.fuel;
@@ -705,7 +706,7 @@ impl Emit<'_, '_> {
         self.labels += 1;
     }
 
-    /// The fuel check, then (version 2) the fuel stored, then
+    /// The fuel check, then (fuel in a local) the fuel stored, then
     /// `depth -= 1`.
     fn exit(&mut self) {
         self.check();

@@ -8,7 +8,7 @@ use wasm_encoder::{CodeSection, Encode, MemorySection, Module};
 use wasmparser::{BinaryReader, BlockType, FunctionBody, Operator, ValType};
 
 use crate::meter::{raw, Layout, Section};
-use crate::{check_decoder_module, meter_as, MeterConfig, MeterError, Metering, METER_SECTION};
+use crate::{check_decoder_module, meter, meter_as, FuelIn, MeterConfig, MeterError, METER_SECTION};
 
 /// Checks that `module` is a decoder module (as
 /// [`check_decoder_module`] does, with the same size limit) that really
@@ -23,15 +23,19 @@ use crate::{check_decoder_module, meter_as, MeterConfig, MeterError, Metering, M
 /// that runs decoders from an archive it does not trust calls this rather
 /// than reading the record with [`is_metered`](crate::is_metered).
 pub fn verify_metered(module: &[u8], max_bytes: usize) -> Result<MeterConfig, MeterError> {
+    verified_original(module, max_bytes).map(|(cfg, _)| cfg)
+}
+
+/// The limits and the module before metering, once the metering is proven.
+fn verified_original(module: &[u8], max_bytes: usize) -> Result<(MeterConfig, Vec<u8>), MeterError> {
     let facts = check_decoder_module(module, max_bytes)?;
     let cfg = facts.metered.ok_or(MeterError::NotMetered)?;
-    let version = facts.metering.ok_or(MeterError::NotMetered)?;
-    let original = strip(module, version).ok_or(MeterError::MeterMismatch)?;
-    let again = meter_as(&original, &cfg, version).map_err(|_| MeterError::MeterMismatch)?;
+    let original = strip(module).ok_or(MeterError::MeterMismatch)?;
+    let again = meter(&original, &cfg).map_err(|_| MeterError::MeterMismatch)?;
     if code_sections(module) != code_sections(&again) {
         return Err(MeterError::MeterMismatch);
     }
-    Ok(cfg)
+    Ok((cfg, original))
 }
 
 /// The sections that decide what the module does: all but custom ones.
@@ -51,14 +55,13 @@ fn code_sections(module: &[u8]) -> Option<Vec<(u8, &[u8])>> {
 /// the wrapper blocks and the record removed, or `None` if it does not
 /// have the shape of a metered module. Appended block types and the
 /// capped memory stay: metering again reuses and keeps them.
-fn strip(module: &[u8], version: Metering) -> Option<Vec<u8>> {
+fn strip(module: &[u8]) -> Option<Vec<u8>> {
     let layout = Layout::parse(module).ok()?;
     let globals = layout.global_section.as_ref()?;
     let kept_globals = globals.count.checked_sub(2)?;
     let counters = Counters {
         fuel: kept_globals,
         depth: kept_globals + 1,
-        version,
     };
 
     let mut code = CodeSection::new();
@@ -125,18 +128,10 @@ fn strip(module: &[u8], version: Metering) -> Option<Vec<u8>> {
     Some(out.finish())
 }
 
-/// The counters' global indices in a metered module, and its version.
+/// The counters' global indices in a metered module.
 struct Counters {
     fuel: u32,
     depth: u32,
-    version: Metering,
-}
-
-/// Where one body keeps its fuel: the global (version 1) or its local
-/// `$f` (version 2); and its scratch local, if any.
-struct Locals {
-    fuel: Option<u32>,
-    scratch: Option<u32>,
 }
 
 /// What an inserted sequence starting at some instruction is.
@@ -159,48 +154,20 @@ fn strip_body(
     let groups = reader.read_var_u32().ok()?;
     let groups_start = reader.original_position();
     let mut locals = u64::from(params);
-    // Each group's start and (count, type).
-    let mut group_list = Vec::new();
+    let mut last_group = None;
+    let mut last_group_start = groups_start;
     for _ in 0..groups {
-        let start = reader.original_position();
+        last_group_start = reader.original_position();
         let count = reader.read_var_u32().ok()?;
         let ty = reader.read::<ValType>().ok()?;
         locals += u64::from(count);
-        group_list.push((start, (count, ty)));
+        last_group = Some((count, ty));
     }
     let groups_end = reader.original_position();
-    let last_is = |from_end: usize, group: (u32, ValType)| {
-        group_list.len() >= from_end && group_list[group_list.len() - from_end].1 == group
-    };
-    let index = |from_end: u64| u32::try_from(locals.checked_sub(from_end)?).ok();
-    // The inserted locals are groups of their own at the end: in version
-    // 1 the scratch local, if any; in version 2 `$f`, then the scratch
-    // local if any.
-    let scratch_last = last_is(1, (1, ValType::I32));
-    let (slots, inserted_groups) = match counters.version {
-        Metering::V1 => (
-            Locals {
-                fuel: None,
-                scratch: if scratch_last { index(1) } else { None },
-            },
-            0,
-        ),
-        Metering::V2 if scratch_last && last_is(2, (1, ValType::I64)) => (
-            Locals {
-                fuel: Some(index(2)?),
-                scratch: Some(index(1)?),
-            },
-            2,
-        ),
-        Metering::V2 if last_is(1, (1, ValType::I64)) => (
-            Locals {
-                fuel: Some(index(1)?),
-                scratch: None,
-            },
-            1,
-        ),
-        Metering::V2 => return None,
-    };
+    // The scratch local, if there is one, is a group of its own at the end.
+    let scratch = (last_group == Some((1, ValType::I32)))
+        .then(|| u32::try_from(locals - 1).ok())
+        .flatten();
 
     let mut ops: Vec<(Operator<'_>, Range<usize>)> = Vec::new();
     let mut operators = wasmparser::OperatorsReader::new(reader);
@@ -213,38 +180,33 @@ fn strip_body(
     }
     ops.last_mut()?.1.end = body.range().end;
 
-    // The prologue (increment 10, [load 2,] charge 4, check 6) and the
-    // exit before the final `end` (check 6, [store 2,] decrement 4) are
-    // always there.
-    let (prologue, exit) = match counters.version {
-        Metering::V1 => (20, 10),
-        Metering::V2 => (22, 12),
-    };
+    // The prologue (increment 10, charge 4, check 6) and the exit before
+    // the final `end` (check 6, decrement 4) are always there.
     let last = ops.len() - 1;
-    if ops.len() < prologue + exit + 1 {
+    if ops.len() < 31 {
         return None;
     }
     // A wrapper block follows the prologue directly, and its `end` is
     // directly followed by the exit; an original block there would have a
     // charge after its `end`.
-    let wrapper = matches!(ops[prologue].0, Operator::Block { .. })
-        && matching_end(&ops, prologue) == Some(last - exit - 1);
+    let wrapper =
+        matches!(ops[20].0, Operator::Block { .. }) && matching_end(&ops, 20) == Some(last - 11);
 
     let mut kept = Vec::with_capacity(ops.len());
     let mut used_scratch = false;
     let mut at = 0;
     while at < ops.len() {
-        match inserted(&ops[at..], counters, &slots) {
+        match inserted(&ops[at..], counters, scratch) {
             Some(Inserted::Fixed(len)) => at += len,
             Some(Inserted::Operand(len)) => {
                 used_scratch = true;
                 at += len;
             }
             None => {
-                if touches_counters(&ops[at].0, counters, &slots) {
+                if touches_counters(&ops[at].0, counters) {
                     return None;
                 }
-                if !(wrapper && (at == prologue || at == last)) {
+                if !(wrapper && (at == 20 || at == last)) {
                     kept.push(at);
                 }
                 at += 1;
@@ -252,17 +214,10 @@ fn strip_body(
         }
     }
 
-    // Version 1 adds the scratch local only where a bulk operator uses
-    // it; an original last local of type i32 stays.
-    let removed = match counters.version {
-        Metering::V1 => usize::from(used_scratch),
-        Metering::V2 => inserted_groups,
-    };
     let mut out = Vec::with_capacity(body.range().len());
-    if removed > 0 {
-        let kept_end = group_list[group_list.len() - removed].0;
-        (groups - removed as u32).encode(&mut out);
-        out.extend_from_slice(&module[groups_start..kept_end]);
+    if used_scratch {
+        (groups - 1).encode(&mut out);
+        out.extend_from_slice(&module[groups_start..last_group_start]);
     } else {
         out.extend_from_slice(&module[body.range().start..groups_end]);
     }
@@ -290,18 +245,12 @@ fn matching_end(ops: &[(Operator<'_>, Range<usize>)], open: usize) -> Option<usi
     None
 }
 
-/// Whether an instruction left after stripping refers to a counter or
-/// to an inserted local, which original code cannot (they did not exist).
-fn touches_counters(op: &Operator<'_>, counters: &Counters, slots: &Locals) -> bool {
+/// Whether an instruction left after stripping refers to a counter,
+/// which original code cannot (the counters did not exist).
+fn touches_counters(op: &Operator<'_>, counters: &Counters) -> bool {
     match op {
         Operator::GlobalGet { global_index } | Operator::GlobalSet { global_index } => {
             *global_index == counters.fuel || *global_index == counters.depth
-        }
-        Operator::LocalGet { local_index }
-        | Operator::LocalSet { local_index }
-        | Operator::LocalTee { local_index } => {
-            counters.version == Metering::V2
-                && (Some(*local_index) == slots.fuel || Some(*local_index) == slots.scratch)
         }
         _ => false,
     }
@@ -311,31 +260,13 @@ fn touches_counters(op: &Operator<'_>, counters: &Counters, slots: &Locals) -> b
 fn inserted(
     ops: &[(Operator<'_>, Range<usize>)],
     counters: &Counters,
-    slots: &Locals,
+    scratch: Option<u32>,
 ) -> Option<Inserted> {
     use Operator as O;
     let (fuel, depth) = (counters.fuel, counters.depth);
     let op = |at: usize| ops.get(at).map(|(op, _)| op);
     let get = |at: usize, global: u32| matches!(op(at), Some(O::GlobalGet { global_index }) if *global_index == global);
     let set = |at: usize, global: u32| matches!(op(at), Some(O::GlobalSet { global_index }) if *global_index == global);
-    let local_get = |at: usize, local: u32| matches!(op(at), Some(O::LocalGet { local_index }) if *local_index == local);
-    let local_set = |at: usize, local: u32| matches!(op(at), Some(O::LocalSet { local_index }) if *local_index == local);
-    // Reading and writing the fuel where this body keeps it.
-    let get_fuel = |at: usize| match slots.fuel {
-        Some(f) => local_get(at, f),
-        None => get(at, fuel),
-    };
-    let set_fuel = |at: usize| match slots.fuel {
-        Some(f) => local_set(at, f),
-        None => set(at, fuel),
-    };
-    if let Some(f) = slots.fuel {
-        // Load: global.get $fuel; local.set $f. Store: local.get $f;
-        // global.set $fuel.
-        if (get(0, fuel) && local_set(1, f)) || (local_get(0, f) && set(1, fuel)) {
-            return Some(Inserted::Fixed(2));
-        }
-    }
     let trap_if = |at: usize| {
         matches!(
             (op(at), op(at + 1), op(at + 2)),
@@ -348,16 +279,16 @@ fn inserted(
             )
         )
     };
-    // Charge: get fuel; i64.const c; i64.sub; set fuel.
-    if get_fuel(0)
+    // Charge: global.get $fuel; i64.const c; i64.sub; global.set $fuel.
+    if get(0, fuel)
         && matches!(op(1), Some(O::I64Const { .. }))
         && matches!(op(2), Some(O::I64Sub))
-        && set_fuel(3)
+        && set(3, fuel)
     {
         return Some(Inserted::Fixed(4));
     }
-    // Check: get fuel; i64.const 0; i64.lt_s; if; unreachable; end.
-    if get_fuel(0)
+    // Check: global.get $fuel; i64.const 0; i64.lt_s; if; unreachable; end.
+    if get(0, fuel)
         && matches!(op(1), Some(O::I64Const { value: 0 }))
         && matches!(op(2), Some(O::I64LtS))
         && trap_if(3)
@@ -386,20 +317,33 @@ fn inserted(
     {
         return Some(Inserted::Fixed(4));
     }
-    // Operand charge: local.tee $s; get fuel; local.get $s;
+    // Operand charge: local.tee $s; global.get $fuel; local.get $s;
     // i64.extend_i32_u; i64.const k; i64.shr_u or i64.shl; i64.sub;
-    // set fuel.
-    let s = slots.scratch?;
+    // global.set $fuel.
+    let s = scratch?;
     if matches!(op(0), Some(O::LocalTee { local_index }) if *local_index == s)
-        && get_fuel(1)
-        && local_get(2, s)
+        && get(1, fuel)
+        && matches!(op(2), Some(O::LocalGet { local_index }) if *local_index == s)
         && matches!(op(3), Some(O::I64ExtendI32U))
         && matches!(op(4), Some(O::I64Const { .. }))
         && matches!(op(5), Some(O::I64ShrU | O::I64Shl))
         && matches!(op(6), Some(O::I64Sub))
-        && set_fuel(7)
+        && set(7, fuel)
     {
         return Some(Inserted::Operand(8));
     }
     None
+}
+
+/// Verifies `module` as [`verify_metered`] does and returns its limits
+/// with the module a host runs in its place: the same original code
+/// metered with the same limits but the fuel kept in a local of each
+/// function ([`FuelIn::Local`]). The two count the same fuel at the same
+/// places and check it at the same places, so every call ends the same
+/// way in both, trapping at the same instruction or finishing with the
+/// same result; only the engine's work per charge differs.
+pub fn runnable(module: &[u8], max_bytes: usize) -> Result<(MeterConfig, Vec<u8>), MeterError> {
+    let (cfg, original) = verified_original(module, max_bytes)?;
+    let local = meter_as(&original, &cfg, FuelIn::Local)?;
+    Ok((cfg, local))
 }
