@@ -111,6 +111,16 @@
 //!    inserted `if`s and wrapper blocks, so they still name the same
 //!    labels. The result is validated before [`meter`] returns it.
 //!
+//! # The form hosts run
+//!
+//! Engines keep a global in memory, so each charge above is a load, a
+//! subtraction and a store. [`runnable`] verifies an archived module and
+//! returns the same original code metered with the fuel in a local of each
+//! function ([`FuelIn::Local`], SPEC §13.6): loaded from `$fuel` at entry
+//! and after each call, stored to it before each call and at each exit.
+//! The charges and checks are the same, so every call ends the same way;
+//! engines keep the local in a register.
+//!
 //! An instance's fuel is shared by all the calls the host makes into it
 //! (`legation_alloc`, then `legation_decode`); the depth returns to 0
 //! after each call that does not trap.

@@ -17,7 +17,7 @@ use wasm_encoder::{
 use wasmparser::{BinaryReader, FuncType, FunctionBody, Operator, Parser, Payload, Validator};
 
 use crate::check::ACCEPTED_FEATURES;
-use crate::{check_decoder_module, MeterConfig, MeterError, FuelIn, METER_SECTION};
+use crate::{check_decoder_module, FuelIn, MeterConfig, MeterError, METER_SECTION};
 
 pub(crate) type Result<T, E = MeterError> = std::result::Result<T, E>;
 

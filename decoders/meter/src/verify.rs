@@ -8,7 +8,9 @@ use wasm_encoder::{CodeSection, Encode, MemorySection, Module};
 use wasmparser::{BinaryReader, BlockType, FunctionBody, Operator, ValType};
 
 use crate::meter::{raw, Layout, Section};
-use crate::{check_decoder_module, meter, meter_as, FuelIn, MeterConfig, MeterError, METER_SECTION};
+use crate::{
+    check_decoder_module, meter, meter_as, FuelIn, MeterConfig, MeterError, METER_SECTION,
+};
 
 /// Checks that `module` is a decoder module (as
 /// [`check_decoder_module`] does, with the same size limit) that really
@@ -27,7 +29,10 @@ pub fn verify_metered(module: &[u8], max_bytes: usize) -> Result<MeterConfig, Me
 }
 
 /// The limits and the module before metering, once the metering is proven.
-fn verified_original(module: &[u8], max_bytes: usize) -> Result<(MeterConfig, Vec<u8>), MeterError> {
+fn verified_original(
+    module: &[u8],
+    max_bytes: usize,
+) -> Result<(MeterConfig, Vec<u8>), MeterError> {
     let facts = check_decoder_module(module, max_bytes)?;
     let cfg = facts.metered.ok_or(MeterError::NotMetered)?;
     let original = strip(module).ok_or(MeterError::MeterMismatch)?;

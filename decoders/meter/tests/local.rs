@@ -121,7 +121,10 @@ fn bulk_operators_and_growth_cost_the_same() {
     };
     for (delta, result) in [(0i64, 2i64), (2, 2), (3, -1)] {
         let cost = 3 + 64 * delta as u64;
-        let enough = MeterConfig { fuel: cost, ..small };
+        let enough = MeterConfig {
+            fuel: cost,
+            ..small
+        };
         assert_eq!(
             run_both(&module, &enough, "grow", &[delta]),
             Outcome::Returned(vec![result])
@@ -130,7 +133,10 @@ fn bulk_operators_and_growth_cost_the_same() {
             fuel: cost - 1,
             ..small
         };
-        assert_eq!(run_both(&module, &short, "grow", &[delta]), Outcome::Unreachable);
+        assert_eq!(
+            run_both(&module, &short, "grow", &[delta]),
+            Outcome::Unreachable
+        );
     }
 }
 
