@@ -35,16 +35,21 @@ impl Value {
 /// with whitespace around it).
 pub fn parse(input: &[u8]) -> Result<Value, DecodeError> {
     let input = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
-    if let Err(error) = std::str::from_utf8(input) {
-        let at = error.valid_up_to();
-        let mut parser = Parser {
-            bytes: input,
-            pos: at,
-        };
-        return Err(parser.error("bytes that are not UTF-8"));
-    }
+    let text = match std::str::from_utf8(input) {
+        Ok(text) => text,
+        Err(error) => {
+            let at = error.valid_up_to();
+            let mut parser = Parser {
+                bytes: input,
+                text: "",
+                pos: at,
+            };
+            return Err(parser.error("bytes that are not UTF-8"));
+        }
+    };
     let mut parser = Parser {
         bytes: input,
+        text,
         pos: 0,
     };
     parser.whitespace();
@@ -58,6 +63,9 @@ pub fn parse(input: &[u8]) -> Result<Value, DecodeError> {
 
 struct Parser<'a> {
     bytes: &'a [u8],
+    /// The same bytes, known to be UTF-8, for slicing out runs cut at
+    /// ASCII bytes without validating them again.
+    text: &'a str,
     pos: usize,
 }
 
@@ -208,9 +216,7 @@ impl Parser<'_> {
             }
             self.digits();
         }
-        // ASCII only, so valid UTF-8.
-        let text = String::from_utf8_lossy(&self.bytes[start..self.pos]).into_owned();
-        Ok(Value::Number(text))
+        Ok(Value::Number(self.text[start..self.pos].to_owned()))
     }
 
     fn digits(&mut self) {
@@ -229,10 +235,8 @@ impl Parser<'_> {
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                 .unwrap_or(self.bytes.len() - self.pos);
-            // The input is UTF-8 and the run stops at ASCII bytes only.
-            out.push_str(&String::from_utf8_lossy(
-                &self.bytes[self.pos..self.pos + run],
-            ));
+            // The run stops at ASCII bytes only.
+            out.push_str(&self.text[self.pos..self.pos + run]);
             self.pos += run;
             match self.peek() {
                 Some(b'"') => {

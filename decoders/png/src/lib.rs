@@ -393,6 +393,11 @@ fn pixels(png: &Png) -> Result<Vec<u8>, DecodeError> {
     let mut out = vec![0u8; width * header.height as usize * out_bpp];
     let mut at = 0;
     let converter = Converter::new(png);
+    // 8- and 16-bit samples without a palette or a colour key give the
+    // output's bytes one for one (a 16-bit sample its high byte), so rows
+    // are copied without converting each pixel.
+    let direct = matches!(header.depth, 8 | 16) && header.colour != 3 && png.transparency.is_none();
+    let step = usize::from(header.depth / 8);
     for pass in passes {
         let stride = header.row_bytes(pass.width);
         let mut previous = vec![0u8; stride];
@@ -403,6 +408,11 @@ fn pixels(png: &Png) -> Result<Vec<u8>, DecodeError> {
             at += 1 + stride;
             unfilter(filter, &mut line, &previous, header.filter_distance())?;
             let y = (pass.y0 + row * pass.dy) as usize;
+            if direct {
+                copy_row(&line, step, out_bpp, &mut out, y * width, &pass);
+                std::mem::swap(&mut line, &mut previous);
+                continue;
+            }
             for column in 0..pass.width {
                 let x = (pass.x0 + column * pass.dx) as usize;
                 let target = (y * width + x) * out_bpp;
@@ -412,6 +422,41 @@ fn pixels(png: &Png) -> Result<Vec<u8>, DecodeError> {
         }
     }
     Ok(out)
+}
+
+/// Copies a scanline of 8- or 16-bit samples (`step` bytes each) of a
+/// pass into the output's row starting at pixel `row_start`, taking the
+/// high byte of 16-bit samples.
+fn copy_row(
+    line: &[u8],
+    step: usize,
+    out_bpp: usize,
+    out: &mut [u8],
+    row_start: usize,
+    pass: &Pass,
+) {
+    let x0 = pass.x0 as usize;
+    if pass.dx == 1 {
+        let start = (row_start + x0) * out_bpp;
+        let target = &mut out[start..start + line.len() / step];
+        if step == 1 {
+            target.copy_from_slice(line);
+        } else {
+            for (byte, sample) in target.iter_mut().zip(line.chunks_exact(2)) {
+                *byte = sample[0];
+            }
+        }
+        return;
+    }
+    for (column, pixel) in line.chunks_exact(out_bpp * step).enumerate() {
+        let at = (row_start + x0 + column * pass.dx as usize) * out_bpp;
+        for (byte, sample) in out[at..at + out_bpp]
+            .iter_mut()
+            .zip(pixel.iter().step_by(step))
+        {
+            *byte = *sample;
+        }
+    }
 }
 
 /// Reverses a scanline's filter (PNG section 9) in place.
@@ -505,6 +550,7 @@ impl<'a> Converter<'a> {
     }
 
     /// Sample `index` of a scanline, at the image's bit depth.
+    #[inline]
     fn sample(&self, line: &[u8], index: usize) -> u16 {
         match self.header.depth {
             8 => u16::from(line[index]),
@@ -519,6 +565,7 @@ impl<'a> Converter<'a> {
     }
 
     /// A sample scaled to 8 bits.
+    #[inline]
     fn scale(&self, value: u16) -> u8 {
         match self.header.depth {
             16 => (value >> 8) as u8,

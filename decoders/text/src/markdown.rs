@@ -403,16 +403,24 @@ fn table_cells(line: &str) -> Vec<String> {
 }
 
 fn has_inline_link(text: &str) -> bool {
-    let mut rest = text;
-    while let Some(at) = rest.find("](") {
-        let before = &rest[..at];
-        let after = &rest[at + 2..];
-        let line_before = before.rsplit('\n').next().unwrap_or("");
-        let line_after = after.split('\n').next().unwrap_or("");
+    // Each `](` in turn: found by a search for `]` (a byte search) and a
+    // look at the next byte, as a substring search has no fast path in
+    // WebAssembly. `rest` starts after the previous `](`.
+    let bytes = text.as_bytes();
+    let (mut rest, mut from) = (0, 0);
+    while let Some(offset) = text[from..].find(']') {
+        let at = from + offset;
+        if bytes.get(at + 1) != Some(&b'(') {
+            from = at + 1;
+            continue;
+        }
+        let line_before = text[rest..at].rsplit('\n').next().unwrap_or("");
+        let line_after = text[at + 2..].split('\n').next().unwrap_or("");
         if line_before.contains('[') && line_after.contains(')') {
             return true;
         }
-        rest = after;
+        rest = at + 2;
+        from = rest;
     }
     false
 }
