@@ -14,8 +14,9 @@
 //! It stays up for the whole session, keeps each module compiled, and runs
 //! every call in a fresh wasmtime instance exactly as the in-process
 //! engine does, so verdicts do not change. The per-call cost of the
-//! arrangement is one round trip over a pipe: 15 to 45 µs on the
-//! benchmark machine (criterion, `benches/benches/decoders.rs`).
+//! arrangement is one round trip over a pipe: 15 to 50 µs on the
+//! benchmark machine, depending on its load (criterion,
+//! `benches/benches/decoders.rs`).
 //!
 //! A worker that dies (a crash, a kill) fails the call it was running
 //! with [`EngineError::Trap`] naming how it ended; the next call starts a
