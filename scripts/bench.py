@@ -353,7 +353,7 @@ that the wasm32 build uses), pack/fixity/content of one 256 MiB record in memory
 open/list/read-one/pack/content on 100,000 records. `benches/benches/decoders.rs`: each
 built-in decoder compiled natively against the same decoder as WebAssembly on wasmtime
 (the table above), and the fixed cost of one call (fresh pooled instance, allocation,
-call, output check) with a decoder that does nothing.
+call, output check) with a decoder that does nothing, in process and in a worker process.
 
 ```
 {crit or "(skipped: BENCH_QUICK=1)"}
