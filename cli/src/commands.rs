@@ -516,8 +516,7 @@ pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
         }
         return Ok(0);
     };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::new(crate::output::stdout());
     if as_json {
         writeln!(out, "[")?;
     }
@@ -791,8 +790,7 @@ pub fn cat(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
     let a = open(path)?;
     let u = unlock_required(&a, keys)?;
     let rec = u.find(record)?;
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut out = BufWriter::with_capacity(1 << 20, crate::output::stdout());
     u.copy_record(&rec, &mut out, &mut |_| {})?;
     out.flush()?;
     Ok(0)

@@ -3,6 +3,25 @@
 //! Exit codes: 0 success; 1 damage or forgery found; 2 usage or I/O
 //! error; 3 no key given opens the archive.
 
+/// This crate's `println!`: as the standard one, except that a reader
+/// who has gone (`legation ls … | head`) ends the command quietly
+/// ([`output::write_out`]) instead of a panic.
+macro_rules! println {
+    () => {
+        $crate::output::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// This crate's `print!`, as its `println!`.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::output::write_out(format_args!($($arg)*))
+    };
+}
+
 mod commands;
 mod decoders;
 mod keyopts;

@@ -595,3 +595,29 @@ fn view_render_and_a_third_party_decoder_by_extension() {
         stderr(&o)
     );
 }
+
+/// A reader that closes the pipe early (`legation ls … | head`) ends the
+/// command quietly with SIGPIPE's status, not with a panic.
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    use std::process::Stdio;
+    let t = packed("pipe");
+    for args in [
+        &["ls", "a.lgn", "-i", "alice.key"][..],
+        &["view", "a.lgn", "legal/act.md", "-i", "alice.key"][..],
+        &["cat", "a.lgn", "legal/act.md", "-i", "alice.key"][..],
+    ] {
+        let mut child = bin()
+            .args(args)
+            .current_dir(&t.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the command writes anything.
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(code(&o), 141, "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+    }
+}
