@@ -4,10 +4,10 @@
 mod common;
 
 use common::{
-    decoder, decoder_with_memory, instantiate, run, Outcome, BRANCHES, BULK, COUNT, ENGINES, EXITS,
-    REC, SPIN,
+    decoder, decoder_with_memory, instantiate, least_fuel, run, Outcome, BOUNDARY_CALLS, BRANCHES,
+    BULK, COUNT, ENGINES, EXITS, REC, SPIN,
 };
-use legation_meter::{meter, MeterConfig};
+use legation_meter::{meter, FuelIn, MeterConfig};
 
 fn with_fuel(fuel: u64) -> MeterConfig {
     MeterConfig {
@@ -219,34 +219,8 @@ fn branches_compute_the_same_results_after_metering() {
 #[test]
 fn both_engines_agree_on_the_fuel_boundary() {
     let module = decoder(BRANCHES);
-    for (name, arg) in [
-        ("collatz", 27i64),
-        ("classify", 2),
-        ("nested", 3),
-        ("nested", 40),
-        ("params", -4),
-        ("multi", 2),
-        ("indirect", 7),
-    ] {
-        let finishes = |fuel: u64| {
-            let metered = meter(&module, &with_fuel(fuel)).unwrap();
-            let mut instance = instantiate("wasmtime", &metered);
-            match instance.call(name, &[arg]) {
-                Outcome::Returned(_) => true,
-                Outcome::Unreachable => false,
-                other => panic!("{name}({arg}): {other:?}"),
-            }
-        };
-        let (mut low, mut high) = (0u64, 1u64 << 20);
-        assert!(finishes(high));
-        while low < high {
-            let mid = (low + high) / 2;
-            if finishes(mid) {
-                high = mid;
-            } else {
-                low = mid + 1;
-            }
-        }
+    for (name, arg) in BOUNDARY_CALLS {
+        let low = least_fuel(&module, name, arg, FuelIn::Global);
         let enough = meter(&module, &with_fuel(low)).unwrap();
         assert_eq!(
             run(&enough, name, &[arg]),

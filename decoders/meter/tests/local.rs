@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    decoder, decoder_with_memory, instantiate, run, Outcome, BRANCHES, BULK, COUNT, ENGINES, EXITS,
-    REC, SPIN,
+    decoder, decoder_with_memory, instantiate, least_fuel, run, Outcome, BOUNDARY_CALLS, BRANCHES,
+    BULK, COUNT, ENGINES, EXITS, REC, SPIN,
 };
 use legation_meter::{meter, meter_as, runnable, FuelIn, MeterConfig, MeterError};
 
@@ -173,38 +173,13 @@ fn depth_is_counted_the_same() {
 #[test]
 fn the_fuel_boundary_is_the_same_through_calls_and_branches() {
     let module = decoder(BRANCHES);
-    for (name, arg) in [
-        ("collatz", 27i64),
-        ("classify", 2),
-        ("nested", 3),
-        ("nested", 40),
-        ("params", -4),
-        ("multi", 2),
-        ("indirect", 7),
-    ] {
-        let least = |form: FuelIn| {
-            let finishes = |fuel: u64| {
-                let metered = meter_as(&module, &cfg(fuel), form).unwrap();
-                match instantiate("wasmtime", &metered).call(name, &[arg]) {
-                    Outcome::Returned(_) => true,
-                    Outcome::Unreachable => false,
-                    other => panic!("{name}({arg}): {other:?}"),
-                }
-            };
-            let (mut low, mut high) = (0u64, 1u64 << 20);
-            assert!(finishes(high));
-            while low < high {
-                let mid = (low + high) / 2;
-                if finishes(mid) {
-                    high = mid;
-                } else {
-                    low = mid + 1;
-                }
-            }
-            low
-        };
-        let boundary = least(FuelIn::Global);
-        assert_eq!(least(FuelIn::Local), boundary, "{name}({arg})");
+    for (name, arg) in BOUNDARY_CALLS {
+        let boundary = least_fuel(&module, name, arg, FuelIn::Global);
+        assert_eq!(
+            least_fuel(&module, name, arg, FuelIn::Local),
+            boundary,
+            "{name}({arg})"
+        );
         assert_eq!(
             run_both(&module, &cfg(boundary), name, &[arg]),
             run(&module, name, &[arg])

@@ -372,6 +372,47 @@ pub trait Instance {
     fn read_u32(&mut self, addr: usize) -> u32;
 }
 
+/// Calls of [`BRANCHES`] that go through calls, indirect calls, early
+/// returns, branches out of a function and several results.
+pub const BOUNDARY_CALLS: [(&str, i64); 7] = [
+    ("collatz", 27),
+    ("classify", 2),
+    ("nested", 3),
+    ("nested", 40),
+    ("params", -4),
+    ("multi", 2),
+    ("indirect", 7),
+];
+
+/// The least fuel with which `name(arg)` finishes on wasmtime, with
+/// `module` metered in `form` and otherwise default limits, found by
+/// bisection (at most 2^20).
+pub fn least_fuel(module: &[u8], name: &str, arg: i64, form: legation_meter::FuelIn) -> u64 {
+    let finishes = |fuel: u64| {
+        let cfg = legation_meter::MeterConfig {
+            fuel,
+            ..legation_meter::MeterConfig::default()
+        };
+        let metered = legation_meter::meter_as(module, &cfg, form).unwrap();
+        match instantiate("wasmtime", &metered).call(name, &[arg]) {
+            Outcome::Returned(_) => true,
+            Outcome::Unreachable => false,
+            other => panic!("{name}({arg}): {other:?}"),
+        }
+    };
+    let (mut low, mut high) = (0u64, 1u64 << 20);
+    assert!(finishes(high), "{name}({arg}) needs more than 2^20 fuel");
+    while low < high {
+        let mid = (low + high) / 2;
+        if finishes(mid) {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    low
+}
+
 /// The engines under test, by name.
 pub const ENGINES: [&str; 2] = ["wasmtime", "wasmi"];
 
