@@ -133,8 +133,7 @@ criterion_group!(benches, decoders, overhead);
 
 fn main() {
     if std::env::args().nth(1).as_deref() == Some(WORKER) {
-        let out = std::io::stdout();
-        legation_reader::isolated::serve(std::io::stdin(), out.lock()).unwrap();
+        legation_reader::isolated::serve_stdio().unwrap();
         return;
     }
     benches();

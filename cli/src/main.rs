@@ -333,7 +333,7 @@ fn main() -> ExitCode {
         Command::Spec { archive } => commands::spec(archive.as_ref()),
         Command::Open { archive, keys } => commands::open_viewer(archive, &keys),
         Command::DecodeWorker => {
-            return match legation_reader::isolated::serve(std::io::stdin(), std::io::stdout()) {
+            return match legation_reader::isolated::serve_stdio() {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("legation decode-worker: {e}");

@@ -621,3 +621,21 @@ fn a_closed_output_pipe_ends_the_command_quietly() {
         assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// `legation decode-worker` on a pipe (not the socket that `legation`
+/// starts it with) reads it plainly, and exits 0 at the end of its input.
+#[test]
+fn a_decode_worker_on_a_pipe_ends_with_its_input() {
+    use std::process::Stdio;
+    let mut child = bin()
+        .arg("decode-worker")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+}

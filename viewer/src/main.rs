@@ -14,7 +14,7 @@ fn main() -> ExitCode {
             legation_viewer::platform::DECODE_WORKER_ARG,
         ))
     {
-        return match legation_reader::isolated::serve(std::io::stdin(), std::io::stdout()) {
+        return match legation_reader::isolated::serve_stdio() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("legation-viewer decode-worker: {e}");
