@@ -277,8 +277,10 @@ impl Host {
             decoder: label.to_owned(),
             reason,
         };
-        let (info, limits, runnable) =
-            inspect_metered(wasm, self.limits.module_cap).map_err(bad)?;
+        // Verified, then the equivalent module to run: the fuel kept in
+        // locals (SPEC §13.6).
+        let (info, (limits, runnable)) =
+            checked(wasm, self.limits.module_cap, legation_meter::runnable).map_err(bad)?;
         // Compiling waits for the first call: packing stores every built-in
         // decoder but may use only some.
         let loaded = Arc::new(Loaded {
@@ -454,15 +456,16 @@ pub fn page_count(cbor: &[u8], limits: &ViewLimits) -> u32 {
 /// Checks a module is a metered decoder this host can run, and reads its
 /// declaration.
 pub fn inspect(wasm: &[u8], module_cap: usize) -> Result<DecoderInfo, String> {
-    inspect_metered(wasm, module_cap).map(|(info, _, _)| info)
+    checked(wasm, module_cap, legation_meter::verify_metered).map(|(info, _)| info)
 }
 
-/// [`inspect`], also returning the limits the module's metering enforces
-/// and the equivalent module to run (the fuel kept in locals, SPEC §13.4).
-fn inspect_metered(
+/// [`inspect`], with the proof of metering `verify` (which checks that the
+/// code counts what the module records) and what it returns.
+fn checked<T>(
     wasm: &[u8],
     module_cap: usize,
-) -> Result<(DecoderInfo, MeterConfig, Vec<u8>), String> {
+    verify: impl FnOnce(&[u8], usize) -> Result<T, legation_meter::MeterError>,
+) -> Result<(DecoderInfo, T), String> {
     let facts =
         legation_meter::check_decoder_module(wasm, module_cap).map_err(|e| e.to_string())?;
     if facts.metered.is_none() {
@@ -472,8 +475,7 @@ fn inspect_metered(
     }
     // The section could be pasted onto an unmetered module: check that the
     // code really counts what it records.
-    let (limits, runnable) = legation_meter::runnable(wasm, module_cap)
-        .map_err(|e| format!("metering does not hold: {e}"))?;
+    let verified = verify(wasm, module_cap).map_err(|e| format!("metering does not hold: {e}"))?;
     let info: DecoderInfo = serde_json::from_str(&facts.description)
         .map_err(|e| format!("legation.decoder section: {e}"))?;
     if info.abi != ABI_VERSION {
@@ -487,7 +489,7 @@ fn inspect_metered(
             "declares pages but does not export legation_decode_page, or the reverse".into(),
         );
     }
-    Ok((info, limits, runnable))
+    Ok((info, verified))
 }
 
 /// Reads the `(ptr << 32) | len` a decoder returned out of its memory.

@@ -181,7 +181,7 @@ pub enum FuelIn {
     Global,
     /// In a local of each function, stored to `$fuel` only around calls
     /// and at exits, so engines keep it in a register: the form hosts run
-    /// (SPEC §13.4, [`runnable`]).
+    /// (SPEC §13.6, [`runnable`]).
     Local,
 }
 

@@ -220,3 +220,89 @@ fn runnable_verifies_first_and_gives_the_local_form() {
         Err(MeterError::MeterMismatch)
     );
 }
+
+/// The local form of a function with a bulk operator and a call, printed:
+/// SPEC §13.6's LOAD after ENTER and after the call, STORE before the call
+/// and in EXIT, `$f` (local 1) right after the original locals and the
+/// scratch local `$s` (local 2) after it. (Function 3: the two ABI
+/// functions and `$id` come first; `$fuel` is global 0, `$depth` global 1.)
+#[test]
+fn the_local_form_is_what_the_spec_says() {
+    let module = decoder(
+        r#"
+  (func $id (param i32) (result i32) local.get 0)
+  (func (export "fill_then_call") (param $n i32) (result i32)
+    i32.const 0
+    i32.const 0
+    local.get $n
+    memory.fill
+    local.get $n
+    call $id)
+"#,
+    );
+    let limits = MeterConfig {
+        fuel: 1000,
+        max_depth: 7,
+        max_memory_pages: 3,
+    };
+    let text =
+        wasmprinter::print_bytes(meter_as(&module, &limits, FuelIn::Local).unwrap()).unwrap();
+    let start = text.find("(func (;3;)").unwrap();
+    let end = start + text[start..].find("\n  )\n").unwrap();
+    let function: Vec<&str> = text[start..end].lines().map(str::trim).collect();
+    let check = "local.get 1\ni64.const 0\ni64.lt_s\nif ;; label = @1\nunreachable\nend";
+    let expected = format!(
+        "
+(func (;3;) (type 0) (param $n i32) (result i32)
+(local i64 i32)
+global.get 1
+i32.const 1
+i32.add
+global.set 1
+global.get 1
+i32.const 7
+i32.gt_u
+if ;; label = @1
+unreachable
+end
+global.get 0
+local.set 1
+local.get 1
+i64.const 6
+i64.sub
+local.set 1
+{check}
+i32.const 0
+i32.const 0
+local.get $n
+local.tee 2
+local.get 1
+local.get 2
+i64.extend_i32_u
+i64.const 10
+i64.shr_u
+i64.sub
+local.set 1
+{check}
+memory.fill
+local.get $n
+local.get 1
+global.set 0
+call $id
+global.get 0
+local.set 1
+local.get 1
+i64.const 1
+i64.sub
+local.set 1
+{check}
+local.get 1
+global.set 0
+global.get 1
+i32.const 1
+i32.sub
+global.set 1"
+    );
+    let expected: Vec<&str> = expected.trim().lines().collect();
+    assert_eq!(function, expected, "\n{}", &text[start..end]);
+}

@@ -282,6 +282,8 @@ fn markdown_is_detected() {
         "text\n```\ncode\n```",
         "a | b\n--|--\n1 | 2",
         "see [x](https://y)",
+        "a]b then [x](y)",
+        "](x)\nthen [y](z)",
     ] {
         assert!(markdown::looks_like_markdown(text), "{text}");
     }
@@ -291,6 +293,8 @@ fn markdown_is_detected() {
         "a - b\n- c",
         "[1] note (see page 2)",
         "C# code",
+        "a]b](c)",
+        "[x]\n(y)",
     ] {
         assert!(!markdown::looks_like_markdown(text), "{text}");
     }
