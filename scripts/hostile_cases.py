@@ -100,6 +100,7 @@ def render():
         "web/tests/page.rs", r"#\[wasm_bindgen_test\]\nfn ([a-z0-9_]+)\(\)")
     repair = functions("cli/tests/repair.rs", r"#\[test\]\nfn ([a-z0-9_]+)\(\)")
     workers = [d for d in dec if "worker" in d]
+    clock = [d for d in dec if "clock" in d]
     verdicts = {"Trap": "trap naming decoder and record", "BadOutput": "invalid output",
                 "Refused": "the decoder's own refusal", "NotLoaded": "refused before it runs"}
 
@@ -122,6 +123,13 @@ def render():
         f"## Hostile decoder workers: {len(workers)} cases",
         "",
     ] + [f"- `{d}`" for d in workers] + [
+        "",
+        "## Stopped by the clock",
+        "",
+        "A decoder with fuel for days, on wasmtime in the process (epoch interruption) and in a",
+        "worker process (killed by the host at the watchdog): not concluded, and the host goes on.",
+        "",
+    ] + [f"- `{d}`" for d in clock] + [
         "",
         "## In the browser",
         "",

@@ -1,8 +1,9 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 //! Decoding the same real files with each built-in decoder compiled
 //! natively and run as WebAssembly on wasmtime (unmetered, metered as
-//! archived, metered as hosts run it, and through the host), and the fixed
-//! cost of one call (instance, allocation, call, output check).
+//! archived, metered as hosts run it, with and without epoch interruption,
+//! and through the host's worker process), and the fixed cost of one call
+//! (instance, allocation, call, output check).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -60,26 +61,34 @@ fn cases() -> Vec<(&'static str, &'static [u8], Native)> {
 /// For each file: the decoder compiled natively (decoding and encoding
 /// the document); the decoding call alone in WebAssembly, in a fresh
 /// instance that already holds the record (unmetered, metered as
-/// archived, and metered in the local form hosts run, SPEC §13.6); and
-/// the whole call through the host (instance, record copied in, decoding,
-/// output checked).
+/// archived, and metered in the local form hosts run, SPEC §13.6, on the
+/// engine of decoder workers; the last also on the in-process engine,
+/// with epoch interruption); and the whole call through the host's
+/// worker process (record sent, instance, decoding, output checked).
 fn decoders(c: &mut Criterion) {
-    let host = Host::native();
-    let engine = Wasmtime::new();
+    let isolated = Host::isolated(&[WORKER]).unwrap();
+    // The engine of decoder workers (no epoch interruption: the host's
+    // clock is their watchdog), and the in-process one (with it).
+    let (worker, in_process) = (Wasmtime::unwatched(), Wasmtime::new());
     for (name, module, native) in cases() {
         let input = file(name);
         let archived = legation_meter::meter(module, &MeterConfig::default()).unwrap();
-        let loaded = host.load(&archived, name).unwrap();
+        let loaded = isolated.load(&archived, name).unwrap();
         let (_, local) = legation_meter::runnable(&archived, usize::MAX).unwrap();
         let mut g = c.benchmark_group(format!("decode {name}"));
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.bench_function("native", |b| {
             b.iter(|| black_box(native(&input).unwrap().to_cbor()))
         });
-        for (label, wasm) in [
-            ("wasm call, unmetered", module),
-            ("wasm call, metered as archived", &archived[..]),
-            ("wasm call, metered as run", &local[..]),
+        for (label, engine, wasm) in [
+            ("wasm call, unmetered", &worker, module),
+            ("wasm call, metered as archived", &worker, &archived[..]),
+            ("wasm call, metered as run", &worker, &local[..]),
+            (
+                "wasm call, metered as run, in process",
+                &in_process,
+                &local[..],
+            ),
         ] {
             let decoder = engine.compile_decoder(wasm).unwrap();
             // The instance is set up before and dropped after the timed
@@ -95,8 +104,8 @@ fn decoders(c: &mut Criterion) {
                 )
             });
         }
-        g.bench_function("host call", |b| {
-            b.iter(|| black_box(host.run(&loaded, Call::Decode, name, &input).unwrap()))
+        g.bench_function("host call, worker process", |b| {
+            b.iter(|| black_box(isolated.run(&loaded, Call::Decode, name, &input).unwrap()))
         });
         g.finish();
     }

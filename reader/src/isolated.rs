@@ -21,8 +21,11 @@
 //!
 //! A worker that dies (a crash, a kill) fails the call it was running
 //! with [`EngineError::Trap`] naming how it ended; the next call starts a
-//! new worker. A worker that stops answering is killed by a backstop
-//! watchdog a few seconds after the call's own watchdog should have fired.
+//! new worker. The host's clock is the watchdog of calls in a worker: a
+//! call that outlives its watchdog has its worker killed and ends with
+//! [`EngineError::Timeout`] (so the worker's engine,
+//! [`Wasmtime::unwatched`], spares every loop the check of epoch
+//! interruption). Loading a module is allowed a few seconds more.
 //!
 //! # Protocol (host <-> worker, over the worker's stdin and stdout)
 //!
@@ -49,10 +52,11 @@ use std::time::{Duration, Instant};
 use crate::decode::{Call, Compiled, Engine, EngineError};
 use crate::wasmtime_engine::Wasmtime;
 
-/// How long after a call's own watchdog the host kills a silent worker.
-const BACKSTOP_GRACE: Duration = Duration::from_secs(5);
-/// How often the backstop looks at a busy worker.
-const BACKSTOP_TICK: Duration = Duration::from_millis(50);
+/// How long after the watchdog the host kills a worker that is still
+/// compiling a module.
+const COMPILE_GRACE: Duration = Duration::from_secs(5);
+/// How often the host's watchdog looks at a busy worker.
+const WATCHDOG_TICK: Duration = Duration::from_millis(50);
 
 const REQ_LOAD: u8 = 1;
 const REQ_CALL: u8 = 2;
@@ -175,9 +179,9 @@ struct Worker {
     stdout: BufReader<Box<dyn Read + Send>>,
     /// Modules this worker has compiled.
     loaded: HashSet<u64>,
-    /// When the backstop kills the worker, while a request is pending.
+    /// When the watchdog kills the worker, while a request is pending.
     deadline: Arc<Mutex<Option<Instant>>>,
-    /// Set by the backstop when it killed the worker.
+    /// Set by the watchdog when it killed the worker.
     killed: Arc<Mutex<bool>>,
 }
 
@@ -198,7 +202,13 @@ impl Worker {
         let child = Arc::new(Mutex::new(child));
         let deadline = Arc::new(Mutex::new(None));
         let killed = Arc::new(Mutex::new(false));
-        spawn_backstop(Arc::downgrade(&child), deadline.clone(), killed.clone());
+        if let Err(e) = spawn_watchdog(Arc::downgrade(&child), deadline.clone(), killed.clone()) {
+            // A worker nothing would stop by the clock: end it.
+            let mut child = child.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(failed(e));
+        }
         Ok(Worker {
             child,
             stdin: BufWriter::new(stdin),
@@ -220,7 +230,7 @@ impl Worker {
     ) -> Result<Vec<u8>, Failure> {
         if !self.loaded.contains(&decoder.id) {
             // Compiling is bounded by the call's watchdog too.
-            self.arm(watchdog + BACKSTOP_GRACE);
+            self.arm(watchdog + COMPILE_GRACE);
             let sent = (|| {
                 let w = &mut self.stdin;
                 w.write_all(&[REQ_LOAD])?;
@@ -232,7 +242,7 @@ impl Worker {
             self.response(sent, 0)?;
             self.loaded.insert(decoder.id);
         }
-        self.arm(watchdog + BACKSTOP_GRACE);
+        self.arm(watchdog);
         let sent = (|| {
             let (export, page) = match call {
                 Call::Decode => (0u8, 0u32),
@@ -254,7 +264,7 @@ impl Worker {
         self.response(sent, output_cap.saturating_add(1))
     }
 
-    /// Starts the backstop clock for one request.
+    /// Starts the watchdog's clock for one request.
     fn arm(&self, limit: Duration) {
         *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + limit);
     }
@@ -327,13 +337,13 @@ impl Drop for Inner {
 
 /// Watches one worker: kills it when a pending request passes its
 /// deadline. Ends when the worker is dropped.
-fn spawn_backstop(
+fn spawn_watchdog(
     child: Weak<Mutex<Child>>,
     deadline: Arc<Mutex<Option<Instant>>>,
     killed: Arc<Mutex<bool>>,
-) {
-    let spawned = std::thread::Builder::new()
-        .name("legation-decoder-backstop".into())
+) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name("legation-decoder-watchdog".into())
         .spawn(move || {
             while let Some(child) = child.upgrade() {
                 let due = *deadline.lock().unwrap_or_else(|e| e.into_inner());
@@ -343,12 +353,10 @@ fn spawn_backstop(
                     return;
                 }
                 drop(child);
-                std::thread::sleep(BACKSTOP_TICK);
+                std::thread::sleep(WATCHDOG_TICK);
             }
-        });
-    // Without the thread the in-worker watchdog still stops decoders; only
-    // an engine that hangs outside wasm would go unnoticed.
-    drop(spawned);
+        })
+        .map(drop)
 }
 
 fn read_u32(r: &mut impl Read) -> io::Result<u32> {
@@ -446,7 +454,8 @@ pub fn serve_stdio() -> io::Result<()> {
 pub fn serve(input: impl Read, output: impl Write) -> io::Result<()> {
     let mut r = BufReader::new(input);
     let mut w = BufWriter::new(output);
-    let engine = Wasmtime::new();
+    // The host kills this process when a call outlives its watchdog.
+    let engine = Wasmtime::unwatched();
     let mut modules: HashMap<u64, Arc<dyn Compiled>> = HashMap::new();
     loop {
         let kind = match read_u8(&mut r) {

@@ -20,9 +20,12 @@ const WASM_STACK: usize = 512 << 10;
 
 /// wasmtime, configured for determinism: no relaxed SIMD, no threads,
 /// canonical NaNs, a large stack so the module's own depth limit is what
-/// stops recursion, and epoch interruption for the watchdog.
+/// stops recursion, and (in [`Wasmtime::new`]) epoch interruption for the
+/// watchdog.
 pub struct Wasmtime {
     engine: wasmtime::Engine,
+    /// Whether calls stop at their watchdog by epoch interruption.
+    watched: bool,
 }
 
 /// Instances come from a pool of memory slots that are reused, kept
@@ -46,15 +49,10 @@ impl Default for Wasmtime {
 }
 
 impl Wasmtime {
-    /// A new engine with its watchdog clock thread.
+    /// A new engine with its watchdog clock thread: a call that outlives
+    /// its watchdog stops with [`EngineError::Timeout`].
     pub fn new() -> Self {
-        let mut c = Config::new();
-        c.epoch_interruption(true)
-            .max_wasm_stack(WASM_STACK)
-            .allocation_strategy(pooling())
-            .wasm_relaxed_simd(false)
-            .cranelift_nan_canonicalization(true);
-        let engine = wasmtime::Engine::new(&c).expect("a valid wasmtime configuration"); // fixed settings
+        let engine = Self::engine(true);
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("legation-watchdog".into())
@@ -66,7 +64,36 @@ impl Wasmtime {
                 }
             })
             .expect("spawning the watchdog thread");
-        Wasmtime { engine }
+        Wasmtime {
+            engine,
+            watched: true,
+        }
+    }
+
+    /// A new engine without a watchdog of its own, for a process that
+    /// something else stops by the clock: the decoder worker, which its
+    /// host kills when a call outlives the watchdog
+    /// ([`crate::isolated`]). Fuel still bounds every call.
+    ///
+    /// Epoch interruption checks a counter in memory at every function
+    /// entry and loop header, on top of the module's own fuel check
+    /// there: leaving it out makes metered decoding about a fifth faster
+    /// (BENCHMARKS.md, "Decoders").
+    pub fn unwatched() -> Self {
+        Wasmtime {
+            engine: Self::engine(false),
+            watched: false,
+        }
+    }
+
+    fn engine(epochs: bool) -> wasmtime::Engine {
+        let mut c = Config::new();
+        c.epoch_interruption(epochs)
+            .max_wasm_stack(WASM_STACK)
+            .allocation_strategy(pooling())
+            .wasm_relaxed_simd(false)
+            .cranelift_nan_canonicalization(true);
+        wasmtime::Engine::new(&c).expect("a valid wasmtime configuration") // fixed settings
     }
 }
 
@@ -95,6 +122,7 @@ impl Wasmtime {
         Ok(WasmtimeDecoder {
             engine: self.engine.clone(),
             pre,
+            watched: self.watched,
         })
     }
 }
@@ -103,6 +131,7 @@ impl Wasmtime {
 pub struct WasmtimeDecoder {
     engine: wasmtime::Engine,
     pre: InstancePre<StoreLimits>,
+    watched: bool,
 }
 
 fn trap(e: wasmtime::Error) -> EngineError {
@@ -151,8 +180,10 @@ impl WasmtimeDecoder {
             .build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
-        store.set_epoch_deadline((watchdog.as_millis() / TICK.as_millis()).max(1) as u64);
-        store.epoch_deadline_trap();
+        if self.watched {
+            store.set_epoch_deadline((watchdog.as_millis() / TICK.as_millis()).max(1) as u64);
+            store.epoch_deadline_trap();
+        }
         let instance = self.pre.instantiate(&mut store).map_err(trap)?;
         let memory = instance
             .get_memory(&mut store, "memory")

@@ -24,6 +24,11 @@ fn wat_bytes(b: &[u8]) -> String {
 /// A metered module with the ABI's exports whose `legation_decode` body is
 /// `body`; `data` is placed at offset 16, `extra` added to the module.
 pub fn module(body: &str, data: &[u8], extra: &str) -> Vec<u8> {
+    module_with_fuel(body, data, extra, FUEL)
+}
+
+/// [`module`] with `fuel` instead of [`FUEL`].
+pub fn module_with_fuel(body: &str, data: &[u8], extra: &str, fuel: u64) -> Vec<u8> {
     let text = format!(
         r#"(module
   (memory (export "memory") 2)
@@ -39,7 +44,7 @@ pub fn module(body: &str, data: &[u8], extra: &str) -> Vec<u8> {
     legation_meter::meter(
         &wasm,
         &MeterConfig {
-            fuel: FUEL,
+            fuel,
             ..MeterConfig::default()
         },
     )

@@ -122,17 +122,56 @@ fn a_worker_that_dies_fails_the_call_and_the_next_worker_serves() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-fn a_worker_that_hangs_is_killed_by_the_backstop() {
+fn a_worker_that_hangs_is_killed_by_the_watchdog() {
     let host = shell_host("exec sleep 600", Duration::from_secs(1));
     let started = Instant::now();
     let r = run(&host, &good());
     assert!(matches!(r, Err(DecodeError::Timeout { .. })), "{r:?}");
-    // The call's watchdog (1 s) plus the backstop's grace (5 s).
+    // The call's watchdog (1 s), and the load's grace before it (5 s).
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "{:?}",
         started.elapsed()
     );
+}
+
+/// A decoder whose fuel would last for days is stopped by the clock: in
+/// this process by epoch interruption, in a worker by the host killing
+/// it. Either way the record is not concluded, and the host goes on.
+fn a_decoder_that_outlives_the_watchdog_is_stopped_by_the_clock() {
+    let endless =
+        hostile::module_with_fuel("(loop $l (br $l)) (i64.const 0)", &[], "", i64::MAX as u64);
+    let engines: [Arc<dyn Engine>; 2] = [
+        Arc::new(legation_reader::wasmtime_engine::Wasmtime::new()),
+        Arc::new(Isolated::current_exe([WORKER]).unwrap()),
+    ];
+    for engine in engines {
+        let host = Host::new(
+            engine,
+            HostLimits {
+                watchdog: Duration::from_secs(1),
+                ..HostLimits::default()
+            },
+        );
+        // Compile first, so that the time below is the call's alone.
+        host.load(&endless, hostile::DECODER).unwrap();
+        let started = Instant::now();
+        let r = run(&host, &endless);
+        let took = started.elapsed();
+        assert!(
+            matches!(&r, Err(DecodeError::Timeout { decoder, record, seconds: 1 })
+                if decoder == hostile::DECODER && record == hostile::RECORD),
+            "{}: {r:?}",
+            host.engine_name()
+        );
+        // Well before the 5 s of grace a module's compiling gets.
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_millis(4500),
+            "{}: {took:?}",
+            host.engine_name()
+        );
+        still_works(&host);
+    }
 }
 
 fn a_worker_that_answers_garbage_is_dropped() {
@@ -206,8 +245,12 @@ fn main() {
             a_worker_that_dies_fails_the_call_and_the_next_worker_serves,
         ),
         (
-            "a_worker_that_hangs_is_killed_by_the_backstop",
-            a_worker_that_hangs_is_killed_by_the_backstop,
+            "a_worker_that_hangs_is_killed_by_the_watchdog",
+            a_worker_that_hangs_is_killed_by_the_watchdog,
+        ),
+        (
+            "a_decoder_that_outlives_the_watchdog_is_stopped_by_the_clock",
+            a_decoder_that_outlives_the_watchdog_is_stopped_by_the_clock,
         ),
         (
             "a_worker_that_answers_garbage_is_dropped",
