@@ -119,7 +119,9 @@
 //! function ([`FuelIn::Local`], SPEC §13.6): loaded from `$fuel` at entry
 //! and after each call, stored to it before each call and at each exit.
 //! The charges and checks are the same, so every call ends the same way;
-//! engines keep the local in a register.
+//! engines keep the local in a register. A function that calls nothing
+//! only compares `$depth` with the limit instead of raising and lowering
+//! it, as nothing can see the difference.
 //!
 //! An instance's fuel is shared by all the calls the host makes into it
 //! (`legation_alloc`, then `legation_decode`); the depth returns to 0

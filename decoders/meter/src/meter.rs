@@ -527,6 +527,11 @@ fn instrument(
         out.extend_from_slice(&module[body.range().start..groups_end]);
     }
 
+    // A leaf (a body that calls nothing) leaves `$depth` as it found it
+    // and nothing reads it while the leaf runs, so in the local form it
+    // only checks that one more activation fits (SPEC §13.6).
+    let leaf =
+        in_local && counters.max_depth < u32::MAX && !instrs.iter().any(|i| i.kind == Kind::Call);
     let wrapper = if branches_out {
         Some(wrapper(ty.results())?)
     } else {
@@ -536,6 +541,7 @@ fn instrument(
         sink: &mut out,
         counters,
         fuel_local,
+        leaf,
         labels: 0,
     };
     // The new label index of each original block, loop and if.
@@ -607,6 +613,9 @@ struct Emit<'a, 'c> {
     counters: &'c Counters,
     /// With `FuelIn::Local`: the local that holds the fuel in this body.
     fuel_local: Option<u32>,
+    /// With `FuelIn::Local`, a body without calls: ENTER only compares
+    /// `$depth`, and EXIT leaves it.
+    leaf: bool,
     /// Labels (blocks, loops and ifs) written so far.
     labels: u32,
 }
@@ -686,11 +695,23 @@ impl Emit<'_, '_> {
         self.labels += 1;
     }
 
-    /// `depth += 1`; traps if it is then more than the limit.
+    /// `depth += 1`; traps if it is then more than the limit. In a leaf:
+    /// traps if `depth + 1` would be, leaving `depth` as it is.
     fn enter(&mut self) {
         let Counters {
             depth, max_depth, ..
         } = *self.counters;
+        if self.leaf {
+            self.instructions()
+                .global_get(depth)
+                .i32_const(max_depth as i32)
+                .i32_ge_u()
+                .if_(BlockType::Empty)
+                .unreachable()
+                .end();
+            self.labels += 1;
+            return;
+        }
         self.instructions()
             .global_get(depth)
             .i32_const(1)
@@ -707,10 +728,13 @@ impl Emit<'_, '_> {
     }
 
     /// The fuel check, then (fuel in a local) the fuel stored, then
-    /// `depth -= 1`.
+    /// `depth -= 1` (but for a leaf, which left it unchanged).
     fn exit(&mut self) {
         self.check();
         self.store();
+        if self.leaf {
+            return;
+        }
         let depth = self.counters.depth;
         self.instructions()
             .global_get(depth)

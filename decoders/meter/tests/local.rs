@@ -157,6 +157,42 @@ fn depth_is_counted_the_same() {
             Outcome::Unreachable
         );
     }
+    // A recursion that ends in a leaf, which checks the depth without
+    // counting it in the local form: `leafward(n)` needs n + 2 activations.
+    let leafward = decoder(
+        r#"
+  (func $leaf (param i32) (result i32) local.get 0 i32.const 7 i32.add)
+  (func $leafward (export "leafward") (param $n i32) (result i32)
+    local.get $n
+    i32.eqz
+    if (result i32)
+      i32.const 0
+      call $leaf
+    else
+      local.get $n
+      i32.const 1
+      i32.sub
+      call $leafward
+    end)
+"#,
+    );
+    for max_depth in [1u32, 2, 3, 50] {
+        let limits = MeterConfig {
+            max_depth,
+            ..MeterConfig::default()
+        };
+        let deepest = i64::from(max_depth) - 2;
+        if deepest >= 0 {
+            assert_eq!(
+                run_both(&leafward, &limits, "leafward", &[deepest]),
+                Outcome::Returned(vec![7])
+            );
+        }
+        assert_eq!(
+            run_both(&leafward, &limits, "leafward", &[deepest + 1]),
+            Outcome::Unreachable
+        );
+    }
     let exits = decoder(EXITS);
     let expected = run(&exits, "exits", &[300]);
     let two = MeterConfig {
@@ -302,6 +338,36 @@ global.get 1
 i32.const 1
 i32.sub
 global.set 1"
+    );
+    let expected: Vec<&str> = expected.trim().lines().collect();
+    assert_eq!(function, expected, "\n{}", &text[start..end]);
+
+    // `$id` calls nothing: its ENTER only compares the depth, and its
+    // EXIT stores the fuel without a decrement.
+    let start = text.find("(func $id (;2;)").unwrap();
+    let end = start + text[start..].find("\n  )\n").unwrap();
+    let function: Vec<&str> = text[start..end].lines().map(str::trim).collect();
+    let expected = format!(
+        "
+(func $id (;2;) (type 0) (param i32) (result i32)
+(local i64)
+global.get 1
+i32.const 7
+i32.ge_u
+if ;; label = @1
+unreachable
+end
+global.get 0
+local.set 1
+local.get 1
+i64.const 2
+i64.sub
+local.set 1
+{check}
+local.get 0
+{check}
+local.get 1
+global.set 0"
     );
     let expected: Vec<&str> = expected.trim().lines().collect();
     assert_eq!(function, expected, "\n{}", &text[start..end]);
