@@ -459,7 +459,9 @@ fn copy_row(
     }
 }
 
-/// Reverses a scanline's filter (PNG section 9) in place.
+/// Reverses a scanline's filter (PNG section 9) in place. `distance`, the
+/// bytes of a pixel rounded up to one, is 1, 2, 3, 4, 6 or 8, and the
+/// line holds whole pixels.
 fn unfilter(
     filter: u8,
     line: &mut [u8],
@@ -468,43 +470,71 @@ fn unfilter(
 ) -> Result<(), DecodeError> {
     match filter {
         0 => {}
-        1 => {
-            for i in distance..line.len() {
-                line[i] = line[i].wrapping_add(line[i - distance]);
-            }
-        }
         2 => {
             for (byte, above) in line.iter_mut().zip(previous) {
                 *byte = byte.wrapping_add(*above);
             }
         }
-        3 => {
-            for i in 0..line.len() {
-                let left = if i >= distance { line[i - distance] } else { 0 };
-                let average = ((u16::from(left) + u16::from(previous[i])) / 2) as u8;
-                line[i] = line[i].wrapping_add(average);
-            }
-        }
-        4 => {
-            for i in 0..line.len() {
-                let (left, upper_left) = if i >= distance {
-                    (line[i - distance], previous[i - distance])
-                } else {
-                    (0, 0)
-                };
-                line[i] = line[i].wrapping_add(paeth(left, previous[i], upper_left));
-            }
-        }
+        1 | 3 | 4 => match distance {
+            1 => unfilter_pixels::<1>(filter, line, previous),
+            2 => unfilter_pixels::<2>(filter, line, previous),
+            3 => unfilter_pixels::<3>(filter, line, previous),
+            4 => unfilter_pixels::<4>(filter, line, previous),
+            6 => unfilter_pixels::<6>(filter, line, previous),
+            _ => unfilter_pixels::<8>(filter, line, previous),
+        },
         _ => return Err(refuse(format!("unknown filter type {filter}"))),
     }
     Ok(())
 }
 
+/// The filters that look left (Sub, Average, Paeth), a pixel of `N`
+/// bytes at a time: the pixel to the left and the one above it are kept
+/// in arrays rather than read back from the lines, which takes the bounds
+/// checks and the reloads out of the loops (twice as fast in WebAssembly).
+fn unfilter_pixels<const N: usize>(filter: u8, line: &mut [u8], previous: &[u8]) {
+    let pixels = line.chunks_exact_mut(N).zip(previous.chunks_exact(N));
+    let mut left = [0u8; N];
+    match filter {
+        1 => {
+            for (pixel, _) in pixels {
+                for k in 0..N {
+                    pixel[k] = pixel[k].wrapping_add(left[k]);
+                    left[k] = pixel[k];
+                }
+            }
+        }
+        3 => {
+            for (pixel, above) in pixels {
+                for k in 0..N {
+                    let average = ((u16::from(left[k]) + u16::from(above[k])) / 2) as u8;
+                    pixel[k] = pixel[k].wrapping_add(average);
+                    left[k] = pixel[k];
+                }
+            }
+        }
+        _ => {
+            let mut upper_left = [0u8; N];
+            for (pixel, above) in pixels {
+                for k in 0..N {
+                    pixel[k] = pixel[k].wrapping_add(paeth(left[k], above[k], upper_left[k]));
+                    left[k] = pixel[k];
+                    upper_left[k] = above[k];
+                }
+            }
+        }
+    }
+}
+
+/// The Paeth predictor: of left `a`, above `b` and upper left `c`, the one
+/// nearest to `a + b - c` (ties to `a`, then `b`). The distances are
+/// written without forming `a + b - c`: |p - a| = |b - c|, |p - b| =
+/// |a - c|, |p - c| = |a + b - 2c|.
 fn paeth(a: u8, b: u8, c: u8) -> u8 {
-    let p = i16::from(a) + i16::from(b) - i16::from(c);
-    let pa = (p - i16::from(a)).abs();
-    let pb = (p - i16::from(b)).abs();
-    let pc = (p - i16::from(c)).abs();
+    let (a16, b16, c16) = (i16::from(a), i16::from(b), i16::from(c));
+    let pa = (b16 - c16).abs();
+    let pb = (a16 - c16).abs();
+    let pc = (a16 + b16 - 2 * c16).abs();
     if pa <= pb && pa <= pc {
         a
     } else if pb <= pc {

@@ -40,9 +40,113 @@ pub fn decode_text(input: &[u8]) -> (Cow<'_, str>, TextEncoding) {
     }
 }
 
+/// The index of the first `byte` in `haystack`.
+///
+/// The standard library's search reads a `usize` at a time, which is four
+/// bytes in `wasm32`; this one reads eight everywhere (WebAssembly has
+/// 64-bit integers), so decoders that split text by lines or look for a
+/// delimiter go about twice as fast in WebAssembly, and natively as fast
+/// as before.
+pub fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = ONES * u64::from(byte);
+    let mut words = haystack.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        // `x` has a zero byte where `word` has `byte`; the lowest high bit
+        // of the zero test marks the first one (borrows only run upwards).
+        let x = u64::from_le_bytes(word.try_into().expect("chunks of 8")) ^ pattern;
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == byte)
+        .map(|i| at + i)
+}
+
+/// The lines of `text`, exactly as [`str::lines`] gives them (split at
+/// `\n`, each line without its `\n` or `\r\n`, no empty line after a final
+/// line end), found with [`find_byte`].
+pub fn lines(text: &str) -> Lines<'_> {
+    Lines { rest: text }
+}
+
+/// The iterator of [`lines`].
+#[derive(Debug, Clone)]
+pub struct Lines<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let line = match find_byte(self.rest.as_bytes(), b'\n') {
+            Some(end) => {
+                let line = &self.rest[..end];
+                self.rest = &self.rest[end + 1..];
+                line.strip_suffix('\r').unwrap_or(line)
+            }
+            None => std::mem::take(&mut self.rest),
+        };
+        Some(line)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_byte_agrees_with_a_plain_search() {
+        // Every position of the needle in haystacks longer than a few
+        // words, with and without bytes one bit away from it.
+        for len in 0..40 {
+            for needle in [0u8, b'\n', 0x80, 0xff] {
+                let near = [needle ^ 1, needle ^ 0x80, needle.wrapping_sub(1)];
+                for filler in near {
+                    let mut hay = vec![filler; len];
+                    assert_eq!(find_byte(&hay, needle), None);
+                    for at in (0..len).rev() {
+                        hay[at] = needle;
+                        assert_eq!(find_byte(&hay, needle), Some(at), "{len} {at} {needle}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lines_agree_with_str_lines() {
+        // Every string of up to 6 of these pieces, and a longer one.
+        let pieces = ["a", "\r", "\n", "é", "\r\n"];
+        let mut level = vec![String::new()];
+        let mut strings = level.clone();
+        for _ in 0..6 {
+            level = level
+                .iter()
+                .flat_map(|s| pieces.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+            strings.extend(level.iter().cloned());
+        }
+        strings.push("x".repeat(30) + "\r\n" + &"y".repeat(17) + "\n\n\r");
+        for s in &strings {
+            assert_eq!(
+                lines(s).collect::<Vec<_>>(),
+                s.lines().collect::<Vec<_>>(),
+                "{s:?}"
+            );
+        }
+    }
 
     #[test]
     fn utf8_with_or_without_bom() {

@@ -6,13 +6,14 @@
 //! definitions are dropped, thematic breaks end a paragraph, and HTML is
 //! shown as text.
 
+use legation_decoder_sdk::text::{find_byte, lines};
 use legation_decoder_sdk::{Block, Document, Span};
 
 /// Whether `text` shows a sign of Markdown that plain text rarely has: an
 /// ATX heading, a code fence, a pipe table's delimiter row, or an inline
 /// link.
 pub fn looks_like_markdown(text: &str) -> bool {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = lines(text).collect();
     lines.iter().enumerate().any(|(i, line)| {
         atx_heading(line).is_some()
             || fence_open(line).is_some()
@@ -26,7 +27,7 @@ pub fn render(text: &str) -> Document {
         blocks: Vec::new(),
         paragraph: Vec::new(),
     };
-    renderer.run(&text.lines().collect::<Vec<_>>());
+    renderer.run(&lines(text).collect::<Vec<_>>());
     renderer.flush();
     let title = renderer
         .blocks
@@ -408,14 +409,15 @@ fn has_inline_link(text: &str) -> bool {
     // WebAssembly. `rest` starts after the previous `](`.
     let bytes = text.as_bytes();
     let (mut rest, mut from) = (0, 0);
-    while let Some(offset) = text[from..].find(']') {
+    while let Some(offset) = find_byte(&bytes[from..], b']') {
         let at = from + offset;
         if bytes.get(at + 1) != Some(&b'(') {
             from = at + 1;
             continue;
         }
         let line_before = text[rest..at].rsplit('\n').next().unwrap_or("");
-        let line_after = text[at + 2..].split('\n').next().unwrap_or("");
+        let after = &text[at + 2..];
+        let line_after = &after[..find_byte(after.as_bytes(), b'\n').unwrap_or(after.len())];
         if line_before.contains('[') && line_after.contains(')') {
             return true;
         }
