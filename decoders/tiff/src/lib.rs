@@ -434,6 +434,26 @@ impl Page {
         let row_bytes = self.row_bytes();
         let spp = usize::from(self.samples_per_pixel);
         let mut out = vec![0u8; width * height * out_bpp];
+        // 8-bit samples of interleaved pixels that are the output's bytes
+        // one for one (no extra samples, alpha not premultiplied): rows
+        // are copied, not converted sample by sample.
+        let direct = !self.planar
+            && matches!(self.samples, Samples::Unsigned(8))
+            && self.alpha != Alpha::Associated
+            && spp == out_bpp
+            && width > 0;
+        if direct {
+            let target_rows = out.chunks_exact_mut(width * out_bpp);
+            for (target, row) in target_rows.zip(planes[0].chunks(row_bytes)) {
+                target.copy_from_slice(&row[..width * out_bpp]);
+                if self.photometric == 0 {
+                    for pixel in target.chunks_exact_mut(out_bpp) {
+                        pixel[0] = 255 - pixel[0];
+                    }
+                }
+            }
+            return Ok(out);
+        }
         // Sample `channel` of pixel (x, y), as 8 bits.
         let sample = |x: usize, y: usize, channel: usize| -> u8 {
             let (plane, index) = if self.planar {
