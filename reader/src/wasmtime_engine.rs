@@ -170,7 +170,8 @@ pub struct Prepared {
 
 impl WasmtimeDecoder {
     /// Instantiates the module and writes `input` into the block that
-    /// `legation_alloc` returns.
+    /// `legation_alloc` returns. `watchdog` stops the call only on an
+    /// engine from [`Wasmtime::new`].
     pub fn prepare(&self, input: &[u8], watchdog: Duration) -> Result<Prepared, EngineError> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(MEMORY_CAP)

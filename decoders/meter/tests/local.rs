@@ -257,6 +257,16 @@ fn runnable_verifies_first_and_gives_the_local_form() {
     );
 }
 
+/// Asserts that the printed function starting with `header` in `text` is
+/// `expected`, line by line with the indentation trimmed.
+fn assert_function(text: &str, header: &str, expected: &str) {
+    let start = text.find(header).unwrap();
+    let end = start + text[start..].find("\n  )\n").unwrap();
+    let function: Vec<&str> = text[start..end].lines().map(str::trim).collect();
+    let expected: Vec<&str> = expected.trim().lines().collect();
+    assert_eq!(function, expected, "\n{}", &text[start..end]);
+}
+
 /// The local form of a function with a bulk operator and a call, printed:
 /// SPEC §13.6's LOAD after ENTER and after the call, STORE before the call
 /// and in EXIT, `$f` (local 1) right after the original locals and the
@@ -283,9 +293,6 @@ fn the_local_form_is_what_the_spec_says() {
     };
     let text =
         wasmprinter::print_bytes(meter_as(&module, &limits, FuelIn::Local).unwrap()).unwrap();
-    let start = text.find("(func (;3;)").unwrap();
-    let end = start + text[start..].find("\n  )\n").unwrap();
-    let function: Vec<&str> = text[start..end].lines().map(str::trim).collect();
     let check = "local.get 1\ni64.const 0\ni64.lt_s\nif ;; label = @1\nunreachable\nend";
     let expected = format!(
         "
@@ -339,14 +346,10 @@ i32.const 1
 i32.sub
 global.set 1"
     );
-    let expected: Vec<&str> = expected.trim().lines().collect();
-    assert_eq!(function, expected, "\n{}", &text[start..end]);
+    assert_function(&text, "(func (;3;)", &expected);
 
     // `$id` calls nothing: its ENTER only compares the depth, and its
     // EXIT stores the fuel without a decrement.
-    let start = text.find("(func $id (;2;)").unwrap();
-    let end = start + text[start..].find("\n  )\n").unwrap();
-    let function: Vec<&str> = text[start..end].lines().map(str::trim).collect();
     let expected = format!(
         "
 (func $id (;2;) (type 0) (param i32) (result i32)
@@ -369,6 +372,5 @@ local.get 0
 local.get 1
 global.set 0"
     );
-    let expected: Vec<&str> = expected.trim().lines().collect();
-    assert_eq!(function, expected, "\n{}", &text[start..end]);
+    assert_function(&text, "(func $id (;2;)", &expected);
 }
