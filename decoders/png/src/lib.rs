@@ -374,19 +374,7 @@ fn pixels(png: &Png) -> Result<Vec<u8>, DecodeError> {
         .iter()
         .map(|pass| pass.height as usize * (1 + header.row_bytes(pass.width)))
         .sum();
-    let raw = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&png.data, expected)
-        .map_err(|error| match error.status {
-            miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
-                refuse("the image data is longer than the image")
-            }
-            status => refuse(format!("the image data does not inflate ({status:?})")),
-        })?;
-    if raw.len() != expected {
-        return Err(refuse(format!(
-            "the image data holds {} bytes, {expected} expected",
-            raw.len()
-        )));
-    }
+    let raw = inflate(&png.data, expected)?;
     let format = png.format();
     let out_bpp = format.bytes_per_pixel();
     let width = header.width as usize;
@@ -422,6 +410,33 @@ fn pixels(png: &Png) -> Result<Vec<u8>, DecodeError> {
         }
     }
     Ok(out)
+}
+
+/// The zlib stream `data` inflated: exactly `expected` bytes, or an error.
+fn inflate(data: &[u8], expected: usize) -> Result<Vec<u8>, DecodeError> {
+    let mut raw = vec![0u8; expected];
+    let mut inflater = fdeflate::Decompressor::new();
+    let (mut input, mut at) = (data, 0);
+    loop {
+        let (consumed, produced) = inflater
+            .read(input, &mut raw, at, true)
+            .map_err(|error| refuse(format!("the image data does not inflate ({error:?})")))?;
+        input = &input[consumed..];
+        at += produced;
+        if inflater.is_done() {
+            break;
+        }
+        if consumed == 0 && produced == 0 {
+            // Only a full output stops the inflater short of the stream's end.
+            return Err(refuse("the image data is longer than the image"));
+        }
+    }
+    if at != expected {
+        return Err(refuse(format!(
+            "the image data holds {at} bytes, {expected} expected"
+        )));
+    }
+    Ok(raw)
 }
 
 /// Copies a scanline of 8- or 16-bit samples (`step` bytes each) of a
