@@ -73,39 +73,15 @@ def row(name, ours, theirs_name, theirs):
 
 def tidy(crit):
     """Criterion's lines without comparisons to earlier runs."""
-    keep = lambda l: l.strip() and "%" not in l and not l.startswith(("Found", "Benchmarking", "Gnuplot")) and "outlier" not in l and "regressed" not in l and "improved" not in l and "No change" not in l and "noise threshold" not in l
+    keep = lambda l: l.strip() and not l.startswith("|") and "%" not in l and not l.startswith(("Found", "Benchmarking", "Gnuplot")) and "outlier" not in l and "regressed" not in l and "improved" not in l and "No change" not in l and "noise threshold" not in l
     return "\n".join(l for l in crit.splitlines() if keep(l))
 
 
 def decoder_table(crit):
-    """Median decode times natively and on wasmtime, from criterion's output
-    (`benches/benches/decoders.rs`), with their ratios to native."""
-    unit = {"ns": 1e-3, "µs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}
-    times, name = {}, None
-    for line in crit.splitlines():
-        if not line.startswith(" "):
-            name = line.split(" time:")[0].strip()
-        if "time:" in line and name:
-            parts = line.split("[")[1].split("]")[0].split()
-            times[name] = float(parts[2]) * unit[parts[3]]
-    columns = ["wasm call, unmetered", "wasm call, metered as archived", "wasm call, metered as run", "host call"]
-    rows, ratios = [], {c: [] for c in columns}
-    for key, native in times.items():
-        if not (key.startswith("decode ") and key.endswith("/native")):
-            continue
-        found = [times.get(key.replace("/native", "/" + c)) for c in columns]
-        if None in found:
-            continue
-        cells = []
-        for c, t in zip(columns, found):
-            ratios[c].append(t / native)
-            cells.append(f"{t:.1f} µs ({t / native:.2f}x)")
-        rows.append(f"| {key[7:-7]} | {native:.1f} µs | " + " | ".join(cells) + " |")
-    if not rows:
-        return ""
-    medians = " | ".join(f"**{statistics.median(ratios[c]):.2f}x**" for c in columns)
-    return ("| file | native | " + " | ".join(columns) + " |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
-            + f"\n| **median ratio** | | {medians} |\n")
+    """The Markdown table that `benches/benches/decoder_ratios.rs` prints
+    (native against WebAssembly decoding, side by side)."""
+    rows = [l for l in crit.splitlines() if l.startswith("|")]
+    return "\n".join(rows) + "\n" if rows else ""
 
 
 # Colours of the scaling plot's lines, named in BENCHMARKS.md.
@@ -261,14 +237,14 @@ def main():
 
     plot_png(points, os.path.join(ROOT, "benches", "scaling.png"))
 
-    crit = ""
+    crit = raw = ""
     if not QUICK:
         out = subprocess.run(["cargo", "bench", "-q", "-p", "legation-benches", "--", "--noplot"],
                              cwd=ROOT, capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit(f"cargo bench failed:\n{out.stderr[-3000:]}")
-        crit = out.stdout
-        crit = tidy(crit)
+        raw = out.stdout
+        crit = tidy(raw)
 
     # The viewer's own benchmark (open to a usable list, frame times while
     # scrolling, search, sort, memory) prints its section of this file.
@@ -334,26 +310,32 @@ are searched and sorted beside the window. Memory is that of the whole benchmark
 process (the pieces timed alone, then the app, each holding the catalog), so it
 overstates what the viewer alone holds.
 
-## Decoders: native against metered WebAssembly (criterion medians)
+## Decoders: native against metered WebAssembly
 
+`cargo bench -p legation-benches --bench decoder_ratios` (`benches/benches/decoder_ratios.rs`).
 Every file of `decoders/testdata` with its built-in decoder. *Native*: the decoder
 compiled for this machine, decoding and encoding the document. *Wasm call*: the call of
-`legation_decode` alone, in a fresh instance that already holds the record (set up and
-dropped outside the timing): unmetered, metered as archived (SPEC §13.3), and metered
-as hosts run it (the fuel in locals, SPEC §13.6; the same limits). *Host call*: the
-whole of `Host::run`, as readers pay it: instance, record copied in, decoding, output
-checked. In brackets: the ratio to native.
+`legation_decode` alone, in a fresh instance that already holds the record (made just
+before, untimed): unmetered, metered as archived (SPEC §13.3), and metered as hosts run
+it (the fuel in locals, SPEC §13.6; the same limits) on the engine of decoder workers
+(no epoch interruption) and on the in-process engine (with it). *Host call*: the whole
+of `Host::run` through the worker process, as the CLI and the desktop viewer pay it:
+record sent, instance, decoding, answer, output checked. The two sides alternate in
+bursts of 7 calls, 41 bursts per cell; a cell is the median WebAssembly call and, in
+brackets, the median over bursts of the ratio between the two sides' burst medians.
+Criterion timed each side in its own stretch of seconds, and this machine's speed
+drifts between stretches by up to a third, which showed as ratios.
 
-{decoder_table(crit) or "(skipped: BENCH_QUICK=1)"}
+{decoder_table(raw) or "(skipped: BENCH_QUICK=1)"}
 
 ## Criterion (library level, `cargo bench -p legation-benches`)
 
 `benches/benches/format.rs`: the AEAD implementations (ring natively, the aes-gcm crate
 that the wasm32 build uses), pack/fixity/content of one 256 MiB record in memory, and
-open/list/read-one/pack/content on 100,000 records. `benches/benches/decoders.rs`: each
-built-in decoder compiled natively against the same decoder as WebAssembly on wasmtime
-(the table above), and the fixed cost of one call (fresh pooled instance, allocation,
-call, output check) with a decoder that does nothing, in process and in a worker process.
+open/list/read-one/pack/content on 100,000 records. `benches/benches/decoders.rs`: the
+fixed cost of one call (fresh pooled instance, allocation, call, output check) with a
+decoder that does nothing, in process and in a worker process, and GPL-2.txt through a
+worker.
 
 ```
 {crit or "(skipped: BENCH_QUICK=1)"}
