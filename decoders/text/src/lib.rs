@@ -15,7 +15,9 @@ pub mod markdown;
 
 use std::borrow::Cow;
 
-use legation_decoder_sdk::text::{self, decode_text, find_byte, TextEncoding};
+use legation_decoder_sdk::text::{
+    self, decode_text, find_byte, is_blank, trim, trim_end, TextEncoding,
+};
 use legation_decoder_sdk::{decoder, Block, DecodeError, Document, Limits, Span};
 
 decoder! {
@@ -30,17 +32,24 @@ const TITLE_CHARS: usize = 100;
 pub fn decode(input: &[u8]) -> Result<Document, DecodeError> {
     let (text, encoding) = decode_text(input);
     let text = normalize_newlines(&text);
-    if markdown::looks_like_markdown(&text) {
-        Ok(finish(markdown::render(&text), encoding))
+    // Split once: telling Markdown from plain text and reading either
+    // take the same lines.
+    let lines: Vec<&str> = text::lines(&text).collect();
+    if markdown::looks_like(&text, &lines) {
+        Ok(finish(markdown::render_lines(&lines), encoding))
     } else {
-        Ok(finish(plain(&text), encoding))
+        Ok(finish(plain(&lines), encoding))
     }
 }
 
 /// Decodes plain text: paragraphs split on blank lines, lines kept.
 pub fn decode_plain(input: &[u8]) -> Result<Document, DecodeError> {
     let (text, encoding) = decode_text(input);
-    Ok(finish(plain(&normalize_newlines(&text)), encoding))
+    let text = normalize_newlines(&text);
+    Ok(finish(
+        plain(&text::lines(&text).collect::<Vec<_>>()),
+        encoding,
+    ))
 }
 
 /// Decodes Markdown.
@@ -75,7 +84,7 @@ fn normalize_newlines(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn plain(text: &str) -> Document {
+fn plain(text: &[&str]) -> Document {
     let mut blocks = Vec::new();
     let mut lines: Vec<&str> = Vec::new();
     let flush = |lines: &mut Vec<&str>, blocks: &mut Vec<Block>| {
@@ -86,16 +95,17 @@ fn plain(text: &str) -> Document {
             lines.clear();
         }
     };
-    for line in text::lines(text) {
-        if line.trim().is_empty() {
+    for &line in text {
+        if is_blank(line) {
             flush(&mut lines, &mut blocks);
         } else {
-            lines.push(line.trim_end());
+            lines.push(trim_end(line));
         }
     }
     flush(&mut lines, &mut blocks);
-    let title = text::lines(text)
-        .map(str::trim)
+    let title = text
+        .iter()
+        .map(|line| trim(line))
         .find(|line| !line.is_empty())
         .unwrap_or("Text");
     Document {
@@ -114,7 +124,7 @@ fn finish(mut document: Document, encoding: TextEncoding) -> Document {
     }
     if document.title.chars().count() > TITLE_CHARS {
         let cut: String = document.title.chars().take(TITLE_CHARS - 1).collect();
-        document.title = format!("{}…", cut.trim_end());
+        document.title = format!("{}…", trim_end(&cut));
     }
     // Past the block limit, the rest of the text goes into the last block
     // as plain text rather than being lost.

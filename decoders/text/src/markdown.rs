@@ -6,28 +6,42 @@
 //! definitions are dropped, thematic breaks end a paragraph, and HTML is
 //! shown as text.
 
-use legation_decoder_sdk::text::{find_byte, lines};
+use legation_decoder_sdk::text::{find_byte, is_blank, lines, trim, trim_end, trim_start};
 use legation_decoder_sdk::{Block, Document, Span};
 
 /// Whether `text` shows a sign of Markdown that plain text rarely has: an
 /// ATX heading, a code fence, a pipe table's delimiter row, or an inline
 /// link.
 pub fn looks_like_markdown(text: &str) -> bool {
-    let lines: Vec<&str> = lines(text).collect();
+    looks_like(text, &lines(text).collect::<Vec<_>>())
+}
+
+/// [`looks_like_markdown`] of `text`, already split into `lines`.
+pub(crate) fn looks_like(text: &str, lines: &[&str]) -> bool {
     lines.iter().enumerate().any(|(i, line)| {
-        atx_heading(line).is_some()
-            || fence_open(line).is_some()
-            || (i > 0 && lines[i - 1].contains('|') && is_delimiter_row(line))
+        // A heading starts with `#` and a fence with a backquote or a
+        // tilde, after the indentation: most lines are neither.
+        let opens = match block_start(line).and_then(|rest| rest.bytes().next()) {
+            Some(b'#') => atx_heading(line).is_some(),
+            Some(b'`' | b'~') => fence_open(line).is_some(),
+            _ => false,
+        };
+        opens || (i > 0 && has_pipe(lines[i - 1]) && is_delimiter_row(line))
     }) || has_inline_link(text)
 }
 
 /// Renders Markdown text (with LF line ends) as a document.
 pub fn render(text: &str) -> Document {
+    render_lines(&lines(text).collect::<Vec<_>>())
+}
+
+/// [`render`] of a text split into its `lines`.
+pub(crate) fn render_lines(lines: &[&str]) -> Document {
     let mut renderer = Renderer {
         blocks: Vec::new(),
         paragraph: Vec::new(),
     };
-    renderer.run(&lines(text).collect::<Vec<_>>());
+    renderer.run(lines);
     renderer.flush();
     let title = renderer
         .blocks
@@ -60,7 +74,7 @@ impl<'a> Renderer<'a> {
         let mut i = 0;
         while i < lines.len() {
             let line = lines[i];
-            if line.trim().is_empty() {
+            if is_blank(line) {
                 self.flush();
                 i += 1;
             } else if let Some((fence, len)) = fence_open(line) {
@@ -92,7 +106,7 @@ impl<'a> Renderer<'a> {
                 self.flush();
                 i += 1;
             } else if self.paragraph.is_empty()
-                && line.contains('|')
+                && has_pipe(line)
                 && lines.get(i + 1).is_some_and(|next| is_delimiter_row(next))
             {
                 i = self.table(lines, i);
@@ -139,7 +153,7 @@ impl<'a> Renderer<'a> {
             .collect();
         i += 2;
         let mut rows = Vec::new();
-        while i < lines.len() && !lines[i].trim().is_empty() && lines[i].contains('|') {
+        while i < lines.len() && !is_blank(lines[i]) && has_pipe(lines[i]) {
             let mut row: Vec<String> = table_cells(lines[i])
                 .iter()
                 .map(|c| plain_text(c))
@@ -159,11 +173,11 @@ impl<'a> Renderer<'a> {
     /// An indented code block starting at line `i`.
     fn indented_code(&mut self, lines: &[&str], mut i: usize) -> usize {
         let mut code = Vec::new();
-        while i < lines.len() && (lines[i].trim().is_empty() || indent(lines[i]) >= 4) {
+        while i < lines.len() && (is_blank(lines[i]) || indent(lines[i]) >= 4) {
             code.push(strip_indent(lines[i], 4));
             i += 1;
         }
-        while code.last().is_some_and(|line| line.trim().is_empty()) {
+        while code.last().is_some_and(|line| is_blank(line)) {
             code.pop();
         }
         self.blocks.push(Block::Code {
@@ -178,7 +192,7 @@ impl<'a> Renderer<'a> {
         i += 1;
         while i < lines.len() {
             let line = lines[i];
-            if line.trim().is_empty()
+            if is_blank(line)
                 || list_item(line).is_some()
                 || atx_heading(line).is_some()
                 || fence_open(line).is_some()
@@ -187,7 +201,7 @@ impl<'a> Renderer<'a> {
             {
                 break;
             }
-            text.push(line.trim());
+            text.push(trim(line));
             i += 1;
         }
         let depth = item.indent / 2;
@@ -209,30 +223,37 @@ impl<'a> Renderer<'a> {
 fn join_lines(lines: &[&str]) -> String {
     let mut out = String::new();
     for (index, line) in lines.iter().enumerate() {
-        let line = line.trim_start();
+        let line = trim_start(line);
         if index + 1 == lines.len() {
-            out.push_str(line.trim_end());
+            out.push_str(trim_end(line));
         } else if line.ends_with("  ") {
-            out.push_str(line.trim_end());
+            out.push_str(trim_end(line));
             out.push('\n');
-        } else if let Some(stripped) = line.trim_end().strip_suffix('\\') {
+        } else if let Some(stripped) = trim_end(line).strip_suffix('\\') {
             out.push_str(stripped);
             out.push('\n');
         } else {
-            out.push_str(line.trim_end());
+            out.push_str(trim_end(line));
             out.push(' ');
         }
     }
     out
 }
 
+/// Whether `line` has a `|` (found 16 bytes a step, see [`find_byte`]).
+fn has_pipe(line: &str) -> bool {
+    find_byte(line.as_bytes(), b'|').is_some()
+}
+
 /// Columns of leading white space (a tab counts 4).
 fn indent(line: &str) -> usize {
     let mut columns = 0;
-    for c in line.chars() {
-        match c {
-            ' ' => columns += 1,
-            '\t' => columns += 4 - columns % 4,
+    // Bytes, not characters: a space or a tab is one byte, and no other
+    // character has a byte that is one.
+    for b in line.bytes() {
+        match b {
+            b' ' => columns += 1,
+            b'\t' => columns += 4 - columns % 4,
             _ => break,
         }
     }
@@ -258,7 +279,7 @@ fn strip_indent(line: &str, columns: usize) -> &str {
 /// `line` without up to three spaces of indentation, or `None` if it is
 /// indented more (and so not a block start).
 fn block_start(line: &str) -> Option<&str> {
-    (indent(line) <= 3).then(|| line.trim_start())
+    (indent(line) <= 3).then(|| trim_start(line))
 }
 
 fn atx_heading(line: &str) -> Option<(u8, &str)> {
@@ -271,13 +292,13 @@ fn atx_heading(line: &str) -> Option<(u8, &str)> {
     if !(text.is_empty() || text.starts_with([' ', '\t'])) {
         return None;
     }
-    let text = text.trim();
+    let text = trim(text);
     // A closing run of hashes, after a space, is not part of the text.
     let without = text.trim_end_matches('#');
     let text = if without.is_empty() {
         ""
     } else if without.ends_with([' ', '\t']) {
-        without.trim_end()
+        trim_end(without)
     } else {
         text
     };
@@ -296,7 +317,7 @@ fn fence_open(line: &str) -> Option<(char, usize)> {
 fn is_fence_close(line: &str, fence: char, len: usize) -> bool {
     block_start(line).is_some_and(|rest| {
         let run = rest.chars().take_while(|&c| c == fence).count();
-        run >= len && rest[run..].trim().is_empty()
+        run >= len && is_blank(&rest[run..])
     })
 }
 
@@ -328,7 +349,7 @@ struct ListItem<'a> {
 
 fn list_item(line: &str) -> Option<ListItem<'_>> {
     let indent = indent(line);
-    let rest = line.trim_start();
+    let rest = trim_start(line);
     let (marker, after) = if let Some(after) = rest.strip_prefix(['-', '*', '+']) {
         ("•".to_owned(), after)
     } else {
@@ -345,7 +366,7 @@ fn list_item(line: &str) -> Option<ListItem<'_>> {
     Some(ListItem {
         indent,
         marker,
-        content: after.trim(),
+        content: trim(after),
     })
 }
 
@@ -360,13 +381,13 @@ fn is_link_definition(line: &str) -> bool {
         .and_then(|rest| rest.strip_prefix('['))
         .and_then(|rest| rest.split_once("]:"))
         .is_some_and(|(label, destination)| {
-            !label.is_empty() && !label.contains(']') && !destination.trim().is_empty()
+            !label.is_empty() && !label.contains(']') && !is_blank(destination)
         })
 }
 
 /// A pipe table's delimiter row, such as `| --- | :---: |`.
 fn is_delimiter_row(line: &str) -> bool {
-    line.contains('|') && line.contains('-') && {
+    has_pipe(line) && line.contains('-') && {
         let cells = table_cells(line);
         !cells.is_empty()
             && cells.iter().all(|cell| {
@@ -379,7 +400,7 @@ fn is_delimiter_row(line: &str) -> bool {
 
 /// The cells of a table row: split on unescaped `|`, outer pipes dropped.
 fn table_cells(line: &str) -> Vec<String> {
-    let line = line.trim();
+    let line = trim(line);
     let line = line.strip_prefix('|').unwrap_or(line);
     let line = if line.ends_with('|') && !line.ends_with("\\|") {
         &line[..line.len() - 1]
@@ -399,7 +420,7 @@ fn table_cells(line: &str) -> Vec<String> {
             c => cell.push(c),
         }
     }
-    cells.push(cell.trim().to_owned());
+    cells.push(trim(&cell).to_owned());
     cells
 }
 
@@ -532,7 +553,7 @@ impl Inline<'_> {
                     if code.len() >= 2
                         && code.starts_with(' ')
                         && code.ends_with(' ')
-                        && !code.trim().is_empty()
+                        && !is_blank(&code)
                     {
                         code = code[1..code.len() - 1].to_owned();
                     }
