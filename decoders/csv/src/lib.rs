@@ -25,7 +25,7 @@
 
 #![deny(unsafe_code)]
 
-use legation_decoder_sdk::text::decode_text;
+use legation_decoder_sdk::text::{decode_text, find_any, find_byte};
 use legation_decoder_sdk::{decoder, Block, ColumnType, DecodeError, Document, Limits};
 
 decoder! {
@@ -166,7 +166,7 @@ fn parse(text: &str, delimiter: u8, limit: usize) -> Result<Vec<Vec<String>>, De
             let opened = line;
             at += 1;
             loop {
-                let Some(quote) = bytes[at..].iter().position(|&b| b == b'"') else {
+                let Some(quote) = find_byte(&bytes[at..], b'"') else {
                     return Err(DecodeError::new(format!(
                         "a quoted field opened on line {opened} is never closed"
                     )));
@@ -182,10 +182,7 @@ fn parse(text: &str, delimiter: u8, limit: usize) -> Result<Vec<Vec<String>>, De
                 }
             }
         }
-        let end = bytes[at..]
-            .iter()
-            .position(|&b| b == delimiter || b == b'\n' || b == b'\r')
-            .map_or(bytes.len(), |n| at + n);
+        let end = find_any(&bytes[at..], [delimiter, b'\n', b'\r']).map_or(bytes.len(), |n| at + n);
         field.push_str(&piece(at, end));
         record.push(field);
         at = end;
