@@ -336,8 +336,20 @@ fn is_thematic_break(line: &str) -> bool {
     let Some(rest) = block_start(line) else {
         return false;
     };
-    let marks: Vec<char> = rest.chars().filter(|c| !c.is_whitespace()).collect();
-    marks.len() >= 3 && matches!(marks[0], '*' | '-' | '_') && marks.iter().all(|&c| c == marks[0])
+    // Three or more of one mark, and nothing else but white space; `rest`
+    // starts with its first mark (block_start trimmed the white space).
+    let mut marks = rest.chars().filter(|c| !c.is_whitespace());
+    let Some(mark @ ('*' | '-' | '_')) = marks.next() else {
+        return false;
+    };
+    let mut count = 1;
+    for c in marks {
+        if c != mark {
+            return false;
+        }
+        count += 1;
+    }
+    count >= 3
 }
 
 /// A list item's indentation, marker to show and first line of text.
@@ -532,9 +544,14 @@ impl Inline<'_> {
                         }
                     }
                 }
-                c => {
-                    self.text.push(c);
-                    i += 1;
+                _ => {
+                    // A run of characters that start nothing, taken whole.
+                    let run = chars[i + 1..end]
+                        .iter()
+                        .position(|c| matches!(c, '\\' | '`' | '*' | '_' | '!' | '[' | '<'))
+                        .map_or(end, |n| i + 1 + n);
+                    self.text.extend(&chars[i..run]);
+                    i = run;
                 }
             }
         }
@@ -698,4 +715,38 @@ fn merge(spans: Vec<Span>) -> Vec<Span> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thematic_breaks_as_defined() {
+        // The definition, collecting the marks; the decoder's version stops
+        // at the first character that rules a line out.
+        let reference = |line: &str| {
+            block_start(line).is_some_and(|rest| {
+                let marks: Vec<char> = rest.chars().filter(|c| !c.is_whitespace()).collect();
+                marks.len() >= 3
+                    && matches!(marks[0], '*' | '-' | '_')
+                    && marks.iter().all(|&c| c == marks[0])
+            })
+        };
+        let pieces = ["-", "*", "_", " ", "\t", "\u{a0}", "a", "    "];
+        let mut level = vec![String::new()];
+        let mut lines = level.clone();
+        for _ in 0..5 {
+            level = level
+                .iter()
+                .flat_map(|s| pieces.iter().map(move |p| format!("{s}{p}")))
+                .collect();
+            lines.extend(level.iter().cloned());
+        }
+        for line in &lines {
+            assert_eq!(is_thematic_break(line), reference(line), "{line:?}");
+        }
+        assert!(is_thematic_break("- - -"));
+        assert!(!is_thematic_break("--"));
+    }
 }
