@@ -64,10 +64,9 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(41);
-    let isolated = Host::isolated(&[WORKER]).expect("starting a decoder worker");
-    // The engine of decoder workers (no epoch interruption: the host's
-    // clock is their watchdog), and the in-process one (with it).
-    let (worker, in_process) = (Wasmtime::unwatched(), Wasmtime::new());
+    // The engine of decoder workers: no epoch interruption (the host's
+    // clock is their watchdog), and no thread of its own.
+    let worker = Wasmtime::unwatched();
 
     println!("| file | native | {} |", COLUMNS.join(" | "));
     println!("|---|---|{}", "---|".repeat(COLUMNS.len()));
@@ -79,26 +78,47 @@ fn main() {
         let input = file(name);
         let archived = legation_meter::meter(module, &MeterConfig::default()).unwrap();
         let (_, local) = legation_meter::runnable(&archived, usize::MAX).unwrap();
-        let compile =
-            |engine: &Wasmtime, wasm: &[u8]| Run::Call(engine.compile_decoder(wasm).unwrap());
-        let runs = [
-            compile(&worker, module),
-            compile(&worker, &archived),
-            compile(&worker, &local),
-            compile(&in_process, &local),
-            Run::Host(isolated.load(&archived, name).unwrap()),
-        ];
         let mut row = String::new();
         let mut native_times = Vec::new();
-        for (column, run) in runs.iter().enumerate() {
+        for (column, ratios) in ratios.iter_mut().enumerate() {
+            // Each column gets only the threads its arrangement has: a
+            // decoder worker has none besides its main one, while the
+            // in-process engine has its epoch clock and a host its
+            // worker's watchdog. (A thread of the process that last ran
+            // on another CPU makes every `mprotect` of instance memory
+            // interrupt that CPU too, which a worker never pays.)
+            let mut host = None;
+            let mut engine = None;
+            let run = match column {
+                0 => Run::Call(worker.compile_decoder(module).unwrap()),
+                1 => Run::Call(worker.compile_decoder(&archived).unwrap()),
+                2 => Run::Call(worker.compile_decoder(&local).unwrap()),
+                3 => Run::Call(
+                    engine
+                        .insert(Wasmtime::new())
+                        .compile_decoder(&local)
+                        .unwrap(),
+                ),
+                _ => {
+                    let isolated =
+                        host.insert(Host::isolated(&[WORKER]).expect("a decoder worker"));
+                    Run::Host(isolated.load(&archived, name).unwrap())
+                }
+            };
             let mut pairs: Vec<(f64, f64)> = (0..bursts)
-                .map(|_| bursts_of(native, &input, run, &isolated, name))
+                .map(|_| bursts_of(native, &input, &run, host.as_ref(), name))
                 .collect();
             native_times.extend(pairs.iter().map(|p| p.0));
             let wasm = median(pairs.iter().map(|p| p.1).collect());
             let ratio = median(pairs.iter_mut().map(|p| p.1 / p.0).collect());
-            ratios[column].push(ratio);
+            ratios.push(ratio);
             row += &format!(" {} ({ratio:.2}x) |", micros(wasm));
+            let threads = host.is_some() || engine.is_some();
+            drop((run, host, engine));
+            if threads {
+                // Their threads notice within a tick (at most 50 ms).
+                std::thread::sleep(Duration::from_millis(120));
+            }
         }
         println!("| {name} | {} |{row}", micros(median(native_times)));
     }
@@ -115,7 +135,13 @@ const BURST: usize = 7;
 
 /// A burst of native calls and then a burst of WebAssembly calls of the
 /// same decoder on the same record: the median call of each, in seconds.
-fn bursts_of(native: Native, input: &[u8], run: &Run, host: &Host, name: &str) -> (f64, f64) {
+fn bursts_of(
+    native: Native,
+    input: &[u8],
+    run: &Run,
+    host: Option<&Host>,
+    name: &str,
+) -> (f64, f64) {
     let n = (0..BURST)
         .map(|_| time(|| black_box(native(input).unwrap().to_cbor())))
         .collect();
@@ -126,6 +152,7 @@ fn bursts_of(native: Native, input: &[u8], run: &Run, host: &Host, name: &str) -
                 time(|| black_box(ready.call(Call::Decode, 1 << 30).unwrap()))
             }
             Run::Host(loaded) => {
+                let host = host.expect("a host for its loaded decoder");
                 time(|| black_box(host.run(loaded, Call::Decode, name, input).unwrap()))
             }
         })
