@@ -467,26 +467,36 @@ fn plain_text(text: &str) -> String {
 
 /// Inline Markdown as styled spans.
 pub fn inline(text: &str) -> Vec<Span> {
-    let chars: Vec<char> = text.chars().collect();
     let mut parser = Inline {
-        chars: &chars,
+        source: text,
         spans: Vec::new(),
         text: String::new(),
         emphasis: false,
         strong: false,
     };
-    parser.run(0, chars.len());
+    parser.run(0, text.len());
     parser.push_text();
     merge(parser.spans)
 }
 
+/// The inline parser. It walks the bytes of `source`: every character
+/// that starts something (`\`, backquote, `*`, `_`, `!`, `[`, `<`, and the
+/// `]`, `(`, `)`, `>` and space that end them) is ASCII, and no byte of
+/// another character is one, so positions it stops at are character
+/// boundaries, and text between them is copied as it is.
 struct Inline<'a> {
-    chars: &'a [char],
+    source: &'a str,
     spans: Vec<Span>,
     /// Text not yet pushed, in the current style.
     text: String,
     emphasis: bool,
     strong: bool,
+}
+
+/// Whether `b` may start an inline element (a run of other bytes is
+/// plain text).
+fn starts_inline(b: u8) -> bool {
+    matches!(b, b'\\' | b'`' | b'*' | b'_' | b'!' | b'[' | b'<')
 }
 
 impl Inline<'_> {
@@ -502,18 +512,17 @@ impl Inline<'_> {
     }
 
     fn run(&mut self, start: usize, end: usize) {
-        let chars = self.chars;
+        let (source, bytes) = (self.source, self.source.as_bytes());
         let mut i = start;
         while i < end {
-            let c = chars[i];
-            match c {
-                '\\' if i + 1 < end && chars[i + 1].is_ascii_punctuation() => {
-                    self.text.push(chars[i + 1]);
+            match bytes[i] {
+                b'\\' if i + 1 < end && bytes[i + 1].is_ascii_punctuation() => {
+                    self.text.push(char::from(bytes[i + 1]));
                     i += 2;
                 }
-                '`' => i = self.code_span(i, end),
-                '*' | '_' => i = self.delimiter(i, end),
-                '!' if chars.get(i + 1) == Some(&'[') => {
+                b'`' => i = self.code_span(i, end),
+                b'*' | b'_' => i = self.delimiter(i, end),
+                b'!' if bytes.get(i + 1) == Some(&b'[') => {
                     // An image: its description stands for it.
                     match self.link(i + 1, end) {
                         Some(next) => i = next,
@@ -523,19 +532,19 @@ impl Inline<'_> {
                         }
                     }
                 }
-                '[' => match self.link(i, end) {
+                b'[' => match self.link(i, end) {
                     Some(next) => i = next,
                     None => {
                         self.text.push('[');
                         i += 1;
                     }
                 },
-                '<' => {
+                b'<' => {
                     // An autolink: <https://...> shows its address.
-                    let close = (i + 1..end).find(|&j| chars[j] == '>' || chars[j] == ' ');
+                    let close = (i + 1..end).find(|&j| bytes[j] == b'>' || bytes[j] == b' ');
                     match close {
-                        Some(j) if chars[j] == '>' && chars[i + 1..j].contains(&':') => {
-                            self.text.extend(&chars[i + 1..j]);
+                        Some(j) if bytes[j] == b'>' && bytes[i + 1..j].contains(&b':') => {
+                            self.text.push_str(&source[i + 1..j]);
                             i = j + 1;
                         }
                         _ => {
@@ -546,37 +555,45 @@ impl Inline<'_> {
                 }
                 _ => {
                     // A run of characters that start nothing, taken whole.
-                    let run = chars[i + 1..end]
+                    let run = bytes[i + 1..end]
                         .iter()
-                        .position(|c| matches!(c, '\\' | '`' | '*' | '_' | '!' | '[' | '<'))
+                        .position(|&b| starts_inline(b))
                         .map_or(end, |n| i + 1 + n);
-                    self.text.extend(&chars[i..run]);
+                    self.text.push_str(&source[i..run]);
                     i = run;
                 }
             }
         }
     }
 
+    /// The length of the run of `b` at `i`, up to `end`.
+    fn run_of(&self, b: u8, i: usize, end: usize) -> usize {
+        self.source.as_bytes()[i..end]
+            .iter()
+            .take_while(|&&d| d == b)
+            .count()
+    }
+
     /// A code span opening at `i`; returns where to go on.
     fn code_span(&mut self, i: usize, end: usize) -> usize {
-        let chars = self.chars;
-        let run = chars[i..end].iter().take_while(|&&c| c == '`').count();
+        let (source, bytes) = (self.source, self.source.as_bytes());
+        let run = self.run_of(b'`', i, end);
         let mut j = i + run;
         while j < end {
-            if chars[j] == '`' {
-                let closing = chars[j..end].iter().take_while(|&&c| c == '`').count();
+            if bytes[j] == b'`' {
+                let closing = self.run_of(b'`', j, end);
                 if closing == run {
-                    let mut code: String = chars[i + run..j].iter().collect();
+                    let mut code = &source[i + run..j];
                     if code.len() >= 2
                         && code.starts_with(' ')
                         && code.ends_with(' ')
-                        && !is_blank(&code)
+                        && !is_blank(code)
                     {
-                        code = code[1..code.len() - 1].to_owned();
+                        code = &code[1..code.len() - 1];
                     }
                     self.push_text();
                     self.spans.push(Span {
-                        text: code,
+                        text: code.to_owned(),
                         emphasis: self.emphasis,
                         strong: self.strong,
                         code: true,
@@ -589,26 +606,26 @@ impl Inline<'_> {
             }
         }
         // No closing run: the backticks are text.
-        self.text.extend(&chars[i..i + run]);
+        self.text.push_str(&source[i..i + run]);
         i + run
     }
 
     /// A run of `*` or `_` at `i`: opens or closes emphasis or strong
     /// emphasis when it can, else is text.
     fn delimiter(&mut self, i: usize, end: usize) -> usize {
-        let chars = self.chars;
-        let c = chars[i];
-        let run = chars[i..end].iter().take_while(|&&d| d == c).count();
-        let before = if i > 0 { Some(chars[i - 1]) } else { None };
-        let after = chars.get(i + run).filter(|_| i + run < end).copied();
+        let source = self.source;
+        let c = source.as_bytes()[i];
+        let run = self.run_of(c, i, end);
+        let before = source[..i].chars().next_back();
+        let after = source[i + run..end].chars().next();
         let space_after = after.is_none_or(char::is_whitespace);
         let space_before = before.is_none_or(char::is_whitespace);
         // `_` inside a word (snake_case) is text.
-        let intraword = c == '_'
+        let intraword = c == b'_'
             && before.is_some_and(char::is_alphanumeric)
             && after.is_some_and(char::is_alphanumeric);
         if intraword {
-            self.text.extend(&chars[i..i + run]);
+            self.text.push_str(&source[i..i + run]);
             return i + run;
         }
         let width = if run >= 2 { 2 } else { 1 };
@@ -635,18 +652,23 @@ impl Inline<'_> {
             }
             return i + width;
         }
-        self.text.extend(&chars[i..i + run]);
+        self.text.push_str(&source[i..i + run]);
         i + run
     }
 
     /// Whether a run of `width` `c`s after a non-space closes an opening at
     /// `from`.
-    fn closes_later(&self, from: usize, end: usize, c: char, width: usize) -> bool {
-        let chars = self.chars;
+    fn closes_later(&self, from: usize, end: usize, c: u8, width: usize) -> bool {
+        let (source, bytes) = (self.source, self.source.as_bytes());
         let mut j = from + 1;
         while j + width <= end {
-            if chars[j..j + width].iter().all(|&d| d == c) && !chars[j - 1].is_whitespace() {
-                let run = chars[j..end].iter().take_while(|&&d| d == c).count();
+            if bytes[j..j + width].iter().all(|&d| d == c)
+                && !source[..j]
+                    .chars()
+                    .next_back()
+                    .is_some_and(char::is_whitespace)
+            {
+                let run = self.run_of(c, j, end);
                 if width == 2 || run != 2 {
                     return true;
                 }
@@ -662,30 +684,30 @@ impl Inline<'_> {
     /// its text, then the destination in parentheses when it says more.
     /// Returns where to go on, or `None` if `i` opens no link.
     fn link(&mut self, i: usize, end: usize) -> Option<usize> {
-        let chars = self.chars;
+        let (source, bytes) = (self.source, self.source.as_bytes());
         let mut depth = 0;
         let close = (i..end).find(|&j| {
-            match chars[j] {
-                '[' => depth += 1,
-                ']' => depth -= 1,
+            match bytes[j] {
+                b'[' => depth += 1,
+                b']' => depth -= 1,
                 _ => {}
             }
             depth == 0
         })?;
-        let (destination, next) = match chars.get(close + 1) {
-            Some('(') => {
-                let paren = (close + 2..end).find(|&j| chars[j] == ')')?;
-                let inside: String = chars[close + 2..paren].iter().collect();
-                let destination = inside.split_whitespace().next().unwrap_or("").to_owned();
+        let (destination, next) = match bytes.get(close + 1) {
+            Some(b'(') => {
+                let paren = (close + 2..end).find(|&j| bytes[j] == b')')?;
+                let inside = &source[close + 2..paren];
+                let destination = inside.split_whitespace().next().unwrap_or("");
                 (Some(destination), paren + 1)
             }
-            Some('[') => {
-                let label_end = (close + 2..end).find(|&j| chars[j] == ']')?;
+            Some(b'[') => {
+                let label_end = (close + 2..end).find(|&j| bytes[j] == b']')?;
                 (None, label_end + 1)
             }
             _ => return None,
         };
-        let label: String = chars[i + 1..close].iter().collect();
+        let label = &source[i + 1..close];
         self.run(i + 1, close);
         if let Some(destination) = destination {
             let destination = destination.trim_start_matches('<').trim_end_matches('>');

@@ -165,6 +165,35 @@ fn inline_styles() {
 }
 
 #[test]
+fn inline_styles_beside_characters_of_several_bytes() {
+    // The parser walks bytes: what stands before and after a delimiter is
+    // the whole character there, letters and spaces outside ASCII included.
+    assert_eq!(
+        inline("é**字**é"),
+        vec![
+            span("é", false, false, false),
+            span("字", false, true, false),
+            span("é", false, false, false)
+        ]
+    );
+    // `_` between letters (here, non-ASCII ones) is text.
+    assert_eq!(inline("é_ж_é"), vec![span("é_ж_é", false, false, false)]);
+    // A no-break space counts as space: no emphasis opens before it.
+    assert_eq!(
+        inline("a *\u{a0}b* c"),
+        vec![span("a *\u{a0}b* c", false, false, false)]
+    );
+    assert_eq!(
+        inline("字 `é` [ж](ü) <https://é.x>"),
+        vec![
+            span("字 ", false, false, false),
+            span("é", false, false, true),
+            span(" ж (ü) https://é.x", false, false, false)
+        ]
+    );
+}
+
+#[test]
 fn links_and_images() {
     assert_eq!(
         inline("see [the spec](https://example.org/spec \"title\") now")[0].text,
