@@ -40,14 +40,30 @@ pub fn decode_text(input: &[u8]) -> (Cow<'_, str>, TextEncoding) {
     }
 }
 
+/// A 1 in every byte of a 64-bit word, and the high bit of every byte.
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The eight bytes at the start of `bytes` as a little-endian word.
+#[inline]
+fn word(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))
+}
+
+/// The high bit of each byte of `x` that is zero: the lowest set bit
+/// marks the first zero byte exactly (borrows only run upwards, so bits
+/// above it may be wrong, never the lowest).
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
 /// [`std::str::from_utf8`], with the ASCII part checked sixteen bytes a
 /// step: the standard library checks a `usize` at a time, four bytes in
 /// `wasm32`, which made validation take five times native's time there.
 /// From the first block with a byte over 0x7F on, the standard library
 /// checks the rest.
 pub fn utf8(input: &[u8]) -> Result<&str, std::str::Utf8Error> {
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
     let mut ascii = 0;
     for pair in input.chunks_exact(16) {
         if (word(&pair[..8]) | word(&pair[8..])) & HIGHS != 0 {
@@ -79,16 +95,9 @@ pub fn utf8(input: &[u8]) -> Result<&str, std::str::Utf8Error> {
 /// WebAssembly, and natively as fast as before.
 #[inline]
 pub fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A word xor `pattern` has a zero byte where the word has `byte`.
     let pattern = ONES * u64::from(byte);
-    // `x` has a zero byte where the word has `byte`; the lowest high bit
-    // of the zero test marks the first one (borrows only run upwards, so
-    // bits above it may be wrong, never the lowest).
-    let matches = |word: &[u8]| {
-        let x = u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ pattern;
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
+    let matches = |bytes: &[u8]| zero_bytes(word(bytes) ^ pattern);
     let first = |bits: u64| (bits.trailing_zeros() / 8) as usize;
     let mut pairs = haystack.chunks_exact(16);
     let mut at = 0;
@@ -120,21 +129,17 @@ pub fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
 /// the delimiter, line feed or carriage return), eight bytes a step.
 #[inline]
 pub fn find_any(haystack: &[u8], needles: [u8; 3]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let patterns = needles.map(|n| ONES * u64::from(n));
     let mut words = haystack.chunks_exact(8);
     let mut at = 0;
-    for word in &mut words {
-        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+    for bytes in &mut words {
+        let word = word(bytes);
         // The zero tests of the three comparisons, or-ed: the lowest high
         // bit of each is exact, so the lowest of their union is the first
         // byte that equals any needle.
-        let mut bits = 0;
-        for pattern in patterns {
-            let x = word ^ pattern;
-            bits |= x.wrapping_sub(ONES) & !x & HIGHS;
-        }
+        let bits = patterns
+            .iter()
+            .fold(0, |bits, pattern| bits | zero_bytes(word ^ pattern));
         if bits != 0 {
             return Some(at + (bits.trailing_zeros() / 8) as usize);
         }

@@ -84,26 +84,26 @@ fn normalize_newlines(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn plain(text: &[&str]) -> Document {
+fn plain(lines: &[&str]) -> Document {
     let mut blocks = Vec::new();
-    let mut lines: Vec<&str> = Vec::new();
-    let flush = |lines: &mut Vec<&str>, blocks: &mut Vec<Block>| {
-        if !lines.is_empty() {
+    let mut paragraph: Vec<&str> = Vec::new();
+    let flush = |paragraph: &mut Vec<&str>, blocks: &mut Vec<Block>| {
+        if !paragraph.is_empty() {
             blocks.push(Block::Paragraph {
-                spans: vec![Span::plain(lines.join("\n"))],
+                spans: vec![Span::plain(paragraph.join("\n"))],
             });
-            lines.clear();
+            paragraph.clear();
         }
     };
-    for &line in text {
+    for &line in lines {
         if is_blank(line) {
-            flush(&mut lines, &mut blocks);
+            flush(&mut paragraph, &mut blocks);
         } else {
-            lines.push(trim_end(line));
+            paragraph.push(trim_end(line));
         }
     }
-    flush(&mut lines, &mut blocks);
-    let title = text
+    flush(&mut paragraph, &mut blocks);
+    let title = lines
         .iter()
         .map(|line| trim(line))
         .find(|line| !line.is_empty())
