@@ -260,8 +260,8 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     let (tmp, file) = temp_beside(&a.output)?;
     let result = (|| -> Result<fs::File> {
         let mut w = ArchiveWriter::new(BufWriter::with_capacity(1 << 20, file), opts, OsRng)?;
-        for (module, desc) in renderer.modules() {
-            w.add_decoder(module, desc.clone())?;
+        for (module, desc, vectors) in renderer.modules() {
+            w.add_decoder(module, desc.clone(), vectors)?;
         }
         let mut done = 0;
         pack::pack_plan(&mut plan, &mut w, Some(&mut renderer), |_, size| {

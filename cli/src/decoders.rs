@@ -108,11 +108,12 @@ impl PackRenderer {
         })
     }
 
-    /// The modules to store, in order.
-    pub fn modules(&self) -> impl Iterator<Item = (&[u8], &DecoderRef)> {
+    /// The modules to store, in order, each with its description and
+    /// whether it uses vector instructions (format 1.3).
+    pub fn modules(&self) -> impl Iterator<Item = (&[u8], &DecoderRef, bool)> {
         self.decoders
             .iter()
-            .map(|(_, p)| (p.module.as_slice(), &p.desc))
+            .map(|(_, p)| (p.module.as_slice(), &p.desc, p.loaded.uses_vectors()))
     }
 
     fn choose(&self, meta: &RecordMeta) -> &Prepared {

@@ -27,11 +27,16 @@ pub use error::{Error, Result};
 /// as the entry [`SPEC_ENTRY`].
 pub const SPEC_MD: &str = include_str!("../SPEC.md");
 
-/// Format version written into manifests (`major.minor`). 1.1 added the
-/// optional embedded viewer ([`VIEWER_ENTRY`]); 1.2 the recovery data
-/// ([`recovery`]: the manifest's `recovery` member and the catalog's
-/// parity entries), which this writer always writes.
-pub const FORMAT_VERSION: &str = "1.2";
+/// The newest format version (`major.minor`) this crate reads and writes.
+/// 1.1 added the optional embedded viewer ([`VIEWER_ENTRY`]); 1.2 the
+/// recovery data ([`recovery`]: the manifest's `recovery` member and the
+/// catalog's parity entries), which this writer always writes; 1.3 lets
+/// decoder modules use WebAssembly's vector instructions. A manifest says
+/// the lowest version that describes its archive: `"1.3"` if a decoder
+/// it holds uses vector instructions, else `"1.2"`.
+pub const FORMAT_VERSION: &str = "1.3";
+/// The version of an archive whose decoders use no vector instructions.
+const VERSION_WITHOUT_VECTORS: &str = "1.2";
 /// Major format version this crate reads; another major is refused.
 pub const FORMAT_MAJOR: u32 = 1;
 

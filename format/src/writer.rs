@@ -155,7 +155,7 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             last_path: None,
             sealed: Vec::with_capacity(BATCH_CHUNKS * SEALED_CHUNK),
             parity: Default::default(),
-            version: crate::FORMAT_VERSION,
+            version: crate::VERSION_WITHOUT_VECTORS,
         };
         w.write_plain_entry(crate::MIMETYPE_ENTRY, crate::MEDIA_TYPE.as_bytes())?;
         if opts.embed_spec {
@@ -216,8 +216,20 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
 
     /// Stores a decoder module (already metered by the caller) as a plain
     /// entry and lists it in the manifest; returns its entry name. Adding
-    /// the same module twice stores it once.
-    pub fn add_decoder(&mut self, module: &[u8], mut desc: DecoderRef) -> Result<String> {
+    /// the same module twice stores it once. `uses_vectors` says whether
+    /// the module uses WebAssembly's vector instructions (the caller's
+    /// WebAssembly parser knows; `legation_meter::uses_vectors`): such a
+    /// module makes the archive a format 1.3 archive, which readers of
+    /// 1.0 to 1.2 cannot render (SPEC §5.3).
+    pub fn add_decoder(
+        &mut self,
+        module: &[u8],
+        mut desc: DecoderRef,
+        uses_vectors: bool,
+    ) -> Result<String> {
+        if uses_vectors {
+            self.version = crate::FORMAT_VERSION;
+        }
         let hash = *blake3::hash(module).as_bytes();
         let entry = manifest::decoder_entry(&hash);
         if let Some(e) = self.entries.iter().find(|e| e.name == entry) {

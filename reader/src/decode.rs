@@ -218,6 +218,13 @@ impl Loaded {
             },
         }
     }
+
+    /// Whether the module uses WebAssembly's vector instructions, which
+    /// make an archive holding it a format 1.3 archive (what the writer's
+    /// `add_decoder` asks).
+    pub fn uses_vectors(&self) -> bool {
+        legation_meter::uses_vectors(&self.wasm)
+    }
 }
 
 impl Host {

@@ -17,7 +17,12 @@ pub struct Wasmi {
 impl Default for Wasmi {
     fn default() -> Self {
         let mut c = wasmi::Config::default();
-        c.set_max_recursion_depth(100_000);
+        // Vector instructions, as decoders may use them (SPEC §12.2), but
+        // not relaxed SIMD, which wasmi's `simd` feature also switches on
+        // and whose results may differ between engines.
+        c.set_max_recursion_depth(100_000)
+            .wasm_simd(true)
+            .wasm_relaxed_simd(false);
         Wasmi {
             engine: wasmi::Engine::new(&c),
         }

@@ -152,7 +152,9 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
     let host = pack_host();
     let decoder = tiny.as_ref().map(|m| {
         let loaded = host.load(m, "tiny").unwrap();
-        let entry = w.add_decoder(m, loaded.decoder_ref()).unwrap();
+        let entry = w
+            .add_decoder(m, loaded.decoder_ref(), loaded.uses_vectors())
+            .unwrap();
         (entry, loaded)
     });
     w.add_empty_dir("boxes/empty").unwrap();

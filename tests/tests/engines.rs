@@ -132,3 +132,87 @@ fn the_same_record_runs_out_of_fuel_on_both_engines() {
     assert_eq!(verdict(hi), vec![true; 3], "enough fuel: all finish");
     assert_eq!(verdict(lo), vec![false; 3], "one unit short: all stop");
 }
+
+/// Floating-point operations that return a NaN return the canonical one,
+/// with a positive sign, on both engines (SPEC §15.2), in vector lanes as
+/// in scalars. x86 processors would otherwise pass an input NaN's sign and
+/// payload through (`addps`) or return a negative default NaN (`sqrtps`).
+/// The decoder writes its results over the 64 pixels of a document's
+/// image, so the host's own output checks pass them through unchanged.
+#[test]
+fn nans_come_out_canonical_in_vectors_and_scalars_on_both_engines() {
+    use legation_tests::hostile;
+    use legation_view::{Block, PixelFormat};
+    let document = |pixels: Vec<u8>| {
+        let mut out = vec![0u8]; // status: a document follows
+        out.extend(
+            Document {
+                title: "nan".into(),
+                blocks: vec![Block::Image {
+                    width: 64,
+                    height: 1,
+                    format: PixelFormat::Gray8,
+                    pixels,
+                }],
+            }
+            .to_cbor(),
+        );
+        out
+    };
+    let template = document(vec![0; 64]);
+    let marker = document(vec![0xA5; 64]);
+    let at = (0..template.len())
+        .find(|&i| template[i] != marker[i])
+        .unwrap() as u32
+        + 16;
+    let body = format!(
+        r#"
+    (v128.store (i32.const {a})
+      (f32x4.add (v128.const i32x4 0x7FA00001 0xFFC00123 0x7F800001 0xFF812345)
+                 (v128.const f32x4 1 1 1 1)))
+    (v128.store (i32.const {b})
+      (f64x2.mul (v128.const i64x2 0xFFF0000000000001 0x7FF4000000000000)
+                 (v128.const f64x2 2 2)))
+    (v128.store (i32.const {c})
+      (f32x4.sqrt (v128.const f32x4 -1 -4 -inf -0.5)))
+    (f32.store (i32.const {d}) (f32.div (f32.const 0) (f32.const 0)))
+    (f64.store (i32.const {e}) (f64.sqrt (f64.const -1)))
+    {ret}"#,
+        a = at,
+        b = at + 16,
+        c = at + 32,
+        d = at + 48,
+        e = at + 52,
+        ret = hostile::ret(16, template.len() as u64),
+    );
+    let wasm = hostile::module(&body, &template, "");
+    assert!(legation_meter::uses_vectors(&wasm));
+
+    let mut expected = Vec::new();
+    for _ in 0..4 {
+        expected.extend(0x7FC0_0000u32.to_le_bytes());
+    }
+    for _ in 0..2 {
+        expected.extend(0x7FF8_0000_0000_0000u64.to_le_bytes());
+    }
+    for _ in 0..4 {
+        expected.extend(0x7FC0_0000u32.to_le_bytes());
+    }
+    expected.extend(0x7FC0_0000u32.to_le_bytes());
+    expected.extend(0x7FF8_0000_0000_0000u64.to_le_bytes());
+    expected.extend([0; 4]);
+    let engines: [Arc<dyn Engine>; 2] = [
+        Arc::new(legation_reader::wasmtime_engine::Wasmtime::new()),
+        Arc::new(legation_reader::wasmi_engine::Wasmi::default()),
+    ];
+    for engine in engines {
+        let host = Host::new(engine, HostLimits::default());
+        let out = hostile::run(&host, &wasm).unwrap();
+        assert_eq!(
+            out,
+            document(expected.clone())[1..],
+            "{}",
+            host.engine_name()
+        );
+    }
+}

@@ -141,3 +141,42 @@ fn reading_one_record_reads_little() {
         "read {used} of {total} bytes (open: {opened})"
     );
 }
+
+/// A manifest says the lowest version that describes its archive: 1.2
+/// (recovery data, always written) unless a decoder uses vector
+/// instructions, as the built-in PNG decoder does, which makes it 1.3.
+#[test]
+fn the_version_is_1_3_exactly_when_a_decoder_uses_vector_instructions() {
+    let host = legation_reader::decode::Host::native();
+    let png = legation_meter::meter(
+        legation_builtin_decoders::PNG,
+        &legation_meter::MeterConfig::default(),
+    )
+    .unwrap();
+    let tiny = legation_tests::tiny_decoder();
+    for (modules, version) in [
+        (vec![], "1.2"),
+        (vec![tiny.clone()], "1.2"),
+        (vec![tiny, png], "1.3"),
+    ] {
+        let opts = WriterOptions {
+            created: legation_tests::CREATED,
+            issuer: Some(legation_tests::issuer()),
+            recipients: vec![legation_tests::identity().public()],
+            passphrases: vec![],
+            embed_spec: false,
+            viewer: None,
+        };
+        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();
+        for m in &modules {
+            let loaded = host.load(m, "decoder").unwrap();
+            w.add_decoder(m, loaded.decoder_ref(), loaded.uses_vectors())
+                .unwrap();
+        }
+        let bytes = w.finish().unwrap().into_inner();
+        let a = Archive::open(MemSource::new(bytes, "test")).unwrap();
+        assert_eq!(a.manifest().version, version, "{} decoders", modules.len());
+        assert_eq!(a.manifest().decoders.len(), modules.len());
+    }
+}

@@ -29,15 +29,25 @@ pub struct ModuleFacts {
     pub metered: Option<MeterConfig>,
 }
 
-/// The features a decoder may use: WebAssembly 2.0 without SIMD (every
-/// engine we target runs this without optional features), plus three
+/// The features a decoder may use: WebAssembly 2.0, vector instructions
+/// included (SPEC §12.2, format 1.3; relaxed SIMD, whose results differ
+/// between processors, is not in 2.0), plus three
 /// that are accepted by the validator only so that they can be refused
 /// with a precise error: tail calls, multiple memories and memory64.
 pub(crate) const ACCEPTED_FEATURES: WasmFeatures = WasmFeatures::WASM2
-    .difference(WasmFeatures::SIMD)
     .union(WasmFeatures::TAIL_CALL)
     .union(WasmFeatures::MULTI_MEMORY)
     .union(WasmFeatures::MEMORY64);
+
+/// Whether `module`, a module that [`check_decoder_module`] accepts, uses
+/// WebAssembly's vector instructions or the `v128` type anywhere. An
+/// archive that holds such a decoder says format version 1.3 (SPEC §5.3,
+/// §12.2): readers of 1.0 to 1.2 refuse the module.
+pub fn uses_vectors(module: &[u8]) -> bool {
+    Validator::new_with_features(ACCEPTED_FEATURES.difference(WasmFeatures::SIMD))
+        .validate_all(module)
+        .is_err()
+}
 
 /// One ABI export and the function type it must have.
 struct AbiFunction {
@@ -73,7 +83,7 @@ const ABI_FUNCTIONS: [AbiFunction; 3] = [
 ];
 
 /// Checks that `module` is a decoder module: at most `max_bytes` long,
-/// valid WebAssembly 2.0 without SIMD, no imports, no start function, one
+/// valid WebAssembly 2.0, no imports, no start function, one
 /// 32-bit memory exported as `memory`, `legation_alloc`,
 /// `legation_decode` and optionally `legation_decode_page` exported with
 /// the ABI's function types, no tail calls or `table.grow`, and exactly

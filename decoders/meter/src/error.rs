@@ -14,7 +14,7 @@ pub enum MeterError {
         limit: usize,
     },
     /// The module is not valid WebAssembly for the feature set decoders may
-    /// use (WebAssembly 2.0 without SIMD); the text is wasmparser's.
+    /// use (WebAssembly 2.0); the text is wasmparser's.
     #[error("invalid decoder module at byte offset {offset}: {message}")]
     Invalid {
         /// wasmparser's description of the problem.

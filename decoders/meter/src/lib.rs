@@ -11,8 +11,10 @@
 //! # Which modules are accepted
 //!
 //! [`check_decoder_module`] accepts a module that is valid WebAssembly 2.0
-//! without SIMD (bulk memory, reference types, multi-value, sign
-//! extension, non-trapping float-to-int and mutable globals are allowed),
+//! (bulk memory, reference types, multi-value, sign extension,
+//! non-trapping float-to-int, mutable globals and the 128-bit vector
+//! instructions are allowed; relaxed SIMD, threads and anything newer are
+//! not),
 //! with no imports, no start function, exactly one 32-bit memory exported
 //! as `memory`, the functions `legation_alloc: (i32) -> i32`,
 //! `legation_decode: (i32, i32) -> i64` and optionally
@@ -140,7 +142,7 @@ mod error;
 mod meter;
 mod verify;
 
-pub use check::{check_decoder_module, ModuleFacts, MAX_MODULE_BYTES};
+pub use check::{check_decoder_module, uses_vectors, ModuleFacts, MAX_MODULE_BYTES};
 pub use error::MeterError;
 pub use meter::{meter, meter_as};
 pub use verify::{runnable, verify_metered};

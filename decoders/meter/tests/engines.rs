@@ -233,3 +233,42 @@ fn both_engines_agree_on_the_fuel_boundary() {
         }
     }
 }
+
+/// Vector instructions are plain instructions to metering: each costs 1,
+/// whatever its immediates (`v128.const` and `i8x16.shuffle` carry 16
+/// bytes), and both engines agree on the boundary and the result.
+#[test]
+fn vector_instructions_cost_one_each() {
+    // One segment: local.get, i64x2.splat, v128.const, i64x2.add,
+    // v128.const, i8x16.shuffle (the first's high half, then the second's
+    // low half), i64x2.extract_lane and the final end: 8.
+    let module = decoder(
+        r#"(func (export "lanes") (param $x i64) (result i64)
+  local.get $x
+  i64x2.splat
+  v128.const i64x2 5 7
+  i64x2.add
+  v128.const i64x2 0 0
+  i8x16.shuffle 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23
+  i64x2.extract_lane 0)"#,
+    );
+    assert!(legation_meter::uses_vectors(&module));
+    for form in [FuelIn::Global, FuelIn::Local] {
+        assert_eq!(least_fuel(&module, "lanes", 100, form), 8, "{form:?}");
+    }
+    let enough = meter(&module, &with_fuel(8)).unwrap();
+    let short = meter(&module, &with_fuel(7)).unwrap();
+    legation_meter::verify_metered(&enough, usize::MAX).unwrap();
+    for engine in ENGINES {
+        assert_eq!(
+            instantiate(engine, &enough).call("lanes", &[100]),
+            Outcome::Returned(vec![107]),
+            "{engine}"
+        );
+        assert_eq!(
+            instantiate(engine, &short).call("lanes", &[100]),
+            Outcome::Unreachable,
+            "{engine}"
+        );
+    }
+}

@@ -202,7 +202,9 @@ fn the_checked_in_set_packs_and_every_record_renders() {
     for wasm in [legation_builtin_decoders::EBCDIC].iter().chain(b.iter()) {
         let metered = legation_meter::meter(wasm, &legation_meter::MeterConfig::default()).unwrap();
         let loaded = host.load(&metered, "sample").unwrap();
-        let entry = writer.add_decoder(&metered, loaded.decoder_ref()).unwrap();
+        let entry = writer
+            .add_decoder(&metered, loaded.decoder_ref(), loaded.uses_vectors())
+            .unwrap();
         decoders.push((entry, loaded));
     }
     // The raw fallback is for unknown bytes; every sample has a real decoder.

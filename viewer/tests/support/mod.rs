@@ -147,7 +147,9 @@ fn make() -> Archives {
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
     let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng).unwrap();
     for d in &mut decoders {
-        d.3 = w.add_decoder(&d.0, d.1.clone()).unwrap();
+        d.3 = w
+            .add_decoder(&d.0, d.1.clone(), d.2.uses_vectors())
+            .unwrap();
     }
     let mut renderer = Builtins { host, decoders };
     let mut plan = pack::plan(&records, PackOptions::default()).unwrap();
