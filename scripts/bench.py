@@ -314,7 +314,10 @@ overstates what the viewer alone holds.
 
 `cargo bench -p legation-benches --bench decoder_ratios` (`benches/benches/decoder_ratios.rs`).
 Every file of `decoders/testdata` with its built-in decoder. *Native*: the decoder
-compiled for this machine, decoding and encoding the document. *Wasm call*: the call of
+compiled for this machine (rustc's default x86-64 target, SSE2; fdeflate's Adler-32 picks
+AVX2 at run time), decoding and encoding the document. The WebAssembly modules are the
+built-in ones as packed, compiled with WebAssembly's vector instructions (`+simd128`,
+allowed in decoders since format 1.3, SPEC §12.2). *Wasm call*: the call of
 `legation_decode` alone, in a fresh instance that already holds the record (made just
 before, untimed): unmetered, metered as archived (SPEC §13.3), and metered as hosts run
 it (the fuel in locals, SPEC §13.6; the same limits) on the engine of decoder workers
