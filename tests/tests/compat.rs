@@ -108,3 +108,18 @@ fn format_1_2_archive_still_opens_verifies_and_recovers() {
     let u = b.unlock(&[key()]).unwrap();
     assert_eq!(u.list(0, 100).unwrap().len(), 8);
 }
+
+#[test]
+fn format_1_3_archive_still_opens_and_renders_with_its_vector_decoders() {
+    let d = dir("1.3");
+    let (issuer, id) = keys_of("1.3");
+    let a = Archive::open(FileSource::open(&d.join("samples-1.3.lgn")).unwrap()).unwrap();
+    assert_eq!(a.manifest().version, "1.3");
+    let u = a
+        .unlock(&[Key::Identity(keys::Identity::from_bytes(id))])
+        .unwrap();
+    let host = legation_reader::decode::Host::native();
+    let report = u.verify_render(&host, Some(&issuer), &mut |_, _| true);
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.records_rendered, 8);
+}
