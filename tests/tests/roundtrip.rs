@@ -10,7 +10,8 @@ use legation_reader::{Archive, Key};
 use proptest::prelude::*;
 use rand_core::SeedableRng;
 
-fn pack(records: &BTreeMap<String, Vec<u8>>, seed: u64) -> Vec<u8> {
+/// A writer of a signed archive for the test identity, in memory.
+fn writer(seed: u64) -> ArchiveWriter<Cursor<Vec<u8>>, rand_chacha::ChaCha20Rng> {
     let opts = WriterOptions {
         created: legation_tests::CREATED,
         issuer: Some(legation_tests::issuer()),
@@ -20,7 +21,11 @@ fn pack(records: &BTreeMap<String, Vec<u8>>, seed: u64) -> Vec<u8> {
         viewer: None,
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-    let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();
+    ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap()
+}
+
+fn pack(records: &BTreeMap<String, Vec<u8>>, seed: u64) -> Vec<u8> {
+    let mut w = writer(seed);
     for (path, bytes) in records {
         let meta = RecordMeta {
             path: path.clone(),
@@ -159,16 +164,7 @@ fn the_version_is_1_3_exactly_when_a_decoder_uses_vector_instructions() {
         (vec![tiny.clone()], "1.2"),
         (vec![tiny, png], "1.3"),
     ] {
-        let opts = WriterOptions {
-            created: legation_tests::CREATED,
-            issuer: Some(legation_tests::issuer()),
-            recipients: vec![legation_tests::identity().public()],
-            passphrases: vec![],
-            embed_spec: false,
-            viewer: None,
-        };
-        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
-        let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();
+        let mut w = writer(3);
         for m in &modules {
             let loaded = host.load(m, "decoder").unwrap();
             w.add_decoder(m, loaded.decoder_ref(), loaded.uses_vectors())
