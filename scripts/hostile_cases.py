@@ -101,7 +101,7 @@ def render():
     repair = functions("cli/tests/repair.rs", r"#\[test\]\nfn ([a-z0-9_]+)\(\)")
     workers = [d for d in dec if "worker" in d]
     clock = [d for d in dec if "clock" in d]
-    verdicts = {"Trap": "trap naming decoder and record", "BadOutput": "invalid output",
+    verdicts = {"Limit": "stopped by the limit named", "Trap": "trap naming decoder and record", "BadOutput": "invalid output",
                 "Refused": "the decoder's own refusal", "NotLoaded": "refused before it runs"}
 
     def verdict(kind, text):
@@ -113,8 +113,9 @@ def render():
         "In `tests/src/hostile.rs`, run by `tests/tests/hostile_decoders.rs` on wasmtime in the",
         "process, wasmtime in a worker process and wasmi, and by `web/tests/worker.rs` on wasmi in",
         "a Web Worker of headless Chromium; each fails its record alone with the verdict shown",
-        "(a `DecodeError` naming the decoder and the record), within its own limits, and a good",
-        "decoder still works on the same host afterwards:",
+        "(a `DecodeError` naming the decoder, the record and, where one of the module's limits",
+        "stopped it, that limit with its value), within its own limits, and a good decoder still",
+        "works on the same host afterwards:",
         "",
         "| case | what it does | every host must give |",
         "|---|---|---|",

@@ -91,7 +91,19 @@ pub enum DecodeError {
         /// What is wrong.
         reason: String,
     },
-    /// The decoder ran out of fuel or call depth, or trapped otherwise.
+    /// One of the limits the module enforces stopped it: fuel, call depth
+    /// or memory.
+    #[error("decoder {decoder} on {record}: stopped by a limit: {limit}")]
+    Limit {
+        /// The decoder.
+        decoder: String,
+        /// The record.
+        record: String,
+        /// Which limit, with its value.
+        limit: String,
+    },
+    /// The decoder trapped otherwise (a panic, an out-of-bounds access,
+    /// the engine's native stack).
     #[error("decoder {decoder} on {record}: {trap}")]
     Trap {
         /// The decoder.
@@ -154,6 +166,9 @@ pub enum EngineError {
     Timeout,
     /// The returned pointer and length are outside memory or over the cap.
     Output(String),
+    /// One of the module's own limits stopped the call (read from the
+    /// local form's `legation_limit`, SPEC §13.6).
+    Limit(legation_meter::Limit),
 }
 
 /// A WebAssembly engine able to run metered decoders.
@@ -355,6 +370,11 @@ impl Host {
                 EngineError::Module(reason) => DecodeError::BadModule {
                     decoder: d(),
                     reason,
+                },
+                EngineError::Limit(limit) => DecodeError::Limit {
+                    decoder: d(),
+                    record: r(),
+                    limit: limit.describe(&decoder.limits),
                 },
             })?;
         match out.split_first() {

@@ -411,6 +411,12 @@ fn read_response(r: &mut impl Read, max: usize) -> io::Result<Result<Vec<u8>, En
                 1 => EngineError::Trap(msg),
                 2 => EngineError::Timeout,
                 3 => EngineError::Output(msg),
+                4 => EngineError::Limit(
+                    msg.parse()
+                        .ok()
+                        .and_then(legation_meter::Limit::from_code)
+                        .ok_or_else(|| bad("unknown limit"))?,
+                ),
                 _ => return Err(bad("unknown error kind")),
             }))
         }
@@ -426,11 +432,16 @@ fn write_ok(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn write_err(w: &mut impl Write, e: &EngineError) -> io::Result<()> {
+    let code;
     let (kind, msg) = match e {
         EngineError::Module(m) => (0u8, m.as_str()),
         EngineError::Trap(m) => (1, m.as_str()),
         EngineError::Timeout => (2, ""),
         EngineError::Output(m) => (3, m.as_str()),
+        EngineError::Limit(limit) => {
+            code = limit.code().to_string();
+            (4, code.as_str())
+        }
     };
     w.write_all(&[1, kind])?;
     w.write_all(&(msg.len() as u32).to_le_bytes())?;

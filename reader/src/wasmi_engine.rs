@@ -53,6 +53,23 @@ fn trap(e: impl std::fmt::Display) -> EngineError {
     EngineError::Trap(e.to_string())
 }
 
+/// A trap, or the module's own limit that caused it where the local form
+/// says so (its `legation_limit` global, SPEC §13.6).
+fn limit_or(
+    error: EngineError,
+    instance: &wasmi::Instance,
+    store: &Store<StoreLimits>,
+) -> EngineError {
+    if !matches!(error, EngineError::Trap(_)) {
+        return error;
+    }
+    instance
+        .get_global(store, legation_meter::LIMIT_EXPORT)
+        .and_then(|g| g.get(store).i32())
+        .and_then(legation_meter::Limit::from_code)
+        .map_or(error, EngineError::Limit)
+}
+
 impl Compiled for WasmiDecoder {
     fn call(
         &self,
@@ -81,7 +98,9 @@ impl Compiled for WasmiDecoder {
         let alloc = instance
             .get_typed_func::<i32, i32>(&store, "legation_alloc")
             .map_err(trap)?;
-        let ptr = alloc.call(&mut store, len).map_err(trap)?;
+        let ptr = alloc
+            .call(&mut store, len)
+            .map_err(|e| limit_or(trap(e), &instance, &store))?;
         if ptr == 0 {
             return Err(EngineError::Trap(format!(
                 "legation_alloc could not allocate {} bytes",
@@ -98,7 +117,8 @@ impl Compiled for WasmiDecoder {
                 let f = instance
                     .get_typed_func::<(i32, i32), i64>(&store, "legation_decode")
                     .map_err(trap)?;
-                f.call(&mut store, (ptr, len)).map_err(trap)?
+                f.call(&mut store, (ptr, len))
+                    .map_err(|e| limit_or(trap(e), &instance, &store))?
             }
             Call::Page(p) => {
                 let f = instance
@@ -106,7 +126,8 @@ impl Compiled for WasmiDecoder {
                     .map_err(trap)?;
                 let page = i32::try_from(p)
                     .map_err(|_| EngineError::Output("page number over 2^31".into()))?;
-                f.call(&mut store, (ptr, len, page)).map_err(trap)?
+                f.call(&mut store, (ptr, len, page))
+                    .map_err(|e| limit_or(trap(e), &instance, &store))?
             }
         };
         crate::decode::take_output(memory.data(&store), packed, output_cap)

@@ -137,14 +137,33 @@ pub struct WasmtimeDecoder {
 fn trap(e: wasmtime::Error) -> EngineError {
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => EngineError::Timeout,
-        Some(Trap::UnreachableCodeReached) => EngineError::Trap(
-            "trapped at `unreachable`: fuel or call depth exhausted, or the decoder panicked"
-                .into(),
-        ),
-        Some(Trap::StackOverflow) => EngineError::Trap("native stack exhausted".into()),
+        Some(Trap::UnreachableCodeReached) => {
+            EngineError::Trap("trapped at `unreachable` (the decoder panicked or aborted)".into())
+        }
+        Some(Trap::StackOverflow) => EngineError::Trap(format!(
+            "the engine's native stack of {} KiB ran out (SPEC §13.4)",
+            WASM_STACK >> 10
+        )),
         Some(t) => EngineError::Trap(format!("trap: {t}")),
         None => EngineError::Trap(format!("{e:#}")),
     }
+}
+
+/// A trap, or the module's own limit that caused it where the local form
+/// says so (its `legation_limit` global, SPEC §13.6).
+fn limit_or(
+    error: EngineError,
+    instance: &wasmtime::Instance,
+    store: &mut Store<StoreLimits>,
+) -> EngineError {
+    if !matches!(error, EngineError::Trap(_)) {
+        return error;
+    }
+    instance
+        .get_global(&mut *store, legation_meter::LIMIT_EXPORT)
+        .and_then(|g| g.get(&mut *store).i32())
+        .and_then(legation_meter::Limit::from_code)
+        .map_or(error, EngineError::Limit)
 }
 
 impl Compiled for WasmtimeDecoder {
@@ -194,7 +213,9 @@ impl WasmtimeDecoder {
         let alloc = instance
             .get_typed_func::<i32, i32>(&mut store, "legation_alloc")
             .map_err(trap)?;
-        let ptr = alloc.call(&mut store, len).map_err(trap)?;
+        let ptr = alloc
+            .call(&mut store, len)
+            .map_err(|e| limit_or(trap(e), &instance, &mut store))?;
         if ptr == 0 {
             return Err(EngineError::Trap(format!(
                 "legation_alloc could not allocate {} bytes",
@@ -229,7 +250,8 @@ impl Prepared {
                     .instance
                     .get_typed_func::<(i32, i32), i64>(&mut *store, "legation_decode")
                     .map_err(trap)?;
-                f.call(&mut *store, (ptr, len)).map_err(trap)?
+                f.call(&mut *store, (ptr, len))
+                    .map_err(|e| limit_or(trap(e), &self.instance, &mut *store))?
             }
             Call::Page(p) => {
                 let f = self
@@ -238,7 +260,8 @@ impl Prepared {
                     .map_err(trap)?;
                 let page = i32::try_from(p)
                     .map_err(|_| EngineError::Output("page number over 2^31".into()))?;
-                f.call(&mut *store, (ptr, len, page)).map_err(trap)?
+                f.call(&mut *store, (ptr, len, page))
+                    .map_err(|e| limit_or(trap(e), &self.instance, &mut *store))?
             }
         };
         crate::decode::take_output(self.memory.data(&*store), packed, output_cap)

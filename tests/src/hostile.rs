@@ -29,10 +29,31 @@ pub fn module(body: &str, data: &[u8], extra: &str) -> Vec<u8> {
 
 /// [`module`] with `fuel` instead of [`FUEL`].
 pub fn module_with_fuel(body: &str, data: &[u8], extra: &str, fuel: u64) -> Vec<u8> {
+    module_with(
+        "(i32.const 4096)",
+        body,
+        data,
+        extra,
+        &MeterConfig {
+            fuel,
+            ..MeterConfig::default()
+        },
+    )
+}
+
+/// [`module`] with `alloc` as the body of `legation_alloc` and metered
+/// with `limits`.
+pub fn module_with(
+    alloc: &str,
+    body: &str,
+    data: &[u8],
+    extra: &str,
+    limits: &MeterConfig,
+) -> Vec<u8> {
     let text = format!(
         r#"(module
   (memory (export "memory") 2)
-  (func (export "legation_alloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "legation_alloc") (param i32) (result i32) {alloc})
   (func $decode (export "legation_decode") (param $p i32) (param $n i32) (result i64) {body})
   {extra}
   (data (i32.const 16) "{data}")
@@ -41,14 +62,22 @@ pub fn module_with_fuel(body: &str, data: &[u8], extra: &str, fuel: u64) -> Vec<
         data = wat_bytes(data)
     );
     let wasm = wat::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    legation_meter::meter(
-        &wasm,
-        &MeterConfig {
-            fuel,
-            ..MeterConfig::default()
-        },
-    )
-    .expect("the hostile module meters")
+    legation_meter::meter(&wasm, limits).expect("the hostile module meters")
+}
+
+/// A module whose output is `head` (placed at offset 16) followed by
+/// `count` bytes of `fill`: a document far larger than its module, written
+/// by the decoder at run time into memory it grows to hold it.
+fn writes(head: &[u8], count: u32, fill: u8) -> Vec<u8> {
+    let total = head.len() as u64 + u64::from(count);
+    let pages = (16 + total).div_ceil(65536);
+    let body = format!(
+        "(drop (memory.grow (i32.const {pages}))) \
+         (memory.fill (i32.const {start}) (i32.const {fill}) (i32.const {count})) {ret}",
+        start = 16 + head.len(),
+        ret = ret(16, total),
+    );
+    module(&body, head, "")
 }
 
 /// `(ptr << 32) | len` as a WAT constant: what `legation_decode` returns.
@@ -83,8 +112,10 @@ pub fn run(host: &Host, wasm: &[u8]) -> Result<Vec<u8>, DecodeError> {
 /// What every host must answer for a case.
 #[derive(Debug, Clone, Copy)]
 pub enum Verdict {
-    /// A trap (fuel, call depth, the memory cap, `unreachable`), naming
-    /// the decoder and the record.
+    /// Stopped by one of the module's limits, naming the decoder, the
+    /// record and the limit, whose description contains this.
+    Limit(&'static str),
+    /// Another trap (`unreachable`), naming the decoder and the record.
     Trap,
     /// Output refused by the host's checks, the reason containing this.
     BadOutput(&'static str),
@@ -113,6 +144,9 @@ impl Case {
         let got = run(host, &self.wasm);
         let named = |e: &DecodeError| e.to_string().contains(DECODER);
         let ok = match (&self.verdict, &got) {
+            (Verdict::Limit(t), Err(e @ DecodeError::Limit { record, limit, .. })) => {
+                named(e) && record == RECORD && limit.contains(t) && e.to_string().contains(t)
+            }
             (Verdict::Trap, Err(e @ DecodeError::Trap { record, .. })) => {
                 named(e) && record == RECORD
             }
@@ -159,13 +193,55 @@ pub fn cases() -> Vec<Case> {
         .to_cbor(),
     );
     let refusal = b"\x01not a ledger file";
+    // A document of a code block whose text is one byte over the 64 MiB a
+    // string may hold: the encoding up to the text's bytes, which come
+    // last (SPEC §14.2), then the bytes written by the decoder.
+    let long = (64 << 20) + 1;
+    let mut huge = vec![0u8];
+    huge.extend(
+        Document {
+            title: "t".into(),
+            blocks: vec![Block::Code {
+                text: "a".repeat(long),
+            }],
+        }
+        .to_cbor(),
+    );
+    huge.truncate(huge.len() - long);
+    // A table without columns and 10,000,001 rows, an empty array (one
+    // byte) each: over the cell limit, as such rows count one cell each
+    // (SPEC §14.4).
+    let rows = 10_000_001u32;
+    let mut flood = vec![0u8];
+    flood.extend(
+        Document {
+            title: "t".into(),
+            blocks: vec![Block::Table {
+                columns: vec![],
+                types: None,
+                rows: vec![],
+            }],
+        }
+        .to_cbor(),
+    );
+    // The empty rows array (0x80), last, becomes a head of `rows` items.
+    assert_eq!(flood.pop(), Some(0x80));
+    flood.push(0x9a);
+    flood.extend(rows.to_be_bytes());
+    // Memory capped at 64 pages (4 MiB): small, so that reaching the cap
+    // is quick on every engine, the browser's included.
+    let small_memory = MeterConfig {
+        fuel: FUEL,
+        max_memory_pages: 64,
+        ..MeterConfig::default()
+    };
     let plain = |text: &str| wat::parse_str(text).expect("valid WAT");
     vec![
         Case {
             name: "infinite-loop",
             what: "loops forever: runs out of its metered fuel",
             wasm: module("(loop $l (br $l)) (i64.const 0)", &[], ""),
-            verdict: Verdict::Trap,
+            verdict: Verdict::Limit("fuel limit of 50000000 units ran out"),
         },
         Case {
             name: "unbounded-recursion",
@@ -175,17 +251,23 @@ pub fn cases() -> Vec<Case> {
                 &[],
                 "(func $deep (param i32) (call $deep (i32.add (local.get 0) (i32.const 1))))",
             ),
-            verdict: Verdict::Trap,
+            verdict: Verdict::Limit("call-depth limit of 2000 nested calls"),
         },
         Case {
             name: "memory-growth",
-            what: "grows its memory until growth fails at the metered cap, then traps",
-            wasm: module(
-                "(loop $l (br_if $l (i32.ne (memory.grow (i32.const 256)) (i32.const -1)))) unreachable",
-                &[],
+            what: "grows its memory a page at a time until growth fails at its 64-page cap, then traps (refuses the record if growth failed short of the cap)",
+            wasm: module_with(
+                "(i32.const 4096)",
+                &format!(
+                    "(loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1)))) \
+                     (if (i32.eq (memory.size) (i32.const 64)) (then unreachable)) {}",
+                    ret(16, 17)
+                ),
+                b"\x01short of the cap",
                 "",
+                &small_memory,
             ),
-            verdict: Verdict::Trap,
+            verdict: Verdict::Limit("cap of 64 pages (4 MiB)"),
         },
         Case {
             name: "trap",
@@ -198,6 +280,30 @@ pub fn cases() -> Vec<Case> {
             what: "claims 4 GiB of output",
             wasm: module(&ret(16, 0xFFFF_FFFF), &[], ""),
             verdict: Verdict::BadOutput("over the"),
+        },
+        Case {
+            name: "huge-document",
+            what: "writes a 64 MiB document whose one text is a byte over the limit on a string",
+            wasm: writes(&huge, long as u32, b'a'),
+            verdict: Verdict::BadOutput("text length"),
+        },
+        Case {
+            name: "row-flood",
+            what: "writes a table of 10,000,001 rows without cells (10 MB)",
+            wasm: writes(&flood, rows, 0x80),
+            verdict: Verdict::BadOutput("cells"),
+        },
+        Case {
+            name: "alloc-outside-memory",
+            what: "answers legation_alloc with an address outside its memory",
+            wasm: module_with(
+                "(i32.const 0x7FFF0000)",
+                "(i64.const 0)",
+                &[],
+                "",
+                &MeterConfig::default(),
+            ),
+            verdict: Verdict::BadOutput("outside memory"),
         },
         Case {
             name: "pointer-outside-memory",

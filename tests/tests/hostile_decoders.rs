@@ -30,7 +30,6 @@ fn host(engine: Arc<dyn Engine>) -> Host {
     Host::new(
         engine,
         HostLimits {
-            output_cap: 1 << 20,
             watchdog: Duration::from_secs(30),
             ..HostLimits::default()
         },

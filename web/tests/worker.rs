@@ -92,7 +92,6 @@ fn every_hostile_decoder_of_the_suite_fails_cleanly_in_the_browser() {
     let host = Host::new(
         std::sync::Arc::new(legation_reader::wasmi_engine::Wasmi::default()),
         HostLimits {
-            output_cap: 1 << 20,
             watchdog: Duration::from_secs(30),
             ..HostLimits::default()
         },

@@ -125,6 +125,11 @@
 //! only compares `$depth` with the limit instead of raising and lowering
 //! it, as nothing can see the difference.
 //!
+//! The local form also says which limit stopped a call, so that a host's
+//! error can name it: a third global, exported as [`LIMIT_EXPORT`], is set
+//! to a [`Limit`] code right before the `unreachable` of the fuel and
+//! depth checks, and after a `memory.grow` that returned -1.
+//!
 //! An instance's fuel is shared by all the calls the host makes into it
 //! (`legation_alloc`, then `legation_decode`); the depth returns to 0
 //! after each call that does not trap.
@@ -152,6 +157,66 @@ pub const DECODER_SECTION: &str = "legation.decoder";
 
 /// Name of the custom section recording the limits of a metered module.
 pub const METER_SECTION: &str = "legation.meter";
+
+/// The export of the local form ([`runnable`]) that says which limit
+/// stopped a call: an `i32` global holding a [`Limit`] code, 0 if none.
+pub const LIMIT_EXPORT: &str = "legation_limit";
+pub(crate) const LIMIT_FUEL: i32 = 1;
+pub(crate) const LIMIT_DEPTH: i32 = 2;
+pub(crate) const LIMIT_MEMORY: i32 = 3;
+
+/// Which of a metered module's limits stopped a call, read from
+/// [`LIMIT_EXPORT`] after a trap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// The fuel ran out: the call trapped at a fuel check.
+    Fuel,
+    /// One more nested call would have gone over `max_depth`.
+    Depth,
+    /// A `memory.grow` was refused at `max_memory_pages` (the decoder then
+    /// trapped, typically on the failed allocation).
+    Memory,
+}
+
+impl Limit {
+    /// The limit a value of [`LIMIT_EXPORT`] names; `None` for 0 (no
+    /// limit was met) and anything unknown.
+    pub fn from_code(code: i32) -> Option<Limit> {
+        match code {
+            LIMIT_FUEL => Some(Limit::Fuel),
+            LIMIT_DEPTH => Some(Limit::Depth),
+            LIMIT_MEMORY => Some(Limit::Memory),
+            _ => None,
+        }
+    }
+
+    /// Its value in [`LIMIT_EXPORT`].
+    pub fn code(self) -> i32 {
+        match self {
+            Limit::Fuel => LIMIT_FUEL,
+            Limit::Depth => LIMIT_DEPTH,
+            Limit::Memory => LIMIT_MEMORY,
+        }
+    }
+
+    /// The limit and its value, for messages: "the fuel of 20000000000
+    /// units ran out".
+    pub fn describe(self, cfg: &MeterConfig) -> String {
+        match self {
+            Limit::Fuel => format!("its fuel limit of {} units ran out", cfg.fuel),
+            Limit::Depth => format!(
+                "it went over its call-depth limit of {} nested calls",
+                cfg.max_depth
+            ),
+            Limit::Memory => format!(
+                "it trapped after its memory reached the cap of {} pages ({} MiB) and a \
+                 memory.grow was refused",
+                cfg.max_memory_pages,
+                u64::from(cfg.max_memory_pages) * 64 / 1024
+            ),
+        }
+    }
+}
 
 /// The limits a metered module enforces on itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

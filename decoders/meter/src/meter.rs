@@ -17,7 +17,10 @@ use wasm_encoder::{
 use wasmparser::{BinaryReader, FuncType, FunctionBody, Operator, Parser, Payload, Validator};
 
 use crate::check::ACCEPTED_FEATURES;
-use crate::{check_decoder_module, FuelIn, MeterConfig, MeterError, METER_SECTION};
+use crate::{
+    check_decoder_module, FuelIn, MeterConfig, MeterError, LIMIT_DEPTH, LIMIT_EXPORT, LIMIT_FUEL,
+    LIMIT_MEMORY, METER_SECTION,
+};
 
 pub(crate) type Result<T, E = MeterError> = std::result::Result<T, E>;
 
@@ -38,6 +41,7 @@ const MAX_PAGES_32: u32 = 1 << 16;
 
 const TYPE: u8 = 1;
 const GLOBAL: u8 = 6;
+const EXPORT: u8 = 7;
 /// Section ids that must come after the global section.
 const AFTER_GLOBAL: [u8; 6] = [7, 8, 9, 10, 11, 12];
 
@@ -201,6 +205,7 @@ impl<'a> Layout<'a> {
             depth: globals + 1,
             max_depth: cfg.max_depth,
             form,
+            limit: (form == FuelIn::Local).then_some(globals + 2),
         };
 
         // Bodies first: they decide which function types must be added.
@@ -221,7 +226,7 @@ impl<'a> Layout<'a> {
             labels.push(function_labels);
         }
 
-        let global_section = self.global_section(cfg);
+        let global_section = self.global_section(cfg, counters.limit.is_some());
         let mut out = Module::new();
         let mut globals_written = false;
         for section in &self.sections {
@@ -231,10 +236,17 @@ impl<'a> Layout<'a> {
                         out.section(&raw(GLOBAL, &global_section));
                         globals_written = true;
                     }
-                    out.section(&RawSection {
-                        id: *id,
-                        data: &self.module[range.clone()],
-                    });
+                    match counters.limit {
+                        Some(limit) if *id == EXPORT => {
+                            out.section(&raw(EXPORT, &self.export_section(range, limit)?));
+                        }
+                        _ => {
+                            out.section(&RawSection {
+                                id: *id,
+                                data: &self.module[range.clone()],
+                            });
+                        }
+                    }
                 }
                 Section::Type => {
                     out.section(&raw(TYPE, &self.type_section(&added_types)?));
@@ -329,14 +341,28 @@ impl<'a> Layout<'a> {
         section
     }
 
-    /// The global section's contents with the two counters appended.
-    fn global_section(&self, cfg: &MeterConfig) -> Vec<u8> {
+    /// The export section's contents with `legation_limit`, the global
+    /// `limit`, appended (the local form, SPEC §13.6).
+    fn export_section(&self, range: &Range<usize>, limit: u32) -> Result<Vec<u8>> {
+        let counted = Counted::read(self.module, range.clone())?;
+        let mut data = Vec::new();
+        (counted.count + 1).encode(&mut data);
+        data.extend_from_slice(&self.module[counted.items.clone()]);
+        LIMIT_EXPORT.encode(&mut data);
+        data.push(0x03); // a global
+        limit.encode(&mut data);
+        Ok(data)
+    }
+
+    /// The global section's contents with the two counters appended, and
+    /// in the local form the limit that stopped a call (SPEC §13.6).
+    fn global_section(&self, cfg: &MeterConfig, limit: bool) -> Vec<u8> {
         let counted = self.global_section.clone().unwrap_or(Counted {
             count: 0,
             items: 0..0,
         });
         let mut data = Vec::new();
-        (counted.count + 2).encode(&mut data);
+        (counted.count + 2 + u32::from(limit)).encode(&mut data);
         data.extend_from_slice(&self.module[counted.items.clone()]);
         let counter = |val_type| GlobalType {
             val_type,
@@ -348,6 +374,10 @@ impl<'a> Layout<'a> {
         ConstExpr::i64_const(cfg.fuel as i64).encode(&mut data);
         counter(ValType::I32).encode(&mut data);
         ConstExpr::i32_const(0).encode(&mut data);
+        if limit {
+            counter(ValType::I32).encode(&mut data);
+            ConstExpr::i32_const(0).encode(&mut data);
+        }
         data
     }
 }
@@ -359,6 +389,8 @@ struct Counters {
     depth: u32,
     max_depth: u32,
     form: FuelIn,
+    /// In the local form: the global that says which limit stopped a call.
+    limit: Option<u32>,
 }
 
 /// What an original instruction means to the instrumentation.
@@ -574,6 +606,7 @@ fn instrument(
                 });
                 emit.check();
                 emit.sink.extend_from_slice(bytes);
+                emit.note_refused_growth(scratch);
             }
             Kind::FinalEnd if wrapper.is_some() => {
                 emit.sink.extend_from_slice(bytes);
@@ -689,9 +722,35 @@ impl Emit<'_, '_> {
         self.instructions()
             .i64_const(0)
             .i64_lt_s()
+            .if_(BlockType::Empty);
+        self.trap(LIMIT_FUEL);
+    }
+
+    /// The body of a limit's `if`: in the local form `$limit = which`,
+    /// then `unreachable`; then the `if`'s `end`.
+    fn trap(&mut self, which: i32) {
+        if let Some(limit) = self.counters.limit {
+            self.instructions().i32_const(which).global_set(limit);
+        }
+        self.instructions().unreachable().end();
+        self.labels += 1;
+    }
+
+    /// In the local form, after `memory.grow`: `$limit = 3` if it
+    /// returned -1, the result left as it was.
+    fn note_refused_growth(&mut self, scratch: u32) {
+        let Some(limit) = self.counters.limit else {
+            return;
+        };
+        self.instructions()
+            .local_tee(scratch)
+            .i32_const(-1)
+            .i32_eq()
             .if_(BlockType::Empty)
-            .unreachable()
-            .end();
+            .i32_const(LIMIT_MEMORY)
+            .global_set(limit)
+            .end()
+            .local_get(scratch);
         self.labels += 1;
     }
 
@@ -706,10 +765,8 @@ impl Emit<'_, '_> {
                 .global_get(depth)
                 .i32_const(max_depth as i32)
                 .i32_ge_u()
-                .if_(BlockType::Empty)
-                .unreachable()
-                .end();
-            self.labels += 1;
+                .if_(BlockType::Empty);
+            self.trap(LIMIT_DEPTH);
             return;
         }
         self.instructions()
@@ -721,10 +778,8 @@ impl Emit<'_, '_> {
             // The bits of the u32; `i32.gt_u` compares them unsigned.
             .i32_const(max_depth as i32)
             .i32_gt_u()
-            .if_(BlockType::Empty)
-            .unreachable()
-            .end();
-        self.labels += 1;
+            .if_(BlockType::Empty);
+        self.trap(LIMIT_DEPTH);
     }
 
     /// The fuel check, then (fuel in a local) the fuel stored, then

@@ -293,7 +293,10 @@ fn the_local_form_is_what_the_spec_says() {
     };
     let text =
         wasmprinter::print_bytes(meter_as(&module, &limits, FuelIn::Local).unwrap()).unwrap();
-    let check = "local.get 1\ni64.const 0\ni64.lt_s\nif ;; label = @1\nunreachable\nend";
+    // In the local form each limit's trap first says which limit it is,
+    // in `$limit` (global 2, exported as `legation_limit`): 1 for fuel,
+    // 2 for depth.
+    let check = "local.get 1\ni64.const 0\ni64.lt_s\nif ;; label = @1\ni32.const 1\nglobal.set 2\nunreachable\nend";
     let expected = format!(
         "
 (func (;3;) (type 0) (param $n i32) (result i32)
@@ -306,6 +309,8 @@ global.get 1
 i32.const 7
 i32.gt_u
 if ;; label = @1
+i32.const 2
+global.set 2
 unreachable
 end
 global.get 0
@@ -358,6 +363,8 @@ global.get 1
 i32.const 7
 i32.ge_u
 if ;; label = @1
+i32.const 2
+global.set 2
 unreachable
 end
 global.get 0

@@ -333,7 +333,16 @@ impl Reader<'_> {
                 };
                 self.key("rows")?;
                 let count = self.array()?;
-                let mut rows = Vec::with_capacity(count);
+                // A row of a table without columns holds no cell but still
+                // costs an allocation: it counts as one cell (SPEC §14.4).
+                // Other rows are counted by their cells as they are read,
+                // so no more are reserved than the cell budget allows.
+                if columns.is_empty() {
+                    self.count_cells(count)?;
+                }
+                let affordable =
+                    self.limits.max_cells.saturating_sub(self.cells) / columns.len().max(1) as u64;
+                let mut rows = Vec::with_capacity(count.min(affordable as usize));
                 for _ in 0..count {
                     rows.push(self.texts()?);
                 }

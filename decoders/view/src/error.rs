@@ -219,7 +219,7 @@ impl fmt::Display for ViewError {
             ViewError::DuplicatePages => write!(f, "view document has more than one pages block"),
             ViewError::NoPages => write!(f, "pages block with a count of 0"),
             ViewError::LimitExceeded { what, limit } => {
-                write!(f, "view document exceeds the limit of {limit} {what}")
+                write!(f, "view document over its limit on {what} ({limit})")
             }
             ViewError::TrailingBytes { at } => {
                 write!(f, "view document followed by extra bytes at byte {at}")

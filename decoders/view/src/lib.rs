@@ -312,7 +312,8 @@ impl Document {
                                 found: row.len(),
                             });
                         }
-                        budget.cells(row.len())?;
+                        // A row without cells (no columns) counts as one.
+                        budget.cells(row.len().max(1))?;
                         for cell in row {
                             budget.text(cell)?;
                         }

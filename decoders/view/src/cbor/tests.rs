@@ -861,3 +861,45 @@ fn errors_display_a_sentence() {
         assert!(text.len() > 10 && !text.ends_with('.'), "{text}");
     }
 }
+
+/// Rows of a table without columns hold no cell but each costs an
+/// allocation: they count as one cell each (SPEC §14.4), in the reader and
+/// in `validate`, so a few bytes a row cannot ask for unbounded memory.
+#[test]
+fn rows_without_cells_count_as_cells() {
+    let limits = |max_cells| Limits {
+        max_cells,
+        ..Limits::default()
+    };
+    let empty_rows = table(0, None, &[0; 5]);
+    assert!(Document::from_cbor(&empty_rows, &limits(5)).is_ok());
+    let refused = ViewError::LimitExceeded {
+        what: "cells",
+        limit: 4,
+    };
+    assert_eq!(
+        Document::from_cbor(&empty_rows, &limits(4)),
+        Err(refused.clone())
+    );
+    let doc = decode(&empty_rows).unwrap();
+    assert_eq!(doc.validate(&limits(5)), Ok(()));
+    assert_eq!(doc.validate(&limits(4)), Err(refused));
+    // Rows with cells count their cells only, as before: 1 column name
+    // and 3 cells.
+    let one_column = table(1, None, &[1; 3]);
+    assert!(Document::from_cbor(&one_column, &limits(4)).is_ok());
+    assert!(Document::from_cbor(&one_column, &limits(3)).is_err());
+    // Ten million and one empty rows, a byte each: refused by the count
+    // before any room is reserved for them.
+    let mut flood = table(0, None, &[]);
+    flood.pop();
+    flood.extend([0x9a, 0x00, 0x98, 0x96, 0x81]);
+    flood.resize(flood.len() + 10_000_001, 0x80);
+    assert_eq!(
+        Document::from_cbor(&flood, &Limits::default()),
+        Err(ViewError::LimitExceeded {
+            what: "cells",
+            limit: 10_000_000
+        })
+    );
+}
