@@ -143,6 +143,8 @@ pub struct PackArgs {
     pub skip_unsupported: bool,
     pub allow_weak_passphrase: bool,
     pub decoders: Vec<String>,
+    /// `--decoder-fuel`, `--decoder-memory` (MiB), `--decoder-depth`.
+    pub limits: (u64, u32, u32),
     pub force: bool,
     pub embed_viewer: Option<PathBuf>,
 }
@@ -255,7 +257,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         .iter()
         .map(|d| decoders::parse_decoder_arg(d))
         .collect::<Result<Vec<_>>>()?;
-    let mut renderer = decoders::PackRenderer::new(&extra)?;
+    let mut renderer = decoders::PackRenderer::new(&extra, decoders::limits(a.limits)?)?;
     let bar = output::bar(total, "packing");
     let (tmp, file) = temp_beside(&a.output)?;
     let result = (|| -> Result<fs::File> {
@@ -283,9 +285,8 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         )));
     }
     place(&tmp, &a.output, a.force)?;
-    for (path, why) in &renderer.not_rendered {
-        eprintln!("not rendered: {why}");
-        let _ = path;
+    for (_, why) in &renderer.not_rendered {
+        eprintln!("not rendered: {}", view::sanitize(why));
     }
     eprintln!(
         "rendered {} records at packing; {} not rendered (their raw bytes stay readable)",
@@ -494,6 +495,25 @@ pub fn info(path: &Location) -> Result<u8> {
             legation_format::hex::encode(&m.blake3)
         );
     }
+    // The decoders and the limits recorded in each (SPEC §13.2): what
+    // every reader enforces on them.
+    println!();
+    println!(
+        "{:<24} {:<22} {:>14} {:>6} {:>9}  media types",
+        "decoder", "name and version", "fuel", "depth", "memory"
+    );
+    for d in &a.manifest().decoders {
+        let memory = format!("{} MiB", u64::from(d.limits.max_memory_pages) * 64 / 1024);
+        println!(
+            "{:<24} {:<22} {:>14} {:>6} {:>9}  {}",
+            d.entry,
+            view::sanitize(&format!("{} {}", d.name, d.version)),
+            d.limits.fuel,
+            d.limits.max_depth,
+            memory,
+            view::sanitize(&d.media_types.join(", "))
+        );
+    }
     Ok(0)
 }
 
@@ -538,7 +558,7 @@ pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
                         r.size,
                         r.media_type,
                         r.modified.as_deref().unwrap_or("-"),
-                        r.path
+                        view::sanitize(&r.path)
                     )?;
                 }
                 first = false;
@@ -696,7 +716,7 @@ fn print_report(r: &Report, keyless: bool) {
         println!(
             "FAILED  {:<8} {}",
             format!("{:?}", p.level).to_lowercase(),
-            p.message
+            view::sanitize(&p.message)
         );
     }
     if r.problems
@@ -777,7 +797,13 @@ fn print_report(r: &Report, keyless: bool) {
             r.not_rendered.len()
         );
         for (path, why) in &r.not_rendered {
-            println!("          not rendered: {path}: {why}");
+            // The reason usually names the record already.
+            let why = why.strip_prefix(&format!("{path}: ")).unwrap_or(why);
+            println!(
+                "          not rendered: {}: {}",
+                view::sanitize(path),
+                view::sanitize(why)
+            );
         }
     }
     if r.cancelled {
@@ -933,48 +959,130 @@ pub fn spec(archive: Option<&Location>) -> Result<u8> {
     Ok(0)
 }
 
-/// Renders a record with the archive's own decoder.
-fn rendered(
+/// The record to render, unlocked, with a decoder host.
+fn to_render(
     path: &Location,
     record: &str,
     keys: &KeyOpts,
 ) -> Result<(
     Unlocked,
     legation_format::catalog::CatalogRecord,
-    Vec<legation_view::Document>,
+    legation_reader::decode::Host,
 )> {
     let a = open(path)?;
     let u = unlock_required(&a, keys)?;
     let rec = u.find(record)?;
     let host = crate::decoders::host()?;
-    let r = u.render_record(&host, &rec)?;
+    Ok((u, rec, host))
+}
+
+/// Says on standard error how a view compares with the one recorded at
+/// packing; `Ok(1)` if it differs.
+fn compare_with_packing(rec: &legation_format::catalog::CatalogRecord, hash: &[u8; 32]) -> u8 {
+    let record = view::sanitize(&rec.path);
     match &rec.render {
-        Some(legation_format::catalog::Render::Rendered { blake3, .. }) if *blake3 != r.hash() => {
+        Some(legation_format::catalog::Render::Rendered { blake3, .. }) if blake3 != hash => {
             eprintln!("warning: {record}: this view differs from the one recorded at packing (run legation verify)");
+            1
         }
         Some(legation_format::catalog::Render::Rendered { .. }) => {
             eprintln!("{record}: view identical to the one recorded at packing");
+            0
         }
-        _ => eprintln!("{record}: no view was recorded at packing"),
+        _ => {
+            eprintln!("{record}: no view was recorded at packing");
+            0
+        }
     }
-    let limits = legation_view::Limits::default();
-    let docs = r
-        .documents
-        .iter()
-        .map(|d| legation_view::Document::from_cbor(d, &limits))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow!("{record}: {e}"))?;
-    Ok((u, rec, docs))
 }
 
-/// `view ARCHIVE RECORD`.
+/// `view ARCHIVE RECORD`: the record's view, printed a page at a time as
+/// each is decoded. A record its decoder cannot show is shown by its
+/// facts and first bytes instead; exit 1 if it was rendered at packing
+/// (its view then differs from the recorded one), else 0.
 pub fn view(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
-    let (_, _, docs) = rendered(path, record, keys)?;
-    print!("{}", view::to_text(&docs));
-    Ok(0)
+    let (u, rec, host) = to_render(path, record, keys)?;
+    let limits = host.limits().view.clone();
+    let mut out = output::stdout();
+    let mut pages = 0usize;
+    let mut failed: Option<anyhow::Error> = None;
+    let rendered = u.render_record_with(&host, &rec, &mut |n, cbor| {
+        if failed.is_some() {
+            return;
+        }
+        let shown = legation_view::Document::from_cbor(cbor, &limits)
+            .map_err(|e| anyhow!("{}: {e}", rec.path))
+            .and_then(|doc| {
+                if n == 0 {
+                    pages = legation_reader::decode::page_count(cbor, &limits) as usize;
+                }
+                out.write_all(view::document_text(n as usize, pages, &doc).as_bytes())?;
+                Ok(())
+            });
+        if let Err(e) = shown {
+            failed = Some(e);
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    match rendered {
+        Ok(r) => Ok(compare_with_packing(&rec, &r.hash())),
+        Err(legation_reader::decode::RenderError::Archive(e)) => Err(e.into()),
+        Err(e) => {
+            show_unrendered(&u, &rec, &e.to_string(), &mut out)?;
+            Ok(u8::from(matches!(
+                rec.render,
+                Some(legation_format::catalog::Render::Rendered { .. })
+            )))
+        }
+    }
 }
 
-/// `render ARCHIVE RECORD -o FILE.html`.
+/// Bytes of a record shown when its decoder cannot show it.
+const RAW_PREVIEW: u64 = 256;
+
+/// A record that cannot be rendered, shown by its facts, the reason and
+/// its first bytes.
+fn show_unrendered(
+    u: &Unlocked,
+    rec: &legation_format::catalog::CatalogRecord,
+    why: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let decoder = u
+        .archive()
+        .manifest()
+        .decoders
+        .iter()
+        .find(|d| Some(&d.entry) == rec.decoder.as_ref())
+        .map_or_else(
+            || "none".to_owned(),
+            |d| format!("{} {} ({})", d.name, d.version, d.entry),
+        );
+    let first = u.read_range(rec, 0, RAW_PREVIEW.min(rec.size))?;
+    let mut text = format!(
+        "━━ {} (not rendered) ━━\n\n  media type : {}\n  size       : {} bytes\n  BLAKE3     : {}\n  decoder    : {decoder}\n  why        : {why}\n",
+        rec.path,
+        rec.media_type,
+        rec.size,
+        legation_format::hex::encode(&rec.blake3)
+    );
+    for (k, vs) in &rec.metadata {
+        text += &format!("  dc:{k:<8} : {}\n", vs.join("; "));
+    }
+    text += &format!(
+        "\nFirst {} of its {} bytes (legation cat gives them all):\n",
+        first.len(),
+        rec.size
+    );
+    text += &view::hex_dump(&first);
+    out.write_all(view::sanitize(&text).as_bytes())?;
+    Ok(())
+}
+
+/// `render ARCHIVE RECORD -o FILE.html`: written a page of the record at
+/// a time, as each is decoded.
 pub fn render(
     path: &Location,
     record: &str,
@@ -985,18 +1093,27 @@ pub fn render(
     if !force && fs::symlink_metadata(out).is_ok() {
         bail!("{} exists (use --force to replace it)", out.display());
     }
-    let (u, rec, docs) = rendered(path, record, keys)?;
+    let (u, rec, host) = to_render(path, record, keys)?;
     let facts = legation_viewer::html::record_facts(&path.to_string(), &u, &rec);
-    let html = legation_viewer::html::to_html(&docs, &facts);
-    let (tmp, mut f) = temp_beside(out)?;
-    let written = f.write_all(html.as_bytes()).and_then(|()| f.sync_all());
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(anyhow!(e).context(format!("writing {}", out.display())));
-    }
+    let (tmp, f) = temp_beside(out)?;
+    let mut w = std::io::BufWriter::new(f);
+    let written = legation_viewer::html::write_record_html(&u, &host, &rec, &facts, &mut w)
+        .map_err(|e| anyhow!(view::sanitize(&e)))
+        .and_then(|(hash, n)| {
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            Ok((hash, n))
+        });
+    let (hash, n) = match written {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e.context(format!("writing {}", out.display())));
+        }
+    };
     place(&tmp, out, force)?;
-    eprintln!("wrote {} ({} bytes)", out.display(), html.len());
-    Ok(0)
+    eprintln!("wrote {} ({n} bytes)", out.display());
+    Ok(compare_with_packing(&rec, &hash))
 }
 
 /// `open [ARCHIVE]`: the desktop viewer.

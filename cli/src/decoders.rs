@@ -24,12 +24,31 @@ pub struct Prepared {
     pub loaded: Arc<Loaded>,
 }
 
-/// Meters a module (unless it already carries limits) and checks it.
-pub fn prepare(host: &Host, wasm: &[u8], label: &str) -> Result<Prepared> {
-    let cfg = MeterConfig::default();
+/// The limits to meter decoders with, from `pack`'s `--decoder-fuel`,
+/// `--decoder-memory` (MiB) and `--decoder-depth`.
+pub fn limits((fuel, memory_mib, depth): (u64, u32, u32)) -> Result<MeterConfig> {
+    if i64::try_from(fuel).is_err() {
+        bail!("--decoder-fuel {fuel}: at most {} units", i64::MAX);
+    }
+    if !(1..=4096).contains(&memory_mib) {
+        bail!("--decoder-memory {memory_mib}: from 1 to 4096 MiB");
+    }
+    if depth == 0 {
+        bail!("--decoder-depth 0: a decoder needs at least its own call");
+    }
+    Ok(MeterConfig {
+        fuel,
+        max_depth: depth,
+        max_memory_pages: memory_mib * 16,
+    })
+}
+
+/// Meters a module with `cfg` (unless it already carries limits) and
+/// checks it.
+pub fn prepare(host: &Host, wasm: &[u8], label: &str, cfg: &MeterConfig) -> Result<Prepared> {
     let module = match legation_meter::is_metered(wasm) {
         Some(_) => wasm.to_vec(),
-        None => legation_meter::meter(wasm, &cfg).map_err(|e| anyhow!("{label}: {e}"))?,
+        None => legation_meter::meter(wasm, cfg).map_err(|e| anyhow!("{label}: {e}"))?,
     };
     let loaded = host.load(&module, label)?;
     let desc = loaded.decoder_ref();
@@ -82,20 +101,21 @@ pub fn host() -> Result<Host> {
 }
 
 impl PackRenderer {
-    /// The built-in decoders and the given ones.
-    pub fn new(extra: &[(String, PathBuf)]) -> Result<Self> {
+    /// The built-in decoders and the given ones, metered with `cfg`
+    /// (a given module that is metered already keeps its own limits).
+    pub fn new(extra: &[(String, PathBuf)], cfg: MeterConfig) -> Result<Self> {
         let host = host()?;
         let mut decoders = Vec::new();
         let mut explicit = BTreeMap::new();
         for (t, file) in extra {
             let wasm = std::fs::read(file)
                 .with_context(|| format!("reading decoder {}", file.display()))?;
-            let p = prepare(&host, &wasm, &file.display().to_string())?;
+            let p = prepare(&host, &wasm, &file.display().to_string(), &cfg)?;
             explicit.insert(t.clone(), decoders.len());
             decoders.push((file.display().to_string(), p));
         }
         for wasm in legation_builtin_decoders::ALL {
-            let p = prepare(&host, wasm, "built-in")?;
+            let p = prepare(&host, wasm, "built-in", &cfg)?;
             let label = format!("built-in {}", p.desc.name);
             decoders.push((label, p));
         }
@@ -187,7 +207,7 @@ impl Renderer for PackRenderer {
                 self.rendered += 1;
                 Render::Rendered {
                     blake3: r.hash(),
-                    pages: (r.documents.len() - 1) as u32,
+                    pages: r.pages,
                 }
             }
             Err(e) => {

@@ -82,6 +82,19 @@ enum Command {
         /// A third-party decoder for a media type or file extension (`application/xml=outline.wasm`, `.ebc=ebcdic.wasm`); repeatable.
         #[arg(long = "decoder", value_name = "TYPE=FILE.wasm")]
         decoders: Vec<String>,
+        /// Fuel of each decoder call, about one unit per instruction, for
+        /// decoders packed without limits of their own (the built-in ones
+        /// included); recorded in each module, so every reader stops a
+        /// decoder at the same point.
+        #[arg(long, value_name = "UNITS", default_value_t = legation_meter::MeterConfig::default().fuel)]
+        decoder_fuel: u64,
+        /// Memory cap of each decoder call, in MiB (at most 4096), for the
+        /// same decoders.
+        #[arg(long, value_name = "MIB", default_value_t = legation_meter::MeterConfig::default().max_memory_pages / 16)]
+        decoder_memory: u32,
+        /// Most nested calls within a decoder, for the same decoders.
+        #[arg(long, value_name = "CALLS", default_value_t = legation_meter::MeterConfig::default().max_depth)]
+        decoder_depth: u32,
         /// Replace ARCHIVE if it exists.
         #[arg(long)]
         force: bool,
@@ -265,11 +278,15 @@ fn main() -> ExitCode {
             skip_unsupported,
             allow_weak_passphrase,
             decoders,
+            decoder_fuel,
+            decoder_memory,
+            decoder_depth,
             force,
             embed_viewer,
         } => commands::pack(commands::PackArgs {
             embed_viewer,
             decoders,
+            limits: (decoder_fuel, decoder_memory, decoder_depth),
             src,
             output,
             recipients,
@@ -346,9 +363,11 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("legation: error: {e}");
+            // Errors can quote an archive or a decoder (a record's path,
+            // a refusal message): shown, never obeyed by the terminal.
+            eprintln!("legation: error: {}", view::sanitize(&e.to_string()));
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", view::sanitize(&cause.to_string()));
             }
             ExitCode::from(if writes { 2 } else { exit_code(&e) })
         }

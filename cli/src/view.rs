@@ -15,11 +15,34 @@ const TERMINAL_COLUMN: usize = 28;
 /// every control character a decoder might put there (escape sequences
 /// that would drive the terminal, bidirectional overrides that would
 /// reorder what is shown) replaced by U+FFFD.
+#[cfg(test)]
 pub fn to_text(docs: &[Document]) -> String {
-    sanitize(&raw_text(docs))
+    let pages = docs.len().saturating_sub(1);
+    docs.iter()
+        .enumerate()
+        .map(|(i, d)| document_text(i, pages, d))
+        .collect()
 }
 
-fn sanitize(s: &str) -> String {
+/// One document as terminal text: the main document (`index` 0) or page
+/// `index` of `pages`, cleaned as [`to_text`] says.
+pub fn document_text(index: usize, pages: usize, d: &Document) -> String {
+    let mut out = String::new();
+    if index == 0 {
+        let _ = writeln!(out, "━━ {} ━━", d.title);
+    } else {
+        let _ = writeln!(out, "\n── page {index} of {pages}: {} ──", d.title);
+    }
+    for b in &d.blocks {
+        block_text(&mut out, b);
+    }
+    sanitize(&out)
+}
+
+/// `s` with every control character but newline and tab, and every
+/// bidirectional override, replaced by U+FFFD: text from an archive or a
+/// decoder (paths, refusal messages, reasons) is shown, never obeyed.
+pub fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
             let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
@@ -32,17 +55,27 @@ fn sanitize(s: &str) -> String {
         .collect()
 }
 
-fn raw_text(docs: &[Document]) -> String {
+/// The first bytes of a record as a hex dump: offset, 16 bytes, and
+/// those bytes as ASCII (anything else as `.`).
+pub fn hex_dump(bytes: &[u8]) -> String {
     let mut out = String::new();
-    for (i, d) in docs.iter().enumerate() {
-        if i == 0 {
-            let _ = writeln!(out, "━━ {} ━━", d.title);
-        } else {
-            let _ = writeln!(out, "\n── page {i} of {}: {} ──", docs.len() - 1, d.title);
+    for (line, chunk) in bytes.chunks(16).enumerate() {
+        let _ = write!(out, "{:08x} ", line * 16);
+        for (i, b) in chunk.iter().enumerate() {
+            let _ = write!(out, "{}{b:02x}", if i == 8 { "  " } else { " " });
         }
-        for b in &d.blocks {
-            block_text(&mut out, b);
+        for i in chunk.len()..16 {
+            out.push_str(if i == 8 { "    " } else { "   " });
         }
+        out.push_str("  ");
+        out.extend(chunk.iter().map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+        out.push('\n');
     }
     out
 }

@@ -596,6 +596,134 @@ fn view_render_and_a_third_party_decoder_by_extension() {
     );
 }
 
+/// The decoders' limits are chosen when packing and recorded, and a record
+/// that breaks one is named with the decoder and the limit; `view` then
+/// shows the record by its facts and first bytes.
+#[test]
+fn decoder_limits_are_chosen_at_packing_and_named_when_met() {
+    let t = packed("limits");
+    let d = &t.0;
+    let pack = |out: &str, extra: &[&str]| {
+        let mut args = vec!["pack", "src", "-o", out, "-r", "alice.pub"];
+        args.extend_from_slice(extra);
+        run(&args, d)
+    };
+    let o = pack("starved.lgn", &["--decoder-fuel", "1000"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "decoder csv 1.0.0 (built-in) on registers/Ελλάδα.csv: stopped by a limit: \
+             its fuel limit of 1000 units ran out"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // `info` lists each decoder with the limits recorded in it.
+    let csv_limits = |archive: &str| {
+        let o = run(&["info", archive], d);
+        let line = stdout(&o)
+            .lines()
+            .find(|l| l.contains(" csv 1.0.0 "))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(3)
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+        line.unwrap_or_else(|| panic!("{}", stdout(&o)))
+    };
+    assert_eq!(csv_limits("starved.lgn"), "1000 2000 1024 MiB");
+    let o = run(
+        &[
+            "view",
+            "starved.lgn",
+            "registers/Ελλάδα.csv",
+            "-i",
+            "alice.key",
+        ],
+        d,
+    );
+    assert_eq!(
+        code(&o),
+        0,
+        "not rendered at packing either: {}",
+        stderr(&o)
+    );
+    let shown = stdout(&o);
+    for part in [
+        "registers/Ελλάδα.csv (not rendered)",
+        "text/csv",
+        "fuel limit of 1000 units ran out",
+        "00000000  69 64 2c 6e 61 6d 65",
+    ] {
+        assert!(shown.contains(part), "{part}: {shown}");
+    }
+    // Limits a decoder cannot have are refused before anything is written.
+    for (flag, value, says) in [
+        ("--decoder-memory", "0", "from 1 to 4096 MiB"),
+        ("--decoder-memory", "4097", "from 1 to 4096 MiB"),
+        ("--decoder-depth", "0", "at least its own call"),
+        ("--decoder-fuel", "9223372036854775808", "at most"),
+    ] {
+        let o = pack("refused.lgn", &[flag, value]);
+        assert_eq!(code(&o), 2, "{flag} {value}");
+        assert!(stderr(&o).contains(says), "{flag} {value}: {}", stderr(&o));
+        assert!(!d.join("refused.lgn").exists());
+    }
+    // More memory than the default is recorded as such.
+    let o = pack("roomy.lgn", &["--decoder-memory", "2048"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(csv_limits("roomy.lgn"), "20000000000 2000 2048 MiB");
+}
+
+/// Text that a decoder or an archive chose (a refusal message, a reason
+/// recorded in the catalog) is shown with its control characters
+/// replaced, so it cannot drive the terminal or fake a verdict.
+#[test]
+fn decoder_messages_cannot_drive_the_terminal() {
+    let t = packed("escapes");
+    let d = &t.0;
+    let message = b"\x01\x1b[2J\x1b]0;owned\x07all records verified OK\r";
+    let evil = legation_tests::hostile::module(
+        &legation_tests::hostile::ret(16, message.len() as u64),
+        message,
+        "",
+    );
+    fs::write(d.join("evil.wasm"), evil).unwrap();
+    fs::write(d.join("src/registers/old.ebc"), b"ledger").unwrap();
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            "e.lgn",
+            "-r",
+            "alice.pub",
+            "--decoder",
+            ".ebc=evil.wasm",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let outputs = [
+        o,
+        run(&["verify", "e.lgn", "-i", "alice.key"], d),
+        run(
+            &["view", "e.lgn", "registers/old.ebc", "-i", "alice.key"],
+            d,
+        ),
+    ];
+    for o in &outputs {
+        let all = format!("{}{}", stdout(o), stderr(o));
+        assert!(all.contains("all records verified OK"), "{all}");
+        assert!(
+            !all.contains(['\x1b', '\x07', '\r']),
+            "a control character reached the terminal: {all:?}"
+        );
+    }
+}
+
 /// A reader that closes the pipe early (`legation ls … | head`) ends the
 /// command quietly with SIGPIPE's status, not with a panic.
 #[test]

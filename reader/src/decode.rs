@@ -208,7 +208,8 @@ pub struct Loaded {
     pub limits: MeterConfig,
     /// Its BLAKE3.
     pub hash: [u8; 32],
-    /// Its name for messages (entry name or file).
+    /// Its name for messages: declared name and version, and where it
+    /// came from (`png 1.0.0 (d/6efd43ba1aa16f45.wasm)`).
     pub label: String,
     /// The module to run (the archived one with its fuel kept in locals,
     /// which counts the same), compiled on first use.
@@ -305,11 +306,14 @@ impl Host {
             checked(wasm, self.limits.module_cap, legation_meter::runnable).map_err(bad)?;
         // Compiling waits for the first call: packing stores every built-in
         // decoder but may use only some.
+        // Messages name the decoder as it declares itself, and where it
+        // comes from (an archive's entry, a file).
+        let label = format!("{} {} ({label})", info.name, info.version);
         let loaded = Arc::new(Loaded {
             info,
             limits,
             hash,
-            label: label.to_owned(),
+            label,
             wasm: runnable,
             compiled: std::sync::OnceLock::new(),
         });
@@ -401,64 +405,146 @@ impl Host {
         }
     }
 
-    /// Renders a whole record: the document, then each page if it has a
-    /// pages block. Returns the documents' encodings in order.
+    /// Renders a whole record: the main document, then each page if it
+    /// has a pages block, one page at a time. Each document is checked,
+    /// hashed and handed to `each` (0 for the main document, `n` for page
+    /// `n` counted from 1, and its canonical CBOR); a page is dropped
+    /// before the next is decoded, so a multi-page scan never holds more
+    /// than one page (SPEC §15.2). Returns the main document, the number
+    /// of pages and the render hash.
+    pub fn render_with(
+        &self,
+        decoder: &Loaded,
+        record: &str,
+        input: &[u8],
+        each: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<Rendered, DecodeError> {
+        let main = self.run(decoder, Call::Decode, record, input)?;
+        let pages = page_count(&main, &self.limits.view);
+        self.may_ask_pages(decoder, record, pages)?;
+        let mut hash = RenderHasher::new();
+        hash.document(&main);
+        each(0, &main);
+        for p in 0..pages {
+            let page = self.run(decoder, Call::Page(p), record, input)?;
+            hash.document(&page);
+            each(p + 1, &page);
+        }
+        Ok(Rendered {
+            main,
+            pages,
+            hash: hash.finish(),
+        })
+    }
+
+    /// [`Host::render_with`], dropping the pages once hashed.
     pub fn render(
         &self,
         decoder: &Loaded,
         record: &str,
         input: &[u8],
     ) -> Result<Rendered, DecodeError> {
-        let main = self.run(decoder, Call::Decode, record, input)?;
-        let count = page_count(&main, &self.limits.view);
-        if count > self.limits.max_pages {
+        self.render_with(decoder, record, input, &mut |_, _| {})
+    }
+
+    /// Page `page` (0-based) of a record whose main document announced
+    /// `pages` pages: one call of `legation_decode_page`, checked.
+    pub fn page(
+        &self,
+        decoder: &Loaded,
+        record: &str,
+        input: &[u8],
+        page: u32,
+        pages: u32,
+    ) -> Result<Vec<u8>, DecodeError> {
+        self.may_ask_pages(decoder, record, pages)?;
+        if page >= pages {
             return Err(DecodeError::BadOutput {
                 decoder: decoder.label.clone(),
                 record: record.into(),
-                reason: format!(
-                    "announces {count} pages, more than the {} a host renders",
-                    self.limits.max_pages
-                ),
+                reason: format!("page {} asked of a record of {pages} pages", page + 1),
             });
         }
-        if count > 0 && !decoder.info.pages {
-            return Err(DecodeError::BadOutput {
-                decoder: decoder.label.clone(),
-                record: record.into(),
-                reason: "a pages block from a decoder without legation_decode_page".into(),
-            });
+        self.run(decoder, Call::Page(page), record, input)
+    }
+
+    /// Checks that a main document announcing `pages` pages may be
+    /// followed by that many calls of `legation_decode_page`.
+    fn may_ask_pages(&self, decoder: &Loaded, record: &str, pages: u32) -> Result<(), DecodeError> {
+        let bad = |reason: String| DecodeError::BadOutput {
+            decoder: decoder.label.clone(),
+            record: record.into(),
+            reason,
+        };
+        if pages > self.limits.max_pages {
+            return Err(bad(format!(
+                "announces {pages} pages, more than the {} a host renders",
+                self.limits.max_pages
+            )));
         }
-        let mut docs = vec![main];
-        for p in 0..count {
-            docs.push(self.run(decoder, Call::Page(p), record, input)?);
+        if pages > 0 && !decoder.info.pages {
+            return Err(bad(
+                "a pages block from a decoder without legation_decode_page".into(),
+            ));
         }
-        Ok(Rendered { documents: docs })
+        Ok(())
     }
 }
 
-/// The documents of one rendered record: the main one, then its pages.
+/// A rendered record: its main document (the pages were hashed one at a
+/// time and dropped; [`Host::page`] decodes one again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
-    /// Canonical CBOR encodings.
-    pub documents: Vec<Vec<u8>>,
+    /// The main document's canonical CBOR.
+    pub main: Vec<u8>,
+    /// The pages its pages block announces (0 without one).
+    pub pages: u32,
+    /// The render hash over the main document and every page.
+    pub hash: [u8; 32],
 }
 
 impl Rendered {
     /// The render hash stored in the catalog: BLAKE3 over each document's
-    /// length (u64 little-endian) and bytes, in order.
+    /// length (u64 little-endian) and bytes, in order (SPEC §15.3).
     pub fn hash(&self) -> [u8; 32] {
-        render_hash(&self.documents)
+        self.hash
     }
 }
 
-/// BLAKE3 over length-prefixed documents (see [`Rendered::hash`]).
-pub fn render_hash(documents: &[Vec<u8>]) -> [u8; 32] {
-    let mut h = blake3::Hasher::new_derive_key(RENDER_CONTEXT);
-    for d in documents {
-        h.update(&(d.len() as u64).to_le_bytes());
-        h.update(d);
+/// The render hash, fed one document at a time (SPEC §15.3).
+pub struct RenderHasher(blake3::Hasher);
+
+impl Default for RenderHasher {
+    fn default() -> Self {
+        Self::new()
     }
-    *h.finalize().as_bytes()
+}
+
+impl RenderHasher {
+    /// A hash of no documents yet.
+    pub fn new() -> Self {
+        RenderHasher(blake3::Hasher::new_derive_key(RENDER_CONTEXT))
+    }
+
+    /// Adds the next document (main, then pages in order).
+    pub fn document(&mut self, cbor: &[u8]) {
+        self.0.update(&(cbor.len() as u64).to_le_bytes());
+        self.0.update(cbor);
+    }
+
+    /// The render hash of the documents added.
+    pub fn finish(&self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+/// The render hash of whole documents in order (see [`RenderHasher`]).
+pub fn render_hash(documents: &[Vec<u8>]) -> [u8; 32] {
+    let mut h = RenderHasher::new();
+    for d in documents {
+        h.document(d);
+    }
+    h.finish()
 }
 
 /// BLAKE3 key-derivation context of render hashes.
@@ -569,12 +655,49 @@ impl crate::Unlocked {
         self.archive().decoder_for(host, rec)
     }
 
-    /// Decodes a record with its decoder: the main document and each page.
+    /// Decodes a record with its decoder: the main document, and each
+    /// page one at a time for the render hash (see [`Host::render_with`]).
     pub fn render_record(
         &self,
         host: &Host,
         rec: &legation_format::catalog::CatalogRecord,
     ) -> Result<Rendered, RenderError> {
+        self.render_record_with(host, rec, &mut |_, _| {})
+    }
+
+    /// [`Unlocked::render_record`], handing each document to `each` as
+    /// [`Host::render_with`] does, before the next page is decoded.
+    pub fn render_record_with(
+        &self,
+        host: &Host,
+        rec: &legation_format::catalog::CatalogRecord,
+        each: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<Rendered, RenderError> {
+        let (decoder, bytes) = self.decodable(host, rec)?;
+        Ok(host.render_with(&decoder, &rec.path, &bytes, each)?)
+    }
+
+    /// Decodes page `page` (0-based) of a record whose main document
+    /// announced `pages` pages: the record is read again, and only that
+    /// page is decoded.
+    pub fn render_page(
+        &self,
+        host: &Host,
+        rec: &legation_format::catalog::CatalogRecord,
+        page: u32,
+        pages: u32,
+    ) -> Result<Vec<u8>, RenderError> {
+        let (decoder, bytes) = self.decodable(host, rec)?;
+        Ok(host.page(&decoder, &rec.path, &bytes, page, pages)?)
+    }
+
+    /// The record's decoder and its bytes, refusing a record over the
+    /// host's record cap before reading it.
+    fn decodable(
+        &self,
+        host: &Host,
+        rec: &legation_format::catalog::CatalogRecord,
+    ) -> Result<(Arc<Loaded>, Vec<u8>), RenderError> {
         let decoder = self.decoder_for(host, rec)?;
         if rec.size > host.limits().record_cap {
             return Err(DecodeError::TooLarge {
@@ -585,7 +708,7 @@ impl crate::Unlocked {
             .into());
         }
         let bytes = self.read_record(rec, host.limits().record_cap)?;
-        Ok(host.render(&decoder, &rec.path, &bytes)?)
+        Ok((decoder, bytes))
     }
 }
 

@@ -55,22 +55,49 @@ fn native_wasmtime_and_wasmi_agree_byte_for_byte() {
     for (file, module, native) in cases() {
         let input = testdata(file);
         let metered = legation_meter::meter(module, &MeterConfig::default()).unwrap();
-        let a = wasmtime
-            .render(&wasmtime.load(&metered, file).unwrap(), file, &input)
-            .unwrap();
-        let b = wasmi
-            .render(&wasmi.load(&metered, file).unwrap(), file, &input)
-            .unwrap();
-        assert_eq!(a, b, "{file}: wasmtime and wasmi differ");
+        // Every document, the main one and each page, as each engine gives
+        // it one at a time.
+        let documents = |host: &Host| {
+            let mut docs = Vec::new();
+            let r = host
+                .render_with(
+                    &host.load(&metered, file).unwrap(),
+                    file,
+                    &input,
+                    &mut |n, d| {
+                        assert_eq!(n as usize, docs.len(), "{file}: documents in order");
+                        docs.push(d.to_vec());
+                    },
+                )
+                .unwrap();
+            assert_eq!(r.main, docs[0]);
+            assert_eq!(r.pages as usize, docs.len() - 1);
+            assert_eq!(r.hash(), legation_reader::decode::render_hash(&docs));
+            docs
+        };
+        let a = documents(&wasmtime);
+        assert_eq!(a, documents(&wasmi), "{file}: wasmtime and wasmi differ");
         let expected = native(&input).unwrap().to_cbor();
-        assert_eq!(a.documents[0], expected, "{file}: wasm and native differ");
-        // Pages, where there are any, decode the same natively too.
-        for (i, page) in a.documents.iter().enumerate().skip(1) {
+        assert_eq!(a[0], expected, "{file}: wasm and native differ");
+        // Pages, where there are any, decode the same natively too, and
+        // one at a time as the viewers ask for them.
+        let loaded = wasmi.load(&metered, file).unwrap();
+        for (i, page) in a.iter().enumerate().skip(1) {
             let native_page = legation_decoder_tiff::decode_page(&input, i as u32 - 1)
                 .unwrap()
                 .to_cbor();
             assert_eq!(page, &native_page, "{file}: page {i}");
+            let alone = wasmi.page(&loaded, file, &input, i as u32 - 1, a.len() as u32 - 1);
+            assert_eq!(alone.as_ref(), Ok(page), "{file}: page {i} alone");
         }
+        let beyond = wasmi.page(
+            &loaded,
+            file,
+            &input,
+            a.len() as u32 - 1,
+            a.len() as u32 - 1,
+        );
+        assert!(beyond.is_err(), "{file}: a page past the last");
     }
 }
 

@@ -142,13 +142,10 @@ struct OpenRecord {
 }
 
 enum RecordState {
-    Rendering(Job<Result<Rendered, Failed>>),
+    Rendering(Job<Result<Box<Rendered>, Failed>>),
     /// The decoder runs where the platform offloads work; its documents
     /// are checked and laid out here (`usize`: the largest texture side).
-    Away(
-        Job<Result<legation_reader::decode::Rendered, String>>,
-        usize,
-    ),
+    Away(Job<Result<crate::platform::RenderedRecord, String>>, usize),
     Shown(Box<Rendered>),
     Failed(Failed),
 }
@@ -157,7 +154,14 @@ struct Rendered {
     view: DocumentView,
     /// Whether the view hashes to the one recorded at packing.
     matches_recorded: Option<bool>,
+    /// The largest texture side, for the images of pages decoded later.
+    max_side: usize,
+    /// The page being decoded (1-based) and its canonical CBOR to come.
+    page_job: Option<(usize, PageJob)>,
 }
+
+/// A page's canonical CBOR, or why it cannot be decoded.
+type PageJob = Job<Result<Vec<u8>, String>>;
 
 struct Failed {
     error: String,
@@ -243,10 +247,11 @@ impl App {
                             || b.selecting.is_some()
                             || b.finding.is_some()
                             || b.export.job.is_some()
-                            || matches!(
-                                b.open.as_ref().map(|o| &o.state),
-                                Some(RecordState::Rendering(_) | RecordState::Away(..))
-                            )
+                            || match b.open.as_ref().map(|o| &o.state) {
+                                Some(RecordState::Rendering(_) | RecordState::Away(..)) => true,
+                                Some(RecordState::Shown(r)) => r.page_job.is_some(),
+                                _ => false,
+                            }
                     }
                 }
             }
@@ -1380,7 +1385,7 @@ impl Browser {
             if let RecordState::Rendering(j) = &mut o.state {
                 if j.is_done() {
                     o.state = match j.take() {
-                        Some(Ok(r)) => RecordState::Shown(Box::new(r)),
+                        Some(Ok(r)) => RecordState::Shown(r),
                         Some(Err(f)) => RecordState::Failed(f),
                         None => RecordState::Failed(Failed {
                             error: "The decoder's job stopped unexpectedly.".into(),
@@ -1389,6 +1394,9 @@ impl Browser {
                         }),
                     };
                 }
+            }
+            if let RecordState::Shown(r) = &mut o.state {
+                r.pages(env, &self.unlocked, &o.rec);
             }
         }
         if let Some(j) = &mut self.export.job {
@@ -1440,9 +1448,9 @@ impl Browser {
                 away.render(env.archive, u.data_key(), &rec, env.waker()),
                 max_side,
             ),
-            None => RecordState::Rendering(
-                env.spawn(move |_| render(&u, host.get_or_init(make_host), &r2, max_side)),
-            ),
+            None => RecordState::Rendering(env.spawn(move |_| {
+                render(&u, host.get_or_init(make_host), &r2, max_side).map(Box::new)
+            })),
         };
         self.export.message = None;
         self.open = Some(OpenRecord { rec, state });
@@ -1813,19 +1821,29 @@ impl Browser {
         let Some(o) = &self.open else { return };
         let rec = o.rec.clone();
         let u = self.unlocked.clone();
+        // A view without pages is written from the document shown; one
+        // with pages is decoded again a page at a time as it is written.
         let html = match (&o.state, what) {
             (RecordState::Shown(r), ExportWhat::Html) => {
                 let facts = crate::html::record_facts(archive_name, &u, &rec);
-                Some(crate::html::to_html(&r.view.docs, &facts))
+                Some(match r.view.pages() {
+                    0 => Ok(crate::html::to_html(&r.view.docs[..1], &facts)),
+                    _ => Err(facts),
+                })
             }
             _ => None,
         };
         self.export.message = None;
         let write_new = env.platform.export_writer();
+        let (host, make_host) = (env.host.clone(), env.platform.decoder_host());
         self.export.job = Some(env.spawn(move |p| {
             let shown = path.display().to_string();
             let r = write_new(&path, replace, &mut |out| match &html {
-                Some(h) => out.write_all(h.as_bytes()).map_err(|e| e.to_string()),
+                Some(Ok(h)) => out.write_all(h.as_bytes()).map_err(|e| e.to_string()),
+                Some(Err(facts)) => {
+                    let host = host.get_or_init(make_host);
+                    crate::html::write_record_html(&u, host, &rec, facts, out).map(|_| ())
+                }
                 None => u
                     .copy_record(&rec, out, &mut |n| {
                         p.set(n, rec.size);
@@ -2054,15 +2072,25 @@ pub fn hex_dump(bytes: &[u8]) -> String {
 }
 
 /// Renders a record for the record tab, or says why not and keeps its
-/// first bytes for the raw view.
+/// first bytes for the raw view. Every page is decoded for the render
+/// hash, one at a time; only the first is kept, to be shown.
 fn render(
     u: &Unlocked,
     host: &Host,
     rec: &CatalogRecord,
     max_texture_side: usize,
 ) -> Result<Rendered, Failed> {
+    let mut first_page = None;
     let r = u
-        .render_record(host, rec)
+        .render_record_with(host, rec, &mut |n, cbor| {
+            if n == 1 {
+                first_page = Some(cbor.to_vec());
+            }
+        })
+        .map(|rendered| crate::platform::RenderedRecord {
+            rendered,
+            first_page,
+        })
         .map_err(|e: RenderError| e.to_string());
     finish(u, rec, r, &host.limits().view, max_texture_side)
 }
@@ -2072,7 +2100,7 @@ fn render(
 fn finish(
     u: &Unlocked,
     rec: &CatalogRecord,
-    r: Result<legation_reader::decode::Rendered, String>,
+    r: Result<crate::platform::RenderedRecord, String>,
     limits: &legation_view::Limits,
     max_texture_side: usize,
 ) -> Result<Rendered, Failed> {
@@ -2085,23 +2113,69 @@ fn finish(
         }
     };
     let r = r.map_err(fail)?;
-    let mut docs = Vec::with_capacity(r.documents.len());
-    for d in &r.documents {
-        match legation_view::Document::from_cbor(d, limits) {
-            Ok(doc) => docs.push(doc),
-            Err(e) => return Err(fail(format!("the decoder's view is invalid: {e}"))),
-        }
-    }
+    let parse = |cbor: &[u8]| {
+        legation_view::Document::from_cbor(cbor, limits)
+            .map_err(|e| fail(format!("the decoder's view is invalid: {e}")))
+    };
+    let main = parse(&r.rendered.main)?;
+    let first_page = r.first_page.as_deref().map(parse).transpose()?;
     let matches_recorded = match &rec.render {
-        Some(Render::Rendered { blake3, .. }) => Some(*blake3 == r.hash()),
+        Some(Render::Rendered { blake3, .. }) => Some(*blake3 == r.rendered.hash()),
         _ => None,
     };
-    let mut view = DocumentView::new(docs);
+    let mut view = DocumentView::new(main, first_page);
     view.prepare_images(max_texture_side);
     Ok(Rendered {
         view,
         matches_recorded,
+        max_side: max_texture_side,
+        page_job: None,
     })
+}
+
+impl Rendered {
+    /// Shows a page decoded since the last frame, and starts decoding the
+    /// page the reader turned to (one at a time; where the platform
+    /// offloads decoders, there).
+    fn pages(&mut self, env: &Env<'_>, u: &Arc<Unlocked>, rec: &CatalogRecord) {
+        if let Some((page, j)) = &mut self.page_job {
+            if !j.is_done() {
+                return;
+            }
+            let page = *page;
+            let limits = legation_reader::decode::HostLimits::default().view;
+            let doc = j
+                .take()
+                .unwrap_or_else(|| Err("the decoder's job stopped unexpectedly".into()))
+                .and_then(|cbor| {
+                    legation_view::Document::from_cbor(&cbor, &limits)
+                        .map_err(|e| format!("the decoder's view is invalid: {e}"))
+                });
+            self.page_job = None;
+            match doc {
+                Ok(doc) => self.view.show_page(page, doc, self.max_side),
+                Err(e) => self.view.page_failed(page, e),
+            }
+        }
+        let Some(page) = self.view.wanted_page() else {
+            return;
+        };
+        let (index, count) = ((page - 1) as u32, self.view.pages() as u32);
+        let job = match env.platform.offload() {
+            Some(away) => {
+                away.render_page(env.archive, u.data_key(), rec, index, count, env.waker())
+            }
+            None => {
+                let (u, rec, host) = (u.clone(), rec.clone(), env.host.clone());
+                let make_host = env.platform.decoder_host();
+                env.spawn(move |_| {
+                    u.render_page(host.get_or_init(make_host), &rec, index, count)
+                        .map_err(|e| e.to_string())
+                })
+            }
+        };
+        self.page_job = Some((page, job));
+    }
 }
 
 #[cfg(test)]

@@ -17,13 +17,23 @@ pub const BLOCK_WINDOW: usize = 300;
 /// Lines of preformatted text above which only visible lines are laid out.
 const CODE_VIRTUAL_LINES: usize = 400;
 
-/// A rendered record being read: its documents and the reader's place in
-/// them (page, table order, image zoom).
+/// A rendered record being read: its main document, the page shown, and
+/// the reader's place in them (table order, image zoom). Pages are decoded
+/// one at a time when the reader turns to them (SPEC §15.2): the view
+/// asks for a page through [`DocumentView::wanted_page`], and the host
+/// that renders gives it with [`DocumentView::show_page`].
 pub struct DocumentView {
-    /// The main document, then one per page.
+    /// The main document, then the page shown once it is decoded.
     pub docs: Vec<Document>,
-    /// The page shown (1-based; 0 when the record has no pages).
+    /// The page shown or being decoded (1-based; 0 when the record has no
+    /// pages).
     pub page: usize,
+    /// Pages the main document announces.
+    page_count: usize,
+    /// A page the reader turned to, not yet asked for.
+    wanted: Option<usize>,
+    /// Why the page could not be shown.
+    page_error: Option<String>,
     tables: HashMap<(usize, usize), TableOrder>,
     images: HashMap<(usize, usize), ImageState>,
     code_lines: HashMap<(usize, usize), Vec<(usize, usize)>>,
@@ -48,12 +58,27 @@ struct ImageState {
 }
 
 impl DocumentView {
-    /// A view of a record's documents, on its first page.
-    pub fn new(docs: Vec<Document>) -> Self {
-        let page = usize::from(docs.len() > 1);
+    /// A view of a record's main document and, if it has pages, its first
+    /// page (`None` asks for it, see [`DocumentView::wanted_page`]).
+    pub fn new(main: Document, first_page: Option<Document>) -> Self {
+        let page_count = main
+            .blocks
+            .iter()
+            .find_map(|b| match b {
+                Block::Pages { count } => Some(*count as usize),
+                _ => None,
+            })
+            .unwrap_or(0);
+        let page = usize::from(page_count > 0);
+        let wanted = (page_count > 0 && first_page.is_none()).then_some(1);
+        let mut docs = vec![main];
+        docs.extend(first_page.filter(|_| page_count > 0));
         DocumentView {
             docs,
             page,
+            page_count,
+            wanted,
+            page_error: None,
             tables: HashMap::new(),
             images: HashMap::new(),
             code_lines: HashMap::new(),
@@ -61,37 +86,81 @@ impl DocumentView {
         }
     }
 
+    /// The page (1-based) the reader turned to and that must now be
+    /// decoded, once: the caller decodes it and calls
+    /// [`DocumentView::show_page`] or [`DocumentView::page_failed`].
+    pub fn wanted_page(&mut self) -> Option<usize> {
+        self.wanted.take()
+    }
+
+    /// Shows page `page` (1-based), decoded, in place of the one shown;
+    /// images are converted for textures of at most `max_side` pixels.
+    pub fn show_page(&mut self, page: usize, doc: Document, max_side: usize) {
+        if page != self.page {
+            return; // the reader has turned on since
+        }
+        self.docs.truncate(1);
+        self.docs.push(doc);
+        self.page_error = None;
+        self.tables.retain(|k, _| k.0 == 0);
+        self.images.retain(|k, _| k.0 == 0);
+        self.code_lines.retain(|k, _| k.0 == 0);
+        self.first_block.retain(|k, _| *k == 0);
+        self.prepare_doc_images(1, max_side);
+    }
+
+    /// Says why page `page` cannot be shown.
+    pub fn page_failed(&mut self, page: usize, error: String) {
+        if page == self.page {
+            self.docs.truncate(1);
+            self.page_error = Some(error);
+        }
+    }
+
+    /// Turns to page `page` (1-based): asks for it to be decoded.
+    fn turn_to(&mut self, page: usize) {
+        self.page = page;
+        self.docs.truncate(1);
+        self.page_error = None;
+        self.wanted = Some(page);
+    }
+
     /// Converts every image's pixels for its texture now, so that the
     /// frame that first shows an image only uploads it (call this where
     /// the record is rendered, beside the window). `max_side` is the
     /// GPU's largest texture side.
     pub fn prepare_images(&mut self, max_side: usize) {
-        for (d, doc) in self.docs.iter().enumerate() {
-            for (b, block) in doc.blocks.iter().enumerate() {
-                if let Block::Image {
-                    width,
-                    height,
-                    format,
-                    pixels,
-                } = block
-                {
-                    let step = reduction(*width, *height, max_side);
-                    self.images.insert(
-                        (d, b),
-                        ImageState {
-                            texture: None,
-                            prepared: Some(to_rgba(*width, *height, *format, pixels, step)),
-                            zoom: None,
-                        },
-                    );
-                }
+        for d in 0..self.docs.len() {
+            self.prepare_doc_images(d, max_side);
+        }
+    }
+
+    fn prepare_doc_images(&mut self, d: usize, max_side: usize) {
+        let Some(doc) = self.docs.get(d) else { return };
+        for (b, block) in doc.blocks.iter().enumerate() {
+            if let Block::Image {
+                width,
+                height,
+                format,
+                pixels,
+            } = block
+            {
+                let step = reduction(*width, *height, max_side);
+                self.images.insert(
+                    (d, b),
+                    ImageState {
+                        texture: None,
+                        prepared: Some(to_rgba(*width, *height, *format, pixels, step)),
+                        zoom: None,
+                    },
+                );
             }
         }
     }
 
     /// Number of pages (0 for a record without pages).
     pub fn pages(&self) -> usize {
-        self.docs.len().saturating_sub(1)
+        self.page_count
     }
 
     /// Shows the main document and the current page.
@@ -105,13 +174,22 @@ impl DocumentView {
         if self.pages() > 0 {
             ui.separator();
             self.page_bar(ui);
-            let p = self.page;
-            if let Some(d) = self.docs.get(p) {
+            if let Some(e) = &self.page_error {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("Page {} cannot be shown: {e}", self.page),
+                );
+            } else if let Some(d) = self.docs.get(1) {
                 if !d.title.is_empty() {
                     ui.label(RichText::new(&d.title).strong().size(18.0));
                 }
+                self.blocks_ui(ui, 1);
+            } else {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(format!("Decoding page {}…", self.page));
+                });
             }
-            self.blocks_ui(ui, p);
         }
     }
 
@@ -123,14 +201,14 @@ impl DocumentView {
                 .add_enabled(self.page > 1, egui::Button::new("◀ Previous page"))
                 .clicked()
             {
-                self.page -= 1;
+                self.turn_to(self.page - 1);
             }
             ui.label(format!("Page {} of {n}", self.page));
             if ui
                 .add_enabled(self.page < n, egui::Button::new("Next page ▶"))
                 .clicked()
             {
-                self.page += 1;
+                self.turn_to(self.page + 1);
             }
         });
     }

@@ -73,7 +73,20 @@ fn esc(s: &str) -> String {
 /// no external resources, images as `data:` PNGs. `facts` are shown as a
 /// header (archive, record, hashes, decoder).
 pub fn to_html(docs: &[Document], facts: &[(String, String)]) -> String {
-    let title = docs.first().map_or("", |d| d.title.as_str());
+    let Some((main, pages)) = docs.split_first() else {
+        return String::new();
+    };
+    let mut o = html_start(main, facts);
+    for (i, page) in pages.iter().enumerate() {
+        o += &html_page(i + 1, pages.len(), page);
+    }
+    o.push_str(HTML_END);
+    o
+}
+
+/// The start of a record's HTML page: the head, the facts and the main
+/// document; its pages follow ([`html_page`]), then [`HTML_END`].
+pub fn html_start(main: &Document, facts: &[(String, String)]) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
@@ -84,7 +97,7 @@ pub fn to_html(docs: &[Document], facts: &[(String, String)]) -> String {
          .facts td:first-child{{font-weight:bold}}.facts{{font-family:monospace;font-size:.85em}}\n\
          pre{{background:#f4f4f4;padding:.5em;overflow:auto}}img{{max-width:100%;image-rendering:pixelated;border:1px solid #ccc}}\n\
          .page{{border-top:2px solid #333;margin-top:2em}}\n</style></head><body>\n",
-        esc(title)
+        esc(&main.title)
     );
     if !facts.is_empty() {
         o.push_str("<table class=\"facts\">\n");
@@ -93,26 +106,76 @@ pub fn to_html(docs: &[Document], facts: &[(String, String)]) -> String {
         }
         o.push_str("</table>\n");
     }
-    for (i, d) in docs.iter().enumerate() {
-        if i == 0 {
-            let _ = writeln!(o, "<h1>{}</h1>", esc(&d.title));
-        } else {
-            let _ = writeln!(
-                o,
-                "<section class=\"page\"><h2>Page {i} of {}: {}</h2>",
-                docs.len() - 1,
-                esc(&d.title)
-            );
-        }
-        for b in &d.blocks {
-            block_html(&mut o, b);
-        }
-        if i > 0 {
-            o.push_str("</section>\n");
-        }
+    let _ = writeln!(o, "<h1>{}</h1>", esc(&main.title));
+    for b in &main.blocks {
+        block_html(&mut o, b);
     }
-    o.push_str("</body></html>\n");
     o
+}
+
+/// Page `number` (from 1) of `of` as a section of the HTML page.
+pub fn html_page(number: usize, of: usize, page: &Document) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "<section class=\"page\"><h2>Page {number} of {of}: {}</h2>",
+        esc(&page.title)
+    );
+    for b in &page.blocks {
+        block_html(&mut o, b);
+    }
+    o.push_str("</section>\n");
+    o
+}
+
+/// The end of a record's HTML page.
+pub const HTML_END: &str = "</body></html>\n";
+
+/// Renders a record with its decoder and writes its view to `out` as one
+/// HTML page, a page of the record at a time: each page is decoded,
+/// written and dropped before the next (SPEC §15.2). Returns the render
+/// hash and the number of bytes written.
+pub fn write_record_html(
+    u: &Unlocked,
+    host: &legation_reader::decode::Host,
+    rec: &CatalogRecord,
+    facts: &[(String, String)],
+    out: &mut dyn std::io::Write,
+) -> Result<([u8; 32], u64), String> {
+    let limits = host.limits().view.clone();
+    let mut written = 0u64;
+    let mut failed: Option<String> = None;
+    let mut pages = 0usize;
+    let r = u.render_record_with(host, rec, &mut |n, cbor| {
+        if failed.is_some() {
+            return;
+        }
+        let piece = Document::from_cbor(cbor, &limits)
+            .map_err(|e| format!("{}: the decoder's view is invalid: {e}", rec.path))
+            .map(|doc| {
+                if n == 0 {
+                    pages = legation_reader::decode::page_count(cbor, &limits) as usize;
+                    html_start(&doc, facts)
+                } else {
+                    html_page(n as usize, pages, &doc)
+                }
+            });
+        match piece.and_then(|p| {
+            out.write_all(p.as_bytes()).map_err(|e| e.to_string())?;
+            written += p.len() as u64;
+            Ok(())
+        }) {
+            Ok(()) => {}
+            Err(e) => failed = Some(e),
+        }
+    });
+    let r = r.map_err(|e| e.to_string())?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    out.write_all(HTML_END.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok((r.hash(), written + HTML_END.len() as u64))
 }
 
 fn block_html(o: &mut String, b: &Block) {

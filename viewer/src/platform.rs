@@ -66,6 +66,16 @@ pub trait Platform {
     }
 }
 
+/// A rendered record as the viewer first shows it: the main document and
+/// the render hash, and the first page's document if it has pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedRecord {
+    /// The main document, the page count and the render hash.
+    pub rendered: legation_reader::decode::Rendered,
+    /// Page 1's canonical CBOR, for a record with pages.
+    pub first_page: Option<Vec<u8>>,
+}
+
 /// Writes an export to a target, all or nothing; see
 /// [`crate::export::write_new`].
 pub type ExportWriter = fn(
@@ -119,14 +129,26 @@ pub trait Offload {
         pinned: Option<[u8; 32]>,
         wake: Wake,
     ) -> Job<legation_reader::Report>;
-    /// Runs the record's decoder: its documents, or why not.
+    /// Runs the record's decoder: its main document and first page (every
+    /// page decoded for the render hash, one at a time), or why not.
     fn render(
         &self,
         archive: &Path,
         key: &legation_format::crypto::DataKey,
         record: &legation_format::catalog::CatalogRecord,
         wake: Wake,
-    ) -> Job<Result<legation_reader::decode::Rendered, String>>;
+    ) -> Job<Result<RenderedRecord, String>>;
+    /// Decodes page `page` (0-based) of a record whose main document
+    /// announced `pages` pages: its canonical CBOR, or why not.
+    fn render_page(
+        &self,
+        archive: &Path,
+        key: &legation_format::crypto::DataKey,
+        record: &legation_format::catalog::CatalogRecord,
+        page: u32,
+        pages: u32,
+        wake: Wake,
+    ) -> Job<Result<Vec<u8>, String>>;
     /// Derives the data key from the user's keys (Argon2id is slow), or
     /// says why not (the same words as [`crate::app::unlock_error`]).
     fn unlock(

@@ -38,6 +38,7 @@ use legation_format::keys::Identity;
 use legation_reader::decode::{DecodeError, Host, HostLimits, RenderError, Rendered};
 use legation_reader::{Archive, Key, Level, Report, Unlocked};
 use legation_viewer::jobs::{Completer, Job};
+use legation_viewer::platform::RenderedRecord;
 use legation_viewer::platform::{Offload, Wake};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -130,13 +131,66 @@ fn stopped_report(level: Level, pinned: bool, why: Option<String>) -> Report {
 enum Pending {
     Verify(Completer<Report>, Level, bool),
     /// The record is being decrypted; then it goes to be decoded.
-    Read(
-        Completer<Result<Rendered, String>>,
-        std::path::PathBuf,
-        String,
-    ),
-    Render(Completer<Result<Rendered, String>>),
+    Read(Reply, std::path::PathBuf, String),
+    Render(Reply),
     Unlock(Completer<Result<DataKey, String>>),
+}
+
+/// Who waits for a decoding: the record's first view, or one page.
+enum Reply {
+    Record(Completer<Result<RenderedRecord, String>>),
+    /// Page (0-based) of pages.
+    Page(Completer<Result<Vec<u8>, String>>, u32, u32),
+}
+
+impl Reply {
+    fn progress(&self) -> &legation_viewer::jobs::Progress {
+        match self {
+            Reply::Record(c) => c.progress(),
+            Reply::Page(c, ..) => c.progress(),
+        }
+    }
+
+    fn fail(self, why: String) {
+        match self {
+            Reply::Record(c) => c.finish(Err(why)),
+            Reply::Page(c, ..) => c.finish(Err(why)),
+        }
+    }
+
+    /// Ends with the decoder worker's answer: documents in `docs` (the
+    /// main one and the first page, or the page asked for), with the page
+    /// count and render hash for a record.
+    fn answer(self, msg: &JsValue, error: Option<String>) {
+        if let Some(e) = error {
+            return self.fail(e);
+        }
+        let Ok(docs) = get(msg, "docs").dyn_into::<Array>() else {
+            return self.fail("the decoder worker sent no documents".into());
+        };
+        let mut docs = docs.iter().map(|d| Uint8Array::new(&d).to_vec());
+        match self {
+            Reply::Record(c) => {
+                let hash: Option<[u8; 32]> = bytes(msg, "hash").and_then(|h| h.try_into().ok());
+                let pages = get(msg, "pages").as_f64();
+                c.finish(match (docs.next(), hash, pages) {
+                    (Some(main), Some(hash), Some(pages)) => Ok(RenderedRecord {
+                        rendered: Rendered {
+                            main,
+                            pages: pages as u32,
+                            hash,
+                        },
+                        first_page: docs.next(),
+                    }),
+                    _ => Err("the decoder worker sent an incomplete answer".into()),
+                })
+            }
+            Reply::Page(c, ..) => c.finish(
+                docs.next()
+                    .ok_or_else(|| "the decoder worker sent no page".into()),
+            ),
+        }
+    }
 }
 
 impl Pending {
@@ -154,7 +208,7 @@ impl Pending {
             Pending::Verify(c, level, pinned) => {
                 c.finish(stopped_report(level, pinned, (!cancelled).then_some(why)))
             }
-            Pending::Read(c, ..) | Pending::Render(c) => c.finish(Err(why)),
+            Pending::Read(c, ..) | Pending::Render(c) => c.fail(why),
             Pending::Unlock(c) => c.finish(Err(why)),
         }
     }
@@ -176,28 +230,24 @@ impl Pending {
                 }))
             }
             Pending::Read(c, archive, record) => match (error, get(msg, "bytes")) {
-                (Some(e), _) => c.finish(Err(e)),
+                (Some(e), _) => c.fail(e),
                 (None, bytes) if bytes.is_instance_of::<Uint8Array>() => {
                     match request("decode", &archive) {
                         Ok(req) => {
                             set(&req, "record", record);
                             set(&req, "bytes", bytes);
+                            if let Reply::Page(_, page, pages) = &c {
+                                set(&req, "page", *page);
+                                set(&req, "pages", *pages);
+                            }
                             send(DECODE, req, Pending::Render(c));
                         }
-                        Err(e) => c.finish(Err(e)),
+                        Err(e) => c.fail(e),
                     }
                 }
-                _ => c.finish(Err("the worker sent no record".into())),
+                _ => c.fail("the worker sent no record".into()),
             },
-            Pending::Render(c) => c.finish(match error {
-                Some(e) => Err(e),
-                None => match get(msg, "docs").dyn_into::<Array>() {
-                    Ok(a) => Ok(Rendered {
-                        documents: a.iter().map(|d| Uint8Array::new(&d).to_vec()).collect(),
-                    }),
-                    Err(_) => Err("the decoder worker sent no documents".into()),
-                },
-            }),
+            Pending::Render(c) => c.answer(msg, error),
             Pending::Unlock(c) => c.finish(match (error, secret_bytes(msg, "key")) {
                 (Some(e), _) => Err(e),
                 (None, Some(k)) if k.len() == 32 => {
@@ -446,6 +496,32 @@ fn request(kind: &str, path: &Path) -> Result<Object, String> {
 #[derive(Debug, Default)]
 pub struct Workers;
 
+impl Workers {
+    /// Has the keys' worker decrypt the record, then the decoders' worker
+    /// decode it for `reply`.
+    fn read_then_decode(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        record: &CatalogRecord,
+        reply: Reply,
+    ) {
+        let rec = match serde_json::to_string(record) {
+            Ok(r) => r,
+            Err(e) => return reply.fail(e.to_string()),
+        };
+        let pending = Pending::Read(reply, archive.to_owned(), rec.clone());
+        match request("read", archive) {
+            Ok(req) => {
+                set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
+                set(&req, "record", rec);
+                send(KEYS, req, pending);
+            }
+            Err(e) => pending.stop(e, false),
+        }
+    }
+}
+
 impl Offload for Workers {
     fn verify(
         &self,
@@ -479,24 +555,23 @@ impl Offload for Workers {
         key: &DataKey,
         record: &CatalogRecord,
         wake: Wake,
-    ) -> Job<Result<Rendered, String>> {
+    ) -> Job<Result<RenderedRecord, String>> {
         let (job, done) = Job::pending(wake);
-        let rec = match serde_json::to_string(record) {
-            Ok(r) => r,
-            Err(e) => {
-                done.finish(Err(e.to_string()));
-                return job;
-            }
-        };
-        let pending = Pending::Read(done, archive.to_owned(), rec.clone());
-        match request("read", archive) {
-            Ok(req) => {
-                set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
-                set(&req, "record", rec);
-                send(KEYS, req, pending);
-            }
-            Err(e) => pending.stop(e, false),
-        }
+        self.read_then_decode(archive, key, record, Reply::Record(done));
+        job
+    }
+
+    fn render_page(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        record: &CatalogRecord,
+        page: u32,
+        pages: u32,
+        wake: Wake,
+    ) -> Job<Result<Vec<u8>, String>> {
+        let (job, done) = Job::pending(wake);
+        self.read_then_decode(archive, key, record, Reply::Page(done, page, pages));
         job
     }
 
@@ -674,15 +749,41 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
             let decoder = archive
                 .decoder_for(&kept.host, &rec)
                 .map_err(|e| e.to_string())?;
-            let r = kept
-                .host
-                .render(&decoder, &rec.path, &bytes)
-                .map_err(|e| RenderError::from(e).to_string())?;
+            let failed = |e: DecodeError| RenderError::from(e).to_string();
             let docs = Array::new();
-            for d in &r.documents {
-                docs.push(&Uint8Array::from(&d[..]));
+            let o = Object::new();
+            match (get(msg, "page").as_f64(), get(msg, "pages").as_f64()) {
+                // One page, when the reader turns to it.
+                (Some(page), Some(pages)) => {
+                    let doc = kept
+                        .host
+                        .page(&decoder, &rec.path, &bytes, page as u32, pages as u32)
+                        .map_err(failed)?;
+                    docs.push(&Uint8Array::from(&doc[..]));
+                }
+                // The record: every page decoded for the hash, one at a
+                // time; the first kept to be shown.
+                _ => {
+                    let mut first = None;
+                    let r = kept
+                        .host
+                        .render_with(&decoder, &rec.path, &bytes, &mut |n, cbor| {
+                            if n == 1 {
+                                first = Some(Uint8Array::from(cbor));
+                            }
+                        })
+                        .map_err(failed)?;
+                    docs.push(&Uint8Array::from(&r.main[..]));
+                    if let Some(f) = first {
+                        docs.push(&f);
+                    }
+                    set(&o, "hash", Uint8Array::from(&r.hash()[..]));
+                    set(&o, "pages", r.pages);
+                }
             }
-            answer(id, "docs", docs);
+            set(&o, "id", id);
+            set(&o, "docs", docs);
+            post(&o);
         }
         "unlock" => {
             let mut keys = Vec::new();

@@ -173,7 +173,7 @@ impl Renderer for Packer {
                 self.rendered += 1;
                 meta.render = Some(Render::Rendered {
                     blake3: r.hash(),
-                    pages: (r.documents.len() - 1) as u32,
+                    pages: r.pages,
                 });
             }
             Err(e) => self.failures.push((meta.path.clone(), e.to_string())),

@@ -126,7 +126,7 @@ fn main() {
     let _ = legation_viewer::document::sort_rows(&rows, 4, Some(ColumnType::Integer), false);
     let t_table_sort = t.elapsed();
     drop(rows);
-    let mut view = DocumentView::new(vec![table]);
+    let mut view = DocumentView::new(table, None);
     let tctx = egui::Context::default();
     let mut tframe = 0;
     let mut draw = |ctx: &egui::Context, input: RawInput| {

@@ -71,7 +71,7 @@ impl Renderer for Builtins {
         meta.render = Some(match r {
             Ok(r) => Render::Rendered {
                 blake3: r.hash(),
-                pages: (r.documents.len() - 1) as u32,
+                pages: r.pages,
             },
             Err(e) => Render::NotRendered {
                 reason: e.to_string(),
