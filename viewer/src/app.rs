@@ -463,8 +463,17 @@ impl App {
                                     ("failed", vec![], vec![], Some(f.error.clone()), None)
                                 }
                             };
+                            let page = match &o.state {
+                                RecordState::Shown(r) => json!({
+                                    "shown": r.view.page,
+                                    "of": r.view.pages(),
+                                    "decoded": r.view.docs.len() > 1,
+                                }),
+                                _ => json!(null),
+                            };
                             json!({
                                 "path": o.rec.path,
+                                "page": page,
                                 "state": state,
                                 "titles": titles,
                                 "blocks": blocks,
@@ -1905,6 +1914,15 @@ impl Browser {
                     row("Module BLAKE3", legation_format::hex::encode(&me.blake3));
                 }
                 row("Media types", d.media_types.join(", "));
+                row(
+                    "Limits",
+                    format!(
+                        "fuel {}, {} nested calls, {} MiB of memory",
+                        d.limits.fuel,
+                        d.limits.max_depth,
+                        u64::from(d.limits.max_memory_pages) * 64 / 1024
+                    ),
+                );
             }),
             None => {
                 ui.label("No decoder is assigned to this record.");

@@ -233,9 +233,16 @@ fn an_image_and_a_multi_page_record() {
         .unwrap_or_default();
     let n: usize = pages.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(n >= 2, "{pages}");
+    // Pages are decoded when the reader turns to them (one at a time).
     button(&h, "Next page ▶").click();
     h.run_steps(2);
     assert!(has(&h, &format!("Page 2 of {n}")));
+    settle(&mut h);
+    assert!(!has(&h, "Decoding page"));
+    assert!(
+        h.query_by_label(&format!("2 of {n}")).is_some(),
+        "page 2's own fields, decoded"
+    );
     snap(&mut h, "multipage_record");
 }
 

@@ -406,6 +406,14 @@ def main():
         assert r["state"] == "shown" and "image" in r["blocks"] and r["matches_recorded"], r
         b.screenshot("06-scanned-record")
         passed.append("a scanned TIFF record renders as an image, identical to the desktop's view")
+        # Its pages are decoded one at a time, when the reader turns to one.
+        assert r["page"] == {"shown": 1, "of": 3, "decoded": True}, r
+        b.click(b.widget("Next page ▶", role="Button"))
+        s = b.wait("page 2 to be decoded", lambda s: s["record"]["page"] == {"shown": 2, "of": 3, "decoded": True}
+                   and not s.get("busy"))
+        assert "image" in s["record"]["blocks"], s["record"]
+        b.screenshot("06b-scanned-record-page-2")
+        passed.append("turning a page of a scan decodes that page alone, in the decoders' worker")
 
         s = open_record(b, "national/legacy/land-tax-1991-zad.ebc")
         assert s["record"]["state"] == "shown" and s["record"]["matches_recorded"], s["record"]
