@@ -31,6 +31,10 @@ fn cases() -> Vec<(&'static str, &'static [u8], Native)> {
         ("logo.png", b::PNG, legation_decoder_png::decode),
         ("multipage_rgb.tif", b::TIFF, legation_decoder_tiff::decode),
         ("python.tiff", b::TIFF, legation_decoder_tiff::decode),
+        // LZW with the predictor on two pages, PackBits, palette colour.
+        ("im_multipage_lzw.tif", b::TIFF, legation_decoder_tiff::decode),
+        ("im_packbits_gray.tif", b::TIFF, legation_decoder_tiff::decode),
+        ("im_palette8_lzw.tif", b::TIFF, legation_decoder_tiff::decode),
         ("astronaut.png", b::RAW, legation_decoder_raw::decode),
     ]
 }

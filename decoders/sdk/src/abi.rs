@@ -46,11 +46,9 @@ pub fn decode_page(
     page: i32,
     decode_page: fn(&[u8], u32) -> Result<Document, DecodeError>,
 ) -> i64 {
-    let result = match (input(ptr, len), u32::try_from(page)) {
-        (Ok(input), Ok(page)) => decode_page(input, page),
-        (Err(error), _) => Err(error),
-        (_, Err(_)) => Err(DecodeError::new(format!("page {page} is negative"))),
-    };
+    // Page numbers are unsigned 32-bit numbers carried in an i32 (SPEC
+    // §12.3): the bits are the number.
+    let result = input(ptr, len).and_then(|input| decode_page(input, page as u32));
     hand_back(respond(result))
 }
 

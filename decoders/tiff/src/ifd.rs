@@ -21,6 +21,7 @@ pub const PLANAR_CONFIGURATION: u16 = 284;
 pub const SOFTWARE: u16 = 305;
 pub const DATE_TIME: u16 = 306;
 pub const PREDICTOR: u16 = 317;
+pub const COLOR_MAP: u16 = 320;
 pub const TILE_WIDTH: u16 = 322;
 pub const TILE_OFFSETS: u16 = 324;
 pub const EXTRA_SAMPLES: u16 = 338;

@@ -155,8 +155,11 @@ struct Page {
     height: u32,
     samples: Samples,
     samples_per_pixel: u16,
-    /// 0 WhiteIsZero, 1 BlackIsZero, 2 RGB.
+    /// 0 WhiteIsZero, 1 BlackIsZero, 2 RGB, 3 palette colour.
     photometric: u16,
+    /// The colour map of a palette image: each index's colour, 8 bits a
+    /// channel.
+    palette: Vec<[u8; 3]>,
     alpha: Alpha,
     compression: u16,
     predictor: u16,
@@ -207,9 +210,8 @@ impl Page {
         };
         let photometric = required(ifd::PHOTOMETRIC, "PhotometricInterpretation")?;
         let colours = match photometric {
-            0 | 1 => 1,
+            0 | 1 | 3 => 1,
             2 => 3,
-            3 => return Err(refuse("palette colour images are not supported")),
             other => {
                 return Err(refuse(format!(
                     "photometric interpretation {other} is not supported"
@@ -234,7 +236,40 @@ impl Page {
                 _ => Alpha::None,
             }
         };
+        // A palette image (baseline TIFF 6.0, section 5): 4- or 8-bit
+        // indices (1 and 2 accepted too) into a colour map of 16-bit red,
+        // then green, then blue values, 2^bits of each.
+        let palette = if photometric == 3 {
+            let Samples::Unsigned(bits @ 1..=8) = samples else {
+                return Err(refuse(format!(
+                    "a palette image of {first_bits}-bit samples"
+                )));
+            };
+            let map = ifd
+                .numbers(tiff, ifd::COLOR_MAP)?
+                .ok_or_else(|| refuse("the ColorMap tag of a palette image is missing"))?;
+            let entries = 1usize << bits;
+            if map.len() != 3 * entries {
+                return Err(refuse(format!(
+                    "a colour map of {} values for {bits}-bit indices ({} expected)",
+                    map.len(),
+                    3 * entries
+                )));
+            }
+            // 16-bit values scaled to 8 bits, v * 255 / 65535 rounded down
+            // (as ImageMagick reads colour maps): a colour map is a few
+            // colours chosen once, and writers use the whole 16-bit range,
+            // not 8-bit values repeated (v * 257), so the high byte alone
+            // would be off by one for many.
+            (0..entries)
+                .map(|i| [0, 1, 2].map(|c| (map[c * entries + i].min(65535) * 255 / 65535) as u8))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let format = match (colours, alpha) {
+            _ if photometric == 3 && alpha == Alpha::None => PixelFormat::Rgb8,
+            _ if photometric == 3 => PixelFormat::Rgba8,
             (1, Alpha::None) => PixelFormat::Gray8,
             (1, _) => PixelFormat::GrayAlpha8,
             (_, Alpha::None) => PixelFormat::Rgb8,
@@ -277,6 +312,7 @@ impl Page {
             samples,
             samples_per_pixel,
             photometric: photometric as u16,
+            palette,
             alpha,
             compression: compression as u16,
             predictor: predictor as u16,
@@ -312,6 +348,8 @@ impl Page {
     /// A short description such as `"10 x 10 RGB, 8-bit, LZW"`.
     fn describe(&self) -> String {
         let colour = match (self.photometric, self.alpha) {
+            (3, Alpha::None) => "palette colour",
+            (3, _) => "palette colour with alpha",
             (0 | 1, _) if self.samples == Samples::Unsigned(1) => "bilevel",
             (0 | 1, Alpha::None) => "greyscale",
             (0 | 1, _) => "greyscale with alpha",
@@ -467,6 +505,16 @@ impl Page {
         for y in 0..height {
             for x in 0..width {
                 let pixel = &mut out[(y * width + x) * out_bpp..(y * width + x + 1) * out_bpp];
+                if self.photometric == 3 {
+                    // The index, unscaled: the map has an entry for each.
+                    let row = &planes[0][y * row_bytes..(y + 1) * row_bytes];
+                    let index = self.index(row, if self.planar { x } else { x * spp });
+                    pixel[..3].copy_from_slice(&self.palette[index]);
+                    if self.alpha != Alpha::None {
+                        pixel[3] = sample(x, y, 1);
+                    }
+                    continue;
+                }
                 for (channel, slot) in pixel.iter_mut().enumerate().take(colours) {
                     *slot = sample(x, y, channel);
                 }
@@ -485,6 +533,14 @@ impl Page {
             }
         }
         Ok(out)
+    }
+
+    /// Sample `index` of a row of 1- to 8-bit samples, unscaled: a palette
+    /// index.
+    fn index(&self, row: &[u8], index: usize) -> usize {
+        let bits = self.samples.bits() as usize;
+        let bit = index * bits;
+        usize::from((row[bit / 8] >> (8 - bits - bit % 8)) & ((1u16 << bits) - 1) as u8)
     }
 
     /// Sample `index` of a row, scaled to 8 bits.

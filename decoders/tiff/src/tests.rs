@@ -68,6 +68,114 @@ fn corpus_multipage_float_planar_rgb() {
     );
 }
 
+/// Files written by another TIFF writer (ImageMagick 6.9.11 with libtiff,
+/// from two of the PNGs here; testdata/README.md has the commands), each
+/// page's pixels checked against ImageMagick's own reading of the file
+/// (`convert FILE[PAGE] -depth 8 gray:-` or `rgb:-`): LZW with and
+/// without the horizontal predictor, PackBits, 4- and 8-bit palette
+/// colour (the colour map of baseline TIFF), and two LZW pages.
+#[test]
+fn files_of_another_writer_match_its_own_reading() {
+    let cases: [(&str, u32, &str, &[(PixelFormat, u64)]); 6] = [
+        (
+            "im_lzw_rgb.tif",
+            64,
+            "64 x 64 RGB, 8-bit, LZW",
+            &[(PixelFormat::Rgb8, 0x9c3966681055ea02)],
+        ),
+        (
+            "im_lzw_predictor_gray.tif",
+            64,
+            "64 x 64 greyscale, 8-bit, LZW",
+            &[(PixelFormat::Gray8, 0xe1d82e65da5dbf7f)],
+        ),
+        (
+            "im_packbits_gray.tif",
+            64,
+            "64 x 64 greyscale, 8-bit, PackBits",
+            &[(PixelFormat::Gray8, 0xe1d82e65da5dbf7f)],
+        ),
+        (
+            "im_palette4.tif",
+            64,
+            "64 x 64 palette colour, 4-bit, uncompressed",
+            &[(PixelFormat::Rgb8, 0xe294115ca022b515)],
+        ),
+        (
+            "im_palette8_lzw.tif",
+            64,
+            "64 x 64 palette colour, 8-bit, LZW",
+            &[(PixelFormat::Rgb8, 0x810fac92e17dd9c5)],
+        ),
+        (
+            "im_multipage_lzw.tif",
+            48,
+            "48 x 48 greyscale, 8-bit, LZW",
+            &[
+                (PixelFormat::Gray8, 0xe74b23ec04f77cfb),
+                (PixelFormat::Rgb8, 0x888302c2b40a809a),
+            ],
+        ),
+    ];
+    for (name, side, first, pages) in cases {
+        let input = testdata(name);
+        let documents: Vec<Document> = if pages.len() == 1 {
+            vec![checked(decode(&input))]
+        } else {
+            let summary = checked(decode(&input));
+            assert!(
+                summary.blocks.contains(&Block::Pages {
+                    count: pages.len() as u32
+                }),
+                "{name}: {summary:?}"
+            );
+            (0..pages.len() as u32)
+                .map(|p| checked(decode_page(&input, p)))
+                .collect()
+        };
+        let Some(Block::Fields { items }) = documents[0].blocks.first() else {
+            panic!("{name}: {:?}", documents[0])
+        };
+        assert!(
+            items.iter().any(|(_, v)| v == first),
+            "{name}: {first} not in {items:?}"
+        );
+        for (page, (document, (format, hash))) in documents.iter().zip(pages).enumerate() {
+            let (width, height, f, pixels) = image(document);
+            assert_eq!(
+                (width, height, f),
+                (side, side, *format),
+                "{name} page {page}"
+            );
+            assert_eq!(fnv1a64(&pixels), *hash, "{name} page {page}");
+        }
+    }
+}
+
+/// A palette image whose colour map is not 2^bits entries of each colour,
+/// or missing, is refused with the reason.
+#[test]
+fn palette_colour_maps_are_checked() {
+    let input = testdata("im_palette4.tif");
+    // The ColorMap tag (320 = 0x0140, little-endian) renamed to an unknown
+    // tag: the map is then missing.
+    let at = input
+        .windows(4)
+        .position(|w| w == [0x40, 0x01, 0x03, 0x00])
+        .expect("the ColorMap entry");
+    let mut missing = input.clone();
+    missing[at] = 0x41;
+    assert!(error(&missing).contains("ColorMap tag of a palette image is missing"));
+    // 47 values instead of 48.
+    let mut short = input.clone();
+    short[at + 4] = 47;
+    assert!(
+        error(&short).contains("colour map of 47 values for 4-bit indices (48 expected)"),
+        "{}",
+        error(&short)
+    );
+}
+
 #[test]
 fn corpus_rgba_with_unassociated_alpha() {
     let input = testdata("python.tiff");
