@@ -32,9 +32,21 @@ fn cases() -> Vec<(&'static str, &'static [u8], Native)> {
         ("multipage_rgb.tif", b::TIFF, legation_decoder_tiff::decode),
         ("python.tiff", b::TIFF, legation_decoder_tiff::decode),
         // LZW with the predictor on two pages, PackBits, palette colour.
-        ("im_multipage_lzw.tif", b::TIFF, legation_decoder_tiff::decode),
-        ("im_packbits_gray.tif", b::TIFF, legation_decoder_tiff::decode),
-        ("im_palette8_lzw.tif", b::TIFF, legation_decoder_tiff::decode),
+        (
+            "im_multipage_lzw.tif",
+            b::TIFF,
+            legation_decoder_tiff::decode,
+        ),
+        (
+            "im_packbits_gray.tif",
+            b::TIFF,
+            legation_decoder_tiff::decode,
+        ),
+        (
+            "im_palette8_lzw.tif",
+            b::TIFF,
+            legation_decoder_tiff::decode,
+        ),
         ("astronaut.png", b::RAW, legation_decoder_raw::decode),
     ]
 }

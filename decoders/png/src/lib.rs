@@ -45,6 +45,7 @@ pub fn decode(input: &[u8]) -> Result<Document, DecodeError> {
         ),
     ];
     items.extend(png.texts.iter().cloned());
+    fits(header.width, header.height, png.format())?;
     let pixels = pixels(&png)?;
     Ok(Document {
         title: format!("PNG image, {} x {}", header.width, header.height),
@@ -305,19 +306,31 @@ fn parse_header(body: &[u8]) -> Result<Header, DecodeError> {
         colour,
         interlaced: body[12] == 1,
     };
-    // Refuse what the view document could not hold, before allocating.
+    // Refuse what the view document could not hold, before reading on:
+    // here with the fewest bytes a pixel of this colour type takes, and
+    // again with the format once tRNS is known (`fits`).
+    let least = match colour {
+        0 => PixelFormat::Gray8,
+        4 => PixelFormat::GrayAlpha8,
+        2 | 3 => PixelFormat::Rgb8,
+        _ => PixelFormat::Rgba8,
+    };
+    fits(width, height, least)?;
+    Ok(header)
+}
+
+/// Refuses an image of `width` x `height` pixels of `format` that a view
+/// document could not hold, before its pixels are allocated.
+fn fits(width: u32, height: u32, format: PixelFormat) -> Result<(), DecodeError> {
     let limits = Limits::default();
     let count = u64::from(width) * u64::from(height);
-    let bytes_per_pixel = match colour {
-        0 => 2, // room for an alpha channel from tRNS
-        _ => 4,
-    };
-    if count > limits.max_pixels || count * bytes_per_pixel > limits.max_bytes as u64 - 4096 {
+    let bytes = count * format.bytes_per_pixel() as u64;
+    if count > limits.max_pixels || bytes > limits.max_bytes as u64 - 4096 {
         return Err(refuse(format!(
             "{width} x {height} pixels is more than a view document may hold"
         )));
     }
-    Ok(header)
+    Ok(())
 }
 
 /// A pass of the image: its size and where its pixels go.

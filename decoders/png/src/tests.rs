@@ -419,6 +419,25 @@ fn every_truncation_is_refused() {
     assert!(error(&good[..good.len() - 12]).contains("before the IEND chunk"));
 }
 
+/// The size check counts the bytes a pixel of the image's own format
+/// takes: 8192 x 8192 RGB (192 MiB as rgb8) fits a view document, and is
+/// refused only with a tRNS chunk, which makes it rgba8 (256 MiB).
+#[test]
+fn the_size_check_counts_the_pixel_format() {
+    let mut png = small();
+    png[16..20].copy_from_slice(&u32::to_be_bytes(8192));
+    png[20..24].copy_from_slice(&u32::to_be_bytes(8192));
+    fix_crcs(&mut png);
+    let too_big = "PNG: 8192 x 8192 pixels is more than a view document may hold";
+    // Its data is that of a 4 x 4 image: refused, but not for its size.
+    assert_ne!(error(&png), too_big);
+    let idat = png.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
+    let mut trns = Vec::new();
+    chunk(&mut trns, b"tRNS", &[0, 0, 0, 0, 0, 0]);
+    png.splice(idat..idat, trns);
+    assert_eq!(error(&png), too_big);
+}
+
 #[test]
 fn huge_sizes_are_refused_before_allocating() {
     for (width, height) in [
