@@ -25,6 +25,8 @@
 
 #![deny(unsafe_code)]
 
+use std::collections::BTreeMap;
+
 use legation_decoder_sdk::text::{decode_text, find_any, find_byte};
 use legation_decoder_sdk::{decoder, Block, ColumnType, DecodeError, Document, Limits};
 
@@ -48,27 +50,37 @@ const SAMPLE_RECORDS: usize = 100;
 pub fn decode(input: &[u8]) -> Result<Document, DecodeError> {
     let (text, encoding) = decode_text(input);
     let (delimiter, delimiter_name) = detect_delimiter(&text);
-    let mut rows = parse(&text, delimiter, usize::MAX)?;
+    let Parsed {
+        records: mut rows,
+        unkept,
+    } = parse(&text, delimiter, usize::MAX)?;
     let title = match delimiter {
         b'\t' => "Tab-separated table",
         b',' => "Comma-separated table",
         _ => "Delimiter-separated table",
     };
 
-    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    // Records past what a view could show were counted, not kept: they
+    // still count in the width, the padding and the number of rows.
+    let width = rows
+        .iter()
+        .map(Vec::len)
+        .chain(unkept.keys().copied())
+        .max()
+        .unwrap_or(0);
     let header = has_header(&rows);
     let mut columns: Vec<String> = if header { rows.remove(0) } else { Vec::new() };
     for index in columns.len()..width {
         columns.push(format!("Column {}", index + 1));
     }
-    let mut padded = 0;
+    let mut padded: usize = unkept.range(..width).map(|(_, n)| n).sum();
     for row in &mut rows {
         if row.len() < width {
             padded += 1;
             row.resize(width, String::new());
         }
     }
-    let total_rows = rows.len();
+    let total_rows = rows.len() + unkept.values().sum::<usize>();
     // Keep within the view document's cell limit, leaving room for the
     // column names and the summary.
     let budget = (Limits::default().max_cells as usize).saturating_sub(width + 16);
@@ -121,7 +133,10 @@ pub fn decode(input: &[u8]) -> Result<Document, DecodeError> {
 fn detect_delimiter(text: &str) -> (u8, &'static str) {
     let mut best = (DELIMITERS[0], (false, 0usize, 0usize));
     for (delimiter, name) in DELIMITERS {
-        let Ok(sample) = parse(text, delimiter, SAMPLE_RECORDS) else {
+        let Ok(Parsed {
+            records: sample, ..
+        }) = parse(text, delimiter, SAMPLE_RECORDS)
+        else {
             continue;
         };
         // The most common field count, and how many records have it.
@@ -149,19 +164,44 @@ fn detect_delimiter(text: &str) -> (u8, &'static str) {
     best.0
 }
 
-/// Splits `text` into at most `limit` records of fields.
-fn parse(text: &str, delimiter: u8, limit: usize) -> Result<Vec<Vec<String>>, DecodeError> {
+/// The records of a text: those kept, then the field counts of the rest.
+struct Parsed {
+    /// The first records, with their fields.
+    records: Vec<Vec<String>>,
+    /// For the records after them: how many have each number of fields.
+    unkept: BTreeMap<usize, usize>,
+}
+
+/// Records and fields kept with their text, at most: past either, records
+/// are only counted. A view shows at most `max_cells` cells, and a table
+/// of width `w` shows at most `max_cells / w` rows, whose cells are within
+/// these bounds; so every row a view can show is kept, while a huge file
+/// does not hold all its fields in memory at once.
+const KEEP: usize = 10_000_000;
+
+/// Splits `text` into records of fields: at most `limit` records, of
+/// which the first are kept (see [`KEEP`]) and the rest counted.
+fn parse(text: &str, delimiter: u8, limit: usize) -> Result<Parsed, DecodeError> {
     let bytes = text.as_bytes();
-    // Fields are cut at ASCII bytes only, so every piece is a slice of
-    // the text (not validated again).
-    let piece = |from: usize, to: usize| text[from..to].to_owned();
-    let mut records = Vec::new();
-    let mut record = Vec::new();
+    let mut parsed = Parsed {
+        records: Vec::new(),
+        unkept: BTreeMap::new(),
+    };
+    let mut kept_cells = 0usize;
+    let mut keeping = true;
+    let mut record: Vec<String> = Vec::new();
+    // A record that is counted: its fields, and whether any is not empty.
+    let (mut counted, mut filled) = (0usize, false);
+    // One buffer for every field; a kept field is copied out of it, so a
+    // counted one allocates nothing (decoders' memory is never freed).
+    let mut field = String::new();
+    let mut total = 0usize;
     let mut line = 1usize;
     let mut at = 0;
-    while at < bytes.len() && records.len() < limit {
-        // One field, starting at `at`.
-        let mut field = String::new();
+    while at < bytes.len() && total < limit {
+        // One field, starting at `at`. Fields are cut at ASCII bytes only,
+        // so every piece is a slice of the text (not validated again).
+        field.clear();
         if bytes[at] == b'"' {
             let opened = line;
             at += 1;
@@ -172,7 +212,7 @@ fn parse(text: &str, delimiter: u8, limit: usize) -> Result<Vec<Vec<String>>, De
                     )));
                 };
                 line += count_line_breaks(&bytes[at..at + quote]);
-                field.push_str(&piece(at, at + quote));
+                field.push_str(&text[at..at + quote]);
                 at += quote + 1;
                 if bytes.get(at) == Some(&b'"') {
                     field.push('"');
@@ -183,15 +223,25 @@ fn parse(text: &str, delimiter: u8, limit: usize) -> Result<Vec<Vec<String>>, De
             }
         }
         let end = find_any(&bytes[at..], [delimiter, b'\n', b'\r']).map_or(bytes.len(), |n| at + n);
-        field.push_str(&piece(at, end));
-        record.push(field);
+        field.push_str(&text[at..end]);
+        if keeping {
+            record.push(field.clone());
+        } else {
+            counted += 1;
+            filled |= !field.is_empty();
+        }
         at = end;
+        let mut ended = false;
         match bytes.get(at) {
             Some(&b) if b == delimiter => {
                 at += 1;
                 if at == bytes.len() {
                     // A delimiter at the very end leaves one empty field.
-                    record.push(String::new());
+                    if keeping {
+                        record.push(String::new());
+                    } else {
+                        counted += 1;
+                    }
                 }
             }
             Some(b'\r') | Some(b'\n') => {
@@ -201,15 +251,25 @@ fn parse(text: &str, delimiter: u8, limit: usize) -> Result<Vec<Vec<String>>, De
                     1
                 };
                 line += 1;
-                push_record(&mut records, std::mem::take(&mut record));
+                ended = true;
             }
             _ => {}
         }
+        if ended || at >= bytes.len() {
+            if keeping {
+                kept_cells += record.len();
+                push_record(&mut parsed.records, std::mem::take(&mut record));
+            } else if counted > 1 || filled {
+                // (One empty field is an empty line, skipped as
+                // `push_record` skips it.)
+                *parsed.unkept.entry(counted).or_insert(0) += 1;
+            }
+            (counted, filled) = (0, false);
+            keeping = parsed.records.len() < KEEP && kept_cells < KEEP;
+            total = parsed.records.len() + parsed.unkept.values().sum::<usize>();
+        }
     }
-    if !record.is_empty() && records.len() < limit {
-        push_record(&mut records, record);
-    }
-    Ok(records)
+    Ok(parsed)
 }
 
 /// Keeps a record unless it is an empty line.

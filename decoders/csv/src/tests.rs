@@ -269,3 +269,49 @@ fn random_input_never_panics() {
         }
     }
 }
+
+/// Every record a view can show is kept, and the rest are only counted:
+/// the bound is the cell limit of view documents.
+#[test]
+fn records_are_kept_up_to_the_cell_limit() {
+    assert_eq!(KEEP as u64, Limits::default().max_cells);
+}
+
+/// A table over the cell limit: rows past what is kept still count in the
+/// number of rows, the width and the padding, as if all were kept.
+#[test]
+fn rows_past_the_cell_limit_are_counted() {
+    let rows = 2_600_000;
+    let mut text = String::with_capacity(rows * 12);
+    text.push_str("id,a,b,c\n");
+    for i in 0..rows {
+        if i == rows - 10 {
+            text.push_str("short\n\n");
+        } else if i == rows - 5 {
+            text.push_str("1,2,3,4,5\n");
+        } else {
+            text.push_str(&format!("{i},{},x,{}\n", i % 7, i % 3));
+        }
+    }
+    let parsed = parse(&text, b',', usize::MAX).unwrap();
+    assert!(!parsed.unkept.is_empty(), "some records only counted");
+    assert_eq!(
+        parsed.records.len() + parsed.unkept.values().sum::<usize>(),
+        rows + 1
+    );
+    let (items, columns, _, shown) = table(text.as_bytes());
+    assert_eq!(field(&items, "rows").as_deref(), Some("2600000"));
+    assert_eq!(field(&items, "columns").as_deref(), Some("5"));
+    assert_eq!(columns, strings(&["id", "a", "b", "c", "Column 5"]));
+    // Every row but the one of five cells is padded.
+    assert_eq!(
+        field(&items, "padded rows").as_deref(),
+        Some("2599999 rows had fewer than 5 cells and were padded with empty cells")
+    );
+    // (10,000,000 - 5 - 16) / 5 rows fit the view.
+    assert_eq!(shown.len(), 1_999_995);
+    assert_eq!(
+        field(&items, "shown").as_deref(),
+        Some("first 1999995 of 2600000 rows")
+    );
+}
