@@ -76,7 +76,10 @@ fn corpus_multipage_float_planar_rgb() {
 /// colour (the colour map of baseline TIFF), and two LZW pages.
 #[test]
 fn files_of_another_writer_match_its_own_reading() {
-    let cases: [(&str, u32, &str, &[(PixelFormat, u64)]); 6] = [
+    // File, side, the first page's description, and each page's format
+    // and pixel checksum.
+    type Case = (&'static str, u32, &'static str, &'static [(PixelFormat, u64)]);
+    let cases: [Case; 6] = [
         (
             "im_lzw_rgb.tif",
             64,
