@@ -78,7 +78,12 @@ fn corpus_multipage_float_planar_rgb() {
 fn files_of_another_writer_match_its_own_reading() {
     // File, side, the first page's description, and each page's format
     // and pixel checksum.
-    type Case = (&'static str, u32, &'static str, &'static [(PixelFormat, u64)]);
+    type Case = (
+        &'static str,
+        u32,
+        &'static str,
+        &'static [(PixelFormat, u64)],
+    );
     let cases: [Case; 6] = [
         (
             "im_lzw_rgb.tif",
