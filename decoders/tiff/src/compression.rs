@@ -43,22 +43,60 @@ const TABLE_SIZE: usize = 4096;
 /// Codes are 9 to 12 bits, most significant bit first; the width grows
 /// when the next free code reaches 511, 1023 and 2047 (one code earlier
 /// than in GIF, as TIFF writers do).
-pub fn lzw(input: &[u8], expected: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+///
+/// Every string of the table is somewhere in `out` already: a new entry is
+/// the previous code's string followed by the first byte of the current
+/// one, and the two were written one after the other. So an entry is kept
+/// as where its string starts in `out` and its length, and a code is
+/// decoded by copying that range, not by walking a chain of prefixes a
+/// byte at a time.
+///
+/// One table serves every strip of a page: made once, it costs nothing per
+/// strip (a scan can have a strip per row, and a decoder's memory is never
+/// given back).
+pub struct Lzw {
+    /// Entry i (from FIRST on): its string is `out[start[i]..start[i] +
+    /// length[i]]`. Only entries below the next free code are read, and
+    /// each is written before that.
+    start: Vec<usize>,
+    length: Vec<usize>,
+}
+
+impl Lzw {
+    /// A table for any number of strips.
+    pub fn new() -> Self {
+        Lzw {
+            start: vec![0; TABLE_SIZE],
+            length: vec![0; TABLE_SIZE],
+        }
+    }
+
+    /// Decodes one strip (see [`Lzw`]).
+    pub fn decode(
+        &mut self,
+        input: &[u8],
+        expected: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DecodeError> {
+        lzw(input, expected, out, &mut self.start, &mut self.length)
+    }
+}
+
+fn lzw(
+    input: &[u8],
+    expected: usize,
+    out: &mut Vec<u8>,
+    start: &mut [usize],
+    length: &mut [usize],
+) -> Result<(), DecodeError> {
     if input.len() >= 2 && input[0] == 0 && input[1] & 1 == 1 {
         return Err(refuse("old-style LZW (bits reversed) is not supported"));
     }
     let goal = out.len() + expected;
-    // Entry i: the code of its prefix, its last byte and its length.
-    let mut prefix = vec![0u16; TABLE_SIZE];
-    let mut last = vec![0u8; TABLE_SIZE];
-    let mut length = vec![0u16; TABLE_SIZE];
-    for i in 0..256 {
-        last[i] = i as u8;
-        length[i] = 1;
-    }
     let mut next = FIRST;
     let mut width = 9;
-    let mut old: Option<u16> = None;
+    // The previous code's string: where it was written and its length.
+    let mut old: Option<(usize, usize)> = None;
     let mut bits = BitReader {
         input,
         pos: 0,
@@ -78,76 +116,40 @@ pub fn lzw(input: &[u8], expected: usize, out: &mut Vec<u8>) -> Result<(), Decod
         if code == END {
             break;
         }
-        let first_byte;
-        if code < next {
-            first_byte = emit(code, &prefix, &last, &length, out);
-            if let Some(old) = old {
-                add(
-                    &mut next,
-                    old,
-                    first_byte,
-                    &mut prefix,
-                    &mut last,
-                    &mut length,
-                );
-            }
+        let at = out.len();
+        if code < 256 {
+            out.push(code as u8);
+        } else if code < next {
+            let (from, len) = (start[usize::from(code)], length[usize::from(code)]);
+            out.extend_from_within(from..from + len);
         } else if code == next {
-            // The code being defined: the old string and its first byte.
-            let Some(old) = old else {
+            // The code being defined: the previous string and its first
+            // byte.
+            let Some((from, len)) = old else {
                 return Err(refuse("LZW data starts with an undefined code"));
             };
-            let start = out.len();
-            let old_first = emit(old, &prefix, &last, &length, out);
-            out.push(old_first);
-            first_byte = out[start];
-            add(
-                &mut next,
-                old,
-                first_byte,
-                &mut prefix,
-                &mut last,
-                &mut length,
-            );
+            out.extend_from_within(from..from + len);
+            out.push(out[from]);
         } else {
             return Err(refuse(format!("LZW code {code} is not yet defined")));
         }
-        old = Some(code);
+        if let Some((from, len)) = old {
+            // The previous string and this one's first byte, which
+            // follows it in `out`.
+            let slot = usize::from(next);
+            if slot < TABLE_SIZE {
+                start[slot] = from;
+                length[slot] = len + 1;
+                next += 1;
+            }
+        }
+        old = Some((at, out.len() - at));
         if usize::from(next) + 1 >= 1 << width && width < 12 {
             width += 1;
         }
     }
     out.truncate(goal);
     Ok(())
-}
-
-/// Appends the string of `code` to `out` and returns its first byte.
-fn emit(code: u16, prefix: &[u16], last: &[u8], length: &[u16], out: &mut Vec<u8>) -> u8 {
-    let len = usize::from(length[usize::from(code)]);
-    let start = out.len();
-    out.resize(start + len, 0);
-    let mut code = code;
-    for slot in out[start..].iter_mut().rev() {
-        *slot = last[usize::from(code)];
-        code = prefix[usize::from(code)];
-    }
-    out[start]
-}
-
-fn add(
-    next: &mut u16,
-    old: u16,
-    byte: u8,
-    prefix: &mut [u16],
-    last: &mut [u8],
-    length: &mut [u16],
-) {
-    let slot = usize::from(*next);
-    if slot < TABLE_SIZE {
-        prefix[slot] = old;
-        last[slot] = byte;
-        length[slot] = length[usize::from(old)].saturating_add(1);
-        *next += 1;
-    }
 }
 
 /// Reads codes most significant bit first.

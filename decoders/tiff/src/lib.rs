@@ -402,6 +402,7 @@ impl Page {
     fn planes_data(&self, tiff: &Tiff) -> Result<Vec<Vec<u8>>, DecodeError> {
         let row_bytes = self.row_bytes();
         let mut planes = Vec::with_capacity(self.planes());
+        let mut lzw = (self.compression == 5).then(compression::Lzw::new);
         for plane in 0..self.planes() {
             let mut data = Vec::with_capacity(row_bytes * self.height as usize);
             for strip in 0..self.strips_per_plane() {
@@ -420,7 +421,9 @@ impl Page {
                 let start = data.len();
                 match self.compression {
                     1 => data.extend_from_slice(&stored[..expected.min(stored.len())]),
-                    5 => compression::lzw(stored, expected, &mut data)?,
+                    5 => lzw
+                        .as_mut()
+                        .map_or(Ok(()), |t| t.decode(stored, expected, &mut data))?,
                     _ => compression::packbits(stored, expected, &mut data),
                 }
                 let found = data.len() - start;
