@@ -14,6 +14,9 @@ use legation_view::{Block, Document};
 pub const FUEL: u64 = 50_000_000;
 /// The name the modules are loaded under (errors must name it).
 pub const DECODER: &str = "d/hostile.wasm";
+/// How errors name a hostile module the host loaded: its declared name and
+/// version, and where it came from.
+pub const LABEL: &str = "hostile 0 (d/hostile.wasm)";
 /// The record they are run on (errors must name it).
 pub const RECORD: &str = "records/x.bin";
 

@@ -112,7 +112,7 @@ fn a_worker_that_dies_fails_the_call_and_the_next_worker_serves() {
             );
             assert_eq!(
                 (decoder.as_str(), record.as_str()),
-                (hostile::DECODER, hostile::RECORD)
+                (hostile::LABEL, hostile::RECORD)
             );
         }
         other => panic!("{other:?}"),
@@ -159,7 +159,7 @@ fn a_decoder_that_outlives_the_watchdog_is_stopped_by_the_clock() {
         let took = started.elapsed();
         assert!(
             matches!(&r, Err(DecodeError::Timeout { decoder, record, seconds: 1 })
-                if decoder == hostile::DECODER && record == hostile::RECORD),
+                if decoder == hostile::LABEL && record == hostile::RECORD),
             "{}: {r:?}",
             host.engine_name()
         );
