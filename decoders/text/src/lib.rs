@@ -116,7 +116,18 @@ fn plain(lines: &[&str]) -> Document {
 
 /// Adds the encoding note, shortens the title and keeps the document
 /// within the view limits.
-fn finish(mut document: Document, encoding: TextEncoding) -> Document {
+fn finish(document: Document, encoding: TextEncoding) -> Document {
+    let limits = Limits::default();
+    finish_within(document, encoding, limits.max_blocks, limits.max_text)
+}
+
+/// [`finish`] with the block and text-length limits given.
+fn finish_within(
+    mut document: Document,
+    encoding: TextEncoding,
+    max_blocks: usize,
+    max_text: usize,
+) -> Document {
     if let Some(note) = encoding.note() {
         document
             .blocks
@@ -126,16 +137,116 @@ fn finish(mut document: Document, encoding: TextEncoding) -> Document {
         let cut: String = document.title.chars().take(TITLE_CHARS - 1).collect();
         document.title = format!("{}…", trim_end(&cut));
     }
-    // Past the block limit, the rest of the text goes into the last block
-    // as plain text rather than being lost.
-    let max = Limits::default().max_blocks;
-    if document.blocks.len() > max {
-        let rest: Vec<String> = document.blocks.drain(max - 1..).map(block_text).collect();
-        document.blocks.push(Block::Paragraph {
-            spans: vec![Span::plain(rest.join("\n\n"))],
-        });
+    // Past the block limit, the rest of the text goes into the last
+    // blocks as plain text rather than being lost: one paragraph, or
+    // several where it is longer than a text may be (below), with as
+    // many fewer blocks before them.
+    if document.blocks.len() > max_blocks {
+        let mut cut = max_blocks - 1;
+        let mut rest = joined(document.blocks.drain(cut..));
+        loop {
+            let pieces = pieces(&rest, max_text);
+            if cut + pieces.len() <= max_blocks || cut == 0 {
+                document
+                    .blocks
+                    .extend(pieces.into_iter().map(|text| Block::Paragraph {
+                        spans: vec![Span::plain(text)],
+                    }));
+                break;
+            }
+            let earlier = max_blocks.saturating_sub(pieces.len()).min(cut - 1);
+            rest = format!("{}\n\n{rest}", joined(document.blocks.drain(earlier..)));
+            cut = earlier;
+        }
+    }
+    // A text longer than a view document's texts may be (a plain text of
+    // one huge paragraph, a huge code block) is split into blocks at line
+    // ends. Texts within the limit are left as they are, so every document
+    // that was valid before is unchanged.
+    if document.blocks.iter().any(|b| longest_text(b) > max_text) {
+        let blocks = std::mem::take(&mut document.blocks);
+        for block in blocks {
+            split_long(block, max_text, &mut document.blocks);
+        }
+        document.blocks.truncate(max_blocks);
     }
     document
+}
+
+/// The longest text of a paragraph's span or a code block.
+fn longest_text(block: &Block) -> usize {
+    match block {
+        Block::Paragraph { spans } => spans.iter().map(|s| s.text.len()).max().unwrap_or(0),
+        Block::Code { text } | Block::Heading { text, .. } => text.len(),
+        _ => 0,
+    }
+}
+
+/// Appends `block` to `out`, as several blocks of the same kind if one of
+/// its texts is longer than `max_text` bytes.
+fn split_long(block: Block, max_text: usize, out: &mut Vec<Block>) {
+    match block {
+        Block::Code { text } if text.len() > max_text => {
+            out.extend(
+                pieces(&text, max_text)
+                    .into_iter()
+                    .map(|text| Block::Code { text }),
+            );
+        }
+        Block::Heading { level, text } if text.len() > max_text => {
+            out.extend(
+                pieces(&text, max_text)
+                    .into_iter()
+                    .map(|text| Block::Heading { level, text }),
+            );
+        }
+        Block::Paragraph { spans } if spans.iter().any(|s| s.text.len() > max_text) => {
+            // Each span on its own, the long ones in pieces, each piece a
+            // paragraph keeping its span's emphasis.
+            for span in spans {
+                for text in pieces(&span.text, max_text) {
+                    out.push(Block::Paragraph {
+                        spans: vec![Span {
+                            text,
+                            ..span.clone()
+                        }],
+                    });
+                }
+            }
+        }
+        other => out.push(other),
+    }
+}
+
+/// `text` cut into pieces of at most `max` bytes: at the last line end
+/// within each piece's reach (the line end itself dropped), or, in a line
+/// longer than that, at a character boundary.
+fn pieces(text: &str, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while rest.len() > max {
+        let mut end = max;
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        match rest[..end].rfind('\n') {
+            Some(line_end) if line_end > 0 => {
+                out.push(rest[..line_end].to_owned());
+                rest = &rest[line_end + 1..];
+            }
+            _ => {
+                out.push(rest[..end].to_owned());
+                rest = &rest[end..];
+            }
+        }
+    }
+    out.push(rest.to_owned());
+    out
+}
+
+/// The texts of blocks, for the overflow paragraph, a blank line apart.
+fn joined(blocks: impl Iterator<Item = Block>) -> String {
+    blocks.map(block_text).collect::<Vec<_>>().join("\n\n")
 }
 
 /// The text of a block, for the overflow paragraph.

@@ -446,3 +446,97 @@ fn newlines_of_every_convention_become_lf() {
     assert_eq!(normalize_newlines("\r\n\r\n"), "\n\n");
     assert_eq!(normalize_newlines("é\r\nж\rα"), "é\nж\nα");
 }
+
+/// A text longer than a view document's texts may be is split into
+/// blocks at line ends (a line longer than that at a character boundary);
+/// shorter texts are left as they were.
+#[test]
+fn texts_over_the_length_limit_are_split_at_line_ends() {
+    let doc = |blocks| Document {
+        title: "t".into(),
+        blocks,
+    };
+    let within = finish_within(
+        doc(vec![paragraph("one\ntwo\nthree"), code("x\ny")]),
+        TextEncoding::Utf8,
+        10,
+        13,
+    );
+    assert_eq!(
+        within.blocks,
+        vec![paragraph("one\ntwo\nthree"), code("x\ny")]
+    );
+    let split = finish_within(
+        doc(vec![paragraph("one\ntwo\nthree"), code("abcdef\ngh")]),
+        TextEncoding::Utf8,
+        10,
+        8,
+    );
+    assert_eq!(
+        split.blocks,
+        vec![
+            paragraph("one\ntwo"),
+            paragraph("three"),
+            code("abcdef"),
+            code("gh"),
+        ]
+    );
+    // One line of 2-byte characters: cut between characters.
+    let split = finish_within(doc(vec![paragraph("ééééé")]), TextEncoding::Utf8, 10, 5);
+    assert_eq!(
+        split.blocks,
+        vec![paragraph("éé"), paragraph("éé"), paragraph("é")]
+    );
+    // Emphasis stays with its span's pieces.
+    let split = finish_within(
+        doc(vec![Block::Paragraph {
+            spans: vec![
+                span("a", false, false, false),
+                span("bb\ncc", true, false, false),
+            ],
+        }]),
+        TextEncoding::Utf8,
+        10,
+        3,
+    );
+    assert_eq!(
+        split.blocks,
+        vec![
+            paragraph("a"),
+            Block::Paragraph {
+                spans: vec![span("bb", true, false, false)]
+            },
+            Block::Paragraph {
+                spans: vec![span("cc", true, false, false)]
+            },
+        ]
+    );
+}
+
+/// Past the block limit the rest of the text is kept in the last blocks,
+/// several if it is too long for one, and the document stays within both
+/// limits.
+#[test]
+fn the_overflow_of_many_blocks_stays_within_both_limits() {
+    let blocks: Vec<Block> = (0..20).map(|i| paragraph(&format!("p{i:02}"))).collect();
+    let doc = Document {
+        title: "t".into(),
+        blocks,
+    };
+    // Within the text limit: one overflow paragraph, as before.
+    let one = finish_within(doc.clone(), TextEncoding::Utf8, 10, 1000);
+    assert_eq!(one.blocks.len(), 10);
+    assert_eq!(one.blocks[8], paragraph("p08"));
+    let expected: Vec<String> = (9..20).map(|i| format!("p{i:02}")).collect();
+    assert_eq!(one.blocks[9], paragraph(&expected.join("\n\n")));
+    // Over it: the overflow takes several paragraphs, and fewer blocks
+    // stand before it; no text is lost.
+    let many = finish_within(doc, TextEncoding::Utf8, 10, 12);
+    assert!(many.blocks.len() <= 10, "{:?}", many.blocks);
+    let text: Vec<String> = many.blocks.into_iter().map(block_text).collect();
+    assert!(text.iter().all(|t| t.len() <= 12), "{text:?}");
+    let all = text.join("\n\n");
+    for i in 0..20 {
+        assert!(all.contains(&format!("p{i:02}")), "p{i:02} lost: {all:?}");
+    }
+}
