@@ -1076,7 +1076,7 @@ fn show_unrendered(
         first.len(),
         rec.size
     );
-    text += &view::hex_dump(&first);
+    text += &legation_viewer::app::hex_dump(&first);
     out.write_all(view::sanitize(&text).as_bytes())?;
     Ok(())
 }
@@ -1095,25 +1095,67 @@ pub fn render(
     }
     let (u, rec, host) = to_render(path, record, keys)?;
     let facts = legation_viewer::html::record_facts(&path.to_string(), &u, &rec);
-    let (tmp, f) = temp_beside(out)?;
-    let mut w = std::io::BufWriter::new(f);
-    let written = legation_viewer::html::write_record_html(&u, &host, &rec, &facts, &mut w)
-        .map_err(|e| anyhow!(view::sanitize(&e)))
-        .and_then(|(hash, n)| {
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
-            Ok((hash, n))
-        });
-    let (hash, n) = match written {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            return Err(e.context(format!("writing {}", out.display())));
+    let mut unrendered = None;
+    let rendered = write_beside(out, |w| {
+        match legation_viewer::html::write_record_html(&u, &host, &rec, &facts, w) {
+            Ok(r) => Ok(r),
+            Err(legation_viewer::html::HtmlError::NotRendered(why)) => {
+                unrendered = Some(why);
+                Err(anyhow!("not rendered"))
+            }
+            Err(e) => Err(anyhow!(view::sanitize(&e.to_string()))),
         }
+    });
+    let (tmp, (hash, n)) = match (rendered, unrendered) {
+        (Ok(done), _) => done,
+        // A record its decoder cannot show is written by its facts, the
+        // reason and its first bytes, as `view` shows it.
+        (Err(_), Some(why)) => {
+            let first = u.read_range(&rec, 0, RAW_PREVIEW.min(rec.size))?;
+            let html = legation_viewer::html::unrendered_html(&rec, &why, &first, &facts);
+            let (tmp, n) = write_beside(out, |w| {
+                w.write_all(html.as_bytes())?;
+                Ok(html.len())
+            })?;
+            place(&tmp, out, force)?;
+            eprintln!(
+                "{}: not rendered: {}; wrote its facts and first bytes to {} ({n} bytes)",
+                view::sanitize(&rec.path),
+                view::sanitize(&why),
+                out.display()
+            );
+            return Ok(u8::from(matches!(
+                rec.render,
+                Some(legation_format::catalog::Render::Rendered { .. })
+            )));
+        }
+        (Err(e), None) => return Err(e),
     };
     place(&tmp, out, force)?;
     eprintln!("wrote {} ({n} bytes)", out.display());
     Ok(compare_with_packing(&rec, &hash))
+}
+
+/// Writes a temporary file beside `out` with `what` and syncs it; returns
+/// its path for [`place`], or removes it if anything failed.
+fn write_beside<T>(
+    out: &Path,
+    what: impl FnOnce(&mut dyn Write) -> Result<T>,
+) -> Result<(PathBuf, T)> {
+    let (tmp, f) = temp_beside(out)?;
+    let mut w = BufWriter::new(f);
+    let written = what(&mut w).and_then(|r| {
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(r)
+    });
+    match written {
+        Ok(r) => Ok((tmp, r)),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e.context(format!("writing {}", out.display())))
+        }
+    }
 }
 
 /// `open [ARCHIVE]`: the desktop viewer.

@@ -55,31 +55,6 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
-/// The first bytes of a record as a hex dump: offset, 16 bytes, and
-/// those bytes as ASCII (anything else as `.`).
-pub fn hex_dump(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for (line, chunk) in bytes.chunks(16).enumerate() {
-        let _ = write!(out, "{:08x} ", line * 16);
-        for (i, b) in chunk.iter().enumerate() {
-            let _ = write!(out, "{}{b:02x}", if i == 8 { "  " } else { " " });
-        }
-        for i in chunk.len()..16 {
-            out.push_str(if i == 8 { "    " } else { "   " });
-        }
-        out.push_str("  ");
-        out.extend(chunk.iter().map(|&b| {
-            if b.is_ascii_graphic() || b == b' ' {
-                b as char
-            } else {
-                '.'
-            }
-        }));
-        out.push('\n');
-    }
-    out
-}
-
 fn spans_text(spans: &[Span]) -> String {
     spans
         .iter()

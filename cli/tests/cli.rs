@@ -659,6 +659,33 @@ fn decoder_limits_are_chosen_at_packing_and_named_when_met() {
     ] {
         assert!(shown.contains(part), "{part}: {shown}");
     }
+    // `render` writes such a record the same way, as HTML.
+    let o = run(
+        &[
+            "render",
+            "starved.lgn",
+            "registers/Ελλάδα.csv",
+            "-i",
+            "alice.key",
+            "-o",
+            "starved.html",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("not rendered"), "{}", stderr(&o));
+    let html = fs::read_to_string(d.join("starved.html")).unwrap();
+    for part in [
+        "registers/Ελλάδα.csv (not rendered)",
+        "fuel limit of 1000 units ran out",
+        "00000000  69 64 2c 6e 61 6d 65",
+    ] {
+        assert!(html.contains(part), "{part}: {html}");
+    }
+    assert!(
+        html.contains("<td>BLAKE3</td>") && !html.contains("<script"),
+        "{html}"
+    );
     // Limits a decoder cannot have are refused before anything is written.
     for (flag, value, says) in [
         ("--decoder-memory", "0", "from 1 to 4096 MiB"),

@@ -1851,7 +1851,9 @@ impl Browser {
                 Some(Ok(h)) => out.write_all(h.as_bytes()).map_err(|e| e.to_string()),
                 Some(Err(facts)) => {
                     let host = host.get_or_init(make_host);
-                    crate::html::write_record_html(&u, host, &rec, facts, out).map(|_| ())
+                    crate::html::write_record_html(&u, host, &rec, facts, out)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
                 }
                 None => u
                     .copy_record(&rec, out, &mut |n| {

@@ -131,6 +131,24 @@ pub fn html_page(number: usize, of: usize, page: &Document) -> String {
 /// The end of a record's HTML page.
 pub const HTML_END: &str = "</body></html>\n";
 
+/// Why a record's view could not be written as HTML.
+#[derive(Debug)]
+pub enum HtmlError {
+    /// The record's decoder cannot show it (a limit, a refusal, too large,
+    /// no decoder): show it by its bytes instead ([`unrendered_html`]).
+    NotRendered(String),
+    /// Reading the archive or writing the output failed.
+    Failed(String),
+}
+
+impl std::fmt::Display for HtmlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HtmlError::NotRendered(why) | HtmlError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
 /// Renders a record with its decoder and writes its view to `out` as one
 /// HTML page, a page of the record at a time: each page is decoded,
 /// written and dropped before the next (SPEC §15.2). Returns the render
@@ -141,7 +159,7 @@ pub fn write_record_html(
     rec: &CatalogRecord,
     facts: &[(String, String)],
     out: &mut dyn std::io::Write,
-) -> Result<([u8; 32], u64), String> {
+) -> Result<([u8; 32], u64), HtmlError> {
     let limits = host.limits().view.clone();
     let mut written = 0u64;
     let mut failed: Option<String> = None;
@@ -169,13 +187,47 @@ pub fn write_record_html(
             Err(e) => failed = Some(e),
         }
     });
-    let r = r.map_err(|e| e.to_string())?;
     if let Some(e) = failed {
-        return Err(e);
+        return Err(HtmlError::Failed(e));
     }
+    let r = r.map_err(|e| match e {
+        legation_reader::decode::RenderError::Archive(e) => HtmlError::Failed(e.to_string()),
+        other => HtmlError::NotRendered(other.to_string()),
+    })?;
     out.write_all(HTML_END.as_bytes())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| HtmlError::Failed(e.to_string()))?;
     Ok((r.hash(), written + HTML_END.len() as u64))
+}
+
+/// A record its decoder cannot show, as one HTML page: the facts, why it
+/// is not rendered, and a hex dump of `first`, its first bytes.
+pub fn unrendered_html(
+    rec: &CatalogRecord,
+    why: &str,
+    first: &[u8],
+    facts: &[(String, String)],
+) -> String {
+    let doc = Document {
+        title: format!("{} (not rendered)", rec.path),
+        blocks: vec![
+            Block::Fields {
+                items: vec![("not rendered".to_owned(), why.to_owned())],
+            },
+            Block::Paragraph {
+                spans: vec![legation_view::Span::plain(format!(
+                    "Its first {} of {} bytes (the original is exported whole, checked \
+                     against its BLAKE3, with legation extract or the viewer's Export \
+                     original):",
+                    first.len(),
+                    rec.size
+                ))],
+            },
+            Block::Code {
+                text: crate::app::hex_dump(first),
+            },
+        ],
+    };
+    to_html(&[doc], facts)
 }
 
 fn block_html(o: &mut String, b: &Block) {
