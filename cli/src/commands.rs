@@ -1030,7 +1030,7 @@ pub fn view(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
         Ok(r) => Ok(compare_with_packing(&rec, &r.hash())),
         Err(legation_reader::decode::RenderError::Archive(e)) => Err(e.into()),
         Err(e) => {
-            show_unrendered(&u, &rec, &e.to_string(), &mut out)?;
+            show_unrendered(path, &u, &rec, &e.to_string(), &mut out)?;
             Ok(u8::from(matches!(
                 rec.render,
                 Some(legation_format::catalog::Render::Rendered { .. })
@@ -1043,41 +1043,20 @@ pub fn view(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
 const RAW_PREVIEW: u64 = 256;
 
 /// A record that cannot be rendered, shown by its facts, the reason and
-/// its first bytes.
+/// its first bytes: the document `render` writes as HTML, in the terminal.
 fn show_unrendered(
+    path: &Location,
     u: &Unlocked,
     rec: &legation_format::catalog::CatalogRecord,
     why: &str,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let decoder = u
-        .archive()
-        .manifest()
-        .decoders
-        .iter()
-        .find(|d| Some(&d.entry) == rec.decoder.as_ref())
-        .map_or_else(
-            || "none".to_owned(),
-            |d| format!("{} {} ({})", d.name, d.version, d.entry),
-        );
     let first = u.read_range(rec, 0, RAW_PREVIEW.min(rec.size))?;
-    let mut text = format!(
-        "━━ {} (not rendered) ━━\n\n  media type : {}\n  size       : {} bytes\n  BLAKE3     : {}\n  decoder    : {decoder}\n  why        : {why}\n",
-        rec.path,
-        rec.media_type,
-        rec.size,
-        legation_format::hex::encode(&rec.blake3)
-    );
-    for (k, vs) in &rec.metadata {
-        text += &format!("  dc:{k:<8} : {}\n", vs.join("; "));
-    }
-    text += &format!(
-        "\nFirst {} of its {} bytes (legation cat gives them all):\n",
-        first.len(),
-        rec.size
-    );
-    text += &legation_viewer::app::hex_dump(&first);
-    out.write_all(view::sanitize(&text).as_bytes())?;
+    let mut doc = legation_viewer::html::unrendered_document(rec, why, &first);
+    let facts = legation_viewer::html::record_facts(&path.to_string(), u, rec);
+    doc.blocks
+        .insert(0, legation_view::Block::Fields { items: facts });
+    out.write_all(view::document_text(0, 0, &doc).as_bytes())?;
     Ok(())
 }
 

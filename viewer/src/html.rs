@@ -199,15 +199,11 @@ pub fn write_record_html(
     Ok((r.hash(), written + HTML_END.len() as u64))
 }
 
-/// A record its decoder cannot show, as one HTML page: the facts, why it
-/// is not rendered, and a hex dump of `first`, its first bytes.
-pub fn unrendered_html(
-    rec: &CatalogRecord,
-    why: &str,
-    first: &[u8],
-    facts: &[(String, String)],
-) -> String {
-    let doc = Document {
+/// A record its decoder cannot show, as a view document of its own: why
+/// it is not rendered, and a hex dump of `first`, its first bytes.
+/// `legation view` prints it and [`unrendered_html`] writes it.
+pub fn unrendered_document(rec: &CatalogRecord, why: &str, first: &[u8]) -> Document {
+    Document {
         title: format!("{} (not rendered)", rec.path),
         blocks: vec![
             Block::Fields {
@@ -226,8 +222,17 @@ pub fn unrendered_html(
                 text: crate::app::hex_dump(first),
             },
         ],
-    };
-    to_html(&[doc], facts)
+    }
+}
+
+/// [`unrendered_document`] as one HTML page, headed by `facts`.
+pub fn unrendered_html(
+    rec: &CatalogRecord,
+    why: &str,
+    first: &[u8],
+    facts: &[(String, String)],
+) -> String {
+    to_html(&[unrendered_document(rec, why, first)], facts)
 }
 
 fn block_html(o: &mut String, b: &Block) {
