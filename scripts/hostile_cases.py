@@ -61,6 +61,19 @@ def functions(path, pattern=r"^fn ([a-z0-9_]+)\(\) \{"):
     return [n for n in re.findall(pattern, text, re.M) if n != "main"]
 
 
+def attacks():
+    lines = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "cli", "tests", "attacks", "*.rs"))):
+        name = os.path.basename(path)[: -len(".rs")]
+        if name == "main":
+            continue
+        tests = functions(os.path.relpath(path, ROOT), r"#\[test\]\nfn ([a-z0-9_]+)\(\)")
+        doc = re.match(r"//! (.*)", open(path).read())
+        lines.append(f"- `{name}`: " + (doc.group(1) if doc else ""))
+        lines += [f"  - `{t}`" for t in tests]
+    return lines
+
+
 def render():
     rows = vectors()
     hostile = [r for r in rows if r[2] != "success"]
@@ -153,6 +166,14 @@ def render():
         "In `cli/tests/crash.rs` (SIGKILL at seeded random moments):",
         "",
     ] + [f"- `{d}`" for d in functions("cli/tests/crash.rs", r"#\[test\]\nfn ([a-z0-9_]+)\(\)")] + [
+        "",
+        "## Attacks on the command line",
+        "",
+        "In `cli/tests/attacks/` (the second hardening round: archives made with only a",
+        "recipient's public key, a host that controls the stored bytes, a hostile environment),",
+        "one module a defect, run against the built `legation`:",
+        "",
+    ] + attacks() + [
         "",
         f"Total: {len(hostile)} hostile archives, {len(modules)} hostile decoders (x3 native engines",
         "and the browser's),",

@@ -1,0 +1,7 @@
+//! Hardening, second round: what an attacker found that the earlier suites
+//! did not. One module a defect, each test failing on the code before its
+//! fix (tests/HOSTILE.md lists them, by module, under "Attacks on the
+//! command line").
+
+#[path = "../common/mod.rs"]
+mod common;
