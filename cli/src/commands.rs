@@ -270,6 +270,12 @@ pub fn pack(a: PackArgs) -> Result<u8> {
             done += size;
             bar.set_position(done);
         })?;
+        if let Some(why) = renderer.host_failure.take() {
+            bail!(
+                "{why}; no archive is written, since its records would be signed as not \
+                 rendered for a reason of this machine (see `ulimit -v`)"
+            );
+        }
         let out = w.finish()?;
         let f = out.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;

@@ -91,6 +91,10 @@ pub struct PackRenderer {
     pub rendered: u64,
     /// Records not rendered, with the reason.
     pub not_rendered: Vec<(String, String)>,
+    /// Why this machine could not run a decoder, if it could not: then no
+    /// archive may be written, since its records would be recorded as not
+    /// rendered for a reason of the packing machine, not of the record.
+    pub host_failure: Option<String>,
 }
 
 /// The decoder host of every command: wasmtime in worker processes
@@ -125,6 +129,7 @@ impl PackRenderer {
             decoders,
             rendered: 0,
             not_rendered: Vec::new(),
+            host_failure: None,
         })
     }
 
@@ -190,7 +195,9 @@ impl Renderer for PackRenderer {
                     .iter()
                     .position(|(_, p)| p.loaded.hash == loaded.hash)
                     .unwrap_or(0);
-        if fallback {
+        // After the machine failed once, packing fails: do not spend time
+        // on what will not be written.
+        if fallback || self.host_failure.is_some() {
             meta.render = None;
             return;
         }
@@ -209,6 +216,10 @@ impl Renderer for PackRenderer {
                     blake3: r.hash(),
                     pages: r.pages,
                 }
+            }
+            Err(e) if e.is_host_failure() => {
+                self.host_failure = Some(e.to_string());
+                return;
             }
             Err(e) => {
                 self.not_rendered.push((meta.path.clone(), e.to_string()));

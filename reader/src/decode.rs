@@ -143,6 +143,20 @@ pub enum DecodeError {
         /// What is wrong.
         reason: String,
     },
+    /// This machine could not run the decoder: the engine could not
+    /// start, its memory could not be reserved or mapped (an address-space
+    /// limit), a worker process could not start. Not a verdict on the
+    /// decoder or the record: the record is *not concluded*, and no view
+    /// may be recorded or checked from this outcome (SPEC §15.2, §16.4).
+    #[error("decoder {decoder} on {record}: not concluded: this machine could not run the decoder: {reason}")]
+    Host {
+        /// The decoder.
+        decoder: String,
+        /// The record.
+        record: String,
+        /// What the machine could not do.
+        reason: String,
+    },
     /// The record is larger than the host decodes whole.
     #[error("{record}: {size} bytes is over the {cap}-byte decoding cap; not rendered")]
     TooLarge {
@@ -169,6 +183,19 @@ pub enum EngineError {
     /// One of the module's own limits stopped the call (read from the
     /// local form's `legation_limit`, SPEC §13.6).
     Limit(legation_meter::Limit),
+    /// The machine could not run the call (the engine could not start,
+    /// memory could not be reserved, a worker could not start): nothing
+    /// about the module or the record.
+    Host(String),
+}
+
+impl DecodeError {
+    /// Whether this is the machine's failure to run the decoder rather
+    /// than an outcome of the decoder on the record: then the record is
+    /// not concluded, neither rendered nor not rendered.
+    pub fn is_host_failure(&self) -> bool {
+        matches!(self, DecodeError::Host { .. })
+    }
 }
 
 /// A WebAssembly engine able to run metered decoders.
@@ -214,6 +241,8 @@ pub struct Loaded {
     /// The module to run (the archived one with its fuel kept in locals,
     /// which counts the same), compiled on first use.
     wasm: Vec<u8>,
+    /// The compiled module, or why the module does not compile; a
+    /// failure of the machine is not kept, so a later call tries again.
     compiled: std::sync::OnceLock<Result<Arc<dyn Compiled>, String>>,
 }
 
@@ -341,18 +370,27 @@ impl Host {
         }
         let d = || decoder.label.clone();
         let r = || record.to_owned();
-        let compiled = decoder
-            .compiled
-            .get_or_init(|| {
-                self.engine
-                    .compile(&decoder.wasm)
-                    .map_err(|e| format!("{e:?}"))
-            })
-            .as_ref()
-            .map_err(|reason| DecodeError::BadModule {
-                decoder: d(),
-                reason: reason.clone(),
-            })?;
+        let compiled = match decoder.compiled.get() {
+            Some(c) => c,
+            None => {
+                let c = match self.engine.compile(&decoder.wasm) {
+                    Err(EngineError::Host(reason)) => {
+                        return Err(DecodeError::Host {
+                            decoder: d(),
+                            record: r(),
+                            reason,
+                        })
+                    }
+                    c => c.map_err(|e| format!("{e:?}")),
+                };
+                decoder.compiled.get_or_init(|| c)
+            }
+        }
+        .as_ref()
+        .map_err(|reason| DecodeError::BadModule {
+            decoder: d(),
+            reason: reason.clone(),
+        })?;
         let out = compiled
             .call(call, input, self.limits.output_cap, self.limits.watchdog)
             .map_err(|e| match e {
@@ -379,6 +417,11 @@ impl Host {
                     decoder: d(),
                     record: r(),
                     limit: limit.describe(&decoder.limits),
+                },
+                EngineError::Host(reason) => DecodeError::Host {
+                    decoder: d(),
+                    record: r(),
+                    reason,
                 },
             })?;
         match out.split_first() {

@@ -38,7 +38,13 @@
 //! Each request gets one response: `0`, `len: u32` and `len` bytes (the
 //! raw output of a call; empty for a load), or `1`, an error kind byte
 //! (0 module, 1 trap, 2 timeout, 3 output), `len: u32` and `len` bytes of
-//! UTF-8 message.
+//! UTF-8 message. Kind 4 is a module's own limit (its code as the
+//! message), kind 5 the worker's machine failing the call (its engine
+//! could not start, its memory could not be reserved: an address-space
+//! limit), which is never a verdict on the record.
+//!
+//! A worker that cannot be started, or whose engine cannot start, fails
+//! the call with [`EngineError::Host`]: the record is not concluded.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
@@ -188,7 +194,7 @@ struct Worker {
 impl Worker {
     fn start(inner: &Inner) -> Result<Worker, EngineError> {
         let failed = |e: io::Error| {
-            EngineError::Module(format!(
+            EngineError::Host(format!(
                 "starting the decoder process {}: {e}",
                 inner.program.display()
             ))
@@ -417,6 +423,7 @@ fn read_response(r: &mut impl Read, max: usize) -> io::Result<Result<Vec<u8>, En
                         .and_then(legation_meter::Limit::from_code)
                         .ok_or_else(|| bad("unknown limit"))?,
                 ),
+                5 => EngineError::Host(format!("in the decoder process: {msg}")),
                 _ => return Err(bad("unknown error kind")),
             }))
         }
@@ -442,6 +449,7 @@ fn write_err(w: &mut impl Write, e: &EngineError) -> io::Result<()> {
             code = limit.code().to_string();
             (4, code.as_str())
         }
+        EngineError::Host(m) => (5, m.as_str()),
     };
     w.write_all(&[1, kind])?;
     w.write_all(&(msg.len() as u32).to_le_bytes())?;
@@ -465,7 +473,10 @@ pub fn serve_stdio() -> io::Result<()> {
 pub fn serve(input: impl Read, output: impl Write) -> io::Result<()> {
     let mut r = BufReader::new(input);
     let mut w = BufWriter::new(output);
-    // The host kills this process when a call outlives its watchdog.
+    // The host kills this process when a call outlives its watchdog. An
+    // engine this machine cannot start answers every request with the
+    // reason (kind 5), so that the host says so rather than finding the
+    // worker dead.
     let engine = Wasmtime::unwatched();
     let mut modules: HashMap<u64, Arc<dyn Compiled>> = HashMap::new();
     loop {

@@ -731,11 +731,13 @@ impl Unlocked {
                 ErrorKind::Damaged,
             ),
             // The watchdog is a backstop, not a limit of the format: its
-            // firing proves nothing either way.
+            // firing proves nothing either way; nor does this machine's
+            // failure to run the decoder at all (an address-space limit).
             Err(
-                e @ crate::decode::RenderError::Decode(crate::decode::DecodeError::Timeout {
-                    ..
-                }),
+                e @ crate::decode::RenderError::Decode(
+                    crate::decode::DecodeError::Timeout { .. }
+                    | crate::decode::DecodeError::Host { .. },
+                ),
             ) => ViewCheck::Problem(format!("{}: {e}", rec.path), ErrorKind::Io),
             Err(e) => ViewCheck::Problem(format!("{}: {e}", rec.path), ErrorKind::Damaged),
         }
