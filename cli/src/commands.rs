@@ -378,16 +378,59 @@ fn open(path: &Location) -> Result<Archive> {
     Ok(a)
 }
 
+/// Unlocks for `verify`, which reports the signature rather than
+/// refusing it; a passphrase slot costlier than the default is derived
+/// only as `--allow-costly-kdf` allows (SPEC §7.7).
 fn unlock(a: &Archive, keys: &KeyOpts, prompt: bool) -> Result<Option<Unlocked>> {
     let k = keys.keys(prompt)?;
     if k.is_empty() {
         return Ok(None);
     }
-    Ok(Some(a.unlock(&k)?))
+    let mut consent = keyopts::costly_kdf_consent(keys.allow_costly_kdf);
+    Ok(Some(a.unlock_with(&k, &mut consent)?))
 }
 
-fn unlock_required(a: &Archive, keys: &KeyOpts) -> Result<Unlocked> {
-    unlock(a, keys, true)?.ok_or_else(|| anyhow!(legation_reader::Error::KeyNeeded))
+/// Unlocks for a command that shows content: says who signed and checks
+/// the signature (and `--issuer`) before any key is asked for or
+/// derived ([`signer`]).
+fn unlock_required(path: &Location, a: &Archive, keys: &KeyOpts) -> Result<Unlocked> {
+    let pinned = signer(path, a, keys)?;
+    let k = keys.keys(true)?;
+    if k.is_empty() {
+        return Err(anyhow!(legation_reader::Error::KeyNeeded));
+    }
+    let mut consent = keyopts::costly_kdf_consent(keys.allow_costly_kdf);
+    Ok(a.unlock_signed(&k, pinned.as_ref(), &mut consent)?)
+}
+
+/// Checks who signed `a` and says so in one line on standard error:
+/// the issuer's fingerprint, pinned (`--issuer`) or not, or that nobody
+/// did (SPEC §17.6). A signature that fails, and with `--issuer` any
+/// other signer or none, is refused; a damaged `manifest.sig` is said
+/// loudly and passes as unsigned. Returns the pinned key.
+fn signer(path: &Location, a: &Archive, keys: &KeyOpts) -> Result<Option<[u8; 32]>> {
+    let pinned = keys.issuer.as_deref().map(read_issuer_public).transpose()?;
+    match a.check_signature(pinned.as_ref()) {
+        Ok(Signer::Valid { fingerprint, .. }) if pinned.is_some() => {
+            eprintln!("{path}: signed by issuer {fingerprint} (pinned)")
+        }
+        Ok(Signer::Valid { fingerprint, .. }) => eprintln!(
+            "{path}: signed by issuer {fingerprint} (NOT pinned: pass --issuer ISSUER.pub to \
+             require this issuer)"
+        ),
+        Ok(Signer::Unsigned) => eprintln!(
+            "{path}: NOT SIGNED: anyone with a recipient's public key could have made this archive"
+        ),
+        Err(legation_reader::Error::SignatureDamaged { what }) if pinned.is_none() => eprintln!(
+            "{path}: SIGNATURE DAMAGED ({}): who made this archive cannot be checked from this \
+             copy; anyone could have made it",
+            view::sanitize(&what)
+        ),
+        Err(e) => {
+            return Err(anyhow!(e).context(format!("{path}: refusing to read the archive")));
+        }
+    }
+    Ok(pinned)
 }
 
 /// Public facts as JSON.
@@ -529,7 +572,19 @@ const LIST_WINDOW: usize = 16;
 /// `ls ARCHIVE`.
 pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
     let a = open(path)?;
-    let Some(u) = unlock(&a, keys, false)? else {
+    let k = keys.keys(false)?;
+    // With a key, or an issuer to pin, the signature is checked (and
+    // said) before any key is derived; without, the public facts say it.
+    let u = if !k.is_empty() || keys.issuer.is_some() {
+        let pinned = signer(path, &a, keys)?;
+        let mut consent = keyopts::costly_kdf_consent(keys.allow_costly_kdf);
+        (!k.is_empty())
+            .then(|| a.unlock_signed(&k, pinned.as_ref(), &mut consent))
+            .transpose()?
+    } else {
+        None
+    };
+    let Some(u) = u else {
         let facts = public_facts(&a)?;
         if as_json {
             println!("{}", serde_json::to_string_pretty(&facts)?);
@@ -606,7 +661,11 @@ pub struct VerifyArgs<'a> {
 
 /// `verify ARCHIVE...`: each archive in turn; the exit code is the worst.
 pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
-    let pinned = v.issuer.map(read_issuer_public).transpose()?;
+    let pinned = v
+        .issuer
+        .or(v.keys.issuer.as_deref())
+        .map(read_issuer_public)
+        .transpose()?;
     if v.sample.is_some() && matches!(v.level, Some("content" | "render")) {
         bail!("--sample audits fixity only (a keyless check of some entries); drop --level or --sample");
     }
@@ -820,7 +879,7 @@ fn print_report(r: &Report, keyless: bool) {
 /// `cat ARCHIVE RECORD`.
 pub fn cat(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
     let a = open(path)?;
-    let u = unlock_required(&a, keys)?;
+    let u = unlock_required(path, &a, keys)?;
     let rec = u.find(record)?;
     let mut out = BufWriter::with_capacity(1 << 20, crate::output::stdout());
     u.copy_record(&rec, &mut out, &mut |_| {})?;
@@ -837,7 +896,7 @@ pub fn extract(
     force: bool,
 ) -> Result<u8> {
     let a = open(path)?;
-    let u = unlock_required(&a, keys)?;
+    let u = unlock_required(path, &a, keys)?;
     let records = if wanted.is_empty() {
         let mut all = Vec::new();
         for n in 0..u.index().pages.len() {
@@ -951,8 +1010,9 @@ fn extract_one(
     place(&tmp, &target, force)
 }
 
-/// `spec [ARCHIVE]`.
-pub fn spec(archive: Option<&Location>) -> Result<u8> {
+/// `spec [ARCHIVE]`: an archive's copy only after its signature (and
+/// `--issuer`) is checked and said, and its entry against the manifest.
+pub fn spec(archive: Option<&Location>, issuer: Option<&Path>) -> Result<u8> {
     let text = match archive {
         Some(p) => {
             let a = open(p)?;
@@ -976,7 +1036,7 @@ fn to_render(
     legation_reader::decode::Host,
 )> {
     let a = open(path)?;
-    let u = unlock_required(&a, keys)?;
+    let u = unlock_required(path, &a, keys)?;
     let rec = u.find(record)?;
     let host = crate::decoders::host()?;
     Ok((u, rec, host))
@@ -1000,9 +1060,15 @@ fn compare_with_packing(rec: &legation_format::catalog::CatalogRecord, hash: &[u
             0
         }
     }
+            let keys = KeyOpts {
+                issuer: issuer.map(Path::to_path_buf),
+                ..KeyOpts::default()
+            };
+            signer(p, &a, &keys)?;
 }
 
 /// `view ARCHIVE RECORD`: the record's view, printed a page at a time as
+        None if issuer.is_some() => bail!("--issuer needs an archive"),
 /// each is decoded. A record its decoder cannot show is shown by its
 /// facts and first bytes instead; exit 1 if it was rendered at packing
 /// (its view then differs from the recorded one), else 0.
@@ -1189,6 +1255,19 @@ mod tests {
             // An existing world-readable file that someone holds open.
             fs::set_permissions(&k, fs::Permissions::from_mode(0o644)).unwrap();
             let mut held = fs::File::open(&k).unwrap();
+    if keys.issuer.is_some() {
+        // The window checks and shows the signer; a pinned issuer is
+        // checked here, before it opens.
+        let Some(p) = &archive else {
+            bail!("--issuer needs an archive");
+        };
+        let loc: Location = p
+            .to_str()
+            .ok_or_else(|| anyhow!("{}: not a UTF-8 path", p.display()))?
+            .parse()
+            .map_err(|e: String| anyhow!(e))?;
+        signer(&loc, &open(&loc)?, keys)?;
+    }
             write_new_file(&k, b"secret two", true, true).unwrap();
             assert_eq!(mode(&k), 0o600);
             assert_eq!(fs::read(&k).unwrap(), b"secret two");

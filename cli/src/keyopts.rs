@@ -23,6 +23,14 @@ pub struct KeyOpts {
     /// Ask for a passphrase on the terminal even where a key is optional.
     #[arg(long, short = 'p')]
     pub ask_passphrase: bool,
+    /// The issuer public key the archive's signature must come from;
+    /// anything else (another signer, no signature) is refused.
+    #[arg(long, value_name = "ISSUER.pub")]
+    pub issuer: Option<PathBuf>,
+    /// Derive more than one passphrase slot that costs more than the
+    /// default Argon2id (256 MiB, 3 passes) without asking (SPEC §7.7).
+    #[arg(long)]
+    pub allow_costly_kdf: bool,
 }
 
 impl KeyOpts {
@@ -40,6 +48,31 @@ impl KeyOpts {
             out.push(Key::Passphrase(ask("Passphrase: ")?));
         }
         Ok(out)
+    }
+}
+
+/// Whether to derive another passphrase slot above the default cost
+/// (`slot`, `params`): yes with `--allow-costly-kdf`, else asked on the
+/// terminal, else no.
+pub fn costly_kdf_consent(
+    allow: bool,
+) -> impl FnMut(usize, &legation_format::crypto::Argon2Params) -> bool {
+    move |slot, p| {
+        if allow {
+            return true;
+        }
+        if !std::io::stdin().is_terminal() {
+            return false;
+        }
+        eprint!(
+            "Key slot {slot} asks for Argon2id of {} MiB x {} passes, more than the default, \
+             and one such slot was tried already. Derive it? [y/N] ",
+            p.memory_kib / 1024,
+            p.iterations
+        );
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer).is_ok()
+            && matches!(answer.trim(), "y" | "Y" | "yes")
     }
 }
 

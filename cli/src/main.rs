@@ -119,9 +119,6 @@ enum Command {
         /// The archives: files or s3://BUCKET/KEY, checked in turn.
         #[arg(required = true, value_name = "ARCHIVE")]
         archives: Vec<Location>,
-        /// The issuer public key the signature must come from.
-        #[arg(long, value_name = "ISSUER.pub")]
-        issuer: Option<PathBuf>,
         #[command(flatten)]
         keys: KeyOpts,
         /// Stop at this level: fixity, content or render (default: render
@@ -239,6 +236,9 @@ enum KeygenWhat {
         #[arg(long)]
         force: bool,
     },
+        /// The issuer public key the archive's signature must come from.
+        #[arg(long, value_name = "ISSUER.pub")]
+        issuer: Option<PathBuf>,
     /// An Ed25519 key pair for the institution that signs archives.
     Issuer {
         /// Writes NAME.key (secret, mode 0600) and NAME.pub.
@@ -303,7 +303,6 @@ fn main() -> ExitCode {
         } => commands::ls(&archive, &keys, json),
         Command::Verify {
             archives,
-            issuer,
             keys,
             level,
             sample,
@@ -311,7 +310,7 @@ fn main() -> ExitCode {
             json,
         } => commands::verify(&commands::VerifyArgs {
             archives: &archives,
-            issuer: issuer.as_deref(),
+            issuer: None,
             keys: &keys,
             level: level.as_deref(),
             sample,
@@ -347,7 +346,7 @@ fn main() -> ExitCode {
             keys,
             force,
         } => commands::render(&archive, &record, &output, &keys, force),
-        Command::Spec { archive } => commands::spec(archive.as_ref()),
+        Command::Spec { archive, issuer } => commands::spec(archive.as_ref(), issuer.as_deref()),
         Command::Open { archive, keys } => commands::open_viewer(archive, &keys),
         Command::DecodeWorker => {
             return match legation_reader::isolated::serve_stdio() {

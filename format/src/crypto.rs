@@ -287,6 +287,19 @@ impl Argon2Params {
         parallelism: 1,
     };
 
+    /// The work of one run, in KiB-passes (memory × passes; the lanes
+    /// share the memory, so they change the time, not the work).
+    pub fn work(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.iterations)
+    }
+
+    /// Whether a run costs more than [`Argon2Params::DEFAULT`]: more
+    /// memory, or more work (SPEC §7.7: a reader derives at most one such
+    /// slot unless told to).
+    pub fn above_default(&self) -> bool {
+        self.memory_kib > Self::DEFAULT.memory_kib || self.work() > Self::DEFAULT.work()
+    }
+
     /// Checks the parameters against [`kdf_bounds`] and Argon2's own rules.
     pub fn check(&self, slot: usize) -> Result<()> {
         use kdf_bounds::*;

@@ -46,8 +46,42 @@ pub struct Unlocked {
 
 impl Archive {
     /// Finds a key slot one of `keys` opens, checks the key commitment,
-    /// and reads the catalog index.
+    /// and reads the catalog index. Checks no signature (see
+    /// [`Archive::unlock_signed`]) and derives at most one passphrase slot
+    /// above the default cost (SPEC §7.7).
     pub fn unlock(&self, keys: &[Key]) -> Result<Unlocked> {
+        self.unlock_with(keys, &mut |_, _| false)
+    }
+
+    /// What a reader that shows content does (SPEC §7.7, §17.6): checks
+    /// the signature first, and with `pinned` that this issuer made it,
+    /// refusing a signature that fails before any key is derived (a
+    /// damaged `manifest.sig` passes, without `pinned`, as unsigned);
+    /// then unlocks as [`Archive::unlock_with`].
+    pub fn unlock_signed(
+        &self,
+        keys: &[Key],
+        pinned: Option<&[u8; 32]>,
+        allow_costly: &mut dyn FnMut(usize, &crypto::Argon2Params) -> bool,
+    ) -> Result<Unlocked> {
+        match self.check_signature(pinned) {
+            Ok(_) => {}
+            Err(Error::SignatureDamaged { .. }) if pinned.is_none() => {}
+            Err(e) => return Err(e),
+        }
+        self.unlock_with(keys, allow_costly)
+    }
+
+    /// Unlocks as [`Archive::unlock`], trying identities first, then the
+    /// passphrase slots at or below the default cost in their order, then
+    /// those above it, cheapest first. Only one slot above the default
+    /// cost is derived unless `allow_costly(slot, params)` says yes to
+    /// the next; otherwise the archive is refused, naming the slot.
+    pub fn unlock_with(
+        &self,
+        keys: &[Key],
+        allow_costly: &mut dyn FnMut(usize, &crypto::Argon2Params) -> bool,
+    ) -> Result<Unlocked> {
         if keys.is_empty() {
             return Err(Error::KeyNeeded);
         }
@@ -68,26 +102,56 @@ impl Archive {
             }
             .into());
         }
+        let mut by_cost = Vec::new();
         for (i, slot) in m.key_slots.iter().enumerate() {
             if let crypto::KeySlot::Passphrase { params, .. } = slot {
                 params.check(i)?;
+                by_cost.push((i, params));
             }
         }
-        let mut found = None;
-        'outer: for key in keys {
-            for (i, slot) in m.key_slots.iter().enumerate() {
-                let dk = match (key, slot) {
-                    (Key::Identity(idt), crypto::KeySlot::X25519 { .. }) => {
-                        crypto::open_x25519_slot(slot, &id, idt.secret())
+        // Identities first: an X25519 slot costs one scalar multiplication.
+        let mut found = keys.iter().find_map(|key| match key {
+            Key::Identity(idt) => m.key_slots.iter().enumerate().find_map(|(i, slot)| {
+                matches!(slot, crypto::KeySlot::X25519 { .. })
+                    .then(|| crypto::open_x25519_slot(slot, &id, idt.secret()))
+                    .flatten()
+                    .map(|dk| (i, dk))
+            }),
+            Key::Passphrase(_) => None,
+        });
+        // Then the passphrase slots, default cost first in their order,
+        // then the costly ones, cheapest first.
+        by_cost.sort_by_key(|(i, p)| {
+            let costly = p.above_default();
+            (costly, if costly { p.work() } else { 0 }, p.memory_kib, *i)
+        });
+        let mut costly_runs = 0usize;
+        'slots: for (i, params) in by_cost {
+            if found.is_some() {
+                break;
+            }
+            for key in keys {
+                let Key::Passphrase(p) = key else { continue };
+                if params.above_default() {
+                    if costly_runs >= 1 && !allow_costly(i, params) {
+                        let d = crypto::Argon2Params::DEFAULT;
+                        return Err(legation_format::Error::HostileKdf {
+                            slot: i,
+                            what: format!(
+                                "Argon2id of {} KiB x {} passes costs more than the default \
+                                 ({} KiB x {} passes), and one such slot was derived already; \
+                                 a reader derives another only when told to (legation: \
+                                 --allow-costly-kdf)",
+                                params.memory_kib, params.iterations, d.memory_kib, d.iterations
+                            ),
+                        }
+                        .into());
                     }
-                    (Key::Passphrase(p), crypto::KeySlot::Passphrase { .. }) => {
-                        crypto::open_passphrase_slot(slot, &id, p)
-                    }
-                    _ => None,
-                };
-                if let Some(dk) = dk {
+                    costly_runs += 1;
+                }
+                if let Some(dk) = crypto::open_passphrase_slot(&m.key_slots[i], &id, p) {
                     found = Some((i, dk));
-                    break 'outer;
+                    break 'slots;
                 }
             }
         }

@@ -7,3 +7,5 @@
 mod common;
 
 mod address_space;
+mod costly_kdf;
+mod signer;
