@@ -13,7 +13,6 @@ use legation_format::writer::{ArchiveWriter, WriterOptions};
 use legation_reader::{Archive, ErrorKind, Report, Signer, Unlocked};
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
-use zeroize::Zeroizing;
 
 use crate::keyopts::{self, KeyOpts};
 use crate::location::Location;
@@ -179,8 +178,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     }
     let mut recipients = Vec::new();
     for r in &a.recipients {
-        let text =
-            fs::read_to_string(r).with_context(|| format!("reading recipient {}", r.display()))?;
+        let text = keyopts::read_key_text(r, "recipient", false)?;
         recipients.push(*keys::parse_key_file(
             &text,
             keys::RECIPIENT_PUBLIC,
@@ -202,10 +200,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     }
     let issuer = match &a.sign {
         Some(p) => {
-            let text = Zeroizing::new(
-                fs::read_to_string(p)
-                    .with_context(|| format!("reading issuer key {}", p.display()))?,
-            );
+            let text = keyopts::read_key_text(p, "issuer key", true)?;
             Some(IssuerKey::from(keys::parse_key_file(
                 &text,
                 keys::ISSUER_SECRET,
@@ -757,7 +752,7 @@ fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) ->
         j["ok"] = report.ok().into();
         println!("{}", serde_json::to_string(&j)?);
     } else {
-        print_report(&report, u.is_none());
+        print_report(&report, u.is_none(), a.manifest().entries.len() as u64);
     }
     Ok(match report.worst() {
         None => 0,
@@ -768,7 +763,7 @@ fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) ->
 
 /// Reads an issuer public key file (`NAME.pub`) to pin.
 pub(crate) fn read_issuer_public(p: &Path) -> Result<[u8; 32]> {
-    let text = fs::read_to_string(p).with_context(|| format!("reading issuer {}", p.display()))?;
+    let text = keyopts::read_key_text(p, "issuer", false)?;
     Ok(*keys::parse_key_file(
         &text,
         keys::ISSUER_PUBLIC,
@@ -776,7 +771,49 @@ pub(crate) fn read_issuer_public(p: &Path) -> Result<[u8; 32]> {
     )?)
 }
 
-fn print_report(r: &Report, keyless: bool) {
+/// The sample line of `verify --sample`: what was checked, and what the
+/// draw can tell about the entries it was drawn from (nothing, for a
+/// sample of none).
+fn print_sample(s: &legation_reader::verify::Sample, drawn_from: u64) {
+    let always = s.entries_total.saturating_sub(drawn_from);
+    let drawn = s.entries_sampled.saturating_sub(always);
+    let fixed = if always >= 2 {
+        "the manifest and the signature"
+    } else {
+        "the manifest"
+    };
+    if drawn == 0 {
+        println!(
+            "sample:   {} of {} entries checked: {fixed}; none of the other {drawn_from} drawn, \
+             so damage to them is found with a chance of 0.0 %, however much \
+             there is",
+            s.entries_sampled, s.entries_total
+        );
+        return;
+    }
+    let damage = if s.detects_95 >= drawn_from {
+        format!("damage to all {drawn_from} of them")
+    } else {
+        format!(
+            "damage to {} or more of them ({:.1} %)",
+            s.detects_95,
+            100.0 * s.detects_95 as f64 / drawn_from as f64
+        )
+    };
+    println!(
+        "sample:   {} of {} entries checked: {fixed}, and {drawn} of the other {drawn_from} \
+         drawn at random (seed {}): one damaged entry among those {drawn_from} is found with a \
+         chance of {:.1} %, {damage} with 95 % or more",
+        s.entries_sampled,
+        s.entries_total,
+        s.seed,
+        100.0 * s.p_detect_one
+    );
+}
+
+/// `drawn_from`: the entries a sample is drawn from (all but the
+/// manifest and the signature, which are always checked).
+fn print_report(r: &Report, keyless: bool, drawn_from: u64) {
     for p in &r.problems {
         println!(
             "FAILED  {:<8} {}",
@@ -825,17 +862,7 @@ fn print_report(r: &Report, keyless: bool) {
         output::size(r.bytes_checked)
     );
     if let Some(s) = &r.sample {
-        println!(
-            "sample:   {} of {} entries drawn at random (seed {}): one damaged entry is found \
-             with a chance of {:.1} %; damage to {} or more entries ({:.1} % of them) with 95 % \
-             or more",
-            s.entries_sampled,
-            s.entries_total,
-            s.seed,
-            100.0 * s.p_detect_one,
-            s.detects_95,
-            100.0 * s.detects_95 as f64 / s.entries_total.max(1) as f64
-        );
+        print_sample(s, drawn_from);
     }
     if keyless {
         println!(
@@ -881,11 +908,29 @@ pub fn cat(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
     let a = open(path)?;
     let u = unlock_required(path, &a, keys)?;
     let rec = u.find(record)?;
-    let mut out = BufWriter::with_capacity(1 << 20, crate::output::stdout());
-    u.copy_record(&rec, &mut out, &mut |_| {})?;
+    let mut stdout = crate::output::stdout();
+    if rec.size <= CAT_WHOLE_MAX {
+        let bytes = u.read_record(&rec, CAT_WHOLE_MAX)?;
+        stdout.write_all(&bytes)?;
+        stdout.flush()?;
+        return Ok(0);
+    }
+    let mut out = BufWriter::with_capacity(1 << 20, stdout);
+    if let Err(e) = u.copy_record(&rec, &mut out, &mut |_| {}) {
+        // What is still buffered is dropped, not written.
+        let _ = out.into_parts();
+        return Err(e.into());
+    }
     out.flush()?;
     Ok(0)
 }
+
+/// Records up to this size are read whole and checked (every chunk's
+/// tag, the size, the BLAKE3) by `cat` before a byte of them is written.
+/// Larger ones are streamed, each chunk written once its tag is checked,
+/// and the record's BLAKE3 checked at the end: a non-zero exit then means
+/// the output must be discarded.
+const CAT_WHOLE_MAX: u64 = 16 << 20;
 
 /// `extract ARCHIVE -o DIR [RECORD...]`.
 pub fn extract(

@@ -78,20 +78,85 @@ pub fn costly_kdf_consent(
 
 /// Reads an identity file.
 pub fn read_identity(p: &Path) -> Result<Identity> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(p).with_context(|| format!("reading identity {}", p.display()))?,
-    );
+    let text = read_key_text(p, "identity", true)?;
     let k = keys::parse_key_file(&text, keys::RECIPIENT_SECRET, &p.display().to_string())?;
     Ok(Identity::from(k))
 }
 
+/// The most a key or passphrase file may hold: a key file is a few
+/// hundred bytes, a passphrase a line.
+pub const KEY_FILE_MAX: u64 = 64 * 1024;
+
+/// Reads a key or passphrase file (`what` names its kind in errors) as
+/// UTF-8 text, without one leading UTF-8 byte order mark (Windows
+/// editors write one; it is no part of a key or passphrase). At most
+/// [`KEY_FILE_MAX`] bytes are read, so a larger file, or a device that
+/// never ends, is refused at once; UTF-16 and anything else that is not
+/// UTF-8 is refused naming the file. A `secret` file that others may
+/// read is used with a warning (on Unix).
+pub fn read_key_text(p: &Path, what: &str, secret: bool) -> Result<Zeroizing<String>> {
+    use std::io::Read;
+    let f = std::fs::File::open(p).with_context(|| format!("reading {what} {}", p.display()))?;
+    if secret {
+        warn_if_others_can_read(&f, p, what);
+    }
+    // Sized up front so that reading never reallocates and leaves no
+    // unwiped copy of a secret behind.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(KEY_FILE_MAX as usize + 1));
+    f.take(KEY_FILE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {what} {}", p.display()))?;
+    if bytes.len() as u64 > KEY_FILE_MAX {
+        bail!(
+            "{what} {}: larger than 64 KiB, so not a key or passphrase file",
+            p.display()
+        );
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        bail!(
+            "{what} {}: UTF-16 text (it starts with a UTF-16 byte order mark); save it as UTF-8",
+            p.display()
+        );
+    }
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes[..]);
+    let text = std::str::from_utf8(body).map_err(|e| {
+        anyhow::anyhow!(
+            "{what} {}: not UTF-8 text (byte {} is not UTF-8); save it as UTF-8",
+            p.display(),
+            e.valid_up_to() + bytes.len() - body.len()
+        )
+    })?;
+    let mut out = Zeroizing::new(String::with_capacity(text.len()));
+    out.push_str(text);
+    Ok(out)
+}
+
+/// Warns on standard error when a secret file may be read (or changed)
+/// by its group or by others, as ssh and age do. Only warns: whoever
+/// runs the command may be root, or the file on a disk without modes.
+#[cfg(unix)]
+fn warn_if_others_can_read(f: &std::fs::File, p: &Path, what: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = f.metadata() {
+        let mode = m.permissions().mode() & 0o777;
+        if m.is_file() && mode & 0o077 != 0 {
+            eprintln!(
+                "legation: warning: {what} {} is open to others (mode {mode:03o}); keep it \
+                 owner-only: chmod 600 {}",
+                p.display(),
+                p.display()
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_others_can_read(_: &std::fs::File, _: &Path, _: &str) {}
+
 /// The passphrase from `--passphrase-file` or `LEGATION_PASSPHRASE`.
 pub fn passphrase_from_file_or_env(file: Option<&Path>) -> Result<Option<Zeroizing<String>>> {
     if let Some(f) = file {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(f)
-                .with_context(|| format!("reading passphrase file {}", f.display()))?,
-        );
+        let text = read_key_text(f, "passphrase file", true)?;
         let line = text.lines().next().unwrap_or("");
         if line.is_empty() {
             bail!("passphrase file {} is empty", f.display());

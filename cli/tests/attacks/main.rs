@@ -5,6 +5,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod key_files;
+mod sample_and_cat;
 
 mod address_space;
 mod costly_kdf;
