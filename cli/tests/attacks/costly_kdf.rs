@@ -225,3 +225,26 @@ fn allow_costly_kdf_derives_the_next_costly_slot() {
     let o = run(&["cat", "u.lgn", RECORD, "-i", "alice.key"], d);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// Writes the archives behind RELIABILITY.md's unlock times into
+/// `$LEGATION_MEASURE_DIR`: the sample archive with `$HOSTILE_SLOTS`
+/// slots of 2 GiB and 16 passes before the real one, unsigned (`u.lgn`)
+/// and with the issuer's signature kept (`f.lgn`), and its keys.
+#[test]
+#[ignore = "writes files for a measurement by hand"]
+fn hostile_slots_for_measuring() {
+    let dir = std::path::PathBuf::from(std::env::var("LEGATION_MEASURE_DIR").unwrap());
+    let n: u8 = std::env::var("HOSTILE_SLOTS").map_or(7, |s| s.parse().unwrap());
+    let (t, raw) = setup("attack-kdf-measure");
+    let hostile = |m: &mut Manifest| {
+        for i in 0..n {
+            m.key_slots.insert(0, decoy(HOSTILE, i));
+        }
+    };
+    write(&t.0, "u.lgn", &raw, "unsigned", hostile);
+    write(&t.0, "f.lgn", &raw, "forge", hostile);
+    fs::create_dir_all(&dir).unwrap();
+    for f in ["u.lgn", "f.lgn", "alice.key", "gov.pub", "pass", "wrong"] {
+        fs::copy(t.0.join(f), dir.join(f)).unwrap();
+    }
+}
