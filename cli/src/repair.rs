@@ -154,6 +154,11 @@ pub fn repair(a: &RepairArgs) -> Result<u8> {
             {
                 eprintln!("hint: give --prefer-from or --prefer-damaged to choose; the other copy then gives only the entries that match the chosen manifest");
             }
+            if let Some(legation_reader::Error::ManifestUnsupported { other, .. }) =
+                e.downcast_ref::<legation_reader::Error>()
+            {
+                eprintln!("hint: compare the copies with legation info; {other} is not the archive the damaged copy holds, so ask for another copy");
+            }
             return Err(e.context(match &a.from {
                 Some(f) => format!("repairing {} from {f}", a.damaged),
                 None => format!("repairing {} from its own recovery data", a.damaged),
@@ -213,6 +218,27 @@ fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
         ""
     };
     println!("manifest:  from {from}{why}{recovered}");
+    if let Some(s) = &r.support {
+        // Taken from the other copy: what the damaged copy's own bytes
+        // confirmed of it (SPEC.md §16.5).
+        println!(
+            "confirmed by {d}: {} of {} listed entries intact where the manifest puts them \
+             ({} of them the archive's own records, catalog and parity); {} intact in {d} \
+             by their own headers, none contradicting it; {} not confirmed by {d}",
+            s.confirmed, s.listed, s.confirmed_own, s.surviving, s.unconfirmed
+        );
+        if s.confirmed_own == 0 {
+            println!(
+                "WARNING:   {d} confirms none of the archive's own entries, only ones any archive \
+                 may hold: the archive id, generation and signer above are {from}'s word alone"
+            );
+        }
+        if !s.signed {
+            println!(
+                "           unsigned: {d}'s own manifest header (size, CRC-32) and layout match it"
+            );
+        }
+    }
     match &r.signer {
         Some(f) if r.pinned => println!("signer:    {f} (pinned)"),
         Some(f) => {

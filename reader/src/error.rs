@@ -209,6 +209,18 @@ pub enum Error {
         /// Archive id, creation time and signer of its manifest.
         other_is: String,
     },
+    /// Repair: the damaged copy holds no usable manifest, and the other
+    /// copy's is not one the damaged copy's surviving bytes support
+    /// (another archive, an older one or a re-signed one; §16.5).
+    #[error("{other}'s manifest is not supported by {damaged}: {why}. Nothing was repaired: a manifest from another copy is used only where the damaged copy's surviving entries confirm it")]
+    ManifestUnsupported {
+        /// The damaged copy's name.
+        damaged: String,
+        /// The other copy's name.
+        other: String,
+        /// What the damaged copy's surviving bytes show.
+        why: String,
+    },
     /// Writing an output failed.
     #[error("writing {what}: {source}")]
     Output {
@@ -256,7 +268,7 @@ impl Error {
                     ErrorKind::Damaged
                 }
             }
-            Error::CopiesDisagree { .. } => ErrorKind::Forged,
+            Error::CopiesDisagree { .. } | Error::ManifestUnsupported { .. } => ErrorKind::Forged,
             Error::Output { .. } => ErrorKind::Io,
         }
     }

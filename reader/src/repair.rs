@@ -21,7 +21,9 @@ use std::sync::Arc;
 
 use legation_format::container::{self, Entry};
 use legation_format::manifest::{self, Manifest};
-use legation_format::{crypto, hex, recovery, MANIFEST_ENTRY, SIGNATURE_ENTRY};
+use legation_format::{
+    crypto, hex, recovery, CATALOG_PAGE_PREFIX, MANIFEST_ENTRY, RECORD_PREFIX, SIGNATURE_ENTRY,
+};
 use serde::Serialize;
 
 use crate::archive::{check_decoders, MAX_DIRECTORY, MAX_MANIFEST};
@@ -98,6 +100,37 @@ pub struct Tally {
     pub bytes: u64,
 }
 
+/// What the damaged copy's own bytes say about a manifest taken from the
+/// other copy because the damaged copy holds none that can be used
+/// (SPEC.md §16.5): the manifest is used only if every entry the damaged
+/// copy still holds intact is one it lists, where it puts it, and at
+/// least one is.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Support {
+    /// Entries the manifest lists (its own and its signature aside).
+    pub listed: u64,
+    /// Entries the damaged copy holds intact by its own local headers (a
+    /// canonical header whose CRC-32 its data has), its manifest and
+    /// signature aside.
+    pub surviving: u64,
+    /// Of these, the ones the manifest lists at that offset with that
+    /// size, CRC-32 and BLAKE3: all of them, or the manifest is refused.
+    pub confirmed: u64,
+    /// Of the confirmed, the archive's own entries (records, catalog
+    /// pages, the index, parity), which another archive does not share:
+    /// `0` means the damaged copy confirms only entries that every
+    /// archive may hold (the `mimetype`, `SPEC.md`, the viewer, decoders).
+    pub confirmed_own: u64,
+    /// Listed entries the damaged copy did not confirm (damaged, missing,
+    /// or their headers damaged), each taken from wherever its BLAKE3
+    /// matches.
+    pub unconfirmed: u64,
+    /// Whether the manifest is signed; an unsigned one is used only where
+    /// the damaged copy's own manifest header survives with its size and
+    /// CRC-32 and the central directory follows it (no signature).
+    pub signed: bool,
+}
+
 /// The outcome of a repair.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -113,6 +146,11 @@ pub struct Report {
     pub manifest_from: Side,
     /// Whether that was the caller's choice between differing manifests.
     pub preferred: bool,
+    /// What the damaged copy confirmed of the manifest, when it was taken
+    /// from the other copy because the damaged copy holds none that can
+    /// be used; `None` when the damaged copy's own manifest was used or
+    /// chosen between two.
+    pub support: Option<Support>,
     /// BLAKE3 of the manifest used.
     pub manifest_blake3: String,
     /// The damaged copy's manifest.
@@ -273,6 +311,24 @@ pub fn repair<W: Write + Seek>(
         planned.push((e, hash, memory));
     }
     let total: u64 = planned.iter().map(|p| p.0.size).sum();
+    let mut buf = vec![0u8; BLOCK];
+
+    // A manifest taken from the other copy because the damaged copy holds
+    // none that can be used must be one the damaged copy's surviving bytes
+    // support (§16.5): never another archive, an older one or a re-signed
+    // one in its place. Checked before a byte is written.
+    let support = if side == Side::Other && usable[0].is_none() {
+        let s = supported(&*copies[0], &chosen, &planned, &mut buf).map_err(|why| {
+            Error::ManifestUnsupported {
+                damaged: status[0].copy.clone(),
+                other: status[1].copy.clone(),
+                why,
+            }
+        })?;
+        Some(s)
+    } else {
+        None
+    };
 
     let names: Vec<String> = copies.iter().map(|c| c.name().to_owned()).collect();
     // Tallies: the damaged copy, the other copy, parity.
@@ -287,7 +343,6 @@ pub fn repair<W: Write + Seek>(
     let mut damaged_structure = Vec::new();
     let mut done = 0u64;
     let mut pos = 0u64;
-    let mut buf = vec![0u8; BLOCK];
     for (e, hash, memory) in &planned {
         let header = container::local_header(&e.name, e.size, e.crc32);
         write(out, &header, &e.name)?;
@@ -424,6 +479,7 @@ pub fn repair<W: Write + Seek>(
         pinned: opts.pinned.is_some(),
         manifest_from: side,
         preferred,
+        support,
         manifest_blake3: hex::encode(blake3::hash(&chosen.bytes).as_bytes()),
         damaged: status[0].clone(),
         other: status.get(1).cloned(),
@@ -436,6 +492,216 @@ pub fn repair<W: Write + Seek>(
         entries: planned.len() as u64,
         len,
     })
+}
+
+/// Whether the damaged copy's surviving bytes support `chosen`, a manifest
+/// from the other copy (§16.5), and how far; else why not, in words.
+///
+/// Every entry the damaged copy holds intact by its own local headers
+/// ([`intact_entries`]), its manifest and signature aside, must be one the
+/// manifest lists at that offset with that size, CRC-32 and BLAKE3, and at
+/// least one must be. An unsigned manifest also needs the damaged copy to
+/// show that its own was unsigned: no intact signature, and its manifest's
+/// local header, with this manifest's size and CRC-32, where this manifest
+/// puts it, followed by the central directory.
+fn supported(
+    src: &dyn ReadAt,
+    chosen: &Found,
+    planned: &[Planned<'_>],
+    buf: &mut [u8],
+) -> std::result::Result<Support, String> {
+    let name = src.name().to_owned();
+    let is_tail = |n: &str| n == MANIFEST_ENTRY || n == SIGNATURE_ENTRY;
+    // The listed entries, in the order of their offsets.
+    let listed: Vec<&Planned<'_>> = planned.iter().filter(|p| !is_tail(&p.0.name)).collect();
+    let mut s = Support {
+        listed: listed.len() as u64,
+        signed: chosen.manifest.issuer.is_some(),
+        ..Default::default()
+    };
+    let mut signature = None;
+    let mut against: Option<(Intact, Option<String>)> = None;
+    let mut contradicting = 0u64;
+    intact_entries(src, buf, &mut |x| {
+        if is_tail(&x.name) {
+            if x.name == SIGNATURE_ENTRY {
+                signature.get_or_insert(x.offset);
+            }
+            return;
+        }
+        s.surviving += 1;
+        let there = listed
+            .binary_search_by_key(&x.offset, |p| p.0.offset)
+            .ok()
+            .map(|i| listed[i]);
+        match there {
+            Some((e, hash, _)) if e.size == x.size && e.crc32 == x.crc32 && *hash == x.blake3 => {
+                s.confirmed += 1;
+                if [RECORD_PREFIX, CATALOG_PAGE_PREFIX, recovery::PARITY_PREFIX]
+                    .iter()
+                    .any(|p| e.name.starts_with(p))
+                {
+                    s.confirmed_own += 1;
+                }
+            }
+            _ => {
+                contradicting += 1;
+                if against.is_none() {
+                    against = Some((x, there.map(|p| p.0.name.clone())));
+                }
+            }
+        }
+    });
+    if let (false, Some(at)) = (s.signed, signature) {
+        return Err(format!(
+            "it is unsigned, but {name} holds an intact manifest.sig (at offset {at}): \
+             its own manifest was signed"
+        ));
+    }
+    if let Some((x, there)) = against {
+        return Err(format!(
+            "{name} holds {contradicting} of its {} surviving entries intact (their data \
+             matching their headers' CRC-32) that it does not list where it puts them; first {} \
+             at offset {} ({} bytes), where it lists {}",
+            s.surviving,
+            x.name,
+            x.offset,
+            x.size,
+            match there {
+                Some(n) => format!("{n}, with other bytes"),
+                None => "no entry".into(),
+            }
+        ));
+    }
+    if s.confirmed == 0 {
+        return Err(format!(
+            "no entry it lists survives intact in {name} to confirm it"
+        ));
+    }
+    if !s.signed {
+        let m = planned
+            .iter()
+            .find(|p| p.0.name == MANIFEST_ENTRY)
+            .map(|p| &p.0)
+            .ok_or("it lists no manifest")?; // always planned
+        let header = container::local_header(MANIFEST_ENTRY, m.size, m.crc32);
+        let mut theirs = vec![0u8; header.len()];
+        let mut next = [0u8; 4];
+        let shown = src.read_exact_at(m.offset, &mut theirs).is_ok()
+            && theirs == header
+            && src.read_exact_at(m.end(), &mut next).is_ok()
+            && next == container::CENTRAL_SIG.to_le_bytes();
+        if !shown {
+            return Err(format!(
+                "it is unsigned, and {name}'s surviving bytes do not show that its own manifest \
+                 was unsigned too (its manifest.json header with this manifest's size and \
+                 CRC-32 where this manifest puts it, the central directory right after it, no \
+                 manifest.sig)"
+            ));
+        }
+    }
+    s.unconfirmed = s.listed - s.confirmed;
+    Ok(s)
+}
+
+/// An entry a copy holds intact by its own local header.
+struct Intact {
+    name: String,
+    offset: u64,
+    size: u64,
+    crc32: u32,
+    blake3: [u8; 32],
+}
+
+/// Walks a copy's local headers from offset 0, each entry's after the
+/// previous one's data, and gives every entry that is intact by itself: a
+/// canonical local header (§3.4) of an allowed name whose data, within the
+/// file, has the header's CRC-32. Past a header that is not, the walk
+/// goes on from the next local header signature in the file.
+fn intact_entries(src: &dyn ReadAt, buf: &mut [u8], each: &mut dyn FnMut(Intact)) {
+    let mut at = 0u64;
+    while at < src.len() {
+        match intact_at(src, at, buf) {
+            Some(x) => {
+                at = x.offset + container::local_header_len(&x.name, x.size) as u64 + x.size;
+                each(x);
+            }
+            None => match next_local_signature(src, at + 1, buf) {
+                Some(next) => at = next,
+                None => break,
+            },
+        }
+    }
+}
+
+/// The entry at `at` if it is intact by its own local header.
+fn intact_at(src: &dyn ReadAt, at: u64, buf: &mut [u8]) -> Option<Intact> {
+    let mut fixed = [0u8; container::LOCAL_FIXED];
+    src.read_exact_at(at, &mut fixed).ok()?;
+    if fixed[..4] != container::LOCAL_SIG.to_le_bytes() {
+        return None;
+    }
+    let get16 = |i: usize| usize::from(u16::from_le_bytes([fixed[i], fixed[i + 1]]));
+    let get32 = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+    let (name_len, extra_len) = (get16(26), get16(28));
+    if name_len > container::MAX_NAME_LEN || !(extra_len == 0 || extra_len == 20) {
+        return None;
+    }
+    let mut rest = vec![0u8; name_len + extra_len];
+    src.read_exact_at(at + container::LOCAL_FIXED as u64, &mut rest)
+        .ok()?;
+    let name = std::str::from_utf8(&rest[..name_len]).ok()?;
+    container::check_name(name).ok()?;
+    let crc32 = get32(&fixed, 14);
+    let size = if extra_len == 20 {
+        u64::from_le_bytes(rest[name_len + 4..name_len + 12].try_into().unwrap())
+    } else {
+        u64::from(get32(&fixed, 22))
+    };
+    let header = container::local_header(name, size, crc32);
+    if header[..container::LOCAL_FIXED] != fixed || header[container::LOCAL_FIXED..] != rest {
+        return None;
+    }
+    let data = at + header.len() as u64;
+    if data.checked_add(size)? > src.len() {
+        return None;
+    }
+    let mut crc = crc32fast::Hasher::new();
+    let mut hash = blake3::Hasher::new();
+    let mut done = 0u64;
+    while done < size {
+        let n = (size - done).min(buf.len() as u64) as usize;
+        src.read_exact_at(data + done, &mut buf[..n]).ok()?;
+        crc.update(&buf[..n]);
+        hash.update(&buf[..n]);
+        done += n as u64;
+    }
+    (crc.finalize() == crc32).then(|| Intact {
+        name: name.to_owned(),
+        offset: at,
+        size,
+        crc32,
+        blake3: *hash.finalize().as_bytes(),
+    })
+}
+
+/// The offset of the next local header signature at or after `from`.
+fn next_local_signature(src: &dyn ReadAt, from: u64, buf: &mut [u8]) -> Option<u64> {
+    let sig = container::LOCAL_SIG.to_le_bytes();
+    let len = src.len();
+    let mut at = from;
+    while at.checked_add(4)? <= len {
+        let n = ((len - at) as usize).min(buf.len());
+        let b = &mut buf[..n];
+        if src.read_exact_at(at, b).is_ok() {
+            if let Some(i) = b.windows(4).position(|w| w == sig) {
+                return Some(at + i as u64);
+            }
+        }
+        // The next block overlaps this one by 3 bytes (n >= 4 here).
+        at += (n - 3) as u64;
+    }
+    None
 }
 
 /// A catalog page or the index rebuilt from its stripe's parity entry and

@@ -9,5 +9,6 @@ mod key_files;
 mod sample_and_cat;
 
 mod address_space;
+mod repair_adopt;
 mod costly_kdf;
 mod signer;
