@@ -308,20 +308,19 @@ pub fn pack(a: PackArgs) -> Result<u8> {
 }
 
 /// A new temporary file next to `target`, with a name that says it is
-/// incomplete.
+/// incomplete: `.lgn.partial-` and 16 random hex digits, 30 bytes
+/// whatever `target` is called, so that it fits wherever the final name
+/// fits (a name of 230 to 255 bytes with a suffix would not).
 pub(crate) fn temp_beside(target: &Path) -> Result<(PathBuf, fs::File)> {
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = target
-        .file_name()
-        .ok_or_else(|| anyhow!("{} is not a file name", target.display()))?;
+    if target.file_name().is_none() {
+        bail!("{} is not a file name", target.display());
+    }
     for _ in 0..16 {
-        let mut n = std::ffi::OsString::from(".");
-        n.push(name);
-        n.push(format!(".partial-{:016x}", OsRng.next_u64()));
-        let p = dir.join(n);
+        let p = dir.join(format!(".lgn.partial-{:016x}", OsRng.next_u64()));
         match fs::OpenOptions::new().write(true).create_new(true).open(&p) {
             Ok(f) => return Ok((p, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -582,7 +581,7 @@ pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
     let Some(u) = u else {
         let facts = public_facts(&a)?;
         if as_json {
-            println!("{}", serde_json::to_string_pretty(&facts)?);
+            println!("{}", output::json(&facts, true));
         } else {
             print_public(&facts);
             eprintln!(
@@ -606,16 +605,18 @@ pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
                         "path": r.path, "title": r.title, "media_type": r.media_type, "size": r.size,
                         "blake3": legation_format::hex::encode(&r.blake3), "modified": r.modified, "metadata": r.metadata,
                     });
-                    writeln!(out, "{}{}", if first { "  " } else { ", " }, v)?;
+                    let v = output::json(&v, false);
+                    writeln!(out, "{}{v}", if first { "  " } else { ", " })?;
                 } else {
-                    writeln!(
-                        out,
+                    // Every field comes from the catalog: all of it cleaned.
+                    let line = format!(
                         "{:>12}  {:<26}  {:<20}  {}",
                         r.size,
                         r.media_type,
                         r.modified.as_deref().unwrap_or("-"),
-                        view::sanitize(&r.path)
-                    )?;
+                        r.path
+                    );
+                    writeln!(out, "{}", view::sanitize(&line))?;
                 }
                 first = false;
             }
@@ -627,8 +628,11 @@ pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
         for d in &u.index().empty_dirs {
             writeln!(
                 out,
-                "{:>12}  {:<26}  {:<20}  {d}/",
-                "-", "folder (empty)", "-"
+                "{:>12}  {:<26}  {:<20}  {}/",
+                "-",
+                "folder (empty)",
+                "-",
+                view::sanitize(d)
             )?;
         }
     }
@@ -678,10 +682,9 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
             Err(e) if v.archives.len() > 1 => {
                 let code = crate::exit_code(&e);
                 if v.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"archive": loc.to_string(), "ok": false, "error": format!("{e:#}")})
-                    );
+                    let j =
+                        json!({"archive": loc.to_string(), "ok": false, "error": format!("{e:#}")});
+                    println!("{}", output::json(&j, false));
                 } else {
                     println!("FAILED  {loc}: {e:#}");
                 }
@@ -750,7 +753,7 @@ fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) ->
         let mut j = serde_json::to_value(&report)?;
         j["archive"] = path.to_string().into();
         j["ok"] = report.ok().into();
-        println!("{}", serde_json::to_string(&j)?);
+        println!("{}", output::json(&j, false));
     } else {
         print_report(&report, u.is_none(), a.manifest().entries.len() as u64);
     }
@@ -959,29 +962,36 @@ pub fn extract(
     let bar = output::bar(total, "extracting");
     let mut failures = 0;
     let mut done = 0u64;
+    // One record that cannot be read or written (damaged, its name taken
+    // or too long) is reported and the others are still extracted; the
+    // exit code is the worst of theirs.
+    let mut worst = 0;
     for rec in &records {
         match extract_one(&u, rec, dir, force, &mut |n| bar.set_position(done + n)) {
             Ok(()) => {}
             Err(e) => {
                 failures += 1;
-                bar.suspend(|| eprintln!("legation: error: {}: {e:#}", rec.path));
-                if e.downcast_ref::<legation_reader::Error>().is_none()
-                    && e.chain()
-                        .all(|c| c.downcast_ref::<legation_reader::Error>().is_none())
-                {
-                    // An output problem (disk full, file exists): stop here.
+                worst = worst_code(worst, crate::exit_code(&e));
+                if no_room(&e) {
+                    // No other record can be written either: stop here.
                     bar.finish_and_clear();
-                    return Err(e);
+                    return Err(e.context(format!("extracting {}", rec.path)));
                 }
+                bar.suspend(|| eprintln!("legation: error: {}: {e:#}", rec.path));
             }
         }
         done += rec.size;
     }
     if wanted.is_empty() {
         for d in &u.index().empty_dirs {
-            let target = safe_target(dir, d)?;
-            fs::create_dir_all(&target)
-                .with_context(|| format!("creating {}", target.display()))?;
+            let made = safe_target(dir, d).and_then(|target| {
+                fs::create_dir_all(&target)
+                    .with_context(|| format!("creating {}", target.display()))
+            });
+            if let Err(e) = made {
+                eprintln!("legation: error: {d}/: {e:#}");
+                worst = worst_code(worst, 2);
+            }
         }
     }
     bar.finish_and_clear();
@@ -991,7 +1001,21 @@ pub fn extract(
         records.len(),
         dir.display()
     );
-    Ok(if failures > 0 { 1 } else { 0 })
+    Ok(worst)
+}
+
+/// Whether `e` says the output has no room left (a full disk, a quota, a
+/// read-only file system), where no further record could be written.
+fn no_room(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind as K;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                K::StorageFull | K::QuotaExceeded | K::ReadOnlyFilesystem
+            )
+        })
+    })
 }
 
 /// The path for a record under `dir`, refusing anything that could lead

@@ -3,9 +3,11 @@
 //! Exit codes: 0 success; 1 damage or forgery found; 2 usage or I/O
 //! error; 3 no key given opens the archive.
 
-/// This crate's `println!`: as the standard one, except that a reader
-/// who has gone (`legation ls … | head`) ends the command quietly
-/// ([`output::write_out`]) instead of a panic.
+/// This crate's `println!`: as the standard one, except that what it
+/// writes is cleaned of control characters and bidirectional overrides
+/// (text from an archive is shown, never obeyed), and a reader who has
+/// gone (`legation ls … | head`) or an output that cannot be written
+/// ends the command quietly ([`output::write_out`]) instead of a panic.
 macro_rules! println {
     () => {
         $crate::output::write_out(format_args!("\n"))
@@ -19,6 +21,18 @@ macro_rules! println {
 macro_rules! print {
     ($($arg:tt)*) => {
         $crate::output::write_out(format_args!($($arg)*))
+    };
+}
+
+/// This crate's `eprintln!`: cleaned as its `println!`, and a standard
+/// error that cannot be written (closed, a logger that died, a full
+/// disk) changes nothing ([`output::write_err`]) instead of a panic.
+macro_rules! eprintln {
+    () => {
+        $crate::output::write_err(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_err(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
 

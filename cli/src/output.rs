@@ -4,21 +4,73 @@ use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Writes to standard output. When the reader has closed it (a pipe into
-/// `head`), the command has nothing left to say: it exits at once with
-/// status 141, that of a process ended by SIGPIPE, as `cat` would. (Rust
-/// ignores SIGPIPE so that a closed socket or worker pipe is an error, not
-/// a death; the standard `println!` then panics.) Any other write error
-/// panics as `println!` does.
+/// Writes to standard output, cleaned ([`crate::view::sanitize`]: no
+/// escape sequence or bidirectional override from an archive reaches the
+/// terminal). When the reader has closed it (a pipe into `head`), the
+/// command has nothing left to say: it exits at once with status 141,
+/// that of a process ended by SIGPIPE, as `cat` would. (Rust ignores
+/// SIGPIPE so that a closed socket or worker pipe is an error, not a
+/// death; the standard `println!` then panics.) Any other write error (a
+/// full disk, a closed descriptor) ends the command with exit code 2, an
+/// I/O error, said on standard error.
 pub fn write_out(args: std::fmt::Arguments<'_>) {
-    if let Err(e) = stdout().write_fmt(args) {
-        panic!("failed printing to stdout: {e}");
+    let text = crate::view::sanitize(&args.to_string());
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        output_lost(&e);
     }
 }
 
+/// Writes to standard error, cleaned as [`write_out`]. Standard error
+/// only reports: if it cannot be written (closed, a logger that died, a
+/// full disk), the command goes on and ends with the exit code it would
+/// have had, rather than panicking as the standard `eprintln!` does.
+pub fn write_err(args: std::fmt::Arguments<'_>) {
+    let text = crate::view::sanitize(&args.to_string());
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Ends the command on a write to standard output that failed: 141 if
+/// its reader has gone, else 2 (said on standard error, if it can be).
+fn output_lost(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(141);
+    }
+    write_err(format_args!(
+        "legation: error: writing standard output: {e}\n"
+    ));
+    std::process::exit(2);
+}
+
+/// A JSON value as text for the terminal: exact (every string as it is),
+/// but with the characters [`crate::view::sanitize`] would replace
+/// written as `\uXXXX` escapes, which a terminal shows and a JSON reader
+/// decodes. (`serde_json` escapes C0 controls itself, not C1 controls or
+/// bidirectional overrides; outside strings JSON has none.)
+pub fn json(v: &serde_json::Value, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(v)
+    } else {
+        serde_json::to_string(v)
+    }
+    .unwrap_or_default(); // a Value always serializes
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if legation_viewer::html::unsafe_to_show(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Standard output (locked) for commands that write a lot of it (`ls`,
-/// `cat`): a write or flush whose reader has gone ends the process as
-/// [`write_out`] does; other errors are returned.
+/// `cat`): a write or flush whose reader has gone ends the process with
+/// status 141, as [`write_out`] does; other errors are returned, saying
+/// that standard output could not be written. Nothing is cleaned here:
+/// `cat` writes a record's bytes; text goes through
+/// [`crate::view::sanitize`] first.
 pub fn stdout() -> Stdout {
     Stdout(std::io::stdout().lock())
 }
@@ -36,14 +88,15 @@ impl Write for Stdout {
     }
 }
 
-/// Exits with status 141 on a broken pipe; passes anything else on.
+/// Exits with status 141 on a broken pipe; names standard output in any
+/// other error.
 fn quiet_when_gone<T>(result: std::io::Result<T>) -> std::io::Result<T> {
-    if let Err(e) = &result {
+    result.map_err(|e| {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(141);
         }
-    }
-    result
+        std::io::Error::new(e.kind(), format!("writing standard output: {e}"))
+    })
 }
 
 /// A byte count for people: `1.5 MiB`.

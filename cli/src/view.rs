@@ -40,19 +40,13 @@ pub fn document_text(index: usize, pages: usize, d: &Document) -> String {
 }
 
 /// `s` with every control character but newline and tab, and every
-/// bidirectional override, replaced by U+FFFD: text from an archive or a
-/// decoder (paths, refusal messages, reasons) is shown, never obeyed.
+/// bidirectional override, isolate or mark, replaced by U+FFFD: text from
+/// an archive or a decoder (paths, refusal messages, reasons) is shown,
+/// never obeyed. The viewer's cleaner ([`legation_viewer::html::clean`]),
+/// which its HTML uses too; every line `println!` and `eprintln!` write
+/// goes through it.
 pub fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-            if (c.is_control() && c != '\n' && c != '\t') || bidi {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
+    legation_viewer::html::clean(s)
 }
 
 fn spans_text(spans: &[Span]) -> String {

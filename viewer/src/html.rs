@@ -54,6 +54,31 @@ pub fn record_facts(
     facts
 }
 
+/// Whether `c` must not be shown as it is, on a terminal or in HTML: a
+/// control character (C0 but newline and tab, DEL, C1: escape sequences,
+/// bells, carriage returns) or a bidirectional override, embedding,
+/// isolate or mark (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+/// U+061C), which would reorder what is shown so that a name reads as
+/// another (`txt.exe` shown as `exe.txt`).
+pub fn unsafe_to_show(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `s` with every character [`unsafe_to_show`] replaced by U+FFFD, which
+/// shows that something was there: text from an archive or a decoder
+/// (paths, titles, refusal messages) is shown, never obeyed. The one
+/// cleaner of the terminal's output (`legation`) and of HTML ([`esc`]).
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if unsafe_to_show(c) { '\u{fffd}' } else { c })
+        .collect()
+}
+
+/// `s` as HTML text, cleaned as [`clean`] says.
 fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -63,6 +88,7 @@ fn esc(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&#39;"),
+            c if unsafe_to_show(c) => o.push('\u{fffd}'),
             c => o.push(c),
         }
     }
@@ -379,6 +405,27 @@ mod tests {
         ] {
             assert_eq!(base64(i.as_bytes()), o);
         }
+    }
+
+    #[test]
+    fn html_shows_no_control_or_bidirectional_character() {
+        let hostile = "a\x1b]0;x\x07\r\u{9b}\u{202e}\u{2066}\u{200f}\u{061c}\u{7f}b";
+        let d = Document {
+            title: hostile.into(),
+            blocks: vec![
+                Block::Code {
+                    text: format!("{hostile}\n\tnext"),
+                },
+                Block::Fields {
+                    items: vec![(hostile.into(), hostile.into())],
+                },
+            ],
+        };
+        let h = to_html(&[d], &[(hostile.into(), hostile.into())]);
+        assert!(!h.chars().any(unsafe_to_show), "{h:?}");
+        let shown = format!("a\u{fffd}]0;x{}b", "\u{fffd}".repeat(8));
+        assert!(h.contains(&shown), "{h:?}");
+        assert!(h.contains("\n\tnext"));
     }
 
     #[test]

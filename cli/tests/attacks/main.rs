@@ -12,3 +12,6 @@ mod address_space;
 mod repair_adopt;
 mod costly_kdf;
 mod signer;
+mod bidi;
+mod closed_stderr;
+mod long_names;
