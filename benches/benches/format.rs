@@ -115,11 +115,11 @@ fn many(c: &mut Criterion) {
             || a.clone(),
             |a| {
                 let u = a.unlock(&key()).unwrap();
-                let n: usize = u
-                    .pages(0..u.index().pages.len())
-                    .into_iter()
-                    .map(|p| p.unwrap().records.len())
-                    .sum();
+                let mut n = 0;
+                u.for_each_page(0..u.index().pages.len(), &mut |_, p| {
+                    n += p.unwrap().records.len();
+                    true
+                });
                 assert_eq!(n, 100_000);
             },
             BatchSize::SmallInput,

@@ -560,8 +560,8 @@ pub fn info(path: &Location) -> Result<u8> {
     Ok(0)
 }
 
-/// Catalog pages decoded at once while listing (bounded memory).
-const LIST_WINDOW: usize = 16;
+/// A catalog page as the reader hands it over.
+type PageResult = legation_reader::Result<std::sync::Arc<legation_format::catalog::Page>>;
 
 /// `ls ARCHIVE`.
 pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
@@ -597,30 +597,41 @@ pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
     }
     let mut first = true;
     let pages = u.index().pages.len();
-    for window in (0..pages).step_by(LIST_WINDOW) {
-        for page in u.pages(window..(window + LIST_WINDOW).min(pages)) {
-            for r in &page?.records {
-                if as_json {
-                    let v = json!({
-                        "path": r.path, "title": r.title, "media_type": r.media_type, "size": r.size,
-                        "blake3": legation_format::hex::encode(&r.blake3), "modified": r.modified, "metadata": r.metadata,
-                    });
-                    let v = output::json(&v, false);
-                    writeln!(out, "{}{v}", if first { "  " } else { ", " })?;
-                } else {
-                    // Every field comes from the catalog: all of it cleaned.
-                    let line = format!(
-                        "{:>12}  {:<26}  {:<20}  {}",
-                        r.size,
-                        r.media_type,
-                        r.modified.as_deref().unwrap_or("-"),
-                        r.path
-                    );
-                    writeln!(out, "{}", view::sanitize(&line))?;
-                }
-                first = false;
+    let mut failed = None;
+    let mut list_page = |page: PageResult| -> Result<()> {
+        for r in &page?.records {
+            if as_json {
+                let v = json!({
+                    "path": r.path, "title": r.title, "media_type": r.media_type, "size": r.size,
+                    "blake3": legation_format::hex::encode(&r.blake3), "modified": r.modified, "metadata": r.metadata,
+                });
+                let v = output::json(&v, false);
+                writeln!(out, "{}{v}", if first { "  " } else { ", " })?;
+            } else {
+                // Every field comes from the catalog: all of it cleaned.
+                let line = format!(
+                    "{:>12}  {:<26}  {:<20}  {}",
+                    r.size,
+                    r.media_type,
+                    r.modified.as_deref().unwrap_or("-"),
+                    r.path
+                );
+                writeln!(out, "{}", view::sanitize(&line))?;
             }
+            first = false;
         }
+        Ok(())
+    };
+    // Pages are listed as they are decoded: memory holds two at most.
+    u.for_each_page(0..pages, &mut |_, page| match list_page(page) {
+        Ok(()) => true,
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
     if as_json {
         writeln!(out, "]")?;
@@ -945,28 +956,41 @@ pub fn extract(
 ) -> Result<u8> {
     let a = open(path)?;
     let u = unlock_required(path, &a, keys)?;
-    let records = if wanted.is_empty() {
-        let mut all = Vec::new();
-        for n in 0..u.index().pages.len() {
-            all.extend(u.page(n)?.records.iter().cloned());
+    // The whole archive is extracted page by page, so that memory holds
+    // two catalog pages at most, never the whole catalog.
+    let pages = u.index().pages.len();
+    let found = wanted
+        .iter()
+        .map(|w| u.find(w))
+        .collect::<legation_reader::Result<Vec<_>>>()?;
+    let mut total = found.iter().map(|r| r.size).sum::<u64>();
+    if wanted.is_empty() {
+        let mut failed = None;
+        u.for_each_page(0..pages, &mut |_, p| match p {
+            Ok(p) => {
+                total += p.records.iter().map(|r| r.size).sum::<u64>();
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
         }
-        all
-    } else {
-        wanted
-            .iter()
-            .map(|w| u.find(w))
-            .collect::<legation_reader::Result<Vec<_>>>()?
-    };
+    }
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let total: u64 = records.iter().map(|r| r.size).sum();
     let bar = output::bar(total, "extracting");
-    let mut failures = 0;
+    let (mut failures, mut count) = (0u64, 0u64);
     let mut done = 0u64;
+    let mut stop = None;
     // One record that cannot be read or written (damaged, its name taken
     // or too long) is reported and the others are still extracted; the
     // exit code is the worst of theirs.
     let mut worst = 0;
-    for rec in &records {
+    let mut one = |rec: &legation_format::catalog::CatalogRecord| -> bool {
+        count += 1;
         match extract_one(&u, rec, dir, force, &mut |n| bar.set_position(done + n)) {
             Ok(()) => {}
             Err(e) => {
@@ -974,13 +998,34 @@ pub fn extract(
                 worst = worst_code(worst, crate::exit_code(&e));
                 if no_room(&e) {
                     // No other record can be written either: stop here.
-                    bar.finish_and_clear();
-                    return Err(e.context(format!("extracting {}", rec.path)));
+                    stop = Some(e.context(format!("extracting {}", rec.path)));
+                    return false;
                 }
                 bar.suspend(|| eprintln!("legation: error: {}: {e:#}", rec.path));
             }
         }
         done += rec.size;
+        true
+    };
+    if wanted.is_empty() {
+        let mut failed = None;
+        u.for_each_page(0..pages, &mut |_, p| match p {
+            Ok(p) => p.records.iter().all(&mut one),
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        if let Some(e) = failed {
+            bar.finish_and_clear();
+            return Err(e.into());
+        }
+    } else {
+        found.iter().all(&mut one);
+    }
+    if let Some(e) = stop {
+        bar.finish_and_clear();
+        return Err(e);
     }
     if wanted.is_empty() {
         for d in &u.index().empty_dirs {
@@ -996,9 +1041,8 @@ pub fn extract(
     }
     bar.finish_and_clear();
     eprintln!(
-        "extracted {} of {} records into {}",
-        records.len() - failures,
-        records.len(),
+        "extracted {} of {count} records into {}",
+        count - failures,
         dir.display()
     );
     Ok(worst)
@@ -1085,9 +1129,15 @@ pub fn spec(archive: Option<&Location>, issuer: Option<&Path>) -> Result<u8> {
     let text = match archive {
         Some(p) => {
             let a = open(p)?;
+            let keys = KeyOpts {
+                issuer: issuer.map(Path::to_path_buf),
+                ..KeyOpts::default()
+            };
+            signer(p, &a, &keys)?;
             let bytes = a.read_entry(legation_format::SPEC_ENTRY, 16 << 20)?;
             String::from_utf8(bytes).map_err(|_| anyhow!("{p}: SPEC.md is not UTF-8"))?
         }
+        None if issuer.is_some() => bail!("--issuer needs an archive"),
         None => legation_format::SPEC_MD.to_owned(),
     };
     print!("{text}");
@@ -1129,15 +1179,9 @@ fn compare_with_packing(rec: &legation_format::catalog::CatalogRecord, hash: &[u
             0
         }
     }
-            let keys = KeyOpts {
-                issuer: issuer.map(Path::to_path_buf),
-                ..KeyOpts::default()
-            };
-            signer(p, &a, &keys)?;
 }
 
 /// `view ARCHIVE RECORD`: the record's view, printed a page at a time as
-        None if issuer.is_some() => bail!("--issuer needs an archive"),
 /// each is decoded. A record its decoder cannot show is shown by its
 /// facts and first bytes instead; exit 1 if it was rendered at packing
 /// (its view then differs from the recorded one), else 0.
@@ -1280,6 +1324,19 @@ fn write_beside<T>(
 
 /// `open [ARCHIVE]`: the desktop viewer.
 pub fn open_viewer(archive: Option<PathBuf>, keys: &KeyOpts) -> Result<u8> {
+    if keys.issuer.is_some() {
+        // The window checks and shows the signer; a pinned issuer is
+        // checked here, before it opens.
+        let Some(p) = &archive else {
+            bail!("--issuer needs an archive");
+        };
+        let loc: Location = p
+            .to_str()
+            .ok_or_else(|| anyhow!("{}: not a UTF-8 path", p.display()))?
+            .parse()
+            .map_err(|e: String| anyhow!(e))?;
+        signer(&loc, &open(&loc)?, keys)?;
+    }
     let keys = keys.keys(false)?;
     legation_viewer::run_native(archive, keys, Some(crate::location::open_for_viewer))
         .map_err(|e| anyhow!(e))?;
@@ -1324,19 +1381,6 @@ mod tests {
             // An existing world-readable file that someone holds open.
             fs::set_permissions(&k, fs::Permissions::from_mode(0o644)).unwrap();
             let mut held = fs::File::open(&k).unwrap();
-    if keys.issuer.is_some() {
-        // The window checks and shows the signer; a pinned issuer is
-        // checked here, before it opens.
-        let Some(p) = &archive else {
-            bail!("--issuer needs an archive");
-        };
-        let loc: Location = p
-            .to_str()
-            .ok_or_else(|| anyhow!("{}: not a UTF-8 path", p.display()))?
-            .parse()
-            .map_err(|e: String| anyhow!(e))?;
-        signer(&loc, &open(&loc)?, keys)?;
-    }
             write_new_file(&k, b"secret two", true, true).unwrap();
             assert_eq!(mode(&k), 0o600);
             assert_eq!(fs::read(&k).unwrap(), b"secret two");

@@ -236,6 +236,9 @@ enum Command {
     Spec {
         /// An archive (a file or s3://BUCKET/KEY) whose carried SPEC.md to print.
         archive: Option<Location>,
+        /// The issuer public key the archive's signature must come from.
+        #[arg(long, value_name = "ISSUER.pub")]
+        issuer: Option<PathBuf>,
     },
 }
 
@@ -250,9 +253,6 @@ enum KeygenWhat {
         #[arg(long)]
         force: bool,
     },
-        /// The issuer public key the archive's signature must come from.
-        #[arg(long, value_name = "ISSUER.pub")]
-        issuer: Option<PathBuf>,
     /// An Ed25519 key pair for the institution that signs archives.
     Issuer {
         /// Writes NAME.key (secret, mode 0600) and NAME.pub.

@@ -303,8 +303,235 @@ pub fn inflate(data: &[u8], limit: usize, entry: &str) -> Result<Vec<u8>> {
 
 /// Largest inflated catalog page a reader accepts (64 MiB).
 pub const MAX_PAGE_BYTES: usize = 64 << 20;
-/// Largest inflated catalog index a reader accepts (256 MiB).
-pub const MAX_INDEX_BYTES: usize = 256 << 20;
+/// Largest inflated catalog index a reader accepts (64 MiB; 256 MiB before
+/// SPEC 1.3 errata 1, SPEC §9.4).
+pub const MAX_INDEX_BYTES: usize = 64 << 20;
+/// Most JSON items a catalog page may hold (SPEC §9.4): what a page costs
+/// once parsed is bounded by its bytes and its items, not its bytes alone.
+pub const MAX_PAGE_ITEMS: usize = 1 << 18;
+/// Most JSON items the catalog index may hold (SPEC §9.4).
+pub const MAX_INDEX_ITEMS: usize = 1 << 19;
+/// Inflated size up to which a document is inflated whole and parsed from
+/// memory; a larger one is parsed as it inflates, so that its text and
+/// its parsed form are never held at once.
+const WHOLE_BELOW: usize = 4 << 20;
+
+/// Counts the JSON items of a document as SPEC §9.4 defines them: one,
+/// plus each `,`, `[` and `{` outside strings. Every element of an array
+/// and every member of an object (ignored ones too) adds at least one, so
+/// the count bounds what parsing the document can allocate beyond its
+/// text.
+#[derive(Debug, Default, Clone)]
+pub struct ItemCounter {
+    items: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl ItemCounter {
+    /// Counts the items in `bytes`, the next part of the document.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+            } else {
+                match b {
+                    b'"' => self.in_string = true,
+                    b',' | b'[' | b'{' => self.items += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    /// The items counted so far (the document's one included).
+    pub fn items(&self) -> usize {
+        self.items + 1
+    }
+}
+
+/// Items of a whole document (SPEC §9.4).
+pub fn count_items(json: &[u8]) -> usize {
+    let mut c = ItemCounter::default();
+    c.feed(json);
+    c.items()
+}
+
+/// What a parsed catalog document may cost at most, in bytes of memory:
+/// its text (every string it holds comes from there) and a fixed cost an
+/// item, the largest a map member or vector element of the catalog takes.
+pub fn parsed_cost(json_len: usize, items: usize) -> usize {
+    json_len.saturating_add(items.saturating_mul(ITEM_COST))
+}
+
+/// Bytes of memory an item of a parsed catalog document may cost.
+const ITEM_COST: usize = 64;
+
+/// A parsed catalog document and what it may cost in memory.
+pub struct Parsed<T> {
+    /// The document.
+    pub value: T,
+    /// Its cost bound, [`parsed_cost`] of its text and items.
+    pub cost: usize,
+}
+
+/// Inflates and parses a sealed catalog document (a page or the index),
+/// refusing more than `limit` bytes or more than `max_items` items
+/// (SPEC §9.4) before they are parsed. A document larger than a few MiB
+/// is parsed as it inflates, so that memory holds the parsed document and
+/// no copy of its text.
+pub fn parse_sealed<T: serde::de::DeserializeOwned>(
+    deflated: &[u8],
+    limit: usize,
+    max_items: usize,
+    entry: &str,
+) -> Result<Parsed<T>> {
+    let json_error = |e: serde_json::Error| Error::Json {
+        entry: entry.into(),
+        reason: e.to_string(),
+    };
+    let too_many = |items: usize| {
+        Error::invalid(
+            entry,
+            format!("holds {items} JSON items, more than the {max_items} allowed (SPEC §9.4)"),
+        )
+    };
+    match miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, WHOLE_BELOW.min(limit)) {
+        Ok(json) => {
+            let json = zeroize::Zeroizing::new(json);
+            let items = count_items(&json);
+            if items > max_items {
+                return Err(too_many(items));
+            }
+            let value = serde_json::from_slice(&json).map_err(json_error)?;
+            Ok(Parsed {
+                value,
+                cost: parsed_cost(json.len(), items),
+            })
+        }
+        Err(e)
+            if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput
+                && limit > WHOLE_BELOW =>
+        {
+            let mut reader = Inflating::new(deflated, limit, max_items);
+            let parsed = serde_json::from_reader(&mut reader);
+            if let Some(stop) = reader.stopped.take() {
+                return Err(match stop {
+                    Stop::TooLong => Error::invalid(
+                        entry,
+                        format!("compressed document does not inflate within {limit} bytes"),
+                    ),
+                    Stop::TooManyItems => too_many(reader.counter.items()),
+                    Stop::Corrupt(status) => Error::invalid(
+                        entry,
+                        format!("compressed document does not inflate: {status}"),
+                    ),
+                });
+            }
+            let value = parsed.map_err(json_error)?;
+            Ok(Parsed {
+                value,
+                cost: parsed_cost(reader.total, reader.counter.items()),
+            })
+        }
+        Err(e) => Err(Error::invalid(
+            entry,
+            format!(
+                "compressed document does not inflate within {limit} bytes: {:?}",
+                e.status
+            ),
+        )),
+    }
+}
+
+/// Why [`Inflating`] stopped early.
+enum Stop {
+    TooLong,
+    TooManyItems,
+    Corrupt(String),
+}
+
+/// Raw DEFLATE inflated as it is read, counting bytes and items.
+struct Inflating<'a> {
+    state: Box<miniz_oxide::inflate::stream::InflateState>,
+    input: &'a [u8],
+    out: zeroize::Zeroizing<Vec<u8>>,
+    at: usize,
+    len: usize,
+    ended: bool,
+    total: usize,
+    limit: usize,
+    max_items: usize,
+    counter: ItemCounter,
+    stopped: Option<Stop>,
+}
+
+impl<'a> Inflating<'a> {
+    fn new(input: &'a [u8], limit: usize, max_items: usize) -> Self {
+        Inflating {
+            state: miniz_oxide::inflate::stream::InflateState::new_boxed(
+                miniz_oxide::DataFormat::Raw,
+            ),
+            input,
+            out: zeroize::Zeroizing::new(vec![0; 64 << 10]),
+            at: 0,
+            len: 0,
+            ended: false,
+            total: 0,
+            limit,
+            max_items,
+            counter: ItemCounter::default(),
+            stopped: None,
+        }
+    }
+
+    fn stop(&mut self, why: Stop) -> std::io::Error {
+        self.stopped = Some(why);
+        std::io::Error::other("catalog document refused")
+    }
+}
+
+impl std::io::Read for Inflating<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.len && !self.ended {
+            let r = miniz_oxide::inflate::stream::inflate(
+                &mut self.state,
+                self.input,
+                &mut self.out,
+                miniz_oxide::MZFlush::None,
+            );
+            self.input = &self.input[r.bytes_consumed..];
+            match r.status {
+                Ok(miniz_oxide::MZStatus::StreamEnd) => self.ended = true,
+                Ok(_) if r.bytes_written == 0 && r.bytes_consumed == 0 => {
+                    return Err(self.stop(Stop::Corrupt("it ends early".into())))
+                }
+                Ok(_) => {}
+                Err(e) => return Err(self.stop(Stop::Corrupt(format!("{e:?}")))),
+            }
+            self.at = 0;
+            self.len = r.bytes_written;
+            self.total += r.bytes_written;
+            if self.total > self.limit {
+                return Err(self.stop(Stop::TooLong));
+            }
+            let (len, out) = (self.len, &self.out);
+            self.counter.feed(&out[..len]);
+            if self.counter.items() > self.max_items {
+                return Err(self.stop(Stop::TooManyItems));
+            }
+        }
+        let n = buf.len().min(self.len - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -327,6 +554,74 @@ mod tests {
             "a\nb",
         ] {
             assert!(check_record_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn items_are_counted_outside_strings() {
+        assert_eq!(count_items(b"{}"), 2);
+        assert_eq!(count_items(br#"{"a":[1,2,3]}"#), 5);
+        assert_eq!(count_items(br#"{"a":"x,[{y"}"#), 2);
+        assert_eq!(count_items(br#"{"a":"q\"[,","b":[]}"#), 4);
+        assert_eq!(count_items(br#"["\\",""]"#), 3);
+        // Fed in pieces that cut strings and escapes, the count is the same.
+        let doc = br#"{"t":"a\",b","m":{"s":["",",","\\"]}}"#;
+        let whole = count_items(doc);
+        for cut in 0..doc.len() {
+            let mut c = ItemCounter::default();
+            c.feed(&doc[..cut]);
+            c.feed(&doc[cut..]);
+            assert_eq!(c.items(), whole, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn sealed_documents_parse_whole_or_streamed_alike() {
+        let small = Page {
+            page: 3,
+            records: vec![],
+        };
+        let mut big = small.clone();
+        big.records.push(CatalogRecord {
+            path: "a".into(),
+            title: "t".repeat(WHOLE_BELOW + 10),
+            media_type: "text/plain".into(),
+            size: 1,
+            blake3: [7; 32],
+            modified: None,
+            decoder: None,
+            render: None,
+            metadata: BTreeMap::from([("subject".into(), vec!["x".into(); 1000])]),
+            entry: "r/1".into(),
+            stream: [1; 16],
+            encoding: Encoding::Identity,
+            stored_size: 1,
+        });
+        for page in [small, big] {
+            let json = serde_json::to_vec(&page).unwrap();
+            let sealed = deflate(&json);
+            let p: Parsed<Page> =
+                parse_sealed(&sealed, MAX_PAGE_BYTES, MAX_PAGE_ITEMS, "c/x").unwrap();
+            assert_eq!(p.value, page);
+            assert_eq!(p.cost, parsed_cost(json.len(), count_items(&json)));
+            // One item fewer than the document has is refused, naming it.
+            let items = count_items(&json);
+            let e = parse_sealed::<Page>(&sealed, MAX_PAGE_BYTES, items - 1, "c/x")
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains("c/x") && e.contains("JSON items"), "{e}");
+            // So is a byte fewer than it inflates to.
+            assert!(parse_sealed::<Page>(&sealed, json.len() - 1, items, "c/x").is_err());
+            assert!(parse_sealed::<Page>(&sealed, json.len(), items, "c/x").is_ok());
+            // And a cut stream.
+            assert!(parse_sealed::<Page>(
+                &sealed[..sealed.len() / 2],
+                MAX_PAGE_BYTES,
+                items,
+                "c/x"
+            )
+            .is_err());
         }
     }
 

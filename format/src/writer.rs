@@ -461,6 +461,16 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 ),
             ));
         }
+        let items = catalog::count_items(&json);
+        if items > catalog::MAX_PAGE_ITEMS {
+            return Err(Error::invalid(
+                &pref.entry,
+                format!(
+                    "catalog page of {items} JSON items exceeds the {}-item limit (too many metadata values)",
+                    catalog::MAX_PAGE_ITEMS
+                ),
+            ));
+        }
         self.write_sealed_document(&pref.entry, StreamId::CatalogPage(number), &json)?;
         self.index.records += pref.count;
         self.index.pages.push(pref);
@@ -473,10 +483,18 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         self.flush_page()?;
         self.index.empty_dirs.sort();
         let json = serde_json::to_vec(&self.index).unwrap(); // plain data
-        if json.len() > catalog::MAX_INDEX_BYTES {
+        if json.len() > catalog::MAX_INDEX_BYTES
+            || catalog::count_items(&json) > catalog::MAX_INDEX_ITEMS
+        {
             return Err(Error::invalid(
                 crate::CATALOG_INDEX_ENTRY,
-                format!("catalog index of {} bytes exceeds the limit", json.len()),
+                format!(
+                    "catalog index of {} bytes and {} JSON items exceeds the limits ({} bytes, {} items)",
+                    json.len(),
+                    catalog::count_items(&json),
+                    catalog::MAX_INDEX_BYTES,
+                    catalog::MAX_INDEX_ITEMS
+                ),
             ));
         }
         self.write_sealed_document(crate::CATALOG_INDEX_ENTRY, StreamId::CatalogIndex, &json)?;

@@ -33,15 +33,21 @@ impl std::fmt::Debug for Key {
 
 /// Chunks decrypted per batch when streaming a record.
 const BATCH_CHUNKS: u64 = 32;
-/// Catalog pages kept decrypted.
-const PAGE_CACHE: usize = 8;
+/// Memory the catalog pages kept decrypted may take, by their cost
+/// bounds (`catalog::parsed_cost`): by memory, not by count, since one
+/// page may cost from kilobytes to about 80 MB.
+const PAGE_CACHE_BYTES: usize = 32 << 20;
+/// Inflated size up to which two pages are decoded side by side when
+/// streaming pages; a larger page is decoded alone.
+const SIDE_BY_SIDE_BELOW: usize = 8 << 20;
 
 /// An archive opened with its data key.
 pub struct Unlocked {
     archive: Archive,
     key: DataKey,
     index: Index,
-    cache: Mutex<Vec<(u64, Arc<Page>)>>,
+    /// Pages kept decrypted: number, page, cost bound.
+    cache: Mutex<Vec<(u64, Arc<Page>, usize)>>,
 }
 
 impl Archive {
@@ -173,18 +179,15 @@ impl Archive {
             return Err(Error::KeyCommitment { slot: 0 });
         }
         let name = m.catalog.index.clone();
-        let json = Zeroizing::new(open_document(
+        let index: Index = open_document(
             self,
             &key,
             &name,
             StreamId::CatalogIndex,
             catalog::MAX_INDEX_BYTES,
-        )?);
-        let index: Index =
-            serde_json::from_slice(&json).map_err(|e| legation_format::Error::Json {
-                entry: name.clone(),
-                reason: e.to_string(),
-            })?;
+            catalog::MAX_INDEX_ITEMS,
+        )?
+        .value;
         index.check(&name)?;
         if index.pages.len() as u64 != m.catalog.pages {
             return Err(Error::ManifestMismatch {
@@ -205,16 +208,19 @@ impl Archive {
     }
 }
 
-fn open_document(
+/// Reads, decrypts, inflates and parses a catalog document, within
+/// `limit` inflated bytes and `max_items` JSON items (SPEC §9.4).
+fn open_document<T: serde::de::DeserializeOwned>(
     a: &Archive,
     key: &DataKey,
     name: &str,
     stream: StreamId,
     limit: usize,
-) -> Result<Vec<u8>> {
+    max_items: usize,
+) -> Result<catalog::Parsed<T>> {
     let sealed = a.read_entry(name, crypto::sealed_len(limit as u64))?;
     let sk = key.stream_key(&a.manifest().archive_id, stream);
-    // Catalog plaintext: wiped once inflated.
+    // Catalog plaintext: wiped once parsed.
     let deflated =
         Zeroizing::new(
             crypto::open_stream(&sk, &sealed).map_err(|chunk| Error::Chunk {
@@ -223,7 +229,8 @@ fn open_document(
                 chunk,
             })?,
         );
-    Ok(catalog::inflate(&deflated, limit, name)?)
+    drop(sealed);
+    Ok(catalog::parse_sealed(&deflated, limit, max_items, name)?)
 }
 
 impl Unlocked {
@@ -244,67 +251,80 @@ impl Unlocked {
         self.index.records
     }
 
-    /// Catalog page `n`, decrypted and checked (cached).
+    /// Catalog page `n`, decrypted and checked (cached, within
+    /// [`PAGE_CACHE_BYTES`]).
     pub fn page(&self, n: usize) -> Result<Arc<Page>> {
-        if let Some((_, p)) = self
+        if let Some((_, p, _)) = self
             .cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .find(|(k, _)| *k == n as u64)
+            .find(|(k, _, _)| *k == n as u64)
         {
             return Ok(p.clone());
         }
-        let page = self.load_page(n)?;
-        let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if c.len() == PAGE_CACHE {
-            c.remove(0);
+        let (page, cost) = self.load_page(n, catalog::MAX_PAGE_BYTES)?;
+        if cost <= PAGE_CACHE_BYTES {
+            let mut c = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            while c.iter().map(|(_, _, k)| k).sum::<usize>() + cost > PAGE_CACHE_BYTES {
+                c.remove(0);
+            }
+            c.push((n as u64, page.clone(), cost));
         }
-        c.push((n as u64, page.clone()));
         Ok(page)
     }
 
-    /// Reads, decrypts, inflates, parses and checks page `n`.
-    fn load_page(&self, n: usize) -> Result<Arc<Page>> {
+    /// Reads, decrypts, inflates, parses and checks page `n` if it
+    /// inflates within `limit` bytes; with its cost bound.
+    fn load_page(&self, n: usize, limit: usize) -> Result<(Arc<Page>, usize)> {
         let pref = self.index.pages.get(n).ok_or_else(|| Error::NoSuchRecord {
             path: format!("(catalog page {n})"),
         })?;
-        let json = Zeroizing::new(open_document(
+        let parsed: catalog::Parsed<Page> = open_document(
             &self.archive,
             &self.key,
             &pref.entry,
             StreamId::CatalogPage(n as u64),
-            catalog::MAX_PAGE_BYTES,
-        )?);
-        let page: Page =
-            serde_json::from_slice(&json).map_err(|e| legation_format::Error::Json {
-                entry: pref.entry.clone(),
-                reason: e.to_string(),
-            })?;
-        page.check(n as u64, pref)?;
-        Ok(Arc::new(page))
+            limit,
+            catalog::MAX_PAGE_ITEMS,
+        )?;
+        parsed.value.check(n as u64, pref)?;
+        Ok((Arc::new(parsed.value), parsed.cost))
     }
 
-    /// Pages `range`, decrypted and checked, two at a time where threads
-    /// exist (for listing everything quickly). Not cached.
-    pub fn pages(&self, range: std::ops::Range<usize>) -> Vec<Result<Arc<Page>>> {
-        let (evens, odds): (Vec<usize>, Vec<usize>) = range
-            .clone()
-            .partition(|n| (n - range.start).is_multiple_of(2));
-        let (a, b) = join(
-            || evens.iter().map(|&n| self.load_page(n)).collect::<Vec<_>>(),
-            || odds.iter().map(|&n| self.load_page(n)).collect::<Vec<_>>(),
-        );
-        let mut out = Vec::with_capacity(range.len());
-        let (mut a, mut b) = (a.into_iter(), b.into_iter());
-        for i in 0..range.len() {
-            out.extend(if i.is_multiple_of(2) {
-                a.next()
-            } else {
-                b.next()
-            });
+    /// Calls `each` with the pages of `range` in order, decrypted and
+    /// checked, until it returns false (then returns false). At most two
+    /// pages are held decoded at once: two small ones are decoded side by
+    /// side where threads exist, a large one alone, so that memory is
+    /// bounded by what pages cost, not by how many there are. Not cached.
+    pub fn for_each_page(
+        &self,
+        range: std::ops::Range<usize>,
+        each: &mut dyn FnMut(usize, Result<Arc<Page>>) -> bool,
+    ) -> bool {
+        let alone = |n: usize| self.load_page(n, catalog::MAX_PAGE_BYTES).map(|(p, _)| p);
+        let mut n = range.start;
+        while n < range.end {
+            if n + 1 == range.end {
+                return each(n, alone(n));
+            }
+            let (a, b) = join(
+                || self.load_page(n, SIDE_BY_SIDE_BELOW),
+                || self.load_page(n + 1, SIDE_BY_SIDE_BELOW),
+            );
+            // A page that failed side by side (too large to decode next to
+            // another, or bad) is decoded again alone, for its own verdict.
+            let a = a.map(|(p, _)| p).or_else(|_| alone(n));
+            if !each(n, a) {
+                return false;
+            }
+            let b = b.map(|(p, _)| p).or_else(|_| alone(n + 1));
+            if !each(n + 1, b) {
+                return false;
+            }
+            n += 2;
         }
-        out
+        true
     }
 
     /// The record at a path.

@@ -291,7 +291,6 @@ impl Archive {
         let mut block_len = 0usize;
         for (k, &i) in order.iter().enumerate() {
             let e = &entries[i];
-            let run_end = run_end(entries, order, k);
             let expected = self.expected_hash(i);
             let mut hasher = blake3::Hasher::new();
             let mut header = Vec::with_capacity(container::local_header_len(&e.name, e.size));
@@ -300,7 +299,7 @@ impl Archive {
             while at < e.end() {
                 if at < block_at || at >= block_at + block_len as u64 {
                     block_at = at;
-                    block_len = ((run_end - at) as usize).min(BLOCK);
+                    block_len = block_len_from(entries, order, k, at);
                     mapped = None;
                     match fetch(at, block_len) {
                         Ok(Block::Mapped(m)) => mapped = Some(m),
@@ -386,18 +385,21 @@ impl Archive {
     }
 }
 
-/// Where a block starting in entry `order[k]` may run to: the end of the
-/// run of entries to check that lie next to each other (all of them, in
-/// a full audit).
-fn run_end(entries: &[container::Entry], order: &[usize], k: usize) -> u64 {
+/// How long a block starting at `at`, inside entry `order[k]`, may be:
+/// to the end of the run of entries to check that lie next to each other
+/// (all of them, in a full audit), at most [`BLOCK`]. The walk stops as
+/// soon as the run reaches [`BLOCK`], so a pass costs one step an entry
+/// and one a block, whatever the number of entries.
+fn block_len_from(entries: &[container::Entry], order: &[usize], k: usize, at: u64) -> usize {
+    let limit = at.saturating_add(BLOCK as u64);
     let mut end = entries[order[k]].end();
     for w in order[k..].windows(2) {
-        if w[1] != w[0] + 1 {
+        if end >= limit || w[1] != w[0] + 1 {
             break;
         }
         end = entries[w[1]].end();
     }
-    end
+    (end.min(limit) - at) as usize
 }
 
 /// The blocks the fixity pass reads for `order`, in order: each starts
@@ -409,12 +411,11 @@ fn plan_blocks(entries: &[container::Entry], order: &[usize]) -> Vec<(u64, usize
     let (mut block_at, mut block_len) = (0u64, 0usize);
     for (k, &i) in order.iter().enumerate() {
         let e = &entries[i];
-        let run_end = run_end(entries, order, k);
         let mut at = e.offset;
         while at < e.end() {
             if at < block_at || at >= block_at + block_len as u64 {
                 block_at = at;
-                block_len = ((run_end - at) as usize).min(BLOCK);
+                block_len = block_len_from(entries, order, k, at);
                 plan.push((block_at, block_len));
             }
             at = e.end().min(block_at + block_len as u64);

@@ -883,6 +883,22 @@ pub fn all() -> Vec<Vector> {
         .pin(),
     );
 
+    v.push(
+        Vector::new(
+            "catalog-page-item-flood",
+            "content failure: JSON items",
+            "a catalog page of a few kilobytes sealed that would parse into 300,000 empty metadata strings (SPEC 1.3.1 §10.1: items are bounded, not only bytes)",
+            forged(&|r| {
+                r.edit_page(&key, 0, |p| {
+                    p.records[0]
+                        .metadata
+                        .insert("subject".into(), vec![String::new(); 300_000]);
+                });
+            }),
+        )
+        .pin(),
+    );
+
     // Decoders: pinned by hash, checked at every level.
     let with = sample_archive(Sample {
         decoder: true,

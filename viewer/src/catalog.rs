@@ -95,8 +95,15 @@ impl Catalog {
                 return Ok(false);
             }
             let mut b = Batch::default();
-            for page in u.pages(start..(start + WINDOW).min(pages)) {
-                let page = page.map_err(|e| e.to_string())?;
+            let mut failed = None;
+            u.for_each_page(start..(start + WINDOW).min(pages), &mut |_, page| {
+                let page = match page {
+                    Ok(p) => p,
+                    Err(e) => {
+                        failed = Some(e.to_string());
+                        return false;
+                    }
+                };
                 b.rows.reserve(page.records.len());
                 for r in &page.records {
                     let next = types.len();
@@ -129,6 +136,10 @@ impl Catalog {
                         haystack: hay.to_lowercase().into(),
                     });
                 }
+                true
+            });
+            if let Some(e) = failed {
+                return Err(e);
             }
             if !send(b) {
                 return Ok(false);

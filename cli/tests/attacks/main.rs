@@ -3,15 +3,15 @@
 //! fix (tests/HOSTILE.md lists them, by module, under "Attacks on the
 //! command line").
 
+mod address_space;
+mod bidi;
+mod catalog_cost;
+mod closed_stderr;
 #[path = "../common/mod.rs"]
 mod common;
-mod key_files;
-mod sample_and_cat;
-
-mod address_space;
-mod repair_adopt;
 mod costly_kdf;
-mod signer;
-mod bidi;
-mod closed_stderr;
+mod key_files;
 mod long_names;
+mod repair_adopt;
+mod sample_and_cat;
+mod signer;

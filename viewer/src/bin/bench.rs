@@ -69,11 +69,10 @@ fn main() {
     let t = Instant::now();
     let pages = u.index().pages.len();
     let mut seen = 0usize;
-    for start in (0..pages).step_by(16) {
-        for p in u.pages(start..(start + 16).min(pages)) {
-            seen += p.expect("page").records.len();
-        }
-    }
+    u.for_each_page(0..pages, &mut |_, p| {
+        seen += p.expect("page").records.len();
+        true
+    });
     assert_eq!(seen as u64, n);
     let t_pages = t.elapsed();
     let t = Instant::now();
