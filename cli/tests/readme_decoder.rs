@@ -1,10 +1,11 @@
-//! The README's worked example of a third-party decoder ("Writing a
-//! decoder") works as written: its `Cargo.toml` and `src/lib.rs`, taken
-//! from README.md itself, make a crate whose own test passes natively,
-//! which builds for `wasm32-unknown-unknown`, and whose module `legation
-//! pack --decoder application/xml=…` stores and runs, so that `legation
-//! view` shows an XML record through it. If the README and the SDK drift
-//! apart, this fails.
+//! The worked example of a third-party decoder in the decoder author's
+//! guide (docs/decoder-guide.md, "Writing a decoder") works as written:
+//! its `Cargo.toml` and `src/lib.rs`, taken from that file itself, make
+//! a crate whose own test passes natively, which builds for
+//! `wasm32-unknown-unknown`, and whose module `legation pack --decoder
+//! application/xml=…` stores and runs, so that `legation view` shows an
+//! XML record through it. If the guide and the SDK drift apart, this
+//! fails.
 
 mod common;
 
@@ -14,7 +15,10 @@ use std::process::Command;
 
 use common::{code, run, stderr, stdout, Tmp};
 
-/// The workspace: the README and the SDK the example depends on.
+/// The file that holds the worked example, relative to the workspace.
+const GUIDE: &str = "docs/decoder-guide.md";
+
+/// The workspace: the guide and the SDK the example depends on.
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -26,7 +30,7 @@ fn workspace() -> PathBuf {
 fn block_after<'a>(text: &'a str, label: &str, language: &str) -> &'a str {
     let after = &text[text
         .find(label)
-        .unwrap_or_else(|| panic!("README.md has no {label}"))..];
+        .unwrap_or_else(|| panic!("{GUIDE} has no {label}"))..];
     let fence = format!("```{language}\n");
     let start = after.find(&fence).expect("a fenced block") + fence.len();
     let end = start + after[start..].find("```").expect("the block's end");
@@ -59,16 +63,16 @@ fn cargo(dir: &Path, args: &[&str]) {
 
 #[test]
 fn the_readme_decoder_example_builds_packs_and_shows_a_record() {
-    let readme = fs::read_to_string(workspace().join("README.md")).unwrap();
+    let readme = fs::read_to_string(workspace().join(GUIDE)).unwrap();
     let manifest = block_after(&readme, "`xml-outline/Cargo.toml`:", "toml");
     let source = block_after(&readme, "`xml-outline/src/lib.rs`:", "rust");
     let wasm_path = "xml-outline/target/wasm32-unknown-unknown/release/xml_outline.wasm";
     assert!(
         readme.contains(&format!("--decoder application/xml={wasm_path}")),
-        "the README packs the module it builds"
+        "the guide packs the module it builds"
     );
 
-    // The crate beside a checkout, as the README says: here the SDK is
+    // The crate beside a checkout, as the guide says: here the SDK is
     // this checkout's, named by its absolute path.
     let t = Tmp::new("readme-decoder");
     let d = &t.0;
@@ -99,7 +103,7 @@ fn the_readme_decoder_example_builds_packs_and_shows_a_record() {
     fs::create_dir_all(d.join("xml-outline/target/wasm32-unknown-unknown/release")).unwrap();
     fs::copy(&built, d.join(wasm_path)).unwrap();
 
-    // The README's commands.
+    // The guide's commands.
     fs::create_dir_all(d.join("records/laws")).unwrap();
     fs::write(
         d.join("records/laws/act-1921.xml"),
