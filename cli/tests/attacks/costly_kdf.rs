@@ -226,14 +226,15 @@ fn allow_costly_kdf_derives_the_next_costly_slot() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
-/// Writes the archives behind RELIABILITY.md's unlock times into
-/// `$LEGATION_MEASURE_DIR`: the sample archive with `$HOSTILE_SLOTS`
-/// slots of 2 GiB and 16 passes before the real one, unsigned (`u.lgn`)
-/// and with the issuer's signature kept (`f.lgn`), and its keys.
+/// The archives behind RELIABILITY.md's unlock times: the sample archive
+/// with `$HOSTILE_SLOTS` (7) slots of 2 GiB and 16 passes before the
+/// real one, unsigned (`u.lgn`) and with the issuer's signature kept
+/// (`f.lgn`). Both must carry every hostile slot as made (what the
+/// measurement relies on) and the forgery must be refused by its
+/// signature; with `$LEGATION_MEASURE_DIR` set they are copied there with
+/// their keys, for timing by hand.
 #[test]
-#[ignore = "writes files for a measurement by hand"]
-fn hostile_slots_for_measuring() {
-    let dir = std::path::PathBuf::from(std::env::var("LEGATION_MEASURE_DIR").unwrap());
+fn hostile_slots_as_measured() {
     let n: u8 = std::env::var("HOSTILE_SLOTS").map_or(7, |s| s.parse().unwrap());
     let (t, raw) = setup("attack-kdf-measure");
     let hostile = |m: &mut Manifest| {
@@ -243,8 +244,23 @@ fn hostile_slots_for_measuring() {
     };
     write(&t.0, "u.lgn", &raw, "unsigned", hostile);
     write(&t.0, "f.lgn", &raw, "forge", hostile);
-    fs::create_dir_all(&dir).unwrap();
-    for f in ["u.lgn", "f.lgn", "alice.key", "gov.pub", "pass", "wrong"] {
-        fs::copy(t.0.join(f), dir.join(f)).unwrap();
+    for f in ["u.lgn", "f.lgn"] {
+        let m = Raw::parse(&fs::read(t.0.join(f)).unwrap()).manifest();
+        let costly = m
+            .key_slots
+            .iter()
+            .filter(|s| matches!(s, KeySlot::Passphrase { params, .. } if *params == HOSTILE))
+            .count();
+        assert_eq!(costly, usize::from(n), "{f}");
+    }
+    let o = run_capped(&["cat", "f.lgn", RECORD, "--passphrase-file", "pass"], &t.0);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("signature"), "{}", stderr(&o));
+    if let Some(dir) = std::env::var_os("LEGATION_MEASURE_DIR") {
+        let dir = std::path::PathBuf::from(dir);
+        fs::create_dir_all(&dir).unwrap();
+        for f in ["u.lgn", "f.lgn", "alice.key", "gov.pub", "pass", "wrong"] {
+            fs::copy(t.0.join(f), dir.join(f)).unwrap();
+        }
     }
 }
