@@ -304,19 +304,19 @@ pub fn inflate(data: &[u8], limit: usize, entry: &str) -> Result<Vec<u8>> {
 /// Largest inflated catalog page a reader accepts (64 MiB).
 pub const MAX_PAGE_BYTES: usize = 64 << 20;
 /// Largest inflated catalog index a reader accepts (64 MiB; 256 MiB before
-/// SPEC 1.3 errata 1, SPEC §9.4).
+/// text 1.3.1, SPEC §10.1).
 pub const MAX_INDEX_BYTES: usize = 64 << 20;
-/// Most JSON items a catalog page may hold (SPEC §9.4): what a page costs
+/// Most JSON items a catalog page may hold (SPEC §10.1): what a page costs
 /// once parsed is bounded by its bytes and its items, not its bytes alone.
 pub const MAX_PAGE_ITEMS: usize = 1 << 18;
-/// Most JSON items the catalog index may hold (SPEC §9.4).
+/// Most JSON items the catalog index may hold (SPEC §10.1).
 pub const MAX_INDEX_ITEMS: usize = 1 << 19;
 /// Inflated size up to which a document is inflated whole and parsed from
 /// memory; a larger one is parsed as it inflates, so that its text and
 /// its parsed form are never held at once.
 const WHOLE_BELOW: usize = 4 << 20;
 
-/// Counts the JSON items of a document as SPEC §9.4 defines them: one,
+/// Counts the JSON items of a document as SPEC §10.1 defines them: one,
 /// plus each `,`, `[` and `{` outside strings. Every element of an array
 /// and every member of an object (ignored ones too) adds at least one, so
 /// the count bounds what parsing the document can allocate beyond its
@@ -355,7 +355,7 @@ impl ItemCounter {
     }
 }
 
-/// Items of a whole document (SPEC §9.4).
+/// Items of a whole document (SPEC §10.1).
 pub fn count_items(json: &[u8]) -> usize {
     let mut c = ItemCounter::default();
     c.feed(json);
@@ -382,7 +382,7 @@ pub struct Parsed<T> {
 
 /// Inflates and parses a sealed catalog document (a page or the index),
 /// refusing more than `limit` bytes or more than `max_items` items
-/// (SPEC §9.4) before they are parsed. A document larger than a few MiB
+/// (SPEC §10.1) before they are parsed. A document larger than a few MiB
 /// is parsed as it inflates, so that memory holds the parsed document and
 /// no copy of its text.
 pub fn parse_sealed<T: serde::de::DeserializeOwned>(
@@ -398,7 +398,7 @@ pub fn parse_sealed<T: serde::de::DeserializeOwned>(
     let too_many = |items: usize| {
         Error::invalid(
             entry,
-            format!("holds {items} JSON items, more than the {max_items} allowed (SPEC §9.4)"),
+            format!("holds {items} JSON items, more than the {max_items} allowed (SPEC §10.1)"),
         )
     };
     match miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, WHOLE_BELOW.min(limit)) {
@@ -426,7 +426,10 @@ pub fn parse_sealed<T: serde::de::DeserializeOwned>(
                         entry,
                         format!("compressed document does not inflate within {limit} bytes"),
                     ),
-                    Stop::TooManyItems => too_many(reader.counter.items()),
+                    Stop::TooManyItems => Error::invalid(
+                        entry,
+                        format!("holds more than the {max_items} JSON items allowed (SPEC §10.1)"),
+                    ),
                     Stop::Corrupt(status) => Error::invalid(
                         entry,
                         format!("compressed document does not inflate: {status}"),
@@ -447,6 +450,17 @@ pub fn parse_sealed<T: serde::de::DeserializeOwned>(
             ),
         )),
     }
+}
+
+/// [`parse_sealed`] for a catalog page, within the page limits
+/// (instantiated here, so that its callers get this crate's optimization).
+pub fn parse_page(deflated: &[u8], limit: usize, entry: &str) -> Result<Parsed<Page>> {
+    parse_sealed(deflated, limit.min(MAX_PAGE_BYTES), MAX_PAGE_ITEMS, entry)
+}
+
+/// [`parse_sealed`] for the catalog index, within the index limits.
+pub fn parse_index(deflated: &[u8], entry: &str) -> Result<Parsed<Index>> {
+    parse_sealed(deflated, MAX_INDEX_BYTES, MAX_INDEX_ITEMS, entry)
 }
 
 /// Why [`Inflating`] stopped early.

@@ -179,15 +179,15 @@ impl Archive {
             return Err(Error::KeyCommitment { slot: 0 });
         }
         let name = m.catalog.index.clone();
-        let index: Index = open_document(
+        let deflated = open_document(
             self,
             &key,
             &name,
             StreamId::CatalogIndex,
             catalog::MAX_INDEX_BYTES,
-            catalog::MAX_INDEX_ITEMS,
-        )?
-        .value;
+        )?;
+        let index = catalog::parse_index(&deflated, &name)?.value;
+        drop(deflated);
         index.check(&name)?;
         if index.pages.len() as u64 != m.catalog.pages {
             return Err(Error::ManifestMismatch {
@@ -208,16 +208,15 @@ impl Archive {
     }
 }
 
-/// Reads, decrypts, inflates and parses a catalog document, within
-/// `limit` inflated bytes and `max_items` JSON items (SPEC §9.4).
-fn open_document<T: serde::de::DeserializeOwned>(
+/// Reads and decrypts a catalog document sealed under `stream`, of at
+/// most `limit` inflated bytes; the deflated plaintext.
+fn open_document(
     a: &Archive,
     key: &DataKey,
     name: &str,
     stream: StreamId,
     limit: usize,
-    max_items: usize,
-) -> Result<catalog::Parsed<T>> {
+) -> Result<Zeroizing<Vec<u8>>> {
     let sealed = a.read_entry(name, crypto::sealed_len(limit as u64))?;
     let sk = key.stream_key(&a.manifest().archive_id, stream);
     // Catalog plaintext: wiped once parsed.
@@ -229,8 +228,7 @@ fn open_document<T: serde::de::DeserializeOwned>(
                 chunk,
             })?,
         );
-    drop(sealed);
-    Ok(catalog::parse_sealed(&deflated, limit, max_items, name)?)
+    Ok(deflated)
 }
 
 impl Unlocked {
@@ -280,14 +278,15 @@ impl Unlocked {
         let pref = self.index.pages.get(n).ok_or_else(|| Error::NoSuchRecord {
             path: format!("(catalog page {n})"),
         })?;
-        let parsed: catalog::Parsed<Page> = open_document(
+        let deflated = open_document(
             &self.archive,
             &self.key,
             &pref.entry,
             StreamId::CatalogPage(n as u64),
-            limit,
-            catalog::MAX_PAGE_ITEMS,
+            catalog::MAX_PAGE_BYTES,
         )?;
+        let parsed = catalog::parse_page(&deflated, limit, &pref.entry)?;
+        drop(deflated);
         parsed.value.check(n as u64, pref)?;
         Ok((Arc::new(parsed.value), parsed.cost))
     }
