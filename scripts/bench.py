@@ -97,7 +97,7 @@ def splice(old, new, headings):
         a, b = cut(new, h)
         c, d = cut(old, h)
         stamp = (f"_Regenerated on {time.strftime('%Y-%m-%d')} by `BENCH_SECTIONS={','.join(sorted(SECTIONS))} "
-                 f"bash scripts/bench.sh` at commit {sh('git rev-parse --short HEAD').strip()}; the other "
+                 f"bash scripts/bench.sh` at commit {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}; the other "
                  f"sections are from their own dates._\n\n")
         section = new[a:b]
         first = section.index("\n\n") + 2
@@ -290,6 +290,7 @@ def tools_rows(suite, rows):
         rows.append(f"| pack (renders every record) | {p[0]:.2f} s | {p[1]:.0f} MB | | | | |")
         rows.append(row("fixity audit (no key)", measure(f"{L} verify {arch}"), "`b3sum` of the archive", measure(f"b3sum {arch}")))
         sh(rm(arch))
+        sh(rmdir(tiny, tiny + ".complete"))
 
 
 def scaling(scale, points):

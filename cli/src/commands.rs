@@ -1349,6 +1349,11 @@ pub fn view(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
     match rendered {
         Ok(r) => Ok(compare_with_packing(&rec, &r.hash())),
         Err(legation_reader::decode::RenderError::Archive(e)) => Err(e.into()),
+        // The machine could not run the decoder: not concluded (exit 2),
+        // never shown as a record its decoder cannot show.
+        Err(legation_reader::decode::RenderError::Decode(d)) if d.is_host_failure() => {
+            Err(anyhow!(view::sanitize(&d.to_string())))
+        }
         Err(e) => {
             show_unrendered(path, &u, &rec, &e.to_string(), &mut out)?;
             Ok(u8::from(matches!(

@@ -218,6 +218,11 @@ pub fn write_record_html(
     }
     let r = r.map_err(|e| match e {
         legation_reader::decode::RenderError::Archive(e) => HtmlError::Failed(e.to_string()),
+        // The machine could not run the decoder: nothing is concluded
+        // about the record, so it is not shown as one that cannot render.
+        legation_reader::decode::RenderError::Decode(d) if d.is_host_failure() => {
+            HtmlError::Failed(d.to_string())
+        }
         other => HtmlError::NotRendered(other.to_string()),
     })?;
     out.write_all(HTML_END.as_bytes())

@@ -64,6 +64,46 @@ fn verify_under_an_address_space_limit_is_never_damage() {
     assert!(!out.contains("trap") && !out.contains("panicked"), "{out}");
 }
 
+/// `view` and `render` of a record whose decoder this machine cannot run:
+/// not concluded (exit 2, naming what the machine could not do), neither
+/// a view nor a record shown as one its decoder cannot show, and no file.
+#[test]
+fn view_and_render_under_an_address_space_limit_conclude_nothing() {
+    let t = packed("as-view");
+    let d = &t.0;
+    let view = ["view", "a.lgn", "legal/act.md", "-i", "alice.key"];
+    let o = legation(ROOMY, &view, d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = legation(TIGHT, &view, d);
+    assert_eq!(code(&o), 2, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("this machine could not run the decoder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("not rendered"), "{}", stdout(&o));
+    let render = [
+        "render",
+        "a.lgn",
+        "legal/act.md",
+        "-o",
+        "act.html",
+        "-i",
+        "alice.key",
+    ];
+    let o = legation(TIGHT, &render, d);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("this machine could not run the decoder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.join("act.html").exists());
+    let o = legation(ROOMY, &render, d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(d.join("act.html").exists());
+}
+
 #[test]
 fn pack_under_an_address_space_limit_renders_or_refuses() {
     let t = packed("as-pack");
