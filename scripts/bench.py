@@ -332,6 +332,14 @@ def finish(rows, scale, points):
         sys.exit(f"viewer-bench failed:\n{out.stderr[-3000:]}")
     viewer = out.stdout.strip() if ALL else ""
 
+    viewer_block = f"""{viewer}
+
+Frames are the CPU side only and must stay under 16 ms while the list or a
+100,000-row table scrolls (only visible rows are built); lists over 100,000 records
+are searched and sorted beside the window. Memory is that of the whole benchmark
+process (the pieces timed alone, then the app, each holding the catalog), so it
+overstates what the viewer alone holds.
+""" if viewer else ""
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((l.split(":", 1)[1].strip() for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
     versions = "; ".join([
@@ -378,14 +386,7 @@ steeper than its dashed one grows faster than linearly.
 |---|---|---|---|---|---|---|---|---|
 {chr(10).join(scale)}
 
-{viewer}
-
-Frames are the CPU side only and must stay under 16 ms while the list or a
-100,000-row table scrolls (only visible rows are built); lists over 100,000 records
-are searched and sorted beside the window. Memory is that of the whole benchmark
-process (the pieces timed alone, then the app, each holding the catalog), so it
-overstates what the viewer alone holds.
-
+{viewer_block}
 ## Decoders: native against metered WebAssembly
 
 `cargo bench -p legation-benches --bench decoder_ratios` (`benches/benches/decoder_ratios.rs`).
