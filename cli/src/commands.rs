@@ -1216,22 +1216,28 @@ impl Pending {
         }
         let folders: std::collections::BTreeSet<&Path> =
             placed.iter().filter_map(|t| t.parent()).collect();
-        sync_folders(dir, folders.into_iter())
-            .with_context(|| format!("making the extracted names durable in {}", dir.display()))?;
+        sync_folders(dir, folders.into_iter());
         Ok(failed)
     }
 }
 
-/// Makes the data of `files`, all below `dir`, durable: one `syncfs` of
-/// the file system holding `dir` where the system has it, else each file.
-fn sync_files<'a>(dir: &Path, files: impl Iterator<Item = &'a Path>) -> Result<()> {
+/// Syncs the whole file system holding `dir` in one call (`syncfs`),
+/// where the system has it; false where it has not or the call failed.
+fn sync_file_system(dir: &Path) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Ok(d) = fs::File::open(dir) {
-        if rustix::fs::syncfs(&d).is_ok() {
-            return Ok(());
-        }
+        return rustix::fs::syncfs(&d).is_ok();
     }
     let _ = dir;
+    false
+}
+
+/// Makes the data of `files`, all below `dir`, durable: one sync of the
+/// file system holding `dir` where the system has it, else each file.
+fn sync_files<'a>(dir: &Path, files: impl Iterator<Item = &'a Path>) -> Result<()> {
+    if sync_file_system(dir) {
+        return Ok(());
+    }
     for f in files {
         fs::File::open(f)
             .and_then(|f| f.sync_all())
@@ -1242,20 +1248,15 @@ fn sync_files<'a>(dir: &Path, files: impl Iterator<Item = &'a Path>) -> Result<(
 
 /// Makes the names in `folders`, all below `dir`, durable (best effort
 /// where a folder cannot be opened for syncing).
-fn sync_folders<'a>(dir: &Path, folders: impl Iterator<Item = &'a Path>) -> Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Ok(d) = fs::File::open(dir) {
-        if rustix::fs::syncfs(&d).is_ok() {
-            return Ok(());
-        }
+fn sync_folders<'a>(dir: &Path, folders: impl Iterator<Item = &'a Path>) {
+    if sync_file_system(dir) {
+        return;
     }
-    let _ = dir;
     for f in folders {
         if let Ok(d) = fs::File::open(f) {
             let _ = d.sync_all();
         }
     }
-    Ok(())
 }
 
 /// `spec [ARCHIVE]`: an archive's copy only after its signature (and

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::common::{code, run, stderr, stdout, Tmp};
+use crate::common::{code, keys_and_pack, run, stderr, stdout, Tmp};
 
 /// Characters that would drive a terminal (ESC, BEL, CR, C1's CSI) or
 /// reorder what it shows (bidirectional overrides, isolates and marks).
@@ -50,21 +50,7 @@ fn hostile_archive(name: &str) -> Tmp {
     )
     .unwrap();
     fs::write(src.join("plain.csv"), "id,name\n1,\u{202e}eve\x1b[0m\n").unwrap();
-    assert_eq!(code(&run(&["keygen", "recipient", "-o", "alice"], d)), 0);
-    assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
-    let o = run(
-        &[
-            "pack",
-            "src",
-            "-o",
-            "a.lgn",
-            "-r",
-            "alice.pub",
-            "--sign",
-            "gov.key",
-        ],
-        d,
-    );
+    let o = keys_and_pack(d);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_output_clean("pack", &o);
     t

@@ -71,9 +71,17 @@ pub fn packed(name: &str) -> Tmp {
         .collect();
     fs::write(src.join("registers/scan.bin"), &big).unwrap();
     fs::write(src.join("zero"), "").unwrap();
+    let o = keys_and_pack(d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    t
+}
+
+/// In `d`: keys for the `alice` recipient and the `gov` issuer, and
+/// `src/` packed into `a.lgn` for alice, signed by gov; pack's output.
+pub fn keys_and_pack(d: &Path) -> Output {
     assert_eq!(code(&run(&["keygen", "recipient", "-o", "alice"], d)), 0);
     assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
-    let o = run(
+    run(
         &[
             "pack",
             "src",
@@ -85,7 +93,5 @@ pub fn packed(name: &str) -> Tmp {
             "gov.key",
         ],
         d,
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    t
+    )
 }
