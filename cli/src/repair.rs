@@ -227,7 +227,12 @@ fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
              by their own headers, none contradicting it; {} not confirmed by {d}",
             s.confirmed, s.listed, s.confirmed_own, s.surviving, s.unconfirmed
         );
-        if s.confirmed_own == 0 {
+        if s.confirmed == 0 {
+            println!(
+                "WARNING:   nothing of {d} survives to confirm it: the result is {from}'s copy, \
+                 on its signature alone"
+            );
+        } else if s.confirmed_own == 0 {
             println!(
                 "WARNING:   {d} confirms none of the archive's own entries, only ones any archive \
                  may hold: the archive id, generation and signer above are {from}'s word alone"

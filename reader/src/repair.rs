@@ -573,9 +573,12 @@ fn supported(
             }
         ));
     }
-    if s.confirmed == 0 {
+    // A damaged copy with nothing intact left holds nothing a signed
+    // manifest could roll back: it is used, and the report says that
+    // nothing confirmed it. An unsigned one needs a confirmation.
+    if s.confirmed == 0 && !s.signed {
         return Err(format!(
-            "no entry it lists survives intact in {name} to confirm it"
+            "it is unsigned, and no entry it lists survives intact in {name} to confirm it"
         ));
     }
     if !s.signed {
