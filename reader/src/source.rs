@@ -30,6 +30,31 @@ pub trait ReadAt: Send + Sync {
 /// A read-only view of some bytes of a source.
 pub type Mapped = Box<dyn AsRef<[u8]> + Send + Sync>;
 
+/// The end of a read of `count` bytes at `offset` from a source of `len`
+/// bytes, or `None` when the read would pass the source's end.
+pub fn read_end(len: u64, offset: u64, count: usize) -> Option<u64> {
+    offset.checked_add(count as u64).filter(|&end| end <= len)
+}
+
+/// Copies `got`, what a source fetched for `buf` at `offset`, into `buf`.
+/// Another length than asked for (a server that cut its answer, an object
+/// replaced meanwhile) is an `UnexpectedEof` naming the source `name`, for
+/// sources that fetch a copy of the bytes (HTTP, object stores).
+pub fn fill_exact(name: &str, offset: u64, buf: &mut [u8], got: &[u8]) -> io::Result<()> {
+    if got.len() != buf.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!(
+                "{name}: asked for {} bytes at {offset}, got {}",
+                buf.len(),
+                got.len()
+            ),
+        ));
+    }
+    buf.copy_from_slice(got);
+    Ok(())
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 struct Mapping(memmap2::Mmap);
 
@@ -195,5 +220,32 @@ impl<S: ReadAt + ?Sized> ReadAt for Arc<S> {
     }
     fn map(&self, offset: u64, len: usize) -> Option<io::Result<Mapped>> {
         (**self).map(offset, len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_end_refuses_reads_past_the_end() {
+        assert_eq!(read_end(10, 4, 6), Some(10));
+        assert_eq!(read_end(10, 10, 0), Some(10));
+        assert_eq!(read_end(10, 5, 6), None);
+        assert_eq!(read_end(10, u64::MAX, 1), None);
+    }
+
+    #[test]
+    fn fill_exact_copies_only_what_was_asked_for() {
+        let mut buf = [0; 3];
+        fill_exact("a.lgn", 7, &mut buf, b"abc").unwrap();
+        assert_eq!(&buf, b"abc");
+        let short = fill_exact("s3://b/a.lgn", 7, &mut buf, b"xy").unwrap_err();
+        assert_eq!(short.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            short.to_string(),
+            "s3://b/a.lgn: asked for 3 bytes at 7, got 2"
+        );
+        assert_eq!(&buf, b"abc", "a short answer leaves the buffer alone");
     }
 }

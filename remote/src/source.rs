@@ -3,7 +3,7 @@
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use legation_reader::source::ReadAt;
+use legation_reader::source::{fill_exact, read_end, ReadAt};
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
 use crate::{runtime, Error, Result, Store, Url};
@@ -91,10 +91,7 @@ impl ReadAt for S3Source {
         if buf.is_empty() {
             return Ok(());
         }
-        let end = offset
-            .checked_add(buf.len() as u64)
-            .filter(|&e| e <= self.len)
-            .ok_or(io::ErrorKind::UnexpectedEof)?;
+        let end = read_end(self.len, offset, buf.len()).ok_or(io::ErrorKind::UnexpectedEof)?;
         let got = self.get(offset, end - offset).map_err(|e| match e {
             Error::Store {
                 source: object_store::Error::NotFound { .. },
@@ -102,19 +99,7 @@ impl ReadAt for S3Source {
             } => io::Error::new(io::ErrorKind::NotFound, e.to_string()),
             e => io::Error::other(e.to_string()),
         })?;
-        if got.len() != buf.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!(
-                    "{}: asked for {} bytes at {offset}, got {}",
-                    self.name,
-                    buf.len(),
-                    got.len()
-                ),
-            ));
-        }
-        buf.copy_from_slice(&got);
-        Ok(())
+        fill_exact(&self.name, offset, buf, &got)
     }
     fn name(&self) -> &str {
         &self.name

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io;
 
 use js_sys::Uint8Array;
-use legation_reader::source::ReadAt;
+use legation_reader::source::{fill_exact, read_end, ReadAt};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{File, XmlHttpRequest, XmlHttpRequestResponseType};
 
@@ -68,15 +68,12 @@ impl ReadAt for WebSource {
         if buf.is_empty() {
             return Ok(());
         }
-        let end = offset
-            .checked_add(buf.len() as u64)
-            .filter(|&e| e <= self.len)
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("{}: read past the end of the archive", self.name),
-                )
-            })?;
+        let end = read_end(self.len, offset, buf.len()).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("{}: read past the end of the archive", self.name),
+            )
+        })?;
         let origin = Self::origin(self.key).ok_or_else(|| {
             io::Error::other(format!("{}: the archive is no longer open", self.name))
         })?;
@@ -101,19 +98,7 @@ impl ReadAt for WebSource {
             Origin::Url(url) => read_range(&url, offset, end),
         }
         .map_err(|e| io::Error::other(format!("{}: {e}", self.name)))?;
-        if got.len() != buf.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!(
-                    "{}: asked for {} bytes at {offset}, got {}",
-                    self.name,
-                    buf.len(),
-                    got.len()
-                ),
-            ));
-        }
-        buf.copy_from_slice(&got);
-        Ok(())
+        fill_exact(&self.name, offset, buf, &got)
     }
 
     fn name(&self) -> &str {
