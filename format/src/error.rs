@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-/// Result with the format's [`Error`].
+/// Result with the format's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while writing an archive or decoding one of

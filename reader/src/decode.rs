@@ -708,7 +708,7 @@ impl crate::Unlocked {
         self.render_record_with(host, rec, &mut |_, _| {})
     }
 
-    /// [`Unlocked::render_record`], handing each document to `each` as
+    /// [`Self::render_record`], handing each document to `each` as
     /// [`Host::render_with`] does, before the next page is decoded.
     pub fn render_record_with(
         &self,

@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-/// Result with the reader's [`Error`].
+/// Result with the reader's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Broad classes of failure; the command maps them to exit codes.
