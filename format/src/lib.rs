@@ -6,6 +6,81 @@
 //! files ([`keys`]) and the [`writer`] that produces archives, with
 //! [`pack`] walking a folder into a writer. It knows nothing about Wasm
 //! engines or user interfaces and builds for `wasm32-unknown-unknown`.
+//!
+//! # Example
+//!
+//! Write a signed archive of one record in memory, for one recipient, then
+//! find its public manifest through the container and read it back.
+//!
+//! ```
+//! use std::io::Cursor;
+//!
+//! use legation_format::container;
+//! use legation_format::keys::{Identity, IssuerKey};
+//! use legation_format::manifest::{self, Manifest};
+//! use legation_format::writer::{ArchiveWriter, RecordMeta, RecordSource, WriterOptions};
+//! use rand_core::SeedableRng;
+//!
+//! # fn main() -> legation_format::Result<()> {
+//! // A seeded generator keeps the example reproducible; real archives
+//! // take their keys and nonces from the operating system (`OsRng`).
+//! let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+//! let issuer = IssuerKey::generate(&mut rng);
+//! let issuer_public = issuer.public();
+//! let reader_key = Identity::generate(&mut rng);
+//! let opts = WriterOptions {
+//!     created: 1_767_225_600, // 2026-01-01T00:00:00Z
+//!     issuer: Some(issuer),
+//!     // An X25519 recipient, not a passphrase: no Argon2id to derive.
+//!     recipients: vec![reader_key.public()],
+//!     passphrases: vec![],
+//!     embed_spec: true,
+//!     viewer: None,
+//! };
+//! let mut writer = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng)?;
+//! let meta = RecordMeta {
+//!     path: "registers/population.csv".into(),
+//!     media_type: "text/csv".into(),
+//!     ..RecordMeta::default()
+//! };
+//! let record = b"id,name\n1,Ada Lovelace\n";
+//! writer.add_record(meta, RecordSource::Bytes(record))?;
+//! let archive: Vec<u8> = writer.finish()?.into_inner();
+//!
+//! // Any ZIP reader sees the container; here, the format's own parsers:
+//! // the end records, the central directory, then the manifest entry.
+//! let tail = &archive[archive.len().saturating_sub(container::TAIL_LEN)..];
+//! let dir = container::parse_end(tail, archive.len() as u64)?;
+//! let cd = &archive[dir.offset as usize..(dir.offset + dir.size) as usize];
+//! let entries = container::parse_directory(cd, &dir)?;
+//! assert_eq!(entries[0].name, legation_format::MIMETYPE_ENTRY);
+//! let entry = entries
+//!     .iter()
+//!     .find(|e| e.name == legation_format::MANIFEST_ENTRY)
+//!     .expect("every archive has a manifest");
+//! let data = &archive[entry.data_offset() as usize..entry.end() as usize];
+//! let manifest = Manifest::parse(data)?;
+//!
+//! assert_eq!(manifest.format, "legation");
+//! assert_eq!(manifest.issuer.as_ref().unwrap().public_key, issuer_public);
+//! assert_eq!(manifest.key_slots.len(), 1);
+//! // The record's path and bytes are encrypted: the manifest lists only an
+//! // opaque entry (`r/` and 16 hex digits) with its size and BLAKE3.
+//! let opaque = |e: &manifest::ManifestEntry| e.name.starts_with(legation_format::RECORD_PREFIX);
+//! assert_eq!(manifest.entries.iter().filter(|e| opaque(e)).count(), 1);
+//! let found = |needle: &[u8]| archive.windows(needle.len()).any(|w| w == needle);
+//! assert!(!found(record) && !found(b"registers/population.csv"));
+//!
+//! // The issuer's signature over the manifest's bytes, checked without a key.
+//! let sig = entries
+//!     .iter()
+//!     .find(|e| e.name == legation_format::SIGNATURE_ENTRY)
+//!     .expect("a signed archive has a signature");
+//! let sig = manifest::parse_signature(&archive[sig.data_offset() as usize..sig.end() as usize])?;
+//! assert!(legation_format::crypto::verify_signature(&issuer_public, data, &sig));
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod catalog;
 pub mod container;
