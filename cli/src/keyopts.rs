@@ -83,6 +83,16 @@ pub fn read_identity(p: &Path) -> Result<Identity> {
     Ok(Identity::from(k))
 }
 
+/// Reads an issuer public key file (`NAME.pub`) to pin.
+pub fn read_issuer_public(p: &Path) -> Result<[u8; 32]> {
+    let text = read_key_text(p, "issuer", false)?;
+    Ok(*keys::parse_key_file(
+        &text,
+        keys::ISSUER_PUBLIC,
+        &p.display().to_string(),
+    )?)
+}
+
 /// The most a key or passphrase file may hold: a key file is a few
 /// hundred bytes, a passphrase a line.
 pub const KEY_FILE_MAX: u64 = 64 * 1024;

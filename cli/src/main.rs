@@ -41,6 +41,7 @@ mod decoders;
 mod keyopts;
 mod location;
 mod output;
+mod place;
 mod remote;
 mod repair;
 mod view;
@@ -279,9 +280,11 @@ fn main() -> ExitCode {
     );
     let result = match cli.command {
         Command::Keygen { what } => match what {
-            KeygenWhat::Recipient { output, force } => commands::keygen(&output, false, force),
-            KeygenWhat::Issuer { output, force } => commands::keygen(&output, true, force),
-            KeygenWhat::Passphrase => commands::keygen_passphrase(),
+            KeygenWhat::Recipient { output, force } => {
+                commands::keygen::keygen(&output, false, force)
+            }
+            KeygenWhat::Issuer { output, force } => commands::keygen::keygen(&output, true, force),
+            KeygenWhat::Passphrase => commands::keygen::keygen_passphrase(),
         },
         Command::Pack {
             src,
@@ -297,7 +300,7 @@ fn main() -> ExitCode {
             decoder_depth,
             force,
             embed_viewer,
-        } => commands::pack(commands::PackArgs {
+        } => commands::pack::pack(commands::pack::PackArgs {
             embed_viewer,
             decoders,
             limits: (decoder_fuel, decoder_memory, decoder_depth),
@@ -314,7 +317,7 @@ fn main() -> ExitCode {
             archive,
             keys,
             json,
-        } => commands::ls(&archive, &keys, json),
+        } => commands::ls::ls(&archive, &keys, json),
         Command::Verify {
             archives,
             keys,
@@ -322,7 +325,7 @@ fn main() -> ExitCode {
             sample,
             seed,
             json,
-        } => commands::verify(&commands::VerifyArgs {
+        } => commands::verify::verify(&commands::verify::VerifyArgs {
             archives: &archives,
             issuer: None,
             keys: &keys,
@@ -339,29 +342,31 @@ fn main() -> ExitCode {
             archive,
             record,
             keys,
-        } => commands::cat(&archive, &record, &keys),
+        } => commands::cat::cat(&archive, &record, &keys),
         Command::Extract {
             archive,
             output,
             records,
             keys,
             force,
-        } => commands::extract(&archive, &output, &records, &keys, force),
-        Command::Info { archive } => commands::info(&archive),
+        } => commands::extract::extract(&archive, &output, &records, &keys, force),
+        Command::Info { archive } => commands::info::info(&archive),
         Command::View {
             archive,
             record,
             keys,
-        } => commands::view(&archive, &record, &keys),
+        } => commands::view::view(&archive, &record, &keys),
         Command::Render {
             archive,
             record,
             output,
             keys,
             force,
-        } => commands::render(&archive, &record, &output, &keys, force),
-        Command::Spec { archive, issuer } => commands::spec(archive.as_ref(), issuer.as_deref()),
-        Command::Open { archive, keys } => commands::open_viewer(archive, &keys),
+        } => commands::render::render(&archive, &record, &output, &keys, force),
+        Command::Spec { archive, issuer } => {
+            commands::spec::spec(archive.as_ref(), issuer.as_deref())
+        }
+        Command::Open { archive, keys } => commands::open::open_viewer(archive, &keys),
         Command::DecodeWorker => {
             return match legation_reader::isolated::serve_stdio() {
                 Ok(()) => ExitCode::SUCCESS,

@@ -9,8 +9,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use legation_reader::Archive;
 use legation_remote::{PushOptions, S3Source, Url};
 
-use crate::commands::{place, read_issuer_public, temp_beside};
+use crate::keyopts::read_issuer_public;
 use crate::output;
+use crate::place::{place, temp_beside};
 
 /// The arguments of `push`.
 #[derive(Debug, clap::Args)]

@@ -11,9 +11,10 @@ use legation_reader::repair::{self, Options, Report, Side};
 use legation_reader::source::FileSource;
 use legation_reader::Archive;
 
-use crate::commands::{place, read_issuer_public, temp_beside};
+use crate::keyopts::read_issuer_public;
 use crate::location::Location;
 use crate::output;
+use crate::place::{place, temp_beside};
 
 /// The arguments of `repair`.
 #[derive(Debug, clap::Args)]

@@ -1,0 +1,231 @@
+//! `extract ARCHIVE -o DIR [RECORD...]`: records written into a folder,
+//! each checked as it is written and given its name only once a batch of
+//! them is durable; one record that fails does not stop the others.
+
+use std::fs;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use legation_reader::Unlocked;
+
+use super::{open, unlock_required, worst_code};
+use crate::keyopts::KeyOpts;
+use crate::location::Location;
+use crate::output;
+use crate::place::{temp_beside, Pending};
+
+/// `extract ARCHIVE -o DIR [RECORD...]`.
+pub fn extract(
+    path: &Location,
+    dir: &Path,
+    wanted: &[String],
+    keys: &KeyOpts,
+    force: bool,
+) -> Result<u8> {
+    let a = open(path)?;
+    let u = unlock_required(path, &a, keys)?;
+    // The whole archive is extracted page by page, so that memory holds
+    // two catalog pages at most, never the whole catalog.
+    let pages = u.index().pages.len();
+    let found = wanted
+        .iter()
+        .map(|w| u.find(w))
+        .collect::<legation_reader::Result<Vec<_>>>()?;
+    let mut total = found.iter().map(|r| r.size).sum::<u64>();
+    if wanted.is_empty() {
+        let mut failed = None;
+        u.for_each_page(0..pages, &mut |_, p| match p {
+            Ok(p) => {
+                total += p.records.iter().map(|r| r.size).sum::<u64>();
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+    }
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let bar = output::bar(total, "extracting");
+    let (mut failures, mut count) = (0u64, 0u64);
+    let mut done = 0u64;
+    let mut stop = None;
+    // One record that cannot be read or written (damaged, its name taken
+    // or too long) is reported and the others are still extracted; the
+    // exit code is the worst of theirs.
+    let mut worst = 0;
+    let mut pending = Pending::default();
+    let mut one = |rec: &legation_format::catalog::CatalogRecord| -> bool {
+        count += 1;
+        match extract_one(&u, rec, dir, force, &mut |n| bar.set_position(done + n)) {
+            Ok((tmp, target)) => {
+                pending.files.push((tmp, target, rec.path.clone()));
+                pending.bytes += rec.size;
+            }
+            Err(e) => {
+                failures += 1;
+                worst = worst_code(worst, crate::exit_code(&e));
+                if no_room(&e) {
+                    // No other record can be written either: stop here.
+                    stop = Some(e.context(format!("extracting {}", rec.path)));
+                    return false;
+                }
+                bar.suspend(|| eprintln!("legation: error: {}: {e:#}", rec.path));
+            }
+        }
+        done += rec.size;
+        if pending.full() {
+            match pending.place_all(dir, force) {
+                Ok(failed) => {
+                    for (path, e) in failed {
+                        failures += 1;
+                        worst = worst_code(worst, crate::exit_code(&e));
+                        bar.suspend(|| eprintln!("legation: error: {path}: {e:#}"));
+                    }
+                }
+                Err(e) => {
+                    stop = Some(e);
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    if wanted.is_empty() {
+        let mut failed = None;
+        u.for_each_page(0..pages, &mut |_, p| match p {
+            Ok(p) => p.records.iter().all(&mut one),
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        if let Some(e) = failed {
+            bar.finish_and_clear();
+            return Err(e.into());
+        }
+    } else {
+        found.iter().all(&mut one);
+    }
+    if stop.is_none() {
+        match pending.place_all(dir, force) {
+            Ok(failed) => {
+                for (path, e) in failed {
+                    failures += 1;
+                    worst = worst_code(worst, crate::exit_code(&e));
+                    eprintln!("legation: error: {path}: {e:#}");
+                }
+            }
+            Err(e) => stop = Some(e),
+        }
+    } else {
+        for (tmp, _, _) in pending.files.drain(..) {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+    if let Some(e) = stop {
+        bar.finish_and_clear();
+        return Err(e);
+    }
+    if wanted.is_empty() {
+        for d in &u.index().empty_dirs {
+            let made = safe_target(dir, d).and_then(|target| {
+                fs::create_dir_all(&target)
+                    .with_context(|| format!("creating {}", target.display()))
+            });
+            if let Err(e) = made {
+                eprintln!("legation: error: {d}/: {e:#}");
+                worst = worst_code(worst, 2);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    eprintln!(
+        "extracted {} of {count} records into {}",
+        count - failures,
+        dir.display()
+    );
+    Ok(worst)
+}
+
+/// Whether `e` says the output has no room left (a full disk, a quota, a
+/// read-only file system), where no further record could be written.
+fn no_room(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind as K;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                K::StorageFull | K::QuotaExceeded | K::ReadOnlyFilesystem
+            )
+        })
+    })
+}
+
+/// The path for a record under `dir`, refusing anything that could lead
+/// outside it: the record path was checked when the catalog was read, and
+/// no existing component below `dir` may be a symbolic link.
+fn safe_target(dir: &Path, record: &str) -> Result<PathBuf> {
+    legation_format::catalog::check_record_path(record).map_err(|e| anyhow!(e))?;
+    let mut p = dir.to_path_buf();
+    for seg in record.split('/') {
+        p.push(seg);
+        if let Ok(m) = fs::symlink_metadata(&p) {
+            if m.file_type().is_symlink() {
+                bail!(
+                    "{} is a symbolic link; refusing to write through it",
+                    p.display()
+                );
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// Writes a record to a temporary file beside its name, checked as it is
+/// written; returns the temporary file and the name (given by [`Pending`]).
+fn extract_one(
+    u: &Unlocked,
+    rec: &legation_format::catalog::CatalogRecord,
+    dir: &Path,
+    force: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(PathBuf, PathBuf)> {
+    let target = safe_target(dir, &rec.path)?;
+    if !force && fs::symlink_metadata(&target).is_ok() {
+        bail!("{} exists (use --force to replace it)", target.display());
+    }
+    let parent = target.parent().unwrap_or(dir); // target is below dir
+    fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let (tmp, file) = temp_beside(&target)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let r = u
+        .copy_record(rec, &mut w, progress)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| {
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            if let Some(t) = rec
+                .modified
+                .as_deref()
+                .and_then(legation_format::time::parse_rfc3339)
+            {
+                if let Some(st) = std::time::UNIX_EPOCH
+                    .checked_add(std::time::Duration::from_secs(t.max(0) as u64))
+                {
+                    let _ = f.set_modified(st);
+                }
+            }
+            Ok(())
+        });
+    match r {
+        Ok(()) => Ok((tmp, target)),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! `keygen recipient|issuer -o NAME` writes a key pair (the secret key
+//! owner-only); `keygen passphrase` prints a random passphrase.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use legation_format::crypto;
+use legation_format::keys::{self, Identity, IssuerKey};
+use rand_core::OsRng;
+
+use crate::place::write_new_file;
+
+/// `keygen recipient|issuer -o NAME`.
+pub fn keygen(name: &Path, issuer: bool, force: bool) -> Result<u8> {
+    let secret_path = with_suffix(name, "key");
+    let public_path = with_suffix(name, "pub");
+    // The secret stays in the key's own zeroizing array: only borrowed.
+    let (issuer_key, identity);
+    let (secret, public, stag, ptag, kind) = if issuer {
+        issuer_key = IssuerKey::generate(&mut OsRng);
+        (
+            issuer_key.secret(),
+            issuer_key.public(),
+            keys::ISSUER_SECRET,
+            keys::ISSUER_PUBLIC,
+            "issuer (Ed25519)",
+        )
+    } else {
+        identity = Identity::generate(&mut OsRng);
+        (
+            identity.secret(),
+            identity.public(),
+            keys::RECIPIENT_SECRET,
+            keys::RECIPIENT_PUBLIC,
+            "recipient (X25519)",
+        )
+    };
+    let fp = crypto::fingerprint(&public);
+    let text = keys::format_key_file(
+        stag,
+        secret,
+        &format!("Legation {kind} secret key {fp}. Keep it secret."),
+    );
+    write_new_file(&secret_path, text.as_bytes(), true, force)?;
+    let text = keys::format_key_file(ptag, &public, &format!("Legation {kind} public key {fp}"));
+    write_new_file(&public_path, text.as_bytes(), false, force)?;
+    println!("{ptag} {}", legation_format::hex::encode(&public));
+    eprintln!(
+        "wrote {} (secret) and {}; fingerprint {fp}",
+        secret_path.display(),
+        public_path.display()
+    );
+    Ok(0)
+}
+
+/// `keygen passphrase`.
+pub fn keygen_passphrase() -> Result<u8> {
+    println!("{}", &*keys::generate_passphrase(&mut OsRng));
+    Ok(0)
+}
+
+fn with_suffix(name: &Path, ext: &str) -> PathBuf {
+    let mut s = name.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}

@@ -1,0 +1,95 @@
+//! The commands, one module each. Each returns its exit code, or an
+//! error that `main` prints and maps to one. What several of them share
+//! is here: opening an archive, saying who signed it, unlocking it to show
+//! its content, and ranking exit codes.
+
+pub mod cat;
+pub mod extract;
+pub mod info;
+pub mod keygen;
+pub mod ls;
+pub mod open;
+pub mod pack;
+pub mod render;
+pub mod spec;
+pub mod verify;
+pub mod view;
+
+use anyhow::{anyhow, Context, Result};
+use legation_reader::{Archive, Signer, Unlocked};
+
+use crate::keyopts::{self, read_issuer_public, KeyOpts};
+use crate::location::Location;
+
+/// Opens an archive, warning when its manifest had to be put right in
+/// memory from its own recovery data.
+fn open(path: &Location) -> Result<Archive> {
+    let a = Archive::open(path.source()?).with_context(|| format!("opening archive {path}"))?;
+    if a.manifest_recovered() {
+        eprintln!(
+            "warning: {}: manifest.json is damaged and was put right in memory from its own \
+             recovery data; `legation repair {} -o REPAIRED` writes a whole copy",
+            path, path
+        );
+    }
+    Ok(a)
+}
+
+/// Unlocks for a command that shows content: says who signed and checks
+/// the signature (and `--issuer`) before any key is asked for or
+/// derived ([`signer`]).
+fn unlock_required(path: &Location, a: &Archive, keys: &KeyOpts) -> Result<Unlocked> {
+    let pinned = signer(path, a, keys)?;
+    let k = keys.keys(true)?;
+    if k.is_empty() {
+        return Err(anyhow!(legation_reader::Error::KeyNeeded));
+    }
+    let mut consent = keyopts::costly_kdf_consent(keys.allow_costly_kdf);
+    Ok(a.unlock_signed(&k, pinned.as_ref(), &mut consent)?)
+}
+
+/// Checks who signed `a` and says so in one line on standard error:
+/// the issuer's fingerprint, pinned (`--issuer`) or not, or that nobody
+/// did (SPEC §17.6). A signature that fails, and with `--issuer` any
+/// other signer or none, is refused; a damaged `manifest.sig` is said
+/// loudly and passes as unsigned. Returns the pinned key.
+fn signer(path: &Location, a: &Archive, keys: &KeyOpts) -> Result<Option<[u8; 32]>> {
+    let pinned = keys.issuer.as_deref().map(read_issuer_public).transpose()?;
+    match a.check_signature(pinned.as_ref()) {
+        Ok(Signer::Valid { fingerprint, .. }) if pinned.is_some() => {
+            eprintln!("{path}: signed by issuer {fingerprint} (pinned)")
+        }
+        Ok(Signer::Valid { fingerprint, .. }) => eprintln!(
+            "{path}: signed by issuer {fingerprint} (NOT pinned: pass --issuer ISSUER.pub to \
+             require this issuer)"
+        ),
+        Ok(Signer::Unsigned) => eprintln!(
+            "{path}: NOT SIGNED: anyone with a recipient's public key could have made this archive"
+        ),
+        Err(legation_reader::Error::SignatureDamaged { what }) if pinned.is_none() => eprintln!(
+            "{path}: SIGNATURE DAMAGED ({}): who made this archive cannot be checked from this \
+             copy; anyone could have made it",
+            crate::view::sanitize(&what)
+        ),
+        Err(e) => {
+            return Err(anyhow!(e).context(format!("{path}: refusing to read the archive")));
+        }
+    }
+    Ok(pinned)
+}
+
+/// The more serious of two exit codes: damage or forgery (1) before a
+/// key problem (3) before an input or I/O error (2).
+fn worst_code(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        1 => 3,
+        3 => 2,
+        2 => 1,
+        _ => 0,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}

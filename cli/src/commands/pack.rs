@@ -1,0 +1,192 @@
+//! `pack SRC -o ARCHIVE`: a folder packed into an encrypted, signed
+//! archive, each record rendered by its decoder at packing.
+
+use std::fs;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use legation_format::crypto::{self, Argon2Params};
+use legation_format::keys::{self, IssuerKey};
+use legation_format::pack::{self, PackOptions};
+use legation_format::writer::{ArchiveWriter, WriterOptions};
+use rand_core::OsRng;
+
+use crate::keyopts;
+use crate::place::{place, temp_beside};
+use crate::{decoders, output, view};
+
+/// The arguments of `pack`.
+pub struct PackArgs {
+    pub src: PathBuf,
+    pub output: PathBuf,
+    pub recipients: Vec<PathBuf>,
+    pub passphrase_file: Option<PathBuf>,
+    pub sign: Option<PathBuf>,
+    pub skip_unsupported: bool,
+    pub allow_weak_passphrase: bool,
+    pub decoders: Vec<String>,
+    /// `--decoder-fuel`, `--decoder-memory` (MiB), `--decoder-depth`.
+    pub limits: (u64, u32, u32),
+    pub force: bool,
+    pub embed_viewer: Option<PathBuf>,
+}
+
+/// Reads the one-file browser viewer to embed, refusing what is plainly
+/// not it (the file `web/build.sh` writes as `legation-viewer.html`).
+fn read_viewer(p: &Path) -> Result<Vec<u8>> {
+    let meta = fs::metadata(p).with_context(|| format!("reading the viewer {}", p.display()))?;
+    if meta.len() > legation_format::VIEWER_MAX as u64 {
+        bail!(
+            "{}: {} bytes, over the {} byte limit for an embedded viewer",
+            p.display(),
+            meta.len(),
+            legation_format::VIEWER_MAX
+        );
+    }
+    let bytes = fs::read(p).with_context(|| format!("reading the viewer {}", p.display()))?;
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    if !head.trim_start().starts_with("<!doctype html") || !head.contains("legation") {
+        bail!(
+            "{}: not the Legation one-file viewer (build it with web/build.sh: target/web/legation-viewer.html)",
+            p.display()
+        );
+    }
+    Ok(bytes)
+}
+
+/// `pack SRC -o ARCHIVE`.
+pub fn pack(a: PackArgs) -> Result<u8> {
+    if a.output.exists() && !a.force {
+        bail!("{} exists (use --force to replace it)", a.output.display());
+    }
+    let mut recipients = Vec::new();
+    for r in &a.recipients {
+        let text = keyopts::read_key_text(r, "recipient", false)?;
+        recipients.push(*keys::parse_key_file(
+            &text,
+            keys::RECIPIENT_PUBLIC,
+            &r.display().to_string(),
+        )?);
+    }
+    let mut passphrase = keyopts::passphrase_from_file_or_env(a.passphrase_file.as_deref())?;
+    if passphrase.is_none() && recipients.is_empty() {
+        let p = keyopts::ask("Passphrase for the archive: ")?;
+        if *keyopts::ask("Same passphrase again: ")? != *p {
+            bail!("the two passphrases differ");
+        }
+        passphrase = Some(p);
+    }
+    if let Some(p) = &passphrase {
+        if !a.allow_weak_passphrase {
+            keys::check_passphrase(p)?;
+        }
+    }
+    let issuer = match &a.sign {
+        Some(p) => {
+            let text = keyopts::read_key_text(p, "issuer key", true)?;
+            Some(IssuerKey::from(keys::parse_key_file(
+                &text,
+                keys::ISSUER_SECRET,
+                &p.display().to_string(),
+            )?))
+        }
+        None => None,
+    };
+    let mut plan = pack::plan(
+        &a.src,
+        PackOptions {
+            skip_unsupported: a.skip_unsupported,
+        },
+    )?;
+    for (path, why) in &plan.skipped {
+        eprintln!("skipped {path}: {why}");
+    }
+    let viewer = match &a.embed_viewer {
+        Some(p) => Some(read_viewer(p)?),
+        None => None,
+    };
+    let created = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => s
+            .parse()
+            .context("SOURCE_DATE_EPOCH is not a number of seconds")?,
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64,
+    };
+    let opts = WriterOptions {
+        created,
+        issuer,
+        recipients,
+        passphrases: passphrase
+            .into_iter()
+            .map(|p| (p, Argon2Params::DEFAULT))
+            .collect(),
+        embed_spec: true,
+        viewer,
+    };
+    let fingerprint = opts
+        .issuer
+        .as_ref()
+        .map(|k| crypto::fingerprint(&k.public()));
+    let total = plan.total_bytes();
+    let count = plan.records.len();
+    let extra = a
+        .decoders
+        .iter()
+        .map(|d| decoders::parse_decoder_arg(d))
+        .collect::<Result<Vec<_>>>()?;
+    let mut renderer = decoders::PackRenderer::new(&extra, decoders::limits(a.limits)?)?;
+    let bar = output::bar(total, "packing");
+    let (tmp, file) = temp_beside(&a.output)?;
+    let result = (|| -> Result<fs::File> {
+        let mut w = ArchiveWriter::new(BufWriter::with_capacity(1 << 20, file), opts, OsRng)?;
+        for (module, desc, vectors) in renderer.modules() {
+            w.add_decoder(module, desc.clone(), vectors)?;
+        }
+        let mut done = 0;
+        pack::pack_plan(&mut plan, &mut w, Some(&mut renderer), |_, size| {
+            done += size;
+            bar.set_position(done);
+        })?;
+        if let Some(why) = renderer.host_failure.take() {
+            bail!(
+                "{why}; no archive is written, since its records would be signed as not \
+                 rendered for a reason of this machine (see `ulimit -v`)"
+            );
+        }
+        let out = w.finish()?;
+        let f = out.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(f)
+    })();
+    bar.finish_and_clear();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e.context(format!(
+            "packing {} into {}",
+            a.src.display(),
+            a.output.display()
+        )));
+    }
+    place(&tmp, &a.output, a.force)?;
+    for (_, why) in &renderer.not_rendered {
+        eprintln!("not rendered: {}", view::sanitize(why));
+    }
+    eprintln!(
+        "rendered {} records at packing; {} not rendered (their raw bytes stay readable)",
+        renderer.rendered,
+        renderer.not_rendered.len()
+    );
+    eprintln!(
+        "packed {} records ({}) and {} empty folders into {}{}",
+        count,
+        output::size(total),
+        plan.empty_dirs.len(),
+        a.output.display(),
+        fingerprint
+            .map(|f| format!(", signed by {f}"))
+            .unwrap_or_else(|| ", unsigned".into())
+    );
+    Ok(0)
+}

@@ -1,0 +1,268 @@
+//! `verify ARCHIVE...`: each archive checked in turn at the fixity level
+//! without a key (all of it, or `--sample N` entries drawn at random),
+//! at the content and render levels with one; the report of each, and
+//! the worst exit code.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Result};
+use legation_reader::{Archive, ErrorKind, Report, Unlocked};
+use rand_core::{OsRng, RngCore};
+use serde_json::json;
+
+use super::{open, worst_code};
+use crate::keyopts::{self, read_issuer_public, KeyOpts};
+use crate::location::Location;
+use crate::{output, view};
+
+/// What `verify` is asked to do.
+pub struct VerifyArgs<'a> {
+    /// The archives.
+    pub archives: &'a [Location],
+    /// The issuer to pin.
+    pub issuer: Option<&'a Path>,
+    /// Keys for the content and render levels.
+    pub keys: &'a KeyOpts,
+    /// The level asked for.
+    pub level: Option<&'a str>,
+    /// Check this many entries, drawn at random, instead of all.
+    pub sample: Option<u64>,
+    /// The seed of the draw (default: from the operating system).
+    pub seed: Option<u64>,
+    /// One JSON object a line.
+    pub json: bool,
+}
+
+/// `verify ARCHIVE...`: each archive in turn; the exit code is the worst.
+pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
+    let pinned = v
+        .issuer
+        .or(v.keys.issuer.as_deref())
+        .map(read_issuer_public)
+        .transpose()?;
+    if v.sample.is_some() && matches!(v.level, Some("content" | "render")) {
+        bail!("--sample audits fixity only (a keyless check of some entries); drop --level or --sample");
+    }
+    let mut worst = 0;
+    for (i, loc) in v.archives.iter().enumerate() {
+        if !v.json && v.archives.len() > 1 {
+            if i > 0 {
+                println!();
+            }
+            println!("== {loc}");
+        }
+        let code = match verify_one(loc, pinned.as_ref(), v) {
+            Ok(c) => c,
+            // One archive that cannot be read does not stop the others.
+            Err(e) if v.archives.len() > 1 => {
+                let code = crate::exit_code(&e);
+                if v.json {
+                    let j =
+                        json!({"archive": loc.to_string(), "ok": false, "error": format!("{e:#}")});
+                    println!("{}", output::json(&j, false));
+                } else {
+                    println!("FAILED  {loc}: {e:#}");
+                }
+                code
+            }
+            Err(e) => return Err(e),
+        };
+        worst = worst_code(worst, code);
+    }
+    if !v.json && v.archives.len() > 1 {
+        println!();
+        println!(
+            "{} archive(s) checked: {}",
+            v.archives.len(),
+            if worst == 0 { "all OK" } else { "NOT all OK" }
+        );
+    }
+    Ok(worst)
+}
+
+fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) -> Result<u8> {
+    let a = open(path)?;
+    let u = match (v.level, v.sample) {
+        (Some("fixity"), _) | (_, Some(_)) => None,
+        _ => unlock(&a, v.keys, false)?,
+    };
+    if u.is_none() && matches!(v.level, Some("content" | "render")) {
+        return Err(anyhow!(legation_reader::Error::KeyNeeded));
+    }
+    let bar = output::bar(a.len(), "verifying");
+    let mut progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+        true
+    };
+    let report = match (&u, v.sample) {
+        (_, Some(n)) => {
+            let seed = v.seed.unwrap_or_else(|| OsRng.next_u64());
+            a.verify_fixity_sample(pinned, n, seed, &mut progress)
+        }
+        (Some(u), None) if v.level == Some("content") => u.verify_content(pinned, &mut progress),
+        (Some(u), None) => {
+            let host = crate::decoders::host()?;
+            u.verify_render(&host, pinned, &mut progress)
+        }
+        (None, None) => a.verify_fixity(pinned, &mut progress),
+    };
+    bar.finish_and_clear();
+    if v.json {
+        let mut j = serde_json::to_value(&report)?;
+        j["archive"] = path.to_string().into();
+        j["ok"] = report.ok().into();
+        println!("{}", output::json(&j, false));
+    } else {
+        print_report(&report, u.is_none(), a.manifest().entries.len() as u64);
+    }
+    Ok(match report.worst() {
+        None => 0,
+        Some(legation_reader::ErrorKind::Forged | legation_reader::ErrorKind::Damaged) => 1,
+        Some(_) => 2,
+    })
+}
+
+/// Unlocks for `verify`, which reports the signature rather than
+/// refusing it; a passphrase slot costlier than the default is derived
+/// only as `--allow-costly-kdf` allows (SPEC §7.7).
+fn unlock(a: &Archive, keys: &KeyOpts, prompt: bool) -> Result<Option<Unlocked>> {
+    let k = keys.keys(prompt)?;
+    if k.is_empty() {
+        return Ok(None);
+    }
+    let mut consent = keyopts::costly_kdf_consent(keys.allow_costly_kdf);
+    Ok(Some(a.unlock_with(&k, &mut consent)?))
+}
+
+/// The sample line of `verify --sample`: what was checked, and what the
+/// draw can tell about the entries it was drawn from (nothing, for a
+/// sample of none).
+fn print_sample(s: &legation_reader::verify::Sample, drawn_from: u64) {
+    let always = s.entries_total.saturating_sub(drawn_from);
+    let drawn = s.entries_sampled.saturating_sub(always);
+    let fixed = if always >= 2 {
+        "the manifest and the signature"
+    } else {
+        "the manifest"
+    };
+    if drawn == 0 {
+        println!(
+            "sample:   {} of {} entries checked: {fixed}; none of the other {drawn_from} drawn, \
+             so damage to them is found with a chance of 0.0 %, however much \
+             there is",
+            s.entries_sampled, s.entries_total
+        );
+        return;
+    }
+    let damage = if s.detects_95 >= drawn_from {
+        format!("damage to all {drawn_from} of them")
+    } else {
+        format!(
+            "damage to {} or more of them ({:.1} %)",
+            s.detects_95,
+            100.0 * s.detects_95 as f64 / drawn_from as f64
+        )
+    };
+    println!(
+        "sample:   {} of {} entries checked: {fixed}, and {drawn} of the other {drawn_from} \
+         drawn at random (seed {}): one damaged entry among those {drawn_from} is found with a \
+         chance of {:.1} %, {damage} with 95 % or more",
+        s.entries_sampled,
+        s.entries_total,
+        s.seed,
+        100.0 * s.p_detect_one
+    );
+}
+
+/// `drawn_from`: the entries a sample is drawn from (all but the
+/// manifest and the signature, which are always checked).
+fn print_report(r: &Report, keyless: bool, drawn_from: u64) {
+    for p in &r.problems {
+        println!(
+            "FAILED  {:<8} {}",
+            format!("{:?}", p.level).to_lowercase(),
+            view::sanitize(&p.message)
+        );
+    }
+    if r.problems
+        .iter()
+        .any(|p| p.level == legation_reader::Level::Fixity && p.kind == ErrorKind::Damaged)
+    {
+        println!(
+            "repair:   `legation repair ARCHIVE -o REPAIRED` puts right the manifest, the catalog, \
+             headers and the directory from the archive's own recovery data; other entries need \
+             --from ANOTHER_COPY"
+        );
+    }
+    match &r.signer {
+        Some(f) if r.pinned => println!("signer:   {f} (pinned)"),
+        Some(f) => {
+            println!("signer:   {f} (NOT pinned: pass --issuer ISSUER.pub to require this issuer)")
+        }
+        None if r
+            .problems
+            .iter()
+            .any(|p| p.subject == legation_format::SIGNATURE_ENTRY) =>
+        {
+            println!("signer:   signature check failed")
+        }
+        None => {
+            println!("signer:   none (unsigned archive: fixity shows consistency, not authorship)")
+        }
+    }
+    let count = |level| r.problems.iter().filter(|p| p.level == level).count();
+    let verdict = |n: usize| {
+        if n == 0 {
+            "OK".to_owned()
+        } else {
+            format!("FAILED ({n} problem(s))")
+        }
+    };
+    println!(
+        "fixity:   {}: {} entries, {} hashed",
+        verdict(count(legation_reader::Level::Fixity)),
+        r.entries_checked,
+        output::size(r.bytes_checked)
+    );
+    if let Some(s) = &r.sample {
+        print_sample(s, drawn_from);
+    }
+    if keyless {
+        println!(
+            "content:  not checked (needs a key: --identity, --passphrase-file or {})",
+            keyopts::PASSPHRASE_ENV
+        );
+    } else {
+        println!(
+            "content:  {}: {} records, {} decrypted and hashed",
+            verdict(count(legation_reader::Level::Content)),
+            r.records_checked,
+            output::size(r.record_bytes_checked)
+        );
+    }
+    if keyless {
+        println!("render:   not checked (needs a key)");
+    } else if r.level == legation_reader::Level::Content {
+        println!("render:   not checked (--level content)");
+    } else {
+        println!(
+            "render:   {}: {} views re-rendered and identical to packing, {} records packed without a view",
+            verdict(count(legation_reader::Level::Render)),
+            r.records_rendered,
+            r.not_rendered.len()
+        );
+        for (path, why) in &r.not_rendered {
+            // The reason usually names the record already.
+            let why = why.strip_prefix(&format!("{path}: ")).unwrap_or(why);
+            println!(
+                "          not rendered: {}: {}",
+                view::sanitize(path),
+                view::sanitize(why)
+            );
+        }
+    }
+    if r.cancelled {
+        println!("cancelled before the end");
+    }
+}
