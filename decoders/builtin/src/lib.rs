@@ -1,9 +1,8 @@
 //! The built-in decoders as WebAssembly modules, built from the crates in
 //! `decoders/` for `wasm32-unknown-unknown` when this crate is built (see
-//! `build.rs`). The modules here are not metered; `legation pack` meters
-//! them with the archive's limits before storing them.
+//! `build.rs`). `decoders/decoders.txt` names them, the constant each
+//! becomes and which are in [`ALL`]. The modules here are not metered;
+//! `legation pack` meters them with the archive's limits before storing
+//! them.
 
 include!(concat!(env!("OUT_DIR"), "/decoders.rs"));
-
-/// Every built-in module, fallback (`RAW`) last.
-pub const ALL: [&[u8]; 6] = [TEXT, CSV, JSON, PNG, TIFF, RAW];

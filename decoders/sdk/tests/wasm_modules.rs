@@ -35,6 +35,11 @@ fn built_decoders_follow_the_abi() {
     // The modules legation-builtin-decoders built from source (its build.rs),
     // in the order of DECODERS: the very bytes that are packed.
     let modules = legation_builtin_decoders::ALL;
+    assert_eq!(
+        modules.len(),
+        DECODERS.len(),
+        "every built-in decoder (decoders/decoders.txt) needs its line in DECODERS here"
+    );
     for ((package, description), bytes) in DECODERS.iter().zip(modules) {
         let module = Module::parse(bytes).unwrap_or_else(|e| panic!("{package}: {e}"));
         assert_eq!(module.imports, 0, "{package} imports something");
