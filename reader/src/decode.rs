@@ -17,6 +17,12 @@ use legation_meter::MeterConfig;
 use legation_view::{Block, Document, Limits as ViewLimits};
 use serde::{Deserialize, Serialize};
 
+#[cfg(any(
+    feature = "wasmi",
+    all(feature = "wasmtime", not(target_arch = "wasm32"))
+))]
+pub(crate) mod abi;
+
 /// What a decoder declares about itself in its `legation.decoder` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecoderInfo {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use wasmi::{Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
 
+use crate::decode::abi;
 use crate::decode::{Call, Compiled, Engine, EngineError};
 
 /// wasmi, allowed at least the call depth metered modules may use.
@@ -53,23 +54,6 @@ fn trap(e: impl std::fmt::Display) -> EngineError {
     EngineError::Trap(e.to_string())
 }
 
-/// A trap, or the module's own limit that caused it where the local form
-/// says so (its `legation_limit` global, SPEC §13.6).
-fn limit_or(
-    error: EngineError,
-    instance: &wasmi::Instance,
-    store: &Store<StoreLimits>,
-) -> EngineError {
-    if !matches!(error, EngineError::Trap(_)) {
-        return error;
-    }
-    instance
-        .get_global(store, legation_meter::LIMIT_EXPORT)
-        .and_then(|g| g.get(store).i32())
-        .and_then(legation_meter::Limit::from_code)
-        .map_or(error, EngineError::Limit)
-}
-
 impl Compiled for WasmiDecoder {
     fn call(
         &self,
@@ -91,45 +75,66 @@ impl Compiled for WasmiDecoder {
             .instantiate_and_start(&mut store, &self.module)
             .map_err(trap)?;
         let memory = instance
-            .get_memory(&store, "memory")
-            .ok_or_else(|| EngineError::Module("no exported memory".into()))?;
-        let len = i32::try_from(input.len())
-            .map_err(|_| EngineError::Output("input over 2 GiB".into()))?;
-        let alloc = instance
-            .get_typed_func::<i32, i32>(&store, "legation_alloc")
+            .get_memory(&store, abi::MEMORY)
+            .ok_or_else(abi::no_memory)?;
+        let mut running = Running {
+            store,
+            instance,
+            memory,
+        };
+        let at = abi::write_record(&mut running, input)?;
+        abi::decode(&mut running, call, at, output_cap)
+    }
+}
+
+/// A fresh instance of a decoder, for one call.
+struct Running {
+    store: Store<StoreLimits>,
+    instance: wasmi::Instance,
+    memory: wasmi::Memory,
+}
+
+impl abi::Instance for Running {
+    fn alloc(&mut self, len: i32) -> Result<i32, EngineError> {
+        let f = self
+            .instance
+            .get_typed_func::<i32, i32>(&self.store, abi::ALLOC)
             .map_err(trap)?;
-        let ptr = alloc
-            .call(&mut store, len)
-            .map_err(|e| limit_or(trap(e), &instance, &store))?;
-        if ptr == 0 {
-            return Err(EngineError::Trap(format!(
-                "legation_alloc could not allocate {} bytes",
-                input.len()
-            )));
-        }
-        memory
-            .write(&mut store, ptr as u32 as usize, input)
-            .map_err(|_| {
-                EngineError::Output(format!("legation_alloc returned {ptr}, outside memory"))
-            })?;
-        let packed = match call {
+        f.call(&mut self.store, len)
+            .map_err(|e| self.stopped(trap(e)))
+    }
+
+    fn write(&mut self, at: usize, bytes: &[u8]) -> bool {
+        self.memory.write(&mut self.store, at, bytes).is_ok()
+    }
+
+    fn decode(&mut self, call: Call, ptr: i32, len: i32) -> Result<i64, EngineError> {
+        match call {
             Call::Decode => {
-                let f = instance
-                    .get_typed_func::<(i32, i32), i64>(&store, "legation_decode")
+                let f = self
+                    .instance
+                    .get_typed_func::<(i32, i32), i64>(&self.store, abi::DECODE)
                     .map_err(trap)?;
-                f.call(&mut store, (ptr, len))
-                    .map_err(|e| limit_or(trap(e), &instance, &store))?
+                f.call(&mut self.store, (ptr, len))
             }
             Call::Page(p) => {
-                let f = instance
-                    .get_typed_func::<(i32, i32, i32), i64>(&store, "legation_decode_page")
+                let f = self
+                    .instance
+                    .get_typed_func::<(i32, i32, i32), i64>(&self.store, abi::DECODE_PAGE)
                     .map_err(trap)?;
-                let page = i32::try_from(p)
-                    .map_err(|_| EngineError::Output("page number over 2^31".into()))?;
-                f.call(&mut store, (ptr, len, page))
-                    .map_err(|e| limit_or(trap(e), &instance, &store))?
+                f.call(&mut self.store, (ptr, len, abi::page_number(p)?))
             }
-        };
-        crate::decode::take_output(memory.data(&store), packed, output_cap)
+        }
+        .map_err(|e| self.stopped(trap(e)))
+    }
+
+    fn memory(&self) -> &[u8] {
+        self.memory.data(&self.store)
+    }
+
+    fn limit_code(&mut self) -> Option<i32> {
+        self.instance
+            .get_global(&self.store, legation_meter::LIMIT_EXPORT)
+            .and_then(|g| g.get(&self.store).i32())
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use wasmtime::{Config, InstancePre, Linker, Module, ResourceLimiter, Store, Trap};
 
+use crate::decode::abi;
 use crate::decode::{Call, Compiled, Engine, EngineError};
 
 /// How often the watchdog's clock ticks.
@@ -312,27 +313,6 @@ fn trap(e: wasmtime::Error) -> EngineError {
     }
 }
 
-/// A trap, or the module's own limit that caused it where the local form
-/// says so (its `legation_limit` global, SPEC §13.6), or the machine's
-/// failure to give a memory its pages.
-fn limit_or(
-    error: EngineError,
-    instance: &wasmtime::Instance,
-    store: &mut Store<Limits>,
-) -> EngineError {
-    if let Some(why) = store.data_mut().host_failed.take() {
-        return EngineError::Host(why);
-    }
-    if !matches!(error, EngineError::Trap(_)) {
-        return error;
-    }
-    instance
-        .get_global(&mut *store, legation_meter::LIMIT_EXPORT)
-        .and_then(|g| g.get(&mut *store).i32())
-        .and_then(legation_meter::Limit::from_code)
-        .map_or(error, EngineError::Limit)
-}
-
 impl Compiled for WasmtimeDecoder {
     fn call(
         &self,
@@ -347,9 +327,7 @@ impl Compiled for WasmtimeDecoder {
 
 /// A fresh instance holding a record, ready for one call.
 pub struct Prepared {
-    store: Store<Limits>,
-    instance: wasmtime::Instance,
-    memory: wasmtime::Memory,
+    running: Running,
     ptr: i32,
     len: i32,
     /// Given back after the store (fields drop in order), so the pool
@@ -382,31 +360,16 @@ impl WasmtimeDecoder {
             }
         })?;
         let memory = instance
-            .get_memory(&mut store, "memory")
-            .ok_or_else(|| EngineError::Module("no exported memory".into()))?;
-        let len = i32::try_from(input.len())
-            .map_err(|_| EngineError::Output("input over 2 GiB".into()))?;
-        let alloc = instance
-            .get_typed_func::<i32, i32>(&mut store, "legation_alloc")
-            .map_err(trap)?;
-        let ptr = alloc
-            .call(&mut store, len)
-            .map_err(|e| limit_or(trap(e), &instance, &mut store))?;
-        if ptr == 0 {
-            return Err(EngineError::Trap(format!(
-                "legation_alloc could not allocate {} bytes",
-                input.len()
-            )));
-        }
-        memory
-            .write(&mut store, ptr as u32 as usize, input)
-            .map_err(|_| {
-                EngineError::Output(format!("legation_alloc returned {ptr}, outside memory"))
-            })?;
-        Ok(Prepared {
+            .get_memory(&mut store, abi::MEMORY)
+            .ok_or_else(abi::no_memory)?;
+        let mut running = Running {
             store,
             instance,
             memory,
+        };
+        let (ptr, len) = abi::write_record(&mut running, input)?;
+        Ok(Prepared {
+            running,
             ptr,
             len,
             _slot: slot,
@@ -419,28 +382,64 @@ impl Prepared {
     /// payload), copied out of the instance's memory. The instance is
     /// reset when this is dropped, so call once.
     pub fn call(&mut self, call: Call, output_cap: usize) -> Result<Vec<u8>, EngineError> {
-        let store = &mut self.store;
-        let (ptr, len) = (self.ptr, self.len);
-        let packed = match call {
+        abi::decode(&mut self.running, call, (self.ptr, self.len), output_cap)
+    }
+}
+
+/// A fresh instance of a decoder, for one call.
+struct Running {
+    store: Store<Limits>,
+    instance: wasmtime::Instance,
+    memory: wasmtime::Memory,
+}
+
+impl abi::Instance for Running {
+    fn alloc(&mut self, len: i32) -> Result<i32, EngineError> {
+        let f = self
+            .instance
+            .get_typed_func::<i32, i32>(&mut self.store, abi::ALLOC)
+            .map_err(trap)?;
+        f.call(&mut self.store, len)
+            .map_err(|e| self.stopped(trap(e)))
+    }
+
+    fn write(&mut self, at: usize, bytes: &[u8]) -> bool {
+        self.memory.write(&mut self.store, at, bytes).is_ok()
+    }
+
+    fn decode(&mut self, call: Call, ptr: i32, len: i32) -> Result<i64, EngineError> {
+        match call {
             Call::Decode => {
                 let f = self
                     .instance
-                    .get_typed_func::<(i32, i32), i64>(&mut *store, "legation_decode")
+                    .get_typed_func::<(i32, i32), i64>(&mut self.store, abi::DECODE)
                     .map_err(trap)?;
-                f.call(&mut *store, (ptr, len))
-                    .map_err(|e| limit_or(trap(e), &self.instance, &mut *store))?
+                f.call(&mut self.store, (ptr, len))
             }
             Call::Page(p) => {
                 let f = self
                     .instance
-                    .get_typed_func::<(i32, i32, i32), i64>(&mut *store, "legation_decode_page")
+                    .get_typed_func::<(i32, i32, i32), i64>(&mut self.store, abi::DECODE_PAGE)
                     .map_err(trap)?;
-                let page = i32::try_from(p)
-                    .map_err(|_| EngineError::Output("page number over 2^31".into()))?;
-                f.call(&mut *store, (ptr, len, page))
-                    .map_err(|e| limit_or(trap(e), &self.instance, &mut *store))?
+                f.call(&mut self.store, (ptr, len, abi::page_number(p)?))
             }
-        };
-        crate::decode::take_output(self.memory.data(&*store), packed, output_cap)
+        }
+        .map_err(|e| self.stopped(trap(e)))
+    }
+
+    fn memory(&self) -> &[u8] {
+        self.memory.data(&self.store)
+    }
+
+    fn limit_code(&mut self) -> Option<i32> {
+        self.instance
+            .get_global(&mut self.store, legation_meter::LIMIT_EXPORT)
+            .and_then(|g| g.get(&mut self.store).i32())
+    }
+
+    /// A growth of memory the machine could not map (see
+    /// [`Limits::memory_grow_failed`]).
+    fn host_failure(&mut self) -> Option<String> {
+        self.store.data_mut().host_failed.take()
     }
 }
