@@ -25,7 +25,7 @@ pub fn to_text(docs: &[Document]) -> String {
 }
 
 /// One document as terminal text: the main document (`index` 0) or page
-/// `index` of `pages`, cleaned as [`to_text`] says.
+/// `index` of `pages`, cleaned as `to_text` (a test helper) says.
 pub fn document_text(index: usize, pages: usize, d: &Document) -> String {
     let mut out = String::new();
     if index == 0 {
