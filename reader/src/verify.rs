@@ -22,6 +22,41 @@ pub enum Level {
     Render,
 }
 
+impl Level {
+    /// The level's name as commands, reports and the viewer write it:
+    /// `fixity`, `content` or `render` (as in JSON reports too).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Fixity => "fixity",
+            Level::Content => "content",
+            Level::Render => "render",
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = UnknownLevel;
+
+    /// The level named `s`, as [`Level::as_str`] writes it.
+    fn from_str(s: &str) -> std::result::Result<Self, UnknownLevel> {
+        [Level::Fixity, Level::Content, Level::Render]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| UnknownLevel(s.to_owned()))
+    }
+}
+
+/// A name that is not a verification level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown verification level {0:?} (fixity, content or render)")]
+pub struct UnknownLevel(pub String);
+
 /// One problem found, naming the entry or record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Problem {
@@ -779,5 +814,25 @@ mod sample_tests {
         // miss(56) = 0.0520, miss(57) = 0.0492).
         let s = Sample::odds(1000, 50, 7);
         assert_eq!(s.detects_95, 57);
+    }
+}
+
+#[cfg(test)]
+mod level_tests {
+    use super::{Level, UnknownLevel};
+
+    #[test]
+    fn a_level_is_named_the_same_everywhere() {
+        for level in [Level::Fixity, Level::Content, Level::Render] {
+            // Reports in JSON name it as the terminal and the viewer do.
+            let json = serde_json::to_string(&level).unwrap();
+            assert_eq!(json, format!("\"{level}\""));
+            assert_eq!(level.as_str().parse(), Ok(level));
+        }
+        assert_eq!(Level::Content.to_string(), "content");
+        assert_eq!(
+            "Fixity".parse::<Level>(),
+            Err(UnknownLevel("Fixity".into()))
+        );
     }
 }
