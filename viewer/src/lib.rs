@@ -8,15 +8,20 @@
 //! differs between hosts sits behind [`platform::Platform`] and
 //! [`jobs::Spawner`].
 
-pub mod app;
+mod app;
 pub mod catalog;
 pub mod document;
-pub mod export;
-pub mod html;
+mod export;
 pub mod jobs;
 pub mod platform;
+mod reading;
 
-pub use app::App;
+pub use app::{set_fonts, App};
+pub use reading::unlock_error;
+
+/// The HTML writer and text helpers, now the `legation-html` crate: kept
+/// here for a while so that `legation_viewer::html` paths still build.
+pub use legation_html as html;
 
 /// The window title.
 pub const TITLE: &str = "Legation viewer";

@@ -59,8 +59,9 @@ pub trait Platform {
     fn checks_on_open(&self, _path: &Path, _len: u64) -> bool {
         true
     }
-    /// How exports are written: [`crate::export::write_new`] on the
-    /// desktop, a download in the browser.
+    /// How exports are written: on the desktop into a temporary file
+    /// beside the target, renamed into place when complete; a download in
+    /// the browser.
     fn export_writer(&self) -> ExportWriter {
         crate::export::write_new
     }
@@ -76,8 +77,9 @@ pub struct RenderedRecord {
     pub first_page: Option<Vec<u8>>,
 }
 
-/// Writes an export to a target, all or nothing; see
-/// [`crate::export::write_new`].
+/// Writes an export to a target (replacing a file only when told to),
+/// all or nothing, and returns the bytes written; see
+/// [`Platform::export_writer`].
 pub type ExportWriter = fn(
     &Path,
     bool,
@@ -150,7 +152,7 @@ pub trait Offload {
         wake: Wake,
     ) -> Job<Result<Vec<u8>, String>>;
     /// Derives the data key from the user's keys (Argon2id is slow), or
-    /// says why not (the same words as [`crate::app::unlock_error`]).
+    /// says why not (the same words as [`crate::unlock_error`]).
     fn unlock(
         &self,
         archive: &Path,

@@ -507,7 +507,7 @@ fn a_long_document_is_read_in_parts() {
     let mut view = legation_viewer::document::DocumentView::new(doc, None);
     let mut h = Harness::builder()
         .with_size(egui::vec2(800.0, 600.0))
-        .with_context_setup(legation_viewer::app::set_fonts)
+        .with_context_setup(legation_viewer::set_fonts)
         .build_ui(move |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| view.ui(ui));
         });

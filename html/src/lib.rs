@@ -1,12 +1,20 @@
 //! A record's view as one self-contained HTML file (no script, nothing
 //! loaded from elsewhere, images inlined as PNG), headed by the facts that
-//! identify it. `legation render` and the viewer's export share this code.
+//! identify it, and the text helpers hosts share: a hex dump and the
+//! cleaner of archive and decoder text for terminals ([`clean`]).
+//! `legation render` and the viewer's export share this code.
+
+mod png;
+mod text;
 
 use std::fmt::Write as _;
 
 use legation_format::catalog::CatalogRecord;
 use legation_reader::Unlocked;
-use legation_view::{Block, Document, PixelFormat};
+use legation_view::{Block, Document};
+
+use crate::png::{base64, encode_png};
+pub use crate::text::{clean, hex_dump, unsafe_to_show};
 
 /// The facts that head an exported view: the archive (named by
 /// `archive_label`), the record, its hashes, decoder, issuer and Dublin
@@ -54,30 +62,6 @@ pub fn record_facts(
     facts
 }
 
-/// Whether `c` must not be shown as it is, on a terminal or in HTML: a
-/// control character (C0 but newline and tab, DEL, C1: escape sequences,
-/// bells, carriage returns) or a bidirectional override, embedding,
-/// isolate or mark (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
-/// U+061C), which would reorder what is shown so that a name reads as
-/// another (`txt.exe` shown as `exe.txt`).
-pub fn unsafe_to_show(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(
-            c,
-            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        )
-}
-
-/// `s` with every character [`unsafe_to_show`] replaced by U+FFFD, which
-/// shows that something was there: text from an archive or a decoder
-/// (paths, titles, refusal messages) is shown, never obeyed. The one
-/// cleaner of the terminal's output (`legation`) and of HTML ([`esc`]).
-pub fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if unsafe_to_show(c) { '\u{fffd}' } else { c })
-        .collect()
-}
-
 /// `s` as HTML text, cleaned as [`clean`] says.
 fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -112,7 +96,7 @@ pub fn to_html(docs: &[Document], facts: &[(String, String)]) -> String {
 
 /// The start of a record's HTML page: the head, the facts and the main
 /// document; its pages follow ([`html_page`]), then [`HTML_END`].
-pub fn html_start(main: &Document, facts: &[(String, String)]) -> String {
+fn html_start(main: &Document, facts: &[(String, String)]) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
@@ -140,7 +124,7 @@ pub fn html_start(main: &Document, facts: &[(String, String)]) -> String {
 }
 
 /// Page `number` (from 1) of `of` as a section of the HTML page.
-pub fn html_page(number: usize, of: usize, page: &Document) -> String {
+fn html_page(number: usize, of: usize, page: &Document) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -155,7 +139,7 @@ pub fn html_page(number: usize, of: usize, page: &Document) -> String {
 }
 
 /// The end of a record's HTML page.
-pub const HTML_END: &str = "</body></html>\n";
+const HTML_END: &str = "</body></html>\n";
 
 /// Why a record's view could not be written as HTML.
 #[derive(Debug)]
@@ -250,7 +234,7 @@ pub fn unrendered_document(rec: &CatalogRecord, why: &str, first: &[u8]) -> Docu
                 ))],
             },
             Block::Code {
-                text: crate::app::hex_dump(first),
+                text: hex_dump(first),
             },
         ],
     }
@@ -333,84 +317,10 @@ fn block_html(o: &mut String, b: &Block) {
     }
 }
 
-/// A PNG (8 bits per sample, no interlace, filter 0) of raw pixels.
-pub fn encode_png(width: u32, height: u32, format: PixelFormat, pixels: &[u8]) -> Vec<u8> {
-    let (colour, bpp) = match format {
-        PixelFormat::Gray8 => (0u8, 1usize),
-        PixelFormat::GrayAlpha8 => (4, 2),
-        PixelFormat::Rgb8 => (2, 3),
-        PixelFormat::Rgba8 => (6, 4),
-    };
-    let stride = width as usize * bpp;
-    let mut raw = Vec::with_capacity((stride + 1) * height as usize);
-    for row in pixels.chunks(stride.max(1)) {
-        raw.push(0);
-        raw.extend_from_slice(row);
-    }
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&width.to_be_bytes());
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, colour, 0, 0, 0]);
-    chunk(&mut png, b"IHDR", &ihdr);
-    chunk(
-        &mut png,
-        b"IDAT",
-        &miniz_oxide::deflate::compress_to_vec_zlib(&raw, 6),
-    );
-    chunk(&mut png, b"IEND", &[]);
-    png
-}
-
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut h = crc32fast::Hasher::new();
-    h.update(kind);
-    h.update(data);
-    out.extend_from_slice(&h.finalize().to_be_bytes());
-}
-
-/// Standard base64 with padding (RFC 4648).
-pub fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use legation_view::Span;
-
-    #[test]
-    fn base64_vectors() {
-        // RFC 4648 section 10.
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
+    use legation_view::{PixelFormat, Span};
 
     #[test]
     fn html_shows_no_control_or_bidirectional_character() {

@@ -1,0 +1,107 @@
+//! An open archive before and after unlocking: the locked screen (public
+//! facts, the keyless fixity check, the unlock form) and, once unlocked,
+//! the record browser.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use egui::Ui;
+use legation_reader::Archive;
+
+use super::export::Export;
+use super::records::{Browser, Tab};
+use super::unlock::UnlockForm;
+use super::verify::VerifyPanel;
+use super::{Action, Env};
+use crate::catalog::{Catalog, SortKey};
+use crate::reading::Facts;
+
+pub(super) struct ArchiveScreen {
+    pub(super) path: PathBuf,
+    pub(super) name: String,
+    pub(super) archive: Archive,
+    pub(super) facts: Facts,
+    pub(super) verify: VerifyPanel,
+    pub(super) state: LockState,
+}
+
+pub(super) enum LockState {
+    Locked(Box<UnlockForm>),
+    Open(Box<Browser>),
+}
+
+impl ArchiveScreen {
+    /// Draws the archive's screen, locked or not, and opens the record
+    /// browser once the form unlocks the archive.
+    pub(super) fn ui(&mut self, ui: &mut Ui, env: &Env<'_>, actions: &mut Vec<Action>) {
+        self.verify.poll();
+        let _ = actions;
+        let ArchiveScreen {
+            archive,
+            facts,
+            verify,
+            state,
+            name,
+            path,
+        } = self;
+        let env = &Env {
+            archive: path,
+            ..*env
+        };
+        let mut unlocked = None;
+        match state {
+            LockState::Locked(form) => {
+                if let Some(u) = form.poll(archive) {
+                    unlocked = Some(u);
+                }
+                egui::CentralPanel::default().show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        ui.heading(format!("{name}: public facts"));
+                        ui.label(
+                            "Anyone holding the file can see these; the records stay encrypted.",
+                        );
+                        ui.add_space(6.0);
+                        facts.ui(ui);
+                        ui.add_space(12.0);
+                        ui.heading("Fixity check (no key needed)");
+                        verify.ui(ui, env, archive, None, None);
+                        ui.add_space(12.0);
+                        ui.heading("Unlock");
+                        form.ui(ui, env, archive);
+                    });
+                });
+            }
+            LockState::Open(b) => b.ui(ui, env, archive, verify, name),
+        }
+        if let Some(u) = unlocked {
+            let unlocked = Arc::new(u);
+            let u2 = unlocked.clone();
+            let (tx, batches) = std::sync::mpsc::channel();
+            let loading =
+                env.spawn(move |p| Catalog::load_batches(&u2, p, &mut |b| tx.send(b).is_ok()));
+            *state = LockState::Open(Box::new(Browser {
+                unlocked,
+                loading: Some(loading),
+                batches,
+                selecting: None,
+                finding: None,
+                catalog: Arc::new(Catalog::default()),
+                load_error: None,
+                query: String::new(),
+                folder: String::new(),
+                sort: SortKey::Path,
+                descending: false,
+                visible: Vec::new(),
+                stale: true,
+                cursor: None,
+                scroll_to_cursor: false,
+                open: None,
+                tab: Tab::Record,
+                export: Export::default(),
+            }));
+            if let Some(c) = env.ctx {
+                c.request_repaint();
+            }
+        }
+    }
+}

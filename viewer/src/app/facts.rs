@@ -1,0 +1,49 @@
+//! The public facts of an archive, as anyone holding the file sees them
+//! before unlocking it.
+
+use egui::{RichText, Ui};
+
+use crate::catalog::human_size;
+use crate::reading::Facts;
+
+impl Facts {
+    /// Draws the facts as a grid.
+    pub(crate) fn ui(&self, ui: &mut Ui) {
+        egui::Grid::new("public facts")
+            .num_columns(2)
+            .spacing([16.0, 4.0])
+            .striped(true)
+            .show(ui, |ui| {
+                let mut row = |k: &str, v: String| {
+                    ui.label(RichText::new(k).strong());
+                    ui.label(v);
+                    ui.end_row();
+                };
+                match &self.issuer {
+                    Ok(Some(fp)) => row("Issuer", format!("{fp} (signature valid, not pinned)")),
+                    Ok(None) => row("Issuer", "none: the archive is not signed".into()),
+                    Err(e) => row("Issuer", format!("SIGNATURE FAILS: {e}")),
+                }
+                row("Created", self.created.clone());
+                row("Format", format!("Legation {}", self.version));
+                row("Archive id", self.archive_id.clone());
+                row(
+                    "Size",
+                    format!("{} ({} bytes)", human_size(self.size), self.size),
+                );
+                row(
+                    "Records",
+                    format!(
+                        "{} encrypted entries, {}",
+                        self.record_entries,
+                        human_size(self.record_bytes)
+                    ),
+                );
+                row("Container entries", self.entries.to_string());
+                row("Key slots", self.key_slots.join(", "));
+                if !self.decoders.is_empty() {
+                    row("Decoders", self.decoders.join(", "));
+                }
+            });
+    }
+}

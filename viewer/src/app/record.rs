@@ -1,0 +1,228 @@
+//! The record tab: a record's view from its decoder, page by page, or
+//! its first bytes raw when the decoder cannot show it.
+
+use std::sync::Arc;
+
+use egui::{RichText, Ui};
+use legation_format::catalog::CatalogRecord;
+use legation_html::hex_dump;
+use legation_reader::decode::Host;
+use legation_reader::Unlocked;
+
+use super::export::ExportWhat;
+use super::records::Browser;
+use super::Env;
+use crate::catalog::human_size;
+use crate::document::DocumentView;
+use crate::jobs::Job;
+use crate::reading::{check_view, render_first, Failed};
+
+pub(super) struct OpenRecord {
+    pub(super) rec: CatalogRecord,
+    pub(super) state: RecordState,
+}
+
+pub(super) enum RecordState {
+    Rendering(Job<Result<Box<Rendered>, Failed>>),
+    /// The decoder runs where the platform offloads work; its documents
+    /// are checked and laid out here (`usize`: the largest texture side).
+    Away(Job<Result<crate::platform::RenderedRecord, String>>, usize),
+    Shown(Box<Rendered>),
+    Failed(Failed),
+}
+
+pub(super) struct Rendered {
+    pub(super) view: DocumentView,
+    /// Whether the view hashes to the one recorded at packing.
+    pub(super) matches_recorded: Option<bool>,
+    /// The largest texture side, for the images of pages decoded later.
+    pub(super) max_side: usize,
+    /// The page being decoded (1-based) and its canonical CBOR to come.
+    pub(super) page_job: Option<(usize, PageJob)>,
+}
+
+/// A page's canonical CBOR, or why it cannot be decoded.
+pub(super) type PageJob = Job<Result<Vec<u8>, String>>;
+
+impl Browser {
+    pub(super) fn record_ui(&mut self, ui: &mut Ui, env: &Env<'_>, archive_name: &str) {
+        let Some(o) = &mut self.open else {
+            ui.label("Choose a record in the list (arrows and Enter work too).");
+            return;
+        };
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(&o.rec.path).strong().monospace());
+            ui.label(
+                RichText::new(format!("{}, {}", o.rec.media_type, human_size(o.rec.size))).weak(),
+            );
+        });
+        let shown = matches!(o.state, RecordState::Shown(_));
+        let busy = self.export.job.is_some();
+        let mut export = None;
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!busy, egui::Button::new("Export original…"))
+                .on_hover_text("Save the record's bytes, checked against its BLAKE3")
+                .clicked()
+            {
+                export = Some(ExportWhat::Original);
+            }
+            if ui
+                .add_enabled(!busy && shown, egui::Button::new("Export view as HTML…"))
+                .on_hover_text("Save the view as one self-contained HTML file")
+                .clicked()
+            {
+                export = Some(ExportWhat::Html);
+            }
+            if busy {
+                ui.spinner();
+            }
+        });
+        if let Some(m) = &self.export.message {
+            ui.label(m);
+        }
+        ui.separator();
+        match &mut o.state {
+            RecordState::Rendering(_) | RecordState::Away(..) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Decoding…");
+                });
+            }
+            RecordState::Shown(r) => {
+                egui::ScrollArea::vertical()
+                    .id_salt(("record view", &o.rec.path))
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| r.view.ui(ui));
+            }
+            RecordState::Failed(f) => failed_ui(ui, f),
+        }
+        if let Some(what) = export {
+            let suggested = match what {
+                ExportWhat::Original => {
+                    o.rec.path.rsplit('/').next().unwrap_or("record").to_owned()
+                }
+                ExportWhat::Html => {
+                    format!("{}.html", o.rec.path.rsplit('/').next().unwrap_or("record"))
+                }
+            };
+            if let Some(p) = env.platform.pick_save(&suggested) {
+                if p.exists() {
+                    self.export.confirm = Some((p, what));
+                } else {
+                    self.start_export(env, p, what, false, archive_name);
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn failed_ui(ui: &mut Ui, f: &mut Failed) {
+    ui.colored_label(
+        ui.visuals().error_fg_color,
+        format!("This record cannot be shown: {}", f.error),
+    );
+    match &f.raw {
+        Err(e) => {
+            ui.label(format!("Its bytes cannot be read either: {e}"));
+        }
+        Ok(bytes) => {
+            ui.horizontal(|ui| {
+                ui.label(format!("Its first {} bytes, raw:", bytes.len()));
+                ui.selectable_value(&mut f.as_hex, true, "Hex");
+                ui.selectable_value(&mut f.as_hex, false, "Text");
+            });
+            let text = if f.as_hex {
+                hex_dump(bytes)
+            } else {
+                String::from_utf8_lossy(bytes).into_owned()
+            };
+            egui::ScrollArea::both()
+                .id_salt("raw bytes")
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    ui.add(
+                        egui::Label::new(RichText::new(text).monospace())
+                            .wrap_mode(egui::TextWrapMode::Extend),
+                    );
+                });
+        }
+    }
+}
+
+/// Renders a record for the record tab, or says why not and keeps its
+/// first bytes for the raw view.
+pub(super) fn render(
+    u: &Unlocked,
+    host: &Host,
+    rec: &CatalogRecord,
+    max_texture_side: usize,
+) -> Result<Rendered, Failed> {
+    let r = render_first(u, host, rec);
+    finish(u, rec, r, &host.limits().view, max_texture_side)
+}
+
+/// Checks and lays out a decoder's documents, or says why the record
+/// shows raw (with its first bytes).
+pub(super) fn finish(
+    u: &Unlocked,
+    rec: &CatalogRecord,
+    r: Result<crate::platform::RenderedRecord, String>,
+    limits: &legation_view::Limits,
+    max_texture_side: usize,
+) -> Result<Rendered, Failed> {
+    let checked = check_view(u, rec, r, limits)?;
+    let mut view = DocumentView::new(checked.main, checked.first_page);
+    view.prepare_images(max_texture_side);
+    Ok(Rendered {
+        view,
+        matches_recorded: checked.matches_recorded,
+        max_side: max_texture_side,
+        page_job: None,
+    })
+}
+
+impl Rendered {
+    /// Shows a page decoded since the last frame, and starts decoding the
+    /// page the reader turned to (one at a time; where the platform
+    /// offloads decoders, there).
+    pub(super) fn pages(&mut self, env: &Env<'_>, u: &Arc<Unlocked>, rec: &CatalogRecord) {
+        if let Some((page, j)) = &mut self.page_job {
+            if !j.is_done() {
+                return;
+            }
+            let page = *page;
+            let limits = legation_reader::decode::HostLimits::default().view;
+            let doc = j
+                .take()
+                .unwrap_or_else(|| Err("the decoder's job stopped unexpectedly".into()))
+                .and_then(|cbor| {
+                    legation_view::Document::from_cbor(&cbor, &limits)
+                        .map_err(|e| format!("the decoder's view is invalid: {e}"))
+                });
+            self.page_job = None;
+            match doc {
+                Ok(doc) => self.view.show_page(page, doc, self.max_side),
+                Err(e) => self.view.page_failed(page, e),
+            }
+        }
+        let Some(page) = self.view.wanted_page() else {
+            return;
+        };
+        let (index, count) = ((page - 1) as u32, self.view.pages() as u32);
+        let job = match env.platform.offload() {
+            Some(away) => {
+                away.render_page(env.archive, u.data_key(), rec, index, count, env.waker())
+            }
+            None => {
+                let (u, rec, host) = (u.clone(), rec.clone(), env.host.clone());
+                let make_host = env.platform.decoder_host();
+                env.spawn(move |_| {
+                    u.render_page(host.get_or_init(make_host), &rec, index, count)
+                        .map_err(|e| e.to_string())
+                })
+            }
+        };
+        self.page_job = Some((page, job));
+    }
+}

@@ -1,0 +1,116 @@
+//! [`App::summary`]: what the window shows, as JSON, for the browser's
+//! end-to-end tests and benchmarks (`legation.summary()` on the page);
+//! the one view of the app's state meant for code rather than people.
+
+use super::record::RecordState;
+use super::{App, LockState, Screen};
+use crate::reading::level_name;
+
+impl App {
+    /// What the window shows, in a few words a test can check (the
+    /// browser tests read it through the page): the screen, messages,
+    /// the records listed, the open record and the last verification.
+    pub fn summary(&mut self) -> serde_json::Value {
+        use serde_json::json;
+        let mut out = json!({ "notice": self.notice, "busy": self.busy() });
+        let screen = match &mut self.screen {
+            Screen::Start => json!({ "screen": "start" }),
+            Screen::Opening { path, .. } => json!({ "screen": "opening", "path": path }),
+            Screen::Archive(a) => {
+                let verify = json!({
+                    "running": a.verify.job.as_ref().map(|j| j.fraction()),
+                    "level": a.verify.level.map(level_name),
+                    "message": a.verify.message,
+                    "report": a.verify.report.as_ref().map(|r| json!({
+                        "ok": r.ok(),
+                        "level": level_name(r.level),
+                        "signer": r.signer,
+                        "problems": r.problems.iter().map(|p| format!("{}: {}", p.subject, p.message)).collect::<Vec<_>>(),
+                        "entries_checked": r.entries_checked,
+                        "records_checked": r.records_checked,
+                        "records_rendered": r.records_rendered,
+                        "cancelled": r.cancelled,
+                    })),
+                });
+                match &a.state {
+                    LockState::Locked(f) => json!({
+                        "screen": "locked",
+                        "name": a.name,
+                        "unlock_message": f.message,
+                        "verify": verify,
+                    }),
+                    LockState::Open(b) => {
+                        let open = b.open.as_ref().map(|o| {
+                            let (state, titles, blocks, error, matches) = match &o.state {
+                                RecordState::Rendering(_) | RecordState::Away(..) => {
+                                    ("rendering", vec![], vec![], None, None)
+                                }
+                                RecordState::Shown(r) => (
+                                    "shown",
+                                    r.view.docs.iter().map(|d| d.title.clone()).collect(),
+                                    r.view
+                                        .docs
+                                        .iter()
+                                        .flat_map(|d| d.blocks.iter().map(block_kind))
+                                        .collect(),
+                                    None,
+                                    r.matches_recorded,
+                                ),
+                                RecordState::Failed(f) => {
+                                    ("failed", vec![], vec![], Some(f.error.clone()), None)
+                                }
+                            };
+                            let page = match &o.state {
+                                RecordState::Shown(r) => json!({
+                                    "shown": r.view.page,
+                                    "of": r.view.pages(),
+                                    "decoded": r.view.docs.len() > 1,
+                                }),
+                                _ => json!(null),
+                            };
+                            json!({
+                                "path": o.rec.path,
+                                "page": page,
+                                "state": state,
+                                "titles": titles,
+                                "blocks": blocks,
+                                "error": error,
+                                "matches_recorded": matches,
+                            })
+                        });
+                        json!({
+                            "screen": "open",
+                            "name": a.name,
+                            "records": b.catalog.rows.len(),
+                            "visible": b.visible.len(),
+                            "rows": b.visible.iter().take(20).filter_map(|&i| b.catalog.rows.get(i as usize)).map(|r| r.title.clone()).collect::<Vec<_>>(),
+                            "loading": b.loading.is_some(),
+                            "error": b.load_error,
+                            "record": open,
+                            "export": b.export.message,
+                            "verify": verify,
+                        })
+                    }
+                }
+            }
+        };
+        if let (Some(o), serde_json::Value::Object(s)) = (out.as_object_mut(), screen) {
+            o.extend(s);
+        }
+        out
+    }
+}
+
+/// A view block's kind, for [`App::summary`].
+pub(super) fn block_kind(b: &legation_view::Block) -> &'static str {
+    use legation_view::Block;
+    match b {
+        Block::Heading { .. } => "heading",
+        Block::Paragraph { .. } => "paragraph",
+        Block::Fields { .. } => "fields",
+        Block::Table { .. } => "table",
+        Block::Image { .. } => "image",
+        Block::Code { .. } => "code",
+        Block::Pages { .. } => "pages",
+    }
+}
