@@ -1,0 +1,11 @@
+//! The end-to-end tests that can share one process, linked once: the
+//! test vectors and their drift check, the released archives of
+//! `tests/compat/`, the built-in decoders on every engine, and writer ->
+//! reader round trips. `bounds.rs` (its counting allocator must see one
+//! test alone) and `hostile_decoders.rs` (its own `main`, which is also
+//! the decoder worker process) are binaries of their own.
+
+mod compat;
+mod engines;
+mod roundtrip;
+mod vectors;
