@@ -63,9 +63,9 @@ def functions(path, pattern=r"^fn ([a-z0-9_]+)\(\) \{"):
 
 def attacks():
     lines = []
-    for path in sorted(glob.glob(os.path.join(ROOT, "cli", "tests", "attacks", "*.rs"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "cli", "tests", "all", "attacks", "*.rs"))):
         name = os.path.basename(path)[: -len(".rs")]
-        if name == "main":
+        if name == "mod":
             continue
         tests = functions(os.path.relpath(path, ROOT), r"#\[test\]\nfn ([a-z0-9_]+)\(\)")
         doc = re.match(r"//! (.*)", open(path).read())
@@ -88,10 +88,12 @@ def render():
         f"## Hostile and damaged archives: {len(hostile)} test vectors",
         "",
         "In `format/testdata/` (format: SPEC.md §18). Each runs through the library",
-        "(`tests/tests/vectors.rs`) and through `legation verify` with its exit code",
-        "(`cli/tests/cli.rs`), and in headless Chromium through the browser build's decoder",
+        "(`tests/tests/all/vectors.rs`) and through `legation verify` with its exit code",
+        "(`cli/tests/all/cli.rs`), and in headless Chromium through the browser build's decoder",
         "host (`web/tests/worker.rs`). The expected outcome names the verification stage",
-        "(open, fixity, unlock, content, render: SPEC.md §16) and a fragment of the message.",
+        "(open, fixity, unlock, content, render: SPEC.md §16) and a fragment of the message;",
+        "the library's check compares the stage and the class of error (the reader's error",
+        "variant, or a problem's kind and the entry or record it names), not the message.",
         "",
     ]
     cats = []
@@ -111,7 +113,7 @@ def render():
         hostile_src, re.S)
     browser = functions("web/tests/worker.rs", r"#\[wasm_bindgen_test\]\nfn ([a-z0-9_]+)\(\)") + functions(
         "web/tests/page.rs", r"#\[wasm_bindgen_test\]\nfn ([a-z0-9_]+)\(\)")
-    repair = functions("cli/tests/repair.rs", r"#\[test\]\nfn ([a-z0-9_]+)\(\)")
+    repair = functions("cli/tests/all/repair.rs", r"#\[test\]\nfn ([a-z0-9_]+)\(\)")
     workers = [d for d in dec if "worker" in d]
     clock = [d for d in dec if "clock" in d]
     verdicts = {"Limit": "stopped by the limit named", "Trap": "trap naming decoder and record", "BadOutput": "invalid output",
@@ -157,19 +159,19 @@ def render():
         "",
         "## Damaged copies repaired",
         "",
-        "In `cli/tests/repair.rs` (`legation repair DAMAGED [--from OTHER]`, no key):",
+        "In `cli/tests/all/repair.rs` (`legation repair DAMAGED [--from OTHER]`, no key):",
         "",
     ] + [f"- `{d}`" for d in repair] + [
         "",
         "## Killed while writing",
         "",
-        "In `cli/tests/crash.rs` (SIGKILL at seeded random moments):",
+        "In `cli/tests/all/crash.rs` (SIGKILL at seeded random moments):",
         "",
-    ] + [f"- `{d}`" for d in functions("cli/tests/crash.rs", r"#\[test\]\nfn ([a-z0-9_]+)\(\)")] + [
+    ] + [f"- `{d}`" for d in functions("cli/tests/all/crash.rs", r"#\[test\]\nfn ([a-z0-9_]+)\(\)")] + [
         "",
         "## Attacks on the command line",
         "",
-        "In `cli/tests/attacks/` (the second hardening round: archives made with only a",
+        "In `cli/tests/all/attacks/` (the second hardening round: archives made with only a",
         "recipient's public key, a host that controls the stored bytes, a hostile environment),",
         "one module a defect, run against the built `legation`:",
         "",

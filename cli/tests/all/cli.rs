@@ -4,8 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 use common::*;
+use legation_tests::vectors::{Outcome, Refusal};
 
 #[test]
 fn keygen_writes_owner_only_secret_and_never_overwrites() {
@@ -436,10 +437,10 @@ fn every_test_vector_through_verify() {
             c.arg("--issuer").arg(&k);
         }
         let o = c.output().unwrap();
-        let want = match v.expect.split(':').next().unwrap() {
-            "success" => 0,
-            "no key" => 3,
-            "open failure" if v.expect.contains("not supported") => 2,
+        let want = match &v.outcome {
+            Outcome::Success => 0,
+            Outcome::NoKey => 3,
+            Outcome::Open(Refusal::UnsupportedVersion) => 2,
             _ => 1,
         };
         assert_eq!(

@@ -1,8 +1,6 @@
 //! Helpers shared by the command's end-to-end suites: running the built
 //! binary, temporary folders, and a packed sample archive.
 
-#![allow(dead_code)] // each suite uses its own subset
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -7,9 +7,7 @@
 //! number of trials per command (default 12); RELIABILITY.md records a
 //! long run.
 
-#![cfg(unix)]
-
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

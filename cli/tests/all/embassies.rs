@@ -19,7 +19,7 @@ use legation_remote::Url;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-mod common;
+use crate::common;
 use common::*;
 
 const PASSPHRASE: &str = "correct-horse-battery-staple-embassy-2026";

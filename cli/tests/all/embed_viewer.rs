@@ -2,7 +2,7 @@
 //! as a plain `viewer.html` entry, pinned by the signed manifest, that a
 //! stock ZIP tool takes out byte for byte (format 1.1, SPEC §4.1).
 
-mod common;
+use crate::common;
 
 use std::fs;
 

@@ -7,7 +7,7 @@
 //! XML record through it. If the guide and the SDK drift apart, this
 //! fails.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ use legation_reader::Archive;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-mod common;
+use crate::common;
 use common::*;
 
 /// Where things are in an archive.

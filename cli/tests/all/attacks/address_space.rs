@@ -186,7 +186,7 @@ fn in_process_engine_under_an_address_space_limit() {
                 .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
                 .arg(&me)
                 .args([
-                    "address_space::in_process_engine_under_an_address_space_limit",
+                    "attacks::address_space::in_process_engine_under_an_address_space_limit",
                     "--exact",
                     "--nocapture",
                     "--test-threads=1",

@@ -7,8 +7,6 @@ mod address_space;
 mod bidi;
 mod catalog_cost;
 mod closed_stderr;
-#[path = "../common/mod.rs"]
-mod common;
 mod costly_kdf;
 mod key_files;
 mod long_names;

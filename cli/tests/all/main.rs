@@ -1,0 +1,16 @@
+//! The command's integration tests, one binary (linked once) with a
+//! module a suite: `cli` (every command, and every test vector through
+//! `legation verify`), `crash` (SIGKILL at random moments), `embassies`
+//! (a three-node Garage cluster), `embed_viewer`, `readme_decoder` (the
+//! decoder guide's worked example), `repair`, and `attacks` (the second
+//! hardening round, one module a defect). `common` runs the command.
+
+mod attacks;
+mod cli;
+mod common;
+#[cfg(unix)]
+mod crash;
+mod embassies;
+mod embed_viewer;
+mod readme_decoder;
+mod repair;
