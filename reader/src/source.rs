@@ -113,7 +113,7 @@ impl ReadAt for FileSource {
     #[cfg(not(target_arch = "wasm32"))]
     #[allow(unsafe_code)]
     fn map(&self, offset: u64, len: usize) -> Option<io::Result<Mapped>> {
-        if len == 0 || offset.checked_add(len as u64)? > self.len {
+        if len == 0 || read_end(self.len, offset, len).is_none() {
             return None;
         }
         // SAFETY: the map is read-only and private to this process. If
