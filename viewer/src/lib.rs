@@ -9,6 +9,8 @@
 //! [`jobs::Spawner`].
 
 mod app;
+// Public for `viewer-bench` and the UI tests, which time and draw the
+// record list and a document view on their own.
 pub mod catalog;
 pub mod document;
 mod export;

@@ -16,6 +16,8 @@ use super::{Action, Env};
 use crate::catalog::{Catalog, SortKey};
 use crate::reading::Facts;
 
+/// An open archive: what anyone may see of it, its verification panel,
+/// and the unlock form or, once unlocked, the record browser.
 pub(super) struct ArchiveScreen {
     pub(super) path: PathBuf,
     pub(super) name: String,
@@ -25,6 +27,7 @@ pub(super) struct ArchiveScreen {
     pub(super) state: LockState,
 }
 
+/// Whether the archive is still locked.
 pub(super) enum LockState {
     Locked(Box<UnlockForm>),
     Open(Box<Browser>),

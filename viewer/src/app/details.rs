@@ -135,7 +135,8 @@ impl Browser {
     }
 }
 
-pub(super) fn grid(ui: &mut Ui, id: &str, rows: impl FnOnce(&mut dyn FnMut(&str, String))) {
+/// Rows of a label and a value, as a striped grid.
+fn grid(ui: &mut Ui, id: &str, rows: impl FnOnce(&mut dyn FnMut(&str, String))) {
     egui::Grid::new(id)
         .num_columns(2)
         .spacing([16.0, 4.0])

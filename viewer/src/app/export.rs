@@ -11,6 +11,8 @@ use super::records::Browser;
 use super::Env;
 use crate::jobs::Job;
 
+/// The export of the open record: a file to confirm replacing, the job
+/// writing, and what it said.
 #[derive(Default)]
 pub(super) struct Export {
     pub(super) confirm: Option<(PathBuf, ExportWhat)>,
@@ -18,6 +20,7 @@ pub(super) struct Export {
     pub(super) message: Option<String>,
 }
 
+/// What of the record is exported.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum ExportWhat {
     Original,

@@ -17,11 +17,13 @@ use crate::document::DocumentView;
 use crate::jobs::Job;
 use crate::reading::{check_view, render_first, Failed};
 
+/// The record shown in the record tab.
 pub(super) struct OpenRecord {
     pub(super) rec: CatalogRecord,
     pub(super) state: RecordState,
 }
 
+/// Where the open record's view stands.
 pub(super) enum RecordState {
     Rendering(Job<Result<Box<Rendered>, Failed>>),
     /// The decoder runs where the platform offloads work; its documents
@@ -31,6 +33,7 @@ pub(super) enum RecordState {
     Failed(Failed),
 }
 
+/// A record's view, shown.
 pub(super) struct Rendered {
     pub(super) view: DocumentView,
     /// Whether the view hashes to the one recorded at packing.
@@ -117,7 +120,8 @@ impl Browser {
     }
 }
 
-pub(super) fn failed_ui(ui: &mut Ui, f: &mut Failed) {
+/// A record its decoder cannot show: why, and its first bytes.
+fn failed_ui(ui: &mut Ui, f: &mut Failed) {
     ui.colored_label(
         ui.visuals().error_fg_color,
         format!("This record cannot be shown: {}", f.error),

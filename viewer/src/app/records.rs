@@ -20,6 +20,7 @@ use crate::reading::Failed;
 /// longer ones beside it (a million rows take a quarter of a second).
 const SELECT_IN_FRAME: usize = 100_000;
 
+/// An unlocked archive: its record list and the tabs beside it.
 pub(super) struct Browser {
     pub(super) unlocked: Arc<Unlocked>,
     /// The job reading the catalog, and the rows it sends as it goes.
@@ -44,6 +45,7 @@ pub(super) struct Browser {
     pub(super) export: Export,
 }
 
+/// The tab beside the record list.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Tab {
     Record,

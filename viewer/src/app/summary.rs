@@ -10,6 +10,7 @@ impl App {
     /// What the window shows, in a few words a test can check (the
     /// browser tests read it through the page): the screen, messages,
     /// the records listed, the open record and the last verification.
+    /// A test hook, not a stable format.
     pub fn summary(&mut self) -> serde_json::Value {
         use serde_json::json;
         let mut out = json!({ "notice": self.notice, "busy": self.busy() });
@@ -102,7 +103,7 @@ impl App {
 }
 
 /// A view block's kind, for [`App::summary`].
-pub(super) fn block_kind(b: &legation_view::Block) -> &'static str {
+fn block_kind(b: &legation_view::Block) -> &'static str {
     use legation_view::Block;
     match b {
         Block::Heading { .. } => "heading",

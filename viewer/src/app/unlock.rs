@@ -12,6 +12,7 @@ use crate::jobs::Job;
 use crate::platform::KeyFile;
 use crate::reading::{file_name, read_identity, unlock, unlock_error};
 
+/// The unlock form and the unlocking under way.
 #[derive(Default)]
 pub(super) struct UnlockForm {
     pub(super) passphrase: Zeroizing<String>,
@@ -164,12 +165,12 @@ impl UnlockForm {
 }
 
 /// Bytes the passphrase field holds without reallocating.
-pub(super) const PASSPHRASE_CAPACITY: usize = 1024;
+const PASSPHRASE_CAPACITY: usize = 1024;
 
 /// Gives an empty passphrase field its full capacity before anything is
 /// typed, so typing never reallocates the string (a reallocation frees the
 /// old buffer, with the passphrase typed so far, without wiping it).
-pub(super) fn reserve_passphrase(p: &mut Zeroizing<String>) {
+fn reserve_passphrase(p: &mut Zeroizing<String>) {
     if p.is_empty() && p.capacity() < PASSPHRASE_CAPACITY {
         **p = String::with_capacity(PASSPHRASE_CAPACITY);
     }

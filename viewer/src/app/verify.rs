@@ -153,12 +153,7 @@ impl VerifyPanel {
 
 /// A verification's outcome; `asked` is the level the user asked for (a
 /// cancelled check stops at the level it had reached).
-pub(super) fn report_ui(
-    ui: &mut Ui,
-    r: &Report,
-    asked: Level,
-    select: &mut Option<&mut Option<String>>,
-) {
+fn report_ui(ui: &mut Ui, r: &Report, asked: Level, select: &mut Option<&mut Option<String>>) {
     let (good, bad) = (
         Color32::from_rgb(0x2e, 0x8b, 0x3e),
         ui.visuals().error_fg_color,
