@@ -83,22 +83,6 @@ fn wipe_secrets(o: &JsValue) {
     }
 }
 
-fn level_of(s: &str) -> Level {
-    match s {
-        "content" => Level::Content,
-        "render" => Level::Render,
-        _ => Level::Fixity,
-    }
-}
-
-fn level_str(l: Level) -> &'static str {
-    match l {
-        Level::Fixity => "fixity",
-        Level::Content => "content",
-        Level::Render => "render",
-    }
-}
-
 /// The report of a verification that did not run to its end.
 fn stopped_report(level: Level, pinned: bool, why: Option<String>) -> Report {
     Report {
@@ -535,7 +519,7 @@ impl Offload for Workers {
         let pending = Pending::Verify(done, level, pinned.is_some());
         match request("verify", archive) {
             Ok(req) => {
-                set(&req, "level", level_str(level));
+                set(&req, "level", level.as_str());
                 if let Some(k) = key {
                     set(&req, "key", Uint8Array::from(&k.as_bytes()[..]));
                 }
@@ -694,7 +678,10 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
     };
     match kind {
         "verify" => {
-            let level = level_of(&get(msg, "level").as_string().unwrap_or_default());
+            let level = get(msg, "level")
+                .as_string()
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(Level::Fixity);
             let pinned: Option<[u8; 32]> = bytes(msg, "pinned").and_then(|p| p.try_into().ok());
             let mut last = -1i64;
             let mut progress = |d: u64, t: u64| {
@@ -800,7 +787,7 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
             }
             let u = archive
                 .unlock(&keys)
-                .map_err(|e| legation_viewer::app::unlock_error(&e))?;
+                .map_err(|e| legation_viewer::unlock_error(&e))?;
             let k = Uint8Array::from(&u.data_key().as_bytes()[..]);
             answer(id, "key", k.clone());
             k.fill(0, 0, k.length());
