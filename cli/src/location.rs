@@ -93,6 +93,7 @@ impl Location {
 
 /// Opens a path given to the desktop viewer: `s3://` URLs on the object
 /// store, anything else as a file.
+#[cfg(feature = "gui")]
 pub fn open_for_viewer(path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
     let s = path.to_string_lossy();
     if Url::is_remote(&s) {

@@ -222,6 +222,7 @@ enum Command {
     },
     /// Open an archive (or nothing) in the desktop viewer window; keys
     /// given are tried at once, else the window asks.
+    #[cfg(feature = "gui")]
     Open {
         /// The archive: a file or s3://BUCKET/KEY.
         archive: Option<PathBuf>,
@@ -366,6 +367,7 @@ fn main() -> ExitCode {
         Command::Spec { archive, issuer } => {
             commands::spec::spec(archive.as_ref(), issuer.as_deref())
         }
+        #[cfg(feature = "gui")]
         Command::Open { archive, keys } => commands::open::open_viewer(archive, &keys),
         Command::DecodeWorker => {
             return match legation_reader::isolated::serve_stdio() {

@@ -56,7 +56,7 @@ pub fn json(v: &serde_json::Value, pretty: bool) -> String {
     .unwrap_or_default(); // a Value always serializes
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if legation_viewer::html::unsafe_to_show(c) {
+        if legation_html::unsafe_to_show(c) {
             out.push_str(&format!("\\u{:04x}", u32::from(c)));
         } else {
             out.push(c);

@@ -1,5 +1,5 @@
 //! Showing view documents as text in a terminal. (The HTML writer that
-//! `legation render` uses is `legation_viewer::html`, shared with the
+//! `legation render` uses is `legation_html`, shared with the
 //! viewer's export.)
 
 use std::fmt::Write as _;
@@ -42,11 +42,11 @@ pub fn document_text(index: usize, pages: usize, d: &Document) -> String {
 /// `s` with every control character but newline and tab, and every
 /// bidirectional override, isolate or mark, replaced by U+FFFD: text from
 /// an archive or a decoder (paths, refusal messages, reasons) is shown,
-/// never obeyed. The viewer's cleaner ([`legation_viewer::html::clean`]),
+/// never obeyed. The viewer's cleaner ([`legation_html::clean`]),
 /// which its HTML uses too; every line `println!` and `eprintln!` write
 /// goes through it.
 pub fn sanitize(s: &str) -> String {
-    legation_viewer::html::clean(s)
+    legation_html::clean(s)
 }
 
 fn spans_text(spans: &[Span]) -> String {

@@ -21,10 +21,6 @@ mod reading;
 pub use app::{set_fonts, App};
 pub use reading::unlock_error;
 
-/// The HTML writer and text helpers, now the `legation-html` crate: kept
-/// here for a while so that `legation_viewer::html` paths still build.
-pub use legation_html as html;
-
 /// The window title.
 pub const TITLE: &str = "Legation viewer";
 

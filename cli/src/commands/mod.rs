@@ -8,6 +8,7 @@ pub mod extract;
 pub mod info;
 pub mod keygen;
 pub mod ls;
+#[cfg(feature = "gui")]
 pub mod open;
 pub mod pack;
 pub mod render;

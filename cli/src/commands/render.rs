@@ -25,12 +25,12 @@ pub fn render(
         bail!("{} exists (use --force to replace it)", out.display());
     }
     let (u, rec, host) = to_render(path, record, keys)?;
-    let facts = legation_viewer::html::record_facts(&path.to_string(), &u, &rec);
+    let facts = legation_html::record_facts(&path.to_string(), &u, &rec);
     let mut unrendered = None;
     let rendered = write_beside(out, |w| {
-        match legation_viewer::html::write_record_html(&u, &host, &rec, &facts, w) {
+        match legation_html::write_record_html(&u, &host, &rec, &facts, w) {
             Ok(r) => Ok(r),
-            Err(legation_viewer::html::HtmlError::NotRendered(why)) => {
+            Err(legation_html::HtmlError::NotRendered(why)) => {
                 unrendered = Some(why);
                 Err(anyhow!("not rendered"))
             }
@@ -43,7 +43,7 @@ pub fn render(
         // reason and its first bytes, as `view` shows it.
         (Err(_), Some(why)) => {
             let first = u.read_range(&rec, 0, RAW_PREVIEW.min(rec.size))?;
-            let html = legation_viewer::html::unrendered_html(&rec, &why, &first, &facts);
+            let html = legation_html::unrendered_html(&rec, &why, &first, &facts);
             let (tmp, n) = write_beside(out, |w| {
                 w.write_all(html.as_bytes())?;
                 Ok(html.len())

@@ -114,8 +114,8 @@ fn show_unrendered(
     out: &mut dyn Write,
 ) -> Result<()> {
     let first = u.read_range(rec, 0, RAW_PREVIEW.min(rec.size))?;
-    let mut doc = legation_viewer::html::unrendered_document(rec, why, &first);
-    let facts = legation_viewer::html::record_facts(&path.to_string(), u, rec);
+    let mut doc = legation_html::unrendered_document(rec, why, &first);
+    let facts = legation_html::record_facts(&path.to_string(), u, rec);
     doc.blocks
         .insert(0, legation_view::Block::Fields { items: facts });
     out.write_all(view::document_text(0, 0, &doc).as_bytes())?;

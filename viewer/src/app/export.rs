@@ -73,9 +73,9 @@ impl Browser {
         // with pages is decoded again a page at a time as it is written.
         let html = match (&o.state, what) {
             (RecordState::Shown(r), ExportWhat::Html) => {
-                let facts = crate::html::record_facts(archive_name, &u, &rec);
+                let facts = legation_html::record_facts(archive_name, &u, &rec);
                 Some(match r.view.pages() {
-                    0 => Ok(crate::html::to_html(&r.view.docs[..1], &facts)),
+                    0 => Ok(legation_html::to_html(&r.view.docs[..1], &facts)),
                     _ => Err(facts),
                 })
             }
@@ -90,7 +90,7 @@ impl Browser {
                 Some(Ok(h)) => out.write_all(h.as_bytes()).map_err(|e| e.to_string()),
                 Some(Err(facts)) => {
                     let host = host.get_or_init(make_host);
-                    crate::html::write_record_html(&u, host, &rec, facts, out)
+                    legation_html::write_record_html(&u, host, &rec, facts, out)
                         .map(|_| ())
                         .map_err(|e| e.to_string())
                 }
