@@ -19,7 +19,9 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-cargo build -q -p legation
+# --workspace: the features `cargo test --workspace` builds with, so that
+# after the tests (scripts/test.sh) nothing is rebuilt.
+cargo build -q --workspace --bin legation
 L=target/debug/legation
 out=target/screenshot
 rm -rf "$out" && mkdir -p "$out/config"

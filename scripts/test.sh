@@ -55,6 +55,17 @@ cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 # tests/HOSTILE.md lists every hostile case from the suites themselves.
 python3 scripts/hostile_cases.py --check
+if [ -z "$quick" ]; then
+    # Garage builds (where missing) beside clippy and the browser build:
+    # a cold build of either keeps one core idle for long stretches (one
+    # large crate compiling at a time), which Garage's many crates fill.
+    # Its own process group, stopped if this script ends first.
+    step "Garage 2.5.0 for the embassies' tests, built where missing beside the next steps (target/garage-install.log)"
+    mkdir -p target
+    setsid -w bash scripts/install-garage.sh >target/garage-install.log 2>&1 &
+    garage_job=$!
+    trap 'kill -- -"$garage_job" 2>/dev/null || true' EXIT
+fi
 step "clippy (the viewer's benchmark binary included: it runs by hand, see BENCHMARKS.md)"
 cargo clippy --workspace --all-targets --features legation-viewer/bench --quiet -- -D warnings
 # Right after clippy: rustdoc reads the dependencies clippy just checked.
@@ -73,8 +84,13 @@ fi
 step "the browser build (format, reader, viewer and web for wasm32)"
 cargo clippy --quiet --release --target wasm32-unknown-unknown -p legation-web --all-targets -- -D warnings
 bash web/build.sh
-step "Garage 2.5.0 for the embassies' tests (built where missing)"
-bash scripts/install-garage.sh
+step "waiting for Garage"
+if ! wait "$garage_job"; then
+    cat target/garage-install.log >&2
+    echo "test.sh: installing Garage failed (log above, in target/garage-install.log)" >&2
+    exit 1
+fi
+trap - EXIT
 step "tests"
 cargo test --workspace
 step "the reader and the decoder host in headless Chromium (wasm-bindgen-test)"
