@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in fuzz/ for a bounded time (default 20 s each):
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
+#   bash scripts/fuzz.sh --build    installs and builds, runs nothing
+#                                   (scripts/test.sh, ahead of the runs)
 # Installs cargo-fuzz and the nightly toolchain where missing. Seeds the
 # corpora from the test vectors (format/testdata). A crash stops the run
 # and leaves its input in fuzz/artifacts/TARGET/; keep it in
@@ -8,6 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+build_only=
+if [ "${1:-}" = --build ]; then
+    build_only=1
+    shift
+fi
 seconds="${1:-20}"
 shift || true
 targets=("$@")
@@ -30,6 +37,7 @@ done
 # places), so the short runs skip AddressSanitizer: they look for panics,
 # failed round trips and runaway work. Long runs can add -s address.
 cargo +nightly fuzz build -s none --release "${targets[@]/#/--}" 2>/dev/null || cargo +nightly fuzz build -s none --release
+[ -z "$build_only" ] || exit 0
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t"
     if [ -d "fuzz/regressions/$t" ]; then

@@ -55,16 +55,40 @@ cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 # tests/HOSTILE.md lists every hostile case from the suites themselves.
 python3 scripts/hostile_cases.py --check
-if [ -z "$quick" ]; then
-    # Garage builds (where missing) beside clippy and the browser build:
-    # a cold build of either keeps one core idle for long stretches (one
-    # large crate compiling at a time), which Garage's many crates fill.
-    # Its own process group, stopped if this script ends first.
-    step "Garage 2.5.0 for the embassies' tests, built where missing beside the next steps (target/garage-install.log)"
+# Builds that share nothing with the workspace's target folder run in
+# the background beside clippy, the docs and the browser build, whose
+# cold builds keep one core idle for long stretches (one large crate
+# compiling at a time), and are awaited before the tests run (some of
+# them time what they do). Each in its own process group, stopped if
+# this script ends first; its output in target/NAME.log.
+jobs_started=()
+in_background() {
+    local name=$1
+    shift
     mkdir -p target
-    setsid -w bash scripts/install-garage.sh >target/garage-install.log 2>&1 &
-    garage_job=$!
-    trap 'kill -- -"$garage_job" 2>/dev/null || true' EXIT
+    setsid -w "$@" >"target/$name.log" 2>&1 &
+    jobs_started+=("$name:$!")
+}
+stop_background() {
+    local job
+    for job in "${jobs_started[@]}"; do kill -- -"${job#*:}" 2>/dev/null || true; done
+}
+await_background() {
+    local job
+    for job in "${jobs_started[@]}"; do
+        if ! wait "${job#*:}"; then
+            cat "target/${job%%:*}.log" >&2
+            echo "test.sh: ${job%%:*} failed (log above, in target/${job%%:*}.log)" >&2
+            exit 1
+        fi
+    done
+    jobs_started=()
+}
+trap stop_background EXIT
+if [ -z "$quick" ]; then
+    step "in the background: Garage 2.5.0 for the embassies' tests where missing, cargo-fuzz and the fuzz targets"
+    in_background garage-install bash scripts/install-garage.sh
+    in_background fuzz-build bash scripts/fuzz.sh --build
 fi
 step "clippy (the viewer's benchmark binary included: it runs by hand, see BENCHMARKS.md)"
 cargo clippy --workspace --all-targets --features legation-viewer/bench --quiet -- -D warnings
@@ -84,13 +108,8 @@ fi
 step "the browser build (format, reader, viewer and web for wasm32)"
 cargo clippy --quiet --release --target wasm32-unknown-unknown -p legation-web --all-targets -- -D warnings
 bash web/build.sh
-step "waiting for Garage"
-if ! wait "$garage_job"; then
-    cat target/garage-install.log >&2
-    echo "test.sh: installing Garage failed (log above, in target/garage-install.log)" >&2
-    exit 1
-fi
-trap - EXIT
+step "waiting for Garage and the fuzz targets' build"
+await_background
 step "tests"
 cargo test --workspace
 step "the reader and the decoder host in headless Chromium (wasm-bindgen-test)"
