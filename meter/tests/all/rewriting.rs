@@ -1,9 +1,7 @@
 //! The shape of the metered module: what is added, what is capped and
 //! that everything else is copied byte for byte.
 
-mod common;
-
-use common::{decoder, decoder_with_memory};
+use crate::common::{decoder, decoder_with_memory};
 use legation_meter::{check_decoder_module, is_metered, meter, MeterConfig};
 use wasmparser::{ConstExpr, Operator, Parser, Payload, ValType};
 

@@ -2,9 +2,7 @@
 //! ends every call exactly as the archived form (`FuelIn::Global`) does:
 //! the same results, the same traps at the same fuel, on both engines.
 
-mod common;
-
-use common::{
+use crate::common::{
     decoder, decoder_with_memory, instantiate, least_fuel, run, Outcome, BOUNDARY_CALLS, BRANCHES,
     BULK, COUNT, ENGINES, EXITS, REC, SPIN,
 };

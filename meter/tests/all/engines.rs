@@ -1,9 +1,7 @@
 //! Metered modules run on wasmtime and wasmi: both give the same verdict
 //! at the same boundary, and metering changes no result.
 
-mod common;
-
-use common::{
+use crate::common::{
     decoder, decoder_with_memory, instantiate, least_fuel, run, Outcome, BOUNDARY_CALLS, BRANCHES,
     BULK, COUNT, ENGINES, EXITS, REC, SPIN,
 };

@@ -1,9 +1,7 @@
 //! `verify_metered` accepts what `meter` makes and nothing that only
 //! looks like it.
 
-mod common;
-
-use common::{decoder, decoder_with_memory, BRANCHES, BULK, COUNT, EXITS, REC, SPIN};
+use crate::common::{decoder, decoder_with_memory, BRANCHES, BULK, COUNT, EXITS, REC, SPIN};
 use legation_meter::{meter, verify_metered, MeterConfig, MeterError};
 
 const CFG: MeterConfig = MeterConfig {
