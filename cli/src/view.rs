@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use legation_view::{Block, Document, Span};
+use legation_document::{Block, Document, Span};
 
 /// Rows of a table shown in the terminal before the rest is summarised.
 const TERMINAL_ROWS: usize = 40;

@@ -3,7 +3,7 @@
 //! anything accepted must be exactly the encoding of what was parsed.
 #![no_main]
 
-use legation_view::{Document, Limits};
+use legation_document::{Document, Limits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

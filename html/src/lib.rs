@@ -9,9 +9,9 @@ mod text;
 
 use std::fmt::Write as _;
 
+use legation_document::{Block, Document};
 use legation_format::catalog::CatalogRecord;
 use legation_reader::Unlocked;
-use legation_view::{Block, Document};
 
 use crate::png::{base64, encode_png};
 pub use crate::text::{clean, hex_dump, unsafe_to_show};
@@ -225,7 +225,7 @@ pub fn unrendered_document(rec: &CatalogRecord, why: &str, first: &[u8]) -> Docu
                 items: vec![("not rendered".to_owned(), why.to_owned())],
             },
             Block::Paragraph {
-                spans: vec![legation_view::Span::plain(format!(
+                spans: vec![legation_document::Span::plain(format!(
                     "Its first {} of {} bytes (the original is exported whole, checked \
                      against its BLAKE3, with legation extract or the viewer's Export \
                      original):",
@@ -320,7 +320,7 @@ fn block_html(o: &mut String, b: &Block) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use legation_view::{PixelFormat, Span};
+    use legation_document::{PixelFormat, Span};
 
     #[test]
     fn html_shows_no_control_or_bidirectional_character() {

@@ -1,7 +1,7 @@
 //! Images inlined in HTML: raw pixels as a PNG, and the PNG as base64 for
 //! a `data:` URL.
 
-use legation_view::PixelFormat;
+use legation_document::PixelFormat;
 
 /// A PNG (8 bits per sample, no interlace, filter 0) of raw pixels.
 pub(crate) fn encode_png(width: u32, height: u32, format: PixelFormat, pixels: &[u8]) -> Vec<u8> {

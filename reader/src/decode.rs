@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use legation_document::{Block, Document, Limits as ViewLimits};
 use legation_format::manifest::{DecoderLimits, DecoderRef};
 use legation_meter::MeterConfig;
-use legation_view::{Block, Document, Limits as ViewLimits};
 use serde::{Deserialize, Serialize};
 
 #[cfg(any(

@@ -6,9 +6,9 @@
 //! way, metered like a packed decoder (with less fuel, so that running out
 //! takes well under a second), and the verdict every host must give.
 
+use legation_document::{Block, Document};
 use legation_meter::MeterConfig;
 use legation_reader::decode::{Call, DecodeError, Host};
-use legation_view::{Block, Document};
 
 /// Fuel of the hostile modules.
 pub const FUEL: u64 = 50_000_000;
@@ -189,7 +189,7 @@ pub fn cases() -> Vec<Case> {
             blocks: vec![Block::Image {
                 width: 1000,
                 height: 1000,
-                format: legation_view::PixelFormat::Rgb8,
+                format: legation_document::PixelFormat::Rgb8,
                 pixels: vec![0; 12],
             }],
         }

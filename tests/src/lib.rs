@@ -191,7 +191,7 @@ pub fn sample_archive(s: Sample) -> Vec<u8> {
 /// answers every record with the same document: enough to test rendering
 /// in test vectors without carrying the built-in decoders in each.
 pub fn tiny_decoder() -> Vec<u8> {
-    use legation_view::{Block, Document};
+    use legation_document::{Block, Document};
     let doc = Document {
         title: "tiny".into(),
         blocks: vec![Block::Code {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use egui::text::LayoutJob;
 use egui::{Align, FontId, RichText, TextFormat, TextStyle, Ui};
 use egui_extras::{Column, TableBuilder};
-use legation_view::{Block, ColumnType, Document, PixelFormat};
+use legation_document::{Block, ColumnType, Document, PixelFormat};
 
 /// Tallest a table is drawn before it scrolls on its own.
 const TABLE_HEIGHT: f32 = 360.0;

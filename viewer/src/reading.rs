@@ -173,8 +173,8 @@ pub(crate) fn render_first(
 
 /// A record's documents, checked against the view limits, ready to lay out.
 pub(crate) struct Checked {
-    pub(crate) main: legation_view::Document,
-    pub(crate) first_page: Option<legation_view::Document>,
+    pub(crate) main: legation_document::Document,
+    pub(crate) first_page: Option<legation_document::Document>,
     /// Whether the view hashes to the one recorded at packing.
     pub(crate) matches_recorded: Option<bool>,
 }
@@ -185,7 +185,7 @@ pub(crate) fn check_view(
     u: &Unlocked,
     rec: &CatalogRecord,
     r: Result<RenderedRecord, String>,
-    limits: &legation_view::Limits,
+    limits: &legation_document::Limits,
 ) -> Result<Checked, Failed> {
     let fail = |error: String| {
         let raw = u.read_range(rec, 0, RAW_PREVIEW).map_err(|e| e.to_string());
@@ -197,7 +197,7 @@ pub(crate) fn check_view(
     };
     let r = r.map_err(fail)?;
     let parse = |cbor: &[u8]| {
-        legation_view::Document::from_cbor(cbor, limits)
+        legation_document::Document::from_cbor(cbor, limits)
             .map_err(|e| fail(format!("the decoder's view is invalid: {e}")))
     };
     let main = parse(&r.rendered.main)?;

@@ -495,7 +495,7 @@ fn a_verification_shows_its_progress_and_can_be_cancelled() {
 
 #[test]
 fn a_long_document_is_read_in_parts() {
-    use legation_view::{Block, Document, Span};
+    use legation_document::{Block, Document, Span};
     let doc = Document {
         title: "Long".into(),
         blocks: (0..1000)

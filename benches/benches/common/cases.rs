@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 /// A built-in decoder compiled for this machine.
-pub type Native = fn(&[u8]) -> Result<legation_view::Document, legation_decoder_sdk::DecodeError>;
+pub type Native =
+    fn(&[u8]) -> Result<legation_document::Document, legation_decoder_sdk::DecodeError>;
 
 /// The bytes of `decoders/testdata/NAME`.
 pub fn file(name: &str) -> Vec<u8> {

@@ -67,7 +67,7 @@ pub fn view(path: &Location, record: &str, keys: &KeyOpts) -> Result<u8> {
         if failed.is_some() {
             return;
         }
-        let shown = legation_view::Document::from_cbor(cbor, &limits)
+        let shown = legation_document::Document::from_cbor(cbor, &limits)
             .map_err(|e| anyhow!("{}: {e}", rec.path))
             .and_then(|doc| {
                 if n == 0 {
@@ -117,7 +117,7 @@ fn show_unrendered(
     let mut doc = legation_html::unrendered_document(rec, why, &first);
     let facts = legation_html::record_facts(&path.to_string(), u, rec);
     doc.blocks
-        .insert(0, legation_view::Block::Fields { items: facts });
+        .insert(0, legation_document::Block::Fields { items: facts });
     out.write_all(view::document_text(0, 0, &doc).as_bytes())?;
     Ok(())
 }

@@ -345,7 +345,7 @@ pub fn read_layout(input: &[u8]) -> Result<Layout, DecodeError> {
             "EBCDIC: record length {r} is below the minimum of {MIN_RECORD}"
         )));
     }
-    if input.len() % r != 0 {
+    if !input.len().is_multiple_of(r) {
         return Err(DecodeError::new(format!(
             "EBCDIC: the file is {} bytes, not a whole number of {r}-byte records ({} bytes left over)",
             input.len(),

@@ -60,8 +60,8 @@
 
 use std::fmt;
 
-pub use legation_view as view;
-pub use legation_view::{Block, ColumnType, Document, Limits, PixelFormat, Span};
+pub use legation_document as view;
+pub use legation_document::{Block, ColumnType, Document, Limits, PixelFormat, Span};
 
 mod metadata;
 pub mod text;

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use legation_document::Document;
 use legation_meter::MeterConfig;
 use legation_reader::decode::{Call, Engine, Host, HostLimits};
-use legation_view::Document;
 
 type Native = fn(&[u8]) -> Result<Document, legation_decoder_sdk::DecodeError>;
 
@@ -184,8 +184,8 @@ fn the_same_record_runs_out_of_fuel_on_both_engines() {
 /// image, so the host's own output checks pass them through unchanged.
 #[test]
 fn nans_come_out_canonical_in_vectors_and_scalars_on_both_engines() {
+    use legation_document::{Block, PixelFormat};
     use legation_tests::hostile;
-    use legation_view::{Block, PixelFormat};
     let document = |pixels: Vec<u8>| {
         let mut out = vec![0u8]; // status: a document follows
         out.extend(

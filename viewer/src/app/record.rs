@@ -172,7 +172,7 @@ pub(super) fn finish(
     u: &Unlocked,
     rec: &CatalogRecord,
     r: Result<crate::platform::RenderedRecord, String>,
-    limits: &legation_view::Limits,
+    limits: &legation_document::Limits,
     max_texture_side: usize,
 ) -> Result<Rendered, Failed> {
     let checked = check_view(u, rec, r, limits)?;
@@ -201,7 +201,7 @@ impl Rendered {
                 .take()
                 .unwrap_or_else(|| Err("the decoder's job stopped unexpectedly".into()))
                 .and_then(|cbor| {
-                    legation_view::Document::from_cbor(&cbor, &limits)
+                    legation_document::Document::from_cbor(&cbor, &limits)
                         .map_err(|e| format!("the decoder's view is invalid: {e}"))
                 });
             self.page_job = None;

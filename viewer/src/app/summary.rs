@@ -103,8 +103,8 @@ impl App {
 }
 
 /// A view block's kind, for [`App::summary`].
-fn block_kind(b: &legation_view::Block) -> &'static str {
-    use legation_view::Block;
+fn block_kind(b: &legation_document::Block) -> &'static str {
+    use legation_document::Block;
     match b {
         Block::Heading { .. } => "heading",
         Block::Paragraph { .. } => "paragraph",

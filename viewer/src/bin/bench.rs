@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use egui::{Event, MouseWheelUnit, Pos2, RawInput, Rect, TouchPhase, Vec2};
+use legation_document::{Block, ColumnType, Document};
 use legation_format::keys::Identity;
 use legation_format::writer::{ArchiveWriter, RecordMeta, RecordSource, WriterOptions};
 use legation_reader::source::ReadAt;
 use legation_reader::Key;
-use legation_view::{Block, ColumnType, Document};
 use legation_viewer::catalog::{Catalog, SortKey};
 use legation_viewer::document::DocumentView;
 use legation_viewer::jobs::{Progress, Spawner, ThreadSpawner};
