@@ -92,6 +92,8 @@ if [ -z "$quick" ]; then
 fi
 step "clippy (the viewer's benchmark binary included: it runs by hand, see BENCHMARKS.md)"
 cargo clippy --workspace --all-targets --features legation-viewer/bench --quiet -- -D warnings
+# The host's build of the command, without the desktop window (`gui`).
+cargo clippy -p legation --no-default-features --all-targets --quiet -- -D warnings
 # Right after clippy: rustdoc reads the dependencies clippy just checked.
 step "docs (no broken intra-doc links)"
 RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links" cargo doc --workspace --no-deps --quiet
