@@ -9,7 +9,7 @@ use legation_format::catalog::{CatalogRecord, Render};
 use legation_format::crypto::KeySlot;
 use legation_format::keys::{self, Identity};
 use legation_reader::decode::{Host, RenderError};
-use legation_reader::{Archive, ErrorKind, Key as ArchiveKey, Level, Signer, Unlocked};
+use legation_reader::{Archive, ErrorKind, Key as ArchiveKey, Signer, Unlocked};
 use zeroize::Zeroizing;
 
 use crate::platform::{Platform, RenderedRecord};
@@ -112,11 +112,6 @@ pub(crate) fn read_issuer(platform: &dyn Platform, p: &Path) -> Result<[u8; 32],
     keys::parse_key_file(text, keys::ISSUER_PUBLIC, &p.display().to_string())
         .map(|k| *k)
         .map_err(|e| e.to_string())
-}
-
-/// A verification level as reports and the summary name it.
-pub(crate) fn level_name(l: Level) -> &'static str {
-    l.as_str()
 }
 
 /// The name to show for an archive: a file's name, or the last segment

@@ -8,7 +8,6 @@ use legation_reader::{Archive, Report};
 use super::record::RecordState;
 use super::records::Browser;
 use crate::catalog::human_size;
-use crate::reading::level_name;
 
 impl Browser {
     pub(super) fn details_ui(&self, ui: &mut Ui, archive: &Archive, report: Option<&Report>) {
@@ -121,7 +120,7 @@ impl Browser {
                     if mine.is_empty() {
                         format!(
                             "no problem for this record in the last {} check",
-                            level_name(r.level)
+                            r.level.as_str()
                         )
                     } else {
                         mine.iter()

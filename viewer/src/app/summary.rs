@@ -2,9 +2,10 @@
 //! end-to-end tests and benchmarks (`legation.summary()` on the page);
 //! the one view of the app's state meant for code rather than people.
 
+use legation_reader::Level;
+
 use super::record::RecordState;
 use super::{App, LockState, Screen};
-use crate::reading::level_name;
 
 impl App {
     /// What the window shows, in a few words a test can check (the
@@ -20,11 +21,11 @@ impl App {
             Screen::Archive(a) => {
                 let verify = json!({
                     "running": a.verify.job.as_ref().map(|j| j.fraction()),
-                    "level": a.verify.level.map(level_name),
+                    "level": a.verify.level.map(Level::as_str),
                     "message": a.verify.message,
                     "report": a.verify.report.as_ref().map(|r| json!({
                         "ok": r.ok(),
-                        "level": level_name(r.level),
+                        "level": r.level.as_str(),
                         "signer": r.signer,
                         "problems": r.problems.iter().map(|p| format!("{}: {}", p.subject, p.message)).collect::<Vec<_>>(),
                         "entries_checked": r.entries_checked,

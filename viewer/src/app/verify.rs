@@ -12,7 +12,7 @@ use super::Env;
 use crate::catalog::human_size;
 use crate::jobs::Job;
 use crate::platform::{KeyFile, Platform};
-use crate::reading::{level_name, read_issuer};
+use crate::reading::read_issuer;
 
 /// Verification of the whole archive, with an optional pinned issuer.
 #[derive(Default)]
@@ -158,13 +158,13 @@ fn report_ui(ui: &mut Ui, r: &Report, asked: Level, select: &mut Option<&mut Opt
         Color32::from_rgb(0x2e, 0x8b, 0x3e),
         ui.visuals().error_fg_color,
     );
-    let level = level_name(r.level);
+    let level = r.level.as_str();
     if r.cancelled {
         ui.colored_label(
             ui.visuals().warn_fg_color,
             format!(
                 "Verification ({}) cancelled before the end: nothing is proven.",
-                level_name(asked)
+                asked.as_str()
             ),
         );
     } else if r.problems.is_empty() {
@@ -212,7 +212,7 @@ fn report_ui(ui: &mut Ui, r: &Report, asked: Level, select: &mut Option<&mut Opt
     ui.label(summary);
     for p in &r.problems {
         ui.horizontal_wrapped(|ui| {
-            ui.colored_label(bad, format!("[{}]", level_name(p.level)));
+            ui.colored_label(bad, format!("[{}]", p.level.as_str()));
             // Messages usually name their subject first already.
             let text = if p.message.starts_with(&p.subject) {
                 p.message.clone()
