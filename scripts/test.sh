@@ -98,7 +98,7 @@ cargo clippy -p legation --no-default-features --all-targets --quiet -- -D warni
 step "docs (no broken intra-doc links)"
 RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links" cargo doc --workspace --no-deps --quiet
 if [ -n "$quick" ]; then
-    # The one test that needs Garage (cli/tests/embassies.rs) is left out
+    # The one test that needs Garage (cli/tests/all/embassies.rs) is left out
     # by name; the whole suite runs it. `--skip=NAME` in one word: the
     # harness of tests/tests/hostile_decoders.rs takes a bare word for a
     # filter and ignores options.

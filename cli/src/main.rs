@@ -138,8 +138,8 @@ enum Command {
         keys: KeyOpts,
         /// Stop at this level: fixity, content or render (default: render
         /// with a key, fixity without).
-        #[arg(long, value_name = "LEVEL", value_parser = ["fixity", "content", "render"])]
-        level: Option<String>,
+        #[arg(long, value_name = "LEVEL", value_parser = level_parser())]
+        level: Option<legation_reader::Level>,
         /// Check only N entries drawn at random (with the manifest and
         /// signature): a keyless audit that reads a fraction of each archive
         /// and says what damage it would find.
@@ -268,6 +268,14 @@ enum KeygenWhat {
     Passphrase,
 }
 
+/// `--level`: one of the reader's level names (listed in the help and
+/// in clap's error for any other), parsed as the reader parses them.
+fn level_parser() -> impl clap::builder::TypedValueParser<Value = legation_reader::Level> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["fixity", "content", "render"])
+        .try_map(|s| s.parse::<legation_reader::Level>())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.stats {
@@ -330,7 +338,7 @@ fn main() -> ExitCode {
             archives: &archives,
             issuer: None,
             keys: &keys,
-            level: level.as_deref(),
+            level,
             sample,
             seed,
             json,

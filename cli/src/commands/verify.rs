@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Result};
-use legation_reader::{Archive, ErrorKind, Report, Unlocked};
+use legation_reader::{Archive, ErrorKind, Level, Report, Unlocked};
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
 
@@ -24,7 +24,7 @@ pub struct VerifyArgs<'a> {
     /// Keys for the content and render levels.
     pub keys: &'a KeyOpts,
     /// The level asked for.
-    pub level: Option<&'a str>,
+    pub level: Option<Level>,
     /// Check this many entries, drawn at random, instead of all.
     pub sample: Option<u64>,
     /// The seed of the draw (default: from the operating system).
@@ -40,7 +40,7 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
         .or(v.keys.issuer.as_deref())
         .map(read_issuer_public)
         .transpose()?;
-    if v.sample.is_some() && matches!(v.level, Some("content" | "render")) {
+    if v.sample.is_some() && matches!(v.level, Some(Level::Content | Level::Render)) {
         bail!("--sample audits fixity only (a keyless check of some entries); drop --level or --sample");
     }
     let mut worst = 0;
@@ -83,10 +83,10 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
 fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) -> Result<u8> {
     let a = open(path)?;
     let u = match (v.level, v.sample) {
-        (Some("fixity"), _) | (_, Some(_)) => None,
+        (Some(Level::Fixity), _) | (_, Some(_)) => None,
         _ => unlock(&a, v.keys, false)?,
     };
-    if u.is_none() && matches!(v.level, Some("content" | "render")) {
+    if u.is_none() && matches!(v.level, Some(Level::Content | Level::Render)) {
         return Err(anyhow!(legation_reader::Error::KeyNeeded));
     }
     let bar = output::bar(a.len(), "verifying");
@@ -100,7 +100,9 @@ fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) ->
             let seed = v.seed.unwrap_or_else(|| OsRng.next_u64());
             a.verify_fixity_sample(pinned, n, seed, &mut progress)
         }
-        (Some(u), None) if v.level == Some("content") => u.verify_content(pinned, &mut progress),
+        (Some(u), None) if v.level == Some(Level::Content) => {
+            u.verify_content(pinned, &mut progress)
+        }
         (Some(u), None) => {
             let host = crate::decoders::host()?;
             u.verify_render(&host, pinned, &mut progress)
@@ -181,13 +183,13 @@ fn print_report(r: &Report, keyless: bool, drawn_from: u64) {
     for p in &r.problems {
         println!(
             "FAILED  {:<8} {}",
-            format!("{:?}", p.level).to_lowercase(),
+            p.level.as_str(),
             view::sanitize(&p.message)
         );
     }
     if r.problems
         .iter()
-        .any(|p| p.level == legation_reader::Level::Fixity && p.kind == ErrorKind::Damaged)
+        .any(|p| p.level == Level::Fixity && p.kind == ErrorKind::Damaged)
     {
         println!(
             "repair:   `legation repair ARCHIVE -o REPAIRED` puts right the manifest, the catalog, \
@@ -221,7 +223,7 @@ fn print_report(r: &Report, keyless: bool, drawn_from: u64) {
     };
     println!(
         "fixity:   {}: {} entries, {} hashed",
-        verdict(count(legation_reader::Level::Fixity)),
+        verdict(count(Level::Fixity)),
         r.entries_checked,
         output::size(r.bytes_checked)
     );
@@ -236,14 +238,14 @@ fn print_report(r: &Report, keyless: bool, drawn_from: u64) {
     } else {
         println!(
             "content:  {}: {} records, {} decrypted and hashed",
-            verdict(count(legation_reader::Level::Content)),
+            verdict(count(Level::Content)),
             r.records_checked,
             output::size(r.record_bytes_checked)
         );
     }
     if keyless {
         println!("render:   not checked (needs a key)");
-    } else if r.level == legation_reader::Level::Content {
+    } else if r.level == Level::Content {
         println!("render:   not checked (--level content)");
     } else {
         println!(
