@@ -94,6 +94,7 @@ pub mod media;
 pub mod pack;
 pub mod recovery;
 pub mod time;
+pub mod v2;
 pub mod writer;
 
 pub use error::{Error, Result};
