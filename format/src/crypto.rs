@@ -38,6 +38,14 @@ pub mod context {
     pub const SIGNATURE: &str = "legation 2026-11-27 manifest signature\n";
     /// Public key fingerprints.
     pub const FINGERPRINT: &str = "legation 2026-11-27 public key fingerprint";
+    /// Format 2.0: a bundle's stream key, from its random stream id.
+    pub const BUNDLE: &str = "legation 2.0 bundle stream key";
+    /// Format 2.0: a catalog page's stream key, from its random stream id.
+    pub const PAGE: &str = "legation 2.0 catalog page stream key";
+    /// Format 2.0: the catalog index's stream key, from its random stream id.
+    pub const INDEX: &str = "legation 2.0 catalog index stream key";
+    /// Format 2.0: a record's salt in the records tree.
+    pub const RECORD_SALT: &str = "legation 2.0 record salt";
 }
 
 /// The archive's data key: 32 random bytes from which every stream key is
@@ -102,6 +110,9 @@ impl DataKey {
             StreamId::Record(nonce) => (context::RECORD, nonce.to_vec()),
             StreamId::CatalogIndex => (context::CATALOG_INDEX, Vec::new()),
             StreamId::CatalogPage(n) => (context::CATALOG_PAGE, n.to_le_bytes().to_vec()),
+            StreamId::Bundle(id) => (context::BUNDLE, id.to_vec()),
+            StreamId::Page(id) => (context::PAGE, id.to_vec()),
+            StreamId::Index(id) => (context::INDEX, id.to_vec()),
         };
         let k = derive_secret(ctx, &[self.as_bytes(), archive_id, &extra]);
         StreamKey(Gcm::new(&k))
@@ -117,6 +128,12 @@ pub enum StreamId {
     CatalogIndex,
     /// Catalog page number n.
     CatalogPage(u64),
+    /// Format 2.0: a bundle, by its random stream id (in the index).
+    Bundle([u8; 16]),
+    /// Format 2.0: a catalog page, by its random stream id (in the index).
+    Page([u8; 16]),
+    /// Format 2.0: the catalog index, by its random stream id (in `public.json`).
+    Index([u8; 16]),
 }
 
 /// An AES-256-GCM key for one stream.
