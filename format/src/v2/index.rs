@@ -1,1 +1,251 @@
-//! (being written)
+//! The catalog index `c/index`: the tables pages refer to, the bundles,
+//! one line per page and the empty folders, in binary, DEFLATE-compressed
+//! (raw) and sealed (`docs/design/format-2.0.md` §11).
+//!
+//! `varint records`, the media, decoder and reason tables (`varint n`, n
+//! `str`), bundles (`varint n`, each a 16-byte stream id and `varint len`),
+//! pages (`varint n`, each a 16-byte stream id, `varint count`, `str last`,
+//! `varint first_bundle`, `varint first_offset`, 32-byte subtree root) and
+//! empty folders (`varint n`, n `str`). At 10,000,000 records: 2,442 pages,
+//! about 150 KB.
+
+use std::collections::HashSet;
+
+use crate::catalog::check_record_path;
+use crate::v2::page::{check_decoder_name, inflate_exact, Tables, MAX_PATH, MAX_TEXT};
+use crate::v2::varint::{self, Reader};
+use crate::v2::PAGE_RECORDS;
+use crate::Result;
+
+/// Largest inflated index a reader accepts (64 MiB, as 1.x's index).
+pub const MAX_INDEX_BYTES: usize = 64 << 20;
+/// Most items (table strings, bundles, pages and empty folders together)
+/// an index may hold: what a parsed index costs is bounded by this and its
+/// bytes (2,097,152 items; 10,000,000 records take about 2,450).
+pub const MAX_INDEX_ITEMS: usize = 1 << 21;
+
+/// A bundle as the index lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleRef {
+    /// The bundle stream's random id (its key derives from it).
+    pub stream: [u8; 16],
+    /// Stored record bytes in the bundle, before the Padmé padding.
+    pub len: u64,
+}
+
+/// A catalog page as the index lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRef {
+    /// The page stream's random id (its key derives from it).
+    pub stream: [u8; 16],
+    /// Records on the page: [`PAGE_RECORDS`], the last page 1 to that.
+    pub count: u32,
+    /// Path of the page's last record.
+    pub last: String,
+    /// Bundle holding the page's first record.
+    pub first_bundle: u64,
+    /// Offset of the page's first record in that bundle.
+    pub first_offset: u64,
+    /// Root of the page's subtree of the records tree.
+    pub root: [u8; 32],
+}
+
+/// The catalog index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// Total number of records.
+    pub records: u64,
+    /// Media types, decoders and reasons the pages refer to by number.
+    pub tables: Tables,
+    /// The bundles in order (`b/00000000` first).
+    pub bundles: Vec<BundleRef>,
+    /// The pages in order (`c/00000000` first).
+    pub pages: Vec<PageRef>,
+    /// Folders that hold no record, so that extraction recreates them.
+    pub empty_dirs: Vec<String>,
+}
+
+/// Bytes a bundle line takes at least (id, one-byte length).
+const BUNDLE_MIN: usize = 16 + 1;
+/// Bytes a page line takes at least (id, count, last, bundle, offset, root).
+const PAGE_MIN: usize = 16 + 1 + 1 + 1 + 1 + 32;
+
+impl Index {
+    /// The index's bytes, DEFLATEd, ready to seal.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(
+            64 + self.pages.len() * 96 + self.bundles.len() * 24,
+        ));
+        varint::put(&mut out, self.records);
+        for list in [
+            &self.tables.media,
+            &self.tables.decoders,
+            &self.tables.reasons,
+        ] {
+            varint::put(&mut out, list.len() as u64);
+            for s in list {
+                varint::put_str(&mut out, s);
+            }
+        }
+        varint::put(&mut out, self.bundles.len() as u64);
+        for b in &self.bundles {
+            out.extend_from_slice(&b.stream);
+            varint::put(&mut out, b.len);
+        }
+        varint::put(&mut out, self.pages.len() as u64);
+        for p in &self.pages {
+            out.extend_from_slice(&p.stream);
+            varint::put(&mut out, u64::from(p.count));
+            varint::put_str(&mut out, &p.last);
+            varint::put(&mut out, p.first_bundle);
+            varint::put(&mut out, p.first_offset);
+            out.extend_from_slice(&p.root);
+        }
+        varint::put(&mut out, self.empty_dirs.len() as u64);
+        for d in &self.empty_dirs {
+            varint::put_str(&mut out, d);
+        }
+        miniz_oxide::deflate::compress_to_vec(&out, 6)
+    }
+
+    /// Parses and checks the index's DEFLATEd bytes (already unsealed);
+    /// errors name `entry`. Every count is bounded by the bytes left and
+    /// by [`MAX_INDEX_ITEMS`] before anything is allocated for it.
+    pub fn parse(deflated: &[u8], entry: &str) -> Result<Index> {
+        let plain = inflate_exact(deflated, MAX_INDEX_BYTES, entry)?;
+        let mut r = Reader::new(&plain, entry);
+        let mut budget = MAX_INDEX_ITEMS;
+        // A count of items each at least `min` bytes, within the bytes left
+        // and the item budget.
+        let mut count = |r: &mut Reader<'_>, min: usize, name: &str| -> Result<usize> {
+            let n = r.bounded((r.remaining() / min).min(budget) as u64, name)? as usize;
+            budget -= n;
+            Ok(n)
+        };
+        let records = r.varint()?;
+
+        let mut lists: [Vec<String>; 3] = Default::default();
+        for (list, (name, max)) in lists.iter_mut().zip([
+            ("media type", MAX_TEXT),
+            ("decoder", crate::container::MAX_NAME_LEN),
+            ("reason", MAX_TEXT),
+        ]) {
+            let n = count(&mut r, 1, name)?;
+            list.reserve_exact(n);
+            for _ in 0..n {
+                let s = r.str(max, name)?;
+                if name == "decoder" {
+                    check_decoder_name(s).map_err(|e| r.error(e))?;
+                }
+                list.push(s.to_owned());
+            }
+        }
+        let [media, decoders, reasons] = lists;
+        let tables = Tables::new(media, decoders, reasons, entry)?;
+
+        let mut streams = HashSet::new();
+        let n = count(&mut r, BUNDLE_MIN, "bundle count")?;
+        let mut bundles = Vec::with_capacity(n);
+        for _ in 0..n {
+            let stream: [u8; 16] = r.bytes(16)?.try_into().expect("16 bytes");
+            if !streams.insert(stream) {
+                return Err(r.error("a stream id is used twice"));
+            }
+            bundles.push(BundleRef {
+                stream,
+                len: r.varint()?,
+            });
+        }
+
+        let n = count(&mut r, PAGE_MIN, "page count")?;
+        if n as u64 != records.div_ceil(PAGE_RECORDS as u64) {
+            return Err(r.error(format!(
+                "{n} pages for {records} records (pages hold {PAGE_RECORDS}, the last 1 to {PAGE_RECORDS})"
+            )));
+        }
+        let mut pages: Vec<PageRef> = Vec::with_capacity(n);
+        let mut total = 0u64;
+        for i in 0..n {
+            let stream: [u8; 16] = r.bytes(16)?.try_into().expect("16 bytes");
+            if !streams.insert(stream) {
+                return Err(r.error("a stream id is used twice"));
+            }
+            let want = if i + 1 < n {
+                PAGE_RECORDS as u64
+            } else {
+                records - total
+            };
+            let c = r.varint()?;
+            if c != want {
+                return Err(r.error(format!("page {i} holds {c} records, not {want}")));
+            }
+            total += c;
+            let last = r.str(MAX_PATH, "last path")?;
+            check_record_path(last).map_err(|e| r.error(format!("page {i}: {e}")))?;
+            if pages.last().is_some_and(|p| p.last.as_str() >= last) {
+                return Err(r.error(format!("page {i}: last paths must strictly increase")));
+            }
+            let last = last.to_owned();
+            let first_bundle = r.varint()?;
+            let first_offset = r.varint()?;
+            let Some(b) = usize::try_from(first_bundle)
+                .ok()
+                .and_then(|b| bundles.get(b))
+            else {
+                return Err(r.error(format!(
+                    "page {i}: bundle {first_bundle} is not one of the {} bundles",
+                    bundles.len()
+                )));
+            };
+            if first_offset > b.len {
+                return Err(r.error(format!(
+                    "page {i}: offset {first_offset} is past bundle {first_bundle}'s {} bytes",
+                    b.len
+                )));
+            }
+            if pages
+                .last()
+                .is_some_and(|p| (p.first_bundle, p.first_offset) > (first_bundle, first_offset))
+            {
+                return Err(r.error(format!("page {i}: starts before the page before it")));
+            }
+            pages.push(PageRef {
+                stream,
+                count: c as u32,
+                last,
+                first_bundle,
+                first_offset,
+                root: r.hash()?,
+            });
+        }
+        debug_assert_eq!(total, records);
+
+        let n = count(&mut r, 2, "empty folder count")?;
+        let mut empty_dirs: Vec<String> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let d = r.str(MAX_PATH, "empty folder")?;
+            check_record_path(d).map_err(|e| r.error(format!("empty folder: {e}")))?;
+            if empty_dirs.last().is_some_and(|p| p.as_str() >= d) {
+                return Err(r.error("empty folders are not sorted and unique"));
+            }
+            empty_dirs.push(d.to_owned());
+        }
+        if !r.is_empty() {
+            return Err(r.error("bytes after the empty folders"));
+        }
+        Ok(Index {
+            records,
+            tables,
+            bundles,
+            pages,
+            empty_dirs,
+        })
+    }
+
+    /// The page that would hold `path`: the first whose last path is not
+    /// before it (binary search), or `None` past the last page.
+    pub fn page_for(&self, path: &str) -> Option<usize> {
+        let i = self.pages.partition_point(|p| p.last.as_str() < path);
+        (i < self.pages.len()).then_some(i)
+    }
+}

@@ -306,7 +306,7 @@ fn read_optional(r: &mut Reader<'_>, flags: u8, rec: &mut Record, items: &mut us
 }
 
 /// Checks a decoder entry name: a valid entry name under `d/`.
-fn check_decoder_name(d: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_decoder_name(d: &str) -> std::result::Result<(), String> {
     crate::container::check_name(d).map_err(|e| e.to_string())?;
     if !d.starts_with(crate::manifest::DECODER_PREFIX) {
         return Err(format!("decoder {d:?} is not a d/ entry"));
@@ -377,6 +377,37 @@ fn intern(list: &mut Vec<String>, at: &mut HashMap<String, u64>, s: &str) -> u64
 }
 
 impl Tables {
+    /// Tables holding these lists (as the index lists them). Refuses a
+    /// list that holds an item twice, naming `entry`.
+    pub fn new(
+        media: Vec<String>,
+        decoders: Vec<String>,
+        reasons: Vec<String>,
+        entry: &str,
+    ) -> Result<Tables> {
+        let mut t = Tables {
+            media,
+            decoders,
+            reasons,
+            ..Tables::default()
+        };
+        for (name, list, at) in [
+            ("media type", &t.media, &mut t.media_at),
+            ("decoder", &t.decoders, &mut t.decoders_at),
+            ("reason", &t.reasons, &mut t.reasons_at),
+        ] {
+            at.reserve(list.len());
+            for (i, x) in list.iter().enumerate() {
+                if at.insert(x.clone(), i as u64).is_some() {
+                    return Err(Error::invalid(
+                        entry,
+                        format!("the {name} table lists {x:?} twice"),
+                    ));
+                }
+            }
+        }
+        Ok(t)
+    }
     /// The index of media type `s`, added if new.
     pub fn media(&mut self, s: &str) -> u64 {
         intern(&mut self.media, &mut self.media_at, s)
@@ -497,7 +528,8 @@ pub(crate) fn inflate_exact(
     let mut state = InflateState::new_boxed(DataFormat::Raw);
     // One byte beyond the limit, so that reaching it shows the stream is longer.
     let cap = limit.saturating_add(1);
-    let mut out = zeroize::Zeroizing::new(vec![0u8; data.len().saturating_mul(4).clamp(4096, cap)]);
+    let mut out =
+        zeroize::Zeroizing::new(vec![0u8; data.len().saturating_mul(4).max(4096).min(cap)]);
     let (mut input, mut written) = (data, 0usize);
     loop {
         let r = inflate(&mut state, input, &mut out[written..], MZFlush::None);
@@ -658,4 +690,531 @@ pub fn locate(records: &[Record], first_bundle: u64, first_offset: u64) -> Vec<(
         offset = offset.saturating_add(r.stored_size);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENTRY: &str = "c/0000002a";
+
+    fn hash(seed: u64, salt: u8) -> [u8; 32] {
+        *blake3::hash(&[&seed.to_le_bytes()[..], &[salt]].concat()).as_bytes()
+    }
+
+    fn plain_record(path: &str) -> Record {
+        Record {
+            path: path.into(),
+            title: None,
+            media_type: "text/plain".into(),
+            size: 3,
+            blake3: hash(1, 0),
+            modified: None,
+            decoder: None,
+            render: None,
+            metadata: BTreeMap::new(),
+            encoding: Encoding::Identity,
+            stored_size: 3,
+            new_bundle: false,
+        }
+    }
+
+    /// A record with every optional field, varied by `i`.
+    fn full_record(i: u64, path: String) -> Record {
+        let deflate = i % 3 == 0;
+        Record {
+            path,
+            title: Some(format!("Acte n° {i} — «naissance»")),
+            media_type: ["text/plain", "image/tiff", "application/pdf"][(i % 3) as usize].into(),
+            size: 1000 + i * 7,
+            blake3: hash(i, 1),
+            modified: Some(if i % 2 == 0 {
+                1_700_000_000 + i as i64
+            } else {
+                -(i as i64) * 86_400
+            }),
+            decoder: (i % 4 != 0).then(|| format!("d/{:016x}.wasm", i % 4)),
+            render: match i % 3 {
+                0 => Some(Render::Rendered {
+                    blake3: hash(i, 2),
+                    pages: (i % 5) as u32,
+                }),
+                1 => Some(Render::NotRendered {
+                    reason: format!("decoder failed: case {}", i % 7),
+                }),
+                _ => None,
+            },
+            metadata: BTreeMap::from([
+                (
+                    "creator".into(),
+                    vec!["Mairie de Cluny".into(), format!("officier {}", i % 11)],
+                ),
+                ("date".into(), vec![format!("18{:02}", i % 100)]),
+                ("subject".into(), vec![]),
+            ]),
+            encoding: if deflate {
+                Encoding::Deflate
+            } else {
+                Encoding::Identity
+            },
+            stored_size: if deflate { 500 + i } else { 1000 + i * 7 },
+            new_bundle: i % 1000 == 999,
+        }
+    }
+
+    fn plain_of(records: &[Record], tables: &mut Tables) -> Vec<u8> {
+        inflate_exact(
+            &encode_page(records, tables).unwrap(),
+            MAX_PAGE_BYTES,
+            ENTRY,
+        )
+        .unwrap()
+        .to_vec()
+    }
+
+    #[test]
+    fn a_full_page_round_trips() {
+        // Multi-byte UTF-8 both in the shared prefixes and where paths
+        // diverge inside a character (é is C3 A9, ê is C3 AA).
+        let mut paths: Vec<String> = (0..4094u64)
+            .map(|i| format!("Ωμέγα/régistre/{:02}/acte-ß{i:05}.txt", i / 100))
+            .collect();
+        paths.push("Ωμέγα/séries/é".into());
+        paths.push("Ωμέγα/séries/ê".into());
+        paths.sort();
+        let records: Vec<Record> = paths
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| full_record(i as u64, p))
+            .collect();
+        let mut tables = Tables::default();
+        let page = encode_page(&records, &mut tables).unwrap();
+        assert_eq!(tables.media.len(), 3);
+        assert_eq!(tables.decoders.len(), 3);
+        assert_eq!(tables.reasons.len(), 7);
+        let back = parse_page(&page, &tables, ENTRY).unwrap();
+        assert_eq!(back, records);
+        // The same tables as the index would give them back.
+        let t2 = Tables::new(
+            tables.media.clone(),
+            tables.decoders.clone(),
+            tables.reasons.clone(),
+            "c/index",
+        )
+        .unwrap();
+        assert_eq!(parse_page(&page, &t2, ENTRY).unwrap(), records);
+        // A record without optional fields, and the first record of a page
+        // flagged as starting a bundle, round-trip too.
+        let mut minimal = plain_record("a/é");
+        minimal.new_bundle = true;
+        let page = encode_page(&[minimal.clone()], &mut tables).unwrap();
+        assert_eq!(parse_page(&page, &tables, ENTRY).unwrap(), vec![minimal]);
+    }
+
+    #[test]
+    fn front_coding_shares_whole_characters_only() {
+        assert_eq!(shared_prefix("", "abc"), 0);
+        assert_eq!(shared_prefix("a/é", "a/ê"), 2);
+        assert_eq!(shared_prefix("Ωμ/x", "Ωμ/y"), 5);
+        assert_eq!(shared_prefix("ab", "abc"), 2);
+        let recs = [
+            plain_record("a/é"),
+            plain_record("a/ê"),
+            plain_record("a/ê/Ωx"),
+            plain_record("a/ê/Ωy"),
+        ];
+        let mut t = Tables::default();
+        let plain = plain_of(&recs, &mut t);
+        // count, then record 0: flags, shared 0, length 4, "a/é".
+        assert_eq!(&plain[..4], &[4, 0, 0, 4]);
+        assert_eq!(&plain[4..8], "a/é".as_bytes());
+        // Record 1 shares "a/" (2 bytes), not the é's first byte.
+        let r1 = 8 + 1 + 32 + 3; // size, hash, media, decoder, render
+        assert_eq!(&plain[r1..r1 + 3], &[0, 2, 2]);
+        assert_eq!(&plain[r1 + 3..r1 + 5], "ê".as_bytes());
+        assert_eq!(parse_plain(&plain, &t, ENTRY).unwrap(), recs);
+    }
+
+    /// Appends one hand-made record: flags, front-coded path, then `tail`.
+    fn raw(out: &mut Vec<u8>, flags: u8, shared: u64, suffix: &[u8], tail: &[u8]) {
+        out.push(flags);
+        varint::put(out, shared);
+        varint::put(out, suffix.len() as u64);
+        out.extend_from_slice(suffix);
+        out.extend_from_slice(tail);
+    }
+
+    /// The fields after a path: size 3, a hash, media 0, no decoder, no render.
+    fn tail() -> Vec<u8> {
+        [&[3u8][..], &[9; 32], &[0, 0, 0]].concat()
+    }
+
+    fn tables() -> Tables {
+        Tables::new(
+            vec!["text/plain".into()],
+            vec!["d/0000000000000001.wasm".into()],
+            vec!["too big".into()],
+            "c/index",
+        )
+        .unwrap()
+    }
+
+    /// A page of two records, the second with `flags`, `shared`, `suffix`
+    /// and `tail2`, then `extra` bytes.
+    fn two(flags: u8, shared: u64, suffix: &[u8], tail2: &[u8], extra: &[u8]) -> Vec<u8> {
+        let mut p = vec![2];
+        raw(&mut p, 0, 0, "a/é".as_bytes(), &tail());
+        raw(&mut p, flags, shared, suffix, tail2);
+        p.extend_from_slice(extra);
+        p
+    }
+
+    fn refused(plain: &[u8], what: &str) {
+        let e = parse_plain(plain, &tables(), ENTRY)
+            .expect_err(what)
+            .to_string();
+        assert!(e.contains(ENTRY), "{what}: {e}");
+        // Deflated, it is refused as well.
+        let d = miniz_oxide::deflate::compress_to_vec(plain, 6);
+        assert!(parse_page(&d, &tables(), ENTRY).is_err(), "{what}");
+    }
+
+    #[test]
+    fn hostile_pages_are_refused() {
+        let t = tables();
+        let good = two(0, 2, "ü".as_bytes(), &tail(), &[]);
+        assert_eq!(parse_plain(&good, &t, ENTRY).unwrap()[1].path, "a/ü");
+        // Every truncation of a small page, plain or deflated, is refused.
+        for cut in 0..good.len() {
+            refused(&good[..cut], "truncated page");
+        }
+        let d = miniz_oxide::deflate::compress_to_vec(&good, 6);
+        for cut in 0..d.len() {
+            assert!(
+                parse_page(&d[..cut], &t, ENTRY).is_err(),
+                "deflated cut at {cut}"
+            );
+        }
+        assert!(parse_page(&d, &t, ENTRY).is_ok());
+        // Bytes after the final DEFLATE block, or after the last record.
+        let e = parse_page(&[&d[..], &[0]].concat(), &t, ENTRY)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(ENTRY) && e.contains("after its final block"),
+            "{e}"
+        );
+        refused(
+            &two(0, 2, "ü".as_bytes(), &tail(), &[0]),
+            "a byte after the last record",
+        );
+        // Counts: none, one over a page, one claiming 2^60, more than the bytes hold.
+        refused(&[0], "empty page");
+        let mut big = Vec::new();
+        varint::put(&mut big, PAGE_RECORDS as u64 + 1);
+        for i in 0..=PAGE_RECORDS {
+            raw(&mut big, 0, 0, format!("p{i:05}").as_bytes(), &tail());
+        }
+        refused(&big, "4097 records");
+        let mut huge = Vec::new();
+        varint::put(&mut huge, 1 << 60);
+        huge.extend_from_slice(&good[1..]);
+        refused(&huge, "2^60 records");
+        refused(
+            &[&[3u8][..], &good[1..]].concat(),
+            "three records claimed, two present",
+        );
+        // A count in a non-shortest form.
+        refused(
+            &[&[0x82u8, 0x00][..], &good[1..]].concat(),
+            "non-shortest count",
+        );
+        refused(
+            &two(
+                0,
+                2,
+                "ü".as_bytes(),
+                &[&[0x83u8, 0x00][..], &tail()[1..]].concat(),
+                &[],
+            ),
+            "non-shortest size",
+        );
+        // Flags: unknown bits.
+        for bit in [0x20u8, 0x40, 0x80] {
+            refused(
+                &two(bit, 2, "ü".as_bytes(), &tail(), &[]),
+                "unknown flag bit",
+            );
+        }
+        // Front coding: more than the previous path, inside a character.
+        refused(
+            &two(0, 5, "ü".as_bytes(), &tail(), &[]),
+            "shared prefix past the previous path",
+        );
+        refused(
+            &two(0, 3, &[0xAA], &tail(), &[]),
+            "shared prefix inside a character",
+        );
+        refused(
+            &two(0, 3, b"", &tail(), &[]),
+            "shared prefix inside a character, empty suffix",
+        );
+        // Paths: not increasing, equal, unsafe, not UTF-8, too long.
+        refused(
+            &two(0, 2, b"a", &tail(), &[]),
+            "path before the previous one",
+        );
+        refused(&two(0, 4, b"", &tail(), &[]), "the same path twice");
+        refused(&two(0, 4, b"/../x", &tail(), &[]), "path with ..");
+        refused(&two(0, 2, &[0xff], &tail(), &[]), "path not UTF-8");
+        // A suffix of `n` bytes after "a/": "ü" then x's.
+        let long_suffix = |n: usize| [&"ü".as_bytes()[..], &vec![b'x'; n - 2]].concat();
+        refused(
+            &two(0, 2, &long_suffix(MAX_PATH - 1), &tail(), &[]),
+            "path of 4097 bytes",
+        );
+        assert!(parse_plain(
+            &two(0, 2, &long_suffix(MAX_PATH - 2), &tail(), &[]),
+            &t,
+            ENTRY
+        )
+        .is_ok());
+        // Table indices out of range; an unknown render status.
+        let with = |media: u8, decoder: u8, render: &[u8]| {
+            two(
+                0,
+                2,
+                "ü".as_bytes(),
+                &[&[3u8][..], &[9; 32], &[media, decoder], render].concat(),
+                &[],
+            )
+        };
+        assert!(parse_plain(&with(0, 1, &[2, 0]), &t, ENTRY).is_ok());
+        refused(&with(1, 0, &[0]), "media index out of range");
+        refused(&with(0, 2, &[0]), "decoder index out of range");
+        refused(&with(0, 0, &[2, 1]), "reason index out of range");
+        refused(&with(0, 0, &[3]), "render status 3");
+        // Stored sizes: DEFLATE over 16 MiB.
+        let mut deflated = vec![3u8];
+        varint::put(&mut deflated, crate::writer::COMPRESS_MAX + 1);
+        deflated.extend_from_slice(&tail()[1..]);
+        refused(
+            &two(F_DEFLATE, 2, "ü".as_bytes(), &deflated, &[]),
+            "stored size over the limit",
+        );
+        // Title over the cap.
+        let mut long = tail();
+        varint::put(&mut long, MAX_TEXT as u64 + 1);
+        long.extend_from_slice(&vec![b't'; MAX_TEXT + 1]);
+        refused(
+            &two(F_TITLE, 2, "ü".as_bytes(), &long, &[]),
+            "title over the cap",
+        );
+        // Metadata: flagged but empty, keys out of order, items over the caps.
+        let meta = |m: &[u8]| {
+            two(
+                F_METADATA,
+                2,
+                "ü".as_bytes(),
+                &[&tail()[..], m].concat(),
+                &[],
+            )
+        };
+        assert!(parse_plain(&meta(&[2, 1, b'a', 0, 1, b'b', 1, 0]), &t, ENTRY).is_ok());
+        refused(&meta(&[0]), "metadata flagged, no keys");
+        refused(&meta(&[2, 1, b'b', 0, 1, b'a', 0]), "keys out of order");
+        refused(&meta(&[2, 1, b'a', 0, 1, b'a', 0]), "a key twice");
+        let mut claim = vec![1, 1, b'a'];
+        varint::put(&mut claim, 1 << 60);
+        refused(&meta(&claim), "2^60 metadata values");
+        let mut many = vec![1, 1, b'a'];
+        varint::put(&mut many, MAX_RECORD_ITEMS as u64);
+        many.extend(std::iter::repeat(0).take(MAX_RECORD_ITEMS));
+        refused(&meta(&many), "one item over the record's cap");
+        many[3..5].copy_from_slice(&[0xff, 0x1f]); // MAX_RECORD_ITEMS - 1 values
+        many.pop();
+        assert!(parse_plain(&meta(&many), &t, ENTRY).is_ok());
+    }
+
+    #[test]
+    fn the_page_item_cap_holds() {
+        // 4096 records of 64 metadata values each reach 4096 · 65 items,
+        // over MAX_PAGE_ITEMS: the writer refuses, and so does the reader.
+        let recs: Vec<Record> = (0..PAGE_RECORDS)
+            .map(|i| {
+                let mut r = plain_record(&format!("p{i:05}"));
+                r.metadata.insert("subject".into(), vec![String::new(); 64]);
+                r
+            })
+            .collect();
+        let e = encode_page(&recs, &mut Tables::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("metadata items"), "{e}");
+        let mut p = Vec::new();
+        varint::put(&mut p, PAGE_RECORDS as u64);
+        for i in 0..PAGE_RECORDS {
+            let mut m = tail();
+            m.extend_from_slice(&[1, 7]);
+            m.extend_from_slice(b"subject");
+            m.push(64);
+            m.extend(std::iter::repeat(0).take(64));
+            raw(&mut p, F_METADATA, 0, format!("p{i:05}").as_bytes(), &m);
+        }
+        let e = parse_plain(&p, &tables(), ENTRY).unwrap_err().to_string();
+        assert!(e.contains(ENTRY) && e.contains("metadata items"), "{e}");
+    }
+
+    #[test]
+    fn inflating_is_bounded_and_exact() {
+        let d = miniz_oxide::deflate::compress_to_vec(&[7u8; 100_000], 6);
+        assert_eq!(inflate_exact(&d, 100_000, ENTRY).unwrap().len(), 100_000);
+        let e = inflate_exact(&d, 99_999, ENTRY).unwrap_err().to_string();
+        assert!(e.contains(ENTRY) && e.contains("more than 99999"), "{e}");
+        assert!(inflate_exact(&[&d[..], b"x"].concat(), 100_000, ENTRY).is_err());
+        assert!(inflate_exact(&d[..d.len() - 1], 100_000, ENTRY).is_err());
+        assert!(inflate_exact(b"", 10, ENTRY).is_err());
+        assert_eq!(
+            inflate_exact(&miniz_oxide::deflate::compress_to_vec(b"", 6), 0, ENTRY)
+                .unwrap()
+                .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn writing_refuses_what_reading_would() {
+        let mut t = Tables::default();
+        let a = plain_record("a");
+        assert!(encode_page(&[], &mut t).is_err());
+        assert!(encode_page(&[a.clone(), a.clone()], &mut t).is_err());
+        assert!(encode_page(&[plain_record("b"), a.clone()], &mut t).is_err());
+        let mut u = a.clone();
+        u.render = Some(Render::Unknown);
+        assert!(encode_page(&[u.clone()], &mut t).is_err());
+        assert!(u.leaf(&[0; 32]).is_err());
+        let mut s = a.clone();
+        s.stored_size = 4;
+        assert!(encode_page(&[s], &mut t).is_err());
+        let mut d = a.clone();
+        d.decoder = Some("r/0000000000000001".into());
+        assert!(encode_page(&[d], &mut t).is_err());
+        let recs: Vec<Record> = (0..=PAGE_RECORDS)
+            .map(|i| plain_record(&format!("p{i:05}")))
+            .collect();
+        assert!(encode_page(&recs, &mut t).is_err());
+        assert!(encode_page(&recs[..PAGE_RECORDS], &mut t).is_ok());
+    }
+
+    #[test]
+    fn tables_intern_and_refuse_duplicates() {
+        let mut t = Tables::default();
+        assert_eq!(t.media("a"), 0);
+        assert_eq!(t.media("b"), 1);
+        assert_eq!(t.media("a"), 0);
+        assert_eq!(t.decoder("d/x"), 0);
+        assert_eq!(t.reason("r"), 0);
+        // Lists set directly are looked up correctly.
+        t.media.push("c".into());
+        assert_eq!(t.media("c"), 2);
+        assert_eq!(t.media("d"), 3);
+        let e = Tables::new(vec!["a".into(), "a".into()], vec![], vec![], "c/index")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c/index") && e.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn leaves_round_trip_and_are_strict() {
+        let salt = hash(5, 5);
+        for i in 0..6 {
+            let mut r = full_record(i, format!("Ωμέγα/{i}"));
+            r.encoding = Encoding::Identity;
+            r.stored_size = r.size;
+            r.new_bundle = false;
+            let leaf = r.leaf(&salt).unwrap();
+            assert_eq!(&leaf[..32], &salt);
+            assert_eq!(Record::from_leaf(&leaf).unwrap(), (salt, r.clone()));
+            for cut in 0..leaf.len() {
+                assert!(Record::from_leaf(&leaf[..cut]).is_err(), "cut at {cut}");
+            }
+            assert!(Record::from_leaf(&[&leaf[..], &[0]].concat()).is_err());
+            let mut bad = leaf.clone();
+            bad[32] |= F_NEW_BUNDLE;
+            assert!(Record::from_leaf(&bad).is_err());
+        }
+        // Known bytes of a minimal leaf.
+        let r = plain_record("a");
+        let leaf = r.leaf(&[0; 32]).unwrap();
+        let want = [
+            &[0u8; 32][..],
+            &[0, 1, b'a', 3],
+            &hash(1, 0),
+            &[10],
+            b"text/plain",
+            &[0, 0],
+        ]
+        .concat();
+        assert_eq!(leaf, want);
+        // The storage fields are not part of the leaf.
+        let mut d = r.clone();
+        d.encoding = Encoding::Deflate;
+        d.stored_size = 2;
+        d.new_bundle = true;
+        assert_eq!(d.leaf(&[0; 32]).unwrap(), leaf);
+    }
+
+    #[test]
+    fn records_are_located_back_to_back() {
+        let mut recs: Vec<Record> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|p| plain_record(p))
+            .collect();
+        recs[1].encoding = Encoding::Deflate;
+        recs[1].stored_size = 1;
+        recs[2].new_bundle = true;
+        assert_eq!(
+            locate(&recs, 4, 100),
+            vec![(4, 100), (4, 103), (5, 0), (5, 3)]
+        );
+        recs[0].new_bundle = true;
+        assert_eq!(locate(&recs, 4, 0)[..2], [(4, 0), (4, 3)]);
+    }
+
+    #[test]
+    fn a_page_costs_under_90_bytes_a_record() {
+        // The design's measurement (§4): tiny-record paths, random BLAKE3
+        // and render hashes, a modification time, sizes 20-200.
+        let recs: Vec<Record> = (0..PAGE_RECORDS as u64)
+            .map(|i| {
+                let h = hash(i, 3);
+                let size = 20 + u64::from(h[0]) % 181;
+                Record {
+                    path: format!("r{:03}/p{i:07}.txt", i / 1000),
+                    title: None,
+                    media_type: "text/plain".into(),
+                    size,
+                    blake3: hash(i, 4),
+                    modified: Some(1_700_000_000 + i as i64 * 37 + i64::from(h[1])),
+                    decoder: Some("d/0123456789abcdef.wasm".into()),
+                    render: Some(Render::Rendered {
+                        blake3: hash(i, 5),
+                        pages: 0,
+                    }),
+                    metadata: BTreeMap::new(),
+                    encoding: Encoding::Identity,
+                    stored_size: size,
+                    new_bundle: false,
+                }
+            })
+            .collect();
+        assert_eq!(recs[0].path.len(), 17);
+        let page = encode_page(&recs, &mut Tables::default()).unwrap();
+        let per = page.len() as f64 / PAGE_RECORDS as f64;
+        println!(
+            "catalog page: {} bytes DEFLATEd for {PAGE_RECORDS} records, {per:.1} bytes a record",
+            page.len()
+        );
+        assert!(per <= 90.0, "{per} bytes a record");
+    }
 }
