@@ -113,7 +113,12 @@ impl Index {
     /// by [`MAX_INDEX_ITEMS`] before anything is allocated for it.
     pub fn parse(deflated: &[u8], entry: &str) -> Result<Index> {
         let plain = inflate_exact(deflated, MAX_INDEX_BYTES, entry)?;
-        let mut r = Reader::new(&plain, entry);
+        Index::parse_plain(&plain, entry)
+    }
+
+    /// [`Index::parse`] on the inflated bytes.
+    fn parse_plain(plain: &[u8], entry: &str) -> Result<Index> {
+        let mut r = Reader::new(plain, entry);
         let mut budget = MAX_INDEX_ITEMS;
         // A count of items each at least `min` bytes, within the bytes left
         // and the item budget.
@@ -247,5 +252,181 @@ impl Index {
     pub fn page_for(&self, path: &str) -> Option<usize> {
         let i = self.pages.partition_point(|p| p.last.as_str() < path);
         (i < self.pages.len()).then_some(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENTRY: &str = "c/index";
+
+    fn id(i: u64, salt: u8) -> [u8; 32] {
+        *blake3::hash(&[&i.to_le_bytes()[..], &[salt]].concat()).as_bytes()
+    }
+
+    /// An index shaped like one of `records` records in `bundles` bundles.
+    fn index(records: u64, bundles: u64) -> Index {
+        let pages = records.div_ceil(PAGE_RECORDS as u64);
+        let mut tables = Tables::default();
+        tables.media("text/plain");
+        tables.media("image/tiff");
+        tables.decoder("d/0123456789abcdef.wasm");
+        tables.reason("decoder failed: out of fuel");
+        Index {
+            records,
+            tables,
+            bundles: (0..bundles)
+                .map(|b| BundleRef {
+                    stream: id(b, 1)[..16].try_into().unwrap(),
+                    len: 256 << 20,
+                })
+                .collect(),
+            pages: (0..pages)
+                .map(|p| PageRef {
+                    stream: id(p, 2)[..16].try_into().unwrap(),
+                    count: if p + 1 < pages {
+                        PAGE_RECORDS as u32
+                    } else {
+                        (records - p * PAGE_RECORDS as u64) as u32
+                    },
+                    last: format!("r{:04}/p{:08}.txt", p / 4, (p + 1) * 4096 - 1),
+                    first_bundle: p * bundles / pages,
+                    first_offset: p * 1000,
+                    root: id(p, 3),
+                })
+                .collect(),
+            empty_dirs: vec!["vide".into(), "Ωμέγα/vide".into()],
+        }
+    }
+
+    #[test]
+    fn a_national_index_round_trips_and_is_small() {
+        let idx = index(10_000_000, 4);
+        assert_eq!(idx.pages.len(), 2442);
+        let bytes = idx.encode();
+        println!(
+            "catalog index: {} bytes DEFLATEd for {} pages ({:.1} a page)",
+            bytes.len(),
+            idx.pages.len(),
+            bytes.len() as f64 / idx.pages.len() as f64
+        );
+        assert!(bytes.len() < 200_000, "{} bytes", bytes.len());
+        assert_eq!(Index::parse(&bytes, ENTRY).unwrap(), idx);
+        // Lookup: by last path, binary search.
+        assert_eq!(idx.page_for(""), Some(0));
+        assert_eq!(idx.page_for(&idx.pages[0].last), Some(0));
+        assert_eq!(idx.page_for(&format!("{}a", idx.pages[0].last)), Some(1));
+        assert_eq!(idx.page_for(&idx.pages[2441].last), Some(2441));
+        assert_eq!(idx.page_for("zzz"), None);
+        // An empty archive: no pages, no bundles.
+        let empty = Index {
+            records: 0,
+            tables: Tables::default(),
+            bundles: vec![],
+            pages: vec![],
+            empty_dirs: vec![],
+        };
+        assert_eq!(Index::parse(&empty.encode(), ENTRY).unwrap(), empty);
+        assert_eq!(empty.page_for("a"), None);
+    }
+
+    fn plain(idx: &Index) -> Vec<u8> {
+        inflate_exact(&idx.encode(), MAX_INDEX_BYTES, ENTRY)
+            .unwrap()
+            .to_vec()
+    }
+
+    fn refused(idx: &Index, what: &str) {
+        let e = Index::parse(&idx.encode(), ENTRY)
+            .expect_err(what)
+            .to_string();
+        assert!(e.contains(ENTRY), "{what}: {e}");
+    }
+
+    fn refused_plain(bytes: &[u8], what: &str) {
+        let e = Index::parse_plain(bytes, ENTRY)
+            .expect_err(what)
+            .to_string();
+        assert!(e.contains(ENTRY), "{what}: {e}");
+    }
+
+    #[test]
+    fn hostile_indices_are_refused() {
+        let good = index(3 * 4096 + 5, 2);
+        Index::parse(&good.encode(), ENTRY).unwrap();
+        let p = plain(&good);
+        for cut in 0..p.len() {
+            refused_plain(&p[..cut], "truncated");
+        }
+        refused_plain(&[&p[..], &[0]].concat(), "a byte after the empty folders");
+        let d = good.encode();
+        assert!(Index::parse(&[&d[..], &[0]].concat(), ENTRY).is_err());
+        // Records: a count that the pages do not add up to.
+        let mut x = good.clone();
+        x.records += 1;
+        refused(&x, "records one more than the pages hold");
+        x.records = 4 * 4096 + 1;
+        refused(&x, "records needing one more page");
+        // Page counts: a full page short, the last page's count wrong.
+        let mut x = good.clone();
+        x.pages[1].count = 4095;
+        x.pages[3].count = 6;
+        refused(&x, "a page not full");
+        // Last paths: not increasing, unsafe.
+        let mut x = good.clone();
+        x.pages[2].last = x.pages[1].last.clone();
+        refused(&x, "last paths equal");
+        let mut x = good.clone();
+        x.pages[3].last = "zz/../a".into();
+        refused(&x, "last path with ..");
+        // Bundles: out of range, offset past its length, going back.
+        let mut x = good.clone();
+        x.pages[3].first_bundle = 2;
+        refused(&x, "bundle out of range");
+        let mut x = good.clone();
+        x.pages[3].first_offset = x.bundles[x.pages[3].first_bundle as usize].len + 1;
+        refused(&x, "offset past the bundle");
+        let mut x = good.clone();
+        x.pages[3].first_bundle = 1;
+        x.pages[2].first_bundle = 1;
+        x.pages[2].first_offset = 10;
+        x.pages[3].first_offset = 9;
+        refused(&x, "a page starting before the one before it");
+        x.pages[3].first_offset = 10;
+        Index::parse(&x.encode(), ENTRY).unwrap();
+        // Stream ids used twice.
+        let mut x = good.clone();
+        x.pages[1].stream = x.bundles[0].stream;
+        refused(&x, "a page with a bundle's id");
+        // Tables: an item twice, a decoder that is no d/ entry.
+        let mut x = good.clone();
+        x.tables.media.push("text/plain".into());
+        refused(&x, "media type twice");
+        let mut x = good.clone();
+        x.tables.decoders.push("r/0000000000000001".into());
+        refused(&x, "decoder outside d/");
+        // Empty folders: unsorted, unsafe.
+        let mut x = good.clone();
+        x.empty_dirs.reverse();
+        refused(&x, "empty folders unsorted");
+        let mut x = good.clone();
+        x.empty_dirs = vec!["/abs".into()];
+        refused(&x, "empty folder absolute");
+        // Counts claiming 2^60 items, a count over the item budget with the
+        // bytes to back it, a non-shortest count.
+        let mut b = vec![0u8];
+        varint::put(&mut b, 1 << 60);
+        refused_plain(&b, "2^60 media types");
+        let mut b = vec![0u8, 0, 0, 0, 0, 0];
+        varint::put(&mut b, MAX_INDEX_ITEMS as u64 + 1);
+        b.resize(b.len() + 2 * (MAX_INDEX_ITEMS + 1), 0);
+        let e = Index::parse_plain(&b, ENTRY).unwrap_err().to_string();
+        assert!(e.contains("over the limit"), "{e}");
+        refused_plain(
+            &[0x80, 0x00, 0, 0, 0, 0, 0, 0],
+            "records in a non-shortest form",
+        );
+        Index::parse_plain(&[0, 0, 0, 0, 0, 0, 0], ENTRY).unwrap();
     }
 }
