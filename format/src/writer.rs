@@ -356,6 +356,7 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             stream: nonce,
             encoding,
             stored_size,
+            offset: 0,
         });
         self.last_path = Some(path);
         if self.page.len() == crate::PAGE_SIZE {
@@ -678,7 +679,7 @@ pub fn join<A: Send, B: Send>(
     }
 }
 
-fn read_full(src: &mut dyn Read, buf: &mut [u8], path: &str) -> Result<()> {
+pub(crate) fn read_full(src: &mut dyn Read, buf: &mut [u8], path: &str) -> Result<()> {
     let mut at = 0;
     while at < buf.len() {
         match src.read(&mut buf[at..]) {
@@ -696,7 +697,7 @@ fn read_full(src: &mut dyn Read, buf: &mut [u8], path: &str) -> Result<()> {
     Ok(())
 }
 
-fn read_exact_size(src: &mut dyn Read, size: u64, path: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_exact_size(src: &mut dyn Read, size: u64, path: &str) -> Result<Vec<u8>> {
     let mut v = vec![0u8; size as usize];
     read_full(src, &mut v, path)?;
     let mut probe = [0u8; 1];
@@ -729,7 +730,7 @@ fn skewed(sample: &[u8]) -> bool {
 
 /// DEFLATE when it saves at least an eighth: a fast trial on the first
 /// 64 KiB decides whether compressing the whole is worth it.
-fn try_deflate(bytes: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn try_deflate(bytes: &[u8]) -> Option<Vec<u8>> {
     if bytes.len() < 64 {
         return None;
     }

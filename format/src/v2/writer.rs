@@ -1,1 +1,1208 @@
-//! (being written)
+//! The format 2.0 archive writer: records in path order in, one canonical
+//! 2.0 archive out (`docs/design/format-2.0.md` section 11 fixes the bytes).
+//!
+//! Entries are written in this order: `mimetype`, `SPEC.md`, `viewer.html`
+//! (optional), decoders, then the bundles as records arrive (each bundle is
+//! one ZIP entry holding one sealed stream, so it is written while open and
+//! its local header patched when it closes), then the catalog pages, the
+//! catalog index, `entries`, `public.json`, `head`, `signatures`, the
+//! central directory and the end records.
+//!
+//! A ZIP entry's bytes are contiguous, so pages, which are cut while the
+//! bundles are still being written, cannot go into the file as they are
+//! made: each page is sealed when full and its sealed bytes are kept aside
+//! ([`Spill`]: in memory up to [`SPILL_MEMORY`], then in a temporary file
+//! removed when the writer is dropped) and copied in after the last bundle.
+//! Memory stays bounded by one page of records plus a few dozen bytes a
+//! page and a bundle; nothing of a record survives its page but the
+//! page's root.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use crate::catalog::{self, Encoding};
+use crate::container;
+use crate::crypto::{self, DataKey, StreamId, StreamKey, CHUNK_SIZE};
+use crate::keys::IssuerKey;
+use crate::manifest::{self, DecoderRef};
+use crate::v2::head::{self, Head};
+use crate::v2::{
+    bundle_entry, index, page, page_entry, tree, BUNDLE_TARGET, ENTRIES_ENTRY, HEAD_ENTRY,
+    INDEX_ENTRY, PAGE_RECORDS, PUBLIC_ENTRY, SIGNATURES_ENTRY,
+};
+use crate::writer::{RecordMeta, RecordSource, WriterOptions, COMPRESS_MAX};
+use crate::{Error, Result};
+
+/// Sealed bytes gathered before one write to the output.
+const WRITE_BATCH: usize = 2 << 20;
+
+/// Sealed page bytes kept in memory before they go to a temporary file.
+pub const SPILL_MEMORY: usize = 32 << 20;
+
+fn io(e: std::io::Error) -> Error {
+    Error::io("writing the archive", e)
+}
+
+/// One entry of the file so far, as the central directory and the entry
+/// table describe it.
+#[derive(Debug, Clone)]
+struct Written {
+    name: String,
+    offset: u64,
+    size: u64,
+    crc32: u32,
+    blake3: [u8; 32],
+}
+
+/// What a closed sealed stream came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sealed {
+    /// Sealed bytes (the entry's size).
+    size: u64,
+    crc32: u32,
+    blake3: [u8; 32],
+}
+
+/// A sealed stream written into the output as its plaintext arrives: the
+/// plaintext of the chunk being filled sits at the end of `buf`, sealed in
+/// place once it is full and more bytes come (so that the last chunk,
+/// sealed with the last-chunk nonce, is known when the stream closes).
+struct StreamOut {
+    key: StreamKey,
+    /// Sealed bytes not yet written, then the open chunk's plaintext.
+    buf: Vec<u8>,
+    /// Where the open chunk starts in `buf`.
+    open_at: usize,
+    /// Index of the open chunk.
+    chunk: u64,
+    /// Plaintext bytes pushed so far.
+    len: u64,
+    /// Sealed bytes written so far.
+    written: u64,
+    crc: crc32fast::Hasher,
+    hash: blake3::Hasher,
+}
+
+impl StreamOut {
+    fn new(key: StreamKey) -> Self {
+        StreamOut {
+            key,
+            buf: Vec::with_capacity(WRITE_BATCH + 2 * CHUNK_SIZE),
+            open_at: 0,
+            chunk: 0,
+            len: 0,
+            written: 0,
+            crc: crc32fast::Hasher::new(),
+            hash: blake3::Hasher::new(),
+        }
+    }
+
+    /// Seals the open chunk (full, so not the last) and opens the next.
+    fn seal_open(&mut self) {
+        let tag = self
+            .key
+            .seal_detached(self.chunk, false, &mut self.buf[self.open_at..]);
+        self.buf.extend_from_slice(&tag);
+        self.open_at = self.buf.len();
+        self.chunk += 1;
+    }
+
+    /// Appends plaintext, writing sealed batches to `out` as they fill.
+    fn push(&mut self, mut data: &[u8], out: &mut impl Write) -> Result<()> {
+        while !data.is_empty() {
+            if self.buf.len() - self.open_at == CHUNK_SIZE {
+                self.seal_open();
+                if self.open_at >= WRITE_BATCH {
+                    self.drain(out)?;
+                }
+            }
+            let room = CHUNK_SIZE - (self.buf.len() - self.open_at);
+            let n = room.min(data.len());
+            self.buf.extend_from_slice(&data[..n]);
+            self.len += n as u64;
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// Writes the sealed bytes before the open chunk.
+    fn drain(&mut self, out: &mut impl Write) -> Result<()> {
+        let sealed = &self.buf[..self.open_at];
+        self.crc.update(sealed);
+        self.hash.update(sealed);
+        out.write_all(sealed).map_err(io)?;
+        self.written += sealed.len() as u64;
+        self.buf.drain(..self.open_at);
+        self.open_at = 0;
+        Ok(())
+    }
+
+    /// Pads the plaintext with zeros to `padded` bytes, seals the last
+    /// chunk and writes everything.
+    fn close(mut self, padded: u64, out: &mut impl Write) -> Result<Sealed> {
+        static ZEROS: [u8; CHUNK_SIZE] = [0; CHUNK_SIZE];
+        debug_assert!(padded >= self.len);
+        while self.len < padded {
+            let n = (padded - self.len).min(CHUNK_SIZE as u64) as usize;
+            self.push(&ZEROS[..n], out)?;
+        }
+        let tag = self
+            .key
+            .seal_detached(self.chunk, true, &mut self.buf[self.open_at..]);
+        self.buf.extend_from_slice(&tag);
+        self.open_at = self.buf.len();
+        self.drain(out)?;
+        Ok(Sealed {
+            size: self.written,
+            crc32: self.crc.finalize(),
+            blake3: *self.hash.finalize().as_bytes(),
+        })
+    }
+}
+
+/// A temporary file, removed when dropped.
+struct TempFile {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+}
+
+impl TempFile {
+    /// Creates a new file with a random name in the system's temporary
+    /// folder (never opening one that exists).
+    fn create() -> std::io::Result<TempFile> {
+        use std::hash::{BuildHasher, Hasher};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir();
+        let mut last = None;
+        for _ in 0..16 {
+            // RandomState is seeded from the operating system's generator.
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+            h.write_u32(std::process::id());
+            let path = dir.join(format!("legation-pages-{:016x}.tmp", h.finish()));
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(file) => return Ok(TempFile { path, file }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Sealed catalog pages kept aside until the bundles are written: in
+/// memory up to [`SPILL_MEMORY`] bytes, then in a temporary file (where
+/// the platform has files).
+#[derive(Default)]
+struct Spill {
+    memory: Vec<u8>,
+    file: Option<TempFile>,
+    len: u64,
+}
+
+impl Spill {
+    fn io(e: std::io::Error) -> Error {
+        Error::io("keeping sealed catalog pages in a temporary file", e)
+    }
+
+    /// Appends bytes.
+    fn append(&mut self, data: &[u8]) -> Result<()> {
+        self.len += data.len() as u64;
+        if self.file.is_none()
+            && self.memory.len() + data.len() > SPILL_MEMORY
+            && cfg!(not(target_arch = "wasm32"))
+        {
+            let mut t = TempFile::create().map_err(Self::io)?;
+            t.file.write_all(&self.memory).map_err(Self::io)?;
+            self.memory = Vec::new();
+            self.file = Some(t);
+        }
+        match &mut self.file {
+            Some(t) => t.file.write_all(data).map_err(Self::io),
+            None => {
+                self.memory.extend_from_slice(data);
+                Ok(())
+            }
+        }
+    }
+
+    /// A reader over everything appended, from the start.
+    fn reader(&mut self) -> Result<Box<dyn Read + '_>> {
+        match &mut self.file {
+            Some(t) => {
+                t.file.seek(SeekFrom::Start(0)).map_err(Self::io)?;
+                Ok(Box::new(std::io::BufReader::with_capacity(
+                    1 << 20,
+                    &mut t.file,
+                )))
+            }
+            None => Ok(Box::new(&self.memory[..])),
+        }
+    }
+}
+
+/// The output, with its position and the entries written to it.
+struct Out<W> {
+    w: W,
+    offset: u64,
+    entries: Vec<Written>,
+}
+
+impl<W: Write + Seek> Out<W> {
+    /// Writes an entry whose bytes are known.
+    fn plain(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        let crc32 = crc32fast::hash(data);
+        self.known(
+            name,
+            data.len() as u64,
+            crc32,
+            *blake3::hash(data).as_bytes(),
+            &mut &data[..],
+        )
+    }
+
+    /// Writes an entry whose size and hashes are known, copying its bytes
+    /// from `src`.
+    fn known(
+        &mut self,
+        name: &str,
+        size: u64,
+        crc32: u32,
+        blake3: [u8; 32],
+        src: &mut dyn Read,
+    ) -> Result<()> {
+        container::check_name(name)?;
+        let header = container::local_header(name, size, crc32);
+        let offset = self.offset;
+        self.w.write_all(&header).map_err(io)?;
+        let copied = std::io::copy(&mut src.take(size), &mut self.w).map_err(io)?;
+        if copied != size {
+            return Err(Error::invalid(
+                name,
+                format!("{copied} bytes where {size} were kept aside"),
+            ));
+        }
+        self.offset += header.len() as u64 + size;
+        self.entries.push(Written {
+            name: name.to_owned(),
+            offset,
+            size,
+            crc32,
+            blake3,
+        });
+        Ok(())
+    }
+
+    /// Starts an entry whose size is not known yet; `size_hint` decides
+    /// the header's form (a ZIP64 field or not), which [`Out::end_open`]
+    /// keeps. Returns the header's offset.
+    fn start_open(&mut self, name: &str, size_hint: u64) -> Result<u64> {
+        container::check_name(name)?;
+        let header = container::local_header(name, size_hint, 0);
+        let at = self.offset;
+        self.w.write_all(&header).map_err(io)?;
+        self.offset += header.len() as u64;
+        Ok(at)
+    }
+
+    /// Ends an entry begun by [`Out::start_open`]: rewrites its local
+    /// header with the final size and CRC-32.
+    fn end_open(&mut self, name: &str, at: u64, size_hint: u64, s: Sealed) -> Result<()> {
+        let old = container::local_header_len(name, size_hint);
+        let header = container::local_header(name, s.size, s.crc32);
+        if header.len() != old {
+            return Err(Error::invalid(
+                name,
+                format!(
+                    "a stream of {} bytes where at most {} were planned",
+                    s.size,
+                    container::ZIP64_LIMIT - 1
+                ),
+            ));
+        }
+        self.w.seek(SeekFrom::Start(at)).map_err(io)?;
+        self.w.write_all(&header).map_err(io)?;
+        self.w.seek(SeekFrom::End(0)).map_err(io)?;
+        self.offset += s.size;
+        self.entries.push(Written {
+            name: name.to_owned(),
+            offset: at,
+            size: s.size,
+            crc32: s.crc32,
+            blake3: s.blake3,
+        });
+        Ok(())
+    }
+}
+
+/// What the writer keeps of a record until its page is written.
+#[derive(Debug, Clone)]
+struct Pending {
+    meta: RecordMeta,
+    size: u64,
+    stored_size: u64,
+    deflated: bool,
+    blake3: [u8; 32],
+    /// The record is the first of a bundle after the first bundle.
+    starts_bundle: bool,
+}
+
+/// The bundle being written.
+struct OpenBundle {
+    id: [u8; 16],
+    header_at: u64,
+    size_hint: u64,
+    stream: StreamOut,
+}
+
+/// A written page, as the index will list it, with its sealed bytes'
+/// size and hashes (the bytes themselves are in the [`Spill`]).
+struct PageDone {
+    line: index::PageRef,
+    sealed: Sealed,
+}
+
+/// Writes one format 2.0 archive. Records must be added in strictly
+/// increasing path order (bytewise, as `str` orders), decoders before the
+/// first record.
+pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
+    out: Out<W>,
+    rng: R,
+    archive_id: [u8; 16],
+    created: i64,
+    data_key: DataKey,
+    issuer: Option<IssuerKey>,
+    key_slots: Vec<crypto::KeySlot>,
+    decoders: Vec<DecoderRef>,
+    empty_dirs: Vec<String>,
+    last_path: Option<String>,
+    records: u64,
+    bytes: u64,
+    bundle: Option<OpenBundle>,
+    /// Closed bundles: stream id and length of the records' stored bytes.
+    bundles: Vec<([u8; 16], u64)>,
+    page: Vec<Pending>,
+    /// Bundle number and offset of the current page's first record.
+    page_start: (u64, u64),
+    pages: Vec<PageDone>,
+    spill: Spill,
+    roots: tree::RootBuilder,
+    tables: page::Tables,
+    /// [`BUNDLE_TARGET`], smaller in tests so that they cross bundles.
+    bundle_target: u64,
+}
+
+impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
+    /// Starts an archive: draws the archive id and data key, makes the key
+    /// slots and writes the plain entries that come first.
+    pub fn new(out: W, opts: WriterOptions, mut rng: R) -> Result<Self> {
+        if opts.recipients.is_empty() && opts.passphrases.is_empty() {
+            return Err(Error::invalid(
+                "archive",
+                "no recipient and no passphrase: nobody could open it",
+            ));
+        }
+        if opts.passphrases.len() > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
+            return Err(Error::invalid(
+                "archive",
+                format!(
+                    "more than {} passphrases; readers try no more",
+                    crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS
+                ),
+            ));
+        }
+        if let Some(v) = &opts.viewer {
+            if v.len() > crate::VIEWER_MAX {
+                return Err(Error::invalid(
+                    crate::VIEWER_ENTRY,
+                    format!(
+                        "the viewer is {} bytes, over the {} byte limit",
+                        v.len(),
+                        crate::VIEWER_MAX
+                    ),
+                ));
+            }
+        }
+        let mut archive_id = [0u8; 16];
+        rng.fill_bytes(&mut archive_id);
+        let data_key = DataKey::generate(&mut rng);
+        let mut key_slots = Vec::new();
+        for r in &opts.recipients {
+            key_slots.push(crypto::x25519_slot(&data_key, &archive_id, r, &mut rng)?);
+        }
+        for (p, params) in &opts.passphrases {
+            key_slots.push(crypto::passphrase_slot(
+                &data_key,
+                &archive_id,
+                p,
+                *params,
+                &mut rng,
+            )?);
+        }
+        let mut w = ArchiveWriter {
+            out: Out {
+                w: out,
+                offset: 0,
+                entries: Vec::new(),
+            },
+            rng,
+            archive_id,
+            created: opts.created,
+            data_key,
+            issuer: opts.issuer,
+            key_slots,
+            decoders: Vec::new(),
+            empty_dirs: Vec::new(),
+            last_path: None,
+            records: 0,
+            bytes: 0,
+            bundle: None,
+            bundles: Vec::new(),
+            page: Vec::with_capacity(PAGE_RECORDS),
+            page_start: (0, 0),
+            pages: Vec::new(),
+            spill: Spill::default(),
+            roots: tree::RootBuilder::new(),
+            tables: page::Tables::default(),
+            bundle_target: BUNDLE_TARGET,
+        };
+        w.out
+            .plain(crate::MIMETYPE_ENTRY, crate::MEDIA_TYPE.as_bytes())?;
+        if opts.embed_spec {
+            w.out.plain(crate::SPEC_ENTRY, crate::SPEC_MD.as_bytes())?;
+        }
+        if let Some(v) = &opts.viewer {
+            w.out.plain(crate::VIEWER_ENTRY, v)?;
+        }
+        Ok(w)
+    }
+
+    /// The archive id.
+    pub fn archive_id(&self) -> [u8; 16] {
+        self.archive_id
+    }
+
+    /// Stores a decoder module (already metered by the caller) as a plain
+    /// entry and lists it in `public.json`; returns its entry name. Adding
+    /// the same module twice stores it once. `uses_vectors` is accepted for
+    /// the 1.x writer's signature: every 2.0 reader runs vector
+    /// instructions, so it changes nothing here.
+    pub fn add_decoder(
+        &mut self,
+        module: &[u8],
+        mut desc: DecoderRef,
+        uses_vectors: bool,
+    ) -> Result<String> {
+        let _ = uses_vectors;
+        let hash = *blake3::hash(module).as_bytes();
+        let entry = manifest::decoder_entry(&hash);
+        if let Some(e) = self.out.entries.iter().find(|e| e.name == entry) {
+            if e.blake3 != hash {
+                return Err(Error::invalid(
+                    &entry,
+                    "two different decoder modules share this name (hash prefix)",
+                ));
+            }
+            return Ok(entry);
+        }
+        if self.last_path.is_some() {
+            return Err(Error::invalid(
+                &entry,
+                "decoders are added before the first record",
+            ));
+        }
+        desc.entry = entry.clone();
+        self.out.plain(&entry, module)?;
+        self.decoders.push(desc);
+        Ok(entry)
+    }
+
+    /// Records an empty folder (path relative to the packed folder).
+    pub fn add_empty_dir(&mut self, path: &str) -> Result<()> {
+        catalog::check_record_path(path).map_err(|what| Error::Unsupported {
+            path: path.into(),
+            what,
+        })?;
+        self.empty_dirs.push(path.to_owned());
+        Ok(())
+    }
+
+    /// Adds one record: its stored bytes go into the current bundle (a new
+    /// one when they would take it past [`BUNDLE_TARGET`]), its facts into
+    /// the current page (written when it holds [`PAGE_RECORDS`]).
+    pub fn add_record(&mut self, meta: RecordMeta, source: RecordSource<'_>) -> Result<()> {
+        catalog::check_record_path(&meta.path).map_err(|what| Error::Unsupported {
+            path: meta.path.clone(),
+            what,
+        })?;
+        if let Some(last) = self.last_path.as_deref() {
+            if last >= meta.path.as_str() {
+                return Err(Error::Unsupported {
+                    path: meta.path.clone(),
+                    what: format!(
+                        "records must come in strictly increasing path order, and this one comes after {last:?}"
+                    ),
+                });
+            }
+        }
+        let path = meta.path.clone();
+        let size = match &source {
+            RecordSource::Bytes(b) => b.len() as u64,
+            RecordSource::Reader { size, .. } => *size,
+        };
+        let (blake3, (deflated, stored_size), starts_bundle) = if size <= COMPRESS_MAX {
+            let owned;
+            let bytes: &[u8] = match source {
+                RecordSource::Bytes(b) => b,
+                RecordSource::Reader { reader, size } => {
+                    owned = crate::writer::read_exact_size(reader, size, &path)?;
+                    &owned
+                }
+            };
+            let hash = *blake3::hash(bytes).as_bytes();
+            let deflated = (!crate::media::is_precompressed(&meta.media_type))
+                .then(|| crate::writer::try_deflate(bytes))
+                .flatten();
+            let stored: &[u8] = deflated.as_deref().unwrap_or(bytes);
+            let starts = self.place(stored.len() as u64)?;
+            let b = self.bundle.as_mut().expect("place opens a bundle");
+            b.stream.push(stored, &mut self.out.w)?;
+            (hash, (deflated.is_some(), stored.len() as u64), starts)
+        } else {
+            let starts = self.place(size)?;
+            let b = self.bundle.as_mut().expect("place opens a bundle");
+            let mut src: Box<dyn Read + '_> = match source {
+                RecordSource::Bytes(b) => Box::new(b),
+                RecordSource::Reader { reader, .. } => Box::new(reader),
+            };
+            let mut hasher = blake3::Hasher::new();
+            let mut buf = vec![0u8; CHUNK_SIZE];
+            let mut left = size;
+            while left > 0 {
+                let n = left.min(CHUNK_SIZE as u64) as usize;
+                crate::writer::read_full(&mut *src, &mut buf[..n], &path)?;
+                hasher.update(&buf[..n]);
+                b.stream.push(&buf[..n], &mut self.out.w)?;
+                left -= n as u64;
+            }
+            let mut probe = [0u8; 1];
+            if src
+                .read(&mut probe)
+                .map_err(|e| Error::io(format!("reading {path}"), e))?
+                != 0
+            {
+                return Err(Error::Changed {
+                    path,
+                    what: format!("longer than the {size} bytes it had when packing began"),
+                });
+            }
+            (*hasher.finalize().as_bytes(), (false, size), starts)
+        };
+        self.records += 1;
+        self.bytes += size;
+        self.last_path = Some(path);
+        self.page.push(Pending {
+            meta,
+            size,
+            stored_size,
+            deflated,
+            blake3,
+            starts_bundle,
+        });
+        if self.page.len() == PAGE_RECORDS {
+            self.flush_page()?;
+        }
+        Ok(())
+    }
+
+    /// Makes room for a record of `stored` bytes: closes the bundle it
+    /// would take past [`BUNDLE_TARGET`], opens one when none is open, and
+    /// notes where a page's first record starts. Returns whether the record
+    /// starts a bundle after the first.
+    fn place(&mut self, stored: u64) -> Result<bool> {
+        let mut starts = false;
+        if let Some(b) = &self.bundle {
+            if b.stream.len + stored > self.bundle_target {
+                self.close_bundle()?;
+                starts = true;
+            }
+        }
+        if self.bundle.is_none() {
+            starts = !self.bundles.is_empty();
+            let number = self.bundles.len() as u64;
+            let mut id = [0u8; 16];
+            self.rng.fill_bytes(&mut id);
+            let key = self
+                .data_key
+                .stream_key(&self.archive_id, StreamId::Bundle(id));
+            // A record over the target fills a bundle alone, whose size is
+            // known now; any other bundle stays under 4 GiB (no ZIP64).
+            let size_hint = if stored > self.bundle_target {
+                crypto::sealed_len(crypto::padme(stored))
+            } else {
+                0
+            };
+            let header_at = self.out.start_open(&bundle_entry(number), size_hint)?;
+            self.bundle = Some(OpenBundle {
+                id,
+                header_at,
+                size_hint,
+                stream: StreamOut::new(key),
+            });
+        }
+        if self.page.is_empty() {
+            let b = self.bundle.as_ref().expect("opened above");
+            self.page_start = (self.bundles.len() as u64, b.stream.len);
+        }
+        Ok(starts)
+    }
+
+    /// Pads, seals and closes the open bundle.
+    fn close_bundle(&mut self) -> Result<()> {
+        let Some(b) = self.bundle.take() else {
+            return Ok(());
+        };
+        let len = b.stream.len;
+        let sealed = b.stream.close(crypto::padme(len), &mut self.out.w)?;
+        let name = bundle_entry(self.bundles.len() as u64);
+        self.out.end_open(&name, b.header_at, b.size_hint, sealed)?;
+        self.bundles.push((b.id, len));
+        Ok(())
+    }
+}
+
+impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
+    /// Writes the current page aside: its records' leaves give its root,
+    /// its encoded form is sealed under a fresh stream id and kept in the
+    /// spill until the bundles are written.
+    fn flush_page(&mut self) -> Result<()> {
+        if self.page.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::replace(&mut self.page, Vec::with_capacity(PAGE_RECORDS));
+        let mut records = Vec::with_capacity(pending.len());
+        let mut leaves = Vec::with_capacity(pending.len());
+        for p in pending {
+            let m = p.meta;
+            let rec = page::Record {
+                title: (!m.title.is_empty()).then_some(m.title),
+                media_type: m.media_type,
+                size: p.size,
+                blake3: p.blake3,
+                // A time RFC 3339's four-digit years cannot hold is dropped,
+                // as 1.x does.
+                modified: m.modified.filter(|&t| {
+                    crate::time::parse_rfc3339(&crate::time::format_rfc3339(t)).is_some()
+                }),
+                decoder: m.decoder,
+                render: m.render,
+                metadata: m.metadata,
+                encoding: if p.deflated {
+                    Encoding::Deflate
+                } else {
+                    Encoding::Identity
+                },
+                stored_size: p.stored_size,
+                new_bundle: p.starts_bundle,
+                path: m.path,
+            };
+            let salt = tree::record_salt(&self.data_key, &self.archive_id, &rec.path);
+            leaves.push(tree::leaf_hash(&rec.leaf(&salt)?));
+            records.push(rec);
+        }
+        let number = self.pages.len() as u64;
+        let name = page_entry(number);
+        let deflated = page::encode_page(&records, &mut self.tables)
+            .map_err(|e| Error::invalid(&name, e.to_string()))?;
+        let mut id = [0u8; 16];
+        self.rng.fill_bytes(&mut id);
+        let key = self
+            .data_key
+            .stream_key(&self.archive_id, StreamId::Page(id));
+        let sealed = crypto::seal_stream(&key, &deflated);
+        self.spill.append(&sealed)?;
+        let root = tree::root(&leaves);
+        self.roots.push(tree::leaf_hash(&root));
+        self.pages.push(PageDone {
+            line: index::PageRef {
+                stream: id,
+                count: records.len() as u32,
+                last: records.pop().map(|r| r.path).unwrap_or_default(),
+                first_bundle: self.page_start.0,
+                first_offset: self.page_start.1,
+                root,
+            },
+            sealed: Sealed {
+                size: sealed.len() as u64,
+                crc32: crc32fast::hash(&sealed),
+                blake3: *blake3::hash(&sealed).as_bytes(),
+            },
+        });
+        Ok(())
+    }
+}
+
+impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
+    /// Closes the last page and bundle, copies the pages in, writes the
+    /// index, `entries`, `public.json`, `head`, `signatures`, the central
+    /// directory and the end records, and returns the output (flushed,
+    /// positioned at its end).
+    pub fn finish(mut self) -> Result<W> {
+        self.flush_page()?;
+        self.close_bundle()?;
+        let pages = std::mem::take(&mut self.pages);
+        {
+            let mut src = self.spill.reader()?;
+            for (n, p) in pages.iter().enumerate() {
+                self.out.known(
+                    &page_entry(n as u64),
+                    p.sealed.size,
+                    p.sealed.crc32,
+                    p.sealed.blake3,
+                    &mut src,
+                )?;
+            }
+        }
+        self.spill = Spill::default();
+        let mut index_id = [0u8; 16];
+        self.rng.fill_bytes(&mut index_id);
+        let index_plain = index::Index {
+            records: self.records,
+            tables: std::mem::take(&mut self.tables),
+            bundles: std::mem::take(&mut self.bundles)
+                .into_iter()
+                .map(|(stream, len)| index::BundleRef { stream, len })
+                .collect(),
+            pages: pages.into_iter().map(|p| p.line).collect(),
+            empty_dirs: {
+                let mut d = std::mem::take(&mut self.empty_dirs);
+                d.sort();
+                d
+            },
+        };
+        let pages_count = index_plain.pages.len() as u64;
+        let bundles_count = index_plain.bundles.len() as u64;
+        let index_plain = index_plain.encode();
+        let key = self
+            .data_key
+            .stream_key(&self.archive_id, StreamId::Index(index_id));
+        self.out
+            .plain(INDEX_ENTRY, &crypto::seal_stream(&key, &index_plain))?;
+        let table = self.entries_bytes();
+        self.out.plain(ENTRIES_ENTRY, &table)?;
+        let public = self.public_bytes(index_id, pages_count, bundles_count);
+        self.out.plain(PUBLIC_ENTRY, &public)?;
+        let head = Head {
+            archive_id: self.archive_id,
+            sequence: 0,
+            previous: [0; 32],
+            created: self.created,
+            records: self.records,
+            bytes: self.bytes,
+            records_root: self.roots.root(),
+            entries: *blake3::hash(&table).as_bytes(),
+            public: *blake3::hash(&public).as_bytes(),
+        }
+        .to_bytes();
+        self.out.plain(HEAD_ENTRY, &head)?;
+        let signatures: Vec<_> = self.issuer.iter().map(|k| head::sign(k, &head)).collect();
+        self.out
+            .plain(SIGNATURES_ENTRY, &head::signatures_to_bytes(&signatures))?;
+        self.write_directory()?;
+        Ok(self.out.w)
+    }
+
+    /// The central directory and the end records.
+    fn write_directory(&mut self) -> Result<()> {
+        let cd_offset = self.out.offset;
+        let mut cd = std::io::BufWriter::with_capacity(1 << 20, &mut self.out.w);
+        let mut cd_size = 0u64;
+        let mut h = Vec::new();
+        for e in &self.out.entries {
+            container::central_header_into(
+                &container::Entry {
+                    name: e.name.clone(),
+                    size: e.size,
+                    crc32: e.crc32,
+                    offset: e.offset,
+                },
+                &mut h,
+            );
+            cd.write_all(&h).map_err(io)?;
+            cd_size += h.len() as u64;
+        }
+        cd.write_all(&container::end_records(
+            self.out.entries.len() as u64,
+            cd_offset,
+            cd_size,
+        ))
+        .map_err(io)?;
+        cd.flush().map_err(io)?;
+        drop(cd);
+        self.out.w.flush().map_err(io)
+    }
+}
+
+impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
+    /// The entry table: one line per entry written so far.
+    fn entries_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.out.entries.len() * 100);
+        for e in &self.out.entries {
+            out.extend_from_slice(
+                format!(
+                    "{} {} {:08x} {}\n",
+                    e.name,
+                    e.size,
+                    e.crc32,
+                    crate::hex::encode(&e.blake3)
+                )
+                .as_bytes(),
+            );
+        }
+        out
+    }
+
+    /// `public.json`.
+    fn public_bytes(&mut self, index_stream: [u8; 16], pages: u64, bundles: u64) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Issuer {
+            algorithm: &'static str,
+            #[serde(with = "crate::hex::array")]
+            public_key: [u8; 32],
+        }
+        #[derive(serde::Serialize)]
+        struct Catalog {
+            index: &'static str,
+            #[serde(with = "crate::hex::array")]
+            index_stream: [u8; 16],
+            pages: u64,
+            page_records: u64,
+        }
+        #[derive(serde::Serialize)]
+        struct Public {
+            format: &'static str,
+            version: &'static str,
+            #[serde(with = "crate::hex::array")]
+            archive_id: [u8; 16],
+            created: String,
+            issuers: Vec<Issuer>,
+            #[serde(with = "crate::hex::array")]
+            key_commitment: [u8; 32],
+            key_slots: Vec<crypto::KeySlot>,
+            chunk_size: u64,
+            catalog: Catalog,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            decoders: Vec<DecoderRef>,
+            bundles: u64,
+        }
+        let p = Public {
+            format: "legation",
+            version: crate::v2::VERSION,
+            archive_id: self.archive_id,
+            created: crate::time::format_rfc3339(self.created),
+            issuers: self
+                .issuer
+                .iter()
+                .map(|k| Issuer {
+                    algorithm: head::ED25519,
+                    public_key: k.public(),
+                })
+                .collect(),
+            key_commitment: self.data_key.commitment(&self.archive_id),
+            key_slots: std::mem::take(&mut self.key_slots),
+            chunk_size: CHUNK_SIZE as u64,
+            catalog: Catalog {
+                index: INDEX_ENTRY,
+                index_stream,
+                pages,
+                page_records: PAGE_RECORDS as u64,
+            },
+            decoders: std::mem::take(&mut self.decoders),
+            bundles,
+        };
+        serde_json::to_vec(&p).unwrap() // plain data, always serializable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Identity;
+    use rand_core::{RngCore, SeedableRng};
+
+    fn rng(seed: u64) -> rand_chacha::ChaCha20Rng {
+        rand_chacha::ChaCha20Rng::seed_from_u64(seed)
+    }
+
+    struct Keys {
+        reader: Identity,
+        issuer_public: [u8; 32],
+    }
+
+    fn writer_to<W: Write + Seek>(
+        out: W,
+        seed: u64,
+        signed: bool,
+    ) -> (ArchiveWriter<W, rand_chacha::ChaCha20Rng>, Keys) {
+        let mut r = rng(seed);
+        let reader = Identity::generate(&mut r);
+        let issuer = IssuerKey::generate(&mut r);
+        let keys = Keys {
+            issuer_public: issuer.public(),
+            reader,
+        };
+        let opts = WriterOptions {
+            created: 1_767_225_600,
+            issuer: signed.then_some(issuer),
+            recipients: vec![keys.reader.public()],
+            passphrases: vec![],
+            embed_spec: true,
+            viewer: None,
+        };
+        (ArchiveWriter::new(out, opts, r).unwrap(), keys)
+    }
+
+    /// A record's bytes: text (DEFLATE shrinks it) or random (it does not).
+    fn content(i: usize, len: usize, r: &mut impl RngCore) -> Vec<u8> {
+        if i.is_multiple_of(2) {
+            format!("record {i} says hello again and again. ")
+                .into_bytes()
+                .into_iter()
+                .cycle()
+                .take(len)
+                .collect()
+        } else {
+            let mut v = vec![0u8; len];
+            r.fill_bytes(&mut v);
+            v
+        }
+    }
+
+    fn meta(path: &str) -> RecordMeta {
+        RecordMeta {
+            path: path.into(),
+            media_type: "text/plain".into(),
+            ..RecordMeta::default()
+        }
+    }
+
+    fn slice(archive: &[u8], e: &container::Entry) -> Vec<u8> {
+        archive[e.data_offset() as usize..e.end() as usize].to_vec()
+    }
+
+    /// Reads an archive back through every structure and checks it holds
+    /// exactly `expected` (path, bytes), in order.
+    fn check(archive: &[u8], keys: &Keys, signed: bool, expected: &[(String, Vec<u8>)]) {
+        let tail = &archive[archive.len().saturating_sub(container::TAIL_LEN)..];
+        let dir = container::parse_end(tail, archive.len() as u64).unwrap();
+        let cd = &archive[dir.offset as usize..(dir.offset + dir.size) as usize];
+        let entries = container::parse_directory(cd, &dir).unwrap();
+        let mut at = 0;
+        for e in &entries {
+            assert_eq!(e.offset, at, "{} starts where the previous ended", e.name);
+            container::check_local_header(e, &archive[e.offset as usize..e.data_offset() as usize])
+                .unwrap();
+            at = e.end();
+        }
+        assert_eq!(at, dir.offset);
+        let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        let find = |n: &str| entries.iter().find(|e| e.name == n).unwrap();
+
+        // The entry table: every entry before it, bytes rehashed.
+        let table = slice(archive, find(ENTRIES_ENTRY));
+        let table = std::str::from_utf8(&table).unwrap();
+        let at_table = names.iter().position(|n| *n == ENTRIES_ENTRY).unwrap();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), at_table);
+        for (e, line) in entries[..at_table].iter().zip(&lines) {
+            let data = slice(archive, e);
+            assert_eq!(
+                *line,
+                format!(
+                    "{} {} {:08x} {}",
+                    e.name,
+                    data.len(),
+                    crc32fast::hash(&data),
+                    crate::hex::encode(blake3::hash(&data).as_bytes())
+                )
+            );
+            assert_eq!(crc32fast::hash(&data), e.crc32);
+        }
+
+        // public.json, the key slot, the head and its signatures.
+        let public_bytes = slice(archive, find(PUBLIC_ENTRY));
+        let public: serde_json::Value = serde_json::from_slice(&public_bytes).unwrap();
+        assert_eq!(public["version"], "2.0");
+        let archive_id: [u8; 16] = crate::hex::decode(public["archive_id"].as_str().unwrap())
+            .unwrap()[..]
+            .try_into()
+            .unwrap();
+        let slot: crypto::KeySlot = serde_json::from_value(public["key_slots"][0].clone()).unwrap();
+        let key = crypto::open_x25519_slot(&slot, &archive_id, keys.reader.secret()).unwrap();
+        assert_eq!(
+            public["key_commitment"],
+            crate::hex::encode(&key.commitment(&archive_id))
+        );
+        let head_bytes = slice(archive, find(HEAD_ENTRY));
+        let h = Head::parse(&head_bytes).unwrap();
+        assert_eq!(h.entries, *blake3::hash(table.as_bytes()).as_bytes());
+        assert_eq!(h.public, *blake3::hash(&public_bytes).as_bytes());
+        assert_eq!(h.archive_id, archive_id);
+        assert_eq!(h.records, expected.len() as u64);
+        assert_eq!(
+            h.bytes,
+            expected.iter().map(|(_, b)| b.len() as u64).sum::<u64>()
+        );
+        let sigs = head::parse_signatures(&slice(archive, find(SIGNATURES_ENTRY))).unwrap();
+        if signed {
+            assert_eq!(sigs.len(), 1);
+            assert_eq!(sigs[0].public_key, keys.issuer_public);
+            assert_eq!(head::verify(&sigs[0], &head_bytes), Some(true));
+            assert_eq!(
+                public["issuers"][0]["public_key"],
+                crate::hex::encode(&keys.issuer_public)
+            );
+        } else {
+            assert!(sigs.is_empty());
+            assert_eq!(public["issuers"], serde_json::json!([]));
+        }
+
+        // The index, then each bundle opened whole.
+        let index_stream: [u8; 16] =
+            crate::hex::decode(public["catalog"]["index_stream"].as_str().unwrap()).unwrap()[..]
+                .try_into()
+                .unwrap();
+        let ikey = key.stream_key(&archive_id, StreamId::Index(index_stream));
+        let index_plain = crypto::open_stream(&ikey, &slice(archive, find(INDEX_ENTRY))).unwrap();
+        let ix = index::Index::parse(&index_plain, INDEX_ENTRY).unwrap();
+        assert_eq!(ix.records, expected.len() as u64);
+        assert_eq!(public["catalog"]["pages"], ix.pages.len() as u64);
+        assert_eq!(public["bundles"], ix.bundles.len() as u64);
+        assert_eq!(ix.pages.len(), expected.len().div_ceil(PAGE_RECORDS));
+        let mut want: Vec<String> = vec![crate::MIMETYPE_ENTRY.into(), crate::SPEC_ENTRY.into()];
+        want.extend((0..ix.bundles.len() as u64).map(bundle_entry));
+        want.extend((0..ix.pages.len() as u64).map(page_entry));
+        want.extend(
+            [
+                INDEX_ENTRY,
+                ENTRIES_ENTRY,
+                PUBLIC_ENTRY,
+                HEAD_ENTRY,
+                SIGNATURES_ENTRY,
+            ]
+            .map(String::from),
+        );
+        assert_eq!(names, want);
+        let bundles: Vec<Vec<u8>> = ix
+            .bundles
+            .iter()
+            .enumerate()
+            .map(|(n, b)| {
+                let k = key.stream_key(&archive_id, StreamId::Bundle(b.stream));
+                let plain = crypto::open_stream(&k, &slice(archive, find(&bundle_entry(n as u64))))
+                    .unwrap();
+                assert_eq!(plain.len() as u64, crypto::padme(b.len));
+                assert!(
+                    plain[b.len as usize..].iter().all(|&x| x == 0),
+                    "padding is zeros"
+                );
+                plain
+            })
+            .collect();
+
+        // Each page: opened, parsed, located, its records read back.
+        let mut roots = tree::RootBuilder::new();
+        let mut n = 0;
+        for (p, line) in ix.pages.iter().enumerate() {
+            let name = page_entry(p as u64);
+            let k = key.stream_key(&archive_id, StreamId::Page(line.stream));
+            let deflated = crypto::open_stream(&k, &slice(archive, find(&name))).unwrap();
+            let records = page::parse_page(&deflated, &ix.tables, &name).unwrap();
+            assert_eq!(records.len(), line.count as usize);
+            assert_eq!(records.last().unwrap().path, line.last);
+            let places = page::locate(&records, line.first_bundle, line.first_offset);
+            let mut leaves = Vec::new();
+            for (rec, (b, off)) in records.iter().zip(places) {
+                let (path, bytes) = &expected[n];
+                n += 1;
+                assert_eq!(&rec.path, path);
+                let stored = &bundles[b as usize][off as usize..(off + rec.stored_size) as usize];
+                assert!(off + rec.stored_size <= ix.bundles[b as usize].len);
+                let got = match rec.encoding {
+                    Encoding::Identity => stored.to_vec(),
+                    _ => miniz_oxide::inflate::decompress_to_vec(stored).unwrap(),
+                };
+                assert_eq!(&got, bytes, "{path}");
+                assert_eq!(rec.blake3, *blake3::hash(bytes).as_bytes());
+                assert_eq!(rec.size, bytes.len() as u64);
+                let salt = tree::record_salt(&key, &archive_id, &rec.path);
+                leaves.push(tree::leaf_hash(&rec.leaf(&salt).unwrap()));
+            }
+            assert_eq!(tree::root(&leaves), line.root, "{name}'s root");
+            roots.push(tree::leaf_hash(&line.root));
+        }
+        assert_eq!(n, expected.len());
+        assert_eq!(roots.root(), h.records_root);
+    }
+
+    /// Writes `count` records (text and random by turns, 20-200 bytes, one
+    /// over 64 KiB) and checks the archive.
+    fn round_trip(count: usize, bundle_target: Option<u64>) -> Vec<u8> {
+        let (mut w, keys) = writer_to(std::io::Cursor::new(Vec::new()), count as u64, true);
+        if let Some(t) = bundle_target {
+            w.bundle_target = t;
+        }
+        let mut r = rng(99);
+        let mut expected = Vec::new();
+        for i in 0..count {
+            let len = if i == count / 2 {
+                70_000 + i
+            } else {
+                20 + (i * 37) % 181
+            };
+            let path = format!("r{:03}/record-{i:08}.txt", i / 1000);
+            let bytes = content(i, len, &mut r);
+            w.add_record(meta(&path), RecordSource::Bytes(&bytes))
+                .unwrap();
+            expected.push((path, bytes));
+        }
+        let archive = w.finish().unwrap().into_inner();
+        check(&archive, &keys, true, &expected);
+        archive
+    }
+
+    #[test]
+    fn archives_of_every_page_boundary_read_back() {
+        for count in [0, 1, 4095, 4096, 4097, 10_000] {
+            round_trip(count, None);
+        }
+    }
+
+    #[test]
+    fn small_bundles_split_records_across_bundles_and_pages() {
+        // 10,000 records of about 110 bytes stored in bundles of at most
+        // 50 KB: about 20 bundles, pages starting inside and at the start
+        // of bundles, and the record over 64 KiB in a bundle of its own.
+        let archive = round_trip(10_000, Some(50_000));
+        let tail = &archive[archive.len() - container::TAIL_LEN..];
+        let dir = container::parse_end(tail, archive.len() as u64).unwrap();
+        let cd = &archive[dir.offset as usize..(dir.offset + dir.size) as usize];
+        let bundles = container::parse_directory(cd, &dir)
+            .unwrap()
+            .iter()
+            .filter(|e| e.name.starts_with("b/"))
+            .count();
+        assert!(bundles > 15, "{bundles} bundles");
+    }
+}
