@@ -18,8 +18,9 @@ pub const HEAD_MAGIC: &str = "legation-head 2.0";
 /// What each signature signs before the head's bytes (Ed25519 as used
 /// here takes no context, so the context is a prefix).
 pub const SIGNED_PREFIX: &[u8] = b"legation head v2\n";
-/// A head is refused above this many bytes (a valid one is about 430).
-pub const MAX_HEAD: usize = 4096;
+/// The longest valid head (every number at 20 digits), so a longer `head`
+/// entry is refused unread (SPEC §27.1).
+pub const MAX_HEAD: usize = 471;
 /// At most this many signature lines.
 pub const MAX_SIGNATURES: usize = 64;
 /// At most this many bytes a signature line, room for the hex of a
@@ -180,7 +181,7 @@ impl Head {
 }
 
 /// A decimal `u64` in its one spelling: `0`, or a digit 1-9 and digits.
-fn decimal(s: &str) -> Option<u64> {
+pub(crate) fn decimal(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     let shape = match b {
         [b'0'] => true,
@@ -428,6 +429,13 @@ mod tests {
             ..sample()
         };
         assert_eq!(Head::parse(&max.to_bytes()).unwrap(), max);
+        let longest = Head {
+            bytes: u64::MAX,
+            created: crate::time::parse_rfc3339("9999-12-31T23:59:59Z").unwrap(),
+            ..max
+        };
+        assert_eq!(longest.to_bytes().len(), MAX_HEAD);
+        assert_eq!(Head::parse(&longest.to_bytes()).unwrap(), longest);
     }
 
     #[test]

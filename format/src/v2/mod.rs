@@ -34,6 +34,7 @@
 //! unsigned one before `varint`; `str` is `varint` byte length followed by
 //! UTF-8 bytes.
 
+pub mod base64;
 pub mod entries;
 pub mod head;
 pub mod index;
