@@ -157,7 +157,10 @@ mod tests {
             crc32: 1,
             blake3: [2; 32],
         };
-        assert_eq!(parse(&to_bytes(&[max.clone()])).unwrap(), vec![max]);
+        assert_eq!(
+            parse(&to_bytes(std::slice::from_ref(&max))).unwrap(),
+            vec![max]
+        );
     }
 
     #[test]
@@ -174,7 +177,7 @@ mod tests {
             (line(&format!("head  1 00000001 {h}")), "two spaces"),
             (line(&format!("head 1 00000001 {h} ")), "a trailing space"),
             (line(&format!("head 1 00000001 {h} x")), "a fifth field"),
-            (line(&format!("head 1 00000001")), "three fields"),
+            (line("head 1 00000001"), "three fields"),
             (line(&format!("head 01 00000001 {h}")), "a leading zero"),
             (line(&format!("head +1 00000001 {h}")), "a sign"),
             (

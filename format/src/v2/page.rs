@@ -449,7 +449,7 @@ pub fn encode_page(records: &[Record], tables: &mut Tables) -> Result<Vec<u8>> {
                 ),
             ));
         }
-        items += rec.metadata.iter().map(|(_, v)| 1 + v.len()).sum::<usize>();
+        items += rec.metadata.values().map(|v| 1 + v.len()).sum::<usize>();
         if items > MAX_PAGE_ITEMS {
             return Err(Error::invalid(
                 WHAT,
@@ -604,6 +604,11 @@ fn parse_plain(plain: &[u8], tables: &Tables, entry: &str) -> Result<Vec<Record>
         let mut path = String::with_capacity(shared + suffix_len);
         path.push_str(&prev[..shared]);
         path.push_str(suffix);
+        if shared != shared_prefix(prev, &path) {
+            return Err(r.error(format!(
+                "{path}: shares {shared} bytes with the previous path, not the longest whole-character prefix"
+            )));
+        }
         if i > 0 && path.as_str() <= prev {
             return Err(r.error(format!(
                 "{path}: not after {prev} (paths must strictly increase)"
@@ -721,19 +726,19 @@ mod tests {
 
     /// A record with every optional field, varied by `i`.
     fn full_record(i: u64, path: String) -> Record {
-        let deflate = i % 3 == 0;
+        let deflate = i.is_multiple_of(3);
         Record {
             path,
             title: Some(format!("Acte n° {i} — «naissance»")),
             media_type: ["text/plain", "image/tiff", "application/pdf"][(i % 3) as usize].into(),
             size: 1000 + i * 7,
             blake3: hash(i, 1),
-            modified: Some(if i % 2 == 0 {
+            modified: Some(if i.is_multiple_of(2) {
                 1_700_000_000 + i as i64
             } else {
                 -(i as i64) * 86_400
             }),
-            decoder: (i % 4 != 0).then(|| format!("d/{:016x}.wasm", i % 4)),
+            decoder: (!i.is_multiple_of(4)).then(|| format!("d/{:016x}.wasm", i % 4)),
             render: match i % 3 {
                 0 => Some(Render::Rendered {
                     blake3: hash(i, 2),
@@ -960,6 +965,10 @@ mod tests {
             "shared prefix inside a character, empty suffix",
         );
         // Paths: not increasing, equal, unsafe, not UTF-8, too long.
+        let mut e = vec![2];
+        raw(&mut e, 0, 0, "a/é".as_bytes(), &tail());
+        raw(&mut e, 0, 1, "/ü".as_bytes(), &tail());
+        refused(&e, "a shared prefix shorter than the longest");
         refused(
             &two(0, 2, b"a", &tail(), &[]),
             "path before the previous one",
@@ -968,7 +977,7 @@ mod tests {
         refused(&two(0, 4, b"/../x", &tail(), &[]), "path with ..");
         refused(&two(0, 2, &[0xff], &tail(), &[]), "path not UTF-8");
         // A suffix of `n` bytes after "a/": "ü" then x's.
-        let long_suffix = |n: usize| [&"ü".as_bytes()[..], &vec![b'x'; n - 2]].concat();
+        let long_suffix = |n: usize| ["ü".as_bytes(), &vec![b'x'; n - 2]].concat();
         refused(
             &two(0, 2, &long_suffix(MAX_PATH - 1), &tail(), &[]),
             "path of 4097 bytes",
@@ -1029,7 +1038,7 @@ mod tests {
         refused(&meta(&claim), "2^60 metadata values");
         let mut many = vec![1, 1, b'a'];
         varint::put(&mut many, MAX_RECORD_ITEMS as u64);
-        many.extend(std::iter::repeat(0).take(MAX_RECORD_ITEMS));
+        many.extend(std::iter::repeat_n(0, MAX_RECORD_ITEMS));
         refused(&meta(&many), "one item over the record's cap");
         many[3..5].copy_from_slice(&[0xff, 0x1f]); // MAX_RECORD_ITEMS - 1 values
         many.pop();
@@ -1058,8 +1067,20 @@ mod tests {
             m.extend_from_slice(&[1, 7]);
             m.extend_from_slice(b"subject");
             m.push(64);
-            m.extend(std::iter::repeat(0).take(64));
-            raw(&mut p, F_METADATA, 0, format!("p{i:05}").as_bytes(), &m);
+            m.extend(std::iter::repeat_n(0, 64));
+            let (path, prev) = (format!("p{i:05}"), format!("p{:05}", i.max(1) - 1));
+            let shared = if i == 0 {
+                0
+            } else {
+                shared_prefix(&prev, &path)
+            };
+            raw(
+                &mut p,
+                F_METADATA,
+                shared as u64,
+                &path.as_bytes()[shared..],
+                &m,
+            );
         }
         let e = parse_plain(&p, &tables(), ENTRY).unwrap_err().to_string();
         assert!(e.contains(ENTRY) && e.contains("metadata items"), "{e}");
