@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""The national-scale benchmark of format 2.0 (issue 20), behind the section
+"National scale" of BENCHMARKS.md.
+
+Archives of 1,000 to 10,000,000 synthetic records (20-200 bytes, 21-byte
+paths, no decoder, no Dublin Core) are written straight through the 2.0
+writer by `synth` (benches/src/bin/synth.rs): 10,000,000 small files do not
+fit this machine as a folder. Every command then runs as a user would run
+it, in a fresh process. Each figure is the median of RUNS runs (one for the
+write and for content verification at 10M) and the largest peak RSS, both
+taken from wait4(2) of that process alone, so that times under 10 ms are
+not rounded as /usr/bin/time rounds them.
+
+    python3 scripts/bench_national.py            # 1k .. 10M (needs about 3 GB of tmpfs)
+    NATIONAL_MAX=1000000 python3 scripts/bench_national.py
+"""
+import os, statistics, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+L = os.path.join(ROOT, "target", "release", "legation")
+SYNTH = os.path.join(ROOT, "target", "release", "synth")
+BENCH = os.path.join(os.environ.get("BENCH_DIR", "/dev/shm"), "legation-national")
+MAX = int(os.environ.get("NATIONAL_MAX", "10000000"))
+RUNS = 5
+HEADING = "## National scale: format 2.0 from 1,000 to 10,000,000 records"
+
+
+def run(cmd):
+    """Seconds and peak RSS (MB) of one process; exits on failure. Standard
+    output goes to /dev/null, except synth's one line, kept beside its archive."""
+    t = time.perf_counter()
+    out = open(cmd[cmd.index("--out") + 1] + ".records", "w") if cmd[0] == SYNTH else subprocess.DEVNULL
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, cwd=BENCH)
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    secs = time.perf_counter() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{err.decode(errors='replace')[-2000:]}")
+    return secs, usage.ru_maxrss / 1024
+
+
+def measure(cmd, runs=RUNS):
+    times, rss = [], []
+    for _ in range(runs):
+        s, m = run(cmd)
+        times.append(s)
+        rss.append(m)
+    return statistics.median(times), max(rss)
+
+
+def first_lines(cmd, lines=100, runs=RUNS):
+    """Median seconds until `lines` lines of standard output have arrived."""
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=BENCH)
+        for _ in range(lines):
+            if not p.stdout.readline():
+                sys.exit(f"fewer than {lines} lines from {' '.join(cmd)}")
+        times.append(time.perf_counter() - t)
+        p.kill()
+        p.wait()
+    return statistics.median(times)
+
+
+def ms(t):
+    return f"{t * 1000:.1f} ms" if t < 1 else f"{t:.2f} s"
+
+
+def main():
+    os.makedirs(BENCH, exist_ok=True)
+    os.chdir(BENCH)
+    if not os.path.exists("r.key"):
+        subprocess.run([L, "keygen", "recipient", "-o", "r"], check=True, capture_output=True)
+    if not os.path.exists("gov.key"):
+        subprocess.run([L, "keygen", "issuer", "-o", "gov"], check=True, capture_output=True)
+    rows, checks = [], []
+    for n in [1000, 10_000, 100_000, 1_000_000, 10_000_000]:
+        if n > MAX:
+            break
+        arch = f"n{n}.lgn"
+        big = n >= 10_000_000
+        write_cmd = [SYNTH, "--records", str(n), "--out", arch, "--recipient", "r.pub", "--issuer", "gov.key"]
+        w = measure(write_cmd, runs=1 if n >= 1_000_000 else 3)
+        # synth prints "N records, B bytes"; the records are the same every run (seeded).
+        record_bytes = int(open(arch + ".records").read().split()[2]) if os.path.exists(arch + ".records") else 0
+        size = os.path.getsize(arch)
+        overhead = (size - record_bytes) / n
+        info = measure([L, "info", arch])
+        one = f"r{(n // 2) // 10_000:04}/p{n // 2:010}.bin"
+        cat = measure([L, "cat", arch, one, "-i", "r.key"])
+        first = first_lines([L, "ls", arch, "-i", "r.key"])
+        ls = measure([L, "ls", arch, "-i", "r.key"], runs=1 if big else 3)
+        fx = measure([L, "verify", arch, "--issuer", "gov.pub"], runs=1 if big else 3)
+        b3 = measure(["b3sum", arch], runs=1 if big else 3)
+        ct = measure([L, "verify", arch, "-i", "r.key", "--level", "content"], runs=1 if big else 3)
+        run([L, "prove", arch, one, "-i", "r.key", "-o", "one.proof"])
+        proof_size = os.path.getsize("one.proof")
+        chk = measure([L, "check-proof", "one.proof", "--issuer", "gov.pub"])
+        budget = 1.25 * b3[0] + 0.2e-6 * n
+        rows.append(f"| {n:,} | {size / 2**20:.1f} MiB | {overhead:.1f} B | {ms(w[0])} / {w[1]:.0f} MB "
+                    f"| {ms(info[0])} / {info[1]:.0f} MB | {ms(cat[0])} / {cat[1]:.0f} MB | {ms(first)} "
+                    f"| {ms(ls[0])} / {ls[1]:.0f} MB | {ms(fx[0])} / {fx[1]:.0f} MB | {ms(b3[0])} "
+                    f"| {ms(ct[0])} / {ct[1]:.0f} MB | {proof_size:,} B | {ms(chk[0])} |")
+        checks.append((n, overhead, info, cat, first, ls, fx, budget, chk))
+        print(rows[-1], flush=True)
+    write(rows, checks)
+
+
+def write(rows, checks):
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    verdicts = []
+    for n, overhead, info, cat, first, ls, fx, budget, chk in checks:
+        bad = []
+        if overhead > 128: bad.append(f"overhead {overhead:.0f} B > 128 B")
+        if info[0] > 0.020 or info[1] > 32: bad.append(f"public facts {ms(info[0])}/{info[1]:.0f} MB > 20 ms/32 MB")
+        if cat[0] > 0.020 or cat[1] > 48: bad.append(f"cat {ms(cat[0])}/{cat[1]:.0f} MB > 20 ms/48 MB")
+        if first > 0.050: bad.append(f"first 100 listed in {ms(first)} > 50 ms")
+        if ls[1] > 64 or (n >= 10_000_000 and ls[0] > 10): bad.append(f"list {ms(ls[0])}/{ls[1]:.0f} MB")
+        if fx[0] > budget or fx[1] > 64: bad.append(f"audit {ms(fx[0])}/{fx[1]:.0f} MB > {ms(budget)}/64 MB")
+        if chk[0] > 0.005: bad.append(f"check-proof {ms(chk[0])} > 5 ms")
+        verdicts.append(f"- {n:,} records: " + ("every target met" if not bad else "missed: " + "; ".join(bad)))
+    section = f"""{HEADING}
+
+Written by `python3 scripts/bench_national.py` on {time.strftime('%Y-%m-%d')} at commit {commit}
+({os.cpu_count()} cores, {cpu}; archives on tmpfs). Records are synthetic (`synth`, benches/src/bin/synth.rs:
+20-200 random letters, 21-byte paths, no decoder, no Dublin Core), written through the 2.0 writer
+without files, for one X25519 recipient and signed. Every command is a fresh process; each cell is
+the median time / the largest peak RSS (from `wait4`) of {RUNS} runs (3 from 10,000 records for
+write, list, audit, content; 1 at 10,000,000). *Overhead* is (archive size - record bytes) / records,
+sealing, padding and tags included. *First 100* is the time until `ls` has printed 100 records.
+*Audit* is `verify --issuer gov.pub` (no key); its budget is 1.25 x `b3sum` + 0.2 µs a record.
+
+| records | archive | overhead | write | `info` | `cat` one | `ls` first 100 | `ls` all | audit | `b3sum` | content | proof | `check-proof` |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Against issue 20's targets:
+
+{chr(10).join(verdicts)}
+"""
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    text = open(path).read()
+    if HEADING in text:
+        a = text.index(HEADING)
+        b = text.find("\n## ", a + len(HEADING))
+        text = text[:a] + section + (text[b + 1:] if b >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    with open(path, "w") as f:
+        f.write(text)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
