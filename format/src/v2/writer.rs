@@ -1328,7 +1328,7 @@ mod tests {
         let mut r = rng(12);
         let n = 100_000u64;
         let mut total = 0u64;
-        let mut bytes = vec![0u8; 200];
+        let mut bytes = [0u8; 200];
         for i in 0..n {
             let len = 20 + (r.next_u32() % 181) as usize;
             r.fill_bytes(&mut bytes[..len]);
