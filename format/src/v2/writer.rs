@@ -26,8 +26,8 @@ use crate::keys::IssuerKey;
 use crate::manifest::{self, DecoderRef};
 use crate::v2::head::{self, Head};
 use crate::v2::{
-    bundle_entry, index, page, page_entry, tree, BUNDLE_TARGET, ENTRIES_ENTRY, HEAD_ENTRY,
-    INDEX_ENTRY, PAGE_RECORDS, PUBLIC_ENTRY, SIGNATURES_ENTRY,
+    bundle_entry, entries, index, page, page_entry, public, tree, BUNDLE_TARGET, ENTRIES_ENTRY,
+    HEAD_ENTRY, INDEX_ENTRY, PAGE_RECORDS, PUBLIC_ENTRY, SIGNATURES_ENTRY,
 };
 use crate::writer::{RecordMeta, RecordSource, WriterOptions, COMPRESS_MAX};
 use crate::{Error, Result};
@@ -855,83 +855,50 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
 }
 
 impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
-    /// The entry table: one line per entry written so far.
+    /// The entry table: one row per entry written so far.
     fn entries_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.out.entries.len() * 100);
-        for e in &self.out.entries {
-            out.extend_from_slice(
-                format!(
-                    "{} {} {:08x} {}\n",
-                    e.name,
-                    e.size,
-                    e.crc32,
-                    crate::hex::encode(&e.blake3)
-                )
-                .as_bytes(),
-            );
-        }
-        out
+        let rows: Vec<entries::Row> = self
+            .out
+            .entries
+            .iter()
+            .map(|e| entries::Row {
+                name: e.name.clone(),
+                size: e.size,
+                crc32: e.crc32,
+                blake3: e.blake3,
+            })
+            .collect();
+        entries::to_bytes(&rows)
     }
 
     /// `public.json`.
     fn public_bytes(&mut self, index_stream: [u8; 16], pages: u64, bundles: u64) -> Vec<u8> {
-        #[derive(serde::Serialize)]
-        struct Issuer {
-            algorithm: &'static str,
-            #[serde(with = "crate::hex::array")]
-            public_key: [u8; 32],
-        }
-        #[derive(serde::Serialize)]
-        struct Catalog {
-            index: &'static str,
-            #[serde(with = "crate::hex::array")]
-            index_stream: [u8; 16],
-            pages: u64,
-            page_records: u64,
-        }
-        #[derive(serde::Serialize)]
-        struct Public {
-            format: &'static str,
-            version: &'static str,
-            #[serde(with = "crate::hex::array")]
-            archive_id: [u8; 16],
-            created: String,
-            issuers: Vec<Issuer>,
-            #[serde(with = "crate::hex::array")]
-            key_commitment: [u8; 32],
-            key_slots: Vec<crypto::KeySlot>,
-            chunk_size: u64,
-            catalog: Catalog,
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            decoders: Vec<DecoderRef>,
-            bundles: u64,
-        }
-        let p = Public {
-            format: "legation",
-            version: crate::v2::VERSION,
+        public::Public {
+            format: "legation".into(),
+            version: crate::v2::VERSION.into(),
             archive_id: self.archive_id,
             created: crate::time::format_rfc3339(self.created),
             issuers: self
                 .issuer
                 .iter()
-                .map(|k| Issuer {
-                    algorithm: head::ED25519,
+                .map(|k| manifest::Issuer {
+                    algorithm: head::ED25519.into(),
                     public_key: k.public(),
                 })
                 .collect(),
             key_commitment: self.data_key.commitment(&self.archive_id),
             key_slots: std::mem::take(&mut self.key_slots),
             chunk_size: CHUNK_SIZE as u64,
-            catalog: Catalog {
-                index: INDEX_ENTRY,
+            catalog: public::Catalog {
+                index: INDEX_ENTRY.into(),
                 index_stream,
                 pages,
                 page_records: PAGE_RECORDS as u64,
             },
-            decoders: std::mem::take(&mut self.decoders),
             bundles,
-        };
-        serde_json::to_vec(&p).unwrap() // plain data, always serializable
+            decoders: std::mem::take(&mut self.decoders),
+        }
+        .to_bytes()
     }
 }
 
@@ -1042,6 +1009,10 @@ mod tests {
 
         // public.json, the key slot, the head and its signatures.
         let public_bytes = slice(archive, find(PUBLIC_ENTRY));
+        let parsed = public::Public::parse(&public_bytes).unwrap();
+        assert_eq!(parsed.to_bytes(), public_bytes);
+        let rows = entries::parse(table.as_bytes()).unwrap();
+        assert_eq!(rows.len(), at_table);
         let public: serde_json::Value = serde_json::from_slice(&public_bytes).unwrap();
         assert_eq!(public["version"], "2.0");
         let archive_id: [u8; 16] = crate::hex::decode(public["archive_id"].as_str().unwrap())
