@@ -11,8 +11,8 @@ use std::collections::HashSet;
 use crate::v2::ENTRIES_ENTRY;
 use crate::{Error, Result};
 
-/// Largest entry table a reader accepts (64 MiB: about 800,000 rows).
-pub const MAX_ENTRIES_BYTES: usize = 64 << 20;
+/// Largest entry table a reader accepts (256 MiB, SPEC §25).
+pub const MAX_ENTRIES_BYTES: usize = 256 << 20;
 /// The shortest row: a one-byte name, size `0`, the hashes, three spaces
 /// and the line feed.
 const MIN_ROW: usize = 1 + 1 + 1 + 1 + 8 + 1 + 64 + 1;

@@ -3,11 +3,12 @@
 //! members minus `entries`, `issuer` replaced by `issuers`, the catalog's
 //! index stream id and page size, and the bundle count, in this order:
 //! `format`, `version`, `archive_id`, `created`, `issuers`,
-//! `key_commitment`, `key_slots`, `chunk_size`, `catalog`, `bundles`,
-//! `decoders`.
+//! `key_commitment`, `key_slots`, `chunk_size`, `catalog`, `decoders`,
+//! `bundles` (SPEC §26).
 //!
 //! Reading is strict where 1.x is lenient: every member is required and
-//! `null` is refused anywhere in the document. Unknown members are ignored,
+//! `null` is refused as the value of every member SPEC §26 defines, at
+//! every level (none is optional). Unknown members are ignored,
 //! as in 1.x, so that a later 2.x can add members (recovery data, say);
 //! key slots of an unknown `type` are kept as [`KeySlot::Unknown`] and
 //! issuers of an unknown algorithm are skipped, so that new slot kinds and
@@ -20,8 +21,8 @@ use crate::manifest::{DecoderRef, Issuer};
 use crate::v2::{INDEX_ENTRY, PAGE_RECORDS, PUBLIC_ENTRY};
 use crate::{Error, Result};
 
-/// Largest `public.json` a reader accepts (4 MiB: thousands of key slots).
-pub const MAX_PUBLIC_BYTES: usize = 4 << 20;
+/// Largest `public.json` a reader accepts (16 MiB, SPEC §26).
+pub const MAX_PUBLIC_BYTES: usize = 16 << 20;
 /// The major version this code reads.
 pub const MAJOR: u32 = 2;
 
@@ -49,10 +50,10 @@ pub struct Public {
     pub chunk_size: u64,
     /// Where the sealed catalog is.
     pub catalog: Catalog,
+    /// The decoders the archive carries (an empty array when none).
+    pub decoders: Vec<DecoderRef>,
     /// Number of bundles (`b/00000000` onwards).
     pub bundles: u64,
-    /// The decoders the archive carries.
-    pub decoders: Vec<DecoderRef>,
 }
 
 /// Where the sealed catalog is and how it is cut.
@@ -94,17 +95,6 @@ fn known_issuers<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Iss
     Ok(out)
 }
 
-/// Whether `v` holds a `null` anywhere.
-fn has_null(v: &serde_json::Value) -> bool {
-    use serde_json::Value;
-    match v {
-        Value::Null => true,
-        Value::Array(a) => a.iter().any(has_null),
-        Value::Object(o) => o.values().any(has_null),
-        _ => false,
-    }
-}
-
 /// A version part in its one spelling: `0`, or 1-9 then digits.
 fn number(s: &str) -> Option<u32> {
     let shape =
@@ -121,7 +111,7 @@ impl Public {
     }
 
     /// Parses and checks `public.json`: at most [`MAX_PUBLIC_BYTES`], no
-    /// `null`, format `legation`, version `2.MINOR` (each part `0` or 1-9
+    /// `null` for a defined member (each is typed and required), format `legation`, version `2.MINOR` (each part `0` or 1-9
     /// then digits), every member present and well-formed, the chunk size,
     /// catalog index and page size of 2.0, RFC 3339 UTC `created`, no
     /// issuer twice, decoder entries under `d/`.
@@ -137,15 +127,9 @@ impl Public {
                 bytes.len()
             )));
         }
-        // First the shape that decides how to read the rest: nulls, then
-        // format and version, so that a later major gets a clear error
-        // even if its members changed.
+        // First format and version, so that a later major gets a clear
+        // error even if its members changed.
         let v: serde_json::Value = serde_json::from_slice(bytes).map_err(json)?;
-        if has_null(&v) {
-            return Err(bad(
-                "holds a null (2.0 refuses null for every member)".into()
-            ));
-        }
         if v.get("format").and_then(|f| f.as_str()) != Some("legation") {
             return Err(bad("\"format\" is not \"legation\"".into()));
         }
@@ -282,12 +266,12 @@ mod tests {
             "key_slots",
             "chunk_size",
             "catalog",
-            "bundles",
             "decoders",
+            "bundles",
         ];
         assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "{t}");
         assert!(t.starts_with(r#"{"format":"legation","version":"2.0","archive_id":"11111111111111111111111111111111","created":"2026-12-08T10:00:00Z","issuers":[{"algorithm":"ed25519","public_key":"#));
-        assert!(t.contains(r#""catalog":{"index":"c/index","index_stream":"44444444444444444444444444444444","pages":2442,"page_records":4096},"bundles":4,"decoders":["#));
+        assert!(t.contains(r#""catalog":{"index":"c/index","index_stream":"44444444444444444444444444444444","pages":2442,"page_records":4096},"decoders":["#));
         // An unsigned archive with no decoder: empty arrays, written.
         let mut u = public();
         u.issuers.clear();
@@ -304,10 +288,13 @@ mod tests {
         // and an issuer of an unknown algorithm are all read.
         let later = t
             .replace(r#""version":"2.0""#, r#""version":"2.13""#)
-            .replace(r#""bundles":4"#, r#""bundles":4,"recovery":{"x":[1,2]}"#)
+            .replace(
+                r#""bundles":4"#,
+                r#""bundles":4,"recovery":{"x":[1,2],"y":null}"#,
+            )
             .replace(
                 r#""key_slots":["#,
-                r#""key_slots":[{"type":"ml-kem","k":"00"},"#,
+                r#""key_slots":[{"type":"ml-kem","k":null},"#,
             )
             .replace(
                 r#""issuers":["#,
@@ -332,15 +319,27 @@ mod tests {
             "a null member",
         );
         refused(
-            &with(r#""bundles":4"#, r#""bundles":4,"later":null"#),
-            "a null unknown member",
+            &with(r#""type":"argon2id""#, r#""type":null"#),
+            "a null slot type",
+        );
+        refused(
+            &with(r#""memory_kib":262144"#, r#""memory_kib":null"#),
+            "a null slot field",
+        );
+        refused(
+            &with(r#""fuel":1073741824"#, r#""fuel":null"#),
+            "a null decoder limit",
         );
         refused(
             &with(
-                r#""key_slots":["#,
-                r#""key_slots":[{"type":"ml-kem","k":null},"#,
+                r#""issuers":["#,
+                r#""issuers":[{"algorithm":"ml-dsa-65","public_key":null},"#,
             ),
-            "a null in an unknown slot",
+            "a null issuer key",
+        );
+        refused(
+            &with(r#""pages":2442"#, r#""pages":null"#),
+            "a null catalog member",
         );
         refused(&with(r#","bundles":4"#, ""), "bundles missing");
         refused(
