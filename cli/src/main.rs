@@ -191,6 +191,41 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Rewrite a format 1.0-1.3 archive as format 2.0. Needs a key that
+    /// opens it, and the new archive's own keys: at least one --recipient
+    /// or --new-passphrase-file (key slots cannot be carried, since
+    /// re-wrapping needs the recipients' public keys), and --sign (or an
+    /// explicit --unsigned). Records, their facts and render outcomes,
+    /// decoders and empty folders are carried; each record's bytes are
+    /// checked against its BLAKE3 on the way.
+    Convert {
+        /// The 1.x archive: a file or s3://BUCKET/KEY.
+        archive: Location,
+        /// The format 2.0 archive to write.
+        #[arg(short, long, value_name = "NEW")]
+        output: PathBuf,
+        #[command(flatten)]
+        keys: KeyOpts,
+        /// Public key of a recipient of the new archive (`NAME.pub`); repeatable.
+        #[arg(long = "recipient", short = 'r', value_name = "FILE.pub")]
+        recipients: Vec<PathBuf>,
+        /// File whose first line is a passphrase that opens the new archive.
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+        /// Accept a new passphrase the strength check refuses.
+        #[arg(long)]
+        allow_weak_passphrase: bool,
+        /// Issuer signing key of the new archive (`NAME.key`); required
+        /// unless --unsigned.
+        #[arg(long, value_name = "ISSUER.key", required_unless_present = "unsigned")]
+        sign: Option<PathBuf>,
+        /// Write the new archive unsigned.
+        #[arg(long, conflicts_with = "sign")]
+        unsigned: bool,
+        /// Replace NEW if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Show a record as its decoder renders it, in the terminal.
     View {
         /// The archive: a file or s3://BUCKET/KEY.
@@ -359,6 +394,34 @@ fn main() -> ExitCode {
             keys,
             force,
         } => commands::extract::extract(&archive, &output, &records, &keys, force),
+        Command::Convert {
+            archive,
+            output,
+            keys,
+            recipients,
+            new_passphrase_file,
+            allow_weak_passphrase,
+            sign,
+            unsigned,
+            force,
+        } => commands::convert::convert(commands::convert::ConvertArgs {
+            archive,
+            output,
+            keys,
+            recipients,
+            new_passphrase_file,
+            allow_weak_passphrase,
+            sign,
+            unsigned,
+            force,
+        }),
+        Command::Prove {
+            archive,
+            record,
+            output,
+            keys,
+            force,
+        } => commands::prove::prove(&archive, &record, &output, &keys, force),
         Command::Info { archive } => commands::info::info(&archive),
         Command::View {
             archive,

@@ -4,6 +4,7 @@
 //! its content, and ranking exit codes.
 
 pub mod cat;
+pub mod convert;
 pub mod extract;
 pub mod info;
 pub mod keygen;
