@@ -1,0 +1,777 @@
+//! The format 2.0 vectors (SPEC §18, §19 to §30): good archives of each
+//! kind, good proofs, and one damaged or forged case for each structure.
+//!
+//! Damage a host could do flips or moves bytes; forgeries are made by a key
+//! holder who can sign ([`Sample2::reseal`]): they rewrite sealed
+//! structures with the data key, then the entry table, the head and the
+//! signatures, so that only the content check (or a proof check) can catch
+//! the lie.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use legation_format::crypto::{self, DataKey, StreamId};
+use legation_format::hex;
+use legation_format::keys::IssuerKey;
+use legation_format::v2::head::{self, Head};
+use legation_format::v2::index::{BundleRef, Index};
+use legation_format::v2::page::{self, Record};
+use legation_format::v2::proof::Proof;
+use legation_format::v2::public::Public;
+use legation_format::v2::writer::ArchiveWriter;
+use legation_format::v2::{
+    bundle_entry, entries, page_entry, tree, ENTRIES_ENTRY, HEAD_ENTRY, INDEX_ENTRY, PUBLIC_ENTRY,
+    SIGNATURES_ENTRY,
+};
+use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
+use rand_core::SeedableRng;
+use zeroize::Zeroizing;
+
+use super::{Finding, Outcome, Refusal, Vector};
+use crate::raw::Raw;
+use crate::{identity, issuer, other_issuer, sample_records, CHEAP_KDF, CREATED, PASSPHRASE};
+
+/// Every 2.0 vector (deterministic).
+pub fn all() -> Vec<Vector> {
+    let s = Sample2::new(&V2 {
+        seed: 21,
+        ..V2::default()
+    });
+    let two_pages = Sample2::new(&V2 {
+        seed: 22,
+        records: false,
+        tiny: 4097,
+        ..V2::default()
+    });
+    let mut v = Vec::new();
+    v.extend(good(&s, &two_pages));
+    v.extend(container(&s, &two_pages));
+    v.extend(head_and_signatures(&s));
+    v.extend(catalog(&s));
+    v.extend(proofs(&s));
+    v
+}
+
+/// Options of a 2.0 sample archive.
+struct V2 {
+    /// Seed of the writer's random numbers.
+    seed: u64,
+    /// Sign with [`issuer`].
+    signed: bool,
+    /// The small sample records (not the scan); else none but `tiny`.
+    records: bool,
+    /// This many one-byte records `n/0000`, `n/0001`, … instead.
+    tiny: usize,
+}
+
+impl Default for V2 {
+    fn default() -> Self {
+        V2 {
+            seed: 21,
+            signed: true,
+            records: true,
+            tiny: 0,
+        }
+    }
+}
+
+/// Writes a 2.0 sample archive deterministically: a slot for [`identity`],
+/// one for [`PASSPHRASE`], the empty folder `boxes/empty`, no `SPEC.md`.
+fn write_v2(o: &V2) -> Vec<u8> {
+    let opts = WriterOptions {
+        created: CREATED,
+        issuer: o.signed.then(issuer),
+        recipients: vec![identity().public()],
+        passphrases: vec![(Zeroizing::new(PASSPHRASE.to_owned()), CHEAP_KDF)],
+        embed_spec: false,
+        viewer: None,
+    };
+    let rng = rand_chacha::ChaCha20Rng::seed_from_u64(o.seed);
+    let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();
+    w.add_empty_dir("boxes/empty").unwrap();
+    let meta = |path: String, media_type: &str, metadata| RecordMeta {
+        path,
+        title: String::new(),
+        media_type: media_type.into(),
+        modified: Some(CREATED - 86_400),
+        decoder: None,
+        render: None,
+        metadata,
+    };
+    if o.records {
+        for r in sample_records()
+            .into_iter()
+            .filter(|r| !r.path.starts_with("scans/"))
+        {
+            let mut metadata = BTreeMap::new();
+            metadata.insert(
+                "identifier".to_owned(),
+                vec![format!("urn:sample:{}", r.path)],
+            );
+            w.add_record(
+                meta(r.path.into(), r.media_type, metadata),
+                RecordSource::Bytes(&r.bytes),
+            )
+            .unwrap();
+        }
+    }
+    for i in 0..o.tiny {
+        let path = format!("n/{i:04}");
+        w.add_record(
+            meta(path, "text/plain", BTreeMap::new()),
+            RecordSource::Bytes(&[b'0' + (i % 10) as u8]),
+        )
+        .unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// A 2.0 archive taken apart, with its data key, for surgery.
+#[derive(Clone)]
+struct Sample2 {
+    /// The archive as written.
+    bytes: Vec<u8>,
+    /// Its entries.
+    raw: Raw,
+    /// Its data key.
+    key: DataKey,
+}
+
+impl Sample2 {
+    fn new(o: &V2) -> Self {
+        Sample2::of(write_v2(o))
+    }
+
+    /// Takes `bytes` apart and opens its slot for [`identity`].
+    fn of(bytes: Vec<u8>) -> Self {
+        let raw = Raw::parse(&bytes);
+        let public = public_of(&raw);
+        let key = public
+            .key_slots
+            .iter()
+            .find_map(|s| crypto::open_x25519_slot(s, &public.archive_id, &identity().secret()))
+            .expect("the sample's identity opens a slot");
+        Sample2 { bytes, raw, key }
+    }
+
+    fn public(&self) -> Public {
+        public_of(&self.raw)
+    }
+
+    fn head(&self) -> Head {
+        Head::parse(self.raw.get(HEAD_ENTRY)).unwrap()
+    }
+
+    fn id(&self) -> [u8; 16] {
+        self.public().archive_id
+    }
+
+    /// The catalog index, decrypted and parsed.
+    fn index(&self) -> Index {
+        let p = self.public();
+        let sk = self
+            .key
+            .stream_key(&p.archive_id, StreamId::Index(p.catalog.index_stream));
+        let plain = crypto::open_stream(&sk, self.raw.get(INDEX_ENTRY)).unwrap();
+        Index::parse(&plain, INDEX_ENTRY).unwrap()
+    }
+
+    /// Seals `index` as `c/index` (same stream id).
+    fn set_index(&mut self, index: &Index) {
+        let p = self.public();
+        let sk = self
+            .key
+            .stream_key(&p.archive_id, StreamId::Index(p.catalog.index_stream));
+        *self.raw.get_mut(INDEX_ENTRY) = crypto::seal_stream(&sk, &index.encode());
+    }
+
+    /// Page `k`'s records.
+    fn page(&self, index: &Index, k: usize) -> Vec<Record> {
+        let sk = self
+            .key
+            .stream_key(&self.id(), StreamId::Page(index.pages[k].stream));
+        let name = page_entry(k as u64);
+        let plain = crypto::open_stream(&sk, self.raw.get(&name)).unwrap();
+        page::parse_page(&plain, &index.tables, &name).unwrap()
+    }
+
+    /// Seals `records` as page `k` under its index line's stream id (the
+    /// index's tables gain what the records add; the caller seals it).
+    fn set_page(&mut self, index: &mut Index, k: usize, records: &[Record]) {
+        let deflated = page::encode_page(records, &mut index.tables).unwrap();
+        let sk = self
+            .key
+            .stream_key(&self.id(), StreamId::Page(index.pages[k].stream));
+        *self.raw.get_mut(&page_entry(k as u64)) = crypto::seal_stream(&sk, &deflated);
+    }
+
+    /// The leaf hashes of `records`, in order.
+    fn leaf_hashes(&self, records: &[Record]) -> Vec<[u8; 32]> {
+        let id = self.id();
+        records
+            .iter()
+            .map(|r| tree::leaf_hash(&r.leaf(&tree::record_salt(&self.key, &id, &r.path)).unwrap()))
+            .collect()
+    }
+
+    /// Bundle `b`'s plaintext, padding included.
+    fn bundle_plain(&self, index: &Index, b: usize) -> Vec<u8> {
+        let sk = self
+            .key
+            .stream_key(&self.id(), StreamId::Bundle(index.bundles[b].stream));
+        crypto::open_stream(&sk, self.raw.get(&bundle_entry(b as u64))).unwrap()
+    }
+
+    /// Rewrites `entries` from the entries before it, lets `edit` change
+    /// the head (whose `entries` and `public` hashes are set first), and
+    /// signs it again by `signers`: what a key holder who can sign makes.
+    fn reseal(&mut self, signers: &[IssuerKey], edit: impl FnOnce(&mut Head)) {
+        let at = self
+            .raw
+            .entries
+            .iter()
+            .position(|(n, _)| n == ENTRIES_ENTRY)
+            .unwrap();
+        let rows: Vec<entries::Row> = self.raw.entries[..at]
+            .iter()
+            .map(|(name, data)| entries::Row {
+                name: name.clone(),
+                size: data.len() as u64,
+                crc32: crc32fast::hash(data),
+                blake3: *blake3::hash(data).as_bytes(),
+            })
+            .collect();
+        *self.raw.get_mut(ENTRIES_ENTRY) = entries::to_bytes(&rows);
+        self.resign(signers, edit);
+    }
+
+    /// Sets the head's `entries` and `public` hashes from the entries as
+    /// they are, lets `edit` change it, and signs it by `signers`.
+    fn resign(&mut self, signers: &[IssuerKey], edit: impl FnOnce(&mut Head)) {
+        let mut head = self.head();
+        head.entries = *blake3::hash(self.raw.get(ENTRIES_ENTRY)).as_bytes();
+        head.public = *blake3::hash(self.raw.get(PUBLIC_ENTRY)).as_bytes();
+        edit(&mut head);
+        let head = head.to_bytes();
+        let mut lines: Vec<_> = signers.iter().map(|k| head::sign(k, &head)).collect();
+        lines.sort_by(|a, b| (&a.algorithm, &a.public_key).cmp(&(&b.algorithm, &b.public_key)));
+        *self.raw.get_mut(SIGNATURES_ENTRY) = head::signatures_to_bytes(&lines);
+        *self.raw.get_mut(HEAD_ENTRY) = head;
+    }
+
+    /// Writes `public` as `public.json`.
+    fn set_public(&mut self, public: &Public) {
+        *self.raw.get_mut(PUBLIC_ENTRY) = public.to_bytes();
+    }
+
+    /// Where the data of entry `name` starts in the archive as written.
+    fn data_start(&self, name: &str) -> usize {
+        let needle = name.as_bytes();
+        let at = self
+            .bytes
+            .windows(needle.len() + 4)
+            .position(|w| &w[..needle.len()] == needle)
+            .expect("entry name present");
+        at + needle.len()
+    }
+
+    /// The archive as written, with one bit of byte `at` flipped.
+    fn flipped(&self, at: usize) -> Vec<u8> {
+        let mut b = self.bytes.clone();
+        b[at] ^= 1;
+        b
+    }
+
+    /// A one-record proof of record `i` of page `k`.
+    fn proof(&self, k: usize, i: usize) -> Proof {
+        let index = self.index();
+        let records = self.page(&index, k);
+        let leaves = self.leaf_hashes(&records);
+        let r = &records[i];
+        let roots: Vec<[u8; 32]> = index
+            .pages
+            .iter()
+            .map(|p| tree::leaf_hash(&p.root))
+            .collect();
+        Proof {
+            page: k as u64,
+            pages: index.pages.len() as u64,
+            record: i as u64,
+            page_records: records.len() as u64,
+            leaf: r
+                .leaf(&tree::record_salt(&self.key, &self.id(), &r.path))
+                .unwrap(),
+            page_path: tree::path(&leaves, i),
+            pages_path: tree::path(&roots, k),
+            head: self.raw.get(HEAD_ENTRY).clone(),
+            signatures: self.raw.get(SIGNATURES_ENTRY).clone(),
+        }
+    }
+}
+
+fn public_of(raw: &Raw) -> Public {
+    Public::parse(raw.get(PUBLIC_ENTRY)).unwrap()
+}
+
+/// The sample's signers.
+fn signers() -> [IssuerKey; 1] {
+    [issuer()]
+}
+
+/// A content failure naming `subject`.
+fn content(subject: &str) -> Outcome {
+    Outcome::Content(Finding::damaged(subject))
+}
+
+/// Good 2.0 archives: each kind of key, unsigned, empty, two pages, two
+/// bundles.
+fn good(s: &Sample2, two_pages: &Sample2) -> Vec<Vector> {
+    let mut by_identity = Vector::new(
+        "v2-good-identity",
+        "format 2.0: signed archive, opened with the recipient's identity",
+        s.bytes.clone(),
+    );
+    by_identity.passphrase = None;
+    by_identity.identity = Some(hex::encode(identity().secret()));
+    let mut wrong_passphrase = Vector::new(
+        "v2-wrong-passphrase",
+        "format 2.0: a passphrase that is not the archive's",
+        s.bytes.clone(),
+    )
+    .expect(Outcome::NoKey, "");
+    wrong_passphrase.passphrase = Some("not the passphrase at all, sorry".into());
+    vec![
+        Vector::new(
+            "v2-good-passphrase",
+            "format 2.0: signed archive of three records and an empty folder, one bundle, one page, opened with its passphrase, issuer pinned",
+            s.bytes.clone(),
+        )
+        .pin(),
+        by_identity,
+        wrong_passphrase,
+        Vector::new(
+            "v2-good-unsigned",
+            "format 2.0: unsigned archive (no issuers, an empty signatures entry)",
+            write_v2(&V2 {
+                seed: 23,
+                signed: false,
+                ..V2::default()
+            }),
+        ),
+        Vector::new(
+            "v2-good-empty",
+            "format 2.0: no record, so no bundle and no page; c/index still there",
+            write_v2(&V2 {
+                seed: 24,
+                records: false,
+                ..V2::default()
+            }),
+        )
+        .pin(),
+        Vector::new(
+            "v2-good-two-pages",
+            "format 2.0: 4097 one-byte records, so two catalog pages (the second of one record) and a records tree over two page roots",
+            two_pages.bytes.clone(),
+        )
+        .pin(),
+        Vector::new(
+            "v2-good-two-bundles",
+            "format 2.0: the sample re-cut by a key holder so that registers/people.csv starts a second bundle (flag bit 3); where a writer cuts bundles is free (SPEC §22.2)",
+            two_bundles(s).raw.build(),
+        )
+        .pin(),
+    ]
+}
+
+/// The sample with its last record moved to a bundle of its own: the
+/// bundles re-sealed under new ids, the page's flag bit 3 set, the index
+/// and `public.json` counting two bundles, signed again.
+fn two_bundles(s: &Sample2) -> Sample2 {
+    let mut t = s.clone();
+    let mut index = t.index();
+    let mut records = t.page(&index, 0);
+    let places = page::locate(&records, 0, 0);
+    let plain = t.bundle_plain(&index, 0);
+    let last = records.len() - 1;
+    let cut = places[last].1 as usize;
+    let end = cut + records[last].stored_size as usize;
+    let (first, second) = (plain[..cut].to_vec(), plain[cut..end].to_vec());
+    records[last].new_bundle = true;
+    t.set_page(&mut index, 0, &records);
+    let id = t.id();
+    let mut sealed = Vec::new();
+    for (k, bytes) in [first, second].into_iter().enumerate() {
+        let stream = [0xb0 + k as u8; 16];
+        let mut padded = bytes.clone();
+        padded.resize(crypto::padme(bytes.len() as u64) as usize, 0);
+        sealed.push(crypto::seal_stream(
+            &t.key.stream_key(&id, StreamId::Bundle(stream)),
+            &padded,
+        ));
+        if k == 0 {
+            index.bundles = Vec::new();
+        }
+        index.bundles.push(BundleRef {
+            stream,
+            len: bytes.len() as u64,
+        });
+    }
+    t.set_index(&index);
+    let at = t
+        .raw
+        .entries
+        .iter()
+        .position(|(n, _)| n == &bundle_entry(0))
+        .unwrap();
+    t.raw.entries[at].1 = sealed.remove(0);
+    t.raw
+        .entries
+        .insert(at + 1, (bundle_entry(1), sealed.remove(0)));
+    let mut public = t.public();
+    public.bundles = 2;
+    t.set_public(&public);
+    t.reseal(&signers(), |_| {});
+    t
+}
+
+/// The container and the entry table (SPEC §20, §25): damage a host could
+/// do, and an entry table that leaves an entry out.
+fn container(s: &Sample2, two_pages: &Sample2) -> Vec<Vector> {
+    let damaged = |e: &str| Outcome::Fixity(Finding::damaged(e));
+    let mut swapped = two_pages.raw.clone();
+    let (a, b) = (page_entry(0), page_entry(1));
+    let pa = swapped.get(&a).clone();
+    let pb = std::mem::replace(swapped.get_mut(&b), pa);
+    *swapped.get_mut(&a) = pb;
+    let mut swapped_signed = two_pages.clone();
+    swapped_signed.raw = swapped.clone();
+    swapped_signed.reseal(&signers(), |_| {});
+    let mut missing_row = s.clone();
+    let table = String::from_utf8(missing_row.raw.get(ENTRIES_ENTRY).clone()).unwrap();
+    let kept: String = table
+        .lines()
+        .filter(|l| !l.starts_with("c/00000000 "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    *missing_row.raw.get_mut(ENTRIES_ENTRY) = kept.into_bytes();
+    missing_row.resign(&signers(), |_| {});
+    let mut unlisted = s.clone();
+    let module = crate::tiny_decoder();
+    let name = legation_format::manifest::decoder_entry(blake3::hash(&module).as_bytes());
+    unlisted.raw.entries.insert(1, (name.clone(), module));
+    unlisted.reseal(&signers(), |_| {});
+    let mut trailing = s.bytes.clone();
+    trailing.extend_from_slice(b"trailing");
+    vec![
+        Vector::new(
+            "v2-trailing-data",
+            "format 2.0: bytes after the end record",
+            trailing,
+        )
+        .expect(Outcome::Open(Refusal::Container), "no end of central directory"),
+        Vector::new(
+            "v2-bitflip-bundle",
+            "format 2.0: one bit of bundle b/00000000 flipped by the host",
+            s.flipped(s.data_start(&bundle_entry(0)) + 100),
+        )
+        .expect(damaged(&bundle_entry(0)), "BLAKE3")
+        .pin(),
+        Vector::new(
+            "v2-bitflip-page",
+            "format 2.0: one bit of catalog page c/00000000 flipped by the host",
+            s.flipped(s.data_start(&page_entry(0)) + 10),
+        )
+        .expect(damaged(&page_entry(0)), "BLAKE3")
+        .pin(),
+        Vector::new(
+            "v2-bitflip-entries",
+            "format 2.0: one bit of the entry table flipped (a hex digit of a BLAKE3, so every line keeps its form): its BLAKE3 is not the head's",
+            s.flipped(s.data_start(ENTRIES_ENTRY) + s.raw.get(ENTRIES_ENTRY).len() - 3),
+        )
+        .expect(damaged(ENTRIES_ENTRY), "BLAKE3")
+        .pin(),
+        Vector::new(
+            "v2-page-swapped",
+            "format 2.0: the bytes of c/00000000 and c/00000001 exchanged by the host (the container rebuilt around them)",
+            swapped.build(),
+        )
+        .expect(damaged(ENTRIES_ENTRY), "size and CRC-32 of entry")
+        .pin()
+        .reader_disagrees(
+            "SPEC §25 makes a row that does not match the central directory a fixity failure \
+             naming `entries`; the reader names c/00000000",
+        ),
+        Vector::new(
+            "v2-page-swapped-resigned",
+            "format 2.0: the two pages exchanged by a key holder who rewrote the entry table and signed again: each page is sealed under the other's stream id",
+            swapped_signed.raw.build(),
+        )
+        .expect(content(&page_entry(0)), "does not decrypt")
+        .pin(),
+        Vector::new(
+            "v2-entries-row-missing",
+            "format 2.0: the entry table leaves out c/00000000's line, and the head is signed again over it",
+            missing_row.raw.build(),
+        )
+        .expect(damaged(ENTRIES_ENTRY), "one line for each entry")
+        .pin(),
+        Vector::new(
+            "v2-decoder-unlisted",
+            "format 2.0: a d/ entry that public.json's decoders does not name (listed in the entry table, signed): refused at opening (SPEC §20.2 item 4)",
+            unlisted.raw.build(),
+        )
+        .expect(Outcome::Open(Refusal::ManifestMismatch(name)), "not named in public.json")
+        .pin()
+        .reader_disagrees(
+            "SPEC §20.2 item 4 refuses at opening a d/ entry public.json's decoders does not \
+             name; the reader opens and verifies the archive",
+        ),
+    ]
+}
+
+/// `public.json`, the head and the signatures (SPEC §26, §27).
+fn head_and_signatures(s: &Sample2) -> Vec<Vector> {
+    let forged = Outcome::Fixity(Finding::forged(SIGNATURES_ENTRY));
+    let mut removed = s.clone();
+    removed.raw.get_mut(SIGNATURES_ENTRY).clear();
+    let mut added = s.clone();
+    added.resign(&[issuer(), other_issuer()], |_| {});
+    let mut other = s.clone();
+    let mut public = other.public();
+    public.issuers[0].public_key = other_issuer().public();
+    other.set_public(&public);
+    other.resign(&[other_issuer()], |_| {});
+    let mut unsigned = s.clone();
+    let mut public = unsigned.public();
+    public.issuers.clear();
+    unsigned.set_public(&public);
+    unsigned.resign(&[], |_| {});
+    let mut count = s.clone();
+    count.resign(&signers(), |h| h.records += 1);
+    let mut public_hash = s.clone();
+    public_hash.resign(&signers(), |h| h.public[0] ^= 1);
+    let head_at = s.data_start(HEAD_ENTRY);
+    vec![
+        Vector::new(
+            "v2-bitflip-public",
+            "format 2.0: one bit of public.json flipped by the host: its CRC-32 differs from its headers",
+            s.flipped(s.data_start(PUBLIC_ENTRY) + 20),
+        )
+        .expect(
+            Outcome::Open(Refusal::ManifestMismatch(PUBLIC_ENTRY.into())),
+            "CRC-32",
+        ),
+        Vector::new(
+            "v2-public-hash-mismatch",
+            "format 2.0: a head (signed) whose public line is not public.json's BLAKE3",
+            public_hash.raw.build(),
+        )
+        .expect(Outcome::Open(Refusal::EntryHash(PUBLIC_ENTRY.into())), "BLAKE3"),
+        Vector::new(
+            "v2-bitflip-head",
+            "format 2.0: one bit of head flipped by the host: its CRC-32 differs from its headers",
+            s.flipped(head_at + 100),
+        )
+        .expect(
+            Outcome::Open(Refusal::ManifestMismatch(HEAD_ENTRY.into())),
+            "CRC-32",
+        ),
+        Vector::new(
+            "v2-head-records-changed",
+            "format 2.0: the head (signed again) counts one record more than the index holds",
+            count.raw.build(),
+        )
+        .expect(
+            Outcome::Unlock(Refusal::ManifestMismatch(INDEX_ENTRY.into())),
+            "counts 3 records, the head 4",
+        )
+        .pin(),
+        Vector::new(
+            "v2-bitflip-signatures",
+            "format 2.0: one bit of signatures flipped by the host: the archive opens, but who signed it cannot be checked",
+            s.flipped(s.data_start(SIGNATURES_ENTRY) + 20),
+        )
+        .expect(
+            Outcome::Fixity(Finding::damaged(SIGNATURES_ENTRY)),
+            "signatures",
+        ),
+        Vector::new(
+            "v2-signature-removed",
+            "format 2.0: the host empties signatures while public.json names an issuer",
+            removed.raw.build(),
+        )
+        .expect(forged.clone(), "did not sign"),
+        Vector::new(
+            "v2-signature-added",
+            "format 2.0: a second, valid signature by a key public.json does not list",
+            added.raw.build(),
+        )
+        .expect(forged.clone(), "not among the issuers"),
+        Vector::new(
+            "v2-resigned-by-other-issuer",
+            "format 2.0: public.json's issuer replaced and the head signed by another key; the reader pins the sample's issuer",
+            other.raw.build(),
+        )
+        .expect(forged.clone(), "not by the pinned issuer")
+        .pin(),
+        Vector::new(
+            "v2-unsigned-but-pinned",
+            "format 2.0: issuers and signatures emptied by a key holder; the reader pins an issuer",
+            unsigned.raw.build(),
+        )
+        .expect(forged, "not signed")
+        .pin(),
+    ]
+}
+
+/// The sealed catalog and the records tree (SPEC §23, §24, §28), forged by
+/// a key holder who can sign.
+fn catalog(s: &Sample2) -> Vec<Vector> {
+    let page0 = page_entry(0);
+    let mut reordered = s.clone();
+    let mut index = reordered.index();
+    let records = reordered.page(&index, 0);
+    let mut leaves = reordered.leaf_hashes(&records);
+    leaves.swap(1, 2);
+    index.pages[0].root = tree::root(&leaves);
+    reordered.set_index(&index);
+    let root = tree::root(&[tree::leaf_hash(&index.pages[0].root)]);
+    reordered.reseal(&signers(), |h| h.records_root = root);
+    let mut tiling = s.clone();
+    let mut index = tiling.index();
+    let mut records = tiling.page(&index, 0);
+    records[2].new_bundle = true;
+    tiling.set_page(&mut index, 0, &records);
+    tiling.set_index(&index);
+    tiling.reseal(&signers(), |_| {});
+    let mut hash = s.clone();
+    let mut index = hash.index();
+    let mut records = hash.page(&index, 0);
+    records[2].blake3[0] ^= 1;
+    hash.set_page(&mut index, 0, &records);
+    let leaves = hash.leaf_hashes(&records);
+    index.pages[0].root = tree::root(&leaves);
+    hash.set_index(&index);
+    let root = tree::root(&[tree::leaf_hash(&index.pages[0].root)]);
+    hash.reseal(&signers(), |h| h.records_root = root);
+    let mut root_changed = s.clone();
+    root_changed.reseal(&signers(), |h| h.records_root[0] ^= 1);
+    vec![
+        Vector::new(
+            "v2-leaf-reordered",
+            "format 2.0: the index's page root (and the head's records-root, signed again) computed over the page's leaves with two swapped: the page's leaves no longer give it",
+            reordered.raw.build(),
+        )
+        .expect(content(&page0), "page root")
+        .pin(),
+        Vector::new(
+            "v2-bundle-tiling-broken",
+            "format 2.0: the page's last record flagged as starting a second bundle the archive does not have",
+            tiling.raw.build(),
+        )
+        .expect(content("registers/people.csv"), "b/00000001: missing")
+        .pin(),
+        Vector::new(
+            "v2-record-hash-mismatch",
+            "format 2.0: a record's BLAKE3 changed in its page, with the page root, records-root and head made to agree: the bundle's bytes do not",
+            hash.raw.build(),
+        )
+        .expect(content("registers/people.csv"), "BLAKE3")
+        .pin(),
+        Vector::new(
+            "v2-records-root-changed",
+            "format 2.0: the head's records-root changed and signed again",
+            root_changed.raw.build(),
+        )
+        .expect(content(HEAD_ENTRY), "records-root differs")
+        .pin(),
+    ]
+}
+
+/// One-record proofs (SPEC §29): checked with no archive and no key.
+fn proofs(s: &Sample2) -> Vec<Vector> {
+    let people = sample_records()
+        .into_iter()
+        .find(|r| r.path == "registers/people.csv")
+        .unwrap()
+        .bytes;
+    let good = s.proof(0, 2);
+    let proof = |name: &str, comment: &str, p: &Proof| {
+        Vector::proof(name, comment, p.to_bytes(), Some(&people)).pin()
+    };
+    let other = Sample2::new(&V2 {
+        seed: 25,
+        ..V2::default()
+    });
+    let mut foreign = good.clone();
+    foreign.head = other.raw.get(HEAD_ENTRY).clone();
+    foreign.signatures = other.raw.get(SIGNATURES_ENTRY).clone();
+    let mut truncated = good.clone();
+    truncated.page_path.pop();
+    let mut leaf = good.clone();
+    let n = leaf.leaf.len();
+    leaf.leaf[n - 1] ^= 1;
+    let mut salt = good.clone();
+    salt.leaf[0] ^= 1;
+    let mut pages = good.clone();
+    pages.pages = 2;
+    let mut act = s.proof(0, 1);
+    act.signatures.clear();
+    vec![
+        proof(
+            "v2-proof-good",
+            "format 2.0: a proof that registers/people.csv, with these bytes, is in v2-good-passphrase, signed by the pinned issuer",
+            &good,
+        ),
+        Vector::proof(
+            "v2-proof-good-no-record",
+            "format 2.0: the same proof checked without the record's bytes and without a pinned issuer",
+            good.to_bytes(),
+            None,
+        ),
+        proof(
+            "v2-proof-wrong-record",
+            "format 2.0: a good proof, checked against other bytes than the record's",
+            &good,
+        )
+        .with_record(b"id,name,born\n")
+        .expect(Outcome::Proof("not the proven record's bytes".into()), "not the proven record's bytes"),
+        proof(
+            "v2-proof-other-archive",
+            "format 2.0: the proof's head and signatures replaced by another archive's (same issuer, same number of records)",
+            &foreign,
+        )
+        .expect(Outcome::Proof("records root".into()), "records root"),
+        proof(
+            "v2-proof-truncated-path",
+            "format 2.0: the page path's last hash dropped",
+            &truncated,
+        )
+        .expect(Outcome::Proof("page-path has".into()), "page-path has"),
+        proof(
+            "v2-proof-leaf-changed",
+            "format 2.0: the leaf's last byte (in the record's metadata) changed",
+            &leaf,
+        )
+        .expect(Outcome::Proof("records root".into()), "records root"),
+        proof(
+            "v2-proof-salt-changed",
+            "format 2.0: the leaf's salt changed: the leaf still parses, its hash differs",
+            &salt,
+        )
+        .expect(Outcome::Proof("records root".into()), "records root"),
+        proof(
+            "v2-proof-page-count-lie",
+            "format 2.0: the proof says the archive has two pages; the head's record count makes one",
+            &pages,
+        )
+        .expect(Outcome::Proof("pages, but the head".into()), "pages, but the head"),
+        Vector::proof(
+            "v2-proof-unsigned",
+            "format 2.0: a proof with its signatures left out proves nothing",
+            act.to_bytes(),
+            None,
+        )
+        .expect(Outcome::Proof("not signed".into()), "not signed"),
+    ]
+}
