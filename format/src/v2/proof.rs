@@ -85,6 +85,32 @@ pub struct Checked {
     pub record_matched: bool,
 }
 
+/// A record's size and BLAKE3, computed as its bytes arrive (a record may
+/// be larger than memory), for [`Proof::check_digest`].
+#[derive(Debug, Clone, Default)]
+pub struct RecordDigest {
+    hasher: blake3::Hasher,
+    size: u64,
+}
+
+impl RecordDigest {
+    /// No bytes yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the next bytes of the record.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    /// The size and BLAKE3 of the bytes so far.
+    pub fn finish(&self) -> (u64, [u8; 32]) {
+        (self.size, *self.hasher.finalize().as_bytes())
+    }
+}
+
 impl Proof {
     /// The proof file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -173,7 +199,11 @@ impl Proof {
     pub fn check(&self, pinned: Option<&[u8; 32]>, record: Option<&[u8]>) -> Result<Checked> {
         self.check_digest(
             pinned,
-            record.map(|b| (b.len() as u64, *blake3::hash(b).as_bytes())),
+            record.map(|b| {
+                let mut d = RecordDigest::new();
+                d.update(b);
+                d.finish()
+            }),
         )
     }
 
@@ -589,6 +619,18 @@ mod tests {
             text.contains("\npage-path \npages-path \n\nlegation-head 2.0\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_record_digested_in_pieces_is_the_whole() {
+        let mut d = RecordDigest::new();
+        for piece in BODY.chunks(4) {
+            d.update(piece);
+        }
+        assert_eq!(d.finish(), (19, *blake3::hash(BODY).as_bytes()));
+        good().check_digest(None, Some(d.finish())).unwrap();
+        d.update(b"x");
+        assert!(good().check_digest(None, Some(d.finish())).is_err());
     }
 
     #[test]
