@@ -57,6 +57,17 @@ pub struct CatalogRecord {
     pub encoding: Encoding,
     /// Length of the encoded bytes; the stream is that, then zero padding.
     pub stored_size: u64,
+    /// Where the encoded bytes start in the plaintext of `entry`'s stream:
+    /// always 0 in format 1.x (a record has a stream of its own, and a
+    /// 1.x reader ignores this member); in format 2.0, the record's place
+    /// in its bundle, which a 2.0 reader derives from the catalog (this
+    /// member is never written to a 1.x page).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The outcome of rendering a record at pack time: the hash of its view
@@ -610,6 +621,7 @@ mod tests {
             stream: [1; 16],
             encoding: Encoding::Identity,
             stored_size: 1,
+            offset: 0,
         });
         for page in [small, big] {
             let json = serde_json::to_vec(&page).unwrap();

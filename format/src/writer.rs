@@ -356,6 +356,7 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             stream: nonce,
             encoding,
             stored_size,
+            offset: 0,
         });
         self.last_path = Some(path);
         if self.page.len() == crate::PAGE_SIZE {

@@ -33,6 +33,8 @@ struct Inner {
     signature: Option<[u8; 64]>,
     /// Why the signature entry could not be read, when it is damaged.
     signature_damaged: Option<String>,
+    /// For a format 2.0 archive, what opening read of its public tail.
+    v2: Option<crate::v2::Opened>,
 }
 
 /// Who signed the manifest, as far as the signature tells.
@@ -90,6 +92,23 @@ impl Archive {
             return Err(Error::NotLegation(
                 "mimetype entry does not hold application/vnd.legation.archive+zip".into(),
             ));
+        }
+
+        if crate::v2::open::is_v2(&|name| by_name.get(&entries, name).is_some()) {
+            let (opened, manifest) = crate::v2::open::open(&*source, &entries)?;
+            return Ok(Archive {
+                inner: Arc::new(Inner {
+                    source,
+                    entries,
+                    by_name,
+                    manifest,
+                    manifest_bytes: opened.head_bytes.clone(),
+                    manifest_recovered: false,
+                    signature: None,
+                    signature_damaged: None,
+                    v2: Some(opened),
+                }),
+            });
         }
 
         let m = by_name
@@ -170,6 +189,7 @@ impl Archive {
                 manifest_recovered,
                 signature,
                 signature_damaged,
+                v2: None,
             }),
         })
     }
@@ -181,13 +201,30 @@ impl Archive {
         self.inner.manifest_recovered
     }
 
-    /// The public manifest.
+    /// The public manifest. For a format 2.0 archive, its public facts
+    /// (`public.json`) in the manifest's shape, with no `entries`: 2.0
+    /// pins entries in its entry table ([`Archive::manifest_entry`]),
+    /// which opening does not read.
     pub fn manifest(&self) -> &Manifest {
         &self.inner.manifest
     }
-    /// The manifest's stored bytes (what the signature covers).
+    /// The manifest's stored bytes (what the signature covers); for a
+    /// format 2.0 archive, the head's.
     pub fn manifest_bytes(&self) -> &[u8] {
         &self.inner.manifest_bytes
+    }
+    /// Whether the archive is of format 2.0 (else 1.x).
+    pub fn is_v2(&self) -> bool {
+        self.inner.v2.is_some()
+    }
+    /// A format 2.0 archive's `head` and `signatures` bytes, as stored.
+    pub fn head_and_signatures(&self) -> Option<(&[u8], &[u8])> {
+        let v = self.inner.v2.as_ref()?;
+        Some((&v.head_bytes, &v.signatures_bytes))
+    }
+    /// What opening read of a 2.0 archive's public tail.
+    pub(crate) fn v2(&self) -> Option<&crate::v2::Opened> {
+        self.inner.v2.as_ref()
     }
     /// The container's entries in order.
     pub fn entries(&self) -> &[Entry] {
@@ -217,19 +254,32 @@ impl Archive {
             .map(|i| &self.inner.entries[i])
             .ok_or_else(|| Error::MissingEntry { entry: name.into() })
     }
-    /// The manifest's record of an entry (same index as in the container).
+    /// The manifest's record of an entry (same index as in the container);
+    /// for format 2.0, the entry table's row (the table is read the first
+    /// time this is asked; `entries`, `public.json`, `head` and
+    /// `signatures` have no row).
     pub fn manifest_entry(&self, name: &str) -> Result<&legation_format::manifest::ManifestEntry> {
         let i = self
             .inner
             .by_name
             .get(&self.inner.entries, name)
             .ok_or_else(|| Error::MissingEntry { entry: name.into() })?;
-        Ok(&self.inner.manifest.entries[i])
+        let list = match &self.inner.v2 {
+            Some(v) => v.table(self.source(), &self.inner.entries)?,
+            None => &self.inner.manifest.entries[..],
+        };
+        list.get(i).ok_or_else(|| Error::ManifestMismatch {
+            entry: name.into(),
+            what: "has no row in the entry table (it is one of the last four)".into(),
+        })
     }
 
     /// Checks the manifest signature. Without `pinned`, any valid signer
     /// (or none) is reported; with it, the signer must be that key.
     pub fn check_signature(&self, pinned: Option<&[u8; 32]>) -> Result<Signer> {
+        if let Some(v) = &self.inner.v2 {
+            return v.check_signature(pinned);
+        }
         if let Some(what) = &self.inner.signature_damaged {
             return Err(Error::SignatureDamaged { what: what.clone() });
         }
@@ -300,6 +350,9 @@ impl Archive {
             self.read_at(e.data_offset(), &mut b, n).ok()?;
             (blake3::hash(&b).as_bytes() == &self.manifest_entry(n).ok()?.blake3).then_some(b)
         };
+        if self.is_v2() {
+            return None; // 2.0's first build carries no catalog parity
+        }
         let e = self.entry(name).ok()?;
         let b =
             recovery::rebuild_catalog_entry(name, self.manifest().catalog.pages, e.size, &intact)?;

@@ -221,6 +221,12 @@ pub enum Error {
         /// What the damaged copy's surviving bytes show.
         why: String,
     },
+    /// A one-record proof was asked of a format 1.x archive.
+    #[error("{archive}: format 1.x archives carry no records tree; convert first")]
+    NoRecordsTree {
+        /// The archive's name.
+        archive: String,
+    },
     /// Writing an output failed.
     #[error("writing {what}: {source}")]
     Output {
@@ -270,6 +276,7 @@ impl Error {
             }
             Error::CopiesDisagree { .. } | Error::ManifestUnsupported { .. } => ErrorKind::Forged,
             Error::Output { .. } => ErrorKind::Io,
+            Error::NoRecordsTree { .. } => ErrorKind::Unsupported,
         }
     }
 }

@@ -86,6 +86,7 @@ pub mod repair;
 pub mod source;
 mod unlocked;
 pub mod verify;
+mod v2;
 #[cfg(feature = "wasmi")]
 pub mod wasmi_engine;
 #[cfg(all(feature = "wasmtime", not(target_arch = "wasm32")))]

@@ -48,6 +48,8 @@ pub struct Unlocked {
     index: Index,
     /// Pages kept decrypted: number, page, cost bound.
     cache: Mutex<Vec<(u64, Arc<Page>, usize)>>,
+    /// For a format 2.0 archive, its catalog (`index` is its 1.x shape).
+    v2: Option<crate::v2::Catalog>,
 }
 
 impl Archive {
@@ -178,6 +180,16 @@ impl Archive {
         {
             return Err(Error::KeyCommitment { slot: 0 });
         }
+        if self.is_v2() {
+            let (catalog, index) = crate::v2::Catalog::open(self, &key)?;
+            return Ok(Unlocked {
+                archive: self.clone(),
+                key,
+                index,
+                cache: Mutex::new(Vec::new()),
+                v2: Some(catalog),
+            });
+        }
         let name = m.catalog.index.clone();
         let deflated = open_document(
             self,
@@ -204,6 +216,7 @@ impl Archive {
             key,
             index,
             cache: Mutex::new(Vec::new()),
+            v2: None,
         })
     }
 }
@@ -244,6 +257,10 @@ impl Unlocked {
     pub fn index(&self) -> &Index {
         &self.index
     }
+    /// A format 2.0 archive's catalog.
+    pub(crate) fn v2(&self) -> Option<&crate::v2::Catalog> {
+        self.v2.as_ref()
+    }
     /// Number of records.
     pub fn record_count(&self) -> u64 {
         self.index.records
@@ -275,6 +292,10 @@ impl Unlocked {
     /// Reads, decrypts, inflates, parses and checks page `n` if it
     /// inflates within `limit` bytes; with its cost bound.
     fn load_page(&self, n: usize, limit: usize) -> Result<(Arc<Page>, usize)> {
+        if let Some(v2) = &self.v2 {
+            // A 2.0 page is bounded by its format (4096 records, 64 MiB).
+            return v2.load_page(&self.archive, &self.key, n);
+        }
         let pref = self.index.pages.get(n).ok_or_else(|| Error::NoSuchRecord {
             path: format!("(catalog page {n})"),
         })?;
@@ -329,7 +350,11 @@ impl Unlocked {
     /// The record at a path.
     pub fn find(&self, path: &str) -> Result<CatalogRecord> {
         let none = || Error::NoSuchRecord { path: path.into() };
-        let n = self.index.page_for(path).ok_or_else(none)?;
+        let n = match &self.v2 {
+            Some(v2) => v2.page_for(path),
+            None => self.index.page_for(path),
+        }
+        .ok_or_else(none)?;
         let page = self.page(n)?;
         let i = page
             .records
@@ -341,8 +366,16 @@ impl Unlocked {
     /// Records `start..start+count` in path order.
     pub fn list(&self, start: u64, count: u64) -> Result<Vec<CatalogRecord>> {
         let mut out = Vec::new();
-        let mut page = (start / legation_format::PAGE_SIZE as u64) as usize;
-        let mut skip = (start % legation_format::PAGE_SIZE as u64) as usize;
+        let (mut page, mut skip) = match &self.v2 {
+            Some(v2) => match v2.page_of(start) {
+                Some(at) => at,
+                None => return Ok(out),
+            },
+            None => (
+                (start / legation_format::PAGE_SIZE as u64) as usize,
+                (start % legation_format::PAGE_SIZE as u64) as usize,
+            ),
+        };
         while (out.len() as u64) < count && page < self.index.pages.len() {
             let p = self.page(page)?;
             out.extend(
@@ -358,10 +391,9 @@ impl Unlocked {
         Ok(out)
     }
 
-    /// Checks a record's entry exists with the size its catalog sizes need,
-    /// and returns where its data starts.
-    fn locate(&self, rec: &CatalogRecord) -> Result<(u64, u64)> {
-        let e = self.archive.entry(&rec.entry)?;
+    /// Where a record's stored bytes are: in 1.x its own stream, checked to
+    /// have the size its catalog sizes need; in 2.0 a range of its bundle.
+    fn locate(&self, rec: &CatalogRecord) -> Result<Span> {
         if rec.encoding == Encoding::Deflate && rec.stored_size > COMPRESS_MAX {
             return Err(Error::RecordMismatch {
                 path: rec.path.clone(),
@@ -371,7 +403,12 @@ impl Unlocked {
                 ),
             });
         }
-        let expect = crypto::sealed_len(crypto::padme(rec.stored_size));
+        if let Some(v2) = &self.v2 {
+            return v2.span(&self.archive, &self.key, rec);
+        }
+        let e = self.archive.entry(&rec.entry)?;
+        let padded = crypto::padme(rec.stored_size);
+        let expect = crypto::sealed_len(padded);
         if e.size != expect {
             return Err(Error::RecordMismatch {
                 path: rec.path.clone(),
@@ -381,28 +418,39 @@ impl Unlocked {
                 ),
             });
         }
-        Ok((e.data_offset(), e.size))
-    }
-
-    fn stream_key(&self, rec: &CatalogRecord) -> StreamKey {
-        self.key.stream_key(
-            &self.archive.manifest().archive_id,
-            StreamId::Record(rec.stream),
-        )
+        Ok(Span {
+            data: e.data_offset(),
+            key: self.key.stream_key(
+                &self.archive.manifest().archive_id,
+                StreamId::Record(rec.stream),
+            ),
+            plain_len: padded,
+            start: 0,
+            own_stream: true,
+        })
     }
 
     /// A reader of a record's stored bytes (before inflating), which checks
-    /// every chunk and that the padding is zero.
+    /// every chunk it reads and, for a stream of the record's own (1.x),
+    /// that the padding is zero.
     fn stored_reader<'a>(&'a self, rec: &'a CatalogRecord) -> Result<StoredReader<'a>> {
-        let (offset, _) = self.locate(rec)?;
-        let padded = crypto::padme(rec.stored_size);
+        let span = self.locate(rec)?;
+        let (next, end) = if span.own_stream {
+            (0, crypto::chunk_count(span.plain_len))
+        } else if rec.stored_size == 0 {
+            (0, 0)
+        } else {
+            (
+                span.start / CHUNK_SIZE as u64,
+                (span.start + rec.stored_size - 1) / CHUNK_SIZE as u64 + 1,
+            )
+        };
         Ok(StoredReader {
             u: self,
             rec,
-            key: self.stream_key(rec),
-            offset,
-            chunks: crypto::chunk_count(padded),
-            next: 0,
+            span,
+            next,
+            end,
             buf: Vec::new(),
             pos: 0,
         })
@@ -513,43 +561,53 @@ impl Unlocked {
                 .map_err(|e| from_io(e, rec))?;
             return Ok(out);
         }
-        let (data, _) = self.locate(rec)?;
-        let chunks = crypto::chunk_count(crypto::padme(rec.stored_size));
-        let first = offset / CHUNK_SIZE as u64;
-        let last = (end - 1) / CHUNK_SIZE as u64;
-        let mut sealed = self.read_sealed(rec, data, first, last + 1, chunks)?;
+        let span = self.locate(rec)?;
+        let chunks = crypto::chunk_count(span.plain_len);
+        let (from, to) = (span.start + offset, span.start + end);
+        let first = from / CHUNK_SIZE as u64;
+        let last = (to - 1) / CHUNK_SIZE as u64;
+        let mut sealed = self.read_sealed(rec, &span, first, last + 1)?;
         let n =
-            decrypt_batch(&self.stream_key(rec), &mut sealed, first, chunks).map_err(|chunk| {
-                Error::Chunk {
-                    what: rec.path.clone(),
-                    entry: rec.entry.clone(),
-                    chunk,
-                }
+            decrypt_batch(&span.key, &mut sealed, first, chunks).map_err(|chunk| Error::Chunk {
+                what: rec.path.clone(),
+                entry: rec.entry.clone(),
+                chunk,
             })?;
         sealed.truncate(n);
-        let skip = (offset - first * CHUNK_SIZE as u64) as usize;
+        let skip = (from - first * CHUNK_SIZE as u64) as usize;
         Ok(sealed[skip..skip + (end - offset) as usize].to_vec())
     }
 
-    fn read_sealed(
-        &self,
-        rec: &CatalogRecord,
-        data: u64,
-        from: u64,
-        to: u64,
-        chunks: u64,
-    ) -> Result<Vec<u8>> {
-        let padded = crypto::padme(rec.stored_size);
+    /// The sealed chunks `from..to` of a span's stream.
+    fn read_sealed(&self, rec: &CatalogRecord, span: &Span, from: u64, to: u64) -> Result<Vec<u8>> {
+        let chunks = crypto::chunk_count(span.plain_len);
         let start = from * SEALED_CHUNK as u64;
         let end = if to == chunks {
-            crypto::sealed_len(padded)
+            crypto::sealed_len(span.plain_len)
         } else {
             to * SEALED_CHUNK as u64
         };
         let mut buf = vec![0u8; (end - start) as usize];
-        self.archive.read_at(data + start, &mut buf, &rec.entry)?;
+        self.archive
+            .read_at(span.data + start, &mut buf, &rec.entry)?;
         Ok(buf)
     }
+}
+
+/// Where a record's stored bytes lie: `start..start + stored_size` of the
+/// plaintext of the sealed stream whose first byte is at `data`.
+pub(crate) struct Span {
+    /// File offset of the stream's first sealed byte.
+    pub(crate) data: u64,
+    /// The stream's key.
+    pub(crate) key: StreamKey,
+    /// The stream's plaintext length (padding included).
+    pub(crate) plain_len: u64,
+    /// Where the record's stored bytes start in that plaintext.
+    pub(crate) start: u64,
+    /// Whether the stream is the record's own (1.x), so that the bytes
+    /// after the record are its padding, read and checked with it.
+    pub(crate) own_stream: bool,
 }
 
 /// Decrypts consecutive sealed chunks in place (on two threads when there
@@ -603,25 +661,24 @@ fn from_io(e: std::io::Error, rec: &CatalogRecord) -> Error {
     }
 }
 
-/// Sequential reader of a record's stored bytes.
+/// Sequential reader of a record's stored bytes: the chunks `next..end`
+/// of its stream, cut to the record's range.
 struct StoredReader<'a> {
     u: &'a Unlocked,
     rec: &'a CatalogRecord,
-    key: StreamKey,
-    offset: u64,
-    chunks: u64,
+    span: Span,
     next: u64,
+    end: u64,
     buf: Vec<u8>,
     pos: usize,
 }
 
 impl StoredReader<'_> {
     fn fill(&mut self) -> Result<()> {
-        let to = (self.next + BATCH_CHUNKS).min(self.chunks);
-        let mut sealed = self
-            .u
-            .read_sealed(self.rec, self.offset, self.next, to, self.chunks)?;
-        let n = decrypt_batch(&self.key, &mut sealed, self.next, self.chunks).map_err(|chunk| {
+        let to = (self.next + BATCH_CHUNKS).min(self.end);
+        let mut sealed = self.u.read_sealed(self.rec, &self.span, self.next, to)?;
+        let chunks = crypto::chunk_count(self.span.plain_len);
+        let n = decrypt_batch(&self.span.key, &mut sealed, self.next, chunks).map_err(|chunk| {
             Error::Chunk {
                 what: self.rec.path.clone(),
                 entry: self.rec.entry.clone(),
@@ -629,16 +686,22 @@ impl StoredReader<'_> {
             }
         })?;
         sealed.truncate(n);
-        // Bytes past stored_size are padding and must be zero.
-        let start = self.next * CHUNK_SIZE as u64;
-        let keep = self.rec.stored_size.saturating_sub(start).min(n as u64) as usize;
-        if sealed[keep..].iter().any(|&b| b != 0) {
+        // The plaintext of chunks next..to is at `at` in the stream; keep
+        // what lies within the record's range.
+        let at = self.next * CHUNK_SIZE as u64;
+        let (from, until) = (self.span.start, self.span.start + self.rec.stored_size);
+        let skip = from.saturating_sub(at).min(n as u64) as usize;
+        let keep = until.saturating_sub(at).min(n as u64) as usize;
+        // In a stream of the record's own, the bytes past it are padding
+        // and must be zero.
+        if self.span.own_stream && sealed[keep..].iter().any(|&b| b != 0) {
             return Err(Error::RecordMismatch {
                 path: self.rec.path.clone(),
                 what: "padding bytes are not zero".into(),
             });
         }
         sealed.truncate(keep);
+        sealed.drain(..skip);
         self.buf = sealed;
         self.pos = 0;
         self.next = to;
@@ -649,7 +712,7 @@ impl StoredReader<'_> {
 impl Read for StoredReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.pos == self.buf.len() {
-            if self.next == self.chunks {
+            if self.next == self.end {
                 return Ok(0);
             }
             self.fill().map_err(std::io::Error::other)?;

@@ -214,7 +214,12 @@ impl Archive {
         progress: Progress<'_>,
     ) -> Report {
         let count = self.entries().len();
-        let fixed = self.manifest().entries.len(); // the manifest, then the signature
+        // Always checked: the manifest, then the signature; in 2.0 the
+        // last four (`entries`, `public.json`, `head`, `signatures`).
+        let fixed = match self.v2() {
+            Some(_) => count.saturating_sub(4),
+            None => self.manifest().entries.len(),
+        };
         let mut others: Vec<usize> = (0..fixed.min(count)).collect();
         // A partial Fisher-Yates shuffle with SplitMix64.
         let mut state = seed;
@@ -267,11 +272,33 @@ impl Archive {
             Ok(Signer::Valid { fingerprint, .. }) => report.signer = Some(fingerprint),
             Ok(Signer::Unsigned) => {}
             Err(e) => {
-                report
-                    .problems
-                    .push(problem(Level::Fixity, legation_format::SIGNATURE_ENTRY, &e))
+                let subject = match self.v2() {
+                    Some(_) => legation_format::v2::SIGNATURES_ENTRY,
+                    None => legation_format::SIGNATURE_ENTRY,
+                };
+                report.problems.push(problem(Level::Fixity, subject, &e))
             }
         }
+        // 2.0: the entry table pins every entry before it; read (and
+        // checked against the head and the container) once, before the pass.
+        let table = self.v2().map(|v| v.table(self.source(), self.entries()));
+        if let Some(Err(e)) = &table {
+            let subject = match e {
+                Error::ManifestMismatch { entry, .. } | Error::EntryHash { entry } => {
+                    entry.as_str()
+                }
+                _ => legation_format::v2::ENTRIES_ENTRY,
+            };
+            report.problems.push(problem(Level::Fixity, subject, e));
+        }
+        let expected = |i: usize| -> Option<[u8; 32]> {
+            match (self.v2(), &table) {
+                (Some(v), Some(t)) => {
+                    v.expected_hash(t.as_deref().unwrap_or(&[]), self.entries(), i)
+                }
+                _ => self.expected_hash(i),
+            }
+        };
         let entries = self.entries();
         let all: Vec<usize>;
         let order = match only {
@@ -296,21 +323,26 @@ impl Archive {
             let plan = plan_blocks(entries, order);
             return std::thread::scope(|scope| {
                 let ahead = Ahead::start(scope, self.source(), plan);
-                let r =
-                    self.fixity_pass(report, order, progress, &mut |at, len| ahead.take(at, len));
+                let r = self.fixity_pass(report, order, &expected, progress, &mut |at, len| {
+                    ahead.take(at, len)
+                });
                 ahead.stop();
                 r
             });
         }
-        self.fixity_pass(report, order, progress, &mut |at, len| direct(at, len))
+        self.fixity_pass(report, order, &expected, progress, &mut |at, len| {
+            direct(at, len)
+        })
     }
 
     /// The pass of [`Archive::fixity_of`] over the entries of `order`,
-    /// reading blocks through `fetch`.
+    /// reading blocks through `fetch`; `expected(i)` is the BLAKE3 entry
+    /// `i` must have, if any.
     fn fixity_pass(
         &self,
         mut report: Report,
         order: &[usize],
+        expected: &dyn Fn(usize) -> Option<[u8; 32]>,
         progress: Progress<'_>,
         fetch: &mut dyn FnMut(u64, usize) -> std::io::Result<Block>,
     ) -> Report {
@@ -326,7 +358,7 @@ impl Archive {
         let mut block_len = 0usize;
         for (k, &i) in order.iter().enumerate() {
             let e = &entries[i];
-            let expected = self.expected_hash(i);
+            let expected = expected(i);
             let mut hasher = blake3::Hasher::new();
             let mut header = Vec::with_capacity(container::local_header_len(&e.name, e.size));
             let mut at = e.offset;
@@ -567,6 +599,9 @@ impl Unlocked {
     /// record's chunks, padding, size and BLAKE3; every record entry must
     /// be referenced by exactly one record.
     pub fn verify_content(&self, pinned: Option<&[u8; 32]>, progress: Progress<'_>) -> Report {
+        if let Some(catalog) = self.v2() {
+            return crate::v2::verify::content(self, catalog, pinned, progress);
+        }
         let archive = self.archive();
         let total_fixity = archive.len();
         let total_records: u64 = archive

@@ -1,0 +1,399 @@
+//! Opening a 2.0 archive: the last three entries (`public.json`, `head`,
+//! `signatures`) in one read, checked against the central directory and
+//! each other, and the public facts put in the shape 1.x callers read
+//! ([`Manifest`], with no `entries`: 2.0 pins entries in its entry table,
+//! which opening does not read).
+
+use std::sync::OnceLock;
+
+use legation_format::container::Entry;
+use legation_format::manifest::{CatalogRef, Issuer, Manifest, ManifestEntry};
+use legation_format::v2::{self, entries as table, head, public};
+
+use crate::archive::Signer;
+use crate::source::ReadAt;
+use crate::{Error, Result};
+
+/// Largest `public.json` accepted (16 MiB: about 100,000 key slots).
+pub const MAX_PUBLIC: u64 = 16 << 20;
+/// Largest `head` accepted.
+pub const MAX_HEAD: u64 = 64 << 10;
+/// Largest `signatures` accepted (1 MiB: thousands of lines, room for
+/// post-quantum signatures).
+pub const MAX_SIGNATURES: u64 = 1 << 20;
+/// Largest `entries` accepted (256 MiB: millions of entries).
+pub const MAX_ENTRIES: u64 = 256 << 20;
+
+/// What opening a 2.0 archive read and checked.
+pub(crate) struct Opened {
+    /// The head's bytes, as stored (what the signatures sign).
+    pub(crate) head_bytes: Vec<u8>,
+    /// The head.
+    pub(crate) head: head::Head,
+    /// The signatures' bytes, as stored.
+    pub(crate) signatures_bytes: Vec<u8>,
+    /// The signatures, or why they cannot be read.
+    pub(crate) signatures: std::result::Result<Vec<head::SignatureLine>, String>,
+    /// The public facts.
+    pub(crate) public: public::Public,
+    /// The entry table, read the first time something needs it (never
+    /// when opening).
+    table: OnceLock<Vec<ManifestEntry>>,
+}
+
+/// Whether the container is a 2.0 archive: `head` and `public.json`, and
+/// no `manifest.json`.
+pub(crate) fn is_v2(has: &dyn Fn(&str) -> bool) -> bool {
+    has(v2::HEAD_ENTRY) && has(v2::PUBLIC_ENTRY) && !has(legation_format::MANIFEST_ENTRY)
+}
+
+/// Reads and checks the public tail of a 2.0 archive whose (canonical)
+/// central directory lists `entries`; the public facts as a [`Manifest`].
+pub(crate) fn open(source: &dyn ReadAt, entries: &[Entry]) -> Result<(Opened, Manifest)> {
+    let n = entries.len();
+    let tail = [
+        v2::ENTRIES_ENTRY,
+        v2::PUBLIC_ENTRY,
+        v2::HEAD_ENTRY,
+        v2::SIGNATURES_ENTRY,
+    ];
+    if n < tail.len() + 1
+        || entries[n - 4..]
+            .iter()
+            .zip(tail)
+            .any(|(e, name)| e.name != name)
+    {
+        return Err(Error::ManifestMismatch {
+            entry: v2::HEAD_ENTRY.into(),
+            what: "a 2.0 archive ends with the entries entries, public.json, head and \
+                   signatures, in that order"
+                .into(),
+        });
+    }
+    let (p, h, s) = (&entries[n - 3], &entries[n - 2], &entries[n - 1]);
+    for (e, limit) in [(p, MAX_PUBLIC), (h, MAX_HEAD), (s, MAX_SIGNATURES)] {
+        if e.size > limit {
+            return Err(Error::TooLarge {
+                entry: e.name.clone(),
+                size: e.size,
+                limit,
+            });
+        }
+    }
+    // One read from public.json's first data byte to the signatures' last.
+    let from = p.data_offset();
+    let mut buf = vec![0u8; (s.end() - from) as usize];
+    source
+        .read_exact_at(from, &mut buf)
+        .map_err(|e| Error::Source {
+            what: "public.json, head and signatures".into(),
+            source_name: source.name().into(),
+            source: e,
+        })?;
+    let data = |e: &Entry| -> Vec<u8> {
+        let at = (e.data_offset() - from) as usize;
+        buf[at..at + e.size as usize].to_vec()
+    };
+    let (public_bytes, head_bytes, signatures_bytes) = (data(p), data(h), data(s));
+    drop(buf);
+    for (e, b) in [(p, &public_bytes), (h, &head_bytes)] {
+        if crc32(b) != e.crc32 {
+            return Err(Error::ManifestMismatch {
+                entry: e.name.clone(),
+                what: "CRC-32 differs from its header (damaged)".into(),
+            });
+        }
+    }
+    let head = head::Head::parse(&head_bytes)?;
+    if blake3::hash(&public_bytes).as_bytes() != &head.public {
+        return Err(Error::EntryHash {
+            entry: v2::PUBLIC_ENTRY.into(),
+        });
+    }
+    let public = public::Public::parse(&public_bytes)?;
+    if public.archive_id != head.archive_id {
+        return Err(Error::ManifestMismatch {
+            entry: v2::PUBLIC_ENTRY.into(),
+            what: "names another archive id than the head".into(),
+        });
+    }
+    // A damaged signatures entry does not stop the archive being read: the
+    // signer just cannot be checked (check_signature says so).
+    let signatures = if crc32(&signatures_bytes) != s.crc32 {
+        Err("its CRC-32 differs from its headers".to_owned())
+    } else {
+        head::parse_signatures(&signatures_bytes).map_err(|e| e.to_string())
+    };
+    check_layout(&public, entries)?;
+    let manifest = Manifest {
+        format: "legation".into(),
+        version: public.version.clone(),
+        archive_id: public.archive_id,
+        created: public.created.clone(),
+        issuer: public.issuers.first().map(|i| Issuer {
+            algorithm: i.algorithm.clone(),
+            public_key: i.public_key,
+        }),
+        key_commitment: public.key_commitment,
+        key_slots: public.key_slots.clone(),
+        chunk_size: public.chunk_size,
+        catalog: CatalogRef {
+            index: v2::INDEX_ENTRY.into(),
+            pages: public.catalog.pages,
+        },
+        decoders: public.decoders.clone(),
+        entries: Vec::new(),
+    };
+    Ok((
+        Opened {
+            head_bytes,
+            head,
+            signatures_bytes,
+            signatures,
+            public,
+            table: OnceLock::new(),
+        },
+        manifest,
+    ))
+}
+
+/// The entries `public.json` counts are there, named in order: bundles
+/// `b/0…` and pages `c/0…` one after another, the index after them, and
+/// every listed decoder (whose bytes the entry table pins).
+fn check_layout(public: &public::Public, entries: &[Entry]) -> Result<()> {
+    let mismatch = |entry: &str, what: String| Error::ManifestMismatch {
+        entry: entry.into(),
+        what,
+    };
+    let count = |prefix: &str| {
+        entries
+            .iter()
+            .filter(|e| e.name.starts_with(prefix) && e.name != v2::INDEX_ENTRY)
+            .count() as u64
+    };
+    let (bundles, pages) = (count("b/"), count("c/"));
+    if bundles != public.bundles {
+        return Err(mismatch(
+            v2::PUBLIC_ENTRY,
+            format!(
+                "counts {} bundles, the container holds {bundles}",
+                public.bundles
+            ),
+        ));
+    }
+    if pages != public.catalog.pages {
+        return Err(mismatch(
+            v2::PUBLIC_ENTRY,
+            format!(
+                "counts {} catalog pages, the container holds {pages}",
+                public.catalog.pages
+            ),
+        ));
+    }
+    let Some(first) = entries
+        .iter()
+        .position(|e| e.name.starts_with("b/"))
+        .or_else(|| entries.iter().position(|e| e.name.starts_with("c/")))
+    else {
+        return Err(Error::MissingEntry {
+            entry: v2::INDEX_ENTRY.into(),
+        });
+    };
+    let expected = (0..bundles)
+        .map(v2::bundle_entry)
+        .chain((0..pages).map(v2::page_entry))
+        .chain(std::iter::once(v2::INDEX_ENTRY.to_owned()));
+    for (k, want) in expected.enumerate() {
+        match entries.get(first + k) {
+            Some(e) if e.name == want => {}
+            Some(e) => {
+                return Err(mismatch(
+                    &e.name,
+                    format!("stands where {want} belongs (bundles, pages, then c/index)"),
+                ))
+            }
+            None => return Err(Error::MissingEntry { entry: want }),
+        }
+    }
+    for d in &public.decoders {
+        if !entries.iter().any(|e| e.name == d.entry) {
+            return Err(mismatch(
+                &d.entry,
+                "decoder listed in public.json but not in the container".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Opened {
+    /// Who signed the head, under the same rules as 1.x's manifest
+    /// signature: every issuer `public.json` names must have signed the
+    /// head with a valid signature, and no one else; with `pinned`, that
+    /// key must be among them.
+    pub(crate) fn check_signature(&self, pinned: Option<&[u8; 32]>) -> Result<Signer> {
+        let sigs = self
+            .signatures
+            .as_ref()
+            .map_err(|what| Error::SignatureDamaged { what: what.clone() })?;
+        let issuers = &self.public.issuers;
+        // Every Ed25519 line verifies and is an issuer's, and every
+        // Ed25519 issuer has one (lines of algorithms this reader does not
+        // know are skipped, as are such issuers).
+        let known = |alg: &str| alg == head::ED25519;
+        let mut signed = 0usize;
+        for line in sigs {
+            match head::verify(line, &self.head_bytes) {
+                None => continue,
+                Some(false) => return Err(Error::BadSignature),
+                Some(true) => {}
+            }
+            if !issuers
+                .iter()
+                .any(|i| i.algorithm == line.algorithm && i.public_key[..] == line.public_key[..])
+            {
+                return Err(Error::BadSignature);
+            }
+            signed += 1;
+        }
+        if signed != issuers.iter().filter(|i| known(&i.algorithm)).count() {
+            return Err(Error::BadSignature);
+        }
+        let signer = |k: &[u8; 32]| Signer::Valid {
+            public_key: *k,
+            fingerprint: legation_format::crypto::fingerprint(k),
+        };
+        let mut valid = issuers.iter().filter(|i| known(&i.algorithm));
+        let Some(first) = valid.next() else {
+            return match pinned {
+                Some(p) => Err(Error::Unsigned {
+                    expected: legation_format::crypto::fingerprint(p),
+                }),
+                None => Ok(Signer::Unsigned),
+            };
+        };
+        let first = first.public_key;
+        match pinned {
+            None => Ok(signer(&first)),
+            Some(p)
+                if issuers
+                    .iter()
+                    .any(|i| known(&i.algorithm) && &i.public_key == p) =>
+            {
+                Ok(signer(p))
+            }
+            Some(p) => Err(Error::WrongIssuer {
+                expected: legation_format::crypto::fingerprint(p),
+                found: legation_format::crypto::fingerprint(&first),
+            }),
+        }
+    }
+
+    /// The entry table (in the 1.x manifest's shape), read, checked
+    /// against the head and the container, and parsed the first time it is
+    /// needed.
+    pub(crate) fn table(&self, source: &dyn ReadAt, entries: &[Entry]) -> Result<&[ManifestEntry]> {
+        if let Some(t) = self.table.get() {
+            return Ok(t);
+        }
+        let rows = read_table(source, entries, &self.head)?;
+        Ok(self.table.get_or_init(|| rows))
+    }
+
+    /// The BLAKE3 an entry must have: from the entry table for the entries
+    /// before it, from the head for `entries` and `public.json`, of the
+    /// bytes opening read for `head`; none for `signatures` (its own check
+    /// covers it).
+    pub(crate) fn expected_hash(
+        &self,
+        rows: &[ManifestEntry],
+        entries: &[Entry],
+        i: usize,
+    ) -> Option<[u8; 32]> {
+        let n = entries.len();
+        match i {
+            _ if i < rows.len() => Some(rows[i].blake3),
+            _ if i + 4 == n => Some(self.head.entries),
+            _ if i + 3 == n => Some(self.head.public),
+            _ if i + 2 == n => Some(*blake3::hash(&self.head_bytes).as_bytes()),
+            _ => None,
+        }
+    }
+}
+
+/// Reads `entries` (bounded), checks it against the head's hash, parses it
+/// and checks that its rows list every entry before it, in order, with
+/// their sizes and CRC-32s.
+pub(crate) fn read_table(
+    source: &dyn ReadAt,
+    entries: &[Entry],
+    head: &head::Head,
+) -> Result<Vec<ManifestEntry>> {
+    let n = entries.len();
+    let e = &entries[n - 4];
+    if e.size > MAX_ENTRIES {
+        return Err(Error::TooLarge {
+            entry: e.name.clone(),
+            size: e.size,
+            limit: MAX_ENTRIES,
+        });
+    }
+    let mut b = vec![0u8; e.size as usize];
+    source
+        .read_exact_at(e.data_offset(), &mut b)
+        .map_err(|err| Error::Source {
+            what: e.name.clone(),
+            source_name: source.name().into(),
+            source: err,
+        })?;
+    if blake3::hash(&b).as_bytes() != &head.entries {
+        return Err(Error::EntryHash {
+            entry: e.name.clone(),
+        });
+    }
+    let rows: Vec<ManifestEntry> = table::parse(&b)?
+        .into_iter()
+        .map(|r| ManifestEntry {
+            name: r.name,
+            size: r.size,
+            crc32: r.crc32,
+            blake3: r.blake3,
+        })
+        .collect();
+    let listed = &entries[..n - 4];
+    if rows.len() != listed.len() {
+        return Err(Error::ManifestMismatch {
+            entry: e.name.clone(),
+            what: format!(
+                "lists {} entries but {} precede it in the container",
+                rows.len(),
+                listed.len()
+            ),
+        });
+    }
+    for (c, r) in listed.iter().zip(&rows) {
+        if c.name != r.name {
+            return Err(Error::ManifestMismatch {
+                entry: c.name.clone(),
+                what: format!("the entry table lists {:?} at this position", r.name),
+            });
+        }
+        if c.size != r.size || c.crc32 != r.crc32 {
+            return Err(Error::ManifestMismatch {
+                entry: c.name.clone(),
+                what: format!(
+                    "container says {} bytes with CRC {:08x}, the entry table {} bytes with \
+                     CRC {:08x}",
+                    c.size, c.crc32, r.size, r.crc32
+                ),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+fn crc32(b: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(b);
+    h.finalize()
+}
