@@ -5,8 +5,9 @@
 
 use legation_format::catalog::{CatalogRecord, Encoding, Page, Render};
 use legation_format::crypto::{self, DataKey, KeySlot, StreamId};
+use legation_format::keys::IssuerKey;
 use legation_format::{
-    hex, manifest, MANIFEST_ENTRY, MIMETYPE_ENTRY, SIGNATURE_ENTRY, VIEWER_ENTRY,
+    catalog, hex, manifest, MANIFEST_ENTRY, MIMETYPE_ENTRY, SIGNATURE_ENTRY, VIEWER_ENTRY,
 };
 
 use super::{Finding, Outcome, Refusal, Vector};
@@ -28,6 +29,7 @@ pub fn all() -> Vec<Vector> {
     v.extend(catalog(&s));
     v.extend(decoders());
     v.extend(viewer());
+    v.extend(errata(&s));
     v
 }
 
@@ -931,4 +933,190 @@ fn add_group_order(s: &mut [u8]) {
         s[i] = v as u8;
         carry = v >> 8;
     }
+}
+
+/// A 1.x manifest rewritten as JSON text by `edit` (its recovery data made
+/// again over the result, §5.5) and signed by `signer`, after `base` was
+/// resealed by [`Raw::reseal`].
+fn json_edited(
+    base: &Raw,
+    signer: Option<&IssuerKey>,
+    edit: impl FnOnce(String) -> String,
+) -> Vec<u8> {
+    let mut r = base.clone();
+    let json = String::from_utf8(serde_json::to_vec(&r.manifest()).unwrap()).unwrap();
+    let bytes = legation_format::recovery::protect_manifest(edit(json).as_bytes());
+    r.set_manifest_bytes(bytes, signer);
+    r.build()
+}
+
+/// The 1.x verdicts SPEC text 2.0 settles (its §32), each with a vector.
+fn errata(s: &Samples) -> Vec<Vector> {
+    let key = &s.key;
+    let id = s.raw.manifest().archive_id;
+    let unsigned = Raw::parse(&sample_archive(Sample {
+        signed: false,
+        seed: 2,
+        ..Sample::default()
+    }));
+    let mut unsigned_resealed = unsigned.clone();
+    unsigned_resealed.reseal(None, |_| {});
+    let resealed = |edit: fn(&mut manifest::Manifest)| {
+        let mut r = s.raw.clone();
+        r.reseal(Some(&issuer()), edit);
+        r.build()
+    };
+    let mut trailing = s.raw.clone();
+    let sk = key.stream_key(&id, StreamId::CatalogPage(0));
+    let name = legation_format::catalog_page_entry(0);
+    let mut plain = crypto::open_stream(&sk, trailing.get(&name)).unwrap();
+    plain.extend_from_slice(b"trailing bytes");
+    *trailing.get_mut(&name) = crypto::seal_stream(&sk, &plain);
+    let mut swapped = s.raw.clone();
+    let a = swapped
+        .entries
+        .iter()
+        .position(|(n, _)| n == &s.records[0])
+        .unwrap();
+    let b = swapped
+        .entries
+        .iter()
+        .position(|(n, _)| n == &s.records[1])
+        .unwrap();
+    swapped.entries.swap(a, b);
+    let mut early = s.raw.clone();
+    let page = early.entries.iter().position(|(n, _)| n == &name).unwrap();
+    let moved = early.entries.remove(page);
+    early.entries.insert(a.min(b), moved);
+    let mut no_recovery = s.raw.clone();
+    no_recovery.entries.retain(|(n, _)| !n.starts_with("p/"));
+    no_recovery.reseal(Some(&issuer()), |_| {});
+    let mut m = no_recovery.manifest();
+    assert_eq!(m.version, "1.2", "the sample is a 1.2 archive");
+    m.version = "1.2".into();
+    let mut bytes = serde_json::to_vec(&m).unwrap();
+    bytes.push(b'\n');
+    no_recovery.set_manifest_bytes(bytes, Some(&issuer()));
+    let mut unlisted = s.raw.clone();
+    let module = crate::tiny_decoder();
+    unlisted.entries.insert(
+        1,
+        (
+            manifest::decoder_entry(blake3::hash(&module).as_bytes()),
+            module,
+        ),
+    );
+    let mut count = s.raw.clone();
+    let isk = key.stream_key(&id, StreamId::CatalogIndex);
+    let index_name = legation_format::CATALOG_INDEX_ENTRY;
+    let json = catalog::inflate(
+        &crypto::open_stream(&isk, count.get(index_name)).unwrap(),
+        catalog::MAX_INDEX_BYTES,
+        index_name,
+    )
+    .unwrap();
+    let mut index: catalog::Index = serde_json::from_slice(&json).unwrap();
+    index.records += 1;
+    *count.get_mut(index_name) = crypto::seal_stream(
+        &isk,
+        &catalog::deflate(&serde_json::to_vec(&index).unwrap()),
+    );
+    let mut noncanonical = s.raw.clone();
+    noncanonical.reseal(Some(&issuer()), |_| {});
+    let mut m = noncanonical.manifest();
+    // y = p + 1 = 2^255 - 18: not below p, so not a canonical encoding.
+    let mut y = [0xffu8; 32];
+    y[0] = 0xee;
+    y[31] = 0x7f;
+    m.issuer.as_mut().unwrap().public_key = y;
+    let bytes = m.to_bytes();
+    let sig = manifest::format_signature(&crypto::sign(issuer().secret(), &bytes));
+    noncanonical.set_manifest_bytes(bytes, None);
+    noncanonical.entries.push((SIGNATURE_ENTRY.into(), sig));
+    vec![
+        Vector::new(
+            "kdf-bound-second-slot",
+            "a good passphrase slot, then one asking for 4 GiB: unlocking fails whatever key is given (SPEC 2.0 §32 row 3)",
+            resealed(|m| {
+                let mut slot = m
+                    .key_slots
+                    .iter()
+                    .find(|s| matches!(s, KeySlot::Passphrase { .. }))
+                    .unwrap()
+                    .clone();
+                if let KeySlot::Passphrase { params, .. } = &mut slot {
+                    params.memory_kib = 4 << 20;
+                }
+                m.key_slots.push(slot);
+            }),
+        )
+        .expect(Outcome::Unlock(Refusal::HostileKdf), "exceeds the bound")
+        .pin(),
+        Vector::new(
+            "manifest-issuer-null",
+            "an unsigned archive whose manifest says \"issuer\":null, the same as no issuer (SPEC 2.0 §32 row 7)",
+            json_edited(&unsigned_resealed, None, |j| {
+                j.replacen("{\"format\"", "{\"issuer\":null,\"format\"", 1)
+            }),
+        ),
+        Vector::new(
+            "manifest-decoders-null",
+            "a manifest whose decoders member is null, which only optional members may be (SPEC 2.0 §32 row 7)",
+            json_edited(&s.raw, Some(&issuer()), |j| {
+                j.replacen("{\"format\"", "{\"decoders\":null,\"format\"", 1)
+            }),
+        )
+        .expect(Outcome::Open(Refusal::Json), "invalid type: null"),
+        Vector::new(
+            "version-leading-zero",
+            "a manifest version with a leading zero, 01.2 (SPEC 2.0 §32 row 8)",
+            resealed(|m| m.version = "01.2".into()),
+        )
+        .expect(Outcome::Open(Refusal::UnsupportedVersion), "01.2"),
+        Vector::new(
+            "catalog-page-trailing-bytes",
+            "bytes after the final DEFLATE block of a 1.x catalog page are ignored (SPEC 2.0 §32 row 9)",
+            forged_on(&trailing, |_| {}),
+        )
+        .pin(),
+        Vector::new(
+            "record-entries-swapped",
+            "two record entries in another order than their paths (SPEC 2.0 §32 row 10)",
+            forged_on(&swapped, |_| {}),
+        )
+        .pin(),
+        Vector::new(
+            "catalog-page-early",
+            "the catalog page before the records it describes (SPEC 2.0 §32 row 10)",
+            forged_on(&early, |_| {}),
+        )
+        .pin(),
+        Vector::new(
+            "version-1.2-without-recovery",
+            "a \"1.2\" archive with no recovery member and no parity entry (SPEC 2.0 §32 row 10)",
+            no_recovery.build(),
+        )
+        .pin(),
+        Vector::new(
+            "decoder-unlisted-entry",
+            "a d/ entry the manifest's decoders does not list, which no reader runs (SPEC 2.0 §32 row 10)",
+            forged_on(&unlisted, |_| {}),
+        )
+        .pin(),
+        Vector::new(
+            "issuer-key-noncanonical",
+            "the manifest's issuer key is an encoding with y at or above p (SPEC 2.0 §32 row 13a)",
+            noncanonical.build(),
+        )
+        .expect(
+            Outcome::Fixity(Finding::forged(SIGNATURE_ENTRY)),
+            "signature does not verify",
+        ),
+        Vector::new(
+            "catalog-index-count-mismatch",
+            "the catalog index counts one record more than its pages hold: an unlock failure (SPEC 2.0 §32 row 14)",
+            forged_on(&count, |_| {}),
+        )
+        .expect(Outcome::Unlock(Refusal::Invalid), "records"),
+    ]
 }

@@ -150,6 +150,8 @@ pub enum Refusal {
     Container,
     /// A document breaks a rule of the format (`Error::Format(Invalid)`).
     Invalid,
+    /// A JSON document does not parse into its shape (`Error::Format(Json)`).
+    Json,
     /// A major format version this reader does not know
     /// (`Error::Format(UnsupportedVersion)`, [`ErrorKind::Unsupported`]).
     UnsupportedVersion,
@@ -173,6 +175,7 @@ impl Refusal {
         Some(match e {
             Error::Format(F::Container { .. }) => Refusal::Container,
             Error::Format(F::Invalid { .. }) => Refusal::Invalid,
+            Error::Format(F::Json { .. }) => Refusal::Json,
             Error::Format(F::UnsupportedVersion { .. }) => Refusal::UnsupportedVersion,
             Error::Format(F::HostileKdf { .. }) => Refusal::HostileKdf,
             Error::NotLegation(_) => Refusal::NotLegation,

@@ -149,7 +149,7 @@ impl Sample2 {
         let key = public
             .key_slots
             .iter()
-            .find_map(|s| crypto::open_x25519_slot(s, &public.archive_id, &identity().secret()))
+            .find_map(|s| crypto::open_x25519_slot(s, &public.archive_id, identity().secret()))
             .expect("the sample's identity opens a slot");
         Sample2 { bytes, raw, key }
     }
