@@ -250,6 +250,23 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Write a one-record proof (format 2.0): that this record, with these
+    /// bytes, is in the archive the issuer signed; `check-proof` checks it
+    /// with no key and no archive.
+    Prove {
+        /// The archive: a file or s3://BUCKET/KEY.
+        archive: Location,
+        /// The record's path.
+        record: String,
+        /// The proof file to write.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        keys: KeyOpts,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Show an archive's public facts.
     Info {
         /// The archive: a file or s3://BUCKET/KEY.
@@ -415,6 +432,13 @@ fn main() -> ExitCode {
             unsigned,
             force,
         }),
+        Command::Prove {
+            archive,
+            record,
+            output,
+            keys,
+            force,
+        } => commands::prove::prove(&archive, &record, &output, &keys, force),
         Command::Prove {
             archive,
             record,

@@ -12,6 +12,7 @@ pub mod ls;
 #[cfg(feature = "gui")]
 pub mod open;
 pub mod pack;
+pub mod prove;
 pub mod render;
 pub mod spec;
 pub mod verify;

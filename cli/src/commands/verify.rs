@@ -116,7 +116,13 @@ fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) ->
         j["ok"] = report.ok().into();
         println!("{}", output::json(&j, false));
     } else {
-        print_report(&report, u.is_none(), a.manifest().entries.len() as u64);
+        // The entries a sample is drawn from: all but the manifest and its
+        // signature (1.x), or but the last four (2.0), which are always checked.
+        let drawn_from = match a.is_v2() {
+            true => a.entries().len().saturating_sub(4),
+            false => a.manifest().entries.len(),
+        };
+        print_report(&report, u.is_none(), drawn_from as u64);
     }
     Ok(match report.worst() {
         None => 0,
@@ -202,10 +208,10 @@ fn print_report(r: &Report, keyless: bool, drawn_from: u64) {
         Some(f) => {
             println!("signer:   {f} (NOT pinned: pass --issuer ISSUER.pub to require this issuer)")
         }
-        None if r
-            .problems
-            .iter()
-            .any(|p| p.subject == legation_format::SIGNATURE_ENTRY) =>
+        None if r.problems.iter().any(|p| {
+            p.subject == legation_format::SIGNATURE_ENTRY
+                || p.subject == legation_format::v2::SIGNATURES_ENTRY
+        }) =>
         {
             println!("signer:   signature check failed")
         }

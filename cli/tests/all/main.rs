@@ -12,5 +12,6 @@ mod common;
 mod crash;
 mod embassies;
 mod embed_viewer;
+mod prove;
 mod readme_decoder;
 mod repair;
