@@ -215,6 +215,19 @@ fn check_layout(public: &public::Public, entries: &[Entry]) -> Result<()> {
             None => return Err(Error::MissingEntry { entry: want }),
         }
     }
+    // Every d/ entry is a decoder public.json names: an unlisted one would
+    // be bytes no structure accounts for (SPEC 2.0 §20.2).
+    for e in entries.iter().filter(|e| {
+        e.name
+            .starts_with(legation_format::manifest::DECODER_PREFIX)
+    }) {
+        if !public.decoders.iter().any(|d| d.entry == e.name) {
+            return Err(mismatch(
+                &e.name,
+                "decoder entry not named in public.json's decoders".into(),
+            ));
+        }
+    }
     for d in &public.decoders {
         if !entries.iter().any(|e| e.name == d.entry) {
             return Err(mismatch(
@@ -371,20 +384,22 @@ pub(crate) fn read_table(
             ),
         });
     }
+    // A row that does not describe its entry is the table's fault (SPEC
+    // 2.0: a fixity failure naming `entries`).
     for (c, r) in listed.iter().zip(&rows) {
         if c.name != r.name {
             return Err(Error::ManifestMismatch {
-                entry: c.name.clone(),
-                what: format!("the entry table lists {:?} at this position", r.name),
+                entry: e.name.clone(),
+                what: format!("lists {:?} where the container holds {:?}", r.name, c.name),
             });
         }
         if c.size != r.size || c.crc32 != r.crc32 {
             return Err(Error::ManifestMismatch {
-                entry: c.name.clone(),
+                entry: e.name.clone(),
                 what: format!(
-                    "container says {} bytes with CRC {:08x}, the entry table {} bytes with \
-                     CRC {:08x}",
-                    c.size, c.crc32, r.size, r.crc32
+                    "size and CRC-32 of entry {}: the container says {} bytes with CRC {:08x}, \
+                     the entry table {} bytes with CRC {:08x}",
+                    c.name, c.size, c.crc32, r.size, r.crc32
                 ),
             });
         }
