@@ -8,6 +8,7 @@
 mod attacks;
 mod cli;
 mod common;
+mod convert;
 #[cfg(unix)]
 mod crash;
 mod embassies;
