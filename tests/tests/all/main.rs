@@ -6,6 +6,7 @@
 //! the decoder worker process) are binaries of their own.
 
 mod compat;
+mod cost_model;
 mod engines;
 mod roundtrip;
 mod vectors;
