@@ -136,7 +136,7 @@ impl Blocks {
     /// Stores `bytes`, fetched at `start` (a block boundary), as blocks.
     /// A final partial block is stored only at the archive's end.
     pub fn put(&mut self, start: u64, bytes: &[u8], fetched: bool) {
-        if start % BLOCK != 0 {
+        if !start.is_multiple_of(BLOCK) {
             return;
         }
         if fetched {
@@ -187,6 +187,9 @@ impl Blocks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_bindgen_test::{wasm_bindgen_test as test, wasm_bindgen_test_configure};
+
+    wasm_bindgen_test_configure!(run_in_browser);
 
     fn bytes(len: u64) -> Vec<u8> {
         (0..len).map(|i| (i * 7 % 251) as u8).collect()
