@@ -7,6 +7,7 @@
 
 mod compat;
 mod cost_model;
+mod decoder_items;
 mod engines;
 mod roundtrip;
 mod vectors;
