@@ -527,7 +527,11 @@ fn search_for(h: &mut H, text: &str) {
     h.run_steps(1);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.run_steps(1);
-    h.get_by_role(Role::TextInput).type_text(text);
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(1);
+    if !text.is_empty() {
+        h.get_by_role(Role::TextInput).type_text(text);
+    }
     settle(h);
 }
 

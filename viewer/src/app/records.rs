@@ -160,9 +160,11 @@ impl Browser {
             }
     }
 
-    /// Whether a job of the list runs.
+    /// Whether a job of the list runs or is about to start.
     pub(super) fn list_busy(&self) -> bool {
-        self.fetching.is_some()
+        // A question asked this frame is answered from the next.
+        self.stale
+            || self.fetching.is_some()
             || self.surveying.is_some()
             || self.results.as_ref().is_some_and(|r| r.job.is_some())
     }
