@@ -25,6 +25,9 @@ use crate::reading::Failed;
 /// by the slider above the list.
 pub(super) const LIST_WINDOW: u64 = 500_000;
 
+/// Reading one catalog page's rows for the list.
+pub(super) type PageJob = Job<Result<Vec<Row>, String>>;
+
 /// An unlocked archive: its record list and the tabs beside it.
 pub(super) struct Browser {
     pub(super) unlocked: Arc<Unlocked>,
@@ -33,7 +36,7 @@ pub(super) struct Browser {
     /// The last pages of rows read for the list in path order.
     pub(super) cache: PageCache,
     /// The page being read for the list, and its job.
-    pub(super) fetching: Option<(usize, Job<Result<Vec<Row>, String>>)>,
+    pub(super) fetching: Option<(usize, PageJob)>,
     /// A page the list showed and does not hold (set while drawing).
     pub(super) want: Option<usize>,
     /// The pass gathering the folder tree, and the folders it sends.
