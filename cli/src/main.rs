@@ -294,6 +294,18 @@ enum Command {
         #[arg(long, value_name = "ISSUER.pub")]
         issuer: Option<PathBuf>,
     },
+    /// Check a one-record proof (format 2.0) with no archive and no key:
+    /// exit 0 when it holds, 1 when it does not.
+    CheckProof {
+        /// The proof file (`legation prove` writes one).
+        file: PathBuf,
+        /// A copy of the record, checked against the proven size and BLAKE3.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// The issuer public key that must have signed.
+        #[arg(long, value_name = "ISSUER.pub")]
+        issuer: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -459,6 +471,11 @@ fn main() -> ExitCode {
             keys,
             force,
         } => commands::render::render(&archive, &record, &output, &keys, force),
+        Command::CheckProof {
+            file,
+            record,
+            issuer,
+        } => commands::check_proof::check_proof(&file, record.as_deref(), issuer.as_deref()),
         Command::Spec { archive, issuer } => {
             commands::spec::spec(archive.as_ref(), issuer.as_deref())
         }

@@ -4,6 +4,7 @@
 //! its content, and ranking exit codes.
 
 pub mod cat;
+pub mod check_proof;
 pub mod convert;
 pub mod extract;
 pub mod info;

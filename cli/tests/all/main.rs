@@ -1,8 +1,9 @@
 //! The command's integration tests, one binary (linked once) with a
 //! module a suite: `cli` (every command, and every test vector through
 //! `legation verify`), `crash` (SIGKILL at random moments), `embassies`
-//! (a three-node Garage cluster), `embed_viewer`, `readme_decoder` (the
-//! decoder guide's worked example), `repair`, and `attacks` (the second
+//! (a three-node Garage cluster), `embed_viewer`, `proof` (`check-proof`
+//! on good and tampered proofs), `readme_decoder` (the decoder guide's
+//! worked example), `repair`, and `attacks` (the second
 //! hardening round, one module a defect). `common` runs the command.
 
 mod attacks;
@@ -13,6 +14,7 @@ mod convert;
 mod crash;
 mod embassies;
 mod embed_viewer;
+mod proof;
 mod prove;
 mod readme_decoder;
 mod repair;
