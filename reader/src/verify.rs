@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use legation_format::container;
+use legation_format::manifest::{DecoderLimits, DecoderRef};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::Signer;
@@ -352,6 +353,14 @@ impl Archive {
             .map(|&i| entries[i].end() - entries[i].offset)
             .sum();
         let mut done = 0u64;
+        // Decoder modules are checked against their `decoders` item as
+        // their bytes go by (SPEC §16.2 step 4, §30.3 step 5).
+        let items: HashMap<&str, &DecoderRef> = self
+            .manifest()
+            .decoders
+            .iter()
+            .map(|d| (d.entry.as_str(), d))
+            .collect();
         let mut buffer = Vec::new();
         let mut mapped: Option<crate::source::Mapped> = None;
         let mut block_at = 0u64; // file offset of the block's first byte
@@ -363,6 +372,8 @@ impl Archive {
             let mut header = Vec::with_capacity(container::local_header_len(&e.name, e.size));
             let mut at = e.offset;
             let mut failed = None;
+            let item = items.get(e.name.as_str()).copied();
+            let mut sections = item.map(|_| Sections::default());
             while at < e.end() {
                 if at < block_at || at >= block_at + block_len as u64 {
                     block_at = at;
@@ -394,6 +405,9 @@ impl Archive {
                 let header_left = (e.data_offset().saturating_sub(at) as usize).min(slice.len());
                 header.extend_from_slice(&slice[..header_left]);
                 hash(&mut hasher, &slice[header_left..]);
+                if let Some(sc) = &mut sections {
+                    sc.feed(&slice[header_left..]);
+                }
                 at += slice.len() as u64;
             }
             report.entries_checked += 1;
@@ -406,13 +420,26 @@ impl Archive {
                     .problems
                     .push(problem(Level::Fixity, &e.name, &err.into()));
             }
-            if let Some(h) = expected {
-                if hasher.finalize().as_bytes() != &h {
+            let hash_ok = expected.is_none_or(|h| hasher.finalize().as_bytes() == &h);
+            if !hash_ok {
+                report.problems.push(problem(
+                    Level::Fixity,
+                    &e.name,
+                    &Error::EntryHash {
+                        entry: e.name.clone(),
+                    },
+                ));
+            }
+            // A module whose bytes are not the listed ones is reported
+            // damaged above; its sections say nothing more.
+            if let (Some(item), Some(sc), true) = (item, sections, hash_ok) {
+                if let Err(what) = sc.agrees_with(item) {
                     report.problems.push(problem(
                         Level::Fixity,
                         &e.name,
-                        &Error::EntryHash {
+                        &Error::ManifestMismatch {
                             entry: e.name.clone(),
+                            what,
                         },
                     ));
                 }
@@ -433,6 +460,252 @@ impl Archive {
             }
             None => None,
         }
+    }
+}
+
+/// The most bytes of a `legation.decoder` section kept (its JSON is a
+/// few hundred bytes; the section is refused above this).
+const MAX_DESCRIPTION: usize = 64 << 10;
+
+/// What [`Sections`] is reading next in a module's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scan {
+    /// The 8 bytes of magic and version; how many are read.
+    Preamble(u8),
+    /// A section's id byte.
+    Id,
+    /// A section's size (LEB128 u32): value so far, bits read, whether
+    /// the section is custom.
+    Size(u32, u32, bool),
+    /// A custom section's name length: value so far, bits read, section
+    /// bytes left.
+    NameLen(u32, u32, u32),
+    /// A custom section's name: name bytes left, section bytes left.
+    Name(u32, u32),
+    /// The rest of a section: bytes left, what it is.
+    Payload(u32, Custom),
+    /// Malformed; the reason is kept in `error`.
+    Failed,
+}
+
+/// Which custom section a payload belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Custom {
+    Decoder,
+    Meter,
+    Other,
+}
+
+/// A streaming reader of a WebAssembly module's top-level sections that
+/// keeps only its `legation.decoder` and `legation.meter` custom sections
+/// (SPEC §12.5, §13.2), in constant memory, whatever the module's size.
+/// It reads the sections' framing only: whether the module is valid is the
+/// render level's question.
+#[derive(Debug)]
+struct Sections {
+    scan: Scan,
+    preamble: [u8; 8],
+    name: Vec<u8>,
+    decoder: Option<Vec<u8>>,
+    meter: Option<Vec<u8>>,
+    error: Option<String>,
+}
+
+impl Default for Sections {
+    fn default() -> Self {
+        Sections {
+            scan: Scan::Preamble(0),
+            preamble: [0; 8],
+            name: Vec::new(),
+            decoder: None,
+            meter: None,
+            error: None,
+        }
+    }
+}
+
+/// One more byte `b` of a LEB128 u32 (value so far, bits read): the new
+/// value and bits, and whether the number is complete.
+fn leb_step(value: u32, bits: u32, b: u8) -> std::result::Result<(u32, u32, bool), String> {
+    let low = u32::from(b & 0x7f);
+    if bits == 28 && (b & 0x80 != 0 || low > 0x0f) {
+        return Err("a section size or name length is not a LEB128 u32".into());
+    }
+    Ok((value | low << bits, bits + 7, b & 0x80 == 0))
+}
+
+impl Sections {
+    fn fail(&mut self, what: impl Into<String>) {
+        self.error.get_or_insert(what.into());
+        self.scan = Scan::Failed;
+    }
+
+    /// Takes the next bytes of the module.
+    fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            match self.scan {
+                Scan::Failed => return,
+                Scan::Preamble(n) => {
+                    self.preamble[n as usize] = data[0];
+                    data = &data[1..];
+                    self.scan = if n == 7 {
+                        if &self.preamble != b"\0asm\x01\0\0\0" {
+                            self.fail("not a WebAssembly 1 module");
+                            return;
+                        }
+                        Scan::Id
+                    } else {
+                        Scan::Preamble(n + 1)
+                    };
+                }
+                Scan::Id => {
+                    self.scan = Scan::Size(0, 0, data[0] == 0);
+                    data = &data[1..];
+                }
+                Scan::Size(v, bits, custom) => {
+                    let step = leb_step(v, bits, data[0]);
+                    data = &data[1..];
+                    match step {
+                        Err(e) => self.fail(e),
+                        Ok((size, _, true)) if custom => self.scan = Scan::NameLen(0, 0, size),
+                        Ok((size, _, true)) => self.scan = Scan::Payload(size, Custom::Other),
+                        Ok((v, bits, false)) => self.scan = Scan::Size(v, bits, custom),
+                    }
+                }
+                Scan::NameLen(v, bits, left) => {
+                    if left == 0 {
+                        self.fail("a custom section ends inside its name");
+                        return;
+                    }
+                    let step = leb_step(v, bits, data[0]);
+                    data = &data[1..];
+                    match step {
+                        Err(e) => self.fail(e),
+                        Ok((len, _, true)) if len > left - 1 => {
+                            self.fail("a custom section's name is longer than the section")
+                        }
+                        Ok((len, _, true)) => {
+                            self.name.clear();
+                            self.scan = Scan::Name(len, left - 1);
+                        }
+                        Ok((v, bits, false)) => self.scan = Scan::NameLen(v, bits, left - 1),
+                    }
+                }
+                Scan::Name(0, left) => {
+                    let kind = match self.name.as_slice() {
+                        b"legation.decoder" => Custom::Decoder,
+                        b"legation.meter" => Custom::Meter,
+                        _ => Custom::Other,
+                    };
+                    let slot = match kind {
+                        Custom::Decoder => Some(&mut self.decoder),
+                        Custom::Meter => Some(&mut self.meter),
+                        Custom::Other => None,
+                    };
+                    if let Some(slot) = slot {
+                        if slot.is_some() {
+                            let name = String::from_utf8_lossy(&self.name).into_owned();
+                            self.fail(format!("has more than one {name} section"));
+                            return;
+                        }
+                        *slot = Some(Vec::new());
+                    }
+                    self.scan = Scan::Payload(left, kind);
+                }
+                Scan::Name(n, left) => {
+                    let take = data.len().min(n as usize);
+                    // Only names up to 16 bytes can be ours; keep no more.
+                    let keep = take.min(17usize.saturating_sub(self.name.len()));
+                    self.name.extend_from_slice(&data[..keep]);
+                    data = &data[take..];
+                    self.scan = Scan::Name(n - take as u32, left - take as u32);
+                }
+                Scan::Payload(0, _) => self.scan = Scan::Id,
+                Scan::Payload(left, kind) => {
+                    let take = data.len().min(left as usize);
+                    let (kept, cap) = match kind {
+                        Custom::Decoder => (&mut self.decoder, MAX_DESCRIPTION),
+                        Custom::Meter => (&mut self.meter, 16),
+                        Custom::Other => (&mut None, 0),
+                    };
+                    if let Some(k) = kept {
+                        if k.len() + take > cap {
+                            let name = match kind {
+                                Custom::Decoder => "legation.decoder",
+                                _ => "legation.meter",
+                            };
+                            self.fail(format!("its {name} section is over {cap} bytes"));
+                            return;
+                        }
+                        k.extend_from_slice(&data[..take]);
+                    }
+                    data = &data[take..];
+                    self.scan = Scan::Payload(left - take as u32, kind);
+                }
+            }
+        }
+    }
+
+    /// Whether the sections read give `item`'s name, version, ABI, media
+    /// types and limits; what differs if not.
+    fn agrees_with(self, item: &DecoderRef) -> std::result::Result<(), String> {
+        if let Some(e) = self.error {
+            return Err(format!("its sections cannot be read: {e}"));
+        }
+        match self.scan {
+            Scan::Id => {}
+            Scan::Payload(0, _) => {}
+            _ => return Err("its sections cannot be read: the module ends inside one".into()),
+        }
+        let section = self
+            .decoder
+            .ok_or("has no legation.decoder section, but the decoders list describes it")?;
+        let info: crate::decode::DecoderInfo = serde_json::from_slice(&section)
+            .map_err(|e| format!("its legation.decoder section does not parse: {e}"))?;
+        let differs = |what: &str, module: &dyn std::fmt::Debug, listed: &dyn std::fmt::Debug| {
+            Err(format!(
+                "its legation.decoder section gives {what} {module:?}, the decoders list {listed:?}"
+            ))
+        };
+        if info.name != item.name {
+            return differs("name", &info.name, &item.name);
+        }
+        if info.version != item.version {
+            return differs("version", &info.version, &item.version);
+        }
+        if info.abi != item.abi {
+            return differs("ABI", &info.abi, &item.abi);
+        }
+        if info.media_types != item.media_types {
+            return differs("media types", &info.media_types, &item.media_types);
+        }
+        let meter = self
+            .meter
+            .ok_or("has no legation.meter section, but the decoders list gives its limits")?;
+        let Ok(m) = <[u8; 16]>::try_from(meter.as_slice()) else {
+            return Err(format!(
+                "its legation.meter section is {} bytes, not 16",
+                meter.len()
+            ));
+        };
+        let limits = DecoderLimits {
+            fuel: u64::from_le_bytes(m[..8].try_into().expect("8 bytes")),
+            max_depth: u32::from_le_bytes(m[8..12].try_into().expect("4 bytes")),
+            max_memory_pages: u32::from_le_bytes(m[12..].try_into().expect("4 bytes")),
+        };
+        if limits != item.limits {
+            return Err(format!(
+                "its legation.meter section gives fuel {}, depth {}, memory pages {}; the \
+                 decoders list fuel {}, depth {}, memory pages {}",
+                limits.fuel,
+                limits.max_depth,
+                limits.max_memory_pages,
+                item.limits.fuel,
+                item.limits.max_depth,
+                item.limits.max_memory_pages
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -869,5 +1142,172 @@ mod level_tests {
             "Fixity".parse::<Level>(),
             Err(UnknownLevel("Fixity".into()))
         );
+    }
+}
+
+#[cfg(test)]
+mod section_tests {
+    use super::{DecoderLimits, DecoderRef, Sections};
+
+    fn leb(mut v: u32, out: &mut Vec<u8>) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    fn custom(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        leb(name.len() as u32, &mut body);
+        body.extend_from_slice(name.as_bytes());
+        body.extend_from_slice(data);
+        let mut s = vec![0];
+        leb(body.len() as u32, &mut s);
+        s.extend(body);
+        s
+    }
+
+    /// A change to an item.
+    type Edit = fn(&mut DecoderRef);
+
+    const DESCRIPTION: &str =
+        r#"{"abi":1,"name":"csv","version":"1.0.0","media_types":["text/csv"],"pages":false}"#;
+
+    fn meter() -> Vec<u8> {
+        let mut m = 20_000_000_000u64.to_le_bytes().to_vec();
+        m.extend(2000u32.to_le_bytes());
+        m.extend(16384u32.to_le_bytes());
+        m
+    }
+
+    /// A module: preamble, a type section, a long-named custom section,
+    /// the description, 300 bytes of another section, the meter section.
+    fn module(description: &str, meter: &[u8]) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend([1, 4, 1, 0x60, 0, 0]);
+        m.extend(custom("producers-and-a-long-name-of-no-interest", b"xyz"));
+        m.extend(custom("legation.decoder", description.as_bytes()));
+        m.extend([10, 0xac, 0x02]);
+        m.extend([0u8; 300]);
+        m.extend(custom("legation.meter", meter));
+        m
+    }
+
+    fn item() -> DecoderRef {
+        DecoderRef {
+            entry: "d/0000000000000000.wasm".into(),
+            name: "csv".into(),
+            version: "1.0.0".into(),
+            abi: 1,
+            media_types: vec!["text/csv".into()],
+            limits: DecoderLimits {
+                fuel: 20_000_000_000,
+                max_depth: 2000,
+                max_memory_pages: 16384,
+            },
+        }
+    }
+
+    /// The verdict on `bytes` fed whole, and fed `step` bytes at a time
+    /// (which must agree).
+    fn verdict(bytes: &[u8], item: &DecoderRef) -> Result<(), String> {
+        let mut whole = Sections::default();
+        whole.feed(bytes);
+        let whole = whole.agrees_with(item);
+        for step in [1, 3, 64] {
+            let mut s = Sections::default();
+            bytes.chunks(step).for_each(|c| s.feed(c));
+            assert_eq!(s.agrees_with(item), whole, "fed {step} bytes at a time");
+        }
+        whole
+    }
+
+    #[test]
+    fn a_module_agrees_with_its_item_in_any_pieces() {
+        assert_eq!(verdict(&module(DESCRIPTION, &meter()), &item()), Ok(()));
+    }
+
+    #[test]
+    fn each_difference_is_named() {
+        let m = module(DESCRIPTION, &meter());
+        let cases: [(Edit, &str); 5] = [
+            (|i| i.name = "tsv".into(), "name"),
+            (|i| i.version = "1.0.1".into(), "version"),
+            (|i| i.abi = 2, "ABI"),
+            (|i| i.media_types.push("text/plain".into()), "media types"),
+            (|i| i.limits.max_depth = 2001, "depth 2000"),
+        ];
+        for (edit, says) in cases {
+            let mut i = item();
+            edit(&mut i);
+            let e = verdict(&m, &i).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
+    }
+
+    #[test]
+    fn missing_doubled_or_malformed_sections_are_refused() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (module(DESCRIPTION, &meter()[..15]), "15 bytes, not 16"),
+            (
+                module(DESCRIPTION, &[meter(), vec![0]].concat()),
+                "over 16 bytes",
+            ),
+            (module("{\"abi\":1}", &meter()), "does not parse"),
+            (
+                {
+                    let mut m = module(DESCRIPTION, &meter());
+                    m.extend(custom("legation.decoder", DESCRIPTION.as_bytes()));
+                    m
+                },
+                "more than one legation.decoder",
+            ),
+            (
+                {
+                    let mut m = module(DESCRIPTION, &meter());
+                    m.truncate(m.len() - 3);
+                    m
+                },
+                "ends inside",
+            ),
+            (b"\0asm\x02\0\0\0".to_vec(), "not a WebAssembly 1 module"),
+            (
+                [
+                    b"\0asm\x01\0\0\0".as_slice(),
+                    &[1, 0xff, 0xff, 0xff, 0xff, 0x7f],
+                ]
+                .concat(),
+                "LEB128",
+            ),
+            (
+                [b"\0asm\x01\0\0\0".as_slice(), &[0, 2, 5, b'a']].concat(),
+                "name is longer",
+            ),
+            (
+                {
+                    let mut m = b"\0asm\x01\0\0\0".to_vec();
+                    m.extend(custom("legation.meter", &meter()));
+                    m
+                },
+                "no legation.decoder section",
+            ),
+            (
+                {
+                    let mut m = b"\0asm\x01\0\0\0".to_vec();
+                    m.extend(custom("legation.decoder", DESCRIPTION.as_bytes()));
+                    m
+                },
+                "no legation.meter section",
+            ),
+        ];
+        for (bytes, says) in cases {
+            let e = verdict(&bytes, &item()).unwrap_err();
+            assert!(e.contains(says), "{says}: {e}");
+        }
     }
 }

@@ -93,20 +93,22 @@ impl App {
         self
     }
 
-    /// How many records the list holds so far, once unlocked.
+    /// How many rows the list can show now, once unlocked (0 until its
+    /// first rows are read).
     pub fn records_listed(&self) -> Option<usize> {
         match &self.screen {
             Screen::Archive(a) => match &a.state {
-                LockState::Open(b) => Some(b.catalog.rows.len()),
+                LockState::Open(b) => Some(if b.row(0).is_some() { b.shown() } else { 0 }),
                 LockState::Locked(_) => None,
             },
             _ => None,
         }
     }
 
-    /// Whether the records are listed (unlocked and the catalog read).
+    /// Whether the records are listed: unlocked, the list's first rows
+    /// read and no search running (the folder tree may still be gathered).
     pub fn is_browsing(&self) -> bool {
-        matches!(&self.screen, Screen::Archive(a) if matches!(&a.state, LockState::Open(b) if b.loading.is_none()))
+        matches!(&self.screen, Screen::Archive(a) if matches!(&a.state, LockState::Open(b) if b.listed()))
     }
 
     /// Whether a background job is running (tests wait for none).
@@ -119,8 +121,7 @@ impl App {
                 match &mut a.state {
                     LockState::Locked(f) => v || f.job.is_some() || f.away.is_some(),
                     LockState::Open(b) => {
-                        v || b.loading.is_some()
-                            || b.selecting.is_some()
+                        v || b.list_busy()
                             || b.finding.is_some()
                             || b.export.job.is_some()
                             || match b.open.as_ref().map(|o| &o.state) {

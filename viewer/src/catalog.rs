@@ -1,54 +1,72 @@
-//! The record list: every catalog record in a compact row, sorted and
-//! filtered in memory so a million records list, sort and search without
-//! reading the archive again, and the folder tree their paths make.
+//! The record list without holding the catalog: the index says how many
+//! records each page holds, so the list knows its length at unlocking and
+//! reads a page (4,096 records) only when its rows come into view, keeping
+//! a few pages. A search or a folder streams the pages beside the window
+//! and keeps at most [`RESULTS_MAX`] matching rows (it counts the rest);
+//! those, being held, sort by any column. The folder tree is gathered by
+//! one pass over the pages, at most [`FOLDERS_MAX`] folders.
+//!
+//! Memory is bounded by [`CACHE_PAGES`] pages of rows, [`RESULTS_MAX`]
+//! rows and [`FOLDERS_MAX`] folders, plus 8 bytes a page: about 60 MB at
+//! most, whatever the number of records.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 
+use legation_format::catalog::CatalogRecord;
 use legation_reader::Unlocked;
 
 use crate::jobs::Progress;
 
-/// Catalog pages decrypted per step while loading.
+/// Catalog pages read per step while streaming (progress and the rows
+/// sent to the window come this often).
 const WINDOW: usize = 16;
 
+/// Rows of a search or folder kept (the matches beyond are counted).
+/// Sorting by a column other than the path needs every match held, so it
+/// is offered for at most this many records.
+pub const RESULTS_MAX: usize = 100_000;
+
+/// Pages of rows kept for the list in path order.
+pub const CACHE_PAGES: usize = 16;
+
+/// Folders the folder tree shows at most.
+pub const FOLDERS_MAX: usize = 20_000;
+
 /// What the list shows of one record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// Path in the archive.
     pub path: String,
     /// Title (the catalog's, else the file name).
     pub title: String,
-    /// Index into [`Catalog::media_types`].
-    pub media_type: u16,
+    /// Media type.
+    pub media_type: Box<str>,
     /// Modification date (`YYYY-MM-DD`), if recorded.
     pub date: Option<Box<str>>,
     /// Size in bytes.
     pub size: u64,
-    /// Lower-case title, path and metadata values, for search.
-    haystack: Box<str>,
 }
 
-/// Rows read from a few catalog pages, with the media types and folders
-/// seen for the first time in them.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// The rows, in path order.
-    pub rows: Vec<Row>,
-    /// Media types new in this batch, in index order.
-    pub media_types: Vec<String>,
-    /// Folders new in this batch.
-    pub folders: Vec<String>,
-}
-
-/// Every record of an unlocked archive, in path order.
-#[derive(Debug, Default, Clone)]
-pub struct Catalog {
-    /// The rows, in path order (the catalog's order).
-    pub rows: Vec<Row>,
-    /// The distinct media types, indexed by [`Row::media_type`].
-    pub media_types: Vec<String>,
-    /// Every folder that holds a record or is an empty folder, sorted.
-    pub folders: Vec<String>,
+impl Row {
+    /// The row of a catalog record.
+    pub fn of(r: &CatalogRecord) -> Row {
+        let title = if r.title.is_empty() {
+            r.path.rsplit('/').next().unwrap_or(&r.path).to_owned()
+        } else {
+            r.title.clone()
+        };
+        Row {
+            path: r.path.clone(),
+            title,
+            media_type: r.media_type.as_str().into(),
+            date: r
+                .modified
+                .as_deref()
+                .map(|d| d.get(..10).unwrap_or(d).into()),
+            size: r.size,
+        }
+    }
 }
 
 /// A column to sort by.
@@ -66,186 +84,328 @@ pub enum SortKey {
     Size,
 }
 
-impl Catalog {
-    /// Reads every catalog page, reporting pages read to `progress`.
-    /// `Err` names the page that fails; `Ok(None)` means cancelled.
-    pub fn load(u: &Unlocked, progress: &Progress) -> Result<Option<Catalog>, String> {
-        let mut c = Catalog::default();
-        let done = Catalog::load_batches(u, progress, &mut |b| {
-            c.append(b);
-            true
-        })?;
-        Ok(done.then_some(c))
+/// Where each page's records start in path order: the prefix sums of the
+/// counts the index gives (8 bytes a page), so that record `k` is found
+/// without reading any page.
+#[derive(Debug, Clone, Default)]
+pub struct Positions {
+    before: Vec<u64>,
+}
+
+impl Positions {
+    /// From the pages' record counts, in order.
+    pub fn new(counts: impl Iterator<Item = u64>) -> Positions {
+        let mut before = vec![0];
+        let mut sum = 0u64;
+        for c in counts {
+            sum = sum.saturating_add(c);
+            before.push(sum);
+        }
+        Positions { before }
     }
 
-    /// Reads every catalog page and hands the rows to `send` a few pages
-    /// at a time, so the list shows records while the rest is read.
-    /// Returns whether it read everything (`send` returning `false` or
-    /// the job being cancelled stops it).
-    pub fn load_batches(
-        u: &Unlocked,
-        progress: &Progress,
-        send: &mut dyn FnMut(Batch) -> bool,
-    ) -> Result<bool, String> {
-        let pages = u.index().pages.len();
-        let mut types = std::collections::HashMap::new();
-        let mut folders = BTreeSet::new();
-        for start in (0..pages).step_by(WINDOW) {
-            if !progress.set(start as u64, pages as u64) {
-                return Ok(false);
-            }
-            let mut b = Batch::default();
-            let mut failed = None;
-            u.for_each_page(start..(start + WINDOW).min(pages), &mut |_, page| {
-                let page = match page {
-                    Ok(p) => p,
-                    Err(e) => {
-                        failed = Some(e.to_string());
-                        return false;
-                    }
-                };
-                b.rows.reserve(page.records.len());
-                for r in &page.records {
-                    let next = types.len();
-                    let t = *types.entry(r.media_type.clone()).or_insert_with(|| {
-                        b.media_types.push(r.media_type.clone());
-                        next
-                    });
-                    add_folders(&mut folders, &r.path, &mut b.folders);
-                    let title = if r.title.is_empty() {
-                        r.path.rsplit('/').next().unwrap_or(&r.path).to_owned()
-                    } else {
-                        r.title.clone()
-                    };
-                    let mut hay = format!("{}\n{}", title, r.path);
-                    for vs in r.metadata.values() {
-                        for v in vs {
-                            hay.push('\n');
-                            hay.push_str(v);
-                        }
-                    }
-                    b.rows.push(Row {
-                        path: r.path.clone(),
-                        title,
-                        media_type: u16::try_from(t).unwrap_or(u16::MAX),
-                        date: r
-                            .modified
-                            .as_deref()
-                            .map(|d| d.get(..10).unwrap_or(d).into()),
-                        size: r.size,
-                        haystack: hay.to_lowercase().into(),
-                    });
-                }
-                true
-            });
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            if !send(b) {
-                return Ok(false);
-            }
+    /// From an unlocked archive's index.
+    pub fn of(u: &Unlocked) -> Positions {
+        Positions::new(u.index().pages.iter().map(|p| p.count))
+    }
+
+    /// The number of records.
+    pub fn total(&self) -> u64 {
+        self.before.last().copied().unwrap_or(0)
+    }
+
+    /// The page holding record `k` and `k`'s place in it.
+    pub fn locate(&self, k: u64) -> Option<(usize, usize)> {
+        if k >= self.total() {
+            return None;
         }
-        let mut b = Batch::default();
-        for d in &u.index().empty_dirs {
-            if folders.insert(d.clone()) {
-                b.folders.push(d.clone());
-            }
-            add_folders(&mut folders, &format!("{d}/"), &mut b.folders);
+        let n = self.before.partition_point(|&b| b <= k) - 1;
+        Some((n, (k - self.before[n]) as usize))
+    }
+}
+
+/// The last few pages of rows read, newest last.
+#[derive(Debug, Default)]
+pub struct PageCache {
+    pages: VecDeque<(usize, Arc<Vec<Row>>)>,
+}
+
+impl PageCache {
+    /// Page `n`'s rows, if held.
+    pub fn get(&self, n: usize) -> Option<&Arc<Vec<Row>>> {
+        self.pages.iter().find(|(k, _)| *k == n).map(|(_, r)| r)
+    }
+
+    /// Keeps page `n`'s rows, forgetting the oldest page beyond
+    /// [`CACHE_PAGES`].
+    pub fn put(&mut self, n: usize, rows: Vec<Row>) {
+        self.pages.retain(|(k, _)| *k != n);
+        if self.pages.len() >= CACHE_PAGES {
+            self.pages.pop_front();
         }
-        if !send(b) {
+        self.pages.push_back((n, Arc::new(rows)));
+    }
+
+    /// How many pages are held.
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Whether no page is held.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+}
+
+/// Reads page `n`'s rows.
+pub fn read_page(u: &Unlocked, n: usize) -> Result<Vec<Row>, String> {
+    let page = u.page(n).map_err(|e| e.to_string())?;
+    Ok(page.records.iter().map(Row::of).collect())
+}
+
+/// What a search or folder asks for: records under `folder` ("" for all)
+/// whose title, path or metadata contain `query` in any case ("" for
+/// every one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Question {
+    /// The words searched for, as typed.
+    pub query: String,
+    /// The folder, without its final slash ("" for the whole archive).
+    pub folder: String,
+}
+
+impl Question {
+    /// Whether it asks for every record.
+    pub fn is_everything(&self) -> bool {
+        self.query.trim().is_empty() && self.folder.is_empty()
+    }
+}
+
+/// Rows that match a [`Question`], sent while the pages stream.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Matching rows, in path order, while fewer than [`RESULTS_MAX`]
+    /// have been kept.
+    pub rows: Vec<Row>,
+    /// Matches in this batch, kept or not.
+    pub matched: u64,
+}
+
+/// A lower-cased needle matched without allocating when it is ASCII.
+struct Needle {
+    text: String,
+    ascii: bool,
+}
+
+impl Needle {
+    fn new(query: &str) -> Needle {
+        let text = query.trim().to_lowercase();
+        Needle {
+            ascii: text.is_ascii(),
+            text,
+        }
+    }
+
+    fn is_in(&self, hay: &str) -> bool {
+        let n = self.text.as_bytes();
+        if n.is_empty() {
+            return true;
+        }
+        if self.ascii {
+            hay.as_bytes()
+                .windows(n.len())
+                .any(|w| w.eq_ignore_ascii_case(n))
+        } else {
+            hay.to_lowercase().contains(&self.text)
+        }
+    }
+
+    /// Whether a record's title, path or metadata hold the needle.
+    fn matches(&self, r: &CatalogRecord) -> bool {
+        self.is_in(&r.title)
+            || self.is_in(&r.path)
+            || r.metadata.values().flatten().any(|v| self.is_in(v))
+    }
+}
+
+/// Streams the pages a question needs (a folder's records lie together
+/// in path order: from the page that may hold its first record to the one
+/// past its last) and hands the matches to `send` a few pages at a time,
+/// keeping rows for the first [`RESULTS_MAX`] only. Returns whether it
+/// read everything it needed (`send` returning `false` or the job being
+/// cancelled stops it); `Err` names the page that fails.
+pub fn search(
+    u: &Unlocked,
+    q: &Question,
+    progress: &Progress,
+    send: &mut dyn FnMut(Found) -> bool,
+) -> Result<bool, String> {
+    let pages = &u.index().pages;
+    let prefix = if q.folder.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", q.folder)
+    };
+    // The first page whose last path is not before the folder.
+    let first = pages.partition_point(|p| p.last.as_str() < prefix.as_str());
+    let needle = Needle::new(&q.query);
+    let mut kept = 0usize;
+    let mut past = false;
+    let mut start = first;
+    while start < pages.len() && !past {
+        if !progress.set((start - first) as u64, (pages.len() - first) as u64) {
             return Ok(false);
         }
-        progress.set(pages as u64, pages as u64);
-        Ok(true)
-    }
-
-    /// Adds the rows of a batch (which follow the rows already here in
-    /// path order) with the media types and folders they bring.
-    pub fn append(&mut self, b: Batch) {
-        self.rows.extend(b.rows);
-        self.media_types.extend(b.media_types);
-        for f in b.folders {
-            if let Err(at) = self.folders.binary_search(&f) {
-                self.folders.insert(at, f);
+        let end = (start + WINDOW).min(pages.len());
+        let mut found = Found::default();
+        let mut failed = None;
+        u.for_each_page(start..end, &mut |_, page| {
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    return false;
+                }
+            };
+            for r in &page.records {
+                if !r.path.starts_with(&prefix) {
+                    if r.path.as_str() > prefix.as_str() {
+                        past = true;
+                        return false;
+                    }
+                    continue;
+                }
+                if needle.matches(r) {
+                    found.matched += 1;
+                    if kept < RESULTS_MAX {
+                        kept += 1;
+                        found.rows.push(Row::of(r));
+                    }
+                }
             }
+            true
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !send(found) {
+            return Ok(false);
+        }
+        start = end;
+    }
+    progress.set(1, 1);
+    Ok(true)
+}
+
+/// Orders `rows` (held in path order) by `key`, as positions into `rows`.
+pub fn order(rows: &[Row], key: SortKey, descending: bool) -> Vec<u32> {
+    let mut out: Vec<u32> = (0..rows.len() as u32).collect();
+    match key {
+        SortKey::Path => {}
+        // Lower-cased once per row, not once per comparison.
+        SortKey::Title => out.sort_by_cached_key(|&i| rows[i as usize].title.to_lowercase()),
+        SortKey::Type => out.sort_by(|a, b| {
+            rows[*a as usize]
+                .media_type
+                .cmp(&rows[*b as usize].media_type)
+        }),
+        SortKey::Date => out.sort_by(|a, b| rows[*a as usize].date.cmp(&rows[*b as usize].date)),
+        SortKey::Size => out.sort_by_key(|&i| rows[i as usize].size),
+    }
+    if descending {
+        out.reverse();
+    }
+    out
+}
+
+/// Folders seen while surveying, sent a few pages at a time.
+pub type Folders = Vec<String>;
+
+/// One pass over every page gathering the folders records lie in (and
+/// the index's empty folders), at most [`FOLDERS_MAX`]; new ones go to
+/// `send` a few pages at a time. Returns whether it read every page and
+/// kept every folder.
+pub fn survey(
+    u: &Unlocked,
+    progress: &Progress,
+    send: &mut dyn FnMut(Folders) -> bool,
+) -> Result<bool, String> {
+    let pages = u.index().pages.len();
+    let mut folders = BTreeSet::new();
+    let mut complete = true;
+    let mut b = Folders::new();
+    for d in &u.index().empty_dirs {
+        add_folders(&mut folders, &format!("{d}/"), &mut b);
+    }
+    for start in (0..pages).step_by(WINDOW) {
+        if !progress.set(start as u64, pages as u64) {
+            return Ok(false);
+        }
+        let mut failed = None;
+        u.for_each_page(
+            start..(start + WINDOW).min(pages),
+            &mut |_, page| match page {
+                Ok(p) => {
+                    for r in &p.records {
+                        if folders.len() >= FOLDERS_MAX {
+                            complete = false;
+                            return false;
+                        }
+                        add_folders(&mut folders, &r.path, &mut b);
+                    }
+                    true
+                }
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    false
+                }
+            },
+        );
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !send(std::mem::take(&mut b)) {
+            return Ok(false);
+        }
+        if !complete {
+            break;
         }
     }
-
-    /// The media type of a row.
-    pub fn media_type(&self, row: &Row) -> &str {
-        self.media_types
-            .get(usize::from(row.media_type))
-            .map_or("?", String::as_str)
+    if !b.is_empty() && !send(b) {
+        return Ok(false);
     }
+    progress.set(pages as u64, pages as u64);
+    Ok(complete)
+}
 
-    /// Indices of the rows whose title, path or metadata contain `query`
-    /// (any case) and that lie in `folder` (all when empty), sorted.
-    pub fn select(&self, query: &str, folder: &str, sort: SortKey, descending: bool) -> Vec<u32> {
-        let q = query.trim().to_lowercase();
-        let prefix = if folder.is_empty() {
-            String::new()
-        } else {
-            format!("{folder}/")
-        };
-        let mut out: Vec<u32> = self
-            .rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                r.path.starts_with(&prefix) && (q.is_empty() || r.haystack.contains(&q))
-            })
-            .map(|(i, _)| i as u32)
-            .collect();
-        let rows = &self.rows;
-        match sort {
-            // Rows are kept in path order already.
-            SortKey::Path => {}
-            // Lower-cased once per row, not once per comparison.
-            SortKey::Title => out.sort_by_cached_key(|&i| rows[i as usize].title.to_lowercase()),
-            SortKey::Type => {
-                let rank = self.type_ranks();
-                out.sort_by_key(|&i| {
-                    rank.get(usize::from(rows[i as usize].media_type))
-                        .copied()
-                        .unwrap_or(usize::MAX)
-                });
-            }
-            SortKey::Date => {
-                out.sort_by(|a, b| rows[*a as usize].date.cmp(&rows[*b as usize].date))
-            }
-            SortKey::Size => out.sort_by_key(|&i| rows[i as usize].size),
+/// Adds `new` folders to the sorted `folders`.
+pub fn merge_folders(folders: &mut Vec<String>, new: Folders) {
+    for f in new {
+        if let Err(at) = folders.binary_search(&f) {
+            folders.insert(at, f);
         }
-        if descending {
-            out.reverse();
-        }
-        out
     }
+}
 
-    /// For each media type index, its place in alphabetical order.
-    fn type_ranks(&self) -> Vec<usize> {
-        let mut idx: Vec<usize> = (0..self.media_types.len()).collect();
-        idx.sort_by(|a, b| self.media_types[*a].cmp(&self.media_types[*b]));
-        let mut rank = vec![0; idx.len()];
-        for (r, i) in idx.into_iter().enumerate() {
-            rank[i] = r;
-        }
-        rank
-    }
-
-    /// The row of a record path (rows are in path order).
-    pub fn position(&self, path: &str) -> Option<usize> {
-        self.rows
-            .binary_search_by(|r| r.path.as_str().cmp(path))
-            .ok()
-    }
-
-    /// The folders directly inside `parent` ("" for the top).
-    pub fn subfolders<'a>(&'a self, parent: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.folders
-            .iter()
-            .map(String::as_str)
-            .filter(move |f| f.rsplit_once('/').map_or("", |(p, _)| p) == parent)
-    }
+/// The folders directly inside `parent` ("" for the top) of a sorted
+/// folder list.
+pub fn subfolders<'a>(
+    folders: &'a [String],
+    parent: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    // Those inside `parent` lie together, from the first at or after
+    // `parent/`.
+    let inside = format!("{parent}/");
+    let start = if parent.is_empty() {
+        0
+    } else {
+        folders.partition_point(|f| f.as_str() < inside.as_str())
+    };
+    folders[start..]
+        .iter()
+        .map(String::as_str)
+        .take_while(move |f| parent.is_empty() || f.starts_with(&inside))
+        .filter(move |f| f.rsplit_once('/').map_or("", |(p, _)| p) == parent)
 }
 
 /// Adds the folders above `path` to `folders`, and the new ones to `new`.
@@ -280,79 +440,122 @@ pub fn human_size(n: u64) -> String {
 mod tests {
     use super::*;
 
-    fn row(path: &str, title: &str, size: u64, meta: &str) -> Row {
+    fn row(path: &str, title: &str, size: u64) -> Row {
         Row {
             path: path.into(),
             title: title.into(),
-            media_type: 0,
+            media_type: "text/plain".into(),
             date: None,
             size,
-            haystack: format!("{title}\n{path}\n{meta}").to_lowercase().into(),
         }
     }
 
-    fn sample() -> Catalog {
-        let rows = vec![
-            row("a/x.txt", "Zeta", 5, ""),
-            row("a/b/y.csv", "alpha", 50, "Tartu County Court"),
-            row("c.png", "Mid", 1, ""),
-        ];
-        let mut folders = BTreeSet::new();
-        for r in &rows {
-            add_folders(&mut folders, &r.path, &mut Vec::new());
+    fn record(path: &str, title: &str, meta: &str) -> CatalogRecord {
+        let mut r = CatalogRecord {
+            path: path.into(),
+            title: title.into(),
+            media_type: "text/plain".into(),
+            size: 0,
+            blake3: [0; 32],
+            modified: None,
+            decoder: None,
+            render: None,
+            metadata: Default::default(),
+            entry: String::new(),
+            stream: [0; 16],
+            encoding: legation_format::catalog::Encoding::Identity,
+            stored_size: 0,
+            offset: 0,
+        };
+        if !meta.is_empty() {
+            r.metadata.insert("creator".into(), vec![meta.into()]);
         }
-        Catalog {
-            rows,
-            media_types: vec!["text/plain".into()],
-            folders: folders.into_iter().collect(),
-        }
+        r
     }
 
     #[test]
     fn search_covers_titles_paths_and_metadata_in_any_case() {
-        let c = sample();
-        assert_eq!(c.select("TARTU", "", SortKey::Path, false), vec![1]);
-        assert_eq!(c.select("y.csv", "", SortKey::Path, false), vec![1]);
-        assert_eq!(c.select("mid", "", SortKey::Path, false), vec![2]);
-        assert_eq!(c.select("", "a", SortKey::Path, false), vec![0, 1]);
-        assert_eq!(c.select("", "a/b", SortKey::Path, false), vec![1]);
-        assert!(c.select("nowhere", "", SortKey::Path, false).is_empty());
+        let court = record("a/b/y.csv", "alpha", "Tartu County Court");
+        assert!(Needle::new("TARTU").matches(&court));
+        assert!(Needle::new(" y.CSV ").matches(&court));
+        assert!(Needle::new("ALPHA").matches(&court));
+        assert!(!Needle::new("nowhere").matches(&court));
+        assert!(Needle::new("").matches(&court));
+        // Not ASCII: lower-cased on both sides.
+        let d = record("ö/Ärzte.txt", "", "");
+        assert!(Needle::new("ÄRZTE").matches(&d));
+        assert!(!Needle::new("ärztin").matches(&d));
     }
 
     #[test]
-    fn sorting_by_each_column() {
-        let c = sample();
-        assert_eq!(c.select("", "", SortKey::Title, false), vec![1, 2, 0]);
-        assert_eq!(c.select("", "", SortKey::Size, false), vec![2, 0, 1]);
-        assert_eq!(c.select("", "", SortKey::Size, true), vec![1, 0, 2]);
+    fn sorting_held_rows_by_each_column() {
+        let rows = vec![
+            row("a/x.txt", "Zeta", 5),
+            row("a/b/y.csv", "alpha", 50),
+            row("c.png", "Mid", 1),
+        ];
+        assert_eq!(order(&rows, SortKey::Path, false), vec![0, 1, 2]);
+        assert_eq!(order(&rows, SortKey::Title, false), vec![1, 2, 0]);
+        assert_eq!(order(&rows, SortKey::Size, false), vec![2, 0, 1]);
+        assert_eq!(order(&rows, SortKey::Size, true), vec![1, 0, 2]);
+    }
+
+    #[test]
+    fn positions_locate_any_record_from_the_counts() {
+        let p = Positions::new([4096, 4096, 3].into_iter());
+        assert_eq!(p.total(), 8195);
+        assert_eq!(p.locate(0), Some((0, 0)));
+        assert_eq!(p.locate(4095), Some((0, 4095)));
+        assert_eq!(p.locate(4096), Some((1, 0)));
+        assert_eq!(p.locate(8194), Some((2, 2)));
+        assert_eq!(p.locate(8195), None);
+        assert_eq!(Positions::default().locate(0), None);
+        // 10,000,000 records: 2,442 pages, 8 bytes each.
+        let big = Positions::new((0..2442).map(|n| {
+            if n < 2441 {
+                4096
+            } else {
+                10_000_000 - 2441 * 4096
+            }
+        }));
+        assert_eq!(big.total(), 10_000_000);
+        assert_eq!(
+            big.locate(9_999_999),
+            Some((2441, (9_999_999 - 2441 * 4096) as usize))
+        );
+    }
+
+    #[test]
+    fn the_cache_keeps_the_newest_pages() {
+        let mut c = PageCache::default();
+        for n in 0..CACHE_PAGES + 3 {
+            c.put(n, vec![row(&format!("p{n}"), "", 0)]);
+        }
+        assert_eq!(c.len(), CACHE_PAGES);
+        assert!(c.get(0).is_none() && c.get(2).is_none());
+        assert_eq!(
+            c.get(CACHE_PAGES + 2).unwrap()[0].path,
+            format!("p{}", CACHE_PAGES + 2)
+        );
     }
 
     #[test]
     fn folders_form_a_tree() {
-        let c = sample();
-        assert_eq!(c.folders, vec!["a", "a/b"]);
-        assert_eq!(c.subfolders("").collect::<Vec<_>>(), vec!["a"]);
-        assert_eq!(c.subfolders("a").collect::<Vec<_>>(), vec!["a/b"]);
-        assert_eq!(c.subfolders("a/b").count(), 0);
-    }
-
-    #[test]
-    fn batches_append_in_order_with_their_types_and_folders() {
-        let whole = sample();
-        let mut c = Catalog::default();
-        c.append(Batch {
-            rows: whole.rows[..2].to_vec(),
-            media_types: vec!["text/plain".into()],
-            folders: vec!["a".into(), "a/b".into()],
-        });
-        c.append(Batch {
-            rows: whole.rows[2..].to_vec(),
-            media_types: vec![],
-            folders: vec!["0-first".into()],
-        });
-        assert_eq!(c.rows.len(), 3);
-        assert_eq!(c.folders, vec!["0-first", "a", "a/b"], "kept sorted");
-        assert_eq!(c.media_type(&c.rows[2]), "text/plain");
+        let mut set = BTreeSet::new();
+        let mut new = Vec::new();
+        for p in ["a/x.txt", "a-z/w", "a/b/y.csv", "c.png", "ab/z"] {
+            add_folders(&mut set, p, &mut new);
+        }
+        let mut folders = Vec::new();
+        merge_folders(&mut folders, new);
+        merge_folders(&mut folders, vec!["0-first".into(), "a".into()]);
+        assert_eq!(folders, vec!["0-first", "a", "a-z", "a/b", "ab"]);
+        assert_eq!(
+            subfolders(&folders, "").collect::<Vec<_>>(),
+            vec!["0-first", "a", "a-z", "ab"]
+        );
+        assert_eq!(subfolders(&folders, "a").collect::<Vec<_>>(), vec!["a/b"]);
+        assert_eq!(subfolders(&folders, "a/b").count(), 0);
     }
 
     #[test]

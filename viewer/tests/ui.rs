@@ -170,7 +170,7 @@ fn search_then_read_a_table() {
     search.focus();
     h.run_steps(1);
     h.get_by_role(Role::TextInput).type_text("iowa");
-    h.run_steps(2);
+    settle(&mut h);
     assert!(has(&h, "1 of 9 records"));
     assert!(h.query_by_label(CAMERA).is_none(), "filtered out");
     click_record(&mut h, "iowa-electricity.csv");
@@ -190,7 +190,7 @@ fn search_then_read_a_table() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.run_steps(1);
     h.get_by_role(Role::TextInput).type_text("scikit");
-    h.run_steps(2);
+    settle(&mut h);
     assert!(has(&h, "1 of 9 records"));
     assert!(h.query_by_label(CAMERA).is_some());
     h.get_by_role(Role::TextInput).focus();
@@ -198,7 +198,7 @@ fn search_then_read_a_table() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.run_steps(1);
     h.get_by_role(Role::TextInput).type_text("nonexistent-zzz");
-    h.run_steps(2);
+    settle(&mut h);
     assert!(has(&h, "0 of 9 records"));
 }
 
@@ -270,7 +270,7 @@ fn keyboard_find_arrows_and_enter() {
         "Ctrl+F focuses search"
     );
     h.get_by_role(Role::TextInput).type_text("legal");
-    h.run_steps(2);
+    settle(&mut h);
     h.key_press(egui::Key::ArrowDown);
     h.run_steps(1);
     h.key_press(egui::Key::ArrowDown);
@@ -398,17 +398,17 @@ fn folders_narrow_the_list_and_the_light_theme() {
     let a = archives();
     let mut h = open_unlocked(Rc::default(), &a.intact);
     button(&h, "legal").click();
-    h.run_steps(2);
+    settle(&mut h);
     assert!(has(&h, "3 of 9 records"));
     assert!(h.query_by_label(CAMERA).is_none());
     button(&h, "All records").click();
-    h.run_steps(2);
+    settle(&mut h);
     assert!(has(&h, "9 of 9 records"));
     // Sorting the list by size, largest first.
     button(&h, "Size").click();
-    h.run_steps(2);
+    settle(&mut h);
     button(&h, "Size ▲").click();
-    h.run_steps(2);
+    settle(&mut h);
     assert!(has(&h, "Size ▼"));
     button(&h, "Light theme").click();
     h.run_steps(2);
@@ -519,4 +519,131 @@ fn a_long_document_is_read_in_parts() {
     h.run();
     assert!(has(&h, "Blocks 301–600 of 1000"));
     assert!(has(&h, "paragraph 300") && !has(&h, "paragraph 299"));
+}
+
+/// The search field: focused, emptied, `text` typed, and the search run.
+fn search_for(h: &mut H, text: &str) {
+    h.get_by_role(Role::TextInput).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.key_press(egui::Key::Backspace);
+    h.run_steps(1);
+    if !text.is_empty() {
+        h.get_by_role(Role::TextInput).type_text(text);
+    }
+    settle(h);
+}
+
+#[test]
+fn a_format_2_archive_lists_page_by_page_scrolls_and_finds_a_record() {
+    let path = support::national();
+    let mut h = open_unlocked(Rc::default(), path);
+    // The list's length comes from the index; only the first page's rows
+    // are read to show the first rows.
+    assert!(has(&h, "9000 of 9000 records"));
+    assert!(has(&h, "Person 0"), "the first row");
+    let s = h.state_mut().summary();
+    assert_eq!(s["records"], 9000);
+    assert_eq!(s["visible"], 9000);
+    assert_eq!(s["rows"][1], "Person 1");
+    assert!(
+        h.query_by_label("Person 4999").is_none(),
+        "page 1 not shown"
+    );
+
+    // Down the list by 5,000 rows: page 1 is read when its rows show.
+    h.key_press(egui::Key::ArrowDown);
+    for _ in 0..4999 {
+        h.key_press(egui::Key::ArrowDown);
+    }
+    h.run_steps(2);
+    settle(&mut h);
+    assert!(has(&h, "Person 4999"), "a row of the second page");
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert!(
+        has(&h, "reg/f04/p04999.txt"),
+        "the row under the cursor opened"
+    );
+    snap(&mut h, "national_scrolled");
+
+    // Search by title: the pages stream beside the window.
+    search_for(&mut h, "person 8765");
+    assert!(has(&h, "1 of 9000 records"));
+    click_record(&mut h, "Person 8765");
+    assert!(has(&h, "reg/f08/p08765.txt"));
+    // By path: a folder's 1,000 records (the pages before it skipped).
+    search_for(&mut h, "f03/");
+    assert!(has(&h, "1000 of 9000 records"));
+    assert!(has(&h, "Person 3000"));
+    // Held matches sort by a column: the largest title first.
+    button(&h, "Title").click();
+    settle(&mut h);
+    button(&h, "Title ▲").click();
+    settle(&mut h);
+    assert_eq!(h.state_mut().summary()["rows"][0], "Person 3999");
+    search_for(&mut h, "nobody-zzz");
+    assert!(has(&h, "0 of 9000 records"));
+    // The folder tree was gathered from the pages.
+    search_for(&mut h, "");
+    assert!(has(&h, "9000 of 9000 records"));
+    let folder = h.get_by_role_and_label(Role::Button, "reg");
+    folder.click();
+    settle(&mut h);
+    assert!(has(&h, "9000 of 9000 records"));
+}
+
+#[test]
+fn the_record_shown_exports_a_proof_that_checks_without_the_archive() {
+    let path = support::national();
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = open_unlocked(script.clone(), path);
+    search_for(&mut h, "person 4242");
+    click_record(&mut h, "Person 4242");
+    let out = archives()
+        .dir
+        .join(format!("p04242-{}.proof", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    script.borrow_mut().save = Some(out.clone());
+    button(&h, "Export proof…").click();
+    settle(&mut h);
+    assert!(
+        has(&h, "Exported"),
+        "{:?}",
+        h.state_mut().summary()["export"]
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    let proof = legation_format::v2::proof::Proof::parse(&bytes).unwrap();
+    let issuer = legation_tests::issuer().public();
+    let record = b"Person 4242 of the register.\n";
+    proof
+        .check(Some(&issuer), Some(record))
+        .expect("the proof checks with the record and the issuer's key");
+    assert!(
+        proof
+            .check(Some(&issuer), Some(b"Person 4243 of the register.\n"))
+            .is_err(),
+        "other bytes are refused"
+    );
+    assert!(
+        proof
+            .check(Some(&legation_tests::other_issuer().public()), Some(record))
+            .is_err(),
+        "another issuer is refused"
+    );
+    let _ = std::fs::remove_file(&out);
+
+    // A format 1.x record says why it has none, and writes nothing.
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = open_unlocked(script.clone(), &archives().intact);
+    click_record(&mut h, "iowa-electricity.csv");
+    assert!(has(
+        &h,
+        "No proof for this record: a format 1.x archive carries no records tree"
+    ));
+    script.borrow_mut().save = Some(out.clone());
+    button(&h, "Export proof…").click();
+    settle(&mut h);
+    assert!(!out.exists(), "a 1.x record exports no proof");
 }

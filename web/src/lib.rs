@@ -6,6 +6,7 @@
 
 #![cfg(target_arch = "wasm32")]
 
+pub mod blocks;
 mod offload;
 mod platform;
 pub mod source;

@@ -17,12 +17,15 @@
 //! for the next request.
 //!
 //! Messages (plain JavaScript objects):
-//! - page to worker: `{id, kind, source: {key, len, name, file | url},
+//! - page to worker: `{id, kind, source: {key, len, name, blocks, file | url},
 //!   key?, level?, pinned?, record?, passphrase?, identity?}` with `kind`
 //!   one of `verify`, `render`, `unlock`;
 //! - worker to page: `{id, progress: [done, total]}`, then one of
 //!   `{id, report}` (JSON), `{id, docs}` (canonical CBOR documents),
-//!   `{id, bytes}` (a record), `{id, key}` (the data key) or `{id, error}`.
+//!   `{id, bytes}` (a record), `{id, key, source, blocks}` (the data key,
+//!   with what unlocking read) or `{id, error}`. `blocks` are cached bytes
+//!   of the archive (`[offset, bytes, ...]`, see `crate::source`), so that
+//!   no thread fetches what another already has.
 //!   `kind` `read` (keys lane) and `decode` (decode lane, with `bytes`)
 //!   are the two halves of showing a record.
 
@@ -232,15 +235,22 @@ impl Pending {
                 _ => c.fail("the worker sent no record".into()),
             },
             Pending::Render(c) => c.answer(msg, error),
-            Pending::Unlock(c) => c.finish(match (error, secret_bytes(msg, "key")) {
-                (Some(e), _) => Err(e),
-                (None, Some(k)) if k.len() == 32 => {
-                    let mut b = Zeroizing::new([0u8; 32]);
-                    b.copy_from_slice(&k);
-                    Ok(DataKey::from(b))
+            Pending::Unlock(c) => {
+                if let Some(k) = get(msg, "source").as_f64() {
+                    // What the worker read to unlock (the index), which
+                    // the page reads next with the key.
+                    crate::source::import_blocks(k as u32, &get(msg, "blocks"));
                 }
-                _ => Err("the worker sent no key".into()),
-            }),
+                c.finish(match (error, secret_bytes(msg, "key")) {
+                    (Some(e), _) => Err(e),
+                    (None, Some(k)) if k.len() == 32 => {
+                        let mut b = Zeroizing::new([0u8; 32]);
+                        b.copy_from_slice(&k);
+                        Ok(DataKey::from(b))
+                    }
+                    _ => Err("the worker sent no key".into()),
+                })
+            }
         }
     }
 }
@@ -462,6 +472,8 @@ fn source_of(path: &Path) -> Result<Object, String> {
     set(&o, "key", src.0);
     set(&o, "len", src.1 as f64);
     set(&o, "name", src.2.as_str());
+    // What the page has read of the archive: the worker need not fetch it.
+    set(&o, "blocks", crate::source::export_blocks(src.0));
     match origin {
         Origin::File { file, .. } => set(&o, "file", file),
         Origin::Url(u) => set(&o, "url", u.as_str()),
@@ -635,7 +647,10 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
     let src = get(msg, "source");
     let key = get(&src, "key").as_f64().ok_or("no source")? as u32;
     let archive = match kept.archives.get(&key) {
-        Some(a) => a.clone(),
+        Some(a) => {
+            crate::source::import_blocks(key, &get(&src, "blocks"));
+            a.clone()
+        }
         None => {
             let len = get(&src, "len").as_f64().ok_or("no length")? as u64;
             let name = get(&src, "name").as_string().unwrap_or_default();
@@ -651,6 +666,7 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
                 _ => return Err("the request names no file or URL".into()),
             };
             let s = WebSource::register(key, origin, len, name);
+            crate::source::import_blocks(key, &get(&src, "blocks"));
             let a = Archive::open(s).map_err(|e| e.to_string())?;
             kept.archives.insert(key, a.clone());
             a
@@ -789,7 +805,12 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
                 .unlock(&keys)
                 .map_err(|e| legation_viewer::unlock_error(&e))?;
             let k = Uint8Array::from(&u.data_key().as_bytes()[..]);
-            answer(id, "key", k.clone());
+            let o = Object::new();
+            set(&o, "id", id);
+            set(&o, "key", k.clone());
+            set(&o, "source", key);
+            set(&o, "blocks", crate::source::export_blocks(key));
+            post(&o);
             k.fill(0, 0, k.length());
         }
         other => return Err(format!("unknown request {other:?}")),

@@ -230,11 +230,14 @@ impl Platform for Web {
                 "this page opens files chosen or dropped here, and http(s) URLs",
             ));
         };
-        let len = crate::source::remote_len(&url).map_err(std::io::Error::other)?;
+        let (len, first) = crate::source::remote_start(&url).map_err(std::io::Error::other)?;
         register(Some(path.to_owned()), Origin::Url(url.clone()), len, url);
         let ((key, len, name), origin) =
             source_for(path).ok_or_else(|| std::io::Error::other("the archive was not kept"))?;
-        Ok(Box::new(WebSource::register(key, origin, len, name)))
+        let source = WebSource::register(key, origin, len, name);
+        // The first block came with the length: cached, not fetched again.
+        crate::source::seed(key, 0, &first);
+        Ok(Box::new(source))
     }
     fn pick_archive(&self) -> Option<PathBuf> {
         if let Some(i) = document().and_then(|d| d.get_element_by_id("legation-open")) {

@@ -13,10 +13,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 
-use js_sys::Uint8Array;
+use js_sys::{Array, Uint8Array};
 use legation_reader::source::{fill_exact, read_end, ReadAt};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{File, XmlHttpRequest, XmlHttpRequestResponseType};
+
+use crate::blocks::{Blocks, BLOCK, BYPASS};
 
 /// Where an archive's bytes come from.
 #[derive(Clone)]
@@ -36,6 +38,45 @@ thread_local! {
     /// What each registered source reads from, by key. JavaScript values
     /// cannot leave their thread, so sources hold only a key.
     static ORIGINS: RefCell<HashMap<u32, Origin>> = RefCell::new(HashMap::new());
+    /// The cached blocks of each registered source, by key.
+    static CACHES: RefCell<HashMap<u32, Blocks>> = RefCell::new(HashMap::new());
+}
+
+/// Stores `bytes` at `start` (a block boundary) in source `key`'s cache.
+pub fn seed(key: u32, start: u64, bytes: &[u8]) {
+    CACHES.with(|c| {
+        if let Some(b) = c.borrow_mut().get_mut(&key) {
+            b.put(start, bytes, false);
+        }
+    });
+}
+
+/// The blocks of source `key` that every worker needs (the first cached,
+/// at most [`crate::blocks::KEPT_MAX`] bytes), as `[offset, bytes, ...]`.
+pub fn export_blocks(key: u32) -> Array {
+    let out = Array::new();
+    CACHES.with(|c| {
+        if let Some(b) = c.borrow().get(&key) {
+            for (at, bytes) in b.kept() {
+                out.push(&JsValue::from_f64(at as f64));
+                out.push(&Uint8Array::from(bytes));
+            }
+        }
+    });
+    out
+}
+
+/// Stores blocks of source `key` another thread sent (see
+/// [`export_blocks`]); anything else is ignored.
+pub fn import_blocks(key: u32, blocks: &JsValue) {
+    let Some(a) = blocks.dyn_ref::<Array>() else {
+        return;
+    };
+    for i in (0..a.length()).step_by(2) {
+        if let (Some(at), Ok(bytes)) = (a.get(i).as_f64(), a.get(i + 1).dyn_into::<Uint8Array>()) {
+            seed(key, at as u64, &bytes.to_vec());
+        }
+    }
 }
 
 /// An archive source registered in this thread.
@@ -48,8 +89,10 @@ pub struct WebSource {
 
 impl WebSource {
     /// Registers `origin` as source `key` of `len` bytes, named `name`.
+    /// Its cache starts empty.
     pub fn register(key: u32, origin: Origin, len: u64, name: String) -> Self {
         ORIGINS.with(|o| o.borrow_mut().insert(key, origin));
+        CACHES.with(|c| c.borrow_mut().insert(key, Blocks::new(len)));
         WebSource { key, len, name }
     }
 
@@ -77,6 +120,10 @@ impl ReadAt for WebSource {
         let origin = Self::origin(self.key).ok_or_else(|| {
             io::Error::other(format!("{}: the archive is no longer open", self.name))
         })?;
+        let local = matches!(origin, Origin::File { .. }) && in_worker();
+        if !local && buf.len() < BYPASS {
+            return self.read_cached(&origin, offset, buf);
+        }
         // Large reads (the fixity check asks for 32 MiB at a time) go in
         // pieces, each copied straight into `buf`: JavaScript buffers are
         // freed only when its garbage collector runs, and a few large
@@ -103,6 +150,53 @@ impl ReadAt for WebSource {
 
     fn name(&self) -> &str {
         &self.name
+    }
+}
+
+impl WebSource {
+    /// Reads through the block cache: each miss is one range request.
+    fn read_cached(&self, origin: &Origin, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let url = match origin {
+            Origin::File { url, .. } => url,
+            Origin::Url(url) => url,
+        };
+        let miss = CACHES.with(|c| {
+            let mut c = c.borrow_mut();
+            let b = c.entry(self.key).or_insert_with(|| Blocks::new(self.len));
+            if b.get(offset, buf) {
+                None
+            } else {
+                b.fetch_for(offset, buf.len())
+            }
+        });
+        let Some(r) = miss else { return Ok(()) };
+        let got = read_range(url, r.start, r.end)
+            .map_err(|e| io::Error::other(format!("{}: {e}", self.name)))?;
+        if got.len() as u64 != r.end - r.start {
+            return fill_exact(
+                &self.name,
+                r.start,
+                &mut vec![0; (r.end - r.start) as usize],
+                &got,
+            );
+        }
+        let served = CACHES.with(|c| {
+            let mut c = c.borrow_mut();
+            let b = c.entry(self.key).or_insert_with(|| Blocks::new(self.len));
+            b.put(r.start, &got, true);
+            b.get(offset, buf)
+        });
+        if served {
+            return Ok(());
+        }
+        // Not kept (cannot happen with the cache's sizes): from the fetch.
+        let from = (offset - r.start) as usize;
+        fill_exact(
+            &self.name,
+            offset,
+            buf,
+            got.get(from..from + buf.len()).unwrap_or(&[]),
+        )
     }
 }
 
@@ -186,25 +280,38 @@ pub fn read_range(url: &str, start: u64, end: u64) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The length of a remote archive, from a one-byte range request's
-/// `Content-Range` (or `Content-Length` when the whole file came back).
-pub fn remote_len(url: &str) -> Result<u64, String> {
+/// The length of a remote archive, from the `Content-Range` of a range
+/// request for its first block, with the block's bytes (the whole archive
+/// when shorter).
+pub fn remote_start(url: &str) -> Result<(u64, Vec<u8>), String> {
     let xhr = XmlHttpRequest::new().map_err(js_err)?;
     xhr.open_with_async("GET", url, false).map_err(js_err)?;
-    xhr.set_request_header("Range", "bytes=0-0")
+    xhr.set_request_header("Range", &format!("bytes=0-{}", BLOCK - 1))
         .map_err(js_err)?;
-    if !in_worker() {
+    let worker = in_worker();
+    if worker {
+        xhr.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
+    } else {
         xhr.override_mime_type("text/plain; charset=x-user-defined")
             .map_err(js_err)?;
     }
     xhr.send()
         .map_err(|e| format!("cannot read {url}: {}", js_err(e)))?;
     match xhr.status().map_err(js_err)? {
-        206 => xhr
-            .get_response_header("Content-Range")
-            .map_err(js_err)?
-            .and_then(|r| r.rsplit('/').next().and_then(|n| n.trim().parse().ok()))
-            .ok_or_else(|| format!("{url}: the server gave no usable Content-Range")),
+        206 => {
+            let len = xhr
+                .get_response_header("Content-Range")
+                .map_err(js_err)?
+                .and_then(|r| r.rsplit('/').next().and_then(|n| n.trim().parse().ok()))
+                .ok_or_else(|| format!("{url}: the server gave no usable Content-Range"))?;
+            let bytes = if worker {
+                Uint8Array::new(&xhr.response().map_err(js_err)?).to_vec()
+            } else {
+                let text = xhr.response_text().map_err(js_err)?.unwrap_or_default();
+                text.encode_utf16().map(|c| c as u8).collect()
+            };
+            Ok((len, bytes))
+        }
         200 => Err(format!(
             "{url}: the server does not answer range requests; download the archive and open the file instead"
         )),

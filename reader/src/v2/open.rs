@@ -404,6 +404,19 @@ pub(crate) fn read_table(
             });
         }
     }
+    // A decoder is named after its BLAKE3 (as in 1.x), which only the
+    // table pins.
+    for r in rows.iter().filter(|r| {
+        r.name
+            .starts_with(legation_format::manifest::DECODER_PREFIX)
+    }) {
+        if legation_format::manifest::decoder_entry(&r.blake3) != r.name {
+            return Err(Error::ManifestMismatch {
+                entry: r.name.clone(),
+                what: "decoder entry is not named after its BLAKE3".into(),
+            });
+        }
+    }
     Ok(rows)
 }
 

@@ -403,3 +403,62 @@ fn a_proof_checks_against_the_signed_head() {
         Err(crate::Error::NoSuchRecord { .. })
     ));
 }
+
+#[test]
+fn a_decoder_not_named_after_its_hash_is_refused_by_the_entry_table() {
+    use legation_format::container::{local_header_len, Entry};
+    use legation_format::v2::{entries, head::Head};
+    let module = b"\0asm";
+    let row = |name: &str| entries::Row {
+        name: name.into(),
+        size: module.len() as u64,
+        crc32: crc32fast::hash(module),
+        blake3: *blake3::hash(module).as_bytes(),
+    };
+    for (name, ok) in [
+        (
+            legation_format::manifest::decoder_entry(blake3::hash(module).as_bytes()),
+            true,
+        ),
+        ("d/0123456789abcdef.wasm".to_owned(), false),
+    ] {
+        let table = entries::to_bytes(&[row(&name)]);
+        let at = 64u64;
+        let mut file = vec![0u8; 1024];
+        let data = at + local_header_len("entries", table.len() as u64) as u64;
+        file[data as usize..data as usize + table.len()].copy_from_slice(&table);
+        let entry = |name: &str, offset: u64, size: u64| Entry {
+            name: name.into(),
+            size,
+            crc32: 0,
+            offset,
+        };
+        let listed = vec![
+            Entry {
+                crc32: crc32fast::hash(module),
+                ..entry(&name, 0, module.len() as u64)
+            },
+            entry("entries", at, table.len() as u64),
+            entry("public.json", 900, 0),
+            entry("head", 950, 0),
+            entry("signatures", 1000, 0),
+        ];
+        let head = Head {
+            archive_id: [1; 16],
+            sequence: 0,
+            previous: [0; 32],
+            created: 0,
+            records: 0,
+            bytes: 0,
+            records_root: [0; 32],
+            entries: *blake3::hash(&table).as_bytes(),
+            public: [0; 32],
+        };
+        let got = super::open::read_table(&MemSource::new(file, "t"), &listed, &head);
+        match (ok, got) {
+            (true, Ok(rows)) => assert_eq!(rows[0].name, name),
+            (false, Err(crate::Error::ManifestMismatch { entry, .. })) => assert_eq!(entry, name),
+            (_, other) => panic!("{name}: {:?}", other.map(|r| r.len())),
+        }
+    }
+}

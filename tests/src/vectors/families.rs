@@ -810,6 +810,8 @@ fn decoders() -> Vec<Vector> {
         .filter(|(n, _)| *n == entry)
         .for_each(|(n, _)| *n = renamed.clone());
     misnamed.reseal(Some(&issuer()), |m| m.decoders[0].entry = renamed.clone());
+    let mut mislisted = raw.clone();
+    mislisted.reseal(Some(&issuer()), |m| m.decoders[0].version = "9.9.9".into());
     let second = raw.page(&key, 0).records[1].path.clone();
     let first = raw.page(&key, 0).records[0].path.clone();
     vec![
@@ -832,6 +834,16 @@ fn decoders() -> Vec<Vector> {
             misnamed.build(),
         )
         .expect(mismatch(&renamed), "not named after its BLAKE3")
+        .pin(),
+        Vector::new(
+            "decoder-manifest-mismatch",
+            "the manifest's decoders item gives another version than the module's legation.decoder section, signed by the issuer (SPEC 2.0 §32 row 12)",
+            mislisted.build(),
+        )
+        .expect(
+            Outcome::Fixity(Finding::damaged(entry.clone())),
+            "its legation.decoder section gives version",
+        )
         .pin(),
         Vector::new(
             "render-hash-mismatch",

@@ -6,6 +6,8 @@
 //! the decoder worker process) are binaries of their own.
 
 mod compat;
+mod cost_model;
+mod decoder_items;
 mod engines;
 mod roundtrip;
 mod vectors;

@@ -8,12 +8,10 @@ use std::sync::Arc;
 use egui::Ui;
 use legation_reader::Archive;
 
-use super::export::Export;
-use super::records::{Browser, Tab};
+use super::records::Browser;
 use super::unlock::UnlockForm;
 use super::verify::VerifyPanel;
 use super::{Action, Env};
-use crate::catalog::{Catalog, SortKey};
 use crate::reading::Facts;
 
 /// An open archive: what anyone may see of it, its verification panel,
@@ -77,31 +75,7 @@ impl ArchiveScreen {
             LockState::Open(b) => b.ui(ui, env, archive, verify, name),
         }
         if let Some(u) = unlocked {
-            let unlocked = Arc::new(u);
-            let u2 = unlocked.clone();
-            let (tx, batches) = std::sync::mpsc::channel();
-            let loading =
-                env.spawn(move |p| Catalog::load_batches(&u2, p, &mut |b| tx.send(b).is_ok()));
-            *state = LockState::Open(Box::new(Browser {
-                unlocked,
-                loading: Some(loading),
-                batches,
-                selecting: None,
-                finding: None,
-                catalog: Arc::new(Catalog::default()),
-                load_error: None,
-                query: String::new(),
-                folder: String::new(),
-                sort: SortKey::Path,
-                descending: false,
-                visible: Vec::new(),
-                stale: true,
-                cursor: None,
-                scroll_to_cursor: false,
-                open: None,
-                tab: Tab::Record,
-                export: Export::default(),
-            }));
+            *state = LockState::Open(Box::new(Browser::new(env, Arc::new(u))));
             if let Some(c) = env.ctx {
                 c.request_repaint();
             }

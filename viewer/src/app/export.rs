@@ -1,5 +1,6 @@
-//! Exporting the open record: its original bytes or its view as one
-//! HTML file, after asking before a file is replaced. The files are
+//! Exporting the open record: its original bytes, its view as one HTML
+//! file, or (format 2.0) a one-record proof that `legation check-proof`
+//! checks without the archive, after asking before a file is replaced. The files are
 //! written by the platform's writer ([`crate::export`] on the desktop).
 
 use std::path::PathBuf;
@@ -25,6 +26,9 @@ pub(super) struct Export {
 pub(super) enum ExportWhat {
     Original,
     Html,
+    /// A one-record proof (format 2.0): that this record, with these
+    /// bytes, is in the archive the issuer signed.
+    Proof,
 }
 
 impl Browser {
@@ -93,6 +97,10 @@ impl Browser {
                     legation_html::write_record_html(&u, host, &rec, facts, out)
                         .map(|_| ())
                         .map_err(|e| e.to_string())
+                }
+                None if what == ExportWhat::Proof => {
+                    let proof = u.prove(&rec.path).map_err(|e| e.to_string())?;
+                    out.write_all(&proof.to_bytes()).map_err(|e| e.to_string())
                 }
                 None => u
                     .copy_record(&rec, out, &mut |n| {

@@ -13,6 +13,10 @@ use super::export::ExportWhat;
 use super::records::Browser;
 use super::Env;
 use crate::catalog::human_size;
+
+/// Why a format 1.x record has no proof to export.
+const NO_PROOF: &str = "No proof for this record: a format 1.x archive carries no records tree \
+     for a proof to follow. legation convert rewrites it as format 2.0, whose records can be proved.";
 use crate::document::DocumentView;
 use crate::jobs::Job;
 use crate::reading::{check_view, render_first, Failed};
@@ -77,10 +81,25 @@ impl Browser {
             {
                 export = Some(ExportWhat::Html);
             }
+            // A proof needs the records tree of format 2.0.
+            let tree = self.unlocked.archive().is_v2();
+            let proof = ui
+                .add_enabled(!busy && tree, egui::Button::new("Export proof…"))
+                .on_hover_text(
+                    "Save a one-record proof: that this record, with these bytes, is in the \
+                     archive the issuer signed; legation check-proof checks it without the archive",
+                )
+                .on_disabled_hover_text(NO_PROOF);
+            if proof.clicked() {
+                export = Some(ExportWhat::Proof);
+            }
             if busy {
                 ui.spinner();
             }
         });
+        if !self.unlocked.archive().is_v2() {
+            ui.label(RichText::new(NO_PROOF).small().weak());
+        }
         if let Some(m) = &self.export.message {
             ui.label(m);
         }
@@ -107,6 +126,12 @@ impl Browser {
                 }
                 ExportWhat::Html => {
                     format!("{}.html", o.rec.path.rsplit('/').next().unwrap_or("record"))
+                }
+                ExportWhat::Proof => {
+                    format!(
+                        "{}.proof",
+                        o.rec.path.rsplit('/').next().unwrap_or("record")
+                    )
                 }
             };
             if let Some(p) = env.platform.pick_save(&suggested) {

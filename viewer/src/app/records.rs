@@ -2,6 +2,7 @@
 //! search and sort, keyboard navigation, and the tabs beside it (the
 //! record, its details, the archive's verification).
 
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use egui::{Align, Key, Modifiers, RichText, Ui};
@@ -12,37 +13,74 @@ use super::export::Export;
 use super::record::{finish, render, OpenRecord, RecordState};
 use super::verify::VerifyPanel;
 use super::Env;
-use crate::catalog::{human_size, Catalog, SortKey};
+use crate::catalog::{
+    self, human_size, Folders, Found, PageCache, Positions, Question, Row, SortKey, RESULTS_MAX,
+};
 use crate::jobs::Job;
 use crate::reading::Failed;
 
-/// Lists up to this long are searched and sorted within the frame;
-/// longer ones beside it (a million rows take a quarter of a second).
-const SELECT_IN_FRAME: usize = 100_000;
+/// Rows the list in path order spans at once. egui places rows in `f32`
+/// points, exact to a point up to 2^24: 500,000 rows of about 24 points
+/// stay within it. A larger archive is listed a window at a time, moved
+/// by the slider above the list.
+pub(super) const LIST_WINDOW: u64 = 500_000;
+
+/// Reading one catalog page's rows for the list.
+pub(super) type PageJob = Job<Result<Vec<Row>, String>>;
 
 /// An unlocked archive: its record list and the tabs beside it.
 pub(super) struct Browser {
     pub(super) unlocked: Arc<Unlocked>,
-    /// The job reading the catalog, and the rows it sends as it goes.
-    pub(super) loading: Option<Job<Result<bool, String>>>,
-    pub(super) batches: std::sync::mpsc::Receiver<crate::catalog::Batch>,
-    /// A search or sort of a large list, running beside the window.
-    pub(super) selecting: Option<Job<Vec<u32>>>,
+    /// Where each page's records start (from the index: no page read).
+    pub(super) positions: Positions,
+    /// The last pages of rows read for the list in path order.
+    pub(super) cache: PageCache,
+    /// The page being read for the list, and its job.
+    pub(super) fetching: Option<(usize, PageJob)>,
+    /// A page the list showed and does not hold (set while drawing).
+    pub(super) want: Option<usize>,
+    /// The pass gathering the folder tree, and the folders it sends.
+    pub(super) surveying: Option<Job<Result<bool, String>>>,
+    pub(super) folder_batches: Receiver<Folders>,
+    /// The folders seen so far, sorted.
+    pub(super) folders: Vec<String>,
+    /// Whether the folder tree stopped at [`catalog::FOLDERS_MAX`].
+    pub(super) folders_cut: bool,
+    /// A search or a folder (or a small archive sorted by a column): the
+    /// rows it keeps. `None` lists the archive in path order.
+    pub(super) results: Option<Results>,
     /// The search for the record stored in a container entry.
     pub(super) finding: Option<Job<Result<String, String>>>,
-    pub(super) catalog: Arc<Catalog>,
     pub(super) load_error: Option<String>,
+    /// Why the list is not sorted as asked.
+    pub(super) sort_note: Option<String>,
     pub(super) query: String,
     pub(super) folder: String,
     pub(super) sort: SortKey,
     pub(super) descending: bool,
-    pub(super) visible: Vec<u32>,
+    /// The first record of the list's window (path order).
+    pub(super) base: u64,
     pub(super) stale: bool,
     pub(super) cursor: Option<usize>,
     pub(super) scroll_to_cursor: bool,
     pub(super) open: Option<OpenRecord>,
     pub(super) tab: Tab,
     pub(super) export: Export,
+}
+
+/// The rows of a search or folder, streamed in beside the window.
+pub(super) struct Results {
+    pub(super) question: Question,
+    /// At most [`RESULTS_MAX`] matching rows, in path order.
+    pub(super) rows: Vec<Row>,
+    /// The order shown: positions into `rows`.
+    pub(super) order: Vec<u32>,
+    /// Matches so far, kept or not.
+    pub(super) matched: u64,
+    /// The sort `order` follows.
+    pub(super) sorted: (SortKey, bool),
+    pub(super) job: Option<Job<Result<bool, String>>>,
+    batches: Receiver<Found>,
 }
 
 /// The tab beside the record list.
@@ -54,84 +92,247 @@ pub(super) enum Tab {
 }
 
 impl Browser {
+    /// The browser of a freshly unlocked archive: the list's length comes
+    /// from the index; its first page and the folder survey start at once.
+    pub(super) fn new(env: &Env<'_>, unlocked: Arc<Unlocked>) -> Browser {
+        let u = unlocked.clone();
+        let (tx, folder_batches) = std::sync::mpsc::channel();
+        let surveying = env.spawn(move |p| catalog::survey(&u, p, &mut |b| tx.send(b).is_ok()));
+        let positions = Positions::of(&unlocked);
+        let mut b = Browser {
+            unlocked,
+            want: (positions.total() > 0).then_some(0),
+            positions,
+            cache: PageCache::default(),
+            fetching: None,
+            surveying: Some(surveying),
+            folder_batches,
+            folders: Vec::new(),
+            folders_cut: false,
+            results: None,
+            finding: None,
+            load_error: None,
+            sort_note: None,
+            query: String::new(),
+            folder: String::new(),
+            sort: SortKey::Path,
+            descending: false,
+            base: 0,
+            stale: false,
+            cursor: None,
+            scroll_to_cursor: false,
+            open: None,
+            tab: Tab::Record,
+            export: Export::default(),
+        };
+        b.fetch(env);
+        b
+    }
+
+    /// The number of records in the archive.
+    pub(super) fn total(&self) -> u64 {
+        self.positions.total()
+    }
+
+    /// How many rows the list shows.
+    pub(super) fn shown(&self) -> usize {
+        match &self.results {
+            Some(r) => r.order.len(),
+            None => (self.total() - self.base.min(self.total())).min(LIST_WINDOW) as usize,
+        }
+    }
+
+    /// Row `i` of the list, if read.
+    pub(super) fn row(&self, i: usize) -> Option<&Row> {
+        match &self.results {
+            Some(r) => r.rows.get(*r.order.get(i)? as usize),
+            None => {
+                let (page, at) = self.positions.locate(self.base + i as u64)?;
+                self.cache.get(page)?.get(at)
+            }
+        }
+    }
+
+    /// Whether the list shows its first rows (or knows it has none) and
+    /// no search runs.
+    pub(super) fn listed(&self) -> bool {
+        !self.stale
+            && match &self.results {
+                Some(r) => r.job.is_none(),
+                None => self.shown() == 0 || self.row(0).is_some(),
+            }
+    }
+
+    /// Whether a job of the list runs or is about to start.
+    pub(super) fn list_busy(&self) -> bool {
+        // A question asked this frame is answered from the next.
+        self.stale
+            || self.fetching.is_some()
+            || self.surveying.is_some()
+            || self.results.as_ref().is_some_and(|r| r.job.is_some())
+    }
+
+    /// Starts reading the page the list wants, one at a time.
+    fn fetch(&mut self, env: &Env<'_>) {
+        if self.fetching.is_some() {
+            return;
+        }
+        let Some(n) = self.want.take() else { return };
+        if self.cache.get(n).is_some() {
+            return;
+        }
+        let u = self.unlocked.clone();
+        self.fetching = Some((n, env.spawn(move |_| catalog::read_page(&u, n))));
+    }
+
+    /// Starts answering the question the search field and the folder ask,
+    /// or goes back to the archive's own order.
+    fn ask(&mut self, env: &Env<'_>) {
+        self.sort_note = None;
+        let q = Question {
+            query: self.query.trim().to_owned(),
+            folder: self.folder.clone(),
+        };
+        let too_many = |n: u64, sort: SortKey| {
+            format!(
+                "Not sorted by {}: sorting needs every record of the list held, and this \
+                 viewer holds at most {RESULTS_MAX} ({n} here). Search or choose a folder to \
+                 narrow the list; it is in path order, the archive's own.",
+                match sort {
+                    SortKey::Path => "path",
+                    SortKey::Title => "title",
+                    SortKey::Type => "type",
+                    SortKey::Date => "date",
+                    SortKey::Size => "size",
+                }
+            )
+        };
+        if q.is_everything() && (self.sort == SortKey::Path || self.total() > RESULTS_MAX as u64) {
+            if self.sort != SortKey::Path {
+                self.sort_note = Some(too_many(self.total(), self.sort));
+                self.sort = SortKey::Path;
+                self.descending = false;
+            }
+            if let Some(j) = self.results.take().and_then(|r| r.job) {
+                j.cancel();
+            }
+            self.want = Some(self.positions.locate(self.base).map_or(0, |(p, _)| p));
+            return;
+        }
+        if let Some(r) = &mut self.results {
+            if r.question == q {
+                // Only the order changed: sorted once every match is in.
+                if r.job.is_none() {
+                    if self.sort != SortKey::Path && r.matched > r.rows.len() as u64 {
+                        self.sort_note = Some(too_many(r.matched, self.sort));
+                        self.sort = SortKey::Path;
+                        self.descending = false;
+                    }
+                    let want = (self.sort, self.descending);
+                    if r.sorted != want {
+                        r.order = catalog::order(&r.rows, want.0, want.1);
+                        r.sorted = want;
+                    }
+                }
+                return;
+            }
+        }
+        if let Some(j) = self.results.take().and_then(|r| r.job) {
+            j.cancel();
+        }
+        let u = self.unlocked.clone();
+        let (tx, batches) = std::sync::mpsc::channel();
+        let q2 = q.clone();
+        let job = env.spawn(move |p| catalog::search(&u, &q2, p, &mut |f| tx.send(f).is_ok()));
+        self.results = Some(Results {
+            question: q,
+            rows: Vec::new(),
+            order: Vec::new(),
+            matched: 0,
+            sorted: (SortKey::Path, false),
+            job: Some(job),
+            batches,
+        });
+    }
+
     fn poll(&mut self, env: &Env<'_>) {
         if let Some(j) = &mut self.finding {
             if j.is_done() {
                 match j.take() {
-                    Some(Ok(path)) => {
-                        if let Some(i) = self.catalog.position(&path) {
-                            self.cursor = self.visible.iter().position(|&v| v as usize == i);
-                        }
-                        self.open_record(env, &path);
-                    }
+                    Some(Ok(path)) => self.open_record(env, &path),
                     Some(Err(e)) => self.load_error = Some(e),
                     None => self.load_error = Some("The search stopped unexpectedly.".into()),
                 }
                 self.finding = None;
             }
         }
-        if let Some(j) = &mut self.selecting {
+        if let Some((n, j)) = &mut self.fetching {
             if j.is_done() {
-                if let Some(v) = j.take() {
-                    self.visible = v;
-                    self.cursor = self.cursor.filter(|&c| c < self.visible.len());
-                }
-                self.selecting = None;
-            }
-        }
-        // Rows arrive a few pages at a time: the list grows while the
-        // rest of the catalog is read. They wait while a search holds the
-        // catalog, so that adding them never copies it.
-        let drain = |b: &mut Browser| {
-            while b.selecting.is_none() {
-                let Ok(batch) = b.batches.try_recv() else {
-                    break;
-                };
-                Arc::make_mut(&mut b.catalog).append(batch);
-                b.stale = true;
-            }
-        };
-        drain(self);
-        if let Some(j) = self.loading.as_mut().filter(|_| self.selecting.is_none()) {
-            if j.is_done() {
-                let r = j.take();
-                drain(self);
-                match r {
-                    Some(Ok(_)) => {}
+                match j.take() {
+                    Some(Ok(rows)) => self.cache.put(*n, rows),
                     Some(Err(e)) => {
                         self.load_error = Some(format!("The catalog cannot be read: {e}"))
                     }
                     None => {
-                        self.load_error = Some("Loading the catalog stopped unexpectedly.".into())
+                        self.load_error = Some("Reading the catalog stopped unexpectedly.".into())
                     }
                 }
-                self.loading = None;
-                self.stale = true;
+                self.fetching = None;
             }
         }
-        // A large list is searched and sorted beside the window, one
-        // question at a time: one asked meanwhile waits for the running
-        // one (whose answer shows until then), then starts.
-        // The catalog's own order needs no search: it is always answered
-        // within the frame.
-        let trivial =
-            self.query.trim().is_empty() && self.folder.is_empty() && self.sort == SortKey::Path;
-        let in_frame = trivial || self.catalog.rows.len() <= SELECT_IN_FRAME;
-        if self.stale && (in_frame || self.selecting.is_none()) {
-            self.stale = false;
-            let (q, f, s, d) = (
-                self.query.clone(),
-                self.folder.clone(),
-                self.sort,
-                self.descending,
-            );
-            if in_frame {
-                self.visible = self.catalog.select(&q, &f, s, d);
-                self.cursor = self.cursor.filter(|&c| c < self.visible.len());
-            } else {
-                let catalog = self.catalog.clone();
-                self.selecting = Some(env.spawn(move |_| catalog.select(&q, &f, s, d)));
+        // A page that failed is not asked for again and again.
+        if self.load_error.is_none() {
+            self.fetch(env);
+        }
+        while let Ok(b) = self.folder_batches.try_recv() {
+            catalog::merge_folders(&mut self.folders, b);
+        }
+        if let Some(j) = &mut self.surveying {
+            if j.is_done() {
+                match j.take() {
+                    Some(Ok(complete)) => self.folders_cut = !complete,
+                    Some(Err(e)) => {
+                        self.load_error = Some(format!("The catalog cannot be read: {e}"))
+                    }
+                    None => {
+                        self.load_error = Some("Reading the catalog stopped unexpectedly.".into())
+                    }
+                }
+                while let Ok(b) = self.folder_batches.try_recv() {
+                    catalog::merge_folders(&mut self.folders, b);
+                }
+                self.surveying = None;
             }
+        }
+        if let Some(r) = &mut self.results {
+            let drain = |r: &mut Results| {
+                while let Ok(f) = r.batches.try_recv() {
+                    r.matched += f.matched;
+                    let from = r.rows.len() as u32;
+                    r.rows.extend(f.rows);
+                    r.order.extend(from..r.rows.len() as u32);
+                }
+            };
+            drain(r);
+            if let Some(j) = &mut r.job {
+                if j.is_done() {
+                    let out = j.take();
+                    drain(r);
+                    r.job = None;
+                    match out {
+                        Some(Ok(_)) => self.stale = true,
+                        Some(Err(e)) => {
+                            self.load_error = Some(format!("The catalog cannot be read: {e}"))
+                        }
+                        None => self.load_error = Some("The search stopped unexpectedly.".into()),
+                    }
+                }
+            }
+        }
+        if self.stale {
+            self.stale = false;
+            self.ask(env);
+            self.cursor = self.cursor.filter(|&c| c < self.shown());
         }
         if let Some(o) = &mut self.open {
             if let RecordState::Away(j, max_side) = &mut o.state {
@@ -248,8 +449,8 @@ impl Browser {
         if find {
             ui.memory_mut(|m| m.request_focus(search_id));
         }
-        if list_keys && !self.visible.is_empty() {
-            let last = self.visible.len() - 1;
+        if list_keys && self.shown() > 0 {
+            let last = self.shown() - 1;
             // Several presses may arrive in one frame (key repeat).
             if down > 0 {
                 let c = self.cursor.map_or(down - 1, |c| c + down);
@@ -261,8 +462,8 @@ impl Browser {
                 self.scroll_to_cursor = true;
             }
             if enter {
-                if let Some(c) = self.cursor {
-                    open_path = Some(self.catalog.rows[self.visible[c] as usize].path.clone());
+                if let Some(r) = self.cursor.and_then(|c| self.row(c)) {
+                    open_path = Some(r.path.clone());
                 }
             }
         }
@@ -282,8 +483,22 @@ impl Browser {
                             self.folder.clear();
                             self.stale = true;
                         }
-                        let catalog = self.catalog.clone();
-                        folder_tree(ui, &catalog, "", &mut self.folder, &mut self.stale);
+                        folder_tree(ui, &self.folders, "", &mut self.folder, &mut self.stale);
+                        if self.surveying.is_some() {
+                            ui.horizontal(|ui| {
+                                ui.spinner();
+                                ui.label(RichText::new("gathering folders…").small());
+                            });
+                        }
+                        if self.folders_cut {
+                            ui.label(
+                                RichText::new(format!(
+                                    "The first {} folders; search finds the others.",
+                                    catalog::FOLDERS_MAX
+                                ))
+                                .small(),
+                            );
+                        }
                     });
             });
 
@@ -306,32 +521,13 @@ impl Browser {
                         self.cursor = None;
                     }
                 });
-                if let Some(j) = &self.loading {
-                    ui.horizontal(|ui| {
-                        ui.add(
-                            egui::ProgressBar::new(j.fraction())
-                                .text("Reading the catalog…")
-                                .desired_width(300.0),
-                        );
-                    });
-                }
                 if let Some(e) = &self.load_error {
                     ui.colored_label(ui.visuals().error_fg_color, e);
                 }
-                ui.horizontal(|ui| {
-                    ui.label(
-                        RichText::new(format!(
-                            "{} of {} records",
-                            self.visible.len(),
-                            self.catalog.rows.len()
-                        ))
-                        .small(),
-                    );
-                    if self.selecting.is_some() {
-                        ui.spinner();
-                        ui.label(RichText::new("searching…").small());
-                    }
-                });
+                if let Some(n) = &self.sort_note {
+                    ui.label(RichText::new(n).small());
+                }
+                self.count_ui(ui);
                 if let Some(p) = self.record_table(ui) {
                     open_path = Some(p);
                 }
@@ -373,10 +569,49 @@ impl Browser {
         self.export_confirm(ui, env, name);
 
         if let Some(p) = open_path {
-            if let Some(i) = self.catalog.position(&p) {
-                self.cursor = self.visible.iter().position(|&v| v as usize == i);
-            }
             self.open_record(env, &p);
+        }
+    }
+
+    /// How many records the list shows, what a search is doing, and for
+    /// an archive longer than [`LIST_WINDOW`] the slider that moves the
+    /// list's window.
+    fn count_ui(&mut self, ui: &mut Ui) {
+        let total = self.total();
+        ui.horizontal(|ui| {
+            let text = match &self.results {
+                Some(r) if r.matched > r.rows.len() as u64 => format!(
+                    "{} of {total} records (the first {} shown)",
+                    r.matched,
+                    r.rows.len()
+                ),
+                Some(r) => format!("{} of {total} records", r.matched),
+                None => format!("{total} of {total} records"),
+            };
+            ui.label(RichText::new(text).small());
+            if let Some(j) = self.results.as_ref().and_then(|r| r.job.as_ref()) {
+                ui.spinner();
+                ui.label(
+                    RichText::new(format!("searching… {:.0} %", j.fraction() * 100.0)).small(),
+                );
+            }
+        });
+        if self.results.is_none() && total > LIST_WINDOW {
+            ui.horizontal(|ui| {
+                let mut first = self.base + 1;
+                let l = ui.label(RichText::new("From record").small());
+                let r = ui
+                    .add(egui::Slider::new(&mut first, 1..=total).logarithmic(false))
+                    .labelled_by(l.id);
+                if r.changed() {
+                    self.base = first - 1;
+                    self.cursor = Some(0);
+                    self.scroll_to_cursor = true;
+                }
+                ui.label(
+                    RichText::new(format!("to {}", (self.base + LIST_WINDOW).min(total))).small(),
+                );
+            });
         }
     }
 
@@ -385,7 +620,8 @@ impl Browser {
         let mut opened = None;
         let mut sort_by = None;
         let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
-        let catalog = self.catalog.clone();
+        let mut want = None;
+        let mut cursor = None;
         let mut tb = TableBuilder::new(ui)
             .id_salt("record list")
             .striped(true)
@@ -433,9 +669,18 @@ impl Browser {
             }
         })
         .body(|body| {
-            body.rows(row_h, self.visible.len(), |mut row| {
+            body.rows(row_h, self.shown(), |mut row| {
                 let i = row.index();
-                let r = &catalog.rows[self.visible[i] as usize];
+                let Some(r) = self.row(i) else {
+                    // Not read yet: its page is asked for.
+                    if want.is_none() {
+                        want = self.positions.locate(self.base + i as u64).map(|(p, _)| p);
+                    }
+                    row.col(|ui| {
+                        ui.label(RichText::new("…").weak());
+                    });
+                    return;
+                };
                 row.set_selected(self.cursor == Some(i));
                 let mut clicked = false;
                 row.col(|ui| {
@@ -445,7 +690,7 @@ impl Browser {
                         .clicked();
                 });
                 row.col(|ui| {
-                    ui.label(catalog.media_type(r));
+                    ui.label(&*r.media_type);
                 });
                 row.col(|ui| {
                     ui.label(r.date.as_deref().unwrap_or("–"));
@@ -456,11 +701,18 @@ impl Browser {
                     });
                 });
                 if clicked || row.response().clicked() {
-                    self.cursor = Some(i);
+                    cursor = Some(i);
                     opened = Some(r.path.clone());
                 }
             });
         });
+        if cursor.is_some() {
+            self.cursor = cursor;
+        }
+        // The page in view now, not one scrolled past meanwhile.
+        if want.is_some() {
+            self.want = want;
+        }
         if let Some(k) = sort_by {
             if self.sort == k {
                 self.descending = !self.descending;
@@ -476,14 +728,14 @@ impl Browser {
 
 fn folder_tree(
     ui: &mut Ui,
-    catalog: &Catalog,
+    folders: &[String],
     parent: &str,
     selected: &mut String,
     stale: &mut bool,
 ) {
-    for f in catalog.subfolders(parent) {
+    for f in catalog::subfolders(folders, parent) {
         let name = f.rsplit('/').next().unwrap_or(f);
-        let has_children = catalog.subfolders(f).next().is_some();
+        let has_children = catalog::subfolders(folders, f).next().is_some();
         if has_children {
             let id = ui.make_persistent_id(("folder", f));
             egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, false)
@@ -493,7 +745,7 @@ fn folder_tree(
                         *stale = true;
                     }
                 })
-                .body(|ui| folder_tree(ui, catalog, f, selected, stale));
+                .body(|ui| folder_tree(ui, folders, f, selected, stale));
         } else if ui.selectable_label(selected == f, name).clicked() {
             *selected = f.to_owned();
             *stale = true;

@@ -125,7 +125,12 @@ impl UnlockForm {
             }
             if busy {
                 ui.spinner();
-                ui.label("Unlocking… (deriving the key from a passphrase takes a few seconds)");
+                // Named by the key tried: an identity file takes no time.
+                ui.label(if self.passphrase.is_empty() {
+                    "Unlocking with the identity file…"
+                } else {
+                    "Unlocking… (deriving the key from a passphrase takes a few seconds)"
+                });
             }
         });
         if let Some(m) = &self.message {

@@ -288,3 +288,49 @@ impl Platform for Scripted {
         self.0.borrow_mut().recent = recent.to_vec();
     }
 }
+
+/// Records in [`national`]: three catalog pages of format 2.0 (4,096
+/// records a page), so that the list reads pages as it scrolls.
+pub const NATIONAL_RECORDS: u64 = 9_000;
+
+/// A format 2.0 archive of [`NATIONAL_RECORDS`] small records
+/// (`reg/fNN/pNNNNN.txt`, titled `Person N`, in 9 folders), signed by
+/// the test issuer, opened by the test passphrase. Made once.
+pub fn national() -> &'static Path {
+    static A: OnceLock<PathBuf> = OnceLock::new();
+    A.get_or_init(|| {
+        let dir = archives().dir.clone();
+        let path = dir.join("national-2.0.lgn");
+        let opts = WriterOptions {
+            created: legation_tests::CREATED,
+            issuer: Some(legation_tests::issuer()),
+            recipients: vec![legation_tests::identity().public()],
+            passphrases: vec![(
+                Zeroizing::new(legation_tests::PASSPHRASE.to_owned()),
+                legation_tests::CHEAP_KDF,
+            )],
+            embed_spec: false,
+            viewer: None,
+        };
+        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(20);
+        let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut w = legation_format::v2::writer::ArchiveWriter::new(file, opts, rng).unwrap();
+        for i in 0..NATIONAL_RECORDS {
+            let meta = RecordMeta {
+                path: format!("reg/f{:02}/p{i:05}.txt", i / 1000),
+                title: format!("Person {i}"),
+                media_type: "text/plain".into(),
+                modified: Some(1_700_000_000 + i as i64 * 86_400),
+                ..Default::default()
+            };
+            let text = format!("Person {i} of the register.\n");
+            w.add_record(
+                meta,
+                legation_format::writer::RecordSource::Bytes(text.as_bytes()),
+            )
+            .unwrap();
+        }
+        w.finish().unwrap();
+        path
+    })
+}

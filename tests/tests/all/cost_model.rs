@@ -1,0 +1,366 @@
+//! SPEC 2.0 §31, the cost model, checked: 2.0 archives of several sizes
+//! are written with the 2.0 writer and read through a source that counts
+//! every read; for each operation (open, unlock, find and read one record,
+//! list every record, the keyless audit, a sampled audit) the bytes and
+//! reads the reader asks for are compared with §31's formulas evaluated
+//! on that archive's entries, and what opening reads is shown not to grow
+//! with the number of records.
+//!
+//! Sizes above 40,000 records belong to the benchmark (release builds);
+//! here 1, 5,000 and 40,000 records (ten pages) keep the test to seconds in
+//! a debug build.
+
+use std::sync::{Arc, Mutex};
+
+use legation_format::catalog::CatalogRecord;
+use legation_format::container::Entry;
+use legation_format::keys::{Identity, IssuerKey};
+use legation_format::v2::writer::ArchiveWriter;
+use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
+use legation_reader::source::{MemSource, ReadAt};
+use legation_reader::{Archive, Key, Unlocked};
+use rand_chacha::rand_core::SeedableRng;
+
+/// §31's symbols that the formulas need, from SPEC 2.0 §8.2 and §3.
+const CHUNK: u64 = 65536;
+const SEALED_CHUNK: u64 = CHUNK + 16;
+/// The end records a reader reads at once (§31: `T`).
+const T: u64 = 98;
+/// The `mimetype` entry's data (`application/vnd.legation.archive+zip`).
+const MIMETYPE: u64 = 36;
+/// Every byte of the large record: it crosses four chunk edges.
+const LARGE: usize = 4 * 65536 + 1000;
+
+/// A source that logs every read as `(offset, length)`.
+#[derive(Clone)]
+struct Counting {
+    inner: Arc<MemSource>,
+    reads: Arc<Mutex<Vec<(u64, u64)>>>,
+}
+
+impl Counting {
+    fn take(&self) -> Vec<(u64, u64)> {
+        std::mem::take(&mut *self.reads.lock().unwrap())
+    }
+}
+
+impl ReadAt for Counting {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.reads.lock().unwrap().push((offset, buf.len() as u64));
+        self.inner.read_exact_at(offset, buf)
+    }
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+}
+
+/// What one operation read: bytes, reads and the largest read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cost {
+    bytes: u64,
+    reads: u64,
+    largest: u64,
+}
+
+fn cost(reads: &[(u64, u64)]) -> Cost {
+    Cost {
+        bytes: reads.iter().map(|r| r.1).sum(),
+        reads: reads.len() as u64,
+        largest: reads.iter().map(|r| r.1).max().unwrap_or(0),
+    }
+}
+
+struct Made {
+    bytes: Vec<u8>,
+    identity: [u8; 32],
+    issuer: [u8; 32],
+}
+
+/// The record at place `i`: 20 to 200 bytes, one of them large.
+fn record(i: usize) -> Vec<u8> {
+    if i == 3 {
+        return (0..LARGE).map(|k| (k * 131 + (k >> 8)) as u8).collect();
+    }
+    (0..20 + (i * 37) % 181)
+        .map(|k| (k * 7 + i * 13) as u8)
+        .collect()
+}
+
+fn path(i: usize) -> String {
+    format!("r{:03}/p{i:07}.bin", i % 1000 / 10)
+}
+
+/// An archive of `n` records, signed, for one identity, paths in order.
+fn make(n: usize) -> Made {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(31);
+    let issuer = IssuerKey::generate(&mut rng);
+    let issuer_public = issuer.public();
+    let identity = Identity::generate(&mut rng);
+    let opts = WriterOptions {
+        created: 1_767_225_600,
+        issuer: Some(issuer),
+        recipients: vec![identity.public()],
+        passphrases: vec![],
+        embed_spec: false,
+        viewer: None,
+    };
+    let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng).unwrap();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| path(i));
+    for i in order {
+        let meta = RecordMeta {
+            path: path(i),
+            media_type: "application/octet-stream".into(),
+            ..Default::default()
+        };
+        w.add_record(meta, RecordSource::Bytes(&record(i))).unwrap();
+    }
+    Made {
+        bytes: w.finish().unwrap().into_inner(),
+        identity: *identity.secret(),
+        issuer: issuer_public,
+    }
+}
+
+/// §31's `S(x)`: entry `x`'s stored size.
+fn s(a: &Archive, name: &str) -> u64 {
+    a.entry(name).unwrap().size
+}
+
+/// §31's `h(x)`: entry `x`'s local header (no ZIP64 field below 4 GiB).
+fn h(name: &str) -> u64 {
+    30 + name.len() as u64
+}
+
+/// §31's `CD`.
+fn cd(entries: &[Entry]) -> u64 {
+    entries.iter().map(|e| 46 + e.name.len() as u64).sum()
+}
+
+/// The chunks `c` of §31's find-and-read row for a record at `o` in its
+/// bundle with `stored` stored bytes.
+fn chunks(o: u64, stored: u64) -> u64 {
+    if stored == 0 {
+        0
+    } else {
+        (o + stored - 1) / CHUNK - o / CHUNK + 1
+    }
+}
+
+/// Everything measured on one archive, checked against §31 there.
+fn check(n: usize) -> (Cost, u64) {
+    let m = make(n);
+    let src = Counting {
+        inner: Arc::new(MemSource::new(m.bytes.clone(), "cost.lgn")),
+        reads: Arc::default(),
+    };
+    let f = m.bytes.len() as u64;
+
+    // Open, public facts.
+    let a = Archive::open(src.clone()).unwrap();
+    let open = cost(&src.take());
+    let entries = a.entries().to_vec();
+    let e = entries.len() as u64;
+    let open_formula = T
+        + cd(&entries)
+        + MIMETYPE
+        + s(&a, "public.json")
+        + h("head")
+        + s(&a, "head")
+        + h("signatures")
+        + s(&a, "signatures");
+    assert_eq!(open.bytes, open_formula, "open, {n} records");
+    assert_eq!(open.reads, 4, "open, {n} records: {open:?}");
+    // The public facts need nothing more, the signatures included.
+    assert!(matches!(
+        a.check_signature(Some(&m.issuer)),
+        Ok(legation_reader::Signer::Valid { .. })
+    ));
+    assert_eq!(cost(&src.take()).reads, 0, "checking the signature reads");
+
+    // Unlock.
+    let keys = [Key::Identity(Identity::from_bytes(m.identity))];
+    let u = a.unlock(&keys).unwrap();
+    let unlock = cost(&src.take());
+    assert_eq!(
+        unlock,
+        Cost {
+            bytes: s(&a, "c/index"),
+            reads: 1,
+            largest: s(&a, "c/index"),
+        },
+        "unlock, {n} records"
+    );
+    let pages = u.index().pages.len() as u64;
+    assert_eq!(pages, (n as u64).div_ceil(4096), "P = ceil(n / 4096)");
+
+    // Find and read one record: the large one, and one in the last page.
+    let mut targets = vec![path(n - 1)];
+    if n > 3 {
+        targets.push(path(3));
+    }
+    for p in &targets {
+        let page = u.index().pages.iter().position(|r| r.last >= *p).unwrap();
+        let page_name = format!("c/{page:08x}");
+        let was_cached = u.page(page).is_ok();
+        let _ = src.take();
+        assert!(was_cached);
+        let rec = u.find(p).unwrap();
+        let find = cost(&src.take());
+        // The page was just read by page(), so find reads nothing again;
+        // a fresh Unlocked reads it once.
+        assert_eq!(find.reads, 0, "find of a cached page, {p}");
+        let fresh = a.unlock(&keys).unwrap();
+        let _ = src.take();
+        let rec2 = fresh.find(p).unwrap();
+        assert_eq!(rec2.path, rec.path);
+        let find = cost(&src.take());
+        assert_eq!(
+            find,
+            Cost {
+                bytes: s(&a, &page_name),
+                reads: 1,
+                largest: s(&a, &page_name),
+            },
+            "find {p} in {n} records"
+        );
+        let bytes = fresh.read_record(&rec2, u64::MAX).unwrap();
+        assert_eq!(bytes.len() as u64, rec2.size);
+        let read = cost(&src.take());
+        let c = chunks(rec2.offset, rec2.stored_size);
+        assert!(
+            read.bytes <= SEALED_CHUNK * c && read.bytes > SEALED_CHUNK * c.saturating_sub(1),
+            "read {p} in {n} records: {read:?}, {c} chunks"
+        );
+        assert_eq!(read.reads, c.min(1), "one read for {c} chunks");
+        // Range reads touch only the chunks of the range.
+        check_range(&fresh, &rec2, &src);
+    }
+
+    // List every record: each page once, in order, nothing else.
+    let mut listed = 0u64;
+    u.for_each_page(0..pages as usize, &mut |_, p| {
+        listed += p.unwrap().records.len() as u64;
+        true
+    });
+    assert_eq!(listed, n as u64);
+    let list = src.take();
+    let list_formula: u64 = (0..pages).map(|k| s(&a, &format!("c/{k:08x}"))).sum();
+    let mut page_reads: Vec<(u64, u64)> = (0..pages)
+        .map(|k| {
+            let e = a.entry(&format!("c/{k:08x}")).unwrap();
+            (e.data_offset(), e.size)
+        })
+        .collect();
+    let mut got = list.clone();
+    got.sort_unstable();
+    page_reads.sort_unstable();
+    assert_eq!(got, page_reads, "list reads each page once, {n} records");
+    assert_eq!(cost(&list).bytes, list_formula);
+
+    // The keyless audit: the file once, in order, up to the central
+    // directory (which opening read and checked, with the end records),
+    // plus the entry table read once before the pass (MemSource cannot be
+    // mapped, so the pass reads).
+    let z = 22; // the end records below 4 GiB and 65,535 entries
+    let directory_at = f - z - cd(&entries);
+    let report = a.verify_fixity(Some(&m.issuer), &mut |_, _| true);
+    assert!(report.ok(), "{:?}", report.problems);
+    let audit = src.take();
+    let audit_cost = cost(&audit);
+    let table = s(&a, "entries");
+    assert_eq!(
+        audit_cost.bytes,
+        directory_at + table,
+        "keyless audit, {n} records: F - CD - 22 + S(entries)"
+    );
+    // Each byte of the file once (the table's read aside), in order.
+    let mut pass: Vec<(u64, u64)> = audit.clone();
+    let te = a.entry("entries").unwrap();
+    let at = pass
+        .iter()
+        .position(|&r| r == (te.data_offset(), te.size))
+        .expect("the entry table read whole once");
+    pass.remove(at);
+    let mut next = 0u64;
+    for &(o, l) in &pass {
+        assert_eq!(o, next, "the pass reads in order, without gaps or overlaps");
+        next = o + l;
+    }
+    assert_eq!(next, directory_at);
+    // Fixed hashing buffers: no read larger than the pass's block.
+    assert!(audit_cost.largest <= 32 << 20);
+
+    // A sampled audit of N entries, on a fresh opening (an Archive keeps
+    // the entry table once read): the entry table, then each entry drawn
+    // and the last four, header and data, whole (§31's row).
+    let a = Archive::open(src.clone()).unwrap();
+    let _ = src.take();
+    let sample_n = 3u64.min(e - 4);
+    let report = a.verify_fixity_sample(Some(&m.issuer), sample_n, 7, &mut |_, _| true);
+    assert!(report.ok(), "{:?}", report.problems);
+    let sampled = src.take();
+    let sampled_cost = cost(&sampled);
+    let last_four = ["entries", "public.json", "head", "signatures"];
+    let touched: Vec<&Entry> = entries
+        .iter()
+        .filter(|x| {
+            sampled
+                .iter()
+                .any(|&(o, l)| o < x.end() && o + l > x.offset)
+        })
+        .collect();
+    let drawn = touched
+        .iter()
+        .filter(|x| !last_four.contains(&x.name.as_str()))
+        .count() as u64;
+    assert_eq!(drawn, sample_n, "sampled {sample_n} entries of {n} records");
+    assert!(last_four
+        .iter()
+        .all(|l| touched.iter().any(|x| x.name == *l)));
+    let formula: u64 = table + touched.iter().map(|x| h(&x.name) + x.size).sum::<u64>();
+    assert_eq!(
+        sampled_cost.bytes, formula,
+        "sampled audit, {n} records: S(entries) + the entries drawn and the last four"
+    );
+    assert!(sampled_cost.reads <= sample_n + 2, "{sampled_cost:?}");
+    (open, cd(&entries))
+}
+
+/// `read_range` of a record's bytes reads only the chunks the range spans.
+fn check_range(u: &Unlocked, rec: &CatalogRecord, src: &Counting) {
+    if rec.size < 2 {
+        return;
+    }
+    let (off, len) = (rec.size / 2, 1);
+    let got = u.read_range(rec, off, len).unwrap();
+    assert_eq!(got.len(), 1);
+    let read = cost(&src.take());
+    assert_eq!(read.reads, 1);
+    assert!(read.bytes <= SEALED_CHUNK, "{read:?}");
+}
+
+#[test]
+fn each_operation_reads_what_spec_31_says_at_several_sizes() {
+    let mut opens = Vec::new();
+    for n in [1usize, 5_000, 40_000, 200_000] {
+        opens.push((n, check(n)));
+    }
+    // What opening reads does not grow with n: apart from the central
+    // directory (56 bytes a page, a page every 4,096 records), it reads
+    // the same four ranges of the same sizes, but for the digits of the
+    // counts in public.json and the head.
+    let (_, (first, first_cd)) = opens[0];
+    for &(n, (o, cd)) in &opens[1..] {
+        assert_eq!(o.reads, first.reads);
+        let (rest, first_rest) = (o.bytes - cd, first.bytes - first_cd);
+        assert!(
+            rest <= first_rest + 16,
+            "open of {n} records reads {rest} bytes besides the central directory, of 1 record {first_rest}"
+        );
+        assert!(cd <= first_cd + (n as u64).div_ceil(4096) * 56 + 56);
+    }
+}
