@@ -15,7 +15,13 @@
 //!   run of damaged bytes up to `S` blocks long is recoverable.
 //! - Catalog pages and the index are sealed entries whose BLAKE3 the
 //!   manifest pins; groups of [`STRIPE`] consecutive ones have a plain
-//!   parity entry `p/` + 8 hex digits.
+//!   parity entry `p/` + 8 hex digits. Format 2.0 keeps exactly this
+//!   over its pages and `c/index` (SPEC 2.0 §25.1).
+//! - Format 2.0's small public entries are covered by a [`TailRecovery`]
+//!   entry before `entries` (copies of `public.json`, of the entry
+//!   table's other rows and of the head but its `entries` hash), and
+//!   `signatures`, which nothing before it can hold, by its CRC-32 and
+//!   its own signatures ([`correct_one_byte`]).
 
 use crate::hex;
 
@@ -287,6 +293,163 @@ pub fn rebuild_catalog_entry(
     (acc.len() as u64 == size).then_some(acc)
 }
 
+/// Format 2.0's recovery entry for the public tail (SPEC 2.0 §25.1): it
+/// stands right before `entries`, which lists it, and holds a copy of
+/// `public.json`, a copy of every row of `entries` but its own, and the
+/// head with its `entries` hash written as zeros (the one line that
+/// depends on the entry table, which lists this entry).
+pub const TAIL_ENTRY: &str = "recovery";
+/// The first line of the recovery entry.
+const TAIL_MAGIC: &[u8] = b"legation-recovery 2.0\n";
+/// The sections of the recovery entry, in order.
+const TAIL_SECTIONS: [&str; 3] = ["public.json", "entries", "head"];
+/// Largest recovery entry a reader reads: `public.json` (4 MiB), the rows
+/// (64 MiB) and the head (64 KiB), with their section lines.
+pub const MAX_TAIL: u64 = (4 << 20) + (64 << 20) + (64 << 10) + 256;
+
+/// What the recovery entry holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TailRecovery {
+    /// A copy of `public.json`.
+    pub public: Vec<u8>,
+    /// A copy of the entry table's rows for every entry before the
+    /// recovery entry (all of `entries` but its last line).
+    pub rows: Vec<u8>,
+    /// The head with the hash of its `entries` line written as 64 zeros.
+    pub head: Vec<u8>,
+}
+
+impl TailRecovery {
+    /// The entry's bytes: the first line, then each section as its name,
+    /// one space, its length in decimal and a line feed, then its bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = TAIL_MAGIC.to_vec();
+        for (name, b) in TAIL_SECTIONS
+            .iter()
+            .zip([&self.public, &self.rows, &self.head])
+        {
+            out.extend_from_slice(format!("{name} {}\n", b.len()).as_bytes());
+            out.extend_from_slice(b);
+        }
+        out
+    }
+
+    /// Parses the entry; `None` unless it is exactly the form
+    /// [`TailRecovery::to_bytes`] writes (lengths in shortest decimal,
+    /// each within the bytes that remain).
+    pub fn parse(mut b: &[u8]) -> Option<TailRecovery> {
+        b = b.strip_prefix(TAIL_MAGIC)?;
+        let mut parts = Vec::with_capacity(3);
+        for name in TAIL_SECTIONS {
+            b = b.strip_prefix(name.as_bytes())?.strip_prefix(b" ")?;
+            let nl = b.iter().take(21).position(|&c| c == b'\n')?;
+            let digits = std::str::from_utf8(&b[..nl]).ok()?;
+            if digits.is_empty()
+                || !digits.bytes().all(|c| c.is_ascii_digit())
+                || (digits.len() > 1 && digits.starts_with('0'))
+            {
+                return None;
+            }
+            let len: usize = digits.parse().ok()?;
+            b = &b[nl + 1..];
+            if len > b.len() {
+                return None;
+            }
+            parts.push(b[..len].to_vec());
+            b = &b[len..];
+        }
+        if !b.is_empty() {
+            return None;
+        }
+        let head = parts.pop()?;
+        let rows = parts.pop()?;
+        let public = parts.pop()?;
+        Some(TailRecovery { public, rows, head })
+    }
+
+    /// The entry table this recovery entry gives when its own row is
+    /// `own` (its name, size, CRC-32 and BLAKE3, as the container and its
+    /// bytes give them): the copied rows and that row.
+    pub fn entries_with(&self, size: u64, crc32: u32, blake3: &[u8; 32]) -> Vec<u8> {
+        let mut t = self.rows.clone();
+        t.extend_from_slice(
+            format!("{TAIL_ENTRY} {size} {crc32:08x} {}\n", hex::encode(blake3)).as_bytes(),
+        );
+        t
+    }
+
+    /// The head this recovery entry gives for an entry table of BLAKE3
+    /// `entries`; `None` if the copy is not a head.
+    pub fn head_with(&self, entries: &[u8; 32]) -> Option<Vec<u8>> {
+        let mut h = crate::v2::head::Head::parse(&self.head).ok()?;
+        if h.entries != [0; 32] {
+            return None;
+        }
+        h.entries = *entries;
+        Some(h.to_bytes())
+    }
+}
+
+/// One step of the reflected CRC-32 register (polynomial 0xEDB88320) over
+/// a zero byte.
+fn crc_zero_byte(mut s: u32) -> u32 {
+    for _ in 0..8 {
+        s = if s & 1 == 1 {
+            (s >> 1) ^ 0xEDB8_8320
+        } else {
+            s >> 1
+        };
+    }
+    s
+}
+
+/// Largest entry [`correct_one_byte`] searches (the search costs about 256
+/// steps a byte).
+pub const MAX_CORRECTED: usize = 1 << 20;
+
+/// Puts right one damaged byte of `stored` by its CRC-32 `crc` (as the
+/// entry's headers give it): CRC-32 is affine, so the change of one byte
+/// at place `i` by `d` changes the CRC-32 by a value that depends only on
+/// `i` and `d`, and the stored bytes' difference from `crc` names the
+/// candidates. Returns the first candidate `accept` takes (the caller
+/// checks it by a stronger means: signatures that verify). `None` when no
+/// one-byte change gives `crc`, when `accept` takes none, or when `stored`
+/// is longer than [`MAX_CORRECTED`].
+pub fn correct_one_byte(
+    stored: &[u8],
+    crc: u32,
+    accept: &dyn Fn(&[u8]) -> bool,
+) -> Option<Vec<u8>> {
+    if stored.is_empty() || stored.len() > MAX_CORRECTED {
+        return None;
+    }
+    let syndrome = crc32fast::hash(stored) ^ crc;
+    if syndrome == 0 {
+        return None;
+    }
+    // The CRC-32 change of each bit of the byte at the current place,
+    // from the last byte backwards.
+    let mut basis: [u32; 8] = std::array::from_fn(|b| crc_zero_byte(1 << b));
+    let mut table = [0u32; 256];
+    for i in (0..stored.len()).rev() {
+        for d in 1..256usize {
+            let low = d.trailing_zeros() as usize;
+            table[d] = table[d & (d - 1)] ^ basis[low];
+            if table[d] == syndrome {
+                let mut c = stored.to_vec();
+                c[i] ^= d as u8;
+                if accept(&c) {
+                    return Some(c);
+                }
+            }
+        }
+        for v in &mut basis {
+            *v = crc_zero_byte(*v);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +548,58 @@ mod tests {
             .find(|&n| protected_len(n).is_none())
             .unwrap();
         assert_eq!(recover_manifest(&m[..n], &|_| true), None);
+    }
+
+    #[test]
+    fn tail_recovery_round_trips_and_refuses_other_forms() {
+        let t = TailRecovery {
+            public: b"{\"format\":\"legation\"}\n".to_vec(),
+            rows: b"mimetype 36 12345678 00\n".to_vec(),
+            head: Vec::new(),
+        };
+        let b = t.to_bytes();
+        assert_eq!(TailRecovery::parse(&b), Some(t.clone()));
+        assert!(b.starts_with(b"legation-recovery 2.0\npublic.json 22\n{"));
+        // Trailing bytes, a cut, a padded length, a length past the end.
+        let mut longer = b.clone();
+        longer.push(b'\n');
+        assert_eq!(TailRecovery::parse(&longer), None);
+        assert_eq!(TailRecovery::parse(&b[..b.len() - 1]), None);
+        let padded = String::from_utf8(b.clone())
+            .unwrap()
+            .replace("public.json 22", "public.json 023");
+        assert_eq!(TailRecovery::parse(padded.as_bytes()), None);
+        let huge = String::from_utf8(b.clone())
+            .unwrap()
+            .replace("public.json 22", "public.json 99999999999999999999");
+        assert_eq!(TailRecovery::parse(huge.as_bytes()), None);
+        // The entry's own row is appended as the entry table writes rows.
+        let own = t.entries_with(7, 0xdeadbeef, &[0xab; 32]);
+        assert!(own.ends_with(format!("recovery 7 deadbeef {}\n", "ab".repeat(32)).as_bytes()));
+    }
+
+    #[test]
+    fn one_damaged_byte_is_found_by_the_crc() {
+        let m: Vec<u8> = (0..700u32).map(|i| (i * 31 % 251) as u8).collect();
+        let crc = crc32fast::hash(&m);
+        for at in (0..m.len()).step_by(7) {
+            for d in [1u8, 0x80, 0xff, 0x5a] {
+                let mut x = m.clone();
+                x[at] ^= d;
+                let got = correct_one_byte(&x, crc, &|c| c == &m[..]);
+                assert_eq!(got.as_deref(), Some(&m[..]), "byte {at} ^ {d:#x}");
+            }
+        }
+        // Intact bytes, two damaged bytes (not accepted), and nothing
+        // accepted: no candidate.
+        assert_eq!(correct_one_byte(&m, crc, &|_| true), None);
+        let mut two = m.clone();
+        two[3] ^= 1;
+        two[500] ^= 1;
+        assert_eq!(correct_one_byte(&two, crc, &|c| c == &m[..]), None);
+        let mut one = m.clone();
+        one[9] ^= 4;
+        assert_eq!(correct_one_byte(&one, crc, &|_| false), None);
     }
 
     #[test]

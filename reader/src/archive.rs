@@ -103,7 +103,7 @@ impl Archive {
                     by_name,
                     manifest,
                     manifest_bytes: opened.head_bytes.clone(),
-                    manifest_recovered: false,
+                    manifest_recovered: !opened.recovered.is_empty(),
                     signature: None,
                     signature_damaged: None,
                     v2: Some(opened),
@@ -198,7 +198,7 @@ impl Archive {
     /// from its own recovery data (§5.5): the archive reads as it should,
     /// and fixity reports the damage; `repair` writes a whole copy.
     pub fn manifest_recovered(&self) -> bool {
-        self.inner.manifest_recovered
+        self.inner.manifest_recovered || self.inner.v2.as_ref().is_some_and(|v| v.any_recovered())
     }
 
     /// The public manifest. For a format 2.0 archive, its public facts
@@ -343,16 +343,13 @@ impl Archive {
     /// rebuilt from the rest of its stripe (§10.8), every part checked
     /// against its BLAKE3; `None` if the archive has no parity, `name` is
     /// none of these, or another part of the stripe is damaged too.
-    fn rebuild_catalog_member(&self, name: &str) -> Option<Vec<u8>> {
+    pub(crate) fn rebuild_catalog_member(&self, name: &str) -> Option<Vec<u8>> {
         let intact = |n: &str| -> Option<Vec<u8>> {
             let e = self.entry(n).ok()?;
             let mut b = vec![0u8; usize::try_from(e.size).ok()?];
             self.read_at(e.data_offset(), &mut b, n).ok()?;
             (blake3::hash(&b).as_bytes() == &self.manifest_entry(n).ok()?.blake3).then_some(b)
         };
-        if self.is_v2() {
-            return None; // 2.0's first build carries no catalog parity
-        }
         let e = self.entry(name).ok()?;
         let b =
             recovery::rebuild_catalog_entry(name, self.manifest().catalog.pages, e.size, &intact)?;

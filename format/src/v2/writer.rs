@@ -5,8 +5,9 @@
 //! (optional), decoders, then the bundles as records arrive (each bundle is
 //! one ZIP entry holding one sealed stream, so it is written while open and
 //! its local header patched when it closes), then the catalog pages, the
-//! catalog index, `entries`, `public.json`, `head`, `signatures`, the
-//! central directory and the end records.
+//! catalog index, the catalog's parity entries `p/…` and the `recovery`
+//! entry (SPEC 2.0 §25.1, [`crate::recovery`]), `entries`, `public.json`,
+//! `head`, `signatures`, the central directory and the end records.
 //!
 //! A ZIP entry's bytes are contiguous, so pages, which are cut while the
 //! bundles are still being written, cannot go into the file as they are
@@ -24,6 +25,7 @@ use crate::container;
 use crate::crypto::{self, DataKey, StreamId, StreamKey, CHUNK_SIZE};
 use crate::keys::IssuerKey;
 use crate::manifest::{self, DecoderRef};
+use crate::recovery;
 use crate::v2::head::{self, Head};
 use crate::v2::{
     bundle_entry, entries, index, page, page_entry, public, tree, BUNDLE_TARGET, ENTRIES_ENTRY,
@@ -401,6 +403,13 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     tables: page::Tables,
     /// [`BUNDLE_TARGET`], smaller in tests so that they cross bundles.
     bundle_target: u64,
+    /// The catalog's parity (SPEC 2.0 §25.1): the open stripe's XOR of
+    /// sealed pages, the members added, and the closed stripes, kept aside
+    /// as the pages are.
+    parity_open: Vec<u8>,
+    parity_members: usize,
+    parities: Vec<Sealed>,
+    parity_spill: Spill,
 }
 
 impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
@@ -476,6 +485,10 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             roots: tree::RootBuilder::new(),
             tables: page::Tables::default(),
             bundle_target: BUNDLE_TARGET,
+            parity_open: Vec::new(),
+            parity_members: 0,
+            parities: Vec::new(),
+            parity_spill: Spill::default(),
         };
         w.out
             .plain(crate::MIMETYPE_ENTRY, crate::MEDIA_TYPE.as_bytes())?;
@@ -732,6 +745,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             .stream_key(&self.archive_id, StreamId::Page(id));
         let sealed = crypto::seal_stream(&key, &deflated);
         self.spill.append(&sealed)?;
+        self.add_parity(&sealed)?;
         let root = tree::root(&leaves);
         self.roots.push(tree::leaf_hash(&root));
         self.pages.push(PageDone {
@@ -797,13 +811,11 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         let key = self
             .data_key
             .stream_key(&self.archive_id, StreamId::Index(index_id));
-        self.out
-            .plain(INDEX_ENTRY, &crypto::seal_stream(&key, &index_plain))?;
-        let table = self.entries_bytes();
-        self.out.plain(ENTRIES_ENTRY, &table)?;
+        let index_sealed = crypto::seal_stream(&key, &index_plain);
+        self.out.plain(INDEX_ENTRY, &index_sealed)?;
+        self.write_parity(&index_sealed)?;
         let public = self.public_bytes(index_id, pages_count, bundles_count);
-        self.out.plain(PUBLIC_ENTRY, &public)?;
-        let head = Head {
+        let mut head = Head {
             archive_id: self.archive_id,
             sequence: 0,
             previous: [0; 32],
@@ -811,10 +823,20 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             records: self.records,
             bytes: self.bytes,
             records_root: self.roots.root(),
-            entries: *blake3::hash(&table).as_bytes(),
+            entries: [0; 32],
             public: *blake3::hash(&public).as_bytes(),
-        }
-        .to_bytes();
+        };
+        let tail = recovery::TailRecovery {
+            public: public.clone(),
+            rows: self.entries_bytes(),
+            head: head.to_bytes(),
+        };
+        self.out.plain(recovery::TAIL_ENTRY, &tail.to_bytes())?;
+        let table = self.entries_bytes();
+        self.out.plain(ENTRIES_ENTRY, &table)?;
+        self.out.plain(PUBLIC_ENTRY, &public)?;
+        head.entries = *blake3::hash(&table).as_bytes();
+        let head = head.to_bytes();
         self.out.plain(HEAD_ENTRY, &head)?;
         let signatures: Vec<_> = self.issuer.iter().map(|k| head::sign(k, &head)).collect();
         self.out
@@ -855,6 +877,51 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
 }
 
 impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
+    /// Adds a catalog member's sealed bytes to the open parity stripe,
+    /// keeping the stripe aside when it is full.
+    fn add_parity(&mut self, sealed: &[u8]) -> Result<()> {
+        recovery::xor_into(&mut self.parity_open, sealed);
+        self.parity_members += 1;
+        if self.parity_members.is_multiple_of(recovery::STRIPE) {
+            let p = std::mem::take(&mut self.parity_open);
+            self.parity_spill.append(&p)?;
+            self.parities.push(Sealed {
+                size: p.len() as u64,
+                crc32: crc32fast::hash(&p),
+                blake3: *blake3::hash(&p).as_bytes(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds the index, the catalog's last member, to the parity and writes
+    /// the parity entries `p/00000000`… after it.
+    fn write_parity(&mut self, index_sealed: &[u8]) -> Result<()> {
+        self.add_parity(index_sealed)?;
+        if !self.parity_members.is_multiple_of(recovery::STRIPE) {
+            let p = std::mem::take(&mut self.parity_open);
+            self.parity_spill.append(&p)?;
+            self.parities.push(Sealed {
+                size: p.len() as u64,
+                crc32: crc32fast::hash(&p),
+                blake3: *blake3::hash(&p).as_bytes(),
+            });
+        }
+        let parities = std::mem::take(&mut self.parities);
+        let mut spill = std::mem::take(&mut self.parity_spill);
+        let mut src = spill.reader()?;
+        for (s, p) in parities.iter().enumerate() {
+            self.out.known(
+                &recovery::parity_entry(s as u64),
+                p.size,
+                p.crc32,
+                p.blake3,
+                &mut src,
+            )?;
+        }
+        Ok(())
+    }
+
     /// The entry table: one row per entry written so far.
     fn entries_bytes(&self) -> Vec<u8> {
         let rows: Vec<entries::Row> = self
@@ -1064,9 +1131,12 @@ mod tests {
         let mut want: Vec<String> = vec![crate::MIMETYPE_ENTRY.into(), crate::SPEC_ENTRY.into()];
         want.extend((0..ix.bundles.len() as u64).map(bundle_entry));
         want.extend((0..ix.pages.len() as u64).map(page_entry));
+        want.push(INDEX_ENTRY.into());
+        let stripes = (ix.pages.len() as u64 + 1).div_ceil(recovery::STRIPE as u64);
+        want.extend((0..stripes).map(recovery::parity_entry));
         want.extend(
             [
-                INDEX_ENTRY,
+                recovery::TAIL_ENTRY,
                 ENTRIES_ENTRY,
                 PUBLIC_ENTRY,
                 HEAD_ENTRY,
@@ -1075,6 +1145,37 @@ mod tests {
             .map(String::from),
         );
         assert_eq!(names, want);
+        // Each parity entry is the XOR of its stripe's sealed members, and
+        // each member is its stripe's parity XOR the others.
+        let pages = ix.pages.len() as u64;
+        for lost in 0..=pages {
+            let name = recovery::catalog_member(lost, pages);
+            let size = find(&name).size;
+            let intact = |n: &str| (n != name).then(|| slice(archive, find(n)));
+            assert_eq!(
+                recovery::rebuild_catalog_entry(&name, pages, size, &intact),
+                Some(slice(archive, find(&name))),
+                "{name} from its stripe"
+            );
+        }
+        // The recovery entry gives public.json, the entry table and the head.
+        let rec_entry = find(recovery::TAIL_ENTRY);
+        let rec_bytes = slice(archive, rec_entry);
+        let rec = recovery::TailRecovery::parse(&rec_bytes).unwrap();
+        assert_eq!(rec.public, slice(archive, find(PUBLIC_ENTRY)));
+        let table = slice(archive, find(ENTRIES_ENTRY));
+        assert_eq!(
+            rec.entries_with(
+                rec_entry.size,
+                rec_entry.crc32,
+                blake3::hash(&rec_bytes).as_bytes()
+            ),
+            table
+        );
+        assert_eq!(
+            rec.head_with(blake3::hash(&table).as_bytes()),
+            Some(slice(archive, find(HEAD_ENTRY)))
+        );
         let bundles: Vec<Vec<u8>> = ix
             .bundles
             .iter()

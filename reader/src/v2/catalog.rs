@@ -325,10 +325,17 @@ fn open_sealed(
     let mut sealed = vec![0u8; e.size as usize];
     archive.read_at(e.data_offset(), &mut sealed, name)?;
     let sk = key.stream_key(&archive.manifest().archive_id, stream);
-    let plain = crypto::open_stream(&sk, &sealed).map_err(|chunk| Error::Chunk {
-        what: "catalog".into(),
-        entry: name.into(),
-        chunk,
+    let plain = crypto::open_stream(&sk, &sealed).or_else(|chunk| {
+        // A damaged page or index is rebuilt from its parity stripe (SPEC
+        // 2.0 §25.1), every part checked against its entry-table row.
+        archive
+            .rebuild_catalog_member(name)
+            .and_then(|b| crypto::open_stream(&sk, &b).ok())
+            .ok_or(Error::Chunk {
+                what: "catalog".into(),
+                entry: name.into(),
+                chunk,
+            })
     })?;
     Ok(Zeroizing::new(plain))
 }

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use legation_format::container::Entry;
 use legation_format::manifest::{CatalogRef, Issuer, Manifest, ManifestEntry};
+use legation_format::recovery::{self, TailRecovery};
 use legation_format::v2::{self, entries as table, head, public};
 
 use crate::archive::Signer;
@@ -39,6 +40,11 @@ pub(crate) struct Opened {
     /// The entry table, read the first time something needs it (never
     /// when opening).
     table: OnceLock<Vec<ManifestEntry>>,
+    /// The public entries whose stored bytes were damaged and put right
+    /// from the archive's recovery data (SPEC 2.0 §25.1) when opening.
+    pub(crate) recovered: Vec<&'static str>,
+    /// Whether the stored entry table was damaged and put right.
+    table_recovered: std::sync::atomic::AtomicBool,
 }
 
 /// Whether the container is a 2.0 archive: `head` and `public.json`, and
@@ -94,21 +100,63 @@ pub(crate) fn open(source: &dyn ReadAt, entries: &[Entry]) -> Result<(Opened, Ma
         let at = (e.data_offset() - from) as usize;
         buf[at..at + e.size as usize].to_vec()
     };
-    let (public_bytes, head_bytes, signatures_bytes) = (data(p), data(h), data(s));
+    let (mut public_bytes, mut head_bytes, mut signatures_bytes) = (data(p), data(h), data(s));
     drop(buf);
-    for (e, b) in [(p, &public_bytes), (h, &head_bytes)] {
-        if crc32(b) != e.crc32 {
-            return Err(Error::ManifestMismatch {
-                entry: e.name.clone(),
-                what: "CRC-32 differs from its header (damaged)".into(),
-            });
+    // A damaged public.json or head is put right from the recovery entry
+    // (read only then), the result taken only when it has the CRC-32 of
+    // the entry's headers (SPEC 2.0 §25.1).
+    let mut recovered = Vec::new();
+    let rec = OnceLock::new();
+    let rec = || {
+        rec.get_or_init(|| read_tail_recovery(source, entries))
+            .as_ref()
+    };
+    let damaged = |e: &Entry| Error::ManifestMismatch {
+        entry: e.name.clone(),
+        what: "CRC-32 differs from its header (damaged), and the archive's recovery data \
+               cannot put it right"
+            .into(),
+    };
+    if crc32(&public_bytes) != p.crc32 {
+        match rec().filter(|r| crc32(&r.public) == p.crc32) {
+            Some(r) => public_bytes = r.public.clone(),
+            None => return Err(damaged(p)),
         }
+        recovered.push(v2::PUBLIC_ENTRY);
+    }
+    if crc32(&head_bytes) != h.crc32 {
+        let table = rec().and_then(|r| entry_table_from(source, entries, r));
+        match rec()
+            .zip(table)
+            .and_then(|(r, t)| r.head_with(blake3::hash(&t).as_bytes()))
+            .filter(|b| crc32(b) == h.crc32)
+        {
+            Some(b) => head_bytes = b,
+            None => return Err(damaged(h)),
+        }
+        recovered.push(v2::HEAD_ENTRY);
     }
     let head = head::Head::parse(&head_bytes)?;
     if blake3::hash(&public_bytes).as_bytes() != &head.public {
         return Err(Error::EntryHash {
             entry: v2::PUBLIC_ENTRY.into(),
         });
+    }
+    // One damaged byte of signatures is found by its CRC-32 and taken only
+    // when every signature of a known algorithm then verifies.
+    if crc32(&signatures_bytes) != s.crc32 {
+        let verifies = |b: &[u8]| {
+            head::parse_signatures(b).is_ok_and(|lines| {
+                lines
+                    .iter()
+                    .all(|l| head::verify(l, &head_bytes) != Some(false))
+                    && lines.iter().any(|l| head::verify(l, &head_bytes).is_some())
+            })
+        };
+        if let Some(b) = recovery::correct_one_byte(&signatures_bytes, s.crc32, &verifies) {
+            signatures_bytes = b;
+            recovered.push(v2::SIGNATURES_ENTRY);
+        }
     }
     let public = public::Public::parse(&public_bytes)?;
     if public.archive_id != head.archive_id {
@@ -152,6 +200,8 @@ pub(crate) fn open(source: &dyn ReadAt, entries: &[Entry]) -> Result<(Opened, Ma
             signatures,
             public,
             table: OnceLock::new(),
+            recovered,
+            table_recovered: Default::default(),
         },
         manifest,
     ))
@@ -199,17 +249,35 @@ fn check_layout(public: &public::Public, entries: &[Entry]) -> Result<()> {
             entry: v2::INDEX_ENTRY.into(),
         });
     };
+    // Then the recovery data (SPEC 2.0 §25.1): R parity entries over the
+    // pages and the index, and the recovery entry, right before `entries`.
+    let stripes = (pages + 1).div_ceil(recovery::STRIPE as u64);
+    if count(recovery::PARITY_PREFIX) != stripes {
+        return Err(mismatch(
+            v2::ENTRIES_ENTRY,
+            format!(
+                "{pages} catalog pages need {stripes} parity entries, the container holds {}",
+                count(recovery::PARITY_PREFIX)
+            ),
+        ));
+    }
     let expected = (0..bundles)
         .map(v2::bundle_entry)
         .chain((0..pages).map(v2::page_entry))
-        .chain(std::iter::once(v2::INDEX_ENTRY.to_owned()));
+        .chain(std::iter::once(v2::INDEX_ENTRY.to_owned()))
+        .chain((0..stripes).map(recovery::parity_entry))
+        .chain(std::iter::once(recovery::TAIL_ENTRY.to_owned()))
+        .chain(std::iter::once(v2::ENTRIES_ENTRY.to_owned()));
     for (k, want) in expected.enumerate() {
         match entries.get(first + k) {
             Some(e) if e.name == want => {}
             Some(e) => {
                 return Err(mismatch(
                     &e.name,
-                    format!("stands where {want} belongs (bundles, pages, then c/index)"),
+                    format!(
+                        "stands where {want} belongs (bundles, pages, c/index, parity, \
+                         recovery, then entries)"
+                    ),
                 ))
             }
             None => return Err(Error::MissingEntry { entry: want }),
@@ -309,8 +377,21 @@ impl Opened {
         if let Some(t) = self.table.get() {
             return Ok(t);
         }
-        let rows = read_table(source, entries, &self.head)?;
+        let (rows, recovered) = read_table_recovering(source, entries, &self.head)?;
+        if recovered {
+            self.table_recovered
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(self.table.get_or_init(|| rows))
+    }
+
+    /// Whether some public entry's stored bytes were damaged and put right
+    /// from the archive's recovery data (the entry table once it is read).
+    pub(crate) fn any_recovered(&self) -> bool {
+        !self.recovered.is_empty()
+            || self
+                .table_recovered
+                .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The BLAKE3 an entry must have: from the entry table for the entries
@@ -329,8 +410,55 @@ impl Opened {
             _ if i + 4 == n => Some(self.head.entries),
             _ if i + 3 == n => Some(self.head.public),
             _ if i + 2 == n => Some(*blake3::hash(&self.head_bytes).as_bytes()),
+            // signatures: its own check covers it, unless opening put it
+            // right; then the stored bytes are compared with those taken.
+            _ if i + 1 == n && self.recovered.contains(&v2::SIGNATURES_ENTRY) => {
+                Some(*blake3::hash(&self.signatures_bytes).as_bytes())
+            }
             _ => None,
         }
+    }
+}
+
+/// The recovery entry, when the archive has one where SPEC 2.0 §25.1 puts
+/// it (right before `entries`) and it reads and parses.
+fn read_tail_recovery(source: &dyn ReadAt, entries: &[Entry]) -> Option<TailRecovery> {
+    let e = entries.len().checked_sub(5).map(|i| &entries[i])?;
+    if e.name != recovery::TAIL_ENTRY || e.size > recovery::MAX_TAIL {
+        return None;
+    }
+    let mut b = vec![0u8; usize::try_from(e.size).ok()?];
+    source.read_exact_at(e.data_offset(), &mut b).ok()?;
+    TailRecovery::parse(&b)
+}
+
+/// The entry table the archive's recovery data gives: the copied rows and
+/// the recovery entry's own row, from the container and its bytes.
+fn entry_table_from(source: &dyn ReadAt, entries: &[Entry], rec: &TailRecovery) -> Option<Vec<u8>> {
+    let e = entries.len().checked_sub(5).map(|i| &entries[i])?;
+    let mut b = vec![0u8; usize::try_from(e.size).ok()?];
+    source.read_exact_at(e.data_offset(), &mut b).ok()?;
+    Some(rec.entries_with(e.size, e.crc32, blake3::hash(&b).as_bytes()))
+}
+
+/// [`read_table`], putting a damaged table right from the recovery entry
+/// (taken when it has the head's hash); whether it did.
+pub(crate) fn read_table_recovering(
+    source: &dyn ReadAt,
+    entries: &[Entry],
+    head: &head::Head,
+) -> Result<(Vec<ManifestEntry>, bool)> {
+    match read_table(source, entries, head) {
+        Err(Error::EntryHash { entry }) => {
+            let fixed = read_tail_recovery(source, entries)
+                .and_then(|r| entry_table_from(source, entries, &r))
+                .filter(|t| blake3::hash(t).as_bytes() == &head.entries);
+            match fixed {
+                Some(t) => Ok((check_table(&t, entries)?, true)),
+                None => Err(Error::EntryHash { entry }),
+            }
+        }
+        other => other.map(|rows| (rows, false)),
     }
 }
 
@@ -364,7 +492,15 @@ pub(crate) fn read_table(
             entry: e.name.clone(),
         });
     }
-    let rows: Vec<ManifestEntry> = table::parse(&b)?
+    check_table(&b, entries)
+}
+
+/// Parses an entry table the head pins and checks its rows against the
+/// container: every entry before it, in order, with its size and CRC-32.
+fn check_table(b: &[u8], entries: &[Entry]) -> Result<Vec<ManifestEntry>> {
+    let n = entries.len();
+    let e = &entries[n - 4];
+    let rows: Vec<ManifestEntry> = table::parse(b)?
         .into_iter()
         .map(|r| ManifestEntry {
             name: r.name,

@@ -267,10 +267,14 @@ impl Sample2 {
     /// Where the data of entry `name` starts in the archive as written.
     fn data_start(&self, name: &str) -> usize {
         let needle = name.as_bytes();
-        let at = self
-            .bytes
-            .windows(needle.len() + 4)
-            .position(|w| &w[..needle.len()] == needle)
+        // The name as a local header holds it (30 bytes after the header's
+        // signature), not the same text inside another entry.
+        let at = (30..self.bytes.len() - needle.len())
+            .find(|&at| {
+                self.bytes[at..].starts_with(needle)
+                    && self.bytes[at - 30..].starts_with(b"PK\x03\x04")
+                    && self.bytes[at - 4..at - 2] == (needle.len() as u16).to_le_bytes()
+            })
             .expect("entry name present");
         at + needle.len()
     }
@@ -546,12 +550,12 @@ fn head_and_signatures(s: &Sample2) -> Vec<Vector> {
     vec![
         Vector::new(
             "v2-bitflip-public",
-            "format 2.0: one bit of public.json flipped by the host: its CRC-32 differs from its headers",
+            "format 2.0: one bit of public.json flipped by the host: opening puts it right from the recovery entry, fixity reports it damaged (SPEC §25.1)",
             s.flipped(s.data_start(PUBLIC_ENTRY) + 20),
         )
         .expect(
-            Outcome::Open(Refusal::ManifestMismatch(PUBLIC_ENTRY.into())),
-            "CRC-32",
+            Outcome::Fixity(Finding::damaged(PUBLIC_ENTRY)),
+            "BLAKE3",
         ),
         Vector::new(
             "v2-public-hash-mismatch",
@@ -561,12 +565,12 @@ fn head_and_signatures(s: &Sample2) -> Vec<Vector> {
         .expect(Outcome::Open(Refusal::EntryHash(PUBLIC_ENTRY.into())), "BLAKE3"),
         Vector::new(
             "v2-bitflip-head",
-            "format 2.0: one bit of head flipped by the host: its CRC-32 differs from its headers",
+            "format 2.0: one bit of head flipped by the host: opening puts it right from the recovery entry, fixity reports it damaged (SPEC §25.1)",
             s.flipped(head_at + 100),
         )
         .expect(
-            Outcome::Open(Refusal::ManifestMismatch(HEAD_ENTRY.into())),
-            "CRC-32",
+            Outcome::Fixity(Finding::damaged(HEAD_ENTRY)),
+            "BLAKE3",
         ),
         Vector::new(
             "v2-head-records-changed",
@@ -580,7 +584,7 @@ fn head_and_signatures(s: &Sample2) -> Vec<Vector> {
         .pin(),
         Vector::new(
             "v2-bitflip-signatures",
-            "format 2.0: one bit of signatures flipped by the host: the archive opens, but who signed it cannot be checked",
+            "format 2.0: one bit of signatures flipped by the host: opening finds the byte by the CRC-32 and takes it when the signature verifies; fixity reports signatures damaged (SPEC §25.1)",
             s.flipped(s.data_start(SIGNATURES_ENTRY) + 20),
         )
         .expect(
