@@ -12,7 +12,7 @@ use legation_format::manifest::DecoderRef;
 use legation_format::pack::Renderer;
 use legation_format::writer::RecordMeta;
 use legation_meter::MeterConfig;
-use legation_reader::decode::{DecodeError, Host, Loaded};
+use legation_reader::decode::{DecodeError, Host, Loaded, Rendered};
 
 /// A decoder ready to store: metered bytes and what it declares.
 pub struct Prepared {
@@ -180,6 +180,57 @@ impl Renderer for PackRenderer {
     }
 
     fn render(&mut self, meta: &mut RecordMeta, bytes: Option<&[u8]>, size: u64) {
+        let Some(loaded) = self.assign(meta) else {
+            return;
+        };
+        let outcome = match bytes {
+            None => Err(DecodeError::TooLarge {
+                record: meta.path.clone(),
+                size,
+                cap: self.cap(),
+            }),
+            Some(b) => self.host.render(&loaded, &meta.path, b),
+        };
+        self.record(meta, outcome);
+    }
+
+    fn render_batch(&mut self, batch: &mut [(&mut RecordMeta, &[u8])]) {
+        // Each record's decoder, then one batch of calls per decoder: the
+        // worker runs each record in its own instance, as alone.
+        let mut groups: Vec<(Arc<Loaded>, Vec<usize>)> = Vec::new();
+        for (i, (meta, _)) in batch.iter_mut().enumerate() {
+            let Some(loaded) = self.assign(meta) else {
+                continue;
+            };
+            match groups.iter_mut().find(|(l, _)| l.hash == loaded.hash) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((loaded, vec![i])),
+            }
+        }
+        let mut outcomes: Vec<Option<Result<Rendered, DecodeError>>> =
+            batch.iter().map(|_| None).collect();
+        for (loaded, members) in &groups {
+            let records: Vec<(&str, &[u8])> = members
+                .iter()
+                .map(|&i| (batch[i].0.path.as_str(), batch[i].1))
+                .collect();
+            for (&i, outcome) in members.iter().zip(self.host.render_each(loaded, &records)) {
+                outcomes[i] = Some(outcome);
+            }
+        }
+        // Recorded in the records' order, as one at a time.
+        for ((meta, _), outcome) in batch.iter_mut().zip(outcomes) {
+            if let Some(outcome) = outcome {
+                self.record(meta, outcome);
+            }
+        }
+    }
+}
+
+impl PackRenderer {
+    /// Sets the record's decoder and returns it, or `None` (and no render
+    /// outcome) when it is not to be rendered.
+    fn assign(&mut self, meta: &mut RecordMeta) -> Option<Arc<Loaded>> {
         let chosen = self.choose(meta);
         meta.decoder = Some(legation_format::manifest::decoder_entry(
             &chosen.loaded.hash,
@@ -199,16 +250,19 @@ impl Renderer for PackRenderer {
         // on what will not be written.
         if fallback || self.host_failure.is_some() {
             meta.render = None;
+            return None;
+        }
+        Some(loaded)
+    }
+
+    /// Records a render outcome in the record's catalog facts and the
+    /// counts.
+    fn record(&mut self, meta: &mut RecordMeta, outcome: Result<Rendered, DecodeError>) {
+        if self.host_failure.is_some() {
+            // Packing fails: what follows is not written.
+            meta.render = None;
             return;
         }
-        let outcome = match bytes {
-            None => Err(DecodeError::TooLarge {
-                record: meta.path.clone(),
-                size,
-                cap: self.cap(),
-            }),
-            Some(b) => self.host.render(&loaded, &meta.path, b),
-        };
         meta.render = Some(match outcome {
             Ok(r) => {
                 self.rendered += 1;

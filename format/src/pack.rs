@@ -11,6 +11,8 @@ use unicode_normalization::UnicodeNormalization;
 use crate::writer::{ArchiveWriter, RecordMeta, RecordSource};
 use crate::{Error, Result};
 
+mod pipeline;
+
 /// Suffix of a Dublin Core sidecar: `scan.tif.dc.json` describes `scan.tif`.
 pub const SIDECAR_SUFFIX: &str = ".dc.json";
 
@@ -284,6 +286,14 @@ pub trait Renderer {
     /// Sets `meta.decoder` and `meta.render` for a record of `size` bytes,
     /// given its bytes when it is not over [`Renderer::cap`].
     fn render(&mut self, meta: &mut RecordMeta, bytes: Option<&[u8]>, size: u64);
+    /// [`Renderer::render`] of records read whole (none over
+    /// [`Renderer::cap`]), in order, each with the outcome it would have
+    /// alone; a renderer may hand them to its engine together.
+    fn render_batch(&mut self, batch: &mut [(&mut RecordMeta, &[u8])]) {
+        for (meta, bytes) in batch.iter_mut() {
+            self.render(meta, Some(bytes), bytes.len() as u64);
+        }
+    }
 }
 
 /// Packs every planned record into `writer`, calling `progress` with the
@@ -293,60 +303,15 @@ pub trait Renderer {
 pub fn pack_plan<W: Write + Seek + Send, R: rand_core::CryptoRngCore>(
     plan: &mut Plan,
     writer: &mut ArchiveWriter<W, R>,
-    mut renderer: Option<&mut dyn Renderer>,
-    mut progress: impl FnMut(&str, u64),
+    renderer: Option<&mut (dyn Renderer + Send)>,
+    progress: impl FnMut(&str, u64),
 ) -> Result<()> {
     for d in &plan.empty_dirs {
         writer.add_empty_dir(d)?;
     }
     let records = std::mem::take(&mut plan.records);
-    for r in records {
-        let r = &r;
-        let mut f = fs::File::open(&r.file)
-            .map_err(|e| Error::io(format!("opening {}", r.file.display()), e))?;
-        let mut head = [0u8; 512];
-        let n = read_up_to(&mut f, &mut head)
-            .map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
-        f.rewind()
-            .map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
-        let mut meta = describe(r, &head[..n])?;
-        progress(&r.path, r.size);
-        match renderer.as_deref_mut() {
-            // Read once: the bytes rendered are the bytes stored.
-            Some(rd) if r.size <= rd.cap() => {
-                let mut bytes = Vec::with_capacity(r.size as usize);
-                (&mut f)
-                    .take(r.size + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| Error::io(format!("reading {}", r.file.display()), e))?;
-                if bytes.len() as u64 != r.size {
-                    return Err(Error::Changed {
-                        path: r.path.clone(),
-                        what: format!(
-                            "{} bytes now, {} when the folder was listed",
-                            bytes.len(),
-                            r.size
-                        ),
-                    });
-                }
-                rd.render(&mut meta, Some(&bytes), r.size);
-                writer.add_record(meta, RecordSource::Bytes(&bytes))?;
-            }
-            rd => {
-                if let Some(rd) = rd {
-                    rd.render(&mut meta, None, r.size);
-                }
-                writer.add_record(
-                    meta,
-                    RecordSource::Reader {
-                        reader: &mut f,
-                        size: r.size,
-                    },
-                )?;
-            }
-        }
-    }
-    Ok(())
+    // Read, rendered and written by three threads (see `pipeline`).
+    pipeline::pack_records(records, writer, renderer, progress)
 }
 
 fn read_up_to(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -223,6 +223,25 @@ pub trait Compiled: Send + Sync {
         output_cap: usize,
         watchdog: Duration,
     ) -> Result<Vec<u8>, EngineError>;
+
+    /// [`Compiled::call`] of the same export on each input in turn, each
+    /// in its own fresh instance with the full fuel, memory, output cap
+    /// and watchdog, exactly as one call each: one result per input, in
+    /// order, and a failure of one input is that input's result alone.
+    /// Engines whose calls pay a fixed crossing cost (a worker process)
+    /// send the inputs together.
+    fn call_each(
+        &self,
+        call: Call,
+        inputs: &[&[u8]],
+        output_cap: usize,
+        watchdog: Duration,
+    ) -> Vec<Result<Vec<u8>, EngineError>> {
+        inputs
+            .iter()
+            .map(|input| self.call(call, input, output_cap, watchdog))
+            .collect()
+    }
 }
 
 /// Runs decoders for one archive (or any number of modules), compiling
@@ -374,8 +393,18 @@ impl Host {
                 cap: self.limits.record_cap,
             });
         }
+        let compiled = self.compiled(decoder, record)?;
+        let out = compiled.call(call, input, self.limits.output_cap, self.limits.watchdog);
+        self.checked_output(decoder, record, out)
+    }
+
+    /// The decoder compiled (once), or why it cannot be, for `record`.
+    fn compiled<'a>(
+        &self,
+        decoder: &'a Loaded,
+        record: &str,
+    ) -> Result<&'a Arc<dyn Compiled>, DecodeError> {
         let d = || decoder.label.clone();
-        let r = || record.to_owned();
         let compiled = match decoder.compiled.get() {
             Some(c) => c,
             None => {
@@ -383,7 +412,7 @@ impl Host {
                     Err(EngineError::Host(reason)) => {
                         return Err(DecodeError::Host {
                             decoder: d(),
-                            record: r(),
+                            record: record.to_owned(),
                             reason,
                         })
                     }
@@ -397,39 +426,50 @@ impl Host {
             decoder: d(),
             reason: reason.clone(),
         })?;
-        let out = compiled
-            .call(call, input, self.limits.output_cap, self.limits.watchdog)
-            .map_err(|e| match e {
-                EngineError::Trap(trap) => DecodeError::Trap {
-                    decoder: d(),
-                    record: r(),
-                    trap,
-                },
-                EngineError::Timeout => DecodeError::Timeout {
-                    decoder: d(),
-                    record: r(),
-                    seconds: self.limits.watchdog.as_secs(),
-                },
-                EngineError::Output(reason) => DecodeError::BadOutput {
-                    decoder: d(),
-                    record: r(),
-                    reason,
-                },
-                EngineError::Module(reason) => DecodeError::BadModule {
-                    decoder: d(),
-                    reason,
-                },
-                EngineError::Limit(limit) => DecodeError::Limit {
-                    decoder: d(),
-                    record: r(),
-                    limit: limit.describe(&decoder.limits),
-                },
-                EngineError::Host(reason) => DecodeError::Host {
-                    decoder: d(),
-                    record: r(),
-                    reason,
-                },
-            })?;
+        Ok(compiled)
+    }
+
+    /// What one call returned, checked: the document's canonical CBOR, or
+    /// the failure named with the decoder and the record.
+    fn checked_output(
+        &self,
+        decoder: &Loaded,
+        record: &str,
+        out: Result<Vec<u8>, EngineError>,
+    ) -> Result<Vec<u8>, DecodeError> {
+        let d = || decoder.label.clone();
+        let r = || record.to_owned();
+        let out = out.map_err(|e| match e {
+            EngineError::Trap(trap) => DecodeError::Trap {
+                decoder: d(),
+                record: r(),
+                trap,
+            },
+            EngineError::Timeout => DecodeError::Timeout {
+                decoder: d(),
+                record: r(),
+                seconds: self.limits.watchdog.as_secs(),
+            },
+            EngineError::Output(reason) => DecodeError::BadOutput {
+                decoder: d(),
+                record: r(),
+                reason,
+            },
+            EngineError::Module(reason) => DecodeError::BadModule {
+                decoder: d(),
+                reason,
+            },
+            EngineError::Limit(limit) => DecodeError::Limit {
+                decoder: d(),
+                record: r(),
+                limit: limit.describe(&decoder.limits),
+            },
+            EngineError::Host(reason) => DecodeError::Host {
+                decoder: d(),
+                record: r(),
+                reason,
+            },
+        })?;
         match out.split_first() {
             Some((0, cbor)) => {
                 Document::from_cbor(cbor, &self.limits.view).map_err(|e| {
@@ -469,6 +509,19 @@ impl Host {
         each: &mut dyn FnMut(u32, &[u8]),
     ) -> Result<Rendered, DecodeError> {
         let main = self.run(decoder, Call::Decode, record, input)?;
+        self.render_pages(decoder, record, input, main, each)
+    }
+
+    /// The rest of rendering a record whose main document is `main`: its
+    /// pages, one call each, and the render hash.
+    fn render_pages(
+        &self,
+        decoder: &Loaded,
+        record: &str,
+        input: &[u8],
+        main: Vec<u8>,
+        each: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<Rendered, DecodeError> {
         let pages = page_count(&main, &self.limits.view);
         self.may_ask_pages(decoder, record, pages)?;
         let mut hash = RenderHasher::new();
@@ -484,6 +537,72 @@ impl Host {
             pages,
             hash: hash.finish(),
         })
+    }
+
+    /// [`Host::render`] of several records with one decoder: the same
+    /// result for each as rendering it alone, in order. Each record runs
+    /// in its own fresh instance with its own limits and checks (SPEC
+    /// §15.2: no record's decoding sees another's state); the main
+    /// documents' calls are handed to the engine together
+    /// ([`Compiled::call_each`]), which spares a worker process one round
+    /// trip per record. Pages are asked one call each, as by
+    /// [`Host::render`].
+    pub fn render_each(
+        &self,
+        decoder: &Loaded,
+        records: &[(&str, &[u8])],
+    ) -> Vec<Result<Rendered, DecodeError>> {
+        let mut results: Vec<Option<Result<Rendered, DecodeError>>> =
+            records.iter().map(|_| None).collect();
+        let mut sent = Vec::new();
+        let mut inputs = Vec::new();
+        let mut compiled = None;
+        for (i, (record, input)) in records.iter().enumerate() {
+            if input.len() as u64 > self.limits.record_cap {
+                results[i] = Some(Err(DecodeError::TooLarge {
+                    record: (*record).to_owned(),
+                    size: input.len() as u64,
+                    cap: self.limits.record_cap,
+                }));
+                continue;
+            }
+            match self.compiled(decoder, record) {
+                Ok(c) => {
+                    compiled = Some(c);
+                    sent.push(i);
+                    inputs.push(*input);
+                }
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        if let Some(compiled) = compiled {
+            let outs = compiled.call_each(
+                Call::Decode,
+                &inputs,
+                self.limits.output_cap,
+                self.limits.watchdog,
+            );
+            for (&i, out) in sent.iter().zip(outs) {
+                let (record, input) = records[i];
+                results[i] = Some(self.checked_output(decoder, record, out).and_then(|main| {
+                    self.render_pages(decoder, record, input, main, &mut |_, _| {})
+                }));
+            }
+        }
+        results
+            .into_iter()
+            .zip(records)
+            .map(|(r, (record, _))| {
+                r.unwrap_or_else(|| {
+                    // An engine that answered fewer calls than it was given.
+                    Err(DecodeError::Host {
+                        decoder: decoder.label.clone(),
+                        record: (*record).to_owned(),
+                        reason: "the engine gave no answer for this record".into(),
+                    })
+                })
+            })
+            .collect()
     }
 
     /// [`Host::render_with`], dropping the pages once hashed.

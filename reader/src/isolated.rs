@@ -35,7 +35,18 @@
 //!   `output_cap: u64`, `watchdog_ms: u64`, `len: u32`, `len` bytes of
 //!   input.
 //!
-//! Each request gets one response: `0`, `len: u32` and `len` bytes (the
+//! - `3` batch: `id: u64`, `export: u8`, `page: u32`, `output_cap: u64`,
+//!   `watchdog_ms: u64`, `count: u32` (1 to [`BATCH_RECORDS`]), then
+//!   `count` times `len: u32` and `len` bytes of input. The worker reads
+//!   the whole batch, then runs each input as one call (a fresh instance
+//!   with its own fuel, memory, output cap: nothing of one input's run is
+//!   seen by the next) and answers each as its own response, in order,
+//!   sending each before it starts the next: so the host knows which
+//!   input was running when a worker died or outlived its watchdog, and
+//!   only that input fails; those after it are sent again, to a new
+//!   worker. One batch costs one round trip instead of `count`.
+//!
+//! Each call or load gets one response: `0`, `len: u32` and `len` bytes (the
 //! raw output of a call; empty for a load), or `1`, an error kind byte
 //! (0 module, 1 trap, 2 timeout, 3 output), `len: u32` and `len` bytes of
 //! UTF-8 message. Kind 4 is a module's own limit (its code as the
@@ -66,6 +77,13 @@ const WATCHDOG_TICK: Duration = Duration::from_millis(50);
 
 const REQ_LOAD: u8 = 1;
 const REQ_CALL: u8 = 2;
+const REQ_BATCH: u8 = 3;
+
+/// Most inputs in one batch request.
+pub const BATCH_RECORDS: usize = 1024;
+/// Most input bytes the host puts in one batch request (a larger input
+/// goes alone, as a plain call).
+pub const BATCH_BYTES: usize = 1 << 20;
 
 /// The engine that runs decoders in worker processes.
 pub struct Isolated {
@@ -139,26 +157,12 @@ impl Compiled for IsolatedDecoder {
     ) -> Result<Vec<u8>, EngineError> {
         let len = u32::try_from(input.len())
             .map_err(|_| EngineError::Output("input over 4 GiB".into()))?;
-        let idle = self
-            .inner
-            .idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
-        let mut worker = match idle {
-            Some(w) => w,
-            None => Worker::start(&self.inner)?,
-        };
+        let mut worker = self.worker()?;
         let result = worker.call(self, call, input, len, output_cap, watchdog);
         match &result {
             // The worker answered: it is in a known state and can serve
             // again.
-            Ok(_) | Err(Failure::Answer(_)) => self
-                .inner
-                .idle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(worker),
+            Ok(_) | Err(Failure::Answer(_)) => self.idle(worker),
             // It died or was killed: drop it (and reap it).
             Err(Failure::Lost(_)) => worker.end(),
         }
@@ -166,6 +170,90 @@ impl Compiled for IsolatedDecoder {
             Failure::Answer(e) | Failure::Lost(e) => e,
         })
     }
+
+    fn call_each(
+        &self,
+        call: Call,
+        inputs: &[&[u8]],
+        output_cap: usize,
+        watchdog: Duration,
+    ) -> Vec<Result<Vec<u8>, EngineError>> {
+        let mut out = Vec::with_capacity(inputs.len());
+        while out.len() < inputs.len() {
+            let rest = &inputs[out.len()..];
+            let take = batch_len(rest);
+            if take == 1 {
+                out.push(self.call(call, rest[0], output_cap, watchdog));
+                continue;
+            }
+            let mut worker = match self.worker() {
+                Ok(w) => w,
+                // As a call alone: this input fails, the next tries again.
+                Err(e) => {
+                    out.push(Err(e));
+                    continue;
+                }
+            };
+            let (answers, lost) =
+                worker.call_batch(self, call, &rest[..take], output_cap, watchdog);
+            out.extend(answers);
+            match lost {
+                None => self.idle(worker),
+                // The input that was running when the worker was lost
+                // fails as a call alone would; those after it were not
+                // run and go to the next worker.
+                Some(e) => {
+                    worker.end();
+                    out.push(Err(e));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl IsolatedDecoder {
+    /// An idle worker, or a new one.
+    fn worker(&self) -> Result<Worker, EngineError> {
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        match idle {
+            Some(w) => Ok(w),
+            None => Worker::start(&self.inner),
+        }
+    }
+
+    /// Gives back a worker that answered everything asked of it.
+    fn idle(&self, worker: Worker) {
+        self.inner
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(worker)
+    }
+}
+
+/// How many of `inputs`, from the first, go in the next batch: at most
+/// [`BATCH_RECORDS`] and [`BATCH_BYTES`], and at least one (an input of
+/// [`BATCH_BYTES`] or more goes alone).
+fn batch_len(inputs: &[&[u8]]) -> usize {
+    let mut bytes = 0usize;
+    let mut n = 0;
+    for input in inputs.iter().take(BATCH_RECORDS) {
+        bytes = bytes.saturating_add(input.len());
+        if n > 0 && bytes > BATCH_BYTES {
+            break;
+        }
+        n += 1;
+    }
+    if n == 1 || inputs.first().is_some_and(|i| i.len() >= BATCH_BYTES) {
+        return 1;
+    }
+    n
 }
 
 /// How a call to a worker failed.
@@ -182,7 +270,7 @@ struct Worker {
     /// Requests go here; dropping it ends the worker's input.
     stdin: BufWriter<Box<dyn Write + Send>>,
     /// Answers come from here.
-    stdout: BufReader<Box<dyn Read + Send>>,
+    stdout: BufReader<Box<dyn channel::Answers>>,
     /// Modules this worker has compiled.
     loaded: HashSet<u64>,
     /// When the watchdog kills the worker, while a request is pending.
@@ -225,15 +313,8 @@ impl Worker {
         })
     }
 
-    fn call(
-        &mut self,
-        decoder: &IsolatedDecoder,
-        call: Call,
-        input: &[u8],
-        len: u32,
-        output_cap: usize,
-        watchdog: Duration,
-    ) -> Result<Vec<u8>, Failure> {
+    /// Compiles the decoder in this worker unless it has already.
+    fn load(&mut self, decoder: &IsolatedDecoder, watchdog: Duration) -> Result<(), Failure> {
         if !self.loaded.contains(&decoder.id) {
             // Compiling is bounded by the call's watchdog too.
             self.arm(watchdog + COMPILE_GRACE);
@@ -248,6 +329,19 @@ impl Worker {
             self.response(sent, 0)?;
             self.loaded.insert(decoder.id);
         }
+        Ok(())
+    }
+
+    fn call(
+        &mut self,
+        decoder: &IsolatedDecoder,
+        call: Call,
+        input: &[u8],
+        len: u32,
+        output_cap: usize,
+        watchdog: Duration,
+    ) -> Result<Vec<u8>, Failure> {
+        self.load(decoder, watchdog)?;
         self.arm(watchdog);
         let sent = (|| {
             let (export, page) = match call {
@@ -268,6 +362,80 @@ impl Worker {
         // The status byte and at most `output_cap` bytes: the worker checks
         // the cap too, but a broken worker must not make us allocate more.
         self.response(sent, output_cap.saturating_add(1))
+    }
+
+    /// Sends `inputs` (at most [`BATCH_RECORDS`], each under 4 GiB) as one
+    /// batch and reads the answer to each, the watchdog's clock started
+    /// afresh for each. Returns the answers read, in order, and, if the
+    /// worker was lost, the failure of the input it was running (the one
+    /// after the answers); the inputs after that one were not run.
+    fn call_batch(
+        &mut self,
+        decoder: &IsolatedDecoder,
+        call: Call,
+        inputs: &[&[u8]],
+        output_cap: usize,
+        watchdog: Duration,
+    ) -> (Vec<Result<Vec<u8>, EngineError>>, Option<EngineError>) {
+        let mut answers = Vec::with_capacity(inputs.len());
+        match self.load(decoder, watchdog) {
+            Ok(()) => {}
+            // The module does not compile: the same answer for each input
+            // (compiling is deterministic).
+            Err(Failure::Answer(e)) => {
+                answers.resize(inputs.len(), Err(e));
+                return (answers, None);
+            }
+            Err(Failure::Lost(e)) => return (answers, Some(e)),
+        }
+        self.arm(watchdog);
+        let sent = (|| {
+            let (export, page) = match call {
+                Call::Decode => (0u8, 0u32),
+                Call::Page(p) => (1u8, p),
+            };
+            let w = &mut self.stdin;
+            w.write_all(&[REQ_BATCH])?;
+            w.write_all(&decoder.id.to_le_bytes())?;
+            w.write_all(&[export])?;
+            w.write_all(&page.to_le_bytes())?;
+            w.write_all(&(output_cap as u64).to_le_bytes())?;
+            w.write_all(&(watchdog.as_millis().min(u64::MAX as u128) as u64).to_le_bytes())?;
+            w.write_all(&(inputs.len() as u32).to_le_bytes())?;
+            for input in inputs {
+                w.write_all(&(input.len() as u32).to_le_bytes())?;
+                w.write_all(input)?;
+            }
+            w.flush()
+        })();
+        if let Err(io) = sent {
+            self.disarm();
+            return (answers, Some(self.lost(io)));
+        }
+        // The worker sends each answer as soon as it has it: wait for them
+        // asleep rather than polling, so that this process's CPU is free
+        // for reading and writing records meanwhile.
+        self.stdout.get_mut().set_polling(false);
+        let mut lost = None;
+        for _ in inputs {
+            self.arm(watchdog);
+            match read_response(&mut self.stdout, output_cap.saturating_add(1)) {
+                Ok(answer) => answers.push(answer),
+                Err(io) => {
+                    self.disarm();
+                    lost = Some(self.lost(io));
+                    break;
+                }
+            }
+        }
+        self.disarm();
+        self.stdout.get_mut().set_polling(true);
+        (answers, lost)
+    }
+
+    /// Stops the watchdog's clock.
+    fn disarm(&self) {
+        *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Starts the watchdog's clock for one request.
@@ -520,6 +688,42 @@ pub fn serve(input: impl Read, output: impl Write) -> io::Result<()> {
                     Err(e) => write_err(&mut w, &e)?,
                 }
             }
+            REQ_BATCH => {
+                let id = read_u64(&mut r)?;
+                let export = read_u8(&mut r)?;
+                let page = read_u32(&mut r)?;
+                let output_cap = usize::try_from(read_u64(&mut r)?).unwrap_or(usize::MAX);
+                let watchdog = Duration::from_millis(read_u64(&mut r)?);
+                let count = read_u32(&mut r)? as usize;
+                if count == 0 || count > BATCH_RECORDS {
+                    return Err(bad("batch size out of range"));
+                }
+                let call = match export {
+                    0 => Call::Decode,
+                    1 => Call::Page(page),
+                    _ => return Err(bad("unknown export")),
+                };
+                // The whole batch first: the host reads no answer before it
+                // has sent it all.
+                let mut records = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let len = read_u32(&mut r)?;
+                    records.push(read_bytes(&mut r, len)?);
+                }
+                for record in &records {
+                    // Each input as its own call: a fresh instance, its own
+                    // limits; each answer sent (flushed) before the next
+                    // input starts.
+                    let result = match modules.get(&id) {
+                        Some(m) => m.call(call, record, output_cap, watchdog),
+                        None => Err(EngineError::Module(format!("module {id} was never loaded"))),
+                    };
+                    match result {
+                        Ok(out) => write_ok(&mut w, &out)?,
+                        Err(e) => write_err(&mut w, &e)?,
+                    }
+                }
+            }
             _ => return Err(bad("unknown request")),
         }
     }
@@ -540,7 +744,18 @@ mod channel {
     use std::process::{Child, Command, Stdio};
 
     /// A started worker with the host's writing and reading ends.
-    pub type Started = (Child, Box<dyn Write + Send>, Box<dyn Read + Send>);
+    pub type Started = (Child, Box<dyn Write + Send>, Box<dyn Answers>);
+
+    /// The host's reading end.
+    pub trait Answers: Read + Send {
+        /// Whether a read polls briefly before it sleeps (the default), or
+        /// sleeps at once: while a batch runs, answers come at the
+        /// worker's pace and polling would only burn this CPU.
+        fn set_polling(&mut self, _on: bool) {}
+    }
+
+    #[cfg(not(unix))]
+    impl Answers for std::process::ChildStdout {}
 
     /// How long a side polls before it blocks.
     #[cfg(unix)]
@@ -559,7 +774,7 @@ mod channel {
             .stdout(Stdio::from(OwnedFd::from(theirs_out)))
             .spawn()?;
         let writer = Box::new(Requests(ours.try_clone()?));
-        Ok((child, writer, Box::new(Polled(ours))))
+        Ok((child, writer, Box::new(Polled(ours, true))))
     }
 
     /// Elsewhere: pipes, read plainly.
@@ -588,7 +803,7 @@ mod channel {
         let socket = UnixStream::from(fd);
         // Not a socket (a pipe, a file): `local_addr` fails.
         socket.local_addr().ok()?;
-        Some(Polled(socket))
+        Some(Polled(socket, true))
     }
 
     /// Elsewhere: never.
@@ -620,15 +835,31 @@ mod channel {
         }
     }
 
-    /// A socket read by polling for up to [`POLL`], then blocking. The
-    /// socket is non-blocking only inside `read`: both ends use it for
-    /// writing too, always between reads, and those writes block.
+    /// A socket read by polling for up to [`POLL`], then blocking (or
+    /// blocking at once when its flag is off). The socket is non-blocking
+    /// only inside `read`: both ends use it for writing too, always
+    /// between reads, and those writes block.
     #[cfg(unix)]
-    pub struct Polled(std::os::unix::net::UnixStream);
+    pub struct Polled(std::os::unix::net::UnixStream, bool);
+
+    #[cfg(unix)]
+    impl Answers for Polled {
+        fn set_polling(&mut self, on: bool) {
+            self.1 = on;
+        }
+    }
 
     #[cfg(unix)]
     impl Read for Polled {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.1 {
+                return loop {
+                    match self.0.read(buf) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        other => break other,
+                    }
+                };
+            }
             self.0.set_nonblocking(true)?;
             let started = std::time::Instant::now();
             let polled = loop {

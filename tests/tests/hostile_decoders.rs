@@ -219,6 +219,132 @@ fn calls_from_many_threads_share_the_workers() {
     });
 }
 
+/// A decoder for batches: traps on a record starting with `T`, runs out of
+/// fuel on one starting with `F`, loops (fuel for days) on one starting
+/// with `W`, and otherwise returns [`good_output`]. It counts its calls in
+/// a global and traps on any call but an instance's first: a record that
+/// saw another's instance would fail.
+fn batch_decoder(fuel: u64) -> Vec<u8> {
+    let body = format!(
+        "(global.set $calls (i32.add (global.get $calls) (i32.const 1))) \
+         (if (i32.ne (global.get $calls) (i32.const 1)) (then unreachable)) \
+         (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 84)) (then unreachable)) \
+         (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 70)) (then (loop $f (br $f)))) \
+         (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 87)) (then (loop $w (br $w)))) \
+         {}",
+        hostile::ret(16, good_output().len() as u64)
+    );
+    hostile::module_with_fuel(
+        &body,
+        &good_output(),
+        "(global $calls (mut i32) (i32.const 0))",
+        fuel,
+    )
+}
+
+/// Each record's outcome, hashes and errors compared as text.
+fn outcomes(host: &Host, wasm: &[u8], records: &[(&str, &[u8])], batched: bool) -> Vec<String> {
+    let d = host.load(wasm, hostile::DECODER).unwrap();
+    let results = if batched {
+        host.render_each(&d, records)
+    } else {
+        records
+            .iter()
+            .map(|(name, bytes)| host.render(&d, name, bytes))
+            .collect()
+    };
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(r) => format!("rendered {:02x?}", r.hash()),
+            Err(e) => format!("not rendered: {e}"),
+        })
+        .collect()
+}
+
+/// A batch whose middle records trap or run out of fuel: those records
+/// alone are not rendered, with the reason they get alone, and the others
+/// are rendered with the hashes they get alone, on every engine.
+fn a_batch_fails_its_trapping_records_alone() {
+    let wasm = batch_decoder(hostile::FUEL);
+    let records: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| {
+            let first = match i {
+                17 => b'T',
+                23 => b'F',
+                _ => b'a',
+            };
+            (format!("r/{i:02}.txt"), vec![first, b'0' + (i % 10) as u8])
+        })
+        .collect();
+    let records: Vec<(&str, &[u8])> = records
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let alone = outcomes(&host(engines()[0].clone()), &wasm, &records, false);
+    assert!(
+        alone[17].contains("unreachable") || alone[17].contains("trap"),
+        "{}",
+        alone[17]
+    );
+    assert!(alone[23].contains("fuel"), "{}", alone[23]);
+    assert_eq!(
+        alone.iter().filter(|o| o.starts_with("rendered")).count(),
+        38
+    );
+    for e in engines() {
+        let h = host(e);
+        // Trap messages are the engine's own words: each engine batched
+        // is compared with itself alone, and the rendered records (their
+        // hashes) across engines.
+        let batched = outcomes(&h, &wasm, &records, true);
+        let one_by_one = outcomes(&h, &wasm, &records, false);
+        assert_eq!(batched, one_by_one, "{}", h.engine_name());
+        for (i, (b, a)) in batched.iter().zip(&alone).enumerate() {
+            if i == 17 || i == 23 {
+                assert!(b.starts_with("not rendered"), "{}: {b}", h.engine_name());
+            } else {
+                assert_eq!(b, a, "{}", h.engine_name());
+            }
+        }
+        assert!(batched[23].contains("fuel"), "{}", batched[23]);
+        still_works(&h);
+    }
+}
+
+/// A worker killed in the middle of a batch (its record outlived the
+/// watchdog): the records it answered keep their answers, the one it was
+/// running is stopped by the clock, and those after it are run by a new
+/// worker.
+fn a_worker_killed_mid_batch_fails_only_its_record() {
+    let wasm = batch_decoder(i64::MAX as u64);
+    let names: Vec<String> = (0..12).map(|i| format!("r/{i:02}.txt")).collect();
+    let records: Vec<(&str, &[u8])> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), if i == 5 { &b"W"[..] } else { &b"ok"[..] }))
+        .collect();
+    let host = Host::new(
+        Arc::new(Isolated::current_exe([WORKER]).unwrap()),
+        HostLimits {
+            watchdog: Duration::from_secs(1),
+            ..HostLimits::default()
+        },
+    );
+    let d = host.load(&wasm, hostile::DECODER).unwrap();
+    let results = host.render_each(&d, &records);
+    let expected = host.render(&d, "r/00.txt", b"ok").unwrap().hash();
+    for (i, r) in results.iter().enumerate() {
+        match (i, r) {
+            (5, Err(DecodeError::Timeout { record, .. })) => assert_eq!(record, "r/05.txt"),
+            (5, other) => panic!("the looping record: {other:?}"),
+            (_, Ok(r)) => assert_eq!(r.hash(), expected, "record {i}"),
+            (_, other) => panic!("record {i}: {other:?}"),
+        }
+    }
+    still_works(&host);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(WORKER) {
@@ -262,6 +388,14 @@ fn main() {
         (
             "calls_from_many_threads_share_the_workers",
             calls_from_many_threads_share_the_workers,
+        ),
+        (
+            "a_batch_fails_its_trapping_records_alone",
+            a_batch_fails_its_trapping_records_alone,
+        ),
+        (
+            "a_worker_killed_mid_batch_fails_only_its_record",
+            a_worker_killed_mid_batch_fails_only_its_record,
         ),
     ];
     let mut failed = Vec::new();
