@@ -278,7 +278,7 @@ impl Archive {
     /// (or none) is reported; with it, the signer must be that key.
     pub fn check_signature(&self, pinned: Option<&[u8; 32]>) -> Result<Signer> {
         if let Some(v) = &self.inner.v2 {
-            return v.check_signature(pinned);
+            return v.check_signature(pinned).map_err(Error::for_v2);
         }
         if let Some(what) = &self.inner.signature_damaged {
             return Err(Error::SignatureDamaged { what: what.clone() });

@@ -100,6 +100,44 @@ pub enum Error {
         /// Fingerprint of the actual signer.
         found: String,
     },
+    /// Format 2.0: a line of `signatures` does not verify over `head`
+    /// ([`Error::BadSignature`] of 1.x).
+    #[error(
+        "signatures: a signature does not verify over head with its public key (forged or damaged)"
+    )]
+    SignaturesBad,
+    /// Format 2.0: `signatures` is damaged ([`Error::SignatureDamaged`]
+    /// of 1.x).
+    #[error("signatures: damaged ({what}); who signed cannot be checked from this copy: `legation repair` with --from another copy restores it")]
+    SignaturesDamaged {
+        /// What is wrong.
+        what: String,
+    },
+    /// Format 2.0: no signature line, but a signer was required
+    /// ([`Error::Unsigned`] of 1.x).
+    #[error("signatures: archive is not signed, but issuer {expected} was required")]
+    HeadUnsigned {
+        /// Fingerprint of the required issuer.
+        expected: String,
+    },
+    /// Format 2.0: no valid line of `signatures` is the pinned issuer's
+    /// ([`Error::WrongIssuer`] of 1.x).
+    #[error("signatures: signed by {found}, not by the pinned issuer {expected}")]
+    HeadWrongIssuer {
+        /// Fingerprint of the required issuer.
+        expected: String,
+        /// Fingerprint of the actual signer.
+        found: String,
+    },
+    /// Format 2.0: a slot's key fails `public.json`'s key commitment
+    /// ([`Error::KeyCommitment`] of 1.x).
+    #[error(
+        "public.json: key slot {slot} yields a key that fails the key commitment (forged slot)"
+    )]
+    PublicKeyCommitment {
+        /// The slot index.
+        slot: usize,
+    },
     /// No key given opens any slot.
     #[error(
         "no key given opens this archive (wrong passphrase or identity; {slots} key slot(s) tried)"
@@ -238,6 +276,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// This error as a format 2.0 archive names it: the signature and key
+    /// commitment errors of 1.x name `manifest.sig` and `manifest.json`,
+    /// their 2.0 forms `signatures` and `public.json`; others unchanged.
+    pub fn for_v2(self) -> Error {
+        match self {
+            Error::BadSignature => Error::SignaturesBad,
+            Error::SignatureDamaged { what } => Error::SignaturesDamaged { what },
+            Error::Unsigned { expected } => Error::HeadUnsigned { expected },
+            Error::WrongIssuer { expected, found } => Error::HeadWrongIssuer { expected, found },
+            Error::KeyCommitment { slot } => Error::PublicKeyCommitment { slot },
+            e => e,
+        }
+    }
+
+    /// Whether this is a damaged signature entry (1.x `manifest.sig` or
+    /// 2.0 `signatures`): who signed cannot be checked, though the rest
+    /// can be read.
+    pub fn is_signature_damaged(&self) -> bool {
+        matches!(
+            self,
+            Error::SignatureDamaged { .. } | Error::SignaturesDamaged { .. }
+        )
+    }
+
     /// The broad class of this error.
     pub fn kind(&self) -> ErrorKind {
         use legation_format::Error as F;
@@ -252,7 +314,11 @@ impl Error {
             | Error::TooLarge { .. }
             | Error::Chunk { .. }
             | Error::RecordMismatch { .. } => ErrorKind::Damaged,
-            Error::SignatureDamaged { .. } => ErrorKind::Damaged,
+            Error::SignatureDamaged { .. } | Error::SignaturesDamaged { .. } => ErrorKind::Damaged,
+            Error::SignaturesBad
+            | Error::HeadUnsigned { .. }
+            | Error::HeadWrongIssuer { .. }
+            | Error::PublicKeyCommitment { .. } => ErrorKind::Forged,
             Error::BadSignature
             | Error::Unsigned { .. }
             | Error::WrongIssuer { .. }

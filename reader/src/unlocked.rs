@@ -74,7 +74,7 @@ impl Archive {
     ) -> Result<Unlocked> {
         match self.check_signature(pinned) {
             Ok(_) => {}
-            Err(Error::SignatureDamaged { .. }) if pinned.is_none() => {}
+            Err(e) if e.is_signature_damaged() && pinned.is_none() => {}
             Err(e) => return Err(e),
         }
         self.unlock_with(keys, allow_costly)
@@ -167,7 +167,8 @@ impl Archive {
             slots: m.key_slots.len(),
         })?;
         if blake3::Hash::from(key.commitment(&id)) != blake3::Hash::from(m.key_commitment) {
-            return Err(Error::KeyCommitment { slot });
+            let e = Error::KeyCommitment { slot };
+            return Err(if self.is_v2() { e.for_v2() } else { e });
         }
         self.unlock_with_data_key(key)
     }
@@ -178,7 +179,8 @@ impl Archive {
         let m = self.manifest();
         if blake3::Hash::from(key.commitment(&m.archive_id)) != blake3::Hash::from(m.key_commitment)
         {
-            return Err(Error::KeyCommitment { slot: 0 });
+            let e = Error::KeyCommitment { slot: 0 };
+            return Err(if self.is_v2() { e.for_v2() } else { e });
         }
         if self.is_v2() {
             let (catalog, index) = crate::v2::Catalog::open(self, &key)?;

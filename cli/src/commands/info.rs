@@ -43,6 +43,9 @@ pub(super) fn public_facts(a: &Archive) -> Result<serde_json::Value> {
         .iter()
         .find(|e| e.name == legation_format::VIEWER_ENTRY)
         .map(|e| json!({"entry": e.name, "bytes": e.size, "blake3": legation_format::hex::encode(&e.blake3)}));
+    if let Some((head, signatures)) = a.head_and_signatures() {
+        return Ok(v2_facts(a, head, signatures, signer, slots));
+    }
     Ok(json!({
         "archive": a.name(),
         "format_version": m.version,
@@ -59,7 +62,70 @@ pub(super) fn public_facts(a: &Archive) -> Result<serde_json::Value> {
     }))
 }
 
+/// A 2.0 archive's public facts: the head's (records, their bytes,
+/// sequence, previous generation, the generation's time), the catalog's
+/// pages and the bundles, and each signature line with its verdict.
+fn v2_facts(
+    a: &Archive,
+    head: &[u8],
+    signatures: &[u8],
+    signer: serde_json::Value,
+    slots: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    use legation_format::hex::encode;
+    use legation_format::v2::head as v2head;
+    let m = a.manifest();
+    // Opening parsed both; a failure here is shown, as 1.x's signature is.
+    let h = v2head::Head::parse(head).ok();
+    let lines: Vec<serde_json::Value> = match v2head::parse_signatures(signatures) {
+        Ok(lines) => lines
+            .iter()
+            .map(|l| {
+                let verdict = match v2head::verify(l, head) {
+                    Some(true) => "valid",
+                    Some(false) => "does not verify",
+                    None => "algorithm not known to this reader",
+                };
+                json!({
+                    "algorithm": l.algorithm,
+                    "public_key": encode(&l.public_key),
+                    "fingerprint": l.fingerprint(),
+                    "verdict": verdict,
+                })
+            })
+            .collect(),
+        Err(e) => vec![json!({"problem": e.to_string()})],
+    };
+    let bundles = a
+        .entries()
+        .iter()
+        .filter(|e| e.name.starts_with("b/"))
+        .count();
+    json!({
+        "archive": a.name(),
+        "format_version": m.version,
+        "archive_id": encode(&m.archive_id),
+        "created": m.created,
+        "issuer": signer,
+        "size": a.len(),
+        "entries": a.entries().len(),
+        "records": h.as_ref().map(|h| h.records),
+        "record_bytes": h.as_ref().map(|h| h.bytes),
+        "sequence": h.as_ref().map(|h| h.sequence),
+        "previous": h.as_ref().map(|h| encode(&h.previous)),
+        "generation_created": h.as_ref().map(|h| legation_format::time::format_rfc3339(h.created)),
+        "catalog_pages": m.catalog.pages,
+        "bundles": bundles,
+        "signatures": lines,
+        "key_slots": slots,
+        "viewer": serde_json::Value::Null,
+    })
+}
+
 pub(super) fn print_public(v: &serde_json::Value) {
+    if v.get("signatures").is_some() {
+        return print_public_v2(v);
+    }
     println!("archive:        {}", v["archive"].as_str().unwrap_or(""));
     println!(
         "format:         legation {}",
@@ -107,12 +173,88 @@ pub(super) fn print_public(v: &serde_json::Value) {
     println!("key slots:      {}", slots.join(", "));
 }
 
+/// [`print_public`] for a 2.0 archive's facts ([`v2_facts`]).
+fn print_public_v2(v: &serde_json::Value) {
+    let text = |k: &str| v[k].as_str().unwrap_or("").to_owned();
+    println!("archive:        {}", text("archive"));
+    println!("format:         legation {}", text("format_version"));
+    println!("archive id:     {}", text("archive_id"));
+    println!("created:        {}", text("created"));
+    println!(
+        "generation:     sequence {}, created {}, previous {}",
+        v["sequence"],
+        text("generation_created"),
+        text("previous")
+    );
+    println!(
+        "size:           {} ({} bytes)",
+        output::size(v["size"].as_u64().unwrap_or(0)),
+        v["size"]
+    );
+    println!(
+        "records:        {} records, {} ({} bytes)",
+        v["records"],
+        output::size(v["record_bytes"].as_u64().unwrap_or(0)),
+        v["record_bytes"]
+    );
+    println!(
+        "container:      {} entries, {} catalog pages, {} bundles",
+        v["entries"], v["catalog_pages"], v["bundles"]
+    );
+    let lines = v["signatures"].as_array().map_or(&[][..], |a| a.as_slice());
+    if lines.is_empty() {
+        println!("signatures:     none (unsigned archive)");
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let label = if i == 0 { "signatures:" } else { "" };
+        match l["problem"].as_str() {
+            Some(p) => println!("{label:<15} NOT CHECKED: {p}"),
+            None => println!(
+                "{label:<15} {} {} ({})",
+                l["algorithm"].as_str().unwrap_or(""),
+                l["fingerprint"].as_str().map_or_else(
+                    || l["public_key"].as_str().unwrap_or("").to_owned(),
+                    str::to_owned
+                ),
+                l["verdict"].as_str().unwrap_or("")
+            ),
+        }
+    }
+    if let Some(f) = v["issuer"]["fingerprint"].as_str() {
+        println!("issuer:         {f} (signature valid; pin it with verify --issuer)");
+    } else if let Some(p) = v["issuer"]["problem"].as_str() {
+        println!("issuer:         SIGNATURE NOT CHECKED: {p}");
+    }
+    let slots: Vec<String> = v["key_slots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s["type"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    println!("key slots:      {}", slots.join(", "));
+}
+
 /// `info ARCHIVE`.
 pub fn info(path: &Location) -> Result<u8> {
     let a = open(path)?;
     print_public(&public_facts(&a)?);
     println!();
     println!("{:<22} {:>14}  blake3", "entry", "bytes");
+    if a.is_v2() {
+        // 2.0's entry table is not read to show public facts (SPEC 2.0
+        // §30.1); the keyless audit checks every entry against it.
+        for e in a.entries() {
+            let hash = match e.name.as_str() {
+                legation_format::v2::ENTRIES_ENTRY | legation_format::v2::PUBLIC_ENTRY => {
+                    "(in head)"
+                }
+                legation_format::v2::HEAD_ENTRY => "(signed)",
+                legation_format::v2::SIGNATURES_ENTRY => "",
+                _ => "(in entries)",
+            };
+            println!("{:<22} {:>14}  {hash}", e.name, e.size);
+        }
+    }
     for (e, m) in a.entries().iter().zip(&a.manifest().entries) {
         println!(
             "{:<22} {:>14}  {}",

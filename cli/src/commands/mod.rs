@@ -70,7 +70,10 @@ fn signer(path: &Location, a: &Archive, keys: &KeyOpts) -> Result<Option<[u8; 32
         Ok(Signer::Unsigned) => eprintln!(
             "{path}: NOT SIGNED: anyone with a recipient's public key could have made this archive"
         ),
-        Err(legation_reader::Error::SignatureDamaged { what }) if pinned.is_none() => eprintln!(
+        Err(
+            legation_reader::Error::SignatureDamaged { what }
+            | legation_reader::Error::SignaturesDamaged { what },
+        ) if pinned.is_none() => eprintln!(
             "{path}: SIGNATURE DAMAGED ({}): who made this archive cannot be checked from this \
              copy; anyone could have made it",
             crate::view::sanitize(&what)

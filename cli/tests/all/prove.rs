@@ -192,3 +192,41 @@ fn the_reading_commands_read_format_2() {
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     assert!(stdout(&o).contains("b/00000000"), "{}", stdout(&o));
 }
+
+#[test]
+fn info_shows_a_format_2_heads_facts() {
+    let t = Tmp::new("info-v2");
+    let d = &t.0;
+    v2_archive(d);
+    let o = run(&["info", "v2.lgn"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let fingerprint = {
+        let text = fs::read_to_string(d.join("gov.pub")).unwrap();
+        let key = keys::parse_key_file(&text, keys::ISSUER_PUBLIC, "gov.pub").unwrap();
+        legation_format::crypto::fingerprint(&key)
+    };
+    for want in [
+        "format:         legation 2.0".to_owned(),
+        format!(
+            "generation:     sequence 0, created 2026-01-01T00:00:00Z, previous {}",
+            "0".repeat(64)
+        ),
+        "records:        5000 records,".to_owned(),
+        "(113890 bytes)".to_owned(),
+        "2 catalog pages, 1 bundles".to_owned(),
+        format!("signatures:     ed25519 {fingerprint} (valid)"),
+        "b/00000000".to_owned(),
+    ] {
+        assert!(out.contains(&want), "{want:?} not in\n{out}");
+    }
+    assert!(!out.contains("encrypted entries"), "{out}");
+    // A 2.0 signature problem names signatures, not 1.x's manifest.sig or
+    // manifest.json.
+    assert_eq!(code(&run(&["keygen", "issuer", "-o", "other"], d)), 0);
+    let o = run(&["verify", "v2.lgn", "--issuer", "other.pub"], d);
+    let said = format!("{}{}", stdout(&o), stderr(&o));
+    assert_ne!(code(&o), 0, "{said}");
+    assert!(said.contains("signatures: signed by"), "{said}");
+    assert!(!said.contains("manifest"), "{said}");
+}
