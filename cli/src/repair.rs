@@ -218,7 +218,13 @@ fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
     } else {
         ""
     };
-    println!("manifest:  from {from}{why}{recovered}");
+    // A 2.0 archive is laid out from its signed head and entry table.
+    let what = if r.version.starts_with("2.") {
+        "head:     "
+    } else {
+        "manifest: "
+    };
+    println!("{what} from {from}{why}{recovered}");
     if let Some(s) = &r.support {
         // Taken from the other copy: what the damaged copy's own bytes
         // confirmed of it (SPEC.md §16.5).
@@ -260,6 +266,12 @@ fn print_summary(a: &RepairArgs, r: &Report, fixity: &legation_reader::Report) {
     }
     if r.from_parity.entries > 0 {
         sources.push(("the catalog's parity".into(), r.from_parity));
+    }
+    if r.from_recovery.entries > 0 {
+        sources.push((
+            "the archive's recovery entry and CRC-32s".into(),
+            r.from_recovery,
+        ));
     }
     for (name, t) in sources {
         println!(

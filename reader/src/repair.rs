@@ -164,6 +164,13 @@ pub struct Report {
     pub from_other: Tally,
     /// Catalog entries rebuilt from their stripe's parity (§10.8).
     pub from_parity: Tally,
+    /// Format 2.0: entries of the public tail (`public.json`, `head`,
+    /// `entries`, `signatures`, `recovery`) put right from the archive's
+    /// recovery entry or by their CRC-32 (SPEC 2.0 §25.1); always zero
+    /// for 1.x, whose manifest is counted with the copy that held it.
+    pub from_recovery: Tally,
+    /// The repaired archive's format version (`1.3`, `2.0`, …).
+    pub version: String,
     /// Entries not intact in the damaged copy (each taken from the other
     /// copy or rebuilt from parity).
     pub damaged_entries: Vec<Damage>,
@@ -192,7 +199,7 @@ struct Found {
 }
 
 /// Bytes read per block.
-const BLOCK: usize = 1 << 20;
+pub(crate) const BLOCK: usize = 1 << 20;
 /// How far from the end of a copy the manifest's local header is looked
 /// for when the end records or the directory do not open: a manifest and
 /// a directory of the largest sizes accepted, and its signature.
@@ -212,6 +219,11 @@ pub fn repair<W: Write + Seek>(
     out: &mut W,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report> {
+    // A format 2.0 archive is laid out from its signed head and entry
+    // table, not a manifest (SPEC 2.0 §25.1).
+    if crate::v2::repair::applies(&damaged, other.as_ref()) {
+        return crate::v2::repair::repair(damaged, other, opts, out, progress);
+    }
     let copies: Vec<Arc<dyn ReadAt>> = std::iter::once(damaged).chain(other).collect();
     let mut status = Vec::new();
     let mut usable: Vec<Option<Found>> = Vec::new();
@@ -486,6 +498,8 @@ pub fn repair<W: Write + Seek>(
         from_damaged: tally[0],
         from_other: tally[1],
         from_parity: tally[2],
+        from_recovery: Tally::default(),
+        version: chosen.manifest.version.clone(),
         damaged_entries,
         damaged_structure,
         damaged_in_other,
@@ -608,12 +622,12 @@ fn supported(
 }
 
 /// An entry a copy holds intact by its own local header.
-struct Intact {
-    name: String,
-    offset: u64,
-    size: u64,
-    crc32: u32,
-    blake3: [u8; 32],
+pub(crate) struct Intact {
+    pub(crate) name: String,
+    pub(crate) offset: u64,
+    pub(crate) size: u64,
+    pub(crate) crc32: u32,
+    pub(crate) blake3: [u8; 32],
 }
 
 /// Walks a copy's local headers from offset 0, each entry's after the
@@ -621,7 +635,7 @@ struct Intact {
 /// canonical local header (§3.4) of an allowed name whose data, within the
 /// file, has the header's CRC-32. Past a header that is not, the walk
 /// goes on from the next local header signature in the file.
-fn intact_entries(src: &dyn ReadAt, buf: &mut [u8], each: &mut dyn FnMut(Intact)) {
+pub(crate) fn intact_entries(src: &dyn ReadAt, buf: &mut [u8], each: &mut dyn FnMut(Intact)) {
     let mut at = 0u64;
     while at < src.len() {
         match intact_at(src, at, buf) {
@@ -732,7 +746,7 @@ fn rebuild(
     (blake3::hash(&b).as_bytes() == hash).then_some(b)
 }
 
-fn write<W: Write>(out: &mut W, bytes: &[u8], what: &str) -> Result<()> {
+pub(crate) fn write<W: Write>(out: &mut W, bytes: &[u8], what: &str) -> Result<()> {
     out.write_all(bytes).map_err(|e| Error::Output {
         what: what.into(),
         source: e,
@@ -742,7 +756,7 @@ fn write<W: Write>(out: &mut W, bytes: &[u8], what: &str) -> Result<()> {
 /// Copies an entry's data from a copy into `out` while hashing it. The
 /// inner result says whether the bytes matched (else why not); the outer
 /// one is a failure to write.
-fn copy_checked<W: Write>(
+pub(crate) fn copy_checked<W: Write>(
     src: &dyn ReadAt,
     e: &Entry,
     hash: &[u8; 32],
@@ -777,7 +791,7 @@ fn copy_checked<W: Write>(
 }
 
 /// Whether the copy holds exactly `want` at `at`.
-fn same_bytes(src: &dyn ReadAt, at: u64, want: &[u8], buf: &mut [u8]) -> bool {
+pub(crate) fn same_bytes(src: &dyn ReadAt, at: u64, want: &[u8], buf: &mut [u8]) -> bool {
     if at
         .checked_add(want.len() as u64)
         .is_none_or(|end| end > src.len())
@@ -876,6 +890,12 @@ fn judge(
 /// The manifest through the end records and the central directory.
 fn from_directory(src: &Arc<dyn ReadAt>) -> Result<Found> {
     let a = Archive::open(src.clone())?;
+    if a.is_v2() {
+        return Err(Error::ManifestMismatch {
+            entry: legation_format::v2::HEAD_ENTRY.into(),
+            what: "a format 2.0 archive, not 1.x: the copies are of different formats".into(),
+        });
+    }
     // A signature that the directory says is damaged may be intact by its
     // local header (the directory's CRC-32 may be the damaged part): the
     // caller then looks for the manifest and signature by scanning.

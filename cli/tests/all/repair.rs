@@ -797,3 +797,195 @@ fn a_damaged_signature_leaves_the_archive_readable_but_unproven() {
     assert!(fs::read(d.join("r.lgn")).unwrap() == original);
     assert_eq!(names(&v["damaged_entries"]), sorted(&["manifest.sig"]));
 }
+
+/// `src/` of [`packed`]'s folder packed again, as format 2.0, into `out`
+/// (each packing seals the records afresh: another generation).
+fn pack_v2(d: &Path, out: &str) {
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            out,
+            "-r",
+            "alice.pub",
+            "--sign",
+            "gov.key",
+            "--format",
+            "2.0",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+/// A folder as [`packed`] makes it, with `v2.lgn` packed from it as
+/// format 2.0 (and `a.lgn`, the 1.x packing, removed).
+fn packed_v2(name: &str) -> (common::Tmp, Vec<u8>) {
+    let t = packed(name);
+    fs::remove_file(t.0.join("a.lgn")).unwrap();
+    pack_v2(&t.0, "v2.lgn");
+    let bytes = fs::read(t.0.join("v2.lgn")).unwrap();
+    assert!(Archive::open(MemSource::new(bytes.clone(), "v2"))
+        .unwrap()
+        .is_v2());
+    (t, bytes)
+}
+
+/// Format 2.0 alone: one flipped byte in each entry the archive's own
+/// recovery data covers (the public tail from the recovery entry, one byte
+/// of signatures by its CRC-32, a page, the index and parity from their
+/// stripe, the recovery entry from the tail), with the central directory
+/// damaged too, gives back the original byte for byte.
+#[test]
+fn v2_each_entry_kind_is_repaired_from_the_archive_alone() {
+    let (t, original) = packed_v2("repair-v2-alone");
+    let d = &t.0;
+    let map = Map::of(&original);
+    for (name, source) in [
+        ("public.json", "from_recovery"),
+        ("head", "from_recovery"),
+        ("entries", "from_recovery"),
+        ("signatures", "from_recovery"),
+        ("recovery", "from_recovery"),
+        ("c/00000000", "from_parity"),
+        ("c/index", "from_parity"),
+        ("p/00000000", "from_parity"),
+    ] {
+        let (_, at) = map.data(name, 0);
+        let mut dc = original.clone();
+        dc[at.start + at.len() / 2] ^= 0x20;
+        if name == "head" {
+            // And the directory: the tail is then found by its headers.
+            dc[map.cd.start + 20] ^= 0x10;
+        }
+        fs::write(d.join("d.lgn"), &dc).unwrap();
+        let _ = fs::remove_file(d.join("r.lgn"));
+        let v = repair_json(d, &["d.lgn", "-o", "r.lgn", "--issuer", "gov.pub"]);
+        assert!(
+            fs::read(d.join("r.lgn")).unwrap() == original,
+            "{name}: the repaired copy differs from the original"
+        );
+        assert_eq!(names(&v["damaged_entries"]), sorted(&[name]), "{name}");
+        assert_eq!(v[source]["entries"], 1, "{name}: {v}");
+        assert_eq!(v["version"], "2.0");
+        assert_eq!(v["fixity"]["problems"].as_array().unwrap().len(), 0);
+        if name == "head" {
+            assert_eq!(v["damaged"]["found"], "scan", "{v}");
+        }
+    }
+    let o = run(&["repair", "d.lgn", "-o", "r2.lgn"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("head:"), "{}", stdout(&o));
+}
+
+/// Format 2.0: a damaged bundle has no recovery data in the archive: alone
+/// it is refused, naming it, and nothing is written; from another copy it
+/// is taken back byte for byte; so is a copy that lost its tail.
+#[test]
+fn v2_a_damaged_bundle_or_a_lost_tail_needs_another_copy() {
+    let (t, original) = packed_v2("repair-v2-other");
+    let d = &t.0;
+    let map = Map::of(&original);
+    let (bundle, at) = map.data("b/", 0);
+    let mut dc = original.clone();
+    dc[at.start + 9] ^= 0x01;
+    fs::write(d.join("d.lgn"), &dc).unwrap();
+    let o = run(&["repair", "d.lgn", "-o", "r.lgn"], d);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&bundle) && stderr(&o).contains("give an intact copy with --from"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files(d), ["d.lgn", "v2.lgn"]);
+    let v = repair_json(
+        d,
+        &[
+            "d.lgn", "--from", "v2.lgn", "-o", "r.lgn", "--issuer", "gov.pub",
+        ],
+    );
+    assert!(fs::read(d.join("r.lgn")).unwrap() == original);
+    assert_eq!(names(&v["damaged_entries"]), sorted(&[&bundle]));
+    assert_eq!(v["from_other"]["entries"], 1);
+    assert_eq!(v["manifest_from"], "damaged");
+
+    // The tail lost: cut in the middle of the entry table.
+    let (_, table_at) = map.data("entries", 0);
+    fs::write(d.join("d.lgn"), &original[..table_at.start + 10]).unwrap();
+    fs::remove_file(d.join("r.lgn")).unwrap();
+    let o = run(&["repair", "d.lgn", "-o", "r.lgn"], d);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(files(d), ["d.lgn", "v2.lgn"]);
+    let v = repair_json(
+        d,
+        &[
+            "d.lgn", "--from", "v2.lgn", "-o", "r.lgn", "--issuer", "gov.pub",
+        ],
+    );
+    assert!(fs::read(d.join("r.lgn")).unwrap() == original);
+    assert_eq!(v["manifest_from"], "other");
+    let s = &v["support"];
+    assert!(s["confirmed_own"].as_u64().unwrap() >= 3, "{s}");
+    assert_eq!(s["confirmed"], s["surviving"], "{s}");
+    assert!(names(&v["damaged_structure"]).contains(&"file length".to_owned()));
+}
+
+/// Format 2.0: another generation (the same records packed again: every
+/// bundle, page and the head differ) gives nothing where it differs: a
+/// damaged bundle is refused, and a copy that lost its tail does not take
+/// the other generation's head (its surviving bundle contradicts it).
+#[test]
+fn v2_another_generation_is_refused_where_it_differs() {
+    let (t, original) = packed_v2("repair-v2-generation");
+    let d = &t.0;
+    pack_v2(d, "next.lgn");
+    let next = fs::read(d.join("next.lgn")).unwrap();
+    assert_ne!(next, original);
+    let map = Map::of(&original);
+    let (bundle, at) = map.data("b/", 0);
+    let mut dc = original.clone();
+    dc[at.start + 9] ^= 0x01;
+    fs::write(d.join("d.lgn"), &dc).unwrap();
+    // Both heads whole and different: refused unless one is chosen
+    // (SPEC §16.5); chosen, the other gives only entries matching its rows.
+    let o = run(&["repair", "d.lgn", "--from", "next.lgn", "-o", "r.lgn"], d);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("different manifests"), "{}", stderr(&o));
+    assert_eq!(files(d), ["d.lgn", "next.lgn", "v2.lgn"]);
+    let o = run(
+        &[
+            "repair",
+            "d.lgn",
+            "--from",
+            "next.lgn",
+            "-o",
+            "r.lgn",
+            "--prefer-damaged",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&bundle) && stderr(&o).contains("damaged in both copies"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files(d), ["d.lgn", "next.lgn", "v2.lgn"]);
+
+    let (_, table_at) = map.data("entries", 0);
+    fs::write(d.join("d.lgn"), &original[..table_at.start + 10]).unwrap();
+    let o = run(
+        &[
+            "repair", "d.lgn", "--from", "next.lgn", "-o", "r.lgn", "--issuer", "gov.pub",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not supported by") && stderr(&o).contains(&bundle),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files(d), ["d.lgn", "next.lgn", "v2.lgn"]);
+}

@@ -16,6 +16,7 @@
 pub(crate) mod catalog;
 pub(crate) mod open;
 pub(crate) mod prove;
+pub(crate) mod repair;
 pub(crate) mod verify;
 
 #[cfg(test)]

@@ -210,7 +210,7 @@ pub(crate) fn open(source: &dyn ReadAt, entries: &[Entry]) -> Result<(Opened, Ma
 /// The entries `public.json` counts are there, named in order: bundles
 /// `b/0…` and pages `c/0…` one after another, the index after them, and
 /// every listed decoder (whose bytes the entry table pins).
-fn check_layout(public: &public::Public, entries: &[Entry]) -> Result<()> {
+pub(crate) fn check_layout(public: &public::Public, entries: &[Entry]) -> Result<()> {
     let mismatch = |entry: &str, what: String| Error::ManifestMismatch {
         entry: entry.into(),
         what,
@@ -317,57 +317,7 @@ impl Opened {
             .signatures
             .as_ref()
             .map_err(|what| Error::SignatureDamaged { what: what.clone() })?;
-        let issuers = &self.public.issuers;
-        // Every Ed25519 line verifies and is an issuer's, and every
-        // Ed25519 issuer has one (lines of algorithms this reader does not
-        // know are skipped, as are such issuers).
-        let known = |alg: &str| alg == head::ED25519;
-        let mut signed = 0usize;
-        for line in sigs {
-            match head::verify(line, &self.head_bytes) {
-                None => continue,
-                Some(false) => return Err(Error::BadSignature),
-                Some(true) => {}
-            }
-            if !issuers
-                .iter()
-                .any(|i| i.algorithm == line.algorithm && i.public_key[..] == line.public_key[..])
-            {
-                return Err(Error::BadSignature);
-            }
-            signed += 1;
-        }
-        if signed != issuers.iter().filter(|i| known(&i.algorithm)).count() {
-            return Err(Error::BadSignature);
-        }
-        let signer = |k: &[u8; 32]| Signer::Valid {
-            public_key: *k,
-            fingerprint: legation_format::crypto::fingerprint(k),
-        };
-        let mut valid = issuers.iter().filter(|i| known(&i.algorithm));
-        let Some(first) = valid.next() else {
-            return match pinned {
-                Some(p) => Err(Error::Unsigned {
-                    expected: legation_format::crypto::fingerprint(p),
-                }),
-                None => Ok(Signer::Unsigned),
-            };
-        };
-        let first = first.public_key;
-        match pinned {
-            None => Ok(signer(&first)),
-            Some(p)
-                if issuers
-                    .iter()
-                    .any(|i| known(&i.algorithm) && &i.public_key == p) =>
-            {
-                Ok(signer(p))
-            }
-            Some(p) => Err(Error::WrongIssuer {
-                expected: legation_format::crypto::fingerprint(p),
-                found: legation_format::crypto::fingerprint(&first),
-            }),
-        }
+        signer_of(&self.public, &self.head_bytes, sigs, pinned)
     }
 
     /// The entry table (in the 1.x manifest's shape), read, checked
@@ -417,6 +367,69 @@ impl Opened {
             }
             _ => None,
         }
+    }
+}
+
+/// Who signed `head_bytes`, under the same rules as 1.x's manifest
+/// signature: every issuer `public` names must have signed the head with
+/// a valid signature, and no one else; with `pinned`, that key must be
+/// among them.
+pub(crate) fn signer_of(
+    public: &public::Public,
+    head_bytes: &[u8],
+    sigs: &[head::SignatureLine],
+    pinned: Option<&[u8; 32]>,
+) -> Result<Signer> {
+    let issuers = &public.issuers;
+    // Every Ed25519 line verifies and is an issuer's, and every
+    // Ed25519 issuer has one (lines of algorithms this reader does not
+    // know are skipped, as are such issuers).
+    let known = |alg: &str| alg == head::ED25519;
+    let mut signed = 0usize;
+    for line in sigs {
+        match head::verify(line, head_bytes) {
+            None => continue,
+            Some(false) => return Err(Error::BadSignature),
+            Some(true) => {}
+        }
+        if !issuers
+            .iter()
+            .any(|i| i.algorithm == line.algorithm && i.public_key[..] == line.public_key[..])
+        {
+            return Err(Error::BadSignature);
+        }
+        signed += 1;
+    }
+    if signed != issuers.iter().filter(|i| known(&i.algorithm)).count() {
+        return Err(Error::BadSignature);
+    }
+    let signer = |k: &[u8; 32]| Signer::Valid {
+        public_key: *k,
+        fingerprint: legation_format::crypto::fingerprint(k),
+    };
+    let mut valid = issuers.iter().filter(|i| known(&i.algorithm));
+    let Some(first) = valid.next() else {
+        return match pinned {
+            Some(p) => Err(Error::Unsigned {
+                expected: legation_format::crypto::fingerprint(p),
+            }),
+            None => Ok(Signer::Unsigned),
+        };
+    };
+    let first = first.public_key;
+    match pinned {
+        None => Ok(signer(&first)),
+        Some(p)
+            if issuers
+                .iter()
+                .any(|i| known(&i.algorithm) && &i.public_key == p) =>
+        {
+            Ok(signer(p))
+        }
+        Some(p) => Err(Error::WrongIssuer {
+            expected: legation_format::crypto::fingerprint(p),
+            found: legation_format::crypto::fingerprint(&first),
+        }),
     }
 }
 
