@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled samples: make demo keys, pack the generated
 # national records (samples/national) and the real files (samples/records)
-# into one signed, encrypted archive that also carries the decoder of the
+# into one signed, encrypted archive of format 2.0 that also carries the decoder of the
 # mainframe tax rolls, audit it without a key, verify it with a key down to
 # the render level, and show a few records as a viewer would.
 set -euo pipefail
@@ -39,7 +39,7 @@ step "$L" keygen recipient -o "$out/demo-recipient"
 printf '%s\n' "$DEMO_PASSPHRASE" > "$out/passphrase"
 step "$L" pack "$out/records" -o "$out/demo.lgn" \
     --recipient "$out/demo-recipient.pub" --passphrase-file "$out/passphrase" --sign "$out/demo-issuer.key" \
-    --decoder ".ebc=$EBCDIC"
+    --decoder ".ebc=$EBCDIC" --format 2.0
 head_of 20 "$L" info "$out/demo.lgn"
 step "$L" verify "$out/demo.lgn" --issuer "$out/demo-issuer.pub"
 head_of 15 "$L" ls "$out/demo.lgn" --identity "$out/demo-recipient.key"
@@ -53,16 +53,23 @@ step "$L" render "$out/demo.lgn" national/land/plans/zad/sheet-0001.png "${id[@]
 step "$L" render "$out/demo.lgn" records/scans/camera.png "${id[@]}" -o "$out/camera.html"
 printf '\n\033[1m$ %s\033[0m\n' "$L cat $out/demo.lgn national/legal/1995-045-digital-continuity-act.md ${id[*]} | head -12"
 "$L" cat "$out/demo.lgn" national/legal/1995-045-digital-continuity-act.md "${id[@]}" | head -12
-# A host's disk flips a byte of the manifest (where the key slots are) in
+# One record proven to someone who has neither the archive nor a key: the
+# proof carries the record's facts, its path to the signed head and the
+# signature; check-proof needs only the issuer's public key.
+step "$L" prove "$out/demo.lgn" national/civil/marriages/0000/M-0000047.json "${id[@]}" -o "$out/one.proof"
+step "$L" check-proof "$out/one.proof" --issuer "$out/demo-issuer.pub"
+# A host's disk flips a byte of public.json (where the key slots are) in
 # a copy: the audit names the damage, and the copy repairs itself from its
 # own recovery data, without a key and without another copy.
 cp "$out/demo.lgn" "$out/damaged.lgn"
 python3 - "$out/damaged.lgn" <<'PY'
 import sys, zipfile
 path = sys.argv[1]
-info = zipfile.ZipFile(path).getinfo("manifest.json")
+info = zipfile.ZipFile(path).getinfo("public.json")
 with open(path, "r+b") as f:
-    f.seek(info.header_offset + 30 + len(info.filename) + 200)
+    f.seek(info.header_offset + 26)
+    name_len, extra_len = (int.from_bytes(f.read(2), "little") for _ in range(2))
+    f.seek(info.header_offset + 30 + name_len + extra_len + min(200, info.file_size // 2))
     b = f.read(1)
     f.seek(-1, 1)
     f.write(bytes([b[0] ^ 0x10]))
