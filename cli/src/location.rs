@@ -51,18 +51,23 @@ pub fn enable_stats() {
 }
 
 /// Prints, to standard error, the bytes and requests each remote archive
-/// took (with `--stats`).
+/// took (with `--stats`), and how much of it was fetched a second time:
+/// `stats: URL: fetched B bytes of SIZE in R requests; T bytes fetched
+/// twice in Q requests`.
 pub fn print_stats() {
     if !STATS.load(Ordering::Relaxed) {
         return;
     }
     for s in OPENED.lock().unwrap().iter() {
+        let t = s.traffic();
         eprintln!(
-            "stats: {}: fetched {} bytes of {} in {} requests",
+            "stats: {}: fetched {} bytes of {} in {} requests; {} bytes fetched twice in {} requests",
             s.name(),
-            s.bytes_fetched(),
+            t.bytes,
             s.len(),
-            s.requests()
+            t.requests,
+            t.bytes_twice,
+            t.requests_twice
         );
     }
 }

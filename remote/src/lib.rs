@@ -11,6 +11,7 @@
 //! (`AWS_PROFILE`, default `default`) in `~/.aws/credentials` and
 //! `~/.aws/config`. Requests are signed by the `object_store` crate.
 
+mod cache;
 mod config;
 mod source;
 mod transfer;
@@ -19,6 +20,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
+pub use cache::Traffic;
 pub use config::connect;
 pub use source::S3Source;
 pub use transfer::{presign, pull, push, PushOptions, PushReport};

@@ -332,7 +332,7 @@ pub fn pull(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<u64> {
     use std::os::unix::fs::FileExt;
-    let src = S3Source::open(url)?;
+    let src = S3Source::open_bare(connect(url)?.s3.clone(), url)?;
     let size = legation_reader::source::ReadAt::len(&src);
     out.set_len(size).map_err(|e| io(out_name, e))?;
     let pieces = size.div_ceil(PULL_PIECE) as usize;
