@@ -25,15 +25,20 @@ use legation_reader::{Archive, Signer, Unlocked};
 use crate::keyopts::{self, read_issuer_public, KeyOpts};
 use crate::location::Location;
 
-/// Opens an archive, warning when its manifest had to be put right in
+/// Opens an archive, warning when its public facts (1.x: the manifest;
+/// 2.0: the head, entry table or public.json) had to be put right in
 /// memory from its own recovery data.
 fn open(path: &Location) -> Result<Archive> {
     let a = Archive::open(path.source()?).with_context(|| format!("opening archive {path}"))?;
     if a.manifest_recovered() {
+        let what = if a.is_v2() {
+            "its signed head, entry table or public.json is damaged"
+        } else {
+            "manifest.json is damaged"
+        };
         eprintln!(
-            "warning: {}: manifest.json is damaged and was put right in memory from its own \
-             recovery data; `legation repair {} -o REPAIRED` writes a whole copy",
-            path, path
+            "warning: {path}: {what} and was put right in memory from its own recovery data; \
+             `legation repair {path} -o REPAIRED` writes a whole copy"
         );
     }
     Ok(a)
