@@ -5,7 +5,9 @@
 //! back with its answer), so that the page and the three workers together
 //! fetch each block once.
 //!
-//! A miss fetches every block from the first missing to the last missing
+//! The end of a URL is read in two requests: the last [`END`] bytes, then,
+//! once the end records say where the central directory starts, from
+//! [`BEFORE_DIRECTORY`] before it (`crate::source`). A miss fetches every block from the first missing to the last missing
 //! one in one request; a miss that continues where the previous fetch
 //! ended (a sequential pass: the record list reading catalog page after
 //! catalog page) fetches twice as much as the previous one, up to
@@ -23,6 +25,13 @@ pub const BLOCK: u64 = 16 << 10;
 /// records, the central directory and the public entries of any archive
 /// up to about ten million records, in one request.
 pub const TAIL: u64 = 512 << 10;
+/// Bytes read from the end of a URL first (the end records and, for most
+/// archives, the whole central directory).
+pub const END: u64 = 64 << 10;
+/// Bytes read before the central directory with it: `public.json`, `head`
+/// and `signatures`, and the entry table of an archive of ten million
+/// records (240 KB), which checking a decoder reads.
+pub const BEFORE_DIRECTORY: u64 = 256 << 10;
 /// Largest fetch a sequential pass grows to.
 pub const READAHEAD_MAX: u64 = 4 << 20;
 /// Bytes of blocks kept for good (the first stored) and handed to workers.
@@ -64,6 +73,16 @@ impl Blocks {
     /// Bytes cached.
     pub fn cached(&self) -> u64 {
         self.cached
+    }
+
+    /// Whether the archive's last block is cached.
+    pub fn has_end(&self) -> bool {
+        self.len > 0 && self.blocks.contains_key(&((self.len - 1) / BLOCK))
+    }
+
+    /// The first block boundary at or before `at`.
+    pub fn align(at: u64) -> u64 {
+        at / BLOCK * BLOCK
     }
 
     /// The bytes of block `n` (the last block of the archive is shorter).
@@ -108,7 +127,7 @@ impl Blocks {
             .unwrap_or(missing_first);
         let mut start = missing_first * BLOCK;
         let mut end = ((missing_last + 1) * BLOCK).min(self.len);
-        if !self.blocks.contains_key(&((self.len - 1) / BLOCK)) {
+        if !self.has_end() {
             // The first read near the end: the whole tail with it.
             let tail = (self.len.saturating_sub(TAIL) / BLOCK) * BLOCK;
             if start >= tail {

@@ -18,7 +18,7 @@ use legation_reader::source::{fill_exact, read_end, ReadAt};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{File, XmlHttpRequest, XmlHttpRequestResponseType};
 
-use crate::blocks::{Blocks, BLOCK, BYPASS};
+use crate::blocks::{Blocks, BEFORE_DIRECTORY, BLOCK, BYPASS, END, TAIL};
 
 /// Where an archive's bytes come from.
 #[derive(Clone)]
@@ -88,6 +88,46 @@ pub struct WebSource {
 }
 
 impl WebSource {
+    /// Fetches the end of the archive once, in two requests: the last
+    /// [`END`] bytes, then from [`BEFORE_DIRECTORY`] before the central
+    /// directory to them (the directory and the public entries before it).
+    /// Anything amiss is left to the reader, which reads through the cache.
+    fn fetch_end(&self, url: &str) {
+        let held = |k| CACHES.with(|c| c.borrow().get(&k).is_some_and(Blocks::has_end));
+        if held(self.key) {
+            return;
+        }
+        let put = |start: u64, got: &[u8]| {
+            CACHES.with(|c| {
+                if let Some(b) = c.borrow_mut().get_mut(&self.key) {
+                    b.put(start, got, true);
+                }
+            })
+        };
+        let start = Blocks::align(self.len.saturating_sub(END));
+        let Ok(end) = read_range(url, start, self.len) else {
+            return;
+        };
+        if end.len() as u64 != self.len - start {
+            return;
+        }
+        put(start, &end);
+        let last = &end[end
+            .len()
+            .saturating_sub(legation_format::container::TAIL_LEN)..];
+        let Ok(dir) = legation_format::container::parse_end(last, self.len) else {
+            return;
+        };
+        let from = Blocks::align(dir.offset.saturating_sub(BEFORE_DIRECTORY));
+        if from < start {
+            if let Ok(got) = read_range(url, from, start) {
+                if got.len() as u64 == start - from {
+                    put(from, &got);
+                }
+            }
+        }
+    }
+
     /// Registers `origin` as source `key` of `len` bytes, named `name`.
     /// Its cache starts empty.
     pub fn register(key: u32, origin: Origin, len: u64, name: String) -> Self {
@@ -160,6 +200,9 @@ impl WebSource {
             Origin::File { url, .. } => url,
             Origin::Url(url) => url,
         };
+        if offset + buf.len() as u64 + TAIL > self.len && matches!(origin, Origin::Url(_)) {
+            self.fetch_end(url);
+        }
         let miss = CACHES.with(|c| {
             let mut c = c.borrow_mut();
             let b = c.entry(self.key).or_insert_with(|| Blocks::new(self.len));
