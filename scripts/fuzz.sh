@@ -18,7 +18,7 @@ fi
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(archive manifest catalog chunks view write)
+[ ${#targets[@]} -gt 0 ] || targets=(archive manifest catalog chunks view write v2)
 
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --version 0.13.2
@@ -32,6 +32,27 @@ data = open(sys.argv[1], 'rb').read()
 open(sys.argv[2], 'wb').write(data[data.index(b'\n\n') + 2:])
 PY
 done
+
+# Seeds of the v2 target (one byte picking the parser, then its input):
+# the public entries of the 2.0 vectors and the proofs they carry.
+mkdir -p fuzz/corpus/v2
+python3 - fuzz/corpus/v2 format/testdata/v2-*.vector <<'PY'
+import io, sys, zipfile
+out = sys.argv[1]
+for path in sys.argv[2:]:
+    data = open(path, 'rb').read()
+    body = data[data.index(b'\n\n') + 2:]
+    name = path.rsplit('/', 1)[-1][:-len('.vector')]
+    if body.startswith(b'legation-proof'):
+        open(f"{out}/{name}-proof", 'wb').write(b'\x07' + body)
+        continue
+    try:
+        z = zipfile.ZipFile(io.BytesIO(body))
+        for sel, entry in enumerate(['head', 'signatures', 'entries', 'public.json']):
+            open(f"{out}/{name}-{sel}", 'wb').write(bytes([sel]) + z.read(entry))
+    except Exception:
+        pass  # a damaged vector: the archive target takes it
+PY
 
 # Rust is memory-safe here (unsafe code is denied but in a few audited
 # places), so the short runs skip AddressSanitizer: they look for panics,
