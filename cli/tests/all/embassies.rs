@@ -28,6 +28,7 @@ const RECORD: &str = "national/population/register-ost.csv";
 /// The three-node cluster, stopped when dropped.
 struct Cluster {
     dir: PathBuf,
+    port: &'static str,
     env: Vec<(String, String)>,
     endpoints: Vec<String>,
 }
@@ -38,10 +39,16 @@ fn script() -> PathBuf {
 
 impl Cluster {
     fn start(dir: &Path) -> Cluster {
+        Self::start_at(dir, "39300")
+    }
+
+    /// A cluster on ports from `port` (tests run at once use different
+    /// ones).
+    fn start_at(dir: &Path, port: &'static str) -> Cluster {
         let o = Command::new("bash")
             .arg(script())
             .args(["start", dir.to_str().unwrap()])
-            .env("LEGATION_GARAGE_PORT", "39300")
+            .env("LEGATION_GARAGE_PORT", port)
             .output()
             .unwrap();
         assert!(
@@ -66,6 +73,7 @@ impl Cluster {
             .collect();
         Cluster {
             dir: dir.to_owned(),
+            port,
             env,
             endpoints,
         }
@@ -75,7 +83,7 @@ impl Cluster {
         let o = Command::new("bash")
             .arg(script())
             .args([what, self.dir.to_str().unwrap(), &n.to_string()])
-            .env("LEGATION_GARAGE_PORT", "39300")
+            .env("LEGATION_GARAGE_PORT", self.port)
             .output()
             .unwrap();
         assert!(o.status.success(), "{what} {n}: {}", stderr(&o));
@@ -471,4 +479,103 @@ fn embassies_on_a_three_node_garage_cluster() {
         fs::read(d.join("resumed.lgn")).unwrap() == original,
         "the resumed push gives the original"
     );
+}
+
+/// The `--stats` line in full: bytes fetched, object size, requests,
+/// bytes fetched twice, requests that fetched something twice.
+fn traffic(o: &Output) -> [u64; 5] {
+    let err = stderr(o);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("stats: "))
+        .unwrap_or_else(|| panic!("no stats line in {err}"));
+    let n: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    n.try_into()
+        .unwrap_or_else(|n| panic!("not five numbers: {n:?} in {line}"))
+}
+
+/// A 2.0 archive of 20,000 records (five catalog pages, the shape of a
+/// national one) on the cluster, read through `--stats`: opening and
+/// showing one record takes at most six range requests and well under
+/// 1 MiB, with no byte fetched twice; the public facts three requests;
+/// a whole listing reads its pages ahead, again nothing twice.
+#[test]
+fn one_record_of_a_twenty_thousand_record_archive_in_six_requests() {
+    let t = Tmp::new("embassies-2.0");
+    let d = &t.0;
+    let cluster = Cluster::start_at(&d.join("cluster"), "39400");
+    let src = d.join("records");
+    for i in 0..20_000 {
+        let dir = src.join(format!("r{:02}", i / 1000));
+        if i % 1000 == 0 {
+            fs::create_dir_all(&dir).unwrap();
+        }
+        let text = format!("record {i}\n").repeat(1 + i % 37);
+        fs::write(dir.join(format!("p{i:06}.txt")), text).unwrap();
+    }
+    fs::write(d.join("pp"), format!("{PASSPHRASE}\n")).unwrap();
+    assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
+    let o = run(
+        &[
+            "pack",
+            "records",
+            "-o",
+            "big.lgn",
+            "--format",
+            "2.0",
+            "--passphrase-file",
+            "pp",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let url = "s3://embassy/2026/big.lgn";
+    let o = cluster.run(1, &["push", "big.lgn", url], d);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let size = fs::metadata(d.join("big.lgn")).unwrap().len();
+
+    let record = "r12/p012345.txt";
+    let o = cluster.run(
+        2,
+        &["--stats", "cat", url, record, "--passphrase-file", "pp"],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        o.stdout,
+        "record 12345\n".repeat(1 + 12_345 % 37).as_bytes()
+    );
+    let [bytes, of, requests, twice, requests_twice] = traffic(&o);
+    eprintln!("cat: {bytes} bytes of {of} in {requests} requests");
+    assert_eq!(of, size);
+    assert!(requests <= 6, "{}", stderr(&o));
+    assert!(bytes < 1 << 20, "{}", stderr(&o));
+    assert_eq!((twice, requests_twice), (0, 0), "{}", stderr(&o));
+
+    let o = cluster.run(3, &["--stats", "info", url], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let [bytes, _, requests, twice, _] = traffic(&o);
+    eprintln!("info: {bytes} bytes in {requests} requests");
+    assert!(requests <= 3, "{}", stderr(&o));
+    assert_eq!(twice, 0, "{}", stderr(&o));
+
+    let o = cluster.run(1, &["--stats", "ls", url, "--passphrase-file", "pp"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().filter(|l| l.contains(".txt")).count(),
+        20_000
+    );
+    let [bytes, _, requests, twice, _] = traffic(&o);
+    eprintln!("ls: {bytes} bytes in {requests} requests");
+    assert!(
+        requests <= 8,
+        "five pages and what opening reads: {}",
+        stderr(&o)
+    );
+    assert_eq!(twice, 0, "{}", stderr(&o));
 }
