@@ -118,6 +118,11 @@ enum Command {
         /// pinned by the signed manifest like every entry.
         #[arg(long, value_name = "VIEWER.html")]
         embed_viewer: Option<PathBuf>,
+        /// The format version to write: 1.3, or 2.0 (records in large
+        /// sealed bundles under binary catalog pages and a signed head,
+        /// for archives of millions of records).
+        #[arg(long, value_name = "VERSION", default_value = "1.3", value_parser = ["1.3", "2.0"])]
+        format: String,
     },
     /// List an archive: public facts without a key, the records with one.
     Ls {
@@ -373,8 +378,10 @@ fn main() -> ExitCode {
             decoder_depth,
             force,
             embed_viewer,
+            format,
         } => commands::pack::pack(commands::pack::PackArgs {
             embed_viewer,
+            v2: format == "2.0",
             decoders,
             limits: (decoder_fuel, decoder_memory, decoder_depth),
             src,
@@ -444,13 +451,6 @@ fn main() -> ExitCode {
             unsigned,
             force,
         }),
-        Command::Prove {
-            archive,
-            record,
-            output,
-            keys,
-            force,
-        } => commands::prove::prove(&archive, &record, &output, &keys, force),
         Command::Prove {
             archive,
             record,

@@ -296,13 +296,30 @@ pub trait Renderer {
     }
 }
 
+/// Where packed records go: an archive writer of format 1.x or 2.0.
+pub trait RecordSink {
+    /// Records an empty folder.
+    fn add_empty_dir(&mut self, path: &str) -> Result<()>;
+    /// Adds one record (records come in strictly increasing path order).
+    fn add_record(&mut self, meta: RecordMeta, source: RecordSource<'_>) -> Result<()>;
+}
+
+impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> RecordSink for ArchiveWriter<W, R> {
+    fn add_empty_dir(&mut self, path: &str) -> Result<()> {
+        ArchiveWriter::add_empty_dir(self, path)
+    }
+    fn add_record(&mut self, meta: RecordMeta, source: RecordSource<'_>) -> Result<()> {
+        ArchiveWriter::add_record(self, meta, source)
+    }
+}
+
 /// Packs every planned record into `writer`, calling `progress` with the
 /// record path and the bytes of it about to be written. Records are taken
 /// out of the plan as they are packed, so its memory is given back while
 /// the writer's grows.
-pub fn pack_plan<W: Write + Seek + Send, R: rand_core::CryptoRngCore>(
+pub fn pack_plan(
     plan: &mut Plan,
-    writer: &mut ArchiveWriter<W, R>,
+    writer: &mut impl RecordSink,
     renderer: Option<&mut (dyn Renderer + Send)>,
     progress: impl FnMut(&str, u64),
 ) -> Result<()> {

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use legation_format::crypto::{self, Argon2Params};
 use legation_format::keys::{self, IssuerKey};
 use legation_format::pack::{self, PackOptions};
+use legation_format::v2;
 use legation_format::writer::{ArchiveWriter, WriterOptions};
 use rand_core::OsRng;
 
@@ -30,6 +31,8 @@ pub struct PackArgs {
     pub limits: (u64, u32, u32),
     pub force: bool,
     pub embed_viewer: Option<PathBuf>,
+    /// `--format 2.0`: write format 2.0 rather than 1.3.
+    pub v2: bool,
 }
 
 /// Reads the one-file browser viewer to embed, refusing what is plainly
@@ -53,6 +56,28 @@ fn read_viewer(p: &Path) -> Result<Vec<u8>> {
         );
     }
     Ok(bytes)
+}
+
+/// Packs the plan's records into a writer of either format, refusing to
+/// go on when rendering failed for a reason of this machine.
+fn fill(
+    plan: &mut pack::Plan,
+    w: &mut impl pack::RecordSink,
+    renderer: &mut decoders::PackRenderer,
+    bar: &indicatif::ProgressBar,
+) -> Result<()> {
+    let mut done = 0;
+    pack::pack_plan(plan, w, Some(&mut *renderer), |_, size| {
+        done += size;
+        bar.set_position(done);
+    })?;
+    if let Some(why) = renderer.host_failure.take() {
+        bail!(
+            "{why}; no archive is written, since its records would be signed as not \
+             rendered for a reason of this machine (see `ulimit -v`)"
+        );
+    }
+    Ok(())
 }
 
 /// `pack SRC -o ARCHIVE`.
@@ -140,22 +165,22 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     let bar = output::bar(total, "packing");
     let (tmp, file) = temp_beside(&a.output)?;
     let result = (|| -> Result<fs::File> {
-        let mut w = ArchiveWriter::new(BufWriter::with_capacity(1 << 20, file), opts, OsRng)?;
-        for (module, desc, vectors) in renderer.modules() {
-            w.add_decoder(module, desc.clone(), vectors)?;
-        }
-        let mut done = 0;
-        pack::pack_plan(&mut plan, &mut w, Some(&mut renderer), |_, size| {
-            done += size;
-            bar.set_position(done);
-        })?;
-        if let Some(why) = renderer.host_failure.take() {
-            bail!(
-                "{why}; no archive is written, since its records would be signed as not \
-                 rendered for a reason of this machine (see `ulimit -v`)"
-            );
-        }
-        let out = w.finish()?;
+        let out = BufWriter::with_capacity(1 << 20, file);
+        let out = if a.v2 {
+            let mut w = v2::writer::ArchiveWriter::new(out, opts, OsRng)?;
+            for (module, desc, vectors) in renderer.modules() {
+                w.add_decoder(module, desc.clone(), vectors)?;
+            }
+            fill(&mut plan, &mut w, &mut renderer, &bar)?;
+            w.finish()?
+        } else {
+            let mut w = ArchiveWriter::new(out, opts, OsRng)?;
+            for (module, desc, vectors) in renderer.modules() {
+                w.add_decoder(module, desc.clone(), vectors)?;
+            }
+            fill(&mut plan, &mut w, &mut renderer, &bar)?;
+            w.finish()?
+        };
         let f = out.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         Ok(f)

@@ -13,7 +13,7 @@ use std::io::{Read, Seek};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 
-use super::{describe, read_up_to, FoundRecord, Renderer};
+use super::{describe, read_up_to, FoundRecord, RecordSink, Renderer};
 use crate::writer::{RecordMeta, RecordSource};
 use crate::{Error, Result};
 
@@ -83,9 +83,9 @@ impl Drop for CloseOnDrop<'_> {
 }
 
 /// Packs `records` (in path order) into `writer`; see the module.
-pub(super) fn pack_records<W: std::io::Write + Seek + Send, R: rand_core::CryptoRngCore>(
+pub(super) fn pack_records(
     records: Vec<FoundRecord>,
-    writer: &mut crate::writer::ArchiveWriter<W, R>,
+    writer: &mut impl RecordSink,
     renderer: Option<&mut (dyn Renderer + Send)>,
     mut progress: impl FnMut(&str, u64),
 ) -> Result<()> {

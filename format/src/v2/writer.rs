@@ -969,6 +969,15 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     }
 }
 
+impl<W: Write + Seek, R: rand_core::CryptoRngCore> crate::pack::RecordSink for ArchiveWriter<W, R> {
+    fn add_empty_dir(&mut self, path: &str) -> Result<()> {
+        ArchiveWriter::add_empty_dir(self, path)
+    }
+    fn add_record(&mut self, meta: RecordMeta, source: RecordSource<'_>) -> Result<()> {
+        ArchiveWriter::add_record(self, meta, source)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
