@@ -263,6 +263,11 @@ impl Unlocked {
     pub(crate) fn v2(&self) -> Option<&crate::v2::Catalog> {
         self.v2.as_ref()
     }
+    /// A format 2.0 archive's own index (bundles, and pages with where
+    /// their records start); `None` for 1.x.
+    pub fn v2_index(&self) -> Option<&legation_format::v2::index::Index> {
+        self.v2.as_ref().map(|c| &c.index)
+    }
     /// Number of records.
     pub fn record_count(&self) -> u64 {
         self.index.records

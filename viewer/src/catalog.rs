@@ -4,7 +4,9 @@
 //! a few pages. A search or a folder streams the pages beside the window
 //! and keeps at most [`RESULTS_MAX`] matching rows (it counts the rest);
 //! those, being held, sort by any column. The folder tree is gathered by
-//! one pass over the pages, at most [`FOLDERS_MAX`] folders.
+//! one pass over the pages, at most [`FOLDERS_MAX`] folders: at unlocking
+//! for an archive of at most [`SURVEY_PAGES_MAX`] pages, on demand for a
+//! larger one (so that unlocking reads no page beyond those shown).
 //!
 //! Memory is bounded by [`CACHE_PAGES`] pages of rows, [`RESULTS_MAX`]
 //! rows and [`FOLDERS_MAX`] folders, plus 8 bytes a page: about 60 MB at
@@ -32,6 +34,32 @@ pub const CACHE_PAGES: usize = 16;
 
 /// Folders the folder tree shows at most.
 pub const FOLDERS_MAX: usize = 20_000;
+
+/// Catalog pages (of 4,096 records) an archive has at most for its folder
+/// tree to be gathered at unlocking: 65,536 records, a second or so of
+/// reading. A larger archive's tree is gathered only when asked for,
+/// since the pass reads every page (at 10,000,000 records, 2,442 pages
+/// and hundreds of megabytes).
+pub const SURVEY_PAGES_MAX: usize = 16;
+
+/// Whether unlocking `u` gathers its folder tree at once (see
+/// [`SURVEY_PAGES_MAX`]).
+pub fn survey_at_unlock(u: &Unlocked) -> bool {
+    u.index().pages.len() <= SURVEY_PAGES_MAX
+}
+
+/// Stored bytes of `u`'s catalog pages: what gathering the folder tree
+/// or a search over every record reads.
+pub fn catalog_bytes(u: &Unlocked) -> u64 {
+    let pages: std::collections::HashSet<&str> =
+        u.index().pages.iter().map(|p| p.entry.as_str()).collect();
+    u.archive()
+        .entries()
+        .iter()
+        .filter(|e| pages.contains(e.name.as_str()))
+        .map(|e| e.size)
+        .sum()
+}
 
 /// What the list shows of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,6 +406,133 @@ pub fn survey(
     Ok(complete)
 }
 
+/// What a format 2.0 entry holds, told from the index alone (no page
+/// read): a problem naming an entry says which records it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRecords {
+    /// A sentence for the window: what the entry is and which records
+    /// (numbers in path order, the paths bounding them) it holds.
+    pub message: String,
+    /// The first of those records (from 0, in path order), if any.
+    pub first: Option<u64>,
+}
+
+/// Whether `name` is a 2.0 bundle or catalog page entry (`b/` or `c/`
+/// and 8 lowercase hex digits), the entries that hold records.
+pub fn holds_records_v2(name: &str) -> bool {
+    let hex8 = |t: &str| {
+        t.len() == 8
+            && t.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    };
+    name.strip_prefix("b/").is_some_and(hex8) || name.strip_prefix("c/").is_some_and(hex8)
+}
+
+/// The pages holding bundle `b`'s records, given where each page's first
+/// record lies (bundle, offset), in order: from the last page starting at
+/// or before the bundle's start to the last page starting in it or
+/// before. `None` when no page starts at or before bundle `b`.
+pub fn bundle_pages(starts: &[(u64, u64)], b: u64) -> Option<(usize, usize)> {
+    let hi = starts.partition_point(|&(fb, _)| fb <= b).checked_sub(1)?;
+    let lo = starts.partition_point(|&s| s <= (b, 0)).checked_sub(1)?;
+    Some((lo, hi))
+}
+
+/// What entry `entry` of a 2.0 archive holds; `None` for a 1.x archive
+/// (whose record entries hold one record each: see the catalog).
+pub fn entry_records(u: &Unlocked, entry: &str) -> Option<EntryRecords> {
+    let idx = u.v2_index()?;
+    let pages = &u.index().pages;
+    let before = Positions::of(u);
+    let no_record = |what: &str| EntryRecords {
+        message: format!("{entry} {what}; it holds no record."),
+        first: None,
+    };
+    let number = |hex: &str| u64::from_str_radix(hex, 16).ok();
+    // Records of pages lo..=hi: numbers (from 1 for people) and paths.
+    let span = |lo: usize, hi: usize| -> (String, u64) {
+        let first = before.before[lo];
+        let last = before.before[hi + 1];
+        let from = match lo.checked_sub(1) {
+            Some(p) => format!("after \u{201c}{}\u{201d}", pages[p].last),
+            None => "from the first".into(),
+        };
+        (
+            format!(
+                "records {} to {last} in path order ({from} up to \u{201c}{}\u{201d})",
+                first + 1,
+                pages[hi].last
+            ),
+            first,
+        )
+    };
+    if let Some(n) = entry
+        .strip_prefix("b/")
+        .filter(|_| holds_records_v2(entry))
+        .and_then(number)
+    {
+        if n >= idx.bundles.len() as u64 {
+            return Some(no_record("is not one of the archive's bundles"));
+        }
+        let starts: Vec<(u64, u64)> = idx
+            .pages
+            .iter()
+            .map(|p| (p.first_bundle, p.first_offset))
+            .collect();
+        let Some((lo, hi)) = bundle_pages(&starts, n) else {
+            return Some(no_record("is a bundle no catalog page points into"));
+        };
+        let (records, first) = span(lo, hi);
+        let pages_text = if lo == hi {
+            format!("catalog page {}", lo + 1)
+        } else {
+            format!("catalog pages {} to {}", lo + 1, hi + 1)
+        };
+        return Some(EntryRecords {
+            message: format!(
+                "{entry} is bundle {} of {}: it stores the bytes of the records of {pages_text} \
+                 that lie in it, among {records}. Those records may not read or may not match \
+                 their hashes; the list shows the first of them.",
+                n + 1,
+                idx.bundles.len()
+            ),
+            first: Some(first),
+        });
+    }
+    if let Some(n) = entry
+        .strip_prefix("c/")
+        .filter(|_| holds_records_v2(entry))
+        .and_then(number)
+    {
+        let Some(n) = usize::try_from(n).ok().filter(|&n| n < pages.len()) else {
+            return Some(no_record("is not one of the catalog's pages"));
+        };
+        let (records, first) = span(n, n);
+        return Some(EntryRecords {
+            message: format!(
+                "{entry} is catalog page {} of {}: it lists {records}, their paths, sizes \
+                 and hashes (their bytes are in the bundles). Their rows may not read; the list \
+                 shows the first of them.",
+                n + 1,
+                pages.len()
+            ),
+            first: Some(first),
+        });
+    }
+    let what = if entry == legation_format::v2::INDEX_ENTRY {
+        "is the catalog's index (the pages and bundles, read at unlocking)"
+    } else if entry.starts_with(legation_format::recovery::PARITY_PREFIX) {
+        "is catalog parity (it lets `legation repair` rebuild a damaged catalog page)"
+    } else if entry == legation_format::recovery::TAIL_ENTRY {
+        "is the recovery data of the archive's public tail"
+    } else if entry.starts_with("d/") {
+        "is a decoder (records of its media types cannot be shown until it is repaired)"
+    } else {
+        "is part of the archive's public structure"
+    };
+    Some(no_record(what))
+}
+
 /// Adds `new` folders to the sorted `folders`.
 pub fn merge_folders(folders: &mut Vec<String>, new: Folders) {
     for f in new {
@@ -556,6 +711,36 @@ mod tests {
         );
         assert_eq!(subfolders(&folders, "a").collect::<Vec<_>>(), vec!["a/b"]);
         assert_eq!(subfolders(&folders, "a/b").count(), 0);
+    }
+
+    #[test]
+    fn a_bundle_s_records_lie_in_the_pages_starting_in_it_and_the_one_before() {
+        // Pages starting at (bundle, offset): bundle 0 spans pages 0-1,
+        // bundle 1 pages 1-2, bundle 2 lies inside page 2, bundle 3
+        // starts page 3 exactly.
+        let starts = [(0, 0), (0, 500), (1, 200), (3, 0), (3, 100)];
+        assert_eq!(bundle_pages(&starts, 0), Some((0, 1)));
+        assert_eq!(bundle_pages(&starts, 1), Some((1, 2)));
+        assert_eq!(bundle_pages(&starts, 2), Some((2, 2)));
+        assert_eq!(bundle_pages(&starts, 3), Some((3, 4)));
+        assert_eq!(bundle_pages(&[(2, 0)], 1), None);
+        assert_eq!(bundle_pages(&[], 0), None);
+    }
+
+    #[test]
+    fn entries_that_hold_records_in_2_0() {
+        assert!(holds_records_v2("b/0000000a"));
+        assert!(holds_records_v2("c/00000000"));
+        for not in [
+            "c/index",
+            "p/00000000",
+            "b/0000000A",
+            "b/000000001",
+            "r/00000000",
+            "recovery",
+        ] {
+            assert!(!holds_records_v2(not), "{not}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use egui::{Align, Key, Modifiers, RichText, Ui};
 use egui_extras::{Column, TableBuilder};
-use legation_reader::{Archive, Unlocked};
+use legation_reader::{Archive, Level, Unlocked};
 
 use super::export::Export;
 use super::record::{finish, render, OpenRecord, RecordState};
@@ -46,11 +46,17 @@ pub(super) struct Browser {
     pub(super) folders: Vec<String>,
     /// Whether the folder tree stopped at [`catalog::FOLDERS_MAX`].
     pub(super) folders_cut: bool,
+    /// Whether a pass gathered the folder tree to its end.
+    pub(super) folders_gathered: bool,
+    /// What the pass reads: every catalog page's stored bytes.
+    pub(super) catalog_bytes: u64,
     /// A search or a folder (or a small archive sorted by a column): the
     /// rows it keeps. `None` lists the archive in path order.
     pub(super) results: Option<Results>,
     /// The search for the record stored in a container entry.
     pub(super) finding: Option<Job<Result<String, String>>>,
+    /// What a 2.0 entry a problem named holds (from the index).
+    pub(super) entry_note: Option<String>,
     pub(super) load_error: Option<String>,
     /// Why the list is not sorted as asked.
     pub(super) sort_note: Option<String>,
@@ -93,24 +99,26 @@ pub(super) enum Tab {
 
 impl Browser {
     /// The browser of a freshly unlocked archive: the list's length comes
-    /// from the index; its first page and the folder survey start at once.
+    /// from the index and its first page is read at once. The folder
+    /// survey (every page) starts at once for an archive of at most
+    /// [`catalog::SURVEY_PAGES_MAX`] pages; a larger one offers it.
     pub(super) fn new(env: &Env<'_>, unlocked: Arc<Unlocked>) -> Browser {
-        let u = unlocked.clone();
-        let (tx, folder_batches) = std::sync::mpsc::channel();
-        let surveying = env.spawn(move |p| catalog::survey(&u, p, &mut |b| tx.send(b).is_ok()));
         let positions = Positions::of(&unlocked);
         let mut b = Browser {
-            unlocked,
             want: (positions.total() > 0).then_some(0),
             positions,
             cache: PageCache::default(),
             fetching: None,
-            surveying: Some(surveying),
-            folder_batches,
+            surveying: None,
+            folder_batches: std::sync::mpsc::channel().1,
             folders: Vec::new(),
             folders_cut: false,
+            folders_gathered: false,
+            catalog_bytes: catalog::catalog_bytes(&unlocked),
+            unlocked,
             results: None,
             finding: None,
+            entry_note: None,
             load_error: None,
             sort_note: None,
             query: String::new(),
@@ -126,7 +134,24 @@ impl Browser {
             export: Export::default(),
         };
         b.fetch(env);
+        if catalog::survey_at_unlock(&b.unlocked) {
+            b.survey(env);
+        }
         b
+    }
+
+    /// Starts the pass gathering the folder tree (it reads every page).
+    fn survey(&mut self, env: &Env<'_>) {
+        if self.surveying.is_some() {
+            return;
+        }
+        let u = self.unlocked.clone();
+        let (tx, folder_batches) = std::sync::mpsc::channel();
+        self.folders.clear();
+        self.folders_cut = false;
+        self.folder_batches = folder_batches;
+        self.surveying =
+            Some(env.spawn(move |p| catalog::survey(&u, p, &mut |b| tx.send(b).is_ok())));
     }
 
     /// The number of records in the archive.
@@ -289,8 +314,14 @@ impl Browser {
         }
         if let Some(j) = &mut self.surveying {
             if j.is_done() {
+                let cancelled = j.is_cancelled();
                 match j.take() {
-                    Some(Ok(complete)) => self.folders_cut = !complete,
+                    // Cancelled: a part of the tree would look like all of it.
+                    Some(Ok(_)) if cancelled => self.folders.clear(),
+                    Some(Ok(complete)) => {
+                        self.folders_cut = !complete;
+                        self.folders_gathered = true;
+                    }
                     Some(Err(e)) => {
                         self.load_error = Some(format!("The catalog cannot be read: {e}"))
                     }
@@ -298,8 +329,10 @@ impl Browser {
                         self.load_error = Some("Reading the catalog stopped unexpectedly.".into())
                     }
                 }
-                while let Ok(b) = self.folder_batches.try_recv() {
-                    catalog::merge_folders(&mut self.folders, b);
+                if !cancelled {
+                    while let Ok(b) = self.folder_batches.try_recv() {
+                        catalog::merge_folders(&mut self.folders, b);
+                    }
                 }
                 self.surveying = None;
             }
@@ -376,9 +409,20 @@ impl Browser {
         }
     }
 
-    /// Looks for the record stored in container entry `entry` (the catalog
-    /// is read page by page, beside the window), then opens it.
+    /// Shows what container entry `entry` holds. In a 2.0 archive an
+    /// entry holds many records (a bundle) or none of its own (a page
+    /// lists them; parity, the index): the index says which, without
+    /// reading a page, and the list moves to the first of them. In a 1.x
+    /// archive it holds one record, looked for page by page beside the
+    /// window, then opened.
     fn find_entry(&mut self, env: &Env<'_>, entry: String) {
+        if let Some(held) = catalog::entry_records(&self.unlocked, &entry) {
+            self.entry_note = Some(held.message);
+            if let Some(k) = held.first {
+                self.show_record_number(k);
+            }
+            return;
+        }
         let u = self.unlocked.clone();
         self.finding = Some(env.spawn(move |p| {
             let pages = u.index().pages.len();
@@ -393,6 +437,23 @@ impl Browser {
             }
             Err(format!("{entry}: no record of the catalog is stored there"))
         }));
+    }
+
+    /// Lists the archive in path order with the cursor on record `k`.
+    fn show_record_number(&mut self, k: u64) {
+        if let Some(j) = self.results.take().and_then(|r| r.job) {
+            j.cancel();
+        }
+        self.query.clear();
+        self.folder.clear();
+        self.sort = SortKey::Path;
+        self.descending = false;
+        if k < self.base || k >= self.base + LIST_WINDOW {
+            self.base = k;
+        }
+        self.cursor = Some((k - self.base) as usize);
+        self.scroll_to_cursor = true;
+        self.stale = true;
     }
 
     fn open_record(&mut self, env: &Env<'_>, path: &str) {
@@ -422,6 +483,17 @@ impl Browser {
         if self.tab == Tab::Verify {
             self.tab = Tab::Record;
         }
+    }
+
+    /// Whether a problem at `level` about `subject` names a container
+    /// entry rather than a record: fixity problems always; in a 2.0
+    /// archive a content problem naming a bundle, unless a record has
+    /// that path.
+    fn names_entry(&self, level: Level, subject: &str) -> bool {
+        level == Level::Fixity
+            || (self.unlocked.v2_index().is_some()
+                && catalog::holds_records_v2(subject)
+                && self.unlocked.find(subject).is_err())
     }
 
     pub(super) fn ui(
@@ -484,11 +556,22 @@ impl Browser {
                             self.stale = true;
                         }
                         folder_tree(ui, &self.folders, "", &mut self.folder, &mut self.stale);
-                        if self.surveying.is_some() {
+                        if let Some(j) = &self.surveying {
                             ui.horizontal(|ui| {
                                 ui.spinner();
-                                ui.label(RichText::new("gathering folders…").small());
+                                ui.label(
+                                    RichText::new(format!(
+                                        "gathering folders… {:.0} %",
+                                        j.fraction() * 100.0
+                                    ))
+                                    .small(),
+                                );
+                                if !j.is_cancelled() && ui.small_button("Cancel").clicked() {
+                                    j.cancel();
+                                }
                             });
+                        } else if !self.folders_gathered {
+                            self.offer_survey(ui, env);
                         }
                         if self.folders_cut {
                             ui.label(
@@ -524,6 +607,16 @@ impl Browser {
                 if let Some(e) = &self.load_error {
                     ui.colored_label(ui.visuals().error_fg_color, e);
                 }
+                let mut dismiss = false;
+                if let Some(n) = &self.entry_note {
+                    ui.horizontal_wrapped(|ui| {
+                        ui.colored_label(ui.visuals().warn_fg_color, n);
+                        dismiss = ui.small_button("Dismiss").clicked();
+                    });
+                }
+                if dismiss {
+                    self.entry_note = None;
+                }
                 if let Some(n) = &self.sort_note {
                     ui.label(RichText::new(n).small());
                 }
@@ -548,10 +641,10 @@ impl Browser {
                             let mut sel = None;
                             verify.ui(ui, env, archive, Some(&self.unlocked), Some(&mut sel));
                             match sel {
-                                Some(s) if s.starts_with(legation_format::RECORD_PREFIX) => {
+                                Some((level, s)) if self.names_entry(level, &s) => {
                                     self.find_entry(env, s)
                                 }
-                                Some(s) => open_path = Some(s),
+                                Some((_, s)) => open_path = Some(s),
                                 None => {}
                             }
                         });
@@ -570,6 +663,28 @@ impl Browser {
 
         if let Some(p) = open_path {
             self.open_record(env, &p);
+        }
+    }
+
+    /// The folder survey on demand, for an archive too large to read
+    /// every page of at unlocking: what it costs, and the way around it.
+    fn offer_survey(&mut self, ui: &mut Ui, env: &Env<'_>) {
+        let pages = self.unlocked.index().pages.len();
+        ui.label(
+            RichText::new(format!(
+                "The folders are known only by reading every catalog page: {pages} pages, {} \
+                 for {} records. A search by path (a folder's name and /) lists one folder \
+                 without it.",
+                human_size(self.catalog_bytes),
+                self.total()
+            ))
+            .small(),
+        );
+        if ui
+            .button("List folders (reads the whole catalog)")
+            .clicked()
+        {
+            self.survey(env);
         }
     }
 

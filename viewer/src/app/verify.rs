@@ -39,14 +39,15 @@ impl VerifyPanel {
     }
 
     /// Draws the panel. With `unlocked`, content and render levels are
-    /// offered; `select` receives a record path the user clicked.
+    /// offered; `select` receives the subject of a problem the user
+    /// clicked (a record's path, or an entry's name), with its level.
     pub(super) fn ui(
         &mut self,
         ui: &mut Ui,
         env: &Env<'_>,
         archive: &Archive,
         unlocked: Option<&Arc<Unlocked>>,
-        mut select: Option<&mut Option<String>>,
+        mut select: Option<&mut Option<(Level, String)>>,
     ) {
         ui.horizontal(|ui| {
             ui.label("Pinned issuer:");
@@ -153,7 +154,12 @@ impl VerifyPanel {
 
 /// A verification's outcome; `asked` is the level the user asked for (a
 /// cancelled check stops at the level it had reached).
-fn report_ui(ui: &mut Ui, r: &Report, asked: Level, select: &mut Option<&mut Option<String>>) {
+fn report_ui(
+    ui: &mut Ui,
+    r: &Report,
+    asked: Level,
+    select: &mut Option<&mut Option<(Level, String)>>,
+) {
     let (good, bad) = (
         Color32::from_rgb(0x2e, 0x8b, 0x3e),
         ui.visuals().error_fg_color,
@@ -219,15 +225,23 @@ fn report_ui(ui: &mut Ui, r: &Report, asked: Level, select: &mut Option<&mut Opt
             } else {
                 format!("{}: {}", p.subject, p.message)
             };
-            match select {
-                // Content and render problems name a record; fixity ones an
-                // entry, which is a record's when it is under `r/`.
-                Some(sel)
-                    if p.level != Level::Fixity
-                        || p.subject.starts_with(legation_format::RECORD_PREFIX) =>
-                {
-                    if ui.link(text).on_hover_text("Show this record").clicked() {
-                        **sel = Some(p.subject.clone());
+            // Content and render problems name a record (in 2.0, or a
+            // bundle); fixity ones an entry, which is a record's when it is
+            // under `r/` (1.x) and holds records when it is a 2.0 bundle or
+            // catalog page.
+            let hover = if p.level != Level::Fixity
+                || p.subject.starts_with(legation_format::RECORD_PREFIX)
+            {
+                Some("Show this record")
+            } else if crate::catalog::holds_records_v2(&p.subject) {
+                Some("Say which records it holds")
+            } else {
+                None
+            };
+            match (select.as_deref_mut(), hover) {
+                (Some(sel), Some(hover)) => {
+                    if ui.link(text).on_hover_text(hover).clicked() {
+                        *sel = Some((p.level, p.subject.clone()));
                     }
                 }
                 _ => {
