@@ -647,3 +647,133 @@ fn the_record_shown_exports_a_proof_that_checks_without_the_archive() {
     settle(&mut h);
     assert!(!out.exists(), "a 1.x record exports no proof");
 }
+
+#[test]
+fn a_large_archive_reads_only_the_pages_shown_and_lists_folders_when_asked() {
+    let path = support::large();
+    let reads = support::Reads::default();
+    let script = Rc::new(RefCell::new(Script {
+        reads: Some(reads.clone()),
+        ..Default::default()
+    }));
+    let mut h = open_unlocked(script, path);
+    let total = support::LARGE_RECORDS;
+    assert!(has(&h, &format!("{total} of {total} records")));
+    assert!(has(&h, "Person 0"), "the first row");
+    // Unlocking read the first screen's page and no other: no folder survey.
+    assert_eq!(support::pages_read(path, &reads), vec![0]);
+    assert!(h.query_by_label("reg").is_none(), "no folder tree yet");
+    assert!(has(&h, "17 pages"), "what listing the folders reads");
+    snap(&mut h, "large_folders_offered");
+
+    // Asked for, the survey reads every page and shows the tree.
+    button(&h, "List folders (reads the whole catalog)").click();
+    settle(&mut h);
+    assert_eq!(
+        support::pages_read(path, &reads),
+        (0..17).collect::<Vec<_>>()
+    );
+    assert!(h
+        .query_by_label("List folders (reads the whole catalog)")
+        .is_none());
+    // `reg` and its 68 folders `f00` to `f67`.
+    assert_eq!(h.state_mut().summary()["folders"], 69);
+    button(&h, "reg").click();
+    settle(&mut h);
+    assert!(has(&h, &format!("{total} of {total} records")));
+}
+
+#[test]
+fn a_damaged_2_0_bundle_says_which_records_it_holds_without_reading_pages() {
+    // One byte of the register's only bundle changed.
+    let good = std::fs::read(support::national()).unwrap();
+    let a = legation_reader::Archive::open(legation_reader::source::MemSource::new(
+        good.clone(),
+        "national",
+    ))
+    .unwrap();
+    let e = a
+        .entries()
+        .iter()
+        .find(|e| e.name == "b/00000000")
+        .unwrap()
+        .clone();
+    let mut bad = good;
+    bad[(e.data_offset() + e.size / 2) as usize] ^= 0x40;
+    let path = archives()
+        .dir
+        .join(format!("national-bad-bundle-{}.lgn", std::process::id()));
+    std::fs::write(&path, &bad).unwrap();
+
+    let reads = support::Reads::default();
+    let script = Rc::new(RefCell::new(Script {
+        reads: Some(reads.clone()),
+        ..Default::default()
+    }));
+    let mut h = open_unlocked(script, &path);
+    button(&h, "Verify archive").click();
+    settle(&mut h);
+    button(&h, "Verify fixity").click();
+    settle(&mut h);
+    assert!(has(&h, "DAMAGED"));
+    let pages_before = support::pages_read(&path, &reads);
+    h.get_by_label_contains("b/00000000: ").click();
+    h.run_steps(2);
+    settle(&mut h);
+    // Nothing of the catalog read for the answer: the index says it.
+    assert!(
+        has(
+            &h,
+            "b/00000000 is bundle 1 of 1: it stores the bytes of the records of catalog pages 1 to 3"
+        ),
+        "{:?}",
+        h.state_mut().summary()
+    );
+    assert!(has(
+        &h,
+        "records 1 to 9000 in path order (from the first up to \u{201c}reg/f08/p08999.txt\u{201d})"
+    ));
+    assert_eq!(support::pages_read(&path, &reads), pages_before);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_2_0_catalog_page_or_parity_entry_is_told_from_the_index() {
+    let a = legation_reader::Archive::open(
+        legation_reader::source::FileSource::open(support::national()).unwrap(),
+    )
+    .unwrap();
+    let u = a
+        .unlock(&[legation_reader::Key::Identity(legation_tests::identity())])
+        .unwrap();
+    let page = legation_viewer::catalog::entry_records(&u, "c/00000001").unwrap();
+    assert_eq!(page.first, Some(4096));
+    assert!(
+        page.message.starts_with(
+            "c/00000001 is catalog page 2 of 3: it lists records 4097 to 8192 in path order \
+             (after \u{201c}reg/f04/p04095.txt\u{201d} up to \u{201c}reg/f08/p08191.txt\u{201d})"
+        ),
+        "{}",
+        page.message
+    );
+    let parity = legation_viewer::catalog::entry_records(&u, "p/00000000").unwrap();
+    assert_eq!(parity.first, None);
+    assert!(
+        parity.message.contains("holds no record"),
+        "{}",
+        parity.message
+    );
+    assert!(legation_viewer::catalog::entry_records(&u, "c/00000003")
+        .unwrap()
+        .message
+        .contains("not one of the catalog's pages"));
+    // 1.x: one record an entry, found through the catalog.
+    let a = legation_reader::Archive::open(
+        legation_reader::source::FileSource::open(&archives().intact).unwrap(),
+    )
+    .unwrap();
+    let u = a
+        .unlock(&[legation_reader::Key::Identity(legation_tests::identity())])
+        .unwrap();
+    assert!(legation_viewer::catalog::entry_records(&u, "r/00000000").is_none());
+}

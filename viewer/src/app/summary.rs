@@ -87,6 +87,7 @@ impl App {
                             "visible": b.shown(),
                             "rows": (0..b.shown().min(20)).filter_map(|i| b.row(i)).map(|r| r.title.clone()).collect::<Vec<_>>(),
                             "loading": b.list_busy(),
+                            "folders": b.folders.len(),
                             "error": b.load_error,
                             "record": open,
                             "export": b.export.message,

@@ -225,6 +225,55 @@ pub struct Script {
     pub key_file: Option<PathBuf>,
     pub save: Option<PathBuf>,
     pub recent: Vec<PathBuf>,
+    /// When set, every read of an opened archive is noted here.
+    pub reads: Option<Reads>,
+}
+
+/// The reads of a [`Counting`] source: (offset, length), in order.
+pub type Reads = Arc<std::sync::Mutex<Vec<(u64, u64)>>>;
+
+/// A source that notes every read, to count what the viewer reads.
+pub struct Counting(pub Box<dyn ReadAt>, pub Reads);
+
+impl ReadAt for Counting {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.1.lock().unwrap().push((offset, buf.len() as u64));
+        self.0.read_exact_at(offset, buf)
+    }
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+}
+
+/// The catalog pages (`c/<8 hex>`, by number) that `reads` of the
+/// archive at `path` touched, not counting reads reaching the file's end
+/// (opening reads the tail in one go, whichever entries it spans).
+pub fn pages_read(path: &Path, reads: &Reads) -> Vec<usize> {
+    let a =
+        legation_reader::Archive::open(legation_reader::source::FileSource::open(path).unwrap())
+            .unwrap();
+    let len = a.len();
+    let reads = reads.lock().unwrap();
+    let mut out = Vec::new();
+    for e in a.entries() {
+        let Some(n) = e
+            .name
+            .strip_prefix("c/")
+            .and_then(|h| usize::from_str_radix(h, 16).ok())
+        else {
+            continue;
+        };
+        if reads
+            .iter()
+            .any(|&(o, l)| o + l < len && o < e.end() && o + l > e.data_offset())
+        {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// Threads, except that while `hold` is set jobs wait until released:
@@ -267,7 +316,16 @@ impl Platform for Scripted {
         legation_reader::decode::Host::native
     }
     fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
-        Ok(Box::new(legation_reader::source::FileSource::open(path)?))
+        let file = Box::new(legation_reader::source::FileSource::open(path)?);
+        Ok(match &self.0.borrow().reads {
+            Some(r) => Box::new(Counting(file, r.clone())),
+            None => file,
+        })
+    }
+    /// Reads counted: opened as the browser opens a remote archive, with
+    /// no fixity check (it reads every byte) until asked for.
+    fn checks_on_open(&self, _path: &Path, _len: u64) -> bool {
+        self.0.borrow().reads.is_none()
     }
     fn pick_archive(&self) -> Option<PathBuf> {
         self.0.borrow_mut().archive.take()
@@ -298,9 +356,25 @@ pub const NATIONAL_RECORDS: u64 = 9_000;
 /// the test issuer, opened by the test passphrase. Made once.
 pub fn national() -> &'static Path {
     static A: OnceLock<PathBuf> = OnceLock::new();
-    A.get_or_init(|| {
+    A.get_or_init(|| register("national-2.0.lgn", NATIONAL_RECORDS))
+}
+
+/// Records in [`large`]: 17 catalog pages, one more than the viewer
+/// gathers the folder tree of at unlocking.
+pub const LARGE_RECORDS: u64 = 16 * 4096 + 2000;
+
+/// As [`national`] with [`LARGE_RECORDS`] records (in 68 folders).
+pub fn large() -> &'static Path {
+    static A: OnceLock<PathBuf> = OnceLock::new();
+    A.get_or_init(|| register("large-2.0.lgn", LARGE_RECORDS))
+}
+
+/// A 2.0 register of `records` records `reg/fNN/pNNNNN.txt` (1,000 a
+/// folder), titled `Person N`.
+fn register(name: &str, records: u64) -> PathBuf {
+    {
         let dir = archives().dir.clone();
-        let path = dir.join("national-2.0.lgn");
+        let path = dir.join(name);
         let opts = WriterOptions {
             created: legation_tests::CREATED,
             issuer: Some(legation_tests::issuer()),
@@ -315,7 +389,7 @@ pub fn national() -> &'static Path {
         let rng = rand_chacha::ChaCha20Rng::seed_from_u64(20);
         let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
         let mut w = legation_format::v2::writer::ArchiveWriter::new(file, opts, rng).unwrap();
-        for i in 0..NATIONAL_RECORDS {
+        for i in 0..records {
             let meta = RecordMeta {
                 path: format!("reg/f{:02}/p{i:05}.txt", i / 1000),
                 title: format!("Person {i}"),
@@ -332,5 +406,5 @@ pub fn national() -> &'static Path {
         }
         w.finish().unwrap();
         path
-    })
+    }
 }
