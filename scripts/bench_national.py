@@ -76,6 +76,7 @@ def main():
     if not os.path.exists("gov.key"):
         subprocess.run([L, "keygen", "issuer", "-o", "gov"], check=True, capture_output=True)
     rows, checks = [], []
+    load = [os.getloadavg()[0]]
     for n in [1000, 10_000, 100_000, 1_000_000, 10_000_000]:
         if n > MAX:
             break
@@ -95,7 +96,7 @@ def main():
         fx = measure([L, "verify", arch, "--issuer", "gov.pub"], runs=1 if big else 3)
         b3 = measure(["b3sum", arch], runs=1 if big else 3)
         ct = measure([L, "verify", arch, "-i", "r.key", "--level", "content"], runs=1 if big else 3)
-        run([L, "prove", arch, one, "-i", "r.key", "-o", "one.proof"])
+        run([L, "prove", arch, one, "-i", "r.key", "-o", "one.proof", "--force"])
         proof_size = os.path.getsize("one.proof")
         chk = measure([L, "check-proof", "one.proof", "--issuer", "gov.pub"])
         budget = 1.25 * b3[0] + 0.2e-6 * n
@@ -105,10 +106,11 @@ def main():
                     f"| {ms(ct[0])} / {ct[1]:.0f} MB | {proof_size:,} B | {ms(chk[0])} |")
         checks.append((n, overhead, info, cat, first, ls, fx, budget, chk))
         print(rows[-1], flush=True)
-    write(rows, checks)
+        load.append(os.getloadavg()[0])
+    write(rows, checks, load)
 
 
-def write(rows, checks):
+def write(rows, checks, load):
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     verdicts = []
@@ -125,8 +127,9 @@ def write(rows, checks):
     section = f"""{HEADING}
 
 Written by `python3 scripts/bench_national.py` on {time.strftime('%Y-%m-%d')} at commit {commit}
-({os.cpu_count()} cores, {cpu}; archives on tmpfs). Records are synthetic (`synth`, benches/src/bin/synth.rs:
-20-200 random letters, 21-byte paths, no decoder, no Dublin Core), written through the 2.0 writer
+({os.cpu_count()} cores, {cpu}; archives on tmpfs; load average {min(load):.1f} to {max(load):.1f}
+during the run, 0 meaning the machine was otherwise idle). Records are synthetic (`synth`, benches/src/bin/synth.rs:
+20-200 random bytes, 21-byte paths, no decoder, no Dublin Core), written through the 2.0 writer
 without files, for one X25519 recipient and signed. Every command is a fresh process; each cell is
 the median time / the largest peak RSS (from `wait4`) of {RUNS} runs (3 from 10,000 records for
 write, list, audit, content; 1 at 10,000,000). *Overhead* is (archive size - record bytes) / records,
