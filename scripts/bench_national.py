@@ -176,6 +176,9 @@ def pack_rows():
         print(rows[-1], flush=True)
         os.remove(out)
         os.remove(f"{name}.tar.age")
+        # tmpfs holds a file in at least 4 KiB of memory: one folder at a time.
+        shutil.rmtree(os.path.join(BENCH, name))
+        os.remove(os.path.join(BENCH, name + ".complete"))
     return rows
 
 
