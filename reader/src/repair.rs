@@ -225,64 +225,22 @@ pub fn repair<W: Write + Seek>(
         return crate::v2::repair::repair(damaged, other, opts, out, progress);
     }
     let copies: Vec<Arc<dyn ReadAt>> = std::iter::once(damaged).chain(other).collect();
-    let mut status = Vec::new();
-    let mut usable: Vec<Option<Found>> = Vec::new();
-    let mut forged = false;
-    for c in &copies {
-        let (s, f) = judge(c, opts.pinned.as_ref());
-        status.push(s);
-        match f {
-            Ok(f) => usable.push(Some(f)),
-            Err(kind) => {
-                forged |= kind == ErrorKind::Forged;
-                usable.push(None)
-            }
-        }
-    }
-    let why = |s: &ManifestStatus| s.problem.clone().unwrap_or_default();
-    let (side, preferred) = match (&usable[0], usable.get(1).and_then(Option::as_ref)) {
-        (None, None) if copies.len() == 1 => {
-            return Err(Error::NoManifestAlone {
-                damaged: status[0].copy.clone(),
-                damaged_why: why(&status[0]),
-                forged,
-            })
-        }
-        (None, None) => {
-            return Err(Error::NoManifest {
-                damaged: status[0].copy.clone(),
-                damaged_why: why(&status[0]),
-                other: status[1].copy.clone(),
-                other_why: why(&status[1]),
-                forged,
-            })
-        }
-        (Some(_), None) => (Side::Damaged, false),
-        (None, Some(_)) => (Side::Other, false),
-        (Some(d), Some(o)) if d.bytes == o.bytes => (Side::Damaged, false),
-        (Some(_), Some(_)) => match opts.prefer {
-            Some(s) => (s, true),
-            None => {
-                let is = |s: &ManifestStatus| {
-                    format!(
-                        "archive {} created {}, {}",
-                        s.archive_id.as_deref().unwrap_or("?"),
-                        s.created.as_deref().unwrap_or("?"),
-                        match &s.signer {
-                            Some(f) => format!("signed by {f}"),
-                            None => "unsigned".into(),
-                        }
-                    )
-                };
-                return Err(Error::CopiesDisagree {
-                    damaged: status[0].copy.clone(),
-                    damaged_is: is(&status[0]),
-                    other: status[1].copy.clone(),
-                    other_is: is(&status[1]),
-                });
-            }
+    let (status, mut usable, forged) = judge_copies(&copies, |c| judge(c, opts.pinned.as_ref()));
+    let (side, preferred) = choose(
+        &status,
+        &usable,
+        forged,
+        opts.prefer,
+        |d, o| d.bytes == o.bytes,
+        |s| {
+            format!(
+                "archive {} created {}, {}",
+                s.archive_id.as_deref().unwrap_or("?"),
+                s.created.as_deref().unwrap_or("?"),
+                signed_by(s)
+            )
         },
-    };
+    )?;
     let chosen = usable[side as usize].take().unwrap(); // Some by the match above
     let chosen_status = &status[side as usize];
 
@@ -306,20 +264,14 @@ pub fn repair<W: Write + Seek>(
             )
         });
     for (name, size, crc32, hash, memory) in listed.chain(tail) {
-        container::check_name(name)?;
+        let next = place(name, size, offset)?;
         let e = Entry {
             name: name.to_owned(),
             size,
             crc32,
             offset,
         };
-        offset = offset
-            .checked_add(container::local_header_len(name, size) as u64)
-            .and_then(|o| o.checked_add(size))
-            .ok_or_else(|| Error::ManifestMismatch {
-                entry: name.to_owned(),
-                what: "size runs past the largest possible file".into(),
-            })?;
+        offset = next;
         planned.push((e, hash, memory));
     }
     let total: u64 = planned.iter().map(|p| p.0.size).sum();
@@ -358,16 +310,7 @@ pub fn repair<W: Write + Seek>(
     for (e, hash, memory) in &planned {
         let header = container::local_header(&e.name, e.size, e.crc32);
         write(out, &header, &e.name)?;
-        // Report a damaged header only where the copy reaches (a
-        // truncated copy's missing entries are reported as such below).
-        let mut theirs = vec![0u8; header.len()];
-        let within = e.offset + header.len() as u64 <= copies[0].len();
-        if within && !(copies[0].read_exact_at(e.offset, &mut theirs).is_ok() && theirs == header) {
-            damaged_structure.push(Damage {
-                entry: e.name.clone(),
-                problem: "local header differs (regenerated)".into(),
-            });
-        }
+        check_header(&*copies[0], e, &header, &mut damaged_structure);
         pos += header.len() as u64;
         let mut why: [Option<String>; 2] = [None, None];
         let mut taken = None;
@@ -381,11 +324,7 @@ pub fn repair<W: Write + Seek>(
                 }
                 Err(w) => {
                     why[i] = Some(w);
-                    out.seek(SeekFrom::Start(pos))
-                        .map_err(|err| Error::Output {
-                            what: e.name.clone(),
-                            source: err,
-                        })?;
+                    rewind(out, pos, &e.name)?;
                 }
             }
         }
@@ -401,22 +340,7 @@ pub fn repair<W: Write + Seek>(
                     write(out, &b, &e.name)?;
                     2
                 }
-                None if copies.len() == 1 => {
-                    return Err(Error::DamagedAlone {
-                        entry: e.name.clone(),
-                        damaged: names[0].clone(),
-                        damaged_why: why[0].take().unwrap_or_default(),
-                    })
-                }
-                None => {
-                    return Err(Error::DamagedInBoth {
-                        entry: e.name.clone(),
-                        damaged: names[0].clone(),
-                        damaged_why: why[0].take().unwrap_or_default(),
-                        other: names[1].clone(),
-                        other_why: why[1].take().unwrap_or_default(),
-                    })
-                }
+                None => return Err(unavailable(&e.name, &names, &mut why)),
             },
         };
         for (i, list) in [&mut damaged_entries, &mut damaged_in_other]
@@ -444,45 +368,14 @@ pub fn repair<W: Write + Seek>(
     }
 
     // The central directory and the end records, as the writer makes them.
-    let cd_offset = pos;
-    let mut cd = Vec::new();
-    let mut h = Vec::new();
-    for (e, _, _) in &planned {
-        container::central_header_into(e, &mut h);
-        cd.extend_from_slice(&h);
-    }
-    let cd_size = cd.len() as u64;
-    cd.extend(container::end_records(
-        planned.len() as u64,
-        cd_offset,
-        cd_size,
-    ));
-    write(out, &cd, "the central directory")?;
-    out.flush().map_err(|err| Error::Output {
-        what: "the archive".into(),
-        source: err,
-    })?;
-    let len = cd_offset + cd.len() as u64;
-    if !same_bytes(&*copies[0], cd_offset, &cd, &mut buf) {
-        damaged_structure.push(Damage {
-            entry: "central directory and end records".into(),
-            problem: "differ or are missing (regenerated)".into(),
-        });
-    }
-    if copies[0].len() != len {
-        damaged_structure.push(Damage {
-            entry: "file length".into(),
-            problem: format!(
-                "{} bytes, the archive is {len} bytes ({})",
-                copies[0].len(),
-                if copies[0].len() < len {
-                    "truncated"
-                } else {
-                    "extra bytes"
-                }
-            ),
-        });
-    }
+    let len = finish(
+        out,
+        planned.iter().map(|p| &p.0),
+        pos,
+        &*copies[0],
+        &mut buf,
+        &mut damaged_structure,
+    )?;
 
     Ok(Report {
         archive_id: hex::encode(&chosen.manifest.archive_id),
@@ -549,7 +442,7 @@ fn supported(
             .ok()
             .map(|i| listed[i]);
         match there {
-            Some((e, hash, _)) if e.size == x.size && e.crc32 == x.crc32 && *hash == x.blake3 => {
+            Some((e, hash, _)) if confirms(&x, e, hash) => {
                 s.confirmed += 1;
                 if [RECORD_PREFIX, CATALOG_PAGE_PREFIX, recovery::PARITY_PREFIX]
                     .iter()
@@ -573,18 +466,13 @@ fn supported(
         ));
     }
     if let Some((x, there)) = against {
-        return Err(format!(
-            "{name} holds {contradicting} of its {} surviving entries intact (their data \
-             matching their headers' CRC-32) that it does not list where it puts them; first {} \
-             at offset {} ({} bytes), where it lists {}",
+        return Err(contradiction(
+            &name,
+            contradicting,
             s.surviving,
-            x.name,
-            x.offset,
-            x.size,
-            match there {
-                Some(n) => format!("{n}, with other bytes"),
-                None => "no entry".into(),
-            }
+            &x,
+            there,
+            "that it does not list where it puts them",
         ));
     }
     // A damaged copy with nothing intact left holds nothing a signed
@@ -734,13 +622,9 @@ fn rebuild(
     e: &Entry,
     hash: &[u8; 32],
 ) -> Option<Vec<u8>> {
-    let intact = |name: &str| -> Option<Vec<u8>> {
+    let intact = |name: &str| {
         let (pe, ph, _) = &planned[*by_name.get(name)?];
-        let mut b = vec![0u8; usize::try_from(pe.size).ok()?];
-        copies.iter().find_map(|c| {
-            (c.read_exact_at(pe.data_offset(), &mut b).is_ok() && blake3::hash(&b).as_bytes() == ph)
-                .then(|| b.clone())
-        })
+        intact_in_any(copies, pe, ph)
     };
     let b = recovery::rebuild_catalog_entry(&e.name, m.catalog.pages, e.size, &intact)?;
     (blake3::hash(&b).as_bytes() == hash).then_some(b)
@@ -751,6 +635,240 @@ pub(crate) fn write<W: Write>(out: &mut W, bytes: &[u8], what: &str) -> Result<(
         what: what.into(),
         source: e,
     })
+}
+
+/// Judges every copy with `judge`: what was found of each, the usable
+/// finding of each, and whether any was refused as forged.
+pub(crate) fn judge_copies<F>(
+    copies: &[Arc<dyn ReadAt>],
+    judge: impl Fn(&Arc<dyn ReadAt>) -> (ManifestStatus, std::result::Result<F, ErrorKind>),
+) -> (Vec<ManifestStatus>, Vec<Option<F>>, bool) {
+    let mut status = Vec::new();
+    let mut usable = Vec::new();
+    let mut forged = false;
+    for c in copies {
+        let (s, f) = judge(c);
+        status.push(s);
+        match f {
+            Ok(f) => usable.push(Some(f)),
+            Err(kind) => {
+                forged |= kind == ErrorKind::Forged;
+                usable.push(None)
+            }
+        }
+    }
+    (status, usable, forged)
+}
+
+/// Which copy's finding to use, and whether that was the caller's choice:
+/// the only usable one; the damaged copy's when both are `same`; else the
+/// caller's preference, or an error describing each copy by `is`.
+pub(crate) fn choose<F>(
+    status: &[ManifestStatus],
+    usable: &[Option<F>],
+    forged: bool,
+    prefer: Option<Side>,
+    same: impl Fn(&F, &F) -> bool,
+    is: impl Fn(&ManifestStatus) -> String,
+) -> Result<(Side, bool)> {
+    let why = |s: &ManifestStatus| s.problem.clone().unwrap_or_default();
+    Ok(match (&usable[0], usable.get(1).and_then(Option::as_ref)) {
+        (None, None) if usable.len() == 1 => {
+            return Err(Error::NoManifestAlone {
+                damaged: status[0].copy.clone(),
+                damaged_why: why(&status[0]),
+                forged,
+            })
+        }
+        (None, None) => {
+            return Err(Error::NoManifest {
+                damaged: status[0].copy.clone(),
+                damaged_why: why(&status[0]),
+                other: status[1].copy.clone(),
+                other_why: why(&status[1]),
+                forged,
+            })
+        }
+        (Some(_), None) => (Side::Damaged, false),
+        (None, Some(_)) => (Side::Other, false),
+        (Some(d), Some(o)) if same(d, o) => (Side::Damaged, false),
+        (Some(_), Some(_)) => match prefer {
+            Some(s) => (s, true),
+            None => {
+                return Err(Error::CopiesDisagree {
+                    damaged: status[0].copy.clone(),
+                    damaged_is: is(&status[0]),
+                    other: status[1].copy.clone(),
+                    other_is: is(&status[1]),
+                })
+            }
+        },
+    })
+}
+
+/// `"signed by <fingerprint>"` or `"unsigned"`, for describing a copy.
+pub(crate) fn signed_by(s: &ManifestStatus) -> String {
+    match &s.signer {
+        Some(f) => format!("signed by {f}"),
+        None => "unsigned".into(),
+    }
+}
+
+/// Places an entry of `size` bytes named `name` at `offset`, and gives the
+/// offset after it (its local header and data); an invalid name or an
+/// offset past `u64` is an error naming the entry.
+pub(crate) fn place(name: &str, size: u64, offset: u64) -> Result<u64> {
+    container::check_name(name)?;
+    offset
+        .checked_add(container::local_header_len(name, size) as u64)
+        .and_then(|o| o.checked_add(size))
+        .ok_or_else(|| Error::ManifestMismatch {
+            entry: name.to_owned(),
+            what: "size runs past the largest possible file".into(),
+        })
+}
+
+/// Notes in `damaged_structure` when the damaged copy reaches past `e`'s
+/// local `header` but does not hold it there (a truncated copy's missing
+/// entries are reported as such elsewhere).
+pub(crate) fn check_header(
+    damaged: &dyn ReadAt,
+    e: &Entry,
+    header: &[u8],
+    damaged_structure: &mut Vec<Damage>,
+) {
+    let mut theirs = vec![0u8; header.len()];
+    let within = e.offset + header.len() as u64 <= damaged.len();
+    if within && !(damaged.read_exact_at(e.offset, &mut theirs).is_ok() && theirs == header) {
+        damaged_structure.push(Damage {
+            entry: e.name.clone(),
+            problem: "local header differs (regenerated)".into(),
+        });
+    }
+}
+
+/// Moves `out` back to `pos` after a copy that did not match.
+pub(crate) fn rewind<W: Seek>(out: &mut W, pos: u64, what: &str) -> Result<()> {
+    out.seek(SeekFrom::Start(pos))
+        .map(drop)
+        .map_err(|err| Error::Output {
+            what: what.into(),
+            source: err,
+        })
+}
+
+/// The error for an entry that no copy nor the recovery data gives, with
+/// why each copy did not (`why[i]` for copy `names[i]`).
+pub(crate) fn unavailable(entry: &str, names: &[String], why: &mut [Option<String>; 2]) -> Error {
+    match names.len() {
+        1 => Error::DamagedAlone {
+            entry: entry.to_owned(),
+            damaged: names[0].clone(),
+            damaged_why: why[0].take().unwrap_or_default(),
+        },
+        _ => Error::DamagedInBoth {
+            entry: entry.to_owned(),
+            damaged: names[0].clone(),
+            damaged_why: why[0].take().unwrap_or_default(),
+            other: names[1].clone(),
+            other_why: why[1].take().unwrap_or_default(),
+        },
+    }
+}
+
+/// The data of entry `e` from the first copy where it has BLAKE3 `hash`.
+pub(crate) fn intact_in_any(
+    copies: &[Arc<dyn ReadAt>],
+    e: &Entry,
+    hash: &[u8; 32],
+) -> Option<Vec<u8>> {
+    let mut b = vec![0u8; usize::try_from(e.size).ok()?];
+    copies.iter().find_map(|c| {
+        (c.read_exact_at(e.data_offset(), &mut b).is_ok() && blake3::hash(&b).as_bytes() == hash)
+            .then(|| b.clone())
+    })
+}
+
+/// Writes the central directory and the end records of `entries` (as the
+/// writer makes them) at `cd_offset`, flushes `out`, notes in
+/// `damaged_structure` where the damaged copy's differ or its length is
+/// not the archive's, and gives the archive's length.
+pub(crate) fn finish<'a, W: Write>(
+    out: &mut W,
+    entries: impl ExactSizeIterator<Item = &'a Entry>,
+    cd_offset: u64,
+    damaged: &dyn ReadAt,
+    buf: &mut [u8],
+    damaged_structure: &mut Vec<Damage>,
+) -> Result<u64> {
+    let count = entries.len() as u64;
+    let mut cd = Vec::new();
+    let mut h = Vec::new();
+    for e in entries {
+        container::central_header_into(e, &mut h);
+        cd.extend_from_slice(&h);
+    }
+    let cd_size = cd.len() as u64;
+    cd.extend(container::end_records(count, cd_offset, cd_size));
+    write(out, &cd, "the central directory")?;
+    out.flush().map_err(|err| Error::Output {
+        what: "the archive".into(),
+        source: err,
+    })?;
+    let len = cd_offset + cd.len() as u64;
+    if !same_bytes(damaged, cd_offset, &cd, buf) {
+        damaged_structure.push(Damage {
+            entry: "central directory and end records".into(),
+            problem: "differ or are missing (regenerated)".into(),
+        });
+    }
+    if damaged.len() != len {
+        damaged_structure.push(Damage {
+            entry: "file length".into(),
+            problem: format!(
+                "{} bytes, the archive is {len} bytes ({})",
+                damaged.len(),
+                if damaged.len() < len {
+                    "truncated"
+                } else {
+                    "extra bytes"
+                }
+            ),
+        });
+    }
+    Ok(len)
+}
+
+/// Whether an entry a copy holds intact by its own local header is `e`
+/// with BLAKE3 `hash`, name aside: same offset, size, CRC-32 and BLAKE3.
+pub(crate) fn confirms(x: &Intact, e: &Entry, hash: &[u8; 32]) -> bool {
+    x.offset == e.offset && x.size == e.size && x.crc32 == e.crc32 && x.blake3 == *hash
+}
+
+/// Why a head or manifest from the other copy is refused: `contradicting`
+/// of the damaged copy `name`'s `surviving` intact entries are not where
+/// it puts them (`x` the first, and what it lists there); `does_not_list`
+/// says whose listing they contradict.
+pub(crate) fn contradiction(
+    name: &str,
+    contradicting: u64,
+    surviving: u64,
+    x: &Intact,
+    there: Option<String>,
+    does_not_list: &str,
+) -> String {
+    format!(
+        "{name} holds {contradicting} of its {surviving} surviving entries intact (their data \
+         matching their headers' CRC-32) {does_not_list}; first {} at offset {} ({} bytes), \
+         where it lists {}",
+        x.name,
+        x.offset,
+        x.size,
+        match there {
+            Some(n) => format!("{n}, with other bytes"),
+            None => "no entry".into(),
+        }
+    )
 }
 
 /// Copies an entry's data from a copy into `out` while hashing it. The

@@ -22,7 +22,7 @@
 //! chosen head's rows.
 
 use std::collections::HashMap;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Seek, Write};
 use std::sync::Arc;
 
 use legation_format::container::{self, Entry};
@@ -32,8 +32,9 @@ use legation_format::v2::{self, entries as table, head, public};
 
 use crate::archive::Signer;
 use crate::repair::{
-    copy_checked, intact_entries, same_bytes, write, Damage, ManifestStatus, Options, Report, Side,
-    Support, Tally, BLOCK,
+    check_header, choose, confirms, contradiction, copy_checked, finish, intact_entries,
+    intact_in_any, judge_copies, place, rewind, signed_by, unavailable, write, Damage,
+    ManifestStatus, Options, Report, Side, Support, Tally, BLOCK,
 };
 use crate::source::ReadAt;
 use crate::v2::open::{check_layout, signer_of, MAX_ENTRIES, MAX_HEAD, MAX_PUBLIC};
@@ -356,65 +357,23 @@ pub(crate) fn repair<W: Write + Seek>(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report> {
     let copies: Vec<Arc<dyn ReadAt>> = std::iter::once(damaged).chain(other).collect();
-    let mut status = Vec::new();
-    let mut usable: Vec<Option<Found>> = Vec::new();
-    let mut forged = false;
-    for c in &copies {
-        let (s, f) = judge(c, opts.pinned.as_ref());
-        status.push(s);
-        match f {
-            Ok(f) => usable.push(Some(f)),
-            Err(kind) => {
-                forged |= kind == ErrorKind::Forged;
-                usable.push(None)
-            }
-        }
-    }
-    let why = |s: &ManifestStatus| s.problem.clone().unwrap_or_default();
-    let (side, preferred) = match (&usable[0], usable.get(1).and_then(Option::as_ref)) {
-        (None, None) if copies.len() == 1 => {
-            return Err(Error::NoManifestAlone {
-                damaged: status[0].copy.clone(),
-                damaged_why: why(&status[0]),
-                forged,
-            })
-        }
-        (None, None) => {
-            return Err(Error::NoManifest {
-                damaged: status[0].copy.clone(),
-                damaged_why: why(&status[0]),
-                other: status[1].copy.clone(),
-                other_why: why(&status[1]),
-                forged,
-            })
-        }
-        (Some(_), None) => (Side::Damaged, false),
-        (None, Some(_)) => (Side::Other, false),
-        (Some(d), Some(o)) if d.head_bytes == o.head_bytes => (Side::Damaged, false),
-        (Some(_), Some(_)) => match opts.prefer {
-            Some(s) => (s, true),
-            None => {
-                let is = |s: &ManifestStatus| {
-                    format!(
-                        "archive {} created {}, head {}, {}",
-                        s.archive_id.as_deref().unwrap_or("?"),
-                        s.created.as_deref().unwrap_or("?"),
-                        s.manifest_blake3.as_deref().unwrap_or("?"),
-                        match &s.signer {
-                            Some(f) => format!("signed by {f}"),
-                            None => "unsigned".into(),
-                        }
-                    )
-                };
-                return Err(Error::CopiesDisagree {
-                    damaged: status[0].copy.clone(),
-                    damaged_is: is(&status[0]),
-                    other: status[1].copy.clone(),
-                    other_is: is(&status[1]),
-                });
-            }
+    let (status, mut usable, forged) = judge_copies(&copies, |c| judge(c, opts.pinned.as_ref()));
+    let (side, preferred) = choose(
+        &status,
+        &usable,
+        forged,
+        opts.prefer,
+        |d, o| d.head_bytes == o.head_bytes,
+        |s| {
+            format!(
+                "archive {} created {}, head {}, {}",
+                s.archive_id.as_deref().unwrap_or("?"),
+                s.created.as_deref().unwrap_or("?"),
+                s.manifest_blake3.as_deref().unwrap_or("?"),
+                signed_by(s)
+            )
         },
-    };
+    )?;
     let chosen = usable[side as usize].take().unwrap(); // Some by the match above
     let chosen_status = &status[side as usize];
 
@@ -438,14 +397,7 @@ pub(crate) fn repair<W: Write + Seek>(
         .iter()
         .map(|(n, size, crc, b)| (n.clone(), *size, *crc, *blake3::hash(b).as_bytes()));
     for (name, size, crc32, hash) in listed.chain(tail_rows) {
-        container::check_name(&name)?;
-        let next = offset
-            .checked_add(container::local_header_len(&name, size) as u64)
-            .and_then(|o| o.checked_add(size))
-            .ok_or_else(|| Error::ManifestMismatch {
-                entry: name.clone(),
-                what: "size runs past the largest possible file".into(),
-            })?;
+        let next = place(&name, size, offset)?;
         planned.push((
             Entry {
                 name,
@@ -503,14 +455,7 @@ pub(crate) fn repair<W: Write + Seek>(
     for (e, hash) in &planned {
         let header = container::local_header(&e.name, e.size, e.crc32);
         write(out, &header, &e.name)?;
-        let mut theirs = vec![0u8; header.len()];
-        let within = e.offset + header.len() as u64 <= copies[0].len();
-        if within && !(copies[0].read_exact_at(e.offset, &mut theirs).is_ok() && theirs == header) {
-            damaged_structure.push(Damage {
-                entry: e.name.clone(),
-                problem: "local header differs (regenerated)".into(),
-            });
-        }
+        check_header(&*copies[0], e, &header, &mut damaged_structure);
         pos += header.len() as u64;
         let mut why: [Option<String>; 2] = [None, None];
         let mut taken = None;
@@ -544,20 +489,7 @@ pub(crate) fn repair<W: Write + Seek>(
             }
         }
         let Some(taken) = taken else {
-            return Err(match copies.len() {
-                1 => Error::DamagedAlone {
-                    entry: e.name.clone(),
-                    damaged: names[0].clone(),
-                    damaged_why: why[0].take().unwrap_or_default(),
-                },
-                _ => Error::DamagedInBoth {
-                    entry: e.name.clone(),
-                    damaged: names[0].clone(),
-                    damaged_why: why[0].take().unwrap_or_default(),
-                    other: names[1].clone(),
-                    other_why: why[1].take().unwrap_or_default(),
-                },
-            });
+            return Err(unavailable(&e.name, &names, &mut why));
         };
         if let Some(w) = why[0].take() {
             damaged_entries.push(Damage {
@@ -583,45 +515,14 @@ pub(crate) fn repair<W: Write + Seek>(
     }
 
     // The central directory and the end records, as the writer makes them.
-    let cd_offset = pos;
-    let mut cd = Vec::new();
-    let mut h = Vec::new();
-    for (e, _) in &planned {
-        container::central_header_into(e, &mut h);
-        cd.extend_from_slice(&h);
-    }
-    let cd_size = cd.len() as u64;
-    cd.extend(container::end_records(
-        planned.len() as u64,
-        cd_offset,
-        cd_size,
-    ));
-    write(out, &cd, "the central directory")?;
-    out.flush().map_err(|err| Error::Output {
-        what: "the archive".into(),
-        source: err,
-    })?;
-    let len = cd_offset + cd.len() as u64;
-    if !same_bytes(&*copies[0], cd_offset, &cd, &mut buf) {
-        damaged_structure.push(Damage {
-            entry: "central directory and end records".into(),
-            problem: "differ or are missing (regenerated)".into(),
-        });
-    }
-    if copies[0].len() != len {
-        damaged_structure.push(Damage {
-            entry: "file length".into(),
-            problem: format!(
-                "{} bytes, the archive is {len} bytes ({})",
-                copies[0].len(),
-                if copies[0].len() < len {
-                    "truncated"
-                } else {
-                    "extra bytes"
-                }
-            ),
-        });
-    }
+    let len = finish(
+        out,
+        planned.iter().map(|p| &p.0),
+        pos,
+        &*copies[0],
+        &mut buf,
+        &mut damaged_structure,
+    )?;
 
     Ok(Report {
         archive_id: hex::encode(&chosen.head.archive_id),
@@ -645,16 +546,6 @@ pub(crate) fn repair<W: Write + Seek>(
         entries: planned.len() as u64,
         len,
     })
-}
-
-/// Moves `out` back to `pos` after a copy that did not match.
-fn rewind<W: Seek>(out: &mut W, pos: u64, what: &str) -> Result<()> {
-    out.seek(SeekFrom::Start(pos))
-        .map(drop)
-        .map_err(|err| Error::Output {
-            what: what.into(),
-            source: err,
-        })
 }
 
 /// The entry `e` from the archive's own recovery data, and the tally it
@@ -693,13 +584,9 @@ fn own_recovery(
         .to_bytes();
         return (blake3::hash(&b).as_bytes() == hash).then_some((Some(b), 3));
     }
-    let intact = |name: &str| -> Option<Vec<u8>> {
+    let intact = |name: &str| {
         let (pe, ph) = &planned[*by_name.get(name)?];
-        let mut b = vec![0u8; usize::try_from(pe.size).ok()?];
-        copies.iter().find_map(|c| {
-            (c.read_exact_at(pe.data_offset(), &mut b).is_ok() && blake3::hash(&b).as_bytes() == ph)
-                .then(|| b.clone())
-        })
+        intact_in_any(copies, pe, ph)
     };
     let b = recovery::rebuild_catalog_entry(&e.name, chosen.public.catalog.pages, e.size, &intact)?;
     (blake3::hash(&b).as_bytes() == hash).then_some((Some(b), 2))
@@ -756,12 +643,7 @@ fn supported(
             .ok()
             .map(|i| &planned[i]);
         match there {
-            Some((e, hash))
-                if e.name == x.name
-                    && e.size == x.size
-                    && e.crc32 == x.crc32
-                    && *hash == x.blake3 =>
-            {
+            Some((e, hash)) if e.name == x.name && confirms(&x, e, hash) => {
                 s.confirmed += 1;
                 if is_own(&e.name) {
                     s.confirmed_own += 1;
@@ -776,19 +658,14 @@ fn supported(
         }
     });
     if let Some((x, there)) = against {
-        return Err(format!(
-            "{name} holds {contradicting} of its {} surviving entries intact (their data \
-             matching their headers' CRC-32) that its head does not list where it puts them \
-             (another generation or another archive); first {} at offset {} ({} bytes), where \
-             it lists {}",
+        return Err(contradiction(
+            &name,
+            contradicting,
             s.surviving,
-            x.name,
-            x.offset,
-            x.size,
-            match there {
-                Some(n) => format!("{n}, with other bytes"),
-                None => "no entry".into(),
-            }
+            &x,
+            there,
+            "that its head does not list where it puts them (another generation or another \
+             archive)",
         ));
     }
     if s.confirmed == 0 && !s.signed {
