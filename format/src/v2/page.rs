@@ -179,19 +179,9 @@ impl Record {
         out.extend_from_slice(&self.blake3);
         varint::put_str(&mut out, &self.media_type);
         varint::put_str(&mut out, self.decoder.as_deref().unwrap_or(""));
-        match &self.render {
-            None => out.push(R_NONE),
-            Some(Render::Rendered { blake3, pages }) => {
-                out.push(R_RENDERED);
-                out.extend_from_slice(blake3);
-                varint::put(&mut out, u64::from(*pages));
-            }
-            Some(Render::NotRendered { reason }) => {
-                out.push(R_NOT_RENDERED);
-                varint::put_str(&mut out, reason);
-            }
-            Some(Render::Unknown) => unreachable!("refused by check"),
-        }
+        put_render(&mut out, self.render.as_ref(), |out, reason| {
+            varint::put_str(out, reason)
+        });
         self.put_optional(&mut out);
         Ok(out)
     }
@@ -215,14 +205,11 @@ impl Record {
             "" => None,
             d => Some(d.to_owned()),
         };
-        let render = match r.byte()? {
-            R_NONE => None,
-            R_RENDERED => Some(rendered(&mut r)?),
-            R_NOT_RENDERED => Some(Render::NotRendered {
-                reason: r.str(MAX_TEXT, "reason")?.to_owned(),
-            }),
-            k => return Err(r.error(format!("unknown render status {k}"))),
-        };
+        let render = read_render(
+            &mut r,
+            |r| Ok(r.str(MAX_TEXT, "reason")?.to_owned()),
+            |k| format!("unknown render status {k}"),
+        )?;
         let mut items = 0;
         let mut rec = Record {
             path,
@@ -247,11 +234,42 @@ impl Record {
     }
 }
 
-/// Reads a rendered status's hash and page count.
-fn rendered(r: &mut Reader<'_>) -> Result<Render> {
-    let blake3 = r.hash()?;
-    let pages = r.bounded(u64::from(u32::MAX), "render pages")? as u32;
-    Ok(Render::Rendered { blake3, pages })
+/// Writes a render status: its byte, then a rendered status's hash and
+/// page count, or a not-rendered status's reason as `reason` writes it.
+fn put_render(out: &mut Vec<u8>, render: Option<&Render>, reason: impl FnOnce(&mut Vec<u8>, &str)) {
+    match render {
+        None => out.push(R_NONE),
+        Some(Render::Rendered { blake3, pages }) => {
+            out.push(R_RENDERED);
+            out.extend_from_slice(blake3);
+            varint::put(out, u64::from(*pages));
+        }
+        Some(Render::NotRendered { reason: why }) => {
+            out.push(R_NOT_RENDERED);
+            reason(out, why);
+        }
+        Some(Render::Unknown) => unreachable!("refused by check"),
+    }
+}
+
+/// Reads a render status as [`put_render`] writes it, the reason of a
+/// not-rendered status by `reason`; an unknown status byte is refused with
+/// the words `unknown` gives for it.
+fn read_render(
+    r: &mut Reader<'_>,
+    reason: impl FnOnce(&mut Reader<'_>) -> Result<String>,
+    unknown: impl FnOnce(u8) -> String,
+) -> Result<Option<Render>> {
+    Ok(match r.byte()? {
+        R_NONE => None,
+        R_RENDERED => {
+            let blake3 = r.hash()?;
+            let pages = r.bounded(u64::from(u32::MAX), "render pages")? as u32;
+            Some(Render::Rendered { blake3, pages })
+        }
+        R_NOT_RENDERED => Some(Render::NotRendered { reason: reason(r)? }),
+        k => return Err(r.error(unknown(k))),
+    })
 }
 
 /// Reads the optional fields `flags` announces into `rec`, counting
@@ -477,19 +495,9 @@ pub fn encode_page(records: &[Record], tables: &mut Tables) -> Result<Vec<u8>> {
             &mut out,
             rec.decoder.as_deref().map_or(0, |d| tables.decoder(d) + 1),
         );
-        match &rec.render {
-            None => out.push(R_NONE),
-            Some(Render::Rendered { blake3, pages }) => {
-                out.push(R_RENDERED);
-                out.extend_from_slice(blake3);
-                varint::put(&mut out, u64::from(*pages));
-            }
-            Some(Render::NotRendered { reason }) => {
-                out.push(R_NOT_RENDERED);
-                varint::put(&mut out, tables.reason(reason));
-            }
-            Some(Render::Unknown) => unreachable!("refused by check"),
-        }
+        put_render(&mut out, rec.render.as_ref(), |out, reason| {
+            varint::put(out, tables.reason(reason))
+        });
         rec.put_optional(&mut out);
         prev = &rec.path;
     }
@@ -626,14 +634,11 @@ fn parse_plain(plain: &[u8], tables: &Tables, entry: &str) -> Result<Vec<Record>
             0 => None,
             k => Some(lookup(&r, &tables.decoders, "decoder", k - 1)?),
         };
-        let render = match r.byte()? {
-            R_NONE => None,
-            R_RENDERED => Some(rendered(&mut r)?),
-            R_NOT_RENDERED => Some(Render::NotRendered {
-                reason: table(&mut r, &tables.reasons, "reason")?,
-            }),
-            k => return Err(r.error(format!("{path}: unknown render status {k}"))),
-        };
+        let render = read_render(
+            &mut r,
+            |r| table(r, &tables.reasons, "reason"),
+            |k| format!("{path}: unknown render status {k}"),
+        )?;
         let mut rec = Record {
             path,
             title: None,
