@@ -270,20 +270,27 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
+    /// Notes the bundles from the next one up to (not including) `n` as
+    /// reached by no record, unless gaps are expected.
+    fn skip_to(&mut self, n: u64) {
+        if self.gaps_expected {
+            return;
+        }
+        for skipped in self.next_bundle..n {
+            let name = v2::bundle_entry(skipped);
+            self.problems.push((
+                name.clone(),
+                Error::ManifestMismatch {
+                    entry: name,
+                    what: "a bundle that no record is in".into(),
+                },
+            ));
+        }
+    }
+
     /// Opens bundle `n`, noting the bundles skipped before it.
     fn enter(&mut self, n: u64) -> crate::Result<()> {
-        for skipped in self.next_bundle..n {
-            if !self.gaps_expected {
-                let name = v2::bundle_entry(skipped);
-                self.problems.push((
-                    name.clone(),
-                    Error::ManifestMismatch {
-                        entry: name,
-                        what: "a bundle that no record is in".into(),
-                    },
-                ));
-            }
-        }
+        self.skip_to(n);
         if n < self.next_bundle {
             return Err(Error::ManifestMismatch {
                 entry: v2::bundle_entry(n),
@@ -395,18 +402,7 @@ impl<'a> Cursor<'a> {
     fn finish(mut self, report: &mut Report) {
         self.close();
         let total = self.cat.index.bundles.len() as u64;
-        for skipped in self.next_bundle..total {
-            if !self.gaps_expected {
-                let name = v2::bundle_entry(skipped);
-                self.problems.push((
-                    name.clone(),
-                    Error::ManifestMismatch {
-                        entry: name,
-                        what: "a bundle that no record is in".into(),
-                    },
-                ));
-            }
-        }
+        self.skip_to(total);
         for (subject, e) in self.problems {
             report.problems.push(Problem {
                 level: Level::Content,
