@@ -13,7 +13,7 @@ use legation_document::{Block, Document};
 use legation_format::catalog::CatalogRecord;
 use legation_reader::Unlocked;
 
-use crate::png::{base64, encode_png};
+use crate::png::encode_png;
 pub use crate::text::{clean, hex_dump, unsafe_to_show};
 
 /// The facts that head an exported view: the archive (named by
@@ -305,7 +305,7 @@ fn block_html(o: &mut String, b: &Block) {
             let _ = writeln!(
                 o,
                 "<p><img width=\"{width}\" height=\"{height}\" alt=\"image {width}×{height}\" src=\"data:image/png;base64,{}\"></p>",
-                base64(&png)
+                legation_format::v2::base64::encode(&png)
             );
         }
         Block::Code { text } => {
