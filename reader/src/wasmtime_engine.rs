@@ -68,7 +68,13 @@ fn pooling(slots: usize) -> wasmtime::InstanceAllocationStrategy {
         .total_core_instances(n)
         .max_memory_size(MEMORY_CAP)
         .linear_memory_keep_resident(16 << 20)
-        .table_keep_resident(64 << 10);
+        .table_keep_resident(64 << 10)
+        // Where the kernel can say which pages a call touched (Linux 6.7+,
+        // PAGEMAP_SCAN), only those are reset: a tiny record's call no
+        // longer clears every low page of the slot (100,000 tiny records
+        // packed: 4.1 s -> 2.5 s). Elsewhere the low pages are cleared as
+        // before; either way each call starts from the module's own image.
+        .pagemap_scan(wasmtime::Enabled::Auto);
     wasmtime::InstanceAllocationStrategy::Pooling(p)
 }
 
