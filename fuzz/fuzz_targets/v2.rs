@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             if let Ok(lines) = head::parse_signatures(input) {
-                assert_eq!(head::signatures_to_bytes(&lines), input, "signatures have one spelling");
+                assert_eq!(
+                    head::signatures_to_bytes(&lines),
+                    input,
+                    "signatures have one spelling"
+                );
                 for line in &lines {
                     let _ = head::verify(line, b"legation-head 2.0\n");
                 }
@@ -29,19 +33,25 @@ fuzz_target!(|data: &[u8]| {
         }
         2 => {
             if let Ok(rows) = entries::parse(input) {
-                assert_eq!(entries::to_bytes(&rows), input, "an entry table has one spelling");
+                assert_eq!(
+                    entries::to_bytes(&rows),
+                    input,
+                    "an entry table has one spelling"
+                );
             }
         }
         3 => {
             if let Ok(p) = public::Public::parse(input) {
-                let again = public::Public::parse(&p.to_bytes()).expect("public.json written back parses");
+                let again =
+                    public::Public::parse(&p.to_bytes()).expect("public.json written back parses");
                 assert_eq!(again.to_bytes(), p.to_bytes());
             }
         }
         4 => {
             if let Ok(ix) = index::Index::parse(input, "c/index") {
                 let _ = ix.page_for("r0000/p0000000001.bin");
-                let again = index::Index::parse(&ix.encode(), "c/index").expect("an index written back parses");
+                let again = index::Index::parse(&ix.encode(), "c/index")
+                    .expect("an index written back parses");
                 assert_eq!(again.records, ix.records);
                 assert_eq!(again.pages.len(), ix.pages.len());
             }
@@ -56,13 +66,18 @@ fuzz_target!(|data: &[u8]| {
                 let _ = page::locate(&records, 0, 0);
                 let mut t = tables.clone();
                 let bytes = page::encode_page(&records, &mut t).expect("a parsed page encodes");
-                let again = page::parse_page(&bytes, &t, "c/00000000").expect("a page written back parses");
+                let again =
+                    page::parse_page(&bytes, &t, "c/00000000").expect("a page written back parses");
                 assert_eq!(again, records);
             }
         }
         6 => {
             if let Ok((salt, record)) = page::Record::from_leaf(input) {
-                assert_eq!(record.leaf(&salt).expect("a parsed leaf encodes"), input, "a leaf has one spelling");
+                assert_eq!(
+                    record.leaf(&salt).expect("a parsed leaf encodes"),
+                    input,
+                    "a leaf has one spelling"
+                );
             }
         }
         _ => {

@@ -85,8 +85,8 @@ pub mod isolated;
 pub mod repair;
 pub mod source;
 mod unlocked;
-pub mod verify;
 mod v2;
+pub mod verify;
 #[cfg(feature = "wasmi")]
 pub mod wasmi_engine;
 #[cfg(all(feature = "wasmtime", not(target_arch = "wasm32")))]

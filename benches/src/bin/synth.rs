@@ -34,7 +34,13 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args { records: 0, out: String::new(), recipient: String::new(), issuer: None, seed: 1 };
+    let mut a = Args {
+        records: 0,
+        out: String::new(),
+        recipient: String::new(),
+        issuer: None,
+        seed: 1,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -48,7 +54,10 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     if a.out.is_empty() || a.recipient.is_empty() {
-        return Err("usage: synth --records N --out FILE --recipient R.pub [--issuer GOV.key] [--seed S]".into());
+        return Err(
+            "usage: synth --records N --out FILE --recipient R.pub [--issuer GOV.key] [--seed S]"
+                .into(),
+        );
     }
     Ok(a)
 }
@@ -87,7 +96,8 @@ fn run(a: Args) -> Result<(u64, u64), String> {
             media_type: "application/octet-stream".into(),
             ..Default::default()
         };
-        w.add_record(meta, RecordSource::Bytes(&buf[..len])).map_err(|e| e.to_string())?;
+        w.add_record(meta, RecordSource::Bytes(&buf[..len]))
+            .map_err(|e| e.to_string())?;
         total += len as u64;
     }
     let mut out = w.finish().map_err(|e| e.to_string())?;

@@ -57,7 +57,10 @@ impl<'a> Reader<'a> {
 
     /// One byte.
     pub fn byte(&mut self) -> Result<u8> {
-        let b = *self.data.get(self.pos).ok_or_else(|| self.error("ends early"))?;
+        let b = *self
+            .data
+            .get(self.pos)
+            .ok_or_else(|| self.error("ends early"))?;
         self.pos += 1;
         Ok(b)
     }
@@ -65,7 +68,10 @@ impl<'a> Reader<'a> {
     /// `n` bytes.
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
         if self.remaining() < n {
-            return Err(self.error(format!("ends early (wants {n} bytes, {} left)", self.remaining())));
+            return Err(self.error(format!(
+                "ends early (wants {n} bytes, {} left)",
+                self.remaining()
+            )));
         }
         let s = &self.data[self.pos..self.pos + n];
         self.pos += n;
@@ -130,7 +136,17 @@ mod tests {
 
     #[test]
     fn round_trips_and_refuses_long_forms() {
-        for v in [0u64, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, u64::MAX] {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
             let mut b = Vec::new();
             put(&mut b, v);
             let mut r = Reader::new(&b, "t");
@@ -147,7 +163,12 @@ mod tests {
         assert!(Reader::new(&[0x81, 0x80, 0x00], "t").varint().is_err());
         // Eleven bytes, or a tenth byte over 1: over 64 bits.
         assert!(Reader::new(&[0xff; 11], "t").varint().is_err());
-        assert!(Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02], "t").varint().is_err());
+        assert!(Reader::new(
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02],
+            "t"
+        )
+        .varint()
+        .is_err());
         assert!(Reader::new(&[0x80], "t").varint().is_err());
         let mut b = Vec::new();
         put_str(&mut b, "régistre");
