@@ -73,6 +73,73 @@ pub enum RecordSource<'a> {
     },
 }
 
+/// What both format versions' writers draw before writing a byte: the
+/// archive id, the data key and the key slots, in that order from the
+/// writer's random source (so that seeded writers, such as the test
+/// vectors', stay byte for byte the same), after refusing options no
+/// reader could use.
+pub(crate) struct Keys {
+    pub(crate) archive_id: [u8; 16],
+    pub(crate) data_key: DataKey,
+    pub(crate) key_slots: Vec<crypto::KeySlot>,
+}
+
+impl Keys {
+    pub(crate) fn draw(
+        opts: &WriterOptions,
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<Keys> {
+        if opts.recipients.is_empty() && opts.passphrases.is_empty() {
+            return Err(Error::invalid(
+                "archive",
+                "no recipient and no passphrase: nobody could open it",
+            ));
+        }
+        if opts.passphrases.len() > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
+            return Err(Error::invalid(
+                "archive",
+                format!(
+                    "more than {} passphrases; readers try no more",
+                    crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS
+                ),
+            ));
+        }
+        if let Some(v) = &opts.viewer {
+            if v.len() > crate::VIEWER_MAX {
+                return Err(Error::invalid(
+                    crate::VIEWER_ENTRY,
+                    format!(
+                        "the viewer is {} bytes, over the {} byte limit",
+                        v.len(),
+                        crate::VIEWER_MAX
+                    ),
+                ));
+            }
+        }
+        let mut archive_id = [0u8; 16];
+        rng.fill_bytes(&mut archive_id);
+        let data_key = DataKey::generate(rng);
+        let mut key_slots = Vec::new();
+        for r in &opts.recipients {
+            key_slots.push(crypto::x25519_slot(&data_key, &archive_id, r, rng)?);
+        }
+        for (p, params) in &opts.passphrases {
+            key_slots.push(crypto::passphrase_slot(
+                &data_key,
+                &archive_id,
+                p,
+                *params,
+                rng,
+            )?);
+        }
+        Ok(Keys {
+            archive_id,
+            data_key,
+            key_slots,
+        })
+    }
+}
+
 /// Writes one archive. Records must be added in strictly increasing path
 /// order (bytewise), as catalog pages are cut while writing.
 pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
@@ -102,37 +169,11 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// Starts an archive: draws the data key, makes the key slots and
     /// writes the plain entries that come first.
     pub fn new(out: W, opts: WriterOptions, mut rng: R) -> Result<Self> {
-        if opts.recipients.is_empty() && opts.passphrases.is_empty() {
-            return Err(Error::invalid(
-                "archive",
-                "no recipient and no passphrase: nobody could open it",
-            ));
-        }
-        if opts.passphrases.len() > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
-            return Err(Error::invalid(
-                "archive",
-                format!(
-                    "more than {} passphrases; readers try no more",
-                    crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS
-                ),
-            ));
-        }
-        let mut archive_id = [0u8; 16];
-        rng.fill_bytes(&mut archive_id);
-        let data_key = DataKey::generate(&mut rng);
-        let mut key_slots = Vec::new();
-        for r in &opts.recipients {
-            key_slots.push(crypto::x25519_slot(&data_key, &archive_id, r, &mut rng)?);
-        }
-        for (p, params) in &opts.passphrases {
-            key_slots.push(crypto::passphrase_slot(
-                &data_key,
-                &archive_id,
-                p,
-                *params,
-                &mut rng,
-            )?);
-        }
+        let Keys {
+            archive_id,
+            data_key,
+            key_slots,
+        } = Keys::draw(&opts, &mut rng)?;
         let mut w = ArchiveWriter {
             out,
             rng,
@@ -162,16 +203,6 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             w.write_plain_entry(crate::SPEC_ENTRY, crate::SPEC_MD.as_bytes())?;
         }
         if let Some(v) = &opts.viewer {
-            if v.len() > crate::VIEWER_MAX {
-                return Err(Error::invalid(
-                    crate::VIEWER_ENTRY,
-                    format!(
-                        "the viewer is {} bytes, over the {} byte limit",
-                        v.len(),
-                        crate::VIEWER_MAX
-                    ),
-                ));
-            }
             w.write_plain_entry(crate::VIEWER_ENTRY, v)?;
         }
         Ok(w)

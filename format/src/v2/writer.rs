@@ -416,49 +416,11 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// Starts an archive: draws the archive id and data key, makes the key
     /// slots and writes the plain entries that come first.
     pub fn new(out: W, opts: WriterOptions, mut rng: R) -> Result<Self> {
-        if opts.recipients.is_empty() && opts.passphrases.is_empty() {
-            return Err(Error::invalid(
-                "archive",
-                "no recipient and no passphrase: nobody could open it",
-            ));
-        }
-        if opts.passphrases.len() > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
-            return Err(Error::invalid(
-                "archive",
-                format!(
-                    "more than {} passphrases; readers try no more",
-                    crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS
-                ),
-            ));
-        }
-        if let Some(v) = &opts.viewer {
-            if v.len() > crate::VIEWER_MAX {
-                return Err(Error::invalid(
-                    crate::VIEWER_ENTRY,
-                    format!(
-                        "the viewer is {} bytes, over the {} byte limit",
-                        v.len(),
-                        crate::VIEWER_MAX
-                    ),
-                ));
-            }
-        }
-        let mut archive_id = [0u8; 16];
-        rng.fill_bytes(&mut archive_id);
-        let data_key = DataKey::generate(&mut rng);
-        let mut key_slots = Vec::new();
-        for r in &opts.recipients {
-            key_slots.push(crypto::x25519_slot(&data_key, &archive_id, r, &mut rng)?);
-        }
-        for (p, params) in &opts.passphrases {
-            key_slots.push(crypto::passphrase_slot(
-                &data_key,
-                &archive_id,
-                p,
-                *params,
-                &mut rng,
-            )?);
-        }
+        let crate::writer::Keys {
+            archive_id,
+            data_key,
+            key_slots,
+        } = crate::writer::Keys::draw(&opts, &mut rng)?;
         let mut w = ArchiveWriter {
             out: Out {
                 w: out,
