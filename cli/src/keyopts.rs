@@ -97,6 +97,43 @@ pub fn read_issuer_public(p: &Path) -> Result<[u8; 32]> {
 /// hundred bytes, a passphrase a line.
 pub const KEY_FILE_MAX: u64 = 64 * 1024;
 
+/// Reads the X25519 public keys of a new archive's recipients.
+pub fn read_recipients(files: &[PathBuf]) -> Result<Vec<[u8; 32]>> {
+    let mut recipients = Vec::new();
+    for r in files {
+        let text = read_key_text(r, "recipient", false)?;
+        recipients.push(*keys::parse_key_file(
+            &text,
+            keys::RECIPIENT_PUBLIC,
+            &r.display().to_string(),
+        )?);
+    }
+    Ok(recipients)
+}
+
+/// Reads the issuer's signing key for a new archive.
+pub fn read_issuer_secret(p: &Path) -> Result<keys::IssuerKey> {
+    let text = read_key_text(p, "issuer key", true)?;
+    Ok(keys::IssuerKey::from(keys::parse_key_file(
+        &text,
+        keys::ISSUER_SECRET,
+        &p.display().to_string(),
+    )?))
+}
+
+/// A new archive's creation time: `SOURCE_DATE_EPOCH` when set (for
+/// reproducible archives), else now.
+pub fn creation_time() -> Result<i64> {
+    Ok(match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => s
+            .parse()
+            .context("SOURCE_DATE_EPOCH is not a number of seconds")?,
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs() as i64,
+    })
+}
+
 /// Reads a key or passphrase file (`what` names its kind in errors) as
 /// UTF-8 text, without one leading UTF-8 byte order mark (Windows
 /// editors write one; it is no part of a key or passphrase). At most

@@ -29,7 +29,7 @@ use std::sync::mpsc;
 use anyhow::{anyhow, bail, Context, Result};
 use legation_format::catalog::{CatalogRecord, Render};
 use legation_format::crypto::{self, Argon2Params};
-use legation_format::keys::{self, IssuerKey};
+use legation_format::keys;
 use legation_format::v2::writer::ArchiveWriter;
 use legation_format::writer::{RecordMeta, RecordSource, WriterOptions, COMPRESS_MAX};
 use legation_reader::{ErrorKind, Unlocked};
@@ -84,15 +84,7 @@ pub fn convert(a: ConvertArgs) -> Result<u8> {
              an archive that nobody signed"
         );
     }
-    let mut recipients = Vec::new();
-    for r in &a.recipients {
-        let text = keyopts::read_key_text(r, "recipient", false)?;
-        recipients.push(*keys::parse_key_file(
-            &text,
-            keys::RECIPIENT_PUBLIC,
-            &r.display().to_string(),
-        )?);
-    }
+    let recipients = keyopts::read_recipients(&a.recipients)?;
     // Only a file: LEGATION_PASSPHRASE, if set, is for opening the input.
     let passphrase = match &a.new_passphrase_file {
         Some(f) => keyopts::passphrase_from_file_or_env(Some(f))?,
@@ -109,14 +101,7 @@ pub fn convert(a: ConvertArgs) -> Result<u8> {
         keys::check_passphrase(p)?;
     }
     let issuer = match &a.sign {
-        Some(p) => {
-            let text = keyopts::read_key_text(p, "issuer key", true)?;
-            Some(IssuerKey::from(keys::parse_key_file(
-                &text,
-                keys::ISSUER_SECRET,
-                &p.display().to_string(),
-            )?))
-        }
+        Some(p) => Some(keyopts::read_issuer_secret(p)?),
         None => None,
     };
 
@@ -137,14 +122,7 @@ pub fn convert(a: ConvertArgs) -> Result<u8> {
         );
     }
 
-    let created = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(s) => s
-            .parse()
-            .context("SOURCE_DATE_EPOCH is not a number of seconds")?,
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs() as i64,
-    };
+    let created = keyopts::creation_time()?;
     let opts = WriterOptions {
         created,
         issuer,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use legation_format::crypto::{self, Argon2Params};
-use legation_format::keys::{self, IssuerKey};
+use legation_format::keys;
 use legation_format::pack::{self, PackOptions};
 use legation_format::v2;
 use legation_format::writer::{ArchiveWriter, WriterOptions};
@@ -85,15 +85,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     if a.output.exists() && !a.force {
         bail!("{} exists (use --force to replace it)", a.output.display());
     }
-    let mut recipients = Vec::new();
-    for r in &a.recipients {
-        let text = keyopts::read_key_text(r, "recipient", false)?;
-        recipients.push(*keys::parse_key_file(
-            &text,
-            keys::RECIPIENT_PUBLIC,
-            &r.display().to_string(),
-        )?);
-    }
+    let recipients = keyopts::read_recipients(&a.recipients)?;
     let mut passphrase = keyopts::passphrase_from_file_or_env(a.passphrase_file.as_deref())?;
     if passphrase.is_none() && recipients.is_empty() {
         let p = keyopts::ask("Passphrase for the archive: ")?;
@@ -108,14 +100,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         }
     }
     let issuer = match &a.sign {
-        Some(p) => {
-            let text = keyopts::read_key_text(p, "issuer key", true)?;
-            Some(IssuerKey::from(keys::parse_key_file(
-                &text,
-                keys::ISSUER_SECRET,
-                &p.display().to_string(),
-            )?))
-        }
+        Some(p) => Some(keyopts::read_issuer_secret(p)?),
         None => None,
     };
     let mut plan = pack::plan(
@@ -131,14 +116,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         Some(p) => Some(read_viewer(p)?),
         None => None,
     };
-    let created = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(s) => s
-            .parse()
-            .context("SOURCE_DATE_EPOCH is not a number of seconds")?,
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs() as i64,
-    };
+    let created = keyopts::creation_time()?;
     let opts = WriterOptions {
         created,
         issuer,
