@@ -147,6 +147,28 @@ struct IsolatedDecoder {
     wasm: Arc<[u8]>,
 }
 
+/// The start of a call or batch request: its kind, the module, the
+/// export and page, the output cap and the watchdog's milliseconds.
+fn request_head(
+    w: &mut impl Write,
+    request: u8,
+    decoder: &IsolatedDecoder,
+    call: Call,
+    output_cap: usize,
+    watchdog: Duration,
+) -> std::io::Result<()> {
+    let (export, page) = match call {
+        Call::Decode => (0u8, 0u32),
+        Call::Page(p) => (1u8, p),
+    };
+    w.write_all(&[request])?;
+    w.write_all(&decoder.id.to_le_bytes())?;
+    w.write_all(&[export])?;
+    w.write_all(&page.to_le_bytes())?;
+    w.write_all(&(output_cap as u64).to_le_bytes())?;
+    w.write_all(&(watchdog.as_millis().min(u64::MAX as u128) as u64).to_le_bytes())
+}
+
 impl Compiled for IsolatedDecoder {
     fn call(
         &self,
@@ -344,17 +366,8 @@ impl Worker {
         self.load(decoder, watchdog)?;
         self.arm(watchdog);
         let sent = (|| {
-            let (export, page) = match call {
-                Call::Decode => (0u8, 0u32),
-                Call::Page(p) => (1u8, p),
-            };
             let w = &mut self.stdin;
-            w.write_all(&[REQ_CALL])?;
-            w.write_all(&decoder.id.to_le_bytes())?;
-            w.write_all(&[export])?;
-            w.write_all(&page.to_le_bytes())?;
-            w.write_all(&(output_cap as u64).to_le_bytes())?;
-            w.write_all(&(watchdog.as_millis().min(u64::MAX as u128) as u64).to_le_bytes())?;
+            request_head(w, REQ_CALL, decoder, call, output_cap, watchdog)?;
             w.write_all(&len.to_le_bytes())?;
             w.write_all(input)?;
             w.flush()
@@ -390,17 +403,8 @@ impl Worker {
         }
         self.arm(watchdog);
         let sent = (|| {
-            let (export, page) = match call {
-                Call::Decode => (0u8, 0u32),
-                Call::Page(p) => (1u8, p),
-            };
             let w = &mut self.stdin;
-            w.write_all(&[REQ_BATCH])?;
-            w.write_all(&decoder.id.to_le_bytes())?;
-            w.write_all(&[export])?;
-            w.write_all(&page.to_le_bytes())?;
-            w.write_all(&(output_cap as u64).to_le_bytes())?;
-            w.write_all(&(watchdog.as_millis().min(u64::MAX as u128) as u64).to_le_bytes())?;
+            request_head(w, REQ_BATCH, decoder, call, output_cap, watchdog)?;
             w.write_all(&(inputs.len() as u32).to_le_bytes())?;
             for input in inputs {
                 w.write_all(&(input.len() as u32).to_le_bytes())?;
