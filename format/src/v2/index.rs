@@ -145,6 +145,14 @@ impl Index {
                 list.push(s.to_owned());
             }
         }
+        // One string once a table (SPEC §24): a page's number for it is
+        // then the one place it has.
+        for (list, name) in lists.iter().zip(["media type", "decoder", "reason"]) {
+            let mut seen = HashSet::with_capacity(list.len());
+            if let Some(twice) = list.iter().find(|s| !seen.insert(s.as_str())) {
+                return Err(r.error(format!("the {name} table lists {twice:?} twice")));
+            }
+        }
         let [media, decoders, reasons] = lists;
         let tables = Tables::new(media, decoders, reasons);
 
@@ -214,9 +222,15 @@ impl Index {
                     b.len
                 )));
             }
-            if pages.last().is_some_and(|p| p.first_bundle > first_bundle) {
+            // Pages start in path order, so their places never go back
+            // (SPEC §24), within a bundle too.
+            if pages
+                .last()
+                .is_some_and(|p| (p.first_bundle, p.first_offset) > (first_bundle, first_offset))
+            {
                 return Err(r.error(format!(
-                    "page {i}: starts in a bundle before the page before it"
+                    "page {i}: starts at bundle {first_bundle} offset {first_offset}, before \
+                     the page before it"
                 )));
             }
             pages.push(PageRef {
@@ -396,11 +410,15 @@ mod tests {
         assert_eq!((x.pages[2].first_bundle, x.pages[3].first_bundle), (1, 1));
         x.pages[3].first_bundle = 0;
         refused(&x, "a page starting in a bundle before the one before it");
-        // Offsets going back within one bundle are the content level's
-        // tiling check (SPEC §23.3), not the index's.
+        // Offsets going back within one bundle: SPEC §24 refuses pairs
+        // (first_bundle, first_offset) that decrease; equal pairs (a page
+        // of empty records) are allowed.
         x.pages[3].first_bundle = 1;
         x.pages[2].first_offset = 10;
         x.pages[3].first_offset = 9;
+        let e = Index::parse(&x.encode(), ENTRY).unwrap_err().to_string();
+        assert!(e.contains("page 3: starts at bundle 1 offset 9"), "{e}");
+        x.pages[3].first_offset = 10;
         Index::parse(&x.encode(), ENTRY).unwrap();
         // Stream ids used twice.
         let mut x = good.clone();
@@ -416,12 +434,24 @@ mod tests {
         let mut x = good.clone();
         x.bundles.clear();
         refused(&x, "records and no bundle");
-        // Tables: an item twice is read (SPEC §24 does not refuse it); a
-        // decoder that is no d/ entry is refused.
+        // Tables: an item twice is refused (SPEC §24: a page's number for
+        // it would have two spellings), in each table; a decoder that is
+        // no d/ entry is refused.
         let mut x = good.clone();
         x.tables.media.push("text/plain".into());
-        let mut back = Index::parse(&x.encode(), ENTRY).unwrap();
-        assert_eq!(back.tables.media("text/plain"), 0);
+        let e = Index::parse(&x.encode(), ENTRY).unwrap_err().to_string();
+        assert!(
+            e.contains("media type table lists \"text/plain\" twice"),
+            "{e}"
+        );
+        let mut x = good.clone();
+        x.tables.decoders.push("d/0123456789abcdef.wasm".into());
+        refused(&x, "a decoder twice");
+        let mut x = good.clone();
+        x.tables
+            .reasons
+            .insert(0, "decoder failed: out of fuel".into());
+        refused(&x, "a reason twice");
         let mut x = good.clone();
         x.tables.decoders.push("r/0000000000000001".into());
         refused(&x, "decoder outside d/");

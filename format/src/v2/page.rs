@@ -1140,7 +1140,8 @@ mod tests {
         t.media.push("c".into());
         assert_eq!(t.media("c"), 2);
         assert_eq!(t.media("d"), 3);
-        // An item listed twice (not refused by SPEC §24) is found at its first place.
+        // An item listed twice (which the index refuses, SPEC §24, but lists
+        // set by hand may hold) is found at its first place.
         let mut d = Tables::new(vec!["a".into(), "b".into(), "a".into()], vec![], vec![]);
         assert_eq!(d.media("a"), 0);
         assert_eq!(d.media("b"), 1);

@@ -7,8 +7,8 @@
 //! `bundles` (SPEC §26).
 //!
 //! Reading is strict where 1.x is lenient: every member is required and
-//! `null` is refused as the value of every member SPEC §26 defines, at
-//! every level (none is optional). Unknown members are ignored,
+//! `null` is refused anywhere in the document, unknown members included
+//! (SPEC §26: one document, one meaning). Unknown members are ignored,
 //! as in 1.x, so that a later 2.x can add members (recovery data, say);
 //! key slots of an unknown `type` are kept as [`KeySlot::Unknown`] and
 //! issuers of an unknown algorithm are skipped, so that new slot kinds and
@@ -21,8 +21,9 @@ use crate::manifest::{DecoderRef, Issuer};
 use crate::v2::{INDEX_ENTRY, PAGE_RECORDS, PUBLIC_ENTRY};
 use crate::{Error, Result};
 
-/// Largest `public.json` a reader accepts (16 MiB, SPEC §26).
-pub const MAX_PUBLIC_BYTES: usize = 16 << 20;
+/// Largest `public.json` a reader accepts (4 MiB, SPEC §26: about 20,000
+/// key slots).
+pub const MAX_PUBLIC_BYTES: usize = 4 << 20;
 /// The major version this code reads.
 pub const MAJOR: u32 = 2;
 
@@ -111,10 +112,11 @@ impl Public {
     }
 
     /// Parses and checks `public.json`: at most [`MAX_PUBLIC_BYTES`], no
-    /// `null` for a defined member (each is typed and required), format `legation`, version `2.MINOR` (each part `0` or 1-9
-    /// then digits), every member present and well-formed, the chunk size,
-    /// catalog index and page size of 2.0, RFC 3339 UTC `created`, no
-    /// issuer twice, decoder entries under `d/`.
+    /// `null` anywhere, format `legation`, version `2.MINOR` (each part `0`
+    /// or 1-9 then digits), every member present and well-formed, the
+    /// chunk size, catalog index and page size of 2.0, RFC 3339 UTC
+    /// `created`, no issuer twice, decoder entries under `d/`, each listed
+    /// once.
     pub fn parse(bytes: &[u8]) -> Result<Public> {
         let bad = |what: String| Error::invalid(PUBLIC_ENTRY, what);
         let json = |e: serde_json::Error| Error::Json {
@@ -143,6 +145,11 @@ impl Public {
         if major != Some(MAJOR) {
             return Err(bad(format!(
                 "format version {version:?} is not supported (this reader reads {MAJOR}.x)"
+            )));
+        }
+        if let Some(at) = null_in(&v) {
+            return Err(bad(format!(
+                "{at} is null (2.0 refuses null anywhere, SPEC §26)"
             )));
         }
         drop(v);
@@ -176,11 +183,43 @@ impl Public {
         if !p.issuers.iter().all(|i| keys.insert(i.public_key)) {
             return Err(bad("an issuer is listed twice".into()));
         }
+        let mut entries = std::collections::HashSet::new();
         for d in &p.decoders {
             crate::v2::page::check_decoder_name(&d.entry).map_err(bad)?;
+            // One item a `d/` entry (SPEC §5.2, §20.2): two items for one
+            // module would give it two names, limits or media types.
+            if !entries.insert(d.entry.as_str()) {
+                return Err(bad(format!("decoder {} is listed twice", d.entry)));
+            }
         }
         Ok(p)
     }
+}
+
+/// Where `v` holds a `null`, as a JSON pointer to it (`/` for the whole
+/// document); `None` when it holds none. Walked with a stack of its own,
+/// so that nesting costs no recursion here (serde_json's parser already
+/// bounds it).
+fn null_in(v: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let mut stack: Vec<(&Value, String)> = vec![(v, String::new())];
+    while let Some((v, at)) = stack.pop() {
+        match v {
+            Value::Null => return Some(if at.is_empty() { "/".into() } else { at }),
+            Value::Array(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    stack.push((x, format!("{at}/{i}")));
+                }
+            }
+            Value::Object(members) => {
+                for (k, x) in members {
+                    stack.push((x, format!("{at}/{k}")));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -290,11 +329,11 @@ mod tests {
             .replace(r#""version":"2.0""#, r#""version":"2.13""#)
             .replace(
                 r#""bundles":4"#,
-                r#""bundles":4,"recovery":{"x":[1,2],"y":null}"#,
+                r#""bundles":4,"recovery":{"x":[1,2],"y":false}"#,
             )
             .replace(
                 r#""key_slots":["#,
-                r#""key_slots":[{"type":"ml-kem","k":null},"#,
+                r#""key_slots":[{"type":"ml-kem","k":"00"},"#,
             )
             .replace(
                 r#""issuers":["#,
@@ -341,6 +380,40 @@ mod tests {
             &with(r#""pages":2442"#, r#""pages":null"#),
             "a null catalog member",
         );
+        // SPEC §26: null is refused anywhere, in unknown members and in
+        // the items of unknown slot types and issuer algorithms too.
+        for (from, to, at) in [
+            (
+                r#""bundles":4"#,
+                r#""bundles":4,"recovery":{"x":[1,2],"y":null}"#,
+                "/recovery/y",
+            ),
+            (r#""bundles":4"#, r#""bundles":4,"later":null"#, "/later"),
+            (
+                r#""key_slots":["#,
+                r#""key_slots":[{"type":"ml-kem","k":null},"#,
+                "/key_slots/0/k",
+            ),
+            (
+                r#""issuers":["#,
+                r#""issuers":[{"algorithm":"ml-dsa-65","public_key":"ab","x":[null]},"#,
+                "/issuers/0/x/0",
+            ),
+        ] {
+            let e = Public::parse(with(from, to).as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(&format!("{at} is null")), "{to}: {e}");
+        }
+        // A decoder listed twice (SPEC §5.2: one item a d/ entry).
+        let doubled = {
+            let mut p = public();
+            p.decoders.push(p.decoders[0].clone());
+            p.decoders[1].version = "2.0.0".into();
+            String::from_utf8(p.to_bytes()).unwrap()
+        };
+        let e = Public::parse(doubled.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("d/0123456789abcdef.wasm is listed twice"), "{e}");
         refused(&with(r#","bundles":4"#, ""), "bundles missing");
         refused(
             &with(r#","decoders":["#, r#","decoders":[],"decoders":["#),
@@ -414,11 +487,18 @@ mod tests {
         refused(&with(r#""abi":1"#, r#""abi":-1"#), "a negative ABI");
         refused("[]", "not an object");
         refused(&t[..t.len() / 2], "truncated");
-        let big = with(
-            r#""bundles":4"#,
-            &format!(r#""bundles":4,"pad":"{}""#, "x".repeat(MAX_PUBLIC_BYTES)),
-        );
-        let e = Public::parse(big.as_bytes()).unwrap_err().to_string();
-        assert!(e.contains("more than"), "{e}");
+        // SPEC §26: over 4 MiB is refused, at 4 MiB read.
+        assert_eq!(MAX_PUBLIC_BYTES, 4_194_304);
+        let padded = |n: usize| {
+            // `,"pad":""` is 9 bytes before the padding.
+            let pad = "x".repeat(n - t.len() - 9);
+            with(r#""bundles":4"#, &format!(r#""bundles":4,"pad":"{pad}""#))
+        };
+        assert_eq!(padded(4_194_304).len(), 4_194_304);
+        Public::parse(padded(4_194_304).as_bytes()).unwrap();
+        let e = Public::parse(padded(4_194_305).as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("4194305 bytes, more than the 4194304"), "{e}");
     }
 }

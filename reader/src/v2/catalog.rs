@@ -64,6 +64,21 @@ impl Catalog {
                 idx.records, opened.head.records
             )));
         }
+        // Every decoder a page can name is one public.json lists (SPEC
+        // 2.0 §24), so no record names a module the keyless audit does
+        // not check against its item.
+        let listed: std::collections::HashSet<&str> =
+            public.decoders.iter().map(|d| d.entry.as_str()).collect();
+        if let Some(d) = idx
+            .tables
+            .decoders
+            .iter()
+            .find(|d| !listed.contains(d.as_str()))
+        {
+            return Err(mismatch(format!(
+                "its decoder table names {d}, which public.json's decoders do not list"
+            )));
+        }
         let mut before = Vec::with_capacity(idx.pages.len() + 1);
         let mut sum = 0u64;
         before.push(0);

@@ -15,15 +15,17 @@ use crate::archive::Signer;
 use crate::source::ReadAt;
 use crate::{Error, Result};
 
-/// Largest `public.json` accepted (16 MiB: about 100,000 key slots).
-pub const MAX_PUBLIC: u64 = 16 << 20;
-/// Largest `head` accepted.
-pub const MAX_HEAD: u64 = 64 << 10;
+/// Largest `public.json` accepted (SPEC 2.0 §26: 4 MiB, about 20,000 key
+/// slots), refused before it is read.
+pub const MAX_PUBLIC: u64 = public::MAX_PUBLIC_BYTES as u64;
+/// Largest `head` accepted (SPEC 2.0 §27.1: no valid head is longer).
+pub const MAX_HEAD: u64 = head::MAX_HEAD as u64;
 /// Largest `signatures` accepted (1 MiB: thousands of lines, room for
 /// post-quantum signatures).
 pub const MAX_SIGNATURES: u64 = 1 << 20;
-/// Largest `entries` accepted (256 MiB: millions of entries).
-pub const MAX_ENTRIES: u64 = 256 << 20;
+/// Largest `entries` accepted (SPEC 2.0 §25: 64 MiB, about 400,000
+/// entries), refused before it is read.
+pub const MAX_ENTRIES: u64 = table::MAX_ENTRIES_BYTES as u64;
 
 /// What opening a 2.0 archive read and checked.
 pub(crate) struct Opened {
@@ -284,12 +286,16 @@ pub(crate) fn check_layout(public: &public::Public, entries: &[Entry]) -> Result
         }
     }
     // Every d/ entry is a decoder public.json names: an unlisted one would
-    // be bytes no structure accounts for (SPEC 2.0 §20.2).
+    // be bytes no structure accounts for (SPEC 2.0 §20.2). Looked up by
+    // name both ways (tens of thousands of decoders fit public.json).
+    let listed: std::collections::HashSet<&str> =
+        public.decoders.iter().map(|d| d.entry.as_str()).collect();
+    let held: std::collections::HashSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
     for e in entries.iter().filter(|e| {
         e.name
             .starts_with(legation_format::manifest::DECODER_PREFIX)
     }) {
-        if !public.decoders.iter().any(|d| d.entry == e.name) {
+        if !listed.contains(e.name.as_str()) {
             return Err(mismatch(
                 &e.name,
                 "decoder entry not named in public.json's decoders".into(),
@@ -297,7 +303,7 @@ pub(crate) fn check_layout(public: &public::Public, entries: &[Entry]) -> Result
         }
     }
     for d in &public.decoders {
-        if !entries.iter().any(|e| e.name == d.entry) {
+        if !held.contains(d.entry.as_str()) {
             return Err(mismatch(
                 &d.entry,
                 "decoder listed in public.json but not in the container".into(),

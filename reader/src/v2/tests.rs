@@ -515,3 +515,93 @@ fn a_decoder_not_named_after_its_hash_is_refused_by_the_entry_table() {
         }
     }
 }
+
+/// The archive `m` with its catalog index replaced by `idx`, sealed under
+/// the index's key (the head and entry table left as they were: unlocking
+/// reads neither).
+fn with_index(m: &Made, edit: impl Fn(&mut legation_format::v2::index::Index)) -> Vec<u8> {
+    use legation_format::crypto::{seal_stream, StreamId};
+    let a = Archive::open(MemSource::new(m.bytes.clone(), "a")).unwrap();
+    let u = a.unlock(&key(m)).unwrap();
+    let mut idx = u.v2_index().unwrap().clone();
+    edit(&mut idx);
+    let stream = a.v2().unwrap().public.catalog.index_stream;
+    let sk = u
+        .data_key()
+        .stream_key(&a.manifest().archive_id, StreamId::Index(stream));
+    let sealed = seal_stream(&sk, &idx.encode());
+    rebuilt(&m.bytes, |name, stored| {
+        if name == legation_format::v2::INDEX_ENTRY {
+            sealed.clone()
+        } else {
+            stored.to_vec()
+        }
+    })
+}
+
+#[test]
+fn unlocking_refuses_an_index_naming_a_decoder_public_json_does_not_list() {
+    // SPEC 2.0 §24: a decoder table item that is not the entry of an item
+    // of public.json's decoders is refused, naming c/index, at unlocking.
+    let m = make(3);
+    let same = with_index(&m, |_| {});
+    Archive::open(MemSource::new(same, "same"))
+        .unwrap()
+        .unlock(&key(&m))
+        .unwrap();
+    let bad = with_index(&m, |idx| {
+        idx.tables.decoders.push("d/0123456789abcdef.wasm".into())
+    });
+    let a = Archive::open(MemSource::new(bad, "bad")).unwrap();
+    match a.unlock(&key(&m)) {
+        Err(crate::Error::ManifestMismatch { entry, what }) => {
+            assert_eq!(entry, "c/index");
+            assert!(what.contains("d/0123456789abcdef.wasm"), "{what}");
+        }
+        other => panic!("{:?}", other.map(|u| u.record_count())),
+    }
+}
+
+#[test]
+fn many_decoders_are_checked_at_opening_in_linear_time() {
+    // public.json's 4 MiB hold about 30,000 decoder items, each with its
+    // d/ entry: matching items and entries one by one, both ways, took
+    // seconds; by name it takes milliseconds.
+    use legation_format::container::Entry;
+    let m = make(3);
+    let a = Archive::open(MemSource::new(m.bytes.clone(), "a")).unwrap();
+    let mut public = a.v2().unwrap().public.clone();
+    let mut entries = a.entries().to_vec();
+    let item = |i: u32| legation_format::manifest::DecoderRef {
+        entry: format!("d/{i:016x}.wasm"),
+        name: "x".into(),
+        version: "1".into(),
+        abi: 1,
+        media_types: vec![],
+        limits: legation_format::manifest::DecoderLimits {
+            fuel: 1,
+            max_depth: 1,
+            max_memory_pages: 1,
+        },
+    };
+    let n = 30_000u32;
+    public.decoders = (0..n).map(item).collect();
+    let held = (0..n).map(|i| Entry {
+        name: format!("d/{i:016x}.wasm"),
+        size: 0,
+        crc32: 0,
+        offset: 0,
+    });
+    entries.splice(1..1, held);
+    let t = std::time::Instant::now();
+    super::open::check_layout(&public, &entries).unwrap();
+    let took = t.elapsed();
+    assert!(took < std::time::Duration::from_secs(3), "{took:?}");
+    // And the checks still hold: an item with no entry, an entry with no item.
+    public.decoders.push(item(n));
+    let e = super::open::check_layout(&public, &entries).unwrap_err();
+    assert!(e.to_string().contains(&format!("d/{n:016x}.wasm")), "{e}");
+    public.decoders.swap_remove(0);
+    let e = super::open::check_layout(&public, &entries).unwrap_err();
+    assert!(e.to_string().contains("d/0000000000000000.wasm"), "{e}");
+}
