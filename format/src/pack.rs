@@ -1,17 +1,18 @@
 //! Packing a folder: walking it, checking names, reading Dublin Core
 //! sidecars, and feeding the records to an [`ArchiveWriter`] in path order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-
-use unicode_normalization::UnicodeNormalization;
 
 use crate::writer::{ArchiveWriter, RecordMeta, RecordSource};
 use crate::{Error, Result};
 
 mod pipeline;
+mod walk;
+
+pub use walk::{entry_order, Found, Walk};
 
 /// Suffix of a Dublin Core sidecar: `scan.tif.dc.json` describes `scan.tif`.
 pub const SIDECAR_SUFFIX: &str = ".dc.json";
@@ -74,135 +75,21 @@ impl Plan {
     }
 }
 
-/// Walks `root` and plans what to pack, refusing what cannot be.
+/// Walks `root` and plans what to pack, refusing what cannot be. The plan
+/// holds every file's path and metadata: for large folders,
+/// [`pack_folder`] walks and packs at once.
 pub fn plan(root: &Path, opts: PackOptions) -> Result<Plan> {
-    let meta =
-        fs::metadata(root).map_err(|e| Error::io(format!("reading {}", root.display()), e))?;
-    if !meta.is_dir() {
-        return Err(Error::Unsupported {
-            path: root.display().to_string(),
-            what: "is not a folder".into(),
-        });
-    }
     let mut plan = Plan::default();
-    let mut sidecars: HashMap<String, PathBuf> = HashMap::new();
-    walk(root, "", opts, &mut plan, &mut sidecars)?;
-    // Names that collide once case and Unicode normalization are ignored
-    // would overwrite each other when extracted on many file systems.
-    let mut seen: HashMap<String, String> = HashMap::new();
-    let sidecar_names: Vec<String> = sidecars
-        .keys()
-        .map(|k| format!("{k}{SIDECAR_SUFFIX}"))
-        .collect();
-    let all = plan
-        .records
-        .iter()
-        .map(|r| &r.path)
-        .chain(plan.empty_dirs.iter())
-        .chain(sidecar_names.iter());
-    for p in all {
-        let key: String = p.nfc().flat_map(char::to_lowercase).collect();
-        if let Some(other) = seen.insert(key, p.clone()) {
-            if &other != p {
-                return Err(Error::Unsupported {
-                    path: p.clone(),
-                    what: format!(
-                        "collides with {other:?} when case or Unicode normalization is ignored"
-                    ),
-                });
-            }
-            return Err(Error::Unsupported {
-                path: p.clone(),
-                what: "appears twice after Unicode normalization".into(),
-            });
+    for found in Walk::new(root, opts)? {
+        match found? {
+            Found::Record(r) => plan.records.push(r),
+            Found::EmptyDir(d) => plan.empty_dirs.push(d),
+            Found::Skipped(path, why) => plan.skipped.push((path, why)),
         }
     }
-    for r in &mut plan.records {
-        r.sidecar = sidecars.remove(&r.path);
-    }
-    if let Some((target, file)) = sidecars.into_iter().min() {
-        return Err(Error::Unsupported {
-            path: file.display().to_string(),
-            what: format!("Dublin Core sidecar for {target:?}, which is not a file in the folder"),
-        });
-    }
-    plan.records.sort_by(|a, b| a.path.cmp(&b.path));
+    // In record order already; empty folders in path order too.
     plan.empty_dirs.sort();
     Ok(plan)
-}
-
-/// Returns whether anything packable was found below `dir`.
-fn walk(
-    dir: &Path,
-    rel: &str,
-    opts: PackOptions,
-    plan: &mut Plan,
-    sidecars: &mut HashMap<String, PathBuf>,
-) -> Result<bool> {
-    let read = fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-    let mut any = false;
-    let mut children: Vec<_> = read
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-    children.sort_by_key(|c| c.file_name());
-    for child in children {
-        let full = child.path();
-        let unsupported = |plan: &mut Plan, what: &str| -> Result<()> {
-            if opts.skip_unsupported {
-                plan.skipped
-                    .push((full.display().to_string(), what.to_owned()));
-                Ok(())
-            } else {
-                Err(Error::Unsupported {
-                    path: full.display().to_string(),
-                    what: what.to_owned(),
-                })
-            }
-        };
-        let Some(name) = child
-            .file_name()
-            .to_str()
-            .map(|n| n.nfc().collect::<String>())
-        else {
-            unsupported(plan, "name is not valid UTF-8")?;
-            continue;
-        };
-        let path = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
-        if let Err(what) = crate::catalog::check_record_path(&path) {
-            unsupported(plan, &what)?;
-            continue;
-        }
-        let ft = fs::symlink_metadata(&full)
-            .map_err(|e| Error::io(format!("reading {}", full.display()), e))?;
-        if ft.file_type().is_symlink() {
-            unsupported(plan, "is a symbolic link")?;
-        } else if ft.is_dir() {
-            any |= walk(&full, &path, opts, plan, sidecars)?;
-        } else if ft.is_file() {
-            any = true;
-            if let Some(target) = path.strip_suffix(SIDECAR_SUFFIX) {
-                sidecars.insert(target.to_owned(), full);
-            } else {
-                plan.records.push(FoundRecord {
-                    path,
-                    file: full,
-                    size: ft.len(),
-                    sidecar: None,
-                });
-            }
-        } else {
-            unsupported(plan, "is a special file (device, socket or pipe)")?;
-        }
-    }
-    if !any && !rel.is_empty() {
-        plan.empty_dirs.push(rel.to_owned());
-        return Ok(true);
-    }
-    Ok(any)
 }
 
 /// Reads a Dublin Core sidecar: a JSON object whose keys are Dublin Core
@@ -251,6 +138,23 @@ pub fn read_sidecar(file: &Path) -> Result<BTreeMap<String, Vec<String>>> {
 /// Builds a record's description: sidecar metadata, title, media type and
 /// modification time.
 pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
+    let modified = fs::metadata(&r.file)
+        .ok()
+        .as_ref()
+        .and_then(seconds_modified);
+    describe_at(r, head, modified)
+}
+
+/// A file's modification time in seconds since 1970, if it has one.
+fn seconds_modified(m: &fs::Metadata) -> Option<i64> {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+}
+
+/// [`describe`] with the modification time already read.
+fn describe_at(r: &FoundRecord, head: &[u8], modified: Option<i64>) -> Result<RecordMeta> {
     let metadata = match &r.sidecar {
         Some(s) => read_sidecar(s)?,
         None => BTreeMap::new(),
@@ -260,11 +164,6 @@ pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
         .and_then(|t| t.first())
         .cloned()
         .unwrap_or_default();
-    let modified = fs::metadata(&r.file)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs() as i64);
     let media_type = crate::media::detect(&r.path, head).to_owned();
     Ok(RecordMeta {
         render: None,
@@ -328,7 +227,40 @@ pub fn pack_plan(
     }
     let records = std::mem::take(&mut plan.records);
     // Read, rendered and written by three threads (see `pipeline`).
-    pipeline::pack_records(records, writer, renderer, progress)
+    let found = records.into_iter().map(|r| Ok(Found::Record(r)));
+    pipeline::pack_records(found, writer, renderer, progress, |_, _| {})?;
+    Ok(())
+}
+
+/// What [`pack_folder`] packed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Packed {
+    /// Records packed.
+    pub records: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Empty folders recorded.
+    pub empty_dirs: u64,
+    /// Entries skipped (only with [`PackOptions::skip_unsupported`]).
+    pub skipped: u64,
+}
+
+/// Walks `root` and packs what it finds into `writer` at once, in record
+/// order, refusing what [`plan`] refuses: memory is bounded by the
+/// listings of the folders on the walk's current path and the pipeline's
+/// read-ahead, not by the number of files. `progress` is called with each
+/// record's path and size before it is written, `skipped` with each
+/// skipped entry and why.
+pub fn pack_folder(
+    root: &Path,
+    opts: PackOptions,
+    writer: &mut impl RecordSink,
+    renderer: Option<&mut (dyn Renderer + Send)>,
+    progress: impl FnMut(&str, u64),
+    skipped: impl FnMut(&str, &str),
+) -> Result<Packed> {
+    let walk = Walk::new(root, opts)?;
+    pipeline::pack_records(walk, writer, renderer, progress, skipped)
 }
 
 fn read_up_to(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -58,26 +58,52 @@ fn read_viewer(p: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Packs the plan's records into a writer of either format, refusing to
-/// go on when rendering failed for a reason of this machine.
+/// Walks the folder and packs what it finds into a writer of either
+/// format as it goes, refusing to go on when rendering failed for a reason
+/// of this machine.
 fn fill(
-    plan: &mut pack::Plan,
+    src: &Path,
+    opts: PackOptions,
     w: &mut impl pack::RecordSink,
     renderer: &mut decoders::PackRenderer,
     bar: &indicatif::ProgressBar,
-) -> Result<()> {
+) -> Result<pack::Packed> {
     let mut done = 0;
-    pack::pack_plan(plan, w, Some(&mut *renderer), |_, size| {
-        done += size;
-        bar.set_position(done);
-    })?;
+    let packed = pack::pack_folder(
+        src,
+        opts,
+        w,
+        Some(&mut *renderer),
+        |_, size| {
+            done += size;
+            bar.set_position(done);
+        },
+        |path, why| bar.suspend(|| eprintln!("skipped {path}: {why}")),
+    )?;
     if let Some(why) = renderer.host_failure.take() {
         bail!(
             "{why}; no archive is written, since its records would be signed as not \
              rendered for a reason of this machine (see `ulimit -v`)"
         );
     }
-    Ok(())
+    Ok(packed)
+}
+
+/// The progress of packing: bytes packed so far (the folder is walked as
+/// it is packed, so its total is not known in advance).
+fn progress() -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg:12} {spinner} {bytes} {bytes_per_sec}")
+            .unwrap(), // fixed, valid template
+    );
+    pb.set_message("packing");
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    pb
 }
 
 /// `pack SRC -o ARCHIVE`.
@@ -103,15 +129,9 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         Some(p) => Some(keyopts::read_issuer_secret(p)?),
         None => None,
     };
-    let mut plan = pack::plan(
-        &a.src,
-        PackOptions {
-            skip_unsupported: a.skip_unsupported,
-        },
-    )?;
-    for (path, why) in &plan.skipped {
-        eprintln!("skipped {path}: {why}");
-    }
+    let walk = PackOptions {
+        skip_unsupported: a.skip_unsupported,
+    };
     let viewer = match &a.embed_viewer {
         Some(p) => Some(read_viewer(p)?),
         None => None,
@@ -132,16 +152,15 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         .issuer
         .as_ref()
         .map(|k| crypto::fingerprint(&k.public()));
-    let total = plan.total_bytes();
-    let count = plan.records.len();
     let extra = a
         .decoders
         .iter()
         .map(|d| decoders::parse_decoder_arg(d))
         .collect::<Result<Vec<_>>>()?;
     let mut renderer = decoders::PackRenderer::new(&extra, decoders::limits(a.limits)?)?;
-    let bar = output::bar(total, "packing");
+    let bar = progress();
     let (tmp, file) = temp_beside(&a.output)?;
+    let mut packed = pack::Packed::default();
     let result = (|| -> Result<fs::File> {
         let out = BufWriter::with_capacity(1 << 20, file);
         let out = if a.v2 {
@@ -149,14 +168,14 @@ pub fn pack(a: PackArgs) -> Result<u8> {
             for (module, desc, vectors) in renderer.modules() {
                 w.add_decoder(module, desc.clone(), vectors)?;
             }
-            fill(&mut plan, &mut w, &mut renderer, &bar)?;
+            packed = fill(&a.src, walk, &mut w, &mut renderer, &bar)?;
             w.finish()?
         } else {
             let mut w = ArchiveWriter::new(out, opts, OsRng)?;
             for (module, desc, vectors) in renderer.modules() {
                 w.add_decoder(module, desc.clone(), vectors)?;
             }
-            fill(&mut plan, &mut w, &mut renderer, &bar)?;
+            packed = fill(&a.src, walk, &mut w, &mut renderer, &bar)?;
             w.finish()?
         };
         let f = out.into_inner().map_err(|e| e.into_error())?;
@@ -183,9 +202,9 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     );
     eprintln!(
         "packed {} records ({}) and {} empty folders into {}{}",
-        count,
-        output::size(total),
-        plan.empty_dirs.len(),
+        packed.records,
+        output::size(packed.bytes),
+        packed.empty_dirs,
         a.output.display(),
         fingerprint
             .map(|f| format!(", signed by {f}"))

@@ -13,7 +13,9 @@ use std::io::{Read, Seek};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 
-use super::{describe, read_up_to, FoundRecord, RecordSink, Renderer};
+use super::{
+    describe_at, read_up_to, seconds_modified, Found, FoundRecord, Packed, RecordSink, Renderer,
+};
 use crate::writer::{RecordMeta, RecordSource};
 use crate::{Error, Result};
 
@@ -38,7 +40,14 @@ struct Item {
     file: Option<fs::File>,
 }
 
-type Batch = Result<Vec<Item>>;
+/// What the walk found, on its way to the writer in order.
+enum Step {
+    Record(Item),
+    EmptyDir(String),
+    Skipped(String, String),
+}
+
+type Batch = Result<Vec<Step>>;
 
 /// Bytes read whole and not yet written.
 struct Ahead {
@@ -82,23 +91,26 @@ impl Drop for CloseOnDrop<'_> {
     }
 }
 
-/// Packs `records` (in path order) into `writer`; see the module.
+/// Packs what `found` yields (records in path order) into `writer`; see
+/// the module.
 pub(super) fn pack_records(
-    records: Vec<FoundRecord>,
+    found: impl Iterator<Item = Result<Found>> + Send,
     writer: &mut impl RecordSink,
     renderer: Option<&mut (dyn Renderer + Send)>,
     mut progress: impl FnMut(&str, u64),
-) -> Result<()> {
+    mut skipped: impl FnMut(&str, &str),
+) -> Result<Packed> {
     let cap = renderer.as_ref().map(|r| r.cap());
     let ahead = Ahead {
         state: Mutex::new((0, false)),
         changed: Condvar::new(),
     };
+    let mut packed = Packed::default();
     std::thread::scope(|s| {
         let _close = CloseOnDrop(&ahead);
         let (read_tx, read_rx) = sync_channel::<Batch>(2);
         let ahead = &ahead;
-        s.spawn(move || read_all(records, cap, ahead, read_tx));
+        s.spawn(move || read_all(found, cap, ahead, read_tx));
         let rx: Receiver<Batch> = match renderer {
             Some(rd) => {
                 let (tx, rx) = sync_channel::<Batch>(2);
@@ -108,8 +120,23 @@ pub(super) fn pack_records(
             None => read_rx,
         };
         for batch in rx {
-            for item in batch? {
+            for step in batch? {
+                let item = match step {
+                    Step::Record(item) => item,
+                    Step::EmptyDir(d) => {
+                        writer.add_empty_dir(&d)?;
+                        packed.empty_dirs += 1;
+                        continue;
+                    }
+                    Step::Skipped(path, why) => {
+                        skipped(&path, &why);
+                        packed.skipped += 1;
+                        continue;
+                    }
+                };
                 progress(&item.meta.path, item.size);
+                packed.records += 1;
+                packed.bytes += item.size;
                 match (item.bytes, item.file) {
                     (Some(bytes), _) => {
                         writer.add_record(item.meta, RecordSource::Bytes(&bytes))?;
@@ -127,16 +154,38 @@ pub(super) fn pack_records(
                 }
             }
         }
-        Ok(())
+        Ok(packed)
     })
 }
 
 /// The reading thread: each record opened, described and (when small
-/// enough) read whole, sent on in batches; the first error ends it.
-fn read_all(records: Vec<FoundRecord>, cap: Option<u64>, ahead: &Ahead, tx: SyncSender<Batch>) {
+/// enough) read whole, sent on in batches with what else the walk found;
+/// the first error ends it.
+fn read_all(
+    found: impl Iterator<Item = Result<Found>>,
+    cap: Option<u64>,
+    ahead: &Ahead,
+    tx: SyncSender<Batch>,
+) {
     let mut batch = Vec::new();
     let mut bytes = 0u64;
-    for r in records {
+    for f in found {
+        let r = match f {
+            Ok(Found::Record(r)) => r,
+            Ok(Found::EmptyDir(d)) => {
+                batch.push(Step::EmptyDir(d));
+                continue;
+            }
+            Ok(Found::Skipped(path, why)) => {
+                batch.push(Step::Skipped(path, why));
+                continue;
+            }
+            Err(e) => {
+                let _ = tx.send(Ok(batch));
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
         let whole = r.size <= cap.unwrap_or(SMALL);
         if whole && !ahead.acquire(r.size) {
             return;
@@ -150,7 +199,7 @@ fn read_all(records: Vec<FoundRecord>, cap: Option<u64>, ahead: &Ahead, tx: Sync
             }
         };
         bytes += r.size;
-        batch.push(item);
+        batch.push(Step::Record(item));
         if !whole || batch.len() >= BATCH_RECORDS || bytes >= BATCH_BYTES {
             bytes = 0;
             if tx.send(Ok(std::mem::take(&mut batch))).is_err() {
@@ -169,11 +218,12 @@ fn read_one(r: &FoundRecord, whole: bool) -> Result<Item> {
     let reading = |e| Error::io(format!("reading {}", r.file.display()), e);
     let mut f = fs::File::open(&r.file)
         .map_err(|e| Error::io(format!("opening {}", r.file.display()), e))?;
+    let modified = f.metadata().ok().as_ref().and_then(seconds_modified);
     if !whole {
         let mut head = [0u8; 512];
         let n = read_up_to(&mut f, &mut head).map_err(reading)?;
         f.rewind().map_err(reading)?;
-        let meta = describe(r, &head[..n])?;
+        let meta = describe_at(r, &head[..n], modified)?;
         return Ok(Item {
             meta,
             size: r.size,
@@ -186,7 +236,7 @@ fn read_one(r: &FoundRecord, whole: bool) -> Result<Item> {
         .take(r.size + 1)
         .read_to_end(&mut bytes)
         .map_err(reading)?;
-    let meta = describe(r, &bytes[..bytes.len().min(512)])?;
+    let meta = describe_at(r, &bytes[..bytes.len().min(512)], modified)?;
     if bytes.len() as u64 != r.size {
         return Err(Error::Changed {
             path: r.path.clone(),
@@ -205,28 +255,28 @@ fn read_one(r: &FoundRecord, whole: bool) -> Result<Item> {
     })
 }
 
-/// The rendering thread: each batch rendered in order (records read
-/// whole together, the others one at a time), then sent to the writer.
+/// The rendering thread: each batch rendered in order, then sent to the
+/// writer. The records read whole go to the renderer together; a record
+/// that is not read whole ends its batch (see [`read_all`]), so rendering
+/// it after them keeps the records' order.
 fn render_all(rx: Receiver<Batch>, rd: &mut (dyn Renderer + Send), tx: SyncSender<Batch>) {
     for batch in rx {
-        let batch = batch.map(|mut items| {
-            let mut at = 0;
-            while at < items.len() {
-                let run = items[at..].iter().take_while(|i| i.bytes.is_some()).count();
-                if run == 0 {
-                    let item = &mut items[at];
-                    rd.render(&mut item.meta, None, item.size);
-                    at += 1;
-                    continue;
+        let batch = batch.map(|mut steps| {
+            let mut whole: Vec<(&mut RecordMeta, &[u8])> = Vec::with_capacity(steps.len());
+            let mut streamed = Vec::new();
+            for step in steps.iter_mut() {
+                if let Step::Record(item) = step {
+                    match item.bytes.as_deref() {
+                        Some(b) => whole.push((&mut item.meta, b)),
+                        None => streamed.push((&mut item.meta, item.size)),
+                    }
                 }
-                let mut records: Vec<(&mut RecordMeta, &[u8])> = items[at..at + run]
-                    .iter_mut()
-                    .map(|i| (&mut i.meta, i.bytes.as_deref().unwrap_or_default()))
-                    .collect();
-                rd.render_batch(&mut records);
-                at += run;
             }
-            items
+            rd.render_batch(&mut whole);
+            for (meta, size) in streamed {
+                rd.render(meta, None, size);
+            }
+            steps
         });
         if tx.send(batch).is_err() {
             return;
