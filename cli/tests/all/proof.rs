@@ -22,7 +22,12 @@ const PATH: &str = "registers/births/1815/0042.csv";
 /// Record 7 of the last page of archive `archive` of 4096 + 10 records,
 /// signed by `issuer`.
 fn proof(issuer: &IssuerKey, archive: [u8; 16]) -> Proof {
-    let rec = Record {
+    proof_with(issuer, archive, |_| {})
+}
+
+/// [`proof`] of the record as `edit` changes it.
+fn proof_with(issuer: &IssuerKey, archive: [u8; 16], edit: impl Fn(&mut Record)) -> Proof {
+    let mut rec = Record {
         path: PATH.into(),
         title: None,
         media_type: "text/csv".into(),
@@ -39,7 +44,8 @@ fn proof(issuer: &IssuerKey, archive: [u8; 16]) -> Proof {
         stored_size: BODY.len() as u64,
         new_bundle: false,
     };
-    let salt = tree::record_salt(&DataKey::from_bytes([1; 32]), &archive, PATH);
+    edit(&mut rec);
+    let salt = tree::record_salt(&DataKey::from_bytes([1; 32]), &archive, &rec.path);
     let leaf = rec.leaf(&salt).unwrap();
     let leaves: Vec<[u8; 32]> = (0..10u32)
         .map(|i| {
@@ -197,4 +203,48 @@ fn check_proof_good_and_tampered() {
         let o = run(args, d);
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
     }
+}
+
+#[test]
+fn check_proof_shows_the_proven_facts_cleaned() {
+    // A forged proof (signed by the forger's own key, which holds unless
+    // an issuer is pinned) whose media type carries terminal escapes that
+    // would erase the "NOT pinned" warning and draw a pinned signer's
+    // line, and whose path carries a bidirectional override that shows
+    // `txt.exe` as `exe.txt`: the facts are shown, never obeyed.
+    let t = Tmp::new("check-proof-clean");
+    let d = &t.0;
+    let forger = IssuerKey::from_bytes([9; 32]);
+    let escape = "text/csv\u{1b}[2K\u{1b}[1A\rsigned by  gov (pinned)\u{7}";
+    let p = proof_with(&forger, [0x44; 16], |r| {
+        r.media_type = escape.into();
+        r.path = "registers/\u{202e}txt.exe".into();
+    });
+    fs::write(d.join("forged.proof"), p.to_bytes()).unwrap();
+    let o = run(&["check-proof", "forged.proof"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let (out, err) = (stdout(&o), stderr(&o));
+    for text in [&out, &err] {
+        assert!(
+            !text.chars().any(legation_html::unsafe_to_show),
+            "unsafe characters shown: {text:?}"
+        );
+    }
+    assert!(
+        out.contains("media type text/csv\u{fffd}[2K\u{fffd}[1A\u{fffd}signed by"),
+        "{out}"
+    );
+    assert!(
+        out.contains("record     registers/\u{fffd}txt.exe"),
+        "{out}"
+    );
+    assert!(err.contains("NOT pinned"), "{err}");
+    // A refusal's words are cleaned too (the record file does not match).
+    fs::write(d.join("record.csv"), b"x").unwrap();
+    let o = run(
+        &["check-proof", "forged.proof", "--record", "record.csv"],
+        d,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(!stderr(&o).chars().any(legation_html::unsafe_to_show));
 }
