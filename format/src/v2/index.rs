@@ -24,6 +24,9 @@ pub const MAX_INDEX_BYTES: usize = 64 << 20;
 /// bytes (2,097,152 items; 10,000,000 records take about 2,450).
 pub const MAX_INDEX_ITEMS: usize = 1 << 21;
 
+/// The bundles' lengths together are below this (2^62 bytes, SPEC §24).
+pub const MAX_BUNDLES_LEN: u64 = 1 << 62;
+
 /// A bundle as the index lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleRef {
@@ -159,15 +162,25 @@ impl Index {
         let mut streams = HashSet::new();
         let n = count(&mut r, BUNDLE_MIN, "bundle count")?;
         let mut bundles = Vec::with_capacity(n);
+        let mut stored = 0u64;
         for _ in 0..n {
             let stream: [u8; 16] = r.bytes(16)?.try_into().expect("16 bytes");
             if !streams.insert(stream) {
                 return Err(r.error("a stream id is used twice"));
             }
-            bundles.push(BundleRef {
-                stream,
-                len: r.varint()?,
-            });
+            let len = r.varint()?;
+            // SPEC §24: no file holds 2^62 bytes; below that every sum of
+            // lengths, padded size and sealed size fits 64 bits.
+            stored = stored
+                .checked_add(len)
+                .filter(|&s| s < MAX_BUNDLES_LEN)
+                .ok_or_else(|| {
+                    r.error(format!(
+                        "the bundles hold 2^62 bytes or more (bundle {} of {len} bytes)",
+                        bundles.len()
+                    ))
+                })?;
+            bundles.push(BundleRef { stream, len });
         }
         if bundles.is_empty() != (records == 0) {
             return Err(r.error(format!(
@@ -419,6 +432,17 @@ mod tests {
         let e = Index::parse(&x.encode(), ENTRY).unwrap_err().to_string();
         assert!(e.contains("page 3: starts at bundle 1 offset 9"), "{e}");
         x.pages[3].first_offset = 10;
+        Index::parse(&x.encode(), ENTRY).unwrap();
+        // Bundle lengths of 2^62 bytes or more together (padded and
+        // sealed sizes, and their sum, would not fit 64 bits).
+        let mut x = good.clone();
+        x.bundles[1].len = u64::MAX;
+        let e = Index::parse(&x.encode(), ENTRY).unwrap_err().to_string();
+        assert!(e.contains("2^62 bytes or more (bundle 1 of"), "{e}");
+        x.bundles[0].len = 1 << 61;
+        x.bundles[1].len = 1 << 61;
+        refused(&x, "bundles of 2^62 bytes together");
+        x.bundles[1].len = (1 << 61) - 1;
         Index::parse(&x.encode(), ENTRY).unwrap();
         // Stream ids used twice.
         let mut x = good.clone();
