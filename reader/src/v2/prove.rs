@@ -2,7 +2,8 @@
 //! Finding the record reads one page; its leaves (one page's) give the
 //! path within the page, the index's page roots the path over pages.
 
-use legation_format::v2::{page, proof::Proof, tree};
+use legation_format::v2::proof::{self, Proof};
+use legation_format::v2::{page, tree};
 
 use super::Catalog;
 use crate::{Error, Result, Unlocked};
@@ -40,6 +41,21 @@ impl Unlocked {
         }
         let salt = tree::record_salt(self.data_key(), &id, path);
         let leaf = raw[i].leaf(&salt)?;
+        // SPEC 2.0 §29.2 step 1: a checker refuses a longer leaf, so such
+        // a record (a title or metadata of tens of kilobytes) cannot be
+        // proven; say so rather than write a proof no one accepts.
+        if leaf.len() > proof::MAX_LEAF {
+            return Err(legation_format::Error::invalid(
+                "proof",
+                format!(
+                    "{path}: the record's leaf is {} bytes, more than the {} a proof may carry \
+                     (its title or metadata are too long to be proven)",
+                    leaf.len(),
+                    proof::MAX_LEAF
+                ),
+            )
+            .into());
+        }
         let page_roots: Vec<[u8; 32]> = cat
             .index
             .pages

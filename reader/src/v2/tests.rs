@@ -605,3 +605,41 @@ fn many_decoders_are_checked_at_opening_in_linear_time() {
     let e = super::open::check_layout(&public, &entries).unwrap_err();
     assert!(e.to_string().contains("d/0000000000000000.wasm"), "{e}");
 }
+
+#[test]
+fn a_record_whose_leaf_is_too_long_for_a_proof_is_refused_at_proving() {
+    // SPEC 2.0 §29.2 step 1: a checker refuses a leaf over 64 KiB; the
+    // prover says so instead of writing a proof that cannot be checked.
+    use legation_format::writer::{RecordMeta, RecordSource};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(21);
+    let identity = Identity::generate(&mut rng);
+    let opts = WriterOptions {
+        created: 1_767_225_600,
+        issuer: Some(IssuerKey::generate(&mut rng)),
+        recipients: vec![identity.public()],
+        passphrases: vec![],
+        embed_spec: false,
+        viewer: None,
+    };
+    let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng).unwrap();
+    for (path, meta_len) in [("long", 40_000), ("short", 10)] {
+        let meta = RecordMeta {
+            path: path.into(),
+            title: "t".repeat(30_000),
+            media_type: "text/plain".into(),
+            metadata: [("description".to_string(), vec!["d".repeat(meta_len)])].into(),
+            ..Default::default()
+        };
+        w.add_record(meta, RecordSource::Bytes(b"x")).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    let a = Archive::open(MemSource::new(bytes, "long-leaf")).unwrap();
+    let u = a
+        .unlock(&[Key::Identity(Identity::from_bytes(*identity.secret()))])
+        .unwrap();
+    let p = u.prove("short").unwrap();
+    legation_format::v2::proof::Proof::parse(&p.to_bytes()).unwrap();
+    let e = u.prove("long").unwrap_err().to_string();
+    assert!(e.contains("long: the record's leaf is"), "{e}");
+    assert!(e.contains("more than the 65536"), "{e}");
+}
