@@ -1242,3 +1242,45 @@ mod tests {
         assert!(per <= 90.0, "{per} bytes a record");
     }
 }
+
+#[cfg(test)]
+mod worst_case {
+    use super::*;
+
+    /// A page built to cost the most a page can: 4096 records whose paths
+    /// are 4096 bytes of combining marks (each path NFC, but only by the
+    /// slow check), sharing all but their last bytes. About 2 KB sealed
+    /// expand to 16 MiB of path text, each path checked whole (about 0.7 s
+    /// on a loaded machine): bounded by the page (4096 records of at most
+    /// 4096 bytes), linear in what the page holds, as a 1.x page of the
+    /// same paths.
+    #[test]
+    fn a_page_of_the_longest_shared_paths_parses_in_bounded_time() {
+        let stem = "x\u{301}".repeat(1362);
+        let records: Vec<Record> = (0..PAGE_RECORDS)
+            .map(|i| Record {
+                path: format!("{stem}/{i:04}"),
+                title: None,
+                media_type: "text/plain".into(),
+                size: 0,
+                blake3: [0; 32],
+                modified: None,
+                decoder: None,
+                render: None,
+                metadata: BTreeMap::new(),
+                encoding: Encoding::Identity,
+                stored_size: 0,
+                new_bundle: false,
+            })
+            .collect();
+        assert!(records[0].path.len() > 4090);
+        let mut tables = Tables::default();
+        let page = encode_page(&records, &mut tables).unwrap();
+        let t = std::time::Instant::now();
+        let back = parse_page(&page, &tables, "c/00000000").unwrap();
+        let took = t.elapsed();
+        eprintln!("{} bytes deflated, parsed in {took:?}", page.len());
+        assert_eq!(back.len(), PAGE_RECORDS);
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    }
+}
