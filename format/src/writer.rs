@@ -71,6 +71,66 @@ pub enum RecordSource<'a> {
         /// Its expected length.
         size: u64,
     },
+    /// Bytes in memory with their hash and compression computed already
+    /// (on another thread, say): the writer stores the same bytes as for
+    /// [`RecordSource::Bytes`].
+    Prepared(&'a Prepared),
+}
+
+/// A record's bytes with what a writer of either format computes from
+/// them before storing them (when it is at most [`COMPRESS_MAX`] bytes):
+/// their BLAKE3 and their DEFLATE when the writer chooses to store it
+/// (SPEC §9). Made by [`Prepared::new`] only, so the two always belong to
+/// the bytes.
+#[derive(Debug)]
+pub struct Prepared {
+    bytes: Vec<u8>,
+    /// The media type it was computed for, the BLAKE3, the DEFLATE.
+    computed: Option<(String, [u8; 32], Option<Vec<u8>>)>,
+}
+
+impl Prepared {
+    /// Computes what a writer would for a record of `media_type`.
+    pub fn new(bytes: Vec<u8>, media_type: &str) -> Prepared {
+        let computed = (bytes.len() as u64 <= COMPRESS_MAX).then(|| {
+            let (hash, deflated) = hash_and_deflate(&bytes, media_type);
+            (media_type.to_owned(), hash, deflated)
+        });
+        Prepared { bytes, computed }
+    }
+
+    /// The record's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// The BLAKE3 of a record of at most [`COMPRESS_MAX`] bytes and its
+/// DEFLATE when it is to be stored so (SPEC §9).
+fn hash_and_deflate(bytes: &[u8], media_type: &str) -> ([u8; 32], Option<Vec<u8>>) {
+    let hash = *blake3::hash(bytes).as_bytes();
+    let deflated = (!crate::media::is_precompressed(media_type))
+        .then(|| try_deflate(bytes))
+        .flatten();
+    (hash, deflated)
+}
+
+/// [`hash_and_deflate`] of `bytes`, taken from `ready` when it was
+/// computed for the same media type.
+pub(crate) fn hashed<'b>(
+    bytes: &[u8],
+    ready: Option<&'b Prepared>,
+    media_type: &str,
+) -> ([u8; 32], Option<std::borrow::Cow<'b, [u8]>>) {
+    match ready.and_then(|p| p.computed.as_ref()) {
+        Some((m, hash, deflated)) if m == media_type => {
+            (*hash, deflated.as_deref().map(std::borrow::Cow::Borrowed))
+        }
+        _ => {
+            let (hash, deflated) = hash_and_deflate(bytes, media_type);
+            (hash, deflated.map(std::borrow::Cow::Owned))
+        }
+    }
 }
 
 /// What both format versions' writers draw before writing a byte: the
@@ -324,23 +384,26 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             .stream_key(&self.archive_id, StreamId::Record(nonce));
         let size = match &source {
             RecordSource::Bytes(b) => b.len() as u64,
+            RecordSource::Prepared(p) => p.bytes.len() as u64,
             RecordSource::Reader { size, .. } => *size,
         };
         let (hash, encoding, stored_size) = if size <= COMPRESS_MAX {
             let owned;
+            let mut ready = None;
             let bytes: &[u8] = match source {
                 RecordSource::Bytes(b) => b,
+                RecordSource::Prepared(p) => {
+                    ready = Some(p);
+                    &p.bytes
+                }
                 RecordSource::Reader { reader, size } => {
                     owned = read_exact_size(reader, size, &path)?;
                     &owned
                 }
             };
-            let hash = *blake3::hash(bytes).as_bytes();
-            let deflated = (!crate::media::is_precompressed(&meta.media_type))
-                .then(|| try_deflate(bytes))
-                .flatten();
+            let (hash, deflated) = hashed(bytes, ready, &meta.media_type);
             let (encoding, stored) = match &deflated {
-                Some(d) => (Encoding::Deflate, d.as_slice()),
+                Some(d) => (Encoding::Deflate, &d[..]),
                 None => (Encoding::Identity, bytes),
             };
             self.write_stream(
@@ -361,6 +424,14 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 RecordSource::Bytes(b) => {
                     self.write_stream(&entry, &key, &mut &b[..], size, Some(&mut hasher), &path)?
                 }
+                RecordSource::Prepared(p) => self.write_stream(
+                    &entry,
+                    &key,
+                    &mut &p.bytes[..],
+                    size,
+                    Some(&mut hasher),
+                    &path,
+                )?,
             }
             (*hasher.finalize().as_bytes(), Encoding::Identity, size)
         };

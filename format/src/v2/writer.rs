@@ -534,21 +534,24 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         let path = meta.path.clone();
         let size = match &source {
             RecordSource::Bytes(b) => b.len() as u64,
+            RecordSource::Prepared(p) => p.bytes().len() as u64,
             RecordSource::Reader { size, .. } => *size,
         };
         let (blake3, (deflated, stored_size), starts_bundle) = if size <= COMPRESS_MAX {
             let owned;
+            let ready = match source {
+                RecordSource::Prepared(p) => Some(p),
+                _ => None,
+            };
             let bytes: &[u8] = match source {
                 RecordSource::Bytes(b) => b,
+                RecordSource::Prepared(p) => p.bytes(),
                 RecordSource::Reader { reader, size } => {
                     owned = crate::writer::read_exact_size(reader, size, &path)?;
                     &owned
                 }
             };
-            let hash = *blake3::hash(bytes).as_bytes();
-            let deflated = (!crate::media::is_precompressed(&meta.media_type))
-                .then(|| crate::writer::try_deflate(bytes))
-                .flatten();
+            let (hash, deflated) = crate::writer::hashed(bytes, ready, &meta.media_type);
             let stored: &[u8] = deflated.as_deref().unwrap_or(bytes);
             let starts = self.place(stored.len() as u64)?;
             let b = self.bundle.as_mut().expect("place opens a bundle");
@@ -559,6 +562,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             let b = self.bundle.as_mut().expect("place opens a bundle");
             let mut src: Box<dyn Read + '_> = match source {
                 RecordSource::Bytes(b) => Box::new(b),
+                RecordSource::Prepared(p) => Box::new(p.bytes()),
                 RecordSource::Reader { reader, .. } => Box::new(reader),
             };
             let mut hasher = blake3::Hasher::new();
