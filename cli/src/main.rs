@@ -146,8 +146,9 @@ enum Command {
         #[arg(long, value_name = "LEVEL", value_parser = level_parser())]
         level: Option<legation_reader::Level>,
         /// Check only N entries drawn at random (with the manifest and
-        /// signature): a keyless audit that reads a fraction of each archive
-        /// and says what damage it would find.
+        /// signature; for format 2.0, N pieces of 64 KiB, each checked
+        /// against the outboard values): a keyless audit that reads a
+        /// fraction of each archive and says what damage it would find.
         #[arg(long, value_name = "N")]
         sample: Option<u64>,
         /// The seed of --sample's draw, to repeat a run (default: random).

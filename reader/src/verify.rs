@@ -118,8 +118,19 @@ pub struct Sample {
     pub p_detect_one: f64,
     /// The fewest damaged entries that this sample finds with a chance of
     /// at least 95 % (the whole archive's entry count when no number of
-    /// entries short of all reaches 95 %).
+    /// entries short of all reaches 95 %). For a 2.0 archive, pieces.
     pub detects_95: u64,
+    /// For a 2.0 archive, the bytes of a piece (65536): entries are drawn
+    /// from by pieces (SPEC 2.0 §30.3), and `p_detect_one` and
+    /// `detects_95` count pieces; 0 for 1.x, which draws whole entries.
+    #[serde(default)]
+    pub piece_size: u64,
+    /// Pieces the draw was made from (2.0).
+    #[serde(default)]
+    pub pieces_total: u64,
+    /// Pieces drawn and checked (2.0).
+    #[serde(default)]
+    pub pieces_sampled: u64,
 }
 
 impl Sample {
@@ -161,6 +172,9 @@ impl Sample {
                 n as f64 / total as f64
             },
             detects_95,
+            piece_size: 0,
+            pieces_total: 0,
+            pieces_sampled: 0,
         }
     }
 }
@@ -198,7 +212,12 @@ impl Archive {
     /// entry's local header and BLAKE3, in one sequential pass over the
     /// file. Problems are collected per entry; the pass goes on after one.
     pub fn verify_fixity(&self, pinned: Option<&[u8; 32]>, progress: Progress<'_>) -> Report {
-        self.fixity_of(pinned, None, progress)
+        let mut report = self.fixity_of(pinned, None, progress);
+        if !report.cancelled {
+            // 2.0: every outboard value against its entry's BLAKE3.
+            crate::v2::sample::check_outboard(self, &mut report);
+        }
+        report
     }
 
     /// The keyless fixity audit of a random sample: the signature, the
@@ -206,7 +225,9 @@ impl Archive {
     /// replacement with a generator seeded by `seed` (take it from the
     /// operating system: a host that can guess the draw can keep only the
     /// entries it will be asked for). The report's `sample` says what the
-    /// sample can find.
+    /// sample can find. A 2.0 archive is drawn from by 64 KiB pieces,
+    /// each checked against the `outboard` entry's values, so a sample
+    /// reads a bounded number of bytes a piece whatever the entries' sizes.
     pub fn verify_fixity_sample(
         &self,
         pinned: Option<&[u8; 32]>,
@@ -214,6 +235,9 @@ impl Archive {
         seed: u64,
         progress: Progress<'_>,
     ) -> Report {
+        if self.v2().is_some() {
+            return crate::v2::sample::sample(self, pinned, n, seed, progress);
+        }
         let count = self.entries().len();
         // Always checked: the manifest, then the signature; in 2.0 the
         // last four (`entries`, `public.json`, `head`, `signatures`).
@@ -249,7 +273,7 @@ impl Archive {
     }
 
     /// The fixity pass over every entry, or over `only` (sorted indices).
-    fn fixity_of(
+    pub(crate) fn fixity_of(
         &self,
         pinned: Option<&[u8; 32]>,
         only: Option<&[usize]>,

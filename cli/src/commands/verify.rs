@@ -147,6 +147,31 @@ fn unlock(a: &Archive, keys: &KeyOpts, prompt: bool) -> Result<Option<Unlocked>>
 /// draw can tell about the entries it was drawn from (nothing, for a
 /// sample of none).
 fn print_sample(s: &legation_reader::verify::Sample, drawn_from: u64) {
+    if s.piece_size > 0 {
+        // 2.0: drawn by pieces, each checked against the outboard values.
+        let kib = s.piece_size / 1024;
+        let damage = if s.detects_95 >= s.pieces_total {
+            format!("damage to all {} of them", s.pieces_total)
+        } else {
+            format!(
+                "damage to {} or more of them ({:.1} %)",
+                s.detects_95,
+                100.0 * s.detects_95 as f64 / s.pieces_total.max(1) as f64
+            )
+        };
+        println!(
+            "sample:   {} of {} pieces of {kib} KiB drawn at random (seed {}), in {} of {} \
+             entries with the last four: one damaged piece is found with a chance of {:.1} %, \
+             {damage} with 95 % or more",
+            s.pieces_sampled,
+            s.pieces_total,
+            s.seed,
+            s.entries_sampled,
+            s.entries_total,
+            100.0 * s.p_detect_one
+        );
+        return;
+    }
     let always = s.entries_total.saturating_sub(drawn_from);
     let drawn = s.entries_sampled.saturating_sub(always);
     let fixed = if always >= 2 {

@@ -19,7 +19,8 @@
 //!
 //! Entry order in the file: `mimetype`, `SPEC.md`, `viewer.html` (0-1),
 //! `d/<16 hex>.wasm` (decoders), `b/…` (bundles, in order), `c/…` (pages,
-//! in order), `c/index`, `entries`, `public.json`, `head`, `signatures`,
+//! in order), `c/index`, `p/…` (parity), `outboard` (the pieces' BLAKE3
+//! chaining values, [`outboard`]), `recovery`, `entries`, `public.json`, `head`, `signatures`,
 //! then the central directory and end records. The last four entries and
 //! the central directory are read by one tail read when opening.
 //!
@@ -38,6 +39,7 @@ pub mod base64;
 pub mod entries;
 pub mod head;
 pub mod index;
+pub mod outboard;
 pub mod page;
 pub mod proof;
 pub mod public;

@@ -27,6 +27,7 @@ use crate::keys::IssuerKey;
 use crate::manifest::{self, DecoderRef};
 use crate::recovery;
 use crate::v2::head::{self, Head};
+use crate::v2::outboard::{self, Pieces};
 use crate::v2::{
     bundle_entry, entries, index, page, page_entry, public, tree, BUNDLE_TARGET, ENTRIES_ENTRY,
     HEAD_ENTRY, INDEX_ENTRY, PAGE_RECORDS, PUBLIC_ENTRY, SIGNATURES_ENTRY,
@@ -81,7 +82,8 @@ struct StreamOut {
     /// Sealed bytes written so far.
     written: u64,
     crc: crc32fast::Hasher,
-    hash: blake3::Hasher,
+    /// The sealed bytes' BLAKE3 and their pieces' values (SPEC 2.0 §25.2).
+    pieces: Pieces,
 }
 
 impl StreamOut {
@@ -94,7 +96,7 @@ impl StreamOut {
             len: 0,
             written: 0,
             crc: crc32fast::Hasher::new(),
-            hash: blake3::Hasher::new(),
+            pieces: Pieces::new(),
         }
     }
 
@@ -109,7 +111,7 @@ impl StreamOut {
     }
 
     /// Appends plaintext, writing sealed batches to `out` as they fill.
-    fn push(&mut self, mut data: &[u8], out: &mut impl Write) -> Result<()> {
+    fn push<W: Write + Seek>(&mut self, mut data: &[u8], out: &mut Out<W>) -> Result<()> {
         while !data.is_empty() {
             if self.buf.len() - self.open_at == CHUNK_SIZE {
                 self.seal_open();
@@ -127,11 +129,12 @@ impl StreamOut {
     }
 
     /// Writes the sealed bytes before the open chunk.
-    fn drain(&mut self, out: &mut impl Write) -> Result<()> {
+    fn drain<W: Write + Seek>(&mut self, out: &mut Out<W>) -> Result<()> {
         let sealed = &self.buf[..self.open_at];
         self.crc.update(sealed);
-        self.hash.update(sealed);
-        out.write_all(sealed).map_err(io)?;
+        self.pieces.update(sealed);
+        out.cover(self.pieces.take_ready())?;
+        out.w.write_all(sealed).map_err(io)?;
         self.written += sealed.len() as u64;
         self.buf.drain(..self.open_at);
         self.open_at = 0;
@@ -140,7 +143,7 @@ impl StreamOut {
 
     /// Pads the plaintext with zeros to `padded` bytes, seals the last
     /// chunk and writes everything.
-    fn close(mut self, padded: u64, out: &mut impl Write) -> Result<Sealed> {
+    fn close<W: Write + Seek>(mut self, padded: u64, out: &mut Out<W>) -> Result<Sealed> {
         static ZEROS: [u8; CHUNK_SIZE] = [0; CHUNK_SIZE];
         debug_assert!(padded >= self.len);
         while self.len < padded {
@@ -153,10 +156,12 @@ impl StreamOut {
         self.buf.extend_from_slice(&tag);
         self.open_at = self.buf.len();
         self.drain(out)?;
+        let (blake3, last) = self.pieces.finish();
+        out.cover(last)?;
         Ok(Sealed {
             size: self.written,
             crc32: self.crc.finalize(),
-            blake3: *self.hash.finalize().as_bytes(),
+            blake3,
         })
     }
 }
@@ -259,42 +264,60 @@ struct Out<W> {
     w: W,
     offset: u64,
     entries: Vec<Written>,
+    /// The values of the pieces of every entry written so far that is
+    /// over [`outboard::PIECE`] bytes, in container order: the `outboard`
+    /// entry's bytes (SPEC 2.0 §25.2), kept aside as the pages are.
+    outboard: Spill,
+    outboard_crc: crc32fast::Hasher,
+    /// Whether entries written now are covered by `outboard` (those
+    /// before it).
+    covering: bool,
 }
 
 impl<W: Write + Seek> Out<W> {
+    /// Keeps the values of an entry's pieces for `outboard`.
+    fn cover(&mut self, values: Vec<[u8; 32]>) -> Result<()> {
+        if !self.covering {
+            return Ok(());
+        }
+        for v in values {
+            self.outboard_crc.update(&v);
+            self.outboard.append(&v)?;
+        }
+        Ok(())
+    }
+
     /// Writes an entry whose bytes are known.
     fn plain(&mut self, name: &str, data: &[u8]) -> Result<()> {
         let crc32 = crc32fast::hash(data);
-        self.known(
-            name,
-            data.len() as u64,
-            crc32,
-            *blake3::hash(data).as_bytes(),
-            &mut &data[..],
-        )
+        self.known(name, data.len() as u64, crc32, &mut &data[..])
     }
 
-    /// Writes an entry whose size and hashes are known, copying its bytes
-    /// from `src`.
-    fn known(
-        &mut self,
-        name: &str,
-        size: u64,
-        crc32: u32,
-        blake3: [u8; 32],
-        src: &mut dyn Read,
-    ) -> Result<()> {
+    /// Writes an entry whose size and CRC-32 are known, copying its bytes
+    /// from `src` (hashed on the way, pieces and all).
+    fn known(&mut self, name: &str, size: u64, crc32: u32, src: &mut dyn Read) -> Result<()> {
         container::check_name(name)?;
         let header = container::local_header(name, size, crc32);
         let offset = self.offset;
         self.w.write_all(&header).map_err(io)?;
-        let copied = std::io::copy(&mut src.take(size), &mut self.w).map_err(io)?;
-        if copied != size {
-            return Err(Error::invalid(
-                name,
-                format!("{copied} bytes where {size} were kept aside"),
-            ));
+        let mut pieces = Pieces::new();
+        let mut buf = vec![0u8; (outboard::PIECE as usize).min(size as usize)];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(buf.len() as u64) as usize;
+            src.read_exact(&mut buf[..n]).map_err(|e| {
+                Error::invalid(
+                    name,
+                    format!("{} bytes where {size} were kept aside ({e})", size - left),
+                )
+            })?;
+            pieces.update(&buf[..n]);
+            self.cover(pieces.take_ready())?;
+            self.w.write_all(&buf[..n]).map_err(io)?;
+            left -= n as u64;
         }
+        let (blake3, last) = pieces.finish();
+        self.cover(last)?;
         self.offset += header.len() as u64 + size;
         self.entries.push(Written {
             name: name.to_owned(),
@@ -372,7 +395,15 @@ struct OpenBundle {
 /// size and hashes (the bytes themselves are in the [`Spill`]).
 struct PageDone {
     line: index::PageRef,
-    sealed: Sealed,
+    sealed: Kept,
+}
+
+/// An entry's bytes kept aside: their size and CRC-32 (the local header
+/// needs them first; the BLAKE3 is taken as they are copied in).
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    size: u64,
+    crc32: u32,
 }
 
 /// Writes one format 2.0 archive. Records must be added in strictly
@@ -408,7 +439,7 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     /// as the pages are.
     parity_open: Vec<u8>,
     parity_members: usize,
-    parities: Vec<Sealed>,
+    parities: Vec<Kept>,
     parity_spill: Spill,
 }
 
@@ -426,6 +457,9 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 w: out,
                 offset: 0,
                 entries: Vec::new(),
+                outboard: Spill::default(),
+                outboard_crc: crc32fast::Hasher::new(),
+                covering: true,
             },
             rng,
             archive_id,
@@ -555,7 +589,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             let stored: &[u8] = deflated.as_deref().unwrap_or(bytes);
             let starts = self.place(stored.len() as u64)?;
             let b = self.bundle.as_mut().expect("place opens a bundle");
-            b.stream.push(stored, &mut self.out.w)?;
+            b.stream.push(stored, &mut self.out)?;
             (hash, (deflated.is_some(), stored.len() as u64), starts)
         } else {
             let starts = self.place(size)?;
@@ -572,7 +606,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 let n = left.min(CHUNK_SIZE as u64) as usize;
                 crate::writer::read_full(&mut *src, &mut buf[..n], &path)?;
                 hasher.update(&buf[..n]);
-                b.stream.push(&buf[..n], &mut self.out.w)?;
+                b.stream.push(&buf[..n], &mut self.out)?;
                 left -= n as u64;
             }
             let mut probe = [0u8; 1];
@@ -653,7 +687,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             return Ok(());
         };
         let len = b.stream.len;
-        let sealed = b.stream.close(crypto::padme(len), &mut self.out.w)?;
+        let sealed = b.stream.close(crypto::padme(len), &mut self.out)?;
         let name = bundle_entry(self.bundles.len() as u64);
         self.out.end_open(&name, b.header_at, b.size_hint, sealed)?;
         self.bundles.push((b.id, len));
@@ -723,10 +757,9 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 first_offset: self.page_start.1,
                 root,
             },
-            sealed: Sealed {
+            sealed: Kept {
                 size: sealed.len() as u64,
                 crc32: crc32fast::hash(&sealed),
-                blake3: *blake3::hash(&sealed).as_bytes(),
             },
         });
         Ok(())
@@ -749,7 +782,6 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                     &page_entry(n as u64),
                     p.sealed.size,
                     p.sealed.crc32,
-                    p.sealed.blake3,
                     &mut src,
                 )?;
             }
@@ -780,6 +812,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         let index_sealed = crypto::seal_stream(&key, &index_plain);
         self.out.plain(INDEX_ENTRY, &index_sealed)?;
         self.write_parity(&index_sealed)?;
+        self.write_outboard()?;
         let public = self.public_bytes(index_id, pages_count, bundles_count);
         let mut head = Head {
             archive_id: self.archive_id,
@@ -851,10 +884,9 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         if self.parity_members.is_multiple_of(recovery::STRIPE) {
             let p = std::mem::take(&mut self.parity_open);
             self.parity_spill.append(&p)?;
-            self.parities.push(Sealed {
+            self.parities.push(Kept {
                 size: p.len() as u64,
                 crc32: crc32fast::hash(&p),
-                blake3: *blake3::hash(&p).as_bytes(),
             });
         }
         Ok(())
@@ -867,25 +899,31 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         if !self.parity_members.is_multiple_of(recovery::STRIPE) {
             let p = std::mem::take(&mut self.parity_open);
             self.parity_spill.append(&p)?;
-            self.parities.push(Sealed {
+            self.parities.push(Kept {
                 size: p.len() as u64,
                 crc32: crc32fast::hash(&p),
-                blake3: *blake3::hash(&p).as_bytes(),
             });
         }
         let parities = std::mem::take(&mut self.parities);
         let mut spill = std::mem::take(&mut self.parity_spill);
         let mut src = spill.reader()?;
         for (s, p) in parities.iter().enumerate() {
-            self.out.known(
-                &recovery::parity_entry(s as u64),
-                p.size,
-                p.crc32,
-                p.blake3,
-                &mut src,
-            )?;
+            self.out
+                .known(&recovery::parity_entry(s as u64), p.size, p.crc32, &mut src)?;
         }
         Ok(())
+    }
+
+    /// Writes `outboard`, the values of the pieces of every entry before
+    /// it over [`outboard::PIECE`] bytes (SPEC 2.0 §25.2).
+    fn write_outboard(&mut self) -> Result<()> {
+        self.out.covering = false;
+        let mut spill = std::mem::take(&mut self.out.outboard);
+        let crc = std::mem::replace(&mut self.out.outboard_crc, crc32fast::Hasher::new());
+        let size = spill.len;
+        let mut src = spill.reader()?;
+        self.out
+            .known(outboard::OUTBOARD_ENTRY, size, crc.finalize(), &mut src)
     }
 
     /// The entry table: one row per entry written so far.
@@ -1111,6 +1149,7 @@ mod tests {
         want.extend((0..stripes).map(recovery::parity_entry));
         want.extend(
             [
+                outboard::OUTBOARD_ENTRY,
                 recovery::TAIL_ENTRY,
                 ENTRIES_ENTRY,
                 PUBLIC_ENTRY,
@@ -1133,6 +1172,34 @@ mod tests {
                 "{name} from its stripe"
             );
         }
+        // The outboard: the values of every earlier entry over one piece,
+        // each its piece's, merging to the entry's BLAKE3.
+        let at_outboard = names
+            .iter()
+            .position(|n| *n == outboard::OUTBOARD_ENTRY)
+            .unwrap();
+        let ob = slice(archive, &entries[at_outboard]);
+        let mut values = ob.chunks_exact(32);
+        for e in &entries[..at_outboard] {
+            let data = slice(archive, e);
+            let mut m = outboard::Merger::new();
+            for k in 0..outboard::values(e.size) {
+                let v: [u8; 32] = values.next().unwrap().try_into().unwrap();
+                let from = (k * outboard::PIECE) as usize;
+                let to = (from + outboard::PIECE as usize).min(data.len());
+                assert_eq!(outboard::piece_value(k, &data[from..to]), v, "{}", e.name);
+                m.push(v);
+            }
+            if e.size > outboard::PIECE {
+                assert_eq!(
+                    m.root(),
+                    Some(*blake3::hash(&data).as_bytes()),
+                    "{}",
+                    e.name
+                );
+            }
+        }
+        assert!(values.next().is_none() && ob.len().is_multiple_of(32));
         // The recovery entry gives public.json, the entry table and the head.
         let rec_entry = find(recovery::TAIL_ENTRY);
         let rec_bytes = slice(archive, rec_entry);

@@ -17,6 +17,7 @@ pub(crate) mod catalog;
 pub(crate) mod open;
 pub(crate) mod prove;
 pub(crate) mod repair;
+pub(crate) mod sample;
 pub(crate) mod verify;
 
 #[cfg(test)]

@@ -252,7 +252,8 @@ pub(crate) fn check_layout(public: &public::Public, entries: &[Entry]) -> Result
         });
     };
     // Then the recovery data (SPEC 2.0 §25.1): R parity entries over the
-    // pages and the index, and the recovery entry, right before `entries`.
+    // pages and the index, the pieces' values (`outboard`, §25.2) and the
+    // recovery entry, right before `entries`.
     let stripes = (pages + 1).div_ceil(recovery::STRIPE as u64);
     if count(recovery::PARITY_PREFIX) != stripes {
         return Err(mismatch(
@@ -268,6 +269,7 @@ pub(crate) fn check_layout(public: &public::Public, entries: &[Entry]) -> Result
         .chain((0..pages).map(v2::page_entry))
         .chain(std::iter::once(v2::INDEX_ENTRY.to_owned()))
         .chain((0..stripes).map(recovery::parity_entry))
+        .chain(std::iter::once(v2::outboard::OUTBOARD_ENTRY.to_owned()))
         .chain(std::iter::once(recovery::TAIL_ENTRY.to_owned()))
         .chain(std::iter::once(v2::ENTRIES_ENTRY.to_owned()));
     for (k, want) in expected.enumerate() {
@@ -278,7 +280,7 @@ pub(crate) fn check_layout(public: &public::Public, entries: &[Entry]) -> Result
                     &e.name,
                     format!(
                         "stands where {want} belongs (bundles, pages, c/index, parity, \
-                         recovery, then entries)"
+                         outboard, recovery, then entries)"
                     ),
                 ))
             }

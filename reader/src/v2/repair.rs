@@ -9,7 +9,7 @@
 //! Each entry is taken from the damaged copy where its BLAKE3 matches its
 //! row; else from the archive's own recovery data (the public tail from the
 //! `recovery` entry or by its CRC-32, a catalog page, the index or a parity
-//! entry from its stripe); else from the other copy where the entry of that
+//! entry from its stripe, `outboard` from the entries it covers); else from the other copy where the entry of that
 //! name has the row's size, CRC-32 and BLAKE3. Every local header, the
 //! central directory and the end records are written anew.
 //!
@@ -28,6 +28,7 @@ use std::sync::Arc;
 use legation_format::container::{self, Entry};
 use legation_format::hex;
 use legation_format::recovery::{self, TailRecovery};
+use legation_format::v2::outboard::{self, Pieces, OUTBOARD_ENTRY};
 use legation_format::v2::{self, entries as table, head, public};
 
 use crate::archive::Signer;
@@ -584,12 +585,64 @@ fn own_recovery(
         .to_bytes();
         return (blake3::hash(&b).as_bytes() == hash).then_some((Some(b), 3));
     }
+    if e.name == OUTBOARD_ENTRY {
+        // The values of the entries before it, each from a copy where
+        // that entry has its row's BLAKE3 (SPEC 2.0 §25.2, §30.6).
+        let b = regenerate_outboard(&planned[..*by_name.get(e.name.as_str())?], copies, e.size)?;
+        return (blake3::hash(&b).as_bytes() == hash).then_some((Some(b), 3));
+    }
     let intact = |name: &str| {
         let (pe, ph) = &planned[*by_name.get(name)?];
         intact_in_any(copies, pe, ph)
     };
     let b = recovery::rebuild_catalog_entry(&e.name, chosen.public.catalog.pages, e.size, &intact)?;
     (blake3::hash(&b).as_bytes() == hash).then_some((Some(b), 2))
+}
+
+/// The most bytes of `outboard` a repair regenerates in memory (the values
+/// of 128 GiB of entries); a larger one needs another copy's.
+const MAX_OUTBOARD: u64 = 64 << 20;
+
+/// `outboard` made anew from the entries before it (`planned`, in order):
+/// each covered entry is read from the first copy where its bytes, hashed
+/// piece by piece, give its row's BLAKE3, and its values are taken from
+/// that hashing. `None` when one cannot be read intact from any copy or
+/// `size` is over [`MAX_OUTBOARD`].
+fn regenerate_outboard(
+    planned: &[Planned],
+    copies: &[Arc<dyn ReadAt>],
+    size: u64,
+) -> Option<Vec<u8>> {
+    if size > MAX_OUTBOARD {
+        return None;
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    let mut buf = vec![0u8; BLOCK];
+    for (e, hash) in planned {
+        if outboard::values(e.size) == 0 {
+            continue;
+        }
+        let values = copies.iter().find_map(|c| {
+            let mut pieces = Pieces::new();
+            let mut values = Vec::new();
+            let mut at = 0u64;
+            while at < e.size {
+                let n = (e.size - at).min(buf.len() as u64) as usize;
+                c.read_exact_at(e.data_offset() + at, &mut buf[..n]).ok()?;
+                pieces.update(&buf[..n]);
+                values.extend(pieces.take_ready());
+                at += n as u64;
+                if (out.len() + values.len() * 32) as u64 > size {
+                    return None;
+                }
+            }
+            let (root, last) = pieces.finish();
+            values.extend(last);
+            (&root == hash).then_some(values)
+        })?;
+        values.iter().for_each(|v| out.extend_from_slice(v));
+    }
+    (out.len() as u64 == size).then_some(out)
 }
 
 /// Copies entry `e` from the other copy: the entry of that name there (by

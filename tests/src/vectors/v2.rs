@@ -15,6 +15,7 @@ use legation_format::hex;
 use legation_format::keys::IssuerKey;
 use legation_format::v2::head::{self, Head};
 use legation_format::v2::index::{BundleRef, Index};
+use legation_format::v2::outboard::{self, OUTBOARD_ENTRY};
 use legation_format::v2::page::{self, Record};
 use legation_format::v2::proof::Proof;
 use legation_format::v2::public::Public;
@@ -44,8 +45,15 @@ pub fn all() -> Vec<Vector> {
         ..V2::default()
     });
     let mut v = Vec::new();
-    v.extend(good(&s, &two_pages));
-    v.extend(container(&s, &two_pages));
+    let large = Sample2::new(&V2 {
+        seed: 23,
+        records: false,
+        tiny: 3,
+        large: 2 * 65536 + 1000,
+        ..V2::default()
+    });
+    v.extend(good(&s, &two_pages, &large));
+    v.extend(container(&s, &two_pages, &large));
     v.extend(head_and_signatures(&s));
     v.extend(catalog(&s));
     v.extend(proofs(&s));
@@ -62,6 +70,9 @@ struct V2 {
     records: bool,
     /// This many one-byte records `n/0000`, `n/0001`, … instead.
     tiny: usize,
+    /// With this many bytes, one more record `z/large.bin` of bytes that do
+    /// not compress, so that its bundle has `outboard` values.
+    large: usize,
 }
 
 impl Default for V2 {
@@ -71,6 +82,7 @@ impl Default for V2 {
             signed: true,
             records: true,
             tiny: 0,
+            large: 0,
         }
     }
 }
@@ -120,6 +132,22 @@ fn write_v2(o: &V2) -> Vec<u8> {
         w.add_record(
             meta(path, "text/plain", BTreeMap::new()),
             RecordSource::Bytes(&[b'0' + (i % 10) as u8]),
+        )
+        .unwrap();
+    }
+    if o.large > 0 {
+        let mut bytes = vec![0u8; o.large];
+        blake3::Hasher::new()
+            .update(b"legation vector large record")
+            .finalize_xof()
+            .fill(&mut bytes);
+        w.add_record(
+            meta(
+                "z/large.bin".into(),
+                "application/octet-stream",
+                BTreeMap::new(),
+            ),
+            RecordSource::Bytes(&bytes),
         )
         .unwrap();
     }
@@ -222,10 +250,30 @@ impl Sample2 {
         crypto::open_stream(&sk, self.raw.get(&bundle_entry(b as u64))).unwrap()
     }
 
-    /// Rewrites `entries` from the entries before it, lets `edit` change
-    /// the head (whose `entries` and `public` hashes are set first), and
-    /// signs it again by `signers`: what a key holder who can sign makes.
+    /// Rewrites `outboard` and `entries` from the entries before them, lets
+    /// `edit` change the head (whose `entries` and `public` hashes are set
+    /// first), and signs it again by `signers`: what a key holder who can
+    /// sign makes.
     fn reseal(&mut self, signers: &[IssuerKey], edit: impl FnOnce(&mut Head)) {
+        let at = self
+            .raw
+            .entries
+            .iter()
+            .position(|(n, _)| n == OUTBOARD_ENTRY)
+            .unwrap();
+        let mut values = Vec::new();
+        for (_, data) in &self.raw.entries[..at] {
+            let mut pieces = outboard::Pieces::new();
+            pieces.update(data);
+            values.extend(pieces.take_ready());
+            values.extend(pieces.finish().1);
+        }
+        *self.raw.get_mut(OUTBOARD_ENTRY) = values.concat();
+        self.reseal_table(signers, edit);
+    }
+
+    /// [`Sample2::reseal`] with `outboard` kept as it is.
+    fn reseal_table(&mut self, signers: &[IssuerKey], edit: impl FnOnce(&mut Head)) {
         let at = self
             .raw
             .entries
@@ -329,7 +377,7 @@ fn content(subject: &str) -> Outcome {
 
 /// Good 2.0 archives: each kind of key, unsigned, empty, two pages, two
 /// bundles.
-fn good(s: &Sample2, two_pages: &Sample2) -> Vec<Vector> {
+fn good(s: &Sample2, two_pages: &Sample2, large: &Sample2) -> Vec<Vector> {
     let mut by_identity = Vector::new(
         "v2-good-identity",
         "format 2.0: signed archive, opened with the recipient's identity",
@@ -382,6 +430,12 @@ fn good(s: &Sample2, two_pages: &Sample2) -> Vec<Vector> {
             "v2-good-two-bundles",
             "format 2.0: the sample re-cut by a key holder so that registers/people.csv starts a second bundle (flag bit 3); where a writer cuts bundles is free (SPEC §22.2)",
             two_bundles(s).raw.build(),
+        )
+        .pin(),
+        Vector::new(
+            "v2-good-large-record",
+            "format 2.0: three one-byte records and one of 132,072 bytes that do not compress, so that b/00000000 is three 64 KiB pieces and outboard holds their three BLAKE3 chaining values (SPEC §25.2)",
+            large.bytes.clone(),
         )
         .pin(),
     ]
@@ -440,7 +494,7 @@ fn two_bundles(s: &Sample2) -> Sample2 {
 
 /// The container and the entry table (SPEC §20, §25): damage a host could
 /// do, and an entry table that leaves an entry out.
-fn container(s: &Sample2, two_pages: &Sample2) -> Vec<Vector> {
+fn container(s: &Sample2, two_pages: &Sample2, large: &Sample2) -> Vec<Vector> {
     let damaged = |e: &str| Outcome::Fixity(Finding::damaged(e));
     let mut swapped = two_pages.raw.clone();
     let (a, b) = (page_entry(0), page_entry(1));
@@ -466,6 +520,11 @@ fn container(s: &Sample2, two_pages: &Sample2) -> Vec<Vector> {
     unlisted.reseal(&signers(), |_| {});
     let mut trailing = s.bytes.clone();
     trailing.extend_from_slice(b"trailing");
+    // A signed outboard whose second value for b/00000000 (a bundle of
+    // three pieces) is changed: only merging the values catches it.
+    let mut wrong_value = large.clone();
+    wrong_value.raw.get_mut(OUTBOARD_ENTRY)[32 + 5] ^= 1;
+    wrong_value.reseal_table(&signers(), |_| {});
     vec![
         Vector::new(
             "v2-trailing-data",
@@ -521,6 +580,13 @@ fn container(s: &Sample2, two_pages: &Sample2) -> Vec<Vector> {
             unlisted.raw.build(),
         )
         .expect(Outcome::Open(Refusal::ManifestMismatch(name)), "not named in public.json")
+        .pin(),
+        Vector::new(
+            "v2-outboard-value-changed",
+            "format 2.0: one value in outboard (the second piece of b/00000000) changed, the entry table and head rewritten over it and signed again: every entry has its row's BLAKE3, but b/00000000's values do not merge to it (SPEC §25.2, caught by the full keyless audit)",
+            wrong_value.raw.build(),
+        )
+        .expect(damaged(OUTBOARD_ENTRY), "do not merge")
         .pin(),
     ]
 }

@@ -28,6 +28,8 @@ const SEALED_CHUNK: u64 = CHUNK + 16;
 const T: u64 = 98;
 /// The `mimetype` entry's data (`application/vnd.legation.archive+zip`).
 const MIMETYPE: u64 = 36;
+/// A piece of `outboard` (SPEC 2.0 §25.2).
+const PIECE: u64 = 65536;
 /// Every byte of the large record: it crosses four chunk edges.
 const LARGE: usize = 4 * 65536 + 1000;
 
@@ -163,7 +165,6 @@ fn check(n: usize) -> (Cost, u64) {
     let a = Archive::open(src.clone()).unwrap();
     let open = cost(&src.take());
     let entries = a.entries().to_vec();
-    let e = entries.len() as u64;
     let open_formula = T
         + cd(&entries)
         + MIMETYPE
@@ -272,12 +273,14 @@ fn check(n: usize) -> (Cost, u64) {
     let audit = src.take();
     let audit_cost = cost(&audit);
     let table = s(&a, "entries");
+    let ob = a.entry("outboard").unwrap().clone();
     assert_eq!(
         audit_cost.bytes,
-        directory_at + table,
-        "keyless audit, {n} records: F - CD - 22 + S(entries)"
+        directory_at + table + ob.size,
+        "keyless audit, {n} records: F - CD - 22 + S(entries) + S(outboard)"
     );
-    // Each byte of the file once (the table's read aside), in order.
+    // Each byte of the file once (the table's read aside, and outboard's
+    // second read, in blocks of at most 1 MiB, after the pass), in order.
     let mut pass: Vec<(u64, u64)> = audit.clone();
     let te = a.entry("entries").unwrap();
     let at = pass
@@ -285,6 +288,18 @@ fn check(n: usize) -> (Cost, u64) {
         .position(|&r| r == (te.data_offset(), te.size))
         .expect("the entry table read whole once");
     pass.remove(at);
+    let values_reads = ob.size.div_ceil(1 << 20) as usize;
+    let again = pass.split_off(pass.len() - values_reads);
+    let mut next = ob.data_offset();
+    for &(o, l) in &again {
+        assert_eq!(
+            (o, l.min(1 << 20)),
+            (next, l),
+            "outboard read again, in order"
+        );
+        next = o + l;
+    }
+    assert_eq!(next, ob.end());
     let mut next = 0u64;
     for &(o, l) in &pass {
         assert_eq!(o, next, "the pass reads in order, without gaps or overlaps");
@@ -294,39 +309,91 @@ fn check(n: usize) -> (Cost, u64) {
     // Fixed hashing buffers: no read larger than the pass's block.
     assert!(audit_cost.largest <= 32 << 20);
 
-    // A sampled audit of N entries, on a fresh opening (an Archive keeps
-    // the entry table once read): the entry table, then each entry drawn
-    // and the last four, header and data, whole (§31's row).
+    // A sampled audit of N pieces, on a fresh opening (an Archive keeps
+    // the entry table once read): the entry table, the last four whole,
+    // then each drawn piece: an entry of one piece whole with its header,
+    // else the piece (with the header for piece 0) and the entry's values
+    // in outboard, read once for the entry (§31's row).
     let a = Archive::open(src.clone()).unwrap();
     let _ = src.take();
-    let sample_n = 3u64.min(e - 4);
+    let sample_n = 20u64;
     let report = a.verify_fixity_sample(Some(&m.issuer), sample_n, 7, &mut |_, _| true);
     assert!(report.ok(), "{:?}", report.problems);
     let sampled = src.take();
     let sampled_cost = cost(&sampled);
-    let last_four = ["entries", "public.json", "head", "signatures"];
-    let touched: Vec<&Entry> = entries
+    let tail_at = entries[entries.len() - 4].offset;
+    let mut formula = table + (f - z - cd(&entries) - tail_at);
+    assert_eq!(sampled[0], (te.data_offset(), table), "the table first");
+    assert_eq!(
+        sampled[1],
+        (tail_at, directory_at - tail_at),
+        "then the last four"
+    );
+    let covering: Vec<&Entry> = entries[..entries.len() - 4]
         .iter()
-        .filter(|x| {
-            sampled
-                .iter()
-                .any(|&(o, l)| o < x.end() && o + l > x.offset)
-        })
+        .filter(|x| x.name != "outboard")
         .collect();
-    let drawn = touched
-        .iter()
-        .filter(|x| !last_four.contains(&x.name.as_str()))
-        .count() as u64;
-    assert_eq!(drawn, sample_n, "sampled {sample_n} entries of {n} records");
-    assert!(last_four
-        .iter()
-        .all(|l| touched.iter().any(|x| x.name == *l)));
-    let formula: u64 = table + touched.iter().map(|x| h(&x.name) + x.size).sum::<u64>();
+    let pieces_total: u64 = covering.iter().map(|x| x.size.div_ceil(PIECE).max(1)).sum();
+    let mut drawn = 0u64;
+    let mut first_value = 0u64;
+    let mut value_starts = std::collections::HashMap::new();
+    for x in &entries[..entries.len() - 6] {
+        value_starts.insert(x.name.clone(), first_value);
+        if x.size > PIECE {
+            first_value += x.size.div_ceil(PIECE);
+        }
+    }
+    for &(o, l) in &sampled[2..] {
+        if o >= ob.offset && o < ob.end() {
+            // One entry's values, whole.
+            let x = covering
+                .iter()
+                .find(|x| x.size > PIECE && o == ob.data_offset() + 32 * value_starts[&x.name])
+                .expect("values read from an entry's first");
+            assert_eq!(l, 32 * x.size.div_ceil(PIECE), "{}'s values", x.name);
+            formula += l;
+            continue;
+        }
+        let x = covering
+            .iter()
+            .find(|x| o >= x.offset && o < x.end())
+            .expect("a read inside an entry drawn from");
+        assert!(o + l <= x.end());
+        drawn += 1;
+        formula += l;
+        if x.size <= PIECE {
+            assert_eq!((o, l), (x.offset, h(&x.name) + x.size), "{} whole", x.name);
+            continue;
+        }
+        let k = (o.max(x.data_offset()) - x.data_offset()) / PIECE;
+        let from = if k == 0 {
+            x.offset
+        } else {
+            x.data_offset() + k * PIECE
+        };
+        let len = (x.size - k * PIECE).min(PIECE) + if k == 0 { h(&x.name) } else { 0 };
+        assert_eq!((o, l), (from, len), "piece {k} of {}", x.name);
+    }
+    assert_eq!(
+        drawn,
+        sample_n.min(pieces_total),
+        "{n} records: pieces drawn"
+    );
+    let sample = report.sample.as_ref().unwrap();
+    assert_eq!(
+        (sample.pieces_total, sample.pieces_sampled),
+        (pieces_total, drawn)
+    );
     assert_eq!(
         sampled_cost.bytes, formula,
-        "sampled audit, {n} records: S(entries) + the entries drawn and the last four"
+        "sampled audit, {n} records: S(entries) + the last four + each drawn piece + its entry's values"
     );
-    assert!(sampled_cost.reads <= sample_n + 2, "{sampled_cost:?}");
+    // Bytes a piece are bounded whatever the entry's size: at most 64 KiB
+    // and a header, plus 32 bytes a piece of the entry it is in.
+    assert!(
+        sampled_cost.largest <= (1 << 20).max(table),
+        "{sampled_cost:?}"
+    );
     (open, cd(&entries))
 }
 
