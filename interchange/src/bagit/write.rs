@@ -1,0 +1,210 @@
+//! Writing a bag from a stream of records.
+
+use super::{check_relative_path, encode_path, nfc, Algorithm, BagError, Hasher};
+use std::collections::HashSet;
+use std::fs;
+use std::hash::{Hash, Hasher as _};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The payload manifests every bag written here has (RFC 8493 §2.4 asks
+/// for SHA-256 or SHA-512; both, as bagit-python writes by default).
+const PAYLOAD_ALGORITHMS: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Sha512];
+
+/// Writes a bag into a new folder, one payload file at a time: each file
+/// is streamed to disk through both checksums and its manifest lines are
+/// appended at once, so memory does not grow with payload sizes (only a
+/// 64-bit key per name is kept, to refuse names that differ only in
+/// Unicode normalization).
+pub struct BagWriter {
+    root: PathBuf,
+    manifests: Vec<(Algorithm, BufWriter<fs::File>)>,
+    names: HashSet<u64>,
+    octets: u64,
+    files: u64,
+    buf: Vec<u8>,
+}
+
+/// What [`BagWriter::finish`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenBag {
+    /// Payload files.
+    pub files: u64,
+    /// Their total size in bytes.
+    pub octets: u64,
+}
+
+impl BagWriter {
+    /// Starts a bag in `root`, which must not exist or be an empty folder.
+    pub fn create(root: impl AsRef<Path>) -> Result<BagWriter, BagError> {
+        let root = root.as_ref().to_path_buf();
+        match fs::read_dir(&root) {
+            Ok(mut rd) => {
+                if rd.next().is_some() {
+                    return Err(BagError::invalid(
+                        root.display().to_string(),
+                        "the folder for the bag is not empty",
+                    ));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(&root).map_err(|e| BagError::io(".", e))?;
+            }
+            Err(e) => return Err(BagError::io(".", e)),
+        }
+        fs::create_dir(root.join("data")).map_err(|e| BagError::io("data", e))?;
+        let mut manifests = Vec::new();
+        for alg in PAYLOAD_ALGORITHMS {
+            let name = format!("manifest-{alg}.txt");
+            let file =
+                fs::File::create_new(root.join(&name)).map_err(|e| BagError::io(&name, e))?;
+            manifests.push((alg, BufWriter::new(file)));
+        }
+        Ok(BagWriter {
+            root,
+            manifests,
+            names: HashSet::new(),
+            octets: 0,
+            files: 0,
+            buf: vec![0u8; 256 * 1024],
+        })
+    }
+
+    /// Adds a payload file at `path` (relative to `data/`, `/`-separated)
+    /// with the bytes `reader` gives. Refuses a name with a line break
+    /// (CR or LF: a bag could encode it, but archives' tools split such
+    /// names, so Legation keeps them out), an escaping or empty segment,
+    /// a name already added, or one equal to an added name in Unicode NFC.
+    pub fn add(&mut self, path: &str, mut reader: impl Read) -> Result<u64, BagError> {
+        if path.contains(['\r', '\n']) {
+            return Err(BagError::invalid(
+                path,
+                "the name has a line break (CR or LF), which bags written here refuse",
+            ));
+        }
+        let rel = format!("data/{path}");
+        check_relative_path(&rel).map_err(|why| BagError::invalid(path, why))?;
+        if path.chars().any(|c| c.is_control()) {
+            return Err(BagError::invalid(path, "the name has a control character"));
+        }
+        let mut key = std::collections::hash_map::DefaultHasher::new();
+        nfc(path).hash(&mut key);
+        if !self.names.insert(key.finish()) {
+            return Err(BagError::invalid(
+                path,
+                "a payload file of this name (or the same name in another Unicode normalization) was already added",
+            ));
+        }
+        let full = self.root.join(&rel);
+        if let Some(parent) = full.parent() {
+            fs::create_dir_all(parent).map_err(|e| BagError::io(&rel, e))?;
+        }
+        let file = fs::File::create_new(&full).map_err(|e| BagError::io(&rel, e))?;
+        let mut out = BufWriter::new(file);
+        let mut hashers: Vec<Hasher> = PAYLOAD_ALGORITHMS.iter().map(|a| a.hasher()).collect();
+        let mut size = 0u64;
+        loop {
+            let n = match reader.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(BagError::io(&rel, e)),
+            };
+            for h in &mut hashers {
+                h.update(&self.buf[..n]);
+            }
+            out.write_all(&self.buf[..n])
+                .map_err(|e| BagError::io(&rel, e))?;
+            size += n as u64;
+        }
+        out.flush().map_err(|e| BagError::io(&rel, e))?;
+        let encoded = encode_path(&rel);
+        for ((alg, manifest), h) in self.manifests.iter_mut().zip(hashers) {
+            writeln!(manifest, "{}  {encoded}", h.finish_hex())
+                .map_err(|e| BagError::io(format!("manifest-{alg}.txt"), e))?;
+        }
+        self.files += 1;
+        self.octets += size;
+        Ok(size)
+    }
+
+    /// Ends the bag: writes `bagit.txt` (1.0, UTF-8), `bag-info.txt` with
+    /// `info` (labels and values as given, in order; a value with line
+    /// breaks is folded onto continuation lines) followed by
+    /// `Payload-Oxum`, and `tagmanifest-sha256.txt` and
+    /// `tagmanifest-sha512.txt` over every other tag file.
+    pub fn finish(mut self, info: &[(String, String)]) -> Result<WrittenBag, BagError> {
+        for (alg, manifest) in &mut self.manifests {
+            manifest
+                .flush()
+                .map_err(|e| BagError::io(format!("manifest-{alg}.txt"), e))?;
+        }
+        let mut text = String::new();
+        for (label, value) in info {
+            if label.is_empty()
+                || label.contains([':', '\r', '\n'])
+                || label.starts_with([' ', '\t'])
+                || label.eq_ignore_ascii_case("Payload-Oxum")
+            {
+                return Err(BagError::invalid(
+                    "bag-info.txt",
+                    format!("label {label:?} is empty, has a colon or line break, or is Payload-Oxum (written here)"),
+                ));
+            }
+            text.push_str(label);
+            text.push(':');
+            let mut first = true;
+            for part in value.split(['\r', '\n']) {
+                let part = part.trim();
+                if part.is_empty() && !first {
+                    continue;
+                }
+                text.push_str(if first { " " } else { "\n  " });
+                text.push_str(part);
+                first = false;
+            }
+            text.push('\n');
+        }
+        text.push_str(&format!("Payload-Oxum: {}.{}\n", self.octets, self.files));
+        let tag_files = [
+            (
+                "bagit.txt",
+                "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n".to_string(),
+            ),
+            ("bag-info.txt", text),
+        ];
+        for (name, body) in &tag_files {
+            fs::write(self.root.join(name), body).map_err(|e| BagError::io(*name, e))?;
+        }
+        let mut listed: Vec<String> = tag_files.iter().map(|(n, _)| n.to_string()).collect();
+        listed.extend(
+            PAYLOAD_ALGORITHMS
+                .iter()
+                .map(|a| format!("manifest-{a}.txt")),
+        );
+        for alg in PAYLOAD_ALGORITHMS {
+            let mut body = String::new();
+            for name in &listed {
+                let mut file =
+                    fs::File::open(self.root.join(name)).map_err(|e| BagError::io(name, e))?;
+                let mut h = alg.hasher();
+                loop {
+                    let n = match file.read(&mut self.buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(BagError::io(name, e)),
+                    };
+                    h.update(&self.buf[..n]);
+                }
+                body.push_str(&format!("{}  {name}\n", h.finish_hex()));
+            }
+            let name = format!("tagmanifest-{alg}.txt");
+            fs::write(self.root.join(&name), body).map_err(|e| BagError::io(&name, e))?;
+        }
+        Ok(WrittenBag {
+            files: self.files,
+            octets: self.octets,
+        })
+    }
+}

@@ -1,0 +1,586 @@
+//! Format identification by PRONOM identifiers (PUIDs).
+//!
+//! The signatures are PRONOM's own (`interchange/pronom/signatures.tsv`,
+//! written by `interchange/pronom/update.py` from the PRONOM records that
+//! opf-fido ships; release and licence in `interchange/pronom/README.md`),
+//! compiled into this crate and parsed once on first use. Identification
+//! follows DROID's rules:
+//!
+//! 1. Every internal signature whose byte sequences all match marks its
+//!    format. BOF sequences are matched from the start (within their
+//!    offset range), EOF sequences back from the end, variable ones
+//!    anywhere in the window. Only the first and last [`WINDOW`] bytes of
+//!    a record are read (a record of 4 GiB reads 128 KiB); a variable
+//!    sequence is looked for in each of the two windows, never across
+//!    the unread middle.
+//! 2. Of the formats marked, those another marked format has priority
+//!    over (PRONOM's "Has priority over") are dropped. Where several
+//!    remain, one whose extensions include the record's is preferred;
+//!    the others are listed in [`Identification::also`].
+//! 3. With no signature match, formats that have no internal signature
+//!    are looked up by the record's extension (DROID's default; a
+//!    format with a signature that did not match is not given on its
+//!    extension alone).
+//!
+//! Plain text, CSV, JSON and Markdown have no byte signature in PRONOM,
+//! so they are identified by extension (`x-fmt/111`, `x-fmt/18`,
+//! `fmt/817`, `fmt/1149`, basis [`Basis::Extension`]) after a look at the
+//! bytes: a record with a NUL byte in its windows is not text and stays
+//! unidentified; text that is not UTF-8 keeps the identification with a
+//! warning; JSON must start (after whitespace and a BOM) with a JSON
+//! value's first character.
+
+pub mod pattern;
+
+use pattern::{Budget, Pattern};
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::OnceLock;
+
+/// Bytes read at each end of a record: DROID's default "maximum bytes to
+/// scan" (65,536).
+pub const WINDOW: usize = 64 * 1024;
+/// Matching steps one identification may take (about 20 ms at worst);
+/// past it the remaining signatures count as not matched and
+/// [`Identification::cut_short`] is set.
+pub const BUDGET: u64 = 20_000_000;
+
+/// The PRONOM signatures, as compiled in.
+const SIGNATURES: &str = include_str!("../../pronom/signatures.tsv");
+
+/// A PRONOM format.
+#[derive(Debug)]
+pub struct Format {
+    /// Its PUID (`fmt/13`).
+    pub puid: String,
+    /// Its name (`Portable Network Graphics`).
+    pub name: String,
+    /// Its version (`1.2`), empty if PRONOM gives none.
+    pub version: String,
+    /// Its MIME types, comma-separated, possibly empty.
+    pub mime: String,
+    /// Its file extensions, lower case.
+    pub extensions: Vec<String>,
+    over: Vec<usize>,
+    has_signature: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Anchor {
+    Bof,
+    Eof,
+    Var,
+}
+
+#[derive(Debug)]
+struct Sequence {
+    anchor: Anchor,
+    /// The pattern with its offset range as a leading gap; for EOF,
+    /// reversed, to be matched on the reversed end window.
+    pattern: Pattern,
+}
+
+#[derive(Debug)]
+struct Signature {
+    format: usize,
+    sequences: Vec<Sequence>,
+}
+
+/// The parsed signature file.
+#[derive(Debug)]
+pub struct Registry {
+    /// PRONOM's release of the signatures (`109`).
+    pub release: String,
+    /// Every format, in PRONOM's order.
+    pub formats: Vec<Format>,
+    signatures: Vec<Signature>,
+    by_puid: HashMap<String, usize>,
+    by_extension: HashMap<String, Vec<usize>>,
+    /// Signatures left out because their syntax is not supported, with why.
+    pub skipped: Vec<String>,
+}
+
+/// What an identification rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// A PRONOM internal (byte) signature matched.
+    Signature,
+    /// The file extension only, for a format with no byte signature.
+    Extension,
+    /// Nothing matched.
+    Unidentified,
+}
+
+impl Basis {
+    /// The word used in listings and PREMIS: `signature`, `extension` or
+    /// `unidentified`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Signature => "signature",
+            Basis::Extension => "extension",
+            Basis::Unidentified => "unidentified",
+        }
+    }
+}
+
+/// The result of identifying one record.
+#[derive(Debug, Clone)]
+pub struct Identification {
+    /// The format, or `None` when unidentified.
+    pub format: Option<&'static Format>,
+    /// What it rests on.
+    pub basis: Basis,
+    /// Other formats that matched equally well (PUIDs).
+    pub also: Vec<String>,
+    /// A note (extension mismatch, text not UTF-8, ...).
+    pub warning: Option<String>,
+    /// Whether the matching budget ran out before every signature was
+    /// tried.
+    pub cut_short: bool,
+}
+
+impl Identification {
+    /// The PUID, or an empty string when unidentified.
+    pub fn puid(&self) -> &str {
+        self.format.map_or("", |f| f.puid.as_str())
+    }
+}
+
+/// The registry, parsed on first use.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY
+        .get_or_init(|| Registry::parse(SIGNATURES).expect("the compiled-in signature file parses"))
+}
+
+impl Registry {
+    /// Parses a signature file in the form `update.py` writes.
+    pub fn parse(text: &str) -> Result<Registry, String> {
+        let mut reg = Registry {
+            release: String::new(),
+            formats: Vec::new(),
+            signatures: Vec::new(),
+            by_puid: HashMap::new(),
+            by_extension: HashMap::new(),
+            skipped: Vec::new(),
+        };
+        let mut overs: Vec<Vec<String>> = Vec::new();
+        let mut sigs: Vec<(String, Vec<&str>)> = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let f: Vec<&str> = line.split('\t').collect();
+            match f.first() {
+                Some(&"P") => reg.release = f.get(1).unwrap_or(&"").to_string(),
+                Some(&"F") if f.len() == 7 => {
+                    let index = reg.formats.len();
+                    let extensions: Vec<String> = f[5]
+                        .split(',')
+                        .filter(|e| !e.is_empty())
+                        .map(|e| e.to_ascii_lowercase())
+                        .collect();
+                    for e in &extensions {
+                        reg.by_extension.entry(e.clone()).or_default().push(index);
+                    }
+                    reg.by_puid.insert(f[1].to_string(), index);
+                    overs.push(
+                        f[6].split(',')
+                            .filter(|p| !p.is_empty())
+                            .map(String::from)
+                            .collect(),
+                    );
+                    reg.formats.push(Format {
+                        puid: f[1].to_string(),
+                        name: f[2].to_string(),
+                        version: f[3].to_string(),
+                        mime: f[4].to_string(),
+                        extensions,
+                        over: Vec::new(),
+                        has_signature: false,
+                    });
+                }
+                Some(&"S") if f.len() >= 4 => sigs.push((f[1].to_string(), f[3..].to_vec())),
+                _ if line.is_empty() => {}
+                _ => return Err(format!("line {}: not a P, F or S line", n + 1)),
+            }
+        }
+        for (i, over) in overs.into_iter().enumerate() {
+            reg.formats[i].over = over
+                .iter()
+                .filter_map(|p| reg.by_puid.get(p).copied())
+                .collect();
+        }
+        for (puid, seqs) in sigs {
+            let Some(&format) = reg.by_puid.get(&puid) else {
+                return Err(format!("a signature of {puid}, a format not listed"));
+            };
+            match seqs
+                .iter()
+                .map(|s| parse_sequence(s))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(sequences) => {
+                    reg.formats[format].has_signature = true;
+                    reg.signatures.push(Signature { format, sequences });
+                }
+                Err(why) => reg.skipped.push(format!("{puid}: {why}")),
+            }
+        }
+        Ok(reg)
+    }
+
+    /// A format by PUID.
+    pub fn format(&self, puid: &str) -> Option<&Format> {
+        self.by_puid.get(puid).map(|&i| &self.formats[i])
+    }
+
+    /// Number of internal signatures in use.
+    pub fn signature_count(&self) -> usize {
+        self.signatures.len()
+    }
+}
+
+fn parse_sequence(s: &str) -> Result<Sequence, String> {
+    let mut parts = s.splitn(4, ':');
+    let (Some(pos), Some(off), Some(max), Some(value)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("{s:?} is not POSITION:OFFSET:MAX:VALUE"));
+    };
+    let num = |t: &str| -> Result<Option<u32>, String> {
+        if t.is_empty() {
+            Ok(None)
+        } else {
+            t.parse()
+                .map(Some)
+                .map_err(|_| format!("offset {t:?} is not a number"))
+        }
+    };
+    let (off, max) = (num(off)?, num(max)?);
+    let min = off.unwrap_or(0);
+    let max = max.or(off).unwrap_or(0).max(min);
+    let pattern = pattern::parse(value).map_err(|e| format!("{value:?}: {e}"))?;
+    let (anchor, pattern) = match pos {
+        "BOF" => (Anchor::Bof, pattern.after_gap(min, Some(max))),
+        "EOF" => (Anchor::Eof, pattern.reversed().after_gap(min, Some(max))),
+        "VAR" => (Anchor::Var, pattern.after_gap(min, None)),
+        other => return Err(format!("position {other:?} is not BOF, EOF or VAR")),
+    };
+    Ok(Sequence { anchor, pattern })
+}
+
+/// The record's extension, lower case, from its name (`a/b.TIF` -> `tif`).
+fn extension(name: &str) -> Option<String> {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let (stem, ext) = base.rsplit_once('.')?;
+    (!stem.is_empty() && !ext.is_empty()).then(|| ext.to_ascii_lowercase())
+}
+
+/// Formats PRONOM has no byte signature for that are identified by
+/// extension with a look at the bytes, and which to prefer when an
+/// extension names several formats.
+const TEXT_FORMATS: [(&str, &str); 4] = [
+    ("txt", "x-fmt/111"),
+    ("csv", "x-fmt/18"),
+    ("json", "fmt/817"),
+    ("md", "fmt/1149"),
+];
+
+/// Identifies a record from a reader that can seek: reads at most
+/// [`WINDOW`] bytes at each end.
+pub fn identify_reader(
+    name: &str,
+    mut reader: impl Read + Seek,
+) -> std::io::Result<Identification> {
+    let len = reader.seek(SeekFrom::End(0))?;
+    reader.seek(SeekFrom::Start(0))?;
+    let head_len = (len.min(2 * WINDOW as u64)) as usize;
+    let whole = len <= 2 * WINDOW as u64;
+    let mut head = vec![0u8; if whole { head_len } else { WINDOW }];
+    reader.read_exact(&mut head)?;
+    if whole {
+        return Ok(identify_windows(name, &head, None));
+    }
+    let mut tail = vec![0u8; WINDOW];
+    reader.seek(SeekFrom::Start(len - WINDOW as u64))?;
+    reader.read_exact(&mut tail)?;
+    Ok(identify_windows(name, &head, Some(&tail)))
+}
+
+/// Identifies a record held in memory (only its ends are looked at).
+pub fn identify_bytes(name: &str, data: &[u8]) -> Identification {
+    if data.len() <= 2 * WINDOW {
+        identify_windows(name, data, None)
+    } else {
+        identify_windows(name, &data[..WINDOW], Some(&data[data.len() - WINDOW..]))
+    }
+}
+
+/// Identifies a record from its first bytes and, when the record is
+/// longer than the head, its last bytes (`tail: None` means `head` is
+/// the whole record). Windows longer than [`WINDOW`] are cut to it,
+/// except a whole record of up to twice that.
+pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identification {
+    let reg = registry();
+    let (head, tail) = match tail {
+        None if head.len() <= 2 * WINDOW => (head, None),
+        None => (&head[..WINDOW], Some(&head[head.len() - WINDOW..])),
+        Some(t) => (
+            &head[..head.len().min(WINDOW)],
+            Some(&t[t.len().saturating_sub(WINDOW)..]),
+        ),
+    };
+    let end_window = tail.unwrap_or(head);
+    let mut reversed = end_window.to_vec();
+    reversed.reverse();
+    let mut budget = Budget::new(BUDGET);
+    let mut matched = vec![false; reg.formats.len()];
+    let mut any = false;
+    for sig in &reg.signatures {
+        if matched[sig.format] {
+            continue;
+        }
+        let all = sig.sequences.iter().all(|seq| match seq.anchor {
+            Anchor::Bof => seq.pattern.matches_at_start(head, &mut budget),
+            Anchor::Eof => seq.pattern.matches_at_start(&reversed, &mut budget),
+            Anchor::Var => {
+                seq.pattern.matches_at_start(head, &mut budget)
+                    || tail.is_some_and(|t| seq.pattern.matches_at_start(t, &mut budget))
+            }
+        });
+        if all {
+            matched[sig.format] = true;
+            any = true;
+        }
+        if budget.exhausted {
+            break;
+        }
+    }
+    let ext = extension(name);
+    if any {
+        let mut keep = matched.clone();
+        for (i, m) in matched.iter().enumerate() {
+            if *m {
+                for &o in &reg.formats[i].over {
+                    keep[o] = false;
+                }
+            }
+        }
+        let mut found: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
+        if found.is_empty() {
+            // A priority cycle: keep everything that matched.
+            found = (0..matched.len()).filter(|&i| matched[i]).collect();
+        }
+        let by_ext = ext.as_ref().and_then(|e| {
+            found
+                .iter()
+                .position(|&i| reg.formats[i].extensions.contains(e))
+        });
+        let first = found.remove(by_ext.unwrap_or(0));
+        let format = &reg.formats[first];
+        let warning = match &ext {
+            Some(e) if !format.extensions.is_empty() && !format.extensions.contains(e) => {
+                Some(format!(
+                    "extension .{e} is not one of {}'s ({})",
+                    format.puid,
+                    format.extensions.join(", ")
+                ))
+            }
+            None if !format.extensions.is_empty() => Some("the name has no extension".into()),
+            _ => None,
+        };
+        return Identification {
+            format: Some(format),
+            basis: Basis::Signature,
+            also: found.iter().map(|&i| reg.formats[i].puid.clone()).collect(),
+            warning,
+            cut_short: budget.exhausted,
+        };
+    }
+    let unidentified = |warning: Option<String>| Identification {
+        format: None,
+        basis: Basis::Unidentified,
+        also: Vec::new(),
+        warning,
+        cut_short: budget.exhausted,
+    };
+    let Some(ext) = ext else {
+        return unidentified(None);
+    };
+    let mut candidates: Vec<usize> = reg
+        .by_extension
+        .get(&ext)
+        .map(|v| {
+            v.iter()
+                .copied()
+                .filter(|&i| !reg.formats[i].has_signature)
+                .collect()
+        })
+        .unwrap_or_default();
+    if candidates.is_empty() {
+        return unidentified(None);
+    }
+    if let Some((_, puid)) = TEXT_FORMATS.iter().find(|(e, _)| *e == ext) {
+        if let Some(p) = candidates
+            .iter()
+            .position(|&i| reg.formats[i].puid == *puid)
+        {
+            let preferred = candidates.remove(p);
+            candidates.insert(0, preferred);
+        }
+    }
+    let format = &reg.formats[candidates[0]];
+    let mut warning = None;
+    let texty = format.mime.starts_with("text/")
+        || format.mime.contains("json")
+        || TEXT_FORMATS.iter().any(|(_, p)| *p == format.puid);
+    if texty {
+        let windows = [Some(head), tail];
+        if windows.iter().flatten().any(|w| w.contains(&0)) {
+            return unidentified(Some(format!(
+                "extension .{ext} names {} but the bytes have NUL: not text",
+                format.puid
+            )));
+        }
+        if !utf8_window(head, tail.is_some()) || tail.is_some_and(|t| !utf8_tail(t)) {
+            warning = Some(format!("extension .{ext}: text that is not UTF-8"));
+        }
+        if format.puid == "fmt/817" {
+            let body = String::from_utf8_lossy(head);
+            let first = body
+                .trim_start_matches(['\u{FEFF}', ' ', '\t', '\r', '\n'])
+                .chars()
+                .next();
+            if !first.is_some_and(|c| "{[\"-0123456789tfn".contains(c)) {
+                return unidentified(Some(format!(
+                    "extension .{ext} but the bytes do not start a JSON value"
+                )));
+            }
+        }
+    }
+    Identification {
+        format: Some(format),
+        basis: Basis::Extension,
+        also: candidates[1..]
+            .iter()
+            .map(|&i| reg.formats[i].puid.clone())
+            .collect(),
+        warning,
+        cut_short: budget.exhausted,
+    }
+}
+
+/// Whether a head window is UTF-8, allowing a character cut at its end
+/// when the record goes on.
+fn utf8_window(w: &[u8], cut: bool) -> bool {
+    match std::str::from_utf8(w) {
+        Ok(_) => true,
+        Err(e) => cut && e.error_len().is_none(),
+    }
+}
+
+/// Whether a tail window is UTF-8 once up to 3 continuation bytes at its
+/// start (a character cut by the window) are skipped.
+fn utf8_tail(w: &[u8]) -> bool {
+    let skip = w.iter().take(3).take_while(|&&b| b & 0xC0 == 0x80).count();
+    std::str::from_utf8(&w[skip..]).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compiled_in_signatures_parse() {
+        let reg = registry();
+        assert_eq!(reg.release, "109");
+        assert!(reg.formats.len() > 2000, "{}", reg.formats.len());
+        assert!(reg.signature_count() > 1900, "{}", reg.signature_count());
+        // Every signature of PRONOM 109 is in the supported syntax.
+        assert!(reg.skipped.is_empty(), "{:?}", reg.skipped);
+        let png = reg.format("fmt/13").unwrap();
+        assert_eq!(
+            (png.name.as_str(), png.version.as_str()),
+            ("Portable Network Graphics", "1.2")
+        );
+    }
+
+    #[test]
+    fn extension_and_text_rules() {
+        let id = identify_bytes("a/notes.TXT", "héllo\n".as_bytes());
+        assert_eq!((id.puid(), id.basis), ("x-fmt/111", Basis::Extension));
+        assert!(id.warning.is_none());
+        let id = identify_bytes("t.csv", b"a,b\n\xff,2\n");
+        assert_eq!((id.puid(), id.basis), ("x-fmt/18", Basis::Extension));
+        assert!(id.warning.unwrap().contains("not UTF-8"));
+        let id = identify_bytes("x.txt", b"ab\0cd");
+        assert_eq!(id.basis, Basis::Unidentified);
+        let id = identify_bytes("x.json", b" \n{\"a\": 1}");
+        assert_eq!((id.puid(), id.basis), ("fmt/817", Basis::Extension));
+        let id = identify_bytes("x.json", b"<xml/>");
+        assert_eq!(id.basis, Basis::Unidentified);
+        let id = identify_bytes("README.md", b"# Title\n");
+        assert_eq!((id.puid(), id.basis), ("fmt/1149", Basis::Extension));
+        let id = identify_bytes("noext", b"plain");
+        assert_eq!((id.puid(), id.basis), ("", Basis::Unidentified));
+        // A UTF-8 character cut by the head window is not a fault.
+        let mut big = vec![b'a'; WINDOW - 1];
+        big.extend("é".as_bytes());
+        big.extend(vec![b'b'; 2 * WINDOW]);
+        assert!(identify_bytes("big.txt", &big).warning.is_none());
+    }
+
+    #[test]
+    fn signatures_and_priorities() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend([0u8; 40]);
+        png.extend(b"\0\0\0\0IEND\xaeB`\x82");
+        let id = identify_bytes("a.png", &png);
+        assert_eq!((id.puid(), id.basis), ("fmt/11", Basis::Signature));
+        // An iTXt chunk makes it 1.2, which has priority over 1.0 and 1.1.
+        let mut v12 = png[..33].to_vec();
+        v12.extend(b"\0\0\0\x05iTXtabcde\0\0\0\0");
+        v12.extend(b"\0\0\0\0IEND\xaeB`\x82");
+        let id = identify_bytes("b.png", &v12);
+        assert_eq!(id.puid(), "fmt/13", "{id:?}");
+        assert!(id.also.is_empty(), "{id:?}");
+        let id = identify_bytes("c.tif", b"II*\0\x08\0\0\0rest of a tiff");
+        assert_eq!(id.puid(), "fmt/353");
+        let id = identify_bytes("wrong.jpg", b"II*\0\x08\0\0\0");
+        assert_eq!(id.puid(), "fmt/353");
+        assert!(id.warning.unwrap().contains(".jpg"));
+        let id = identify_bytes("d.pdf", b"%PDF-1.7\n...\n%%EOF\n");
+        assert_eq!(id.puid(), "fmt/276", "{id:?}");
+        let id = identify_bytes("d.pdf", b"%PDF-1.4\n...\n%%EOF");
+        assert_eq!(id.puid(), "fmt/18", "{id:?}");
+    }
+
+    #[test]
+    fn a_large_record_reads_only_its_ends() {
+        struct Counting<R> {
+            inner: R,
+            read: u64,
+        }
+        impl<R: Read> Read for Counting<R> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.inner.read(buf)?;
+                self.read += n as u64;
+                Ok(n)
+            }
+        }
+        impl<R: Seek> Seek for Counting<R> {
+            fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+                self.inner.seek(pos)
+            }
+        }
+        let mut data = vec![0x20u8; 1 << 20];
+        data[..8].copy_from_slice(b"%PDF-1.7");
+        let n = data.len();
+        data[n - 6..].copy_from_slice(b"%%EOF\n");
+        let mut r = Counting {
+            inner: std::io::Cursor::new(data),
+            read: 0,
+        };
+        let id = identify_reader("big.pdf", &mut r).unwrap();
+        assert_eq!(id.puid(), "fmt/276");
+        assert_eq!(r.read, 2 * WINDOW as u64);
+    }
+}
