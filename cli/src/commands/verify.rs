@@ -150,6 +150,15 @@ fn print_sample(s: &legation_reader::verify::Sample, drawn_from: u64) {
     if s.piece_size > 0 {
         // 2.0: drawn by pieces, each checked against the outboard values.
         let kib = s.piece_size / 1024;
+        if s.pieces_sampled == 0 {
+            println!(
+                "sample:   none of {} pieces of {kib} KiB drawn (seed {}), only the last four \
+                 entries checked: damage to the pieces is found with a chance of 0.0 %, however \
+                 much there is",
+                s.pieces_total, s.seed
+            );
+            return;
+        }
         let damage = if s.detects_95 >= s.pieces_total {
             format!("damage to all {} of them", s.pieces_total)
         } else {

@@ -16,6 +16,10 @@ use crate::{Archive, Error};
 /// Values read at once (1 MiB), whatever an entry's size.
 const VALUES_BLOCK: u64 = 32768;
 
+/// The most pieces one sampled audit draws (256 GiB of pieces): the draw
+/// is held in memory, and a larger check is the full audit's job.
+pub(crate) const MAX_DRAW: u64 = 1 << 22;
+
 /// Where `outboard` is and which entries it covers, from the entry table.
 struct Layout<'a> {
     /// The container's entries and the table's rows (one a covered entry).
@@ -243,7 +247,7 @@ pub(crate) fn sample(
         starts.push(total);
         total = total.saturating_add(outboard::pieces(rows[i].size));
     }
-    let chosen = draw(total, n, seed);
+    let chosen = draw(total, n.min(MAX_DRAW), seed);
     let odds = Sample::odds(total, chosen.len() as u64, seed);
     sample.pieces_total = total;
     sample.pieces_sampled = chosen.len() as u64;
