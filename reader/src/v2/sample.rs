@@ -237,10 +237,13 @@ pub(crate) fn sample(
             None
         }
     };
-    // The pieces drawn from: every entry before `entries` but `outboard`.
-    let drawable: Vec<usize> = (0..rows.len())
-        .filter(|&i| rows[i].name != OUTBOARD_ENTRY)
-        .collect();
+    // The pieces drawn from: every entry before `entries` but `outboard`
+    // (which opening found right before `recovery`).
+    let at = rows
+        .iter()
+        .position(|r| r.name == OUTBOARD_ENTRY)
+        .unwrap_or(rows.len());
+    let drawable: Vec<usize> = (0..rows.len()).filter(|&i| i != at).collect();
     let mut starts = Vec::with_capacity(drawable.len());
     let mut total = 0u64;
     for &i in &drawable {
@@ -268,8 +271,11 @@ pub(crate) fn sample(
     for (i, pieces) in by_entry {
         sample.entries_sampled += 1;
         report.entries_checked += 1;
+        // `outboard` covers the entries before it: `recovery`, after it,
+        // is checked whole as an entry of one piece is.
+        let covered = i < at && outboard::values(rows[i].size) > 0;
         let checked = match layout.as_ref() {
-            _ if outboard::values(rows[i].size) == 0 => whole(archive, &entries[i], &rows[i]),
+            _ if !covered => whole(archive, &entries[i], &rows[i]),
             Some(l) => pieces_of(archive, l, i, &pieces),
             None => Err(vec![Error::ManifestMismatch {
                 entry: entries[i].name.clone(),
@@ -303,18 +309,34 @@ pub(crate) fn sample(
 
 /// An entry of one piece: local header and bytes in one read, the header
 /// checked and the bytes hashed against the row.
+/// `recovery` (not covered by `outboard`, about the entry table's size) is
+/// hashed whole the same way, read in blocks of at most 1 MiB.
 fn whole(archive: &Archive, e: &Entry, row: &ManifestEntry) -> Result<u64, Vec<Error>> {
     let len = e.end() - e.offset;
-    let mut b = vec![0u8; len as usize];
-    archive
-        .read_at(e.offset, &mut b, &e.name)
-        .map_err(|x| vec![x])?;
-    let (header, data) = b.split_at((e.data_offset() - e.offset) as usize);
+    let head = (e.data_offset() - e.offset) as usize;
+    let mut hasher = blake3::Hasher::new();
     let mut errors = Vec::new();
-    if let Err(x) = container::check_local_header(e, header) {
-        errors.push(Error::from(x));
+    let mut b = Vec::new();
+    let mut at = 0u64;
+    while at < len {
+        let n = (len - at).min(VALUES_BLOCK * VALUE);
+        b.resize(n as usize, 0);
+        archive
+            .read_at(e.offset + at, &mut b, &e.name)
+            .map_err(|x| vec![x])?;
+        let data = if at == 0 {
+            // The local header is shorter than a block.
+            if let Err(x) = container::check_local_header(e, &b[..head]) {
+                errors.push(Error::from(x));
+            }
+            &b[head..]
+        } else {
+            &b[..]
+        };
+        hasher.update(data);
+        at += n;
     }
-    if blake3::hash(data).as_bytes() != &row.blake3 {
+    if hasher.finalize().as_bytes() != &row.blake3 {
         errors.push(Error::EntryHash {
             entry: e.name.clone(),
         });
@@ -401,13 +423,21 @@ mod tests {
     /// does not compress (so `b/00000000` has six pieces), and its
     /// issuer.
     fn made() -> (Vec<u8>, [u8; 32]) {
+        made_for(1)
+    }
+
+    /// [`made`] for `recipients` key slots (each about 200 bytes of
+    /// `public.json`, which `recovery` copies).
+    fn made_for(recipients: usize) -> (Vec<u8>, [u8; 32]) {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
         let issuer = IssuerKey::generate(&mut rng);
         let public = issuer.public();
         let opts = WriterOptions {
             created: 1_767_225_600,
             issuer: Some(issuer),
-            recipients: vec![Identity::generate(&mut rng).public()],
+            recipients: (0..recipients)
+                .map(|_| Identity::generate(&mut rng).public())
+                .collect(),
             passphrases: vec![],
             embed_spec: false,
             viewer: None,
@@ -524,6 +554,21 @@ mod tests {
         .unwrap();
         assert_eq!(report.from_recovery.entries, 1, "{report:?}");
         assert!(out.into_inner() == bytes, "repaired byte for byte");
+    }
+
+    #[test]
+    fn recovery_which_outboard_does_not_cover_is_checked_whole_when_drawn() {
+        let (bytes, issuer) = made_for(400);
+        let a = open(bytes.clone());
+        let rec = a.entry("recovery").unwrap().clone();
+        assert!(rec.size > PIECE, "{}", rec.size);
+        let r = a.verify_fixity_sample(Some(&issuer), 1_000, 1, &mut |_, _| true);
+        assert!(r.ok(), "{:?}", r.problems);
+        let mut bad = bytes;
+        bad[(rec.data_offset() + PIECE + 9) as usize] ^= 1;
+        let a = open(bad);
+        let r = a.verify_fixity_sample(Some(&issuer), 1_000, 1, &mut |_, _| true);
+        assert_eq!(subjects(&r), ["recovery"], "{:?}", r.problems);
     }
 
     #[test]
