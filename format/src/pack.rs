@@ -53,6 +53,8 @@ pub struct FoundRecord {
     pub file: PathBuf,
     /// Its size when found.
     pub size: u64,
+    /// Its modification time when found, in seconds since 1970.
+    pub modified: Option<i64>,
     /// Its sidecar, if any.
     pub sidecar: Option<PathBuf>,
 }
@@ -138,23 +140,7 @@ pub fn read_sidecar(file: &Path) -> Result<BTreeMap<String, Vec<String>>> {
 /// Builds a record's description: sidecar metadata, title, media type and
 /// modification time.
 pub fn describe(r: &FoundRecord, head: &[u8]) -> Result<RecordMeta> {
-    let modified = fs::metadata(&r.file)
-        .ok()
-        .as_ref()
-        .and_then(seconds_modified);
-    describe_at(r, head, modified)
-}
-
-/// A file's modification time in seconds since 1970, if it has one.
-fn seconds_modified(m: &fs::Metadata) -> Option<i64> {
-    m.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs() as i64)
-}
-
-/// [`describe`] with the modification time already read.
-fn describe_at(r: &FoundRecord, head: &[u8], modified: Option<i64>) -> Result<RecordMeta> {
+    let modified = r.modified;
     let metadata = match &r.sidecar {
         Some(s) => read_sidecar(s)?,
         None => BTreeMap::new(),
@@ -174,6 +160,14 @@ fn describe_at(r: &FoundRecord, head: &[u8], modified: Option<i64>) -> Result<Re
         decoder: None,
         metadata,
     })
+}
+
+/// A file's modification time in seconds since 1970, if it has one.
+pub(crate) fn seconds_modified(m: &fs::Metadata) -> Option<i64> {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
 }
 
 /// Chooses each record's decoder and renders it at pack time. The command

@@ -1,8 +1,10 @@
-//! The records of a plan read, rendered and written by three threads, so
-//! that both cores work: one reads files (and describes them), one hands
-//! records to the renderer in batches (its decoders run in a worker
-//! process, which then has the other core), and the caller's thread
-//! writes them, in path order. Memory stays bounded: batches of at most
+//! The records of a walk or plan read, hashed and compressed, rendered and
+//! written by several threads, so that both cores work: one reads files
+//! (and describes them), two take turns at batches to compute what the
+//! writer stores (BLAKE3 and DEFLATE, [`Prepared`], the writer's largest
+//! cost for small records), one hands records to the renderer in batches
+//! (its decoders run in a worker process), and the caller's thread writes
+//! them, in path order. Memory stays bounded: batches of at most
 //! [`BATCH_RECORDS`] records and [`BATCH_BYTES`] bytes, two batches
 //! queued between threads, and the record bytes read ahead of the writer
 //! capped at [`AHEAD_BYTES`] (a larger record waits until nothing else is
@@ -13,10 +15,8 @@ use std::io::{Read, Seek};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Condvar, Mutex};
 
-use super::{
-    describe_at, read_up_to, seconds_modified, Found, FoundRecord, Packed, RecordSink, Renderer,
-};
-use crate::writer::{RecordMeta, RecordSource};
+use super::{describe, read_up_to, Found, FoundRecord, Packed, RecordSink, Renderer};
+use crate::writer::{Prepared, RecordMeta, RecordSource};
 use crate::{Error, Result};
 
 /// Most records in one batch.
@@ -34,10 +34,27 @@ const SMALL: u64 = 1 << 20;
 struct Item {
     meta: RecordMeta,
     size: u64,
-    /// Its bytes, read whole (rendered records, small records).
-    bytes: Option<Vec<u8>>,
+    data: Data,
+}
+
+/// A record's bytes.
+enum Data {
+    /// Read whole (rendered records, small records).
+    Read(Vec<u8>),
+    /// Read whole, with their hash and compression.
+    Ready(Prepared),
     /// Its file, to stream from, when not read whole.
-    file: Option<fs::File>,
+    File(fs::File),
+}
+
+impl Data {
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Data::Read(b) => Some(b),
+            Data::Ready(p) => Some(p.bytes()),
+            Data::File(_) => None,
+        }
+    }
 }
 
 /// What the walk found, on its way to the writer in order.
@@ -108,18 +125,28 @@ pub(super) fn pack_records(
     let mut packed = Packed::default();
     std::thread::scope(|s| {
         let _close = CloseOnDrop(&ahead);
-        let (read_tx, read_rx) = sync_channel::<Batch>(2);
         let ahead = &ahead;
+        // Reading, then two preparing threads taking turns at batches.
+        let (read_tx, read_rx): (Vec<_>, Vec<_>) = (0..2).map(|_| sync_channel::<Batch>(1)).unzip();
         s.spawn(move || read_all(found, cap, ahead, read_tx));
-        let rx: Receiver<Batch> = match renderer {
+        let mut prepared = Vec::new();
+        for rx in read_rx {
+            let (tx, out) = sync_channel::<Batch>(1);
+            s.spawn(move || prepare_all(rx, tx));
+            prepared.push(out);
+        }
+        let rx: Box<dyn Iterator<Item = Batch>> = match renderer {
             Some(rd) => {
                 let (tx, rx) = sync_channel::<Batch>(2);
-                s.spawn(move || render_all(read_rx, rd, tx));
-                rx
+                s.spawn(move || render_all(in_turn(prepared), rd, tx));
+                Box::new(rx.into_iter())
             }
-            None => read_rx,
+            None => Box::new(in_turn(prepared)),
         };
         for batch in rx {
+            // Bytes written, given back to the reader once a batch (not
+            // each record: every release wakes it).
+            let mut written = 0;
             for step in batch? {
                 let item = match step {
                     Step::Record(item) => item,
@@ -137,22 +164,25 @@ pub(super) fn pack_records(
                 progress(&item.meta.path, item.size);
                 packed.records += 1;
                 packed.bytes += item.size;
-                match (item.bytes, item.file) {
-                    (Some(bytes), _) => {
+                match item.data {
+                    Data::Read(bytes) => {
                         writer.add_record(item.meta, RecordSource::Bytes(&bytes))?;
-                        drop(bytes);
-                        ahead.release(item.size);
+                        written += item.size;
                     }
-                    (None, Some(mut f)) => writer.add_record(
+                    Data::Ready(p) => {
+                        writer.add_record(item.meta, RecordSource::Prepared(&p))?;
+                        written += item.size;
+                    }
+                    Data::File(mut f) => writer.add_record(
                         item.meta,
                         RecordSource::Reader {
                             reader: &mut f,
                             size: item.size,
                         },
                     )?,
-                    (None, None) => unreachable!("an item has its bytes or its file"),
                 }
             }
+            ahead.release(written);
         }
         Ok(packed)
     })
@@ -165,8 +195,10 @@ fn read_all(
     found: impl Iterator<Item = Result<Found>>,
     cap: Option<u64>,
     ahead: &Ahead,
-    tx: SyncSender<Batch>,
+    txs: Vec<SyncSender<Batch>>,
 ) {
+    let mut turn = txs.iter().cycle();
+    let mut tx = || turn.next().expect("a channel");
     let mut batch = Vec::new();
     let mut bytes = 0u64;
     for f in found {
@@ -181,20 +213,29 @@ fn read_all(
                 continue;
             }
             Err(e) => {
-                let _ = tx.send(Ok(batch));
-                let _ = tx.send(Err(e));
+                let _ = tx().send(Ok(batch));
+                let _ = tx().send(Err(e));
                 return;
             }
         };
         let whole = r.size <= cap.unwrap_or(SMALL);
+        // The batch is sent on before a record that would take it past
+        // its bytes: bytes of an unsent batch are never given back, so
+        // waiting for room with them held could wait for ever.
+        if whole && !batch.is_empty() && bytes + r.size > BATCH_BYTES {
+            bytes = 0;
+            if tx().send(Ok(std::mem::take(&mut batch))).is_err() {
+                return;
+            }
+        }
         if whole && !ahead.acquire(r.size) {
             return;
         }
         let item = match read_one(&r, whole) {
             Ok(item) => item,
             Err(e) => {
-                let _ = tx.send(Ok(batch));
-                let _ = tx.send(Err(e));
+                let _ = tx().send(Ok(batch));
+                let _ = tx().send(Err(e));
                 return;
             }
         };
@@ -202,14 +243,46 @@ fn read_all(
         batch.push(Step::Record(item));
         if !whole || batch.len() >= BATCH_RECORDS || bytes >= BATCH_BYTES {
             bytes = 0;
-            if tx.send(Ok(std::mem::take(&mut batch))).is_err() {
+            if tx().send(Ok(std::mem::take(&mut batch))).is_err() {
                 return;
             }
         }
     }
     if !batch.is_empty() {
-        let _ = tx.send(Ok(batch));
+        let _ = tx().send(Ok(batch));
     }
+}
+
+/// A preparing thread: the records read whole in each batch get what the
+/// writer computes from their bytes.
+fn prepare_all(rx: Receiver<Batch>, tx: SyncSender<Batch>) {
+    for batch in rx {
+        let batch = batch.map(|mut steps| {
+            for step in steps.iter_mut() {
+                if let Step::Record(item) = step {
+                    if let Data::Read(bytes) = &mut item.data {
+                        let bytes = std::mem::take(bytes);
+                        item.data = Data::Ready(Prepared::new(bytes, &item.meta.media_type));
+                    }
+                }
+            }
+            steps
+        });
+        if tx.send(batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// The batches of several channels, taking one from each in turn (as
+/// [`read_all`] sent them), until one ends.
+fn in_turn(rxs: Vec<Receiver<Batch>>) -> impl Iterator<Item = Batch> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let batch = rxs[at % rxs.len()].recv().ok();
+        at += 1;
+        batch
+    })
 }
 
 /// Opens and describes one record, reading it whole if `whole`: the
@@ -218,17 +291,15 @@ fn read_one(r: &FoundRecord, whole: bool) -> Result<Item> {
     let reading = |e| Error::io(format!("reading {}", r.file.display()), e);
     let mut f = fs::File::open(&r.file)
         .map_err(|e| Error::io(format!("opening {}", r.file.display()), e))?;
-    let modified = f.metadata().ok().as_ref().and_then(seconds_modified);
     if !whole {
         let mut head = [0u8; 512];
         let n = read_up_to(&mut f, &mut head).map_err(reading)?;
         f.rewind().map_err(reading)?;
-        let meta = describe_at(r, &head[..n], modified)?;
+        let meta = describe(r, &head[..n])?;
         return Ok(Item {
             meta,
             size: r.size,
-            bytes: None,
-            file: Some(f),
+            data: Data::File(f),
         });
     }
     let mut bytes = Vec::with_capacity(r.size as usize);
@@ -236,7 +307,7 @@ fn read_one(r: &FoundRecord, whole: bool) -> Result<Item> {
         .take(r.size + 1)
         .read_to_end(&mut bytes)
         .map_err(reading)?;
-    let meta = describe_at(r, &bytes[..bytes.len().min(512)], modified)?;
+    let meta = describe(r, &bytes[..bytes.len().min(512)])?;
     if bytes.len() as u64 != r.size {
         return Err(Error::Changed {
             path: r.path.clone(),
@@ -250,8 +321,7 @@ fn read_one(r: &FoundRecord, whole: bool) -> Result<Item> {
     Ok(Item {
         meta,
         size: r.size,
-        bytes: Some(bytes),
-        file: None,
+        data: Data::Read(bytes),
     })
 }
 
@@ -259,14 +329,18 @@ fn read_one(r: &FoundRecord, whole: bool) -> Result<Item> {
 /// writer. The records read whole go to the renderer together; a record
 /// that is not read whole ends its batch (see [`read_all`]), so rendering
 /// it after them keeps the records' order.
-fn render_all(rx: Receiver<Batch>, rd: &mut (dyn Renderer + Send), tx: SyncSender<Batch>) {
+fn render_all(
+    rx: impl Iterator<Item = Batch>,
+    rd: &mut (dyn Renderer + Send),
+    tx: SyncSender<Batch>,
+) {
     for batch in rx {
         let batch = batch.map(|mut steps| {
             let mut whole: Vec<(&mut RecordMeta, &[u8])> = Vec::with_capacity(steps.len());
             let mut streamed = Vec::new();
             for step in steps.iter_mut() {
                 if let Step::Record(item) = step {
-                    match item.bytes.as_deref() {
+                    match item.data.bytes() {
                         Some(b) => whole.push((&mut item.meta, b)),
                         None => streamed.push((&mut item.meta, item.size)),
                     }

@@ -47,8 +47,8 @@ pub enum Found {
 /// What one folder entry is.
 #[derive(Debug)]
 enum Kind {
-    /// A file to pack, its size and its sidecar.
-    File(u64, Option<PathBuf>),
+    /// A file to pack, its size, modification time and sidecar.
+    File(u64, Option<i64>, Option<PathBuf>),
     /// A Dublin Core sidecar (paired with its file at listing).
     Sidecar,
     /// A folder: the others with the same name after NFC, and whether its
@@ -206,7 +206,7 @@ impl Walk {
                     if name.ends_with(SIDECAR_SUFFIX) {
                         Kind::Sidecar
                     } else {
-                        Kind::File(ft.len(), None)
+                        Kind::File(ft.len(), super::seconds_modified(&ft), None)
                     }
                 } else {
                     unsupported(&full, "is a special file (device, socket or pipe)")?;
@@ -285,7 +285,7 @@ impl Walk {
                 });
             };
             let sidecar = e.disk.clone();
-            if let Kind::File(_, s) = &mut entries[t].kind {
+            if let Kind::File(_, _, s) = &mut entries[t].kind {
                 *s = Some(sidecar);
             }
         }
@@ -338,12 +338,13 @@ impl Walk {
             };
             let path = join(&top.rel, &e.name);
             match e.kind {
-                Kind::File(size, sidecar) => {
+                Kind::File(size, modified, sidecar) => {
                     top.any = true;
                     return Ok(Some(Found::Record(super::FoundRecord {
                         path,
                         file: e.disk,
                         size,
+                        modified,
                         sidecar,
                     })));
                 }
