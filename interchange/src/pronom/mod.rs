@@ -83,7 +83,38 @@ struct Sequence {
 #[derive(Debug)]
 struct Signature {
     format: usize,
+    /// BOF first, then EOF, then variable: the cheap anchored checks
+    /// before the scans.
     sequences: Vec<Sequence>,
+    /// Trigram hashes (see [`Trigrams`]) that a matching record must
+    /// contain in its windows: a quick way out before any scan.
+    required: Vec<u16>,
+}
+
+/// Which three-byte groups (hashed to 16 bits) occur in a record's
+/// windows: built in one pass, asked before matching a signature.
+struct Trigrams(Box<[u64; 1024]>);
+
+impl Trigrams {
+    fn hash(a: u8, b: u8, c: u8) -> u16 {
+        let v = (a as u32) << 16 | (b as u32) << 8 | c as u32;
+        (v.wrapping_mul(2_654_435_761) >> 16) as u16
+    }
+
+    fn of(windows: &[&[u8]]) -> Trigrams {
+        let mut bits = Box::new([0u64; 1024]);
+        for w in windows {
+            for t in w.windows(3) {
+                let h = Trigrams::hash(t[0], t[1], t[2]);
+                bits[(h >> 6) as usize] |= 1u64 << (h & 63);
+            }
+        }
+        Trigrams(bits)
+    }
+
+    fn has(&self, h: u16) -> bool {
+        self.0[(h >> 6) as usize] & (1u64 << (h & 63)) != 0
+    }
 }
 
 /// The parsed signature file.
@@ -217,9 +248,26 @@ impl Registry {
                 .map(|s| parse_sequence(s))
                 .collect::<Result<Vec<_>, _>>()
             {
-                Ok(sequences) => {
+                Ok(parsed) => {
                     reg.formats[format].has_signature = true;
-                    reg.signatures.push(Signature { format, sequences });
+                    let mut required = Vec::new();
+                    let mut sequences = Vec::new();
+                    for (seq, runs) in parsed {
+                        for run in runs {
+                            for t in run.windows(3).step_by(3).take(4) {
+                                required.push(Trigrams::hash(t[0], t[1], t[2]));
+                            }
+                        }
+                        sequences.push(seq);
+                    }
+                    sequences.sort_by_key(|s| s.anchor as u8);
+                    required.sort_unstable();
+                    required.dedup();
+                    reg.signatures.push(Signature {
+                        format,
+                        sequences,
+                        required,
+                    });
                 }
                 Err(why) => reg.skipped.push(format!("{puid}: {why}")),
             }
@@ -238,7 +286,7 @@ impl Registry {
     }
 }
 
-fn parse_sequence(s: &str) -> Result<Sequence, String> {
+fn parse_sequence(s: &str) -> Result<(Sequence, Vec<Vec<u8>>), String> {
     let mut parts = s.splitn(4, ':');
     let (Some(pos), Some(off), Some(max), Some(value)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -258,13 +306,14 @@ fn parse_sequence(s: &str) -> Result<Sequence, String> {
     let min = off.unwrap_or(0);
     let max = max.or(off).unwrap_or(0).max(min);
     let pattern = pattern::parse(value).map_err(|e| format!("{value:?}: {e}"))?;
+    let runs = pattern.literal_runs();
     let (anchor, pattern) = match pos {
         "BOF" => (Anchor::Bof, pattern.after_gap(min, Some(max))),
         "EOF" => (Anchor::Eof, pattern.reversed().after_gap(min, Some(max))),
         "VAR" => (Anchor::Var, pattern.after_gap(min, None)),
         other => return Err(format!("position {other:?} is not BOF, EOF or VAR")),
     };
-    Ok(Sequence { anchor, pattern })
+    Ok((Sequence { anchor, pattern }, runs))
 }
 
 /// The record's extension, lower case, from its name (`a/b.TIF` -> `tif`).
@@ -331,11 +380,15 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
     let end_window = tail.unwrap_or(head);
     let mut reversed = end_window.to_vec();
     reversed.reverse();
+    let trigrams = match tail {
+        Some(t) => Trigrams::of(&[head, t]),
+        None => Trigrams::of(&[head]),
+    };
     let mut budget = Budget::new(BUDGET);
     let mut matched = vec![false; reg.formats.len()];
     let mut any = false;
     for sig in &reg.signatures {
-        if matched[sig.format] {
+        if matched[sig.format] || !sig.required.iter().all(|&h| trigrams.has(h)) {
             continue;
         }
         let all = sig.sequences.iter().all(|seq| match seq.anchor {

@@ -308,6 +308,29 @@ fn set_where(pred: impl Fn(u8) -> bool) -> Atom {
 }
 
 impl Pattern {
+    /// Every run of three or more literal bytes in the pattern, in the
+    /// order the bytes appear in a file (call before [`Pattern::reversed`]).
+    pub fn literal_runs(&self) -> Vec<Vec<u8>> {
+        let mut runs = Vec::new();
+        for e in &self.elems {
+            if let Elem::Seq(atoms) = e {
+                let mut run = Vec::new();
+                for a in atoms.iter().chain(std::iter::once(&Atom::Any)) {
+                    match a {
+                        Atom::Byte(b) => run.push(*b),
+                        _ => {
+                            if run.len() >= 3 {
+                                runs.push(std::mem::take(&mut run));
+                            }
+                            run.clear();
+                        }
+                    }
+                }
+            }
+        }
+        runs
+    }
+
     /// The same pattern read backwards, for matching from the end of a
     /// file on a reversed window.
     pub fn reversed(&self) -> Pattern {
@@ -397,7 +420,7 @@ impl Pattern {
                             return false;
                         }
                         let end = last.min(data.len() - 1);
-                        match data[p..=end].iter().position(|&x| x == b) {
+                        match memchr::memchr(b, &data[p..=end]) {
                             Some(k) => p += k,
                             None => return false,
                         }

@@ -1,0 +1,157 @@
+//! PRONOM identification of known files: `samples/national` (in the
+//! repository) and `../shared/corpus` (beside the clone on the team's
+//! machines and in CI; its README says what each file is), and the same
+//! files through fido (opf-fido, installed by scripts/test.sh), every
+//! difference accounted for.
+
+use legation_interchange::pronom::{identify_reader, Basis};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository, canonical (fido prints the paths it is given).
+fn root() -> PathBuf {
+    std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("..")).unwrap()
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn id(path: &Path) -> (String, Basis) {
+    let name = path.to_string_lossy();
+    let r = identify_reader(&name, std::fs::File::open(path).unwrap()).unwrap();
+    assert!(!r.cut_short, "{name}");
+    (r.puid().to_string(), r.basis)
+}
+
+#[test]
+fn every_record_of_samples_national_is_identified_by_its_kind() {
+    let all = files(&root().join("samples/national"));
+    assert!(all.len() > 900, "{}", all.len());
+    for f in all {
+        let name = f.to_string_lossy().to_string();
+        let (puid, basis) = id(&f);
+        let ext = name.rsplit('.').next().unwrap();
+        let want: &[&str] = match ext {
+            "json" => &["fmt/817"],
+            "csv" => &["x-fmt/18"],
+            "md" => &["fmt/1149"],
+            // The plans: PNG 1.0 or 1.1 by their chunks.
+            "png" => &["fmt/11", "fmt/12"],
+            "tif" => &["fmt/353"],
+            // EBCDIC tape records: no PRONOM signature, no known extension.
+            "ebc" => &[""],
+            other => panic!("{name}: a kind this test does not know: .{other}"),
+        };
+        assert!(want.contains(&puid.as_str()), "{name}: {puid}");
+        let want_basis = match ext {
+            "png" | "tif" => Basis::Signature,
+            "ebc" => Basis::Unidentified,
+            _ => Basis::Extension,
+        };
+        assert_eq!(basis, want_basis, "{name}");
+    }
+}
+
+const CORPUS: [(&str, &str, Basis); 18] = [
+    ("README.md", "fmt/1149", Basis::Extension),
+    ("images/astronaut.png", "fmt/12", Basis::Signature),
+    ("images/camera.png", "fmt/11", Basis::Signature),
+    ("images/chessboard_GRAY.png", "fmt/12", Basis::Signature),
+    ("images/chessboard_RGB.png", "fmt/11", Basis::Signature),
+    ("images/logo.png", "fmt/11", Basis::Signature),
+    ("images/microaneurysms.png", "fmt/11", Basis::Signature),
+    ("images/multipage_rgb.tif", "fmt/353", Basis::Signature),
+    ("registers/iso_15924.json", "fmt/817", Basis::Extension),
+    ("registers/iso_3166-3.json", "fmt/817", Basis::Extension),
+    ("registers/iso_639-5.json", "fmt/817", Basis::Extension),
+    ("tables/iowa-electricity.csv", "x-fmt/18", Basis::Extension),
+    ("tables/la-riots.csv", "x-fmt/18", Basis::Extension),
+    ("tables/stocks.csv", "x-fmt/18", Basis::Extension),
+    // Licence texts without an extension: PRONOM cannot tell them.
+    ("texts/Artistic", "", Basis::Unidentified),
+    ("texts/BSD", "", Basis::Unidentified),
+    ("texts/GPL-2", "", Basis::Unidentified),
+    ("texts/LGPL-2.1", "", Basis::Unidentified),
+];
+
+#[test]
+fn the_shared_corpus_is_identified_as_its_readme_says() {
+    let corpus = root().join("../shared/corpus");
+    assert_eq!(
+        files(&corpus).len(),
+        CORPUS.len(),
+        "the corpus changed: update this test"
+    );
+    for (name, puid, basis) in CORPUS {
+        assert_eq!(id(&corpus.join(name)), (puid.to_string(), basis), "{name}");
+    }
+}
+
+/// fido's answers on the same files. The one kind of difference, and why:
+/// fido gives every `.json` as fmt/1311 ("Tweet JSON"), because it
+/// applies PRONOM's priority (fmt/1311 over fmt/817) to extension-only
+/// matches too; here priorities rank signature matches only, and a
+/// `.json` with no signature is the generic JSON (fmt/817).
+#[test]
+fn fido_agrees_but_for_the_differences_explained() {
+    let dirs = [
+        root().join("samples/national"),
+        std::fs::canonicalize(root().join("../shared/corpus")).unwrap(),
+    ];
+    let out = Command::new("python3")
+        .args(["-m", "fido.fido", "-q", "-recurse", "-matchprintf"])
+        .arg("%(info.filename)s\t%(info.puid)s\n")
+        .arg("-nomatchprintf")
+        .arg("%(info.filename)s\t\n")
+        .args(&dirs)
+        .output()
+        .expect("python3 with opf-fido (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // fido prints its -nomatchprintf without expanding escapes.
+    let text = String::from_utf8_lossy(&out.stdout)
+        .replace("\\t", "\t")
+        .replace("\\n", "\n");
+    let mut fido: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for line in text.lines() {
+        if let Some((file, puid)) = line.split_once('\t') {
+            fido.entry(file.to_string())
+                .or_default()
+                .push(puid.to_string());
+        }
+    }
+    let mut compared = 0;
+    for dir in &dirs {
+        for f in files(dir) {
+            let name = f.to_string_lossy().to_string();
+            let theirs = fido
+                .get(&name)
+                .unwrap_or_else(|| panic!("fido said nothing of {name}"));
+            let (ours, _) = id(&f);
+            compared += 1;
+            if theirs.contains(&ours) {
+                continue;
+            }
+            let explained = name.ends_with(".json") && ours == "fmt/817" && theirs == &["fmt/1311"];
+            assert!(explained, "{name}: ours {ours:?}, fido {theirs:?}");
+        }
+    }
+    assert!(compared > 900);
+}
