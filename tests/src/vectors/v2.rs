@@ -56,6 +56,7 @@ pub fn all() -> Vec<Vector> {
     v.extend(container(&s, &two_pages, &large));
     v.extend(head_and_signatures(&s));
     v.extend(catalog(&s));
+    v.extend(hardening(&s, &two_pages));
     v.extend(proofs(&s));
     v
 }
@@ -746,6 +747,111 @@ fn catalog(s: &Sample2) -> Vec<Vector> {
             root_changed.raw.build(),
         )
         .expect(content(HEAD_ENTRY), "records-root differs")
+        .pin(),
+    ]
+}
+
+/// Documents a key holder who can sign forges past the SPEC's rules
+/// (SPEC §20.2, §24, §26): refused at opening or unlocking, before any
+/// page or record is read.
+fn hardening(s: &Sample2, two_pages: &Sample2) -> Vec<Vector> {
+    let index_edit = |from: &Sample2, edit: &dyn Fn(&mut Index)| {
+        let mut x = from.clone();
+        let mut index = x.index();
+        edit(&mut index);
+        x.set_index(&index);
+        x.reseal(&signers(), |_| {});
+        x.raw.build()
+    };
+    let media_twice = index_edit(s, &|i| {
+        let first = i.tables.media[0].clone();
+        i.tables.media.push(first);
+    });
+    let decoder_unlisted = index_edit(s, &|i| {
+        i.tables.decoders.push("d/0123456789abcdef.wasm".into());
+    });
+    let offset_back = index_edit(two_pages, &|i| {
+        assert_eq!(i.pages[0].first_bundle, i.pages[1].first_bundle);
+        i.pages[0].first_offset = i.pages[1].first_offset + 1;
+    });
+    let too_long = index_edit(s, &|i| i.bundles[0].len = 1 << 62);
+    let mut null = s.clone();
+    let text = String::from_utf8(null.raw.get(PUBLIC_ENTRY).clone()).unwrap();
+    let with_null = text.trim_end().strip_suffix('}').unwrap().to_owned() + ",\"later\":null}\n";
+    *null.raw.get_mut(PUBLIC_ENTRY) = with_null.into_bytes();
+    null.reseal(&signers(), |_| {});
+    let mut twice = s.clone();
+    let module = crate::tiny_decoder();
+    let name = legation_format::manifest::decoder_entry(blake3::hash(&module).as_bytes());
+    twice.raw.entries.insert(1, (name.clone(), module));
+    let mut public = twice.public();
+    let item = legation_format::manifest::DecoderRef {
+        entry: name,
+        name: "tiny".into(),
+        version: "1.0.0".into(),
+        abi: 1,
+        media_types: vec!["text/plain".into()],
+        limits: legation_format::manifest::DecoderLimits {
+            fuel: 1 << 20,
+            max_depth: 64,
+            max_memory_pages: 16,
+        },
+    };
+    public.decoders = vec![item.clone(), item];
+    twice.set_public(&public);
+    twice.reseal(&signers(), |_| {});
+    let unlock =
+        |fragment: &str, v: Vector, r: Refusal| v.expect(Outcome::Unlock(r), fragment).pin();
+    vec![
+        unlock(
+            "twice",
+            Vector::new(
+                "v2-index-media-listed-twice",
+                "format 2.0: the index's media table lists one media type twice (signed): a page's number for it would have two spellings (SPEC §24)",
+                media_twice,
+            ),
+            Refusal::Invalid,
+        ),
+        unlock(
+            "public.json's decoders do not list",
+            Vector::new(
+                "v2-index-decoder-unlisted",
+                "format 2.0: the index's decoder table names a d/ entry that public.json's decoders does not list (signed) (SPEC §24)",
+                decoder_unlisted,
+            ),
+            Refusal::ManifestMismatch(INDEX_ENTRY.into()),
+        ),
+        unlock(
+            "before the page before it",
+            Vector::new(
+                "v2-index-page-offset-back",
+                "format 2.0: the index starts page 0 one byte past page 1's start in the same bundle, so (first_bundle, first_offset) go back from one page to the next (signed) (SPEC §24)",
+                offset_back,
+            ),
+            Refusal::Invalid,
+        ),
+        unlock(
+            "2^62 bytes or more",
+            Vector::new(
+                "v2-index-bundles-too-long",
+                "format 2.0: the index gives a bundle a len of 2^62 bytes (signed): no file holds it, and padded or sealed it overflows 64 bits (SPEC §24)",
+                too_long,
+            ),
+            Refusal::Invalid,
+        ),
+        Vector::new(
+            "v2-public-null-unknown-member",
+            "format 2.0: public.json carries an unknown member whose value is null (signed): null is refused anywhere (SPEC §26)",
+            null.raw.build(),
+        )
+        .expect(Outcome::Open(Refusal::Invalid), "is null")
+        .pin(),
+        Vector::new(
+            "v2-public-decoder-listed-twice",
+            "format 2.0: public.json lists its one decoder twice (signed): one item a d/ entry (SPEC §20.2 item 4)",
+            twice.raw.build(),
+        )
+        .expect(Outcome::Open(Refusal::Invalid), "listed twice")
         .pin(),
     ]
 }
