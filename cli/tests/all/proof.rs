@@ -211,7 +211,8 @@ fn check_proof_shows_the_proven_facts_cleaned() {
     // an issuer is pinned) whose media type carries terminal escapes that
     // would erase the "NOT pinned" warning and draw a pinned signer's
     // line, and whose path carries a bidirectional override that shows
-    // `txt.exe` as `exe.txt`: the facts are shown, never obeyed.
+    // `txt.exe` as `exe.txt`: the facts are shown, never obeyed (the
+    // command's output macros clean every line, src/output.rs).
     let t = Tmp::new("check-proof-clean");
     let d = &t.0;
     let forger = IssuerKey::from_bytes([9; 32]);
