@@ -1,9 +1,18 @@
 //! `ls ARCHIVE`: the records of an archive with a key, page by page of
 //! its catalog; its public facts without one.
+//!
+//! Listing runs on two threads: one reads, decrypts, inflates and parses
+//! the next catalog pages while this one writes the lines of the page
+//! before, through a queue of [`PAGES_AHEAD`] pages, so that memory stays
+//! bounded by a few pages and the lines come out in catalog order.
 
-use std::io::{BufWriter, Write};
+use std::fmt::Write as _;
+use std::io::{BufWriter, ErrorKind, Write};
+use std::sync::mpsc;
 
 use anyhow::Result;
+use legation_format::catalog::{CatalogRecord, Page};
+use legation_reader::Unlocked;
 use serde_json::json;
 
 use super::info::{print_public, public_facts};
@@ -13,7 +22,14 @@ use crate::location::Location;
 use crate::{output, view};
 
 /// A catalog page as the reader hands it over.
-type PageResult = legation_reader::Result<std::sync::Arc<legation_format::catalog::Page>>;
+type PageResult = legation_reader::Result<std::sync::Arc<Page>>;
+
+/// Pages decoded and waiting to be written, at most.
+const PAGES_AHEAD: usize = 2;
+
+/// Exit status when standard output's reader has gone (as a shell gives
+/// a process killed by SIGPIPE).
+const GONE: u8 = 141;
 
 /// `ls ARCHIVE`.
 pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
@@ -43,50 +59,67 @@ pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
         }
         return Ok(0);
     };
-    let mut out = BufWriter::new(crate::output::stdout());
+    // Standard output without `output::stdout`'s exit on a broken pipe:
+    // a reader that has gone (`| head`) ends the listing quietly, and
+    // `--stats` still prints.
+    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match list(&u, &mut out, as_json) {
+        Ok(()) => Ok(0),
+        Err(Failure::Io(e)) if e.kind() == ErrorKind::BrokenPipe => Ok(GONE),
+        Err(Failure::Io(e)) => Err(anyhow::Error::new(e).context("writing standard output")),
+        Err(Failure::Read(e)) => {
+            // What was listed before the bad page is shown, then the error.
+            if let Err(w) = out.flush() {
+                if w.kind() == ErrorKind::BrokenPipe {
+                    return Ok(GONE);
+                }
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Why listing stopped early.
+enum Failure {
+    /// Standard output could not be written.
+    Io(std::io::Error),
+    /// A catalog page could not be read.
+    Read(legation_reader::Error),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Io(e)
+    }
+}
+
+/// Writes every record's line (or JSON item), then the empty folders.
+fn list(u: &Unlocked, out: &mut impl Write, as_json: bool) -> Result<(), Failure> {
     if as_json {
-        writeln!(out, "[")?;
+        out.write_all(b"[\n")?;
     }
     let mut first = true;
-    let pages = u.index().pages.len();
-    let mut failed = None;
-    let mut list_page = |page: PageResult| -> Result<()> {
-        for r in &page?.records {
+    // One line, reused: no allocation per record.
+    let mut line = String::with_capacity(256);
+    for_each_page_ahead(u, &mut |page: &Page| {
+        for r in &page.records {
+            line.clear();
             if as_json {
-                let v = json!({
-                    "path": r.path, "title": r.title, "media_type": r.media_type, "size": r.size,
-                    "blake3": legation_format::hex::encode(&r.blake3), "modified": r.modified, "metadata": r.metadata,
-                });
-                let v = output::json(&v, false);
-                writeln!(out, "{}{v}", if first { "  " } else { ", " })?;
+                json_item(&mut line, r, first);
             } else {
-                // Every field comes from the catalog: all of it cleaned.
-                let line = format!(
-                    "{:>12}  {:<26}  {:<20}  {}",
-                    r.size,
-                    r.media_type,
-                    r.modified.as_deref().unwrap_or("-"),
-                    r.path
-                );
-                writeln!(out, "{}", view::sanitize(&line))?;
+                text_line(&mut line, r);
             }
+            out.write_all(line.as_bytes())?;
             first = false;
         }
-        Ok(())
-    };
-    // Pages are listed as they are decoded: memory holds two at most.
-    u.for_each_page(0..pages, &mut |_, page| match list_page(page) {
-        Ok(()) => true,
-        Err(e) => {
-            failed = Some(e);
-            false
+        // The first rows show at once, not when the buffer fills.
+        if page.page == 0 {
+            out.flush()?;
         }
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
+        Ok(())
+    })?;
     if as_json {
-        writeln!(out, "]")?;
+        out.write_all(b"]\n")?;
     } else {
         for d in &u.index().empty_dirs {
             writeln!(
@@ -100,5 +133,155 @@ pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
         }
     }
     out.flush()?;
-    Ok(0)
+    Ok(())
+}
+
+/// Calls `each` with every catalog page in order, on this thread, while
+/// another thread decodes the pages after it (at most [`PAGES_AHEAD`]
+/// waiting, plus the at most two [`Unlocked::for_each_page`] holds). The
+/// first error, of `each` or of a page, ends it; the decoding thread then
+/// stops at its next page.
+fn for_each_page_ahead(
+    u: &Unlocked,
+    each: &mut dyn FnMut(&Page) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let pages = u.index().pages.len();
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<PageResult>(PAGES_AHEAD);
+        s.spawn(move || {
+            // A send fails once the receiver is gone: stop decoding.
+            u.for_each_page(0..pages, &mut |_, page| tx.send(page).is_ok());
+        });
+        // Returning drops `rx`, which stops the decoding thread.
+        for page in rx {
+            let page = page.map_err(Failure::Read)?;
+            each(&page)?;
+        }
+        Ok(())
+    })
+}
+
+/// A record's text line: size, media type, modification time and path,
+/// each field cleaned as [`view::sanitize`] cleans a line.
+fn text_line(line: &mut String, r: &CatalogRecord) {
+    // A String takes any write: the result is always Ok.
+    let _ = write!(line, "{:>12}  ", r.size);
+    push_padded(line, &r.media_type, 26);
+    line.push_str("  ");
+    push_padded(line, r.modified.as_deref().unwrap_or("-"), 20);
+    line.push_str("  ");
+    push_clean(line, &r.path);
+    line.push('\n');
+}
+
+/// A record as one item of the JSON array, with its separator.
+fn json_item(line: &mut String, r: &CatalogRecord, first: bool) {
+    let v = json!({
+        "path": r.path, "title": r.title, "media_type": r.media_type, "size": r.size,
+        "blake3": legation_format::hex::encode(&r.blake3), "modified": r.modified, "metadata": r.metadata,
+    });
+    line.push_str(if first { "  " } else { ", " });
+    line.push_str(&output::json(&v, false));
+    line.push('\n');
+}
+
+/// `s` cleaned, then spaces to `width` characters (as `{:<width}` pads).
+fn push_padded(line: &mut String, s: &str, width: usize) {
+    let chars = push_clean(line, s);
+    for _ in chars..width {
+        line.push(' ');
+    }
+}
+
+/// Appends `s` with every character unsafe to show replaced by U+FFFD
+/// (as [`view::sanitize`] does, one for one, so widths do not change);
+/// returns its length in characters.
+fn push_clean(line: &mut String, s: &str) -> usize {
+    // Printable ASCII, tab and newline are all safe: copied as they are.
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n')
+    {
+        line.push_str(s);
+        return s.len();
+    }
+    let mut n = 0;
+    for c in s.chars() {
+        line.push(if legation_html::unsafe_to_show(c) {
+            '\u{fffd}'
+        } else {
+            c
+        });
+        n += 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(path: &str, media_type: &str, modified: Option<&str>) -> CatalogRecord {
+        CatalogRecord {
+            path: path.into(),
+            title: String::new(),
+            media_type: media_type.into(),
+            size: 1234,
+            blake3: [0; 32],
+            modified: modified.map(Into::into),
+            decoder: None,
+            render: None,
+            metadata: Default::default(),
+            entry: "b/00000000".into(),
+            stream: [0; 16],
+            encoding: legation_format::catalog::Encoding::Identity,
+            stored_size: 1234,
+            offset: 0,
+        }
+    }
+
+    /// The line the listing wrote before it stopped allocating per record.
+    fn reference(r: &CatalogRecord) -> String {
+        let line = format!(
+            "{:>12}  {:<26}  {:<20}  {}",
+            r.size,
+            r.media_type,
+            r.modified.as_deref().unwrap_or("-"),
+            r.path
+        );
+        format!("{}\n", view::sanitize(&line))
+    }
+
+    #[test]
+    fn text_lines_match_the_padded_and_cleaned_format() {
+        for r in [
+            record("a/b.txt", "text/plain", None),
+            record(
+                "r0000/p0000000001.bin",
+                "application/octet-stream",
+                Some("2025-12-01T00:00:00Z"),
+            ),
+            // Unsafe characters become U+FFFD one for one; padding counts characters.
+            record("ü/\u{202e}txt.exe", "text/\u{7}plain", Some("\u{1b}[2J")),
+            record("x", "a-media-type-longer-than-twenty-six-characters", None),
+        ] {
+            let mut line = String::from("left over");
+            line.clear();
+            text_line(&mut line, &r);
+            assert_eq!(line, reference(&r), "{}", r.path);
+        }
+        let mut line = String::new();
+        text_line(&mut line, &record("ü/\u{202e}txt.exe", "text/plain", None));
+        assert!(line.ends_with("ü/\u{fffd}txt.exe\n"), "{line:?}");
+    }
+
+    #[test]
+    fn json_items_are_separated_and_escaped() {
+        let mut line = String::new();
+        json_item(&mut line, &record("a\u{202e}b", "text/plain", None), true);
+        assert!(line.starts_with("  {"), "{line}");
+        assert!(line.contains("\\u202e"), "{line}");
+        line.clear();
+        json_item(&mut line, &record("c", "text/plain", None), false);
+        assert!(line.starts_with(", {") && line.ends_with("}\n"), "{line}");
+    }
 }

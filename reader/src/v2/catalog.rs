@@ -184,11 +184,21 @@ impl Catalog {
         let pref = &self.index.pages[n];
         let places = page::locate(&raw, pref.first_bundle, pref.first_offset);
         let mut cost = 0usize;
+        // The records of a bundle share its entry name: formatted once.
+        let mut entry: Option<(u64, String)> = None;
         let records: Vec<CatalogRecord> = raw
             .into_iter()
             .zip(places)
             .map(|(r, (bundle, offset))| {
-                let rec = self.record(r, bundle, offset);
+                let name = match &entry {
+                    Some((b, name)) if *b == bundle => name.clone(),
+                    _ => {
+                        let name = v2::bundle_entry(bundle);
+                        entry = Some((bundle, name.clone()));
+                        name
+                    }
+                };
+                let rec = self.record(r, bundle, name, offset);
                 cost += record_cost(&rec);
                 rec
             })
@@ -202,8 +212,15 @@ impl Catalog {
         ))
     }
 
-    /// A page record in the 1.x shape, at `(bundle, offset)`.
-    pub(crate) fn record(&self, r: page::Record, bundle: u64, offset: u64) -> CatalogRecord {
+    /// A page record in the 1.x shape, at `(bundle, offset)`; `entry` is
+    /// the bundle's entry name.
+    pub(crate) fn record(
+        &self,
+        r: page::Record,
+        bundle: u64,
+        entry: String,
+        offset: u64,
+    ) -> CatalogRecord {
         let title = r
             .title
             .unwrap_or_else(|| r.path.rsplit('/').next().unwrap_or(&r.path).to_owned());
@@ -221,7 +238,7 @@ impl Catalog {
             decoder: r.decoder,
             render: r.render,
             metadata: r.metadata,
-            entry: v2::bundle_entry(bundle),
+            entry,
             stream,
             encoding: r.encoding,
             stored_size: r.stored_size,
