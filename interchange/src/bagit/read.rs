@@ -29,6 +29,10 @@ pub struct Bag {
     payload: BTreeMap<String, Vec<String>>,
     /// Tag file path -> one checksum per entry of `tag_algorithms`.
     tags: BTreeMap<String, Vec<String>>,
+    /// Manifest paths as written (undecoded) -> decoded, where they
+    /// differ: bagit-python 1.9 writes `%` as it is, so a file named
+    /// `50%25.txt` is found under its undecoded name too.
+    raw: HashMap<String, String>,
     /// Problems found while reading manifests (a path listed twice with
     /// two checksums, ...), reported by `validate`.
     early: Vec<Problem>,
@@ -234,8 +238,23 @@ impl Bag {
             ));
         }
         let mut early = Vec::new();
-        let payload = read_manifests(&root, "manifest", &payload_manifests, true, &mut early)?;
-        let tags = read_manifests(&root, "tagmanifest", &tag_manifests, false, &mut early)?;
+        let mut raw = HashMap::new();
+        let payload = read_manifests(
+            &root,
+            "manifest",
+            &payload_manifests,
+            true,
+            &mut early,
+            &mut raw,
+        )?;
+        let tags = read_manifests(
+            &root,
+            "tagmanifest",
+            &tag_manifests,
+            false,
+            &mut early,
+            &mut HashMap::new(),
+        )?;
         Ok(Bag {
             root,
             version,
@@ -244,6 +263,7 @@ impl Bag {
             tag_algorithms: tag_manifests,
             payload,
             tags,
+            raw,
             early,
         })
     }
@@ -357,9 +377,7 @@ impl Bag {
                 self.check_payload_file(
                     &entry.path(),
                     &path,
-                    &index,
-                    &by_nfc,
-                    &sums_of,
+                    (&index, &by_nfc, &sums_of),
                     &mut seen,
                     &mut report,
                 );
@@ -427,9 +445,7 @@ impl Bag {
         &self,
         full: &Path,
         path: &str,
-        index: &HashMap<&str, usize>,
-        by_nfc: &HashMap<String, &str>,
-        sums_of: &[&Vec<String>],
+        (index, by_nfc, sums_of): Lookup<'_>,
         seen: &mut [bool],
         report: &mut Report,
     ) {
@@ -437,7 +453,11 @@ impl Bag {
             Some(&i) => Some(i),
             None => by_nfc
                 .get(&nfc(path))
-                .and_then(|name| index.get(name).copied()),
+                .and_then(|name| index.get(name).copied())
+                .or_else(|| {
+                    let decoded = self.raw.get(path)?;
+                    index.get(decoded.as_str()).copied()
+                }),
         };
         let (size, sums) = match hash_file(full, &self.algorithms) {
             Ok(r) => r,
@@ -482,6 +502,14 @@ impl Bag {
         }
     }
 }
+
+/// How a payload file finds its manifest entry: by name, by NFC name,
+/// and the checksums of each entry.
+type Lookup<'a> = (
+    &'a HashMap<&'a str, usize>,
+    &'a HashMap<String, &'a str>,
+    &'a [&'a Vec<String>],
+);
 
 /// Reads a file once through every algorithm's hasher.
 fn hash_file(path: &Path, algorithms: &[Algorithm]) -> std::io::Result<(u64, Vec<String>)> {
@@ -596,6 +624,7 @@ fn read_manifests(
     algorithms: &[Algorithm],
     payload: bool,
     early: &mut Vec<Problem>,
+    aliases: &mut HashMap<String, String>,
 ) -> Result<BTreeMap<String, Vec<String>>, BagError> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (slot, alg) in algorithms.iter().enumerate() {
@@ -637,7 +666,11 @@ fn read_manifests(
                         format!("line {n}: {sum:?} is not a {alg} checksum"),
                     ));
                 }
-                let path = decode_path(path);
+                let decoded = decode_path(path);
+                if decoded != path && aliases.len() < 1 << 20 {
+                    aliases.insert(path.to_string(), decoded.clone());
+                }
+                let path = decoded;
                 check_relative_path(&path)
                     .map_err(|why| BagError::invalid(&name, format!("line {n}: {why}")))?;
                 let in_data = path.starts_with("data/");

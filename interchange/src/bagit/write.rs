@@ -1,6 +1,6 @@
 //! Writing a bag from a stream of records.
 
-use super::{check_relative_path, encode_path, nfc, Algorithm, BagError, Hasher};
+use super::{check_relative_path, nfc, Algorithm, BagError, Hasher};
 use std::collections::HashSet;
 use std::fs;
 use std::hash::{Hash, Hasher as _};
@@ -74,12 +74,29 @@ impl BagWriter {
     /// with the bytes `reader` gives. Refuses a name with a line break
     /// (CR or LF: a bag could encode it, but archives' tools split such
     /// names, so Legation keeps them out), an escaping or empty segment,
-    /// a name already added, or one equal to an added name in Unicode NFC.
+    /// a name already added, one equal to an added name in Unicode NFC,
+    /// or one with `%` and two hexadecimal digits (RFC 8493 readers
+    /// decode `%25`, `%0A`, `%0D` in manifests, bagit-python 1.9 does not,
+    /// so such a name would be read two ways; a lone `%` is written as it
+    /// is and reads the same in both).
     pub fn add(&mut self, path: &str, mut reader: impl Read) -> Result<u64, BagError> {
         if path.contains(['\r', '\n']) {
             return Err(BagError::invalid(
                 path,
                 "the name has a line break (CR or LF), which bags written here refuse",
+            ));
+        }
+        if let Some(i) = path
+            .as_bytes()
+            .windows(3)
+            .position(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+        {
+            return Err(BagError::invalid(
+                path,
+                format!(
+                    "the name has {:?}, which RFC 8493 readers decode and bagit-python 1.9 does not: the bag would read differently in each",
+                    &path[i..i + 3]
+                ),
             ));
         }
         let rel = format!("data/{path}");
@@ -118,7 +135,11 @@ impl BagWriter {
             size += n as u64;
         }
         out.flush().map_err(|e| BagError::io(&rel, e))?;
-        let encoded = encode_path(&rel);
+        // RFC 8493 asks for '%' as %25, but bagit-python (1.9) neither
+        // writes nor reads that: a '%' not followed by two hex digits
+        // (the only kind `add` lets in) reads the same either way, so it
+        // is written as it is.
+        let encoded = rel.as_str();
         for ((alg, manifest), h) in self.manifests.iter_mut().zip(hashers) {
             writeln!(manifest, "{}  {encoded}", h.finish_hex())
                 .map_err(|e| BagError::io(format!("manifest-{alg}.txt"), e))?;

@@ -255,7 +255,7 @@ fn atom(b: &[u8], i: usize) -> Result<(Atom, usize), String> {
             } else if inner.len() == 2 {
                 let v = hex_byte(inner, 0)?;
                 Box::new(move |x| x == v)
-            } else if inner.len() >= 4 && inner.len() % 2 == 0 && !inner.contains(&b':') {
+            } else if inner.len() >= 4 && inner.len().is_multiple_of(2) && !inner.contains(&b':') {
                 let v = hex_bytes(inner)?;
                 let atom = Atom::Span {
                     lo: v.clone().into(),
@@ -291,7 +291,7 @@ fn atom(b: &[u8], i: usize) -> Result<(Atom, usize), String> {
 }
 
 fn hex_bytes(b: &[u8]) -> Result<Vec<u8>, String> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err("an odd number of hexadecimal digits".into());
     }
     (0..b.len()).step_by(2).map(|i| hex_byte(b, i)).collect()
