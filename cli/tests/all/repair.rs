@@ -835,7 +835,8 @@ fn packed_v2(name: &str) -> (common::Tmp, Vec<u8>) {
 /// Format 2.0 alone: one flipped byte in each entry the archive's own
 /// recovery data covers (the public tail from the recovery entry, one byte
 /// of signatures by its CRC-32, a page, the index and parity from their
-/// stripe, the recovery entry from the tail), with the central directory
+/// stripe, the recovery entry from the tail, outboard from the entries it
+/// covers), with the central directory
 /// damaged too, gives back the original byte for byte.
 #[test]
 fn v2_each_entry_kind_is_repaired_from_the_archive_alone() {
@@ -848,6 +849,7 @@ fn v2_each_entry_kind_is_repaired_from_the_archive_alone() {
         ("entries", "from_recovery"),
         ("signatures", "from_recovery"),
         ("recovery", "from_recovery"),
+        ("outboard", "from_recovery"),
         ("c/00000000", "from_parity"),
         ("c/index", "from_parity"),
         ("p/00000000", "from_parity"),
