@@ -26,6 +26,11 @@ case "${1:-}" in
     ;;
 esac
 
+# CI starts from an empty target folder, where incremental compilation
+# only costs (its caches are written, never read, and the workspace's
+# crates are cut into 256 pieces instead of 16).
+[ -z "${CI:-}" ] || export CARGO_INCREMENTAL=0
+
 # Each step says when it starts, so a slow CI run shows where time went.
 step() { printf '== %s (at %dm%02ds)\n' "$1" $((SECONDS / 60)) $((SECONDS % 60)); }
 
@@ -57,18 +62,20 @@ cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 # tests/HOSTILE.md lists every hostile case from the suites themselves.
 python3 scripts/hostile_cases.py --check
-# Builds that share nothing with the workspace's target folder run in
-# the background beside clippy, the docs and the browser build, whose
-# cold builds keep one core idle for long stretches (one large crate
-# compiling at a time), and are awaited before the tests run (some of
-# them time what they do). Each in its own process group, stopped if
-# this script ends first; its output in target/NAME.log.
+# The tools the whole suite installs where missing (Garage, a program of
+# its own; wasm-bindgen-cli; cargo-fuzz and the fuzz targets, built with
+# nightly) share nothing with the workspace's target folder: they build
+# in the background at a lower priority, taking the core that clippy and
+# the builds below leave idle whenever one large crate compiles alone,
+# and are awaited before anything runs (some tests time what they do).
+# Each in its own process group, stopped if this script ends first; its
+# output in target/NAME.log.
 jobs_started=()
 in_background() {
     local name=$1
     shift
     mkdir -p target
-    setsid -w "$@" >"target/$name.log" 2>&1 &
+    setsid -w nice -n 10 "$@" >"target/$name.log" 2>&1 &
     jobs_started+=("$name:$!")
 }
 stop_background() {
@@ -87,10 +94,16 @@ await_background() {
     jobs_started=()
 }
 trap stop_background EXIT
+# The Rust tests: every crate but legation-benches, which holds no test
+# and no doc example (its lib and synth are the benchmarks' helpers, and
+# clippy checks them with the benchmarks), and whose criterion
+# dev-dependency would otherwise be compiled for the tests alone (14
+# units, regex among them).
+tests=(--workspace --exclude legation-benches)
 if [ -z "$quick" ]; then
-    step "in the background: Garage 2.5.0 for the embassies' tests where missing, cargo-fuzz and the fuzz targets"
+    step "in the background: Garage 2.5.0 for the embassies' tests; wasm-bindgen-cli, then cargo-fuzz and the fuzz targets (each where missing)"
     in_background garage-install bash scripts/install-garage.sh
-    in_background fuzz-build bash scripts/fuzz.sh --build
+    in_background tools-install bash -c 'bash web/build.sh --install && bash scripts/fuzz.sh --build'
 fi
 step "clippy (the viewer's benchmark binary included: it runs by hand, see BENCHMARKS.md)"
 cargo clippy --workspace --all-targets --features legation-viewer/bench --quiet -- -D warnings
@@ -105,17 +118,24 @@ if [ -n "$quick" ]; then
     # harness of tests/tests/hostile_decoders.rs takes a bare word for a
     # filter and ignores options.
     step "tests (without the embassies' Garage cluster)"
-    cargo test --workspace -- --skip=embassies_on_a_three_node_garage_cluster
+    cargo test "${tests[@]}" -- --skip=embassies_on_a_three_node_garage_cluster
     step "all passed (quick: no wasm32, Garage, browser, fuzzing or window)"
     exit 0
 fi
-step "the browser build (format, reader, viewer and web for wasm32)"
+step "the browser build (format, reader, viewer and web for wasm32) and its tests' build"
 cargo clippy --quiet --release --target wasm32-unknown-unknown -p legation-web --all-targets -- -D warnings
-bash web/build.sh
-step "waiting for Garage and the fuzz targets' build"
+# The browser tests' build compiles everything web/build.sh's release
+# build needs, with the same features (web/Cargo.toml), so that build
+# (below, once wasm-bindgen-cli is there) only runs wasm-bindgen.
+cargo test --quiet --release --target wasm32-unknown-unknown -p legation-web --no-run
+step "the tests' build"
+cargo test --quiet "${tests[@]}" --no-run
+step "waiting for the background: Garage, wasm-bindgen-cli and the fuzz targets"
 await_background
+step "the browser viewer (web/build.sh: wasm-bindgen on the release build above)"
+bash web/build.sh
 step "tests"
-cargo test --workspace
+cargo test "${tests[@]}"
 step "the reader and the decoder host in headless Chromium (wasm-bindgen-test)"
 CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test --release --target wasm32-unknown-unknown -p legation-web

@@ -4,8 +4,21 @@
 #   target/web/legation-viewer.html  one self-contained file (works offline, from file://)
 # Installs what it needs where missing: the wasm32 target and wasm-bindgen-cli
 # at exactly the version of the wasm-bindgen crate in Cargo.lock.
+#   bash web/build.sh             installs where missing, then builds
+#   bash web/build.sh --install   installs where missing, builds nothing
+#                                 (scripts/test.sh, in the background)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+install_only=
+case "${1:-}" in
+"") ;;
+--install) install_only=1 ;;
+*)
+    echo "usage: bash web/build.sh [--install]" >&2
+    exit 2
+    ;;
+esac
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     rustup target add wasm32-unknown-unknown
@@ -15,6 +28,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ];
     echo "build.sh: installing wasm-bindgen-cli $version (a few minutes, once)"
     cargo install wasm-bindgen-cli --version "$version"
 fi
+[ -z "$install_only" ] || exit 0
 
 cargo build --release --target wasm32-unknown-unknown -p legation-web
 rm -rf target/web/pkg
