@@ -130,3 +130,82 @@ fn cat_writes_nothing_of_a_record_whose_hash_differs() {
         }
     }
 }
+
+/// Format 2.0: `--sample` draws 64 KiB pieces over every entry's bytes
+/// (SPEC 2.0 §30.3), says so with its odds over pieces, claims nothing
+/// for a sample of none, and a sample of every piece finds one damaged
+/// byte of the bundle, naming the bundle and the piece.
+#[test]
+fn a_format_2_sample_draws_pieces_and_names_a_damaged_one() {
+    let p = packed("sample-v2");
+    let d = &p.0;
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            "v2.lgn",
+            "-r",
+            "alice.pub",
+            "--sign",
+            "gov.key",
+            "--format",
+            "2.0",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(
+        &[
+            "verify", "v2.lgn", "--issuer", "gov.pub", "--sample", "3", "--seed", "7", "--json",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(j["sample"]["piece_size"], 65536);
+    assert_eq!(j["sample"]["pieces_sampled"], 3);
+    let total = j["sample"]["pieces_total"].as_u64().unwrap();
+    // The 300 KB scan makes its bundle more than one piece.
+    assert!(total > 2, "{j}");
+    let o = run(&["verify", "v2.lgn", "--sample", "0", "--seed", "7"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let line = sample_line(&stdout(&o));
+    assert!(
+        line.contains(&format!("none of {total} pieces of 64 KiB drawn"))
+            && line.contains("chance of 0.0 %")
+            && !line.contains("95 %"),
+        "{line}"
+    );
+    // One bit of the bundle's second piece flipped.
+    let mut bytes = fs::read(d.join("v2.lgn")).unwrap();
+    let a = legation_reader::Archive::open(legation_reader::source::MemSource::new(
+        bytes.clone(),
+        "v2",
+    ))
+    .unwrap();
+    let b = a.entry("b/00000000").unwrap();
+    assert!(b.size > 65536, "{}", b.size);
+    let end = b.size.min(2 * 65536);
+    bytes[(b.data_offset() + 65536 + 10) as usize] ^= 1;
+    fs::write(d.join("v2.lgn"), &bytes).unwrap();
+    let o = run(
+        &[
+            "verify", "v2.lgn", "--issuer", "gov.pub", "--sample", "100000",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "b/00000000: bytes 65536 to {end} (piece 1) differ from their value in outboard"
+        )),
+        "{out}"
+    );
+    assert!(
+        sample_line(&out).contains(&format!("{total} of {total} pieces"))
+            && sample_line(&out).contains("chance of 100.0 %"),
+        "{out}"
+    );
+}
