@@ -137,23 +137,44 @@ fn list(u: &Unlocked, out: &mut impl Write, as_json: bool) -> Result<(), Failure
 }
 
 /// Calls `each` with every catalog page in order, on this thread, while
-/// another thread decodes the pages after it (at most [`PAGES_AHEAD`]
-/// waiting, plus the at most two [`Unlocked::for_each_page`] holds). The
-/// first error, of `each` or of a page, ends it; the decoding thread then
-/// stops at its next page.
+/// other threads decode the pages after it. A 2.0 archive's pages (at
+/// most 4096 records each) are decoded by two threads, even and odd
+/// pages, each at most one page ahead of what is written; a 1.x
+/// archive's by one thread through [`Unlocked::for_each_page`], which
+/// decodes two pages side by side only when they are small, at most
+/// [`PAGES_AHEAD`] waiting. The first error, of `each` or of a page, ends
+/// it; the decoding threads then stop at their next page.
 fn for_each_page_ahead(
     u: &Unlocked,
     each: &mut dyn FnMut(&Page) -> std::io::Result<()>,
 ) -> Result<(), Failure> {
     let pages = u.index().pages.len();
+    let lanes = if u.v2_index().is_some() { 2 } else { 1 };
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<PageResult>(PAGES_AHEAD);
-        s.spawn(move || {
-            // A send fails once the receiver is gone: stop decoding.
-            u.for_each_page(0..pages, &mut |_, page| tx.send(page).is_ok());
-        });
-        // Returning drops `rx`, which stops the decoding thread.
-        for page in rx {
+        let mut queues = Vec::with_capacity(lanes);
+        for lane in 0..lanes {
+            let (tx, rx) = mpsc::sync_channel::<PageResult>(PAGES_AHEAD / lanes);
+            queues.push(rx);
+            s.spawn(move || {
+                // A send fails once the receiver is gone: stop decoding.
+                let mut send = |_, page| tx.send(page).is_ok();
+                if lanes == 1 {
+                    u.for_each_page(0..pages, &mut send);
+                    return;
+                }
+                for n in (lane..pages).step_by(lanes) {
+                    if !u.for_each_page(n..n + 1, &mut send) {
+                        return;
+                    }
+                }
+            });
+        }
+        // Returning drops the queues, which stops the decoding threads.
+        for n in 0..pages {
+            // A lane ends early only by panicking; the scope passes that on.
+            let Ok(page) = queues[n % lanes].recv() else {
+                break;
+            };
             let page = page.map_err(Failure::Read)?;
             each(&page)?;
         }
