@@ -239,12 +239,8 @@ impl Archive {
             return crate::v2::sample::sample(self, pinned, n, seed, progress);
         }
         let count = self.entries().len();
-        // Always checked: the manifest, then the signature; in 2.0 the
-        // last four (`entries`, `public.json`, `head`, `signatures`).
-        let fixed = match self.v2() {
-            Some(_) => count.saturating_sub(4),
-            None => self.manifest().entries.len(),
-        };
+        // Always checked: the manifest, then the signature.
+        let fixed = self.manifest().entries.len();
         let mut others: Vec<usize> = (0..fixed.min(count)).collect();
         // A partial Fisher-Yates shuffle with SplitMix64.
         let mut state = seed;
