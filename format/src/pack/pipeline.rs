@@ -357,3 +357,100 @@ fn render_all(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::{pack_folder, PackOptions};
+
+    /// Keeps the paths and sizes written.
+    #[derive(Default)]
+    struct Kept(Vec<(String, usize)>, Vec<String>);
+
+    impl RecordSink for Kept {
+        fn add_empty_dir(&mut self, path: &str) -> Result<()> {
+            self.1.push(path.to_owned());
+            Ok(())
+        }
+        fn add_record(&mut self, meta: RecordMeta, source: RecordSource<'_>) -> Result<()> {
+            let size = match source {
+                RecordSource::Bytes(b) => b.len(),
+                RecordSource::Prepared(p) => p.bytes().len(),
+                RecordSource::Reader { reader, .. } => {
+                    let mut v = Vec::new();
+                    reader.read_to_end(&mut v).expect("readable");
+                    v.len()
+                }
+            };
+            self.0.push((meta.path, size));
+            Ok(())
+        }
+    }
+
+    /// Takes every record whole (up to 256 MiB) and renders none.
+    struct Whole(usize);
+
+    impl Renderer for Whole {
+        fn cap(&self) -> u64 {
+            256 << 20
+        }
+        fn render(&mut self, _: &mut RecordMeta, bytes: Option<&[u8]>, _: u64) {
+            assert!(bytes.is_some(), "every record is read whole");
+            self.0 += 1;
+        }
+    }
+
+    #[test]
+    fn a_record_near_the_read_ahead_after_a_partly_filled_batch_is_packed() {
+        let dir = std::env::temp_dir().join(format!("legation-pipeline-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("e")).unwrap();
+        fs::write(dir.join("a"), vec![1u8; 1 << 20]).unwrap();
+        // With the megabyte of "a" still unsent, room for this one alone
+        // never came.
+        let big = (AHEAD_BYTES - (512 << 10)) as usize;
+        fs::write(dir.join("b"), vec![2u8; big]).unwrap();
+        fs::write(dir.join("c"), b"after").unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let root = dir.clone();
+        std::thread::spawn(move || {
+            let mut kept = Kept::default();
+            let mut rd = Whole(0);
+            let mut seen = Vec::new();
+            let packed = pack_folder(
+                &root,
+                PackOptions::default(),
+                &mut kept,
+                Some(&mut rd),
+                |p, _| seen.push(p.to_owned()),
+                |_, _| {},
+            );
+            let _ = tx.send((packed, kept.0, kept.1, seen, rd.0));
+        });
+        let (packed, records, empty, seen, rendered) = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("packing ends");
+        let _ = fs::remove_dir_all(&dir);
+        let packed = packed.unwrap();
+        assert_eq!(
+            records,
+            [
+                ("a".to_owned(), 1 << 20),
+                ("b".to_owned(), big),
+                ("c".to_owned(), 5)
+            ]
+        );
+        assert_eq!(empty, ["e"]);
+        assert_eq!(seen, ["a", "b", "c"]);
+        assert_eq!(rendered, 3);
+        assert_eq!(
+            packed,
+            Packed {
+                records: 3,
+                bytes: (1 << 20) + big as u64 + 5,
+                empty_dirs: 1,
+                skipped: 0
+            }
+        );
+    }
+}
