@@ -89,6 +89,10 @@ struct Signature {
     /// Trigram hashes (see [`Trigrams`]) that a matching record must
     /// contain in its windows: a quick way out before any scan.
     required: Vec<u16>,
+    /// The first byte of the record (or, for an EOF sequence first, the
+    /// last), when the first sequence fixes it: most signatures are
+    /// ruled out by one comparison.
+    lead: Option<(Anchor, u8)>,
 }
 
 /// Which three-byte groups (hashed to 16 bits) occur in a record's
@@ -125,6 +129,12 @@ pub struct Registry {
     /// Every format, in PRONOM's order.
     pub formats: Vec<Format>,
     signatures: Vec<Signature>,
+    /// Signatures by the first byte of the record they need (BOF), by
+    /// the last (EOF), and the rest: a record is matched against its
+    /// two lists and the rest only.
+    by_first: Vec<Vec<u32>>,
+    by_last: Vec<Vec<u32>>,
+    unled: Vec<u32>,
     by_puid: HashMap<String, usize>,
     by_extension: HashMap<String, Vec<usize>>,
     /// Signatures left out because their syntax is not supported, with why.
@@ -191,6 +201,9 @@ impl Registry {
             release: String::new(),
             formats: Vec::new(),
             signatures: Vec::new(),
+            by_first: vec![Vec::new(); 256],
+            by_last: vec![Vec::new(); 256],
+            unled: Vec::new(),
             by_puid: HashMap::new(),
             by_extension: HashMap::new(),
             skipped: Vec::new(),
@@ -263,13 +276,25 @@ impl Registry {
                     sequences.sort_by_key(|s| s.anchor as u8);
                     required.sort_unstable();
                     required.dedup();
+                    let lead = sequences.first().and_then(|s| match s.anchor {
+                        Anchor::Var => None,
+                        a => s.pattern.first_byte().map(|b| (a, b)),
+                    });
                     reg.signatures.push(Signature {
                         format,
                         sequences,
                         required,
+                        lead,
                     });
                 }
                 Err(why) => reg.skipped.push(format!("{puid}: {why}")),
+            }
+        }
+        for (i, sig) in reg.signatures.iter().enumerate() {
+            match sig.lead {
+                Some((Anchor::Bof, b)) => reg.by_first[b as usize].push(i as u32),
+                Some((Anchor::Eof, b)) => reg.by_last[b as usize].push(i as u32),
+                _ => reg.unled.push(i as u32),
             }
         }
         Ok(reg)
@@ -380,16 +405,35 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
     let end_window = tail.unwrap_or(head);
     let mut reversed = end_window.to_vec();
     reversed.reverse();
-    let trigrams = match tail {
-        Some(t) => Trigrams::of(&[head, t]),
-        None => Trigrams::of(&[head]),
-    };
+    // Built on first need: only signatures that scan far ask it.
+    let mut trigrams: Option<Trigrams> = None;
     let mut budget = Budget::new(BUDGET);
     let mut matched = vec![false; reg.formats.len()];
     let mut any = false;
-    for sig in &reg.signatures {
-        if matched[sig.format] || !sig.required.iter().all(|&h| trigrams.has(h)) {
+    let first = head
+        .first()
+        .map_or(&[][..], |&b| &reg.by_first[b as usize][..]);
+    let last = reversed
+        .first()
+        .map_or(&[][..], |&b| &reg.by_last[b as usize][..]);
+    for &i in first.iter().chain(last).chain(&reg.unled) {
+        let sig = &reg.signatures[i as usize];
+        if matched[sig.format] {
             continue;
+        }
+        match sig.lead {
+            Some((Anchor::Bof, b)) if head.first() != Some(&b) => continue,
+            Some((Anchor::Eof, b)) if reversed.first() != Some(&b) => continue,
+            _ => {}
+        }
+        if !sig.required.is_empty() {
+            let t = trigrams.get_or_insert_with(|| match tail {
+                Some(t) => Trigrams::of(&[head, t]),
+                None => Trigrams::of(&[head]),
+            });
+            if !sig.required.iter().all(|&h| t.has(h)) {
+                continue;
+            }
         }
         let all = sig.sequences.iter().all(|seq| match seq.anchor {
             Anchor::Bof => seq.pattern.matches_at_start(head, &mut budget),
@@ -497,7 +541,7 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
             warning = Some(format!("extension .{ext}: text that is not UTF-8"));
         }
         if format.puid == "fmt/817" {
-            let body = String::from_utf8_lossy(head);
+            let body = String::from_utf8_lossy(&head[..head.len().min(64)]);
             let first = body
                 .trim_start_matches(['\u{FEFF}', ' ', '\t', '\r', '\n'])
                 .chars()

@@ -363,10 +363,21 @@ impl Pattern {
         Pattern { elems }
     }
 
+    /// The byte a match must start with, when the pattern opens with one.
+    pub fn first_byte(&self) -> Option<u8> {
+        match self.elems.first() {
+            Some(Elem::Seq(atoms)) => match atoms.first() {
+                Some(Atom::Byte(b)) => Some(*b),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Whether the pattern matches `data` starting at its first byte
     /// (trailing bytes are free). `false` too when the budget runs out.
     pub fn matches_at_start(&self, data: &[u8], budget: &mut Budget) -> bool {
-        let mut failed = std::collections::HashSet::new();
+        let mut failed = None;
         self.go(0, 0, data, budget, &mut failed)
     }
 
@@ -376,7 +387,7 @@ impl Pattern {
         pos: usize,
         data: &[u8],
         budget: &mut Budget,
-        failed: &mut std::collections::HashSet<(u32, u32)>,
+        failed: &mut Option<Failed>,
     ) -> bool {
         let Some(elem) = self.elems.get(i) else {
             return true;
@@ -392,7 +403,8 @@ impl Pattern {
                 seq_at(o, data, pos) && self.go(i + 1, pos + width(o), data, budget, failed)
             }),
             Elem::Gap { min, max } => {
-                if !failed.insert((i as u32, pos as u32)) {
+                let seen = failed.get_or_insert_with(Failed::default);
+                if !seen.insert((i as u32, pos as u32)) {
                     return false;
                 }
                 let first = pos + *min as usize;
@@ -436,6 +448,30 @@ impl Pattern {
                 false
             }
         }
+    }
+}
+
+/// The (gap, position) pairs already tried and failed, hashed cheaply
+/// (the keys are our own small numbers, not attacker-chosen strings; a
+/// collision costs time bounded by the budget, never a wrong answer,
+/// since only exact keys are compared).
+type Failed = std::collections::HashSet<(u32, u32), std::hash::BuildHasherDefault<PairHasher>>;
+
+/// A multiplicative hasher for `(u32, u32)` keys.
+#[derive(Default)]
+pub struct PairHasher(u64);
+
+impl std::hash::Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0.rotate_left(32) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
