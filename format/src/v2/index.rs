@@ -15,7 +15,7 @@ use crate::catalog::check_record_path;
 use crate::v2::page::{check_decoder_name, inflate_exact, Tables, MAX_PATH, MAX_TEXT};
 use crate::v2::varint::{self, Reader};
 use crate::v2::PAGE_RECORDS;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Largest inflated index a reader accepts (64 MiB, as 1.x's index).
 pub const MAX_INDEX_BYTES: usize = 64 << 20;
@@ -74,8 +74,104 @@ const BUNDLE_MIN: usize = 16 + 1;
 const PAGE_MIN: usize = 16 + 1 + 1 + 1 + 1 + 32;
 
 impl Index {
-    /// The index's bytes, DEFLATEd, ready to seal.
+    /// The index's bytes, DEFLATEd, ready to seal. A writer calls
+    /// [`Index::encode_checked`], which refuses what a reader would.
     pub fn encode(&self) -> Vec<u8> {
+        miniz_oxide::deflate::compress_to_vec(&self.plain(), 6)
+    }
+
+    /// Items of the index as [`MAX_INDEX_ITEMS`] counts them.
+    fn items(&self) -> usize {
+        self.tables.media.len()
+            + self.tables.decoders.len()
+            + self.tables.reasons.len()
+            + self.bundles.len()
+            + self.pages.len()
+            + self.empty_dirs.len()
+    }
+
+    /// [`Index::encode`] for a writer: refuses, naming `entry` and what is
+    /// too large, an index a reader refuses for its size (SPEC 2.0 §24:
+    /// writers must not write one): over [`MAX_INDEX_ITEMS`] items, over
+    /// [`MAX_INDEX_BYTES`] before compression, or bundles holding
+    /// [`MAX_BUNDLES_LEN`] bytes or more together.
+    pub fn encode_checked(&self, entry: &str) -> Result<Vec<u8>> {
+        let items = self.items();
+        if items > MAX_INDEX_ITEMS {
+            return Err(Error::invalid(
+                entry,
+                format!(
+                    "too many items: {items} ({} media types, {} decoders, {} reasons, {} \
+                     bundles, {} pages, {} empty folders), more than the {MAX_INDEX_ITEMS} a \
+                     reader accepts",
+                    self.tables.media.len(),
+                    self.tables.decoders.len(),
+                    self.tables.reasons.len(),
+                    self.bundles.len(),
+                    self.pages.len(),
+                    self.empty_dirs.len()
+                ),
+            ));
+        }
+        let stored = self.bundles.iter().try_fold(0u64, |sum, b| {
+            sum.checked_add(b.len).filter(|&s| s < MAX_BUNDLES_LEN)
+        });
+        if stored.is_none() {
+            return Err(Error::invalid(
+                entry,
+                "too large: the bundles hold 2^62 bytes or more together",
+            ));
+        }
+        let len = self.plain_len();
+        if len > MAX_INDEX_BYTES {
+            return Err(Error::invalid(
+                entry,
+                format!(
+                    "too large: {len} bytes before compression, more than the {MAX_INDEX_BYTES} \
+                     a reader accepts ({} empty folders, {} pages, {} bundles)",
+                    self.empty_dirs.len(),
+                    self.pages.len(),
+                    self.bundles.len()
+                ),
+            ));
+        }
+        Ok(self.encode())
+    }
+
+    /// The length of [`Index::plain`], counted without building it.
+    fn plain_len(&self) -> usize {
+        fn int(v: u64) -> usize {
+            (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+        }
+        fn text(s: &str) -> usize {
+            int(s.len() as u64) + s.len()
+        }
+        fn list(l: &[String]) -> usize {
+            int(l.len() as u64) + l.iter().map(|s| text(s)).sum::<usize>()
+        }
+        int(self.records)
+            + list(&self.tables.media)
+            + list(&self.tables.decoders)
+            + list(&self.tables.reasons)
+            + int(self.bundles.len() as u64)
+            + self.bundles.iter().map(|b| 16 + int(b.len)).sum::<usize>()
+            + int(self.pages.len() as u64)
+            + self
+                .pages
+                .iter()
+                .map(|p| {
+                    16 + int(u64::from(p.count))
+                        + text(&p.last)
+                        + int(p.first_bundle)
+                        + int(p.first_offset)
+                        + 32
+                })
+                .sum::<usize>()
+            + list(&self.empty_dirs)
+    }
+
+    /// The index's bytes before compression.
+    fn plain(&self) -> zeroize::Zeroizing<Vec<u8>> {
         let mut out = zeroize::Zeroizing::new(Vec::with_capacity(
             64 + self.pages.len() * 96 + self.bundles.len() * 24,
         ));
@@ -108,7 +204,7 @@ impl Index {
         for d in &self.empty_dirs {
             varint::put_str(&mut out, d);
         }
-        miniz_oxide::deflate::compress_to_vec(&out, 6)
+        out
     }
 
     /// Parses and checks the index's DEFLATEd bytes (already unsealed);
@@ -501,5 +597,67 @@ mod tests {
             "records in a non-shortest form",
         );
         Index::parse_plain(&[0, 0, 0, 0, 0, 0, 0], ENTRY).unwrap();
+    }
+
+    #[test]
+    fn the_writers_encoding_counts_its_bytes_and_is_the_plain_one() {
+        for idx in [index(0, 0), index(1, 1), index(10_000_000, 4)] {
+            assert_eq!(idx.plain_len(), idx.plain().len());
+            assert_eq!(idx.encode_checked(ENTRY).unwrap(), idx.encode());
+        }
+        let mut x = index(1, 1);
+        x.bundles[0].len = 1 << 40;
+        x.pages[0].first_offset = u64::MAX;
+        x.empty_dirs.push("é".repeat(200));
+        assert_eq!(x.plain_len(), x.plain().len());
+    }
+
+    #[test]
+    fn the_writers_encoding_refuses_an_index_a_reader_refuses() {
+        // Items: exactly the limit is written, one more is refused.
+        let mut x = index(1, 1);
+        let others = x.items() - x.empty_dirs.len();
+        x.empty_dirs = vec![String::new(); MAX_INDEX_ITEMS - others];
+        assert_eq!(x.items(), MAX_INDEX_ITEMS);
+        x.encode_checked(ENTRY).unwrap();
+        x.empty_dirs.push(String::new());
+        let e = x.encode_checked(ENTRY).unwrap_err().to_string();
+        assert!(
+            e.starts_with("c/index: too many items: 2097153 (")
+                && e.contains(&format!("{} empty folders", MAX_INDEX_ITEMS - others + 1)),
+            "{e}"
+        );
+
+        // Bundles together below 2^62 bytes.
+        let mut x = index(2 * PAGE_RECORDS as u64, 2);
+        x.bundles[0].len = MAX_BUNDLES_LEN / 2;
+        x.bundles[1].len = MAX_BUNDLES_LEN / 2 - 1;
+        x.encode_checked(ENTRY).unwrap();
+        x.bundles[1].len += 1;
+        let e = x.encode_checked(ENTRY).unwrap_err().to_string();
+        assert!(e.contains("2^62 bytes"), "{e}");
+        x.bundles[1].len = u64::MAX;
+        assert!(x.encode_checked(ENTRY).is_err());
+
+        // Bytes: 64 MiB before compression passes, one byte more does not
+        // (folders of 1 MiB, then one sized to land on the limit).
+        let mut x = index(1, 1);
+        let big = "a".repeat(1 << 20);
+        x.empty_dirs = vec![big; 63];
+        let short = MAX_INDEX_BYTES - x.plain_len();
+        // A string of n bytes takes n + 3 with its length (2^14 <= n < 2^21).
+        assert!(short > 3 + (1 << 14) && short - 3 < 1 << 21, "{short}");
+        x.empty_dirs.push("b".repeat(short - 3));
+        assert_eq!(x.plain_len(), MAX_INDEX_BYTES);
+        x.encode_checked(ENTRY).unwrap();
+        x.empty_dirs.last_mut().unwrap().push('b');
+        let e = x.encode_checked(ENTRY).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "c/index: too large: {} bytes before compression",
+                MAX_INDEX_BYTES + 1
+            )),
+            "{e}"
+        );
     }
 }
