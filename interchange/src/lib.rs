@@ -8,8 +8,11 @@
 //!   the DROID signatures PRONOM publishes (`pronom/signatures.tsv`, taken
 //!   from opf-fido; see `pronom/README.md`), matched by our own bounded
 //!   matchers over a fixed window at each end of a record.
+//! - [`premis`]: PREMIS 3 XML for objects, events and agents, written as
+//!   a stream in the schema's order.
 //!
 //! Pure Rust, no I/O but the bag folder's; builds for wasm32.
 
 pub mod bagit;
+pub mod premis;
 pub mod pronom;

@@ -404,8 +404,13 @@ impl Pattern {
             }),
             Elem::Gap { min, max } => {
                 let seen = failed.get_or_insert_with(Failed::default);
-                if !seen.insert((i as u32, pos as u32)) {
+                // Past MAX_MEMO entries failures are no longer remembered:
+                // memory stays bounded, and time is the budget's.
+                if seen.contains(&(i as u32, pos as u32)) {
                     return false;
+                }
+                if seen.len() < MAX_MEMO {
+                    seen.insert((i as u32, pos as u32));
                 }
                 let first = pos + *min as usize;
                 if first > data.len() {
@@ -450,6 +455,9 @@ impl Pattern {
         }
     }
 }
+
+/// Most failures one match remembers (about 16 MB).
+const MAX_MEMO: usize = 1 << 20;
 
 /// The (gap, position) pairs already tried and failed, hashed cheaply
 /// (the keys are our own small numbers, not attacker-chosen strings; a
