@@ -134,8 +134,8 @@ impl Cache {
     /// until [`Cache::done`] is told of each. When reads follow one
     /// another (each starting at most [`NEAR`] after the last ended) a
     /// third one in a row reads ahead, 256 KiB then twice as much each
-    /// time up to [`AHEAD_MAX`], never over a held or pending range or past
-    /// the end.
+    /// time up to [`AHEAD_MAX`], never over a range fetched before (held
+    /// or not) or pending, nor past the end.
     pub(crate) fn plan(&mut self, r: Range<u64>) -> Option<Plan> {
         let mut fetch = self.gaps(&r);
         let busy = |g: &Range<u64>| {
@@ -161,11 +161,17 @@ impl Cache {
                     .checked_shl(self.run - 2)
                     .unwrap_or(AHEAD_MAX)
                     .min(AHEAD_MAX);
-                let next_held = self
-                    .held
-                    .range(r.end..)
-                    .next()
-                    .map_or(self.len, |(&s, _)| s);
+                // Never over a byte fetched before, held or let go: a
+                // read ahead guesses, and what was fetched once is
+                // fetched again only when a read needs it.
+                let next_seen = match self.seen.range(..=r.end).next_back() {
+                    Some((_, &e)) if e > r.end => r.end,
+                    _ => self
+                        .seen
+                        .range(r.end..)
+                        .next()
+                        .map_or(self.len, |(&s, _)| s),
+                };
                 let next_pending = self
                     .pending
                     .iter()
@@ -176,7 +182,7 @@ impl Cache {
                 last.end = r
                     .end
                     .saturating_add(ahead)
-                    .min(next_held)
+                    .min(next_seen)
                     .min(next_pending)
                     .min(self.len);
             }
@@ -380,6 +386,46 @@ mod tests {
         c.plan_now(0..10);
         c.plan_now(10..20);
         assert_eq!(c.plan_now(20..30).fetch, vec![20..100]);
+    }
+
+    #[test]
+    fn read_ahead_stops_at_a_range_fetched_before_and_let_go() {
+        // A listing reads the last catalog pages in order; the index just
+        // after them was fetched at opening and has since been let go.
+        let piece = 1 << 20;
+        let mut c = Cache::new(1 << 30);
+        let index = 100 << 20;
+        c.insert(index, Bytes::from(vec![0u8; 1000]));
+        for i in 0..20u64 {
+            c.insert(
+                (200 << 20) + i * piece,
+                Bytes::from(vec![0u8; piece as usize]),
+            );
+        }
+        assert_eq!(c.gaps(&(index..index + 1000)), vec![index..index + 1000]);
+        let mut at = index - 3000;
+        for _ in 0..3 {
+            let p = c.plan_now(at..at + 1000);
+            for g in &p.fetch {
+                c.insert(g.start, Bytes::from(vec![0u8; (g.end - g.start) as usize]));
+            }
+            at += 1000;
+        }
+        // The third read would have read 256 KiB ahead: it stops at the index.
+        assert_eq!(c.traffic().bytes_twice, 0);
+        assert_eq!(c.log.last(), Some(&(index - 1000..index)));
+        // A read that needs the index fetches it again, and says so.
+        let p = c.plan_now(index..index + 10);
+        assert_eq!(p.fetch, vec![index..index + 10]);
+        // Nor does it read ahead from inside a range fetched before.
+        let mut c = Cache::new(10_000);
+        c.insert(0, bytes(0..5000));
+        c.held.clear();
+        c.order.clear();
+        c.held_bytes = 0;
+        c.plan_now(100..110);
+        c.plan_now(110..120);
+        assert_eq!(c.plan_now(120..130).fetch, vec![120..130]);
     }
 
     #[test]
