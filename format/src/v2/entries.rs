@@ -31,6 +31,14 @@ pub struct Row {
     pub blake3: [u8; 32],
 }
 
+/// The bytes a row for an entry `name` of `size` bytes takes in the table
+/// (its line feed included): a writer counts them to stay within
+/// [`MAX_ENTRIES_BYTES`].
+pub fn row_len(name: &str, size: u64) -> usize {
+    let digits = size.checked_ilog10().unwrap_or(0) as usize + 1;
+    name.len() + 1 + digits + 1 + 8 + 1 + 64 + 1
+}
+
 /// The table's bytes.
 pub fn to_bytes(rows: &[Row]) -> Vec<u8> {
     let mut out = String::with_capacity(rows.len() * (MIN_ROW + 24));
@@ -238,5 +246,18 @@ mod tests {
         }
         let e = parse(&big).unwrap_err().to_string();
         assert!(e.contains("more than the 67108864"), "{e}");
+    }
+
+    #[test]
+    fn row_len_is_the_rows_length() {
+        for (name, size) in [("a", 0), ("b/00000000", 9), ("c", 10), ("d", u64::MAX)] {
+            let row = Row {
+                name: name.into(),
+                size,
+                crc32: 0,
+                blake3: [0; 32],
+            };
+            assert_eq!(row_len(name, size), to_bytes(&[row]).len(), "{name} {size}");
+        }
     }
 }

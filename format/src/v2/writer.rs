@@ -272,6 +272,12 @@ struct Out<W> {
     /// Whether entries written now are covered by `outboard` (those
     /// before it).
     covering: bool,
+    /// Bytes the entry table's rows for `entries` take, kept within
+    /// [`entries::MAX_ENTRIES_BYTES`] (SPEC 2.0 §25).
+    table_len: usize,
+    /// Whether entries written now get a row in the entry table (those
+    /// before it).
+    listed: bool,
 }
 
 impl<W: Write + Seek> Out<W> {
@@ -286,6 +292,28 @@ impl<W: Write + Seek> Out<W> {
         self.outboard.append(&bytes)
     }
 
+    /// Counts the entry table's row for an entry about to be listed,
+    /// refusing one that would take the table past what a reader accepts.
+    fn take_row(&mut self, name: &str, size: u64) -> Result<()> {
+        if !self.listed {
+            return Ok(());
+        }
+        let len = self.table_len + entries::row_len(name, size);
+        if len > entries::MAX_ENTRIES_BYTES {
+            return Err(Error::invalid(
+                ENTRIES_ENTRY,
+                format!(
+                    "too large: the entry table would pass the {} bytes a reader accepts at \
+                     entry {} ({name})",
+                    entries::MAX_ENTRIES_BYTES,
+                    self.entries.len() + 1
+                ),
+            ));
+        }
+        self.table_len = len;
+        Ok(())
+    }
+
     /// Writes an entry whose bytes are known.
     fn plain(&mut self, name: &str, data: &[u8]) -> Result<()> {
         let crc32 = crc32fast::hash(data);
@@ -296,6 +324,7 @@ impl<W: Write + Seek> Out<W> {
     /// from `src` (hashed on the way, pieces and all).
     fn known(&mut self, name: &str, size: u64, crc32: u32, src: &mut dyn Read) -> Result<()> {
         container::check_name(name)?;
+        self.take_row(name, size)?;
         let header = container::local_header(name, size, crc32);
         let offset = self.offset;
         self.w.write_all(&header).map_err(io)?;
@@ -355,6 +384,7 @@ impl<W: Write + Seek> Out<W> {
                 ),
             ));
         }
+        self.take_row(name, s.size)?;
         self.w.seek(SeekFrom::Start(at)).map_err(io)?;
         self.w.write_all(&header).map_err(io)?;
         self.w.seek(SeekFrom::End(0)).map_err(io)?;
@@ -424,6 +454,9 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     bundle: Option<OpenBundle>,
     /// Closed bundles: stream id and length of the records' stored bytes.
     bundles: Vec<([u8; 16], u64)>,
+    /// Stored bytes of every record so far, below
+    /// [`index::MAX_BUNDLES_LEN`] (SPEC 2.0 §24).
+    stored: u64,
     page: Vec<Pending>,
     /// Bundle number and offset of the current page's first record.
     page_start: (u64, u64),
@@ -459,6 +492,8 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 outboard: Spill::default(),
                 outboard_crc: crc32fast::Hasher::new(),
                 covering: true,
+                table_len: 0,
+                listed: true,
             },
             rng,
             archive_id,
@@ -473,6 +508,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             bytes: 0,
             bundle: None,
             bundles: Vec::new(),
+            stored: 0,
             page: Vec::with_capacity(PAGE_RECORDS),
             page_start: (0, 0),
             pages: Vec::new(),
@@ -542,6 +578,15 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             path: path.into(),
             what,
         })?;
+        if self.empty_dirs.len() >= index::MAX_INDEX_ITEMS {
+            return Err(Error::invalid(
+                INDEX_ENTRY,
+                format!(
+                    "too many items: more than {} empty folders, more than a reader accepts",
+                    index::MAX_INDEX_ITEMS
+                ),
+            ));
+        }
         self.empty_dirs.push(path.to_owned());
         Ok(())
     }
@@ -586,12 +631,12 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             };
             let (hash, deflated) = crate::writer::hashed(bytes, ready, &meta.media_type);
             let stored: &[u8] = deflated.as_deref().unwrap_or(bytes);
-            let starts = self.place(stored.len() as u64)?;
+            let starts = self.place(&path, stored.len() as u64)?;
             let b = self.bundle.as_mut().expect("place opens a bundle");
             b.stream.push(stored, &mut self.out)?;
             (hash, (deflated.is_some(), stored.len() as u64), starts)
         } else {
-            let starts = self.place(size)?;
+            let starts = self.place(&path, size)?;
             let b = self.bundle.as_mut().expect("place opens a bundle");
             let mut src: Box<dyn Read + '_> = match source {
                 RecordSource::Bytes(b) => Box::new(b),
@@ -641,8 +686,22 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// Makes room for a record of `stored` bytes: closes the bundle it
     /// would take past [`BUNDLE_TARGET`], opens one when none is open, and
     /// notes where a page's first record starts. Returns whether the record
-    /// starts a bundle after the first.
-    fn place(&mut self, stored: u64) -> Result<bool> {
+    /// starts a bundle after the first. Refuses, before any of its bytes is
+    /// written, a record `path` that would bring the bundles to
+    /// [`index::MAX_BUNDLES_LEN`] bytes together.
+    fn place(&mut self, path: &str, stored: u64) -> Result<bool> {
+        self.stored = self
+            .stored
+            .checked_add(stored)
+            .filter(|&s| s < index::MAX_BUNDLES_LEN)
+            .ok_or_else(|| Error::Unsupported {
+                path: path.into(),
+                what: format!(
+                    "too large: its {stored} stored bytes would bring the archive's bundles to \
+                     2^62 bytes or more together (after {} bytes), more than a reader accepts",
+                    self.stored
+                ),
+            })?;
         let mut starts = false;
         if let Some(b) = &self.bundle {
             if b.stream.len + stored > self.bundle_target {
@@ -770,22 +829,15 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// index, `entries`, `public.json`, `head`, `signatures`, the central
     /// directory and the end records, and returns the output (flushed,
     /// positioned at its end).
+    ///
+    /// The index and `public.json` are made, and refused if a reader would
+    /// refuse them for their size, before the pages are copied in; the
+    /// entry table is counted as entries are written.
     pub fn finish(mut self) -> Result<W> {
         self.flush_page()?;
         self.close_bundle()?;
         let pages = std::mem::take(&mut self.pages);
-        {
-            let mut src = self.spill.reader()?;
-            for (n, p) in pages.iter().enumerate() {
-                self.out.known(
-                    &page_entry(n as u64),
-                    p.sealed.size,
-                    p.sealed.crc32,
-                    &mut src,
-                )?;
-            }
-        }
-        self.spill = Spill::default();
+        let sealed_pages: Vec<Kept> = pages.iter().map(|p| p.sealed).collect();
         let mut index_id = [0u8; 16];
         self.rng.fill_bytes(&mut index_id);
         let index_plain = index::Index {
@@ -804,7 +856,16 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         };
         let pages_count = index_plain.pages.len() as u64;
         let bundles_count = index_plain.bundles.len() as u64;
-        let index_plain = index_plain.encode();
+        let index_plain = index_plain.encode_checked(INDEX_ENTRY)?;
+        let public = self.public_bytes(index_id, pages_count, bundles_count)?;
+        {
+            let mut src = self.spill.reader()?;
+            for (n, p) in sealed_pages.iter().enumerate() {
+                self.out
+                    .known(&page_entry(n as u64), p.size, p.crc32, &mut src)?;
+            }
+        }
+        self.spill = Spill::default();
         let key = self
             .data_key
             .stream_key(&self.archive_id, StreamId::Index(index_id));
@@ -812,7 +873,6 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         self.out.plain(INDEX_ENTRY, &index_sealed)?;
         self.write_parity(&index_sealed)?;
         self.write_outboard()?;
-        let public = self.public_bytes(index_id, pages_count, bundles_count);
         let mut head = Head {
             archive_id: self.archive_id,
             sequence: 0,
@@ -831,6 +891,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         };
         self.out.plain(recovery::TAIL_ENTRY, &tail.to_bytes())?;
         let table = self.entries_bytes();
+        self.out.listed = false;
         self.out.plain(ENTRIES_ENTRY, &table)?;
         self.out.plain(PUBLIC_ENTRY, &public)?;
         head.entries = *blake3::hash(&table).as_bytes();
@@ -941,9 +1002,16 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         entries::to_bytes(&rows)
     }
 
-    /// `public.json`.
-    fn public_bytes(&mut self, index_stream: [u8; 16], pages: u64, bundles: u64) -> Vec<u8> {
-        public::Public {
+    /// `public.json`, refused if it is larger than a reader accepts.
+    fn public_bytes(
+        &mut self,
+        index_stream: [u8; 16],
+        pages: u64,
+        bundles: u64,
+    ) -> Result<Vec<u8>> {
+        let slots = self.key_slots.len();
+        let decoders = self.decoders.len();
+        let bytes = public::Public {
             format: "legation".into(),
             version: crate::v2::VERSION.into(),
             archive_id: self.archive_id,
@@ -968,7 +1036,19 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             bundles,
             decoders: std::mem::take(&mut self.decoders),
         }
-        .to_bytes()
+        .to_bytes();
+        if bytes.len() > public::MAX_PUBLIC_BYTES {
+            return Err(Error::invalid(
+                PUBLIC_ENTRY,
+                format!(
+                    "too large: {} bytes ({slots} key slots, {decoders} decoders), more than the \
+                     {} a reader accepts",
+                    bytes.len(),
+                    public::MAX_PUBLIC_BYTES
+                ),
+            ));
+        }
+        Ok(bytes)
     }
 }
 
@@ -1463,5 +1543,149 @@ mod tests {
             archive.len()
         );
         assert!(overhead <= 128.0, "{overhead} bytes a record");
+    }
+
+    #[test]
+    fn records_bringing_the_bundles_to_2_62_bytes_are_refused_before_reading() {
+        let (mut w, _) = writer_to(std::io::Cursor::new(Vec::new()), 21, false);
+        w.add_record(meta("a.txt"), RecordSource::Bytes(b"abc"))
+            .unwrap();
+        let mut unread = &b"never read"[..];
+        let e = w
+            .add_record(
+                meta("b.bin"),
+                RecordSource::Reader {
+                    reader: &mut unread,
+                    size: index::MAX_BUNDLES_LEN - 3,
+                },
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("b.bin: too large: its 4611686018427387901 stored bytes")
+                && e.contains("2^62 bytes or more together (after 3 bytes)"),
+            "{e}"
+        );
+        assert_eq!(unread, b"never read");
+        // One byte less is not refused for its size (the reader then ends
+        // early), nor is u64::MAX a panic.
+        let (mut w, _) = writer_to(std::io::Cursor::new(Vec::new()), 21, false);
+        w.add_record(meta("a.txt"), RecordSource::Bytes(b"abc"))
+            .unwrap();
+        let e = w
+            .add_record(
+                meta("b.bin"),
+                RecordSource::Reader {
+                    reader: &mut &b"short"[..],
+                    size: index::MAX_BUNDLES_LEN - 4,
+                },
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("too large"), "{e}");
+        let (mut w, _) = writer_to(std::io::Cursor::new(Vec::new()), 21, false);
+        let e = w
+            .add_record(
+                meta("c.bin"),
+                RecordSource::Reader {
+                    reader: &mut &b""[..],
+                    size: u64::MAX,
+                },
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.bin: too large"), "{e}");
+    }
+
+    #[test]
+    fn a_public_json_over_4_mib_is_refused_before_the_catalog_is_written() {
+        let path = std::env::temp_dir().join(format!(
+            "legation-v2-public-{}.legation",
+            std::process::id()
+        ));
+        let run = |slots: usize| {
+            let file = std::fs::File::create(&path).unwrap();
+            let (mut w, _) = writer_to(file, 22, true);
+            w.add_record(meta("a.txt"), RecordSource::Bytes(b"abc"))
+                .unwrap();
+            let slot = w.key_slots[0].clone();
+            w.key_slots.resize(slots, slot);
+            let r = w.finish().map(|_| ());
+            (r, std::fs::read(&path).unwrap())
+        };
+        let (ok, archive) = run(1);
+        ok.unwrap();
+        let tail = &archive[archive.len() - container::TAIL_LEN..];
+        assert!(container::parse_end(tail, archive.len() as u64).is_ok());
+        // One slot's share of public.json.
+        let slot_len = {
+            let file = std::fs::File::create(&path).unwrap();
+            let (w, _) = writer_to(file, 22, true);
+            serde_json::to_vec(&w.key_slots[0]).unwrap().len() + 1
+        };
+        let (e, written) = run(public::MAX_PUBLIC_BYTES / slot_len + 1);
+        std::fs::remove_file(&path).unwrap();
+        let e = e.unwrap_err().to_string();
+        assert!(
+            e.starts_with("public.json: too large: ")
+                && e.contains("key slots, 0 decoders), more than the 4194304 a reader accepts"),
+            "{e}"
+        );
+        // Nothing after the bundles: no page, no index, no end records.
+        let tail = &written[written.len().saturating_sub(container::TAIL_LEN)..];
+        assert!(container::parse_end(tail, written.len() as u64).is_err());
+        let header_of = |name: &str| {
+            written
+                .windows(30 + name.len())
+                .any(|w| w.starts_with(b"PK\x03\x04") && w.ends_with(name.as_bytes()))
+        };
+        assert!(header_of("b/00000000"));
+        assert!(!header_of("c/00000000") && !header_of(INDEX_ENTRY));
+    }
+
+    #[test]
+    fn the_entry_table_is_counted_to_the_byte_and_refused_past_64_mib() {
+        // Three identical archives (the same seed): as written, with the
+        // count started so that the table lands exactly on the limit, and
+        // one byte further.
+        let run = |head_start: Option<usize>| {
+            let (mut w, _) = writer_to(std::io::Cursor::new(Vec::new()), 23, true);
+            for i in 0..5 {
+                w.add_record(meta(&format!("r{i}")), RecordSource::Bytes(b"abc"))
+                    .unwrap();
+            }
+            if let Some(n) = head_start {
+                w.out.table_len += n;
+            }
+            w.finish().map(|c| c.into_inner())
+        };
+        let archive = run(None).unwrap();
+        let tail = &archive[archive.len() - container::TAIL_LEN..];
+        let dir = container::parse_end(tail, archive.len() as u64).unwrap();
+        let cd = &archive[dir.offset as usize..(dir.offset + dir.size) as usize];
+        let listed = container::parse_directory(cd, &dir).unwrap();
+        let table = listed
+            .iter()
+            .find(|e| e.name == ENTRIES_ENTRY)
+            .unwrap()
+            .size as usize;
+        run(Some(entries::MAX_ENTRIES_BYTES - table)).unwrap();
+        let e = run(Some(entries::MAX_ENTRIES_BYTES - table + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("entries: too large: the entry table would pass the 67108864 bytes")
+                && e.ends_with("(recovery)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn too_many_empty_folders_are_refused_as_they_come() {
+        let (mut w, _) = writer_to(std::io::Cursor::new(Vec::new()), 24, false);
+        w.empty_dirs = vec![String::new(); index::MAX_INDEX_ITEMS - 1];
+        w.add_empty_dir("last").unwrap();
+        let e = w.add_empty_dir("one/more").unwrap_err().to_string();
+        assert!(e.starts_with("c/index: too many items"), "{e}");
     }
 }
