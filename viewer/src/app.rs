@@ -46,6 +46,12 @@ pub struct App {
 
 enum Screen {
     Start,
+    /// The platform reads what opening needs away from the window first
+    /// ([`crate::platform::Offload::prepare_open`]).
+    Fetching {
+        path: PathBuf,
+        job: Box<Job<Result<(), String>>>,
+    },
     Opening {
         path: PathBuf,
         job: Box<Job<Result<Opened, String>>>,
@@ -115,7 +121,7 @@ impl App {
     pub fn busy(&mut self) -> bool {
         match &mut self.screen {
             Screen::Start => false,
-            Screen::Opening { .. } => true,
+            Screen::Fetching { .. } | Screen::Opening { .. } => true,
             Screen::Archive(a) => {
                 let v = a.verify.job.is_some();
                 match &mut a.state {
@@ -123,9 +129,14 @@ impl App {
                     LockState::Open(b) => {
                         v || b.list_busy()
                             || b.finding.is_some()
+                            || b.locating.is_some()
                             || b.export.job.is_some()
                             || match b.open.as_ref().map(|o| &o.state) {
-                                Some(RecordState::Rendering(_) | RecordState::Away(..)) => true,
+                                Some(
+                                    RecordState::Rendering(_)
+                                    | RecordState::Away(..)
+                                    | RecordState::Raw(..),
+                                ) => true,
                                 Some(RecordState::Shown(r)) => r.page_job.is_some(),
                                 _ => false,
                             }
@@ -147,9 +158,27 @@ impl App {
         &self.recent
     }
 
-    /// Starts opening an archive.
+    /// Starts opening an archive: where the platform reads away from the
+    /// window, what opening reads is fetched there first.
     pub fn open(&mut self, path: PathBuf) {
         self.notice = None;
+        let waker = self.waker();
+        if let Some(job) = self
+            .platform
+            .offload()
+            .and_then(|o| o.prepare_open(&path, waker))
+        {
+            self.screen = Screen::Fetching {
+                path,
+                job: Box::new(job),
+            };
+            return;
+        }
+        self.open_read(path);
+    }
+
+    /// Opens an archive whose source is ready.
+    fn open_read(&mut self, path: PathBuf) {
         let source = match self.platform.open_source(&path) {
             Ok(s) => s,
             Err(e) => {
@@ -245,7 +274,9 @@ impl App {
                 let urls = platform.opens_urls().then_some(url);
                 start::start_ui(ui, recent, urls, &mut actions)
             }
-            Screen::Opening { path, .. } => start::opening_ui(ui, path),
+            Screen::Fetching { path, .. } | Screen::Opening { path, .. } => {
+                start::opening_ui(ui, path)
+            }
             Screen::Archive(a) => a.ui(ui, &env, &mut actions),
         }
         if self.busy() {
@@ -325,6 +356,27 @@ impl App {
 
     /// Takes the results of finished jobs.
     fn poll(&mut self) {
+        let fetched = match &mut self.screen {
+            Screen::Fetching { path, job } => {
+                if job.is_done() {
+                    Some((path.clone(), job.take()))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        match fetched {
+            Some((path, Some(Ok(())))) => self.open_read(path),
+            Some((path, r)) => {
+                let why = r
+                    .and_then(Result::err)
+                    .unwrap_or_else(|| "the reading job stopped unexpectedly".into());
+                self.notice = Some(format!("Cannot read {}: {why}", path.display()));
+                self.screen = Screen::Start;
+            }
+            None => {}
+        }
         let opened = match &mut self.screen {
             Screen::Opening { path, job } => {
                 if job.is_done() {

@@ -268,61 +268,90 @@ pub fn search(
     progress: &Progress,
     send: &mut dyn FnMut(Found) -> bool,
 ) -> Result<bool, String> {
-    let pages = &u.index().pages;
-    let prefix = if q.folder.is_empty() {
-        String::new()
-    } else {
-        format!("{}/", q.folder)
-    };
-    // The first page whose last path is not before the folder.
-    let first = pages.partition_point(|p| p.last.as_str() < prefix.as_str());
-    let needle = Needle::new(&q.query);
+    let pages = u.index().pages.len();
+    let first = first_page(u, q);
     let mut kept = 0usize;
-    let mut past = false;
-    let mut start = first;
-    while start < pages.len() && !past {
-        if !progress.set((start - first) as u64, (pages.len() - first) as u64) {
+    let mut next = (first < pages).then_some(first);
+    while let Some(start) = next {
+        if !progress.set((start - first) as u64, (pages - first) as u64) {
             return Ok(false);
         }
-        let end = (start + WINDOW).min(pages.len());
-        let mut found = Found::default();
-        let mut failed = None;
-        u.for_each_page(start..end, &mut |_, page| {
-            let page = match page {
-                Ok(p) => p,
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    return false;
-                }
-            };
-            for r in &page.records {
-                if !r.path.starts_with(&prefix) {
-                    if r.path.as_str() > prefix.as_str() {
-                        past = true;
-                        return false;
-                    }
-                    continue;
-                }
-                if needle.matches(r) {
-                    found.matched += 1;
-                    if kept < RESULTS_MAX {
-                        kept += 1;
-                        found.rows.push(Row::of(r));
-                    }
-                }
-            }
-            true
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
+        let (found, after) = search_window(u, q, start, kept)?;
+        kept += found.rows.len();
         if !send(found) {
             return Ok(false);
         }
-        start = end;
+        next = after;
     }
     progress.set(1, 1);
     Ok(true)
+}
+
+/// The first catalog page that may hold a record `q` asks for: the first
+/// whose last path is not before its folder.
+pub fn first_page(u: &Unlocked, q: &Question) -> usize {
+    let prefix = folder_prefix(q);
+    u.index()
+        .pages
+        .partition_point(|p| p.last.as_str() < prefix.as_str())
+}
+
+/// Records under `q`'s folder start with this ("" for all).
+fn folder_prefix(q: &Question) -> String {
+    if q.folder.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", q.folder)
+    }
+}
+
+/// One step of [`search`]: the matches among the pages from `start` (a
+/// few at a time), keeping rows while fewer than [`RESULTS_MAX`] are
+/// kept (`kept` so far), and the page to go on from (`None`: the catalog
+/// or the folder ended). `Err` names the page that fails.
+pub fn search_window(
+    u: &Unlocked,
+    q: &Question,
+    start: usize,
+    mut kept: usize,
+) -> Result<(Found, Option<usize>), String> {
+    let pages = u.index().pages.len();
+    let prefix = folder_prefix(q);
+    let needle = Needle::new(&q.query);
+    let end = (start + WINDOW).min(pages);
+    let mut past = false;
+    let mut found = Found::default();
+    let mut failed = None;
+    u.for_each_page(start..end, &mut |_, page| {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                failed = Some(e.to_string());
+                return false;
+            }
+        };
+        for r in &page.records {
+            if !r.path.starts_with(&prefix) {
+                if r.path.as_str() > prefix.as_str() {
+                    past = true;
+                    return false;
+                }
+                continue;
+            }
+            if needle.matches(r) {
+                found.matched += 1;
+                if kept < RESULTS_MAX {
+                    kept += 1;
+                    found.rows.push(Row::of(r));
+                }
+            }
+        }
+        true
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok((found, (!past && end < pages).then_some(end)))
 }
 
 /// Orders `rows` (held in path order) by `key`, as positions into `rows`.

@@ -159,6 +159,64 @@ pub trait Offload {
         keys: Vec<legation_reader::Key>,
         wake: Wake,
     ) -> Job<Result<legation_format::crypto::DataKey, String>>;
+    /// Reads, away from the window, what opening the archive at `path`
+    /// reads (its length, end records, central directory and public
+    /// entries), so that [`Platform::open_source`] and opening it then
+    /// read from memory; or why it cannot be read. `None`: opening reads
+    /// nothing slow here.
+    fn prepare_open(&self, path: &Path, wake: Wake) -> Option<Job<Result<(), String>>>;
+    /// Catalog page `n`'s rows for the record list (the page read and
+    /// decrypted away from the window), or why not.
+    fn read_page(
+        &self,
+        archive: &Path,
+        key: &legation_format::crypto::DataKey,
+        n: usize,
+        wake: Wake,
+    ) -> Job<Result<Vec<crate::catalog::Row>, String>>;
+    /// Streams the rows that answer `question`, a few pages at a time, as
+    /// [`crate::catalog::search`] does (cancelling stops it between two
+    /// batches); the job ends with whether everything needed was read.
+    fn search(
+        &self,
+        archive: &Path,
+        key: &legation_format::crypto::DataKey,
+        question: &crate::catalog::Question,
+        wake: Wake,
+    ) -> (
+        Job<Result<bool, String>>,
+        std::sync::mpsc::Receiver<crate::catalog::Found>,
+    );
+    /// Gathers the folder tree as [`crate::catalog::survey`] does (every
+    /// catalog page read), streaming the folders; cancelling stops it.
+    fn survey(
+        &self,
+        archive: &Path,
+        key: &legation_format::crypto::DataKey,
+        wake: Wake,
+    ) -> (
+        Job<Result<bool, String>>,
+        std::sync::mpsc::Receiver<crate::catalog::Folders>,
+    );
+    /// The catalog record at `path` (what `Unlocked::find` answers), or
+    /// why not.
+    fn find(
+        &self,
+        archive: &Path,
+        key: &legation_format::crypto::DataKey,
+        path: &str,
+        wake: Wake,
+    ) -> Job<Result<legation_format::catalog::CatalogRecord, String>>;
+    /// The first `max` bytes of a record (the raw view of a record its
+    /// decoder cannot show), or why they cannot be read.
+    fn read_raw(
+        &self,
+        archive: &Path,
+        key: &legation_format::crypto::DataKey,
+        record: &legation_format::catalog::CatalogRecord,
+        max: u64,
+        wake: Wake,
+    ) -> Job<Result<Vec<u8>, String>>;
 }
 
 /// Most archives kept in the recent-files list.

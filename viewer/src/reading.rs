@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::platform::{Platform, RenderedRecord};
 
 /// Bytes of a record shown raw when its decoder fails.
-const RAW_PREVIEW: u64 = 64 << 10;
+pub(crate) const RAW_PREVIEW: u64 = 64 << 10;
 
 /// What anyone may see of an archive without a key.
 pub(crate) struct Facts {

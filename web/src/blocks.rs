@@ -14,7 +14,9 @@
 //! [`READAHEAD_MAX`]. The first blocks stored (the end of the archive,
 //! its first block, the public entries and the index: what every worker
 //! needs to open and unlock) are kept; the others are dropped oldest first
-//! past [`CACHE_MAX`].
+//! past [`CACHE_MAX`]. The page and the reader's worker also hand each
+//! other the blocks each fetched since their last message
+//! ([`Blocks::take_fresh`]), so that neither fetches what the other has.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -54,7 +56,13 @@ pub struct Blocks {
     cached: u64,
     /// Where the last fetch ended and how long it was.
     last: Option<(u64, u64)>,
+    /// Blocks fetched here since [`Blocks::take_fresh`] last ran (at most
+    /// [`FRESH_MAX`]), which the other side of the reader's lane lacks.
+    fresh: Vec<u64>,
 }
+
+/// Most blocks remembered as fresh: as many as the cache holds.
+pub const FRESH_MAX: usize = (CACHE_MAX / BLOCK) as usize;
 
 impl Blocks {
     /// An empty cache of an archive of `len` bytes.
@@ -179,6 +187,9 @@ impl Blocks {
             }
             self.cached += size;
             self.blocks.insert(n, (chunk.to_vec(), order));
+            if fetched && self.fresh.len() < FRESH_MAX {
+                self.fresh.push(n);
+            }
         }
         while self.cached > CACHE_MAX {
             let Some((_, n)) = self.dropping.pop_first() else {
@@ -188,6 +199,17 @@ impl Blocks {
                 self.cached -= b.len() as u64;
             }
         }
+    }
+
+    /// The blocks fetched here (not handed in) since the last call and
+    /// still cached, in the order stored: (offset, bytes). Each is given
+    /// out once.
+    pub fn take_fresh(&mut self) -> Vec<(u64, &[u8])> {
+        let fresh = std::mem::take(&mut self.fresh);
+        fresh
+            .into_iter()
+            .filter_map(|n| self.blocks.get(&n).map(|(b, _)| (n * BLOCK, b.as_slice())))
+            .collect()
     }
 
     /// The blocks kept for good, in the order stored: (offset, bytes).
@@ -319,6 +341,39 @@ mod tests {
         }
         assert!(read(&mut c, &data, 0, KEPT_MAX as usize).is_empty());
         assert!(read(&mut other, &data, 100, 1000).is_empty());
+    }
+
+    #[test]
+    fn fresh_blocks_are_those_fetched_here_each_given_once() {
+        let len = 100 * BLOCK;
+        let data = bytes(len);
+        let mut c = Blocks::new(len);
+        // Handed in by another thread: not fresh.
+        c.put(len - BLOCK, &data[(len - BLOCK) as usize..], false);
+        assert!(c.take_fresh().is_empty());
+        let f = read(&mut c, &data, 3 * BLOCK + 5, 2 * BLOCK as usize);
+        assert_eq!(f, vec![3 * BLOCK..6 * BLOCK]);
+        let fresh: Vec<_> = c
+            .take_fresh()
+            .iter()
+            .map(|(at, b)| (*at, b.to_vec()))
+            .collect();
+        assert_eq!(
+            fresh.iter().map(|(at, _)| *at).collect::<Vec<_>>(),
+            vec![3 * BLOCK, 4 * BLOCK, 5 * BLOCK]
+        );
+        for (at, b) in &fresh {
+            assert_eq!(&b[..], &data[*at as usize..(*at + BLOCK) as usize]);
+        }
+        assert!(c.take_fresh().is_empty(), "given out once");
+        // Handed to another cache, they serve its reads without a fetch.
+        let mut other = Blocks::new(len);
+        other.put(len - BLOCK, &data[(len - BLOCK) as usize..], false);
+        for (at, b) in &fresh {
+            other.put(*at, b, false);
+        }
+        assert!(read(&mut other, &data, 3 * BLOCK + 5, 2 * BLOCK as usize).is_empty());
+        assert!(other.take_fresh().is_empty());
     }
 
     #[test]

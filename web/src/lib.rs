@@ -1,7 +1,8 @@
 //! The Legation viewer in a browser: the same egui application as the
 //! desktop (`legation_viewer::App`) on the page, with archives read by
-//! byte ranges from a chosen file or a URL, and decoders, key derivation
-//! and verification in Web Workers (see `offload`). Built by
+//! byte ranges from a chosen file or a URL, and the reader (opening a URL,
+//! catalog pages, records), decoders, key derivation and verification in
+//! Web Workers (see `offload`). Built by
 //! `web/build.sh` into a static folder and one self-contained HTML file.
 
 #![cfg(target_arch = "wasm32")]

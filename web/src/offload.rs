@@ -1,32 +1,47 @@
-//! Work that must never run on the page's main thread: decoders, key
-//! derivation and verification run in Web Workers, each a second instance
-//! of this same WebAssembly module (with its own memory: a decoder bug
-//! there cannot reach the page's). The page talks to them by messages.
+//! Work that must never run on the page's main thread: reading the
+//! archive, decoders, key derivation and verification run in Web Workers,
+//! each a second instance of this same WebAssembly module (with its own
+//! memory: a decoder bug there cannot reach the page's). The page talks to
+//! them by messages.
 //!
-//! Three lanes, each one worker: `verify` (whole-archive checks, which may
+//! Four lanes, each one worker: `verify` (whole-archive checks, which may
 //! take minutes), `keys` (deriving the data key from a passphrase or an
-//! identity, and decrypting a record to show) and `decode` (running a
-//! record's decoder). The decode worker never receives a key: it gets the
-//! record's bytes from the page, which got them from the keys worker, and
-//! reads only public entries (the decoder module) itself, so an engine
-//! bug there reaches the record shown, not the keys. Render-level
-//! verification, which decodes every record after decrypting it, runs
-//! decoders in the verify worker, beside the data key. Cancelling a
-//! verification, a decoder that does not answer within the watchdog, or a
-//! worker that crashes terminates that worker; the lane starts a fresh one
-//! for the next request.
+//! identity; retired once it answers, with Argon2id's memory), `read` (the
+//! reader: it holds the archive, fetches its end when a URL is opened,
+//! reads and decrypts catalog pages for the list, looks a record up,
+//! decrypts a record to show and reads its first bytes for the raw view)
+//! and `decode` (running a record's decoder). The page only renders: what
+//! it still reads itself (opening, unlocking with the key it is given, a
+//! search) comes from memory the workers filled. The decode worker never
+//! receives a key: it gets the record's bytes from the page, which got them
+//! from the reader, and reads only public entries (the decoder module)
+//! itself, so an engine bug there reaches the record shown, not the keys.
+//! Render-level verification, which decodes every record after decrypting
+//! it, runs decoders in the verify worker, beside the data key. Cancelling
+//! a verification, a decoder that does not answer within the watchdog, or
+//! a worker that crashes terminates that worker; the lane starts a fresh
+//! one for the next request.
 //!
 //! Messages (plain JavaScript objects):
-//! - page to worker: `{id, kind, source: {key, len, name, blocks, file | url},
-//!   key?, level?, pinned?, record?, passphrase?, identity?}` with `kind`
-//!   one of `verify`, `render`, `unlock`;
+//! - page to worker: `{id, kind, source: {key, len, name, blocks, fresh?,
+//!   file | url}, key?, level?, pinned?, record?, passphrase?, identity?,
+//!   page?, path?, max?}` with `kind` one of `verify`, `render`, `unlock`,
+//!   `open` (a URL; `source` without `len`), `page`, `search` (one window
+//!   of pages: `query`, `folder`, `start`, `kept`), `survey`, `find`,
+//!   `read`, `raw`,
+//!   `decode`;
 //! - worker to page: `{id, progress: [done, total]}`, then one of
 //!   `{id, report}` (JSON), `{id, docs}` (canonical CBOR documents),
-//!   `{id, bytes}` (a record), `{id, key, source, blocks}` (the data key,
-//!   with what unlocking read) or `{id, error}`. `blocks` are cached bytes
-//!   of the archive (`[offset, bytes, ...]`, see `crate::source`), so that
-//!   no thread fetches what another already has.
-//!   `kind` `read` (keys lane) and `decode` (decode lane, with `bytes`)
+//!   `{id, bytes}` (a record or its first bytes), `{id, rows}` (JSON),
+//!   `{id, rows, matched, first, pages, next?}` (a search's window),
+//!   `{id, folders}` (JSON, a batch of the survey, then `{id, complete}`),
+//!   `{id, record}` (JSON), `{id, len, blocks}` (an opened URL),
+//!   `{id, key, source, blocks}` (the data key, with what unlocking read)
+//!   or `{id, error}`. `blocks` are cached bytes of the archive
+//!   (`[offset, bytes, ...]`, see `crate::source`), so that no thread
+//!   fetches what another already has; the page and the reader also hand
+//!   each other, as `fresh`, the blocks each fetched since its last message.
+//!   `kind` `read` (read lane) and `decode` (decode lane, with `bytes`)
 //!   are the two halves of showing a record.
 
 use std::cell::RefCell;
@@ -40,6 +55,7 @@ use legation_format::crypto::DataKey;
 use legation_format::keys::Identity;
 use legation_reader::decode::{DecodeError, Host, HostLimits, RenderError, Rendered};
 use legation_reader::{Archive, Key, Level, Report, Unlocked};
+use legation_viewer::catalog::{Folders, Found, Question, Row};
 use legation_viewer::jobs::{Completer, Job};
 use legation_viewer::platform::RenderedRecord;
 use legation_viewer::platform::{Offload, Wake};
@@ -121,6 +137,98 @@ enum Pending {
     Read(Reply, std::path::PathBuf, String),
     Render(Reply),
     Unlock(Completer<Result<DataKey, String>>),
+    /// What opening the archive at the path reads, read by the reader.
+    Open(Completer<Result<(), String>>, std::path::PathBuf),
+    /// A catalog page's rows.
+    Rows(Completer<Result<Vec<Row>, String>>),
+    /// A catalog record looked up by path.
+    Found(Completer<Result<CatalogRecord, String>>),
+    /// A record's first bytes.
+    Raw(Completer<Result<Vec<u8>, String>>),
+    /// The folder survey; the folders go to the sender as they come.
+    Survey(
+        Completer<Result<bool, String>>,
+        std::sync::mpsc::Sender<Folders>,
+    ),
+    /// A search, one window of pages a request; the rows go to the sender.
+    Search(
+        Completer<Result<bool, String>>,
+        std::sync::mpsc::Sender<Found>,
+        Box<Searching>,
+    ),
+}
+
+/// Where a search stands between two windows.
+struct Searching {
+    archive: std::path::PathBuf,
+    key: Zeroizing<[u8; 32]>,
+    question: Question,
+    /// Rows kept so far (at most `catalog::RESULTS_MAX` are).
+    kept: usize,
+}
+
+impl Searching {
+    /// Asks the reader for the window from page `start` (`None`: the
+    /// first the question may need).
+    fn ask(
+        self: Box<Self>,
+        done: Completer<Result<bool, String>>,
+        tx: std::sync::mpsc::Sender<Found>,
+        start: Option<usize>,
+    ) {
+        match request("search", &self.archive) {
+            Ok(req) => {
+                set(&req, "key", Uint8Array::from(&self.key[..]));
+                set(&req, "query", self.question.query.as_str());
+                set(&req, "folder", self.question.folder.as_str());
+                set(&req, "kept", self.kept as f64);
+                if let Some(s) = start {
+                    set(&req, "start", s as f64);
+                }
+                send(READ, req, Pending::Search(done, tx, self));
+            }
+            Err(e) => done.finish(Err(e)),
+        }
+    }
+
+    /// Takes the reader's answer for one window: its rows to the list,
+    /// then the next window, unless the search was cancelled or ended.
+    fn answer(
+        mut self: Box<Self>,
+        done: Completer<Result<bool, String>>,
+        tx: std::sync::mpsc::Sender<Found>,
+        msg: &JsValue,
+        error: Option<String>,
+    ) {
+        if let Some(e) = error {
+            return done.finish(Err(e));
+        }
+        let rows = match get(msg, "rows").as_string().map(|j| rows_from_json(&j)) {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => return done.finish(Err(e)),
+            None => return done.finish(Err("the reader sent no rows".into())),
+        };
+        self.kept += rows.len();
+        let matched = get(msg, "matched").as_f64().unwrap_or(0.0) as u64;
+        if tx.send(Found { rows, matched }).is_err() || done.progress().is_cancelled() {
+            return done.finish(Ok(false));
+        }
+        let first = get(msg, "first").as_f64().unwrap_or(0.0) as u64;
+        let pages = get(msg, "pages").as_f64().unwrap_or(0.0) as u64;
+        match get(msg, "next").as_f64() {
+            Some(n) => {
+                done.progress().set(
+                    (n as u64).saturating_sub(first),
+                    pages.saturating_sub(first),
+                );
+                self.ask(done, tx, Some(n as usize));
+            }
+            None => {
+                done.progress().set(1, 1);
+                done.finish(Ok(true));
+            }
+        }
+    }
 }
 
 /// Who waits for a decoding: the record's first view, or one page.
@@ -186,6 +294,12 @@ impl Pending {
             Pending::Verify(c, ..) => c.progress(),
             Pending::Read(c, ..) | Pending::Render(c) => c.progress(),
             Pending::Unlock(c) => c.progress(),
+            Pending::Open(c, _) => c.progress(),
+            Pending::Rows(c) => c.progress(),
+            Pending::Found(c) => c.progress(),
+            Pending::Raw(c) => c.progress(),
+            Pending::Search(c, ..) => c.progress(),
+            Pending::Survey(c, _) => c.progress(),
         }
     }
 
@@ -197,6 +311,13 @@ impl Pending {
             }
             Pending::Read(c, ..) | Pending::Render(c) => c.fail(why),
             Pending::Unlock(c) => c.finish(Err(why)),
+            Pending::Open(c, _) => c.finish(Err(why)),
+            Pending::Rows(c) => c.finish(Err(why)),
+            Pending::Found(c) => c.finish(Err(why)),
+            Pending::Raw(c) => c.finish(Err(why)),
+            Pending::Search(c, ..) | Pending::Survey(c, _) => {
+                c.finish(if cancelled { Ok(false) } else { Err(why) })
+            }
         }
     }
 
@@ -251,8 +372,64 @@ impl Pending {
                     _ => Err("the worker sent no key".into()),
                 })
             }
+            Pending::Open(c, path) => c.finish(match (error, get(msg, "len").as_f64()) {
+                (Some(e), _) => Err(e),
+                (None, Some(len)) => {
+                    crate::platform::prepared(&path, len as u64, get(msg, "blocks"))
+                }
+                _ => Err("the reader sent no length".into()),
+            }),
+            Pending::Rows(c) => c.finish(match (error, get(msg, "rows").as_string()) {
+                (Some(e), _) => Err(e),
+                (None, Some(json)) => rows_from_json(&json),
+                _ => Err("the reader sent no rows".into()),
+            }),
+            Pending::Found(c) => c.finish(match (error, get(msg, "record").as_string()) {
+                (Some(e), _) => Err(e),
+                (None, Some(json)) => serde_json::from_str(&json)
+                    .map_err(|e| format!("the reader sent a bad record: {e}")),
+                _ => Err("the reader sent no record".into()),
+            }),
+            Pending::Raw(c) => c.finish(match (error, bytes(msg, "bytes")) {
+                (Some(e), _) => Err(e),
+                (None, Some(b)) => Ok(b),
+                _ => Err("the reader sent no bytes".into()),
+            }),
+            Pending::Search(c, tx, at) => at.answer(c, tx, msg, error),
+            Pending::Survey(c, _) => c.finish(match (error, get(msg, "complete").as_bool()) {
+                (Some(e), _) => Err(e),
+                (None, Some(complete)) => Ok(complete),
+                _ => Err("the reader sent no answer".into()),
+            }),
         }
     }
+}
+
+/// Rows as JSON, `[[path, title, media type, date or null, size], ...]`:
+/// what the reader sends for a catalog page.
+fn rows_to_json(rows: &[Row]) -> String {
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| serde_json::json!([r.path, r.title, &*r.media_type, r.date.as_deref(), r.size]))
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+/// The rows [`rows_to_json`] wrote, or why they are not rows.
+fn rows_from_json(json: &str) -> Result<Vec<Row>, String> {
+    type Wire = (String, String, String, Option<String>, u64);
+    let list: Vec<Wire> =
+        serde_json::from_str(json).map_err(|e| format!("the reader sent bad rows: {e}"))?;
+    Ok(list
+        .into_iter()
+        .map(|(path, title, media_type, date, size)| Row {
+            path,
+            title,
+            media_type: media_type.into(),
+            date: date.map(Into::into),
+            size,
+        })
+        .collect())
 }
 
 /// One worker and the requests it has not answered yet.
@@ -266,9 +443,10 @@ struct Lane {
 const VERIFY: usize = 0;
 const KEYS: usize = 1;
 const DECODE: usize = 2;
+const READ: usize = 3;
 
 thread_local! {
-    static LANES: RefCell<[Lane; 3]> = RefCell::new(Default::default());
+    static LANES: RefCell<[Lane; 4]> = RefCell::new(Default::default());
     static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
     static TICKER: RefCell<Option<Closure<dyn FnMut()>>> = const { RefCell::new(None) };
 }
@@ -351,8 +529,23 @@ fn on_answer(lane: usize, msg: &JsValue) {
             }
             return None;
         }
+        if let Some(f) = get(msg, "folders").as_string() {
+            // A batch of the survey: the job goes on.
+            if let Some((Pending::Survey(_, tx), _)) = l[lane].pending.get(&id) {
+                if let Ok(b) = serde_json::from_str::<Folders>(&f) {
+                    let _ = tx.send(b);
+                }
+            }
+            return None;
+        }
         l[lane].pending.remove(&id)
     });
+    if lane == READ {
+        // What the reader fetched: the page's own reads need not fetch it.
+        if let Some(k) = get(msg, "source").as_f64() {
+            crate::source::import_blocks(k as u32, &get(msg, "fresh"));
+        }
+    }
     // Finished outside the borrow: finishing wakes the window.
     if let Some((job, _)) = done {
         let unlocked = matches!(job, Pending::Unlock(_));
@@ -396,12 +589,18 @@ fn stop_lane(lane: usize, why: String, cancelled: bool) {
 /// are stopped (a worker busy in a decoder cannot read a message).
 fn tick() {
     let watchdog = HostLimits::default().watchdog.as_millis() as f64;
-    for lane in [VERIFY, KEYS, DECODE] {
+    for lane in [VERIFY, KEYS, DECODE, READ] {
         let (cancelled, late) = LANES.with(|l| {
             let l = l.borrow();
             let p = &l[lane].pending;
             (
-                p.values().any(|(j, _)| j.progress().is_cancelled()),
+                // The reader is stopped only for the survey, which reads
+                // the whole catalog in one request; its other requests are
+                // short (a search stops between two windows of pages).
+                p.values().any(|(j, _)| {
+                    j.progress().is_cancelled()
+                        && (lane != READ || matches!(j, Pending::Survey(..)))
+                }),
                 lane == DECODE && p.values().any(|(_, t)| now() - t > watchdog),
             )
         });
@@ -445,6 +644,15 @@ fn send(lane: usize, req: Object, job: Pending) {
         id
     });
     set(&req, "id", id);
+    if lane == READ {
+        // What the page fetched since: the reader need not fetch it.
+        let src = get(&req, "source");
+        if let Some(k) = get(&src, "key").as_f64() {
+            if let Some(o) = src.dyn_ref::<Object>() {
+                set(o, "fresh", crate::source::export_fresh(k as u32));
+            }
+        }
+    }
     let worker = LANES.with(|l| l.borrow()[lane].worker.clone());
     let worker = match worker {
         Some(w) => w,
@@ -511,7 +719,7 @@ impl Workers {
             Ok(req) => {
                 set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
                 set(&req, "record", rec);
-                send(KEYS, req, pending);
+                send(READ, req, pending);
             }
             Err(e) => pending.stop(e, false),
         }
@@ -590,6 +798,138 @@ impl Offload for Workers {
         }
         job
     }
+
+    fn prepare_open(&self, path: &Path, wake: Wake) -> Option<Job<Result<(), String>>> {
+        // A local file is read from the disk, quickly, where it opens.
+        if matches!(
+            crate::platform::source_for(path),
+            Some((_, Origin::File { .. }))
+        ) {
+            return None;
+        }
+        // Not an http(s) URL: opening says why.
+        let (key, url) = crate::platform::register_url(path)?;
+        let (job, done) = Job::pending(wake);
+        let req = Object::new();
+        set(&req, "kind", "open");
+        let src = Object::new();
+        set(&src, "key", key);
+        set(&src, "name", url.as_str());
+        set(&src, "url", url.as_str());
+        set(&req, "source", src);
+        send(READ, req, Pending::Open(done, path.to_owned()));
+        Some(job)
+    }
+
+    fn read_page(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        n: usize,
+        wake: Wake,
+    ) -> Job<Result<Vec<Row>, String>> {
+        let (job, done) = Job::pending(wake);
+        let pending = Pending::Rows(done);
+        match request("page", archive) {
+            Ok(req) => {
+                set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
+                set(&req, "page", n as f64);
+                send(READ, req, pending);
+            }
+            Err(e) => pending.stop(e, false),
+        }
+        job
+    }
+
+    fn search(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        question: &Question,
+        wake: Wake,
+    ) -> (Job<Result<bool, String>>, std::sync::mpsc::Receiver<Found>) {
+        let (job, done) = Job::pending(wake);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let at = Box::new(Searching {
+            archive: archive.to_owned(),
+            key: Zeroizing::new(*key.as_bytes()),
+            question: question.clone(),
+            kept: 0,
+        });
+        at.ask(done, tx, None);
+        (job, rx)
+    }
+
+    fn survey(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        wake: Wake,
+    ) -> (
+        Job<Result<bool, String>>,
+        std::sync::mpsc::Receiver<Folders>,
+    ) {
+        let (job, done) = Job::pending(wake);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pending = Pending::Survey(done, tx);
+        match request("survey", archive) {
+            Ok(req) => {
+                set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
+                send(READ, req, pending);
+            }
+            Err(e) => pending.stop(e, false),
+        }
+        (job, rx)
+    }
+
+    fn find(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        path: &str,
+        wake: Wake,
+    ) -> Job<Result<CatalogRecord, String>> {
+        let (job, done) = Job::pending(wake);
+        let pending = Pending::Found(done);
+        match request("find", archive) {
+            Ok(req) => {
+                set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
+                set(&req, "path", path);
+                send(READ, req, pending);
+            }
+            Err(e) => pending.stop(e, false),
+        }
+        job
+    }
+
+    fn read_raw(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        record: &CatalogRecord,
+        max: u64,
+        wake: Wake,
+    ) -> Job<Result<Vec<u8>, String>> {
+        let (job, done) = Job::pending(wake);
+        let pending = Pending::Raw(done);
+        let rec = match serde_json::to_string(record) {
+            Ok(r) => r,
+            Err(e) => {
+                pending.stop(e.to_string(), false);
+                return job;
+            }
+        };
+        match request("raw", archive) {
+            Ok(req) => {
+                set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
+                set(&req, "record", rec);
+                set(&req, "max", max as f64);
+                send(READ, req, pending);
+            }
+            Err(e) => pending.stop(e, false),
+        }
+        job
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -643,12 +983,49 @@ fn record_of(msg: &JsValue) -> Result<CatalogRecord, String> {
         .map_err(|e| format!("bad record: {e}"))
 }
 
+/// Opens the archive at a URL in the reader's worker: its length from
+/// its first block, then what opening and its public facts read. Answers
+/// with the length and every block fetched.
+fn open_url(kept: &mut Kept, id: u32, src: &JsValue) -> Result<(), String> {
+    let key = get(src, "key").as_f64().ok_or("no source")? as u32;
+    let url = get(src, "url").as_string().ok_or("no URL")?;
+    let name = get(src, "name").as_string().unwrap_or_default();
+    let (len, first) = crate::source::remote_start(&url)?;
+    let s = WebSource::register(key, Origin::Url(url), len, name);
+    crate::source::seed(key, 0, &first);
+    let a = Archive::open(s).map_err(|e| e.to_string())?;
+    // The public facts check the signature: its entries are read here too.
+    let _ = a.check_signature(None);
+    kept.archives.insert(key, a);
+    let o = Object::new();
+    set(&o, "id", id);
+    set(&o, "len", len as f64);
+    // Everything read so far (the first block was handed in, not fetched).
+    set(&o, "blocks", crate::source::export_blocks(key));
+    let _ = crate::source::export_fresh(key);
+    post(&o);
+    Ok(())
+}
+
+/// Posts the reader's answer `o` to request `id` on source `key`, with
+/// the blocks it fetched since its last answer.
+fn reply(id: u32, key: u32, o: Object) {
+    set(&o, "id", id);
+    set(&o, "source", key);
+    set(&o, "fresh", crate::source::export_fresh(key));
+    post(&o);
+}
+
 fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), String> {
     let src = get(msg, "source");
+    if kind == "open" {
+        return open_url(kept, id, &src);
+    }
     let key = get(&src, "key").as_f64().ok_or("no source")? as u32;
     let archive = match kept.archives.get(&key) {
         Some(a) => {
             crate::source::import_blocks(key, &get(&src, "blocks"));
+            crate::source::import_blocks(key, &get(&src, "fresh"));
             a.clone()
         }
         None => {
@@ -667,6 +1044,7 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
             };
             let s = WebSource::register(key, origin, len, name);
             crate::source::import_blocks(key, &get(&src, "blocks"));
+            crate::source::import_blocks(key, &get(&src, "fresh"));
             let a = Archive::open(s).map_err(|e| e.to_string())?;
             kept.archives.insert(key, a.clone());
             a
@@ -744,7 +1122,71 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
             let bytes = unlocked(kept)?
                 .read_record(&rec, cap)
                 .map_err(|e| e.to_string())?;
-            answer(id, "bytes", Uint8Array::from(&bytes[..]));
+            let o = Object::new();
+            set(&o, "bytes", Uint8Array::from(&bytes[..]));
+            reply(id, key, o);
+        }
+        "page" => {
+            let n = get(msg, "page").as_f64().ok_or("no page number")? as usize;
+            let rows = legation_viewer::catalog::read_page(&*unlocked(kept)?, n)?;
+            let o = Object::new();
+            set(&o, "rows", rows_to_json(&rows));
+            reply(id, key, o);
+        }
+        "search" => {
+            let q = Question {
+                query: get(msg, "query").as_string().unwrap_or_default(),
+                folder: get(msg, "folder").as_string().unwrap_or_default(),
+            };
+            let u = unlocked(kept)?;
+            let first = legation_viewer::catalog::first_page(&u, &q);
+            let start = get(msg, "start").as_f64().map_or(first, |s| s as usize);
+            let held = get(msg, "kept").as_f64().unwrap_or(0.0) as usize;
+            let (found, next) = legation_viewer::catalog::search_window(&u, &q, start, held)?;
+            let o = Object::new();
+            set(&o, "rows", rows_to_json(&found.rows));
+            set(&o, "matched", found.matched as f64);
+            set(&o, "first", first as f64);
+            set(&o, "pages", u.index().pages.len() as f64);
+            if let Some(n) = next {
+                set(&o, "next", n as f64);
+            }
+            reply(id, key, o);
+        }
+        "survey" => {
+            let u = unlocked(kept)?;
+            let progress = legation_viewer::jobs::Progress::default();
+            let complete = legation_viewer::catalog::survey(&u, &progress, &mut |b| {
+                let o = Object::new();
+                set(&o, "id", id);
+                set(&o, "folders", serde_json::to_string(&b).unwrap_or_default());
+                post(&o);
+                true
+            })?;
+            let o = Object::new();
+            set(&o, "complete", complete);
+            reply(id, key, o);
+        }
+        "find" => {
+            let path = get(msg, "path").as_string().ok_or("no path")?;
+            let rec = unlocked(kept)?.find(&path).map_err(|e| e.to_string())?;
+            let o = Object::new();
+            set(
+                &o,
+                "record",
+                serde_json::to_string(&rec).map_err(|e| e.to_string())?,
+            );
+            reply(id, key, o);
+        }
+        "raw" => {
+            let rec = record_of(msg)?;
+            let max = get(msg, "max").as_f64().ok_or("no length")? as u64;
+            let bytes = unlocked(kept)?
+                .read_range(&rec, 0, max)
+                .map_err(|e| e.to_string())?;
+            let o = Object::new();
+            set(&o, "bytes", Uint8Array::from(&bytes[..]));
+            reply(id, key, o);
         }
         "decode" => {
             let rec = record_of(msg)?;

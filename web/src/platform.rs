@@ -34,6 +34,9 @@ struct State {
     /// The key file kind the open picker is for.
     asking: Option<KeyFile>,
     ctx: Option<egui::Context>,
+    /// What the reader's worker read while preparing to open a URL, by
+    /// source key: stored in the page's cache when the app opens it.
+    prepared: HashMap<u32, JsValue>,
     closures: Vec<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
@@ -84,6 +87,37 @@ fn absolute(url: &str) -> Option<String> {
     let base = web_sys::window()?.location().href().ok()?;
     let u = web_sys::Url::new_with_base(url.trim(), &base).ok()?;
     matches!(u.protocol().as_str(), "http:" | "https:").then(|| u.href())
+}
+
+/// Registers the http(s) URL `path` names, to be opened by the reader's
+/// worker (which learns its length): its source key and absolute URL.
+pub fn register_url(path: &Path) -> Option<(u32, String)> {
+    let url = absolute(&path.to_string_lossy())?;
+    register(
+        Some(path.to_owned()),
+        Origin::Url(url.clone()),
+        0,
+        url.clone(),
+    );
+    let ((key, ..), _) = source_for(path)?;
+    Some((key, url))
+}
+
+/// Records what the reader's worker learnt preparing to open `path`: its
+/// length and the blocks it read (`[offset, bytes, ...]`).
+pub fn prepared(path: &Path, len: u64, blocks: JsValue) -> Result<(), String> {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let State {
+            archives, prepared, ..
+        } = &mut *s;
+        let ((key, l, _), _) = archives
+            .get_mut(path)
+            .ok_or_else(|| format!("{}: no longer open", path.display()))?;
+        *l = len;
+        prepared.insert(*key, blocks);
+        Ok(())
+    })
 }
 
 /// Opens a remote archive by URL (read with range requests).
@@ -221,7 +255,12 @@ impl Platform for Web {
     }
     fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
         if let Some(((key, len, name), origin)) = source_for(path) {
-            return Ok(Box::new(WebSource::register(key, origin, len, name)));
+            let source = WebSource::register(key, origin, len, name);
+            // What the reader's worker read to open it: not fetched again.
+            if let Some(b) = STATE.with(|s| s.borrow_mut().prepared.remove(&key)) {
+                crate::source::import_blocks(key, &b);
+            }
+            return Ok(Box::new(source));
         }
         // A URL, relative to the page or absolute.
         let Some(url) = absolute(&path.to_string_lossy()) else {

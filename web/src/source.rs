@@ -66,6 +66,22 @@ pub fn export_blocks(key: u32) -> Array {
     out
 }
 
+/// The blocks of source `key` fetched in this thread since the last call
+/// (see [`Blocks::take_fresh`]), as `[offset, bytes, ...]`: what the page
+/// and the reader's worker hand each other with each message.
+pub fn export_fresh(key: u32) -> Array {
+    let out = Array::new();
+    CACHES.with(|c| {
+        if let Some(b) = c.borrow_mut().get_mut(&key) {
+            for (at, bytes) in b.take_fresh() {
+                out.push(&JsValue::from_f64(at as f64));
+                out.push(&Uint8Array::from(bytes));
+            }
+        }
+    });
+    out
+}
+
 /// Stores blocks of source `key` another thread sent (see
 /// [`export_blocks`]); anything else is ignored.
 pub fn import_blocks(key: u32, blocks: &JsValue) {

@@ -510,10 +510,16 @@ def main():
         assert m["requests"] <= 8 and m["bytes"] <= 1 << 20, m
         assert m["bytes_twice"] == 0, m
         assert m["decoder_fetches"] and max(m["decoder_fetches"].values()) == 1, m
+        # Every range came from a worker (the reader, the decoders'): the
+        # page's thread never waited on the network. Its long tasks are a
+        # figure, not a check: under headless Chromium they are mostly
+        # frames drawn by software WebGL, and grow with the machine's load
+        # (by_url.py BY_URL_PROFILE=1 shows where the page's time goes).
+        assert m["page_reads"] == 0, m
         passed.append(f"a format 2.0 archive by URL (2 catalog pages), unlocked with an identity file, one "
-                      f"record shown: {m['requests']} range requests, {m['bytes']} bytes of "
-                      f"{os.path.getsize(v2)}, none twice, its decoder once; the page's longest task "
-                      f"{max(m['long_tasks_ms'] or [0])} ms")
+                      f"record shown: {m['requests']} range requests, all from workers, "
+                      f"{m['bytes']} bytes of {os.path.getsize(v2)}, none twice, its decoder once; the "
+                      f"page's longest task {m['longest_task_ms']} ms")
 
         # Dropped on the page (a drop event carrying the file, as a file
         # manager's drag would deliver it). The file comes from disk through

@@ -90,7 +90,9 @@ impl Browser {
                     RecordState::Failed(_) => {
                         "FAILED: the record's bytes cannot be read intact".into()
                     }
-                    RecordState::Rendering(_) | RecordState::Away(..) => "being read…".into(),
+                    RecordState::Rendering(_) | RecordState::Away(..) | RecordState::Raw(..) => {
+                        "being read…".into()
+                    }
                 },
             );
             let view = match (&rec.render, &o.state) {

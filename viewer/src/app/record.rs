@@ -33,6 +33,9 @@ pub(super) enum RecordState {
     /// The decoder runs where the platform offloads work; its documents
     /// are checked and laid out here (`usize`: the largest texture side).
     Away(Job<Result<crate::platform::RenderedRecord, String>>, usize),
+    /// The decoder could not show it (why); its first bytes are being
+    /// read where the platform offloads reading.
+    Raw(String, Job<Result<Vec<u8>, String>>),
     Shown(Box<Rendered>),
     Failed(Failed),
 }
@@ -109,6 +112,12 @@ impl Browser {
                 ui.horizontal(|ui| {
                     ui.spinner();
                     ui.label("Decoding…");
+                });
+            }
+            RecordState::Raw(..) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Reading its first bytes…");
                 });
             }
             RecordState::Shown(r) => {

@@ -17,7 +17,8 @@ use crate::catalog::{
     self, human_size, Folders, Found, PageCache, Positions, Question, Row, SortKey, RESULTS_MAX,
 };
 use crate::jobs::Job;
-use crate::reading::Failed;
+use crate::reading::{Failed, RAW_PREVIEW};
+use legation_format::catalog::CatalogRecord;
 
 /// Rows the list in path order spans at once. egui places rows in `f32`
 /// points, exact to a point up to 2^24: 500,000 rows of about 24 points
@@ -55,6 +56,9 @@ pub(super) struct Browser {
     pub(super) results: Option<Results>,
     /// The search for the record stored in a container entry.
     pub(super) finding: Option<Job<Result<String, String>>>,
+    /// The catalog record being looked up to open, where the platform
+    /// reads away from the window.
+    pub(super) locating: Option<Job<Result<CatalogRecord, String>>>,
     /// What a 2.0 entry a problem named holds (from the index).
     pub(super) entry_note: Option<String>,
     pub(super) load_error: Option<String>,
@@ -118,6 +122,7 @@ impl Browser {
             unlocked,
             results: None,
             finding: None,
+            locating: None,
             entry_note: None,
             load_error: None,
             sort_note: None,
@@ -145,13 +150,19 @@ impl Browser {
         if self.surveying.is_some() {
             return;
         }
-        let u = self.unlocked.clone();
-        let (tx, folder_batches) = std::sync::mpsc::channel();
+        let (job, folder_batches) = match env.platform.offload() {
+            Some(away) => away.survey(env.archive, self.unlocked.data_key(), env.waker()),
+            None => {
+                let u = self.unlocked.clone();
+                let (tx, folder_batches) = std::sync::mpsc::channel();
+                let job = env.spawn(move |p| catalog::survey(&u, p, &mut |b| tx.send(b).is_ok()));
+                (job, folder_batches)
+            }
+        };
         self.folders.clear();
         self.folders_cut = false;
         self.folder_batches = folder_batches;
-        self.surveying =
-            Some(env.spawn(move |p| catalog::survey(&u, p, &mut |b| tx.send(b).is_ok())));
+        self.surveying = Some(job);
     }
 
     /// The number of records in the archive.
@@ -206,8 +217,14 @@ impl Browser {
         if self.cache.get(n).is_some() {
             return;
         }
-        let u = self.unlocked.clone();
-        self.fetching = Some((n, env.spawn(move |_| catalog::read_page(&u, n))));
+        let job = match env.platform.offload() {
+            Some(away) => away.read_page(env.archive, self.unlocked.data_key(), n, env.waker()),
+            None => {
+                let u = self.unlocked.clone();
+                env.spawn(move |_| catalog::read_page(&u, n))
+            }
+        };
+        self.fetching = Some((n, job));
     }
 
     /// Starts answering the question the search field and the folder ask,
@@ -265,10 +282,17 @@ impl Browser {
         if let Some(j) = self.results.take().and_then(|r| r.job) {
             j.cancel();
         }
-        let u = self.unlocked.clone();
-        let (tx, batches) = std::sync::mpsc::channel();
-        let q2 = q.clone();
-        let job = env.spawn(move |p| catalog::search(&u, &q2, p, &mut |f| tx.send(f).is_ok()));
+        let (job, batches) = match env.platform.offload() {
+            Some(away) => away.search(env.archive, self.unlocked.data_key(), &q, env.waker()),
+            None => {
+                let u = self.unlocked.clone();
+                let (tx, batches) = std::sync::mpsc::channel();
+                let q2 = q.clone();
+                let job =
+                    env.spawn(move |p| catalog::search(&u, &q2, p, &mut |f| tx.send(f).is_ok()));
+                (job, batches)
+            }
+        };
         self.results = Some(Results {
             question: q,
             rows: Vec::new(),
@@ -281,6 +305,18 @@ impl Browser {
     }
 
     fn poll(&mut self, env: &Env<'_>) {
+        if let Some(j) = &mut self.locating {
+            if j.is_done() {
+                match j.take() {
+                    Some(Ok(rec)) => self.show_record(env, rec),
+                    Some(Err(e)) => self.load_error = Some(e),
+                    None => {
+                        self.load_error = Some("Finding the record stopped unexpectedly.".into())
+                    }
+                }
+                self.locating = None;
+            }
+        }
         if let Some(j) = &mut self.finding {
             if j.is_done() {
                 match j.take() {
@@ -374,10 +410,35 @@ impl Browser {
                         .take()
                         .unwrap_or_else(|| Err("the decoder's job stopped unexpectedly".into()));
                     let limits = legation_reader::decode::HostLimits::default().view;
-                    o.state = match finish(&self.unlocked, &o.rec, r, &limits, *max_side) {
-                        Ok(r) => RecordState::Shown(Box::new(r)),
-                        Err(f) => RecordState::Failed(f),
+                    o.state = match (r, env.platform.offload()) {
+                        // The first bytes for the raw view are read away too.
+                        (Err(e), Some(away)) => RecordState::Raw(
+                            e,
+                            away.read_raw(
+                                env.archive,
+                                self.unlocked.data_key(),
+                                &o.rec,
+                                RAW_PREVIEW,
+                                env.waker(),
+                            ),
+                        ),
+                        (r, _) => match finish(&self.unlocked, &o.rec, r, &limits, *max_side) {
+                            Ok(r) => RecordState::Shown(Box::new(r)),
+                            Err(f) => RecordState::Failed(f),
+                        },
                     };
+                }
+            }
+            if let RecordState::Raw(error, j) = &mut o.state {
+                if j.is_done() {
+                    let raw = j
+                        .take()
+                        .unwrap_or_else(|| Err("the reading job stopped unexpectedly".into()));
+                    o.state = RecordState::Failed(Failed {
+                        error: std::mem::take(error),
+                        raw,
+                        as_hex: true,
+                    });
                 }
             }
             if let RecordState::Rendering(j) = &mut o.state {
@@ -456,14 +517,24 @@ impl Browser {
         self.stale = true;
     }
 
+    /// Opens the record at `path` in the record tab (looked up where the
+    /// platform reads away from the window).
     fn open_record(&mut self, env: &Env<'_>, path: &str) {
-        let rec = match self.unlocked.find(path) {
-            Ok(r) => r,
-            Err(e) => {
-                self.load_error = Some(e.to_string());
-                return;
-            }
-        };
+        if let Some(away) = env.platform.offload() {
+            // A lookup still running for another record is dropped: its
+            // answer goes nowhere.
+            self.locating =
+                Some(away.find(env.archive, self.unlocked.data_key(), path, env.waker()));
+            return;
+        }
+        match self.unlocked.find(path) {
+            Ok(rec) => self.show_record(env, rec),
+            Err(e) => self.load_error = Some(e.to_string()),
+        }
+    }
+
+    /// Starts rendering `rec` for the record tab.
+    fn show_record(&mut self, env: &Env<'_>, rec: CatalogRecord) {
         let u = self.unlocked.clone();
         let host = env.host.clone();
         let r2 = rec.clone();

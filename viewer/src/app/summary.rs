@@ -17,7 +17,9 @@ impl App {
         let mut out = json!({ "notice": self.notice, "busy": self.busy() });
         let screen = match &mut self.screen {
             Screen::Start => json!({ "screen": "start" }),
-            Screen::Opening { path, .. } => json!({ "screen": "opening", "path": path }),
+            Screen::Fetching { path, .. } | Screen::Opening { path, .. } => {
+                json!({ "screen": "opening", "path": path })
+            }
             Screen::Archive(a) => {
                 let verify = json!({
                     "running": a.verify.job.as_ref().map(|j| j.fraction()),
@@ -44,9 +46,9 @@ impl App {
                     LockState::Open(b) => {
                         let open = b.open.as_ref().map(|o| {
                             let (state, titles, blocks, error, matches) = match &o.state {
-                                RecordState::Rendering(_) | RecordState::Away(..) => {
-                                    ("rendering", vec![], vec![], None, None)
-                                }
+                                RecordState::Rendering(_)
+                                | RecordState::Away(..)
+                                | RecordState::Raw(..) => ("rendering", vec![], vec![], None, None),
                                 RecordState::Shown(r) => (
                                     "shown",
                                     r.view.docs.iter().map(|d| d.title.clone()).collect(),
