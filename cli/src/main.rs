@@ -187,8 +187,14 @@ enum Command {
         /// The archive: a file or s3://BUCKET/KEY.
         archive: Location,
         /// The folder to write into (created if missing).
-        #[arg(short, long, value_name = "DIR")]
-        output: PathBuf,
+        #[arg(short, long, value_name = "DIR", required_unless_present = "to_bag")]
+        output: Option<PathBuf>,
+        /// Write every record into a new BagIt bag (RFC 8493) in DIR
+        /// instead: payload under data/, SHA-256 and SHA-512 manifests,
+        /// bag-info.txt with the archive's id, issuer, generation and
+        /// record count, tag manifests.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["output", "records", "force"])]
+        to_bag: Option<PathBuf>,
         /// Records to extract (default: all).
         records: Vec<String>,
         #[command(flatten)]
@@ -427,10 +433,17 @@ fn main() -> ExitCode {
         Command::Extract {
             archive,
             output,
+            to_bag,
             records,
             keys,
             force,
-        } => commands::extract::extract(&archive, &output, &records, &keys, force),
+        } => match (to_bag, output) {
+            (Some(bag), _) => commands::extract::to_bag(&archive, &bag, &keys),
+            (None, Some(output)) => {
+                commands::extract::extract(&archive, &output, &records, &keys, force)
+            }
+            (None, None) => unreachable!("clap requires --output or --to-bag"),
+        },
         Command::Convert {
             archive,
             output,

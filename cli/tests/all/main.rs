@@ -7,6 +7,7 @@
 //! hardening round, one module a defect). `common` runs the command.
 
 mod attacks;
+mod bag;
 mod cli;
 mod common;
 mod convert;
