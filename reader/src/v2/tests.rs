@@ -643,3 +643,61 @@ fn a_record_whose_leaf_is_too_long_for_a_proof_is_refused_at_proving() {
     assert!(e.contains("long: the record's leaf is"), "{e}");
     assert!(e.contains("more than the 65536"), "{e}");
 }
+
+#[test]
+fn content_check_sums_declared_sizes_without_overflow() {
+    // Two DEFLATE records declaring u64::MAX bytes each (a key holder's
+    // page, sealed anew): the content check reports them, does not
+    // overflow, and counts the bytes it was told of up to u64::MAX.
+    use legation_format::catalog::Encoding;
+    use legation_format::crypto::{seal_stream, StreamId};
+    use legation_format::v2::page;
+    let m = make(200);
+    let a = Archive::open(MemSource::new(m.bytes.clone(), "a")).unwrap();
+    let u = a.unlock(&key(&m)).unwrap();
+    let idx = u.v2_index().unwrap().clone();
+    let e = a.entry("c/00000000").unwrap();
+    let sk = u.data_key().stream_key(
+        &a.manifest().archive_id,
+        StreamId::Page(idx.pages[0].stream),
+    );
+    let deflated = legation_format::crypto::open_stream(
+        &sk,
+        &m.bytes[e.data_offset() as usize..e.end() as usize],
+    )
+    .unwrap();
+    let mut records = page::parse_page(&deflated, &idx.tables, "c/00000000").unwrap();
+    let mut huge = Vec::new();
+    for r in records
+        .iter_mut()
+        .filter(|r| r.encoding == Encoding::Deflate)
+    {
+        r.size = u64::MAX;
+        huge.push(r.path.clone());
+    }
+    assert!(huge.len() >= 2, "{huge:?}");
+    let mut tables = idx.tables.clone();
+    let sealed = seal_stream(&sk, &page::encode_page(&records, &mut tables).unwrap());
+    assert_eq!(tables, idx.tables);
+    let b = rebuilt(&m.bytes, |name, d| {
+        if name == "c/00000000" {
+            sealed.clone()
+        } else {
+            d.to_vec()
+        }
+    });
+    let a = Archive::open(MemSource::new(b, "huge")).unwrap();
+    let u = a.unlock(&key(&m)).unwrap();
+    let r = u.verify_content(None, &mut |_, _| true);
+    assert_eq!(r.records_checked, 200);
+    assert_eq!(r.record_bytes_checked, u64::MAX);
+    for path in &huge {
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.level == Level::Content && &p.subject == path),
+            "{path}: {:?}",
+            r.problems
+        );
+    }
+}
