@@ -650,6 +650,56 @@ mod tests {
         assert_eq!(id.puid(), "fmt/18", "{id:?}");
     }
 
+    /// Random and adversarial records (runs of one byte, every signature's
+    /// lead byte followed by noise, lengths around the window sizes) are
+    /// identified without a panic and within the budget.
+    #[test]
+    fn hostile_records_are_identified_within_bounds() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let lengths = [
+            0,
+            1,
+            2,
+            3,
+            7,
+            64,
+            4096,
+            WINDOW - 1,
+            WINDOW,
+            2 * WINDOW,
+            2 * WINDOW + 1,
+            300_000,
+        ];
+        for (n, &len) in lengths.iter().enumerate() {
+            for fill in 0..4 {
+                let data: Vec<u8> = (0..len)
+                    .map(|i| match fill {
+                        0 => next() as u8,
+                        1 => b'A',
+                        2 => [b'<', b'%', b'{', 0][i % 4],
+                        _ => (i % 256) as u8,
+                    })
+                    .collect();
+                for name in ["x", "a.txt", "b.json", "c.pdf", ".hidden", "d.", "e.TIF"] {
+                    let id = identify_bytes(name, &data);
+                    assert!(!id.cut_short, "{n} {fill} {name}");
+                }
+            }
+        }
+        // Each known lead byte, then noise: the anchored matchers run.
+        for lead in 0..=255u8 {
+            let mut data = vec![lead];
+            data.extend((0..2000).map(|_| next() as u8));
+            let _ = identify_bytes("f.bin", &data);
+        }
+    }
+
     #[test]
     fn a_large_record_reads_only_its_ends() {
         struct Counting<R> {

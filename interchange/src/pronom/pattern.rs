@@ -585,6 +585,26 @@ mod tests {
     }
 
     #[test]
+    fn any_text_parses_or_fails_without_panic() {
+        let alphabet = b"0123456789ABCDEFabcdef?{}-*()|[]!:&~' x";
+        let mut x = 88172645463325252u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            let text: String = (0..len)
+                .map(|i| alphabet[((x >> (i % 8 * 8)) as usize + i) % alphabet.len()] as char)
+                .collect();
+            if let Ok(p) = parse(&text) {
+                let _ = p
+                    .reversed()
+                    .matches_at_start(b"ABCDEF0123", &mut Budget::new(10_000));
+            }
+        }
+    }
+
+    #[test]
     fn reversed_matches_from_the_end() {
         let p = parse("2525454F(46|460A)")
             .unwrap()
