@@ -253,7 +253,18 @@ pub fn pack_folder(
     progress: impl FnMut(&str, u64),
     skipped: impl FnMut(&str, &str),
 ) -> Result<Packed> {
-    let walk = Walk::new(root, opts)?;
+    pack_walk(Walk::new(root, opts)?, writer, renderer, progress, skipped)
+}
+
+/// [`pack_folder`] of a walk made already (one [`Walk::excluding`] the
+/// archive being written, say).
+pub fn pack_walk(
+    walk: Walk,
+    writer: &mut impl RecordSink,
+    renderer: Option<&mut (dyn Renderer + Send)>,
+    progress: impl FnMut(&str, u64),
+    skipped: impl FnMut(&str, &str),
+) -> Result<Packed> {
     pipeline::pack_records(walk, writer, renderer, progress, skipped)
 }
 

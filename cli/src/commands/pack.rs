@@ -64,14 +64,16 @@ fn read_viewer(p: &Path) -> Result<Vec<u8>> {
 fn fill(
     src: &Path,
     opts: PackOptions,
+    tmp: &Path,
     w: &mut impl pack::RecordSink,
     renderer: &mut decoders::PackRenderer,
     bar: &indicatif::ProgressBar,
 ) -> Result<pack::Packed> {
     let mut done = 0;
-    let packed = pack::pack_folder(
-        src,
-        opts,
+    // The archive being written may be inside the folder.
+    let walk = pack::Walk::new(src, opts)?.excluding(tmp)?;
+    let packed = pack::pack_walk(
+        walk,
         w,
         Some(&mut *renderer),
         |_, size| {
@@ -168,14 +170,14 @@ pub fn pack(a: PackArgs) -> Result<u8> {
             for (module, desc, vectors) in renderer.modules() {
                 w.add_decoder(module, desc.clone(), vectors)?;
             }
-            packed = fill(&a.src, walk, &mut w, &mut renderer, &bar)?;
+            packed = fill(&a.src, walk, &tmp, &mut w, &mut renderer, &bar)?;
             w.finish()?
         } else {
             let mut w = ArchiveWriter::new(out, opts, OsRng)?;
             for (module, desc, vectors) in renderer.modules() {
                 w.add_decoder(module, desc.clone(), vectors)?;
             }
-            packed = fill(&a.src, walk, &mut w, &mut renderer, &bar)?;
+            packed = fill(&a.src, walk, &tmp, &mut w, &mut renderer, &bar)?;
             w.finish()?
         };
         let f = out.into_inner().map_err(|e| e.into_error())?;

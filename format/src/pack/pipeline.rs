@@ -58,6 +58,8 @@ impl Data {
 }
 
 /// What the walk found, on its way to the writer in order.
+// Nearly every step is a record: boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 enum Step {
     Record(Item),
     EmptyDir(String),

@@ -110,6 +110,9 @@ pub struct Walk {
     deep: HashMap<String, String>,
     /// The packed folder, listed on the first call.
     root: Option<PathBuf>,
+    /// A file not to pack (the archive being written, when it is inside
+    /// the folder): its name and its canonical path.
+    excluded: Option<(std::ffi::OsString, PathBuf)>,
 }
 
 /// NFC, then lower case: the key two paths collide on.
@@ -157,7 +160,20 @@ impl Walk {
             stack: Vec::new(),
             deep: HashMap::new(),
             root: Some(root.to_owned()),
+            excluded: None,
         })
+    }
+
+    /// The same walk, passing over `file` (which must exist), so that an
+    /// archive written inside the folder it packs is not packed into
+    /// itself.
+    pub fn excluding(mut self, file: &std::path::Path) -> Result<Walk> {
+        let canonical = fs::canonicalize(file)
+            .map_err(|e| Error::io(format!("reading {}", file.display()), e))?;
+        if let Some(name) = canonical.file_name() {
+            self.excluded = Some((name.to_owned(), canonical));
+        }
+        Ok(self)
     }
 
     /// Lists the folders `dirs` (one path in the archive, `rel`): their
@@ -182,6 +198,13 @@ impl Walk {
             for child in fs::read_dir(dir).map_err(listing)? {
                 let child = child.map_err(listing)?;
                 let full = child.path();
+                if let Some((name, canonical)) = &self.excluded {
+                    if child.file_name() == *name
+                        && fs::canonicalize(&full).is_ok_and(|c| c == *canonical)
+                    {
+                        continue;
+                    }
+                }
                 let Some(name) = child
                     .file_name()
                     .to_str()
@@ -563,6 +586,22 @@ mod tests {
         assert_eq!(records(&found), ["\u{e9}/a", "\u{e9}/b", "\u{e9}/c"]);
         t.file("\u{e9}/a", "the same path twice");
         assert!(refusal(&t.0).contains("appears twice"));
+    }
+
+    #[test]
+    fn the_archive_being_written_is_passed_over() {
+        let t = Tmp::new("exclude");
+        t.file("a", "a");
+        t.file("sub/.lgn.partial-1", "being written");
+        t.file(".lgn.partial-1", "another file of that name, elsewhere");
+        let walk = Walk::new(&t.0, PackOptions::default())
+            .unwrap()
+            .excluding(&t.0.join("sub/../sub/.lgn.partial-1"))
+            .unwrap();
+        let found = walk.collect::<Result<Vec<_>>>().unwrap();
+        assert_eq!(records(&found), [".lgn.partial-1", "a"]);
+        // "sub" held only the archive: an empty folder.
+        assert!(matches!(&found[..], [_, _, Found::EmptyDir(d)] if d == "sub"));
     }
 
     #[test]
