@@ -1,0 +1,325 @@
+//! The viewer on a platform that reads away from the window, as the
+//! browser does (its reader runs in a Web Worker): opening, unlocking,
+//! the list's pages, a search, the folder survey, looking a record up,
+//! rendering it and reading its first bytes for the raw view all go
+//! through the platform's `Offload`, and the window itself reads no
+//! catalog page.
+
+#[allow(dead_code)]
+mod support;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable as _;
+use egui_kittest::Harness;
+use legation_format::catalog::CatalogRecord;
+use legation_format::crypto::DataKey;
+use legation_reader::decode::Host;
+use legation_reader::source::{FileSource, ReadAt};
+use legation_reader::{Archive, Key, Level, Report, Unlocked};
+use legation_viewer::catalog::{self, Folders, Found, Question, Row};
+use legation_viewer::jobs::{Job, Progress, Spawner};
+use legation_viewer::platform::{KeyFile, Offload, Picked, Platform, RenderedRecord, Wake};
+use legation_viewer::App;
+
+use support::{Holding, Script, Scripted};
+
+/// Does each request at once on its own copy of the archive, noting what
+/// was asked.
+struct Away {
+    archive: Archive,
+    asked: Arc<Mutex<Vec<&'static str>>>,
+}
+
+impl Away {
+    fn note(&self, what: &'static str) {
+        self.asked.lock().unwrap().push(what);
+    }
+
+    fn unlocked(&self, key: &DataKey) -> Unlocked {
+        self.archive
+            .unlock_with_data_key(DataKey::from_bytes(*key.as_bytes()))
+            .expect("the key the window holds opens the archive")
+    }
+}
+
+/// A job already done.
+fn done<T: Send + 'static>(wake: Wake, value: T) -> Job<T> {
+    let (job, c) = Job::pending(wake);
+    c.finish(value);
+    job
+}
+
+impl Offload for Away {
+    fn verify(
+        &self,
+        _: &Path,
+        _: Option<&DataKey>,
+        _: Level,
+        _: Option<[u8; 32]>,
+        wake: Wake,
+    ) -> Job<Report> {
+        self.note("verify");
+        done(wake, self.archive.verify_fixity(None, &mut |_, _| true))
+    }
+    fn render(
+        &self,
+        _: &Path,
+        key: &DataKey,
+        record: &CatalogRecord,
+        wake: Wake,
+    ) -> Job<Result<RenderedRecord, String>> {
+        self.note("render");
+        let mut first_page = None;
+        let r = self
+            .unlocked(key)
+            .render_record_with(&Host::native(), record, &mut |n, cbor| {
+                if n == 1 {
+                    first_page = Some(cbor.to_vec());
+                }
+            })
+            .map(|rendered| RenderedRecord {
+                rendered,
+                first_page,
+            })
+            .map_err(|e| e.to_string());
+        done(wake, r)
+    }
+    fn render_page(
+        &self,
+        _: &Path,
+        key: &DataKey,
+        record: &CatalogRecord,
+        page: u32,
+        pages: u32,
+        wake: Wake,
+    ) -> Job<Result<Vec<u8>, String>> {
+        self.note("render_page");
+        let r = self
+            .unlocked(key)
+            .render_page(&Host::native(), record, page, pages)
+            .map_err(|e| e.to_string());
+        done(wake, r)
+    }
+    fn unlock(&self, _: &Path, keys: Vec<Key>, wake: Wake) -> Job<Result<DataKey, String>> {
+        self.note("unlock");
+        let r = self
+            .archive
+            .unlock(&keys)
+            .map(|u| DataKey::from_bytes(*u.data_key().as_bytes()))
+            .map_err(|e| legation_viewer::unlock_error(&e));
+        done(wake, r)
+    }
+    fn prepare_open(&self, _: &Path, wake: Wake) -> Option<Job<Result<(), String>>> {
+        self.note("prepare_open");
+        Some(done(wake, Ok(())))
+    }
+    fn read_page(
+        &self,
+        _: &Path,
+        key: &DataKey,
+        n: usize,
+        wake: Wake,
+    ) -> Job<Result<Vec<Row>, String>> {
+        self.note("read_page");
+        done(wake, catalog::read_page(&self.unlocked(key), n))
+    }
+    fn search(
+        &self,
+        _: &Path,
+        key: &DataKey,
+        question: &Question,
+        wake: Wake,
+    ) -> (Job<Result<bool, String>>, Receiver<Found>) {
+        self.note("search");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let r = catalog::search(
+            &self.unlocked(key),
+            question,
+            &Progress::default(),
+            &mut |f| tx.send(f).is_ok(),
+        );
+        (done(wake, r), rx)
+    }
+    fn survey(
+        &self,
+        _: &Path,
+        key: &DataKey,
+        wake: Wake,
+    ) -> (Job<Result<bool, String>>, Receiver<Folders>) {
+        self.note("survey");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let r = catalog::survey(&self.unlocked(key), &Progress::default(), &mut |b| {
+            tx.send(b).is_ok()
+        });
+        (done(wake, r), rx)
+    }
+    fn find(
+        &self,
+        _: &Path,
+        key: &DataKey,
+        path: &str,
+        wake: Wake,
+    ) -> Job<Result<CatalogRecord, String>> {
+        self.note("find");
+        let r = self.unlocked(key).find(path).map_err(|e| e.to_string());
+        done(wake, r)
+    }
+    fn read_raw(
+        &self,
+        _: &Path,
+        key: &DataKey,
+        record: &CatalogRecord,
+        max: u64,
+        wake: Wake,
+    ) -> Job<Result<Vec<u8>, String>> {
+        self.note("read_raw");
+        let r = self
+            .unlocked(key)
+            .read_range(record, 0, max)
+            .map_err(|e| e.to_string());
+        done(wake, r)
+    }
+}
+
+/// The scripted platform (its reads counted), with [`Away`] as its
+/// `Offload`.
+struct Offloaded(Scripted, Away);
+
+impl Platform for Offloaded {
+    fn spawner(&self) -> &dyn Spawner {
+        self.0.spawner()
+    }
+    fn decoder_host(&self) -> fn() -> Host {
+        self.0.decoder_host()
+    }
+    fn open_source(&self, path: &Path) -> std::io::Result<Box<dyn ReadAt>> {
+        self.0.open_source(path)
+    }
+    fn pick_archive(&self) -> Option<PathBuf> {
+        self.0.pick_archive()
+    }
+    fn pick_key_file(&self, kind: KeyFile) -> Option<PathBuf> {
+        self.0.pick_key_file(kind)
+    }
+    fn pick_save(&self, suggested: &str) -> Option<PathBuf> {
+        self.0.pick_save(suggested)
+    }
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.0.read_file(path)
+    }
+    fn load_recent(&self) -> Vec<PathBuf> {
+        self.0.load_recent()
+    }
+    fn save_recent(&self, recent: &[PathBuf]) {
+        self.0.save_recent(recent)
+    }
+    fn poll_picked(&self) -> Option<Picked> {
+        self.0.poll_picked()
+    }
+    fn checks_on_open(&self, path: &Path, len: u64) -> bool {
+        self.0.checks_on_open(path, len)
+    }
+    fn offload(&self) -> Option<&dyn Offload> {
+        Some(&self.1)
+    }
+}
+
+type H = Harness<'static, App>;
+
+fn settle(h: &mut H) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if !h.state_mut().busy() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "a job never ended"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = h.try_run();
+}
+
+fn has(h: &H, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+#[test]
+fn an_offloading_platform_reads_every_catalog_page_the_window_shows() {
+    let path = support::national();
+    let reads = support::Reads::default();
+    let script = Rc::new(RefCell::new(Script {
+        reads: Some(reads.clone()),
+        ..Default::default()
+    }));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let away = Away {
+        archive: Archive::open(FileSource::open(path).unwrap()).unwrap(),
+        asked: asked.clone(),
+    };
+    let platform = Offloaded(Scripted(script, Arc::new(Holding::default())), away);
+    let app = App::new(Box::new(platform), Some(path.to_owned()));
+    let mut h: H = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_max_steps(64)
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    settle(&mut h);
+    assert_eq!(h.state_mut().summary()["screen"], "locked");
+
+    let field = h.get_by_role(Role::PasswordInput);
+    field.type_text(legation_tests::PASSPHRASE);
+    h.run_steps(1);
+    h.get_by_role_and_label(Role::Button, "Unlock").click();
+    settle(&mut h);
+    assert!(has(&h, "9000 of 9000 records"));
+    assert!(has(&h, "Person 0"), "the first row, read away");
+    assert_eq!(
+        h.state_mut().summary()["folders"],
+        10,
+        "reg and its 9 folders"
+    );
+
+    // A search streams its rows from the platform too.
+    h.get_by_role(Role::TextInput).focus();
+    h.run_steps(1);
+    h.get_by_role(Role::TextInput).type_text("person 8765");
+    settle(&mut h);
+    assert!(has(&h, "1 of 9000 records"));
+    h.get_by_role_and_label(Role::Button, "Person 8765").click();
+    settle(&mut h);
+    let s = h.state_mut().summary();
+    assert_eq!(s["record"]["path"], "reg/f08/p08765.txt");
+    // No decoder: the record shows raw, its first bytes read away too.
+    assert_eq!(s["record"]["state"], "failed", "{s}");
+    assert!(s["record"]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("no decoder")));
+    assert!(has(&h, "bytes, raw:"), "the raw view");
+
+    let asked = asked.lock().unwrap().clone();
+    for what in [
+        "prepare_open",
+        "unlock",
+        "read_page",
+        "survey",
+        "search",
+        "find",
+        "render",
+        "read_raw",
+    ] {
+        assert!(asked.contains(&what), "{what} not asked for: {asked:?}");
+    }
+    // The window opened the archive and unlocked it with the key it was
+    // given (the end records and the index), and read no catalog page.
+    assert!(!reads.lock().unwrap().is_empty());
+    assert_eq!(support::pages_read(path, &reads), Vec::<usize>::new());
+}
