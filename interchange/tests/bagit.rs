@@ -65,7 +65,23 @@ fn write_sample(dir: &Path) -> Vec<(String, Vec<u8>)> {
             "two lines\nof description".to_string(),
         ),
     ];
+    let mut own = w.tag_file("legation-formats.txt").unwrap();
+    std::io::Write::write_all(&mut own, b"fmt/13\tsignature\tdata/x.png\n").unwrap();
+    std::io::Write::flush(&mut own).unwrap();
+    for bad in [
+        "bag-info.txt",
+        "manifest-md5.txt",
+        "a/b",
+        "",
+        ".x",
+        "legation-formats.txt",
+    ] {
+        assert!(w.tag_file(bad).is_err(), "{bad:?}");
+    }
     let written = w.finish(&info).unwrap();
+    assert!(std::fs::read_to_string(dir.join("tagmanifest-sha256.txt"))
+        .unwrap()
+        .contains("  legation-formats.txt\n"));
     assert_eq!(written.files, records.len() as u64);
     records
 }

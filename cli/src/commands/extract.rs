@@ -3,7 +3,7 @@
 //! them is durable; one record that fails does not stop the others.
 
 use std::fs;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -154,6 +154,10 @@ pub fn extract(
 
 /// Whether `e` says the output has no room left (a full disk, a quota, a
 /// read-only file system), where no further record could be written.
+/// The bag's tag file of record formats (PUID, basis, name, version,
+/// path; tab-separated, a header line first).
+const FORMATS_TAG_FILE: &str = "legation-formats.txt";
+
 /// `extract ARCHIVE --to-bag DIR`: every record into a new BagIt bag,
 /// streamed (each record checked as it is read, one page of the catalog
 /// held at a time), with the archive's public facts in `bag-info.txt`.
@@ -163,6 +167,13 @@ pub fn to_bag(path: &Location, dir: &Path, keys: &KeyOpts) -> Result<u8> {
     let facts = super::info::public_facts(&a)?;
     let u = unlock_required(path, &a, keys)?;
     let mut bag = BagWriter::create(dir).map_err(|e| anyhow!("{}: {e}", dir.display()))?;
+    // Each record's PRONOM format, identified from the file just written
+    // (its first and last 64 KiB), in a tag file the tag manifests cover.
+    let reg = legation_interchange::pronom::registry();
+    let mut formats = bag
+        .tag_file(FORMATS_TAG_FILE)
+        .map_err(|e| anyhow!("{}: {e}", dir.display()))?;
+    writeln!(formats, "puid\tbasis\tformat\tversion\tpath")?;
     let pages = u.index().pages.len();
     let mut failed: Option<anyhow::Error> = None;
     let mut records = 0u64;
@@ -191,12 +202,35 @@ pub fn to_bag(path: &Location, dir: &Path, keys: &KeyOpts) -> Result<u8> {
                 return false;
             }
             records += 1;
+            let written = dir.join("data").join(&rec.path);
+            let line = fs::File::open(&written)
+                .and_then(|f| legation_interchange::pronom::identify_reader(&rec.path, f))
+                .and_then(|id| {
+                    let (name, version) = id
+                        .format
+                        .map_or(("", ""), |f| (f.name.as_str(), f.version.as_str()));
+                    writeln!(
+                        formats,
+                        "{}\t{}\t{name}\t{version}\t{}",
+                        id.puid(),
+                        id.basis.as_str(),
+                        rec.path
+                    )
+                });
+            if let Err(e) = line {
+                failed = Some(anyhow!("{}: {e}", written.display()));
+                return false;
+            }
         }
         true
     });
     if let Some(e) = failed {
         return Err(e.context(format!("the bag in {} is incomplete", dir.display())));
     }
+    formats
+        .flush()
+        .with_context(|| format!("writing {FORMATS_TAG_FILE}"))?;
+    drop(formats);
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
@@ -221,6 +255,13 @@ pub fn to_bag(path: &Location, dir: &Path, keys: &KeyOpts) -> Result<u8> {
     if let Some(v) = text(&facts["format_version"]) {
         info.push(("Legation-Format-Version".into(), v));
     }
+    info.push((
+        "Legation-Formats".into(),
+        format!(
+            "{FORMATS_TAG_FILE}: each record's PRONOM PUID (signatures of PRONOM release {})",
+            reg.release
+        ),
+    ));
     let written = bag
         .finish(&info)
         .map_err(|e| anyhow!("{}: {e}", dir.display()))?;

@@ -58,6 +58,19 @@ fn extract_to_bag_writes_a_bag_bagit_py_validates() {
     assert!(info.contains("Legation-Record-Count: 4\n"), "{info}");
     assert!(info.contains("Legation-Issuer-Fingerprint: "), "{info}");
     assert!(info.contains("Legation-Generation: "), "{info}");
+    // Each record's PRONOM format, in a tag file the tag manifests cover.
+    let formats = fs::read_to_string(d.join("bag/legation-formats.txt")).unwrap();
+    for line in [
+        "fmt/1149\textension\tMarkdown\t\tlegal/act.md\n",
+        "x-fmt/18\textension\tComma Separated Values\t\tregisters/Ελλάδα.csv\n",
+        "fmt/208\textension\tBinary File\t\tregisters/scan.bin\n",
+        "\tunidentified\t\t\tzero\n",
+    ] {
+        assert!(formats.contains(line), "{line:?} in {formats}");
+    }
+    assert!(fs::read_to_string(d.join("bag/tagmanifest-sha256.txt"))
+        .unwrap()
+        .contains("  legation-formats.txt\n"));
     // The folder must be new or empty; --to-bag goes without -o.
     let o = run(
         &["extract", "a.lgn", "--to-bag", "bag", "-i", "alice.key"],

@@ -23,6 +23,9 @@ pub struct BagWriter {
     octets: u64,
     files: u64,
     buf: Vec<u8>,
+    /// Tag files added by [`BagWriter::add_tag_file`], listed in the tag
+    /// manifests.
+    extra_tags: Vec<String>,
 }
 
 /// What [`BagWriter::finish`] wrote.
@@ -64,6 +67,7 @@ impl BagWriter {
             root,
             manifests,
             names: HashSet::new(),
+            extra_tags: Vec::new(),
             octets: 0,
             files: 0,
             buf: vec![0u8; 256 * 1024],
@@ -162,6 +166,33 @@ impl BagWriter {
         Ok(size)
     }
 
+    /// Starts a tag file of the bag's own (beside `bag-info.txt`, outside
+    /// `data/`), which the tag manifests will list: the caller writes it,
+    /// while adding payload if it likes, and flushes it before
+    /// [`BagWriter::finish`]. The name is one segment of letters, digits,
+    /// `-`, `_` and `.`, none of the names BagIt reserves, not taken.
+    pub fn tag_file(&mut self, name: &str) -> Result<BufWriter<fs::File>, BagError> {
+        let reserved = ["bagit.txt", "bag-info.txt", "fetch.txt", "data"];
+        if name.is_empty()
+            || name.starts_with('.')
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            || reserved.contains(&name)
+            || name.starts_with("manifest-")
+            || name.starts_with("tagmanifest-")
+            || self.extra_tags.iter().any(|t| t == name)
+        {
+            return Err(BagError::invalid(
+                name,
+                "not a name for a tag file of our own (one plain segment, not a BagIt name, not taken)",
+            ));
+        }
+        let file = fs::File::create_new(self.root.join(name)).map_err(|e| BagError::io(name, e))?;
+        self.extra_tags.push(name.to_string());
+        Ok(BufWriter::new(file))
+    }
+
     /// Ends the bag: writes `bagit.txt` (1.0, UTF-8), `bag-info.txt` with
     /// `info` (labels and values as given, in order; a value with line
     /// breaks is folded onto continuation lines) followed by
@@ -211,6 +242,7 @@ impl BagWriter {
             fs::write(self.root.join(name), body).map_err(|e| BagError::io(*name, e))?;
         }
         let mut listed: Vec<String> = tag_files.iter().map(|(n, _)| n.to_string()).collect();
+        listed.extend(self.extra_tags.iter().cloned());
         listed.extend(
             PAYLOAD_ALGORITHMS
                 .iter()
