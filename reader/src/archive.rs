@@ -333,7 +333,14 @@ impl Archive {
             // A damaged catalog page or index is rebuilt from its stripe.
             return match self.rebuild_catalog_member(name) {
                 Some(b) => Ok(b),
-                None => Err(Error::EntryHash { entry: name.into() }),
+                None => Err(Error::EntryHash {
+                    entry: name.into(),
+                    pinned_by: if self.v2().is_some() {
+                        crate::Pin::EntryTable
+                    } else {
+                        crate::Pin::Manifest
+                    },
+                }),
             };
         }
         Ok(buf)

@@ -1,5 +1,30 @@
 use thiserror::Error;
 
+/// What pins an entry's BLAKE3 ([`Error::EntryHash`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pin {
+    /// A 1.x archive's manifest (its own hash: the bytes opening took).
+    Manifest,
+    /// A 2.0 archive's entry table, for every entry before it.
+    EntryTable,
+    /// A 2.0 archive's head, for `entries` and `public.json`.
+    Head,
+    /// The bytes opening read or put right (a 2.0 archive's `head` and
+    /// `signatures`).
+    Opened,
+}
+
+impl std::fmt::Display for Pin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Pin::Manifest => "the manifest",
+            Pin::EntryTable => "the entry table",
+            Pin::Head => "the head",
+            Pin::Opened => "the bytes read when the archive was opened",
+        })
+    }
+}
+
 /// Result with the reader's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -59,11 +84,14 @@ pub enum Error {
         /// How they differ.
         what: String,
     },
-    /// An entry's bytes do not hash to what the manifest pins.
-    #[error("{entry}: BLAKE3 of the stored bytes differs from the manifest (changed or damaged)")]
+    /// An entry's bytes do not hash to what pins them: the manifest (1.x),
+    /// the entry table or the head (2.0).
+    #[error("{entry}: BLAKE3 of the stored bytes differs from {pinned_by} (changed or damaged)")]
     EntryHash {
         /// The entry name.
         entry: String,
+        /// What gives the hash the bytes should have.
+        pinned_by: Pin,
     },
     /// An entry is larger than this reader accepts for its kind.
     #[error("{entry}: {size} bytes is more than the {limit} bytes allowed")]

@@ -93,6 +93,6 @@ pub mod wasmi_engine;
 pub mod wasmtime_engine;
 
 pub use archive::{Archive, Signer};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Pin, Result};
 pub use unlocked::{decrypt_batch, Key, Unlocked};
 pub use verify::{Level, Problem, Report, Sample};

@@ -305,19 +305,19 @@ impl Archive {
         let table = self.v2().map(|v| v.table(self.source(), self.entries()));
         if let Some(Err(e)) = &table {
             let subject = match e {
-                Error::ManifestMismatch { entry, .. } | Error::EntryHash { entry } => {
+                Error::ManifestMismatch { entry, .. } | Error::EntryHash { entry, .. } => {
                     entry.as_str()
                 }
                 _ => legation_format::v2::ENTRIES_ENTRY,
             };
             report.problems.push(problem(Level::Fixity, subject, e));
         }
-        let expected = |i: usize| -> Option<[u8; 32]> {
+        let expected = |i: usize| -> Option<([u8; 32], crate::Pin)> {
             match (self.v2(), &table) {
                 (Some(v), Some(t)) => {
                     v.expected_hash(t.as_deref().unwrap_or(&[]), self.entries(), i)
                 }
-                _ => self.expected_hash(i),
+                _ => self.expected_hash(i).map(|h| (h, crate::Pin::Manifest)),
             }
         };
         let entries = self.entries();
@@ -363,7 +363,7 @@ impl Archive {
         &self,
         mut report: Report,
         order: &[usize],
-        expected: &dyn Fn(usize) -> Option<[u8; 32]>,
+        expected: &dyn Fn(usize) -> Option<([u8; 32], crate::Pin)>,
         progress: Progress<'_>,
         fetch: &mut dyn FnMut(u64, usize) -> std::io::Result<Block>,
     ) -> Report {
@@ -440,13 +440,14 @@ impl Archive {
                     .problems
                     .push(problem(Level::Fixity, &e.name, &err.into()));
             }
-            let hash_ok = expected.is_none_or(|h| hasher.finalize().as_bytes() == &h);
-            if !hash_ok {
+            let hash_ok = expected.is_none_or(|(h, _)| hasher.finalize().as_bytes() == &h);
+            if let (false, Some((_, pinned_by))) = (hash_ok, expected) {
                 report.problems.push(problem(
                     Level::Fixity,
                     &e.name,
                     &Error::EntryHash {
                         entry: e.name.clone(),
+                        pinned_by,
                     },
                 ));
             }

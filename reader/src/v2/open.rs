@@ -142,6 +142,7 @@ pub(crate) fn open(source: &dyn ReadAt, entries: &[Entry]) -> Result<(Opened, Ma
     if blake3::hash(&public_bytes).as_bytes() != &head.public {
         return Err(Error::EntryHash {
             entry: v2::PUBLIC_ENTRY.into(),
+            pinned_by: crate::Pin::Head,
         });
     }
     // One damaged byte of signatures is found by its CRC-32 and taken only
@@ -355,24 +356,26 @@ impl Opened {
     /// The BLAKE3 an entry must have: from the entry table for the entries
     /// before it, from the head for `entries` and `public.json`, of the
     /// bytes opening read for `head`; none for `signatures` (its own check
-    /// covers it).
+    /// covers it). With what pins it, for the error.
     pub(crate) fn expected_hash(
         &self,
         rows: &[ManifestEntry],
         entries: &[Entry],
         i: usize,
-    ) -> Option<[u8; 32]> {
+    ) -> Option<([u8; 32], crate::Pin)> {
+        use crate::Pin;
         let n = entries.len();
         match i {
-            _ if i < rows.len() => Some(rows[i].blake3),
-            _ if i + 4 == n => Some(self.head.entries),
-            _ if i + 3 == n => Some(self.head.public),
-            _ if i + 2 == n => Some(*blake3::hash(&self.head_bytes).as_bytes()),
+            _ if i < rows.len() => Some((rows[i].blake3, Pin::EntryTable)),
+            _ if i + 4 == n => Some((self.head.entries, Pin::Head)),
+            _ if i + 3 == n => Some((self.head.public, Pin::Head)),
+            _ if i + 2 == n => Some((*blake3::hash(&self.head_bytes).as_bytes(), Pin::Opened)),
             // signatures: its own check covers it, unless opening put it
             // right; then the stored bytes are compared with those taken.
-            _ if i + 1 == n && self.recovered.contains(&v2::SIGNATURES_ENTRY) => {
-                Some(*blake3::hash(&self.signatures_bytes).as_bytes())
-            }
+            _ if i + 1 == n && self.recovered.contains(&v2::SIGNATURES_ENTRY) => Some((
+                *blake3::hash(&self.signatures_bytes).as_bytes(),
+                Pin::Opened,
+            )),
             _ => None,
         }
     }
@@ -470,13 +473,13 @@ pub(crate) fn read_table_recovering(
     head: &head::Head,
 ) -> Result<(Vec<ManifestEntry>, bool)> {
     match read_table(source, entries, head) {
-        Err(Error::EntryHash { entry }) => {
+        Err(Error::EntryHash { entry, pinned_by }) => {
             let fixed = read_tail_recovery(source, entries)
                 .and_then(|r| entry_table_from(source, entries, &r))
                 .filter(|t| blake3::hash(t).as_bytes() == &head.entries);
             match fixed {
                 Some(t) => Ok((check_table(&t, entries)?, true)),
-                None => Err(Error::EntryHash { entry }),
+                None => Err(Error::EntryHash { entry, pinned_by }),
             }
         }
         other => other.map(|rows| (rows, false)),
@@ -511,6 +514,7 @@ pub(crate) fn read_table(
     if blake3::hash(&b).as_bytes() != &head.entries {
         return Err(Error::EntryHash {
             entry: e.name.clone(),
+            pinned_by: crate::Pin::Head,
         });
     }
     check_table(&b, entries)

@@ -288,7 +288,7 @@ pub(crate) fn sample(
                 for e in errors {
                     let subject = match &e {
                         Error::ManifestMismatch { entry, .. }
-                        | Error::EntryHash { entry }
+                        | Error::EntryHash { entry, .. }
                         | Error::MissingEntry { entry } => entry.clone(),
                         Error::Source { what, .. } => what.clone(),
                         _ => entries[i].name.clone(),
@@ -339,6 +339,7 @@ fn whole(archive: &Archive, e: &Entry, row: &ManifestEntry) -> Result<u64, Vec<E
     if hasher.finalize().as_bytes() != &row.blake3 {
         errors.push(Error::EntryHash {
             entry: e.name.clone(),
+            pinned_by: crate::Pin::EntryTable,
         });
     }
     match errors.is_empty() {

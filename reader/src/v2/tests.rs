@@ -701,3 +701,39 @@ fn content_check_sums_declared_sizes_without_overflow() {
         );
     }
 }
+
+#[test]
+fn a_damaged_entry_is_said_to_differ_from_what_pins_it() {
+    // 2.0 has no manifest: the entry table pins the entries before it, the
+    // head pins entries and public.json, opening's bytes the head.
+    let m = make(30);
+    for (name, pin) in [
+        ("b/00000000", "the entry table"),
+        ("c/00000000", "the entry table"),
+        ("recovery", "the entry table"),
+        ("entries", "the head"),
+        ("public.json", "the head"),
+        ("head", "the bytes read when the archive was opened"),
+        ("signatures", "the bytes read when the archive was opened"),
+    ] {
+        let a = Archive::open(MemSource::new(flipped(&m, name, 5), "x")).unwrap();
+        let r = a.verify_fixity(Some(&m.issuer), &mut |_, _| true);
+        let want = format!("{name}: BLAKE3 of the stored bytes differs from {pin} (changed");
+        assert!(
+            r.problems
+                .iter()
+                .any(|p| p.subject == name && p.message.starts_with(&want)),
+            "{name}: {:?}",
+            r.problems
+        );
+    }
+    // 1.x wording is unchanged.
+    let e = crate::Error::EntryHash {
+        entry: "manifest.json".into(),
+        pinned_by: crate::Pin::Manifest,
+    };
+    assert_eq!(
+        e.to_string(),
+        "manifest.json: BLAKE3 of the stored bytes differs from the manifest (changed or damaged)"
+    );
+}

@@ -181,7 +181,7 @@ impl Refusal {
             Error::NotLegation(_) => Refusal::NotLegation,
             Error::ManifestMismatch { entry, .. } => Refusal::ManifestMismatch(entry.clone()),
             Error::KeyCommitment { .. } => Refusal::KeyCommitment,
-            Error::EntryHash { entry } => Refusal::EntryHash(entry.clone()),
+            Error::EntryHash { entry, .. } => Refusal::EntryHash(entry.clone()),
             _ => return None,
         })
     }
