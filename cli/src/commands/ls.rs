@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, ErrorKind, Write};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 use anyhow::Result;
 use legation_format::catalog::{CatalogRecord, Page};
@@ -22,7 +22,7 @@ use crate::location::Location;
 use crate::{output, view};
 
 /// A catalog page as the reader hands it over.
-type PageResult = legation_reader::Result<std::sync::Arc<Page>>;
+type PageResult = legation_reader::Result<Arc<Page>>;
 
 /// Pages decoded and waiting to be written, at most.
 const PAGES_AHEAD: usize = 2;
@@ -152,9 +152,16 @@ fn for_each_page_ahead(
     let lanes = if u.v2_index().is_some() { 2 } else { 1 };
     std::thread::scope(|s| {
         let mut queues = Vec::with_capacity(lanes);
+        let mut returns = Vec::with_capacity(lanes);
         for lane in 0..lanes {
             let (tx, rx) = mpsc::sync_channel::<PageResult>(PAGES_AHEAD / lanes);
+            // Written pages go back to the thread that decoded them, to be
+            // freed there: the allocator reuses the memory in that
+            // thread instead of moving it between threads (about a
+            // fifth of the time went to freeing, at 10M records).
+            let (back, written) = mpsc::channel::<Arc<Page>>();
             queues.push(rx);
+            returns.push(back);
             s.spawn(move || {
                 // A send fails once the receiver is gone: stop decoding.
                 let mut send = |_, page| tx.send(page).is_ok();
@@ -163,6 +170,8 @@ fn for_each_page_ahead(
                     return;
                 }
                 for n in (lane..pages).step_by(lanes) {
+                    // At most the pages sent before: a bounded number.
+                    written.try_iter().for_each(drop);
                     if !u.for_each_page(n..n + 1, &mut send) {
                         return;
                     }
@@ -177,6 +186,8 @@ fn for_each_page_ahead(
             };
             let page = page.map_err(Failure::Read)?;
             each(&page)?;
+            // A lane that has ended frees nothing more: drop it here.
+            let _ = returns[n % lanes].send(page);
         }
         Ok(())
     })
