@@ -8,7 +8,11 @@
 //!   is refused, naming it); lines end in LF, CR LF or CR.
 //! - Manifest lines are `CHECKSUM<whitespace>PATH`; in a path, `%0D`,
 //!   `%0A` and `%25` (either case) stand for CR, LF and `%` (§2.1.3), and
-//!   no other `%` sequence is decoded. Paths are `/`-separated and
+//!   no other `%` sequence is decoded; a file not found by the decoded
+//!   name is looked for by the name as written, since bagit-python (and,
+//!   as the BagIt spec's issue 46 notes, most implementations) writes `%`
+//!   as it is. Bags written here hold no name with `%` and two hex digits
+//!   (so both readings agree) and no line breaks. Paths are `/`-separated and
 //!   relative; a path with an empty, `.` or `..` segment, an absolute
 //!   path or a payload path outside `data/` is refused (it would escape
 //!   the bag or its payload).
