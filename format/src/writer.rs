@@ -85,8 +85,9 @@ pub enum RecordSource<'a> {
 #[derive(Debug)]
 pub struct Prepared {
     bytes: Vec<u8>,
-    /// The media type it was computed for, the BLAKE3, the DEFLATE.
-    computed: Option<(String, [u8; 32], Option<Vec<u8>>)>,
+    /// Whether the media type it was computed for counts as compressed
+    /// already (all that the choice depends on), the BLAKE3, the DEFLATE.
+    computed: Option<(bool, [u8; 32], Option<Vec<u8>>)>,
 }
 
 impl Prepared {
@@ -94,7 +95,7 @@ impl Prepared {
     pub fn new(bytes: Vec<u8>, media_type: &str) -> Prepared {
         let computed = (bytes.len() as u64 <= COMPRESS_MAX).then(|| {
             let (hash, deflated) = hash_and_deflate(&bytes, media_type);
-            (media_type.to_owned(), hash, deflated)
+            (crate::media::is_precompressed(media_type), hash, deflated)
         });
         Prepared { bytes, computed }
     }
@@ -116,14 +117,15 @@ fn hash_and_deflate(bytes: &[u8], media_type: &str) -> ([u8; 32], Option<Vec<u8>
 }
 
 /// [`hash_and_deflate`] of `bytes`, taken from `ready` when it was
-/// computed for the same media type.
+/// computed for a media type that counts as compressed already exactly
+/// when this one does.
 pub(crate) fn hashed<'b>(
     bytes: &[u8],
     ready: Option<&'b Prepared>,
     media_type: &str,
 ) -> ([u8; 32], Option<std::borrow::Cow<'b, [u8]>>) {
     match ready.and_then(|p| p.computed.as_ref()) {
-        Some((m, hash, deflated)) if m == media_type => {
+        Some((pre, hash, deflated)) if *pre == crate::media::is_precompressed(media_type) => {
             (*hash, deflated.as_deref().map(std::borrow::Cow::Borrowed))
         }
         _ => {
@@ -844,4 +846,96 @@ pub(crate) fn try_deflate(bytes: &[u8]) -> Option<Vec<u8>> {
     }
     let d = miniz_oxide::deflate::compress_to_vec(bytes, 6);
     (d.len() * 8 <= bytes.len() * 7).then_some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::{RngCore, SeedableRng};
+
+    fn opts(r: &mut rand_chacha::ChaCha20Rng) -> WriterOptions {
+        let reader = crate::keys::Identity::generate(r);
+        WriterOptions {
+            created: 1_767_225_600,
+            issuer: Some(IssuerKey::generate(r)),
+            recipients: vec![reader.public()],
+            passphrases: vec![],
+            embed_spec: false,
+            viewer: None,
+        }
+    }
+
+    /// Records of each kind the choice of storage tells apart, each with
+    /// its media type and the one it was prepared for.
+    fn records() -> Vec<(String, Vec<u8>, &'static str, &'static str)> {
+        let text = |n: usize| b"a line of a register entry. ".repeat(n);
+        let mut random = vec![0u8; 3000];
+        rand_chacha::ChaCha20Rng::seed_from_u64(9).fill_bytes(&mut random);
+        vec![
+            ("a.txt".into(), text(40), "text/plain", "text/plain"),
+            (
+                "b.txt".into(),
+                b"short".to_vec(),
+                "text/plain",
+                "text/plain",
+            ),
+            (
+                "c.bin".into(),
+                random,
+                "application/octet-stream",
+                "application/octet-stream",
+            ),
+            ("d.png".into(), text(40), "image/png", "image/png"),
+            // Prepared for another media type: recomputed, the same bytes.
+            ("e.png".into(), text(40), "image/png", "text/plain"),
+            ("f.txt".into(), text(40), "text/plain", "image/jpeg"),
+            ("g.txt".into(), text(40), "text/plain", "text/csv"),
+        ]
+    }
+
+    fn meta(path: &str, media_type: &str) -> RecordMeta {
+        RecordMeta {
+            render: None,
+            path: path.into(),
+            title: String::new(),
+            media_type: media_type.into(),
+            modified: Some(1_767_225_600),
+            decoder: None,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn prepared_records_are_stored_as_their_bytes_would_be() {
+        for v2 in [false, true] {
+            let written = |prepared: bool| {
+                let mut r = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+                let o = opts(&mut r);
+                let out = std::io::Cursor::new(Vec::new());
+                let mut add = |w: &mut dyn FnMut(RecordMeta, RecordSource<'_>)| {
+                    for (path, bytes, media_type, prepared_for) in records() {
+                        let m = meta(&path, media_type);
+                        if prepared {
+                            let p = Prepared::new(bytes, prepared_for);
+                            w(m, RecordSource::Prepared(&p));
+                        } else {
+                            w(m, RecordSource::Bytes(&bytes));
+                        }
+                    }
+                };
+                if v2 {
+                    let mut w = crate::v2::writer::ArchiveWriter::new(out, o, r).unwrap();
+                    add(&mut |m, s| w.add_record(m, s).unwrap());
+                    w.finish().unwrap().into_inner()
+                } else {
+                    let mut w = ArchiveWriter::new(out, o, r).unwrap();
+                    add(&mut |m, s| w.add_record(m, s).unwrap());
+                    w.finish().unwrap().into_inner()
+                }
+            };
+            let (bytes, prepared) = (written(false), written(true));
+            assert!(bytes.len() > 1000);
+            assert!(bytes == prepared, "format 2.0: {v2}");
+        }
+    }
 }
