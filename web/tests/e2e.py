@@ -521,6 +521,15 @@ def main():
                       f"{m['bytes']} bytes of {os.path.getsize(v2)}, none twice, its decoder once; the "
                       f"page's longest task {m['longest_task_ms']} ms")
 
+        # A URL with nothing behind it: the reader's worker says why, and
+        # the start screen stays.
+        start_page(b, f"http://127.0.0.1:{port}/index.html")
+        b.click(b.widget("", role="TextInput"))
+        b.keys("/archives/missing.lgn" + ENTER)
+        s = b.wait("the missing archive's notice", lambda s: s.get("screen") == "start" and s.get("notice"))
+        assert "HTTP 404" in s["notice"], s
+        passed.append(f"a URL that answers 404 is refused on the start screen: {s['notice']}")
+
         # Dropped on the page (a drop event carrying the file, as a file
         # manager's drag would deliver it). The file comes from disk through
         # a file input the test adds, not over the network: a fetch here
