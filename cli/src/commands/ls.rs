@@ -166,6 +166,9 @@ fn for_each_page_ahead(
                 // A send fails once the receiver is gone: stop decoding.
                 let mut send = |_, page| tx.send(page).is_ok();
                 if lanes == 1 {
+                    // Pages come from for_each_page's own threads: none go
+                    // back (a send back fails, the page is freed where written).
+                    drop(written);
                     u.for_each_page(0..pages, &mut send);
                     return;
                 }
