@@ -26,6 +26,10 @@ const BATCH_BYTES: u64 = 4 << 20;
 /// Most bytes of records read whole and not yet written (unless one
 /// record alone is larger).
 const AHEAD_BYTES: u64 = 64 << 20;
+/// Most bytes of records handed to the renderer in one call (unless one
+/// record alone is larger): its outputs, held until the call returns, are
+/// then bounded for a decoder that expands its input a hundredfold.
+const RENDER_BYTES: u64 = 256 << 10;
 /// Without a renderer, records up to this size are read whole by the
 /// reading thread; larger ones are streamed by the writer.
 const SMALL: u64 = 1 << 20;
@@ -348,7 +352,23 @@ fn render_all(
                     }
                 }
             }
-            rd.render_batch(&mut whole);
+            // Each call's outputs are held together until it returns, and
+            // a decoder's output can be far larger than its input (an
+            // image's pixels): calls of at most RENDER_BYTES of input.
+            let mut at = 0;
+            while at < whole.len() {
+                let mut bytes = 0;
+                let n = whole[at..]
+                    .iter()
+                    .take_while(|(_, b)| {
+                        let first = bytes == 0;
+                        bytes += b.len() as u64;
+                        first || bytes <= RENDER_BYTES
+                    })
+                    .count();
+                rd.render_batch(&mut whole[at..at + n]);
+                at += n;
+            }
             for (meta, size) in streamed {
                 rd.render(meta, None, size);
             }
