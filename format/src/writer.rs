@@ -912,7 +912,7 @@ mod tests {
                 let mut r = rand_chacha::ChaCha20Rng::seed_from_u64(5);
                 let o = opts(&mut r);
                 let out = std::io::Cursor::new(Vec::new());
-                let mut add = |w: &mut dyn FnMut(RecordMeta, RecordSource<'_>)| {
+                let add = |w: &mut dyn FnMut(RecordMeta, RecordSource<'_>)| {
                     for (path, bytes, media_type, prepared_for) in records() {
                         let m = meta(&path, media_type);
                         if prepared {
