@@ -130,7 +130,9 @@ impl App {
                         v || b.list_busy()
                             || b.finding.is_some()
                             || b.locating.is_some()
+                            || b.placing.is_some()
                             || b.export.job.is_some()
+                            || b.export.away.is_some()
                             || match b.open.as_ref().map(|o| &o.state) {
                                 Some(
                                     RecordState::Rendering(_)

@@ -467,6 +467,23 @@ pub fn bundle_pages(starts: &[(u64, u64)], b: u64) -> Option<(usize, usize)> {
     Some((lo, hi))
 }
 
+/// The path of the record a 1.x archive stores in container entry
+/// `entry`, looked for page by page (`progress` told the pages read;
+/// cancelling it stops the search), or why there is none.
+pub fn record_in_entry(u: &Unlocked, entry: &str, progress: &Progress) -> Result<String, String> {
+    let pages = u.index().pages.len();
+    for n in 0..pages {
+        if !progress.set(n as u64, pages as u64) {
+            return Err(format!("{entry}: the search was cancelled"));
+        }
+        let page = u.page(n).map_err(|e| e.to_string())?;
+        if let Some(r) = page.records.iter().find(|r| r.entry == entry) {
+            return Ok(r.path.clone());
+        }
+    }
+    Err(format!("{entry}: no record of the catalog is stored there"))
+}
+
 /// What entry `entry` of a 2.0 archive holds; `None` for a 1.x archive
 /// (whose record entries hold one record each: see the catalog).
 pub fn entry_records(u: &Unlocked, entry: &str) -> Option<EntryRecords> {

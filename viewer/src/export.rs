@@ -48,6 +48,31 @@ pub fn write_new(
     placed.map(|()| out.n)
 }
 
+/// Writes `what` of `rec` to `out`: the original bytes (with `progress`
+/// told the bytes copied), the one-record proof, or the view as HTML
+/// (decoded by the host `host` gives, asked for only then). What the
+/// desktop's export job and the browser's reader worker both run.
+pub fn write_export<'h>(
+    u: &legation_reader::Unlocked,
+    rec: &legation_format::catalog::CatalogRecord,
+    what: &crate::platform::ExportOf,
+    host: impl FnOnce() -> &'h legation_reader::decode::Host,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), String> {
+    use crate::platform::ExportOf;
+    match what {
+        ExportOf::Original => u.copy_record(rec, out, progress).map_err(|e| e.to_string()),
+        ExportOf::Proof => {
+            let proof = u.prove(&rec.path).map_err(|e| e.to_string())?;
+            out.write_all(&proof.to_bytes()).map_err(|e| e.to_string())
+        }
+        ExportOf::Html(facts) => legation_html::write_record_html(u, host(), rec, facts, out)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    }
+}
+
 struct Counting<W> {
     inner: W,
     n: u64,

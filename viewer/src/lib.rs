@@ -13,7 +13,8 @@ mod app;
 // record list and a document view on their own.
 pub mod catalog;
 pub mod document;
-mod export;
+// Public for the browser's reader worker, which makes exports' bytes.
+pub mod export;
 pub mod jobs;
 pub mod platform;
 mod reading;

@@ -217,6 +217,40 @@ pub trait Offload {
         max: u64,
         wake: Wake,
     ) -> Job<Result<Vec<u8>, String>>;
+    /// The bytes an export of `record` writes (its original bytes, its
+    /// one-record proof, or its view as HTML decoded a page at a time),
+    /// made where the archive is read; the window then writes them with
+    /// [`Platform::export_writer`].
+    fn export(
+        &self,
+        archive: &Path,
+        key: &legation_format::crypto::DataKey,
+        record: &legation_format::catalog::CatalogRecord,
+        what: &ExportOf,
+        wake: Wake,
+    ) -> Job<Result<Vec<u8>, String>>;
+    /// The path of the record a 1.x archive stores in container entry
+    /// `entry` (the catalog read page by page, as
+    /// [`crate::catalog::record_in_entry`] does), or why there is none.
+    fn entry_record(
+        &self,
+        archive: &Path,
+        key: &legation_format::crypto::DataKey,
+        entry: &str,
+        wake: Wake,
+    ) -> Job<Result<String, String>>;
+}
+
+/// What an export of a record holds (see [`crate::export::write_export`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportOf {
+    /// The record's original bytes.
+    Original,
+    /// A one-record proof (format 2.0).
+    Proof,
+    /// The record's view as one HTML file with these facts, its pages
+    /// decoded one at a time as it is written.
+    Html(Vec<(String, String)>),
 }
 
 /// Most archives kept in the recent-files list.

@@ -25,7 +25,9 @@ use legation_reader::source::{FileSource, ReadAt};
 use legation_reader::{Archive, Key, Level, Report, Unlocked};
 use legation_viewer::catalog::{self, Folders, Found, Question, Row};
 use legation_viewer::jobs::{Job, Progress, Spawner};
-use legation_viewer::platform::{KeyFile, Offload, Picked, Platform, RenderedRecord, Wake};
+use legation_viewer::platform::{
+    ExportOf, KeyFile, Offload, Picked, Platform, RenderedRecord, Wake,
+};
 use legation_viewer::App;
 
 use support::{Holding, Script, Scripted};
@@ -186,6 +188,38 @@ impl Offload for Away {
             .map_err(|e| e.to_string());
         done(wake, r)
     }
+    fn export(
+        &self,
+        _: &Path,
+        key: &DataKey,
+        record: &CatalogRecord,
+        what: &ExportOf,
+        wake: Wake,
+    ) -> Job<Result<Vec<u8>, String>> {
+        self.note("export");
+        let host = Host::native();
+        let mut out = Vec::new();
+        let r = legation_viewer::export::write_export(
+            &self.unlocked(key),
+            record,
+            what,
+            || &host,
+            &mut out,
+            &mut |_| {},
+        );
+        done(wake, r.map(|()| out))
+    }
+    fn entry_record(
+        &self,
+        _: &Path,
+        key: &DataKey,
+        entry: &str,
+        wake: Wake,
+    ) -> Job<Result<String, String>> {
+        self.note("entry_record");
+        let r = catalog::record_in_entry(&self.unlocked(key), entry, &Progress::default());
+        done(wake, r)
+    }
 }
 
 /// The scripted platform (its reads counted), with [`Away`] as its
@@ -266,7 +300,7 @@ fn an_offloading_platform_reads_every_catalog_page_the_window_shows() {
         archive: Archive::open(FileSource::open(path).unwrap()).unwrap(),
         asked: asked.clone(),
     };
-    let platform = Offloaded(Scripted(script, Arc::new(Holding::default())), away);
+    let platform = Offloaded(Scripted(script.clone(), Arc::new(Holding::default())), away);
     let app = App::new(Box::new(platform), Some(path.to_owned()));
     let mut h: H = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
@@ -305,6 +339,40 @@ fn an_offloading_platform_reads_every_catalog_page_the_window_shows() {
         .is_some_and(|e| e.contains("no decoder")));
     assert!(has(&h, "bytes, raw:"), "the raw view");
 
+    // Exports of the record shown: their bytes are made away too, and
+    // the window reads nothing of the archive for them.
+    let before = reads.lock().unwrap().len();
+    let dir = &support::archives().dir;
+    for (button, name) in [("Export original…", "original"), ("Export proof…", "proof")] {
+        let out = dir.join(format!("offload-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_file(&out);
+        script.borrow_mut().save = Some(out.clone());
+        h.get_by_role_and_label(Role::Button, button).click();
+        settle(&mut h);
+        assert!(
+            has(&h, "Exported"),
+            "{button}: {}",
+            h.state_mut().summary()["export"]
+        );
+        let bytes = std::fs::read(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        let record = b"Person 8765 of the register.\n";
+        if name == "original" {
+            assert_eq!(bytes, record);
+        } else {
+            let proof = legation_format::v2::proof::Proof::parse(&bytes).unwrap();
+            let issuer = legation_tests::issuer().public();
+            proof
+                .check(Some(&issuer), Some(record))
+                .expect("the proof made away checks");
+        }
+    }
+    assert_eq!(
+        reads.lock().unwrap().len(),
+        before,
+        "the window read nothing to export"
+    );
+
     let asked = asked.lock().unwrap().clone();
     for what in [
         "prepare_open",
@@ -315,6 +383,7 @@ fn an_offloading_platform_reads_every_catalog_page_the_window_shows() {
         "find",
         "render",
         "read_raw",
+        "export",
     ] {
         assert!(asked.contains(&what), "{what} not asked for: {asked:?}");
     }
@@ -322,4 +391,58 @@ fn an_offloading_platform_reads_every_catalog_page_the_window_shows() {
     // given (the end records and the index), and read no catalog page.
     assert!(!reads.lock().unwrap().is_empty());
     assert_eq!(support::pages_read(path, &reads), Vec::<usize>::new());
+}
+
+#[test]
+fn an_offloading_platform_finds_the_record_of_a_damaged_entry_away() {
+    // A 1.x archive: the record an entry holds is looked for page by
+    // page, by the platform, not the window.
+    let a = support::archives();
+    let reads = support::Reads::default();
+    let script = Rc::new(RefCell::new(Script {
+        reads: Some(reads.clone()),
+        ..Default::default()
+    }));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let away = Away {
+        archive: Archive::open(FileSource::open(&a.tampered).unwrap()).unwrap(),
+        asked: asked.clone(),
+    };
+    let platform = Offloaded(Scripted(script, Arc::new(Holding::default())), away);
+    let app = App::new(Box::new(platform), Some(a.tampered.clone()));
+    let mut h: H = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_max_steps(64)
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app);
+    settle(&mut h);
+    h.get_by_role(Role::PasswordInput)
+        .type_text(legation_tests::PASSPHRASE);
+    h.run_steps(1);
+    h.get_by_role_and_label(Role::Button, "Unlock").click();
+    settle(&mut h);
+    let before = reads.lock().unwrap().len();
+    h.get_by_role_and_label(Role::Button, "Verify archive")
+        .click();
+    h.run_steps(1);
+    h.get_by_role_and_label(Role::Button, "Verify fixity")
+        .click();
+    settle(&mut h);
+    assert!(has(&h, "DAMAGED: 1 problem(s) found at the fixity level."));
+    h.get_by_label_contains(&format!("{}: BLAKE3", a.tampered_entry))
+        .click();
+    settle(&mut h);
+    assert_eq!(
+        h.state_mut().summary()["record"]["path"],
+        a.tampered_record.as_str()
+    );
+    assert!(has(&h, "This record cannot be shown"));
+    let asked = asked.lock().unwrap().clone();
+    for what in ["entry_record", "find", "render"] {
+        assert!(asked.contains(&what), "{what} not asked for: {asked:?}");
+    }
+    assert_eq!(
+        reads.lock().unwrap().len(),
+        before,
+        "the window read nothing to find the record"
+    );
 }

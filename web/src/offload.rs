@@ -8,8 +8,11 @@
 //! take minutes), `keys` (deriving the data key from a passphrase or an
 //! identity; retired once it answers, with Argon2id's memory), `read` (the
 //! reader: it holds the archive, fetches its end when a URL is opened,
-//! reads and decrypts catalog pages for the list, looks a record up,
-//! decrypts a record to show and reads its first bytes for the raw view)
+//! reads and decrypts catalog pages for the list, looks a record up (by
+//! path, or by the 1.x entry holding it), decrypts a record to show and
+//! reads its first bytes for the raw view, makes an export's bytes: the
+//! original or a proof; a view as HTML with pages is made in the verify
+//! worker, which runs decoders beside the key already)
 //! and `decode` (running a record's decoder). The page only renders: what
 //! it still reads itself (opening, unlocking with the key it is given, a
 //! search) comes from memory the workers filled. The decode worker never
@@ -28,14 +31,15 @@
 //!   page?, path?, max?}` with `kind` one of `verify`, `render`, `unlock`,
 //!   `open` (a URL; `source` without `len`), `page`, `search` (one window
 //!   of pages: `query`, `folder`, `start`, `kept`), `survey`, `find`,
-//!   `read`, `raw`,
+//!   `read`, `raw`, `export` (`record`, `what`: `original`, `proof` or
+//!   `html` with `facts`), `entry` (`entry`: the record a 1.x entry holds),
 //!   `decode`;
 //! - worker to page: `{id, progress: [done, total]}`, then one of
 //!   `{id, report}` (JSON), `{id, docs}` (canonical CBOR documents),
-//!   `{id, bytes}` (a record or its first bytes), `{id, rows}` (JSON),
+//!   `{id, bytes}` (a record, its first bytes or an export), `{id, rows}` (JSON),
 //!   `{id, rows, matched, first, pages, next?}` (a search's window),
 //!   `{id, folders}` (JSON, a batch of the survey, then `{id, complete}`),
-//!   `{id, record}` (JSON), `{id, len, blocks}` (an opened URL),
+//!   `{id, record}` (JSON), `{id, path}` (the record in an entry), `{id, len, blocks}` (an opened URL),
 //!   `{id, key, source, blocks}` (the data key, with what unlocking read)
 //!   or `{id, error}`. `blocks` are cached bytes of the archive
 //!   (`[offset, bytes, ...]`, see `crate::source`), so that no thread
@@ -58,7 +62,7 @@ use legation_reader::{Archive, Key, Level, Report, Unlocked};
 use legation_viewer::catalog::{Folders, Found, Question, Row};
 use legation_viewer::jobs::{Completer, Job};
 use legation_viewer::platform::RenderedRecord;
-use legation_viewer::platform::{Offload, Wake};
+use legation_viewer::platform::{ExportOf, Offload, Wake};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
@@ -143,8 +147,10 @@ enum Pending {
     Rows(Completer<Result<Vec<Row>, String>>),
     /// A catalog record looked up by path.
     Found(Completer<Result<CatalogRecord, String>>),
-    /// A record's first bytes.
+    /// Bytes a worker made: a record's first bytes, or an export.
     Raw(Completer<Result<Vec<u8>, String>>),
+    /// The path of the record a 1.x archive stores in an entry.
+    Entry(Completer<Result<String, String>>),
     /// The folder survey; the folders go to the sender as they come.
     Survey(
         Completer<Result<bool, String>>,
@@ -298,6 +304,7 @@ impl Pending {
             Pending::Rows(c) => c.progress(),
             Pending::Found(c) => c.progress(),
             Pending::Raw(c) => c.progress(),
+            Pending::Entry(c) => c.progress(),
             Pending::Search(c, ..) => c.progress(),
             Pending::Survey(c, _) => c.progress(),
         }
@@ -315,6 +322,7 @@ impl Pending {
             Pending::Rows(c) => c.finish(Err(why)),
             Pending::Found(c) => c.finish(Err(why)),
             Pending::Raw(c) => c.finish(Err(why)),
+            Pending::Entry(c) => c.finish(Err(why)),
             Pending::Search(c, ..) | Pending::Survey(c, _) => {
                 c.finish(if cancelled { Ok(false) } else { Err(why) })
             }
@@ -394,6 +402,11 @@ impl Pending {
                 (Some(e), _) => Err(e),
                 (None, Some(b)) => Ok(b),
                 _ => Err("the reader sent no bytes".into()),
+            }),
+            Pending::Entry(c) => c.finish(match (error, get(msg, "path").as_string()) {
+                (Some(e), _) => Err(e),
+                (None, Some(p)) => Ok(p),
+                _ => Err("the reader sent no path".into()),
             }),
             Pending::Search(c, tx, at) => at.answer(c, tx, msg, error),
             Pending::Survey(c, _) => c.finish(match (error, get(msg, "complete").as_bool()) {
@@ -930,6 +943,75 @@ impl Offload for Workers {
         }
         job
     }
+
+    fn export(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        record: &CatalogRecord,
+        what: &ExportOf,
+        wake: Wake,
+    ) -> Job<Result<Vec<u8>, String>> {
+        let (job, done) = Job::pending(wake);
+        let pending = Pending::Raw(done);
+        let (rec, facts) = match (
+            serde_json::to_string(record),
+            match what {
+                ExportOf::Html(f) => serde_json::to_string(f).map(Some),
+                _ => Ok(None),
+            },
+        ) {
+            (Ok(r), Ok(f)) => (r, f),
+            (Err(e), _) | (_, Err(e)) => {
+                pending.stop(e.to_string(), false);
+                return job;
+            }
+        };
+        match request("export", archive) {
+            Ok(req) => {
+                set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
+                set(&req, "record", rec);
+                let kind = match what {
+                    ExportOf::Original => "original",
+                    ExportOf::Proof => "proof",
+                    ExportOf::Html(_) => "html",
+                };
+                set(&req, "what", kind);
+                match facts {
+                    // A view with pages runs the decoder on each: in the
+                    // verify worker, where render-level verification
+                    // already runs decoders beside the key.
+                    Some(f) => {
+                        set(&req, "facts", f);
+                        send(VERIFY, req, pending);
+                    }
+                    None => send(READ, req, pending),
+                }
+            }
+            Err(e) => pending.stop(e, false),
+        }
+        job
+    }
+
+    fn entry_record(
+        &self,
+        archive: &Path,
+        key: &DataKey,
+        entry: &str,
+        wake: Wake,
+    ) -> Job<Result<String, String>> {
+        let (job, done) = Job::pending(wake);
+        let pending = Pending::Entry(done);
+        match request("entry", archive) {
+            Ok(req) => {
+                set(&req, "key", Uint8Array::from(&key.as_bytes()[..]));
+                set(&req, "entry", entry);
+                send(READ, req, pending);
+            }
+            Err(e) => pending.stop(e, false),
+        }
+        job
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -1186,6 +1268,36 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
                 .map_err(|e| e.to_string())?;
             let o = Object::new();
             set(&o, "bytes", Uint8Array::from(&bytes[..]));
+            reply(id, key, o);
+        }
+        "export" => {
+            let rec = record_of(msg)?;
+            let what = match get(msg, "what").as_string().as_deref() {
+                Some("original") => ExportOf::Original,
+                Some("proof") => ExportOf::Proof,
+                Some("html") => {
+                    let facts = get(msg, "facts").as_string().ok_or("no facts")?;
+                    ExportOf::Html(
+                        serde_json::from_str(&facts).map_err(|e| format!("bad facts: {e}"))?,
+                    )
+                }
+                _ => return Err("no kind of export".into()),
+            };
+            let u = unlocked(kept)?;
+            let host = &kept.host;
+            let mut out = Vec::new();
+            legation_viewer::export::write_export(&u, &rec, &what, || host, &mut out, &mut |_| {})?;
+            let o = Object::new();
+            set(&o, "bytes", Uint8Array::from(&out[..]));
+            reply(id, key, o);
+        }
+        "entry" => {
+            let entry = get(msg, "entry").as_string().ok_or("no entry")?;
+            let progress = legation_viewer::jobs::Progress::default();
+            let path =
+                legation_viewer::catalog::record_in_entry(&*unlocked(kept)?, &entry, &progress)?;
+            let o = Object::new();
+            set(&o, "path", path);
             reply(id, key, o);
         }
         "decode" => {

@@ -67,7 +67,7 @@ impl Browser {
             );
         });
         let shown = matches!(o.state, RecordState::Shown(_));
-        let busy = self.export.job.is_some();
+        let busy = self.export.job.is_some() || self.export.away.is_some();
         let mut export = None;
         ui.horizontal(|ui| {
             if ui

@@ -59,6 +59,10 @@ pub(super) struct Browser {
     /// The catalog record being looked up to open, where the platform
     /// reads away from the window.
     pub(super) locating: Option<Job<Result<CatalogRecord, String>>>,
+    /// A verification problem's subject looked up as a record path (where
+    /// the platform reads away from the window): a record opens; if
+    /// there is none, the subject is an entry, found as one.
+    pub(super) placing: Option<(String, Job<Result<CatalogRecord, String>>)>,
     /// What a 2.0 entry a problem named holds (from the index).
     pub(super) entry_note: Option<String>,
     pub(super) load_error: Option<String>,
@@ -123,6 +127,7 @@ impl Browser {
             results: None,
             finding: None,
             locating: None,
+            placing: None,
             entry_note: None,
             load_error: None,
             sort_note: None,
@@ -317,6 +322,16 @@ impl Browser {
                 self.locating = None;
             }
         }
+        if let Some((_, j)) = &mut self.placing {
+            if j.is_done() {
+                if let Some((subject, mut j)) = self.placing.take() {
+                    match j.take() {
+                        Some(Ok(rec)) => self.show_record(env, rec),
+                        _ => self.find_entry(env, subject),
+                    }
+                }
+            }
+        }
         if let Some(j) = &mut self.finding {
             if j.is_done() {
                 match j.take() {
@@ -458,6 +473,7 @@ impl Browser {
                 r.pages(env, &self.unlocked, &o.rec);
             }
         }
+        self.poll_export(env);
         if let Some(j) = &mut self.export.job {
             if j.is_done() {
                 self.export.message = Some(match j.take() {
@@ -484,20 +500,13 @@ impl Browser {
             }
             return;
         }
+        if let Some(away) = env.platform.offload() {
+            let key = self.unlocked.data_key();
+            self.finding = Some(away.entry_record(env.archive, key, &entry, env.waker()));
+            return;
+        }
         let u = self.unlocked.clone();
-        self.finding = Some(env.spawn(move |p| {
-            let pages = u.index().pages.len();
-            for n in 0..pages {
-                if !p.set(n as u64, pages as u64) {
-                    break;
-                }
-                let page = u.page(n).map_err(|e| e.to_string())?;
-                if let Some(r) = page.records.iter().find(|r| r.entry == entry) {
-                    return Ok(r.path.clone());
-                }
-            }
-            Err(format!("{entry}: no record of the catalog is stored there"))
-        }));
+        self.finding = Some(env.spawn(move |p| catalog::record_in_entry(&u, &entry, p)));
     }
 
     /// Lists the archive in path order with the cursor on record `k`.
@@ -556,15 +565,28 @@ impl Browser {
         }
     }
 
-    /// Whether a problem at `level` about `subject` names a container
-    /// entry rather than a record: fixity problems always; in a 2.0
+    /// Shows what a verification problem at `level` about `subject`
+    /// names: a container entry (fixity problems always; in a 2.0
     /// archive a content problem naming a bundle, unless a record has
-    /// that path.
-    fn names_entry(&self, level: Level, subject: &str) -> bool {
-        level == Level::Fixity
-            || (self.unlocked.v2_index().is_some()
-                && catalog::holds_records_v2(subject)
-                && self.unlocked.find(subject).is_err())
+    /// that path) or a record. The lookup is made where the platform
+    /// reads away from the window.
+    fn show_subject(&mut self, env: &Env<'_>, level: Level, subject: String) {
+        if level == Level::Fixity {
+            return self.find_entry(env, subject);
+        }
+        if !(self.unlocked.v2_index().is_some() && catalog::holds_records_v2(&subject)) {
+            return self.open_record(env, &subject);
+        }
+        if let Some(away) = env.platform.offload() {
+            let key = self.unlocked.data_key();
+            let job = away.find(env.archive, key, &subject, env.waker());
+            self.placing = Some((subject, job));
+            return;
+        }
+        match self.unlocked.find(&subject) {
+            Ok(rec) => self.show_record(env, rec),
+            Err(_) => self.find_entry(env, subject),
+        }
     }
 
     pub(super) fn ui(
@@ -711,12 +733,8 @@ impl Browser {
                         .show(ui, |ui| {
                             let mut sel = None;
                             verify.ui(ui, env, archive, Some(&self.unlocked), Some(&mut sel));
-                            match sel {
-                                Some((level, s)) if self.names_entry(level, &s) => {
-                                    self.find_entry(env, s)
-                                }
-                                Some((_, s)) => open_path = Some(s),
-                                None => {}
+                            if let Some((level, s)) = sel {
+                                self.show_subject(env, level, s);
                             }
                         });
                 }
