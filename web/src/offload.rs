@@ -7,15 +7,16 @@
 //! Four lanes, each one worker: `verify` (whole-archive checks, which may
 //! take minutes), `keys` (deriving the data key from a passphrase or an
 //! identity; retired once it answers, with Argon2id's memory), `read` (the
-//! reader: it holds the archive, fetches its end when a URL is opened,
+//! reader: it holds the archive, reads what opening it reads (a local
+//! file, posted to it, through `FileReaderSync`; a URL's end by range),
 //! reads and decrypts catalog pages for the list, looks a record up (by
 //! path, or by the 1.x entry holding it), decrypts a record to show and
 //! reads its first bytes for the raw view, makes an export's bytes: the
 //! original or a proof; a view as HTML with pages is made in the verify
 //! worker, which runs decoders beside the key already)
 //! and `decode` (running a record's decoder). The page only renders: what
-//! it still reads itself (opening, unlocking with the key it is given, a
-//! search) comes from memory the workers filled. The decode worker never
+//! it still reads itself (opening, unlocking with the key it is given)
+//! comes from memory the workers filled. The decode worker never
 //! receives a key: it gets the record's bytes from the page, which got them
 //! from the reader, and reads only public entries (the decoder module)
 //! itself, so an engine bug there reaches the record shown, not the keys.
@@ -29,7 +30,7 @@
 //! - page to worker: `{id, kind, source: {key, len, name, blocks, fresh?,
 //!   file | url}, key?, level?, pinned?, record?, passphrase?, identity?,
 //!   page?, path?, max?}` with `kind` one of `verify`, `render`, `unlock`,
-//!   `open` (a URL; `source` without `len`), `page`, `search` (one window
+//!   `open` (a local file, or a URL: `source` without `len`), `page`, `search` (one window
 //!   of pages: `query`, `folder`, `start`, `kept`), `survey`, `find`,
 //!   `read`, `raw`, `export` (`record`, `what`: `original`, `proof` or
 //!   `html` with `facts`), `entry` (`entry`: the record a 1.x entry holds),
@@ -39,7 +40,7 @@
 //!   `{id, bytes}` (a record, its first bytes or an export), `{id, rows}` (JSON),
 //!   `{id, rows, matched, first, pages, next?}` (a search's window),
 //!   `{id, folders}` (JSON, a batch of the survey, then `{id, complete}`),
-//!   `{id, record}` (JSON), `{id, path}` (the record in an entry), `{id, len, blocks}` (an opened URL),
+//!   `{id, record}` (JSON), `{id, path}` (the record in an entry), `{id, len, blocks}` (an opened archive),
 //!   `{id, key, source, blocks}` (the data key, with what unlocking read)
 //!   or `{id, error}`. `blocks` are cached bytes of the archive
 //!   (`[offset, bytes, ...]`, see `crate::source`), so that no thread
@@ -813,12 +814,19 @@ impl Offload for Workers {
     }
 
     fn prepare_open(&self, path: &Path, wake: Wake) -> Option<Job<Result<(), String>>> {
-        // A local file is read from the disk, quickly, where it opens.
+        // A local file: the reader's worker reads it (the File is posted
+        // to it), so that the page reads none of it.
         if matches!(
             crate::platform::source_for(path),
             Some((_, Origin::File { .. }))
         ) {
-            return None;
+            let (job, done) = Job::pending(wake);
+            let pending = Pending::Open(done, path.to_owned());
+            match request("open", path) {
+                Ok(req) => send(READ, req, pending),
+                Err(e) => pending.stop(e, false),
+            }
+            return Some(job);
         }
         // Not an http(s) URL: opening says why.
         let (key, url) = crate::platform::register_url(path)?;
@@ -1065,16 +1073,29 @@ fn record_of(msg: &JsValue) -> Result<CatalogRecord, String> {
         .map_err(|e| format!("bad record: {e}"))
 }
 
-/// Opens the archive at a URL in the reader's worker: its length from
-/// its first block, then what opening and its public facts read. Answers
-/// with the length and every block fetched.
-fn open_url(kept: &mut Kept, id: u32, src: &JsValue) -> Result<(), String> {
+/// Opens the archive of a local file or at a URL in the reader's worker
+/// (a URL's length from its first block), then reads what opening and
+/// its public facts read. Answers with the length and every block read.
+fn open_archive(kept: &mut Kept, id: u32, src: &JsValue) -> Result<(), String> {
     let key = get(src, "key").as_f64().ok_or("no source")? as u32;
-    let url = get(src, "url").as_string().ok_or("no URL")?;
     let name = get(src, "name").as_string().unwrap_or_default();
-    let (len, first) = crate::source::remote_start(&url)?;
-    let s = WebSource::register(key, Origin::Url(url), len, name);
-    crate::source::seed(key, 0, &first);
+    let (s, len) = match get(src, "file").dyn_into::<web_sys::File>() {
+        Ok(file) => {
+            let len = get(src, "len").as_f64().ok_or("no length")? as u64;
+            let url = String::new();
+            (
+                WebSource::register(key, Origin::File { file, url }, len, name),
+                len,
+            )
+        }
+        Err(_) => {
+            let url = get(src, "url").as_string().ok_or("no URL")?;
+            let (len, first) = crate::source::remote_start(&url)?;
+            let s = WebSource::register(key, Origin::Url(url), len, name);
+            crate::source::seed(key, 0, &first);
+            (s, len)
+        }
+    };
     let a = Archive::open(s).map_err(|e| e.to_string())?;
     // The public facts check the signature: its entries are read here too.
     let _ = a.check_signature(None);
@@ -1101,7 +1122,7 @@ fn reply(id: u32, key: u32, o: Object) {
 fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), String> {
     let src = get(msg, "source");
     if kind == "open" {
-        return open_url(kept, id, &src);
+        return open_archive(kept, id, &src);
     }
     let key = get(&src, "key").as_f64().ok_or("no source")? as u32;
     let archive = match kept.archives.get(&key) {

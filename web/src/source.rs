@@ -3,10 +3,11 @@
 //! requests. Only the byte ranges the reader asks for are read, never the
 //! whole file.
 //!
-//! Reads are synchronous, as the reader wants. On the page, a local file
-//! is read through synchronous XHR range requests on a `blob:` URL (small
-//! reads: the end records, the manifest, a catalog page, one record); in
-//! a worker, through `FileReaderSync` on a slice of the `File`. URLs use
+//! Reads are synchronous, as the reader wants. In a worker a local file
+//! is read through `FileReaderSync` on a slice of the `File`; the page
+//! reads from the blocks the workers hand it (see `crate::offload`), and
+//! only what they did not through synchronous XHR range requests on the
+//! file's `blob:` URL. URLs use
 //! synchronous XHR range requests in both.
 
 use std::cell::RefCell;

@@ -521,6 +521,29 @@ def main():
                       f"{m['bytes']} bytes of {os.path.getsize(v2)}, none twice, its decoder once; the "
                       f"page's longest task {m['longest_task_ms']} ms")
 
+        # Its one-record proof exported: the reader's worker makes it (the
+        # page writes the download), so the page still reads nothing, and
+        # the proof checks without the archive.
+        b.click(b.widget("Export proof…", role="Button"))
+        s = b.wait("the proof's export", lambda s: s.get("export"))
+        assert s["export"].startswith("Exported"), s["export"]
+        got = os.path.join(b.downloads, "register-ost.csv.proof")
+        for _ in range(100):
+            if os.path.exists(got):
+                break
+            time.sleep(0.1)
+        reads = b.js("return performance.getEntriesByType('resource')"
+                     ".filter((e) => e.name.endsWith(arguments[0])).length",
+                     "/archives/" + os.path.basename(v2))
+        assert reads == 0, f"the page read the archive {reads} times"
+        issuer = os.path.join(os.path.dirname(v2), "issuer.pub")
+        subprocess.run([legation, "check-proof", got, "--issuer", issuer, "--record",
+                        os.path.join(ROOT, "samples/national/population/register-ost.csv")],
+                       check=True, stdout=subprocess.DEVNULL)
+        b.screenshot("09c-proof-exported")
+        passed.append("its one-record proof exported, made by the reader's worker (the page read "
+                      "nothing of the archive), checks with the record and the issuer's key")
+
         # A URL with nothing behind it: the reader's worker says why, and
         # the start screen stays.
         start_page(b, f"http://127.0.0.1:{port}/index.html")
