@@ -232,8 +232,9 @@ fn print_report(r: &Report, keyless: bool, drawn_from: u64) {
         .any(|p| p.level == Level::Fixity && p.kind == ErrorKind::Damaged)
     {
         println!(
-            "repair:   `legation repair ARCHIVE -o REPAIRED` puts right the manifest, the catalog, \
-             headers and the directory from the archive's own recovery data; other entries need \
+            "repair:   `legation repair ARCHIVE -o REPAIRED` puts right the public metadata \
+             (the manifest; in 2.0 the head, entry table and public.json), the catalog, headers \
+             and the directory from the archive's own recovery data; other entries need \
              --from ANOTHER_COPY"
         );
     }
