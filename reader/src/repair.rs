@@ -904,7 +904,7 @@ pub(crate) fn copy_checked<W: Write>(
     Ok(if hasher.finalize().as_bytes() == hash {
         Ok(())
     } else {
-        Err("BLAKE3 of the stored bytes differs from the manifest".into())
+        Err("BLAKE3 of the stored bytes differs from the hash the signed metadata pins (the manifest or the entry table)".into())
     })
 }
 
