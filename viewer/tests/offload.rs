@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
@@ -30,7 +29,7 @@ use legation_viewer::platform::{
 };
 use legation_viewer::App;
 
-use support::{Holding, Script, Scripted};
+use support::{has, settle, Holding, Script, Scripted};
 
 /// Does each request at once on its own copy of the archive, noting what
 /// was asked.
@@ -266,26 +265,6 @@ impl Platform for Offloaded {
 }
 
 type H = Harness<'static, App>;
-
-fn settle(h: &mut H) {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if !h.state_mut().busy() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "a job never ended"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = h.try_run();
-}
-
-fn has(h: &H, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
-}
 
 #[test]
 fn an_offloading_platform_reads_every_catalog_page_the_window_shows() {

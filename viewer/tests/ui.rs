@@ -9,7 +9,6 @@ mod support;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
@@ -17,7 +16,7 @@ use egui_kittest::Harness;
 use legation_viewer::App;
 use std::sync::Arc;
 
-use support::{archives, Holding, Script, Scripted};
+use support::{archives, has, settle, Holding, Script, Scripted};
 
 type H = Harness<'static, App>;
 
@@ -40,23 +39,6 @@ fn harness_on(path: Option<PathBuf>, script: Rc<RefCell<Script>>, jobs: Arc<Hold
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
 }
 
-/// Steps frames until no job runs, then until the UI settles.
-fn settle(h: &mut H) {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if !h.state_mut().busy() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "a job never ended"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = h.try_run();
-}
-
 /// A snapshot without the pointer (no hover effects or tooltips, whose
 /// timing varies).
 fn snap(h: &mut H, name: &str) {
@@ -68,11 +50,6 @@ fn snap(h: &mut H, name: &str) {
 /// The button (or selectable label) with this text.
 fn button<'a>(h: &'a H, label: &'a str) -> egui_kittest::Node<'a> {
     h.get_by_role_and_label(Role::Button, label)
-}
-
-/// Whether some node's label contains `text`.
-fn has<S>(h: &Harness<'_, S>, text: &str) -> bool {
-    h.query_all_by_label_contains(text).next().is_some()
 }
 
 fn type_passphrase(h: &mut H, text: &str) {

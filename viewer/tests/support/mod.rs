@@ -408,3 +408,26 @@ fn register(name: &str, records: u64) -> PathBuf {
         path
     }
 }
+
+/// Steps frames until no job runs, then until the UI settles.
+pub fn settle(h: &mut egui_kittest::Harness<'static, legation_viewer::App>) {
+    let start = std::time::Instant::now();
+    loop {
+        h.step();
+        if !h.state_mut().busy() {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(300),
+            "a job never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = h.try_run();
+}
+
+/// Whether some node's label contains `text`.
+pub fn has<S>(h: &egui_kittest::Harness<'_, S>, text: &str) -> bool {
+    use egui_kittest::kittest::Queryable as _;
+    h.query_all_by_label_contains(text).next().is_some()
+}
