@@ -93,3 +93,24 @@ pub fn keys_and_pack(d: &Path) -> Output {
         d,
     )
 }
+
+/// `src/` of [`packed`]'s folder packed again, as format 2.0, into `out`
+/// (each packing seals the records afresh: another generation).
+pub fn pack_v2(d: &Path, out: &str) {
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            out,
+            "-r",
+            "alice.pub",
+            "--sign",
+            "gov.key",
+            "--format",
+            "2.0",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}

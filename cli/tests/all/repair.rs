@@ -798,27 +798,6 @@ fn a_damaged_signature_leaves_the_archive_readable_but_unproven() {
     assert_eq!(names(&v["damaged_entries"]), sorted(&["manifest.sig"]));
 }
 
-/// `src/` of [`packed`]'s folder packed again, as format 2.0, into `out`
-/// (each packing seals the records afresh: another generation).
-fn pack_v2(d: &Path, out: &str) {
-    let o = run(
-        &[
-            "pack",
-            "src",
-            "-o",
-            out,
-            "-r",
-            "alice.pub",
-            "--sign",
-            "gov.key",
-            "--format",
-            "2.0",
-        ],
-        d,
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-}
-
 /// A folder as [`packed`] makes it, with `v2.lgn` packed from it as
 /// format 2.0 (and `a.lgn`, the 1.x packing, removed).
 fn packed_v2(name: &str) -> (common::Tmp, Vec<u8>) {

@@ -4,7 +4,7 @@ use std::fs;
 
 use legation_tests::raw::Raw;
 
-use crate::common::{code, packed, run, stderr, stdout, Tmp};
+use crate::common::{code, pack_v2, packed, run, stderr, stdout, Tmp};
 
 /// The sample line of `verify`'s report.
 fn sample_line(out: &str) -> String {
@@ -139,22 +139,7 @@ fn cat_writes_nothing_of_a_record_whose_hash_differs() {
 fn a_format_2_sample_draws_pieces_and_names_a_damaged_one() {
     let p = packed("sample-v2");
     let d = &p.0;
-    let o = run(
-        &[
-            "pack",
-            "src",
-            "-o",
-            "v2.lgn",
-            "-r",
-            "alice.pub",
-            "--sign",
-            "gov.key",
-            "--format",
-            "2.0",
-        ],
-        d,
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    pack_v2(d, "v2.lgn");
     let o = run(
         &[
             "verify", "v2.lgn", "--issuer", "gov.pub", "--sample", "3", "--seed", "7", "--json",
