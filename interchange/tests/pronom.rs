@@ -112,23 +112,12 @@ fn fido_agrees_but_for_the_differences_explained() {
         root().join("samples/national"),
         std::fs::canonicalize(root().join("../shared/corpus")).unwrap(),
     ];
-    let out = Command::new("python3")
-        .args(["-m", "fido.fido", "-q", "-recurse", "-matchprintf"])
-        .arg("%(info.filename)s\t%(info.puid)s\n")
-        .arg("-nomatchprintf")
-        .arg("%(info.filename)s\t\n")
-        .args(&dirs)
-        .output()
-        .expect("python3 with opf-fido (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = fido(
+        &["-recurse"],
+        "%(info.filename)s\t%(info.puid)s\n",
+        "%(info.filename)s\t\n",
+        dirs.iter().map(PathBuf::as_path),
     );
-    // fido prints its -nomatchprintf without expanding escapes.
-    let text = String::from_utf8_lossy(&out.stdout)
-        .replace("\\t", "\t")
-        .replace("\\n", "\n");
     let mut fido: std::collections::HashMap<String, Vec<String>> = Default::default();
     for line in text.lines() {
         if let Some((file, puid)) = line.split_once('\t') {
@@ -206,22 +195,13 @@ fn made_files_agree_with_fido_on_signatures() {
     for (name, bytes, _) in &files {
         std::fs::write(tmp.path().join(name), bytes).unwrap();
     }
-    let out = Command::new("python3")
-        .args(["-m", "fido.fido", "-q", "-matchprintf"])
-        .arg("%(info.filename)s\t%(info.puid)s\t%(info.matchtype)s\n")
-        .arg("-nomatchprintf")
-        .arg("%(info.filename)s\t\tfail\n")
-        .args(files.iter().map(|(n, _, _)| tmp.path().join(n)))
-        .output()
-        .expect("python3 with opf-fido (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let paths: Vec<PathBuf> = files.iter().map(|(n, _, _)| tmp.path().join(n)).collect();
+    let text = fido(
+        &[],
+        "%(info.filename)s\t%(info.puid)s\t%(info.matchtype)s\n",
+        "%(info.filename)s\t\tfail\n",
+        paths.iter().map(PathBuf::as_path),
     );
-    let text = String::from_utf8_lossy(&out.stdout)
-        .replace("\\t", "\t")
-        .replace("\\n", "\n");
     for (name, _, want) in &files {
         let path = tmp.path().join(name);
         let (ours, basis) = id(&path);
@@ -247,4 +227,30 @@ fn made_files_agree_with_fido_on_signatures() {
             );
         }
     }
+}
+
+/// fido 1.6.1's output for `paths`, one line a file as `matched` or
+/// `unmatched` formats it (fido prints its -nomatchprintf without
+/// expanding escapes, so they are expanded here).
+fn fido<'a>(
+    options: &[&str],
+    matched: &str,
+    unmatched: &str,
+    paths: impl Iterator<Item = &'a Path>,
+) -> String {
+    let out = Command::new("python3")
+        .args(["-m", "fido.fido", "-q"])
+        .args(options)
+        .args(["-matchprintf", matched, "-nomatchprintf", unmatched])
+        .args(paths)
+        .output()
+        .expect("python3 with opf-fido (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .replace("\\t", "\t")
+        .replace("\\n", "\n")
 }
