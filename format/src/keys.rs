@@ -122,11 +122,13 @@ pub fn format_key_file(tag: &str, key: &[u8; 32], comment: &str) -> Zeroizing<St
 
 /// The tags a key file line may have; anything else on a key line is not
 /// repeated in errors, as it may be a key itself.
-const KNOWN_TAGS: [&str; 4] = [
+const KNOWN_TAGS: [&str; 6] = [
     RECIPIENT_PUBLIC,
     RECIPIENT_SECRET,
     ISSUER_PUBLIC,
     ISSUER_SECRET,
+    crate::v2::witness::WITNESS_PUBLIC,
+    crate::v2::witness::WITNESS_SECRET,
 ];
 
 /// Parses a key file's text, expecting the given tag. `path` names the

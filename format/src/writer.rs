@@ -151,6 +151,16 @@ impl Keys {
         opts: &WriterOptions,
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> Result<Keys> {
+        Self::draw_for(opts, rng, None)
+    }
+
+    /// As [`Keys::draw`], for the series `archive_id` when given (a later
+    /// generation of it); else the archive id is drawn too.
+    pub(crate) fn draw_for(
+        opts: &WriterOptions,
+        rng: &mut impl rand_core::CryptoRngCore,
+        archive_id: Option<[u8; 16]>,
+    ) -> Result<Keys> {
         if opts.recipients.is_empty() && opts.passphrases.is_empty() {
             return Err(Error::invalid(
                 "archive",
@@ -178,8 +188,11 @@ impl Keys {
                 ));
             }
         }
-        let mut archive_id = [0u8; 16];
-        rng.fill_bytes(&mut archive_id);
+        let archive_id = archive_id.unwrap_or_else(|| {
+            let mut id = [0u8; 16];
+            rng.fill_bytes(&mut id);
+            id
+        });
         let data_key = DataKey::generate(rng);
         let mut key_slots = Vec::new();
         for r in &opts.recipients {

@@ -45,6 +45,7 @@ pub mod proof;
 pub mod public;
 pub mod tree;
 pub mod varint;
+pub mod witness;
 pub mod writer;
 
 /// The format version a 2.0 writer writes (`public.json` `version`).

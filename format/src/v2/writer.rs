@@ -435,6 +435,18 @@ struct Kept {
     crc32: u32,
 }
 
+/// Which generation of which series an archive is, when it is not the
+/// first ([`ArchiveWriter::new_generation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    /// The series' archive id.
+    pub archive_id: [u8; 16],
+    /// The generation's sequence, above 0.
+    pub sequence: u64,
+    /// The previous generation's chain hash ([`super::head::chain_hash`]).
+    pub previous: [u8; 32],
+}
+
 /// Writes one format 2.0 archive. Records must be added in strictly
 /// increasing path order (bytewise, as `str` orders), decoders before the
 /// first record.
@@ -442,6 +454,9 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     out: Out<W>,
     rng: R,
     archive_id: [u8; 16],
+    /// The head's `sequence` and `previous` ([`Generation`]).
+    sequence: u64,
+    previous: [u8; 32],
     created: i64,
     data_key: DataKey,
     issuer: Option<IssuerKey>,
@@ -478,12 +493,37 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
 impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// Starts an archive: draws the archive id and data key, makes the key
     /// slots and writes the plain entries that come first.
-    pub fn new(out: W, opts: WriterOptions, mut rng: R) -> Result<Self> {
+    pub fn new(out: W, opts: WriterOptions, rng: R) -> Result<Self> {
+        Self::new_generation(out, opts, rng, None)
+    }
+
+    /// Starts an archive that is generation `generation.sequence` of the
+    /// series `generation.archive_id` (SPEC 2.0 §27.1): a self-contained
+    /// archive whose head has that sequence and `previous`; its data key
+    /// is drawn anew. `None` is [`ArchiveWriter::new`].
+    pub fn new_generation(
+        out: W,
+        opts: WriterOptions,
+        mut rng: R,
+        generation: Option<Generation>,
+    ) -> Result<Self> {
+        if let Some(g) = &generation {
+            if g.sequence == 0 || g.previous == [0; 32] {
+                return Err(Error::invalid(
+                    HEAD_ENTRY,
+                    "a later generation has a sequence above 0 and a previous chain hash",
+                ));
+            }
+        }
         let crate::writer::Keys {
             archive_id,
             data_key,
             key_slots,
-        } = crate::writer::Keys::draw(&opts, &mut rng)?;
+        } = crate::writer::Keys::draw_for(
+            &opts,
+            &mut rng,
+            generation.as_ref().map(|g| g.archive_id),
+        )?;
         let mut w = ArchiveWriter {
             out: Out {
                 w: out,
@@ -497,6 +537,8 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             },
             rng,
             archive_id,
+            sequence: generation.as_ref().map_or(0, |g| g.sequence),
+            previous: generation.as_ref().map_or([0; 32], |g| g.previous),
             created: opts.created,
             data_key,
             issuer: opts.issuer,
@@ -875,8 +917,8 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         self.write_outboard()?;
         let mut head = Head {
             archive_id: self.archive_id,
-            sequence: 0,
-            previous: [0; 32],
+            sequence: self.sequence,
+            previous: self.previous,
             created: self.created,
             records: self.records,
             bytes: self.bytes,

@@ -1,0 +1,1301 @@
+//! Witnesses, cosignatures and heartbeats (SPEC §34): the small signed
+//! statements that let a reader tell a stale or rolled-back copy of a
+//! series from the newest one.
+//!
+//! - A **witness key** is an Ed25519 key held by a host; its key files
+//!   carry their own tags ([`WITNESS_SECRET`], [`WITNESS_PUBLIC`]) so that
+//!   an issuer key is never taken for one.
+//! - A **cosignature file** is a generation's head, its issuer signatures
+//!   and one or more `cosignature-ed25519` lines: "as of this time, this is
+//!   the newest generation I hold, and its keyless audit passed".
+//! - A **heartbeat** is the issuer's statement "generation `s` is the
+//!   newest, as of `time`, until `expires`" (TUF's timestamp role).
+//! - A witness's **state** remembers, per series, the last generation it
+//!   cosigned, so that it refuses to cosign its own storage rolled back.
+//!
+//! Everything here is pure (no clock: callers pass `now`), strict (one
+//! spelling a meaning) and bounded before anything is kept.
+
+use zeroize::Zeroizing;
+
+use super::head::{self, parse_signatures, signatures_to_bytes, Head, SignatureLine, ED25519};
+use crate::hex;
+use crate::keys::IssuerKey;
+use crate::time::{format_rfc3339, parse_rfc3339};
+use crate::{Error, Result};
+
+/// Tag of a witness's Ed25519 public key line.
+pub const WITNESS_PUBLIC: &str = "legation-witness-ed25519-public";
+/// Tag of a witness's Ed25519 secret key line.
+pub const WITNESS_SECRET: &str = "legation-witness-ed25519-secret";
+/// What a cosignature signs before its time line and the head.
+pub const COSIGNED_PREFIX: &[u8] = b"legation cosignature v1\n";
+/// The algorithm of the cosignature lines 2.0 defines.
+pub const COSIGNATURE_ED25519: &str = "cosignature-ed25519";
+/// What a heartbeat's signatures sign before its six lines.
+pub const HEARTBEAT_PREFIX: &[u8] = b"legation heartbeat v2\n";
+/// The first line of a heartbeat.
+pub const HEARTBEAT_MAGIC: &str = "legation-heartbeat 2.0";
+/// The first line of a witness's state file.
+pub const STATE_MAGIC: &str = "legation-witness-state 1";
+/// How far ahead of the reader's clock a statement's time may be (seconds).
+pub const MAX_CLOCK_SKEW: i64 = 600;
+/// At most this many bytes of cosignature lines in a file.
+pub const MAX_COSIGNATURE_BYTES: usize = 1 << 20;
+/// At most this many cosignature lines in a file.
+pub const MAX_COSIGNATURES: usize = 64;
+/// At most this many bytes a cosignature line.
+pub const MAX_COSIGNATURE_LINE: usize = 128 << 10;
+/// The largest cosignature file: a head, its signatures, the lines and the
+/// two empty lines.
+pub const MAX_COSIGNATURE_FILE: usize =
+    head::MAX_HEAD + 1 + head::MAX_SIGNATURES_BYTES + 1 + MAX_COSIGNATURE_BYTES;
+/// The largest heartbeat file.
+pub const MAX_HEARTBEAT: usize = 64 << 10;
+/// At most this many series in a witness's state.
+pub const MAX_STATE_SERIES: usize = 100_000;
+/// The file name a cosignature file or heartbeat is named by in errors.
+const HEARTBEAT_FILE: &str = "heartbeat";
+const STATE_FILE: &str = "witness state";
+
+/// A witness's Ed25519 signing key. Zeroized when dropped; its `Debug`
+/// shows only the public key.
+pub struct WitnessKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for WitnessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "WitnessKey(secret <redacted>, public {})",
+            hex::encode(&self.public())
+        )
+    }
+}
+
+impl From<Zeroizing<[u8; 32]>> for WitnessKey {
+    /// Takes a secret already held in a zeroizing array, without a plain copy.
+    fn from(secret: Zeroizing<[u8; 32]>) -> Self {
+        WitnessKey(secret)
+    }
+}
+
+impl WitnessKey {
+    /// Draws a new witness key.
+    pub fn generate(rng: &mut impl rand_core::CryptoRngCore) -> Self {
+        let mut k = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(&mut k[..]);
+        WitnessKey(k)
+    }
+    /// From raw bytes.
+    pub fn from_bytes(b: [u8; 32]) -> Self {
+        WitnessKey(Zeroizing::new(b))
+    }
+    /// The raw secret seed.
+    pub fn secret(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// The matching public key.
+    pub fn public(&self) -> [u8; 32] {
+        ed25519_dalek::SigningKey::from_bytes(&self.0)
+            .verifying_key()
+            .to_bytes()
+    }
+    /// The first 8 bytes of the public key in hex: the witness's part of
+    /// its cosignature files' names.
+    pub fn short_id(&self) -> String {
+        short_id(&self.public())
+    }
+}
+
+/// The first 8 bytes of a witness public key in hex (16 digits).
+pub fn short_id(public: &[u8; 32]) -> String {
+    hex::encode(&public[..8])
+}
+
+/// What a cosignature by a witness at `time` signs:
+/// [`COSIGNED_PREFIX`], `time <decimal>`, a line feed, the head's bytes.
+pub fn cosigned_message(head: &[u8], time: u64) -> Vec<u8> {
+    let mut m = Vec::with_capacity(COSIGNED_PREFIX.len() + 26 + head.len());
+    m.extend_from_slice(COSIGNED_PREFIX);
+    m.extend_from_slice(format!("time {time}\n").as_bytes());
+    m.extend_from_slice(head);
+    m
+}
+
+/// One cosignature line: `<algorithm> <public key hex> <time> <signature hex>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CosignatureLine {
+    /// The algorithm (`cosignature-ed25519`; others are kept, not checked).
+    pub algorithm: String,
+    /// The witness's public key.
+    pub public_key: Vec<u8>,
+    /// When the witness cosigned, seconds since 1970 (below 2^63).
+    pub time: u64,
+    /// The signature.
+    pub signature: Vec<u8>,
+}
+
+impl CosignatureLine {
+    /// The witness key of an `ed25519` line.
+    pub fn ed25519_key(&self) -> Option<[u8; 32]> {
+        (self.algorithm == COSIGNATURE_ED25519)
+            .then(|| self.public_key.as_slice().try_into().ok())
+            .flatten()
+    }
+
+    /// Verifies the line over a head: `Some(true)` or `Some(false)`, `None`
+    /// for an algorithm this reader does not know. Strict Ed25519 as the
+    /// head's signatures.
+    pub fn verify(&self, head: &[u8]) -> Option<bool> {
+        let key = self.ed25519_key()?;
+        let Ok(sig) = <[u8; 64]>::try_from(self.signature.as_slice()) else {
+            return Some(false);
+        };
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&key) else {
+            return Some(false);
+        };
+        Some(
+            key.verify_strict(
+                &cosigned_message(head, self.time),
+                &ed25519_dalek::Signature::from_bytes(&sig),
+            )
+            .is_ok(),
+        )
+    }
+}
+
+/// Cosigns a head's bytes with a witness key at `time`.
+pub fn cosign(key: &WitnessKey, head: &[u8], time: u64) -> CosignatureLine {
+    use ed25519_dalek::Signer;
+    let k = ed25519_dalek::SigningKey::from_bytes(key.secret());
+    CosignatureLine {
+        algorithm: COSIGNATURE_ED25519.into(),
+        public_key: k.verifying_key().to_bytes().to_vec(),
+        time,
+        signature: k.sign(&cosigned_message(head, time)).to_bytes().to_vec(),
+    }
+}
+
+/// A cosignature file: the cosigned head, its issuer signatures, and the
+/// witnesses' lines (SPEC §34.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cosignatures {
+    /// The head's bytes, exactly as stored in the generation file.
+    pub head_bytes: Vec<u8>,
+    /// The head, parsed.
+    pub head: Head,
+    /// The generation's `signatures` bytes, exactly as stored.
+    pub signatures_bytes: Vec<u8>,
+    /// Those signatures, parsed.
+    pub signatures: Vec<SignatureLine>,
+    /// The cosignature lines, sorted by algorithm then key, one a key.
+    pub lines: Vec<CosignatureLine>,
+}
+
+/// Why a cosignature file or heartbeat does not count (the checks of
+/// SPEC §34.3 and §34.4, after parsing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WitnessError {
+    /// No signature over the head (or heartbeat) verifies from a trusted
+    /// issuer key.
+    #[error("{file}: not signed by a trusted issuer")]
+    NotIssuerSigned {
+        /// The file.
+        file: String,
+    },
+    /// A line from a trusted key does not verify: the file was tampered
+    /// with, or forged.
+    #[error("{file}: the signature of {key} does not verify (tampered with or forged)")]
+    BadSignature {
+        /// The file.
+        file: String,
+        /// The key's fingerprint.
+        key: String,
+    },
+    /// A statement dated more than [`MAX_CLOCK_SKEW`] after the reader's
+    /// clock.
+    #[error("{file}: dated {time}, more than 10 minutes after this clock ({now})")]
+    InFuture {
+        /// The file.
+        file: String,
+        /// The statement's time.
+        time: String,
+        /// The reader's clock.
+        now: String,
+    },
+    /// A heartbeat whose `expires` has passed.
+    #[error("{file}: expired at {expires} (now {now})")]
+    Expired {
+        /// The file.
+        file: String,
+        /// The heartbeat's `expires`.
+        expires: String,
+        /// The reader's clock.
+        now: String,
+    },
+}
+
+/// A verified cosignature: which witness cosigned, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cosigned {
+    /// The witness's public key.
+    pub witness: [u8; 32],
+    /// When it cosigned, seconds since 1970.
+    pub time: i64,
+}
+
+impl Cosignatures {
+    /// A cosignature file for a generation's stored head and signatures,
+    /// with no line yet.
+    pub fn new(head_bytes: &[u8], signatures_bytes: &[u8]) -> Result<Self> {
+        Ok(Cosignatures {
+            head: Head::parse(head_bytes)?,
+            head_bytes: head_bytes.to_vec(),
+            signatures: parse_signatures(signatures_bytes)?,
+            signatures_bytes: signatures_bytes.to_vec(),
+            lines: Vec::new(),
+        })
+    }
+
+    /// The generation's chain hash (SPEC §27.3).
+    pub fn chain(&self) -> [u8; 32] {
+        head::chain_hash(&self.head_bytes, &self.signatures_bytes)
+    }
+
+    /// Adds a line, replacing an older line of the same key (a line with
+    /// the same key and an equal or later time is kept instead).
+    pub fn add(&mut self, line: CosignatureLine) {
+        let key = (line.algorithm.as_str(), line.public_key.as_slice());
+        match self
+            .lines
+            .binary_search_by(|l| (l.algorithm.as_str(), l.public_key.as_slice()).cmp(&key))
+        {
+            Ok(i) if self.lines[i].time < line.time => self.lines[i] = line,
+            Ok(_) => {}
+            Err(i) => self.lines.insert(i, line),
+        }
+    }
+
+    /// The file's bytes: head, an empty line, signatures, an empty line,
+    /// the cosignature lines.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.head_bytes.clone();
+        out.push(b'\n');
+        out.extend_from_slice(&signatures_to_bytes(&self.signatures));
+        out.push(b'\n');
+        for l in &self.lines {
+            out.extend_from_slice(
+                format!(
+                    "{} {} {} {}\n",
+                    l.algorithm,
+                    hex::encode(&l.public_key),
+                    l.time,
+                    hex::encode(&l.signature)
+                )
+                .as_bytes(),
+            );
+        }
+        out
+    }
+
+    /// Parses a cosignature file, refusing any byte [`Cosignatures::to_bytes`]
+    /// would not have written. `file` names it in errors.
+    pub fn parse(bytes: &[u8], file: &str) -> Result<Self> {
+        let bad = |what: String| Error::invalid(file, what);
+        if bytes.len() > MAX_COSIGNATURE_FILE {
+            return Err(bad(format!(
+                "{} bytes, more than the {MAX_COSIGNATURE_FILE} a cosignature file may have",
+                bytes.len()
+            )));
+        }
+        // The head is ten lines; then an empty line.
+        let mut at = 0;
+        for _ in 0..10 {
+            match bytes[at..].iter().position(|&b| b == b'\n') {
+                Some(n) => at += n + 1,
+                None => return Err(bad("ends inside the head".into())),
+            }
+        }
+        let head_bytes = &bytes[..at];
+        let head = Head::parse(head_bytes).map_err(|e| rename(e, file, "the head"))?;
+        let rest = bytes[at..]
+            .strip_prefix(b"\n")
+            .ok_or_else(|| bad("no empty line after the head's ten lines".into()))?;
+        // Signature lines are never empty, so the first empty line ends them.
+        let (sigs, lines) = if let Some(r) = rest.strip_prefix(b"\n") {
+            (&rest[..0], r)
+        } else {
+            let end = rest
+                .windows(2)
+                .position(|w| w == b"\n\n")
+                .ok_or_else(|| bad("no empty line after the signatures".into()))?;
+            (&rest[..end + 1], &rest[end + 2..])
+        };
+        let signatures = parse_signatures(sigs).map_err(|e| rename(e, file, "the signatures"))?;
+        if signatures_to_bytes(&signatures) != sigs {
+            return Err(bad("the signatures are not in their one spelling".into()));
+        }
+        let lines = parse_lines(lines, file)?;
+        Ok(Cosignatures {
+            head_bytes: head_bytes.to_vec(),
+            head,
+            signatures_bytes: sigs.to_vec(),
+            signatures,
+            lines,
+        })
+    }
+
+    /// Checks the file as a reader at `now` must (SPEC §34.3): a signature
+    /// of the head verifies from one of `issuers` (any of them); every
+    /// line from one of `witnesses` verifies and is not dated more than
+    /// [`MAX_CLOCK_SKEW`] after `now`. Returns those witnesses' cosignatures;
+    /// lines of other keys and of unknown algorithms are skipped.
+    pub fn check(
+        &self,
+        issuers: &[[u8; 32]],
+        witnesses: &[[u8; 32]],
+        now: i64,
+        file: &str,
+    ) -> std::result::Result<Vec<Cosigned>, WitnessError> {
+        if !issuer_signed(&self.signatures, &self.head_bytes, issuers, head::verify) {
+            return Err(WitnessError::NotIssuerSigned { file: file.into() });
+        }
+        let mut out = Vec::new();
+        for l in &self.lines {
+            let Some(key) = l.ed25519_key().filter(|k| witnesses.contains(k)) else {
+                continue;
+            };
+            if l.verify(&self.head_bytes) != Some(true) {
+                return Err(WitnessError::BadSignature {
+                    file: file.into(),
+                    key: crate::crypto::fingerprint(&key),
+                });
+            }
+            // Below 2^63 by parsing.
+            let time = l.time as i64;
+            if time > now.saturating_add(MAX_CLOCK_SKEW) {
+                return Err(WitnessError::InFuture {
+                    file: file.into(),
+                    time: format_rfc3339(time),
+                    now: format_rfc3339(now),
+                });
+            }
+            out.push(Cosigned { witness: key, time });
+        }
+        Ok(out)
+    }
+}
+
+/// Whether one of `lines` from a key in `issuers` verifies over `message`.
+fn issuer_signed(
+    lines: &[SignatureLine],
+    message: &[u8],
+    issuers: &[[u8; 32]],
+    verify: fn(&SignatureLine, &[u8]) -> Option<bool>,
+) -> bool {
+    lines.iter().any(|l| {
+        l.algorithm == ED25519
+            && issuers.iter().any(|k| k[..] == l.public_key[..])
+            && verify(l, message) == Some(true)
+    })
+}
+
+/// Verifies an `ed25519` line over `message` as it is (strict Ed25519).
+fn verify_plain(l: &SignatureLine, message: &[u8]) -> Option<bool> {
+    let key = <[u8; 32]>::try_from(l.public_key.as_slice()).ok()?;
+    let sig = <[u8; 64]>::try_from(l.signature.as_slice()).ok()?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key).ok()?;
+    Some(
+        key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&sig))
+            .is_ok(),
+    )
+}
+
+/// A format error of a part (the head, the signatures) as an error of
+/// the file holding it.
+fn rename(e: Error, file: &str, part: &str) -> Error {
+    match e {
+        Error::Invalid { what, .. } => Error::invalid(file, format!("{part}: {what}")),
+        other => other,
+    }
+}
+
+/// Parses the cosignature lines: sorted by algorithm then key, one a key,
+/// bounded as `signatures`.
+fn parse_lines(bytes: &[u8], file: &str) -> Result<Vec<CosignatureLine>> {
+    let bad = |what: String| Error::invalid(file, what);
+    if bytes.len() > MAX_COSIGNATURE_BYTES {
+        return Err(bad(format!(
+            "{} bytes of cosignature lines, more than {MAX_COSIGNATURE_BYTES}",
+            bytes.len()
+        )));
+    }
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let body = bytes
+        .strip_suffix(b"\n")
+        .ok_or_else(|| bad("does not end with a line feed".into()))?;
+    let mut out: Vec<CosignatureLine> = Vec::new();
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        let n = i + 1;
+        if n > MAX_COSIGNATURES {
+            return Err(bad(format!(
+                "more than {MAX_COSIGNATURES} cosignature lines"
+            )));
+        }
+        if line.len() > MAX_COSIGNATURE_LINE {
+            return Err(bad(format!(
+                "cosignature line {n}: {} bytes, more than {MAX_COSIGNATURE_LINE}",
+                line.len()
+            )));
+        }
+        let text = std::str::from_utf8(line)
+            .ok()
+            .filter(|t| t.bytes().all(|b| (0x20..0x7f).contains(&b)))
+            .ok_or_else(|| bad(format!("cosignature line {n} is not printable ASCII")))?;
+        let f: Vec<&str> = text.split(' ').collect();
+        let [algorithm, key, time, sig] = f[..] else {
+            return Err(bad(format!(
+                "cosignature line {n} is not `<algorithm> <public key hex> <time> <signature hex>`"
+            )));
+        };
+        let name_ok = algorithm.strip_prefix("cosignature-").is_some_and(|a| {
+            !a.is_empty()
+                && a.len() <= 32
+                && a.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+        if !name_ok {
+            return Err(bad(format!(
+                "cosignature line {n}: the algorithm is not `cosignature-` and 1 to 32 of a-z, 0-9, -"
+            )));
+        }
+        let time = head::decimal(time)
+            .filter(|&t| t < 1 << 63)
+            .ok_or_else(|| {
+                bad(format!(
+                    "cosignature line {n}: the time is not a decimal number below 2^63 without \
+                     leading zeros"
+                ))
+            })?;
+        let field = |v: &str, what: &str| -> Result<Vec<u8>> {
+            hex::decode(v).filter(|b| !b.is_empty()).ok_or_else(|| {
+                bad(format!(
+                    "cosignature line {n}: the {what} is not lower-case hex"
+                ))
+            })
+        };
+        let l = CosignatureLine {
+            algorithm: algorithm.into(),
+            public_key: field(key, "public key")?,
+            time,
+            signature: field(sig, "signature")?,
+        };
+        if l.algorithm == COSIGNATURE_ED25519
+            && (l.public_key.len() != 32 || l.signature.len() != 64)
+        {
+            return Err(bad(format!(
+                "cosignature line {n}: an ed25519 line has a 32-byte key and a 64-byte \
+                 signature, not {} and {}",
+                l.public_key.len(),
+                l.signature.len()
+            )));
+        }
+        if let Some(prev) = out.last() {
+            if (prev.algorithm.as_str(), &prev.public_key) >= (l.algorithm.as_str(), &l.public_key)
+            {
+                return Err(bad(format!(
+                    "cosignature line {n} is not after line {} (sorted by algorithm then key, one \
+                     line a key)",
+                    n - 1
+                )));
+            }
+        }
+        out.push(l);
+    }
+    Ok(out)
+}
+
+/// The issuer's heartbeat: generation `sequence` (chain hash `chain`) of
+/// series `archive_id` is the newest as of `time`, until `expires`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// The series (archive id).
+    pub archive_id: [u8; 16],
+    /// The newest generation's sequence.
+    pub sequence: u64,
+    /// Its chain hash.
+    pub chain: [u8; 32],
+    /// When the statement was made, seconds since 1970.
+    pub time: i64,
+    /// Until when it holds; after `time`.
+    pub expires: i64,
+    /// The issuer signatures over [`HEARTBEAT_PREFIX`] and the six lines.
+    pub signatures: Vec<SignatureLine>,
+}
+
+impl Heartbeat {
+    /// The six signed lines.
+    pub fn body(&self) -> Vec<u8> {
+        format!(
+            "{HEARTBEAT_MAGIC}\narchive {}\nsequence {}\nchain {}\ntime {}\nexpires {}\n",
+            hex::encode(&self.archive_id),
+            self.sequence,
+            hex::encode(&self.chain),
+            format_rfc3339(self.time),
+            format_rfc3339(self.expires),
+        )
+        .into_bytes()
+    }
+
+    /// What each signature signs.
+    pub fn signed_message(&self) -> Vec<u8> {
+        let mut m = HEARTBEAT_PREFIX.to_vec();
+        m.extend_from_slice(&self.body());
+        m
+    }
+
+    /// Adds the issuer's signature (replacing none: one line a key).
+    pub fn sign(&mut self, issuer: &IssuerKey) {
+        use ed25519_dalek::Signer;
+        let k = ed25519_dalek::SigningKey::from_bytes(issuer.secret());
+        let line = SignatureLine {
+            algorithm: ED25519.into(),
+            public_key: k.verifying_key().to_bytes().to_vec(),
+            signature: k.sign(&self.signed_message()).to_bytes().to_vec(),
+        };
+        self.signatures.retain(|l| l.public_key != line.public_key);
+        self.signatures.push(line);
+        self.signatures
+            .sort_by(|a, b| (&a.algorithm, &a.public_key).cmp(&(&b.algorithm, &b.public_key)));
+    }
+
+    /// The file: the six lines, an empty line, the signature lines.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.body();
+        out.push(b'\n');
+        out.extend_from_slice(&signatures_to_bytes(&self.signatures));
+        out
+    }
+
+    /// Parses a heartbeat, refusing any byte [`Heartbeat::to_bytes`] would
+    /// not have written.
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let bad = |what: String| Error::invalid(HEARTBEAT_FILE, what);
+        if bytes.len() > MAX_HEARTBEAT {
+            return Err(bad(format!(
+                "{} bytes, more than the {MAX_HEARTBEAT} a heartbeat may have",
+                bytes.len()
+            )));
+        }
+        let end = bytes
+            .windows(2)
+            .position(|w| w == b"\n\n")
+            .ok_or_else(|| bad("no empty line after the six lines".into()))?;
+        let body = std::str::from_utf8(&bytes[..end])
+            .ok()
+            .filter(|t| t.bytes().all(|b| b == b'\n' || (0x20..0x7f).contains(&b)))
+            .ok_or_else(|| bad("not printable ASCII".into()))?;
+        let mut lines = body.split('\n');
+        if lines.next() != Some(HEARTBEAT_MAGIC) {
+            return Err(bad(format!("line 1 is not `{HEARTBEAT_MAGIC}`")));
+        }
+        let keys = ["archive", "sequence", "chain", "time", "expires"];
+        let mut v = [""; 5];
+        for (i, key) in keys.iter().enumerate() {
+            v[i] = lines
+                .next()
+                .and_then(|l| l.strip_prefix(key))
+                .and_then(|r| r.strip_prefix(' '))
+                .ok_or_else(|| bad(format!("line {} is not `{key} …`", i + 2)))?;
+        }
+        if lines.next().is_some() {
+            return Err(bad("a line after `expires`: 2.0 defines none".into()));
+        }
+        let time = |i: usize| {
+            parse_rfc3339(v[i]).ok_or_else(|| {
+                bad(format!(
+                    "{} is not a UTC time YYYY-MM-DDTHH:MM:SSZ",
+                    keys[i]
+                ))
+            })
+        };
+        let sigs = &bytes[end + 2..];
+        let signatures =
+            parse_signatures(sigs).map_err(|e| rename(e, HEARTBEAT_FILE, "signatures"))?;
+        let hb = Heartbeat {
+            archive_id: hex::decode_array(v[0])
+                .ok_or_else(|| bad("archive is not 32 lower-case hex digits".into()))?,
+            sequence: head::decimal(v[1]).ok_or_else(|| {
+                bad("sequence is not a decimal number without leading zeros".into())
+            })?,
+            chain: hex::decode_array(v[2])
+                .ok_or_else(|| bad("chain is not 64 lower-case hex digits".into()))?,
+            time: time(3)?,
+            expires: time(4)?,
+            signatures,
+        };
+        if hb.expires <= hb.time {
+            return Err(bad("expires is not after time".into()));
+        }
+        if hb.to_bytes() != bytes {
+            return Err(bad("not in its one spelling".into()));
+        }
+        Ok(hb)
+    }
+
+    /// Checks the heartbeat as a reader at `now` must (SPEC §34.4): signed
+    /// by one of `issuers`, `time` not more than [`MAX_CLOCK_SKEW`] ahead,
+    /// `expires` not passed.
+    pub fn check(&self, issuers: &[[u8; 32]], now: i64) -> std::result::Result<(), WitnessError> {
+        let file = HEARTBEAT_FILE.to_string();
+        let signed = issuer_signed(
+            &self.signatures,
+            &self.signed_message(),
+            issuers,
+            verify_plain,
+        );
+        if !signed {
+            return Err(WitnessError::NotIssuerSigned { file });
+        }
+        if self.time > now.saturating_add(MAX_CLOCK_SKEW) {
+            return Err(WitnessError::InFuture {
+                file,
+                time: format_rfc3339(self.time),
+                now: format_rfc3339(now),
+            });
+        }
+        if self.expires <= now {
+            return Err(WitnessError::Expired {
+                file,
+                expires: format_rfc3339(self.expires),
+                now: format_rfc3339(now),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a witness remembers of one series: the last generation it
+/// cosigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The series.
+    pub archive_id: [u8; 16],
+    /// The generation last cosigned.
+    pub sequence: u64,
+    /// Its chain hash.
+    pub chain: [u8; 32],
+    /// Its head's `created`.
+    pub created: i64,
+    /// When the witness cosigned it.
+    pub time: i64,
+}
+
+/// A witness's state: one [`Held`] a series, sorted by archive id
+/// (SPEC §34.5). Written whole, atomically, before each cosignature.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WitnessState {
+    /// The series, sorted by archive id, one each.
+    pub series: Vec<Held>,
+}
+
+impl WitnessState {
+    /// What the state holds for a series.
+    pub fn get(&self, archive_id: &[u8; 16]) -> Option<&Held> {
+        self.series
+            .binary_search_by(|h| h.archive_id.cmp(archive_id))
+            .ok()
+            .map(|i| &self.series[i])
+    }
+
+    /// Records a series' newest cosigned generation.
+    pub fn set(&mut self, held: Held) {
+        match self
+            .series
+            .binary_search_by(|h| h.archive_id.cmp(&held.archive_id))
+        {
+            Ok(i) => self.series[i] = held,
+            Err(i) => self.series.insert(i, held),
+        }
+    }
+
+    /// Forgets a series (`witness --reset`).
+    pub fn remove(&mut self, archive_id: &[u8; 16]) -> bool {
+        let before = self.series.len();
+        self.series.retain(|h| &h.archive_id != archive_id);
+        self.series.len() != before
+    }
+
+    /// The file: [`STATE_MAGIC`], then one line a series:
+    /// `<archive> <sequence> <chain> <created> <time>`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = format!("{STATE_MAGIC}\n").into_bytes();
+        for h in &self.series {
+            out.extend_from_slice(
+                format!(
+                    "{} {} {} {} {}\n",
+                    hex::encode(&h.archive_id),
+                    h.sequence,
+                    hex::encode(&h.chain),
+                    format_rfc3339(h.created),
+                    format_rfc3339(h.time)
+                )
+                .as_bytes(),
+            );
+        }
+        out
+    }
+
+    /// Parses a state file strictly; at most [`MAX_STATE_SERIES`] series.
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let bad = |what: String| Error::invalid(STATE_FILE, what);
+        let max = STATE_MAGIC.len() + 1 + MAX_STATE_SERIES * 160;
+        if bytes.len() > max {
+            return Err(bad(format!("{} bytes, more than {max}", bytes.len())));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or_else(|| bad("does not end with a line feed".into()))?;
+        let mut lines = body.split('\n');
+        if lines.next() != Some(STATE_MAGIC) {
+            return Err(bad(format!("line 1 is not `{STATE_MAGIC}`")));
+        }
+        let mut state = WitnessState::default();
+        for (i, line) in lines.enumerate() {
+            let n = i + 2;
+            let f: Vec<&str> = line.split(' ').collect();
+            let [a, s, c, cr, t] = f[..] else {
+                return Err(bad(format!(
+                    "line {n} is not `<archive> <sequence> <chain> <created> <time>`"
+                )));
+            };
+            let held = Held {
+                archive_id: hex::decode_array(a)
+                    .ok_or_else(|| bad(format!("line {n}: the archive id is not 32 hex digits")))?,
+                sequence: head::decimal(s)
+                    .ok_or_else(|| bad(format!("line {n}: the sequence is not a number")))?,
+                chain: hex::decode_array(c)
+                    .ok_or_else(|| bad(format!("line {n}: the chain hash is not 64 hex digits")))?,
+                created: parse_rfc3339(cr)
+                    .ok_or_else(|| bad(format!("line {n}: created is not a UTC time")))?,
+                time: parse_rfc3339(t)
+                    .ok_or_else(|| bad(format!("line {n}: the time is not a UTC time")))?,
+            };
+            if state
+                .series
+                .last()
+                .is_some_and(|p| p.archive_id >= held.archive_id)
+            {
+                return Err(bad(format!(
+                    "line {n} is not after line {} (sorted by archive id, one line a series)",
+                    n - 1
+                )));
+            }
+            state.series.push(held);
+        }
+        Ok(state)
+    }
+}
+
+/// Why a witness refuses to cosign (SPEC §34.5), from its state and the
+/// head it is shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The copy holds an older generation than the witness cosigned: its
+    /// own storage was rolled back.
+    #[error(
+        "this copy holds generation {held} of series {archive}, but this witness cosigned \
+         generation {cosigned} at {time}: the copy was rolled back"
+    )]
+    Rollback {
+        /// The series.
+        archive: String,
+        /// The generation the copy holds.
+        held: u64,
+        /// The generation the witness cosigned.
+        cosigned: u64,
+        /// When it cosigned it.
+        time: String,
+    },
+    /// The copy holds another generation with the sequence the witness
+    /// cosigned: a fork.
+    #[error(
+        "this copy holds a generation {sequence} of series {archive} other than the one this \
+         witness cosigned (chain {cosigned}, here {found}): a fork"
+    )]
+    Fork {
+        /// The series.
+        archive: String,
+        /// The sequence.
+        sequence: u64,
+        /// The chain hash cosigned.
+        cosigned: String,
+        /// The chain hash found.
+        found: String,
+    },
+    /// The witness cannot link the generation it holds to the one it
+    /// cosigned last.
+    #[error(
+        "generation {sequence} of series {archive} does not follow generation {cosigned} that \
+         this witness cosigned: {why}"
+    )]
+    Unlinked {
+        /// The series.
+        archive: String,
+        /// The generation shown.
+        sequence: u64,
+        /// The generation last cosigned.
+        cosigned: u64,
+        /// What is missing or wrong.
+        why: String,
+    },
+    /// The head's `created` is ahead of the witness's clock, or before
+    /// the generation it cosigned last.
+    #[error("generation {sequence} of series {archive}: {why}")]
+    BadTime {
+        /// The series.
+        archive: String,
+        /// The generation.
+        sequence: u64,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl WitnessState {
+    /// Decides whether a witness may cosign `head` (chain hash `chain`)
+    /// at `now` (SPEC §34.5 rules 3 and 4). `chain_to` gives the heads of
+    /// the generations between the last cosigned one and `head`, as
+    /// `previous` links: called with a sequence, it returns that
+    /// generation's (`previous`, chain hash) if the witness has its file.
+    pub fn admit(
+        &self,
+        head: &Head,
+        chain: &[u8; 32],
+        now: i64,
+        mut chain_to: impl FnMut(u64) -> Option<([u8; 32], [u8; 32])>,
+    ) -> std::result::Result<(), Refusal> {
+        let archive = hex::encode(&head.archive_id);
+        if head.created > now.saturating_add(MAX_CLOCK_SKEW) {
+            return Err(Refusal::BadTime {
+                archive,
+                sequence: head.sequence,
+                why: format!(
+                    "created {}, more than 10 minutes after this clock ({})",
+                    format_rfc3339(head.created),
+                    format_rfc3339(now)
+                ),
+            });
+        }
+        let Some(held) = self.get(&head.archive_id) else {
+            return Ok(());
+        };
+        if head.sequence < held.sequence {
+            return Err(Refusal::Rollback {
+                archive,
+                held: head.sequence,
+                cosigned: held.sequence,
+                time: format_rfc3339(held.time),
+            });
+        }
+        if head.sequence == held.sequence {
+            if chain != &held.chain {
+                return Err(Refusal::Fork {
+                    archive,
+                    sequence: head.sequence,
+                    cosigned: hex::encode(&held.chain),
+                    found: hex::encode(chain),
+                });
+            }
+            return Ok(());
+        }
+        if head.created < held.created {
+            return Err(Refusal::BadTime {
+                archive,
+                sequence: head.sequence,
+                why: format!(
+                    "created {}, before generation {} ({}) that this witness cosigned",
+                    format_rfc3339(head.created),
+                    held.sequence,
+                    format_rfc3339(held.created)
+                ),
+            });
+        }
+        // Walk back from the head shown to the generation held.
+        let mut want = head.previous;
+        for s in (held.sequence + 1..head.sequence).rev() {
+            let Some((previous, c)) = chain_to(s) else {
+                return Err(Refusal::Unlinked {
+                    archive,
+                    sequence: head.sequence,
+                    cosigned: held.sequence,
+                    why: format!(
+                        "generation {s} is not present (`--reset` trusts it as a first sight)"
+                    ),
+                });
+            };
+            if c != want {
+                return Err(Refusal::Unlinked {
+                    archive,
+                    sequence: head.sequence,
+                    cosigned: held.sequence,
+                    why: format!(
+                        "generation {s} present is not the one generation {} names",
+                        s + 1
+                    ),
+                });
+            }
+            want = previous;
+        }
+        if want != held.chain {
+            return Err(Refusal::Unlinked {
+                archive,
+                sequence: head.sequence,
+                cosigned: held.sequence,
+                why: format!(
+                    "the chain leads to another generation {} than the one cosigned (a fork)",
+                    held.sequence
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer() -> IssuerKey {
+        IssuerKey::from_bytes([1; 32])
+    }
+
+    fn witness(n: u8) -> WitnessKey {
+        WitnessKey::from_bytes([n; 32])
+    }
+
+    fn head(sequence: u64, previous: [u8; 32]) -> Head {
+        Head {
+            archive_id: [7; 16],
+            sequence,
+            previous,
+            created: 1_800_000_000 + sequence as i64 * 86_400,
+            records: 10,
+            bytes: 100,
+            records_root: [0x11; 32],
+            entries: [0x22; 32],
+            public: [0x33; 32],
+        }
+    }
+
+    fn generation(sequence: u64, previous: [u8; 32]) -> (Vec<u8>, Vec<u8>) {
+        let h = head(sequence, previous).to_bytes();
+        let s = signatures_to_bytes(&[head::sign(&issuer(), &h)]);
+        (h, s)
+    }
+
+    const NOW: i64 = 1_801_000_000;
+
+    #[test]
+    fn cosignature_files_round_trip_and_check() {
+        let (h, s) = generation(1, [9; 32]);
+        let mut c = Cosignatures::new(&h, &s).unwrap();
+        c.add(cosign(&witness(2), &h, NOW as u64 - 10));
+        c.add(cosign(&witness(3), &h, NOW as u64 - 20));
+        // An older line of a key already there is not kept; a newer one is.
+        c.add(cosign(&witness(2), &h, NOW as u64 - 100));
+        assert_eq!(c.lines.len(), 2);
+        c.add(cosign(&witness(3), &h, NOW as u64 - 5));
+        let bytes = c.to_bytes();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.starts_with("legation-head 2.0\n"));
+        assert!(text.contains(
+            "public 3333333333333333333333333333333333333333333333333333333333333333\n\ned25519 "
+        ));
+        let p = Cosignatures::parse(&bytes, "w.cosig").unwrap();
+        assert_eq!(p, c);
+        assert_eq!(p.to_bytes(), bytes);
+        assert_eq!(p.chain(), head::chain_hash(&h, &s));
+        let keys = [witness(2).public(), witness(3).public()];
+        let got = p.check(&[issuer().public()], &keys, NOW, "w").unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(got
+            .iter()
+            .any(|g| g.witness == keys[1] && g.time == NOW - 5));
+        // Only the witnesses asked for count.
+        assert_eq!(
+            p.check(&[issuer().public()], &keys[..1], NOW, "w")
+                .unwrap()
+                .len(),
+            1
+        );
+        // Another issuer: the head is not vouched for.
+        assert!(matches!(
+            p.check(&[[5; 32]], &keys, NOW, "w"),
+            Err(WitnessError::NotIssuerSigned { .. })
+        ));
+        // Too far in the future for this clock.
+        assert!(matches!(
+            p.check(&[issuer().public()], &keys, NOW - 1000, "w"),
+            Err(WitnessError::InFuture { .. })
+        ));
+        // Unsigned generations parse (an empty signatures part).
+        let mut u = Cosignatures::new(&h, b"").unwrap();
+        u.add(cosign(&witness(2), &h, 5));
+        assert_eq!(Cosignatures::parse(&u.to_bytes(), "u").unwrap(), u);
+    }
+
+    #[test]
+    fn a_tampered_cosignature_is_refused() {
+        let (h, s) = generation(1, [9; 32]);
+        let mut c = Cosignatures::new(&h, &s).unwrap();
+        c.add(cosign(&witness(2), &h, 1000));
+        let keys = [witness(2).public()];
+        // The time changed after signing.
+        let mut t = c.clone();
+        t.lines[0].time = 1001;
+        let e = t
+            .check(&[issuer().public()], &keys, NOW, "w.cosig")
+            .unwrap_err();
+        assert!(e.to_string().contains("does not verify"), "{e}");
+        // The cosignature moved to another head of the same series.
+        let (h2, s2) = generation(2, [8; 32]);
+        let mut moved = Cosignatures::new(&h2, &s2).unwrap();
+        moved.lines = c.lines.clone();
+        assert!(matches!(
+            moved.check(&[issuer().public()], &keys, NOW, "w"),
+            Err(WitnessError::BadSignature { .. })
+        ));
+        // A cosignature is not a head signature and the reverse.
+        let as_head = head::SignatureLine {
+            algorithm: ED25519.into(),
+            public_key: c.lines[0].public_key.clone(),
+            signature: c.lines[0].signature.clone(),
+        };
+        assert_eq!(head::verify(&as_head, &h), Some(false));
+        // An unknown algorithm is skipped.
+        let mut pq = c.clone();
+        pq.add(CosignatureLine {
+            algorithm: "cosignature-ml-dsa-65".into(),
+            public_key: vec![1; 1952],
+            time: 3,
+            signature: vec![2; 3309],
+        });
+        let back = Cosignatures::parse(&pq.to_bytes(), "pq").unwrap();
+        assert_eq!(back.lines.len(), 2);
+        assert_eq!(
+            back.check(&[issuer().public()], &keys, NOW, "w")
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn hostile_cosignature_files_are_refused() {
+        let (h, s) = generation(1, [9; 32]);
+        let mut c = Cosignatures::new(&h, &s).unwrap();
+        c.add(cosign(&witness(2), &h, 1000));
+        c.add(cosign(&witness(3), &h, 1000));
+        let good = String::from_utf8(c.to_bytes()).unwrap();
+        let e = |t: &str| {
+            Cosignatures::parse(t.as_bytes(), "w.cosig")
+                .unwrap_err()
+                .to_string()
+        };
+        let first = good.lines().nth(13).unwrap().to_string();
+        let second = good.lines().nth(14).unwrap().to_string();
+        assert!(first.starts_with("cosignature-ed25519 "), "{first}");
+        let swapped = good.replace(&format!("{first}\n{second}"), &format!("{second}\n{first}"));
+        assert!(e(&swapped).contains("is not after line 1"));
+        assert!(e(&good.replace(" 1000 ", " 01000 ")).contains("the time"));
+        assert!(e(&good.replace(" 1000 ", " 9223372036854775808 ")).contains("the time"));
+        assert!(e(&good.replacen("cosignature-ed25519", "cosig-ed25519", 1)).contains("algorithm"));
+        assert!(
+            e(&good.replacen("cosignature-ed25519 ", "cosignature-ed25519 00", 1))
+                .contains("32-byte key")
+        );
+        assert!(e(good.trim_end()).contains("line feed"));
+        assert!(e(&good.replacen("\n\ned25519", "\ned25519", 1)).contains("no empty line"));
+        assert!(e(&good.replacen("sequence 1", "sequence 01", 1)).starts_with("w.cosig: the head"));
+        assert!(e(&good[..200]).contains("head"));
+        assert!(e(&format!("{good}\n")).contains("not `<algorithm>"));
+        let many: String = (0..=MAX_COSIGNATURES)
+            .map(|i| format!("cosignature-x{i:03} 00 1 00\n"))
+            .collect();
+        let base = good.split("cosignature-").next().unwrap();
+        assert!(e(&format!("{base}{many}")).contains("more than 64"));
+        let huge = vec![b'a'; MAX_COSIGNATURE_FILE + 1];
+        assert!(Cosignatures::parse(&huge, "w")
+            .unwrap_err()
+            .to_string()
+            .contains("more than"));
+    }
+
+    #[test]
+    fn heartbeats_round_trip_and_expire() {
+        let mut hb = Heartbeat {
+            archive_id: [7; 16],
+            sequence: 18,
+            chain: [0xcd; 32],
+            time: NOW - 3600,
+            expires: NOW + 6 * 86_400,
+            signatures: Vec::new(),
+        };
+        hb.sign(&issuer());
+        hb.sign(&issuer());
+        assert_eq!(hb.signatures.len(), 1);
+        let bytes = hb.to_bytes();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.starts_with("legation-heartbeat 2.0\narchive 07070707070707070707070707070707\nsequence 18\nchain cdcd"), "{text}");
+        assert!(
+            text.contains(&format!("\nexpires {}\n", format_rfc3339(NOW + 6 * 86_400))),
+            "{text}"
+        );
+        let p = Heartbeat::parse(&bytes).unwrap();
+        assert_eq!(p, hb);
+        p.check(&[issuer().public()], NOW).unwrap();
+        assert!(matches!(
+            p.check(&[issuer().public()], NOW + 7 * 86_400),
+            Err(WitnessError::Expired { .. })
+        ));
+        assert!(matches!(
+            p.check(&[[4; 32]], NOW),
+            Err(WitnessError::NotIssuerSigned { .. })
+        ));
+        assert!(matches!(
+            p.check(&[issuer().public()], NOW - 7200),
+            Err(WitnessError::InFuture { .. })
+        ));
+        let tampered = text.replace("sequence 18", "sequence 19");
+        let t = Heartbeat::parse(tampered.as_bytes()).unwrap();
+        assert!(matches!(
+            t.check(&[issuer().public()], NOW),
+            Err(WitnessError::NotIssuerSigned { .. })
+        ));
+        let e = |t: &str| Heartbeat::parse(t.as_bytes()).unwrap_err().to_string();
+        assert!(e(&text.replace("sequence 18", "sequence 018")).contains("sequence"));
+        assert!(
+            e(&text.replace("legation-heartbeat 2.0", "legation-heartbeat 2.1")).contains("line 1")
+        );
+        assert!(e(&text.replacen("\n\n", "\n", 1)).contains("empty line"));
+        assert!(e(&text.replacen("expires", "expire", 1)).contains("line 6"));
+        let backwards = Heartbeat {
+            expires: hb.time,
+            ..hb.clone()
+        };
+        assert!(Heartbeat::parse(&backwards.to_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("after time"));
+        assert!(e(&format!("{text}\n")).contains("heartbeat"));
+        assert!(Heartbeat::parse(&vec![b'\n'; MAX_HEARTBEAT + 1]).is_err());
+    }
+
+    #[test]
+    fn witness_state_round_trips_and_admits_only_forward() {
+        let (h0, s0) = generation(0, [0; 32]);
+        let c0 = head::chain_hash(&h0, &s0);
+        let (h1, s1) = generation(1, c0);
+        let c1 = head::chain_hash(&h1, &s1);
+        let (h2, s2) = generation(2, c1);
+        let c2 = head::chain_hash(&h2, &s2);
+        let mut state = WitnessState::default();
+        let p = |h: &[u8]| Head::parse(h).unwrap();
+        // First sight: anything.
+        state.admit(&p(&h1), &c1, NOW, |_| None).unwrap();
+        state.set(Held {
+            archive_id: [7; 16],
+            sequence: 1,
+            chain: c1,
+            created: p(&h1).created,
+            time: NOW,
+        });
+        state.set(Held {
+            archive_id: [1; 16],
+            sequence: 4,
+            chain: [3; 32],
+            created: 5,
+            time: 6,
+        });
+        let bytes = state.to_bytes();
+        assert_eq!(WitnessState::parse(&bytes).unwrap(), state);
+        assert_eq!(state.series[0].archive_id, [1; 16]);
+        // Same generation again: fine; the next: linked by `previous`.
+        state.admit(&p(&h1), &c1, NOW, |_| None).unwrap();
+        state.admit(&p(&h2), &c2, NOW, |_| None).unwrap();
+        // Rolled back to 0.
+        let e = state.admit(&p(&h0), &c0, NOW, |_| None).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Refusal::Rollback {
+                    held: 0,
+                    cosigned: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Another generation 1: a fork.
+        let other = Head {
+            records: 11,
+            ..p(&h1)
+        };
+        let e = state.admit(&other, &[5; 32], NOW, |_| None).unwrap_err();
+        assert!(matches!(e, Refusal::Fork { .. }), "{e}");
+        // Generation 3 with 2 missing, then present.
+        let (h3, s3) = generation(3, c2);
+        let c3 = head::chain_hash(&h3, &s3);
+        let e = state.admit(&p(&h3), &c3, NOW, |_| None).unwrap_err();
+        assert!(matches!(e, Refusal::Unlinked { .. }), "{e}");
+        state
+            .admit(&p(&h3), &c3, NOW, |s| (s == 2).then_some((c1, c2)))
+            .unwrap();
+        // A generation 2 of another chain.
+        let e = state
+            .admit(&p(&h3), &c3, NOW, |s| (s == 2).then_some(([1; 32], c2)))
+            .unwrap_err();
+        assert!(e.to_string().contains("fork"), "{e}");
+        // A generation 2 not following the cosigned 1.
+        let (h2b, _) = generation(2, [6; 32]);
+        let e = state.admit(&p(&h2b), &[2; 32], NOW, |_| None).unwrap_err();
+        assert!(matches!(e, Refusal::Unlinked { .. }), "{e}");
+        // Created far ahead of the clock.
+        let e = state
+            .admit(&p(&h2), &c2, p(&h2).created - 3600, |_| None)
+            .unwrap_err();
+        assert!(matches!(e, Refusal::BadTime { .. }), "{e}");
+        assert!(state.remove(&[7; 16]));
+        assert!(state.get(&[7; 16]).is_none());
+        // Hostile state files.
+        let e = |t: &str| WitnessState::parse(t.as_bytes()).unwrap_err().to_string();
+        let text = String::from_utf8(bytes).unwrap();
+        let l: Vec<&str> = text.lines().collect();
+        assert!(e(&format!("{}\n{}\n{}\n", l[0], l[2], l[1])).contains("not after"));
+        assert!(e("legation-witness-state 2\n").contains("line 1"));
+        assert!(e(&text.replace(" 4 ", " x ")).contains("sequence"));
+        assert!(e(text.trim_end()).contains("line feed"));
+    }
+
+    #[test]
+    fn witness_keys_have_their_own_tags() {
+        let k = witness(9);
+        let text = crate::keys::format_key_file(WITNESS_SECRET, k.secret(), "witness of Iceland");
+        assert_eq!(
+            *crate::keys::parse_key_file(&text, WITNESS_SECRET, "w.key").unwrap(),
+            [9; 32]
+        );
+        let e = crate::keys::parse_key_file(&text, crate::keys::ISSUER_SECRET, "w.key")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(WITNESS_SECRET), "{e}");
+        assert_eq!(k.short_id(), hex::encode(&k.public()[..8]));
+        assert!(!format!("{k:?}").contains("0909"));
+    }
+}
