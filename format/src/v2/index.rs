@@ -383,6 +383,449 @@ impl Index {
     }
 }
 
+/// The form byte that opens a series-form index (SPEC §33.3).
+pub const SERIES_FORM: u8 = 2;
+/// Most runs a series-form index may list (newest first, the last the base).
+pub const MAX_RUNS: usize = 4;
+
+/// A bundle as a series-form index lists it: where it is, in which
+/// generation's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesBundle {
+    /// The bundle stream's random id.
+    pub stream: [u8; 16],
+    /// Stored record bytes in the bundle.
+    pub len: u64,
+    /// The plaintext's length with its padding (at least `padme(len)`).
+    pub padded: u64,
+    /// The generation whose file holds it.
+    pub generation: u64,
+    /// Its number `k` in that file (`b/k`).
+    pub entry: u64,
+    /// Where the entry's data starts in that file.
+    pub offset: u64,
+}
+
+/// A catalog page as a series-form index lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPage {
+    /// The page stream's random id.
+    pub stream: [u8; 16],
+    /// Items on the page (records and tombstones), 1 to [`PAGE_RECORDS`].
+    pub count: u32,
+    /// Path of the page's last item.
+    pub last: String,
+    /// Bundle (an index into the bundle list) of the page's first live
+    /// item that has no place of its own.
+    pub first_bundle: u64,
+    /// Its offset there.
+    pub first_offset: u64,
+    /// The generation whose file holds the page.
+    pub generation: u64,
+    /// Its number `k` in that file (`c/k`).
+    pub entry: u64,
+    /// Where the entry's data starts in that file.
+    pub offset: u64,
+    /// Its sealed bytes.
+    pub size: u64,
+    /// Base run only: how many of the page's records are live.
+    pub live: Option<u64>,
+}
+
+/// Counts of change against the previous generation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Records added.
+    pub added: u64,
+    /// Records whose bytes or facts changed.
+    pub changed: u64,
+    /// Records removed.
+    pub removed: u64,
+}
+
+/// The catalog index of a dependent generation (SPEC §33.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesIndex {
+    /// Live records.
+    pub records: u64,
+    /// What changed since the previous generation.
+    pub changes: Changes,
+    /// The tables; each begins with the previous generation's.
+    pub tables: Tables,
+    /// The bundles; the list begins with the previous generation's.
+    pub bundles: Vec<SeriesBundle>,
+    /// The runs, newest first; the last is the base run.
+    pub runs: Vec<Vec<RunPage>>,
+    /// The logical page roots over the live records in path order.
+    pub roots: Vec<[u8; 32]>,
+    /// Folders that hold no record.
+    pub empty_dirs: Vec<String>,
+}
+
+/// Bytes a series bundle line takes at least.
+const SERIES_BUNDLE_MIN: usize = 16 + 5;
+/// Bytes a run page line takes at least.
+const RUN_PAGE_MIN: usize = 16 + 8;
+
+impl SeriesIndex {
+    /// The index's bytes before compression.
+    fn plain(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let pages: usize = self.runs.iter().map(Vec::len).sum();
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(
+            64 + pages * 112 + self.bundles.len() * 40 + self.roots.len() * 32,
+        ));
+        out.push(SERIES_FORM);
+        varint::put(&mut out, self.records);
+        varint::put(&mut out, self.changes.added);
+        varint::put(&mut out, self.changes.changed);
+        varint::put(&mut out, self.changes.removed);
+        for list in [
+            &self.tables.media,
+            &self.tables.decoders,
+            &self.tables.reasons,
+        ] {
+            varint::put(&mut out, list.len() as u64);
+            for s in list {
+                varint::put_str(&mut out, s);
+            }
+        }
+        varint::put(&mut out, self.bundles.len() as u64);
+        for b in &self.bundles {
+            out.extend_from_slice(&b.stream);
+            for v in [b.len, b.padded, b.generation, b.entry, b.offset] {
+                varint::put(&mut out, v);
+            }
+        }
+        out.push(self.runs.len() as u8);
+        for (r, run) in self.runs.iter().enumerate() {
+            let base = r + 1 == self.runs.len();
+            varint::put(&mut out, run.len() as u64);
+            for p in run {
+                out.extend_from_slice(&p.stream);
+                varint::put(&mut out, u64::from(p.count));
+                varint::put_str(&mut out, &p.last);
+                for v in [
+                    p.first_bundle,
+                    p.first_offset,
+                    p.generation,
+                    p.entry,
+                    p.offset,
+                    p.size,
+                ] {
+                    varint::put(&mut out, v);
+                }
+                if base {
+                    varint::put(&mut out, p.live.unwrap_or(u64::from(p.count)));
+                }
+            }
+        }
+        varint::put(&mut out, self.roots.len() as u64);
+        for h in &self.roots {
+            out.extend_from_slice(h);
+        }
+        varint::put(&mut out, self.empty_dirs.len() as u64);
+        for d in &self.empty_dirs {
+            varint::put_str(&mut out, d);
+        }
+        out
+    }
+
+    /// The index's bytes, DEFLATEd, ready to seal; refuses (naming
+    /// `entry`) what a reader refuses for its size, or a run count outside
+    /// 1 to [`MAX_RUNS`].
+    pub fn encode_checked(&self, entry: &str) -> Result<Vec<u8>> {
+        if self.runs.is_empty() || self.runs.len() > MAX_RUNS {
+            return Err(Error::invalid(
+                entry,
+                format!("{} runs, not 1 to {MAX_RUNS}", self.runs.len()),
+            ));
+        }
+        let items = self.tables.media.len()
+            + self.tables.decoders.len()
+            + self.tables.reasons.len()
+            + self.bundles.len()
+            + self.runs.iter().map(Vec::len).sum::<usize>()
+            + self.roots.len()
+            + self.empty_dirs.len();
+        if items > MAX_INDEX_ITEMS {
+            return Err(Error::invalid(
+                entry,
+                format!(
+                    "too many items: {items}, more than the {MAX_INDEX_ITEMS} a reader accepts"
+                ),
+            ));
+        }
+        let plain = self.plain();
+        if plain.len() > MAX_INDEX_BYTES {
+            return Err(Error::invalid(
+                entry,
+                format!(
+                    "too large: {} bytes before compression, more than the {MAX_INDEX_BYTES} a \
+                     reader accepts",
+                    plain.len()
+                ),
+            ));
+        }
+        Ok(miniz_oxide::deflate::compress_to_vec(&plain, 6))
+    }
+
+    /// Parses and checks a series-form index's DEFLATEd bytes (already
+    /// unsealed); errors name `entry`. Every count is bounded by the bytes
+    /// left and by [`MAX_INDEX_ITEMS`] before anything is allocated.
+    /// Checks what needs the index alone (SPEC §33.3): the form byte, the
+    /// tables, bundles' padded sizes, 1 to [`MAX_RUNS`] runs each strictly
+    /// increasing by `last`, a base page when there are records, `live` at
+    /// most `count`, no stream id twice, `ceil(records / 4096)` roots.
+    /// What needs the files (generations, entries, sizes) is
+    /// [`SeriesIndex::check_files`].
+    pub fn parse(deflated: &[u8], entry: &str) -> Result<SeriesIndex> {
+        let plain = inflate_exact(deflated, MAX_INDEX_BYTES, entry)?;
+        let mut r = Reader::new(&plain, entry);
+        let mut budget = MAX_INDEX_ITEMS;
+        let mut count = |r: &mut Reader<'_>, min: usize, name: &str| -> Result<usize> {
+            let n = r.bounded((r.remaining() / min).min(budget) as u64, name)? as usize;
+            budget -= n;
+            Ok(n)
+        };
+        let form = r.byte()?;
+        if form != SERIES_FORM {
+            return Err(r.error(format!(
+                "form {form}: a dependent generation's index has form {SERIES_FORM}"
+            )));
+        }
+        let records = r.varint()?;
+        let changes = Changes {
+            added: r.varint()?,
+            changed: r.varint()?,
+            removed: r.varint()?,
+        };
+        let mut lists: [Vec<String>; 3] = Default::default();
+        for (list, (name, max)) in lists.iter_mut().zip([
+            ("media type", MAX_TEXT),
+            ("decoder", crate::container::MAX_NAME_LEN),
+            ("reason", MAX_TEXT),
+        ]) {
+            let n = count(&mut r, 1, name)?;
+            list.reserve_exact(n);
+            let mut seen = HashSet::with_capacity(n);
+            for _ in 0..n {
+                let s = r.str(max, name)?;
+                if name == "decoder" {
+                    check_decoder_name(s).map_err(|e| r.error(e))?;
+                }
+                if !seen.insert(s) {
+                    return Err(r.error(format!("the {name} table lists {s:?} twice")));
+                }
+                list.push(s.to_owned());
+            }
+        }
+        let [media, decoders, reasons] = lists;
+        let tables = Tables::new(media, decoders, reasons);
+
+        let mut streams = HashSet::new();
+        let n = count(&mut r, SERIES_BUNDLE_MIN, "bundle count")?;
+        let mut bundles = Vec::with_capacity(n);
+        for i in 0..n {
+            let stream: [u8; 16] = r.bytes(16)?.try_into().expect("16 bytes");
+            if !streams.insert(stream) {
+                return Err(r.error("a stream id is used twice"));
+            }
+            let (len, padded) = (r.varint()?, r.varint()?);
+            if len >= MAX_BUNDLES_LEN
+                || padded >= MAX_BUNDLES_LEN
+                || crate::crypto::padme(len) > padded
+            {
+                return Err(r.error(format!(
+                    "bundle {i}: {len} bytes padded to {padded}, less than Padmé's {} or 2^62 \
+                     bytes or more",
+                    crate::crypto::padme(len.min(MAX_BUNDLES_LEN))
+                )));
+            }
+            bundles.push(SeriesBundle {
+                stream,
+                len,
+                padded,
+                generation: r.varint()?,
+                entry: r.varint()?,
+                offset: r.varint()?,
+            });
+        }
+        let runs_n = r.byte()? as usize;
+        if runs_n == 0 || runs_n > MAX_RUNS {
+            return Err(r.error(format!("{runs_n} runs, not 1 to {MAX_RUNS}")));
+        }
+        let mut runs = Vec::with_capacity(runs_n);
+        for k in 0..runs_n {
+            let base = k + 1 == runs_n;
+            let n = count(&mut r, RUN_PAGE_MIN, "page count")?;
+            let mut run: Vec<RunPage> = Vec::with_capacity(n);
+            for i in 0..n {
+                let stream: [u8; 16] = r.bytes(16)?.try_into().expect("16 bytes");
+                if !streams.insert(stream) {
+                    return Err(r.error("a stream id is used twice"));
+                }
+                let c = r.varint()?;
+                if c == 0 || c > PAGE_RECORDS as u64 {
+                    return Err(r.error(format!(
+                        "run {k} page {i} holds {c} items, not 1 to {PAGE_RECORDS}"
+                    )));
+                }
+                let last = r.str(MAX_PATH, "last path")?;
+                check_record_path(last).map_err(|e| r.error(format!("run {k} page {i}: {e}")))?;
+                if run.last().is_some_and(|p| p.last.as_str() >= last) {
+                    return Err(r.error(format!(
+                        "run {k} page {i}: last paths must strictly increase"
+                    )));
+                }
+                let last = last.to_owned();
+                let first_bundle = r.varint()?;
+                if first_bundle > 0 && first_bundle >= bundles.len() as u64 {
+                    return Err(r.error(format!(
+                        "run {k} page {i}: bundle {first_bundle} is not one of the {} bundles",
+                        bundles.len()
+                    )));
+                }
+                let mut page = RunPage {
+                    stream,
+                    count: c as u32,
+                    last,
+                    first_bundle,
+                    first_offset: r.varint()?,
+                    generation: r.varint()?,
+                    entry: r.varint()?,
+                    offset: r.varint()?,
+                    size: r.varint()?,
+                    live: None,
+                };
+                if base {
+                    let live = r.varint()?;
+                    if live > c {
+                        return Err(
+                            r.error(format!("run {k} page {i}: {live} live records of {c}"))
+                        );
+                    }
+                    page.live = Some(live);
+                }
+                run.push(page);
+            }
+            if base && records > 0 && run.is_empty() {
+                return Err(r.error(format!("{records} records and an empty base run")));
+            }
+            runs.push(run);
+        }
+        let l = count(&mut r, 32, "root count")?;
+        let want = records.div_ceil(PAGE_RECORDS as u64);
+        if l as u64 != want {
+            return Err(r.error(format!("{l} page roots for {records} records, not {want}")));
+        }
+        let mut roots = Vec::with_capacity(l);
+        for _ in 0..l {
+            roots.push(r.hash()?);
+        }
+        let n = count(&mut r, 2, "empty folder count")?;
+        let mut empty_dirs: Vec<String> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let d = r.str(MAX_PATH, "empty folder")?;
+            check_record_path(d).map_err(|e| r.error(format!("empty folder: {e}")))?;
+            if empty_dirs.last().is_some_and(|p| p.as_str() >= d) {
+                return Err(r.error("empty folders are not sorted and unique"));
+            }
+            empty_dirs.push(d.to_owned());
+        }
+        if !r.is_empty() {
+            return Err(r.error("bytes after the empty folders"));
+        }
+        Ok(SeriesIndex {
+            records,
+            changes,
+            tables,
+            bundles,
+            runs,
+            roots,
+            empty_dirs,
+        })
+    }
+
+    /// Checks the index against the files (SPEC §33.3): every generation
+    /// named is `sequence` (this file) or one of `inherited`; every page
+    /// and bundle of this file names an entry that `size_of(name)` gives
+    /// with the size it needs (a bundle: the sealed length of `padded`; a
+    /// page: `size`), and each of this file's `pages` pages and `bundles`
+    /// bundles is named exactly once. Errors name `entry`.
+    pub fn check_files(
+        &self,
+        entry: &str,
+        sequence: u64,
+        inherited: &[u64],
+        pages: u64,
+        bundles: u64,
+        size_of: &dyn Fn(&str) -> Option<u64>,
+    ) -> Result<()> {
+        let bad = |what: String| Error::invalid(entry, what);
+        let known = |g: u64| g == sequence || inherited.binary_search(&g).is_ok();
+        let mut own_bundles = HashSet::new();
+        for (i, b) in self.bundles.iter().enumerate() {
+            if !known(b.generation) {
+                return Err(bad(format!(
+                    "bundle {i} is in generation {}, which series.inherits does not list",
+                    b.generation
+                )));
+            }
+            if b.generation == sequence {
+                let name = crate::v2::bundle_entry(b.entry);
+                let want = crate::crypto::sealed_len(b.padded);
+                if size_of(&name) != Some(want) || !own_bundles.insert(b.entry) {
+                    return Err(bad(format!(
+                        "bundle {i} names {name}, which this file does not hold once with \
+                         {want} bytes"
+                    )));
+                }
+            }
+        }
+        if own_bundles.len() as u64 != bundles {
+            return Err(bad(format!(
+                "names {} of this file's bundles, public.json counts {bundles}",
+                own_bundles.len()
+            )));
+        }
+        let mut own_pages = HashSet::new();
+        for (k, run) in self.runs.iter().enumerate() {
+            for (i, p) in run.iter().enumerate() {
+                if !known(p.generation) {
+                    return Err(bad(format!(
+                        "run {k} page {i} is in generation {}, which series.inherits does not \
+                         list",
+                        p.generation
+                    )));
+                }
+                if p.generation == sequence {
+                    let name = crate::v2::page_entry(p.entry);
+                    if size_of(&name) != Some(p.size) || !own_pages.insert(p.entry) {
+                        return Err(bad(format!(
+                            "run {k} page {i} names {name}, which this file does not hold once \
+                             with {} bytes",
+                            p.size
+                        )));
+                    }
+                }
+            }
+        }
+        if own_pages.len() as u64 != pages {
+            return Err(bad(format!(
+                "names {} of this file's pages, public.json counts {pages}",
+                own_pages.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Which form a sealed index's plaintext has, from `public.json`: the
+/// series form exactly when it has a `series` member.
+pub fn is_series_form(public: &crate::v2::public::Public) -> bool {
+    public.series.is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,5 +1102,144 @@ mod tests {
             )),
             "{e}"
         );
+    }
+
+    /// A series index of `records` records: two generations' bundles,
+    /// an overlay run and a base run.
+    fn series(records: u64) -> SeriesIndex {
+        let mut tables = Tables::default();
+        tables.media("text/plain");
+        let page = |i: u64, generation: u64, live: Option<u64>| RunPage {
+            stream: id(i, 5)[..16].try_into().unwrap(),
+            count: 4096,
+            last: format!("r/{i:08}"),
+            first_bundle: 0,
+            first_offset: 0,
+            generation,
+            entry: i,
+            offset: 100 + i,
+            size: 1000,
+            live,
+        };
+        let base_pages = records.div_ceil(4096);
+        SeriesIndex {
+            records,
+            changes: Changes {
+                added: 1,
+                changed: 2,
+                removed: 3,
+            },
+            tables,
+            bundles: (0..2)
+                .map(|g| SeriesBundle {
+                    stream: id(g, 6)[..16].try_into().unwrap(),
+                    len: 1000,
+                    padded: crate::crypto::padme(1000),
+                    generation: g,
+                    entry: 0,
+                    offset: 77,
+                })
+                .collect(),
+            runs: vec![
+                vec![page(100, 1, None)],
+                (0..base_pages).map(|i| page(i, 0, Some(4000))).collect(),
+            ],
+            roots: (0..base_pages).map(|i| id(i, 7)).collect(),
+            empty_dirs: vec!["vide".into()],
+        }
+    }
+
+    #[test]
+    fn a_series_index_round_trips_and_checks_its_files() {
+        let idx = series(10_000);
+        let bytes = idx.encode_checked(ENTRY).unwrap();
+        let back = SeriesIndex::parse(&bytes, ENTRY).unwrap();
+        assert_eq!(back, idx);
+        // The plain form refuses it, and it refuses the plain form.
+        assert!(Index::parse(&bytes, ENTRY).is_err());
+        let e = SeriesIndex::parse(&index(10, 1).encode(), ENTRY).unwrap_err();
+        assert!(e.to_string().contains("form 10"), "{e}");
+        // Against its files: generation 1 is this file (one bundle, one
+        // page), generation 0 inherited.
+        let size_of = |name: &str| match name {
+            "b/00000000" => Some(crate::crypto::sealed_len(crate::crypto::padme(1000))),
+            "c/00000064" => Some(1000),
+            _ => None,
+        };
+        back.check_files(ENTRY, 1, &[0], 1, 1, &size_of).unwrap();
+        let e = back.check_files(ENTRY, 1, &[], 1, 1, &size_of).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("generation 0, which series.inherits does not list"),
+            "{e}"
+        );
+        let e = back
+            .check_files(ENTRY, 1, &[0], 2, 1, &size_of)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("names 1 of this file's pages, public.json counts 2"),
+            "{e}"
+        );
+        let e = back
+            .check_files(ENTRY, 1, &[0], 1, 1, &|_| Some(5))
+            .unwrap_err();
+        assert!(e.to_string().contains("does not hold once"), "{e}");
+    }
+
+    #[test]
+    fn hostile_series_indexes_are_refused() {
+        let enc = |i: &SeriesIndex| miniz_oxide::deflate::compress_to_vec(&i.plain(), 6);
+        let refused = |i: &SeriesIndex, words: &str| {
+            let e = SeriesIndex::parse(&enc(i), ENTRY).unwrap_err().to_string();
+            assert!(e.contains(words), "{e} lacks {words}");
+            assert!(e.contains(ENTRY), "{e}");
+        };
+        let mut i = series(10_000);
+        i.roots.pop();
+        refused(&i, "2 page roots for 10000 records, not 3");
+        let mut i = series(10_000);
+        i.runs.last_mut().unwrap()[0].live = Some(5000);
+        refused(&i, "5000 live records of 4096");
+        let mut i = series(10_000);
+        i.runs.last_mut().unwrap().swap(0, 1);
+        refused(&i, "last paths must strictly increase");
+        let mut i = series(10_000);
+        i.runs[0][0].stream = i.runs[1][0].stream;
+        refused(&i, "a stream id is used twice");
+        let mut i = series(10_000);
+        i.bundles[1].padded = 999;
+        refused(&i, "less than Padmé");
+        let mut i = series(10_000);
+        i.runs.last_mut().unwrap().clear();
+        i.roots.clear();
+        i.records = 0;
+        assert!(SeriesIndex::parse(&enc(&i), ENTRY).is_ok());
+        i.records = 1;
+        i.roots = vec![[0; 32]];
+        refused(&i, "1 records and an empty base run");
+        let mut i = series(10_000);
+        i.runs[0][0].first_bundle = 9;
+        refused(&i, "bundle 9 is not one of the 2 bundles");
+        let mut i = series(10_000);
+        i.runs = vec![vec![]; 5];
+        assert!(i
+            .encode_checked(ENTRY)
+            .unwrap_err()
+            .to_string()
+            .contains("5 runs"));
+        refused(&i, "5 runs, not 1 to 4");
+        // Counts larger than the bytes left are refused before allocating,
+        // and every truncation is an error, never a panic.
+        let plain = series(5000).plain();
+        for cut in 0..plain.len() {
+            let d = miniz_oxide::deflate::compress_to_vec(&plain[..cut], 6);
+            assert!(SeriesIndex::parse(&d, ENTRY).is_err(), "cut at {cut}");
+        }
+        let mut huge = vec![SERIES_FORM, 0, 0, 0, 0];
+        huge.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+        let e = SeriesIndex::parse(&miniz_oxide::deflate::compress_to_vec(&huge, 6), ENTRY)
+            .unwrap_err();
+        assert!(e.to_string().contains("over the limit"), "{e}");
     }
 }

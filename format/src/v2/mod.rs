@@ -43,6 +43,7 @@ pub mod outboard;
 pub mod page;
 pub mod proof;
 pub mod public;
+pub mod series;
 pub mod tree;
 pub mod varint;
 pub mod witness;

@@ -41,6 +41,12 @@ const F_METADATA: u8 = 4;
 const F_NEW_BUNDLE: u8 = 8;
 /// Flag bit 4 (pages only): stored DEFLATE, and a stored size follows.
 const F_DEFLATE: u8 = 16;
+/// Flag bit 5 (series-form pages only, SPEC §33.4): the record's place,
+/// `varint bundle` and `varint offset`, follows its stored size.
+const F_PLACED: u8 = 32;
+/// Flag bit 6 (series-form overlay pages only): a tombstone, the path and
+/// nothing else.
+const F_REMOVED: u8 = 64;
 /// The flag bits a leaf may carry.
 const LEAF_FLAGS: u8 = F_MODIFIED | F_TITLE | F_METADATA;
 /// The flag bits a page record may carry.
@@ -445,32 +451,92 @@ impl Tables {
 /// `tables`, and returns the DEFLATEd bytes, ready to seal. Refuses what a
 /// reader would refuse.
 pub fn encode_page(records: &[Record], tables: &mut Tables) -> Result<Vec<u8>> {
-    const WHAT: &str = "catalog page (writing)";
-    if records.is_empty() || records.len() > PAGE_RECORDS {
+    let items: Vec<ItemRef<'_>> = records.iter().map(|r| ItemRef::Live(r, None)).collect();
+    encode_items(&items, tables, "catalog page (writing)")
+}
+
+/// One item of a series-form page (SPEC §33.4): a live record, with its
+/// place when flag bit 5 gives it, or a tombstone (flag bit 6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeriesItem {
+    /// A record in the catalog, with `(bundle, offset)` when the page
+    /// places it explicitly (bit 5; the bundle an index into the series
+    /// index's bundle list), else `None` (it follows the previous live
+    /// item, or starts where the page line says).
+    Live(Record, Option<(u64, u64)>),
+    /// A path removed from the catalog (overlay runs only).
+    Removed(String),
+}
+
+impl SeriesItem {
+    /// The item's path.
+    pub fn path(&self) -> &str {
+        match self {
+            SeriesItem::Live(r, _) => &r.path,
+            SeriesItem::Removed(p) => p,
+        }
+    }
+}
+
+/// An item to encode, borrowed.
+enum ItemRef<'a> {
+    Live(&'a Record, Option<(u64, u64)>),
+    Removed(&'a str),
+}
+
+/// Encodes the items of a series-form page (1 to [`PAGE_RECORDS`], paths
+/// strictly increasing), as [`encode_page`] does plain pages.
+pub fn encode_series_page(items: &[SeriesItem], tables: &mut Tables) -> Result<Vec<u8>> {
+    let items: Vec<ItemRef<'_>> = items
+        .iter()
+        .map(|i| match i {
+            SeriesItem::Live(r, p) => ItemRef::Live(r, *p),
+            SeriesItem::Removed(p) => ItemRef::Removed(p),
+        })
+        .collect();
+    encode_items(&items, tables, "series catalog page (writing)")
+}
+
+/// The encoder behind [`encode_page`] and [`encode_series_page`]; `what`
+/// names the page in errors.
+fn encode_items(items: &[ItemRef<'_>], tables: &mut Tables, what: &str) -> Result<Vec<u8>> {
+    if items.is_empty() || items.len() > PAGE_RECORDS {
         return Err(Error::invalid(
-            WHAT,
-            format!("{} records, not 1 to {PAGE_RECORDS}", records.len()),
+            what,
+            format!("{} records, not 1 to {PAGE_RECORDS}", items.len()),
         ));
     }
-    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(records.len() * 96));
-    varint::put(&mut out, records.len() as u64);
-    let mut items = 0usize;
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(items.len() * 96));
+    varint::put(&mut out, items.len() as u64);
+    let mut items_meta = 0usize;
     let mut prev = "";
-    for (i, rec) in records.iter().enumerate() {
-        rec.check().map_err(|e| Error::invalid(WHAT, e))?;
-        if i > 0 && rec.path.as_str() <= prev {
+    for (i, item) in items.iter().enumerate() {
+        let path = match item {
+            ItemRef::Live(rec, _) => rec.path.as_str(),
+            ItemRef::Removed(p) => {
+                check_record_path(p).map_err(|e| Error::invalid(what, e))?;
+                p
+            }
+        };
+        if i > 0 && path <= prev {
             return Err(Error::invalid(
-                WHAT,
-                format!(
-                    "{}: not after {prev} (paths must strictly increase)",
-                    rec.path
-                ),
+                what,
+                format!("{path}: not after {prev} (paths must strictly increase)"),
             ));
         }
-        items += rec.metadata.values().map(|v| 1 + v.len()).sum::<usize>();
-        if items > MAX_PAGE_ITEMS {
+        let shared = shared_prefix(prev, path);
+        let ItemRef::Live(rec, place) = item else {
+            out.push(F_REMOVED);
+            varint::put(&mut out, shared as u64);
+            varint::put_str(&mut out, &path[shared..]);
+            prev = path;
+            continue;
+        };
+        rec.check().map_err(|e| Error::invalid(what, e))?;
+        items_meta += rec.metadata.values().map(|v| 1 + v.len()).sum::<usize>();
+        if items_meta > MAX_PAGE_ITEMS {
             return Err(Error::invalid(
-                WHAT,
+                what,
                 format!("more than {MAX_PAGE_ITEMS} metadata items in one page"),
             ));
         }
@@ -481,13 +547,19 @@ pub fn encode_page(records: &[Record], tables: &mut Tables) -> Result<Vec<u8>> {
         if rec.encoding == Encoding::Deflate {
             flags |= F_DEFLATE;
         }
+        if place.is_some() {
+            flags |= F_PLACED;
+        }
         out.push(flags);
-        let shared = shared_prefix(prev, &rec.path);
         varint::put(&mut out, shared as u64);
         varint::put_str(&mut out, &rec.path[shared..]);
         varint::put(&mut out, rec.size);
         if rec.encoding == Encoding::Deflate {
             varint::put(&mut out, rec.stored_size);
+        }
+        if let Some((bundle, offset)) = place {
+            varint::put(&mut out, *bundle);
+            varint::put(&mut out, *offset);
         }
         out.extend_from_slice(&rec.blake3);
         varint::put(&mut out, tables.media(&rec.media_type));
@@ -503,7 +575,7 @@ pub fn encode_page(records: &[Record], tables: &mut Tables) -> Result<Vec<u8>> {
     }
     if out.len() > MAX_PAGE_BYTES {
         return Err(Error::invalid(
-            WHAT,
+            what,
             format!(
                 "{} bytes, more than the {MAX_PAGE_BYTES} a reader accepts",
                 out.len()
@@ -583,24 +655,72 @@ pub fn parse_page(deflated: &[u8], tables: &Tables, entry: &str) -> Result<Vec<R
 
 /// [`parse_page`] on the inflated bytes.
 fn parse_plain(plain: &[u8], tables: &Tables, entry: &str) -> Result<Vec<Record>> {
+    Ok(parse_items(plain, tables, entry, false)?
+        .into_iter()
+        .filter_map(|i| match i {
+            SeriesItem::Live(r, _) => Some(r),
+            SeriesItem::Removed(_) => None,
+        })
+        .collect())
+}
+
+/// Parses a series-form page (SPEC §33.4: flag bits 5 and 6 allowed) with
+/// the bounds of [`parse_page`]; tombstones only when `tombstones` (an
+/// overlay run's page).
+pub fn parse_series_page(
+    deflated: &[u8],
+    tables: &Tables,
+    entry: &str,
+    tombstones: bool,
+) -> Result<Vec<SeriesItem>> {
+    let plain = inflate_exact(deflated, MAX_PAGE_BYTES, entry)?;
+    let items = parse_items(&plain, tables, entry, true)?;
+    if !tombstones {
+        if let Some(SeriesItem::Removed(p)) =
+            items.iter().find(|i| matches!(i, SeriesItem::Removed(_)))
+        {
+            return Err(Error::invalid(
+                entry,
+                format!("{p}: a tombstone in a base run's page (only overlay runs hold them)"),
+            ));
+        }
+    }
+    Ok(items)
+}
+
+/// The parser behind [`parse_page`] (`series` false: bits 5 and 6
+/// refused) and [`parse_series_page`].
+fn parse_items(
+    plain: &[u8],
+    tables: &Tables,
+    entry: &str,
+    series: bool,
+) -> Result<Vec<SeriesItem>> {
     let mut r = Reader::new(plain, entry);
     // A record takes at least 38 bytes (flags, two path lengths, size,
-    // hash, media type, decoder, render).
+    // hash, media type, decoder, render), a tombstone 3.
+    let min = if series { 3 } else { 38 };
     let count = r.bounded(
-        (r.remaining() / 38).min(PAGE_RECORDS) as u64,
+        (r.remaining() / min).min(PAGE_RECORDS) as u64,
         "record count",
     )? as usize;
     if count == 0 {
         return Err(r.error("a page holds no record"));
     }
-    let mut records: Vec<Record> = Vec::with_capacity(count);
-    let mut items = 0usize;
+    let allowed = if series {
+        PAGE_FLAGS | F_PLACED
+    } else {
+        PAGE_FLAGS
+    };
+    let mut items: Vec<SeriesItem> = Vec::with_capacity(count);
+    let mut meta_items = 0usize;
     for i in 0..count {
         let flags = r.byte()?;
-        if flags & !PAGE_FLAGS != 0 {
+        let tombstone = series && flags == F_REMOVED;
+        if !tombstone && flags & !allowed != 0 {
             return Err(r.error(format!("record {i}: unknown flag bits {flags:#04x}")));
         }
-        let prev = records.last().map_or("", |p| p.path.as_str());
+        let prev = items.last().map_or("", |p| p.path());
         let shared = r.bounded(prev.len() as u64, "shared path prefix")? as usize;
         if !prev.is_char_boundary(shared) {
             return Err(r.error(format!("record {i}: shared prefix ends inside a character")));
@@ -622,11 +742,21 @@ fn parse_plain(plain: &[u8], tables: &Tables, entry: &str) -> Result<Vec<Record>
                 "{path}: not after {prev} (paths must strictly increase)"
             )));
         }
+        if tombstone {
+            check_record_path(&path).map_err(|e| r.error(e))?;
+            items.push(SeriesItem::Removed(path));
+            continue;
+        }
         let size = r.varint()?;
         let (encoding, stored_size) = if flags & F_DEFLATE != 0 {
             (Encoding::Deflate, r.varint()?)
         } else {
             (Encoding::Identity, size)
+        };
+        let place = if flags & F_PLACED != 0 {
+            Some((r.varint()?, r.varint()?))
+        } else {
+            None
         };
         let blake3 = r.hash()?;
         let media_type = table(&mut r, &tables.media, "media type")?;
@@ -653,14 +783,14 @@ fn parse_plain(plain: &[u8], tables: &Tables, entry: &str) -> Result<Vec<Record>
             stored_size,
             new_bundle: flags & F_NEW_BUNDLE != 0,
         };
-        read_optional(&mut r, flags, &mut rec, &mut items)?;
+        read_optional(&mut r, flags, &mut rec, &mut meta_items)?;
         rec.check().map_err(|e| Error::invalid(entry, e))?;
-        records.push(rec);
+        items.push(SeriesItem::Live(rec, place));
     }
     if !r.is_empty() {
         return Err(r.error("bytes after the last record"));
     }
-    Ok(records)
+    Ok(items)
 }
 
 /// Reads a `varint` index into `list` and returns the item.
@@ -700,6 +830,35 @@ pub fn locate(records: &[Record], first_bundle: u64, first_offset: u64) -> Vec<(
         offset = offset.saturating_add(r.stored_size);
     }
     out
+}
+
+/// Where each live item of a series-form page starts, `None` for a
+/// tombstone: a placed item (bit 5) where it says; the first live item
+/// without a place at the page line's `(first_bundle, first_offset)`;
+/// any other one after the previous live item's stored bytes, or at the
+/// next bundle's offset 0 when its bit 3 says so.
+pub fn locate_series(
+    items: &[SeriesItem],
+    first_bundle: u64,
+    first_offset: u64,
+) -> Vec<Option<(u64, u64)>> {
+    let mut at: Option<(u64, u64)> = None;
+    items
+        .iter()
+        .map(|item| {
+            let SeriesItem::Live(r, place) = item else {
+                return None;
+            };
+            let here = match (place, at) {
+                (Some(p), _) => *p,
+                (None, None) => (first_bundle, first_offset),
+                (None, Some((b, _))) if r.new_bundle => (b.saturating_add(1), 0),
+                (None, Some(p)) => p,
+            };
+            at = Some((here.0, here.1.saturating_add(r.stored_size)));
+            Some(here)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -817,6 +976,96 @@ mod tests {
         minimal.new_bundle = true;
         let page = encode_page(&[minimal.clone()], &mut tables).unwrap();
         assert_eq!(parse_page(&page, &tables, ENTRY).unwrap(), vec![minimal]);
+    }
+
+    #[test]
+    fn series_pages_round_trip_places_and_tombstones() {
+        let mut a = full_record(1, "a/1".into());
+        a.new_bundle = false;
+        let mut b = plain_record("a/2");
+        b.new_bundle = true;
+        let items = vec![
+            SeriesItem::Removed("a/0".into()),
+            SeriesItem::Live(a.clone(), None),
+            SeriesItem::Live(b.clone(), None),
+            SeriesItem::Removed("a/3".into()),
+            SeriesItem::Live(plain_record("a/4"), Some((7, 1234))),
+            SeriesItem::Live(plain_record("a/5"), None),
+        ];
+        let mut tables = Tables::default();
+        let page = encode_series_page(&items, &mut tables).unwrap();
+        let back = parse_series_page(&page, &tables, ENTRY, true).unwrap();
+        assert_eq!(back, items);
+        // Places: the first live item at the line's start, the next one
+        // starts the next bundle, the placed one where it says, the last
+        // after it; tombstones have none.
+        assert_eq!(
+            locate_series(&back, 2, 10),
+            vec![
+                None,
+                Some((2, 10)),
+                Some((3, 0)),
+                None,
+                Some((7, 1234)),
+                Some((7, 1237))
+            ]
+        );
+        // A base run's page holds no tombstone.
+        let e = parse_series_page(&page, &tables, ENTRY, false).unwrap_err();
+        assert!(
+            e.to_string().contains("a/0: a tombstone in a base run"),
+            "{e}"
+        );
+        // Bits 5 and 6 are refused in a plain page.
+        let e = parse_page(&page, &tables, ENTRY).unwrap_err();
+        assert!(e.to_string().contains("unknown flag bits 0x40"), "{e}");
+        let placed = encode_series_page(
+            &[SeriesItem::Live(plain_record("x"), Some((0, 0)))],
+            &mut tables,
+        )
+        .unwrap();
+        let e = parse_page(&placed, &tables, ENTRY).unwrap_err();
+        assert!(e.to_string().contains("unknown flag bits 0x20"), "{e}");
+    }
+
+    #[test]
+    fn hostile_series_pages_are_refused() {
+        let tables = Tables::default();
+        let deflate = |plain: &[u8]| miniz_oxide::deflate::compress_to_vec(plain, 6);
+        // A tombstone with another bit set.
+        let e =
+            parse_series_page(&deflate(&[1, 0x41, 0, 1, b'a']), &tables, ENTRY, true).unwrap_err();
+        assert!(e.to_string().contains("unknown flag bits 0x41"), "{e}");
+        // A count over what the bytes left can hold.
+        let e =
+            parse_series_page(&deflate(&[9, 0x40, 0, 1, b'a']), &tables, ENTRY, true).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("record count 9 is over the limit of 1"),
+            "{e}"
+        );
+        // Paths out of order, and a tombstone's path that is not a record path.
+        let e = parse_series_page(
+            &deflate(&[2, 0x40, 0, 1, b'b', 0x40, 0, 1, b'a']),
+            &tables,
+            ENTRY,
+            true,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not after b"), "{e}");
+        let e = parse_series_page(&deflate(&[1, 0x40, 0, 2, b'.', b'.']), &tables, ENTRY, true)
+            .unwrap_err();
+        assert!(e.to_string().contains(ENTRY), "{e}");
+        // A place cut short.
+        let mut tables = Tables::default();
+        let ok = encode_series_page(
+            &[SeriesItem::Live(plain_record("x"), Some((300, 300)))],
+            &mut tables,
+        )
+        .unwrap();
+        let plain = inflate_exact(&ok, MAX_PAGE_BYTES, ENTRY).unwrap();
+        let e = parse_series_page(&deflate(&plain[..8]), &tables, ENTRY, true).unwrap_err();
+        assert!(e.to_string().contains("ends early"), "{e}");
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub struct Public {
     pub decoders: Vec<DecoderRef>,
     /// Number of bundles (`b/00000000` onwards).
     pub bundles: u64,
+    /// A dependent generation's earlier generations (SPEC §33.2); absent
+    /// in a self-contained file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<crate::v2::series::SeriesMember>,
 }
 
 /// Where the sealed catalog is and how it is cut.
@@ -260,6 +264,7 @@ mod tests {
                 page_records: PAGE_RECORDS as u64,
             },
             bundles: 4,
+            series: None,
             decoders: vec![DecoderRef {
                 entry: "d/0123456789abcdef.wasm".into(),
                 name: "csv".into(),

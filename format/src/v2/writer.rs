@@ -1077,6 +1077,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             },
             bundles,
             decoders: std::mem::take(&mut self.decoders),
+            series: None,
         }
         .to_bytes();
         if bytes.len() > public::MAX_PUBLIC_BYTES {
