@@ -35,6 +35,8 @@ use crate::v2::{
 use crate::writer::{RecordMeta, RecordSource, WriterOptions, COMPRESS_MAX};
 use crate::{Error, Result};
 
+pub mod update;
+
 /// Sealed bytes gathered before one write to the output.
 const WRITE_BATCH: usize = 2 << 20;
 
@@ -410,6 +412,36 @@ struct Pending {
     blake3: [u8; 32],
     /// The record is the first of a bundle after the first bundle.
     starts_bundle: bool,
+}
+
+impl Pending {
+    /// The record as its page describes it.
+    fn into_record(self) -> page::Record {
+        let p = self;
+        let m = p.meta;
+        page::Record {
+            title: (!m.title.is_empty()).then_some(m.title),
+            media_type: m.media_type,
+            size: p.size,
+            blake3: p.blake3,
+            // A time RFC 3339's four-digit years cannot hold is dropped,
+            // as 1.x does.
+            modified: m.modified.filter(|&t| {
+                crate::time::parse_rfc3339(&crate::time::format_rfc3339(t)).is_some()
+            }),
+            decoder: m.decoder,
+            render: m.render,
+            metadata: m.metadata,
+            encoding: if p.deflated {
+                Encoding::Deflate
+            } else {
+                Encoding::Identity
+            },
+            stored_size: p.stored_size,
+            new_bundle: p.starts_bundle,
+            path: m.path,
+        }
+    }
 }
 
 /// The bundle being written.
@@ -807,29 +839,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         let mut records = Vec::with_capacity(pending.len());
         let mut leaves = Vec::with_capacity(pending.len());
         for p in pending {
-            let m = p.meta;
-            let rec = page::Record {
-                title: (!m.title.is_empty()).then_some(m.title),
-                media_type: m.media_type,
-                size: p.size,
-                blake3: p.blake3,
-                // A time RFC 3339's four-digit years cannot hold is dropped,
-                // as 1.x does.
-                modified: m.modified.filter(|&t| {
-                    crate::time::parse_rfc3339(&crate::time::format_rfc3339(t)).is_some()
-                }),
-                decoder: m.decoder,
-                render: m.render,
-                metadata: m.metadata,
-                encoding: if p.deflated {
-                    Encoding::Deflate
-                } else {
-                    Encoding::Identity
-                },
-                stored_size: p.stored_size,
-                new_bundle: p.starts_bundle,
-                path: m.path,
-            };
+            let rec = p.into_record();
             let salt = tree::record_salt(&self.data_key, &self.archive_id, &rec.path);
             leaves.push(tree::leaf_hash(&rec.leaf(&salt)?));
             records.push(rec);
@@ -915,7 +925,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         self.out.plain(INDEX_ENTRY, &index_sealed)?;
         self.write_parity(&index_sealed)?;
         self.write_outboard()?;
-        let mut head = Head {
+        let head = Head {
             archive_id: self.archive_id,
             sequence: self.sequence,
             previous: self.previous,
@@ -926,6 +936,13 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             entries: [0; 32],
             public: *blake3::hash(&public).as_bytes(),
         };
+        self.write_tail(public, head)
+    }
+
+    /// Writes what follows the outboard: `recovery`, `entries`,
+    /// `public.json`, `head` (with the entry table's hash put in),
+    /// `signatures`, the central directory and the end records.
+    fn write_tail(mut self, public: Vec<u8>, mut head: Head) -> Result<W> {
         let tail = recovery::TailRecovery {
             public: public.clone(),
             rows: self.entries_bytes(),

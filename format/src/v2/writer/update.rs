@@ -1,0 +1,996 @@
+//! The update writer: generation `s + 1` of a series as a **delta file**
+//! (SPEC §33, design note `docs/design/generations.md` §4, §5.1).
+//!
+//! The caller walks the new generation's records in path order, merged
+//! with the previous generation's catalog and its base run, and tells the
+//! writer for each path what became of it: [`UpdateWriter::keep`] (the
+//! stored bytes are unchanged: the record keeps its bundle, stream id,
+//! key and place, its facts may be new), [`UpdateWriter::add`] (new or
+//! changed bytes, written to this file's bundles) or
+//! [`UpdateWriter::remove`]. The writer writes:
+//!
+//! - the bytes of added and changed records in new bundles `b/…`;
+//! - the catalog: either an **overlay run** (every live item that differs
+//!   from the base run, and a tombstone for every base record no longer
+//!   live; the base run stays in the file that holds it), or, when the
+//!   caller asks for a **rebase**, a new base run of every live record
+//!   (each placed by flag bit 5 where it does not follow the one before);
+//! - the series-form index (bundles: the previous generation's list, then
+//!   this file's), its parity, `outboard`, `recovery`, `entries`,
+//!   `public.json` with the `series` member, `head` (`sequence + 1`,
+//!   `previous` = the previous chain hash) and `signatures`.
+//!
+//! Memory: one page of items, one logical page of leaf hashes, a line a
+//! page and a bundle. The records tree is over the live records in path
+//! order, 4096 to a logical page, so a generation's `records-root` is the
+//! root a self-contained archive of the same records would have.
+
+use std::io::{Seek, Write};
+
+use super::{ArchiveWriter, Kept};
+use crate::crypto::{self, DataKey, StreamId};
+use crate::keys::IssuerKey;
+use crate::manifest::DecoderRef;
+use crate::v2::head::Head;
+use crate::v2::index::{Changes, RunPage, SeriesBundle, SeriesIndex};
+use crate::v2::page::{self, Record, SeriesItem};
+use crate::v2::series::{Inherited, SeriesMember};
+use crate::v2::{bundle_entry, page_entry, public, tree, INDEX_ENTRY, PAGE_RECORDS, PUBLIC_ENTRY};
+use crate::writer::{RecordMeta, RecordSource, WriterOptions};
+use crate::{Error, Result};
+
+/// What the update writer needs of the previous generation.
+#[derive(Debug, Clone)]
+pub struct Previous {
+    /// Its head.
+    pub head: Head,
+    /// Its chain hash.
+    pub chain: [u8; 32],
+    /// Its public facts.
+    pub public: public::Public,
+    /// Its file's name (the hint the new file records).
+    pub file: String,
+    /// Its tables (the new ones begin with them).
+    pub tables: page::Tables,
+    /// Its bundles in the series form (for a generation 0: each `b/k` of
+    /// its file as generation 0, entry `k`, at its data offset).
+    pub bundles: Vec<SeriesBundle>,
+    /// Its base run in the series form (for a generation 0: its pages,
+    /// each with `live` equal to its count).
+    pub base: Vec<RunPage>,
+    /// Items in its overlay runs (0 for a generation 0).
+    pub overlay_items: u64,
+}
+
+impl Previous {
+    /// The previous generation from a self-contained file: its plain
+    /// index and its central directory's `entries` (for the data offsets
+    /// of its bundles and pages). `None` when an entry the index needs is
+    /// missing.
+    pub fn from_plain(
+        head: Head,
+        chain: [u8; 32],
+        public: public::Public,
+        file: String,
+        index: crate::v2::index::Index,
+        entries: &[crate::container::Entry],
+    ) -> Option<Previous> {
+        let by_name: std::collections::HashMap<&str, &crate::container::Entry> =
+            entries.iter().map(|e| (e.name.as_str(), e)).collect();
+        let g = head.sequence;
+        let bundles = index
+            .bundles
+            .iter()
+            .enumerate()
+            .map(|(k, b)| {
+                let e = by_name.get(bundle_entry(k as u64).as_str())?;
+                Some(SeriesBundle {
+                    stream: b.stream,
+                    len: b.len,
+                    padded: crypto::padme(b.len),
+                    generation: g,
+                    entry: k as u64,
+                    offset: e.data_offset(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let base = index
+            .pages
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let e = by_name.get(page_entry(k as u64).as_str())?;
+                Some(RunPage {
+                    stream: p.stream,
+                    count: p.count,
+                    last: p.last.clone(),
+                    first_bundle: p.first_bundle,
+                    first_offset: p.first_offset,
+                    generation: g,
+                    entry: k as u64,
+                    offset: e.data_offset(),
+                    size: e.size,
+                    live: Some(u64::from(p.count)),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Previous {
+            head,
+            chain,
+            public,
+            file,
+            tables: index.tables,
+            bundles,
+            base,
+            overlay_items: 0,
+        })
+    }
+
+    /// The previous generation from a dependent file's series index.
+    pub fn from_series(
+        head: Head,
+        chain: [u8; 32],
+        public: public::Public,
+        file: String,
+        mut index: SeriesIndex,
+    ) -> Previous {
+        let base = index.runs.pop().unwrap_or_default();
+        let overlay_items = index
+            .runs
+            .iter()
+            .flatten()
+            .map(|p| u64::from(p.count))
+            .sum();
+        Previous {
+            head,
+            chain,
+            public,
+            file,
+            tables: index.tables,
+            bundles: index.bundles,
+            base,
+            overlay_items,
+        }
+    }
+
+    /// The writer policy of `legation` (SPEC §33.5): rebase when the
+    /// previous generation's overlay holds more than `records / 16`
+    /// items, so the next overlay starts small again.
+    pub fn wants_rebase(&self) -> bool {
+        self.overlay_items > self.head.records / 16
+    }
+}
+
+/// How to write the new generation.
+pub struct UpdateOptions {
+    /// The generation's `created`, seconds since 1970; not before the
+    /// previous generation's.
+    pub created: i64,
+    /// The issuer's key: one of the previous generation's issuers (none
+    /// when the series is unsigned).
+    pub issuer: Option<IssuerKey>,
+    /// Write every live record as a new base run instead of an overlay.
+    pub rebase: bool,
+}
+
+/// A base run's item at a path, as the caller found it: the record and
+/// its place (`(bundle, offset)`, the bundle an index into the previous
+/// generation's bundle list).
+pub type BaseItem = (Record, (u64, u64));
+
+/// Writes one dependent generation. Paths must come in strictly
+/// increasing order, decoders before the first record.
+pub struct UpdateWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
+    w: ArchiveWriter<W, R>,
+    prev: Previous,
+    rebase: bool,
+    last: Option<String>,
+    /// The page of items being filled and where its first unplaced live
+    /// item starts.
+    items: Vec<SeriesItem>,
+    first_place: Option<(u64, u64)>,
+    /// Where the previous live item of the page ends (implicit placement).
+    follows: Option<(u64, u64)>,
+    /// Pages written to this file: line and sealed size.
+    lines: Vec<(RunPage, Kept)>,
+    /// Tombstones falling on each base page (for its `live`).
+    removed_in_base: Vec<u64>,
+    /// Live records and their bytes, and the records tree.
+    records: u64,
+    bytes: u64,
+    leaves: Vec<[u8; 32]>,
+    roots: Vec<[u8; 32]>,
+}
+
+impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
+    /// Starts generation `prev.head.sequence + 1` of `prev`'s series,
+    /// under its data key `data_key` (checked against its commitment).
+    pub fn new(
+        out: W,
+        prev: Previous,
+        data_key: DataKey,
+        opts: UpdateOptions,
+        rng: R,
+    ) -> Result<Self> {
+        let id = prev.public.archive_id;
+        if data_key.commitment(&id) != prev.public.key_commitment {
+            return Err(Error::invalid(
+                PUBLIC_ENTRY,
+                "the data key given is not the series' (its commitment differs)",
+            ));
+        }
+        if opts.created < prev.head.created {
+            return Err(Error::invalid(
+                crate::v2::HEAD_ENTRY,
+                format!(
+                    "generation {} would be created before generation {} ({})",
+                    prev.head.sequence + 1,
+                    prev.head.sequence,
+                    crate::time::format_rfc3339(prev.head.created)
+                ),
+            ));
+        }
+        if let Some(k) = &opts.issuer {
+            if !prev
+                .public
+                .issuers
+                .iter()
+                .any(|i| i.public_key == k.public())
+            {
+                return Err(Error::invalid(
+                    PUBLIC_ENTRY,
+                    "the signing key is not one of the series' issuers (a series keeps its \
+                     issuers, SPEC §33.6)",
+                ));
+            }
+        } else if !prev.public.issuers.is_empty() {
+            return Err(Error::invalid(
+                PUBLIC_ENTRY,
+                "the series is signed: its next generation needs one of its issuer keys",
+            ));
+        }
+        // The writer draws keys for a new archive; this one keeps the
+        // series' archive id, data key and key slots.
+        let draw = WriterOptions {
+            created: opts.created,
+            issuer: opts.issuer,
+            recipients: vec![[9; 32]],
+            passphrases: Vec::new(),
+            embed_spec: false,
+            viewer: None,
+        };
+        let mut w = ArchiveWriter::new_generation(
+            out,
+            draw,
+            rng,
+            Some(super::Generation {
+                archive_id: id,
+                sequence: prev.head.sequence + 1,
+                previous: prev.chain,
+            }),
+        )?;
+        w.data_key = data_key;
+        w.key_slots = prev.public.key_slots.clone();
+        w.tables = prev.tables.clone();
+        let removed_in_base = vec![0; prev.base.len()];
+        Ok(UpdateWriter {
+            w,
+            rebase: opts.rebase,
+            prev,
+            last: None,
+            items: Vec::with_capacity(PAGE_RECORDS),
+            first_place: None,
+            follows: None,
+            lines: Vec::new(),
+            removed_in_base,
+            records: 0,
+            bytes: 0,
+            leaves: Vec::with_capacity(PAGE_RECORDS),
+            roots: Vec::new(),
+        })
+    }
+
+    /// Stores a decoder module in this file (every decoder the
+    /// generation's records name must be added, as for a first
+    /// generation); its entry name.
+    pub fn add_decoder(&mut self, module: &[u8], desc: DecoderRef) -> Result<String> {
+        self.w.add_decoder(module, desc, false)
+    }
+
+    /// Records an empty folder.
+    pub fn add_empty_dir(&mut self, path: &str) -> Result<()> {
+        self.w.add_empty_dir(path)
+    }
+
+    /// The bundle list's length before this file's bundles.
+    fn inherited_bundles(&self) -> u64 {
+        self.prev.bundles.len() as u64
+    }
+
+    /// Checks that `path` comes after the last one.
+    fn order(&mut self, path: &str) -> Result<()> {
+        if self.last.as_deref().is_some_and(|l| l >= path) {
+            return Err(Error::Unsupported {
+                path: path.into(),
+                what: format!(
+                    "records must come in strictly increasing path order, and this one comes \
+                     after {:?}",
+                    self.last.as_deref().unwrap_or_default()
+                ),
+            });
+        }
+        self.last = Some(path.to_owned());
+        Ok(())
+    }
+
+    /// A record whose stored bytes did not change: it stays at `place`
+    /// (a bundle of the previous generation's list); `rec` holds its
+    /// facts now. `base` is the base run's item at this path, if any.
+    pub fn keep(
+        &mut self,
+        base: Option<&BaseItem>,
+        mut rec: Record,
+        place: (u64, u64),
+    ) -> Result<()> {
+        self.order(&rec.path)?;
+        let b = usize::try_from(place.0)
+            .ok()
+            .and_then(|b| self.prev.bundles.get(b))
+            .ok_or_else(|| Error::Unsupported {
+                path: rec.path.clone(),
+                what: format!("kept in bundle {}, which the series does not list", place.0),
+            })?;
+        if place
+            .1
+            .checked_add(rec.stored_size)
+            .is_none_or(|e| e > b.len)
+        {
+            return Err(Error::Unsupported {
+                path: rec.path.clone(),
+                what: format!("kept at {} past its bundle's {} bytes", place.1, b.len),
+            });
+        }
+        rec.new_bundle = false;
+        self.live(base, rec, place)
+    }
+
+    /// A record with new or changed bytes, written to this file's
+    /// bundles. `base` is the base run's item at this path, if any.
+    pub fn add(
+        &mut self,
+        base: Option<&BaseItem>,
+        meta: RecordMeta,
+        source: RecordSource<'_>,
+    ) -> Result<()> {
+        self.order(&meta.path)?;
+        self.w.add_record(meta, source)?;
+        let pending = self.w.page.pop().expect("add_record keeps the record");
+        // Nothing else is on the writer's page, so its start is this
+        // record's place in this file.
+        let (local, offset) = self.w.page_start;
+        self.w.records -= 1;
+        self.w.bytes -= pending.size;
+        let mut rec = pending.into_record();
+        rec.new_bundle = false;
+        self.live(base, rec, (self.inherited_bundles() + local, offset))
+    }
+
+    /// A record of the previous generation that is not in this one.
+    /// `base` is the base run's item at this path, if any.
+    pub fn remove(&mut self, base: Option<&BaseItem>, path: &str) -> Result<()> {
+        self.order(path)?;
+        if self.rebase || base.is_none() {
+            return Ok(());
+        }
+        let k = self.prev.base.partition_point(|p| p.last.as_str() < path);
+        if let Some(n) = self.removed_in_base.get_mut(k) {
+            *n += 1;
+        }
+        self.push_item(SeriesItem::Removed(path.to_owned()), None)
+    }
+
+    /// A live record at `place`: into the records tree, and onto the page
+    /// unless it is exactly the base run's item.
+    fn live(&mut self, base: Option<&BaseItem>, rec: Record, place: (u64, u64)) -> Result<()> {
+        let salt = tree::record_salt(&self.w.data_key, &self.w.archive_id, &rec.path);
+        self.leaves.push(tree::leaf_hash(&rec.leaf(&salt)?));
+        if self.leaves.len() == PAGE_RECORDS {
+            self.roots.push(tree::root(&self.leaves));
+            self.leaves.clear();
+        }
+        self.records += 1;
+        self.bytes += rec.size;
+        if !self.rebase {
+            if let Some((b, p)) = base {
+                let mut same = b.clone();
+                same.new_bundle = false;
+                if *p == place && same == rec {
+                    return Ok(());
+                }
+            }
+        }
+        self.push_item(SeriesItem::Live(rec, None), Some(place))
+    }
+
+    /// Puts an item on the page, placed explicitly unless it follows the
+    /// page's previous live item; writes the page when full.
+    fn push_item(&mut self, mut item: SeriesItem, place: Option<(u64, u64)>) -> Result<()> {
+        if let (SeriesItem::Live(rec, slot), Some(place)) = (&mut item, place) {
+            match self.follows {
+                None => self.first_place = Some(place),
+                Some(f) if f == place => {}
+                Some(_) => *slot = Some(place),
+            }
+            self.follows = Some((place.0, place.1 + rec.stored_size));
+        }
+        self.items.push(item);
+        if self.items.len() == PAGE_RECORDS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Seals the page of items and keeps it aside.
+    fn flush(&mut self) -> Result<()> {
+        if self.items.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::replace(&mut self.items, Vec::with_capacity(PAGE_RECORDS));
+        let number = self.lines.len() as u64;
+        let name = page_entry(number);
+        let deflated = page::encode_series_page(&items, &mut self.w.tables)
+            .map_err(|e| Error::invalid(&name, e.to_string()))?;
+        let mut id = [0u8; 16];
+        self.w.rng.fill_bytes(&mut id);
+        let key = self
+            .w
+            .data_key
+            .stream_key(&self.w.archive_id, StreamId::Page(id));
+        let sealed = crypto::seal_stream(&key, &deflated);
+        self.w.spill.append(&sealed)?;
+        self.w.add_parity(&sealed)?;
+        let live = items
+            .iter()
+            .filter(|i| matches!(i, SeriesItem::Live(..)))
+            .count() as u64;
+        let (first_bundle, first_offset) = self.first_place.take().unwrap_or((0, 0));
+        self.follows = None;
+        self.lines.push((
+            RunPage {
+                stream: id,
+                count: items.len() as u32,
+                last: items
+                    .last()
+                    .map(|i| i.path().to_owned())
+                    .unwrap_or_default(),
+                first_bundle,
+                first_offset,
+                generation: self.prev.head.sequence + 1,
+                entry: number,
+                offset: 0,
+                size: sealed.len() as u64,
+                live: self.rebase.then_some(live),
+            },
+            Kept {
+                size: sealed.len() as u64,
+                crc32: crc32fast::hash(&sealed),
+            },
+        ));
+        Ok(())
+    }
+
+    /// Writes the rest of the file (`changes`: what changed against the
+    /// previous generation, as the caller counted it) and returns the
+    /// output.
+    pub fn finish(mut self, changes: Changes) -> Result<W> {
+        self.flush()?;
+        if !self.leaves.is_empty() {
+            self.roots.push(tree::root(&self.leaves));
+        }
+        self.w.close_bundle()?;
+        let sequence = self.prev.head.sequence + 1;
+        // This file's pages, copied in after its bundles.
+        let mut lines = std::mem::take(&mut self.lines);
+        {
+            let mut src = self.w.spill.reader()?;
+            for (n, (_, kept)) in lines.iter().enumerate() {
+                self.w
+                    .out
+                    .known(&page_entry(n as u64), kept.size, kept.crc32, &mut src)?;
+            }
+        }
+        self.w.spill = super::Spill::default();
+        let data_offset = |w: &ArchiveWriter<W, R>, name: &str| -> u64 {
+            w.out
+                .entries
+                .iter()
+                .find(|e| e.name == name)
+                .map_or(0, |e| {
+                    e.offset + crate::container::local_header_len(name, e.size) as u64
+                })
+        };
+        for (n, (line, _)) in lines.iter_mut().enumerate() {
+            line.offset = data_offset(&self.w, &page_entry(n as u64));
+        }
+        let mut bundles = std::mem::take(&mut self.prev.bundles);
+        for (k, (stream, len)) in std::mem::take(&mut self.w.bundles).into_iter().enumerate() {
+            bundles.push(SeriesBundle {
+                stream,
+                len,
+                padded: crypto::padme(len),
+                generation: sequence,
+                entry: k as u64,
+                offset: data_offset(&self.w, &bundle_entry(k as u64)),
+            });
+        }
+        let own_bundles = bundles.iter().filter(|b| b.generation == sequence).count() as u64;
+        let own_pages = lines.len() as u64;
+        let new_run: Vec<RunPage> = lines.into_iter().map(|(l, _)| l).collect();
+        let runs = if self.rebase {
+            vec![new_run]
+        } else {
+            let mut base = std::mem::take(&mut self.prev.base);
+            for (p, removed) in base.iter_mut().zip(&self.removed_in_base) {
+                p.live = Some(u64::from(p.count).saturating_sub(*removed));
+            }
+            if new_run.is_empty() {
+                vec![base]
+            } else {
+                vec![new_run, base]
+            }
+        };
+        // Every generation whose file holds an entry the index names.
+        let mut known: std::collections::BTreeMap<u64, Inherited> = self
+            .prev
+            .public
+            .series
+            .iter()
+            .flat_map(|s| s.inherits.iter().cloned())
+            .map(|i| (i.sequence, i))
+            .collect();
+        known.insert(
+            self.prev.head.sequence,
+            Inherited {
+                sequence: self.prev.head.sequence,
+                chain: self.prev.chain,
+                file: self.prev.file.clone(),
+            },
+        );
+        let mut used = std::collections::BTreeSet::new();
+        used.extend(bundles.iter().map(|b| b.generation));
+        used.extend(runs.iter().flatten().map(|p| p.generation));
+        used.remove(&sequence);
+        let mut inherits = Vec::with_capacity(used.len());
+        for g in used {
+            inherits.push(known.get(&g).cloned().ok_or_else(|| {
+                Error::invalid(
+                    INDEX_ENTRY,
+                    format!("names generation {g}, which the previous generation does not list"),
+                )
+            })?);
+        }
+        let series = SeriesMember { inherits };
+        series
+            .check(sequence)
+            .map_err(|e| Error::invalid(PUBLIC_ENTRY, e))?;
+        let listed: std::collections::HashSet<&str> =
+            self.w.decoders.iter().map(|d| d.entry.as_str()).collect();
+        if let Some(d) = self
+            .w
+            .tables
+            .decoders
+            .iter()
+            .find(|d| !listed.contains(d.as_str()))
+        {
+            return Err(Error::invalid(
+                PUBLIC_ENTRY,
+                format!("the records name decoder {d}, which was not added to this generation"),
+            ));
+        }
+        let mut empty_dirs = std::mem::take(&mut self.w.empty_dirs);
+        empty_dirs.sort();
+        let index = SeriesIndex {
+            records: self.records,
+            changes,
+            tables: std::mem::take(&mut self.w.tables),
+            bundles,
+            runs,
+            roots: self.roots,
+            empty_dirs,
+        };
+        let index_plain = index.encode_checked(INDEX_ENTRY)?;
+        let mut index_id = [0u8; 16];
+        self.w.rng.fill_bytes(&mut index_id);
+        let mut public = self.prev.public.clone();
+        public.catalog.index_stream = index_id;
+        public.catalog.pages = own_pages;
+        public.bundles = own_bundles;
+        public.decoders = std::mem::take(&mut self.w.decoders);
+        public.series = Some(series);
+        let public = public.to_bytes();
+        if public.len() > public::MAX_PUBLIC_BYTES {
+            return Err(Error::invalid(
+                PUBLIC_ENTRY,
+                format!("too large: {} bytes", public.len()),
+            ));
+        }
+        let key = self
+            .w
+            .data_key
+            .stream_key(&self.w.archive_id, StreamId::Index(index_id));
+        let index_sealed = crypto::seal_stream(&key, &index_plain);
+        self.w.out.plain(INDEX_ENTRY, &index_sealed)?;
+        self.w.write_parity(&index_sealed)?;
+        self.w.write_outboard()?;
+        let mut top = tree::RootBuilder::new();
+        for r in &index.roots {
+            top.push(tree::leaf_hash(r));
+        }
+        let head = Head {
+            archive_id: self.w.archive_id,
+            sequence,
+            previous: self.prev.chain,
+            created: self.w.created,
+            records: self.records,
+            bytes: self.bytes,
+            records_root: top.root(),
+            entries: [0; 32],
+            public: *blake3::hash(&public).as_bytes(),
+        };
+        self.w.write_tail(public, head)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container;
+    use crate::v2::index::Index;
+    use crate::v2::series::chain_hash;
+    use crate::v2::{HEAD_ENTRY, SIGNATURES_ENTRY};
+    use rand_core::SeedableRng;
+    use std::io::Cursor;
+
+    fn rng(seed: u64) -> rand_chacha::ChaCha20Rng {
+        rand_chacha::ChaCha20Rng::seed_from_u64(seed)
+    }
+
+    fn issuer() -> IssuerKey {
+        IssuerKey::generate(&mut rng(2))
+    }
+
+    fn meta(path: &str, modified: i64) -> RecordMeta {
+        RecordMeta {
+            path: path.into(),
+            media_type: "text/plain".into(),
+            modified: Some(modified),
+            ..RecordMeta::default()
+        }
+    }
+
+    fn bytes_of(path: &str, version: u8) -> Vec<u8> {
+        format!("{path} version {version} ").repeat(20).into_bytes()
+    }
+
+    /// Writes a self-contained archive of `records` (path, version) under
+    /// `key` and `id` when given; the archive, its key and id.
+    fn first(
+        records: &[(String, u8)],
+        same: Option<(&DataKey, [u8; 16])>,
+        retouched: &str,
+    ) -> (Vec<u8>, DataKey, [u8; 16]) {
+        let opts = WriterOptions {
+            created: 1_767_225_600,
+            issuer: Some(issuer()),
+            recipients: vec![[5; 32]],
+            passphrases: vec![],
+            embed_spec: false,
+            viewer: None,
+        };
+        let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng(1)).unwrap();
+        if let Some((k, id)) = same {
+            w.data_key = k.clone();
+            w.archive_id = id;
+        }
+        let (key, id) = (w.data_key.clone(), w.archive_id);
+        for (p, v) in records {
+            let t = if p == retouched {
+                1_700_000_999
+            } else {
+                1_700_000_000
+            };
+            w.add_record(meta(p, t), RecordSource::Bytes(&bytes_of(p, *v)))
+                .unwrap();
+        }
+        (w.finish().unwrap().into_inner(), key, id)
+    }
+
+    struct Parsed {
+        entries: Vec<container::Entry>,
+        head: Head,
+        chain: [u8; 32],
+        public: public::Public,
+    }
+
+    fn parse(archive: &[u8]) -> Parsed {
+        let tail = &archive[archive.len().saturating_sub(container::TAIL_LEN)..];
+        let dir = container::parse_end(tail, archive.len() as u64).unwrap();
+        let cd = &archive[dir.offset as usize..(dir.offset + dir.size) as usize];
+        let entries = container::parse_directory(cd, &dir).unwrap();
+        let get = |n: &str| {
+            let e = entries.iter().find(|e| e.name == n).unwrap();
+            archive[e.data_offset() as usize..e.end() as usize].to_vec()
+        };
+        let (h, s) = (get(HEAD_ENTRY), get(SIGNATURES_ENTRY));
+        Parsed {
+            head: Head::parse(&h).unwrap(),
+            chain: chain_hash(&h, &s),
+            public: public::Public::parse(&get(PUBLIC_ENTRY)).unwrap(),
+            entries,
+        }
+    }
+
+    fn open(archive: &[u8], p: &Parsed, key: &DataKey, name: &str, stream: StreamId) -> Vec<u8> {
+        let e = p.entries.iter().find(|e| e.name == name).unwrap();
+        let sealed = &archive[e.data_offset() as usize..e.end() as usize];
+        let sk = key.stream_key(&p.public.archive_id, stream);
+        crypto::open_stream(&sk, sealed).unwrap()
+    }
+
+    #[test]
+    fn a_delta_file_holds_the_change_and_keeps_the_root_of_its_records() {
+        let gen0: Vec<(String, u8)> = (0..100).map(|i| (format!("r/{i:03}"), 0)).collect();
+        let (a0, key, id) = first(&gen0, None, "");
+        let p0 = parse(&a0);
+        let idx0 = Index::parse(
+            &open(
+                &a0,
+                &p0,
+                &key,
+                INDEX_ENTRY,
+                StreamId::Index(p0.public.catalog.index_stream),
+            ),
+            INDEX_ENTRY,
+        )
+        .unwrap();
+        let pages0: Vec<(Record, (u64, u64))> = idx0
+            .pages
+            .iter()
+            .enumerate()
+            .flat_map(|(n, pr)| {
+                let recs = page::parse_page(
+                    &open(
+                        &a0,
+                        &p0,
+                        &key,
+                        &page_entry(n as u64),
+                        StreamId::Page(pr.stream),
+                    ),
+                    &idx0.tables,
+                    "page",
+                )
+                .unwrap();
+                let places = page::locate(&recs, pr.first_bundle, pr.first_offset);
+                recs.into_iter().zip(places).collect::<Vec<_>>()
+            })
+            .collect();
+        let prev = Previous::from_plain(
+            p0.head.clone(),
+            p0.chain,
+            p0.public.clone(),
+            "reg.00000000.lgn".into(),
+            idx0,
+            &p0.entries,
+        )
+        .unwrap();
+        assert!(!prev.wants_rebase());
+        // Generation 1: r/010 changed, r/020 removed, r/030 retouched (a
+        // new modification time), r/0505 added.
+        let opts = UpdateOptions {
+            created: 1_767_312_000,
+            issuer: Some(issuer()),
+            rebase: false,
+        };
+        let mut w =
+            UpdateWriter::new(Cursor::new(Vec::new()), prev, key.clone(), opts, rng(3)).unwrap();
+        let mut gen1 = Vec::new();
+        for (i, (rec, place)) in pages0.iter().enumerate() {
+            let base = Some((rec.clone(), *place));
+            let base = base.as_ref();
+            match i {
+                10 => {
+                    w.add(
+                        base,
+                        meta(&rec.path, 1_700_000_000),
+                        RecordSource::Bytes(&bytes_of(&rec.path, 1)),
+                    )
+                    .unwrap();
+                    gen1.push((rec.path.clone(), 1));
+                }
+                20 => w.remove(base, &rec.path).unwrap(),
+                30 => {
+                    let mut r = rec.clone();
+                    r.modified = Some(1_700_000_999);
+                    w.keep(base, r, *place).unwrap();
+                    gen1.push((rec.path.clone(), 0));
+                }
+                _ => {
+                    w.keep(base, rec.clone(), *place).unwrap();
+                    gen1.push((rec.path.clone(), 0));
+                }
+            }
+            if i == 50 {
+                w.add(
+                    None,
+                    meta("r/0505", 1_700_000_000),
+                    RecordSource::Bytes(&bytes_of("r/0505", 0)),
+                )
+                .unwrap();
+                gen1.push(("r/0505".into(), 0));
+            }
+        }
+        // Order is enforced across kinds.
+        assert!(w.remove(None, "r/000").is_err());
+        let a1 = w
+            .finish(Changes {
+                added: 1,
+                changed: 2,
+                removed: 1,
+            })
+            .unwrap()
+            .into_inner();
+        let p1 = parse(&a1);
+        assert_eq!(p1.head.sequence, 1);
+        assert_eq!(p1.head.previous, p0.chain);
+        assert_eq!(p1.head.records, 100);
+        let series = p1.public.series.clone().unwrap();
+        assert_eq!(series.inherits.len(), 1);
+        assert_eq!(series.inherits[0].chain, p0.chain);
+        assert_eq!(series.inherits[0].file, "reg.00000000.lgn");
+        // Only the changed and added records' bytes are in the file.
+        assert_eq!(p1.public.bundles, 1);
+        assert!(!p1.entries.iter().any(|e| e.name == crate::SPEC_ENTRY));
+        assert!(a1.len() < a0.len() / 2, "{} against {}", a1.len(), a0.len());
+        let idx1 = SeriesIndex::parse(
+            &open(
+                &a1,
+                &p1,
+                &key,
+                INDEX_ENTRY,
+                StreamId::Index(p1.public.catalog.index_stream),
+            ),
+            INDEX_ENTRY,
+        )
+        .unwrap();
+        let size_of = |n: &str| p1.entries.iter().find(|e| e.name == n).map(|e| e.size);
+        idx1.check_files(INDEX_ENTRY, 1, &[0], p1.public.catalog.pages, 1, &size_of)
+            .unwrap();
+        assert_eq!(idx1.runs.len(), 2);
+        assert_eq!(idx1.changes.changed, 2);
+        // The overlay: the changed, the retouched, the removed, the added.
+        let o = &idx1.runs[0][0];
+        let items = page::parse_series_page(
+            &open(
+                &a1,
+                &p1,
+                &key,
+                &page_entry(o.entry),
+                StreamId::Page(o.stream),
+            ),
+            &idx1.tables,
+            "overlay",
+            true,
+        )
+        .unwrap();
+        let kinds: Vec<(&str, bool)> = items
+            .iter()
+            .map(|i| (i.path(), matches!(i, SeriesItem::Removed(_))))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("r/010", false),
+                ("r/020", true),
+                ("r/030", false),
+                ("r/0505", false)
+            ]
+        );
+        // The removed record's base page has one record less live.
+        assert_eq!(idx1.runs[1][0].live, Some(99));
+        // The records root is a self-contained archive's of the same
+        // records under the same key.
+        let (fresh, _, _) = first(
+            &gen1
+                .iter()
+                .map(|(p, v)| (p.clone(), *v))
+                .collect::<Vec<_>>(),
+            Some((&key, id)),
+            "r/030",
+        );
+        let pf = parse(&fresh);
+        assert_eq!(pf.head.records_root, p1.head.records_root);
+        assert_eq!(pf.head.bytes, p1.head.bytes);
+        assert_eq!(pf.head.records, p1.head.records);
+    }
+
+    #[test]
+    fn refusals_name_what_is_wrong() {
+        let (a0, key, _) = first(&[("a".into(), 0)], None, "");
+        let p0 = parse(&a0);
+        let idx0 = Index::parse(
+            &open(
+                &a0,
+                &p0,
+                &key,
+                INDEX_ENTRY,
+                StreamId::Index(p0.public.catalog.index_stream),
+            ),
+            INDEX_ENTRY,
+        )
+        .unwrap();
+        let prev = Previous::from_plain(
+            p0.head.clone(),
+            p0.chain,
+            p0.public.clone(),
+            "a".into(),
+            idx0,
+            &p0.entries,
+        )
+        .unwrap();
+        let opts = |created, issuer: Option<IssuerKey>| UpdateOptions {
+            created,
+            issuer,
+            rebase: false,
+        };
+        let new = |o, k: DataKey| {
+            UpdateWriter::new(Cursor::new(Vec::new()), prev.clone(), k, o, rng(4))
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        assert!(new(opts(0, Some(issuer())), key.clone()).contains("created before generation 0"));
+        assert!(
+            new(opts(1_767_225_600, None), key.clone()).contains("needs one of its issuer keys")
+        );
+        let other = IssuerKey::generate(&mut rng(9));
+        assert!(new(opts(1_767_225_600, Some(other)), key.clone())
+            .contains("not one of the series' issuers"));
+        assert!(new(
+            opts(1_767_225_600, Some(issuer())),
+            DataKey::from_bytes([1; 32])
+        )
+        .contains("commitment"));
+        let mut w = UpdateWriter::new(
+            Cursor::new(Vec::new()),
+            prev.clone(),
+            key,
+            opts(1_767_225_600, Some(issuer())),
+            rng(4),
+        )
+        .unwrap();
+        let e = w
+            .keep(
+                None,
+                page::Record::from_leaf(&{
+                    let mut l = vec![0u8; 32];
+                    l.push(0);
+                    crate::v2::varint::put_str(&mut l, "b");
+                    crate::v2::varint::put(&mut l, 5);
+                    l.extend_from_slice(&[0; 32]);
+                    crate::v2::varint::put_str(&mut l, "text/plain");
+                    crate::v2::varint::put_str(&mut l, "");
+                    l.push(0);
+                    l
+                })
+                .unwrap()
+                .1,
+                (7, 0),
+            )
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("bundle 7, which the series does not list"),
+            "{e}"
+        );
+    }
+}
