@@ -54,8 +54,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# legation-interchange's tests run bagit-python and fido (PyPI) on the bags and files they check.
-python3 -c 'import bagit, fido; assert bagit.VERSION == "1.9.0"' 2>/dev/null || python3 -m pip install --quiet bagit==1.9.0 opf-fido==1.6.1
+# legation-interchange's tests run bagit-python and fido (PyPI) on the bags and files they check,
+# and validate PREMIS exports against the PREMIS 3.0 schema with xmlschema.
+python3 -c 'import bagit, fido, xmlschema; assert bagit.VERSION == "1.9.0" and xmlschema.__version__ == "4.3.2"' 2>/dev/null ||
+    python3 -m pip install --quiet bagit==1.9.0 opf-fido==1.6.1 xmlschema==4.3.2
 
 step "format"
 cargo fmt --all -- --check

@@ -10,10 +10,12 @@
 //! Formats are given by name and version with PRONOM as the registry and
 //! the PUID as its key.
 //!
-//! No registry package was found that ships the PREMIS 3.0 XSD (metsrw
-//! 0.7.0 and eark-validator 1.1.3 on PyPI ship METS schemas only; Debian
-//! has no PREMIS package), so the tests check the output against the
-//! elements and order of the data dictionary (`tests/premis.rs`).
+//! No registry package ships the PREMIS 3.0 XSD (metsrw 0.7.0 and
+//! eark-validator 1.1.3 on PyPI ship METS schemas only; Debian has no
+//! PREMIS package): the tests keep the schema, from the PREMIS Editorial
+//! Committee's repository, in `tests/premis/` (source and licence there)
+//! and validate the output against it with `xmlschema`, and against the
+//! data dictionary's rules the schema does not state (`tests/premis.rs`).
 
 use std::io::{self, Write};
 

@@ -1,8 +1,7 @@
-//! PREMIS 3 export of a small archive's events, checked against the
-//! elements and order the PREMIS 3.0 data dictionary requires
-//! (`tests/premis_check.py`; no registry package ships the PREMIS 3.0
-//! XSD, see src/premis.rs), with broken documents refused by the same
-//! check.
+//! PREMIS 3 export of a small archive's events, validated against the
+//! PREMIS 3.0 XML schema and the elements and order the PREMIS 3.0 data
+//! dictionary requires (`tests/premis_check.py`, the schema in
+//! `tests/premis/`), with broken documents refused by the same check.
 
 use legation_interchange::bagit::Algorithm;
 use legation_interchange::premis::{Agent, Event, FormatInfo, Identifier, Object, PremisWriter};
@@ -127,7 +126,9 @@ fn an_archive_export_follows_the_premis_3_order() {
     let (ok, said) = check(&xml);
     assert!(ok, "{said}\n{xml}");
     assert!(
-        said.starts_with("PREMIS ok: 20 objects, 4 events, 3 agents"),
+        said.starts_with(
+            "PREMIS ok (valid against the PREMIS 3.0 schema): 20 objects, 4 events, 3 agents"
+        ),
         "{said}"
     );
 }
@@ -147,6 +148,8 @@ fn the_check_refuses_what_premis_3_does_not_allow() {
     );
     let (ok, said) = check(&moved);
     assert!(!ok && said.contains("out of order"), "{said}");
+    // The schema itself refuses it too.
+    assert!(said.contains("schema: "), "{said}");
     // A missing eventDateTime, a size after the format, an unknown event type.
     for (from, to, why) in [
         (
@@ -179,4 +182,12 @@ fn the_check_refuses_what_premis_3_does_not_allow() {
     );
     let (ok, said) = check(&swapped);
     assert!(!ok && said.contains("size"), "{said}");
+    assert!(said.contains("schema: "), "{said}");
+    // What only the schema knows: an element PREMIS 3 does not have.
+    let (ok, said) = check(&xml.replacen(
+        "<premis:size>",
+        "<premis:sizeInBytes>1</premis:sizeInBytes><premis:size>",
+        1,
+    ));
+    assert!(!ok && said.contains("schema: "), "{said}");
 }
