@@ -90,6 +90,17 @@ impl Archive {
         keys: &[Key],
         allow_costly: &mut dyn FnMut(usize, &crypto::Argon2Params) -> bool,
     ) -> Result<Unlocked> {
+        self.unlock_with_data_key(self.data_key_with(keys, allow_costly)?)
+    }
+
+    /// The data key that `keys` open, found and checked as
+    /// [`Archive::unlock_with`] finds it, without reading the catalog (a
+    /// generation of a series reads its catalog through its series).
+    pub fn data_key_with(
+        &self,
+        keys: &[Key],
+        allow_costly: &mut dyn FnMut(usize, &crypto::Argon2Params) -> bool,
+    ) -> Result<DataKey> {
         if keys.is_empty() {
             return Err(Error::KeyNeeded);
         }
@@ -170,7 +181,7 @@ impl Archive {
             let e = Error::KeyCommitment { slot };
             return Err(if self.is_v2() { e.for_v2() } else { e });
         }
-        self.unlock_with_data_key(key)
+        Ok(key)
     }
 
     /// Unlocks with a data key already known (after [`Archive::unlock`]

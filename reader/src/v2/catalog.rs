@@ -31,6 +31,18 @@ impl Catalog {
         let opened = archive.v2().expect("a 2.0 archive");
         let public = &opened.public;
         let name = v2::INDEX_ENTRY;
+        if public.series.is_some() {
+            // A dependent generation's index has the series form, and its
+            // records lie in other files too: read through its series.
+            return Err(Error::ManifestMismatch {
+                entry: name.into(),
+                what: format!(
+                    "generation {} of a series: its catalog is read through the series \
+                     (crate::v2::series)",
+                    opened.head.sequence
+                ),
+            });
+        }
         let deflated = open_sealed(
             archive,
             key,

@@ -18,6 +18,7 @@ pub(crate) mod open;
 pub(crate) mod prove;
 pub(crate) mod repair;
 pub(crate) mod sample;
+pub mod series;
 pub(crate) mod verify;
 
 #[cfg(test)]

@@ -247,6 +247,8 @@ pub(crate) fn check_layout(public: &public::Public, entries: &[Entry]) -> Result
         .iter()
         .position(|e| e.name.starts_with("b/"))
         .or_else(|| entries.iter().position(|e| e.name.starts_with("c/")))
+        // A generation of a series may hold neither (SPEC §33.1).
+        .or_else(|| entries.iter().position(|e| e.name == v2::INDEX_ENTRY))
     else {
         return Err(Error::MissingEntry {
             entry: v2::INDEX_ENTRY.into(),

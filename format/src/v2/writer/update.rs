@@ -641,6 +641,45 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
     }
 }
 
+/// What a driver of an update calls, path by path: the methods of
+/// [`UpdateWriter`] without its type parameters (so a caller need not
+/// name the output or the generator).
+pub trait UpdateTarget {
+    /// [`UpdateWriter::keep`].
+    fn keep(&mut self, base: Option<&BaseItem>, rec: Record, place: (u64, u64)) -> Result<()>;
+    /// [`UpdateWriter::add`].
+    fn add(
+        &mut self,
+        base: Option<&BaseItem>,
+        meta: RecordMeta,
+        source: RecordSource<'_>,
+    ) -> Result<()>;
+    /// [`UpdateWriter::remove`].
+    fn remove(&mut self, base: Option<&BaseItem>, path: &str) -> Result<()>;
+    /// [`UpdateWriter::add_empty_dir`].
+    fn add_empty_dir(&mut self, path: &str) -> Result<()>;
+}
+
+impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateTarget for UpdateWriter<W, R> {
+    fn keep(&mut self, base: Option<&BaseItem>, rec: Record, place: (u64, u64)) -> Result<()> {
+        UpdateWriter::keep(self, base, rec, place)
+    }
+    fn add(
+        &mut self,
+        base: Option<&BaseItem>,
+        meta: RecordMeta,
+        source: RecordSource<'_>,
+    ) -> Result<()> {
+        UpdateWriter::add(self, base, meta, source)
+    }
+    fn remove(&mut self, base: Option<&BaseItem>, path: &str) -> Result<()> {
+        UpdateWriter::remove(self, base, path)
+    }
+    fn add_empty_dir(&mut self, path: &str) -> Result<()> {
+        UpdateWriter::add_empty_dir(self, path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,1398 @@
+//! Reading a series of generations (SPEC §33): finding the generation
+//! files (a file, several files, a folder; beside a file, the other
+//! `*.lgn` of its folder), the splice rules over them, and a generation's
+//! catalog read through its runs, its records' bytes wherever their
+//! bundles lie, its content verification and the keyless audit of every
+//! file it uses.
+//!
+//! A generation's catalog is the merge of its runs by path (the newest
+//! run that holds a path decides; a tombstone removes it). A
+//! self-contained generation (any generation 0, or a compacted one) is
+//! read the same way, as one base run. Memory: one page a run while
+//! listing, the index, one line a generation file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use legation_format::crypto::{self, DataKey, StreamId, CHUNK_SIZE, SEALED_CHUNK};
+use legation_format::v2::index::{Changes, Index, RunPage, SeriesBundle, SeriesIndex};
+use legation_format::v2::page::{self, Record, SeriesItem, Tables};
+use legation_format::v2::series::{self, Chain, Generation, SeriesError};
+use legation_format::v2::writer::update::{Previous, UpdateTarget};
+use legation_format::v2::{self, head, tree, PAGE_RECORDS};
+use zeroize::Zeroizing;
+
+use crate::source::FileSource;
+use crate::unlocked::Key;
+use crate::{Archive, Error, Result};
+
+/// One generation file found, opened (its public tail read).
+pub struct GenerationFile {
+    /// Where it is (a path), as given or found.
+    pub path: PathBuf,
+    /// The archive, opened.
+    pub archive: Archive,
+    /// What the splice rules need of it.
+    pub generation: Generation,
+}
+
+impl GenerationFile {
+    /// Opens one file as a generation of a series (a 2.0 archive).
+    pub fn open(path: &Path) -> Result<GenerationFile> {
+        let source = FileSource::open(path).map_err(|e| Error::Source {
+            what: "the generation file".into(),
+            source_name: path.display().to_string(),
+            source: e,
+        })?;
+        let archive = Archive::open(source)?;
+        let opened = archive.v2().ok_or_else(|| Error::ManifestMismatch {
+            entry: path.display().to_string(),
+            what: "a format 1.x archive is not a generation of a series".into(),
+        })?;
+        let issuers: Vec<[u8; 32]> = opened.public.issuers.iter().map(|i| i.public_key).collect();
+        let signers = opened
+            .signatures
+            .as_ref()
+            .map(|lines| {
+                lines
+                    .iter()
+                    .filter(|l| head::verify(l, &opened.head_bytes) == Some(true))
+                    .filter_map(|l| <[u8; 32]>::try_from(l.public_key.as_slice()).ok())
+                    .filter(|k| issuers.contains(k))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let generation = Generation {
+            file: path.display().to_string(),
+            head: opened.head.clone(),
+            chain: head::chain_hash(&opened.head_bytes, &opened.signatures_bytes),
+            issuers,
+            signers,
+        };
+        Ok(GenerationFile {
+            path: path.to_owned(),
+            archive,
+            generation,
+        })
+    }
+
+    /// The generation's sequence.
+    pub fn sequence(&self) -> u64 {
+        self.generation.head.sequence
+    }
+
+    /// Its public facts.
+    pub fn public(&self) -> &v2::public::Public {
+        &self.archive.v2().expect("opened as 2.0").public
+    }
+}
+
+/// The generation files of one series, as found, and their chain.
+pub struct Series {
+    /// Every file of the series found (other series' files in a folder
+    /// are left out, with a note).
+    pub files: Vec<GenerationFile>,
+    /// The series' archive id.
+    pub archive_id: [u8; 16],
+    /// What was left out, and why (files of other series in a folder,
+    /// files that are not archives).
+    pub notes: Vec<String>,
+    /// The chain when the splice rules pass.
+    pub chain: std::result::Result<Chain, Vec<SeriesError>>,
+}
+
+/// Every `*.lgn` file of `dir`, highest name first.
+fn lgn_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let read = std::fs::read_dir(dir).map_err(|e| Error::Source {
+        what: "the series folder".into(),
+        source_name: dir.display().to_string(),
+        source: e,
+    })?;
+    let mut out: Vec<PathBuf> = read
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lgn") && p.is_file())
+        .collect();
+    out.sort();
+    out.reverse();
+    Ok(out)
+}
+
+impl Series {
+    /// Finds a series from what a user gives: files (the first is the
+    /// series' newest unless a later one has a higher sequence), folders
+    /// (every `*.lgn` in them), and beside the first file every other
+    /// `*.lgn` of its folder (SPEC §33.2: the hints and the listing).
+    /// Files given explicitly that are of another series are
+    /// [`SeriesError::OtherSeries`]; those found in a folder are left out
+    /// with a note.
+    pub fn find(given: &[PathBuf]) -> Result<Series> {
+        let mut explicit = Vec::new();
+        let mut listed = Vec::new();
+        for p in given {
+            if p.is_dir() {
+                listed.extend(lgn_files(p)?);
+            } else {
+                explicit.push(p.clone());
+                if let Some(dir) = p.parent() {
+                    let dir = if dir.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        dir
+                    };
+                    listed.extend(lgn_files(dir)?);
+                }
+            }
+        }
+        let mut files: Vec<GenerationFile> = Vec::new();
+        let mut notes = Vec::new();
+        let same = |a: &Path, b: &Path| {
+            a == b
+                || std::fs::canonicalize(a)
+                    .ok()
+                    .zip(std::fs::canonicalize(b).ok())
+                    .is_some_and(|(x, y)| x == y)
+        };
+        for p in &explicit {
+            if files.iter().any(|f| same(&f.path, p)) {
+                continue;
+            }
+            files.push(GenerationFile::open(p)?);
+        }
+        let mut found = Vec::new();
+        for p in &listed {
+            if files.iter().any(|f| same(&f.path, p))
+                || found.iter().any(|f: &GenerationFile| same(&f.path, p))
+            {
+                continue;
+            }
+            match GenerationFile::open(p) {
+                Ok(f) => found.push(f),
+                Err(e) => notes.push(format!(
+                    "{}: left out, not a 2.0 archive ({e})",
+                    p.display()
+                )),
+            }
+        }
+        // The series: the first file given, else the highest sequence in
+        // the folder.
+        let archive_id = match files.first() {
+            Some(f) => f.generation.head.archive_id,
+            None => found
+                .iter()
+                .max_by_key(|f| f.sequence())
+                .map(|f| f.generation.head.archive_id)
+                .ok_or_else(|| Error::MissingEntry {
+                    entry: "a generation file (*.lgn)".into(),
+                })?,
+        };
+        for f in found {
+            if f.generation.head.archive_id == archive_id {
+                files.push(f);
+            } else {
+                notes.push(format!(
+                    "{}: left out, a file of another series ({})",
+                    f.path.display(),
+                    legation_format::hex::encode(&f.generation.head.archive_id)
+                ));
+            }
+        }
+        Ok(Series::of(files, archive_id, notes))
+    }
+
+    /// The series of these files (checked by the splice rules).
+    pub fn of(files: Vec<GenerationFile>, archive_id: [u8; 16], notes: Vec<String>) -> Series {
+        let gens: Vec<Generation> = files.iter().map(|f| f.generation.clone()).collect();
+        let chain = series::check_chain(&archive_id, &gens);
+        Series {
+            files,
+            archive_id,
+            notes,
+            chain,
+        }
+    }
+
+    /// The generations, as the splice rules see them.
+    pub fn generations(&self) -> Vec<Generation> {
+        self.files.iter().map(|f| f.generation.clone()).collect()
+    }
+
+    /// The splice errors, if any.
+    pub fn errors(&self) -> &[SeriesError] {
+        match &self.chain {
+            Ok(_) => &[],
+            Err(e) => e,
+        }
+    }
+
+    /// The file of generation `sequence` (the first found when copies
+    /// or a fork hold it).
+    pub fn file(&self, sequence: u64) -> Option<&GenerationFile> {
+        self.files.iter().find(|f| f.sequence() == sequence)
+    }
+
+    /// The newest generation present.
+    pub fn newest(&self) -> Option<&GenerationFile> {
+        self.files.iter().max_by_key(|f| f.sequence())
+    }
+
+    /// The files generation `sequence` reads (its own, then each it
+    /// inherits, found by chain hash), by sequence.
+    pub fn files_of(
+        &self,
+        sequence: u64,
+    ) -> std::result::Result<BTreeMap<u64, &GenerationFile>, SeriesError> {
+        let own = self.file(sequence).ok_or(SeriesError::MissingGeneration {
+            sequence,
+            hint: "(not given)".into(),
+        })?;
+        let mut out = BTreeMap::new();
+        out.insert(sequence, own);
+        if let Some(member) = &own.public().series {
+            let gens = self.generations();
+            let chain = match &self.chain {
+                Ok(c) => c.clone(),
+                // Resolve by what is present even when the chain has
+                // errors elsewhere (they are reported on their own).
+                Err(_) => {
+                    let mut c = Chain::default();
+                    for (i, g) in gens.iter().enumerate() {
+                        if g.head.archive_id == self.archive_id {
+                            c.by_sequence.entry(g.head.sequence).or_insert(i);
+                        }
+                    }
+                    c
+                }
+            };
+            for (item, i) in member
+                .inherits
+                .iter()
+                .zip(series::resolve(member, &gens, &chain)?)
+            {
+                out.insert(item.sequence, &self.files[i]);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The keyless audit of generation `sequence` (SPEC §33.7): the
+    /// fixity check of its own file and of every file it inherits, then
+    /// the splice rules over every file present. Problems as lines naming
+    /// the file; empty when all pass.
+    pub fn audit(
+        &self,
+        sequence: u64,
+        pinned: Option<&[u8; 32]>,
+        progress: crate::verify::Progress<'_>,
+    ) -> Vec<String> {
+        let mut problems: Vec<String> = self.errors().iter().map(|e| e.to_string()).collect();
+        let files = match self.files_of(sequence) {
+            Ok(f) => f,
+            Err(e) => {
+                problems.push(e.to_string());
+                return problems;
+            }
+        };
+        let total: u64 = files.values().map(|f| f.archive.len()).sum();
+        let mut done = 0u64;
+        for f in files.values() {
+            let report = f
+                .archive
+                .verify_fixity(pinned, &mut |d, _| progress(done + d, total));
+            done += f.archive.len();
+            for p in &report.problems {
+                problems.push(format!(
+                    "{}: {}: {}",
+                    f.path.display(),
+                    p.subject,
+                    p.message
+                ));
+            }
+            if let Some(m) = f
+                .public()
+                .series
+                .as_ref()
+                .and_then(|s| s.check(f.sequence()).err())
+            {
+                problems.push(format!("{}: public.json: {m}", f.path.display()));
+            }
+        }
+        problems
+    }
+
+    /// Opens generation `sequence` with `keys`: its data key from its own
+    /// key slots, its index, and the files it reads.
+    pub fn unlock(&self, sequence: u64, keys: &[Key]) -> Result<Unlocked<'_>> {
+        let files = self.files_of(sequence).map_err(series_error)?;
+        let own = files[&sequence];
+        let key = own.archive.data_key_with(keys, &mut |_, _| false)?;
+        Unlocked::open(self, files, key)
+    }
+}
+
+/// A splice error as a reader error (a fixity failure).
+pub fn series_error(e: SeriesError) -> Error {
+    Error::ManifestMismatch {
+        entry: "series".into(),
+        what: e.to_string(),
+    }
+}
+
+/// One record of a generation's catalog and where its stored bytes lie:
+/// `(bundle, offset)`, the bundle an index into the generation's list.
+pub type Placed = (Record, (u64, u64));
+
+/// A generation of a series, unlocked.
+pub struct Unlocked<'a> {
+    /// The generation's head.
+    pub head: head::Head,
+    /// What changed against the previous generation (`None` for a
+    /// self-contained generation).
+    pub changes: Option<Changes>,
+    files: BTreeMap<u64, &'a GenerationFile>,
+    key: DataKey,
+    archive_id: [u8; 16],
+    tables: Tables,
+    bundles: Vec<SeriesBundle>,
+    /// Newest first; the last is the base run.
+    runs: Vec<Vec<RunPage>>,
+    /// The logical page roots (series form only).
+    roots: Option<Vec<[u8; 32]>>,
+    /// Whether the index is the series form (pages may use bits 5, 6).
+    series_form: bool,
+    /// Empty folders.
+    pub empty_dirs: Vec<String>,
+    /// The overlay runs' items (for the rebase rule).
+    overlay_items: u64,
+}
+
+impl<'a> Unlocked<'a> {
+    fn open(
+        s: &'a Series,
+        files: BTreeMap<u64, &'a GenerationFile>,
+        key: DataKey,
+    ) -> Result<Unlocked<'a>> {
+        let sequence = *files.keys().next_back().expect("own file");
+        let own = files[&sequence];
+        let public = own.public();
+        let name = v2::INDEX_ENTRY;
+        let e = own.archive.entry(name)?;
+        let cap = crypto::sealed_len(legation_format::v2::index::MAX_INDEX_BYTES as u64);
+        if e.size > cap {
+            return Err(Error::TooLarge {
+                entry: name.into(),
+                size: e.size,
+                limit: cap,
+            });
+        }
+        let mut sealed = vec![0u8; e.size as usize];
+        own.archive.read_at(e.data_offset(), &mut sealed, name)?;
+        let sk = key.stream_key(&s.archive_id, StreamId::Index(public.catalog.index_stream));
+        let deflated =
+            Zeroizing::new(
+                crypto::open_stream(&sk, &sealed).map_err(|chunk| Error::Chunk {
+                    what: "catalog".into(),
+                    entry: format!("{}: {name}", own.path.display()),
+                    chunk,
+                })?,
+            );
+        let mismatch = |what: String| Error::ManifestMismatch {
+            entry: format!("{}: {name}", own.path.display()),
+            what,
+        };
+        let head = own.generation.head.clone();
+        let mut u = if let Some(member) = &public.series {
+            let idx = SeriesIndex::parse(&deflated, name)?;
+            let inherited: Vec<u64> = member.inherits.iter().map(|i| i.sequence).collect();
+            let entries = own.archive.entries();
+            idx.check_files(
+                name,
+                sequence,
+                &inherited,
+                public.catalog.pages,
+                public.bundles,
+                &|n| entries.iter().find(|e| e.name == n).map(|e| e.size),
+            )?;
+            let prev = Previous::from_series(
+                head.clone(),
+                own.generation.chain,
+                public.clone(),
+                String::new(),
+                idx.clone(),
+            );
+            Unlocked {
+                changes: Some(idx.changes),
+                files,
+                key,
+                archive_id: s.archive_id,
+                tables: idx.tables,
+                bundles: idx.bundles,
+                overlay_items: prev.overlay_items,
+                runs: idx.runs,
+                roots: Some(idx.roots),
+                series_form: true,
+                empty_dirs: idx.empty_dirs,
+                head: head.clone(),
+            }
+        } else {
+            let idx = Index::parse(&deflated, name)?;
+            let prev = Previous::from_plain(
+                head.clone(),
+                own.generation.chain,
+                public.clone(),
+                String::new(),
+                idx.clone(),
+                own.archive.entries(),
+            )
+            .ok_or_else(|| mismatch("names a bundle or page the file does not hold".into()))?;
+            Unlocked {
+                changes: None,
+                files,
+                key,
+                archive_id: s.archive_id,
+                tables: prev.tables,
+                bundles: prev.bundles,
+                runs: vec![prev.base],
+                roots: None,
+                series_form: false,
+                empty_dirs: idx.empty_dirs,
+                overlay_items: 0,
+                head: head.clone(),
+            }
+        };
+        if u.runs
+            .iter()
+            .flatten()
+            .any(|p| !u.files.contains_key(&p.generation))
+            || u.bundles
+                .iter()
+                .any(|b| !u.files.contains_key(&b.generation))
+        {
+            return Err(mismatch(
+                "names a generation whose file is not found".into(),
+            ));
+        }
+        let listed: std::collections::HashSet<&str> =
+            public.decoders.iter().map(|d| d.entry.as_str()).collect();
+        if let Some(d) = u
+            .tables
+            .decoders
+            .iter()
+            .find(|d| !listed.contains(d.as_str()))
+        {
+            return Err(mismatch(format!(
+                "its decoder table names {d}, which public.json's decoders do not list"
+            )));
+        }
+        u.empty_dirs.sort();
+        Ok(u)
+    }
+
+    /// The data key.
+    pub fn data_key(&self) -> &DataKey {
+        &self.key
+    }
+
+    /// The generation's sequence.
+    pub fn sequence(&self) -> u64 {
+        self.head.sequence
+    }
+
+    /// What the update writer needs to write the next generation.
+    pub fn previous(&self) -> Previous {
+        let own = self.files[&self.head.sequence];
+        let mut runs = self.runs.clone();
+        let base = runs.pop().unwrap_or_default();
+        Previous {
+            head: self.head.clone(),
+            chain: own.generation.chain,
+            public: own.public().clone(),
+            file: own
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            tables: self.tables.clone(),
+            bundles: self.bundles.clone(),
+            base,
+            overlay_items: self.overlay_items,
+        }
+    }
+
+    /// The number of runs (1 for a self-contained generation).
+    pub fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Page `i` of run `r`, decrypted and parsed, with its live items'
+    /// places.
+    fn page(&self, r: usize, i: usize) -> Result<Vec<(SeriesItem, Option<(u64, u64)>)>> {
+        let p = &self.runs[r][i];
+        let f = self.files[&p.generation];
+        let name = v2::page_entry(p.entry);
+        let what = format!("{} (generation {}): {name}", f.path.display(), p.generation);
+        let e = f.archive.entry(&name)?;
+        if e.size != p.size && p.generation == self.head.sequence {
+            return Err(Error::ManifestMismatch {
+                entry: what,
+                what: format!("holds {} bytes, the index says {}", e.size, p.size),
+            });
+        }
+        let cap = crypto::sealed_len(
+            page::MAX_PAGE_BYTES as u64 + page::MAX_PAGE_BYTES as u64 / 64 + 4096,
+        );
+        if e.size > cap {
+            return Err(Error::TooLarge {
+                entry: what,
+                size: e.size,
+                limit: cap,
+            });
+        }
+        let mut sealed = vec![0u8; e.size as usize];
+        f.archive.read_at(e.data_offset(), &mut sealed, &name)?;
+        let sk = self
+            .key
+            .stream_key(&self.archive_id, StreamId::Page(p.stream));
+        let deflated =
+            Zeroizing::new(
+                crypto::open_stream(&sk, &sealed).map_err(|chunk| Error::Chunk {
+                    what: "catalog".into(),
+                    entry: what.clone(),
+                    chunk,
+                })?,
+            );
+        let base = r + 1 == self.runs.len();
+        let items = if self.series_form {
+            page::parse_series_page(&deflated, &self.tables, &what, !base)?
+        } else {
+            page::parse_page(&deflated, &self.tables, &what)?
+                .into_iter()
+                .map(|r| SeriesItem::Live(r, None))
+                .collect()
+        };
+        if items.len() != p.count as usize
+            || items.last().map(|i| i.path()) != Some(p.last.as_str())
+        {
+            return Err(Error::ManifestMismatch {
+                entry: what,
+                what: "its items are not what the index's line says (count, last path)".into(),
+            });
+        }
+        if i > 0 && items[0].path() <= self.runs[r][i - 1].last.as_str() {
+            return Err(Error::ManifestMismatch {
+                entry: what,
+                what: "its paths are not where the index places the page".into(),
+            });
+        }
+        let places = page::locate_series(&items, p.first_bundle, p.first_offset);
+        Ok(items.into_iter().zip(places).collect())
+    }
+
+    /// The record at `path`, if the generation holds it: one page a run
+    /// that might hold it, newest first.
+    pub fn find(&self, path: &str) -> Result<Option<Placed>> {
+        for r in 0..self.runs.len() {
+            let i = self.runs[r].partition_point(|p| p.last.as_str() < path);
+            if i == self.runs[r].len() {
+                continue;
+            }
+            let page = self.page(r, i)?;
+            if let Ok(k) = page.binary_search_by(|(it, _)| it.path().cmp(path)) {
+                return Ok(match &page[k] {
+                    (SeriesItem::Live(rec, _), Some(place)) => Some((rec.clone(), *place)),
+                    _ => None,
+                });
+            }
+        }
+        Ok(None)
+    }
+
+    /// The merged catalog, in path order: for each path of any run, the
+    /// item of each run (`None` where a run lacks it). Streams one page a
+    /// run.
+    pub fn merge(&self) -> Merge<'_, 'a> {
+        Merge {
+            u: self,
+            cursors: (0..self.runs.len()).map(|_| Cursor::default()).collect(),
+        }
+    }
+
+    /// The live records in path order, with their places.
+    pub fn records(&self) -> impl Iterator<Item = Result<Placed>> + '_ {
+        self.merge().filter_map(|m| match m {
+            Err(e) => Some(Err(e)),
+            Ok(row) => row.live().map(Ok),
+        })
+    }
+
+    /// The bundle of a place, checked against the record's range.
+    fn bundle(&self, rec: &Record, place: (u64, u64)) -> Result<&SeriesBundle> {
+        let bad = |what: String| Error::RecordMismatch {
+            path: rec.path.clone(),
+            what,
+        };
+        let b = usize::try_from(place.0)
+            .ok()
+            .and_then(|b| self.bundles.get(b))
+            .ok_or_else(|| bad(format!("bundle {} is not in the index", place.0)))?;
+        if place
+            .1
+            .checked_add(rec.stored_size)
+            .is_none_or(|e| e > b.len)
+        {
+            return Err(bad(format!(
+                "{} stored bytes at {} pass the end of its bundle ({} bytes)",
+                rec.stored_size, place.1, b.len
+            )));
+        }
+        Ok(b)
+    }
+
+    /// Streams a record's bytes to `out`, every chunk authenticated, the
+    /// size and BLAKE3 checked (what was written must be discarded on an
+    /// error).
+    pub fn copy_record(
+        &self,
+        rec: &Record,
+        place: (u64, u64),
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
+        let b = self.bundle(rec, place)?;
+        let f = self.files[&b.generation];
+        let name = v2::bundle_entry(b.entry);
+        let what = format!("{} (generation {}): {name}", f.path.display(), b.generation);
+        let sk = self
+            .key
+            .stream_key(&self.archive_id, StreamId::Bundle(b.stream));
+        let chunks = crypto::chunk_count(b.padded);
+        let sealed_len = crypto::sealed_len(b.padded);
+        let mut hasher = blake3::Hasher::new();
+        let mut total = 0u64;
+        let mismatch = |what: String| Error::RecordMismatch {
+            path: rec.path.clone(),
+            what,
+        };
+        let mut emit = |data: &[u8], total: &mut u64| -> Result<()> {
+            *total += data.len() as u64;
+            if *total > rec.size {
+                return Err(mismatch(format!(
+                    "holds more than the {} bytes the catalog declares",
+                    rec.size
+                )));
+            }
+            hasher.update(data);
+            out.write_all(data).map_err(|e| Error::Output {
+                what: rec.path.clone(),
+                source: e,
+            })
+        };
+        let mut stored = Vec::new();
+        let (start, end) = (place.1, place.1 + rec.stored_size);
+        if end > start {
+            let first = start / CHUNK_SIZE as u64;
+            let last = (end - 1) / CHUNK_SIZE as u64;
+            // 64 chunks (4 MiB) at a time.
+            let mut c = first;
+            while c <= last {
+                let to = (c + 64).min(last + 1);
+                let from_b = c * SEALED_CHUNK as u64;
+                let to_b = if to == chunks {
+                    sealed_len
+                } else {
+                    to * SEALED_CHUNK as u64
+                };
+                let mut buf = vec![0u8; (to_b - from_b) as usize];
+                f.archive.read_at(b.offset + from_b, &mut buf, &name)?;
+                let n = crate::decrypt_batch(&sk, &mut buf, c, chunks).map_err(|chunk| {
+                    Error::Chunk {
+                        what: rec.path.clone(),
+                        entry: what.clone(),
+                        chunk,
+                    }
+                })?;
+                buf.truncate(n);
+                let lo = start.saturating_sub(c * CHUNK_SIZE as u64) as usize;
+                let hi = ((end - c * CHUNK_SIZE as u64) as usize).min(buf.len());
+                let part = &buf[lo.min(hi)..hi];
+                match rec.encoding {
+                    legation_format::catalog::Encoding::Identity => emit(part, &mut total)?,
+                    legation_format::catalog::Encoding::Deflate => stored.extend_from_slice(part),
+                }
+                c = to;
+            }
+        }
+        if rec.encoding == legation_format::catalog::Encoding::Deflate {
+            use std::io::Read;
+            let mut d = flate2::read::DeflateDecoder::new(&stored[..]);
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = d
+                    .read(&mut buf)
+                    .map_err(|e| mismatch(format!("its compressed bytes do not inflate: {e}")))?;
+                if n == 0 {
+                    break;
+                }
+                emit(&buf[..n], &mut total)?;
+            }
+            if d.total_in() != rec.stored_size {
+                return Err(mismatch(
+                    "bytes follow the end of the compressed data".into(),
+                ));
+            }
+        }
+        if total != rec.size {
+            return Err(mismatch(format!(
+                "holds {total} bytes, the catalog declares {}",
+                rec.size
+            )));
+        }
+        if hasher.finalize().as_bytes() != &rec.blake3 {
+            return Err(mismatch(
+                "BLAKE3 of the bytes differs from the catalog".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads a whole record of at most `limit` bytes, fully checked.
+    pub fn read_record(&self, rec: &Record, place: (u64, u64), limit: u64) -> Result<Vec<u8>> {
+        if rec.size > limit {
+            return Err(Error::TooLarge {
+                entry: rec.path.clone(),
+                size: rec.size,
+                limit,
+            });
+        }
+        let mut v = Vec::with_capacity(rec.size as usize);
+        self.copy_record(rec, place, &mut v)?;
+        Ok(v)
+    }
+
+    /// Content verification of the generation (SPEC §33.7): every page of
+    /// every run decrypts, parses and matches its line; merged, the live
+    /// records number the head's `records` and sum to its `bytes`; every
+    /// logical page root (against the index, series form) and the
+    /// records root (against the head); every base page's `live`; every
+    /// live record's bytes. Problems as lines; empty when all pass.
+    pub fn verify_content(&self, progress: &mut dyn FnMut(u64, u64)) -> Vec<String> {
+        let mut problems = Vec::new();
+        let (mut n, mut bytes) = (0u64, 0u64);
+        let mut leaves = Vec::with_capacity(PAGE_RECORDS);
+        let mut roots = Vec::new();
+        let base = self.runs.len() - 1;
+        let mut live_in_base = vec![0u64; self.runs[base].len()];
+        for row in self.merge() {
+            let row = match row {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(e.to_string());
+                    return problems;
+                }
+            };
+            if let Some(k) = row.base_page {
+                if row.live().is_some() {
+                    live_in_base[k] += 1;
+                }
+            }
+            let Some((rec, place)) = row.live() else {
+                continue;
+            };
+            let salt = tree::record_salt(&self.key, &self.archive_id, &rec.path);
+            match rec.leaf(&salt) {
+                Ok(l) => leaves.push(tree::leaf_hash(&l)),
+                Err(e) => problems.push(format!("{}: {e}", rec.path)),
+            }
+            if leaves.len() == PAGE_RECORDS {
+                roots.push(tree::root(&leaves));
+                leaves.clear();
+            }
+            n += 1;
+            bytes += rec.size;
+            if let Err(e) = self.copy_record(&rec, place, &mut std::io::sink()) {
+                problems.push(e.to_string());
+            }
+            progress(n, self.head.records);
+        }
+        if !leaves.is_empty() {
+            roots.push(tree::root(&leaves));
+        }
+        if n != self.head.records || bytes != self.head.bytes {
+            problems.push(format!(
+                "head: counts {} records of {} bytes, the catalog holds {n} of {bytes}",
+                self.head.records, self.head.bytes
+            ));
+        }
+        if let Some(want) = &self.roots {
+            if let Some(k) = (0..want.len().max(roots.len())).find(|&k| want.get(k) != roots.get(k))
+            {
+                problems.push(format!(
+                    "c/index: logical page root {k} differs from its records'"
+                ));
+            }
+            for (k, (p, live)) in self.runs[base].iter().zip(&live_in_base).enumerate() {
+                if p.live != Some(*live) {
+                    problems.push(format!(
+                        "c/index: base page {k} says {} live records, {live} are",
+                        p.live.unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        let mut top = tree::RootBuilder::new();
+        for r in &roots {
+            top.push(tree::leaf_hash(r));
+        }
+        if top.root() != self.head.records_root {
+            problems.push("head: records-root differs from the records' tree".into());
+        }
+        problems
+    }
+}
+
+/// Where a run's merge cursor is: its page loaded and the next item.
+#[derive(Default)]
+struct Cursor {
+    page: usize,
+    items: Vec<(SeriesItem, Option<(u64, u64)>)>,
+    next: usize,
+    loaded: bool,
+}
+
+/// One path of the merged catalog: each run's item there.
+pub struct Row {
+    /// The path.
+    pub path: String,
+    /// Each run's item at the path (newest run first), with its place.
+    pub items: Vec<Option<(SeriesItem, Option<(u64, u64)>)>>,
+    /// The base run's page holding the path, if the base run holds it.
+    pub base_page: Option<usize>,
+}
+
+impl Row {
+    /// The record the generation holds at this path (the newest run's
+    /// item, unless it is a tombstone).
+    pub fn live(&self) -> Option<Placed> {
+        match self.items.iter().flatten().next()? {
+            (SeriesItem::Live(r, _), Some(p)) => Some((r.clone(), *p)),
+            _ => None,
+        }
+    }
+
+    /// The base run's record at this path, with its place.
+    pub fn base(&self) -> Option<Placed> {
+        match self.items.last()?.as_ref()? {
+            (SeriesItem::Live(r, _), Some(p)) => Some((r.clone(), *p)),
+            _ => None,
+        }
+    }
+}
+
+/// The merge of a generation's runs ([`Unlocked::merge`]).
+pub struct Merge<'u, 'a> {
+    u: &'u Unlocked<'a>,
+    cursors: Vec<Cursor>,
+}
+
+impl Merge<'_, '_> {
+    /// The path at run `r`'s cursor, loading pages as needed.
+    fn head(&mut self, r: usize) -> Result<Option<&str>> {
+        loop {
+            let c = &mut self.cursors[r];
+            if c.loaded && c.next < c.items.len() {
+                break;
+            }
+            if c.loaded {
+                c.page += 1;
+            }
+            if c.page >= self.u.runs[r].len() {
+                return Ok(None);
+            }
+            let page = c.page;
+            let items = self.u.page(r, page)?;
+            let c = &mut self.cursors[r];
+            c.items = items;
+            c.next = 0;
+            c.loaded = true;
+        }
+        let c = &self.cursors[r];
+        Ok(Some(c.items[c.next].0.path()))
+    }
+}
+
+impl Iterator for Merge<'_, '_> {
+    type Item = Result<Row>;
+
+    fn next(&mut self) -> Option<Result<Row>> {
+        let mut least: Option<String> = None;
+        for r in 0..self.cursors.len() {
+            match self.head(r) {
+                Err(e) => return Some(Err(e)),
+                Ok(Some(p)) if least.as_deref().is_none_or(|l| p < l) => least = Some(p.to_owned()),
+                Ok(_) => {}
+            }
+        }
+        let path = least?;
+        let base = self.cursors.len() - 1;
+        let mut base_page = None;
+        let items = (0..self.cursors.len())
+            .map(|r| {
+                let c = &mut self.cursors[r];
+                let here = c.loaded && c.next < c.items.len() && c.items[c.next].0.path() == path;
+                here.then(|| {
+                    if r == base {
+                        base_page = Some(c.page);
+                    }
+                    c.next += 1;
+                    c.items[c.next - 1].clone()
+                })
+            })
+            .collect();
+        Some(Ok(Row {
+            path,
+            items,
+            base_page,
+        }))
+    }
+}
+
+/// Writes the next generation of a series from the records a pack
+/// pipeline hands it in path order (a [`RecordSink`]), merged with the
+/// previous generation's catalog: a record whose bytes hash as the
+/// previous generation's record at its path keeps its place (its facts
+/// taken anew), any other is written; paths of the previous generation
+/// not handed in are removed. Every record's bytes are hashed, so no
+/// change is missed (SPEC §33.5).
+///
+/// [`RecordSink`]: legation_format::pack::RecordSink
+pub struct UpdateSink<'u, 'a, U: UpdateTarget> {
+    w: U,
+    rows: std::iter::Peekable<Merge<'u, 'a>>,
+    /// What changed so far.
+    pub changes: Changes,
+    rebase: bool,
+}
+
+impl<'u, 'a, U: UpdateTarget> UpdateSink<'u, 'a, U> {
+    /// Merges with `prev`'s catalog into `w` (made from `prev.previous()`;
+    /// `rebase` as its options say).
+    pub fn new(prev: &'u Unlocked<'a>, w: U, rebase: bool) -> Self {
+        UpdateSink {
+            w,
+            rows: prev.merge().peekable(),
+            changes: Changes::default(),
+            rebase,
+        }
+    }
+
+    /// The writer (to add decoders before the first record).
+    pub fn writer(&mut self) -> &mut U {
+        &mut self.w
+    }
+
+    /// Passes every previous path before `path` (all, for `None`): each
+    /// is removed (unless only a tombstone remains of it).
+    fn drain_before(&mut self, path: Option<&str>) -> legation_format::Result<()> {
+        loop {
+            match self.rows.peek() {
+                None => return Ok(()),
+                Some(Err(_)) => {
+                    let Some(Err(e)) = self.rows.next() else {
+                        unreachable!()
+                    };
+                    return Err(legation_format::Error::invalid(
+                        "previous generation",
+                        e.to_string(),
+                    ));
+                }
+                Some(Ok(row)) if path.is_none_or(|p| row.path.as_str() < p) => {
+                    let row = self.rows.next().expect("peeked").expect("peeked ok");
+                    let base = self.base_of(&row);
+                    if row.live().is_some() {
+                        self.changes.removed += 1;
+                        self.w.remove(base.as_ref(), &row.path)?;
+                    } else if base.is_some() {
+                        // Removed in an earlier generation: its tombstone
+                        // stays while the base holds the path.
+                        self.w.remove(base.as_ref(), &row.path)?;
+                    }
+                }
+                Some(Ok(_)) => return Ok(()),
+            }
+        }
+    }
+
+    /// The base run's item of a row (none after a rebase: the new base
+    /// is this generation's).
+    fn base_of(&self, row: &Row) -> Option<Placed> {
+        if self.rebase {
+            None
+        } else {
+            row.base()
+        }
+    }
+
+    /// Passes what follows the last record; the writer (to finish with
+    /// the changes) and the changes.
+    pub fn finish(mut self) -> legation_format::Result<(U, Changes)> {
+        self.drain_before(None)?;
+        Ok((self.w, self.changes))
+    }
+}
+
+/// The facts of `meta` on a record whose stored bytes are `old`'s.
+fn with_facts(meta: &legation_format::writer::RecordMeta, old: &Record) -> Record {
+    let t = legation_format::time::format_rfc3339;
+    Record {
+        path: meta.path.clone(),
+        title: (!meta.title.is_empty()).then(|| meta.title.clone()),
+        media_type: meta.media_type.clone(),
+        modified: meta
+            .modified
+            .filter(|&m| legation_format::time::parse_rfc3339(&t(m)).is_some()),
+        decoder: meta.decoder.clone(),
+        render: meta.render.clone(),
+        metadata: meta.metadata.clone(),
+        new_bundle: false,
+        ..old.clone()
+    }
+}
+
+impl<U: UpdateTarget> legation_format::pack::RecordSink for UpdateSink<'_, '_, U> {
+    fn add_empty_dir(&mut self, path: &str) -> legation_format::Result<()> {
+        self.w.add_empty_dir(path)
+    }
+
+    fn add_record(
+        &mut self,
+        meta: legation_format::writer::RecordMeta,
+        source: legation_format::writer::RecordSource<'_>,
+    ) -> legation_format::Result<()> {
+        use legation_format::writer::RecordSource;
+        self.drain_before(Some(&meta.path))?;
+        let row = match self.rows.peek() {
+            Some(Ok(r)) if r.path == meta.path => self.rows.next().and_then(|r| r.ok()),
+            _ => None,
+        };
+        let base = row.as_ref().and_then(|r| self.base_of(r));
+        let prev = row.as_ref().and_then(Row::live);
+        // A large record is read once into a temporary file as it is
+        // hashed, and written from there if it changed.
+        let mut spool = None;
+        let (hash, size, source) = match source {
+            RecordSource::Bytes(b) => (
+                *blake3::hash(b).as_bytes(),
+                b.len() as u64,
+                RecordSource::Bytes(b),
+            ),
+            RecordSource::Prepared(p) => (
+                *blake3::hash(p.bytes()).as_bytes(),
+                p.bytes().len() as u64,
+                RecordSource::Prepared(p),
+            ),
+            RecordSource::Reader { reader, size } => {
+                use std::io::{Seek, Write};
+                let io = |e| legation_format::Error::io(format!("reading {}", meta.path), e);
+                let mut f = tempfile_spool().map_err(io)?;
+                let mut h = blake3::Hasher::new();
+                let mut buf = vec![0u8; 1 << 20];
+                let mut n = 0u64;
+                loop {
+                    let k = reader.read(&mut buf).map_err(io)?;
+                    if k == 0 {
+                        break;
+                    }
+                    h.update(&buf[..k]);
+                    f.write_all(&buf[..k]).map_err(io)?;
+                    n += k as u64;
+                }
+                if n != size {
+                    return Err(legation_format::Error::Changed {
+                        path: meta.path.clone(),
+                        what: format!("{n} bytes, not the {size} it had when packing began"),
+                    });
+                }
+                f.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+                let hash = *h.finalize().as_bytes();
+                let f = spool.insert(f);
+                (hash, size, RecordSource::Reader { reader: f, size })
+            }
+        };
+        match prev {
+            Some((old, place)) if old.blake3 == hash && old.size == size => {
+                let rec = with_facts(&meta, &old);
+                if rec
+                    != (Record {
+                        new_bundle: false,
+                        ..old.clone()
+                    })
+                {
+                    self.changes.changed += 1;
+                }
+                self.w.keep(base.as_ref(), rec, place)
+            }
+            Some(_) => {
+                self.changes.changed += 1;
+                self.w.add(base.as_ref(), meta, source)
+            }
+            None => {
+                self.changes.added += 1;
+                self.w.add(base.as_ref(), meta, source)
+            }
+        }
+    }
+}
+
+/// An anonymous temporary file (removed when closed).
+fn tempfile_spool() -> std::io::Result<std::fs::File> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    let path = std::env::temp_dir().join(format!("legation-update-{:016x}.tmp", h.finish()));
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    let _ = std::fs::remove_file(&path);
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use legation_format::keys::{Identity, IssuerKey};
+    use legation_format::pack::RecordSink;
+    use legation_format::v2::writer::update::{UpdateOptions, UpdateWriter};
+    use legation_format::v2::writer::ArchiveWriter;
+    use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn rng(seed: u64) -> rand_chacha::ChaCha20Rng {
+        rand_chacha::ChaCha20Rng::seed_from_u64(seed)
+    }
+    fn issuer() -> IssuerKey {
+        IssuerKey::generate(&mut rng(1))
+    }
+    fn identity() -> Identity {
+        Identity::generate(&mut rng(2))
+    }
+    fn keys() -> Vec<Key> {
+        vec![Key::Identity(identity())]
+    }
+    fn meta(p: &str) -> RecordMeta {
+        RecordMeta {
+            path: p.into(),
+            media_type: "text/plain".into(),
+            ..Default::default()
+        }
+    }
+    fn content(p: &str, v: u32) -> Vec<u8> {
+        format!("{p}: version {v}\n")
+            .repeat(3 + p.len() % 7)
+            .into_bytes()
+    }
+
+    /// A folder of its own under the temporary folder, removed when dropped.
+    struct Dir(PathBuf);
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let d =
+                std::env::temp_dir().join(format!("legation-series-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(&d).unwrap();
+            Dir(d)
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Generation 0 of `records` (path, version) at `path`.
+    fn first(path: &Path, records: &BTreeMap<String, u32>) {
+        let opts = WriterOptions {
+            created: 1_767_225_600,
+            issuer: Some(issuer()),
+            recipients: vec![identity().public()],
+            passphrases: vec![],
+            embed_spec: false,
+            viewer: None,
+        };
+        let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng(3)).unwrap();
+        for (p, v) in records {
+            w.add_record(meta(p), RecordSource::Bytes(&content(p, *v)))
+                .unwrap();
+        }
+        std::fs::write(path, w.finish().unwrap().into_inner()).unwrap();
+    }
+
+    /// The next generation of the series whose newest file is `prev`,
+    /// holding `records`, written to `out`.
+    fn next(
+        prev: &Path,
+        out: &Path,
+        records: &BTreeMap<String, u32>,
+        rebase: bool,
+        seed: u64,
+    ) -> Changes {
+        let s = Series::find(&[prev.to_owned()]).unwrap();
+        // The file given, not the newest of its folder (a fork, below).
+        let newest = s.files[0].sequence();
+        let u = s.unlock(newest, &keys()).unwrap();
+        let w = UpdateWriter::new(
+            std::io::Cursor::new(Vec::new()),
+            u.previous(),
+            u.data_key().clone(),
+            UpdateOptions {
+                created: 1_767_225_600 + newest as i64 + 1,
+                issuer: Some(issuer()),
+                rebase,
+            },
+            rng(seed),
+        )
+        .unwrap();
+        let mut sink = UpdateSink::new(&u, w, rebase);
+        for (p, v) in records {
+            sink.add_record(meta(p), RecordSource::Bytes(&content(p, *v)))
+                .unwrap();
+        }
+        let (w, changes) = sink.finish().unwrap();
+        std::fs::write(out, w.finish(changes).unwrap().into_inner()).unwrap();
+        changes
+    }
+
+    /// Checks generation `g` of `s` holds exactly `records`, passes its
+    /// content verification and its keyless audit.
+    fn holds(s: &Series, g: u64, records: &BTreeMap<String, u32>) {
+        let u = s.unlock(g, &keys()).unwrap();
+        let got: Vec<(String, Vec<u8>)> = u
+            .records()
+            .map(|r| {
+                let (rec, place) = r.unwrap();
+                let b = u.read_record(&rec, place, 1 << 20).unwrap();
+                (rec.path, b)
+            })
+            .collect();
+        let want: Vec<(String, Vec<u8>)> = records
+            .iter()
+            .map(|(p, v)| (p.clone(), content(p, *v)))
+            .collect();
+        assert_eq!(got, want, "generation {g}");
+        for (p, v) in records.iter().step_by(97) {
+            let (rec, place) = u.find(p).unwrap().unwrap();
+            assert_eq!(u.read_record(&rec, place, 1 << 20).unwrap(), content(p, *v));
+        }
+        assert!(u.find("r/none").unwrap().is_none());
+        assert_eq!(
+            u.verify_content(&mut |_, _| {}),
+            Vec::<String>::new(),
+            "generation {g}"
+        );
+        assert_eq!(
+            s.audit(g, Some(&issuer().public()), &mut |_, _| true),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn three_generations_read_back_each_as_written() {
+        let d = Dir::new("three");
+        let g0: BTreeMap<String, u32> = (0..9000).map(|i| (format!("r/{i:05}"), 0)).collect();
+        first(&d.0.join("reg.00000000.lgn"), &g0);
+        // Generation 1: 30 changed, 10 removed (one of them at a page's
+        // end), 5 added.
+        let mut g1 = g0.clone();
+        for i in (0..9000).step_by(300) {
+            g1.insert(format!("r/{i:05}"), 1);
+        }
+        for i in (5..9000).step_by(900) {
+            g1.remove(&format!("r/{i:05}"));
+        }
+        g1.remove("r/04095");
+        for i in 0..5 {
+            g1.insert(format!("r/{:05}x", i * 1000), 1);
+        }
+        let c = next(
+            &d.0.join("reg.00000000.lgn"),
+            &d.0.join("reg.00000001.lgn"),
+            &g1,
+            false,
+            4,
+        );
+        assert_eq!((c.added, c.changed, c.removed), (5, 30, 11));
+        // Generation 2: a removed record back, more changes, a record of
+        // the overlay removed.
+        let mut g2 = g1.clone();
+        g2.insert("r/00005".into(), 2);
+        g2.insert("r/00007".into(), 2);
+        g2.remove("r/01000x");
+        let c = next(
+            &d.0.join("reg.00000001.lgn"),
+            &d.0.join("reg.00000002.lgn"),
+            &g2,
+            false,
+            5,
+        );
+        assert_eq!((c.added, c.changed, c.removed), (1, 1, 1));
+        // Generation 3 rebases.
+        let mut g3 = g2.clone();
+        g3.insert("r/08888".into(), 3);
+        next(
+            &d.0.join("reg.00000002.lgn"),
+            &d.0.join("reg.00000003.lgn"),
+            &g3,
+            true,
+            6,
+        );
+        let s = Series::find(&[d.0.join("reg.00000003.lgn")]).unwrap();
+        assert_eq!(s.files.len(), 4);
+        assert!(s.errors().is_empty(), "{:?}", s.errors());
+        for (g, want) in [(0, &g0), (1, &g1), (2, &g2), (3, &g3)] {
+            holds(&s, g, want);
+        }
+        let u3 = s.unlock(3, &keys()).unwrap();
+        assert_eq!(u3.runs(), 1);
+        assert_eq!(s.unlock(2, &keys()).unwrap().runs(), 2);
+        // The generations' files are small beside the first.
+        let len = |n: &str| std::fs::metadata(d.0.join(n)).unwrap().len();
+        assert!(len("reg.00000001.lgn") * 4 < len("reg.00000000.lgn"));
+
+        // A missing generation is named; a folder holding another series'
+        // file leaves it out; a fork is caught.
+        std::fs::rename(d.0.join("reg.00000001.lgn"), d.0.join("elsewhere.keep")).unwrap();
+        let s = Series::find(&[d.0.join("reg.00000002.lgn")]).unwrap();
+        assert!(matches!(
+            s.errors(),
+            [SeriesError::SeriesGap {
+                after: 0,
+                before: 2
+            }]
+        ));
+        let e = s.unlock(2, &keys()).err().unwrap().to_string();
+        assert!(
+            e.contains(
+                "generation 1 is needed and no file holds it (it was written as reg.00000001.lgn)"
+            ),
+            "{e}"
+        );
+        std::fs::rename(d.0.join("elsewhere.keep"), d.0.join("reg.00000001.lgn")).unwrap();
+        let mut fork = g1.clone();
+        fork.insert("r/00001".into(), 9);
+        next(
+            &d.0.join("reg.00000000.lgn"),
+            &d.0.join("fork.lgn"),
+            &fork,
+            false,
+            7,
+        );
+        let s = Series::find(&[d.0.clone()]).unwrap();
+        assert!(
+            s.errors()
+                .iter()
+                .any(|e| matches!(e, SeriesError::Fork { sequence: 1, .. })),
+            "{:?}",
+            s.errors()
+        );
+    }
+}
