@@ -384,6 +384,9 @@ pub enum KeySlot {
         #[serde(with = "crate::hex::array")]
         commitment: [u8; 32],
     },
+    /// Format 2.0: the data key opened by K of N holders (SPEC §7.9).
+    #[serde(rename = "quorum")]
+    Quorum(Box<crate::quorum::QuorumSlot>),
     /// A slot type this reader does not know.
     #[serde(other)]
     Unknown,
@@ -407,6 +410,7 @@ pub fn slot_header(slot: &KeySlot, archive_id: &[u8; 16], recipient: Option<&[u8
             h.extend_from_slice(&params.iterations.to_le_bytes());
             h.extend_from_slice(&params.parallelism.to_le_bytes());
         }
+        KeySlot::Quorum(q) => h = q.header(archive_id),
         KeySlot::Unknown => {}
     }
     h
@@ -427,8 +431,14 @@ pub fn slot_commitment(commit_key: &[u8; 32], wrapped: &[u8; 48]) -> [u8; 32] {
 }
 
 fn wrap(secret: &[u8; 32], header: &[u8], data_key: &DataKey) -> ([u8; 48], [u8; 32]) {
+    wrap_bytes(secret, header, data_key.as_bytes())
+}
+
+/// SPEC §7.5 on any 32 secret bytes: `wrapped` and `commitment` of `key`
+/// under a slot secret and header (quorum slots wrap shares so).
+pub(crate) fn wrap_bytes(secret: &[u8; 32], header: &[u8], key: &[u8; 32]) -> ([u8; 48], [u8; 32]) {
     let (wk, ck) = slot_keys(secret, header);
-    let mut buf = Zeroizing::new(*data_key.as_bytes());
+    let mut buf = Zeroizing::new(*key);
     let tag = Gcm::new(&wk).seal([0; 12], &mut buf[..]);
     let mut wrapped = [0u8; 48];
     wrapped[..32].copy_from_slice(&buf[..]);
@@ -442,6 +452,17 @@ fn unwrap(
     wrapped: &[u8; 48],
     commitment: &[u8; 32],
 ) -> Option<DataKey> {
+    unwrap_bytes(secret, header, wrapped, commitment).map(DataKey)
+}
+
+/// SPEC §7.6 steps 1 to 4 on any 32 secret bytes: the commitment first,
+/// in constant time, then the tag; `None` if either fails.
+pub(crate) fn unwrap_bytes(
+    secret: &[u8; 32],
+    header: &[u8],
+    wrapped: &[u8; 48],
+    commitment: &[u8; 32],
+) -> Option<Zeroizing<[u8; 32]>> {
     let (wk, ck) = slot_keys(secret, header);
     // Constant-time comparison through blake3::Hash's PartialEq.
     if blake3::Hash::from(slot_commitment(&ck, wrapped)) != blake3::Hash::from(*commitment) {
@@ -452,7 +473,7 @@ fn unwrap(
     // 48 bytes: key, then tag. Copied into the key's own zeroizing array.
     let mut key = Zeroizing::new([0u8; 32]);
     key.copy_from_slice(&buf[..32]);
-    Some(DataKey(key))
+    Some(key)
 }
 
 /// A passphrase as Argon2id sees it: Unicode NFC, so the same words typed
@@ -523,6 +544,32 @@ pub fn x25519_slot(
     recipient: &[u8; 32],
     rng: &mut impl rand_core::CryptoRngCore,
 ) -> Result<KeySlot> {
+    let (ephemeral, shared) = x25519_send(recipient, rng)?;
+    let mut slot = KeySlot::X25519 {
+        ephemeral,
+        wrapped: [0; 48],
+        commitment: [0; 32],
+    };
+    let header = slot_header(&slot, archive_id, Some(recipient));
+    let (w, c) = wrap(&shared, &header, data_key);
+    if let KeySlot::X25519 {
+        wrapped,
+        commitment,
+        ..
+    } = &mut slot
+    {
+        *wrapped = w;
+        *commitment = c;
+    }
+    Ok(slot)
+}
+
+/// The sender's half of SPEC §7.3's X25519: a fresh ephemeral public key
+/// and the shared secret with `recipient`; a low-order recipient is refused.
+pub(crate) fn x25519_send(
+    recipient: &[u8; 32],
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<([u8; 32], Zeroizing<[u8; 32]>)> {
     let mut e = [0u8; 32];
     rng.fill_bytes(&mut e);
     let eph = x25519_dalek::StaticSecret::from(e);
@@ -535,23 +582,21 @@ pub fn x25519_slot(
             "public key is a low-order point",
         ));
     }
-    let mut slot = KeySlot::X25519 {
-        ephemeral,
-        wrapped: [0; 48],
-        commitment: [0; 32],
-    };
-    let header = slot_header(&slot, archive_id, Some(recipient));
-    let (w, c) = wrap(shared.as_bytes(), &header, data_key);
-    if let KeySlot::X25519 {
-        wrapped,
-        commitment,
-        ..
-    } = &mut slot
-    {
-        *wrapped = w;
-        *commitment = c;
-    }
-    Ok(slot)
+    Ok((ephemeral, Zeroizing::new(*shared.as_bytes())))
+}
+
+/// The reader's half of SPEC §7.3's X25519: the identity's public key and
+/// the shared secret with `ephemeral`, `None` for a low-order point.
+pub(crate) fn x25519_receive(
+    secret: &[u8; 32],
+    ephemeral: &[u8; 32],
+) -> Option<([u8; 32], Zeroizing<[u8; 32]>)> {
+    let sk = x25519_dalek::StaticSecret::from(*secret);
+    let public = x25519_dalek::PublicKey::from(&sk).to_bytes();
+    let shared = sk.diffie_hellman(&x25519_dalek::PublicKey::from(*ephemeral));
+    shared
+        .was_contributory()
+        .then(|| (public, Zeroizing::new(*shared.as_bytes())))
 }
 
 /// Tries to open a passphrase slot; `None` if the passphrase is not its.
@@ -593,14 +638,9 @@ pub fn open_x25519_slot(
     else {
         return None;
     };
-    let sk = x25519_dalek::StaticSecret::from(*secret);
-    let public = x25519_dalek::PublicKey::from(&sk).to_bytes();
-    let shared = sk.diffie_hellman(&x25519_dalek::PublicKey::from(*ephemeral));
-    if !shared.was_contributory() {
-        return None;
-    }
+    let (public, shared) = x25519_receive(secret, ephemeral)?;
     unwrap(
-        shared.as_bytes(),
+        &shared,
         &slot_header(slot, archive_id, Some(&public)),
         wrapped,
         commitment,

@@ -32,9 +32,11 @@ pub(super) fn public_facts(a: &Archive) -> Result<serde_json::Value> {
     let slots: Vec<_> = m
         .key_slots
         .iter()
-        .map(|s| match s {
+        .enumerate()
+        .map(|(i, s)| match s {
             crypto::KeySlot::X25519 { .. } => json!({"type": "x25519"}),
             crypto::KeySlot::Passphrase { params, .. } => json!({"type": "argon2id", "memory_kib": params.memory_kib, "iterations": params.iterations, "parallelism": params.parallelism}),
+            crypto::KeySlot::Quorum(q) => quorum_facts(q, i),
             crypto::KeySlot::Unknown => json!({"type": "unknown"}),
         })
         .collect();
@@ -283,4 +285,29 @@ pub fn info(path: &Location) -> Result<u8> {
         );
     }
     Ok(0)
+}
+
+/// What `info` shows of a quorum slot without a key (SPEC §7.9): its
+/// policy's shape and the kinds of its holders, never a holder's key
+/// (X25519 holders stay anonymous, as §7.8's slots do).
+fn quorum_facts(q: &legation_format::quorum::QuorumSlot, slot: usize) -> serde_json::Value {
+    let kinds = |kind: &str| {
+        q.shares
+            .iter()
+            .filter(|s| match &s.holder {
+                legation_format::quorum::HolderSlot::X25519 { .. } => kind == "x25519",
+                legation_format::quorum::HolderSlot::Passphrase { .. } => kind == "argon2id",
+                _ => kind == "unknown",
+            })
+            .count()
+    };
+    match q.check(slot) {
+        Ok(shape) => json!({
+            "type": "quorum",
+            "id": legation_format::hex::encode(&q.id),
+            "policy": shape,
+            "holders": {"x25519": kinds("x25519"), "argon2id": kinds("argon2id"), "unknown": kinds("unknown")},
+        }),
+        Err(e) => json!({"type": "quorum", "problem": e.to_string()}),
+    }
 }
