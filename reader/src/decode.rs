@@ -845,6 +845,33 @@ impl crate::Unlocked {
         Ok(host.render_with(&decoder, &rec.path, &bytes, each)?)
     }
 
+    /// The record through the archive's raw decoder (see
+    /// [`crate::Archive::raw_decoder`]: byte statistics and a hex dump),
+    /// for a record whose own decoder did not show it (it refused it,
+    /// trapped or panicked): what a viewer shows then, under the reason.
+    /// Documents go to `each` as [`Host::render_with`] gives them.
+    /// `Ok(None)` when the archive has no raw decoder or the record's own
+    /// decoder is that one.
+    pub fn render_raw_with(
+        &self,
+        host: &Host,
+        rec: &legation_format::catalog::CatalogRecord,
+        each: &mut dyn FnMut(u32, &[u8]),
+    ) -> Result<Option<Rendered>, RenderError> {
+        let Some(raw) = self.archive().raw_decoder() else {
+            return Ok(None);
+        };
+        if rec.decoder.as_deref() == Some(raw) {
+            return Ok(None);
+        }
+        let through_raw = legation_format::catalog::CatalogRecord {
+            decoder: Some(raw.to_owned()),
+            ..rec.clone()
+        };
+        let (decoder, bytes) = self.decodable(host, &through_raw)?;
+        Ok(Some(host.render_with(&decoder, &rec.path, &bytes, each)?))
+    }
+
     /// Decodes page `page` (0-based) of a record whose main document
     /// announced `pages` pages: the record is read again, and only that
     /// page is decoded.
@@ -881,6 +908,18 @@ impl crate::Unlocked {
 }
 
 impl crate::Archive {
+    /// The entry of the archive's raw decoder, the fallback for any bytes:
+    /// the last decoder the manifest lists whose media types hold `*/*`
+    /// (the built-in raw decoder, stored last, SPEC §11.5), if any.
+    pub fn raw_decoder(&self) -> Option<&str> {
+        self.manifest()
+            .decoders
+            .iter()
+            .rev()
+            .find(|d| d.media_types.iter().any(|m| m == "*/*"))
+            .map(|d| d.entry.as_str())
+    }
+
     /// Loads (and caches in `host`) the decoder module assigned to a
     /// record: public data only, so a host can do this without a key.
     pub fn decoder_for(

@@ -137,4 +137,12 @@ impl abi::Instance for Running {
             .get_global(&self.store, legation_meter::LIMIT_EXPORT)
             .and_then(|g| g.get(&self.store).i32())
     }
+
+    fn panic_at(&mut self) -> Option<i64> {
+        let f = self
+            .instance
+            .get_typed_func::<(), i64>(&self.store, abi::PANIC)
+            .ok()?;
+        f.call(&mut self.store, ()).ok()
+    }
 }

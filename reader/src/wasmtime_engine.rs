@@ -443,6 +443,14 @@ impl abi::Instance for Running {
             .and_then(|g| g.get(&mut self.store).i32())
     }
 
+    fn panic_at(&mut self) -> Option<i64> {
+        let f = self
+            .instance
+            .get_typed_func::<(), i64>(&mut self.store, abi::PANIC)
+            .ok()?;
+        f.call(&mut self.store, ()).ok()
+    }
+
     /// A growth of memory the machine could not map (see
     /// [`Limits::memory_grow_failed`]).
     fn host_failure(&mut self) -> Option<String> {

@@ -345,6 +345,57 @@ fn a_worker_killed_mid_batch_fails_only_its_record() {
     still_works(&host);
 }
 
+/// A decoder that panics (traps at `unreachable`) and says why through
+/// `legation_panic` (SPEC §12.3): every engine names the record's
+/// failure with the message; a `legation_panic` that points outside
+/// memory, or returns 0, leaves the trap's own words.
+fn a_panic_message_reaches_the_host_on_every_engine() {
+    let message = b"index out of bounds: the len is 3 but the index is 7 (at src/lib.rs:12)";
+    let says = |at: u64| {
+        hostile::module(
+            "unreachable",
+            message,
+            &format!(
+                r#"(func (export "legation_panic") (result i64) {})"#,
+                hostile::ret(16, at)
+            ),
+        )
+    };
+    let panics = says(message.len() as u64);
+    let outside = hostile::module(
+        "unreachable",
+        message,
+        &format!(
+            r#"(func (export "legation_panic") (result i64) {})"#,
+            hostile::ret(1 << 20, 8)
+        ),
+    );
+    // A length of 0: no panic was kept.
+    let silent = says(0);
+    for e in engines() {
+        let h = host(e);
+        let err = run(&h, &panics).unwrap_err();
+        let DecodeError::Trap { trap, .. } = &err else {
+            panic!("{}: {err}", h.engine_name());
+        };
+        assert_eq!(
+            trap,
+            &format!("panicked: {}", String::from_utf8_lossy(message)),
+            "{}",
+            h.engine_name()
+        );
+        for quiet in [&outside, &silent, &hostile::module("unreachable", b"", "")] {
+            let err = run(&h, quiet).unwrap_err();
+            assert!(
+                matches!(&err, DecodeError::Trap { trap, .. } if !trap.contains("panicked:")),
+                "{}: {err}",
+                h.engine_name()
+            );
+        }
+        still_works(&h);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(WORKER) {
@@ -396,6 +447,10 @@ fn main() {
         (
             "a_worker_killed_mid_batch_fails_only_its_record",
             a_worker_killed_mid_batch_fails_only_its_record,
+        ),
+        (
+            "a_panic_message_reaches_the_host_on_every_engine",
+            a_panic_message_reaches_the_host_on_every_engine,
         ),
     ];
     let mut failed = Vec::new();

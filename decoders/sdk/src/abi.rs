@@ -12,8 +12,38 @@ use crate::{respond, DecodeError, Document};
 static INPUT_START: AtomicUsize = AtomicUsize::new(0);
 static INPUT_LEN: AtomicUsize = AtomicUsize::new(0);
 
-/// `legation_alloc`: a leaked, zeroed block of `len` bytes, or 0.
+/// Address and length of the message of the panic that is stopping the
+/// call, kept by [`keep_panic`] for the host (`legation_panic`).
+static PANIC_AT: AtomicUsize = AtomicUsize::new(0);
+static PANIC_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// The panic hook of a decoder module: a panic aborts the call (a trap),
+/// but first its message and the place in the source are kept where
+/// `legation_panic` tells the host, which shows them as the reason.
+fn keep_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let what = info.payload_as_str().unwrap_or("a panic without a message");
+    let message = match info.location() {
+        Some(at) => format!("{what} (at {}:{})", at.file(), at.line()),
+        None => what.to_owned(),
+    };
+    let message = message.leak();
+    PANIC_AT.store(message.as_ptr() as usize, Ordering::Relaxed);
+    PANIC_LEN.store(message.len(), Ordering::Relaxed);
+}
+
+/// `legation_panic`: `ptr << 32 | len` of the kept panic message, or 0.
+pub fn panic_message() -> i64 {
+    let (ptr, len) = (
+        PANIC_AT.load(Ordering::Relaxed) as u64,
+        PANIC_LEN.load(Ordering::Relaxed) as u64,
+    );
+    (ptr << 32 | len) as i64
+}
+
+/// `legation_alloc`: a leaked, zeroed block of `len` bytes, or 0. The
+/// first export every call makes, so it also sets the panic hook.
 pub fn alloc(len: i32) -> i32 {
+    std::panic::set_hook(Box::new(keep_panic));
     let Ok(len) = usize::try_from(len) else {
         return 0;
     };

@@ -53,8 +53,14 @@
 //! Decoder modules therefore allocate with a bump allocator (the
 //! `bump-allocator` feature, on by default), which takes back only the
 //! last block and is several times faster than a general-purpose one.
+//! - `legation_panic() -> i64`, optional, called by the host after a
+//!   trap: `ptr << 32 | len` of a UTF-8 message saying why the decoder
+//!   panicked, or 0.
+//!
 //! A panic is a trap (`panic = "abort"` is the default of the target); the
-//! host reports it as a failure of that record.
+//! SDK's panic hook first keeps the panic's message and place in the
+//! source for `legation_panic`, and the host reports the record as not
+//! rendered because the decoder `panicked: MESSAGE (at src/lib.rs:LINE)`.
 
 #![deny(unsafe_code)]
 
@@ -235,6 +241,14 @@ macro_rules! decoder {
                 $crate::__private::decode(ptr, len, $decode)
             }
 
+            /// ABI: where the message of the panic that trapped the call
+            /// is, `ptr << 32 | len`, or 0.
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            pub extern "C" fn legation_panic() -> i64 {
+                $crate::__private::panic_message()
+            }
+
             $(
                 /// ABI: decode page `page` of the record at `ptr`.
                 #[allow(unsafe_code)]
@@ -253,7 +267,7 @@ pub mod __private {
     pub use crate::metadata::{metadata, metadata_len};
 
     #[cfg(target_arch = "wasm32")]
-    pub use crate::abi::{alloc, decode, decode_page};
+    pub use crate::abi::{alloc, decode, decode_page, panic_message};
 }
 
 #[cfg(target_arch = "wasm32")]

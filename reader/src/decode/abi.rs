@@ -16,6 +16,11 @@ pub const ALLOC: &str = "legation_alloc";
 pub const DECODE: &str = "legation_decode";
 /// `legation_decode_page: [i32 i32 i32] -> [i64]`.
 pub const DECODE_PAGE: &str = "legation_decode_page";
+/// `legation_panic: [] -> [i64]`, optional: where the module left the
+/// message of a panic that trapped the call (SPEC §12.3).
+pub const PANIC: &str = "legation_panic";
+/// Most bytes of a panic's message read (as of a refusal's, §12.4).
+pub const PANIC_CAP: usize = 4096;
 
 /// A fresh instance of a decoder module in some engine, with its memory.
 ///
@@ -35,6 +40,9 @@ pub trait Instance {
     fn memory(&self) -> &[u8];
     /// The value of the module's `legation_limit` global, if it has one.
     fn limit_code(&mut self) -> Option<i32>;
+    /// The result of calling [`PANIC`], if the module exports it with
+    /// that type and the call returns.
+    fn panic_at(&mut self) -> Option<i64>;
     /// Why the machine, not the module, failed the last call, if it did;
     /// taken, so asked once.
     fn host_failure(&mut self) -> Option<String> {
@@ -90,8 +98,30 @@ pub fn decode(
     (ptr, len): (i32, i32),
     output_cap: usize,
 ) -> Result<Vec<u8>, EngineError> {
-    let packed = instance.decode(call, ptr, len)?;
+    let packed = match instance.decode(call, ptr, len) {
+        Err(EngineError::Trap(trap)) => {
+            return Err(EngineError::Trap(panic_message(instance).unwrap_or(trap)))
+        }
+        packed => packed?,
+    };
     take_output(instance.memory(), packed, output_cap)
+}
+
+/// After a trap that is not one of the module's limits: the message of
+/// the panic that caused it, where the module says (an SDK module's panic
+/// hook keeps it, SPEC §12.3), as `panicked: MESSAGE`; at most
+/// [`PANIC_CAP`] bytes, read leniently. `None` when the module exports no
+/// [`PANIC`], returns 0 (no panic) or a range outside its memory.
+pub fn panic_message(instance: &mut impl Instance) -> Option<String> {
+    let at = instance.panic_at()? as u64;
+    let (ptr, len) = ((at >> 32) as usize, (at & 0xFFFF_FFFF) as usize);
+    if len == 0 {
+        return None;
+    }
+    let bytes = instance
+        .memory()
+        .get(ptr..ptr.checked_add(len.min(PANIC_CAP))?)?;
+    Some(format!("panicked: {}", String::from_utf8_lossy(bytes)))
 }
 
 /// A page number as the decode function takes it.
