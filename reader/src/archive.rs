@@ -256,8 +256,8 @@ impl Archive {
     }
     /// The manifest's record of an entry (same index as in the container);
     /// for format 2.0, the entry table's row (the table is read the first
-    /// time this is asked; `entries`, `public.json`, `head` and
-    /// `signatures` have no row).
+    /// time this is asked; `entries-tree`, `entries`, `public.json`,
+    /// `head` and `signatures` have no row).
     pub fn manifest_entry(&self, name: &str) -> Result<&legation_format::manifest::ManifestEntry> {
         let i = self
             .inner
@@ -270,7 +270,7 @@ impl Archive {
         };
         list.get(i).ok_or_else(|| Error::ManifestMismatch {
             entry: name.into(),
-            what: "has no row in the entry table (it is one of the last four)".into(),
+            what: "has no row in the entry table (it is the table's tree or one of the last four)".into(),
         })
     }
 

@@ -117,7 +117,8 @@ fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) ->
         println!("{}", output::json(&j, false));
     } else {
         // The entries a sample is drawn from: all but the manifest and its
-        // signature (1.x), or but the last four (2.0), which are always checked.
+        // signature (1.x), or but the last four (2.0), whose last three are
+        // always checked (the table by the rows the draw needs).
         let drawn_from = match a.is_v2() {
             true => a.entries().len().saturating_sub(4),
             false => a.manifest().entries.len(),
@@ -152,8 +153,8 @@ fn print_sample(s: &legation_reader::verify::Sample, drawn_from: u64) {
         let kib = s.piece_size / 1024;
         if s.pieces_sampled == 0 {
             println!(
-                "sample:   none of {} pieces of {kib} KiB drawn (seed {}), only the last four \
-                 entries checked: damage to the pieces is found with a chance of 0.0 %, however \
+                "sample:   none of {} pieces of {kib} KiB drawn (seed {}), only the last three \
+                 entries and two rows of the entry table checked: damage to the pieces is found with a chance of 0.0 %, however \
                  much there is",
                 s.pieces_total, s.seed
             );
@@ -170,7 +171,7 @@ fn print_sample(s: &legation_reader::verify::Sample, drawn_from: u64) {
         };
         println!(
             "sample:   {} of {} pieces of {kib} KiB drawn at random (seed {}), in {} of {} \
-             entries with the last four: one damaged piece is found with a chance of {:.1} %, \
+             entries with the last three: one damaged piece is found with a chance of {:.1} %, \
              {damage} with 95 % or more",
             s.pieces_sampled,
             s.pieces_total,

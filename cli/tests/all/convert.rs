@@ -75,8 +75,15 @@ fn v2_facts(file: &Path) -> V2Facts {
             v2::SIGNATURES_ENTRY
         ]
     );
+    // Every entry before the table's tree has a row; the tree is the
+    // table's (SPEC 2.0 §25.3).
+    assert_eq!(names[names.len() - 5], entries::TREE_ENTRY);
+    assert_eq!(
+        data(entries::TREE_ENTRY),
+        entries::tree_bytes(data(v2::ENTRIES_ENTRY))
+    );
     let rows = entries::parse(data(v2::ENTRIES_ENTRY)).unwrap();
-    assert_eq!(rows.len(), names.len() - 4);
+    assert_eq!(rows.len(), names.len() - 5);
     for (row, e) in rows.iter().zip(&list) {
         assert_eq!(row.name, e.name);
         assert_eq!(row.size, e.size);

@@ -117,6 +117,134 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// The entry that holds the entry table's tree (SPEC 2.0 §25.3): the
+/// BLAKE3 chaining values of the table's 1 KiB chunks and of every inner
+/// node but the root, so that a sampled audit checks one row against the
+/// head's `entries` hash with a logarithmic path instead of the table.
+/// It stands between `recovery` and `entries` and is not a row of the
+/// table (its bytes follow from the table's).
+pub const TREE_ENTRY: &str = "entries-tree";
+/// Bytes of the table a leaf of its tree covers: one BLAKE3 chunk.
+pub const CHUNK: u64 = 1024;
+/// Bytes of one value in `entries-tree`.
+pub const NODE: u64 = 32;
+
+/// The nodes each stored level of the tree over a table of `len` bytes
+/// holds, leaves first: `m = ceil(len / CHUNK)` leaves, then
+/// `ceil(m / 2)`, and so on while a level holds two or more (the root,
+/// which the head carries, is not stored). None for a table of one chunk.
+///
+/// BLAKE3's tree is left-complete, so pairing each level's nodes from the
+/// left and carrying an odd last node up unchanged (stored again on the
+/// level above) gives exactly its nodes.
+pub fn tree_levels(len: u64) -> Vec<u64> {
+    let mut levels = Vec::new();
+    let mut c = len.div_ceil(CHUNK);
+    while c >= 2 {
+        levels.push(c);
+        c = c.div_ceil(2);
+    }
+    levels
+}
+
+/// The size `entries-tree` has for a table of `len` bytes.
+pub fn tree_len(len: u64) -> u64 {
+    tree_levels(len).iter().sum::<u64>() * NODE
+}
+
+/// The chaining value of chunk `index` of a table of more than one chunk.
+pub fn chunk_value(index: u64, data: &[u8]) -> [u8; 32] {
+    use blake3::hazmat::HasherExt;
+    let mut h = blake3::Hasher::new();
+    h.set_input_offset(index * CHUNK);
+    h.update(data);
+    h.finalize_non_root()
+}
+
+/// The bytes of `entries-tree` for a table's bytes: every stored level
+/// of [`tree_levels`], leaves first, each node's 32-byte chaining value.
+pub fn tree_bytes(table: &[u8]) -> Vec<u8> {
+    use blake3::hazmat::{merge_subtrees_non_root, Mode};
+    let levels = tree_levels(table.len() as u64);
+    let mut out = Vec::with_capacity(tree_len(table.len() as u64) as usize);
+    if levels.is_empty() {
+        return out;
+    }
+    let mut level: Vec<[u8; 32]> = table
+        .chunks(CHUNK as usize)
+        .enumerate()
+        .map(|(i, c)| chunk_value(i as u64, c))
+        .collect();
+    for _ in &levels {
+        level.iter().for_each(|v| out.extend_from_slice(v));
+        level = level
+            .chunks(2)
+            .map(|p| match p {
+                [l, r] => merge_subtrees_non_root(l, r, Mode::Hash),
+                [one] => *one,
+                _ => unreachable!("chunks of two"),
+            })
+            .collect();
+    }
+    out
+}
+
+/// One node a chunk's path needs: its place in `entries-tree` (a value
+/// index: its bytes are at `32 * at`) and whether it is the left one of
+/// the pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathNode {
+    /// The node's index among the values of `entries-tree`.
+    pub at: u64,
+    /// The node is the left sibling (the path's value is on the right).
+    pub left: bool,
+}
+
+/// The nodes that check chunk `chunk` of a table of `len` bytes against
+/// its BLAKE3: one a level at most (at most 16 for a table of 64 MiB),
+/// none where the chunk's subtree is carried up alone.
+pub fn path(len: u64, chunk: u64) -> Vec<PathNode> {
+    let mut out = Vec::new();
+    let mut start = 0u64;
+    for (l, c) in tree_levels(len).into_iter().enumerate() {
+        let k = chunk >> l;
+        let sibling = k ^ 1;
+        if sibling < c {
+            out.push(PathNode {
+                at: start + sibling,
+                left: sibling < k,
+            });
+        }
+        start += c;
+    }
+    out
+}
+
+/// The BLAKE3 of a table of `len` bytes as chunk `chunk`'s bytes `data`
+/// and its path's values (in [`path`]'s order) give it; a reader compares
+/// it with the head's `entries`. For a table of one chunk, `data` is the
+/// whole table and the path is empty.
+pub fn root_from(len: u64, chunk: u64, data: &[u8], values: &[[u8; 32]]) -> [u8; 32] {
+    use blake3::hazmat::{merge_subtrees_non_root, merge_subtrees_root, Mode};
+    let levels = tree_levels(len);
+    if levels.is_empty() {
+        return *blake3::hash(data).as_bytes();
+    }
+    let nodes = path(len, chunk);
+    debug_assert_eq!(nodes.len(), values.len());
+    let mut cur = chunk_value(chunk, data);
+    let top = nodes.len().saturating_sub(1);
+    for (i, (n, v)) in nodes.iter().zip(values).enumerate() {
+        let (l, r) = if n.left { (v, &cur) } else { (&cur, v) };
+        if i == top {
+            // The top level holds two nodes: every path ends there.
+            return *merge_subtrees_root(l, r, Mode::Hash).as_bytes();
+        }
+        cur = merge_subtrees_non_root(l, r, Mode::Hash);
+    }
+    cur
+}
+
 /// A decimal `u64` in its one spelling: `0`, or 1-9 then digits.
 fn decimal(s: &str) -> Option<u64> {
     let shape =
@@ -246,6 +374,104 @@ mod tests {
         }
         let e = parse(&big).unwrap_err().to_string();
         assert!(e.contains("more than the 67108864"), "{e}");
+    }
+
+    #[test]
+    fn the_tree_gives_blake3_from_every_chunk_by_its_path() {
+        use std::collections::HashSet;
+        let c = CHUNK as usize;
+        for len in [
+            1,
+            100,
+            c,
+            c + 1,
+            2 * c,
+            3 * c - 1,
+            5 * c,
+            6 * c + 9,
+            7 * c,
+            8 * c,
+            33 * c + 5,
+        ] {
+            let table: Vec<u8> = (0..len).map(|i| (i * 7 + i / 1000) as u8).collect();
+            let want = *blake3::hash(&table).as_bytes();
+            let tree = tree_bytes(&table);
+            assert_eq!(tree.len() as u64, tree_len(len as u64), "len {len}");
+            let m = (len as u64).div_ceil(CHUNK);
+            for j in 0..m {
+                let data = &table[(j * CHUNK) as usize..(((j + 1) * CHUNK) as usize).min(len)];
+                let p = path(len as u64, j);
+                // Never more than the levels, each node once.
+                assert!(p.len() <= tree_levels(len as u64).len());
+                assert_eq!(
+                    p.iter().map(|n| n.at).collect::<HashSet<_>>().len(),
+                    p.len()
+                );
+                let values: Vec<[u8; 32]> = p
+                    .iter()
+                    .map(|n| tree[(n.at * NODE) as usize..][..32].try_into().unwrap())
+                    .collect();
+                assert_eq!(
+                    root_from(len as u64, j, data, &values),
+                    want,
+                    "len {len} chunk {j}"
+                );
+                if m > 1 {
+                    // A changed byte, another chunk's place, a changed
+                    // value, or another length do not give the hash.
+                    let mut bad = data.to_vec();
+                    bad[0] ^= 1;
+                    assert_ne!(root_from(len as u64, j, &bad, &values), want);
+                    if j + 1 < m {
+                        let q = path(len as u64, j + 1);
+                        if q.len() == p.len() {
+                            assert_ne!(root_from(len as u64, j + 1, data, &values), want);
+                        }
+                    }
+                    let mut v = values.clone();
+                    v[0][5] ^= 1;
+                    assert_ne!(root_from(len as u64, j, data, &v), want);
+                    // The last chunk pins the length (a chunk's value
+                    // holds its index and length, and only the last chunk
+                    // is carried up the right edge); another chunk's path
+                    // may be the same for a longer table.
+                    let longer = len as u64 + CHUNK;
+                    if j + 1 == m && path(longer, j).len() == p.len() {
+                        assert_ne!(root_from(longer, j, data, &values), want);
+                    }
+                }
+            }
+        }
+        // A table of 64 MiB: 65,536 leaves, 16 levels, a path of 16 values.
+        let big = MAX_ENTRIES_BYTES as u64;
+        assert_eq!(tree_levels(big).len(), 16);
+        assert_eq!(path(big, 12_345).len(), 16);
+        assert_eq!(tree_len(big), NODE * (2 * 65_536 - 2));
+    }
+
+    /// Known answer: the tree of 3 KiB + 1 bytes of a pattern, so that
+    /// another implementation can check its chunk offsets and levels.
+    #[test]
+    fn tree_known_answer() {
+        let table: Vec<u8> = (0..3 * CHUNK as usize + 1)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let tree = tree_bytes(&table);
+        assert_eq!(tree_levels(table.len() as u64), [4, 2]);
+        assert_eq!(tree.len(), 6 * 32);
+        assert_eq!(
+            crate::hex::encode(blake3::hash(&tree).as_bytes()),
+            "d5c95f8c5989e9398fca7d1778a75d6c9c58fcb91060454e71c626607652472f"
+        );
+        // The top level's two values merge, as a root, to the table's BLAKE3.
+        let (l, r): ([u8; 32], [u8; 32]) = (
+            tree[128..160].try_into().unwrap(),
+            tree[160..].try_into().unwrap(),
+        );
+        assert_eq!(
+            blake3::hazmat::merge_subtrees_root(&l, &r, blake3::hazmat::Mode::Hash),
+            blake3::hash(&table)
+        );
     }
 
     #[test]

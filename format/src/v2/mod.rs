@@ -20,7 +20,8 @@
 //! Entry order in the file: `mimetype`, `SPEC.md`, `viewer.html` (0-1),
 //! `d/<16 hex>.wasm` (decoders), `b/…` (bundles, in order), `c/…` (pages,
 //! in order), `c/index`, `p/…` (parity), `outboard` (the pieces' BLAKE3
-//! chaining values, [`outboard`]), `recovery`, `entries`, `public.json`, `head`, `signatures`,
+//! chaining values, [`outboard`]), `recovery`, `entries-tree` (the entry
+//! table's BLAKE3 tree, [`entries::tree_bytes`]), `entries`, `public.json`, `head`, `signatures`,
 //! then the central directory and end records. The last four entries and
 //! the central directory are read by one tail read when opening.
 //!

@@ -951,6 +951,10 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         self.out.plain(recovery::TAIL_ENTRY, &tail.to_bytes())?;
         let table = self.entries_bytes();
         self.out.listed = false;
+        // The table's tree (SPEC 2.0 §25.3), unlisted: it follows from the
+        // table.
+        self.out
+            .plain(entries::TREE_ENTRY, &entries::tree_bytes(&table))?;
         self.out.plain(ENTRIES_ENTRY, &table)?;
         self.out.plain(PUBLIC_ENTRY, &public)?;
         head.entries = *blake3::hash(&table).as_bytes();
@@ -1205,10 +1209,19 @@ mod tests {
         let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
         let find = |n: &str| entries.iter().find(|e| e.name == n).unwrap();
 
-        // The entry table: every entry before it, bytes rehashed.
+        // The entry table: every entry before its tree, bytes rehashed;
+        // the tree, the table's BLAKE3 tree (SPEC 2.0 §25.3).
         let table = slice(archive, find(ENTRIES_ENTRY));
+        assert_eq!(
+            slice(archive, find(entries::TREE_ENTRY)),
+            entries::tree_bytes(&table)
+        );
         let table = std::str::from_utf8(&table).unwrap();
-        let at_table = names.iter().position(|n| *n == ENTRIES_ENTRY).unwrap();
+        let at_table = names
+            .iter()
+            .position(|n| *n == entries::TREE_ENTRY)
+            .unwrap();
+        assert_eq!(names[at_table + 1], ENTRIES_ENTRY);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), at_table);
         for (e, line) in entries[..at_table].iter().zip(&lines) {
@@ -1290,6 +1303,7 @@ mod tests {
             [
                 outboard::OUTBOARD_ENTRY,
                 recovery::TAIL_ENTRY,
+                entries::TREE_ENTRY,
                 ENTRIES_ENTRY,
                 PUBLIC_ENTRY,
                 HEAD_ENTRY,

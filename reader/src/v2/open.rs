@@ -27,6 +27,10 @@ pub const MAX_SIGNATURES: u64 = 1 << 20;
 /// entries), refused before it is read.
 pub const MAX_ENTRIES: u64 = table::MAX_ENTRIES_BYTES as u64;
 
+/// The entry table's rows, with the BLAKE3 and CRC-32 its tree entry
+/// (`entries-tree`) must have.
+pub(crate) type Table = (Vec<ManifestEntry>, [u8; 32], u32);
+
 /// What opening a 2.0 archive read and checked.
 pub(crate) struct Opened {
     /// The head's bytes, as stored (what the signatures sign).
@@ -40,8 +44,8 @@ pub(crate) struct Opened {
     /// The public facts.
     pub(crate) public: public::Public,
     /// The entry table, read the first time something needs it (never
-    /// when opening).
-    table: OnceLock<Vec<ManifestEntry>>,
+    /// when opening), with the BLAKE3 its tree entry must have.
+    table: OnceLock<Table>,
     /// The public entries whose stored bytes were damaged and put right
     /// from the archive's recovery data (SPEC 2.0 §25.1) when opening.
     pub(crate) recovered: Vec<&'static str>,
@@ -274,6 +278,7 @@ pub(crate) fn check_layout(public: &public::Public, entries: &[Entry]) -> Result
         .chain((0..stripes).map(recovery::parity_entry))
         .chain(std::iter::once(v2::outboard::OUTBOARD_ENTRY.to_owned()))
         .chain(std::iter::once(recovery::TAIL_ENTRY.to_owned()))
+        .chain(std::iter::once(table::TREE_ENTRY.to_owned()))
         .chain(std::iter::once(v2::ENTRIES_ENTRY.to_owned()));
     for (k, want) in expected.enumerate() {
         match entries.get(first + k) {
@@ -283,7 +288,7 @@ pub(crate) fn check_layout(public: &public::Public, entries: &[Entry]) -> Result
                     &e.name,
                     format!(
                         "stands where {want} belongs (bundles, pages, c/index, parity, \
-                         outboard, recovery, then entries)"
+                         outboard, recovery, entries-tree, then entries)"
                     ),
                 ))
             }
@@ -336,14 +341,19 @@ impl Opened {
     /// needed.
     pub(crate) fn table(&self, source: &dyn ReadAt, entries: &[Entry]) -> Result<&[ManifestEntry]> {
         if let Some(t) = self.table.get() {
-            return Ok(t);
+            return Ok(&t.0);
         }
         let (rows, recovered) = read_table_recovering(source, entries, &self.head)?;
         if recovered {
             self.table_recovered
                 .store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        Ok(self.table.get_or_init(|| rows))
+        Ok(&self.table.get_or_init(|| rows).0)
+    }
+
+    /// The CRC-32 the tree entry must have, once the table is read.
+    pub(crate) fn tree_crc(&self) -> Option<u32> {
+        self.table.get().map(|t| t.2)
     }
 
     /// Whether some public entry's stored bytes were damaged and put right
@@ -356,9 +366,11 @@ impl Opened {
     }
 
     /// The BLAKE3 an entry must have: from the entry table for the entries
-    /// before it, from the head for `entries` and `public.json`, of the
-    /// bytes opening read for `head`; none for `signatures` (its own check
-    /// covers it). With what pins it, for the error.
+    /// before its tree, of the tree's bytes as the table gives them for
+    /// `entries-tree` (once the table is read), from the head for
+    /// `entries` and `public.json`, of the bytes opening read for `head`;
+    /// none for `signatures` (its own check covers it). With what pins
+    /// it, for the error.
     pub(crate) fn expected_hash(
         &self,
         rows: &[ManifestEntry],
@@ -369,6 +381,7 @@ impl Opened {
         let n = entries.len();
         match i {
             _ if i < rows.len() => Some((rows[i].blake3, Pin::EntryTable)),
+            _ if i + 5 == n => self.table.get().map(|t| (t.1, Pin::EntryTable)),
             _ if i + 4 == n => Some((self.head.entries, Pin::Head)),
             _ if i + 3 == n => Some((self.head.public, Pin::Head)),
             _ if i + 2 == n => Some((*blake3::hash(&self.head_bytes).as_bytes(), Pin::Opened)),
@@ -449,7 +462,7 @@ pub(crate) fn signer_of(
 /// The recovery entry, when the archive has one where SPEC 2.0 §25.1 puts
 /// it (right before `entries`) and it reads and parses.
 fn read_tail_recovery(source: &dyn ReadAt, entries: &[Entry]) -> Option<TailRecovery> {
-    let e = entries.len().checked_sub(5).map(|i| &entries[i])?;
+    let e = entries.len().checked_sub(6).map(|i| &entries[i])?;
     if e.name != recovery::TAIL_ENTRY || e.size > recovery::MAX_TAIL {
         return None;
     }
@@ -461,7 +474,7 @@ fn read_tail_recovery(source: &dyn ReadAt, entries: &[Entry]) -> Option<TailReco
 /// The entry table the archive's recovery data gives: the copied rows and
 /// the recovery entry's own row, from the container and its bytes.
 fn entry_table_from(source: &dyn ReadAt, entries: &[Entry], rec: &TailRecovery) -> Option<Vec<u8>> {
-    let e = entries.len().checked_sub(5).map(|i| &entries[i])?;
+    let e = entries.len().checked_sub(6).map(|i| &entries[i])?;
     let mut b = vec![0u8; usize::try_from(e.size).ok()?];
     source.read_exact_at(e.data_offset(), &mut b).ok()?;
     Some(rec.entries_with(e.size, e.crc32, blake3::hash(&b).as_bytes()))
@@ -473,7 +486,7 @@ pub(crate) fn read_table_recovering(
     source: &dyn ReadAt,
     entries: &[Entry],
     head: &head::Head,
-) -> Result<(Vec<ManifestEntry>, bool)> {
+) -> Result<(Table, bool)> {
     match read_table(source, entries, head) {
         Err(Error::EntryHash { entry, pinned_by }) => {
             let fixed = read_tail_recovery(source, entries)
@@ -489,13 +502,14 @@ pub(crate) fn read_table_recovering(
 }
 
 /// Reads `entries` (bounded), checks it against the head's hash, parses it
-/// and checks that its rows list every entry before it, in order, with
-/// their sizes and CRC-32s.
+/// and checks that its rows list every entry before its tree, in order,
+/// with their sizes and CRC-32s; the rows and the BLAKE3 the tree's bytes
+/// must have.
 pub(crate) fn read_table(
     source: &dyn ReadAt,
     entries: &[Entry],
     head: &head::Head,
-) -> Result<Vec<ManifestEntry>> {
+) -> Result<Table> {
     let n = entries.len();
     let e = &entries[n - 4];
     if e.size > MAX_ENTRIES {
@@ -523,8 +537,10 @@ pub(crate) fn read_table(
 }
 
 /// Parses an entry table the head pins and checks its rows against the
-/// container: every entry before it, in order, with its size and CRC-32.
-fn check_table(b: &[u8], entries: &[Entry]) -> Result<Vec<ManifestEntry>> {
+/// container: every entry before its tree (`entries-tree`, SPEC 2.0
+/// §25.3), in order, with its size and CRC-32. The rows and the BLAKE3
+/// the tree entry must have (the full audit compares its bytes).
+fn check_table(b: &[u8], entries: &[Entry]) -> Result<Table> {
     let n = entries.len();
     let e = &entries[n - 4];
     let rows: Vec<ManifestEntry> = table::parse(b)?
@@ -536,7 +552,7 @@ fn check_table(b: &[u8], entries: &[Entry]) -> Result<Vec<ManifestEntry>> {
             blake3: r.blake3,
         })
         .collect();
-    let listed = &entries[..n - 4];
+    let listed = &entries[..n.saturating_sub(5)];
     if rows.len() != listed.len() {
         return Err(Error::ManifestMismatch {
             entry: e.name.clone(),
@@ -580,7 +596,10 @@ fn check_table(b: &[u8], entries: &[Entry]) -> Result<Vec<ManifestEntry>> {
             });
         }
     }
-    Ok(rows)
+    // The tree is checked in the pass, by this hash (a damaged tree
+    // leaves the rows good for every other entry).
+    let tree = table::tree_bytes(b);
+    Ok((rows, *blake3::hash(&tree).as_bytes(), crc32(&tree)))
 }
 
 fn crc32(b: &[u8]) -> u32 {

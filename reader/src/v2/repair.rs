@@ -41,8 +41,10 @@ use crate::source::ReadAt;
 use crate::v2::open::{check_layout, signer_of, MAX_ENTRIES, MAX_HEAD, MAX_PUBLIC};
 use crate::{Archive, Error, ErrorKind, Result};
 
-/// The names of the public tail, in container order.
-const TAIL: [&str; 4] = [
+/// The names of the public tail, in container order (the entry table's
+/// tree first: it follows from the table, SPEC 2.0 §25.3).
+const TAIL: [&str; 5] = [
+    v2::entries::TREE_ENTRY,
     v2::ENTRIES_ENTRY,
     v2::PUBLIC_ENTRY,
     v2::HEAD_ENTRY,
@@ -119,7 +121,7 @@ fn parts_from_directory(src: &Arc<dyn ReadAt>) -> Result<Parts> {
         });
     }
     let entries = a.entries();
-    let n = entries.len(); // at least 5: checked at open
+    let n = entries.len(); // at least 6: checked at open
     let read = |e: &Entry, limit: u64| read_bounded(&**src, e.data_offset(), e.size, limit);
     let intact = |e: &Entry, limit: u64| read(e, limit).filter(|b| crc32fast::hash(b) == e.crc32);
     let mut p = Parts {
@@ -134,7 +136,7 @@ fn parts_from_directory(src: &Arc<dyn ReadAt>) -> Result<Parts> {
         Some(b) => p.signatures_damaged = Some((b, s.crc32)),
         None => {}
     }
-    let r = &entries[n - 5];
+    let r = &entries[n - 6];
     if r.name == recovery::TAIL_ENTRY {
         p.recovery = read(r, recovery::MAX_TAIL).and_then(|b| {
             let t = TailRecovery::parse(&b)?;
@@ -382,13 +384,15 @@ pub(crate) fn repair<W: Write + Seek>(
     fn stored<'a>(name: &str, b: &'a [u8]) -> (String, u64, u32, &'a [u8]) {
         (name.to_owned(), b.len() as u64, crc32fast::hash(b), b)
     }
+    let tree = v2::entries::tree_bytes(&chosen.table);
     let tail = [
+        stored(v2::entries::TREE_ENTRY, &tree),
         stored(v2::ENTRIES_ENTRY, &chosen.table),
         stored(v2::PUBLIC_ENTRY, &chosen.public_bytes),
         stored(v2::HEAD_ENTRY, &chosen.head_bytes),
         stored(v2::SIGNATURES_ENTRY, &chosen.signatures),
     ];
-    let mut planned: Vec<Planned> = Vec::with_capacity(chosen.rows.len() + 4);
+    let mut planned: Vec<Planned> = Vec::with_capacity(chosen.rows.len() + tail.len());
     let mut offset = 0u64;
     let listed = chosen
         .rows

@@ -273,13 +273,14 @@ impl Sample2 {
         self.reseal_table(signers, edit);
     }
 
-    /// [`Sample2::reseal`] with `outboard` kept as it is.
+    /// [`Sample2::reseal`] with `outboard` kept as it is (the table's tree
+    /// made anew from the table).
     fn reseal_table(&mut self, signers: &[IssuerKey], edit: impl FnOnce(&mut Head)) {
         let at = self
             .raw
             .entries
             .iter()
-            .position(|(n, _)| n == ENTRIES_ENTRY)
+            .position(|(n, _)| n == entries::TREE_ENTRY)
             .unwrap();
         let rows: Vec<entries::Row> = self.raw.entries[..at]
             .iter()
@@ -290,7 +291,9 @@ impl Sample2 {
                 blake3: *blake3::hash(data).as_bytes(),
             })
             .collect();
-        *self.raw.get_mut(ENTRIES_ENTRY) = entries::to_bytes(&rows);
+        let table = entries::to_bytes(&rows);
+        *self.raw.get_mut(entries::TREE_ENTRY) = entries::tree_bytes(&table);
+        *self.raw.get_mut(ENTRIES_ENTRY) = table;
         self.resign(signers, edit);
     }
 
@@ -526,6 +529,19 @@ fn container(s: &Sample2, two_pages: &Sample2, large: &Sample2) -> Vec<Vector> {
     let mut wrong_value = large.clone();
     wrong_value.raw.get_mut(OUTBOARD_ENTRY)[32 + 5] ^= 1;
     wrong_value.reseal_table(&signers(), |_| {});
+    // The table's tree (SPEC §25.3): empty for the sample's table of one
+    // chunk, a value added by the host; the tree left out.
+    let mut tree_value = s.clone();
+    assert!(tree_value.raw.get(entries::TREE_ENTRY).is_empty());
+    tree_value
+        .raw
+        .get_mut(entries::TREE_ENTRY)
+        .extend_from_slice(&[7; 32]);
+    let mut no_tree = s.clone();
+    no_tree
+        .raw
+        .entries
+        .retain(|(n, _)| n != entries::TREE_ENTRY);
     vec![
         Vector::new(
             "v2-trailing-data",
@@ -588,6 +604,23 @@ fn container(s: &Sample2, two_pages: &Sample2, large: &Sample2) -> Vec<Vector> {
             wrong_value.raw.build(),
         )
         .expect(damaged(OUTBOARD_ENTRY), "do not merge")
+        .pin(),
+        Vector::new(
+            "v2-entries-tree-value-added",
+            "format 2.0: 32 bytes added by the host to entries-tree, which is empty for an entry table of one 1 KiB chunk: the rows still have the head's hash, the tree is not the table's (SPEC §25.3; a sampled audit refuses its size before reading it)",
+            tree_value.raw.build(),
+        )
+        .expect(damaged(entries::TREE_ENTRY), "BLAKE3")
+        .pin(),
+        Vector::new(
+            "v2-entries-tree-missing",
+            "format 2.0: entries-tree left out of the container (the rest as written): entries stands where the tree belongs, refused at opening (SPEC §20.2, §25.3)",
+            no_tree.raw.build(),
+        )
+        .expect(
+            Outcome::Open(Refusal::ManifestMismatch(ENTRIES_ENTRY.into())),
+            "entries-tree",
+        )
         .pin(),
     ]
 }

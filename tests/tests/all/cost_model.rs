@@ -153,7 +153,7 @@ fn chunks(o: u64, stored: u64) -> u64 {
 }
 
 /// Everything measured on one archive, checked against §31 there.
-fn check(n: usize) -> (Cost, u64) {
+fn check(n: usize) -> Costs {
     let m = make(n);
     let src = Counting {
         inner: Arc::new(MemSource::new(m.bytes.clone(), "cost.lgn")),
@@ -309,11 +309,14 @@ fn check(n: usize) -> (Cost, u64) {
     // Fixed hashing buffers: no read larger than the pass's block.
     assert!(audit_cost.largest <= 32 << 20);
 
-    // A sampled audit of N pieces, on a fresh opening (an Archive keeps
-    // the entry table once read): the entry table, the last four whole,
-    // then each drawn piece: an entry of one piece whole with its header,
-    // else the piece (with the header for piece 0) and the entry's values
-    // in outboard, read once for the entry (§31's row).
+    // A sampled audit of N pieces, on a fresh opening: the last three
+    // whole, the rows of outboard and recovery (the table's last two),
+    // then for each entry drawn from its row (the 1 KiB chunks of the
+    // entry table that hold it, and their paths in entries-tree, each
+    // chunk and value read once), and each drawn piece: an entry of one
+    // piece whole with its header, else the piece (with the header for
+    // piece 0) and the entry's values in outboard, read once for the
+    // entry (§31's row). The table is never read whole.
     let a = Archive::open(src.clone()).unwrap();
     let _ = src.take();
     let sample_n = 20u64;
@@ -321,30 +324,68 @@ fn check(n: usize) -> (Cost, u64) {
     assert!(report.ok(), "{:?}", report.problems);
     let sampled = src.take();
     let sampled_cost = cost(&sampled);
-    let tail_at = entries[entries.len() - 4].offset;
-    let mut formula = table + (f - z - cd(&entries) - tail_at);
-    assert_eq!(sampled[0], (te.data_offset(), table), "the table first");
+    let count = entries.len();
+    let last_three_at = entries[count - 3].offset;
     assert_eq!(
-        sampled[1],
-        (tail_at, directory_at - tail_at),
-        "then the last four"
+        sampled[0],
+        (last_three_at, directory_at - last_three_at),
+        "the last three first"
     );
-    let covering: Vec<&Entry> = entries[..entries.len() - 4]
+    let tree = a.entry("entries-tree").unwrap().clone();
+    let listed = &entries[..count - 5];
+    let row_starts: Vec<u64> = listed
         .iter()
-        .filter(|x| x.name != "outboard")
+        .scan(0u64, |at, x| {
+            let here = *at;
+            *at += (x.name.len() + 1 + x.size.to_string().len() + 1 + 8 + 1 + 64 + 1) as u64;
+            Some(here)
+        })
+        .chain(std::iter::once(table))
         .collect();
+    let m_chunks = table.div_ceil(CHUNK_1K);
+    let levels = tree_levels(m_chunks);
+    let covering: Vec<&Entry> = listed.iter().filter(|x| x.name != "outboard").collect();
     let pieces_total: u64 = covering.iter().map(|x| x.size.div_ceil(PIECE).max(1)).sum();
+    let mut formula = directory_at - last_three_at;
     let mut drawn = 0u64;
     let mut value_reads = 0u64;
     let mut first_value = 0u64;
     let mut value_starts = std::collections::HashMap::new();
-    for x in &entries[..entries.len() - 6] {
+    for x in &entries[..count - 7] {
         value_starts.insert(x.name.clone(), first_value);
         if x.size > PIECE {
             first_value += x.size.div_ceil(PIECE);
         }
     }
-    for &(o, l) in &sampled[2..] {
+    // The rows asked for: outboard's, recovery's, and each drawn entry's.
+    let mut rows_asked: std::collections::BTreeSet<usize> = [count - 7, count - 6].into();
+    let (mut table_bytes, mut tree_bytes) = (0u64, 0u64);
+    let mut chunks_read = std::collections::BTreeSet::new();
+    let mut values_read = std::collections::BTreeSet::new();
+    for &(o, l) in &sampled[1..] {
+        if o >= te.data_offset() && o < te.end() {
+            // Whole chunks of the table, each once.
+            assert_eq!((o - te.data_offset()) % CHUNK_1K, 0, "a chunk's start");
+            assert!(o + l == te.end() || l % CHUNK_1K == 0, "whole chunks");
+            let c0 = (o - te.data_offset()) / CHUNK_1K;
+            for c in c0..c0 + l.div_ceil(CHUNK_1K) {
+                assert!(chunks_read.insert(c), "chunk {c} read twice");
+            }
+            table_bytes += l;
+            formula += l;
+            continue;
+        }
+        if o >= tree.data_offset() && o < tree.end() {
+            assert_eq!((o - tree.data_offset()) % 32, 0);
+            assert!(o + l <= tree.end() && l % 32 == 0);
+            let v0 = (o - tree.data_offset()) / 32;
+            for v in v0..v0 + l / 32 {
+                assert!(values_read.insert(v), "tree value {v} read twice");
+            }
+            tree_bytes += l;
+            formula += l;
+            continue;
+        }
         if o >= ob.offset && o < ob.end() {
             // One entry's values, whole.
             let x = covering
@@ -356,10 +397,12 @@ fn check(n: usize) -> (Cost, u64) {
             value_reads += 1;
             continue;
         }
-        let x = covering
+        let (i, x) = listed
             .iter()
-            .find(|x| o >= x.offset && o < x.end())
+            .enumerate()
+            .find(|(_, x)| o >= x.offset && o < x.end() && x.name != "outboard")
             .expect("a read inside an entry drawn from");
+        rows_asked.insert(i);
         assert!(o + l <= x.end());
         drawn += 1;
         formula += l;
@@ -378,16 +421,57 @@ fn check(n: usize) -> (Cost, u64) {
         let len = (x.size - k * PIECE).min(PIECE) + if k == 0 { h(&x.name) } else { 0 };
         assert_eq!((o, l), (from, len), "piece {k} of {}", x.name);
     }
+    // Exactly the chunks that hold the rows asked for (with the line feed
+    // before each), and exactly the values of their paths (§25.3).
+    let mut want_chunks = std::collections::BTreeSet::new();
+    for &i in &rows_asked {
+        let (from, to) = (row_starts[i].saturating_sub(1), row_starts[i + 1]);
+        want_chunks.extend(from / CHUNK_1K..=(to - 1) / CHUNK_1K);
+    }
+    assert_eq!(
+        chunks_read, want_chunks,
+        "{n} records: the table's chunks read"
+    );
+    let want_values: std::collections::BTreeSet<u64> = want_chunks
+        .iter()
+        .flat_map(|&c| path_values(m_chunks, c))
+        .collect();
+    assert_eq!(
+        values_read, want_values,
+        "{n} records: entries-tree's values read"
+    );
+    let chunk_bytes: u64 = want_chunks
+        .iter()
+        .map(|&c| (table - c * CHUNK_1K).min(CHUNK_1K))
+        .sum();
+    assert_eq!(
+        (table_bytes, tree_bytes),
+        (chunk_bytes, 32 * want_values.len() as u64)
+    );
+    // What the rows cost grows with log n: at most two chunks and a path
+    // (a value a level) a row, whatever the table's size.
+    let rows_bound = rows_asked.len() as u64 * 2 * (CHUNK_1K + 32 * levels.len() as u64);
+    assert!(
+        table_bytes + tree_bytes <= rows_bound,
+        "{n} records: {table_bytes} + {tree_bytes} bytes for {} rows",
+        rows_asked.len()
+    );
     assert_eq!(
         drawn,
         sample_n.min(pieces_total),
         "{n} records: pieces drawn"
     );
-    // Reads: the table, the last four, one a piece, one for each large
-    // entry's values.
+    // Reads: the last three, one a piece, one for each large entry's
+    // values, and the rows' chunks and values.
     assert_eq!(
         sampled_cost.reads,
-        2 + drawn + value_reads,
+        1 + drawn
+            + value_reads
+            + sampled[1..]
+                .iter()
+                .filter(|&&(o, _)| (o >= te.data_offset() && o < te.end())
+                    || (o >= tree.data_offset() && o < tree.end()))
+                .count() as u64,
         "{sampled_cost:?}"
     );
     let sample = report.sample.as_ref().unwrap();
@@ -397,15 +481,63 @@ fn check(n: usize) -> (Cost, u64) {
     );
     assert_eq!(
         sampled_cost.bytes, formula,
-        "sampled audit, {n} records: S(entries) + the last four + each drawn piece + its entry's values"
+        "sampled audit, {n} records: the last three + the rows' chunks and paths + each drawn \
+         piece + its entry's values"
     );
     // Bytes a piece are bounded whatever the entry's size: at most 64 KiB
     // and a header, plus 32 bytes a piece of the entry it is in.
-    assert!(
-        sampled_cost.largest <= (1 << 20).max(table),
-        "{sampled_cost:?}"
-    );
-    (open, cd(&entries))
+    assert!(sampled_cost.largest <= 1 << 20, "{sampled_cost:?}");
+    Costs {
+        open,
+        cd: cd(&entries),
+        sample_rows: rows_asked.len() as u64,
+        sample_table: table_bytes + tree_bytes,
+        table,
+        levels: levels.len() as u64,
+    }
+}
+
+/// What [`check`] hands back for the comparisons across sizes.
+struct Costs {
+    open: Cost,
+    cd: u64,
+    /// Rows the sampled audit asked for, and the bytes of `entries` and
+    /// `entries-tree` it read for them.
+    sample_rows: u64,
+    sample_table: u64,
+    /// The entry table's size and its tree's levels.
+    table: u64,
+    levels: u64,
+}
+
+/// A chunk of the entry table (SPEC 2.0 §25.3).
+const CHUNK_1K: u64 = 1024;
+
+/// The values each stored level of the table's tree holds, for `m`
+/// chunks: `m`, `ceil(m / 2)`, … while two or more (§25.3).
+fn tree_levels(m: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut c = m;
+    while c >= 2 {
+        out.push(c);
+        c = c.div_ceil(2);
+    }
+    out
+}
+
+/// The places in `entries-tree` of chunk `c`'s path: on each level, the
+/// sibling of the chunk's ancestor when there is one (§25.3).
+fn path_values(m: u64, c: u64) -> Vec<u64> {
+    let mut start = 0;
+    let mut out = Vec::new();
+    for (l, count) in tree_levels(m).into_iter().enumerate() {
+        let sibling = (c >> l) ^ 1;
+        if sibling < count {
+            out.push(start + sibling);
+        }
+        start += count;
+    }
+    out
 }
 
 /// `read_range` of a record's bytes reads only the chunks the range spans.
@@ -423,28 +555,59 @@ fn check_range(u: &Unlocked, rec: &CatalogRecord, src: &Counting) {
 
 #[test]
 fn each_operation_reads_what_spec_31_says_at_several_sizes() {
-    let mut opens = Vec::new();
+    let mut costs = Vec::new();
     for n in [1usize, 5_000, 40_000, 200_000] {
-        opens.push((n, check(n)));
+        costs.push((n, check(n)));
     }
     // What opening reads does not grow with n: apart from the central
     // directory (56 bytes a page, a page every 4,096 records), it reads
     // the same four ranges of the same sizes, but for the digits of the
     // counts in public.json and the head.
-    let (_, (first, first_cd)) = opens[0];
-    for &(n, (o, cd)) in &opens[1..] {
-        assert_eq!(o.reads, first.reads);
-        let (rest, first_rest) = (o.bytes - cd, first.bytes - first_cd);
+    let first = &costs[0].1;
+    for (n, c) in &costs[1..] {
+        let (o, cd) = (c.open, c.cd);
+        assert_eq!(o.reads, first.open.reads);
+        let (rest, first_rest) = (o.bytes - cd, first.open.bytes - first.cd);
         assert!(
             rest <= first_rest + 16,
             "open of {n} records reads {rest} bytes besides the central directory, of 1 record {first_rest}"
         );
         // The central directory: about 56 bytes an entry, and the entries
         // beyond the first archive's are pages and their parity.
-        let pages = (n as u64).div_ceil(4096);
+        let pages = (*n as u64).div_ceil(4096);
         assert!(
-            cd <= first_cd + 2 * pages * (46 + 12) + 64,
+            cd <= first.cd + 2 * pages * (46 + 12) + 64,
             "central directory of {cd} bytes for {n} records"
+        );
+    }
+    // The sampled audit's rows (§31): for the same N, what it reads of the
+    // entry table and its tree grows by at most two values a row each
+    // time the table doubles (a level of the tree), not with the table:
+    // from 5,000 to 200,000 records the table grows about fivefold, the
+    // bytes a row by a bounded additive amount.
+    let per_row = |c: &Costs| c.sample_table as f64 / c.sample_rows as f64;
+    let (small, large) = (&costs[1].1, &costs[3].1);
+    assert!(
+        large.table >= 4 * small.table,
+        "{} {}",
+        large.table,
+        small.table
+    );
+    assert!(large.levels > small.levels);
+    assert!(
+        per_row(large)
+            <= per_row(small) + (2 * CHUNK_1K + 64 * (large.levels - small.levels)) as f64,
+        "bytes a row: {} at 5,000 records, {} at 200,000",
+        per_row(small),
+        per_row(large)
+    );
+    for (n, c) in &costs {
+        assert!(
+            c.sample_table <= c.sample_rows * 2 * (CHUNK_1K + 32 * c.levels),
+            "{n} records: {} bytes for {} rows, {} levels",
+            c.sample_table,
+            c.sample_rows,
+            c.levels
         );
     }
 }
