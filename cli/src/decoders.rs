@@ -50,7 +50,14 @@ pub fn prepare(host: &Host, wasm: &[u8], label: &str, cfg: &MeterConfig) -> Resu
         Some(_) => wasm.to_vec(),
         None => legation_meter::meter(wasm, cfg).map_err(|e| anyhow!("{label}: {e}"))?,
     };
-    let loaded = host.load(&module, label)?;
+    // Messages about the module's records (a refusal, a trap) name it as
+    // a reader of the archive will: by its entry name, never by the file
+    // it was packed from, whose path on the packing machine would be
+    // stored in the signed archive (a record's "not rendered" reason).
+    let entry = legation_format::manifest::decoder_entry(blake3::hash(&module).as_bytes());
+    let loaded = host
+        .load(&module, &entry)
+        .map_err(|e| anyhow!("{label}: {e}"))?;
     let desc = loaded.decoder_ref();
     Ok(Prepared {
         module,
@@ -61,11 +68,12 @@ pub fn prepare(host: &Host, wasm: &[u8], label: &str, cfg: &MeterConfig) -> Resu
 
 /// Parses `TYPE=FILE.wasm`, where TYPE is a media type (`application/xml`)
 /// or a file extension (`.ebc`, matched case-insensitively, before media
-/// types).
+/// types), or a bare `FILE.wasm` (an empty key: the module is chosen by
+/// the media types it declares alone, SPEC §11.5).
 pub fn parse_decoder_arg(s: &str) -> Result<(String, PathBuf)> {
-    let (t, f) = s
-        .split_once('=')
-        .ok_or_else(|| anyhow!("--decoder takes TYPE=FILE.wasm, not {s:?}"))?;
+    let Some((t, f)) = s.split_once('=') else {
+        return Ok((String::new(), PathBuf::from(s)));
+    };
     let extension = t.starts_with('.') && t.len() > 1 && !t[1..].contains(['.', '/']);
     if !t.contains('/') && !extension {
         bail!(
@@ -115,7 +123,9 @@ impl PackRenderer {
             let wasm = std::fs::read(file)
                 .with_context(|| format!("reading decoder {}", file.display()))?;
             let p = prepare(&host, &wasm, &file.display().to_string(), &cfg)?;
-            explicit.insert(t.clone(), decoders.len());
+            if !t.is_empty() {
+                explicit.insert(t.clone(), decoders.len());
+            }
             decoders.push((file.display().to_string(), p));
         }
         for wasm in legation_builtin_decoders::ALL {
@@ -154,14 +164,18 @@ impl PackRenderer {
         let handles =
             |p: &&(String, Prepared)| p.1.desc.media_types.iter().any(|m| m == media_type);
         let fallback = |p: &&(String, Prepared)| p.1.desc.media_types.iter().any(|m| m == "*/*");
-        // Decoders given with --decoder apply only to what they were given for.
-        let builtin = &self.decoders[extra_count(&self.decoders)..];
-        let found = builtin
+        // Decoders given with --decoder also take the records of the media
+        // types they declare, before the built-in ones, except the types
+        // that name no format (SPEC §11.5 rule 3).
+        let (given, builtin) = self.decoders.split_at(extra_count(&self.decoders));
+        let found = given
             .iter()
             .find(handles)
             .or_else(|| builtin.iter().find(fallback));
         &found
+            .filter(|_| !names_no_format(media_type))
             .unwrap_or(self.decoders.last().expect("built-in decoders"))
+            .or_else(|| builtin.iter().find(handles))
             .1 // the fallback is built in
     }
 }
@@ -169,6 +183,14 @@ impl PackRenderer {
 /// How many decoders at the front of the list were given with --decoder.
 fn extra_count(decoders: &[(String, Prepared)]) -> usize {
     decoders
+/// Whether a media type says nothing about a record's format (`*/*`, and
+/// `application/octet-stream`, what §11.4 gives any bytes it does not
+/// know): a decoder given with --decoder that declares one is not chosen
+/// by it, only by the key it was given for.
+fn names_no_format(media_type: &str) -> bool {
+    matches!(media_type, "*/*" | "application/octet-stream")
+}
+
         .iter()
         .take_while(|(label, _)| !label.starts_with("built-in "))
         .count()

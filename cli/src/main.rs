@@ -67,6 +67,29 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+/// What `legation decoder` does.
+#[derive(Subcommand, Debug)]
+enum DecoderAction {
+    /// Make the crate NAME/ of a decoder: a template to edit, the decoder
+    /// SDK vendored into it (or --sdk), the pinned toolchain and a
+    /// profile for small modules; it builds outside this source tree.
+    New {
+        /// The decoder's name (lowercase letters, digits, - and _).
+        name: String,
+        /// An SDK crate to depend on instead of the vendored copy (e.g.
+        /// decoders/sdk of a Legation checkout).
+        #[arg(long, value_name = "DIR")]
+        sdk: Option<PathBuf>,
+    },
+    /// Build the decoder crate in DIR into DIR/NAME.wasm, reproducibly:
+    /// the same source and toolchain give the same bytes in any folder.
+    Build {
+        /// The crate's folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
     /// Generate a recipient key pair, an issuer key pair or a passphrase.
     Keygen {
         #[command(subcommand)]
@@ -94,8 +117,8 @@ enum Command {
         /// Accept a passphrase the strength check refuses.
         #[arg(long)]
         allow_weak_passphrase: bool,
-        /// A third-party decoder for a media type or file extension (`application/xml=outline.wasm`, `.ebc=ebcdic.wasm`); repeatable.
-        #[arg(long = "decoder", value_name = "TYPE=FILE.wasm")]
+        /// A third-party decoder for a media type or file extension (`application/xml=outline.wasm`, `.ebc=ebcdic.wasm`), or bare (`outline.wasm`) for the media types it declares; it also takes records of the types it declares unless another key says otherwise; repeatable.
+        #[arg(long = "decoder", value_name = "[TYPE=]FILE.wasm")]
         decoders: Vec<String>,
         /// Fuel of each decoder call, about one unit per instruction, for
         /// decoders packed without limits of their own (the built-in ones
@@ -314,6 +337,16 @@ enum Command {
         /// A copy of the record, checked against the proven size and BLAKE3.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        /// Rows of each table to show (default 40).
+        #[arg(long, value_name = "N", conflicts_with = "all")]
+        rows: Option<usize>,
+        /// Show every row of every table.
+        #[arg(long)]
+        all: bool,
+        /// Print to standard output even when it is a terminal (else the
+        /// view goes through `$PAGER`, or `less -R`).
+        #[arg(long)]
+        no_pager: bool,
         /// The issuer public key that must have signed.
         #[arg(long, value_name = "ISSUER.pub")]
         issuer: Option<PathBuf>,
@@ -392,6 +425,12 @@ fn main() -> ExitCode {
             decoders,
             limits: (decoder_fuel, decoder_memory, decoder_depth),
             src,
+    /// Write a decoder of your own: `decoder new NAME` makes a crate,
+    /// `decoder build` builds its module reproducibly.
+    Decoder {
+        #[command(subcommand)]
+        action: DecoderAction,
+    },
             output,
             recipients,
             passphrase_file,
@@ -477,7 +516,22 @@ fn main() -> ExitCode {
             archive,
             record,
             keys,
-        } => commands::view::view(&archive, &record, &keys),
+            rows,
+            all,
+            no_pager,
+        } => commands::view::view(
+            &archive,
+            &record,
+            &keys,
+            commands::view::ViewOptions {
+                rows: if all {
+                    usize::MAX
+                } else {
+                    rows.unwrap_or(view::TERMINAL_ROWS)
+                },
+                pager: !no_pager,
+            },
+        ),
         Command::Render {
             archive,
             record,
@@ -545,3 +599,9 @@ pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
     }
     2
 }
+        Command::Decoder {
+            action: DecoderAction::New { name, sdk },
+        } => commands::decoder::new(&name, sdk.as_deref()),
+        Command::Decoder {
+            action: DecoderAction::Build { dir },
+        } => commands::decoder::build(&dir),

@@ -6,8 +6,12 @@ use std::fmt::Write as _;
 
 use legation_document::{Block, Document, Span};
 
-/// Rows of a table shown in the terminal before the rest is summarised.
-const TERMINAL_ROWS: usize = 40;
+/// Rows of a table shown in the terminal before the rest is summarised,
+/// unless `view --rows N` or `--all` says otherwise.
+pub const TERMINAL_ROWS: usize = 40;
+/// Labels of fields are aligned up to this width; a longer one is shown
+/// whole, its value after it.
+const LABEL_ALIGN: usize = 30;
 /// Widest column in the terminal, in characters.
 const TERMINAL_COLUMN: usize = 28;
 
@@ -20,13 +24,14 @@ pub fn to_text(docs: &[Document]) -> String {
     let pages = docs.len().saturating_sub(1);
     docs.iter()
         .enumerate()
-        .map(|(i, d)| document_text(i, pages, d))
+        .map(|(i, d)| document_text(i, pages, d, TERMINAL_ROWS))
         .collect()
 }
 
 /// One document as terminal text: the main document (`index` 0) or page
-/// `index` of `pages`, cleaned as `to_text` (a test helper) says.
-pub fn document_text(index: usize, pages: usize, d: &Document) -> String {
+/// `index` of `pages`, cleaned as `to_text` (a test helper) says; tables
+/// show their first `rows` rows and say how many more there are.
+pub fn document_text(index: usize, pages: usize, d: &Document, rows: usize) -> String {
     let mut out = String::new();
     if index == 0 {
         let _ = writeln!(out, "━━ {} ━━", d.title);
@@ -34,7 +39,7 @@ pub fn document_text(index: usize, pages: usize, d: &Document) -> String {
         let _ = writeln!(out, "\n── page {index} of {pages}: {} ──", d.title);
     }
     for b in &d.blocks {
-        block_text(&mut out, b);
+        block_text(&mut out, b, rows);
     }
     sanitize(&out)
 }
@@ -77,7 +82,13 @@ fn clip(s: &str, width: usize) -> String {
     }
 }
 
-fn block_text(out: &mut String, b: &Block) {
+/// `label` padded to `width`, or whole when it is longer.
+fn pad(label: &str, width: usize) -> String {
+    let n = label.chars().count();
+    format!("{label}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+fn block_text(out: &mut String, b: &Block, shown_rows: usize) {
     match b {
         Block::Heading { level, text } => {
             let _ = writeln!(out, "\n{} {text}", "#".repeat(usize::from(*level)));
@@ -91,19 +102,16 @@ fn block_text(out: &mut String, b: &Block) {
                 .map(|(l, _)| l.chars().count())
                 .max()
                 .unwrap_or(0)
-                .min(30);
+                .min(LABEL_ALIGN);
             out.push('\n');
             for (l, v) in items {
-                let _ = writeln!(out, "  {} : {v}", clip(l, w));
+                let _ = writeln!(out, "  {} : {v}", pad(l, w));
             }
         }
         Block::Table { columns, rows, .. } => {
             let widths: Vec<usize> = (0..columns.len())
                 .map(|c| {
-                    let cells = rows
-                        .iter()
-                        .take(TERMINAL_ROWS)
-                        .map(|r| r[c].chars().count());
+                    let cells = rows.iter().take(shown_rows).map(|r| r[c].chars().count());
                     cells
                         .chain([columns[c].chars().count()])
                         .max()
@@ -129,14 +137,14 @@ fn block_text(out: &mut String, b: &Block) {
                     .collect::<Vec<_>>()
                     .join("─┼─")
             );
-            for r in rows.iter().take(TERMINAL_ROWS) {
+            for r in rows.iter().take(shown_rows) {
                 let _ = writeln!(out, "{}", line(r));
             }
-            if rows.len() > TERMINAL_ROWS {
+            if rows.len() > shown_rows {
                 let _ = writeln!(
                     out,
-                    "… {} more rows ({} in all; `legation render` shows every row)",
-                    rows.len() - TERMINAL_ROWS,
+                    "… {} more rows ({} in all; `--rows N` or `--all` shows more)",
+                    rows.len() - shown_rows,
                     rows.len()
                 );
             }
@@ -185,5 +193,36 @@ mod tests {
             "{t:?}"
         );
         assert!(t.contains("a\u{fffd}]0;pwned\u{fffd}b"));
+    }
+
+    #[test]
+    fn long_labels_are_shown_whole_and_rows_as_asked() {
+        let label = "the register's own long label for the date of record";
+        let d = Document {
+            title: "t".into(),
+            blocks: vec![
+                Block::Fields {
+                    items: vec![
+                        ("id".into(), "7".into()),
+                        (label.into(), "1984-08-26".into()),
+                    ],
+                },
+                Block::Table {
+                    columns: vec!["n".into()],
+                    types: None,
+                    rows: (0..50).map(|i| vec![format!("row{i}")]).collect(),
+                },
+            ],
+        };
+        let t = document_text(0, 0, &d, 3);
+        assert!(t.contains(&format!("  {label} : 1984-08-26")), "{t}");
+        assert!(
+            t.contains(&format!("  {} : 7", pad("id", LABEL_ALIGN))),
+            "{t}"
+        );
+        assert!(t.contains("row2") && !t.contains("row3"), "{t}");
+        assert!(t.contains("… 47 more rows (50 in all;"), "{t}");
+        let all = document_text(0, 0, &d, usize::MAX);
+        assert!(all.contains("row49") && !all.contains("more rows"), "{all}");
     }
 }

@@ -6,6 +6,7 @@
 pub mod cat;
 pub mod check_proof;
 pub mod convert;
+pub mod decoder;
 pub mod extract;
 pub mod info;
 pub mod keygen;

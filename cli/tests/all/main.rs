@@ -11,6 +11,7 @@ mod bag;
 mod cli;
 mod common;
 mod convert;
+mod decoder_authoring;
 #[cfg(unix)]
 mod crash;
 mod embassies;
@@ -19,3 +20,4 @@ mod proof;
 mod prove;
 mod readme_decoder;
 mod repair;
+mod terminal_view;

@@ -32,6 +32,65 @@ pub struct Document {
 }
 
 /// One piece of a [`Document`]. Blocks do not nest.
+///
+/// A viewer shows the blocks in order, each the way its kind says; the
+/// limits a host enforces on them are [`Limits`] (SPEC §14.4). One of
+/// each, in a document a decoder could return:
+///
+/// ```
+/// use legation_document::{Block, ColumnType, Document, Limits, PixelFormat, Span};
+///
+/// let document = Document {
+///     title: "Land register, parcel 17".into(),
+///     blocks: vec![
+///         // A heading, level 1 (top) to 6.
+///         Block::Heading { level: 1, text: "Parcel 17".into() },
+///         // A paragraph of runs of text, each plain, emphasised, strong or code.
+///         Block::Paragraph {
+///             spans: vec![
+///                 Span::plain("Registered in "),
+///                 Span { text: "1921".into(), strong: true, ..Span::default() },
+///                 Span::plain(" under the "),
+///                 Span { text: "Land Act".into(), emphasis: true, ..Span::default() },
+///                 Span::plain(", file "),
+///                 Span { text: "LA-17".into(), code: true, ..Span::default() },
+///             ],
+///         },
+///         // Label and value pairs, such as a record's metadata.
+///         Block::Fields {
+///             items: vec![
+///                 ("owner".into(), "Ana Petrova".into()),
+///                 ("area".into(), "1204 m²".into()),
+///             ],
+///         },
+///         // A table: column names, optional column types, rows of text cells.
+///         Block::Table {
+///             columns: vec!["date".into(), "event".into(), "fee".into()],
+///             types: Some(vec![ColumnType::Date, ColumnType::Text, ColumnType::Decimal]),
+///             rows: vec![
+///                 vec!["1921-03-02".into(), "registered".into(), "1.50".into()],
+///                 vec!["1984-08-26".into(), "sold".into(), "12.00".into()],
+///             ],
+///         },
+///         // A raster image: 2 × 1 pixels of RGB, 3 bytes each.
+///         Block::Image {
+///             width: 2,
+///             height: 1,
+///             format: PixelFormat::Rgb8,
+///             pixels: vec![255, 0, 0, 0, 0, 255],
+///         },
+///         // Preformatted text in a fixed-width font.
+///         Block::Code { text: "PARCEL 17\nOWNER  PETROVA".into() },
+///         // The record has 3 pages: the host then asks the decoder's
+///         // decode_page for pages 0, 1 and 2, one document each.
+///         Block::Pages { count: 3 },
+///     ],
+/// };
+/// document.validate(&Limits::default()).unwrap();
+/// // What a decoder hands its host, and what the host reads back.
+/// let cbor = document.to_cbor();
+/// assert_eq!(Document::from_cbor(&cbor, &Limits::default()).unwrap(), document);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Block {
     /// A section heading.
