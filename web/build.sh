@@ -32,6 +32,20 @@ fi
 
 cargo build --release --target wasm32-unknown-unknown -p legation-web
 rm -rf target/web/pkg
-wasm-bindgen --target no-modules --no-typescript --out-dir target/web/pkg \
-    target/wasm32-unknown-unknown/release/legation_web.wasm
+# Without the function names (1.9 MB) and the producers section: the
+# module is 9.2 MB instead of 11.1 MB, and assemble.py inlines it
+# gzip-compressed (2.9 MB) in the one-file viewer, which is 3.9 MB
+# instead of 14.9 MB (BENCHMARKS.md, "The embedded viewer"). wasm-opt
+# is not used: binaryen 132's -Oz takes 3 minutes and gains 1% once
+# compressed.
+wasm-bindgen --target no-modules --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir target/web/pkg target/wasm32-unknown-unknown/release/legation_web.wasm
 python3 web/assemble.py target/web/pkg target/web
+# The one-file viewer goes into every archive packed with --embed-viewer:
+# it must stay within 5 MiB (issue 23; 14.9 MB before the names were
+# dropped and the module compressed).
+size=$(stat -c %s target/web/legation-viewer.html)
+if [ "$size" -gt $((5 << 20)) ]; then
+    echo "build.sh: target/web/legation-viewer.html is $size bytes, over its 5 MiB budget" >&2
+    exit 1
+fi
