@@ -111,6 +111,18 @@ enum DecoderAction {
         /// Issuer signing key (`NAME.key` from `keygen issuer`).
         #[arg(long, value_name = "ISSUER.key")]
         sign: Option<PathBuf>,
+        /// Write the next generation of the series whose newest file is
+        /// PREVIOUS, as a delta file holding only what changed (format 2.0,
+        /// SPEC §33); every file of SRC is read and hashed.
+        #[arg(long, value_name = "PREVIOUS")]
+        update: Option<PathBuf>,
+        /// With --update: a recipient secret key that opens PREVIOUS.
+        #[arg(long = "identity", short = 'i', value_name = "FILE.key", requires = "update")]
+        update_identities: Vec<PathBuf>,
+        /// With --update: write every live record as a new base run (by
+        /// default when the overlay has grown past a sixteenth).
+        #[arg(long, requires = "update")]
+        rebase: bool,
         /// Skip symbolic links, special files and non-UTF-8 names (each reported).
         #[arg(long)]
         skip_unsupported: bool,
@@ -151,6 +163,9 @@ enum DecoderAction {
     Ls {
         /// The archive: a file or s3://BUCKET/KEY.
         archive: Location,
+        /// Read this generation of the archive's series (its files beside it).
+        #[arg(long, value_name = "S")]
+        generation: Option<u64>,
         #[command(flatten)]
         keys: KeyOpts,
         /// Machine-readable output.
@@ -202,6 +217,9 @@ enum DecoderAction {
         archive: Location,
         /// The record's path.
         record: String,
+        /// Read this generation of the archive's series (its files beside it).
+        #[arg(long, value_name = "S")]
+        generation: Option<u64>,
         #[command(flatten)]
         keys: KeyOpts,
     },
@@ -220,6 +238,9 @@ enum DecoderAction {
         to_bag: Option<PathBuf>,
         /// Records to extract (default: all).
         records: Vec<String>,
+        /// Read this generation of the archive's series (its files beside it).
+        #[arg(long, value_name = "S")]
+        generation: Option<u64>,
         #[command(flatten)]
         keys: KeyOpts,
         /// Replace files that exist.
@@ -306,7 +327,18 @@ enum DecoderAction {
     Info {
         /// The archive: a file or s3://BUCKET/KEY.
         archive: Location,
+        /// Show this generation of the archive's series (its files beside it).
+        #[arg(long, value_name = "S")]
+        generation: Option<u64>,
     },
+    /// List the generations of a series (files or a folder): sequence,
+    /// time, records, bytes, with a key what each added, changed, removed.
+    Log(commands::generations::LogArgs),
+    /// List the records that differ between two generations of a series.
+    Diff(commands::generations::DiffArgs),
+    /// Write one self-contained file holding a generation of a series (the
+    /// newest by default), as the series' next generation.
+    Compact(commands::generations::CompactArgs),
     /// Open an archive (or nothing) in the desktop viewer window; keys
     /// given are tried at once, else the window asks.
     #[cfg(feature = "gui")]
@@ -410,6 +442,9 @@ fn main() -> ExitCode {
             recipients,
             passphrase_file,
             sign,
+            update,
+            update_identities,
+            rebase,
             skip_unsupported,
             allow_weak_passphrase,
             decoders,
@@ -438,12 +473,19 @@ fn main() -> ExitCode {
             skip_unsupported,
             allow_weak_passphrase,
             force,
+            update,
+            update_identities,
+            rebase,
         }),
         Command::Ls {
             archive,
+            generation,
             keys,
             json,
-        } => commands::ls::ls(&archive, &keys, json),
+        } => match commands::generations::route(&archive, generation) {
+            Some(p) => commands::generations::ls(&[p], generation, &keys, json),
+            None => commands::ls::ls(&archive, &keys, json),
+        },
         Command::Verify {
             archives,
             keys,
@@ -467,20 +509,28 @@ fn main() -> ExitCode {
         Command::Cat {
             archive,
             record,
+            generation,
             keys,
-        } => commands::cat::cat(&archive, &record, &keys),
+        } => match commands::generations::route(&archive, generation) {
+            Some(p) => commands::generations::cat(&[p], &record, generation, &keys),
+            None => commands::cat::cat(&archive, &record, &keys),
+        },
         Command::Extract {
             archive,
             output,
             to_bag,
             records,
+            generation,
             keys,
             force,
         } => match (to_bag, output) {
             (Some(bag), _) => commands::extract::to_bag(&archive, &bag, &keys),
-            (None, Some(output)) => {
-                commands::extract::extract(&archive, &output, &records, &keys, force)
-            }
+            (None, Some(output)) => match commands::generations::route(&archive, generation) {
+                Some(p) => commands::generations::extract(
+                    &[p], &output, &records, generation, &keys, force,
+                ),
+                None => commands::extract::extract(&archive, &output, &records, &keys, force),
+            },
             (None, None) => unreachable!("clap requires --output or --to-bag"),
         },
         Command::Convert {
@@ -511,7 +561,16 @@ fn main() -> ExitCode {
             keys,
             force,
         } => commands::prove::prove(&archive, &record, &output, &keys, force),
-        Command::Info { archive } => commands::info::info(&archive),
+        Command::Info {
+            archive,
+            generation,
+        } => match commands::generations::route(&archive, generation) {
+            Some(p) => commands::generations::info(&[p], generation),
+            None => commands::info::info(&archive),
+        },
+        Command::Log(a) => commands::generations::log(&a),
+        Command::Diff(a) => commands::generations::diff(&a),
+        Command::Compact(a) => commands::generations::compact(&a),
         Command::View {
             archive,
             record,

@@ -8,6 +8,7 @@ pub mod check_proof;
 pub mod convert;
 pub mod decoder;
 pub mod extract;
+pub mod generations;
 pub mod info;
 pub mod keygen;
 pub mod ls;

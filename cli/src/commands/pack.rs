@@ -13,7 +13,7 @@ use legation_format::v2;
 use legation_format::writer::{ArchiveWriter, WriterOptions};
 use rand_core::OsRng;
 
-use crate::keyopts;
+use crate::keyopts::{self, KeyOpts};
 use crate::place::{place, temp_beside};
 use crate::{decoders, output, view};
 
@@ -24,6 +24,12 @@ pub struct PackArgs {
     pub recipients: Vec<PathBuf>,
     pub passphrase_file: Option<PathBuf>,
     pub sign: Option<PathBuf>,
+    /// `--update PREVIOUS`: write the next generation of its series.
+    pub update: Option<PathBuf>,
+    /// `-i` with `--update`: keys that open PREVIOUS.
+    pub update_identities: Vec<PathBuf>,
+    /// `--rebase` with `--update`.
+    pub rebase: bool,
     pub skip_unsupported: bool,
     pub allow_weak_passphrase: bool,
     pub decoders: Vec<String>,
@@ -110,6 +116,24 @@ fn progress() -> indicatif::ProgressBar {
 
 /// `pack SRC -o ARCHIVE`.
 pub fn pack(a: PackArgs) -> Result<u8> {
+    if let Some(previous) = a.update {
+        return super::generations::pack_update(super::generations::UpdateArgs {
+            src: a.src,
+            previous,
+            output: a.output,
+            keys: KeyOpts {
+                identities: a.update_identities,
+                passphrase_file: a.passphrase_file,
+                ..KeyOpts::default()
+            },
+            sign: a.sign,
+            rebase: a.rebase.then_some(true),
+            decoders: a.decoders,
+            limits: a.limits,
+            skip_unsupported: a.skip_unsupported,
+            force: a.force,
+        });
+    }
     if a.output.exists() && !a.force {
         bail!("{} exists (use --force to replace it)", a.output.display());
     }

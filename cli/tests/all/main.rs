@@ -16,6 +16,7 @@ mod decoder_authoring;
 mod crash;
 mod embassies;
 mod embed_viewer;
+mod generations;
 mod proof;
 mod prove;
 mod readme_decoder;

@@ -641,6 +641,48 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
     }
 }
 
+/// A writer of a **self-contained** generation `prev.head.sequence + 1`
+/// of `prev`'s series (`legation compact`, SPEC §33.8): a plain 2.0
+/// archive under the series' archive id, data key and key slots, whose
+/// head names `prev` as its previous generation. Its records root equals
+/// `prev`'s when it is given `prev`'s live records.
+pub fn compacted<W: Write + Seek, R: rand_core::CryptoRngCore>(
+    out: W,
+    prev: &Previous,
+    data_key: DataKey,
+    created: i64,
+    issuer: Option<IssuerKey>,
+    rng: R,
+) -> Result<ArchiveWriter<W, R>> {
+    if data_key.commitment(&prev.public.archive_id) != prev.public.key_commitment {
+        return Err(Error::invalid(
+            PUBLIC_ENTRY,
+            "the data key given is not the series' (its commitment differs)",
+        ));
+    }
+    let opts = WriterOptions {
+        created: created.max(prev.head.created),
+        issuer,
+        recipients: vec![[9; 32]],
+        passphrases: Vec::new(),
+        embed_spec: true,
+        viewer: None,
+    };
+    let mut w = ArchiveWriter::new_generation(
+        out,
+        opts,
+        rng,
+        Some(super::Generation {
+            archive_id: prev.public.archive_id,
+            sequence: prev.head.sequence + 1,
+            previous: prev.chain,
+        }),
+    )?;
+    w.data_key = data_key;
+    w.key_slots = prev.public.key_slots.clone();
+    Ok(w)
+}
+
 /// What a driver of an update calls, path by path: the methods of
 /// [`UpdateWriter`] without its type parameters (so a caller need not
 /// name the output or the generator).

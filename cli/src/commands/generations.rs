@@ -1,0 +1,721 @@
+//! Generations of a series (SPEC §33): `pack SRC --update PREVIOUS -o
+//! NEXT`, `log SERIES`, `diff SERIES A B`, `compact SERIES -o ONE`, and
+//! `--generation S` on `ls`, `cat` and `info` (which also read a dependent
+//! generation file given alone, through its series).
+//!
+//! A series is given as files or a folder; beside a file, the other
+//! `*.lgn` files of its folder are candidates for the generations it
+//! needs. Local files only.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use legation_format::pack::{self, PackOptions};
+use legation_format::v2::index::Changes;
+use legation_format::v2::writer::update::{self, UpdateOptions, UpdateWriter};
+use legation_format::writer::{RecordMeta, RecordSource};
+use legation_format::{crypto, hex, time};
+use legation_reader::series::{Placed, Series, UpdateSink};
+use rand_core::OsRng;
+use serde_json::json;
+
+use crate::keyopts::{self, KeyOpts};
+use crate::place::{place, temp_beside};
+use crate::{decoders, output, view};
+
+/// Finds a series and says what was left out; refuses one whose splice
+/// rules fail unless `lenient` (then they are printed).
+fn find(given: &[PathBuf]) -> Result<Series> {
+    let s = Series::find(given)
+        .with_context(|| format!("opening the series {}", given[0].display()))?;
+    for n in &s.notes {
+        eprintln!("note: {}", view::sanitize(n));
+    }
+    Ok(s)
+}
+
+/// Prints each splice error; whether there were any.
+fn report_errors(s: &Series) -> bool {
+    for e in s.errors() {
+        eprintln!("SERIES: {}", view::sanitize(&e.to_string()));
+    }
+    !s.errors().is_empty()
+}
+
+/// The generation to open: `given`, else the first file's (a file
+/// given) or the newest present (a folder).
+fn pick(s: &Series, given: Option<u64>, paths: &[PathBuf]) -> Result<u64> {
+    if let Some(g) = given {
+        return s
+            .file(g)
+            .map(|_| g)
+            .ok_or_else(|| anyhow!("generation {g} is not among the files found"));
+    }
+    if paths.first().is_some_and(|p| p.is_file()) {
+        return Ok(s.files[0].sequence());
+    }
+    Ok(s.newest()
+        .ok_or_else(|| anyhow!("no generation found"))?
+        .sequence())
+}
+
+/// The local file to read through its series: with `--generation`, or
+/// when it is a dependent generation; `None` to read it as one archive.
+pub fn route(loc: &crate::location::Location, generation: Option<u64>) -> Option<PathBuf> {
+    let p = loc.local()?;
+    (generation.is_some() || is_dependent(p)).then(|| p.to_owned())
+}
+
+/// Whether a local file is a dependent generation (read through its
+/// series).
+pub fn is_dependent(path: &Path) -> bool {
+    path.is_file()
+        && legation_reader::series::GenerationFile::open(path)
+            .is_ok_and(|f| f.public().series.is_some())
+}
+
+/// Unlocks generation `g`, after the splice rules and the signature (with
+/// `--issuer`, pinned).
+fn unlock<'s>(
+    s: &'s Series,
+    g: u64,
+    keys: &KeyOpts,
+) -> Result<legation_reader::series::Unlocked<'s>> {
+    if report_errors(s) {
+        bail!("the series' files do not chain (see above); refusing to read it");
+    }
+    let f = s.file(g).expect("picked among the files");
+    let pinned = keys
+        .issuer
+        .as_deref()
+        .map(keyopts::read_issuer_public)
+        .transpose()?;
+    let signer = f.archive.check_signature(pinned.as_ref())?;
+    if let legation_reader::Signer::Valid { fingerprint, .. } = &signer {
+        eprintln!(
+            "{}: generation {g}, signed by issuer {fingerprint}{}",
+            f.path.display(),
+            if pinned.is_some() {
+                " (pinned)"
+            } else {
+                " (NOT pinned)"
+            }
+        );
+    }
+    let k = keys.keys(true)?;
+    if k.is_empty() {
+        return Err(anyhow!(legation_reader::Error::KeyNeeded));
+    }
+    Ok(s.unlock(g, &k)?)
+}
+
+/// `ls SERIES --generation S`: the records of a generation.
+pub fn ls(paths: &[PathBuf], generation: Option<u64>, keys: &KeyOpts, as_json: bool) -> Result<u8> {
+    let s = find(paths)?;
+    let g = pick(&s, generation, paths)?;
+    let u = unlock(&s, g, keys)?;
+    let out = std::io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    for r in u.records() {
+        let (rec, _) = r?;
+        let line = if as_json {
+            json!({"path": rec.path, "size": rec.size, "media_type": rec.media_type,
+                   "blake3": hex::encode(&rec.blake3),
+                   "modified": rec.modified.map(time::format_rfc3339)})
+            .to_string()
+        } else {
+            format!(
+                "{:>10}  {}  {}",
+                rec.size,
+                rec.media_type,
+                view::sanitize(&rec.path)
+            )
+        };
+        if writeln!(out, "{line}").is_err() {
+            return Ok(141);
+        }
+    }
+    out.flush().ok();
+    Ok(0)
+}
+
+/// `cat SERIES RECORD --generation S`.
+pub fn cat(paths: &[PathBuf], record: &str, generation: Option<u64>, keys: &KeyOpts) -> Result<u8> {
+    let s = find(paths)?;
+    let g = pick(&s, generation, paths)?;
+    let u = unlock(&s, g, keys)?;
+    let (rec, place) = u.find(record)?.ok_or_else(|| {
+        anyhow!(legation_reader::Error::NoSuchRecord {
+            path: record.into()
+        })
+    })?;
+    let out = std::io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    u.copy_record(&rec, place, &mut out)?;
+    out.flush()?;
+    Ok(0)
+}
+
+/// `extract SERIES -o DIR --generation S`: every record (or those
+/// named) into a folder, each checked.
+pub fn extract(
+    paths: &[PathBuf],
+    out: &Path,
+    records: &[String],
+    generation: Option<u64>,
+    keys: &KeyOpts,
+    force: bool,
+) -> Result<u8> {
+    let s = find(paths)?;
+    let g = pick(&s, generation, paths)?;
+    let u = unlock(&s, g, keys)?;
+    let write = |rec: &legation_format::v2::page::Record, place| -> Result<()> {
+        let target = out.join(&rec.path);
+        if target.exists() && !force {
+            bail!("{} exists (use --force to replace it)", target.display());
+        }
+        if let Some(d) = target.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let mut bytes = Vec::new();
+        u.copy_record(rec, place, &mut bytes)?;
+        std::fs::write(&target, bytes).with_context(|| format!("writing {}", target.display()))
+    };
+    let mut n = 0u64;
+    if records.is_empty() {
+        for r in u.records() {
+            let (rec, place) = r?;
+            write(&rec, place)?;
+            n += 1;
+        }
+        for d in &u.empty_dirs {
+            std::fs::create_dir_all(out.join(d))?;
+        }
+    } else {
+        for p in records {
+            let (rec, place) = u
+                .find(p)?
+                .ok_or_else(|| anyhow!(legation_reader::Error::NoSuchRecord { path: p.clone() }))?;
+            write(&rec, place)?;
+            n += 1;
+        }
+    }
+    eprintln!(
+        "extracted {n} records of generation {g} into {}",
+        out.display()
+    );
+    Ok(0)
+}
+
+/// `info SERIES --generation S`: which generation a file is, what it
+/// inherits and (from its sealed index, with a key) what changed.
+pub fn info(paths: &[PathBuf], generation: Option<u64>) -> Result<u8> {
+    let s = find(paths)?;
+    let g = pick(&s, generation, paths)?;
+    let f = s.file(g).expect("picked");
+    let h = &f.generation.head;
+    println!("series {}", hex::encode(&h.archive_id));
+    println!(
+        "generation {g} of {}: created {}, {} records, {}",
+        s.newest().map_or(g, |n| n.sequence()),
+        time::format_rfc3339(h.created),
+        h.records,
+        output::size(h.bytes)
+    );
+    println!("chain hash {}", hex::encode(&f.generation.chain));
+    match &f.public().series {
+        None => println!("self-contained (needs no other file)"),
+        Some(m) => {
+            let list: Vec<String> = m
+                .inherits
+                .iter()
+                .map(|i| format!("{} ({})", i.sequence, view::sanitize(&i.file)))
+                .collect();
+            println!("dependent: uses generations {}", list.join(", "));
+        }
+    }
+    println!(
+        "file {} ({})",
+        f.path.display(),
+        output::size(f.archive.len())
+    );
+    println!("what changed: sealed in its index (`legation log` with a key)");
+    Ok(if report_errors(&s) { 1 } else { 0 })
+}
+
+/// The arguments of `log`.
+#[derive(clap::Args, Debug)]
+pub struct LogArgs {
+    /// The series: generation files or a folder.
+    #[arg(required = true, value_name = "SERIES")]
+    pub series: Vec<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyOpts,
+    /// One JSON object a generation, then one for the series.
+    #[arg(long)]
+    pub json: bool,
+    /// Then verify the newest generation: the keyless audit of every file
+    /// it uses (with the splice rules), and with a key its content.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+/// `log SERIES`: the generations present, oldest first.
+pub fn log(a: &LogArgs) -> Result<u8> {
+    let s = find(&a.series)?;
+    let k = a.keys.keys(false)?;
+    let mut gens: Vec<&legation_reader::series::GenerationFile> = s.files.iter().collect();
+    gens.sort_by_key(|f| f.sequence());
+    let signer = |f: &legation_reader::series::GenerationFile| {
+        f.generation
+            .signers
+            .first()
+            .map(crypto::fingerprint)
+            .unwrap_or_else(|| "unsigned".into())
+    };
+    if !a.json {
+        println!("series {}", hex::encode(&s.archive_id));
+        println!(
+            "{:>4}  {:20}  {:>10}  {:>10}  {:>7}  {:>7}  {:>7}  {:>10}  {:14}  signer / file",
+            "gen",
+            "created",
+            "records",
+            "bytes",
+            "added",
+            "changed",
+            "removed",
+            "file bytes",
+            "kind"
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for f in gens {
+        let g = f.sequence();
+        if !seen.insert((g, f.generation.chain)) {
+            continue;
+        }
+        let changes: Option<Changes> = if k.is_empty() {
+            None
+        } else {
+            s.unlock(g, &k).ok().and_then(|u| u.changes)
+        };
+        let kind = match &f.public().series {
+            None if g == 0 => "first".to_string(),
+            None => "self-contained".to_string(),
+            Some(m) => format!("uses {}", m.inherits.len()),
+        };
+        let h = &f.generation.head;
+        if a.json {
+            println!(
+                "{}",
+                json!({"sequence": g, "created": time::format_rfc3339(h.created),
+                    "chain": hex::encode(&f.generation.chain), "signers": f.generation.signers.iter().map(crypto::fingerprint).collect::<Vec<_>>(),
+                    "records": h.records, "bytes": h.bytes,
+                    "added": changes.map(|c| c.added), "changed": changes.map(|c| c.changed), "removed": changes.map(|c| c.removed),
+                    "file": f.path.display().to_string(), "file_bytes": f.archive.len(), "kind": kind})
+            );
+        } else {
+            let c = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+            println!(
+                "{g:>4}  {:20}  {:>10}  {:>10}  {:>7}  {:>7}  {:>7}  {:>10}  {:14}  {} {}",
+                time::format_rfc3339(h.created),
+                h.records,
+                output::size(h.bytes),
+                c(changes.map(|c| c.added)),
+                c(changes.map(|c| c.changed)),
+                c(changes.map(|c| c.removed)),
+                output::size(f.archive.len()),
+                kind,
+                signer(f),
+                f.path.display()
+            );
+        }
+    }
+    let bad = report_errors(&s);
+    if a.json {
+        println!(
+            "{}",
+            json!({"series": hex::encode(&s.archive_id), "newest": s.newest().map(|f| f.sequence()),
+                   "errors": s.errors().iter().map(|e| json!({"kind": e.kind(), "message": e.to_string()})).collect::<Vec<_>>()})
+        );
+    } else if let (Some(o), Some(n)) = (s.files.iter().map(|f| f.sequence()).min(), s.newest()) {
+        println!(
+            "newest: {}; generations {o}-{} present{}",
+            n.sequence(),
+            n.sequence(),
+            if bad { " with errors (above)" } else { "" }
+        );
+    }
+    if !a.verify || bad {
+        return Ok(if bad { 1 } else { 0 });
+    }
+    let n = s.newest().expect("found one").sequence();
+    let pinned = a
+        .keys
+        .issuer
+        .as_deref()
+        .map(keyopts::read_issuer_public)
+        .transpose()?;
+    let mut problems = s.audit(n, pinned.as_ref(), &mut |_, _| true);
+    let files = s.files_of(n).map(|f| f.len()).unwrap_or(0);
+    if problems.is_empty() {
+        eprintln!(
+            "fixity:   OK: generation {n} and the {} earlier file(s) it uses; the series chains",
+            files.saturating_sub(1)
+        );
+    }
+    if !k.is_empty() && problems.is_empty() {
+        let u = s.unlock(n, &k)?;
+        problems = u.verify_content(&mut |_, _| {});
+        if problems.is_empty() {
+            eprintln!(
+                "content:  OK: {} records of generation {n}, their tree and the head's root",
+                u.head.records
+            );
+        }
+    }
+    for p in &problems {
+        eprintln!("PROBLEM: {}", view::sanitize(p));
+    }
+    Ok(if problems.is_empty() { 0 } else { 1 })
+}
+
+/// The arguments of `diff`.
+#[derive(clap::Args, Debug)]
+pub struct DiffArgs {
+    /// The series: generation files or a folder.
+    pub series: PathBuf,
+    /// The earlier generation (default: the one before the newest).
+    pub a: Option<u64>,
+    /// The later generation (default: the newest).
+    pub b: Option<u64>,
+    #[command(flatten)]
+    pub keys: KeyOpts,
+    /// One JSON object a record.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `diff SERIES A B`: the records that differ, streaming both catalogs.
+pub fn diff(a: &DiffArgs) -> Result<u8> {
+    let s = find(std::slice::from_ref(&a.series))?;
+    let newest = s
+        .newest()
+        .ok_or_else(|| anyhow!("no generation found"))?
+        .sequence();
+    let gb = a.b.unwrap_or(newest);
+    let ga = a.a.unwrap_or(gb.saturating_sub(1));
+    let ua = unlock(&s, pick(&s, Some(ga), &[])?, &a.keys)?;
+    let ub = unlock(&s, pick(&s, Some(gb), &[])?, &a.keys)?;
+    let mut ia = ua.records().peekable();
+    let mut ib = ub.records().peekable();
+    let (mut added, mut removed, mut changed, mut retouched) = (0u64, 0u64, 0u64, 0u64);
+    let out = std::io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    let mut say = |sign: &str,
+                   path: &str,
+                   what: String,
+                   before: Option<&Placed>,
+                   after: Option<&Placed>|
+     -> Result<()> {
+        if a.json {
+            let facts = |p: Option<&Placed>| {
+                p.map(|(r, _)| json!({"size": r.size, "blake3": hex::encode(&r.blake3), "modified": r.modified}))
+            };
+            writeln!(
+                out,
+                "{}",
+                json!({"path": path, "change": sign, "before": facts(before), "after": facts(after)})
+            )?;
+        } else {
+            writeln!(out, "{sign} {}  {what}", view::sanitize(path))?;
+        }
+        Ok(())
+    };
+    loop {
+        let pa = match ia.peek() {
+            Some(Err(_)) => return Err(ia.next().expect("peeked").err().expect("error").into()),
+            Some(Ok((r, _))) => Some(r.path.clone()),
+            None => None,
+        };
+        let pb = match ib.peek() {
+            Some(Err(_)) => return Err(ib.next().expect("peeked").err().expect("error").into()),
+            Some(Ok((r, _))) => Some(r.path.clone()),
+            None => None,
+        };
+        match (pa, pb) {
+            (None, None) => break,
+            (Some(x), y) if y.as_ref().is_none_or(|y| x < *y) => {
+                let before = ia.next().expect("peeked")?;
+                removed += 1;
+                say("-", &x, format!("{} B", before.0.size), Some(&before), None)?;
+            }
+            (x, Some(y)) if x.as_ref().is_none_or(|x| y < *x) => {
+                let after = ib.next().expect("peeked")?;
+                added += 1;
+                say("+", &y, format!("{} B", after.0.size), None, Some(&after))?;
+            }
+            (Some(x), Some(_)) => {
+                let before = ia.next().expect("peeked")?;
+                let after = ib.next().expect("peeked")?;
+                let (r0, r1) = (&before.0, &after.0);
+                if r0.blake3 != r1.blake3 || r0.size != r1.size {
+                    changed += 1;
+                    say(
+                        "~",
+                        &x,
+                        format!("{} B -> {} B", r0.size, r1.size),
+                        Some(&before),
+                        Some(&after),
+                    )?;
+                } else {
+                    let mut fields = Vec::new();
+                    if r0.modified != r1.modified {
+                        let t = |m: Option<i64>| m.map_or("none".into(), time::format_rfc3339);
+                        fields.push(format!("modified {} -> {}", t(r0.modified), t(r1.modified)));
+                    }
+                    for (name, differs) in [
+                        ("title", r0.title != r1.title),
+                        ("media type", r0.media_type != r1.media_type),
+                        ("metadata", r0.metadata != r1.metadata),
+                        ("decoder", r0.decoder != r1.decoder),
+                        ("render", r0.render != r1.render),
+                    ] {
+                        if differs {
+                            fields.push(name.to_string());
+                        }
+                    }
+                    if !fields.is_empty() {
+                        retouched += 1;
+                        say("m", &x, fields.join(", "), Some(&before), Some(&after))?;
+                    }
+                }
+            }
+            _ => unreachable!("one of the two is the least"),
+        }
+    }
+    out.flush()?;
+    drop(out);
+    eprintln!("{added} added, {removed} removed, {changed} changed, {retouched} retouched between generations {ga} and {gb}");
+    Ok(0)
+}
+
+/// The arguments of `compact`.
+#[derive(clap::Args, Debug)]
+pub struct CompactArgs {
+    /// The series: generation files or a folder (its newest generation is
+    /// compacted, or --generation).
+    #[arg(required = true, value_name = "SERIES")]
+    pub series: Vec<PathBuf>,
+    /// The self-contained file to write.
+    #[arg(short, long, value_name = "ONE.lgn")]
+    pub output: PathBuf,
+    /// Compact this generation rather than the newest.
+    #[arg(long)]
+    pub generation: Option<u64>,
+    /// The issuer's signing key (one of the series' issuers).
+    #[arg(long, value_name = "ISSUER.key")]
+    pub sign: Option<PathBuf>,
+    #[command(flatten)]
+    pub keys: KeyOpts,
+    /// Replace ONE.lgn if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `compact SERIES -o ONE.lgn`: one self-contained file holding the
+/// generation's live records, as generation `s + 1` of the series (its
+/// records root equal to generation `s`'s).
+pub fn compact(a: &CompactArgs) -> Result<u8> {
+    if a.output.exists() && !a.force {
+        bail!("{} exists (use --force to replace it)", a.output.display());
+    }
+    let s = find(&a.series)?;
+    let g = pick(&s, a.generation, &a.series)?;
+    let u = unlock(&s, g, &a.keys)?;
+    let issuer = a
+        .sign
+        .as_deref()
+        .map(keyopts::read_issuer_secret)
+        .transpose()?;
+    let created = keyopts::creation_time()?;
+    let prev = u.previous();
+    let own = s.file(g).expect("picked");
+    let (tmp, file) = temp_beside(&a.output)?;
+    let result = (|| -> Result<std::fs::File> {
+        let out = BufWriter::with_capacity(1 << 20, file);
+        let mut w = update::compacted(out, &prev, u.data_key().clone(), created, issuer, OsRng)?;
+        // The decoders the generation's records name, from its own file
+        // (every generation file holds its decoders).
+        for d in &own.public().decoders {
+            let module = own.archive.read_entry(&d.entry, 64 << 20)?;
+            w.add_decoder(&module, d.clone(), false)?;
+        }
+        for d in &u.empty_dirs {
+            w.add_empty_dir(d)?;
+        }
+        for r in u.records() {
+            let (rec, place) = r?;
+            let bytes = u.read_record(&rec, place, u64::MAX)?;
+            let meta = RecordMeta {
+                path: rec.path.clone(),
+                title: rec.title.clone().unwrap_or_default(),
+                media_type: rec.media_type.clone(),
+                modified: rec.modified,
+                decoder: rec.decoder.clone(),
+                render: rec.render.clone(),
+                metadata: rec.metadata.clone(),
+            };
+            w.add_record(meta, RecordSource::Bytes(&bytes))?;
+        }
+        let f = w.finish()?.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(f)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context(format!(
+            "compacting generation {g} into {}",
+            a.output.display()
+        )));
+    }
+    place(&tmp, &a.output, a.force)?;
+    let len = std::fs::metadata(&a.output)?.len();
+    eprintln!(
+        "compacted generation {g} into {}: {}, self-contained (generation {} of the series)",
+        a.output.display(),
+        output::size(len),
+        g + 1
+    );
+    Ok(0)
+}
+
+/// What `pack --update` needs besides what `pack` takes.
+pub struct UpdateArgs {
+    /// The folder.
+    pub src: PathBuf,
+    /// The newest generation file of the series.
+    pub previous: PathBuf,
+    /// The file to write.
+    pub output: PathBuf,
+    /// Keys that open the previous generation.
+    pub keys: KeyOpts,
+    /// The issuer's signing key.
+    pub sign: Option<PathBuf>,
+    /// Write a new base run (`None`: the writer's rule).
+    pub rebase: Option<bool>,
+    /// Extra decoders and limits, as `pack`.
+    pub decoders: Vec<String>,
+    /// `--decoder-fuel`, `--decoder-memory`, `--decoder-depth`.
+    pub limits: (u64, u32, u32),
+    /// Skip what cannot be packed.
+    pub skip_unsupported: bool,
+    /// Replace the output.
+    pub force: bool,
+}
+
+/// `pack SRC --update PREVIOUS -o NEXT`: the next generation of the
+/// series as a delta file. Every file of SRC is read and hashed (no
+/// state file: a change is never missed, at the cost of reading every
+/// file once); a record whose bytes hash as the previous generation's
+/// keeps its place, key and stream.
+pub fn pack_update(a: UpdateArgs) -> Result<u8> {
+    if a.output.exists() && !a.force {
+        bail!("{} exists (use --force to replace it)", a.output.display());
+    }
+    let s = find(std::slice::from_ref(&a.previous))?;
+    let g = s.files[0].sequence();
+    if let Some(n) = s.newest().filter(|n| n.sequence() > g) {
+        bail!(
+            "{} holds generation {}, after {} (generation {g}): an update starts from the newest \
+             generation, never from an old one (no branch)",
+            n.path.display(),
+            n.sequence(),
+            a.previous.display()
+        );
+    }
+    let u = unlock(&s, g, &a.keys)?;
+    let issuer = a
+        .sign
+        .as_deref()
+        .map(keyopts::read_issuer_secret)
+        .transpose()?;
+    let prev = u.previous();
+    let rebase = a.rebase.unwrap_or_else(|| prev.wants_rebase());
+    let created = keyopts::creation_time()?;
+    let extra = a
+        .decoders
+        .iter()
+        .map(|d| decoders::parse_decoder_arg(d))
+        .collect::<Result<Vec<_>>>()?;
+    let mut renderer = decoders::PackRenderer::new(&extra, decoders::limits(a.limits)?)?;
+    let (tmp, file) = temp_beside(&a.output)?;
+    let mut summary = (Changes::default(), 0u64);
+    let result = (|| -> Result<std::fs::File> {
+        let out = BufWriter::with_capacity(1 << 20, file);
+        let opts = UpdateOptions {
+            created,
+            issuer,
+            rebase,
+        };
+        let mut w = UpdateWriter::new(out, prev, u.data_key().clone(), opts, OsRng)?;
+        for (module, desc, _) in renderer.modules() {
+            w.add_decoder(module, desc.clone())?;
+        }
+        let mut sink = UpdateSink::new(&u, w, rebase);
+        let walk = pack::Walk::new(
+            &a.src,
+            PackOptions {
+                skip_unsupported: a.skip_unsupported,
+                ..PackOptions::default()
+            },
+        )?
+        .excluding(&tmp)?;
+        let packed = pack::pack_walk(
+            walk,
+            &mut sink,
+            Some(&mut renderer),
+            |_, _| {},
+            |p, why| eprintln!("skipped {}: {}", view::sanitize(p), view::sanitize(why)),
+        )?;
+        if let Some(why) = renderer.host_failure.take() {
+            bail!("{why}; no generation is written");
+        }
+        let (w, changes) = sink.finish()?;
+        summary = (changes, packed.records);
+        let f = w
+            .finish(changes)?
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(f)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context(format!(
+            "writing generation {} into {}",
+            g + 1,
+            a.output.display()
+        )));
+    }
+    place(&tmp, &a.output, a.force)?;
+    let len = std::fs::metadata(&a.output)?.len();
+    let (c, records) = summary;
+    eprintln!(
+        "generation {} of {}: {records} records (+{} added, ~{} changed, -{} removed), {} in {}{}",
+        g + 1,
+        hex::encode(&s.archive_id),
+        c.added,
+        c.changed,
+        c.removed,
+        output::size(len),
+        a.output.display(),
+        if rebase {
+            " (rebased: a new base run)"
+        } else {
+            ""
+        }
+    );
+    Ok(0)
+}
