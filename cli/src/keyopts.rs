@@ -17,6 +17,10 @@ pub struct KeyOpts {
     /// Recipient secret key file (`NAME.key`); repeatable.
     #[arg(long = "identity", short = 'i', value_name = "FILE.key")]
     pub identities: Vec<PathBuf>,
+    /// A quorum holder's share (`legation share`, SPEC §7.9); repeatable:
+    /// K shares open a quorum slot.
+    #[arg(long = "share", value_name = "FILE.share")]
+    pub shares: Vec<PathBuf>,
     /// File whose first line is the passphrase.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
@@ -40,6 +44,11 @@ impl KeyOpts {
         let mut out = Vec::new();
         for p in &self.identities {
             out.push(Key::Identity(read_identity(p)?));
+        }
+        for p in &self.shares {
+            let text = read_key_text(p, "share", true)?;
+            let share = legation_format::quorum::Share::from_file(&text, &p.display().to_string())?;
+            out.push(Key::Share(share));
         }
         if let Some(p) = passphrase_from_file_or_env(self.passphrase_file.as_deref())? {
             out.push(Key::Passphrase(p));

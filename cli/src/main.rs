@@ -111,6 +111,8 @@ enum DecoderAction {
         /// Issuer signing key (`NAME.key` from `keygen issuer`).
         #[arg(long, value_name = "ISSUER.key")]
         sign: Option<PathBuf>,
+        #[command(flatten)]
+        quorum: commands::share::QuorumArgs,
         /// Write the next generation of the series whose newest file is
         /// PREVIOUS, as a delta file holding only what changed (format 2.0,
         /// SPEC §33); every file of SRC is read and hashed.
@@ -158,6 +160,32 @@ enum DecoderAction {
         /// for archives of millions of records).
         #[arg(long, value_name = "VERSION", default_value = "1.3", value_parser = ["1.3", "2.0"])]
         format: String,
+    },
+    /// Unwrap this holder's share of a quorum slot (SPEC §7.9) into a file
+    /// for this archive only, and print it as a sheet of words and a QR
+    /// code; or read such words back.
+    Share {
+        /// The archive: a file or s3://BUCKET/KEY (optional with --from-words).
+        archive: Option<Location>,
+        #[command(flatten)]
+        keys: KeyOpts,
+        /// The share file to write (`NAME.share`).
+        #[arg(short, long, value_name = "FILE.share")]
+        output: Option<PathBuf>,
+        /// Also write the share as a sheet to print: words with check
+        /// letters, a QR code, the archive id, the holder, K and N.
+        #[arg(long, value_name = "SHEET.html")]
+        sheet: Option<PathBuf>,
+        /// The holder's name, for the file and the sheet.
+        #[arg(long, value_name = "NAME")]
+        holder_name: Option<String>,
+        /// Read a share back from the words of its sheet, or the text of its
+        /// QR code (a file, or -).
+        #[arg(long, value_name = "WORDS.txt")]
+        from_words: Option<PathBuf>,
+        /// Replace files that exist.
+        #[arg(long)]
+        force: bool,
     },
     /// List an archive: public facts without a key, the records with one.
     Ls {
@@ -426,7 +454,11 @@ fn main() -> ExitCode {
     // there is an input or I/O problem (exit 2), never damage.
     let writes = matches!(
         cli.command,
-        Command::Pack { .. } | Command::Keygen { .. } | Command::Push(_) | Command::Presign(_)
+        Command::Pack { .. }
+            | Command::Keygen { .. }
+            | Command::Push(_)
+            | Command::Presign(_)
+            | Command::Share { .. }
     );
     let result = match cli.command {
         Command::Keygen { what } => match what {
@@ -436,8 +468,26 @@ fn main() -> ExitCode {
             KeygenWhat::Issuer { output, force } => commands::keygen::keygen(&output, true, force),
             KeygenWhat::Passphrase => commands::keygen::keygen_passphrase(),
         },
+        Command::Share {
+            archive,
+            keys,
+            output,
+            sheet,
+            holder_name,
+            from_words,
+            force,
+        } => commands::share::share(commands::share::ShareArgs {
+            archive,
+            keys,
+            output,
+            sheet,
+            holder: holder_name,
+            from_words,
+            force,
+        }),
         Command::Pack {
             src,
+            quorum,
             output,
             recipients,
             passphrase_file,
@@ -455,6 +505,7 @@ fn main() -> ExitCode {
             embed_viewer,
             format,
         } => commands::pack::pack(commands::pack::PackArgs {
+            quorum,
             embed_viewer,
             v2: format == "2.0",
             decoders,

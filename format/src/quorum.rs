@@ -228,6 +228,7 @@ impl HolderSlot {
 }
 
 /// A policy as a writer is given it.
+#[derive(Debug)]
 pub enum Policy {
     /// One holder.
     Holder(Holder),
@@ -246,6 +247,15 @@ pub enum Holder {
     X25519([u8; 32]),
     /// A passphrase and its Argon2id parameters.
     Passphrase(Zeroizing<String>, Argon2Params),
+}
+
+impl std::fmt::Debug for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Holder::X25519(k) => write!(f, "X25519({})", crate::hex::encode(k)),
+            Holder::Passphrase(_, p) => write!(f, "Passphrase(<redacted>, {p:?})"),
+        }
+    }
 }
 
 impl Policy {

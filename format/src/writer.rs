@@ -151,27 +151,44 @@ impl Keys {
         opts: &WriterOptions,
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> Result<Keys> {
-        Self::draw_for(opts, rng, None)
+        Self::draw_for(opts, rng, None, &[])
     }
 
     /// As [`Keys::draw`], for the series `archive_id` when given (a later
-    /// generation of it); else the archive id is drawn too.
+    /// generation of it); else the archive id is drawn too. `quorum`
+    /// policies (format 2.0 only, SPEC §7.9) give quorum slots after the
+    /// others.
     pub(crate) fn draw_for(
         opts: &WriterOptions,
         rng: &mut impl rand_core::CryptoRngCore,
         archive_id: Option<[u8; 16]>,
+        quorum: &[crate::quorum::Policy],
     ) -> Result<Keys> {
-        if opts.recipients.is_empty() && opts.passphrases.is_empty() {
+        if opts.recipients.is_empty() && opts.passphrases.is_empty() && quorum.is_empty() {
             return Err(Error::invalid(
                 "archive",
                 "no recipient and no passphrase: nobody could open it",
             ));
         }
-        if opts.passphrases.len() > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
+        if quorum.len() > crate::quorum::bounds::MAX_SLOTS {
             return Err(Error::invalid(
                 "archive",
                 format!(
-                    "more than {} passphrases; readers try no more",
+                    "more than {} quorum policies",
+                    crate::quorum::bounds::MAX_SLOTS
+                ),
+            ));
+        }
+        let argon2id_runs = opts.passphrases.len()
+            + quorum
+                .iter()
+                .map(crate::quorum::Policy::passphrases)
+                .sum::<usize>();
+        if argon2id_runs > crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS {
+            return Err(Error::invalid(
+                "archive",
+                format!(
+                    "more than {} passphrases (quorum holders' too); readers try no more",
                     crypto::kdf_bounds::MAX_PASSPHRASE_SLOTS
                 ),
             ));
@@ -206,6 +223,10 @@ impl Keys {
                 *params,
                 rng,
             )?);
+        }
+        for policy in quorum {
+            let slot = crate::quorum::quorum_slot(&data_key, &archive_id, policy, rng)?;
+            key_slots.push(crypto::KeySlot::Quorum(Box::new(slot)));
         }
         Ok(Keys {
             archive_id,

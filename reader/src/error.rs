@@ -174,6 +174,11 @@ pub enum Error {
         /// How many slots were tried.
         slots: usize,
     },
+    /// A quorum slot or a share given for one (SPEC §7.9): the policy
+    /// refused, too few shares, a share of another archive, slot or
+    /// holder, damaged or given twice.
+    #[error(transparent)]
+    Quorum(#[from] legation_format::quorum::QuorumError),
     /// No key was given at all.
     #[error("a key is needed: give an identity file or a passphrase")]
     KeyNeeded,
@@ -352,6 +357,13 @@ impl Error {
             | Error::WrongIssuer { .. }
             | Error::KeyCommitment { .. } => ErrorKind::Forged,
             Error::NoKey { .. } | Error::KeyNeeded => ErrorKind::WrongKey,
+            Error::Quorum(q) => {
+                use legation_format::quorum::QuorumError as Q;
+                match q {
+                    Q::Policy { .. } | Q::Rebuilt { .. } => ErrorKind::Forged,
+                    _ => ErrorKind::WrongKey,
+                }
+            }
             Error::NoSuchRecord { .. } => ErrorKind::NotFound,
             Error::DamagedInBoth { .. } | Error::DamagedAlone { .. } => ErrorKind::Damaged,
             Error::NoManifestAlone { forged, .. } => {

@@ -80,6 +80,7 @@
 mod archive;
 pub mod decode;
 mod error;
+mod quorum;
 #[cfg(all(feature = "wasmtime", not(target_arch = "wasm32")))]
 pub mod isolated;
 pub mod repair;

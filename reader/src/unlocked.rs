@@ -20,6 +20,9 @@ pub enum Key {
     Passphrase(Zeroizing<String>),
     /// A recipient's secret key.
     Identity(Identity),
+    /// A quorum holder's share, unwrapped by `legation share` (SPEC
+    /// §7.9): taken with others toward a quorum slot's K.
+    Share(legation_format::quorum::Share),
 }
 
 impl std::fmt::Debug for Key {
@@ -27,6 +30,7 @@ impl std::fmt::Debug for Key {
         match self {
             Key::Passphrase(_) => f.write_str("Passphrase(<redacted>)"),
             Key::Identity(i) => f.debug_tuple("Identity").field(i).finish(),
+            Key::Share(s) => s.fmt(f),
         }
     }
 }
@@ -121,6 +125,7 @@ impl Archive {
             }
             .into());
         }
+        crate::quorum::check(self, passphrase_slots)?;
         let mut by_cost = Vec::new();
         for (i, slot) in m.key_slots.iter().enumerate() {
             if let crypto::KeySlot::Passphrase { params, .. } = slot {
@@ -136,7 +141,7 @@ impl Archive {
                     .flatten()
                     .map(|dk| (i, dk))
             }),
-            Key::Passphrase(_) => None,
+            Key::Passphrase(_) | Key::Share(_) => None,
         });
         // Then the passphrase slots, default cost first in their order,
         // then the costly ones, cheapest first.
@@ -173,6 +178,9 @@ impl Archive {
                     break 'slots;
                 }
             }
+        }
+        if found.is_none() {
+            found = crate::quorum::open(self, keys, allow_costly)?;
         }
         let (slot, key) = found.ok_or(Error::NoKey {
             slots: m.key_slots.len(),

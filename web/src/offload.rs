@@ -798,13 +798,21 @@ impl Offload for Workers {
         let pending = Pending::Unlock(done);
         match request("unlock", archive) {
             Ok(req) => {
+                let shares = Array::new();
                 for k in &keys {
                     match k {
                         Key::Passphrase(p) => set(&req, "passphrase", p.as_str()),
                         Key::Identity(i) => {
                             set(&req, "identity", Uint8Array::from(&i.secret()[..]))
                         }
+                        // Quorum shares (SPEC §7.9) in their binary form.
+                        Key::Share(s) => {
+                            shares.push(&Uint8Array::from(&s.to_bytes()[..]));
+                        }
                     }
+                }
+                if shares.length() > 0 {
+                    set(&req, "shares", shares);
                 }
                 send(KEYS, req, pending);
             }
@@ -1375,6 +1383,15 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
             }
             if let Some(p) = get(msg, "passphrase").as_string() {
                 keys.push(Key::Passphrase(Zeroizing::new(p)));
+            }
+            if let Ok(list) = get(msg, "shares").dyn_into::<Array>() {
+                for item in list.iter() {
+                    let b = item.dyn_into::<Uint8Array>().map_err(|_| "bad share")?;
+                    let b = Zeroizing::new(b.to_vec());
+                    let s = legation_format::quorum::Share::from_bytes(&b, 0)
+                        .map_err(|e| e.to_string())?;
+                    keys.push(Key::Share(s));
+                }
             }
             let u = archive
                 .unlock(&keys)

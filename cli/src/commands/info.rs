@@ -170,7 +170,7 @@ pub(super) fn print_public(v: &serde_json::Value) {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|s| s["type"].as_str().unwrap_or("?").to_owned())
+        .map(slot_line)
         .collect();
     println!("key slots:      {}", slots.join(", "));
 }
@@ -231,7 +231,7 @@ fn print_public_v2(v: &serde_json::Value) {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|s| s["type"].as_str().unwrap_or("?").to_owned())
+        .map(slot_line)
         .collect();
     println!("key slots:      {}", slots.join(", "));
 }
@@ -309,5 +309,15 @@ fn quorum_facts(q: &legation_format::quorum::QuorumSlot, slot: usize) -> serde_j
             "holders": {"x25519": kinds("x25519"), "argon2id": kinds("argon2id"), "unknown": kinds("unknown")},
         }),
         Err(e) => json!({"type": "quorum", "problem": e.to_string()}),
+    }
+}
+
+/// A key slot as `info` prints it: its type, and a quorum slot's policy.
+fn slot_line(s: &serde_json::Value) -> String {
+    let kind = s["type"].as_str().unwrap_or("?");
+    match (s["policy"].as_str(), s["problem"].as_str()) {
+        (Some(p), _) => format!("{kind} {p}"),
+        (_, Some(p)) => format!("{kind} (refused: {})", view::sanitize(p)),
+        _ => kind.to_owned(),
     }
 }

@@ -17,6 +17,7 @@ pub mod open;
 pub mod pack;
 pub mod prove;
 pub mod render;
+pub mod share;
 pub mod spec;
 pub mod verify;
 pub mod view;

@@ -39,6 +39,8 @@ pub struct PackArgs {
     pub embed_viewer: Option<PathBuf>,
     /// `--format 2.0`: write format 2.0 rather than 1.3.
     pub v2: bool,
+    /// Quorum slots (`--quorum`, `--holder`, `--quorum-policy`; format 2.0).
+    pub quorum: crate::commands::share::QuorumArgs,
 }
 
 /// Reads the one-file browser viewer to embed, refusing what is plainly
@@ -139,7 +141,11 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     }
     let recipients = keyopts::read_recipients(&a.recipients)?;
     let mut passphrase = keyopts::passphrase_from_file_or_env(a.passphrase_file.as_deref())?;
-    if passphrase.is_none() && recipients.is_empty() {
+    let quorum = a.quorum.policies()?;
+    if !quorum.is_empty() && !a.v2 {
+        bail!("quorum slots are a format 2.0 feature (SPEC §7.9): pack with --format 2.0");
+    }
+    if passphrase.is_none() && recipients.is_empty() && quorum.is_empty() {
         let p = keyopts::ask("Passphrase for the archive: ")?;
         if *keyopts::ask("Same passphrase again: ")? != *p {
             bail!("the two passphrases differ");
@@ -190,7 +196,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     let result = (|| -> Result<fs::File> {
         let out = BufWriter::with_capacity(1 << 20, file);
         let out = if a.v2 {
-            let mut w = v2::writer::ArchiveWriter::new(out, opts, OsRng)?;
+            let mut w = v2::writer::ArchiveWriter::new_with_quorum(out, opts, OsRng, None, &quorum)?;
             for (module, desc, vectors) in renderer.modules() {
                 w.add_decoder(module, desc.clone(), vectors)?;
             }

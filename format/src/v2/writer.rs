@@ -536,8 +536,21 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     pub fn new_generation(
         out: W,
         opts: WriterOptions,
+        rng: R,
+        generation: Option<Generation>,
+    ) -> Result<Self> {
+        Self::new_with_quorum(out, opts, rng, generation, &[])
+    }
+
+    /// As [`ArchiveWriter::new_generation`], with a quorum slot for each
+    /// of `quorum`'s policies after the other slots (SPEC §7.9); with
+    /// quorum policies, `opts` may name no recipient and no passphrase.
+    pub fn new_with_quorum(
+        out: W,
+        opts: WriterOptions,
         mut rng: R,
         generation: Option<Generation>,
+        quorum: &[crate::quorum::Policy],
     ) -> Result<Self> {
         if let Some(g) = &generation {
             if g.sequence == 0 || g.previous == [0; 32] {
@@ -555,6 +568,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             &opts,
             &mut rng,
             generation.as_ref().map(|g| g.archive_id),
+            quorum,
         )?;
         let mut w = ArchiveWriter {
             out: Out {
