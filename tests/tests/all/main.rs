@@ -10,4 +10,5 @@ mod cost_model;
 mod decoder_items;
 mod engines;
 mod roundtrip;
+mod series_vectors;
 mod vectors;
