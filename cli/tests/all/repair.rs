@@ -55,6 +55,16 @@ impl Map {
             .cloned()
             .unwrap_or_else(|| panic!("no entry {n} starting with {prefix}"))
     }
+    /// The data of the entry of exactly this name (`entries-tree`
+    /// starts with `entries`).
+    fn named(&self, name: &str) -> Range<usize> {
+        self.data
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no entry {name}"))
+            .1
+            .clone()
+    }
     fn header(&self, name: &str) -> Range<usize> {
         self.headers
             .iter()
@@ -343,6 +353,8 @@ fn copies_of_different_archives_are_refused_unless_one_is_chosen() {
             "alice.pub",
             "--sign",
             "gov.key",
+            "--format",
+            "1.3",
         ],
         d,
     );
@@ -833,7 +845,7 @@ fn v2_each_entry_kind_is_repaired_from_the_archive_alone() {
         ("c/index", "from_parity"),
         ("p/00000000", "from_parity"),
     ] {
-        let (_, at) = map.data(name, 0);
+        let at = map.named(name);
         let mut dc = original.clone();
         dc[at.start + at.len() / 2] ^= 0x20;
         if name == "head" {
@@ -892,7 +904,7 @@ fn v2_a_damaged_bundle_or_a_lost_tail_needs_another_copy() {
     assert_eq!(v["manifest_from"], "damaged");
 
     // The tail lost: cut in the middle of the entry table.
-    let (_, table_at) = map.data("entries", 0);
+    let table_at = map.named("entries");
     fs::write(d.join("d.lgn"), &original[..table_at.start + 10]).unwrap();
     fs::remove_file(d.join("r.lgn")).unwrap();
     let o = run(&["repair", "d.lgn", "-o", "r.lgn"], d);
@@ -954,7 +966,7 @@ fn v2_another_generation_is_refused_where_it_differs() {
     );
     assert_eq!(files(d), ["d.lgn", "next.lgn", "v2.lgn"]);
 
-    let (_, table_at) = map.data("entries", 0);
+    let table_at = map.named("entries");
     fs::write(d.join("d.lgn"), &original[..table_at.start + 10]).unwrap();
     let o = run(
         &[
