@@ -42,6 +42,13 @@ fn new_and_build(parent: &Path) -> Vec<u8> {
 
 #[test]
 fn a_new_decoder_builds_reproducibly_is_chosen_by_its_types_and_reports_its_panic() {
+    // decoders/README.md gives these commands for outside the workspace.
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../decoders/README.md"))
+            .unwrap();
+    for command in ["legation decoder new note ", "legation decoder build "] {
+        assert!(readme.contains(command), "decoders/README.md: {command}");
+    }
     let t = Tmp::new("decoder-authoring");
     let d = &t.0;
     // Two folders of different depths and names: nothing of either may
@@ -75,19 +82,7 @@ fn a_new_decoder_builds_reproducibly_is_chosen_by_its_types_and_reports_its_pani
     fs::write(d.join("src/laws/bad.xml"), "PANIC <act/>").unwrap();
     fs::write(d.join("src/laws/notes.txt"), "plain text\n").unwrap();
     assert_eq!(code(&run(&["keygen", "recipient", "-o", "alice"], d)), 0);
-    let o = run(
-        &[
-            "pack",
-            "src",
-            "-o",
-            "a.lgn",
-            "-r",
-            "alice.pub",
-            "--decoder",
-            "one/outline/outline.wasm",
-        ],
-        d,
-    );
+    let o = crate::terminal_view::pack_with_decoder(d, "a.lgn", "one/outline/outline.wasm");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let view = |record: &str| run(&["view", "a.lgn", record, "-i", "alice.key"], d);
     let o = view("laws/act.xml");

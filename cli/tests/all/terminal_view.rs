@@ -35,6 +35,24 @@ fn packed_register(name: &str) -> Tmp {
     t
 }
 
+/// `src/` of `d` packed into `out` for alice, unsigned, with `--decoder
+/// decoder`; pack's output.
+pub fn pack_with_decoder(d: &Path, out: &str, decoder: &str) -> std::process::Output {
+    run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            out,
+            "-r",
+            "alice.pub",
+            "--decoder",
+            decoder,
+        ],
+        d,
+    )
+}
+
 /// `legation ARGS` in `d` under a pseudo-terminal (`script`), with
 /// `PAGER` set to a command that marks every line it is given.
 fn on_a_terminal(d: &Path, args: &[&str]) -> String {
@@ -131,19 +149,7 @@ fn a_refused_record_is_shown_raw_and_its_reason_names_no_packing_path() {
     fs::write(d.join("ebcdic.wasm"), legation_builtin_decoders::EBCDIC).unwrap();
     fs::write(d.join("src/registers/roll.ebc"), b"not a tax roll at all").unwrap();
     let wasm = d.join("ebcdic.wasm").display().to_string();
-    let o = run(
-        &[
-            "pack",
-            "src",
-            "-o",
-            "b.lgn",
-            "-r",
-            "alice.pub",
-            "--decoder",
-            &format!(".ebc={wasm}"),
-        ],
-        d,
-    );
+    let o = pack_with_decoder(d, "b.lgn", &format!(".ebc={wasm}"));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // The stored reason (verify lists it) names the module's entry.
     let o = run(&["verify", "b.lgn", "-i", "alice.key"], d);
