@@ -116,11 +116,26 @@ fn html_start(main: &Document, facts: &[(String, String)]) -> String {
         }
         o.push_str("</table>\n");
     }
+    // A document opening with its title as a heading (a Markdown act's
+    // `# Title`) shows it once, as the page's heading.
+    let blocks = if repeats_title(main) {
+        &main.blocks[1..]
+    } else {
+        &main.blocks[..]
+    };
     let _ = writeln!(o, "<h1>{}</h1>", esc(&main.title));
-    for b in &main.blocks {
+    for b in blocks {
         block_html(&mut o, b);
     }
     o
+}
+
+/// Whether a document's first block is a top heading saying its title
+/// (a Markdown document's own `# Title` under the decoder's title taken
+/// from it): hosts then show the title once.
+pub fn repeats_title(doc: &Document) -> bool {
+    matches!(doc.blocks.first(),
+        Some(Block::Heading { level: 1, text }) if text.trim() == doc.title.trim())
 }
 
 /// Page `number` (from 1) of `of` as a section of the HTML page.
@@ -368,5 +383,32 @@ mod tests {
         assert!(h.contains("<title>&lt;script&gt;</title>") && !h.contains("<script>"));
         assert!(h.contains("<em>a &amp; b</em>"));
         assert!(h.contains("data:image/png;base64,iVBORw0KGgo"));
+    }
+
+    #[test]
+    fn a_title_repeated_as_the_first_heading_is_shown_once() {
+        let d = Document {
+            title: "Digital Continuity Act".into(),
+            blocks: vec![
+                Block::Heading {
+                    level: 1,
+                    text: "Digital Continuity Act".into(),
+                },
+                Block::Heading {
+                    level: 2,
+                    text: "Section 1".into(),
+                },
+            ],
+        };
+        let h = to_html(std::slice::from_ref(&d), &[]);
+        assert_eq!(h.matches("Digital Continuity Act</h").count(), 1, "{h}");
+        assert!(h.contains("<h1>Digital Continuity Act</h1>") && h.contains("<h3>Section 1</h3>"));
+        // Another first heading stays.
+        let mut other = d;
+        other.title = "Act 45 of 1995".into();
+        let h = to_html(&[other], &[]);
+        assert!(
+            h.contains("<h1>Act 45 of 1995</h1>") && h.contains("<h2>Digital Continuity Act</h2>")
+        );
     }
 }

@@ -7,6 +7,9 @@ mod archive;
 mod details;
 mod export;
 mod facts;
+mod live;
+
+pub(crate) use live::spinner;
 mod record;
 mod records;
 mod start;
@@ -224,6 +227,7 @@ impl App {
         if self.ctx.is_none() {
             self.ctx = Some(ui.ctx().clone());
             set_fonts(ui.ctx());
+            set_look(ui.ctx());
         }
         self.poll();
         let mut actions = Vec::new();
@@ -281,10 +285,9 @@ impl App {
             }
             Screen::Archive(a) => a.ui(ui, &env, &mut actions),
         }
-        if self.busy() {
-            ui.ctx()
-                .request_repaint_after(std::time::Duration::from_millis(100));
-        }
+        // No frame asked for here while jobs run: each wakes the window
+        // when it ends, and what shows their progress asks for frames
+        // while on screen (`live`).
         for a in actions {
             match a {
                 Action::PickArchive => {
@@ -472,4 +475,44 @@ pub fn set_fonts(ctx: &egui::Context) {
         f.insert(1.min(f.len()), "Hack".to_owned());
     }
     ctx.set_fonts(fonts);
+}
+
+/// Text that reads well in both themes: body and weak text at least
+/// WCAG AA's 4.5:1 contrast on the panels (egui's dark theme draws body
+/// text #8c8c8c on #1b1b1b, weak text fainter still), and a size larger
+/// than egui's 12.5 points.
+pub fn set_look(ctx: &egui::Context) {
+    use egui::{Color32, FontFamily, FontId, TextStyle};
+    let sizes = |s: &mut egui::Style| {
+        s.text_styles = [
+            (
+                TextStyle::Small,
+                FontId::new(11.0, FontFamily::Proportional),
+            ),
+            (TextStyle::Body, FontId::new(14.0, FontFamily::Proportional)),
+            (
+                TextStyle::Button,
+                FontId::new(14.0, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Heading,
+                FontId::new(20.0, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Monospace,
+                FontId::new(13.0, FontFamily::Monospace),
+            ),
+        ]
+        .into();
+    };
+    ctx.style_mut_of(egui::Theme::Dark, |s| {
+        sizes(s);
+        s.visuals.widgets.noninteractive.fg_stroke.color = Color32::from_gray(200);
+        s.visuals.weak_text_color = Some(Color32::from_gray(150));
+    });
+    ctx.style_mut_of(egui::Theme::Light, |s| {
+        sizes(s);
+        s.visuals.widgets.noninteractive.fg_stroke.color = Color32::from_gray(40);
+        s.visuals.weak_text_color = Some(Color32::from_gray(95));
+    });
 }

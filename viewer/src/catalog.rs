@@ -70,10 +70,23 @@ pub struct Row {
     pub title: String,
     /// Media type.
     pub media_type: Box<str>,
-    /// Modification date (`YYYY-MM-DD`), if recorded.
+    /// The record's own date (Dublin Core `date`) where it has one, else
+    /// its file's modification date (`YYYY-MM-DD`), if recorded.
     pub date: Option<Box<str>>,
+    /// Whether `date` is the record's own (Dublin Core) date.
+    pub dated: bool,
     /// Size in bytes.
     pub size: u64,
+    /// Why a search matched it: where the words were found and around
+    /// them (`None` outside a search).
+    pub why: Option<Box<str>>,
+}
+
+/// A record's own date: its first Dublin Core `date`, if any (trimmed).
+pub fn dc_date(r: &CatalogRecord) -> Option<&str> {
+    r.metadata
+        .get("date")
+        .and_then(|v| v.iter().map(|d| d.trim()).find(|d| !d.is_empty()))
 }
 
 impl Row {
@@ -84,15 +97,17 @@ impl Row {
         } else {
             r.title.clone()
         };
+        let own = dc_date(r);
         Row {
             path: r.path.clone(),
             title,
             media_type: r.media_type.as_str().into(),
-            date: r
-                .modified
-                .as_deref()
+            dated: own.is_some(),
+            date: own
+                .or(r.modified.as_deref())
                 .map(|d| d.get(..10).unwrap_or(d).into()),
             size: r.size,
+            why: None,
         }
     }
 }
@@ -106,7 +121,7 @@ pub enum SortKey {
     Title,
     /// The media type.
     Type,
-    /// The modification date.
+    /// The date (the record's own, else its file's).
     Date,
     /// The size.
     Size,
@@ -248,12 +263,52 @@ impl Needle {
         }
     }
 
-    /// Whether a record's title, path or metadata hold the needle.
-    fn matches(&self, r: &CatalogRecord) -> bool {
-        self.is_in(&r.title)
-            || self.is_in(&r.path)
-            || r.metadata.values().flatten().any(|v| self.is_in(v))
+    /// Where a record's title, path or metadata hold the needle, and
+    /// the words around it (`None`: nowhere).
+    fn matches(&self, r: &CatalogRecord) -> Option<String> {
+        if self.text.is_empty() {
+            return Some(String::new());
+        }
+        if self.is_in(&r.title) {
+            return Some(format!("title: {}", around(&r.title, &self.text)));
+        }
+        if self.is_in(&r.path) {
+            return Some(format!("path: {}", around(&r.path, &self.text)));
+        }
+        r.metadata.iter().find_map(|(k, vs)| {
+            vs.iter()
+                .find(|v| self.is_in(v))
+                .map(|v| format!("{k}: {}", around(v, &self.text)))
+        })
     }
+}
+
+/// Characters kept either side of a match in [`Row::why`].
+const AROUND: usize = 40;
+
+/// The words of `hay` around where `needle` (lower case) is found, cut
+/// with "…" at most [`AROUND`] characters either side.
+fn around(hay: &str, needle: &str) -> String {
+    let lower = hay.to_lowercase();
+    // Lower-casing keeps char counts for almost all text; when it does
+    // not, the start of `hay` is shown.
+    let at = match lower.find(needle) {
+        Some(b) if lower.len() == hay.len() => lower[..b].chars().count(),
+        _ => 0,
+    };
+    let n = needle.chars().count();
+    let total = hay.chars().count();
+    let from = at.saturating_sub(AROUND);
+    let to = (at + n + AROUND).min(total);
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.extend(hay.chars().skip(from).take(to - from));
+    if to < total {
+        out.push('…');
+    }
+    out
 }
 
 /// Streams the pages a question needs (a folder's records lie together
@@ -338,11 +393,14 @@ pub fn search_window(
                 }
                 continue;
             }
-            if needle.matches(r) {
+            if let Some(why) = needle.matches(r) {
                 found.matched += 1;
                 if kept < RESULTS_MAX {
                     kept += 1;
-                    found.rows.push(Row::of(r));
+                    let mut row = Row::of(r);
+                    // A folder alone needs no reason.
+                    row.why = (!needle.text.is_empty()).then(|| why.into());
+                    found.rows.push(row);
                 }
             }
         }
@@ -647,7 +705,9 @@ mod tests {
             title: title.into(),
             media_type: "text/plain".into(),
             date: None,
+            dated: false,
             size,
+            why: None,
         }
     }
 
@@ -677,15 +737,54 @@ mod tests {
     #[test]
     fn search_covers_titles_paths_and_metadata_in_any_case() {
         let court = record("a/b/y.csv", "alpha", "Tartu County Court");
-        assert!(Needle::new("TARTU").matches(&court));
-        assert!(Needle::new(" y.CSV ").matches(&court));
-        assert!(Needle::new("ALPHA").matches(&court));
-        assert!(!Needle::new("nowhere").matches(&court));
-        assert!(Needle::new("").matches(&court));
+        assert_eq!(
+            Needle::new("TARTU").matches(&court).as_deref(),
+            Some("creator: Tartu County Court")
+        );
+        assert_eq!(
+            Needle::new(" y.CSV ").matches(&court).as_deref(),
+            Some("path: a/b/y.csv")
+        );
+        assert_eq!(
+            Needle::new("ALPHA").matches(&court).as_deref(),
+            Some("title: alpha")
+        );
+        assert!(Needle::new("nowhere").matches(&court).is_none());
+        assert!(Needle::new("").matches(&court).is_some());
         // Not ASCII: lower-cased on both sides.
         let d = record("ö/Ärzte.txt", "", "");
-        assert!(Needle::new("ÄRZTE").matches(&d));
-        assert!(!Needle::new("ärztin").matches(&d));
+        assert!(Needle::new("ÄRZTE").matches(&d).is_some());
+        assert!(Needle::new("ärztin").matches(&d).is_none());
+    }
+
+    #[test]
+    fn why_a_search_matched_shows_the_words_around() {
+        let long = format!("{}register-zad.csv{}", "x".repeat(100), "y".repeat(100));
+        let plan = record("land/plans/sheet-0001.png", "Sheet 1", &long);
+        let why = Needle::new(".csv").matches(&plan).unwrap();
+        assert_eq!(
+            why,
+            format!(
+                "creator: …{}register-zad.csv{}…",
+                "x".repeat(28),
+                "y".repeat(40)
+            )
+        );
+    }
+
+    #[test]
+    fn a_row_shows_the_records_own_date_first() {
+        let mut r = record("a.txt", "A", "");
+        r.modified = Some("2026-11-26T10:00:00Z".into());
+        let row = Row::of(&r);
+        assert_eq!(
+            (row.date.as_deref(), row.dated),
+            (Some("2026-11-26"), false)
+        );
+        r.metadata
+            .insert("date".into(), vec![" 1984-08-26 ".into()]);
+        let row = Row::of(&r);
+        assert_eq!((row.date.as_deref(), row.dated), (Some("1984-08-26"), true));
     }
 
     #[test]

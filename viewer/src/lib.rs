@@ -19,7 +19,7 @@ pub mod jobs;
 pub mod platform;
 mod reading;
 
-pub use app::{set_fonts, App};
+pub use app::{set_fonts, set_look, App};
 pub use reading::unlock_error;
 
 /// The window title.

@@ -29,9 +29,18 @@ fn harness(path: Option<PathBuf>, script: Rc<RefCell<Script>>) -> H {
 }
 
 fn harness_on(path: Option<PathBuf>, script: Rc<RefCell<Script>>, jobs: Arc<Holding>) -> H {
+    harness_sized(path, script, jobs, egui::vec2(1280.0, 800.0))
+}
+
+fn harness_sized(
+    path: Option<PathBuf>,
+    script: Rc<RefCell<Script>>,
+    jobs: Arc<Holding>,
+    size: egui::Vec2,
+) -> H {
     let app = App::new(Box::new(Scripted(script, jobs)), path);
     Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
+        .with_size(size)
         .with_max_steps(64)
         // Frames are stepped a varying number of times while jobs run: a
         // blinking cursor would make snapshots differ from run to run.
@@ -63,7 +72,11 @@ fn type_passphrase(h: &mut H, text: &str) {
 }
 
 fn open_unlocked(script: Rc<RefCell<Script>>, path: &std::path::Path) -> H {
-    let mut h = harness(Some(path.to_owned()), script);
+    open_unlocked_sized(script, path, egui::vec2(1280.0, 800.0))
+}
+
+fn open_unlocked_sized(script: Rc<RefCell<Script>>, path: &std::path::Path, size: egui::Vec2) -> H {
+    let mut h = harness_sized(Some(path.to_owned()), script, Arc::default(), size);
     settle(&mut h);
     type_passphrase(&mut h, legation_tests::PASSPHRASE);
     button(&h, "Unlock").click();
@@ -216,6 +229,9 @@ fn an_image_and_a_multi_page_record() {
     assert!(has(&h, &format!("Page 2 of {n}")));
     settle(&mut h);
     assert!(!has(&h, "Decoding page"));
+    // A scan's facts are folded below the page.
+    h.get_by_label("Facts about this record").click();
+    h.run_steps(2);
     assert!(
         h.query_by_label(&format!("2 of {n}")).is_some(),
         "page 2's own fields, decoded"
@@ -753,4 +769,158 @@ fn a_2_0_catalog_page_or_parity_entry_is_told_from_the_index() {
         .unlock(&[legation_reader::Key::Identity(legation_tests::identity())])
         .unwrap();
     assert!(legation_viewer::catalog::entry_records(&u, "r/00000000").is_none());
+}
+
+/// Whether `inner` lies wholly inside the window of `size`.
+fn in_window(inner: egui::Rect, size: egui::Vec2) -> bool {
+    egui::Rect::from_min_size(egui::Pos2::ZERO, size).contains_rect(inner)
+}
+
+#[test]
+fn scans_come_first_fitted_to_the_pane_at_1280x800() {
+    scans_come_first_fitted_to_the_pane_with_the_page_buttons_in_view(1280.0, 800.0);
+}
+
+#[test]
+fn scans_come_first_fitted_to_the_pane_at_1024x640() {
+    scans_come_first_fitted_to_the_pane_with_the_page_buttons_in_view(1024.0, 640.0);
+}
+
+fn scans_come_first_fitted_to_the_pane_with_the_page_buttons_in_view(w: f32, h_: f32) {
+    let a = archives();
+    {
+        let size = egui::vec2(w, h_);
+        let mut h = open_unlocked_sized(Rc::default(), &a.intact, size);
+        // A photograph: the whole image in view at once, not its facts.
+        click_record(&mut h, CAMERA);
+        let img = h.get_by_role(Role::Image).rect();
+        assert!(in_window(img, size), "{size:?}: the image at {img:?}");
+        assert!(img.height() > size.y * 0.4, "{size:?}: fitted, {img:?}");
+        assert!(has(&h, "Facts about this record"), "the facts folded below");
+        assert!(
+            !has(&h, "512 × 512") || h.query_by_label("Width").is_none(),
+            "facts folded"
+        );
+
+        // A multi-page record: the page fitted, the buttons and the strip
+        // of pages in view; PageDown and PageUp turn the pages.
+        click_record(&mut h, "multipage.tif");
+        assert!(
+            h.query_by_role_and_label(Role::Button, "2").is_some(),
+            "page 2 unseen"
+        );
+        let next = button(&h, "Next page ▶").rect();
+        assert!(in_window(next, size), "{size:?}: next at {next:?}");
+        let img = h.get_by_role(Role::Image).rect();
+        assert!(in_window(img, size), "{size:?}: the page at {img:?}");
+        h.snapshot(&format!("scan_{w}x{h_}"));
+        h.key_press(egui::Key::PageDown);
+        h.run_steps(2);
+        settle(&mut h);
+        assert!(has(&h, "Page 2 of "), "PageDown turned the page");
+        let img = h.get_by_role(Role::Image).rect();
+        assert!(in_window(img, size), "{size:?}: page 2 at {img:?}");
+        h.key_press(egui::Key::PageUp);
+        h.run_steps(2);
+        settle(&mut h);
+        assert!(has(&h, "Page 1 of "), "PageUp turned it back");
+        // The strip: page 2 by its number until seen, then its thumbnail.
+        assert!(
+            h.query_by_role_and_label(Role::Button, "2").is_none(),
+            "page 2 seen: a thumbnail in the strip"
+        );
+    }
+}
+
+#[test]
+fn after_a_wrong_passphrase_retyping_and_enter_unlock() {
+    let a = archives();
+    let mut h = harness(Some(a.intact.clone()), Rc::default());
+    settle(&mut h);
+    type_passphrase(&mut h, "not the passphrase");
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert!(has(&h, "Wrong passphrase or identity"));
+    let field = h.get_by_role(Role::PasswordInput);
+    assert!(field.is_focused(), "the field has the keyboard again");
+    assert_eq!(
+        field.value().unwrap_or_default(),
+        "",
+        "emptied for retyping"
+    );
+    // Typed straight away, no click: the keys go to the field.
+    h.event(egui::Event::Text(legation_tests::PASSPHRASE.into()));
+    h.run_steps(1);
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert!(has(&h, "9 of 9 records"), "unlocked");
+}
+
+/// When the window asks to be drawn again after the last frame
+/// (`Duration::MAX`: not until something happens).
+fn next_frame(h: &H) -> std::time::Duration {
+    h.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay
+}
+
+#[test]
+fn the_window_repaints_only_for_changes_and_progress() {
+    use std::time::Duration;
+    let a = archives();
+    let jobs = Arc::new(Holding::default());
+    let mut h = harness_on(Some(a.intact.clone()), Rc::default(), jobs.clone());
+    settle(&mut h);
+    type_passphrase(&mut h, legation_tests::PASSPHRASE);
+    // Unlocking (held): its spinner turns a step at a time, not every frame.
+    jobs.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    button(&h, "Unlock").click();
+    h.run_steps(3);
+    assert!(h.query_by_role(Role::ProgressIndicator).is_some());
+    let d = next_frame(&h);
+    assert!(
+        d >= Duration::from_millis(200) && d < Duration::MAX,
+        "{d:?}"
+    );
+    jobs.release();
+    settle(&mut h);
+    h.run_steps(2);
+    assert!(has(&h, "9 of 9 records"));
+    assert_eq!(next_frame(&h), Duration::MAX, "idle: no frame asked for");
+
+    // A verification running while the record tab shows: nothing on
+    // screen moves, so no frame until it ends (it wakes the window).
+    button(&h, "Verify archive").click();
+    h.run_steps(1);
+    jobs.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    button(&h, "Verify fixity").click();
+    h.run_steps(6);
+    let d = next_frame(&h);
+    assert!(
+        d >= Duration::from_millis(200) && d < Duration::MAX,
+        "the bar moves: {d:?}"
+    );
+    button(&h, "Record").click();
+    h.run_steps(3);
+    assert_eq!(next_frame(&h), Duration::MAX, "nothing shown moves");
+    jobs.release();
+    settle(&mut h);
+    button(&h, "Verify archive").click();
+    h.run_steps(2);
+    assert!(has(&h, "Intact: no problem found at the fixity level."));
+}
+
+#[test]
+fn an_archive_not_checked_at_opening_says_so() {
+    // Reads counted: opened as by URL, without the fixity check.
+    let a = archives();
+    let script = Rc::new(RefCell::new(Script {
+        reads: Some(support::Reads::default()),
+        ..Default::default()
+    }));
+    let mut h = harness(Some(a.intact.clone()), script);
+    settle(&mut h);
+    assert!(has(&h, "Fixity not checked yet"), "on the locked screen");
+    button(&h, "Verify fixity").click();
+    settle(&mut h);
+    assert!(!has(&h, "Fixity not checked yet"));
+    assert!(has(&h, "Intact: no problem found at the fixity level."));
 }

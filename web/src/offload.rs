@@ -419,29 +419,50 @@ impl Pending {
     }
 }
 
-/// Rows as JSON, `[[path, title, media type, date or null, size], ...]`:
+/// Rows as JSON, `[[path, title, media type, date or null, size, dated,
+/// why or null], ...]`:
 /// what the reader sends for a catalog page.
 fn rows_to_json(rows: &[Row]) -> String {
     let list: Vec<serde_json::Value> = rows
         .iter()
-        .map(|r| serde_json::json!([r.path, r.title, &*r.media_type, r.date.as_deref(), r.size]))
+        .map(|r| {
+            serde_json::json!([
+                r.path,
+                r.title,
+                &*r.media_type,
+                r.date.as_deref(),
+                r.size,
+                r.dated,
+                r.why.as_deref()
+            ])
+        })
         .collect();
     serde_json::Value::Array(list).to_string()
 }
 
 /// The rows [`rows_to_json`] wrote, or why they are not rows.
 fn rows_from_json(json: &str) -> Result<Vec<Row>, String> {
-    type Wire = (String, String, String, Option<String>, u64);
+    type Wire = (
+        String,
+        String,
+        String,
+        Option<String>,
+        u64,
+        bool,
+        Option<String>,
+    );
     let list: Vec<Wire> =
         serde_json::from_str(json).map_err(|e| format!("the reader sent bad rows: {e}"))?;
     Ok(list
         .into_iter()
-        .map(|(path, title, media_type, date, size)| Row {
+        .map(|(path, title, media_type, date, size, dated, why)| Row {
             path,
             title,
             media_type: media_type.into(),
             date: date.map(Into::into),
+            dated,
             size,
+            why: why.map(Into::into),
         })
         .collect())
 }

@@ -60,16 +60,24 @@ impl Browser {
             ui.label("Choose a record in the list (arrows and Enter work too).");
             return;
         };
-        ui.horizontal(|ui| {
+        // The record's title in full, then where it lies and what it is.
+        if !o.rec.title.is_empty() {
+            ui.label(RichText::new(&o.rec.title).strong().size(16.0));
+        }
+        ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(&o.rec.path).strong().monospace());
             ui.label(
                 RichText::new(format!("{}, {}", o.rec.media_type, human_size(o.rec.size))).weak(),
             );
+            if let Some(d) = crate::catalog::dc_date(&o.rec) {
+                ui.label(RichText::new(format!("dated {d}")).weak())
+                    .on_hover_text("The record's own date (Dublin Core date)");
+            }
         });
         let shown = matches!(o.state, RecordState::Shown(_));
         let busy = self.export.job.is_some() || self.export.away.is_some();
         let mut export = None;
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             if ui
                 .add_enabled(!busy, egui::Button::new("Export original…"))
                 .on_hover_text("Save the record's bytes, checked against its BLAKE3")
@@ -97,7 +105,7 @@ impl Browser {
                 export = Some(ExportWhat::Proof);
             }
             if busy {
-                ui.spinner();
+                super::live::spinner(ui);
             }
         });
         if !self.unlocked.archive().is_v2() {
@@ -110,22 +118,17 @@ impl Browser {
         match &mut o.state {
             RecordState::Rendering(_) | RecordState::Away(..) => {
                 ui.horizontal(|ui| {
-                    ui.spinner();
+                    super::live::spinner(ui);
                     ui.label("Decoding…");
                 });
             }
             RecordState::Raw(..) => {
                 ui.horizontal(|ui| {
-                    ui.spinner();
+                    super::live::spinner(ui);
                     ui.label("Reading its first bytes…");
                 });
             }
-            RecordState::Shown(r) => {
-                egui::ScrollArea::vertical()
-                    .id_salt(("record view", &o.rec.path))
-                    .auto_shrink([false, false])
-                    .show(ui, |ui| r.view.ui(ui));
-            }
+            RecordState::Shown(r) => r.view.pane_ui(ui, ("record view", &o.rec.path)),
             RecordState::Failed(f) => failed_ui(ui, f),
         }
         if let Some(what) = export {

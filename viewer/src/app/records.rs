@@ -633,9 +633,11 @@ impl Browser {
             }
         }
 
+        // A narrow window keeps room for the record beside the list.
+        let wide = ui.available_width();
         egui::Panel::left("folders")
             .resizable(true)
-            .default_size(170.0)
+            .default_size((wide * 0.14).clamp(120.0, 170.0))
             .show(ui, |ui| {
                 ui.strong("Folders");
                 egui::ScrollArea::vertical()
@@ -651,7 +653,7 @@ impl Browser {
                         folder_tree(ui, &self.folders, "", &mut self.folder, &mut self.stale);
                         if let Some(j) = &self.surveying {
                             ui.horizontal(|ui| {
-                                ui.spinner();
+                                super::live::spinner(ui);
                                 ui.label(
                                     RichText::new(format!(
                                         "gathering folders… {:.0} %",
@@ -680,7 +682,7 @@ impl Browser {
 
         egui::Panel::left("records")
             .resizable(true)
-            .default_size(560.0)
+            .default_size((wide * 0.38).clamp(300.0, 560.0))
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
                     let l = ui.label("Search");
@@ -794,7 +796,7 @@ impl Browser {
             };
             ui.label(RichText::new(text).small());
             if let Some(j) = self.results.as_ref().and_then(|r| r.job.as_ref()) {
-                ui.spinner();
+                super::live::spinner(ui);
                 ui.label(
                     RichText::new(format!("searching… {:.0} %", j.fraction() * 100.0)).small(),
                 );
@@ -826,6 +828,10 @@ impl Browser {
         let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
         let mut want = None;
         let mut cursor = None;
+        // The title takes what the other columns leave of the panel.
+        let title_w = (ui.available_width() - 110.0 - 90.0 - 80.0 - 24.0).clamp(100.0, 220.0);
+        // Room for the scroll bar beside the last column's text.
+        let bar = ui.spacing().scroll.bar_width + ui.spacing().scroll.bar_outer_margin + 4.0;
         let mut tb = TableBuilder::new(ui)
             .id_salt("record list")
             .striped(true)
@@ -833,10 +839,18 @@ impl Browser {
             .sense(egui::Sense::click())
             .auto_shrink([false, false])
             .cell_layout(egui::Layout::left_to_right(Align::Center))
-            .column(Column::initial(220.0).at_least(80.0).clip(true))
+            .column(Column::initial(title_w).at_least(80.0).clip(true))
             .column(Column::initial(110.0).at_least(40.0).clip(true))
             .column(Column::initial(90.0).at_least(40.0).clip(true))
-            .column(Column::remainder().at_least(60.0).clip(true));
+            .column(Column::initial(80.0).at_least(60.0).clip(true));
+        // A search says where each record matched.
+        let searching = self
+            .results
+            .as_ref()
+            .is_some_and(|r| !r.question.query.is_empty());
+        if searching {
+            tb = tb.column(Column::remainder().at_least(80.0).clip(true));
+        }
         if self.scroll_to_cursor {
             if let Some(c) = self.cursor {
                 tb = tb.scroll_to_row(c, None);
@@ -846,11 +860,16 @@ impl Browser {
         let sort = self.sort;
         let desc = self.descending;
         tb.header(row_h, |mut h| {
-            for (key, name) in [
-                (SortKey::Title, "Title"),
-                (SortKey::Type, "Type"),
-                (SortKey::Date, "Date"),
-                (SortKey::Size, "Size"),
+            for (key, name, why) in [
+                (SortKey::Title, "Title", "Sort by title"),
+                (SortKey::Type, "Type", "Sort by media type"),
+                (
+                    SortKey::Date,
+                    "Date",
+                    "The record's own date (Dublin Core date); where it has none, in grey, \
+                     the date its file was last modified. Click to sort by it.",
+                ),
+                (SortKey::Size, "Size", "Sort by size"),
             ] {
                 h.col(|ui| {
                     let mark = if sort == key {
@@ -864,11 +883,17 @@ impl Browser {
                     };
                     if ui
                         .button(RichText::new(format!("{name}{mark}")).strong())
-                        .on_hover_text(format!("Sort by {}", name.to_lowercase()))
+                        .on_hover_text(why)
                         .clicked()
                     {
                         sort_by = Some(key);
                     }
+                });
+            }
+            if searching {
+                h.col(|ui| {
+                    ui.strong("Matched in")
+                        .on_hover_text("Where the search found the words");
                 });
             }
         })
@@ -890,20 +915,45 @@ impl Browser {
                 row.col(|ui| {
                     clicked |= ui
                         .selectable_label(self.cursor == Some(i), &r.title)
-                        .on_hover_text(&r.path)
+                        .on_hover_ui(|ui| {
+                            ui.strong(&r.title);
+                            ui.monospace(&r.path);
+                            if let Some(w) = &r.why {
+                                ui.label(format!("Matched in {w}"));
+                            }
+                        })
                         .clicked();
                 });
                 row.col(|ui| {
                     ui.label(&*r.media_type);
                 });
-                row.col(|ui| {
-                    ui.label(r.date.as_deref().unwrap_or("–"));
+                row.col(|ui| match (&r.date, r.dated) {
+                    (Some(d), true) => {
+                        ui.label(&**d)
+                            .on_hover_text("The record's own date (Dublin Core)");
+                    }
+                    (Some(d), false) => {
+                        ui.label(RichText::new(&**d).weak())
+                            .on_hover_text("No date of its own: its file's modification date");
+                    }
+                    (None, _) => {
+                        ui.label("–");
+                    }
                 });
                 row.col(|ui| {
                     ui.with_layout(egui::Layout::right_to_left(Align::Center), |ui| {
+                        if !searching {
+                            ui.add_space(bar);
+                        }
                         ui.label(human_size(r.size));
                     });
                 });
+                if searching {
+                    row.col(|ui| {
+                        let w = r.why.as_deref().unwrap_or("");
+                        ui.add(egui::Label::new(w).truncate());
+                    });
+                }
                 if clicked || row.response().clicked() {
                     cursor = Some(i);
                     opened = Some(r.path.clone());

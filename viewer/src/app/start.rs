@@ -70,7 +70,7 @@ pub(super) fn start_ui(
 pub(super) fn opening_ui(ui: &mut Ui, path: &Path) {
     egui::CentralPanel::default().show(ui, |ui| {
         ui.horizontal(|ui| {
-            ui.spinner();
+            super::live::spinner(ui);
             ui.label(format!("Opening {}…", file_name(path)));
         });
     });

@@ -45,7 +45,7 @@ impl UnlockForm {
                     self.passphrase = Zeroizing::new(String::new());
                     return Some(u);
                 }
-                Err(e) => self.message = Some(e),
+                Err(e) => self.refused(e),
             }
         }
         let job = self.job.as_mut()?;
@@ -60,14 +60,23 @@ impl UnlockForm {
                 Some(u)
             }
             Some(Err(e)) => {
-                self.message = Some(e);
+                self.refused(e);
                 None
             }
             None => {
-                self.message = Some("Unlocking stopped unexpectedly; try again.".into());
+                self.refused("Unlocking stopped unexpectedly; try again.".into());
                 None
             }
         }
+    }
+
+    /// The keys did not unlock: says why, empties the passphrase field
+    /// and gives it the keyboard again (it lost it while disabled), so
+    /// that retyping and Enter try again.
+    fn refused(&mut self, why: String) {
+        self.message = Some(why);
+        self.passphrase = Zeroizing::new(String::new());
+        self.focused = false;
     }
 
     pub(super) fn ui(&mut self, ui: &mut Ui, env: &Env<'_>, archive: &Archive) {
@@ -124,7 +133,7 @@ impl UnlockForm {
                 submit = true;
             }
             if busy {
-                ui.spinner();
+                super::live::spinner(ui);
                 // Named by the key tried: an identity file takes no time.
                 ui.label(if self.passphrase.is_empty() {
                     "Unlocking with the identity file…"

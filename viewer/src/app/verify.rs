@@ -86,6 +86,7 @@ impl VerifyPanel {
             }
         });
         if let Some(j) = &self.job {
+            super::live::live(ui);
             ui.horizontal(|ui| {
                 ui.add(
                     egui::ProgressBar::new(j.fraction())
@@ -101,6 +102,17 @@ impl VerifyPanel {
         }
         if let Some(m) = &self.message {
             ui.colored_label(ui.visuals().error_fg_color, m);
+        }
+        if self.job.is_none() && self.report.is_none() && self.level.is_none() {
+            // Not checked at opening (by URL, or large in the browser).
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "Fixity not checked yet: nothing has compared this archive's bytes with \
+                     their hashes. Checking reads every byte ({}); press Verify fixity.",
+                    human_size(archive.len())
+                ),
+            );
         }
         if let Some(r) = &self.report {
             report_ui(ui, r, self.level.unwrap_or(r.level), &mut select);

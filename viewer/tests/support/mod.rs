@@ -431,3 +431,29 @@ pub fn has<S>(h: &egui_kittest::Harness<'_, S>, text: &str) -> bool {
     use egui_kittest::kittest::Queryable as _;
     h.query_all_by_label_contains(text).next().is_some()
 }
+
+/// A sample file of the repository (`samples/...`).
+pub fn sample(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples")
+        .join(path)
+}
+
+/// The view the decoder `module` (unmetered, a built-in's bytes) gives
+/// of the sample file `path`, with its first page when it has pages.
+pub fn view_of(module: &[u8], path: &str) -> legation_viewer::document::DocumentView {
+    let limits = legation_reader::decode::HostLimits::default().view;
+    let host = Host::native();
+    let metered = legation_meter::meter(module, &legation_meter::MeterConfig::default()).unwrap();
+    let loaded = host.load(&metered, "built-in").unwrap();
+    let bytes = std::fs::read(sample(path)).unwrap();
+    let r = host.render(&loaded, path, &bytes).unwrap();
+    let main = legation_document::Document::from_cbor(&r.main, &limits).unwrap();
+    let first = (r.pages > 0).then(|| {
+        let cbor = host.page(&loaded, path, &bytes, 0, r.pages).unwrap();
+        legation_document::Document::from_cbor(&cbor, &limits).unwrap()
+    });
+    let mut view = legation_viewer::document::DocumentView::new(main, first);
+    view.prepare_images(8192);
+    view
+}
