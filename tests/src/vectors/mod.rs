@@ -167,6 +167,9 @@ pub enum Refusal {
     KeyCommitment,
     /// An entry's BLAKE3 is not the one pinned for it (`Error::EntryHash`).
     EntryHash(String),
+    /// A quorum slot refused or a share that does not fit it, other than
+    /// too few shares (`Error::Quorum`).
+    Quorum,
 }
 
 impl Refusal {
@@ -183,6 +186,7 @@ impl Refusal {
             Error::ManifestMismatch { entry, .. } => Refusal::ManifestMismatch(entry.clone()),
             Error::KeyCommitment { .. } => Refusal::KeyCommitment,
             Error::EntryHash { entry, .. } => Refusal::EntryHash(entry.clone()),
+            Error::Quorum(_) => Refusal::Quorum,
             _ => return None,
         })
     }

@@ -10,9 +10,10 @@
 use std::collections::BTreeMap;
 use std::io::Cursor;
 
-use legation_format::crypto::{self, DataKey, StreamId};
+use legation_format::crypto::{self, DataKey, KeySlot, StreamId};
 use legation_format::hex;
 use legation_format::keys::IssuerKey;
+use legation_format::quorum::{Holder, Policy};
 use legation_format::v2::head::{self, Head};
 use legation_format::v2::index::{BundleRef, Index};
 use legation_format::v2::outboard::{self, OUTBOARD_ENTRY};
@@ -58,6 +59,13 @@ pub fn all() -> Vec<Vector> {
     v.extend(catalog(&s));
     v.extend(hardening(&s, &two_pages));
     v.extend(proofs(&s));
+    v.extend(quorum(&Sample2::new(&V2 {
+        seed: 24,
+        records: false,
+        tiny: 2,
+        quorum: true,
+        ..V2::default()
+    })));
     v
 }
 
@@ -74,6 +82,26 @@ struct V2 {
     /// With this many bytes, one more record `z/large.bin` of bytes that do
     /// not compress, so that its bundle has `outboard` values.
     large: usize,
+    /// Only a quorum slot (SPEC §7.9), [`quorum_policy`], instead of the
+    /// identity's and the passphrase's slots.
+    quorum: bool,
+}
+
+/// The quorum vectors' policy: 2 of ([`identity`], a holder of
+/// [`PASSPHRASE`], a stranger's key).
+fn quorum_policy() -> Policy {
+    let stranger = legation_format::keys::Identity::from_bytes([0x77; 32]);
+    Policy::Quorum {
+        k: 2,
+        members: vec![
+            Policy::Holder(Holder::X25519(identity().public())),
+            Policy::Holder(Holder::Passphrase(
+                Zeroizing::new(PASSPHRASE.to_owned()),
+                CHEAP_KDF,
+            )),
+            Policy::Holder(Holder::X25519(stranger.public())),
+        ],
+    }
 }
 
 impl Default for V2 {
@@ -84,6 +112,7 @@ impl Default for V2 {
             records: true,
             tiny: 0,
             large: 0,
+            quorum: false,
         }
     }
 }
@@ -94,13 +123,27 @@ fn write_v2(o: &V2) -> Vec<u8> {
     let opts = WriterOptions {
         created: CREATED,
         issuer: o.signed.then(issuer),
-        recipients: vec![identity().public()],
-        passphrases: vec![(Zeroizing::new(PASSPHRASE.to_owned()), CHEAP_KDF)],
+        recipients: if o.quorum {
+            vec![]
+        } else {
+            vec![identity().public()]
+        },
+        passphrases: if o.quorum {
+            vec![]
+        } else {
+            vec![(Zeroizing::new(PASSPHRASE.to_owned()), CHEAP_KDF)]
+        },
         embed_spec: false,
         viewer: None,
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(o.seed);
-    let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng).unwrap();
+    let policies = if o.quorum {
+        vec![quorum_policy()]
+    } else {
+        vec![]
+    };
+    let out = Cursor::new(Vec::new());
+    let mut w = ArchiveWriter::new_with_quorum(out, opts, rng, None, &policies).unwrap();
     w.add_empty_dir("boxes/empty").unwrap();
     let meta = |path: String, media_type: &str, metadata| RecordMeta {
         path,
@@ -178,7 +221,18 @@ impl Sample2 {
         let key = public
             .key_slots
             .iter()
-            .find_map(|s| crypto::open_x25519_slot(s, &public.archive_id, identity().secret()))
+            .find_map(|s| match s {
+                KeySlot::Quorum(q) => {
+                    let id = &public.archive_id;
+                    let shares =
+                        q.unwrap_holders(id, &[identity().secret()], &[PASSPHRASE], &mut |_, _| {
+                            true
+                        });
+                    q.rebuild(0, id, &shares.iter().collect::<Vec<_>>())
+                        .unwrap()
+                }
+                s => crypto::open_x25519_slot(s, &public.archive_id, identity().secret()),
+            })
             .expect("the sample's identity opens a slot");
         Sample2 { bytes, raw, key }
     }
@@ -974,5 +1028,75 @@ fn proofs(s: &Sample2) -> Vec<Vector> {
             None,
         )
         .expect(Outcome::Proof("not signed".into()), "not signed"),
+    ]
+}
+
+/// Quorum slots (SPEC §7.9): a 2.0 archive whose one slot is 2 of
+/// (identity, passphrase holder, stranger), opened by the identity and
+/// the passphrase together; one of them alone is too few; the slot's
+/// policy changed (signed) is refused before any key is derived.
+fn quorum(q: &Sample2) -> Vec<Vector> {
+    let mut both = Vector::new(
+        "v2-good-quorum",
+        "format 2.0: one quorum slot, 2 of (x25519, argon2id, x25519), opened by the identity and the passphrase holder together (SPEC §7.9)",
+        q.bytes.clone(),
+    );
+    both.identity = Some(hex::encode(identity().secret()));
+    let mut alone = Vector::new(
+        "v2-quorum-one-share",
+        "format 2.0: the same archive with the identity alone: one share of the two the slot needs, named as too few (no key) (SPEC §7.9)",
+        q.bytes.clone(),
+    )
+    .expect(Outcome::NoKey, "");
+    alone.passphrase = None;
+    alone.identity = Some(hex::encode(identity().secret()));
+    let edited = |edit: &dyn Fn(&mut legation_format::quorum::QuorumSlot)| {
+        let mut e = q.clone();
+        let mut public = e.public();
+        let KeySlot::Quorum(slot) = &mut public.key_slots[0] else {
+            panic!("the quorum sample's slot")
+        };
+        edit(slot);
+        e.set_public(&public);
+        e.reseal(&signers(), |_| {});
+        e.raw.build()
+    };
+    let refused = |name: &str, comment: &str, bytes: Vec<u8>, fragment: &str| {
+        let mut v = Vector::new(name, comment, bytes)
+            .expect(Outcome::Unlock(Refusal::Quorum), fragment)
+            .pin();
+        v.identity = Some(hex::encode(identity().secret()));
+        v
+    };
+    vec![
+        both,
+        alone,
+        refused(
+            "v2-quorum-k-above-n",
+            "format 2.0: the quorum slot asks for 4 of its 3 members (signed): refused before any key is derived (SPEC §7.9)",
+            edited(&|s| s.nodes[0].k = 4),
+            "asks for 4 of 3 members",
+        ),
+        refused(
+            "v2-quorum-65-holders",
+            "format 2.0: the quorum slot lists 65 holders, over the bound of 64 (signed): refused from its count (SPEC §7.9)",
+            edited(&|s| {
+                let one = s.shares[0].clone();
+                s.shares = vec![one; 65];
+            }),
+            "65 holders, not 1 to 64",
+        ),
+        refused(
+            "v2-quorum-nested-too-deep",
+            "format 2.0: a holder's path is 5 deep, over the bound of 4 (signed): refused from its length (SPEC §7.9)",
+            edited(&|s| s.shares[0].path = vec![1; 5]),
+            "5 deep, over 4",
+        ),
+        refused(
+            "v2-quorum-holder-listed-twice",
+            "format 2.0: two holders have the same path (index 1 twice; signed): refused (SPEC §7.9)",
+            edited(&|s| s.shares[1].path = vec![1]),
+            "listed twice",
+        ),
     ]
 }
