@@ -42,6 +42,9 @@ pub struct PackOptions {
     /// Skip (and report) symbolic links, special files and non-UTF-8 names
     /// instead of refusing the whole folder.
     pub skip_unsupported: bool,
+    /// Pack files named `*.dc.json` as records rather than reading them as
+    /// Dublin Core sidecars (a BagIt bag's payload, which is packed as it is).
+    pub no_sidecars: bool,
 }
 
 /// One file found by the walk.
@@ -266,6 +269,18 @@ pub fn pack_walk(
     skipped: impl FnMut(&str, &str),
 ) -> Result<Packed> {
     pipeline::pack_records(walk, writer, renderer, progress, skipped)
+}
+
+/// [`pack_walk`] of any iterator of what a walk finds, in record order
+/// (a walk with records of the caller's merged in, say).
+pub fn pack_found(
+    found: impl Iterator<Item = Result<Found>> + Send,
+    writer: &mut impl RecordSink,
+    renderer: Option<&mut (dyn Renderer + Send)>,
+    progress: impl FnMut(&str, u64),
+    skipped: impl FnMut(&str, &str),
+) -> Result<Packed> {
+    pipeline::pack_records(found, writer, renderer, progress, skipped)
 }
 
 fn read_up_to(f: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

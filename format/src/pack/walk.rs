@@ -226,7 +226,7 @@ impl Walk {
                 } else if ft.is_dir() {
                     Kind::Dir(Vec::new(), false)
                 } else if ft.is_file() {
-                    if name.ends_with(SIDECAR_SUFFIX) {
+                    if !opts.no_sidecars && name.ends_with(SIDECAR_SUFFIX) {
                         Kind::Sidecar
                     } else {
                         Kind::File(ft.len(), super::seconds_modified(&ft), None)
@@ -433,6 +433,7 @@ mod tests {
             root,
             PackOptions {
                 skip_unsupported: skip,
+                no_sidecars: false,
             },
         )?
         .collect()

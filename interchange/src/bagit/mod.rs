@@ -28,7 +28,7 @@
 mod read;
 mod write;
 
-pub use read::{Bag, Problem, Report};
+pub use read::{parse_bag_info, Bag, Problem, Report};
 pub use write::{BagWriter, WrittenBag};
 
 use std::fmt;
@@ -233,7 +233,7 @@ pub fn check_relative_path(path: &str) -> Result<(), String> {
 
 /// The key a name is matched by when its exact bytes are not found: its
 /// Unicode NFC form.
-pub(crate) fn nfc(path: &str) -> String {
+pub fn nfc(path: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     path.nfc().collect()
 }

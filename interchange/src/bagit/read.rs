@@ -296,6 +296,13 @@ impl Bag {
             .filter(|s| !s.is_empty())
     }
 
+    /// Manifest paths as written where they differ from their decoded
+    /// form (`(as written, decoded)`): a file named `50%25.txt` that
+    /// bagit-python lists undecoded is found under the first.
+    pub fn undecoded_paths(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.raw.iter().map(|(r, d)| (r.as_str(), d.as_str()))
+    }
+
     /// Validates the bag: every payload file under `data/` against every
     /// payload manifest (present in each, checksum equal), every path
     /// each manifest lists present, `Payload-Oxum` if given, and every
@@ -572,6 +579,13 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
             }
         }
     })
+}
+
+/// Parses the text of a `bag-info.txt` (`LABEL: VALUE` lines, a line
+/// starting with a space or tab continuing the element before, joined
+/// with one space), labels as written and in order.
+pub fn parse_bag_info(text: &str) -> Result<Vec<(String, String)>, BagError> {
+    parse_info("bag-info.txt", text)
 }
 
 /// Parses `LABEL: VALUE` lines with continuation lines (starting with a
