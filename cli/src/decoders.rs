@@ -103,6 +103,8 @@ pub struct PackRenderer {
     /// archive may be written, since its records would be recorded as not
     /// rendered for a reason of the packing machine, not of the record.
     pub host_failure: Option<String>,
+    /// Formats of records not read whole, identified from their files.
+    pub large: crate::identify::Large,
 }
 
 /// The decoder host of every command: wasmtime in worker processes
@@ -140,6 +142,7 @@ impl PackRenderer {
             rendered: 0,
             not_rendered: Vec::new(),
             host_failure: None,
+            large: Default::default(),
         })
     }
 
@@ -152,7 +155,7 @@ impl PackRenderer {
     }
 
     fn choose(&self, meta: &RecordMeta) -> &Prepared {
-        let media_type = meta.media_type.as_str();
+        let media_type = crate::identify::decoder_type(meta);
         let ext = meta
             .path
             .rsplit_once('.')
@@ -170,19 +173,16 @@ impl PackRenderer {
         let (given, builtin) = self.decoders.split_at(extra_count(&self.decoders));
         let found = given
             .iter()
+            .filter(|_| !names_no_format(media_type))
             .find(handles)
+            .or_else(|| builtin.iter().find(handles))
             .or_else(|| builtin.iter().find(fallback));
         &found
-            .filter(|_| !names_no_format(media_type))
             .unwrap_or(self.decoders.last().expect("built-in decoders"))
-            .or_else(|| builtin.iter().find(handles))
             .1 // the fallback is built in
     }
 }
 
-/// How many decoders at the front of the list were given with --decoder.
-fn extra_count(decoders: &[(String, Prepared)]) -> usize {
-    decoders
 /// Whether a media type says nothing about a record's format (`*/*`, and
 /// `application/octet-stream`, what §11.4 gives any bytes it does not
 /// know): a decoder given with --decoder that declares one is not chosen
@@ -191,6 +191,9 @@ fn names_no_format(media_type: &str) -> bool {
     matches!(media_type, "*/*" | "application/octet-stream")
 }
 
+/// How many decoders at the front of the list were given with --decoder.
+fn extra_count(decoders: &[(String, Prepared)]) -> usize {
+    decoders
         .iter()
         .take_while(|(label, _)| !label.starts_with("built-in "))
         .count()
@@ -202,6 +205,7 @@ impl Renderer for PackRenderer {
     }
 
     fn render(&mut self, meta: &mut RecordMeta, bytes: Option<&[u8]>, size: u64) {
+        crate::identify::identify(meta, bytes, &self.large);
         let Some(loaded) = self.assign(meta) else {
             return;
         };
@@ -220,7 +224,8 @@ impl Renderer for PackRenderer {
         // Each record's decoder, then one batch of calls per decoder: the
         // worker runs each record in its own instance, as alone.
         let mut groups: Vec<(Arc<Loaded>, Vec<usize>)> = Vec::new();
-        for (i, (meta, _)) in batch.iter_mut().enumerate() {
+        for (i, (meta, bytes)) in batch.iter_mut().enumerate() {
+            crate::identify::identify(meta, Some(bytes), &self.large);
             let Some(loaded) = self.assign(meta) else {
                 continue;
             };

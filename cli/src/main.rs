@@ -1,7 +1,8 @@
 //! `legation`: pack, list, read, extract, verify and repair Legation archives.
 //!
 //! Exit codes: 0 success; 1 damage or forgery found; 2 usage or I/O
-//! error; 3 no key given opens the archive.
+//! error; 3 no key given opens the archive; 4 a copy is stale (older
+//! than the newest published generation) or freshness is not established.
 
 /// This crate's `println!`: as the standard one, except that what it
 /// writes is cleaned of control characters and bidirectional overrides
@@ -38,6 +39,7 @@ macro_rules! eprintln {
 
 mod commands;
 mod decoders;
+mod identify;
 mod keyopts;
 mod location;
 mod output;
@@ -65,8 +67,6 @@ struct Cli {
     stats: bool,
 }
 
-#[derive(Subcommand, Debug)]
-enum Command {
 /// What `legation decoder` does.
 #[derive(Subcommand, Debug)]
 enum DecoderAction {
@@ -90,6 +90,8 @@ enum DecoderAction {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum Command {
     /// Generate a recipient key pair, an issuer key pair or a passphrase.
     Keygen {
         #[command(subcommand)]
@@ -155,11 +157,20 @@ enum DecoderAction {
         /// pinned by the signed manifest like every entry.
         #[arg(long, value_name = "VIEWER.html")]
         embed_viewer: Option<PathBuf>,
-        /// The format version to write: 1.3, or 2.0 (records in large
-        /// sealed bundles under binary catalog pages and a signed head,
-        /// for archives of millions of records).
-        #[arg(long, value_name = "VERSION", default_value = "1.3", value_parser = ["1.3", "2.0"])]
+        /// The format version to write: 2.0 (records in large sealed
+        /// bundles under binary catalog pages and a signed head, for
+        /// archives of millions of records), or 1.3 for readers that know
+        /// only 1.x.
+        #[arg(long, value_name = "VERSION", default_value = "2.0", value_parser = ["1.3", "2.0"])]
         format: String,
+        /// SRC is a BagIt bag: validate it, pack its payload (data/), keep
+        /// bag-info.txt under .legation/ and check each record against the
+        /// bag's manifest.
+        #[arg(long, conflicts_with = "not_a_bag")]
+        from_bag: bool,
+        /// Pack SRC as a folder even though it looks like a BagIt bag.
+        #[arg(long)]
+        not_a_bag: bool,
     },
     /// Unwrap this holder's share of a quorum slot (SPEC §7.9) into a file
     /// for this archive only, and print it as a sheet of words and a QR
@@ -223,7 +234,16 @@ enum DecoderAction {
         /// Machine-readable report: one JSON object a line, one line an archive.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        freshness: commands::witness::FreshnessOpts,
     },
+    /// As a host's witness: audit the generation this copy holds without
+    /// a key and, only if it passes, cosign it (SPEC §34), beside the
+    /// archive (`witness/`) or in -o FILE.
+    Witness(commands::witness::WitnessArgs),
+    /// As the issuer: sign that this generation is the newest, until a
+    /// time (SPEC §34.4), beside the archive (`heartbeat`) or in -o FILE.
+    Heartbeat(commands::witness::HeartbeatArgs),
     /// Upload an archive to the object store (a resumable multipart
     /// upload), then audit the remote copy without a key.
     Push(remote::PushArgs),
@@ -318,6 +338,16 @@ enum DecoderAction {
         record: String,
         #[command(flatten)]
         keys: KeyOpts,
+        /// Rows of each table to show (default 40).
+        #[arg(long, value_name = "N", conflicts_with = "all")]
+        rows: Option<usize>,
+        /// Show every row of every table.
+        #[arg(long)]
+        all: bool,
+        /// Print to standard output even when it is a terminal (else the
+        /// view goes through `$PAGER`, or `less -R`).
+        #[arg(long)]
+        no_pager: bool,
     },
     /// Write a record as its decoder renders it to one self-contained HTML file.
     Render {
@@ -343,6 +373,21 @@ enum DecoderAction {
         /// The record's path.
         record: String,
         /// The proof file to write.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        keys: KeyOpts,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write an archive's preservation history as PREMIS 3 XML: the
+    /// archive, its packing and signature; with a key, also each record
+    /// and its format identification and rendering, and a bag's validation.
+    Premis {
+        /// The archive: a file or s3://BUCKET/KEY.
+        archive: Location,
+        /// The XML file to write.
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
         #[command(flatten)]
@@ -381,6 +426,12 @@ enum DecoderAction {
     /// itself; see the reader's `isolated` module).
     #[command(hide = true)]
     DecodeWorker,
+    /// Write a decoder of your own: `decoder new NAME` makes a crate,
+    /// `decoder build` builds its module reproducibly.
+    Decoder {
+        #[command(subcommand)]
+        action: DecoderAction,
+    },
     /// Print the format specification (the archive's copy, or the built-in one).
     Spec {
         /// An archive (a file or s3://BUCKET/KEY) whose carried SPEC.md to print.
@@ -397,16 +448,6 @@ enum DecoderAction {
         /// A copy of the record, checked against the proven size and BLAKE3.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
-        /// Rows of each table to show (default 40).
-        #[arg(long, value_name = "N", conflicts_with = "all")]
-        rows: Option<usize>,
-        /// Show every row of every table.
-        #[arg(long)]
-        all: bool,
-        /// Print to standard output even when it is a terminal (else the
-        /// view goes through `$PAGER`, or `less -R`).
-        #[arg(long)]
-        no_pager: bool,
         /// The issuer public key that must have signed.
         #[arg(long, value_name = "ISSUER.pub")]
         issuer: Option<PathBuf>,
@@ -435,6 +476,18 @@ enum KeygenWhat {
     },
     /// A random passphrase of 130 bits.
     Passphrase,
+    /// An Ed25519 key pair for a host that cosigns what it holds.
+    Witness {
+        /// Writes NAME.key (secret, mode 0600) and NAME.pub.
+        #[arg(short, long, value_name = "NAME")]
+        output: PathBuf,
+        /// Who holds it, written in the key files' comment line.
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+        /// Replace files that exist.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `--level`: one of the reader's level names (listed in the help and
@@ -467,6 +520,11 @@ fn main() -> ExitCode {
             }
             KeygenWhat::Issuer { output, force } => commands::keygen::keygen(&output, true, force),
             KeygenWhat::Passphrase => commands::keygen::keygen_passphrase(),
+            KeygenWhat::Witness {
+                output,
+                comment,
+                force,
+            } => commands::witness::keygen(&output, comment.as_deref(), force),
         },
         Command::Share {
             archive,
@@ -504,19 +562,17 @@ fn main() -> ExitCode {
             force,
             embed_viewer,
             format,
+            from_bag,
+            not_a_bag,
         } => commands::pack::pack(commands::pack::PackArgs {
             quorum,
+            from_bag,
+            not_a_bag,
             embed_viewer,
             v2: format == "2.0",
             decoders,
             limits: (decoder_fuel, decoder_memory, decoder_depth),
             src,
-    /// Write a decoder of your own: `decoder new NAME` makes a crate,
-    /// `decoder build` builds its module reproducibly.
-    Decoder {
-        #[command(subcommand)]
-        action: DecoderAction,
-    },
             output,
             recipients,
             passphrase_file,
@@ -544,6 +600,7 @@ fn main() -> ExitCode {
             sample,
             seed,
             json,
+            freshness,
         } => commands::verify::verify(&commands::verify::VerifyArgs {
             archives: &archives,
             issuer: None,
@@ -552,7 +609,13 @@ fn main() -> ExitCode {
             sample,
             seed,
             json,
+        })
+        .and_then(|code| match freshness.asked() {
+            true => commands::witness::freshness(&archives, &keys, &freshness, code, json),
+            false => Ok(code),
         }),
+        Command::Witness(args) => commands::witness::witness(&args),
+        Command::Heartbeat(args) => commands::witness::heartbeat(&args),
         Command::Push(args) => remote::push(&args),
         Command::Pull(args) => remote::pull(&args),
         Command::Presign(args) => remote::presign(&args),
@@ -612,6 +675,12 @@ fn main() -> ExitCode {
             keys,
             force,
         } => commands::prove::prove(&archive, &record, &output, &keys, force),
+        Command::Premis {
+            archive,
+            output,
+            keys,
+            force,
+        } => commands::premis::premis(&archive, &output, &keys, force),
         Command::Info {
             archive,
             generation,
@@ -654,6 +723,12 @@ fn main() -> ExitCode {
             record,
             issuer,
         } => commands::check_proof::check_proof(&file, record.as_deref(), issuer.as_deref()),
+        Command::Decoder {
+            action: DecoderAction::New { name, sdk },
+        } => commands::decoder::new(&name, sdk.as_deref()),
+        Command::Decoder {
+            action: DecoderAction::Build { dir },
+        } => commands::decoder::build(&dir),
         Command::Spec { archive, issuer } => {
             commands::spec::spec(archive.as_ref(), issuer.as_deref())
         }
@@ -709,9 +784,3 @@ pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
     }
     2
 }
-        Command::Decoder {
-            action: DecoderAction::New { name, sdk },
-        } => commands::decoder::new(&name, sdk.as_deref()),
-        Command::Decoder {
-            action: DecoderAction::Build { dir },
-        } => commands::decoder::build(&dir),

@@ -152,11 +152,60 @@ pub fn extract(
     Ok(worst)
 }
 
-/// Whether `e` says the output has no room left (a full disk, a quota, a
-/// read-only file system), where no further record could be written.
 /// The bag's tag file of record formats (PUID, basis, name, version,
 /// path; tab-separated, a header line first).
 const FORMATS_TAG_FILE: &str = "legation-formats.txt";
+/// The tag file of what `pack --from-bag` validated (its
+/// `.legation/bag-validation.txt`).
+const VALIDATION_TAG_FILE: &str = "legation-bag-validation.txt";
+/// Largest `.legation/bag-info.txt` taken back into `bag-info.txt`.
+const BAG_INFO_MAX: u64 = 1 << 20;
+
+/// What `extract --to-bag` does with a record of `pack --from-bag`'s
+/// reserved folder: the original `bag-info.txt` read back into the new
+/// one, the validation record kept as a tag file.
+fn reserved_to_bag(
+    u: &Unlocked,
+    rec: &legation_format::catalog::CatalogRecord,
+    bag: &mut legation_interchange::bagit::BagWriter,
+    original_info: &mut Vec<(String, String)>,
+) -> Result<bool> {
+    use super::pack_bag::{BAG_INFO_RECORD, VALIDATION_RECORD};
+    if rec.path == BAG_INFO_RECORD {
+        if rec.size > BAG_INFO_MAX {
+            bail!("{}: {} bytes, over {BAG_INFO_MAX}", rec.path, rec.size);
+        }
+        let mut bytes = Vec::new();
+        u.copy_record(rec, &mut bytes, &mut |_| {})?;
+        let text = String::from_utf8(bytes).map_err(|_| anyhow!("{}: not UTF-8", rec.path))?;
+        *original_info = legation_interchange::bagit::parse_bag_info(&text)
+            .map_err(|e| anyhow!("{}: {e}", rec.path))?;
+        return Ok(true);
+    }
+    if rec.path == VALIDATION_RECORD {
+        let mut out = bag
+            .tag_file(VALIDATION_TAG_FILE)
+            .map_err(|e| anyhow!("{VALIDATION_TAG_FILE}: {e}"))?;
+        u.copy_record(rec, &mut out, &mut |_| {})?;
+        out.flush()
+            .with_context(|| format!("writing {VALIDATION_TAG_FILE}"))?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// The labels of a packed bag's `bag-info.txt` that the new bag keeps:
+/// all but those the new bag states afresh.
+fn kept_label(label: &str) -> bool {
+    ![
+        "Payload-Oxum",
+        "Bag-Software-Agent",
+        "Bag-Size",
+        "Bag-Count",
+    ]
+    .iter()
+    .any(|l| l.eq_ignore_ascii_case(label))
+}
 
 /// `extract ARCHIVE --to-bag DIR`: every record into a new BagIt bag,
 /// streamed (each record checked as it is read, one page of the catalog
@@ -177,6 +226,7 @@ pub fn to_bag(path: &Location, dir: &Path, keys: &KeyOpts) -> Result<u8> {
     let pages = u.index().pages.len();
     let mut failed: Option<anyhow::Error> = None;
     let mut records = 0u64;
+    let mut original_info = Vec::new();
     u.for_each_page(0..pages, &mut |_, p| {
         let p = match p {
             Ok(p) => p,
@@ -186,6 +236,14 @@ pub fn to_bag(path: &Location, dir: &Path, keys: &KeyOpts) -> Result<u8> {
             }
         };
         for rec in &p.records {
+            match reserved_to_bag(&u, rec, &mut bag, &mut original_info) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
+                }
+            }
             let mut read_error = None;
             let r = bag.add_writing(&rec.path, |out| {
                 u.copy_record(rec, out, &mut |_| {}).map_err(|e| {
@@ -236,10 +294,10 @@ pub fn to_bag(path: &Location, dir: &Path, keys: &KeyOpts) -> Result<u8> {
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
-    let mut info = vec![(
-        "Bag-Software-Agent".to_string(),
-        format!("legation {}", env!("CARGO_PKG_VERSION")),
-    )];
+    let mut info = vec![("Bag-Software-Agent".to_string(), super::pack_bag::agent())];
+    // A bag packed with --from-bag: its own bag-info.txt first (less what
+    // is stated afresh), then the archive's facts.
+    info.extend(original_info.into_iter().filter(|(k, _)| kept_label(k)));
     if let Some(id) = text(&facts["archive_id"]) {
         info.push(("External-Identifier".into(), id.clone()));
         info.push(("Legation-Archive-Id".into(), id));
@@ -274,6 +332,8 @@ pub fn to_bag(path: &Location, dir: &Path, keys: &KeyOpts) -> Result<u8> {
     Ok(0)
 }
 
+/// Whether `e` says the output has no room left (a full disk, a quota, a
+/// read-only file system), where no further record could be written.
 fn no_room(e: &anyhow::Error) -> bool {
     use std::io::ErrorKind as K;
     e.chain().any(|c| {

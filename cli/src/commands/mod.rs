@@ -15,12 +15,15 @@ pub mod ls;
 #[cfg(feature = "gui")]
 pub mod open;
 pub mod pack;
+pub mod pack_bag;
+pub mod premis;
 pub mod prove;
 pub mod render;
 pub mod share;
 pub mod spec;
 pub mod verify;
 pub mod view;
+pub mod witness;
 
 use anyhow::{anyhow, Context, Result};
 use legation_reader::{Archive, Signer, Unlocked};

@@ -13,6 +13,7 @@ use legation_format::v2;
 use legation_format::writer::{ArchiveWriter, WriterOptions};
 use rand_core::OsRng;
 
+use super::pack_bag::{self, FromBag};
 use crate::keyopts::{self, KeyOpts};
 use crate::place::{place, temp_beside};
 use crate::{decoders, output, view};
@@ -37,10 +38,14 @@ pub struct PackArgs {
     pub limits: (u64, u32, u32),
     pub force: bool,
     pub embed_viewer: Option<PathBuf>,
-    /// `--format 2.0`: write format 2.0 rather than 1.3.
+    /// Write format 2.0 (the default) rather than 1.3 (`--format 1.3`).
     pub v2: bool,
     /// Quorum slots (`--quorum`, `--holder`, `--quorum-policy`; format 2.0).
     pub quorum: crate::commands::share::QuorumArgs,
+    /// `--from-bag`: `src` is a BagIt bag, validated and its payload packed.
+    pub from_bag: bool,
+    /// `--not-a-bag`: pack a folder that looks like a bag as a folder.
+    pub not_a_bag: bool,
 }
 
 /// Reads the one-file browser viewer to embed, refusing what is plainly
@@ -66,11 +71,12 @@ fn read_viewer(p: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Walks the folder and packs what it finds into a writer of either
-/// format as it goes, refusing to go on when rendering failed for a reason
-/// of this machine.
+/// Walks the folder (or the bag's payload) and packs what it finds into a
+/// writer of either format as it goes, refusing to go on when rendering
+/// failed for a reason of this machine.
 fn fill(
     src: &Path,
+    bag: Option<&FromBag>,
     opts: PackOptions,
     tmp: &Path,
     w: &mut impl pack::RecordSink,
@@ -78,18 +84,39 @@ fn fill(
     bar: &indicatif::ProgressBar,
 ) -> Result<pack::Packed> {
     let mut done = 0;
-    // The archive being written may be inside the folder.
-    let walk = pack::Walk::new(src, opts)?.excluding(tmp)?;
-    let packed = pack::pack_walk(
-        walk,
-        w,
-        Some(&mut *renderer),
-        |_, size| {
-            done += size;
-            bar.set_position(done);
-        },
-        |path, why| bar.suspend(|| eprintln!("skipped {path}: {why}")),
-    )?;
+    let progress = |_: &str, size| {
+        done += size;
+        bar.set_position(done);
+    };
+    let skipped = |path: &str, why: &str| bar.suspend(|| eprintln!("skipped {path}: {why}"));
+    let large = renderer.large.clone();
+    let cap = pack::Renderer::cap(renderer);
+    let packed = match bag {
+        // The archive being written may be inside the folder.
+        None => pack::pack_found(
+            large.identifying(
+                cap,
+                pack_bag::merge_reserved(Vec::new(), pack::Walk::new(src, opts)?.excluding(tmp)?),
+            ),
+            w,
+            Some(&mut *renderer),
+            progress,
+            skipped,
+        )?,
+        Some(bag) => {
+            let walk = pack::Walk::new(&bag.payload(), opts)?.excluding(tmp)?;
+            let mut checked = bag.cross_check(w);
+            let packed = pack::pack_found(
+                large.identifying(cap, bag.merge(walk)),
+                &mut checked,
+                Some(&mut *renderer),
+                progress,
+                skipped,
+            )?;
+            checked.finish()?;
+            packed
+        }
+    };
     if let Some(why) = renderer.host_failure.take() {
         bail!(
             "{why}; no archive is written, since its records would be signed as not \
@@ -161,14 +188,31 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         Some(p) => Some(keyopts::read_issuer_secret(p)?),
         None => None,
     };
+    if !a.from_bag && !a.not_a_bag && pack_bag::looks_like_bag(&a.src) {
+        bail!(
+            "{} looks like a BagIt bag (bagit.txt beside data/): give --from-bag to validate it \
+             and pack its payload, or --not-a-bag to pack the folder, tag files and all",
+            a.src.display()
+        );
+    }
     let walk = PackOptions {
         skip_unsupported: a.skip_unsupported,
+        // A bag's payload is packed as it is: a `.dc.json` there is a record.
+        no_sidecars: a.from_bag,
     };
     let viewer = match &a.embed_viewer {
         Some(p) => Some(read_viewer(p)?),
         None => None,
     };
     let created = keyopts::creation_time()?;
+    let bag = match a.from_bag {
+        true => {
+            let mut scratch = a.output.clone().into_os_string();
+            scratch.push(".bag-validation.tmp");
+            Some(FromBag::prepare(&a.src, scratch.into(), created)?)
+        }
+        false => None,
+    };
     let opts = WriterOptions {
         created,
         issuer,
@@ -196,18 +240,35 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     let result = (|| -> Result<fs::File> {
         let out = BufWriter::with_capacity(1 << 20, file);
         let out = if a.v2 {
-            let mut w = v2::writer::ArchiveWriter::new_with_quorum(out, opts, OsRng, None, &quorum)?;
+            let mut w =
+                v2::writer::ArchiveWriter::new_with_quorum(out, opts, OsRng, None, &quorum)?;
             for (module, desc, vectors) in renderer.modules() {
                 w.add_decoder(module, desc.clone(), vectors)?;
             }
-            packed = fill(&a.src, walk, &tmp, &mut w, &mut renderer, &bar)?;
+            packed = fill(
+                &a.src,
+                bag.as_ref(),
+                walk,
+                &tmp,
+                &mut w,
+                &mut renderer,
+                &bar,
+            )?;
             w.finish()?
         } else {
             let mut w = ArchiveWriter::new(out, opts, OsRng)?;
             for (module, desc, vectors) in renderer.modules() {
                 w.add_decoder(module, desc.clone(), vectors)?;
             }
-            packed = fill(&a.src, walk, &tmp, &mut w, &mut renderer, &bar)?;
+            packed = fill(
+                &a.src,
+                bag.as_ref(),
+                walk,
+                &tmp,
+                &mut w,
+                &mut renderer,
+                &bar,
+            )?;
             w.finish()?
         };
         let f = out.into_inner().map_err(|e| e.into_error())?;

@@ -57,7 +57,10 @@ fn forged(name: &str, splice: &dyn Fn(usize) -> String) -> Tmp {
         .unwrap();
         let text = String::from_utf8(json).unwrap();
         let at = text.find(r#","entry":"#).unwrap();
-        let text = format!("{}{}{}", &text[..at], splice(n), &text[at..]);
+        // The packer's own metadata (the record's PRONOM format, SPEC
+        // §11.6) gives way to the spliced member.
+        let cut = text[..at].rfind(r#","metadata":"#).unwrap_or(at);
+        let text = format!("{}{}{}", &text[..cut], splice(n), &text[at..]);
         *raw.get_mut(&name) = crypto::seal_stream(&sk, &catalog::deflate(text.as_bytes()));
     }
     raw.reseal(Some(&gov), |_| {});
