@@ -282,10 +282,12 @@ def make_archives(legation, out):
     run("keygen", "issuer", "-o", os.path.join(work, "issuer"))
     run("keygen", "recipient", "-o", os.path.join(work, "reader"))
     archive = os.path.join(work, "demo.lgn")
+    # Format 1.3 on purpose: the browser's 1.x path (the 2.0 archive is
+    # packed below).
     run("pack", os.path.join(work, "records"), "-o", archive, "--passphrase-file", pp,
         "--recipient", os.path.join(work, "reader.pub"),
         "--sign", os.path.join(work, "issuer.key"), "--decoder", f".ebc={ebcdic}",
-        "--embed-viewer", ONE_FILE)
+        "--embed-viewer", ONE_FILE, "--format", "1.3")
     tampered = os.path.join(work, "tampered.lgn")
     data = bytearray(open(archive, "rb").read())
     # One byte in the embedded viewer (the middle of the file), one in the

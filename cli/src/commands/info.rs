@@ -251,6 +251,8 @@ pub fn info(path: &Location) -> Result<u8> {
                     "(in head)"
                 }
                 legation_format::v2::HEAD_ENTRY => "(signed)",
+                // The table's tree: its bytes follow from the table.
+                legation_format::v2::entries::TREE_ENTRY => "(from entries)",
                 legation_format::v2::SIGNATURES_ENTRY => "",
                 _ => "(in entries)",
             };

@@ -49,7 +49,8 @@ impl Drop for Tmp {
 }
 
 /// A folder of records (`src/`), keys (`alice` recipient, `gov` issuer),
-/// and `a.lgn` packed from them for alice and signed by gov.
+/// and `a.lgn` packed from them for alice and signed by gov, as format 1.3
+/// ([`keys_and_pack`]).
 pub fn packed(name: &str) -> Tmp {
     let t = Tmp::new(name);
     let d = &t.0;
@@ -75,7 +76,10 @@ pub fn packed(name: &str) -> Tmp {
 }
 
 /// In `d`: keys for the `alice` recipient and the `gov` issuer, and
-/// `src/` packed into `a.lgn` for alice, signed by gov; pack's output.
+/// `src/` packed into `a.lgn` for alice, signed by gov, as format 1.3
+/// (the tests that use it look into 1.x's manifest, catalog and record
+/// entries; [`pack_v2`] gives the same folder as 2.0, pack's default);
+/// pack's output.
 pub fn keys_and_pack(d: &Path) -> Output {
     assert_eq!(code(&run(&["keygen", "recipient", "-o", "alice"], d)), 0);
     assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
@@ -89,6 +93,8 @@ pub fn keys_and_pack(d: &Path) -> Output {
             "alice.pub",
             "--sign",
             "gov.key",
+            "--format",
+            "1.3",
         ],
         d,
     )

@@ -32,6 +32,9 @@ fn pack_with_viewer(t: &Tmp, viewer: &str) -> std::process::Output {
             "gov.key",
             "--embed-viewer",
             viewer,
+            // These cases read 1.x's signed manifest.
+            "--format",
+            "1.3",
         ],
         &t.0,
     )

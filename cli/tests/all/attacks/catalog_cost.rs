@@ -38,7 +38,20 @@ fn forged(name: &str, splice: &dyn Fn(usize) -> String) -> Tmp {
     fs::write(d.join("alice.key"), key_file.as_bytes()).unwrap();
     let gov_pub = keys::format_key_file(keys::ISSUER_PUBLIC, &gov.public(), "gov");
     fs::write(d.join("gov.pub"), gov_pub.as_bytes()).unwrap();
-    let o = run(&["pack", "src", "-o", "good.lgn", "-r", "alice.pub"], d);
+    // Format 1.3: the forgery splices 1.x's JSON catalog pages.
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "-o",
+            "good.lgn",
+            "-r",
+            "alice.pub",
+            "--format",
+            "1.3",
+        ],
+        d,
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let bytes = fs::read(d.join("good.lgn")).unwrap();
     let a = Archive::open(MemSource::new(bytes.clone(), "good.lgn")).unwrap();

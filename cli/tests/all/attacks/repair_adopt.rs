@@ -35,8 +35,19 @@ fn generations(name: &str) -> Tmp {
     t
 }
 
+/// Packs `src` as format 1.3, like [`packed`]'s `a.lgn` (these cases are
+/// about 1.x's manifest).
 fn pack(d: &Path, out: &str, sign: Option<&str>) {
-    let mut args = vec!["pack", "src", "-o", out, "-r", "alice.pub"];
+    let mut args = vec![
+        "pack",
+        "src",
+        "-o",
+        out,
+        "-r",
+        "alice.pub",
+        "--format",
+        "1.3",
+    ];
     if let Some(k) = sign {
         args.extend(["--sign", k]);
     }
