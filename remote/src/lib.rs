@@ -75,6 +75,16 @@ pub enum Error {
         /// The object's URL.
         url: String,
     },
+    /// A small object ([`Store::get_small`]) is larger than its kind may be.
+    #[error("{url}: {size} bytes, more than the {limit} this object may have")]
+    TooLarge {
+        /// The object's URL.
+        url: String,
+        /// Its size.
+        size: u64,
+        /// The most allowed.
+        limit: u64,
+    },
 }
 
 /// A `Result` with this crate's [`Error`].
@@ -187,6 +197,60 @@ impl Store {
         runtime()
             .block_on(self.s3.delete(&url.path()))
             .map_err(|e| Self::err(url, e))
+    }
+
+    /// A small object whole (a cosignature, a heartbeat): `None` if there
+    /// is no such object, an error if it is larger than `limit` bytes.
+    pub fn get_small(&self, url: &Url, limit: u64) -> Result<Option<Vec<u8>>> {
+        use object_store::ObjectStoreExt;
+        let Some(size) = self.size(url)? else {
+            return Ok(None);
+        };
+        if size > limit {
+            return Err(Error::TooLarge {
+                url: url.to_string(),
+                size,
+                limit,
+            });
+        }
+        let got = runtime().block_on(async {
+            let r = self.s3.get(&url.path()).await?;
+            r.bytes().await
+        });
+        match got {
+            // Replaced by a larger object between the two requests.
+            Ok(b) if b.len() as u64 > limit => Err(Error::TooLarge {
+                url: url.to_string(),
+                size: b.len() as u64,
+                limit,
+            }),
+            Ok(b) => Ok(Some(b.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Self::err(url, e)),
+        }
+    }
+
+    /// The objects directly under the folder `prefix` of `bucket` (keys
+    /// `prefix/NAME`), sorted by key, as URLs.
+    pub fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<Url>> {
+        use object_store::ObjectStore;
+        let at = Url {
+            bucket: bucket.to_owned(),
+            key: prefix.to_owned(),
+        };
+        let listed = runtime()
+            .block_on(self.s3.list_with_delimiter(Some(&at.path())))
+            .map_err(|e| Self::err(&at, e))?;
+        let mut out: Vec<Url> = listed
+            .objects
+            .into_iter()
+            .map(|m| Url {
+                bucket: bucket.to_owned(),
+                key: m.location.to_string(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
     }
 
     /// The object's size, or `None` if there is no such object.

@@ -26,7 +26,7 @@ const PASSPHRASE: &str = "correct-horse-battery-staple-embassy-2026";
 const RECORD: &str = "national/population/register-ost.csv";
 
 /// The three-node cluster, stopped when dropped.
-struct Cluster {
+pub(crate) struct Cluster {
     dir: PathBuf,
     port: &'static str,
     env: Vec<(String, String)>,
@@ -44,7 +44,7 @@ impl Cluster {
 
     /// A cluster on ports from `port` (tests run at once use different
     /// ones).
-    fn start_at(dir: &Path, port: &'static str) -> Cluster {
+    pub(crate) fn start_at(dir: &Path, port: &'static str) -> Cluster {
         let o = Command::new("bash")
             .arg(script())
             .args(["start", dir.to_str().unwrap()])
@@ -100,7 +100,7 @@ impl Cluster {
         c
     }
 
-    fn run(&self, n: usize, args: &[&str], dir: &Path) -> Output {
+    pub(crate) fn run(&self, n: usize, args: &[&str], dir: &Path) -> Output {
         self.cmd(n, args, dir).output().unwrap()
     }
 

@@ -22,3 +22,4 @@ mod prove;
 mod readme_decoder;
 mod repair;
 mod terminal_view;
+mod witness;

@@ -34,6 +34,7 @@ use crate::{issuer, PASSPHRASE};
 mod families;
 mod v2;
 pub mod series;
+pub mod witness;
 
 /// Every vector, generated from scratch (deterministic): format 1.x's,
 /// then format 2.0's.

@@ -12,3 +12,4 @@ mod engines;
 mod roundtrip;
 mod series_vectors;
 mod vectors;
+mod witness_vectors;

@@ -1,0 +1,86 @@
+//! The witness vectors of `format/testdata/witness/` (SPEC §34): each
+//! file behaves as its header says, read from the file alone, and the
+//! checked-in files are byte for byte what the generator writes.
+//! `UPDATE_VECTORS=1` rewrites them.
+
+use std::path::PathBuf;
+
+use legation_tests::vectors::witness::{all, check_file};
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../format/testdata/witness")
+}
+
+#[test]
+fn witness_vectors_behave_as_they_say() {
+    let mut failures = Vec::new();
+    for v in all() {
+        if let Err(e) = check_file(&v.to_file()) {
+            failures.push(format!("{}: {e}", v.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn checked_in_witness_vectors_match_the_generator_and_pass() {
+    let dir = dir();
+    let generated = all();
+    if std::env::var_os("UPDATE_VECTORS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for old in std::fs::read_dir(&dir).unwrap() {
+            let p = old.unwrap().path();
+            if p.extension().is_some_and(|e| e == "vector") {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+        for v in &generated {
+            std::fs::write(dir.join(format!("{}.vector", v.name)), v.to_file()).unwrap();
+        }
+    }
+    let mut on_disk: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "vector"))
+        .collect();
+    on_disk.sort();
+    assert_eq!(
+        on_disk.len(),
+        generated.len(),
+        "witness vector files differ in number from the generator (UPDATE_VECTORS=1 rewrites them)"
+    );
+    for path in on_disk {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let data = std::fs::read(&path).unwrap();
+        let g = generated
+            .iter()
+            .find(|g| g.name == name)
+            .unwrap_or_else(|| panic!("{name}: not produced by the generator"));
+        assert!(
+            g.to_file() == data,
+            "{name}: checked-in copy drifted from the generator (UPDATE_VECTORS=1 rewrites it)"
+        );
+        check_file(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+/// The check is not vacuous: each vector's file with the opposite
+/// `expect:` line fails it.
+#[test]
+fn a_witness_vector_with_the_opposite_verdict_fails() {
+    for v in all() {
+        let file = v.to_file();
+        let end = file.iter().position(|&b| b == b'\n').unwrap();
+        let opposite = match v.expect.as_str() {
+            "success" => "expect: refused: ",
+            _ => "expect: success",
+        };
+        let mut changed = opposite.as_bytes().to_vec();
+        changed.extend_from_slice(&file[end..]);
+        assert!(
+            check_file(&changed).is_err(),
+            "{}: passes with {opposite:?}",
+            v.name
+        );
+    }
+}
