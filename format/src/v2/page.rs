@@ -457,6 +457,9 @@ pub fn encode_page(records: &[Record], tables: &mut Tables) -> Result<Vec<u8>> {
 
 /// One item of a series-form page (SPEC §33.4): a live record, with its
 /// place when flag bit 5 gives it, or a tombstone (flag bit 6).
+// Most items of a page are live records: boxing them would cost an
+// allocation each for the few tombstones' sake.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SeriesItem {
     /// A record in the catalog, with `(bundle, offset)` when the page

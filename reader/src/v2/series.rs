@@ -338,6 +338,9 @@ pub fn series_error(e: SeriesError) -> Error {
     }
 }
 
+/// A page item and, for a live one, its place.
+pub type Item = (SeriesItem, Option<(u64, u64)>);
+
 /// One record of a generation's catalog and where its stored bytes lie:
 /// `(bundle, offset)`, the bundle an index into the generation's list.
 pub type Placed = (Record, (u64, u64));
@@ -526,7 +529,7 @@ impl<'a> Unlocked<'a> {
 
     /// Page `i` of run `r`, decrypted and parsed, with its live items'
     /// places.
-    fn page(&self, r: usize, i: usize) -> Result<Vec<(SeriesItem, Option<(u64, u64)>)>> {
+    fn page(&self, r: usize, i: usize) -> Result<Vec<Item>> {
         let p = &self.runs[r][i];
         let f = self.files[&p.generation];
         let name = v2::page_entry(p.entry);
@@ -853,7 +856,7 @@ impl<'a> Unlocked<'a> {
 #[derive(Default)]
 struct Cursor {
     page: usize,
-    items: Vec<(SeriesItem, Option<(u64, u64)>)>,
+    items: Vec<Item>,
     next: usize,
     loaded: bool,
 }
@@ -863,7 +866,7 @@ pub struct Row {
     /// The path.
     pub path: String,
     /// Each run's item at the path (newest run first), with its place.
-    pub items: Vec<Option<(SeriesItem, Option<(u64, u64)>)>>,
+    pub items: Vec<Option<Item>>,
     /// The base run's page holding the path, if the base run holds it.
     pub base_page: Option<usize>,
 }
@@ -1386,7 +1389,7 @@ mod tests {
             false,
             7,
         );
-        let s = Series::find(&[d.0.clone()]).unwrap();
+        let s = Series::find(std::slice::from_ref(&d.0)).unwrap();
         assert!(
             s.errors()
                 .iter()
