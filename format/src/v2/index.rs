@@ -354,18 +354,7 @@ impl Index {
         debug_assert_eq!(total, records);
 
         let n = count(&mut r, 2, "empty folder count")?;
-        let mut empty_dirs: Vec<String> = Vec::with_capacity(n);
-        for _ in 0..n {
-            let d = r.str(MAX_PATH, "empty folder")?;
-            check_record_path(d).map_err(|e| r.error(format!("empty folder: {e}")))?;
-            if empty_dirs.last().is_some_and(|p| p.as_str() >= d) {
-                return Err(r.error("empty folders are not sorted and unique"));
-            }
-            empty_dirs.push(d.to_owned());
-        }
-        if !r.is_empty() {
-            return Err(r.error("bytes after the empty folders"));
-        }
+        let empty_dirs = read_empty_dirs(&mut r, n)?;
         Ok(Index {
             records,
             tables,
@@ -723,18 +712,7 @@ impl SeriesIndex {
             roots.push(r.hash()?);
         }
         let n = count(&mut r, 2, "empty folder count")?;
-        let mut empty_dirs: Vec<String> = Vec::with_capacity(n);
-        for _ in 0..n {
-            let d = r.str(MAX_PATH, "empty folder")?;
-            check_record_path(d).map_err(|e| r.error(format!("empty folder: {e}")))?;
-            if empty_dirs.last().is_some_and(|p| p.as_str() >= d) {
-                return Err(r.error("empty folders are not sorted and unique"));
-            }
-            empty_dirs.push(d.to_owned());
-        }
-        if !r.is_empty() {
-            return Err(r.error("bytes after the empty folders"));
-        }
+        let empty_dirs = read_empty_dirs(&mut r, n)?;
         Ok(SeriesIndex {
             records,
             changes,
@@ -818,6 +796,24 @@ impl SeriesIndex {
         }
         Ok(())
     }
+}
+
+/// The index's last field, `n` empty folders (sorted, unique, record
+/// paths), and nothing after them.
+fn read_empty_dirs(r: &mut Reader<'_>, n: usize) -> Result<Vec<String>> {
+    let mut empty_dirs: Vec<String> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let d = r.str(MAX_PATH, "empty folder")?;
+        check_record_path(d).map_err(|e| r.error(format!("empty folder: {e}")))?;
+        if empty_dirs.last().is_some_and(|p| p.as_str() >= d) {
+            return Err(r.error("empty folders are not sorted and unique"));
+        }
+        empty_dirs.push(d.to_owned());
+    }
+    if !r.is_empty() {
+        return Err(r.error("bytes after the empty folders"));
+    }
+    Ok(empty_dirs)
 }
 
 /// Which form a sealed index's plaintext has, from `public.json`: the

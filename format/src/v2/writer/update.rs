@@ -818,22 +818,18 @@ mod tests {
         crypto::open_stream(&sk, sealed).unwrap()
     }
 
+    /// A self-contained archive's index.
+    fn index_of(archive: &[u8], p: &Parsed, key: &DataKey) -> Index {
+        let stream = StreamId::Index(p.public.catalog.index_stream);
+        Index::parse(&open(archive, p, key, INDEX_ENTRY, stream), INDEX_ENTRY).unwrap()
+    }
+
     #[test]
     fn a_delta_file_holds_the_change_and_keeps_the_root_of_its_records() {
         let gen0: Vec<(String, u8)> = (0..100).map(|i| (format!("r/{i:03}"), 0)).collect();
         let (a0, key, id) = first(&gen0, None, "");
         let p0 = parse(&a0);
-        let idx0 = Index::parse(
-            &open(
-                &a0,
-                &p0,
-                &key,
-                INDEX_ENTRY,
-                StreamId::Index(p0.public.catalog.index_stream),
-            ),
-            INDEX_ENTRY,
-        )
-        .unwrap();
+        let idx0 = index_of(&a0, &p0, &key);
         let pages0: Vec<(Record, (u64, u64))> = idx0
             .pages
             .iter()
@@ -998,17 +994,7 @@ mod tests {
     fn refusals_name_what_is_wrong() {
         let (a0, key, _) = first(&[("a".into(), 0)], None, "");
         let p0 = parse(&a0);
-        let idx0 = Index::parse(
-            &open(
-                &a0,
-                &p0,
-                &key,
-                INDEX_ENTRY,
-                StreamId::Index(p0.public.catalog.index_stream),
-            ),
-            INDEX_ENTRY,
-        )
-        .unwrap();
+        let idx0 = index_of(&a0, &p0, &key);
         let prev = Previous::from_plain(
             p0.head.clone(),
             p0.chain,
