@@ -225,7 +225,10 @@ pub fn share(a: ShareArgs) -> Result<u8> {
     let (share, archive) = if let Some(words_file) = &a.from_words {
         let text = if words_file.as_os_str() == "-" {
             let mut s = Zeroizing::new(String::new());
-            std::io::Read::read_to_string(&mut std::io::stdin().take_bounded(), &mut *s)?;
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(std::io::stdin(), keyopts::KEY_FILE_MAX),
+                &mut s,
+            )?;
             s
         } else {
             keyopts::read_key_text(words_file, "share words", true)?
@@ -320,14 +323,6 @@ pub fn share(a: ShareArgs) -> Result<u8> {
     }
     Ok(0)
 }
-
-/// Standard input, at most 64 KiB.
-trait Bounded: std::io::Read + Sized {
-    fn take_bounded(self) -> std::io::Take<Self> {
-        self.take(keyopts::KEY_FILE_MAX)
-    }
-}
-impl<R: std::io::Read> Bounded for R {}
 
 /// What the sheet's QR code holds: the tag, a colon and the share's
 /// binary form in upper-case hex (QR's alphanumeric mode).
