@@ -435,12 +435,24 @@ pub fn diff(a: &DiffArgs) -> Result<u8> {
     };
     loop {
         let pa = match ia.peek() {
-            Some(Err(_)) => return Err(ia.next().expect("peeked").err().expect("error").into()),
+            Some(Err(_)) => {
+                return Err(ia
+                    .next()
+                    .expect("peeked")
+                    .expect_err("peeked an error")
+                    .into())
+            }
             Some(Ok((r, _))) => Some(r.path.clone()),
             None => None,
         };
         let pb = match ib.peek() {
-            Some(Err(_)) => return Err(ib.next().expect("peeked").err().expect("error").into()),
+            Some(Err(_)) => {
+                return Err(ib
+                    .next()
+                    .expect("peeked")
+                    .expect_err("peeked an error")
+                    .into())
+            }
             Some(Ok((r, _))) => Some(r.path.clone()),
             None => None,
         };
