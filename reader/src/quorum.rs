@@ -214,6 +214,13 @@ mod tests {
             .unwrap()
     }
 
+    /// The error unlocking with `keys` gives.
+    fn refused(a: &Archive, keys: &[Key]) -> Error {
+        a.unlock(keys)
+            .err()
+            .expect("these keys must not open the archive")
+    }
+
     fn record(u: &crate::Unlocked) -> Vec<u8> {
         let r = u.find("register.txt").unwrap();
         u.read_record(&r, 1 << 20).unwrap()
@@ -248,10 +255,7 @@ mod tests {
             .unlock(&[Key::Passphrase(Zeroizing::new("sealed envelope".into()))])
             .is_ok());
         // One ministry alone: named, not a wrong key.
-        let e = a
-            .unlock(&[Key::Share(share_of(&a, &ids[1]))])
-            .err()
-            .unwrap();
+        let e = refused(&a, &[Key::Share(share_of(&a, &ids[1]))]);
         assert_eq!(e.kind(), ErrorKind::WrongKey);
         assert_eq!(
             e.to_string(),
@@ -259,25 +263,25 @@ mod tests {
         );
         // A share of another archive with the same policy and keys.
         let other = archive(2);
-        let e = a
-            .unlock(&[
+        let e = refused(
+            &a,
+            &[
                 Key::Share(share_of(&a, &ids[0])),
                 Key::Share(share_of(&other, &ids[1])),
-            ])
-            .err()
-            .unwrap();
+            ],
+        );
         assert!(
             matches!(&e, Error::Quorum(QuorumError::OtherArchive { path, .. }) if path == "2"),
             "{e}"
         );
         // The same holder's share twice.
-        let e = a
-            .unlock(&[
+        let e = refused(
+            &a,
+            &[
                 Key::Share(share_of(&a, &ids[0])),
                 Key::Share(share_of(&a, &ids[0])),
-            ])
-            .err()
-            .unwrap();
+            ],
+        );
         assert_eq!(
             e.to_string(),
             "key slot 1: two shares given for holder 1; each holder takes part once"
@@ -285,19 +289,13 @@ mod tests {
         // A flipped bit.
         let mut bad = share_of(&a, &ids[0]);
         bad.value[0] ^= 0x80;
-        let e = a
-            .unlock(&[Key::Share(bad), Key::Share(share_of(&a, &ids[1]))])
-            .err()
-            .unwrap();
+        let e = refused(&a, &[Key::Share(bad), Key::Share(share_of(&a, &ids[1]))]);
         assert!(
             matches!(e, Error::Quorum(QuorumError::ShareMismatch { slot: 1, .. })),
             "{e}"
         );
         // A stranger: no key.
-        let e = a
-            .unlock(&[Key::Identity(Identity::from_bytes([7; 32]))])
-            .err()
-            .unwrap();
+        let e = refused(&a, &[Key::Identity(Identity::from_bytes([7; 32]))]);
         assert!(matches!(e, Error::NoKey { slots: 3 }), "{e}");
     }
 }
