@@ -187,6 +187,28 @@ fn payload(bag: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// `in/` of [`bagit_py_bag`] packed with --from-bag for alice, signed by
+/// gov, into `archive` of `format`.
+fn pack_signed_bag(d: &Path, archive: &str, format: &str) {
+    let o = run(
+        &[
+            "pack",
+            "in",
+            "--from-bag",
+            "-o",
+            archive,
+            "-r",
+            "alice.pub",
+            "--sign",
+            "gov.key",
+            "--format",
+            format,
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
 #[test]
 fn pack_from_bag_verifies_and_extracts_to_a_bag_byte_for_byte() {
     let t = Tmp::new("from-bag");
@@ -196,23 +218,7 @@ fn pack_from_bag_verifies_and_extracts_to_a_bag_byte_for_byte() {
     assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
     for format in ["1.3", "2.0"] {
         let archive = format!("a{format}.lgn");
-        let o = run(
-            &[
-                "pack",
-                "in",
-                "--from-bag",
-                "-o",
-                &archive,
-                "-r",
-                "alice.pub",
-                "--sign",
-                "gov.key",
-                "--format",
-                format,
-            ],
-            d,
-        );
-        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        pack_signed_bag(d, &archive, format);
         let o = run(&["verify", &archive, "-i", "alice.key"], d);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         // The payload at its paths below data/, the bag's own metadata
@@ -487,23 +493,7 @@ fn premis_export_validates_against_the_premis_3_schema() {
     bagit_py_bag(d);
     assert_eq!(code(&run(&["keygen", "recipient", "-o", "alice"], d)), 0);
     assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
-    let o = run(
-        &[
-            "pack",
-            "in",
-            "--from-bag",
-            "-o",
-            "a.lgn",
-            "-r",
-            "alice.pub",
-            "--sign",
-            "gov.key",
-            "--format",
-            "2.0",
-        ],
-        d,
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    pack_signed_bag(d, "a.lgn", "2.0");
     let check = |file: &str| {
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../interchange/tests/premis_check.py");
