@@ -919,19 +919,24 @@ mod tests {
                 .sum();
             table.data_offset() + starts
         };
+        // A sample that draws every piece names `entries` with `needle`
+        // in its message; the full audit's report is handed back.
+        let named_by_sample = |bad: Vec<u8>, needle: &str| {
+            let b = open(bad);
+            let r = b.verify_fixity_sample(Some(&issuer), 1_000_000, 1, &mut |_, _| true);
+            assert!(
+                r.problems
+                    .iter()
+                    .any(|p| p.subject == ENTRIES_ENTRY && p.message.contains(needle)),
+                "{needle}: {:?}",
+                r.problems
+            );
+            b.verify_fixity(Some(&issuer), &mut |_, _| true)
+        };
         let mut bad = bytes.clone();
         let at = row_at("c/00000004") as usize + "c/00000004".len() + 20;
         bad[at] = if bad[at] == b'0' { b'1' } else { b'0' };
-        let b = open(bad);
-        let r = b.verify_fixity_sample(Some(&issuer), 1_000_000, 1, &mut |_, _| true);
-        assert!(
-            r.problems
-                .iter()
-                .any(|p| p.subject == ENTRIES_ENTRY && p.message.contains("the row of c/00000004")),
-            "{:?}",
-            r.problems
-        );
-        let full = b.verify_fixity(Some(&issuer), &mut |_, _| true);
+        let full = named_by_sample(bad, "the row of c/00000004");
         assert!(
             subjects(&full).contains(&ENTRIES_ENTRY),
             "{:?}",
@@ -943,16 +948,7 @@ mod tests {
         // audit the tree entry itself.
         let mut bad = bytes.clone();
         bad[(tree.data_offset() + 3 * NODE + 7) as usize] ^= 0x40;
-        let b = open(bad);
-        let r = b.verify_fixity_sample(Some(&issuer), 1_000_000, 1, &mut |_, _| true);
-        assert!(
-            r.problems
-                .iter()
-                .any(|p| p.subject == ENTRIES_ENTRY && p.message.contains("entries-tree")),
-            "{:?}",
-            r.problems
-        );
-        let full = b.verify_fixity(Some(&issuer), &mut |_, _| true);
+        let full = named_by_sample(bad, "entries-tree");
         assert_eq!(subjects(&full), [TREE_ENTRY], "{:?}", full.problems);
     }
 
