@@ -19,6 +19,7 @@ mod embed_viewer;
 mod generations;
 mod proof;
 mod prove;
+mod quorum;
 mod readme_decoder;
 mod repair;
 mod terminal_view;
