@@ -4,6 +4,7 @@
 //! each screen is a module of its own.
 
 mod archive;
+mod chooser;
 mod details;
 mod export;
 mod facts;
@@ -17,6 +18,7 @@ mod summary;
 mod unlock;
 mod verify;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -45,6 +47,10 @@ pub struct App {
     keys: Option<Vec<ArchiveKey>>,
     /// The start screen's URL field (hosts that open URLs).
     url: String,
+    /// The built-in file chooser, where the host's dialogs cannot open.
+    chooser: Option<chooser::Chooser>,
+    /// A file asked for while drawing, for the built-in chooser.
+    asked: RefCell<Option<chooser::Purpose>>,
 }
 
 enum Screen {
@@ -87,6 +93,8 @@ impl App {
             ctx: None,
             keys: None,
             url: String::new(),
+            chooser: None,
+            asked: RefCell::new(None),
         };
         if let Some(p) = path {
             app.open(p);
@@ -135,6 +143,7 @@ impl App {
                             || b.locating.is_some()
                             || b.placing.is_some()
                             || b.export.job.is_some()
+                            || b.export.chosen.is_some()
                             || b.export.away.is_some()
                             || match b.open.as_ref().map(|o| &o.state) {
                                 Some(
@@ -267,6 +276,7 @@ impl App {
             recent,
             ctx,
             url,
+            asked,
             ..
         } = self;
         let env = Env {
@@ -274,24 +284,27 @@ impl App {
             host,
             ctx: ctx.as_ref(),
             archive: Path::new(""),
+            asked,
         };
         match screen {
             Screen::Start => {
                 let urls = platform.opens_urls().then_some(url);
                 start::start_ui(ui, recent, urls, &mut actions)
             }
-            Screen::Fetching { path, .. } | Screen::Opening { path, .. } => {
-                start::opening_ui(ui, path)
-            }
+            Screen::Fetching { path, .. } => start::opening_ui(ui, path, true),
+            Screen::Opening { path, .. } => start::opening_ui(ui, path, false),
             Screen::Archive(a) => a.ui(ui, &env, &mut actions),
         }
         // No frame asked for here while jobs run: each wakes the window
         // when it ends, and what shows their progress asks for frames
         // while on screen (`live`).
+        self.chooser_ui(ui);
         for a in actions {
             match a {
                 Action::PickArchive => {
-                    if let Some(p) = self.platform.pick_archive() {
+                    if self.platform.dialogs_missing().is_some() {
+                        *self.asked.borrow_mut() = Some(chooser::Purpose::Archive);
+                    } else if let Some(p) = self.platform.pick_archive() {
                         self.open(p);
                     }
                 }
@@ -299,6 +312,39 @@ impl App {
                 Action::Close => {
                     self.screen = Screen::Start;
                     self.notice = None;
+                }
+            }
+        }
+    }
+
+    /// Opens the built-in chooser asked for while drawing, draws it, and
+    /// hands on what it chose.
+    fn chooser_ui(&mut self, ui: &mut Ui) {
+        if let Some(purpose) = self.asked.borrow_mut().take() {
+            let why = self.platform.dialogs_missing().unwrap_or_default();
+            // Where the last archive was, else the home folder.
+            let start = self
+                .recent
+                .first()
+                .and_then(|p| p.parent())
+                .filter(|d| d.is_dir());
+            self.chooser = Some(chooser::Chooser::new(purpose, why, start));
+        }
+        let Some(c) = &mut self.chooser else { return };
+        let Some(chosen) = c.ui(ui) else { return };
+        let purpose = c.purpose.clone();
+        self.chooser = None;
+        let chooser::Chosen::File(p) = chosen else {
+            return;
+        };
+        match purpose {
+            chooser::Purpose::Archive => self.open(p),
+            chooser::Purpose::Key(kind) => self.key_file_picked(kind, p),
+            chooser::Purpose::Save(what, _) => {
+                if let Screen::Archive(a) = &mut self.screen {
+                    if let LockState::Open(b) = &mut a.state {
+                        b.export.chosen = Some((p, what));
+                    }
                 }
             }
         }
@@ -449,6 +495,8 @@ struct Env<'a> {
     ctx: Option<&'a egui::Context>,
     /// The open archive's path, as given to the platform.
     archive: &'a Path,
+    /// A file asked of the built-in chooser (opened after the frame).
+    asked: &'a RefCell<Option<chooser::Purpose>>,
 }
 
 impl Env<'_> {
@@ -461,6 +509,25 @@ impl Env<'_> {
 
     fn waker(&self) -> Box<dyn Fn() + Send> {
         waker(self.ctx.cloned())
+    }
+
+    /// Asks for a key file: the host's dialog, or the built-in chooser
+    /// (which answers in a later frame) where it cannot open.
+    fn pick_key_file(&self, kind: KeyFile) -> Option<PathBuf> {
+        if self.platform.dialogs_missing().is_some() {
+            *self.asked.borrow_mut() = Some(chooser::Purpose::Key(kind));
+            return None;
+        }
+        self.platform.pick_key_file(kind)
+    }
+
+    /// Asks where to save an export, as [`Env::pick_key_file`] does.
+    fn pick_save(&self, suggested: &str, what: export::ExportWhat) -> Option<PathBuf> {
+        if self.platform.dialogs_missing().is_some() {
+            *self.asked.borrow_mut() = Some(chooser::Purpose::Save(what, suggested.to_owned()));
+            return None;
+        }
+        self.platform.pick_save(suggested)
     }
 }
 

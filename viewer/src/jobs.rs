@@ -61,6 +61,14 @@ impl Progress {
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
     }
+    /// Work done so far and in all, in the job's own units (bytes,
+    /// pages); `(0, 0)` until the job reports.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
     /// Work done so far, from 0 to 1.
     pub fn fraction(&self) -> f32 {
         let total = self.total.load(Ordering::Relaxed);
@@ -159,6 +167,10 @@ impl<T> Job<T> {
     /// Work done so far, from 0 to 1.
     pub fn fraction(&self) -> f32 {
         self.progress.fraction()
+    }
+    /// Work done so far and in all (see [`Progress::counts`]).
+    pub fn counts(&self) -> (u64, u64) {
+        self.progress.counts()
     }
     fn fetch(&mut self) {
         if self.result.is_some() || self.lost {

@@ -59,6 +59,12 @@ pub trait Platform {
     fn checks_on_open(&self, _path: &Path, _len: u64) -> bool {
         true
     }
+    /// Why the host's file dialogs cannot be shown here (on Linux they
+    /// need an xdg-desktop-portal), and what to do; `None` when they can.
+    /// The viewer then draws a file chooser of its own.
+    fn dialogs_missing(&self) -> Option<String> {
+        None
+    }
     /// How exports are written: on the desktop into a temporary file
     /// beside the target, renamed into place when complete; a download in
     /// the browser.
@@ -339,6 +345,10 @@ impl Platform for Native {
         // A remote archive is audited on request, not fetched whole at once.
         !is_remote(path)
     }
+    fn dialogs_missing(&self) -> Option<String> {
+        static MISSING: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        MISSING.get_or_init(portal_missing).clone()
+    }
     fn pick_archive(&self) -> Option<PathBuf> {
         rfd::FileDialog::new()
             .set_title("Open a Legation archive")
@@ -379,6 +389,43 @@ impl Platform for Native {
             }
         }
     }
+}
+
+/// Why rfd's dialogs cannot open on this desktop: on Linux and the BSDs
+/// they go through the xdg-desktop-portal service on the D-Bus session
+/// bus, and without it they return nothing and say nothing.
+#[cfg(feature = "native")]
+fn portal_missing() -> Option<String> {
+    if cfg!(any(windows, target_os = "macos")) {
+        return None;
+    }
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let runtime_bus = var("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("bus"));
+    if var("DBUS_SESSION_BUS_ADDRESS").is_none() && !runtime_bus.is_some_and(|b| b.exists()) {
+        return Some(
+            "The system's file dialog cannot open: there is no D-Bus session (which its \
+             xdg-desktop-portal needs). Choose the file here, or start the viewer inside a \
+             desktop session."
+                .into(),
+        );
+    }
+    let mut dirs: Vec<PathBuf> = var("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .into_iter()
+        .collect();
+    let shared = var("XDG_DATA_DIRS").unwrap_or_else(|| "/usr/local/share:/usr/share".into());
+    dirs.extend(std::env::split_paths(&shared));
+    let service = "dbus-1/services/org.freedesktop.portal.Desktop.service";
+    if dirs.iter().any(|d| d.join(service).exists()) {
+        return None;
+    }
+    Some(
+        "The system's file dialog cannot open: xdg-desktop-portal is not installed \
+         (no org.freedesktop.portal.Desktop service). Choose the file here, or install \
+         xdg-desktop-portal and a backend (xdg-desktop-portal-gtk, -kde or -gnome) and log in again."
+            .into(),
+    )
 }
 
 /// The argument that makes the desktop programs (`legation` and

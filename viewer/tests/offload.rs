@@ -293,7 +293,7 @@ fn an_offloading_platform_reads_every_catalog_page_the_window_shows() {
     h.run_steps(1);
     h.get_by_role_and_label(Role::Button, "Unlock").click();
     settle(&mut h);
-    assert!(has(&h, "9000 of 9000 records"));
+    assert!(has(&h, "9,000 of 9,000 records"));
     assert!(has(&h, "Person 0"), "the first row, read away");
     assert_eq!(
         h.state_mut().summary()["folders"],
@@ -306,7 +306,7 @@ fn an_offloading_platform_reads_every_catalog_page_the_window_shows() {
     h.run_steps(1);
     h.get_by_role(Role::TextInput).type_text("person 8765");
     settle(&mut h);
-    assert!(has(&h, "1 of 9000 records"));
+    assert!(has(&h, "1 of 9,000 records"));
     h.get_by_role_and_label(Role::Button, "Person 8765").click();
     settle(&mut h);
     let s = h.state_mut().summary();

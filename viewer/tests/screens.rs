@@ -4,6 +4,7 @@
 //! full text is reachable; scans come first, fitted to the pane, pages
 //! turned by keys and buttons that stay in view.
 
+#[allow(dead_code)]
 mod support;
 
 use egui::accesskit::Role;

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable as _;
 use egui_kittest::Harness;
+use legation_viewer::document::thousands;
 use legation_viewer::App;
 use std::sync::Arc;
 
@@ -534,7 +535,7 @@ fn a_format_2_archive_lists_page_by_page_scrolls_and_finds_a_record() {
     let mut h = open_unlocked(Rc::default(), path);
     // The list's length comes from the index; only the first page's rows
     // are read to show the first rows.
-    assert!(has(&h, "9000 of 9000 records"));
+    assert!(has(&h, "9,000 of 9,000 records"));
     assert!(has(&h, "Person 0"), "the first row");
     let s = h.state_mut().summary();
     assert_eq!(s["records"], 9000);
@@ -563,12 +564,12 @@ fn a_format_2_archive_lists_page_by_page_scrolls_and_finds_a_record() {
 
     // Search by title: the pages stream beside the window.
     search_for(&mut h, "person 8765");
-    assert!(has(&h, "1 of 9000 records"));
+    assert!(has(&h, "1 of 9,000 records"));
     click_record(&mut h, "Person 8765");
     assert!(has(&h, "reg/f08/p08765.txt"));
     // By path: a folder's 1,000 records (the pages before it skipped).
     search_for(&mut h, "f03/");
-    assert!(has(&h, "1000 of 9000 records"));
+    assert!(has(&h, "1,000 of 9,000 records"));
     assert!(has(&h, "Person 3000"));
     // Held matches sort by a column: the largest title first.
     button(&h, "Title").click();
@@ -577,14 +578,14 @@ fn a_format_2_archive_lists_page_by_page_scrolls_and_finds_a_record() {
     settle(&mut h);
     assert_eq!(h.state_mut().summary()["rows"][0], "Person 3999");
     search_for(&mut h, "nobody-zzz");
-    assert!(has(&h, "0 of 9000 records"));
+    assert!(has(&h, "0 of 9,000 records"));
     // The folder tree was gathered from the pages.
     search_for(&mut h, "");
-    assert!(has(&h, "9000 of 9000 records"));
+    assert!(has(&h, "9,000 of 9,000 records"));
     let folder = h.get_by_role_and_label(Role::Button, "reg");
     folder.click();
     settle(&mut h);
-    assert!(has(&h, "9000 of 9000 records"));
+    assert!(has(&h, "9,000 of 9,000 records"));
 }
 
 #[test]
@@ -651,7 +652,10 @@ fn a_large_archive_reads_only_the_pages_shown_and_lists_folders_when_asked() {
     }));
     let mut h = open_unlocked(script, path);
     let total = support::LARGE_RECORDS;
-    assert!(has(&h, &format!("{total} of {total} records")));
+    assert!(has(
+        &h,
+        &format!("{t} of {t} records", t = thousands(total))
+    ));
     assert!(has(&h, "Person 0"), "the first row");
     // Unlocking read the first screen's page and no other: no folder survey.
     assert_eq!(support::pages_read(path, &reads), vec![0]);
@@ -673,7 +677,10 @@ fn a_large_archive_reads_only_the_pages_shown_and_lists_folders_when_asked() {
     assert_eq!(h.state_mut().summary()["folders"], 69);
     button(&h, "reg").click();
     settle(&mut h);
-    assert!(has(&h, &format!("{total} of {total} records")));
+    assert!(has(
+        &h,
+        &format!("{t} of {t} records", t = thousands(total))
+    ));
 }
 
 #[test]
@@ -813,7 +820,7 @@ fn scans_come_first_fitted_to_the_pane_with_the_page_buttons_in_view(w: f32, h_:
         assert!(in_window(next, size), "{size:?}: next at {next:?}");
         let img = h.get_by_role(Role::Image).rect();
         assert!(in_window(img, size), "{size:?}: the page at {img:?}");
-        h.snapshot(&format!("scan_{w}x{h_}"));
+        h.snapshot(format!("scan_{w}x{h_}"));
         h.key_press(egui::Key::PageDown);
         h.run_steps(2);
         settle(&mut h);
@@ -923,4 +930,105 @@ fn an_archive_not_checked_at_opening_says_so() {
     settle(&mut h);
     assert!(!has(&h, "Fixity not checked yet"));
     assert!(has(&h, "Intact: no problem found at the fixity level."));
+}
+
+#[test]
+fn without_the_systems_dialogs_a_built_in_chooser_opens_files() {
+    let a = archives();
+    let script = Rc::new(RefCell::new(Script {
+        no_dialogs: true,
+        ..Default::default()
+    }));
+    let mut h = harness(None, script.clone());
+    h.run();
+    button(&h, "Choose an archive…").click();
+    h.run();
+    assert!(has(&h, "No portal here"), "says why, and what to do");
+    // To the test folder by typing it, then the archive.
+    let folder = h.get_by_role_and_label(Role::TextInput, "Folder");
+    folder.focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "Folder")
+        .type_text(&a.dir.display().to_string());
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    assert!(!has(&h, "reader.key"), "only archives listed");
+    button(&h, "sample.lgn").click();
+    h.run();
+    button(&h, "Open").click();
+    settle(&mut h);
+    assert!(
+        has(&h, "sample.lgn: public facts"),
+        "opened from the chooser"
+    );
+
+    // The identity file, from the same folder (key files listed).
+    button(&h, "Choose identity file…").click();
+    h.run();
+    button(&h, "reader.key").click();
+    h.run();
+    button(&h, "Open").click();
+    h.run();
+    button(&h, "Unlock").click();
+    settle(&mut h);
+    assert!(
+        has(&h, "9 of 9 records"),
+        "unlocked with the chosen identity"
+    );
+
+    // An export: saved under the name typed.
+    click_record(&mut h, "iowa-electricity.csv");
+    let out = a.dir.join(format!("chosen-{}.csv", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    button(&h, "Export original…").click();
+    h.run();
+    let name = h.get_by_role_and_label(Role::TextInput, "File name");
+    name.focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, "File name")
+        .type_text(&out.file_name().unwrap().to_string_lossy());
+    h.run();
+    button(&h, "Save").click();
+    settle(&mut h);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(a.dir.join("records/land/iowa-electricity.csv")).unwrap()
+    );
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn loading_says_what_runs_and_what_is_left() {
+    let a = archives();
+    let jobs = Arc::new(Holding::default());
+    jobs.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut h = harness_on(Some(a.intact.clone()), Rc::default(), jobs.clone());
+    h.run_steps(2);
+    assert!(has(&h, "Opening sample.lgn ("), "the archive and its size");
+    assert!(has(
+        &h,
+        "2. checking its signature and reading its manifest and index…"
+    ));
+    jobs.release();
+    settle(&mut h);
+    type_passphrase(&mut h, legation_tests::PASSPHRASE);
+    button(&h, "Unlock").click();
+    settle(&mut h);
+    // A search under way says what it found so far, not "n of m".
+    jobs.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    let search = h.get_by_role(Role::TextInput);
+    search.focus();
+    h.run_steps(1);
+    h.get_by_role(Role::TextInput).type_text("iowa");
+    h.run_steps(3);
+    assert!(has(&h, "0 found so far among 9 records"));
+    assert!(!has(&h, "of 9 records"));
+    jobs.release();
+    settle(&mut h);
+    assert!(has(&h, "1 of 9 records"));
 }

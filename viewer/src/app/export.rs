@@ -19,6 +19,8 @@ use crate::platform::ExportOf;
 #[derive(Default)]
 pub(super) struct Export {
     pub(super) confirm: Option<(PathBuf, ExportWhat)>,
+    /// Where the built-in chooser said to export, taken next frame.
+    pub(super) chosen: Option<(PathBuf, ExportWhat)>,
     pub(super) job: Option<Job<Result<String, String>>>,
     pub(super) message: Option<String>,
     /// The bytes being made away from the window (where the platform
@@ -30,7 +32,7 @@ pub(super) struct Export {
 pub(super) type Bytes = Job<Result<Vec<u8>, String>>;
 
 /// What of the record is exported.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ExportWhat {
     Original,
     Html,

@@ -146,12 +146,15 @@ impl Browser {
                     )
                 }
             };
-            if let Some(p) = env.platform.pick_save(&suggested) {
-                if p.exists() {
-                    self.export.confirm = Some((p, what));
-                } else {
-                    self.start_export(env, p, what, false, archive_name);
-                }
+            if let Some(p) = env.pick_save(&suggested, what) {
+                self.export.chosen = Some((p, what));
+            }
+        }
+        if let Some((p, what)) = self.export.chosen.take() {
+            if p.exists() {
+                self.export.confirm = Some((p, what));
+            } else {
+                self.start_export(env, p, what, false, archive_name);
             }
         }
     }

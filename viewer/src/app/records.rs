@@ -16,6 +16,7 @@ use super::Env;
 use crate::catalog::{
     self, human_size, Folders, Found, PageCache, Positions, Question, Row, SortKey, RESULTS_MAX,
 };
+use crate::document::thousands;
 use crate::jobs::Job;
 use crate::reading::{Failed, RAW_PREVIEW};
 use legation_format::catalog::CatalogRecord;
@@ -654,10 +655,12 @@ impl Browser {
                         if let Some(j) = &self.surveying {
                             ui.horizontal(|ui| {
                                 super::live::spinner(ui);
+                                let (done, pages) = j.counts();
                                 ui.label(
                                     RichText::new(format!(
-                                        "gathering folders… {:.0} %",
-                                        j.fraction() * 100.0
+                                        "gathering folders: catalog page {} of {}…",
+                                        thousands(done),
+                                        thousands(pages)
                                     ))
                                     .small(),
                                 );
@@ -784,23 +787,40 @@ impl Browser {
     /// list's window.
     fn count_ui(&mut self, ui: &mut Ui) {
         let total = self.total();
-        ui.horizontal(|ui| {
+        let all = thousands(total);
+        ui.horizontal_wrapped(|ui| {
             let text = match &self.results {
+                // Still searching: what is found so far, and what is left.
+                Some(r) if r.job.is_some() => {
+                    let (done, pages) = r.job.as_ref().map_or((0, 0), |j| j.counts());
+                    let found =
+                        format!("{} found so far among {all} records", thousands(r.matched));
+                    if pages == 0 {
+                        format!("{found}…")
+                    } else {
+                        format!(
+                            "{found}; catalog page {} of {} ({} left)",
+                            thousands(done),
+                            thousands(pages),
+                            thousands(pages.saturating_sub(done))
+                        )
+                    }
+                }
                 Some(r) if r.matched > r.rows.len() as u64 => format!(
-                    "{} of {total} records (the first {} shown)",
-                    r.matched,
-                    r.rows.len()
+                    "{} of {all} records (the first {} shown)",
+                    thousands(r.matched),
+                    thousands(r.rows.len() as u64)
                 ),
-                Some(r) => format!("{} of {total} records", r.matched),
-                None => format!("{total} of {total} records"),
+                Some(r) => format!("{} of {all} records", thousands(r.matched)),
+                None if total > 0 && self.row(0).is_none() => {
+                    format!("{all} records; reading the first rows…")
+                }
+                None => format!("{all} of {all} records"),
             };
-            ui.label(RichText::new(text).small());
-            if let Some(j) = self.results.as_ref().and_then(|r| r.job.as_ref()) {
+            if self.results.as_ref().is_some_and(|r| r.job.is_some()) {
                 super::live::spinner(ui);
-                ui.label(
-                    RichText::new(format!("searching… {:.0} %", j.fraction() * 100.0)).small(),
-                );
             }
+            ui.label(RichText::new(text).small());
         });
         if self.results.is_none() && total > LIST_WINDOW {
             ui.horizontal(|ui| {
@@ -815,7 +835,11 @@ impl Browser {
                     self.scroll_to_cursor = true;
                 }
                 ui.label(
-                    RichText::new(format!("to {}", (self.base + LIST_WINDOW).min(total))).small(),
+                    RichText::new(format!(
+                        "to {} of {all}",
+                        thousands((self.base + LIST_WINDOW).min(total))
+                    ))
+                    .small(),
                 );
             });
         }

@@ -66,12 +66,41 @@ pub(super) fn start_ui(
     });
 }
 
-/// The screen while the archive at `path` opens.
-pub(super) fn opening_ui(ui: &mut Ui, path: &Path) {
+/// What opening does, in the order it does it: `fetching` while the
+/// archive's directory and public entries are read away from the window
+/// (the browser), then what the window waits for.
+pub(super) const OPENING_PHASES: [&str; 2] = [
+    "reading its directory and public entries",
+    "checking its signature and reading its manifest and index",
+];
+
+/// The screen while the archive at `path` opens: which phase runs, and
+/// the one left.
+pub(super) fn opening_ui(ui: &mut Ui, path: &Path, fetching: bool) {
+    let size = std::fs::metadata(path)
+        .ok()
+        .map(|m| format!(" ({})", crate::catalog::human_size(m.len())))
+        .unwrap_or_default();
     egui::CentralPanel::default().show(ui, |ui| {
         ui.horizontal(|ui| {
             super::live::spinner(ui);
-            ui.label(format!("Opening {}…", file_name(path)));
+            ui.label(format!("Opening {}{size}", file_name(path)));
         });
+        let now = usize::from(!fetching);
+        for (i, phase) in OPENING_PHASES.iter().enumerate() {
+            let text = match i.cmp(&now) {
+                std::cmp::Ordering::Less => {
+                    RichText::new(format!("{}. {phase}: done", i + 1)).weak()
+                }
+                std::cmp::Ordering::Equal => RichText::new(format!("{}. {phase}…", i + 1)).strong(),
+                std::cmp::Ordering::Greater => RichText::new(format!("{}. {phase}", i + 1)).weak(),
+            };
+            ui.label(text);
+        }
+        ui.label(
+            RichText::new("Then the unlock form; the keyless fixity check runs beside it.")
+                .small()
+                .weak(),
+        );
     });
 }

@@ -123,7 +123,7 @@ impl UnlockForm {
                 .add_enabled(!busy, egui::Button::new("Choose identity file…"))
                 .clicked()
             {
-                if let Some(p) = env.platform.pick_key_file(KeyFile::Identity) {
+                if let Some(p) = env.pick_key_file(KeyFile::Identity) {
                     self.identity = Some(p);
                 }
             }

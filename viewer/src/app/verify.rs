@@ -63,7 +63,7 @@ impl VerifyPanel {
                 }
             }
             if ui.button("Pin issuer key…").clicked() {
-                if let Some(p) = env.platform.pick_key_file(KeyFile::Issuer) {
+                if let Some(p) = env.pick_key_file(KeyFile::Issuer) {
                     self.pin(env.platform, &p);
                 }
             }
@@ -87,6 +87,22 @@ impl VerifyPanel {
         });
         if let Some(j) = &self.job {
             super::live::live(ui);
+            let (done, total) = j.counts();
+            let phase = match self.level {
+                Some(Level::Fixity) | None => "Fixity check: reading every entry",
+                Some(Level::Content) => "Content check: decrypting every record",
+                Some(Level::Render) => "Render check: decrypting and decoding every record",
+            };
+            ui.label(if total == 0 {
+                format!("{phase}: starting…")
+            } else {
+                format!(
+                    "{phase}: {} of {} read, {} left",
+                    human_size(done),
+                    human_size(total),
+                    human_size(total.saturating_sub(done))
+                )
+            });
             ui.horizontal(|ui| {
                 ui.add(
                     egui::ProgressBar::new(j.fraction())

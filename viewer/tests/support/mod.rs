@@ -227,6 +227,8 @@ pub struct Script {
     pub recent: Vec<PathBuf>,
     /// When set, every read of an opened archive is noted here.
     pub reads: Option<Reads>,
+    /// The host's dialogs cannot open (no xdg-desktop-portal).
+    pub no_dialogs: bool,
 }
 
 /// The reads of a [`Counting`] source: (offset, length), in order.
@@ -329,6 +331,12 @@ impl Platform for Scripted {
     }
     fn pick_archive(&self) -> Option<PathBuf> {
         self.0.borrow_mut().archive.take()
+    }
+    fn dialogs_missing(&self) -> Option<String> {
+        self.0
+            .borrow()
+            .no_dialogs
+            .then(|| "No portal here: choose the file below.".to_owned())
     }
     fn pick_key_file(&self, _kind: legation_viewer::platform::KeyFile) -> Option<PathBuf> {
         self.0.borrow_mut().key_file.take()
@@ -433,6 +441,7 @@ pub fn has<S>(h: &egui_kittest::Harness<'_, S>, text: &str) -> bool {
 }
 
 /// A sample file of the repository (`samples/...`).
+#[allow(dead_code)] // used by screens.rs, not ui.rs
 pub fn sample(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../samples")
@@ -441,6 +450,7 @@ pub fn sample(path: &str) -> PathBuf {
 
 /// The view the decoder `module` (unmetered, a built-in's bytes) gives
 /// of the sample file `path`, with its first page when it has pages.
+#[allow(dead_code)] // used by screens.rs, not ui.rs
 pub fn view_of(module: &[u8], path: &str) -> legation_viewer::document::DocumentView {
     let limits = legation_reader::decode::HostLimits::default().view;
     let host = Host::native();
