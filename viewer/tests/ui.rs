@@ -932,6 +932,18 @@ fn an_archive_not_checked_at_opening_says_so() {
     assert!(has(&h, "Intact: no problem found at the fixity level."));
 }
 
+/// The text field labelled `label`: focused, its text selected and
+/// replaced by `text`.
+fn retype(h: &mut H, label: &str, text: &str) {
+    h.get_by_role_and_label(Role::TextInput, label).focus();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_by_role_and_label(Role::TextInput, label)
+        .type_text(text);
+    h.run();
+}
+
 #[test]
 fn without_the_systems_dialogs_a_built_in_chooser_opens_files() {
     let a = archives();
@@ -945,14 +957,7 @@ fn without_the_systems_dialogs_a_built_in_chooser_opens_files() {
     h.run();
     assert!(has(&h, "No portal here"), "says why, and what to do");
     // To the test folder by typing it, then the archive.
-    let folder = h.get_by_role_and_label(Role::TextInput, "Folder");
-    folder.focus();
-    h.run();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run();
-    h.get_by_role_and_label(Role::TextInput, "Folder")
-        .type_text(&a.dir.display().to_string());
-    h.run();
+    retype(&mut h, "Folder", &a.dir.display().to_string());
     h.key_press(egui::Key::Enter);
     h.run();
     assert!(!has(&h, "reader.key"), "only archives listed");
@@ -985,14 +990,11 @@ fn without_the_systems_dialogs_a_built_in_chooser_opens_files() {
     let _ = std::fs::remove_file(&out);
     button(&h, "Export original…").click();
     h.run();
-    let name = h.get_by_role_and_label(Role::TextInput, "File name");
-    name.focus();
-    h.run();
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run();
-    h.get_by_role_and_label(Role::TextInput, "File name")
-        .type_text(&out.file_name().unwrap().to_string_lossy());
-    h.run();
+    retype(
+        &mut h,
+        "File name",
+        &out.file_name().unwrap().to_string_lossy(),
+    );
     button(&h, "Save").click();
     settle(&mut h);
     assert_eq!(
