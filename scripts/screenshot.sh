@@ -61,6 +61,7 @@ xdotool key Return
 sleep 8                       # Argon2id, then the catalog
 
 xdotool key Down Down Down Down Down Down Down Return
+xdotool mousemove 2 798       # no tooltip over the picture
 sleep 4                       # the decoder runs
 if ! kill -0 "$viewer" 2>/dev/null; then
     echo "the viewer stopped; its output:" >&2
