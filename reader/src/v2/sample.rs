@@ -892,12 +892,9 @@ mod tests {
         // at most once.
         let entries = a.entries();
         let mut rows = Rows::new(&a, entries, a.v2().unwrap().head.entries).unwrap();
-        for i in 0..entries.len() - 5 {
+        for (i, e) in entries[..entries.len() - 5].iter().enumerate() {
             let r = rows.row(i).unwrap();
-            assert_eq!(
-                (r.name.as_str(), r.size),
-                (entries[i].name.as_str(), entries[i].size)
-            );
+            assert_eq!((r.name.as_str(), r.size), (e.name.as_str(), e.size));
         }
         assert!(rows.read <= table.size + tree.size, "{}", rows.read);
         // One row alone: its chunks and its path, not the table.
