@@ -474,7 +474,7 @@ fn sibling_heads(
     };
     for e in listing.flatten() {
         let p = e.path();
-        if p == *path || !p.extension().is_some_and(|x| x == "lgn") {
+        if p == *path || p.extension().is_none_or(|x| x != "lgn") {
             continue;
         }
         let Ok(a) = Location::Local(p)
