@@ -121,7 +121,12 @@ enum Command {
         #[arg(long, value_name = "PREVIOUS")]
         update: Option<PathBuf>,
         /// With --update: a recipient secret key that opens PREVIOUS.
-        #[arg(long = "identity", short = 'i', value_name = "FILE.key", requires = "update")]
+        #[arg(
+            long = "identity",
+            short = 'i',
+            value_name = "FILE.key",
+            requires = "update"
+        )]
         update_identities: Vec<PathBuf>,
         /// With --update: write every live record as a new base run (by
         /// default when the overlay has grown past a sixteenth).
@@ -641,7 +646,12 @@ fn main() -> ExitCode {
             (Some(bag), _) => commands::extract::to_bag(&archive, &bag, &keys),
             (None, Some(output)) => match commands::generations::route(&archive, generation) {
                 Some(p) => commands::generations::extract(
-                    &[p], &output, &records, generation, &keys, force,
+                    &[p],
+                    &output,
+                    &records,
+                    generation,
+                    &keys,
+                    force,
                 ),
                 None => commands::extract::extract(&archive, &output, &records, &keys, force),
             },

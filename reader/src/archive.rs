@@ -270,7 +270,8 @@ impl Archive {
         };
         list.get(i).ok_or_else(|| Error::ManifestMismatch {
             entry: name.into(),
-            what: "has no row in the entry table (it is the table's tree or one of the last four)".into(),
+            what: "has no row in the entry table (it is the table's tree or one of the last four)"
+                .into(),
         })
     }
 

@@ -80,9 +80,9 @@
 mod archive;
 pub mod decode;
 mod error;
-mod quorum;
 #[cfg(all(feature = "wasmtime", not(target_arch = "wasm32")))]
 pub mod isolated;
+mod quorum;
 pub mod repair;
 pub mod source;
 mod unlocked;

@@ -388,7 +388,7 @@ pub fn witness(args: &WitnessArgs) -> Result<u8> {
             state_path.display()
         );
     }
-    let mut siblings: Option<BTreeMap<u64, ([u8; 32], [u8; 32])>> = None;
+    let mut siblings: Option<SiblingHeads> = None;
     let admitted = state.admit(&head, &chain, now, |s| {
         siblings
             .get_or_insert_with(|| sibling_heads(&args.archive, &head.archive_id, &pinned))
@@ -454,14 +454,13 @@ pub fn witness(args: &WitnessArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Sequence -> (previous, chain hash) of a series' generations.
+type SiblingHeads = BTreeMap<u64, ([u8; 32], [u8; 32])>;
+
 /// The generations of the series present beside a local archive, signed
-/// by the issuer: sequence -> (previous, chain hash). Files that do not
-/// open, or belong to another series, are passed over.
-fn sibling_heads(
-    loc: &Location,
-    archive_id: &[u8; 16],
-    pinned: &[u8; 32],
-) -> BTreeMap<u64, ([u8; 32], [u8; 32])> {
+/// by the issuer. Files that do not open, or belong to another series,
+/// are passed over.
+fn sibling_heads(loc: &Location, archive_id: &[u8; 16], pinned: &[u8; 32]) -> SiblingHeads {
     let mut out = BTreeMap::new();
     let Location::Local(path) = loc else {
         return out;

@@ -11,9 +11,9 @@ mod bag;
 mod cli;
 mod common;
 mod convert;
-mod decoder_authoring;
 #[cfg(unix)]
 mod crash;
+mod decoder_authoring;
 mod embassies;
 mod embed_viewer;
 mod generations;

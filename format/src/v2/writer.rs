@@ -426,9 +426,9 @@ impl Pending {
             blake3: p.blake3,
             // A time RFC 3339's four-digit years cannot hold is dropped,
             // as 1.x does.
-            modified: m.modified.filter(|&t| {
-                crate::time::parse_rfc3339(&crate::time::format_rfc3339(t)).is_some()
-            }),
+            modified: m
+                .modified
+                .filter(|&t| crate::time::parse_rfc3339(&crate::time::format_rfc3339(t)).is_some()),
             decoder: m.decoder,
             render: m.render,
             metadata: m.metadata,

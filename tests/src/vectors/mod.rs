@@ -32,8 +32,8 @@ use zeroize::Zeroizing;
 use crate::{issuer, PASSPHRASE};
 
 mod families;
-mod v2;
 pub mod series;
+mod v2;
 pub mod witness;
 
 /// Every vector, generated from scratch (deterministic): format 1.x's,
