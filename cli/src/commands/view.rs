@@ -79,7 +79,7 @@ pub fn view(path: &Location, record: &str, keys: &KeyOpts, options: ViewOptions)
     result
 }
 
-/// [`view`] once the record is found, written to `out`.
+/// [`view()`] once the record is found, written to `out`.
 fn view_into(
     path: &Location,
     u: &Unlocked,
