@@ -130,8 +130,11 @@ impl Wasmtime {
     }
 
     /// An engine running at most `slots` instances at once: pooled if the
-    /// pool can be reserved, else allocating on demand, else none (and
-    /// every call fails with [`EngineError::Host`], saying why).
+    /// pool can be reserved, else allocating on demand one instance at a
+    /// time (the address space that refused a pool of `slots` may not
+    /// hold two instances' reservations either: a second call waits for
+    /// the first rather than failing), else none (and every call fails
+    /// with [`EngineError::Host`], saying why).
     pub fn build(epochs: bool, slots: usize) -> Self {
         let slots = slots.max(1);
         let (engine, allocation) = match Self::engine(epochs, Some(slots)) {
@@ -152,7 +155,10 @@ impl Wasmtime {
             watched: epochs,
             allocation,
             slots: Arc::new(Slots {
-                free: Mutex::new(slots),
+                free: Mutex::new(match allocation {
+                    Allocation::Pooled(_) => slots,
+                    _ => 1,
+                }),
                 freed: Condvar::new(),
             }),
         }
