@@ -23,42 +23,13 @@ fn generated_vectors_behave_as_they_say() {
 
 #[test]
 fn checked_in_vectors_match_the_generator_and_pass() {
-    let dir = testdata();
     let generated = vectors::all();
-    if std::env::var_os("UPDATE_VECTORS").is_some() {
-        std::fs::create_dir_all(&dir).unwrap();
-        for old in std::fs::read_dir(&dir).unwrap() {
-            let p = old.unwrap().path();
-            if p.extension().is_some_and(|e| e == "vector") {
-                std::fs::remove_file(p).unwrap();
-            }
-        }
-        for v in &generated {
-            std::fs::write(dir.join(format!("{}.vector", v.name)), v.to_file()).unwrap();
-        }
-    }
-    let mut on_disk: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "vector"))
+    let files: Vec<_> = generated
+        .iter()
+        .map(|v| (v.name.clone(), v.to_file()))
         .collect();
-    on_disk.sort();
-    assert_eq!(
-        on_disk.len(),
-        generated.len(),
-        "vector files differ in number from the generator (UPDATE_VECTORS=1 rewrites them)"
-    );
-    for path in on_disk {
-        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
-        let data = std::fs::read(&path).unwrap();
-        let g = generated
-            .iter()
-            .find(|g| g.name == name)
-            .unwrap_or_else(|| panic!("{name}: not produced by the generator"));
-        assert!(
-            g.to_file() == data,
-            "{name}: checked-in copy drifted from the generator (UPDATE_VECTORS=1 rewrites it)"
-        );
+    for (name, _) in checked_in_files(&testdata(), "vector", &files) {
+        let g = generated.iter().find(|g| g.name == name).unwrap();
         g.check().unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     let failures = generated
@@ -81,4 +52,54 @@ fn expect_lines_name_the_outcome_checked() {
         let bare = matches!(v.outcome, Outcome::Success | Outcome::NoKey);
         assert_eq!(fragment.is_empty(), bare, "{}: {}", v.name, v.expect);
     }
+}
+
+/// Rewrites `dir`'s `*.vector` files from `generated` (name and bytes)
+/// when `UPDATE_VECTORS` is set, then checks that the files on disk are
+/// exactly the generator's: as many, each one it produced, byte for byte.
+/// Returns each file's name and bytes, in name order.
+pub(crate) fn checked_in_files(
+    dir: &std::path::Path,
+    what: &str,
+    generated: &[(String, Vec<u8>)],
+) -> Vec<(String, Vec<u8>)> {
+    if std::env::var_os("UPDATE_VECTORS").is_some() {
+        std::fs::create_dir_all(dir).unwrap();
+        for old in std::fs::read_dir(dir).unwrap() {
+            let p = old.unwrap().path();
+            if p.extension().is_some_and(|e| e == "vector") {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+        for (name, bytes) in generated {
+            std::fs::write(dir.join(format!("{name}.vector")), bytes).unwrap();
+        }
+    }
+    let mut on_disk: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "vector"))
+        .collect();
+    on_disk.sort();
+    assert_eq!(
+        on_disk.len(),
+        generated.len(),
+        "{what} files differ in number from the generator (UPDATE_VECTORS=1 rewrites them)"
+    );
+    on_disk
+        .into_iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            let data = std::fs::read(&path).unwrap();
+            let (_, g) = generated
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("{name}: not produced by the generator"));
+            assert!(
+                *g == data,
+                "{name}: checked-in copy drifted from the generator (UPDATE_VECTORS=1 rewrites it)"
+            );
+            (name, data)
+        })
+        .collect()
 }

@@ -24,42 +24,11 @@ fn witness_vectors_behave_as_they_say() {
 
 #[test]
 fn checked_in_witness_vectors_match_the_generator_and_pass() {
-    let dir = dir();
-    let generated = all();
-    if std::env::var_os("UPDATE_VECTORS").is_some() {
-        std::fs::create_dir_all(&dir).unwrap();
-        for old in std::fs::read_dir(&dir).unwrap() {
-            let p = old.unwrap().path();
-            if p.extension().is_some_and(|e| e == "vector") {
-                std::fs::remove_file(p).unwrap();
-            }
-        }
-        for v in &generated {
-            std::fs::write(dir.join(format!("{}.vector", v.name)), v.to_file()).unwrap();
-        }
-    }
-    let mut on_disk: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "vector"))
+    let files: Vec<_> = all()
+        .iter()
+        .map(|v| (v.name.clone(), v.to_file()))
         .collect();
-    on_disk.sort();
-    assert_eq!(
-        on_disk.len(),
-        generated.len(),
-        "witness vector files differ in number from the generator (UPDATE_VECTORS=1 rewrites them)"
-    );
-    for path in on_disk {
-        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
-        let data = std::fs::read(&path).unwrap();
-        let g = generated
-            .iter()
-            .find(|g| g.name == name)
-            .unwrap_or_else(|| panic!("{name}: not produced by the generator"));
-        assert!(
-            g.to_file() == data,
-            "{name}: checked-in copy drifted from the generator (UPDATE_VECTORS=1 rewrites it)"
-        );
+    for (name, data) in crate::vectors::checked_in_files(&dir(), "witness vector", &files) {
         check_file(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
