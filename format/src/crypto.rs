@@ -44,6 +44,8 @@ pub mod context {
     pub const PAGE: &str = "legation 2.0 catalog page stream key";
     /// Format 2.0: the catalog index's stream key, from its random stream id.
     pub const INDEX: &str = "legation 2.0 catalog index stream key";
+    /// Format 2.1: the event log's stream key, from its random stream id.
+    pub const EVENTS: &str = "legation 2.1 event log stream key";
     /// Format 2.0: a record's salt in the records tree.
     pub const RECORD_SALT: &str = "legation 2.0 record salt";
 }
@@ -113,6 +115,7 @@ impl DataKey {
             StreamId::Bundle(id) => (context::BUNDLE, id.to_vec()),
             StreamId::Page(id) => (context::PAGE, id.to_vec()),
             StreamId::Index(id) => (context::INDEX, id.to_vec()),
+            StreamId::Events(id) => (context::EVENTS, id.to_vec()),
         };
         let k = derive_secret(ctx, &[self.as_bytes(), archive_id, &extra]);
         StreamKey(Gcm::new(&k))
@@ -134,6 +137,9 @@ pub enum StreamId {
     Page([u8; 16]),
     /// Format 2.0: the catalog index, by its random stream id (in `public.json`).
     Index([u8; 16]),
+    /// Format 2.1: the event log, by its random stream id (the first 16
+    /// bytes of the `events` entry).
+    Events([u8; 16]),
 }
 
 /// An AES-256-GCM key for one stream.
@@ -387,12 +393,17 @@ pub enum KeySlot {
     /// Format 2.0: the data key opened by K of N holders (SPEC §7.9).
     #[serde(rename = "quorum")]
     Quorum(Box<crate::quorum::QuorumSlot>),
+    /// Format 2.1: wrapped for a post-quantum (X-Wing: ML-KEM-768 and
+    /// X25519) public key (SPEC §7.11).
+    #[serde(rename = "mlkem768x25519")]
+    MlKem768X25519(Box<crate::pq::PqSlot>),
     /// A slot type this reader does not know.
     #[serde(other)]
     Unknown,
 }
 
-/// The bytes that bind a slot's public parameters into its keys.
+/// The bytes that bind a slot's public parameters into its keys (for an
+/// `mlkem768x25519` slot, [`crate::pq::header`]; empty here).
 pub fn slot_header(slot: &KeySlot, archive_id: &[u8; 16], recipient: Option<&[u8; 32]>) -> Vec<u8> {
     let mut h = Vec::new();
     match slot {
@@ -411,7 +422,8 @@ pub fn slot_header(slot: &KeySlot, archive_id: &[u8; 16], recipient: Option<&[u8
             h.extend_from_slice(&params.parallelism.to_le_bytes());
         }
         KeySlot::Quorum(q) => h = q.header(archive_id),
-        KeySlot::Unknown => {}
+        // Its header holds the recipient's 1216-byte key: `pq::header`.
+        KeySlot::MlKem768X25519(_) | KeySlot::Unknown => {}
     }
     h
 }
@@ -679,6 +691,12 @@ pub fn sign(secret: &[u8; 32], manifest: &[u8]) -> [u8; 64] {
 /// The fingerprint people compare: the first 16 bytes of a BLAKE3
 /// derive_key over the public key, in hex groups of four.
 pub fn fingerprint(public: &[u8; 32]) -> String {
+    fingerprint_of(public)
+}
+
+/// [`fingerprint`] of a public key of any length (a post-quantum
+/// recipient's is 1216 bytes).
+pub fn fingerprint_of(public: &[u8]) -> String {
     let mut h = blake3::Hasher::new_derive_key(context::FINGERPRINT);
     h.update(public);
     let hex = crate::hex::encode(&h.finalize().as_bytes()[..16]);

@@ -38,12 +38,14 @@
 
 pub mod base64;
 pub mod entries;
+pub mod events;
 pub mod head;
 pub mod index;
 pub mod outboard;
 pub mod page;
 pub mod proof;
 pub mod public;
+pub mod rekey;
 pub mod series;
 pub mod tree;
 pub mod varint;
