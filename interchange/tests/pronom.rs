@@ -254,3 +254,32 @@ fn fido<'a>(
         .replace("\\t", "\t")
         .replace("\\n", "\n")
 }
+
+/// Every record of `samples/national` keeps exactly the PUID, basis and
+/// warning it has (the test above allows either PNG version per file):
+/// the count per PUID, and a digest of the listing by relative path.
+#[test]
+fn the_identifications_of_samples_national_are_pinned() {
+    let dir = root().join("samples/national");
+    let mut listing = String::new();
+    let mut counts = std::collections::BTreeMap::new();
+    for f in files(&dir) {
+        let rel = f.strip_prefix(&dir).unwrap().to_string_lossy().to_string();
+        let r = identify_reader(&rel, std::fs::File::open(&f).unwrap()).unwrap();
+        *counts.entry(r.puid().to_string()).or_insert(0) += 1;
+        listing.push_str(&format!(
+            "{rel}\t{}\t{}\t{}\n",
+            r.puid(),
+            r.basis.as_str(),
+            r.warning.as_deref().unwrap_or("")
+        ));
+    }
+    let digest = listing.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    assert_eq!(
+        format!("{counts:?}"),
+        r#"{"": 18, "fmt/11": 8, "fmt/1149": 10, "fmt/353": 12, "fmt/817": 968, "x-fmt/18": 12}"#
+    );
+    assert_eq!(digest, 0x1277_b854_e997_9d73, "{listing}");
+}

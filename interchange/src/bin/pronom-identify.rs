@@ -5,6 +5,12 @@
 //! spent identifying it from its bytes in memory (reading the file is
 //! not counted: a packer holds the bytes already), for the cost per
 //! record.
+//!
+//! `pronom-identify --bench [N]`: the cost per record on N (default
+//! 200,000) records made here of each of three kinds, as the national
+//! benchmark's folders hold them: random bytes of 20-200 (`.bin`, the
+//! worst case: no first byte rules a signature out), text lines of
+//! 20-200 bytes (`.txt`) and small PNG images (`.png`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,6 +32,17 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 fn main() {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("--bench") {
+        let n = args.nth(1).map_or(200_000, |a| {
+            a.parse().unwrap_or_else(|_| {
+                eprintln!("pronom-identify: --bench takes a number of records, not {a:?}");
+                std::process::exit(2)
+            })
+        });
+        bench(n);
+        return;
+    }
     let mut time = false;
     let mut files = Vec::new();
     for arg in std::env::args().skip(1) {
@@ -96,6 +113,85 @@ fn main() {
             id.puid(),
             id.basis.as_str(),
             id.warning.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// A record: its name and bytes.
+type Named = (String, Vec<u8>);
+
+/// Times identification per record on `n` made records of each kind.
+fn bench(n: usize) {
+    let reg = legation_interchange::pronom::registry();
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let png = |w: u8| {
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0".to_vec();
+        b.extend([w, 0, 0, 0, w, 8, 2, 0, 0, 0, 1, 2, 3, 4]);
+        b.extend(b"\0\0\0\x0cIDAT");
+        b.extend(std::iter::repeat_n(0x78, 12 + w as usize));
+        b.extend(b"\0\0\0\0\0\0\0\0IEND\xaeB`\x82");
+        b
+    };
+    let kinds: [(&str, Vec<Named>); 3] = [
+        (
+            "random bytes, 20-200",
+            (0..n)
+                .map(|i| {
+                    let len = 20 + (next() % 181) as usize;
+                    let bytes = (0..len).map(|_| next() as u8).collect();
+                    (format!("r{:04}/p{i:010}.bin", i / 10_000), bytes)
+                })
+                .collect(),
+        ),
+        (
+            "text lines, 20-200",
+            (0..n)
+                .map(|i| {
+                    let len = 20 + (next() % 181) as usize;
+                    let line = format!("person {i:010}, born {}, register entry ", 1900 + i % 120)
+                        .repeat(6);
+                    let mut bytes = line.as_bytes()[..len - 1].to_vec();
+                    bytes.push(b'\n');
+                    (format!("r{:04}/p{i:010}.txt", i / 10_000), bytes)
+                })
+                .collect(),
+        ),
+        (
+            "PNG images",
+            (0..n)
+                .map(|i| {
+                    (
+                        format!("r{:04}/p{i:010}.png", i / 10_000),
+                        png(next() as u8 % 64),
+                    )
+                })
+                .collect(),
+        ),
+    ];
+    for (kind, data) in &kinds {
+        let cpu0 = thread_cpu_ns();
+        let start = Instant::now();
+        let mut identified = 0usize;
+        for (name, bytes) in data {
+            identified += legation_interchange::pronom::identify_bytes(name, bytes)
+                .format
+                .is_some() as usize;
+        }
+        let wall = start.elapsed().as_secs_f64() * 1e6 / data.len().max(1) as f64;
+        let cpu = match (cpu0, thread_cpu_ns()) {
+            (Some(a), Some(b)) => format!("{:.2}", (b - a) as f64 / 1e3 / data.len().max(1) as f64),
+            _ => "?".into(),
+        };
+        println!(
+            "{kind}: {} records ({identified} identified), {wall:.2} µs a record in wall time, {cpu} µs of CPU (PRONOM {})",
+            data.len(),
+            reg.release
         );
     }
 }

@@ -730,4 +730,154 @@ mod tests {
         assert_eq!(id.puid(), "fmt/276");
         assert_eq!(r.read, 2 * WINDOW as u64);
     }
+
+    /// Bytes that satisfy `pattern` as far as a simple walk can: each
+    /// atom's first byte it allows, each gap at its minimum of `fill`,
+    /// alternative `pick` (modulo their number).
+    fn instance(pattern: &pattern::Pattern, fill: u8, pick: usize) -> Vec<u8> {
+        use pattern::{Atom, Elem};
+        let atom = |a: &Atom, out: &mut Vec<u8>| match a {
+            Atom::Byte(b) => out.push(*b),
+            Atom::Any => out.push(fill),
+            Atom::Set(bits) => out.push(
+                (0..=255u8)
+                    .find(|&x| bits[(x >> 6) as usize] & (1u64 << (x & 63)) != 0)
+                    .unwrap_or(fill),
+            ),
+            Atom::Span { lo, reversed, .. } => {
+                let mut v = lo.to_vec();
+                if *reversed {
+                    v.reverse();
+                }
+                out.extend(v)
+            }
+        };
+        let mut out = Vec::new();
+        for e in &pattern.elems {
+            match e {
+                Elem::Seq(atoms) => atoms.iter().for_each(|a| atom(a, &mut out)),
+                Elem::Gap { min, .. } => {
+                    out.extend(std::iter::repeat_n(fill, (*min).min(70_000) as usize))
+                }
+                Elem::Alt(options) => options[pick % options.len()]
+                    .iter()
+                    .for_each(|a| atom(a, &mut out)),
+            }
+        }
+        out
+    }
+
+    /// Every signature's own instance (its sequences placed where they
+    /// anchor, over three fillers and alternatives), records of random
+    /// bytes of every first byte and of many lengths, and text: the
+    /// identifications of all of them, one line each, digested. The
+    /// digest is pinned: a change of the matcher that changes any PUID,
+    /// basis, runner-up or warning of any of these fails here (the
+    /// listing is written to $PRONOM_LISTING when set, to compare).
+    #[test]
+    fn identifications_of_made_records_are_pinned() {
+        let reg = registry();
+        let mut records: Vec<(String, Vec<u8>)> = Vec::new();
+        for (n, sig) in reg.signatures.iter().enumerate() {
+            let f = &reg.formats[sig.format];
+            for (v, fill) in [0u8, b'A', 0xA5].into_iter().enumerate() {
+                let parts: Vec<(Anchor, Vec<u8>)> = sig
+                    .sequences
+                    .iter()
+                    .map(|q| {
+                        let mut b = instance(&q.pattern, fill, v);
+                        if q.anchor == Anchor::Eof {
+                            b.reverse();
+                        }
+                        (q.anchor, b)
+                    })
+                    .collect();
+                let need: usize = parts.iter().map(|(_, b)| b.len()).sum();
+                let mut data = vec![fill; need + 16 * v];
+                let mut at = 0;
+                for (anchor, b) in &parts {
+                    match anchor {
+                        Anchor::Bof => {
+                            data[..b.len()].copy_from_slice(b);
+                            at = at.max(b.len());
+                        }
+                        Anchor::Eof => {
+                            let l = data.len();
+                            data[l - b.len()..].copy_from_slice(b);
+                        }
+                        Anchor::Var => {
+                            let start = at.min(data.len() - b.len());
+                            data[start..start + b.len()].copy_from_slice(b);
+                            at = start + b.len();
+                        }
+                    }
+                }
+                let name = match (v, f.extensions.first()) {
+                    (1, Some(e)) => format!("s{n}.{e}"),
+                    (2, _) => format!("s{n}"),
+                    _ => format!("s{n}.bin"),
+                };
+                records.push((name, data));
+            }
+        }
+        let mut x = 0x0123_4567_89AB_CDEFu64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for lead in 0..=255u8 {
+            for len in [1usize, 4, 9, 20, 64, 200, 700] {
+                let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                d[0] = lead;
+                records.push((format!("r{lead}.bin"), d.clone()));
+                let l = d.len();
+                d[l - 1] = lead;
+                records.push((format!("e{lead}"), d));
+            }
+        }
+        for (i, t) in [
+            "<?xml version=\"1.0\"?><a/>",
+            "{\"a\": [1, 2]}",
+            "a,b\n1,2\n",
+            "# T\n\ntext",
+            "%PDF-1.4\n%%EOF",
+        ]
+        .iter()
+        .enumerate()
+        {
+            for name in ["t.txt", "t.json", "t.csv", "t.md", "t.xml", "t", "t.pdf"] {
+                records.push((format!("{i}{name}"), t.as_bytes().to_vec()));
+            }
+        }
+        let mut listing = String::new();
+        let mut own = 0;
+        for (k, (name, data)) in records.iter().enumerate() {
+            let id = identify_bytes(name, data);
+            if k < reg.signatures.len() * 3
+                && id.format.map(|f| f as *const Format)
+                    == Some(&reg.formats[reg.signatures[k / 3].format] as *const Format)
+            {
+                own += 1;
+            }
+            listing.push_str(&format!(
+                "{name}\t{}\t{}\t{}\t{}\t{}\n",
+                id.puid(),
+                id.basis.as_str(),
+                id.also.join(","),
+                id.warning.as_deref().unwrap_or(""),
+                id.cut_short
+            ));
+        }
+        if let Ok(path) = std::env::var("PRONOM_LISTING") {
+            std::fs::write(path, &listing).unwrap();
+        }
+        let digest = listing.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        eprintln!("{} records, {own} signature instances identified as their own format, digest {digest:#018x}", records.len());
+        assert!(own > 4000, "{own}");
+        assert_eq!(digest, 0x92c9_8bc2_d8b5_5fe9);
+    }
 }
