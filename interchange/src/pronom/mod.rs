@@ -78,6 +78,28 @@ struct Sequence {
     /// The pattern with its offset range as a leading gap; for EOF,
     /// reversed, to be matched on the reversed end window.
     pattern: Pattern,
+    /// The fewest bytes a window must have for it to match.
+    min: usize,
+}
+
+/// A byte a matching record must have at a fixed distance from its start
+/// (BOF) or from its end (EOF, 0 the last byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fixed {
+    anchor: Anchor,
+    pos: usize,
+    byte: u8,
+}
+
+impl Fixed {
+    /// Whether the windows have the byte (a window too short has not).
+    #[inline]
+    fn holds(self, head: &[u8], end: &[u8]) -> bool {
+        match self.anchor {
+            Anchor::Eof => end.len() > self.pos && end[end.len() - 1 - self.pos] == self.byte,
+            _ => head.get(self.pos) == Some(&self.byte),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -86,39 +108,43 @@ struct Signature {
     /// BOF first, then EOF, then variable: the cheap anchored checks
     /// before the scans.
     sequences: Vec<Sequence>,
-    /// Trigram hashes (see [`Trigrams`]) that a matching record must
-    /// contain in its windows: a quick way out before any scan.
-    required: Vec<u16>,
-    /// The first byte of the record (or, for an EOF sequence first, the
-    /// last), when the first sequence fixes it: most signatures are
-    /// ruled out by one comparison.
-    lead: Option<(Anchor, u8)>,
+    /// The longest of its sequences' `min`: a record whose windows are
+    /// all shorter is not tried.
+    min: usize,
+    /// A few more bytes at fixed places that a match needs (besides the
+    /// one it is dispatched on), checked before any matching.
+    fixed: Vec<Fixed>,
+    /// Whether it has several keys (one per alternative), so that one
+    /// record may reach it more than once.
+    keys: bool,
 }
 
-/// Which three-byte groups (hashed to 16 bits) occur in a record's
-/// windows: built in one pass, asked before matching a signature.
-struct Trigrams(Box<[u64; 1024]>);
-
-impl Trigrams {
-    fn hash(a: u8, b: u8, c: u8) -> u16 {
-        let v = (a as u32) << 16 | (b as u32) << 8 | c as u32;
-        (v.wrapping_mul(2_654_435_761) >> 16) as u16
+/// How commonly a byte occurs in records (0 rare .. 3 common): keys are
+/// chosen among a signature's bytes to be the rarest, so that text and
+/// zero-filled binaries seldom reach its matcher.
+fn commonness(b: u8) -> u32 {
+    match b {
+        0x00 => 3,
+        0xFF | b' ' | b'a'..=b'z' => 2,
+        b'0'..=b'9' | b'A'..=b'Z' | b'\n' | b'\r' | b'\t' => 1,
+        _ => 0,
     }
+}
 
-    fn of(windows: &[&[u8]]) -> Trigrams {
-        let mut bits = Box::new([0u64; 1024]);
-        for w in windows {
-            for t in w.windows(3) {
-                let h = Trigrams::hash(t[0], t[1], t[2]);
-                bits[(h >> 6) as usize] |= 1u64 << (h & 63);
-            }
-        }
-        Trigrams(bits)
-    }
+/// The 16-bit hash of three bytes in a row, a key of the signatures
+/// that need those bytes somewhere.
+#[inline]
+fn trigram(a: u8, b: u8, c: u8) -> u16 {
+    let v = (a as u32) << 16 | (b as u32) << 8 | c as u32;
+    (v.wrapping_mul(2_654_435_761) >> 16) as u16
+}
 
-    fn has(&self, h: u16) -> bool {
-        self.0[(h >> 6) as usize] & (1u64 << (h & 63)) != 0
-    }
+/// Signatures that need one byte at one fixed place, by that byte.
+#[derive(Debug)]
+struct FixedTable {
+    anchor: Anchor,
+    pos: usize,
+    by_byte: Vec<Vec<u32>>,
 }
 
 /// The parsed signature file.
@@ -129,12 +155,20 @@ pub struct Registry {
     /// Every format, in PRONOM's order.
     pub formats: Vec<Format>,
     signatures: Vec<Signature>,
-    /// Signatures by the first byte of the record they need (BOF), by
-    /// the last (EOF), and the rest: a record is matched against its
-    /// two lists and the rest only.
-    by_first: Vec<Vec<u32>>,
-    by_last: Vec<Vec<u32>>,
-    unled: Vec<u32>,
+    /// How a record finds the few signatures that may match it, built
+    /// once with the registry: each signature is reached by one key.
+    /// Signatures with a byte at a fixed place, by place and byte (the
+    /// rarest such byte is its key);
+    by_fixed: Vec<FixedTable>,
+    /// signatures without one but with three literal bytes in a row
+    /// somewhere, by the hash of the rarest such three, or else by one
+    /// such hash for each option of a set of alternatives (a bit per
+    /// hash in `key_bits`, looked up for each three bytes of the
+    /// windows);
+    key_bits: Box<[u64; 1024]>,
+    by_key: HashMap<u16, Vec<u32>>,
+    /// and the few with neither, tried on every record.
+    always: Vec<u32>,
     by_puid: HashMap<String, usize>,
     by_extension: HashMap<String, Vec<usize>>,
     /// Signatures left out because their syntax is not supported, with why.
@@ -201,9 +235,10 @@ impl Registry {
             release: String::new(),
             formats: Vec::new(),
             signatures: Vec::new(),
-            by_first: vec![Vec::new(); 256],
-            by_last: vec![Vec::new(); 256],
-            unled: Vec::new(),
+            by_fixed: Vec::new(),
+            key_bits: Box::new([0; 1024]),
+            by_key: HashMap::new(),
+            always: Vec::new(),
             by_puid: HashMap::new(),
             by_extension: HashMap::new(),
             skipped: Vec::new(),
@@ -263,41 +298,93 @@ impl Registry {
             {
                 Ok(parsed) => {
                     reg.formats[format].has_signature = true;
-                    let mut required = Vec::new();
+                    let index = reg.signatures.len() as u32;
+                    let mut runs = Vec::new();
+                    let mut alternatives = Vec::new();
+                    let mut fixed = Vec::new();
                     let mut sequences = Vec::new();
-                    for (seq, runs) in parsed {
-                        for run in runs {
-                            for t in run.windows(3).step_by(3).take(4) {
-                                required.push(Trigrams::hash(t[0], t[1], t[2]));
-                            }
+                    for (seq, r, alt) in parsed {
+                        runs.extend(r);
+                        alternatives.extend(alt);
+                        if seq.anchor != Anchor::Var {
+                            fixed.extend(seq.pattern.fixed_bytes().into_iter().map(
+                                |(pos, byte)| Fixed {
+                                    anchor: seq.anchor,
+                                    pos,
+                                    byte,
+                                },
+                            ));
                         }
                         sequences.push(seq);
                     }
                     sequences.sort_by_key(|s| s.anchor as u8);
-                    required.sort_unstable();
-                    required.dedup();
-                    let lead = sequences.first().and_then(|s| match s.anchor {
-                        Anchor::Var => None,
-                        a => s.pattern.first_byte().map(|b| (a, b)),
-                    });
+                    // The rarest bytes first; of equally rare ones, the
+                    // nearest to an end.
+                    fixed.sort_by_key(|f| (commonness(f.byte), f.pos, f.anchor as u8));
+                    fixed.dedup();
+                    let rarest = |t: &&[u8]| t.iter().map(|&b| commonness(b)).sum::<u32>();
+                    let mut several = false;
+                    if let Some(&key) = fixed.first() {
+                        reg.key_fixed(key, index);
+                    } else if let Some(t) =
+                        runs.iter().flat_map(|r| r.windows(3)).min_by_key(rarest)
+                    {
+                        reg.key_trigram(trigram(t[0], t[1], t[2]), index);
+                    } else if let Some(options) = alternatives.first() {
+                        // One key an option: the rarest three bytes of each.
+                        let mut keys: Vec<u16> = options
+                            .iter()
+                            .filter_map(|r| r.windows(3).min_by_key(rarest))
+                            .map(|t| trigram(t[0], t[1], t[2]))
+                            .collect();
+                        keys.sort_unstable();
+                        keys.dedup();
+                        several = keys.len() > 1;
+                        for h in keys {
+                            reg.key_trigram(h, index);
+                        }
+                    } else {
+                        reg.always.push(index);
+                    }
                     reg.signatures.push(Signature {
                         format,
+                        min: sequences.iter().map(|s| s.min).max().unwrap_or(0),
                         sequences,
-                        required,
-                        lead,
+                        fixed: fixed.into_iter().skip(1).take(4).collect(),
+                        keys: several,
                     });
                 }
                 Err(why) => reg.skipped.push(format!("{puid}: {why}")),
             }
         }
-        for (i, sig) in reg.signatures.iter().enumerate() {
-            match sig.lead {
-                Some((Anchor::Bof, b)) => reg.by_first[b as usize].push(i as u32),
-                Some((Anchor::Eof, b)) => reg.by_last[b as usize].push(i as u32),
-                _ => reg.unled.push(i as u32),
-            }
-        }
+        reg.by_fixed.sort_by_key(|t| (t.pos, t.anchor as u8));
         Ok(reg)
+    }
+
+    /// Files signature `index` under the hash of three bytes it needs.
+    fn key_trigram(&mut self, h: u16, index: u32) {
+        self.key_bits[(h >> 6) as usize] |= 1u64 << (h & 63);
+        self.by_key.entry(h).or_default().push(index);
+    }
+
+    /// Files signature `index` under the byte it needs at a fixed place.
+    fn key_fixed(&mut self, key: Fixed, index: u32) {
+        let at = match self
+            .by_fixed
+            .iter()
+            .position(|t| t.anchor == key.anchor && t.pos == key.pos)
+        {
+            Some(at) => at,
+            None => {
+                self.by_fixed.push(FixedTable {
+                    anchor: key.anchor,
+                    pos: key.pos,
+                    by_byte: vec![Vec::new(); 256],
+                });
+                self.by_fixed.len() - 1
+            }
+        };
+        self.by_fixed[at].by_byte[key.byte as usize].push(index);
     }
 
     /// A format by PUID.
@@ -311,7 +398,12 @@ impl Registry {
     }
 }
 
-fn parse_sequence(s: &str) -> Result<(Sequence, Vec<Vec<u8>>), String> {
+/// What a sequence's text gives: the sequence, its runs of three or more
+/// literal bytes (a match holds each), and its alternatives' runs (a
+/// match holds one run of each set).
+type Parsed = (Sequence, Vec<Vec<u8>>, Vec<Vec<Vec<u8>>>);
+
+fn parse_sequence(s: &str) -> Result<Parsed, String> {
     let mut parts = s.splitn(4, ':');
     let (Some(pos), Some(off), Some(max), Some(value)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -332,13 +424,23 @@ fn parse_sequence(s: &str) -> Result<(Sequence, Vec<Vec<u8>>), String> {
     let max = max.or(off).unwrap_or(0).max(min);
     let pattern = pattern::parse(value).map_err(|e| format!("{value:?}: {e}"))?;
     let runs = pattern.literal_runs();
+    let alternatives = pattern.alternative_runs();
     let (anchor, pattern) = match pos {
         "BOF" => (Anchor::Bof, pattern.after_gap(min, Some(max))),
         "EOF" => (Anchor::Eof, pattern.reversed().after_gap(min, Some(max))),
         "VAR" => (Anchor::Var, pattern.after_gap(min, None)),
         other => return Err(format!("position {other:?} is not BOF, EOF or VAR")),
     };
-    Ok((Sequence { anchor, pattern }, runs))
+    let min = pattern.min_width();
+    Ok((
+        Sequence {
+            anchor,
+            pattern,
+            min,
+        },
+        runs,
+        alternatives,
+    ))
 }
 
 /// The record's extension, lower case, from its name (`a/b.TIF` -> `tif`).
@@ -403,68 +505,76 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
         ),
     };
     let end_window = tail.unwrap_or(head);
-    let mut reversed = end_window.to_vec();
-    reversed.reverse();
-    // Built on first need: only signatures that scan far ask it.
-    let mut trigrams: Option<Trigrams> = None;
-    let mut budget = Budget::new(BUDGET);
-    let mut matched = vec![false; reg.formats.len()];
-    let mut any = false;
-    let first = head
-        .first()
-        .map_or(&[][..], |&b| &reg.by_first[b as usize][..]);
-    let last = reversed
-        .first()
-        .map_or(&[][..], |&b| &reg.by_last[b as usize][..]);
-    for &i in first.iter().chain(last).chain(&reg.unled) {
-        let sig = &reg.signatures[i as usize];
-        if matched[sig.format] {
-            continue;
-        }
-        match sig.lead {
-            Some((Anchor::Bof, b)) if head.first() != Some(&b) => continue,
-            Some((Anchor::Eof, b)) if reversed.first() != Some(&b) => continue,
-            _ => {}
-        }
-        if !sig.required.is_empty() {
-            let t = trigrams.get_or_insert_with(|| match tail {
-                Some(t) => Trigrams::of(&[head, t]),
-                None => Trigrams::of(&[head]),
-            });
-            if !sig.required.iter().all(|&h| t.has(h)) {
+    let mut run = Run {
+        reg,
+        head,
+        tail,
+        end_window,
+        reversed: None,
+        budget: Budget::new(BUDGET),
+        matched: Vec::new(),
+        tried: Vec::new(),
+    };
+    // Each signature is reached by its one key (or, keyed by its
+    // alternatives, by the key of each one the windows hold).
+    'keys: {
+        for t in &reg.by_fixed {
+            let window = if t.anchor == Anchor::Eof {
+                end_window
+            } else {
+                head
+            };
+            let Some(&b) = (match t.anchor {
+                Anchor::Eof => window.len().checked_sub(t.pos + 1).map(|p| &window[p]),
+                _ => window.get(t.pos),
+            }) else {
                 continue;
-            }
-        }
-        let all = sig.sequences.iter().all(|seq| match seq.anchor {
-            Anchor::Bof => seq.pattern.matches_at_start(head, &mut budget),
-            Anchor::Eof => seq.pattern.matches_at_start(&reversed, &mut budget),
-            Anchor::Var => {
-                seq.pattern.matches_at_start(head, &mut budget)
-                    || tail.is_some_and(|t| seq.pattern.matches_at_start(t, &mut budget))
-            }
-        });
-        if all {
-            matched[sig.format] = true;
-            any = true;
-        }
-        if budget.exhausted {
-            break;
-        }
-    }
-    let ext = extension(name);
-    if any {
-        let mut keep = matched.clone();
-        for (i, m) in matched.iter().enumerate() {
-            if *m {
-                for &o in &reg.formats[i].over {
-                    keep[o] = false;
+            };
+            for &i in &t.by_byte[b as usize] {
+                if !run.try_signature(i) {
+                    break 'keys;
                 }
             }
         }
-        let mut found: Vec<usize> = (0..keep.len()).filter(|&i| keep[i]).collect();
+        // The keyed hashes met so far, so that a key met twice is
+        // looked up once (allocated only when a key is met).
+        let mut met: Vec<u16> = Vec::new();
+        for w in std::iter::once(head).chain(tail) {
+            for t in w.windows(3) {
+                let h = trigram(t[0], t[1], t[2]);
+                if reg.key_bits[(h >> 6) as usize] & (1u64 << (h & 63)) == 0 || met.contains(&h) {
+                    continue;
+                }
+                met.push(h);
+                for &i in reg.by_key.get(&h).map_or(&[][..], Vec::as_slice) {
+                    if !run.try_signature(i) {
+                        break 'keys;
+                    }
+                }
+            }
+        }
+        for &i in &reg.always {
+            if !run.try_signature(i) {
+                break 'keys;
+            }
+        }
+    }
+    let Run {
+        mut matched,
+        budget,
+        ..
+    } = run;
+    let ext = extension(name);
+    if !matched.is_empty() {
+        matched.sort_unstable();
+        let mut found: Vec<usize> = matched
+            .iter()
+            .copied()
+            .filter(|&f| !matched.iter().any(|&m| reg.formats[m].over.contains(&f)))
+            .collect();
         if found.is_empty() {
             // A priority cycle: keep everything that matched.
-            found = (0..matched.len()).filter(|&i| matched[i]).collect();
+            found = matched;
         }
         let by_ext = ext.as_ref().and_then(|e| {
             found
@@ -562,6 +672,69 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
             .collect(),
         warning,
         cut_short: budget.exhausted,
+    }
+}
+
+/// One identification's matching: the windows, what matched so far
+/// (formats, few) and the budget.
+struct Run<'a> {
+    reg: &'a Registry,
+    head: &'a [u8],
+    tail: Option<&'a [u8]>,
+    end_window: &'a [u8],
+    /// The end window last byte first, made when an EOF sequence is
+    /// first matched.
+    reversed: Option<Vec<u8>>,
+    budget: Budget,
+    matched: Vec<usize>,
+    /// The signatures of several keys tried so far.
+    tried: Vec<u32>,
+}
+
+impl Run<'_> {
+    /// Matches signature `i` unless its format matched already or a
+    /// quick check rules it out; `false` once the budget is spent.
+    fn try_signature(&mut self, i: u32) -> bool {
+        let sig = &self.reg.signatures[i as usize];
+        let longest = self.head.len().max(self.tail.map_or(0, <[u8]>::len));
+        if sig.keys {
+            if self.tried.contains(&i) {
+                return true;
+            }
+            self.tried.push(i);
+        }
+        if self.matched.contains(&sig.format)
+            || sig.min > longest
+            || !sig
+                .fixed
+                .iter()
+                .all(|f| f.holds(self.head, self.end_window))
+        {
+            return true;
+        }
+        let (head, tail, end) = (self.head, self.tail, self.end_window);
+        let budget = &mut self.budget;
+        let reversed = &mut self.reversed;
+        let all = sig.sequences.iter().all(|seq| match seq.anchor {
+            Anchor::Bof => seq.min <= head.len() && seq.pattern.matches_at_start(head, budget),
+            Anchor::Eof => {
+                seq.min <= end.len()
+                    && seq.pattern.matches_at_start(
+                        reversed.get_or_insert_with(|| end.iter().rev().copied().collect()),
+                        budget,
+                    )
+            }
+            Anchor::Var => {
+                (seq.min <= head.len() && seq.pattern.matches_at_start(head, budget))
+                    || tail.is_some_and(|t| {
+                        seq.min <= t.len() && seq.pattern.matches_at_start(t, budget)
+                    })
+            }
+        });
+        if all {
+            self.matched.push(sig.format);
+        }
+        !self.budget.exhausted
     }
 }
 

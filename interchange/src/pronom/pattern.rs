@@ -331,6 +331,32 @@ impl Pattern {
         runs
     }
 
+    /// For each set of alternatives whose every option has three or more
+    /// literal bytes in a row: those runs, one an option (a match holds
+    /// one of them).
+    pub fn alternative_runs(&self) -> Vec<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for e in &self.elems {
+            if let Elem::Alt(options) = e {
+                let runs: Vec<Vec<u8>> = options
+                    .iter()
+                    .filter_map(|o| {
+                        Pattern {
+                            elems: vec![Elem::Seq(o.clone())],
+                        }
+                        .literal_runs()
+                        .into_iter()
+                        .next()
+                    })
+                    .collect();
+                if runs.len() == options.len() {
+                    out.push(runs);
+                }
+            }
+        }
+        out
+    }
+
     /// The same pattern read backwards, for matching from the end of a
     /// file on a reversed window.
     pub fn reversed(&self) -> Pattern {
@@ -374,6 +400,50 @@ impl Pattern {
         }
     }
 
+    /// The fewest bytes a match spans (gaps at their minimum, the
+    /// narrowest alternative): a window shorter than this cannot match.
+    pub fn min_width(&self) -> usize {
+        self.elems
+            .iter()
+            .map(|e| match e {
+                Elem::Seq(atoms) => width(atoms),
+                Elem::Gap { min, .. } => *min as usize,
+                Elem::Alt(options) => options.iter().map(|o| width(o)).min().unwrap_or(0),
+            })
+            .sum()
+    }
+
+    /// The bytes a match must have at fixed positions from its start:
+    /// the literal bytes of the pattern's leading part where every
+    /// element before them has one width (fixed gaps, alternatives of
+    /// one width), as `(position, byte)`.
+    pub fn fixed_bytes(&self) -> Vec<(usize, u8)> {
+        let mut out = Vec::new();
+        let mut pos = 0usize;
+        for e in &self.elems {
+            match e {
+                Elem::Seq(atoms) => {
+                    for a in atoms {
+                        if let Atom::Byte(b) = a {
+                            out.push((pos, *b));
+                        }
+                        pos += a.width();
+                    }
+                }
+                Elem::Gap { min, max } if *max == Some(*min) => pos += *min as usize,
+                Elem::Alt(options) => {
+                    let w = width(&options[0]);
+                    if options.iter().any(|o| width(o) != w) {
+                        break;
+                    }
+                    pos += w;
+                }
+                Elem::Gap { .. } => break,
+            }
+        }
+        out
+    }
+
     /// Whether the pattern matches `data` starting at its first byte
     /// (trailing bytes are free). `false` too when the budget runs out.
     pub fn matches_at_start(&self, data: &[u8], budget: &mut Budget) -> bool {
@@ -403,14 +473,19 @@ impl Pattern {
                 seq_at(o, data, pos) && self.go(i + 1, pos + width(o), data, budget, failed)
             }),
             Elem::Gap { min, max } => {
-                let seen = failed.get_or_insert_with(Failed::default);
-                // Past MAX_MEMO entries failures are no longer remembered:
-                // memory stays bounded, and time is the budget's.
-                if seen.contains(&(i as u32, pos as u32)) {
-                    return false;
-                }
-                if seen.len() < MAX_MEMO {
-                    seen.insert((i as u32, pos as u32));
+                // A leading gap is entered once (at 0) and needs no
+                // memory of failures, nor its allocation.
+                if i > 0 {
+                    let seen = failed.get_or_insert_with(Failed::default);
+                    // Past MAX_MEMO entries failures are no longer
+                    // remembered: memory stays bounded, and time is the
+                    // budget's.
+                    if seen.contains(&(i as u32, pos as u32)) {
+                        return false;
+                    }
+                    if seen.len() < MAX_MEMO {
+                        seen.insert((i as u32, pos as u32));
+                    }
                 }
                 let first = pos + *min as usize;
                 if first > data.len() {
@@ -570,6 +645,21 @@ mod tests {
         assert!(!m("41[0000:1000]", b"A\x10\x01"));
         assert!(m("[!0000]", b"\x00\x01"));
         assert!(!m("[!0000]", b"\x00\x00"));
+        // What every match must have.
+        let p = parse("41{2}(4243|4445)??46{1-2}47").unwrap();
+        assert_eq!(p.min_width(), 1 + 2 + 2 + 1 + 1 + 1 + 1);
+        assert_eq!(p.fixed_bytes(), [(0, 0x41), (6, 0x46)]);
+        assert_eq!(
+            p.after_gap(3, Some(3)).fixed_bytes(),
+            [(3, 0x41), (9, 0x46)]
+        );
+        assert!(p.after_gap(0, Some(3)).fixed_bytes().is_empty());
+        assert!(p.alternative_runs().is_empty());
+        let p = parse("3C(48544D4C|68746D6C)(41|42)").unwrap();
+        assert_eq!(
+            p.alternative_runs(),
+            [vec![b"HTML".to_vec(), b"html".to_vec()]]
+        );
         let rev = parse("[0100:0200]").unwrap().reversed();
         assert!(rev.matches_at_start(b"\xff\x01", &mut Budget::new(10)));
         assert!(!rev.matches_at_start(b"\x01\x02", &mut Budget::new(10)));
