@@ -29,8 +29,8 @@ use crate::recovery;
 use crate::v2::head::{self, Head};
 use crate::v2::outboard::{self, Pieces};
 use crate::v2::{
-    bundle_entry, entries, index, page, page_entry, public, tree, BUNDLE_TARGET, ENTRIES_ENTRY,
-    HEAD_ENTRY, INDEX_ENTRY, PAGE_RECORDS, PUBLIC_ENTRY, SIGNATURES_ENTRY,
+    bundle_entry, entries, events, index, page, page_entry, public, tree, BUNDLE_TARGET,
+    ENTRIES_ENTRY, HEAD_ENTRY, INDEX_ENTRY, PAGE_RECORDS, PUBLIC_ENTRY, SIGNATURES_ENTRY,
 };
 use crate::writer::{RecordMeta, RecordSource, WriterOptions, COMPRESS_MAX};
 use crate::{Error, Result};
@@ -520,6 +520,20 @@ pub struct ArchiveWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     parity_members: usize,
     parities: Vec<Kept>,
     parity_spill: Spill,
+    /// The event log to write (format 2.1, [`ArchiveWriter::log_events`]).
+    log: Option<LogSlot>,
+}
+
+/// The event log being written: the events so far, the plaintext length
+/// reserved, the placeholder entry once written, and the tally of the
+/// records written (format 2.1, [`events`]).
+struct LogSlot {
+    log: events::Log,
+    reserve: usize,
+    tool: String,
+    /// The placeholder's place in the output's entries.
+    at: Option<usize>,
+    tally: events::Tally,
 }
 
 impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
@@ -608,6 +622,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             parity_members: 0,
             parities: Vec::new(),
             parity_spill: Spill::default(),
+            log: None,
         };
         w.out
             .plain(crate::MIMETYPE_ENTRY, crate::MEDIA_TYPE.as_bytes())?;
@@ -683,6 +698,9 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// one when they would take it past [`BUNDLE_TARGET`]), its facts into
     /// the current page (written when it holds [`PAGE_RECORDS`]).
     pub fn add_record(&mut self, meta: RecordMeta, source: RecordSource<'_>) -> Result<()> {
+        if let Some(l) = &mut self.log {
+            l.tally.record(&meta);
+        }
         catalog::check_record_path(&meta.path).map_err(|what| Error::Unsupported {
             path: meta.path.clone(),
             what,
@@ -798,6 +816,8 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             }
         }
         if self.bundle.is_none() {
+            // The event log's entry stands before the first bundle.
+            self.open_log()?;
             starts = !self.bundles.is_empty();
             let number = self.bundles.len() as u64;
             let mut id = [0u8; 16];
@@ -902,6 +922,16 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     pub fn finish(mut self) -> Result<W> {
         self.flush_page()?;
         self.close_bundle()?;
+        if let Some(common) = self.log_common() {
+            let first = events::ingestion(
+                &common,
+                self.records,
+                self.bytes,
+                self.empty_dirs.len() as u64,
+            );
+            self.open_log()?;
+            self.close_log(&common, first)?;
+        }
         let pages = std::mem::take(&mut self.pages);
         let sealed_pages: Vec<Kept> = pages.iter().map(|p| p.sealed).collect();
         let mut index_id = [0u8; 16];
@@ -1013,6 +1043,103 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
 }
 
 impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
+    /// Writes an event log into the archive (format 2.1, SPEC §36,
+    /// [`events`]): `previous`'s events (an earlier generation's log, or
+    /// an empty one), then `extra` (a bag's validation, a re-keying), then
+    /// this writing's own, made when it finishes: ingestion (modification
+    /// for a dependent generation), the format identification and the
+    /// rendering of the records written, as counts. `tool` names the
+    /// program and its version. Call before the first record; the log's
+    /// entry is reserved then, so its size does not depend on the counts.
+    pub fn log_events(
+        &mut self,
+        tool: &str,
+        mut previous: events::Log,
+        extra: Vec<events::Event>,
+    ) -> Result<()> {
+        if self.last_path.is_some() || self.log.is_some() {
+            return Err(Error::invalid(
+                events::EVENTS_ENTRY,
+                "the event log is set once, before the first record",
+            ));
+        }
+        previous.events.extend(extra);
+        let reserve = previous.reservation(3)?;
+        self.log = Some(LogSlot {
+            log: previous,
+            reserve,
+            tool: events::cut(tool, events::MAX_TOOL).to_owned(),
+            at: None,
+            tally: events::Tally::default(),
+        });
+        Ok(())
+    }
+
+    /// What this writing's events share, when it writes a log.
+    fn log_common(&self) -> Option<events::Common> {
+        self.log.as_ref().map(|l| events::Common {
+            generation: self.sequence,
+            time: self.created,
+            issuer: self.issuer.as_ref().map(|k| k.public()),
+            tool: l.tool.clone(),
+        })
+    }
+
+    /// Writes the event log's placeholder (zeros of the entry's final
+    /// size) if a log is asked for and it is not written yet.
+    fn open_log(&mut self) -> Result<()> {
+        let Some(l) = &self.log else {
+            return Ok(());
+        };
+        if l.at.is_some() {
+            return Ok(());
+        }
+        let size = events::ID_LEN as u64 + crypto::sealed_len(l.reserve as u64);
+        debug_assert!(size <= events::MAX_ENTRY);
+        self.out
+            .plain(events::EVENTS_ENTRY, &vec![0; size as usize])?;
+        let at = self.out.entries.len() - 1;
+        if let Some(l) = &mut self.log {
+            l.at = Some(at);
+        }
+        Ok(())
+    }
+
+    /// Adds this writing's events (`first`, then the identification and
+    /// the rendering of the records written), seals the log and writes it
+    /// over its placeholder, local header and all.
+    fn close_log(&mut self, common: &events::Common, first: events::Event) -> Result<()> {
+        let Some(mut l) = self.log.take() else {
+            return Ok(());
+        };
+        let at = l.at.ok_or_else(|| {
+            Error::invalid(events::EVENTS_ENTRY, "the log's place was not reserved")
+        })?;
+        l.log.events.push(first);
+        l.log.events.push(l.tally.identification(common));
+        l.log.events.push(l.tally.rendering(common, &self.decoders));
+        let mut id = [0u8; 16];
+        self.rng.fill_bytes(&mut id);
+        let bytes = l
+            .log
+            .seal(l.reserve, &self.data_key, &self.archive_id, id)?;
+        let e = &mut self.out.entries[at];
+        if bytes.len() as u64 != e.size {
+            return Err(Error::invalid(
+                events::EVENTS_ENTRY,
+                format!("{} bytes where {} were reserved", bytes.len(), e.size),
+            ));
+        }
+        e.crc32 = crc32fast::hash(&bytes);
+        e.blake3 = *blake3::hash(&bytes).as_bytes();
+        let header = container::local_header(&e.name, e.size, e.crc32);
+        self.out.w.seek(SeekFrom::Start(e.offset)).map_err(io)?;
+        self.out.w.write_all(&header).map_err(io)?;
+        self.out.w.write_all(&bytes).map_err(io)?;
+        self.out.w.seek(SeekFrom::End(0)).map_err(io)?;
+        Ok(())
+    }
+
     /// Adds a catalog member's sealed bytes to the open parity stripe,
     /// keeping the stripe aside when it is full.
     fn add_parity(&mut self, sealed: &[u8]) -> Result<()> {

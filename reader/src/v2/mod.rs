@@ -14,6 +14,7 @@
 //! [`Unlocked`]: crate::Unlocked
 
 pub(crate) mod catalog;
+pub mod events;
 pub(crate) mod open;
 pub(crate) mod prove;
 pub(crate) mod repair;

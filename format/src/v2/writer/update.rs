@@ -302,6 +302,20 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
         self.w.add_empty_dir(path)
     }
 
+    /// Writes an event log into the generation (format 2.1, SPEC §36):
+    /// `previous` (the previous generation's log), `extra`, then a
+    /// modification event for this generation and the identification and
+    /// rendering of the records it writes. As
+    /// [`ArchiveWriter::log_events`]; call before the first record.
+    pub fn log_events(
+        &mut self,
+        tool: &str,
+        previous: crate::v2::events::Log,
+        extra: Vec<crate::v2::events::Event>,
+    ) -> Result<()> {
+        self.w.log_events(tool, previous, extra)
+    }
+
     /// The bundle list's length before this file's bundles.
     fn inherited_bundles(&self) -> u64 {
         self.prev.bundles.len() as u64
@@ -489,6 +503,12 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
         }
         self.w.close_bundle()?;
         let sequence = self.prev.head.sequence + 1;
+        if let Some(common) = self.w.log_common() {
+            let first =
+                crate::v2::events::modification(&common, self.records, self.bytes, &changes);
+            self.w.open_log()?;
+            self.w.close_log(&common, first)?;
+        }
         // This file's pages, copied in after its bundles.
         let mut lines = std::mem::take(&mut self.lines);
         {
