@@ -109,7 +109,11 @@ impl IssuerKey {
 /// Formats a key file: a comment line and the tagged key line. The text
 /// is built in one zeroizing string sized up front (no reallocation), and
 /// the hex of the key is wiped too.
-pub fn format_key_file(tag: &str, key: &[u8; 32], comment: &str) -> Zeroizing<String> {
+pub fn format_key_file<const N: usize>(
+    tag: &str,
+    key: &[u8; N],
+    comment: &str,
+) -> Zeroizing<String> {
     let hex = Zeroizing::new(crate::hex::encode(key));
     let mut out = Zeroizing::new(String::with_capacity(
         comment.len() + tag.len() + hex.len() + 5,
@@ -122,9 +126,11 @@ pub fn format_key_file(tag: &str, key: &[u8; 32], comment: &str) -> Zeroizing<St
 
 /// The tags a key file line may have; anything else on a key line is not
 /// repeated in errors, as it may be a key itself.
-const KNOWN_TAGS: [&str; 6] = [
+const KNOWN_TAGS: [&str; 8] = [
     RECIPIENT_PUBLIC,
     RECIPIENT_SECRET,
+    crate::pq::RECIPIENT_PUBLIC,
+    crate::pq::RECIPIENT_SECRET,
     ISSUER_PUBLIC,
     ISSUER_SECRET,
     crate::v2::witness::WITNESS_PUBLIC,
@@ -134,6 +140,27 @@ const KNOWN_TAGS: [&str; 6] = [
 /// Parses a key file's text, expecting the given tag. `path` names the
 /// file in errors.
 pub fn parse_key_file(text: &str, tag: &'static str, path: &str) -> Result<Zeroizing<[u8; 32]>> {
+    parse_key_line(text, tag, path)
+}
+
+/// The tag of a key file's key line, if it is one of the known tags (so
+/// that a command can take either kind of recipient or identity).
+pub fn key_file_tag(text: &str) -> Option<&'static str> {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))?;
+    let (t, _) = line.split_once(' ')?;
+    KNOWN_TAGS.iter().find(|k| **k == t).copied()
+}
+
+/// As [`parse_key_file`], for a key of `N` bytes (an X-Wing public key
+/// is 1216).
+pub fn parse_key_line<const N: usize>(
+    text: &str,
+    tag: &'static str,
+    path: &str,
+) -> Result<Zeroizing<[u8; N]>> {
     let bad = |reason: String| Error::KeyFile {
         path: path.to_owned(),
         expected: tag,
@@ -166,10 +193,10 @@ pub fn parse_key_file(text: &str, tag: &'static str, path: &str) -> Result<Zeroi
         if !lower_hex {
             return Err(bad("key is not lower-case hex".into()));
         }
-        if v.len() != 64 {
-            return Err(bad("key is not 32 bytes".into()));
+        if v.len() != 2 * N {
+            return Err(bad(format!("key is not {N} bytes")));
         }
-        let mut key = Zeroizing::new([0u8; 32]);
+        let mut key = Zeroizing::new([0u8; N]);
         for (o, p) in key.iter_mut().zip(v.as_bytes().chunks_exact(2)) {
             let digit = |c: u8| if c <= b'9' { c - b'0' } else { c - b'a' + 10 };
             *o = digit(p[0]) << 4 | digit(p[1]);

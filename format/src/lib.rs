@@ -92,6 +92,7 @@ pub mod keys;
 pub mod manifest;
 pub mod media;
 pub mod pack;
+pub mod pq;
 pub mod quorum;
 pub mod recovery;
 pub mod time;
