@@ -12,7 +12,7 @@ use legation_format::manifest::DecoderRef;
 use legation_format::pack::Renderer;
 use legation_format::writer::RecordMeta;
 use legation_meter::MeterConfig;
-use legation_reader::decode::{DecodeError, Host, Loaded, Rendered};
+use legation_reader::decode::{DecodeError, Facts, Host, Loaded, Rendered};
 
 /// A decoder ready to store: metered bytes and what it declares.
 pub struct Prepared {
@@ -215,7 +215,7 @@ impl Renderer for PackRenderer {
                 size,
                 cap: self.cap(),
             }),
-            Some(b) => self.host.render(&loaded, &meta.path, b),
+            Some(b) => self.host.render(&loaded, Facts::of_meta(meta), b),
         };
         self.record(meta, outcome);
     }
@@ -237,9 +237,9 @@ impl Renderer for PackRenderer {
         let mut outcomes: Vec<Option<Result<Rendered, DecodeError>>> =
             batch.iter().map(|_| None).collect();
         for (loaded, members) in &groups {
-            let records: Vec<(&str, &[u8])> = members
+            let records: Vec<(Facts, &[u8])> = members
                 .iter()
-                .map(|&i| (batch[i].0.path.as_str(), batch[i].1))
+                .map(|&i| (Facts::of_meta(batch[i].0), batch[i].1))
                 .collect();
             for (&i, outcome) in members.iter().zip(self.host.render_each(loaded, &records)) {
                 outcomes[i] = Some(outcome);

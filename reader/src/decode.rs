@@ -26,7 +26,7 @@ pub(crate) mod abi;
 /// What a decoder declares about itself in its `legation.decoder` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecoderInfo {
-    /// ABI version (1).
+    /// ABI version: 1, or 2 for a decoder given the record's facts.
     pub abi: u32,
     /// Decoder name.
     pub name: String,
@@ -38,8 +38,98 @@ pub struct DecoderInfo {
     pub pages: bool,
 }
 
-/// The ABI version this host speaks.
+/// The ABI version of decoders that see the record's bytes alone.
 pub const ABI_VERSION: u32 = 1;
+
+/// The ABI version (format 2.1) of decoders that are also given the
+/// record's [`Facts`]: every call's input is the facts block, then the
+/// record (SPEC §12.3).
+pub const ABI_FACTS: u32 = 2;
+
+/// Most bytes of each field of a facts block; a longer value is cut back
+/// to the last whole UTF-8 character within it (SPEC §12.3).
+pub const FACT_CAP: usize = 4096;
+
+/// What a decoder of ABI 2 is told about the record it decodes: its path,
+/// media type and title, as the catalog record states them (SPEC §12.3).
+/// Decoders of ABI 1 are given none of it; for them only `path` counts,
+/// to name the record in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts<'a> {
+    /// The record's path.
+    pub path: &'a str,
+    /// Its media type.
+    pub media_type: &'a str,
+    /// Its title: the Dublin Core title, else the last segment of the path.
+    pub title: &'a str,
+}
+
+impl<'a> Facts<'a> {
+    /// The facts a catalog record states.
+    pub fn of(rec: &'a legation_format::catalog::CatalogRecord) -> Self {
+        Facts {
+            path: &rec.path,
+            media_type: &rec.media_type,
+            title: &rec.title,
+        }
+    }
+
+    /// The facts of a record being packed, as its catalog record will
+    /// state them: the title, when none is given, is the last segment of
+    /// the path (as writers store it).
+    pub fn of_meta(meta: &'a legation_format::writer::RecordMeta) -> Self {
+        let title = if meta.title.is_empty() {
+            meta.path.rsplit('/').next().unwrap_or(&meta.path)
+        } else {
+            &meta.title
+        };
+        Facts {
+            path: &meta.path,
+            media_type: &meta.media_type,
+            title,
+        }
+    }
+
+    /// The facts block a decoder of ABI 2 is given before the record:
+    /// `LE32(len) || bytes` for the path, the media type and the title in
+    /// that order, each cut to [`FACT_CAP`] bytes (SPEC §12.3).
+    pub fn block(&self) -> Vec<u8> {
+        let fields = [self.path, self.media_type, self.title].map(|f| cut(f, FACT_CAP));
+        let mut out = Vec::with_capacity(12 + fields.iter().map(|f| f.len()).sum::<usize>());
+        for f in fields {
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(f.as_bytes());
+        }
+        out
+    }
+}
+
+/// Facts that name a record by `path` alone (no media type, no title):
+/// enough for decoders of ABI 1, which are given no facts.
+impl<'a> From<&'a str> for Facts<'a> {
+    fn from(path: &'a str) -> Self {
+        Facts {
+            path,
+            media_type: "",
+            title: "",
+        }
+    }
+}
+
+impl<'a> From<&'a String> for Facts<'a> {
+    fn from(path: &'a String) -> Self {
+        Facts::from(path.as_str())
+    }
+}
+
+/// `text` cut to at most `cap` bytes, at the end of a whole character.
+fn cut(text: &str, cap: usize) -> &str {
+    let mut end = text.len().min(cap);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
 
 /// Limits a host enforces itself (the module carries fuel, depth and
 /// memory limits of its own).
@@ -378,14 +468,24 @@ impl Host {
         Ok(loaded)
     }
 
-    /// Runs one call and returns the canonical CBOR of the document, checked.
-    pub fn run(
+    /// Runs one call on the record `input`, named by (and, for a decoder
+    /// of ABI 2, given) its facts, and returns the canonical CBOR of the
+    /// document, checked.
+    pub fn run<'a>(
         &self,
         decoder: &Loaded,
         call: Call,
-        record: &str,
+        record: impl Into<Facts<'a>>,
         input: &[u8],
     ) -> Result<Vec<u8>, DecodeError> {
+        let facts = record.into();
+        self.within_cap(facts.path, input)?;
+        let input = self.call_input(decoder, &facts, input);
+        self.call(decoder, call, facts.path, &input)
+    }
+
+    /// A record over the record cap is not decoded (SPEC §15.2).
+    fn within_cap(&self, record: &str, input: &[u8]) -> Result<(), DecodeError> {
         if input.len() as u64 > self.limits.record_cap {
             return Err(DecodeError::TooLarge {
                 record: record.into(),
@@ -393,6 +493,34 @@ impl Host {
                 cap: self.limits.record_cap,
             });
         }
+        Ok(())
+    }
+
+    /// What a call of `decoder` is given for a record: its bytes, after
+    /// the facts block for a decoder of ABI 2 (SPEC §12.3).
+    fn call_input<'i>(
+        &self,
+        decoder: &Loaded,
+        facts: &Facts<'_>,
+        record: &'i [u8],
+    ) -> std::borrow::Cow<'i, [u8]> {
+        if decoder.info.abi == ABI_FACTS {
+            let mut input = facts.block();
+            input.extend_from_slice(record);
+            std::borrow::Cow::Owned(input)
+        } else {
+            std::borrow::Cow::Borrowed(record)
+        }
+    }
+
+    /// One call on `input` as the module is given it, checked.
+    fn call(
+        &self,
+        decoder: &Loaded,
+        call: Call,
+        record: &str,
+        input: &[u8],
+    ) -> Result<Vec<u8>, DecodeError> {
         let compiled = self.compiled(decoder, record)?;
         let out = compiled.call(call, input, self.limits.output_cap, self.limits.watchdog);
         self.checked_output(decoder, record, out)
@@ -501,34 +629,39 @@ impl Host {
     /// before the next is decoded, so a multi-page scan never holds more
     /// than one page (SPEC §15.2). Returns the main document, the number
     /// of pages and the render hash.
-    pub fn render_with(
+    pub fn render_with<'a>(
         &self,
         decoder: &Loaded,
-        record: &str,
+        record: impl Into<Facts<'a>>,
         input: &[u8],
         each: &mut dyn FnMut(u32, &[u8]),
     ) -> Result<Rendered, DecodeError> {
-        let main = self.run(decoder, Call::Decode, record, input)?;
-        self.render_pages(decoder, record, input, main, each)
+        let facts = record.into();
+        self.within_cap(facts.path, input)?;
+        let input = self.call_input(decoder, &facts, input);
+        let main = self.call(decoder, Call::Decode, facts.path, &input)?;
+        self.render_pages(decoder, &facts, &input, main, each)
     }
 
     /// The rest of rendering a record whose main document is `main`: its
-    /// pages, one call each, and the render hash.
+    /// pages, one call each on `input` (as the module is given it), and
+    /// the render hash.
     fn render_pages(
         &self,
         decoder: &Loaded,
-        record: &str,
+        facts: &Facts<'_>,
         input: &[u8],
         main: Vec<u8>,
         each: &mut dyn FnMut(u32, &[u8]),
     ) -> Result<Rendered, DecodeError> {
+        let record = facts.path;
         let pages = page_count(&main, &self.limits.view);
         self.may_ask_pages(decoder, record, pages)?;
-        let mut hash = RenderHasher::new();
+        let mut hash = RenderHasher::for_decoder(&decoder.info, facts);
         hash.document(&main);
         each(0, &main);
         for p in 0..pages {
-            let page = self.run(decoder, Call::Page(p), record, input)?;
+            let page = self.call(decoder, Call::Page(p), record, input)?;
             hash.document(&page);
             each(p + 1, &page);
         }
@@ -547,57 +680,58 @@ impl Host {
     /// ([`Compiled::call_each`]), which spares a worker process one round
     /// trip per record. Pages are asked one call each, as by
     /// [`Host::render`].
-    pub fn render_each(
+    pub fn render_each<'a, R: Into<Facts<'a>> + Copy>(
         &self,
         decoder: &Loaded,
-        records: &[(&str, &[u8])],
+        records: &[(R, &[u8])],
     ) -> Vec<Result<Rendered, DecodeError>> {
+        let facts: Vec<Facts<'a>> = records.iter().map(|(r, _)| (*r).into()).collect();
         let mut results: Vec<Option<Result<Rendered, DecodeError>>> =
             records.iter().map(|_| None).collect();
         let mut sent = Vec::new();
         let mut inputs = Vec::new();
         let mut compiled = None;
-        for (i, (record, input)) in records.iter().enumerate() {
-            if input.len() as u64 > self.limits.record_cap {
-                results[i] = Some(Err(DecodeError::TooLarge {
-                    record: (*record).to_owned(),
-                    size: input.len() as u64,
-                    cap: self.limits.record_cap,
-                }));
+        for (i, (facts, (_, input))) in facts.iter().zip(records).enumerate() {
+            if let Err(e) = self.within_cap(facts.path, input) {
+                results[i] = Some(Err(e));
                 continue;
             }
-            match self.compiled(decoder, record) {
+            match self.compiled(decoder, facts.path) {
                 Ok(c) => {
                     compiled = Some(c);
                     sent.push(i);
-                    inputs.push(*input);
+                    inputs.push(self.call_input(decoder, facts, input));
                 }
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
         if let Some(compiled) = compiled {
+            let slices: Vec<&[u8]> = inputs.iter().map(|i| &i[..]).collect();
             let outs = compiled.call_each(
                 Call::Decode,
-                &inputs,
+                &slices,
                 self.limits.output_cap,
                 self.limits.watchdog,
             );
-            for (&i, out) in sent.iter().zip(outs) {
-                let (record, input) = records[i];
-                results[i] = Some(self.checked_output(decoder, record, out).and_then(|main| {
-                    self.render_pages(decoder, record, input, main, &mut |_, _| {})
-                }));
+            for ((&i, input), out) in sent.iter().zip(&slices).zip(outs) {
+                let facts = &facts[i];
+                results[i] = Some(
+                    self.checked_output(decoder, facts.path, out)
+                        .and_then(|main| {
+                            self.render_pages(decoder, facts, input, main, &mut |_, _| {})
+                        }),
+                );
             }
         }
         results
             .into_iter()
-            .zip(records)
-            .map(|(r, (record, _))| {
+            .zip(&facts)
+            .map(|(r, facts)| {
                 r.unwrap_or_else(|| {
                     // An engine that answered fewer calls than it was given.
                     Err(DecodeError::Host {
                         decoder: decoder.label.clone(),
-                        record: (*record).to_owned(),
+                        record: facts.path.to_owned(),
                         reason: "the engine gave no answer for this record".into(),
                     })
                 })
@@ -606,10 +740,10 @@ impl Host {
     }
 
     /// [`Host::render_with`], dropping the pages once hashed.
-    pub fn render(
+    pub fn render<'a>(
         &self,
         decoder: &Loaded,
-        record: &str,
+        record: impl Into<Facts<'a>>,
         input: &[u8],
     ) -> Result<Rendered, DecodeError> {
         self.render_with(decoder, record, input, &mut |_, _| {})
@@ -617,19 +751,20 @@ impl Host {
 
     /// Page `page` (0-based) of a record whose main document announced
     /// `pages` pages: one call of `legation_decode_page`, checked.
-    pub fn page(
+    pub fn page<'a>(
         &self,
         decoder: &Loaded,
-        record: &str,
+        record: impl Into<Facts<'a>>,
         input: &[u8],
         page: u32,
         pages: u32,
     ) -> Result<Vec<u8>, DecodeError> {
-        self.may_ask_pages(decoder, record, pages)?;
+        let record = record.into();
+        self.may_ask_pages(decoder, record.path, pages)?;
         if page >= pages {
             return Err(DecodeError::BadOutput {
                 decoder: decoder.label.clone(),
-                record: record.into(),
+                record: record.path.into(),
                 reason: format!("page {} asked of a record of {pages} pages", page + 1),
             });
         }
@@ -694,6 +829,27 @@ impl RenderHasher {
         RenderHasher(blake3::Hasher::new_derive_key(RENDER_CONTEXT))
     }
 
+    /// A hash of no documents yet, for a record rendered by a decoder of
+    /// ABI 2 that was given the facts block `facts` ([`Facts::block`]):
+    /// its own context, then the block, so that no render hash with facts
+    /// equals one without (SPEC §15.3).
+    pub fn with_facts(facts: &[u8]) -> Self {
+        let mut h = blake3::Hasher::new_derive_key(RENDER_FACTS_CONTEXT);
+        h.update(&(facts.len() as u64).to_le_bytes());
+        h.update(facts);
+        RenderHasher(h)
+    }
+
+    /// The hash a record rendered by `decoder` with `facts` takes: with
+    /// the facts for a decoder of ABI 2, without for one of ABI 1.
+    pub fn for_decoder(decoder: &DecoderInfo, facts: &Facts<'_>) -> Self {
+        if decoder.abi == ABI_FACTS {
+            Self::with_facts(&facts.block())
+        } else {
+            Self::new()
+        }
+    }
+
     /// Adds the next document (main, then pages in order).
     pub fn document(&mut self, cbor: &[u8]) {
         self.0.update(&(cbor.len() as u64).to_le_bytes());
@@ -717,6 +873,10 @@ pub fn render_hash(documents: &[Vec<u8>]) -> [u8; 32] {
 
 /// BLAKE3 key-derivation context of render hashes.
 pub const RENDER_CONTEXT: &str = "legation 2026-11-27 render hash";
+
+/// BLAKE3 key-derivation context of render hashes of records rendered
+/// with their facts (ABI 2, format 2.1).
+pub const RENDER_FACTS_CONTEXT: &str = "legation 2026-12-07 render hash with facts";
 
 /// The page count a document announces (0 without a pages block).
 pub fn page_count(cbor: &[u8], limits: &ViewLimits) -> u32 {
@@ -759,9 +919,9 @@ fn checked<T>(
     let verified = verify(wasm, module_cap).map_err(|e| format!("metering does not hold: {e}"))?;
     let info: DecoderInfo = serde_json::from_str(&facts.description)
         .map_err(|e| format!("legation.decoder section: {e}"))?;
-    if info.abi != ABI_VERSION {
+    if info.abi != ABI_VERSION && info.abi != ABI_FACTS {
         return Err(format!(
-            "ABI version {} (this host speaks {ABI_VERSION})",
+            "ABI version {} (this host speaks {ABI_VERSION} and {ABI_FACTS})",
             info.abi
         ));
     }
@@ -842,7 +1002,7 @@ impl crate::Unlocked {
         each: &mut dyn FnMut(u32, &[u8]),
     ) -> Result<Rendered, RenderError> {
         let (decoder, bytes) = self.decodable(host, rec)?;
-        Ok(host.render_with(&decoder, &rec.path, &bytes, each)?)
+        Ok(host.render_with(&decoder, Facts::of(rec), &bytes, each)?)
     }
 
     /// The record through the archive's raw decoder (see
@@ -869,7 +1029,12 @@ impl crate::Unlocked {
             ..rec.clone()
         };
         let (decoder, bytes) = self.decodable(host, &through_raw)?;
-        Ok(Some(host.render_with(&decoder, &rec.path, &bytes, each)?))
+        Ok(Some(host.render_with(
+            &decoder,
+            Facts::of(rec),
+            &bytes,
+            each,
+        )?))
     }
 
     /// Decodes page `page` (0-based) of a record whose main document
@@ -883,7 +1048,7 @@ impl crate::Unlocked {
         pages: u32,
     ) -> Result<Vec<u8>, RenderError> {
         let (decoder, bytes) = self.decodable(host, rec)?;
-        Ok(host.page(&decoder, &rec.path, &bytes, page, pages)?)
+        Ok(host.page(&decoder, Facts::of(rec), &bytes, page, pages)?)
     }
 
     /// The record's decoder and its bytes, refusing a record over the

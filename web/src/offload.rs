@@ -58,7 +58,7 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use legation_format::catalog::CatalogRecord;
 use legation_format::crypto::DataKey;
 use legation_format::keys::Identity;
-use legation_reader::decode::{DecodeError, Host, HostLimits, RenderError, Rendered};
+use legation_reader::decode::{DecodeError, Facts, Host, HostLimits, RenderError, Rendered};
 use legation_reader::{Archive, Key, Level, Report, Unlocked};
 use legation_viewer::catalog::{Folders, Found, Question, Row};
 use legation_viewer::jobs::{Completer, Job};
@@ -1364,7 +1364,7 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
                 (Some(page), Some(pages)) => {
                     let doc = kept
                         .host
-                        .page(&decoder, &rec.path, &bytes, page as u32, pages as u32)
+                        .page(&decoder, Facts::of(&rec), &bytes, page as u32, pages as u32)
                         .map_err(failed)?;
                     docs.push(&Uint8Array::from(&doc[..]));
                 }
@@ -1374,7 +1374,7 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
                     let mut first = None;
                     let r = kept
                         .host
-                        .render_with(&decoder, &rec.path, &bytes, &mut |n, cbor| {
+                        .render_with(&decoder, Facts::of(&rec), &bytes, &mut |n, cbor| {
                             if n == 1 {
                                 first = Some(Uint8Array::from(cbor));
                             }

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::{respond, DecodeError, Document};
+use crate::{respond, DecodeError, Document, Facts};
 
 /// Start and length of the last block `alloc` handed out. The only memory
 /// `decode` reads as input lies within it. (Atomics compile to plain loads
@@ -79,6 +79,32 @@ pub fn decode_page(
     // Page numbers are unsigned 32-bit numbers carried in an i32 (SPEC
     // §12.3): the bits are the number.
     let result = input(ptr, len).and_then(|input| decode_page(input, page as u32));
+    hand_back(respond(result))
+}
+
+/// `legation_decode` of a decoder of ABI 2: the input is the record's
+/// facts block, then its bytes.
+pub fn decode_with_facts(
+    ptr: i32,
+    len: i32,
+    decode: fn(&[u8], &Facts<'_>) -> Result<Document, DecodeError>,
+) -> i64 {
+    let result = input(ptr, len)
+        .and_then(Facts::split)
+        .and_then(|(facts, record)| decode(record, &facts));
+    hand_back(respond(result))
+}
+
+/// `legation_decode_page` of a decoder of ABI 2.
+pub fn decode_page_with_facts(
+    ptr: i32,
+    len: i32,
+    page: i32,
+    decode_page: fn(&[u8], &Facts<'_>, u32) -> Result<Document, DecodeError>,
+) -> i64 {
+    let result = input(ptr, len)
+        .and_then(Facts::split)
+        .and_then(|(facts, record)| decode_page(record, &facts, page as u32));
     hand_back(respond(result))
 }
 

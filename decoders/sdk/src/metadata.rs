@@ -6,22 +6,30 @@
 //! an array of that length.
 
 /// Length of the description, for the static's type.
-pub const fn metadata_len(name: &str, version: &str, media_types: &[&str], pages: bool) -> usize {
-    write(&mut [], name, version, media_types, pages)
+pub const fn metadata_len(
+    abi: u32,
+    name: &str,
+    version: &str,
+    media_types: &[&str],
+    pages: bool,
+) -> usize {
+    write(&mut [], abi, name, version, media_types, pages)
 }
 
-/// The description: `{"abi":1,"name":...,"version":...,"media_types":[...],"pages":...}`.
+/// The description: `{"abi":1,"name":...,"version":...,"media_types":[...],"pages":...}`
+/// (`"abi":2` for a decoder given the record's facts).
 ///
 /// `N` must be [`metadata_len`] of the same arguments; a control character
 /// in a string, or a wrong `N`, stops the build.
 pub const fn metadata<const N: usize>(
+    abi: u32,
     name: &str,
     version: &str,
     media_types: &[&str],
     pages: bool,
 ) -> [u8; N] {
     let mut out = [0u8; N];
-    let len = write(&mut out, name, version, media_types, pages);
+    let len = write(&mut out, abi, name, version, media_types, pages);
     assert!(len == N, "metadata length mismatch");
     out
 }
@@ -30,12 +38,23 @@ pub const fn metadata<const N: usize>(
 /// full length.
 const fn write(
     out: &mut [u8],
+    abi: u32,
     name: &str,
     version: &str,
     media_types: &[&str],
     pages: bool,
 ) -> usize {
-    let mut at = raw(out, 0, "{\"abi\":1,\"name\":");
+    assert!(abi == 1 || abi == 2, "the SDK writes ABI 1 or 2");
+    let mut at = raw(
+        out,
+        0,
+        if abi == 2 {
+            "{\"abi\":2,"
+        } else {
+            "{\"abi\":1,"
+        },
+    );
+    at = raw(out, at, "\"name\":");
     at = string(out, at, name);
     at = raw(out, at, ",\"version\":");
     at = string(out, at, version);
@@ -95,12 +114,14 @@ mod tests {
     use super::*;
 
     const CSV_LEN: usize = metadata_len(
+        1,
         "csv",
         "1.0.0",
         &["text/csv", "text/tab-separated-values"],
         false,
     );
     static CSV: [u8; CSV_LEN] = metadata::<CSV_LEN>(
+        1,
         "csv",
         "1.0.0",
         &["text/csv", "text/tab-separated-values"],
@@ -117,8 +138,8 @@ mod tests {
 
     #[test]
     fn quotes_and_backslashes_are_escaped() {
-        const LEN: usize = metadata_len("a\"b\\", "2", &[], true);
-        let bytes = metadata::<LEN>("a\"b\\", "2", &[], true);
+        const LEN: usize = metadata_len(1, "a\"b\\", "2", &[], true);
+        let bytes = metadata::<LEN>(1, "a\"b\\", "2", &[], true);
         assert_eq!(
             std::str::from_utf8(&bytes).unwrap(),
             r#"{"abi":1,"name":"a\"b\\","version":"2","media_types":[],"pages":true}"#
@@ -128,6 +149,16 @@ mod tests {
     #[test]
     #[should_panic(expected = "control characters")]
     fn control_characters_are_refused() {
-        metadata_len("a\nb", "1", &[], false);
+        metadata_len(1, "a\nb", "1", &[], false);
+    }
+
+    #[test]
+    fn a_decoder_given_facts_declares_abi_2() {
+        const LEN: usize = metadata_len(2, "tzif", "1.0.0", &["application/x-tzif"], false);
+        let bytes = metadata::<LEN>(2, "tzif", "1.0.0", &["application/x-tzif"], false);
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            r#"{"abi":2,"name":"tzif","version":"1.0.0","media_types":["application/x-tzif"],"pages":false}"#
+        );
     }
 }

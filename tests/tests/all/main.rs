@@ -9,6 +9,7 @@ mod compat;
 mod cost_model;
 mod decoder_items;
 mod engines;
+mod facts;
 mod roundtrip;
 mod series_vectors;
 mod vectors;
