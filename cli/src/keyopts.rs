@@ -43,7 +43,7 @@ impl KeyOpts {
     pub fn keys(&self, prompt: bool) -> Result<Vec<Key>> {
         let mut out = Vec::new();
         for p in &self.identities {
-            out.push(Key::Identity(read_identity(p)?));
+            out.push(read_identity_key(p)?);
         }
         for p in &self.shares {
             let text = read_key_text(p, "share", true)?;
@@ -92,6 +92,20 @@ pub fn read_identity(p: &Path) -> Result<Identity> {
     Ok(Identity::from(k))
 }
 
+/// Reads an identity file of either kind: an X25519 one, or a
+/// post-quantum one (`keygen recipient --pq`, SPEC §7.11).
+pub fn read_identity_key(p: &Path) -> Result<Key> {
+    let text = read_key_text(p, "identity", true)?;
+    let name = p.display().to_string();
+    if keys::key_file_tag(&text) == Some(legation_format::pq::RECIPIENT_SECRET) {
+        return Ok(Key::PqIdentity(
+            legation_format::pq::PqIdentity::from_key_file(&text, &name)?,
+        ));
+    }
+    let k = keys::parse_key_file(&text, keys::RECIPIENT_SECRET, &name)?;
+    Ok(Key::Identity(Identity::from(k)))
+}
+
 /// Reads an issuer public key file (`NAME.pub`) to pin.
 pub fn read_issuer_public(p: &Path) -> Result<[u8; 32]> {
     let text = read_key_text(p, "issuer", false)?;
@@ -118,6 +132,27 @@ pub fn read_recipients(files: &[PathBuf]) -> Result<Vec<[u8; 32]>> {
         )?);
     }
     Ok(recipients)
+}
+
+/// Reads a new archive's recipients of either kind: X25519 public keys,
+/// and post-quantum ones (`keygen recipient --pq`, SPEC §7.11), each
+/// known by its key file's tag.
+pub fn read_all_recipients(
+    files: &[PathBuf],
+) -> Result<(Vec<[u8; 32]>, Vec<legation_format::pq::PqRecipient>)> {
+    let (mut x25519, mut pq) = (Vec::new(), Vec::new());
+    for r in files {
+        let text = read_key_text(r, "recipient", false)?;
+        let name = r.display().to_string();
+        if keys::key_file_tag(&text) == Some(legation_format::pq::RECIPIENT_PUBLIC) {
+            pq.push(legation_format::pq::PqRecipient::from_key_file(
+                &text, &name,
+            )?);
+        } else {
+            x25519.push(*keys::parse_key_file(&text, keys::RECIPIENT_PUBLIC, &name)?);
+        }
+    }
+    Ok((x25519, pq))
 }
 
 /// Reads the issuer's signing key for a new archive.

@@ -151,20 +151,26 @@ impl Keys {
         opts: &WriterOptions,
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> Result<Keys> {
-        Self::draw_for(opts, rng, None, &[])
+        Self::draw_for(opts, rng, None, &[], &[])
     }
 
     /// As [`Keys::draw`], for the series `archive_id` when given (a later
     /// generation of it); else the archive id is drawn too. `quorum`
     /// policies (format 2.0 only, SPEC §7.9) give quorum slots after the
-    /// others.
+    /// others; `pq` recipients (format 2.1, SPEC §7.11) give
+    /// `mlkem768x25519` slots after the X25519 ones.
     pub(crate) fn draw_for(
         opts: &WriterOptions,
         rng: &mut impl rand_core::CryptoRngCore,
         archive_id: Option<[u8; 16]>,
         quorum: &[crate::quorum::Policy],
+        pq: &[crate::pq::PqRecipient],
     ) -> Result<Keys> {
-        if opts.recipients.is_empty() && opts.passphrases.is_empty() && quorum.is_empty() {
+        if opts.recipients.is_empty()
+            && opts.passphrases.is_empty()
+            && quorum.is_empty()
+            && pq.is_empty()
+        {
             return Err(Error::invalid(
                 "archive",
                 "no recipient and no passphrase: nobody could open it",
@@ -214,6 +220,9 @@ impl Keys {
         let mut key_slots = Vec::new();
         for r in &opts.recipients {
             key_slots.push(crypto::x25519_slot(&data_key, &archive_id, r, rng)?);
+        }
+        for r in pq {
+            key_slots.push(crate::pq::pq_slot(&data_key, &archive_id, r, rng));
         }
         for (p, params) in &opts.passphrases {
             key_slots.push(crypto::passphrase_slot(

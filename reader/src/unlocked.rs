@@ -23,6 +23,9 @@ pub enum Key {
     /// A quorum holder's share, unwrapped by `legation share` (SPEC
     /// §7.9): taken with others toward a quorum slot's K.
     Share(legation_format::quorum::Share),
+    /// A post-quantum recipient's secret key (X-Wing, SPEC §7.11, format
+    /// 2.1): opens `mlkem768x25519` slots.
+    PqIdentity(legation_format::pq::PqIdentity),
 }
 
 impl std::fmt::Debug for Key {
@@ -31,6 +34,7 @@ impl std::fmt::Debug for Key {
             Key::Passphrase(_) => f.write_str("Passphrase(<redacted>)"),
             Key::Identity(i) => f.debug_tuple("Identity").field(i).finish(),
             Key::Share(s) => s.fmt(f),
+            Key::PqIdentity(i) => i.fmt(f),
         }
     }
 }
@@ -133,7 +137,8 @@ impl Archive {
                 by_cost.push((i, params));
             }
         }
-        // Identities first: an X25519 slot costs one scalar multiplication.
+        // Identities first: an X25519 slot costs one scalar multiplication,
+        // an X-Wing slot one decapsulation (about 0.1 ms).
         let mut found = keys.iter().find_map(|key| match key {
             Key::Identity(idt) => m.key_slots.iter().enumerate().find_map(|(i, slot)| {
                 matches!(slot, crypto::KeySlot::X25519 { .. })
@@ -141,6 +146,21 @@ impl Archive {
                     .flatten()
                     .map(|dk| (i, dk))
             }),
+            // Post-quantum identities: the seed is expanded once, then one
+            // decapsulation a slot.
+            Key::PqIdentity(idt) => {
+                let public = idt.public();
+                m.key_slots
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, slot)| match slot {
+                        crypto::KeySlot::MlKem768X25519(s) => {
+                            legation_format::pq::open_with_public(s, &id, idt, &public)
+                                .map(|dk| (i, dk))
+                        }
+                        _ => None,
+                    })
+            }
             Key::Passphrase(_) | Key::Share(_) => None,
         });
         // Then the passphrase slots, default cost first in their order,
@@ -764,5 +784,85 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("Passphrase(<redacted>)"), "{shown}");
+        let q = Key::PqIdentity(legation_format::pq::PqIdentity::from_bytes([0x5a; 32]));
+        let shown = format!("{q:?}");
+        assert!(
+            shown.contains("<redacted>") && !shown.contains("5a5a"),
+            "{shown}"
+        );
+    }
+
+    /// A 2.1 archive of one record with an X25519 slot and a post-quantum
+    /// slot (SPEC §7.11), or the post-quantum slot alone.
+    fn pq_archive(with_x25519: bool) -> crate::Archive {
+        use legation_format::pq::PqIdentity;
+        use legation_format::v2::writer::ArchiveWriter;
+        use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
+        use rand_chacha::rand_core::SeedableRng;
+        let opts = WriterOptions {
+            created: 1_767_225_600,
+            issuer: None,
+            recipients: if with_x25519 {
+                vec![Identity::from_bytes([1; 32]).public()]
+            } else {
+                vec![]
+            },
+            passphrases: vec![],
+            embed_spec: false,
+            viewer: None,
+        };
+        let pq = [PqIdentity::from_bytes([2; 32]).public()];
+        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let out = std::io::Cursor::new(Vec::new());
+        let mut w = ArchiveWriter::new_with_slots(out, opts, rng, None, &[], &pq).unwrap();
+        let meta = RecordMeta {
+            path: "register.txt".into(),
+            media_type: "text/plain".into(),
+            ..Default::default()
+        };
+        w.add_record(meta, RecordSource::Bytes(b"one record\n"))
+            .unwrap();
+        let bytes = w.finish().unwrap().into_inner();
+        crate::Archive::open(crate::source::MemSource::new(bytes, "pq.lgn")).unwrap()
+    }
+
+    #[test]
+    fn post_quantum_identities_open_their_slot_only() {
+        use legation_format::pq::PqIdentity;
+        let a = pq_archive(true);
+        let kinds: Vec<_> = a
+            .manifest()
+            .key_slots
+            .iter()
+            .map(std::mem::discriminant)
+            .collect();
+        assert_eq!(kinds.len(), 2);
+        assert!(matches!(
+            a.manifest().key_slots[1],
+            crypto::KeySlot::MlKem768X25519(_)
+        ));
+        let read = |k: Key| {
+            let u = a.unlock(&[k])?;
+            let r = u.find("register.txt")?;
+            u.read_record(&r, 1 << 20)
+        };
+        assert_eq!(
+            read(Key::PqIdentity(PqIdentity::from_bytes([2; 32]))).unwrap(),
+            b"one record\n"
+        );
+        assert_eq!(
+            read(Key::Identity(Identity::from_bytes([1; 32]))).unwrap(),
+            b"one record\n"
+        );
+        let e = read(Key::PqIdentity(PqIdentity::from_bytes([3; 32]))).unwrap_err();
+        assert!(matches!(e, Error::NoKey { slots: 2 }), "{e}");
+        // The post-quantum slot alone: an X25519 identity (all a 2.0
+        // reader could hold) opens no slot, and says so.
+        let alone = pq_archive(false);
+        let e = alone
+            .unlock(&[Key::Identity(Identity::from_bytes([2; 32]))])
+            .err()
+            .unwrap();
+        assert!(matches!(e, Error::NoKey { slots: 1 }), "{e}");
     }
 }

@@ -85,7 +85,7 @@ fn bytes(o: &JsValue, k: &str) -> Option<Vec<u8>> {
 
 /// Names of the members that carry secret bytes (a data key, an identity).
 /// Passphrases travel as JavaScript strings, which cannot be wiped.
-const SECRET_MEMBERS: [&str; 2] = ["key", "identity"];
+const SECRET_MEMBERS: [&str; 3] = ["key", "identity", "pq_identity"];
 
 /// A secret byte array of a received message, copied into memory wiped on
 /// drop; the message's own copy is overwritten with zeros.
@@ -826,6 +826,10 @@ impl Offload for Workers {
                         Key::Identity(i) => {
                             set(&req, "identity", Uint8Array::from(&i.secret()[..]))
                         }
+                        // A post-quantum identity's 32-byte seed (SPEC §7.11).
+                        Key::PqIdentity(i) => {
+                            set(&req, "pq_identity", Uint8Array::from(&i.secret()[..]))
+                        }
                         // Quorum shares (SPEC §7.9) in their binary form.
                         Key::Share(s) => {
                             shares.push(&Uint8Array::from(&s.to_bytes()[..]));
@@ -1401,6 +1405,14 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
                 let mut s = Zeroizing::new([0u8; 32]);
                 s.copy_from_slice(&b);
                 keys.push(Key::Identity(Identity::from(s)));
+            }
+            if let Some(b) = secret_bytes(msg, "pq_identity") {
+                if b.len() != legation_format::pq::SECRET_LEN {
+                    return Err("bad post-quantum identity".into());
+                }
+                let mut s = Zeroizing::new([0u8; legation_format::pq::SECRET_LEN]);
+                s.copy_from_slice(&b);
+                keys.push(Key::PqIdentity(legation_format::pq::PqIdentity::from(s)));
             }
             if let Some(p) = get(msg, "passphrase").as_string() {
                 keys.push(Key::Passphrase(Zeroizing::new(p)));

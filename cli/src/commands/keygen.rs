@@ -1,5 +1,6 @@
 //! `keygen recipient|issuer -o NAME` writes a key pair (the secret key
-//! owner-only); `keygen passphrase` prints a random passphrase.
+//! owner-only; `recipient --pq` a post-quantum one); `keygen passphrase`
+//! prints a random passphrase.
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,33 @@ pub fn keygen(name: &Path, issuer: bool, force: bool) -> Result<u8> {
     let text = keys::format_key_file(ptag, &public, &format!("Legation {kind} public key {fp}"));
     write_new_file(&public_path, text.as_bytes(), false, force)?;
     println!("{ptag} {}", legation_format::hex::encode(&public));
+    eprintln!(
+        "wrote {} (secret) and {}; fingerprint {fp}",
+        secret_path.display(),
+        public_path.display()
+    );
+    Ok(0)
+}
+
+/// `keygen recipient --pq -o NAME`: an X-Wing (ML-KEM-768 + X25519) key
+/// pair (SPEC §7.11, format 2.1): NAME.key holds the 32-byte seed,
+/// NAME.pub the 1216-byte public key.
+pub fn keygen_pq(name: &Path, force: bool) -> Result<u8> {
+    let secret_path = with_suffix(name, "key");
+    let public_path = with_suffix(name, "pub");
+    let identity = legation_format::pq::PqIdentity::generate(&mut OsRng);
+    let public = identity.public();
+    let fp = public.fingerprint();
+    let kind = "post-quantum recipient (ML-KEM-768 + X25519, X-Wing)";
+    let text = identity.to_key_file(&format!("Legation {kind} secret key {fp}. Keep it secret."));
+    write_new_file(&secret_path, text.as_bytes(), true, force)?;
+    let text = public.to_key_file(&format!("Legation {kind} public key {fp}"));
+    write_new_file(&public_path, text.as_bytes(), false, force)?;
+    println!(
+        "{} {}",
+        legation_format::pq::RECIPIENT_PUBLIC,
+        legation_format::hex::encode(public.as_bytes())
+    );
     eprintln!(
         "wrote {} (secret) and {}; fingerprint {fp}",
         secret_path.display(),

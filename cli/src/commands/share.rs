@@ -259,6 +259,9 @@ pub fn share(a: ShareArgs) -> Result<u8> {
         for k in given {
             match k {
                 legation_reader::Key::Share(s) => found.push(s),
+                // Quorum holders are X25519 or passphrase holders (SPEC
+                // §7.9): a post-quantum identity holds no share.
+                legation_reader::Key::PqIdentity(_) => {}
                 legation_reader::Key::Identity(i) => {
                     for slot in &m.key_slots {
                         if let KeySlot::Quorum(q) = slot {

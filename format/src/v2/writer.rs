@@ -562,9 +562,23 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     pub fn new_with_quorum(
         out: W,
         opts: WriterOptions,
+        rng: R,
+        generation: Option<Generation>,
+        quorum: &[crate::quorum::Policy],
+    ) -> Result<Self> {
+        Self::new_with_slots(out, opts, rng, generation, quorum, &[])
+    }
+
+    /// As [`ArchiveWriter::new_with_quorum`], with an `mlkem768x25519`
+    /// slot for each post-quantum recipient of `pq` after the X25519
+    /// slots (format 2.1, SPEC §7.11).
+    pub fn new_with_slots(
+        out: W,
+        opts: WriterOptions,
         mut rng: R,
         generation: Option<Generation>,
         quorum: &[crate::quorum::Policy],
+        pq: &[crate::pq::PqRecipient],
     ) -> Result<Self> {
         if let Some(g) = &generation {
             if g.sequence == 0 || g.previous == [0; 32] {
@@ -583,6 +597,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             &mut rng,
             generation.as_ref().map(|g| g.archive_id),
             quorum,
+            pq,
         )?;
         let mut w = ArchiveWriter {
             out: Out {
