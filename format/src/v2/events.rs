@@ -777,6 +777,38 @@ mod tests {
         assert_eq!(Log::open(&again, &key(), &[5; 16]).unwrap(), log);
     }
 
+    /// SPEC §36.4's example: the bytes of a one-event log, and the BLAKE3
+    /// of its entry sealed under the example's key, archive id and id.
+    #[test]
+    fn the_spec_example_has_these_bytes() {
+        let log = Log {
+            dropped: 0,
+            events: vec![Event {
+                event_type: "ingestion".into(),
+                generation: 0,
+                time: 1_767_225_600,
+                outcome: Outcome::Success,
+                issuer: None,
+                tool: "legation 0.1.0".into(),
+                detail: "packed".into(),
+                counts: vec![("records".into(), 3)],
+            }],
+        };
+        let bytes = log.encode().unwrap();
+        assert_eq!(
+            crate::hex::encode(&bytes),
+            "000109696e67657374696f6e0080e4ad950d00000e6c65676174696f6e20302e312e30067061636b65\
+             6401077265636f72647303"
+        );
+        let entry = log.seal(4096, &key(), &[5; 16], [9; 16]).unwrap();
+        assert_eq!(entry.len(), 4128);
+        assert_eq!(
+            blake3::hash(&entry).to_hex().as_str(),
+            "6c668f6dcf14e5c2e3f533c755fec73fe2d7ae4f6e0a2b25acd0caa357f6f39c"
+        );
+        assert_eq!(Log::open(&entry, &key(), &[5; 16]).unwrap(), log);
+    }
+
     #[test]
     fn a_full_log_drops_its_oldest_events_but_the_first() {
         let c = common();

@@ -66,6 +66,11 @@ pub fn all() -> Vec<Vector> {
         quorum: true,
         ..V2::default()
     })));
+    v.extend(event_log(&Sample2::new(&V2 {
+        seed: 25,
+        events: true,
+        ..V2::default()
+    })));
     v
 }
 
@@ -85,6 +90,8 @@ struct V2 {
     /// Only a quorum slot (SPEC §7.9), [`quorum_policy`], instead of the
     /// identity's and the passphrase's slots.
     quorum: bool,
+    /// With an event log (format 2.1, SPEC §36).
+    events: bool,
 }
 
 /// The quorum vectors' policy: 2 of ([`identity`], a holder of
@@ -113,6 +120,7 @@ impl Default for V2 {
             tiny: 0,
             large: 0,
             quorum: false,
+            events: false,
         }
     }
 }
@@ -144,6 +152,10 @@ fn write_v2(o: &V2) -> Vec<u8> {
     };
     let out = Cursor::new(Vec::new());
     let mut w = ArchiveWriter::new_with_quorum(out, opts, rng, None, &policies).unwrap();
+    if o.events {
+        w.log_events("legation vectors", Default::default(), Vec::new())
+            .unwrap();
+    }
     w.add_empty_dir("boxes/empty").unwrap();
     let meta = |path: String, media_type: &str, metadata| RecordMeta {
         path,
@@ -1098,5 +1110,28 @@ fn quorum(q: &Sample2) -> Vec<Vector> {
             edited(&|s| s.shares[1].path = vec![1]),
             "listed twice",
         ),
+    ]
+}
+
+/// The event log (format 2.1, SPEC §36): an archive that has one, which
+/// every level of verification passes, readers of 2.0 included (they check
+/// the entry's row and ignore it otherwise), and the same with one bit of
+/// the log flipped by the host.
+fn event_log(e: &Sample2) -> Vec<Vector> {
+    use legation_format::v2::events::EVENTS_ENTRY;
+    vec![
+        Vector::new(
+            "v2-good-event-log",
+            "format 2.1: the sample with an event log, the entry events before b/00000000 (ingestion, format identification and rendering by counts, sealed); a 2.0 reader checks its row in entries and otherwise ignores it",
+            e.bytes.clone(),
+        )
+        .pin(),
+        Vector::new(
+            "v2-bitflip-event-log",
+            "format 2.1: one bit of the sealed event log flipped by the host: the keyless audit names the entry",
+            e.flipped(e.data_start(EVENTS_ENTRY) + 40),
+        )
+        .expect(Outcome::Fixity(Finding::damaged(EVENTS_ENTRY)), "BLAKE3")
+        .pin(),
     ]
 }
