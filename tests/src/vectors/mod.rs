@@ -33,6 +33,7 @@ use crate::{issuer, PASSPHRASE};
 
 mod families;
 pub mod series;
+pub mod pq;
 mod v2;
 pub mod witness;
 

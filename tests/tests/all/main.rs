@@ -10,6 +10,7 @@ mod cost_model;
 mod decoder_items;
 mod engines;
 mod facts;
+mod pq_vectors;
 mod roundtrip;
 mod series_vectors;
 mod vectors;
