@@ -652,6 +652,21 @@ pub fn ingestion(common: &Common, records: u64, bytes: u64, empty_dirs: u64) -> 
     )
 }
 
+/// The modification event of a later generation written as one
+/// self-contained file (a compaction, a re-keying with a new file).
+pub fn self_contained(common: &Common, records: u64, bytes: u64) -> Event {
+    common.event(
+        "modification",
+        Outcome::Success,
+        format!(
+            "generation {} of the series written as one self-contained file: {records} records \
+             ({bytes} bytes) live",
+            common.generation
+        ),
+        BTreeMap::from([("records".to_owned(), records), ("bytes".to_owned(), bytes)]),
+    )
+}
+
 /// The modification event of a later generation.
 pub fn modification(
     common: &Common,

@@ -938,12 +938,15 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         self.flush_page()?;
         self.close_bundle()?;
         if let Some(common) = self.log_common() {
-            let first = events::ingestion(
-                &common,
-                self.records,
-                self.bytes,
-                self.empty_dirs.len() as u64,
-            );
+            let first = match self.sequence {
+                0 => events::ingestion(
+                    &common,
+                    self.records,
+                    self.bytes,
+                    self.empty_dirs.len() as u64,
+                ),
+                _ => events::self_contained(&common, self.records, self.bytes),
+            };
             self.open_log()?;
             self.close_log(&common, first)?;
         }
