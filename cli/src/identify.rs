@@ -6,10 +6,15 @@
 //! thread; a record too large to be read whole is identified on the
 //! reading thread from its file (64 KiB at each end) and handed over
 //! through [`Large`], keyed by path.
+//!
+//! `LEGATION_NO_IDENTIFY=1` in the environment turns identification off
+//! (records get no [`KEY`], as before format identification existed): a
+//! switch for measuring what identification costs, not for users, whose
+//! archives should carry their records' formats.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use legation_format::pack::Found;
 use legation_format::writer::RecordMeta;
@@ -27,6 +32,12 @@ pub fn value(id: &Identification) -> Vec<String> {
         Some(f) => vec![f.puid.clone(), id.basis.as_str().to_owned(), release],
         None => vec![Basis::Unidentified.as_str().to_owned(), release],
     }
+}
+
+/// Whether identification is turned off (`LEGATION_NO_IDENTIFY=1`).
+fn off() -> bool {
+    static OFF: OnceLock<bool> = OnceLock::new();
+    *OFF.get_or_init(|| std::env::var_os("LEGATION_NO_IDENTIFY").is_some_and(|v| v == "1"))
 }
 
 /// What `KEY` holds for a record that could not be looked at.
@@ -54,7 +65,7 @@ impl Large {
         let large = self.clone();
         found.inspect(move |f| {
             if let Ok(Found::Record(r)) = f {
-                if r.size > cap {
+                if r.size > cap && !off() {
                     large.put(&r.path, &r.file);
                 }
             }
@@ -85,6 +96,9 @@ impl Large {
 /// Sets a record's [`KEY`] from its bytes, or, for a record not read
 /// whole, from what [`Large`] found.
 pub fn identify(meta: &mut RecordMeta, bytes: Option<&[u8]>, large: &Large) {
+    if off() {
+        return;
+    }
     let v = match bytes {
         Some(b) => value(&pronom::identify_bytes(&meta.path, b)),
         None => large.take(&meta.path).unwrap_or_else(unidentified),
