@@ -18,6 +18,7 @@ pub mod export;
 pub mod jobs;
 pub mod platform;
 mod reading;
+mod shares;
 
 pub use app::{set_fonts, set_look, App};
 pub use reading::unlock_error;

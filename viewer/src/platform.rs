@@ -99,6 +99,8 @@ pub enum KeyFile {
     Identity,
     /// The issuer's public key (`NAME.pub`), to pin the signer.
     Issuer,
+    /// A quorum holder's share (`NAME.share`, SPEC §7.10), to unlock.
+    Share,
 }
 
 impl KeyFile {
@@ -107,6 +109,7 @@ impl KeyFile {
         match self {
             KeyFile::Identity => "Choose your identity (.key) file",
             KeyFile::Issuer => "Choose the issuer's public key (.pub)",
+            KeyFile::Share => "Choose a key holder's share (.share) file",
         }
     }
 }
@@ -359,7 +362,7 @@ impl Platform for Native {
     fn pick_key_file(&self, kind: KeyFile) -> Option<PathBuf> {
         rfd::FileDialog::new()
             .set_title(kind.title())
-            .add_filter("Key file", &["key", "pub"])
+            .add_filter("Key file", &["key", "pub", "share"])
             .add_filter("Any file", &["*"])
             .pick_file()
     }

@@ -56,9 +56,11 @@ impl Facts {
             key_slots: m
                 .key_slots
                 .iter()
-                .map(|s| match s {
+                .enumerate()
+                .map(|(i, s)| match s {
                     KeySlot::X25519 { .. } => "identity (X25519)".to_owned(),
                     KeySlot::Passphrase { .. } => "passphrase (Argon2id)".to_owned(),
+                    KeySlot::Quorum(q) => crate::shares::describe(q, i),
                     _ => "unknown kind".to_owned(),
                 })
                 .collect(),
@@ -78,6 +80,10 @@ pub(crate) fn unlock(archive: &Archive, keys: &[ArchiveKey]) -> Result<Unlocked,
 
 /// What the unlock form says when unlocking fails.
 pub fn unlock_error(e: &legation_reader::Error) -> String {
+    if let legation_reader::Error::Quorum(q) = e {
+        // Named: too few shares, another archive's, a damaged one.
+        return format!("Cannot unlock with these shares: {q}");
+    }
     match e.kind() {
         // The reader's message says the same at more length.
         ErrorKind::WrongKey => {

@@ -168,7 +168,7 @@ fn file_input(
 pub fn install(ctx: &egui::Context) {
     STATE.with(|s| s.borrow_mut().ctx = Some(ctx.clone()));
     file_input("legation-open", ".lgn,application/zip,*/*", open_file);
-    file_input("legation-key", ".key,.pub", key_file_chosen);
+    file_input("legation-key", ".key,.pub,.share", key_file_chosen);
     let Some(w) = web_sys::window() else { return };
     let over = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| e.prevent_default());
     let drop = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| {

@@ -38,6 +38,7 @@ impl Purpose {
     fn endings(&self) -> &'static [&'static str] {
         match self {
             Purpose::Archive => &["lgn"],
+            Purpose::Key(KeyFile::Share) => &["share"],
             Purpose::Key(_) => &["key", "pub"],
             Purpose::Save(..) => &[],
         }

@@ -1,7 +1,9 @@
-//! The unlock form: a passphrase or an identity file, tried beside the
-//! window (or where the platform offloads key derivation).
+//! The unlock form: a passphrase, an identity file or, for an archive
+//! with a quorum slot (SPEC §7.9), key holders' shares added one by one
+//! from share files or typed from share sheets; tried beside the window
+//! (or where the platform offloads key derivation).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use egui::{Key, RichText, Ui};
 use legation_reader::{Archive, Key as ArchiveKey, Unlocked};
@@ -9,8 +11,9 @@ use zeroize::Zeroizing;
 
 use super::Env;
 use crate::jobs::Job;
-use crate::platform::KeyFile;
+use crate::platform::{KeyFile, Platform};
 use crate::reading::{file_name, read_identity, unlock, unlock_error};
+use crate::shares::{self, Added};
 
 /// The unlock form and the unlocking under way.
 #[derive(Default)]
@@ -23,6 +26,14 @@ pub(super) struct UnlockForm {
     pub(super) job: Option<Job<Result<Unlocked, String>>>,
     /// The key derivation, when the platform runs it away from the window.
     pub(super) away: Option<Job<Result<legation_format::crypto::DataKey, String>>>,
+    /// Quorum shares added, each checked against the archive.
+    pub(super) shares: Vec<Added>,
+    /// A share sheet's words, as typed.
+    pub(super) words: Zeroizing<String>,
+    /// Why the last share was not added.
+    pub(super) share_message: Option<String>,
+    /// The shares added are enough: unlock at the next frame.
+    pub(super) enough: bool,
 }
 
 impl UnlockForm {
@@ -79,10 +90,153 @@ impl UnlockForm {
         self.focused = false;
     }
 
+    /// Adds the share in the file at `p`, read through the platform
+    /// (the browser's file input, the desktop's dialog or chooser), if
+    /// it is a share of this archive not added yet; else says why.
+    pub(super) fn add_share_file(&mut self, platform: &dyn Platform, archive: &Archive, p: &Path) {
+        let from = file_name(p);
+        let read = platform
+            .read_file(p)
+            .map(Zeroizing::new)
+            .map_err(|e| format!("Cannot read share file {from}: {e}"))
+            .and_then(|bytes| shares::parse_file(&bytes, &from));
+        match read {
+            Ok((share, holder)) => {
+                self.add_share(archive, share, holder, from);
+            }
+            Err(e) => self.share_message = Some(format!("Share not added: {e}")),
+        }
+    }
+
+    /// Lists `share` once it is checked against the archive and the
+    /// shares listed; when the shares are then enough, unlocks.
+    fn add_share(
+        &mut self,
+        archive: &Archive,
+        share: legation_format::quorum::Share,
+        holder: Option<String>,
+        from: String,
+    ) -> bool {
+        match shares::admit(archive, &self.shares, &share) {
+            Ok(slot) => {
+                self.shares.push(Added {
+                    share,
+                    holder,
+                    from,
+                    slot,
+                });
+                self.share_message = None;
+                self.enough = quorum_ready(archive, &self.shares);
+                true
+            }
+            Err(e) => {
+                self.share_message = Some(format!("Share not added: {e}"));
+                false
+            }
+        }
+    }
+
+    /// The quorum part of the form: each quorum slot's policy (its shape,
+    /// never the holders' keys) and how far the shares go, the shares
+    /// listed with a way to remove each, and ways to add one.
+    fn quorum_ui(&mut self, ui: &mut Ui, env: &Env<'_>, archive: &Archive, busy: bool) {
+        let slots = shares::quorum_slots(archive);
+        if slots.is_empty() {
+            return;
+        }
+        ui.add_space(8.0);
+        ui.strong("Key holders' shares");
+        for (i, q) in &slots {
+            ui.label(format!("Key slot {i}: {}", shares::describe(q, *i)));
+            if q.check(*i).is_ok() {
+                let paths: Vec<&[u8]> = self
+                    .shares
+                    .iter()
+                    .filter(|s| s.slot == *i)
+                    .map(|s| &s.share.path[..])
+                    .collect();
+                let p = shares::progress(q, &paths);
+                let text = format!("Shares: {}", p.text);
+                if p.ready {
+                    ui.label(RichText::new(format!("{text}: enough to unlock")).strong());
+                } else {
+                    ui.label(text);
+                }
+            }
+        }
+        let mut remove = None;
+        for (n, s) in self.shares.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let who = s.holder.as_deref().unwrap_or("holder not named");
+                ui.label(format!(
+                    "{who}: holder {} of key slot {} (from {})",
+                    s.index(),
+                    s.slot,
+                    s.from
+                ));
+                let r = ui.add_enabled(
+                    !busy,
+                    egui::Button::new(format!("Remove holder {}", s.index())),
+                );
+                if r.clicked() {
+                    remove = Some(n);
+                }
+            });
+        }
+        if let Some(n) = remove {
+            self.shares.remove(n);
+            self.enough = false;
+        }
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!busy, egui::Button::new("Add share file…"))
+                .clicked()
+            {
+                if let Some(p) = env.pick_key_file(KeyFile::Share) {
+                    self.add_share_file(env.platform, archive, &p);
+                }
+            }
+        });
+        reserve(&mut self.words, WORDS_CAPACITY);
+        let mut add_words = false;
+        ui.horizontal(|ui| {
+            let l = ui.label("Share words");
+            ui.add_enabled(
+                !busy,
+                egui::TextEdit::multiline(&mut *self.words)
+                    .id(ui.make_persistent_id("share words"))
+                    .desired_rows(3)
+                    .desired_width(420.0)
+                    .hint_text("the words of a share sheet, in order"),
+            )
+            .labelled_by(l.id);
+            let ready = !self.words.trim().is_empty();
+            if ui
+                .add_enabled(!busy && ready, egui::Button::new("Add words"))
+                .clicked()
+            {
+                add_words = true;
+            }
+        });
+        if add_words {
+            match shares::parse_words(&self.words) {
+                Ok(share) => {
+                    if self.add_share(archive, share, None, "typed words".into()) {
+                        self.words = Zeroizing::new(String::new());
+                    }
+                }
+                Err(e) => self.share_message = Some(format!("Share not added: {e}")),
+            }
+        }
+        if let Some(m) = &self.share_message {
+            ui.colored_label(ui.visuals().error_fg_color, m);
+        }
+    }
+
     pub(super) fn ui(&mut self, ui: &mut Ui, env: &Env<'_>, archive: &Archive) {
         let busy = self.job.is_some() || self.away.is_some();
-        let mut submit = false;
-        reserve_passphrase(&mut self.passphrase);
+        let mut submit = std::mem::take(&mut self.enough);
+        reserve(&mut self.passphrase, PASSPHRASE_CAPACITY);
         ui.horizontal(|ui| {
             let l = ui.label("Passphrase");
             let r = ui.add_enabled(
@@ -128,6 +282,7 @@ impl UnlockForm {
                 }
             }
         });
+        self.quorum_ui(ui, env, archive, busy);
         ui.horizontal(|ui| {
             if ui.add_enabled(!busy, egui::Button::new("Unlock")).clicked() {
                 submit = true;
@@ -135,7 +290,9 @@ impl UnlockForm {
             if busy {
                 super::live::spinner(ui);
                 // Named by the key tried: an identity file takes no time.
-                ui.label(if self.passphrase.is_empty() {
+                ui.label(if self.passphrase.is_empty() && self.identity.is_none() {
+                    "Unlocking with the shares…"
+                } else if self.passphrase.is_empty() {
                     "Unlocking with the identity file…"
                 } else {
                     "Unlocking… (deriving the key from a passphrase takes a few seconds)"
@@ -152,6 +309,7 @@ impl UnlockForm {
 
     fn start(&mut self, env: &Env<'_>, archive: &Archive) {
         self.message = None;
+        self.share_message = None;
         let mut keys = Vec::new();
         if let Some(p) = &self.identity {
             match read_identity(env.platform, p) {
@@ -165,8 +323,16 @@ impl UnlockForm {
         if !self.passphrase.is_empty() {
             keys.push(ArchiveKey::Passphrase(self.passphrase.clone()));
         }
+        keys.extend(self.shares.iter().map(Added::key));
         if keys.is_empty() {
-            self.message = Some("Type the passphrase or choose an identity file first.".into());
+            self.message = Some(
+                if self.shares.is_empty() && !shares::quorum_slots(archive).is_empty() {
+                    "Type the passphrase, choose an identity file or add key holders' shares first."
+                        .into()
+                } else {
+                    "Type the passphrase or choose an identity file first.".into()
+                },
+            );
             return;
         }
         if let Some(away) = env.platform.offload() {
@@ -181,12 +347,29 @@ impl UnlockForm {
 /// Bytes the passphrase field holds without reallocating.
 const PASSPHRASE_CAPACITY: usize = 1024;
 
-/// Gives an empty passphrase field its full capacity before anything is
-/// typed, so typing never reallocates the string (a reallocation frees the
-/// old buffer, with the passphrase typed so far, without wiping it).
-fn reserve_passphrase(p: &mut Zeroizing<String>) {
-    if p.is_empty() && p.capacity() < PASSPHRASE_CAPACITY {
-        **p = String::with_capacity(PASSPHRASE_CAPACITY);
+/// Bytes the share words field holds without reallocating (a sheet's 64
+/// words at most, with their numbers and line breaks, pasted whole).
+const WORDS_CAPACITY: usize = 4096;
+
+/// Whether the shares listed open some quorum slot of the archive.
+fn quorum_ready(archive: &Archive, listed: &[Added]) -> bool {
+    shares::quorum_slots(archive).iter().any(|(i, q)| {
+        let paths: Vec<&[u8]> = listed
+            .iter()
+            .filter(|s| s.slot == *i)
+            .map(|s| &s.share.path[..])
+            .collect();
+        q.check(*i).is_ok() && shares::progress(q, &paths).ready
+    })
+}
+
+/// Gives an empty secret field (the passphrase, a sheet's words) its full
+/// capacity before anything is typed, so typing never reallocates the
+/// string (a reallocation frees the old buffer, with what was typed so
+/// far, without wiping it).
+fn reserve(p: &mut Zeroizing<String>, capacity: usize) {
+    if p.is_empty() && p.capacity() < capacity {
+        **p = String::with_capacity(capacity);
     }
 }
 
@@ -197,7 +380,7 @@ mod tests {
     #[test]
     fn typing_a_passphrase_never_reallocates_the_field() {
         let mut p = Zeroizing::new(String::new());
-        reserve_passphrase(&mut p);
+        reserve(&mut p, PASSPHRASE_CAPACITY);
         let at = p.as_ptr();
         for c in "correct horse battery staple \u{e9}"
             .chars()
@@ -205,7 +388,7 @@ mod tests {
             .take(300)
         {
             p.push(c);
-            reserve_passphrase(&mut p);
+            reserve(&mut p, PASSPHRASE_CAPACITY);
         }
         assert_eq!(p.as_ptr(), at, "the buffer moved: a copy was freed unwiped");
     }
