@@ -24,7 +24,7 @@ pub const NAMESPACE: &str = "http://www.loc.gov/premis/v3";
 
 /// An identifier: its type (a scheme: `UUID`, `legation-record-path`,
 /// `URI`, ...) and value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Identifier {
     /// The identifier's type.
     pub kind: String,

@@ -55,7 +55,7 @@ ORDER = {
     "agentIdentifier": [("agentIdentifierType", 1, 1), ("agentIdentifierValue", 1, 1)],
 }
 # The Library of Congress eventType vocabulary, the terms Legation uses.
-EVENT_TYPES = {"ingestion", "validation", "format identification", "rendering", "fixity check",
+EVENT_TYPES = {"ingestion", "modification", "validation", "format identification", "rendering", "fixity check",
                "message digest calculation", "encryption", "digital signature generation",
                "digital signature validation", "information package creation", "migration"}
 DATETIME = __import__("re").compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")

@@ -1,23 +1,35 @@
 //! `premis ARCHIVE -o premis.xml`: the archive's preservation history as
-//! PREMIS 3 XML, derived from what the archive holds, not from a log
-//! stored per record (SPEC §11.6).
+//! PREMIS 3 XML: the archive-level events from the archive's stored event
+//! log (format 2.1, SPEC §36), the per-record events derived from the
+//! catalog (SPEC §11.6).
 //!
 //! Without a key: the archive as one object (its size, its format), its
 //! packing (ingestion) and signing (digital signature generation), with
 //! the issuer and the program as agents. With a key, also each record as
-//! a file object (path, size, BLAKE3, PRONOM format), and the events
+//! a file object (path, size, BLAKE3, PRONOM format); the archive's event
+//! log (ingestion by whom, when, with which version of the program; the
+//! bag's validation; format identification and rendering at packing as
+//! counts; each later generation; re-keying), each event linked to the
+//! program of its version and to the issuer by fingerprint; and the events
 //! derived from each record's catalog facts: its format identification
-//! (`legation:puid`), its rendering at packing (`decoder`, `render`), and,
-//! for an archive packed with `--from-bag`, the bag's validation
-//! (`.legation/bag-validation.txt`). Catalog pages are read twice (objects
-//! first, events after, the schema's order), one page at a time.
+//! (`legation:puid`), its rendering at packing (`decoder`, `render`). An
+//! archive without a log (2.0, or 1.x) gets its ingestion and, for an
+//! archive packed with `--from-bag`, the bag's validation
+//! (`.legation/bag-validation.txt`) derived instead. Catalog pages are
+//! read twice (objects first, events after, the schema's order), one page
+//! at a time.
+//!
+//! Also here: the events `pack` adds to the log ([`bag_validation_event`])
+//! and the log as `info` shows it ([`print_log`]).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use legation_format::catalog::{CatalogRecord, Render};
+use legation_format::v2::events::{self as log, Log};
 use legation_interchange::premis::{Agent, Event, FormatInfo, Identifier, Object, PremisWriter};
 use legation_interchange::pronom;
 use legation_reader::{Archive, Unlocked};
@@ -47,15 +59,32 @@ pub fn premis(path: &Location, output: &Path, keys: &KeyOpts, force: bool) -> Re
     }
     let a = open(path)?;
     let k = keys.keys(false)?;
-    let u = if k.is_empty() {
-        None
+    // A dependent generation's catalog is read through its series: its
+    // export holds the archive and its event log (the series' history),
+    // not the records.
+    let dependent = matches!(path, Location::Local(p) if super::generations::is_dependent(p));
+    let (u, stored) = if k.is_empty() {
+        (None, None)
     } else {
         let pinned = signer(path, &a, keys)?;
         let mut consent = keyopts::costly_kdf_consent(keys.allow_costly_kdf);
-        Some(a.unlock_signed(&k, pinned.as_ref(), &mut consent)?)
+        if dependent {
+            a.check_signature(pinned.as_ref())?;
+            let key = a.data_key_with(&k, &mut consent)?;
+            (None, legation_reader::events::read_from(&a, &key)?)
+        } else {
+            let u = a.unlock_signed(&k, pinned.as_ref(), &mut consent)?;
+            let stored = legation_reader::events::read(&u)?;
+            (Some(u), stored)
+        }
     };
     let (tmp, file) = temp_beside(output)?;
-    let written = write(&a, u.as_ref(), BufWriter::with_capacity(1 << 16, file));
+    let written = write(
+        &a,
+        u.as_ref(),
+        stored.as_ref(),
+        BufWriter::with_capacity(1 << 16, file),
+    );
     let (objects, events) = match written {
         Ok(counts) => counts,
         Err(e) => {
@@ -67,10 +96,13 @@ pub fn premis(path: &Location, output: &Path, keys: &KeyOpts, force: bool) -> Re
     eprintln!(
         "legation: wrote PREMIS 3 for {objects} objects and {events} events to {}{}",
         output.display(),
-        if u.is_none() {
-            " (public facts only: give a key for the records and their events)"
-        } else {
-            ""
+        match (&u, dependent && !k.is_empty()) {
+            (Some(_), _) => "",
+            (None, true) => {
+                " (a generation of a series: the archive and its event log; `legation compact` \
+                 it for every record)"
+            }
+            (None, false) => " (public facts only: give a key for the records and their events)",
         }
     );
     Ok(0)
@@ -85,7 +117,12 @@ fn text(v: &serde_json::Value) -> Option<String> {
 }
 
 /// The whole document; returns the numbers of objects and events.
-fn write(a: &Archive, u: Option<&Unlocked>, out: impl Write) -> Result<(u64, u64)> {
+fn write(
+    a: &Archive,
+    u: Option<&Unlocked>,
+    stored: Option<&Log>,
+    out: impl Write,
+) -> Result<(u64, u64)> {
     let facts = public_facts(a)?;
     let m = a.manifest();
     let archive_id = legation_format::hex::encode(&m.archive_id);
@@ -136,19 +173,26 @@ fn write(a: &Archive, u: Option<&Unlocked>, out: impl Write) -> Result<(u64, u64
         }
         v
     };
-    w.event(&Event {
-        id: event_id("ingestion"),
-        event_type: "ingestion".into(),
-        date_time: created.clone(),
-        detail: Some(format!(
-            "packed into a Legation archive, format {version}, encrypted and catalogued"
-        )),
-        outcome: Some("success".into()),
-        outcome_note: None,
-        agents: by_tool("executing program"),
-        objects: vec![(archive.clone(), "outcome".into())],
-    })?;
-    events += 1;
+    if let Some(stored) = stored {
+        for e in logged_events(stored, &archive, &archive_id, &agents) {
+            w.event(&e)?;
+            events += 1;
+        }
+    } else {
+        w.event(&Event {
+            id: event_id("ingestion"),
+            event_type: "ingestion".into(),
+            date_time: created.clone(),
+            detail: Some(format!(
+                "packed into a Legation archive, format {version}, encrypted and catalogued"
+            )),
+            outcome: Some("success".into()),
+            outcome_note: None,
+            agents: by_tool("executing program"),
+            objects: vec![(archive.clone(), "outcome".into())],
+        })?;
+        events += 1;
+    }
     if let Some((issuer, _)) = &agents.issuer {
         w.event(&Event {
             id: event_id("signature"),
@@ -163,9 +207,11 @@ fn write(a: &Archive, u: Option<&Unlocked>, out: impl Write) -> Result<(u64, u64
         events += 1;
     }
     if let Some(u) = u {
-        if let Some(e) = bag_validation(u, &archive, &agents, &event_id)? {
-            w.event(&e)?;
-            events += 1;
+        if stored.is_none() {
+            if let Some(e) = bag_validation(u, &archive, &agents, &event_id)? {
+                w.event(&e)?;
+                events += 1;
+            }
         }
         // Per-record events, derived from each record's catalog facts.
         let decoders = &m.decoders;
@@ -249,6 +295,14 @@ fn write(a: &Archive, u: Option<&Unlocked>, out: impl Write) -> Result<(u64, u64
             env!("CARGO_PKG_VERSION")
         )),
     })?;
+    // The program of each version that wrote to the log, and each other
+    // issuer that signed a generation.
+    for a in stored.map(log_agents).unwrap_or_default() {
+        if agents.issuer.as_ref().is_some_and(|(id, _)| *id == a.id) {
+            continue;
+        }
+        w.agent(&a)?;
+    }
     w.agent(&Agent {
         id: agents.pronom.clone(),
         name: "PRONOM".into(),
@@ -376,4 +430,212 @@ fn bag_validation(
         agents: agent_list,
         objects: vec![(archive.clone(), "outcome".into())],
     }))
+}
+
+/// The identifier of the program that wrote a logged event (`legation
+/// 0.9.0`): one agent for each version.
+fn tool_id(tool: &str) -> Identifier {
+    Identifier::new("legation-tool", tool.to_owned())
+}
+
+/// The identifier of an issuer, by its key's fingerprint.
+fn issuer_id(key: &[u8; 32]) -> Identifier {
+    Identifier::new(
+        "legation-issuer-fingerprint",
+        legation_format::crypto::fingerprint(key),
+    )
+}
+
+/// The stored log's events as PREMIS events about the archive.
+fn logged_events(
+    stored: &Log,
+    archive: &Identifier,
+    archive_id: &str,
+    agents: &Agents,
+) -> Vec<Event> {
+    let first = stored.dropped;
+    stored
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut linked = vec![(tool_id(&e.tool), "executing program".to_owned())];
+            if let Some(k) = &e.issuer {
+                linked.push((issuer_id(k), "implementer".to_owned()));
+            }
+            if e.event_type == "format identification" {
+                linked.push((agents.pronom.clone(), "authority".to_owned()));
+            }
+            let role = match e.event_type.as_str() {
+                "ingestion" | "modification" | "encryption" => "outcome",
+                _ => "source",
+            };
+            Event {
+                id: Identifier::new(
+                    "legation-event",
+                    format!("{archive_id}/log/{}", first + i as u64),
+                ),
+                event_type: e.event_type.clone(),
+                date_time: legation_format::time::format_rfc3339(e.time),
+                detail: Some(format!("generation {}: {}", e.generation, e.detail)),
+                outcome: Some(e.outcome.word().into()),
+                outcome_note: (!e.counts.is_empty()).then(|| counts_text(e)),
+                agents: linked,
+                objects: vec![(archive.clone(), role.into())],
+            }
+        })
+        .collect()
+}
+
+/// An event's counts as `name: n; name: n`.
+fn counts_text(e: &log::Event) -> String {
+    e.counts
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The agents the stored log names: each version of the program, each
+/// issuer; in the order they first appear.
+fn log_agents(stored: &Log) -> Vec<Agent> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for e in &stored.events {
+        if seen.insert(tool_id(&e.tool)) {
+            let (name, version) = e
+                .tool
+                .split_once(' ')
+                .map_or((e.tool.as_str(), None), |(n, v)| (n, Some(v.to_owned())));
+            out.push(Agent {
+                id: tool_id(&e.tool),
+                name: name.to_owned(),
+                agent_type: "software".into(),
+                version,
+                note: Some("the program that wrote the event to the archive's log".into()),
+            });
+        }
+        if let Some(k) = &e.issuer {
+            if seen.insert(issuer_id(k)) {
+                let fingerprint = legation_format::crypto::fingerprint(k);
+                out.push(Agent {
+                    id: issuer_id(k),
+                    name: format!("issuer {fingerprint}"),
+                    agent_type: "organization".into(),
+                    version: None,
+                    note: Some(
+                        "the key that signed the generation the event was written with \
+                         (Ed25519 fingerprint)"
+                            .into(),
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The event log of generation `g` of a series (empty when its file has
+/// none): what the next generation's log begins with.
+pub fn previous_log(
+    s: &legation_reader::series::Series,
+    g: u64,
+    key: &legation_format::crypto::DataKey,
+) -> Result<Log> {
+    let f = s
+        .file(g)
+        .ok_or_else(|| anyhow!("generation {g} is not among the series' files"))?;
+    Ok(legation_reader::events::read_from(&f.archive, key)?.unwrap_or_default())
+}
+
+/// What the events `pack` adds to the log share: generation 0, the
+/// archive's creation time, the issuer, this program.
+pub fn pack_common(created: i64, issuer: Option<&legation_format::keys::IssuerKey>) -> log::Common {
+    log::Common {
+        generation: 0,
+        time: created,
+        issuer: issuer.map(|k| k.public()),
+        tool: super::pack_bag::agent(),
+    }
+}
+
+/// The bag's validation at packing as an event for the log, from the
+/// validation record's text (`.legation/bag-validation.txt`, which
+/// `pack --from-bag` writes): the BagIt version, the algorithms of the
+/// payload and tag manifests, `Payload-Oxum`, the checks and the
+/// outcome; the payload's files and bytes as counts.
+pub fn bag_validation_event(text: &str, common: &log::Common) -> Result<log::Event> {
+    let fields = legation_interchange::bagit::parse_bag_info(text)
+        .map_err(|e| anyhow!("the bag's validation record: {e}"))?;
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(l, _)| l == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let mut counts = BTreeMap::new();
+    if let Some((octets, files)) = get("Payload-Oxum").split_once('.') {
+        if let (Ok(o), Ok(f)) = (octets.parse(), files.parse()) {
+            counts.insert("payload bytes".to_owned(), o);
+            counts.insert("payload files".to_owned(), f);
+        }
+    }
+    let mut e = common.event(
+        "validation",
+        if get("Outcome") == "valid" {
+            log::Outcome::Success
+        } else {
+            log::Outcome::Failure
+        },
+        format!(
+            "BagIt {} bag validated before packing; payload manifests {}; tag manifests {}; \
+             Payload-Oxum {}; cross-check: {}",
+            get("BagIt-Version"),
+            get("Payload-Manifests"),
+            get("Tag-Manifests"),
+            get("Payload-Oxum"),
+            get("Cross-Check"),
+        ),
+        counts,
+    );
+    if let Some(t) = legation_format::time::parse_rfc3339(get("Validated")) {
+        e.time = t;
+    }
+    Ok(e)
+}
+
+/// The event log, briefly, for `info` with a key: one line an event
+/// (time, type, outcome, generation, the program, the issuer) and its
+/// counts under it.
+pub fn print_log(stored: Option<&Log>) {
+    let Some(stored) = stored else {
+        println!("event log:      none (written before format 2.1)");
+        return;
+    };
+    println!(
+        "event log:      {} events{}",
+        stored.events.len(),
+        if stored.dropped > 0 {
+            format!(" ({} older ones dropped to keep it small)", stored.dropped)
+        } else {
+            String::new()
+        }
+    );
+    for e in &stored.events {
+        println!(
+            "  {}  {} ({}), generation {}, by {}{}",
+            legation_format::time::format_rfc3339(e.time),
+            crate::view::sanitize(&e.event_type),
+            e.outcome.word(),
+            e.generation,
+            crate::view::sanitize(&e.tool),
+            e.issuer
+                .map(|k| format!(", issuer {}", legation_format::crypto::fingerprint(&k)))
+                .unwrap_or_default()
+        );
+        if !e.counts.is_empty() {
+            println!("      {}", crate::view::sanitize(&counts_text(e)));
+        }
+    }
 }

@@ -659,9 +659,8 @@ pub fn self_contained(common: &Common, records: u64, bytes: u64) -> Event {
         "modification",
         Outcome::Success,
         format!(
-            "generation {} of the series written as one self-contained file: {records} records \
-             ({bytes} bytes) live",
-            common.generation
+            "the series written as one self-contained file: {records} records ({bytes} bytes) \
+             live"
         ),
         BTreeMap::from([("records".to_owned(), records), ("bytes".to_owned(), bytes)]),
     )
@@ -678,9 +677,9 @@ pub fn modification(
         "modification",
         Outcome::Success,
         format!(
-            "generation {} of the series: {} records added, {} changed, {} removed; {records} \
-             records ({bytes} bytes) live",
-            common.generation, changes.added, changes.changed, changes.removed
+            "a dependent generation of the series: {} records added, {} changed, {} removed; \
+             {records} records ({bytes} bytes) live",
+            changes.added, changes.changed, changes.removed
         ),
         BTreeMap::from([
             ("records".to_owned(), records),

@@ -4,14 +4,20 @@
 //! claims more than [`events::MAX_ENTRY`] bytes, opened under the data
 //! key.
 
+use legation_format::crypto::DataKey;
 use legation_format::v2::events::{self, Log};
 
-use crate::{Result, Unlocked};
+use crate::{Archive, Result, Unlocked};
 
 /// The archive's event log, or `None` when it has none (a 1.x archive, a
 /// 2.0 one, or one written without a log).
 pub fn read(u: &Unlocked) -> Result<Option<Log>> {
-    let a = u.archive();
+    read_from(u.archive(), u.data_key())
+}
+
+/// As [`read`], from an archive and its data key (a generation file of a
+/// series, whose key the series gives).
+pub fn read_from(a: &Archive, data_key: &DataKey) -> Result<Option<Log>> {
     let Some(e) = a.entries().iter().find(|e| e.name == events::EVENTS_ENTRY) else {
         return Ok(None);
     };
@@ -20,11 +26,7 @@ pub fn read(u: &Unlocked) -> Result<Option<Log>> {
         return Ok(None);
     }
     let bytes = a.read_entry(events::EVENTS_ENTRY, events::MAX_ENTRY)?;
-    Ok(Some(Log::open(
-        &bytes,
-        u.data_key(),
-        &a.manifest().archive_id,
-    )?))
+    Ok(Some(Log::open(&bytes, data_key, &a.manifest().archive_id)?))
 }
 
 #[cfg(test)]
