@@ -1,0 +1,101 @@
+//! Post-quantum recipients against X25519 (SPEC §7.11; BENCHMARKS.md
+//! "Post-quantum recipients"): key generation, wrapping the data key into
+//! a slot, and opening the slot, each the median of many runs in one
+//! process, with the sizes of keys, key files and slots.
+//!
+//! usage: cargo run --release -p legation-benches --bin pq_bench [RUNS]
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use legation_format::crypto::{self, DataKey};
+use legation_format::keys::{self, Identity};
+use legation_format::pq::{self, PqIdentity};
+use rand_chacha::rand_core::SeedableRng;
+
+/// The median time of `runs` calls of `f`, in microseconds.
+fn median_us(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[runs / 2]
+}
+
+fn main() {
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2000);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    let archive = [7u8; 16];
+    let dk = DataKey::generate(&mut rng);
+
+    let x_keygen = median_us(runs, || {
+        let id = Identity::generate(&mut rng);
+        black_box(id.public());
+    });
+    let x_id = Identity::generate(&mut rng);
+    let x_pub = x_id.public();
+    let x_wrap = median_us(runs, || {
+        black_box(crypto::x25519_slot(&dk, &archive, &x_pub, &mut rng).unwrap());
+    });
+    let x_slot = crypto::x25519_slot(&dk, &archive, &x_pub, &mut rng).unwrap();
+    let x_open = median_us(runs, || {
+        black_box(crypto::open_x25519_slot(&x_slot, &archive, x_id.secret()).unwrap());
+    });
+
+    let q_keygen = median_us(runs, || {
+        let id = PqIdentity::generate(&mut rng);
+        black_box(id.public());
+    });
+    let q_id = PqIdentity::generate(&mut rng);
+    let q_pub = q_id.public();
+    let q_wrap = median_us(runs, || {
+        black_box(pq::pq_slot(&dk, &archive, &q_pub, &mut rng));
+    });
+    let q_slot = pq::pq_slot(&dk, &archive, &q_pub, &mut rng);
+    // What a reader does for one identity and one slot: expand the seed
+    // (the public key, for the header), decapsulate, unwrap.
+    let q_open = median_us(runs, || {
+        black_box(pq::open_pq_slot(&q_slot, &archive, &q_id).unwrap());
+    });
+    // Each further slot, the seed expanded already.
+    let crypto::KeySlot::MlKem768X25519(s) = &q_slot else {
+        unreachable!()
+    };
+    let q_open_next = median_us(runs, || {
+        black_box(pq::open_with_public(s, &archive, &q_id, &q_pub));
+    });
+
+    let x_json = serde_json::to_string(&x_slot).unwrap().len();
+    let q_json = serde_json::to_string(&q_slot).unwrap().len();
+    let x_pub_file = keys::format_key_file(keys::RECIPIENT_PUBLIC, &x_pub, "c").len() - 4;
+    let q_pub_file = q_pub.to_key_file("c").len() - 4;
+    let x_sec_file = keys::format_key_file(keys::RECIPIENT_SECRET, x_id.secret(), "c").len() - 4;
+    let q_sec_file = q_id.to_key_file("c").len() - 4;
+
+    println!("median of {runs} runs, one thread");
+    println!();
+    println!("| | X25519 | ML-KEM-768 + X25519 (X-Wing) |");
+    println!("|---|---:|---:|");
+    println!("| key generation (secret and public key) | {x_keygen:.1} µs | {q_keygen:.1} µs |");
+    println!("| wrap the data key (one slot) | {x_wrap:.1} µs | {q_wrap:.1} µs |");
+    println!("| open one slot with the right identity | {x_open:.1} µs | {q_open:.1} µs |");
+    println!(
+        "| open each further slot (seed expanded once) | {x_open:.1} µs | {q_open_next:.1} µs |"
+    );
+    println!("| public key | 32 B | {} B |", pq::PUBLIC_LEN);
+    println!("| secret key | 32 B | {} B |", pq::SECRET_LEN);
+    println!("| public key file (without its comment line) | {x_pub_file} B | {q_pub_file} B |");
+    println!("| secret key file (without its comment line) | {x_sec_file} B | {q_sec_file} B |");
+    println!(
+        "| slot ciphertext (ephemeral key / X-Wing ciphertext) | 32 B | {} B |",
+        pq::CIPHERTEXT_LEN
+    );
+    println!("| slot in `public.json` (JSON) | {x_json} B | {q_json} B |");
+}
