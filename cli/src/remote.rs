@@ -2,14 +2,16 @@
 //! (the work is `legation_remote`).
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use legation_reader::Archive;
 use legation_remote::{PushOptions, S3Source, Url};
 
+use crate::commands::generations;
 use crate::keyopts::read_issuer_public;
+use crate::location::Location;
 use crate::output;
 use crate::place::{place, temp_beside};
 
@@ -89,15 +91,46 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
-/// `push ARCHIVE s3://BUCKET/KEY`.
+/// `push ARCHIVE s3://BUCKET/KEY`. A dependent generation (SPEC §33)
+/// goes up after the earlier generation files it reads that the store
+/// lacks beside the URL, and the series there is audited.
 pub fn push(a: &PushArgs) -> Result<u8> {
     let pinned = a.issuer.as_deref().map(read_issuer_public).transpose()?;
+    if !generations::is_dependent(&a.archive) {
+        return push_file(a, &a.archive, &a.url, a.state.clone(), pinned.as_ref());
+    }
+    for (file, url) in generations::to_push_first(&a.archive, &a.url)? {
+        println!(
+            "series:   {} reads {}, which is not at {url}: pushing it first",
+            a.archive.display(),
+            file.display()
+        );
+        let code = push_file(a, &file, &url, None, pinned.as_ref())?;
+        if code != 0 {
+            return Ok(code);
+        }
+    }
+    let code = push_file(a, &a.archive, &a.url, a.state.clone(), pinned.as_ref())?;
+    if code != 0 {
+        return Ok(code);
+    }
+    generations::audit_series_at(&Location::Remote(a.url.clone()), pinned.as_ref())
+}
+
+/// Pushes one archive file to `url` and audits the copy there.
+fn push_file(
+    a: &PushArgs,
+    archive: &Path,
+    url: &Url,
+    state: Option<PathBuf>,
+    pinned: Option<&[u8; 32]>,
+) -> Result<u8> {
     // Only archives go up: one that does not open is refused here.
     let local = Archive::open(
-        legation_reader::source::FileSource::open(&a.archive)
-            .with_context(|| format!("opening {}", a.archive.display()))?,
+        legation_reader::source::FileSource::open(archive)
+            .with_context(|| format!("opening {}", archive.display()))?,
     )
-    .with_context(|| format!("opening archive {}", a.archive.display()))?;
+    .with_context(|| format!("opening archive {}", archive.display()))?;
     let opts = PushOptions {
         part_size: a
             .part_size
@@ -105,21 +138,21 @@ pub fn push(a: &PushArgs) -> Result<u8> {
             .ok_or_else(|| anyhow!("--part-size is too large"))?,
         parallel: a.parallel,
         replace: a.replace,
-        state: a.state.clone(),
+        state,
         max_rate: a.max_rate.map(|r| (r * (1 << 20) as f64) as u64),
     };
     let bar = output::bar(local.len(), "pushing");
-    let report = legation_remote::push(&a.archive, &a.url, &opts, &|done, total| {
+    let report = legation_remote::push(archive, url, &opts, &|done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })
-    .with_context(|| format!("pushing {} to {}", a.archive.display(), a.url))?;
+    .with_context(|| format!("pushing {} to {url}", archive.display()))?;
     bar.finish_and_clear();
     println!(
         "pushed:   {} ({}) to {} in {} part(s){}",
-        a.archive.display(),
+        archive.display(),
         output::size(report.size),
-        a.url,
+        url,
         report.parts,
         match (report.parts_resumed, report.restarted) {
             (0, false) => String::new(),
@@ -128,7 +161,7 @@ pub fn push(a: &PushArgs) -> Result<u8> {
         }
     );
     println!("sent:     {} this time", output::size(report.bytes_sent));
-    audit_remote(&a.url, pinned.as_ref(), Some(&local))
+    audit_remote(url, pinned, Some(&local))
 }
 
 /// The keyless audit of the copy just pushed, and that it is the archive
@@ -165,32 +198,58 @@ fn audit_remote(url: &Url, pinned: Option<&[u8; 32]>, local: Option<&Archive>) -
     Ok(if report.ok() { 0 } else { 1 })
 }
 
-/// `pull s3://BUCKET/KEY -o ARCHIVE`.
+/// `pull s3://BUCKET/KEY -o ARCHIVE`. A dependent generation (SPEC §33)
+/// comes down after the earlier generation files it reads that are not
+/// beside ARCHIVE yet, and the series there is audited.
 pub fn pull(a: &PullArgs) -> Result<u8> {
     let pinned = a.issuer.as_deref().map(read_issuer_public).transpose()?;
     if !a.force && fs::symlink_metadata(&a.output).is_ok() {
         bail!("{} exists (use --force to replace it)", a.output.display());
     }
-    let (tmp, file) = temp_beside(&a.output)?;
+    let loc = Location::Remote(a.url.clone());
+    if !generations::is_series(&loc) {
+        return pull_file(a, &a.url, &a.output, pinned.as_ref());
+    }
+    for (url, file) in generations::to_pull_first(&a.url, &a.output)? {
+        println!(
+            "series:   {} reads {url}, which is not at {}: pulling it first",
+            a.url,
+            file.display()
+        );
+        let code = pull_file(a, &url, &file, pinned.as_ref())?;
+        if code != 0 {
+            return Ok(code);
+        }
+    }
+    let code = pull_file(a, &a.url, &a.output, pinned.as_ref())?;
+    if code != 0 {
+        return Ok(code);
+    }
+    generations::audit_series_at(&Location::Local(a.output.clone()), pinned.as_ref())
+}
+
+/// Pulls one object to `output` and audits it before it takes the name.
+fn pull_file(a: &PullArgs, url: &Url, dest: &Path, pinned: Option<&[u8; 32]>) -> Result<u8> {
+    let (tmp, file) = temp_beside(dest)?;
     let result = (|| -> Result<legation_reader::Report> {
         let bar = output::bar(0, "pulling");
-        let size = legation_remote::pull(&a.url, &file, &tmp, &|done, total| {
+        let size = legation_remote::pull(url, &file, &tmp, &|done, total| {
             bar.set_length(total);
             bar.set_position(done);
         })?;
         bar.finish_and_clear();
         drop(file);
-        eprintln!("fetched {} from {}; auditing it", output::size(size), a.url);
+        eprintln!("fetched {} from {}; auditing it", output::size(size), url);
         let src = legation_reader::source::FileSource::open(&tmp)
             .with_context(|| format!("opening {}", tmp.display()))?;
-        let archive = Archive::open(src).map_err(|e| anyhow!("{}: {e}", a.url))?;
-        Ok(archive.verify_fixity(pinned.as_ref(), &mut |_, _| true))
+        let archive = Archive::open(src).map_err(|e| anyhow!("{}: {e}", url))?;
+        Ok(archive.verify_fixity(pinned, &mut |_, _| true))
     })();
     let report = match result {
         Ok(r) => r,
         Err(e) => {
             let _ = fs::remove_file(&tmp);
-            return Err(e.context(format!("pulling {}", a.url)));
+            return Err(e.context(format!("pulling {}", url)));
         }
     };
     if !report.ok() {
@@ -202,17 +261,17 @@ pub fn pull(a: &PullArgs) -> Result<u8> {
         println!(
             "{} is damaged; nothing written. `legation repair {} --from ANOTHER_COPY -o {}` \
              rebuilds it from another embassy's copy",
-            a.url,
-            a.url,
-            a.output.display()
+            url,
+            url,
+            dest.display()
         );
         return Ok(1);
     }
-    place(&tmp, &a.output, a.force)?;
+    place(&tmp, dest, a.force)?;
     println!(
         "pulled:   {} to {}; audit OK: {} entries hashed{}",
-        a.url,
-        a.output.display(),
+        url,
+        dest.display(),
         report.entries_checked,
         match &report.signer {
             Some(f) if report.pinned => format!(", signed by {f} (pinned)"),

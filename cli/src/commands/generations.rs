@@ -16,23 +16,105 @@ use legation_format::v2::index::Changes;
 use legation_format::v2::writer::update::{self, UpdateOptions, UpdateWriter};
 use legation_format::writer::{RecordMeta, RecordSource};
 use legation_format::{crypto, hex, time};
-use legation_reader::series::{Placed, Series, UpdateSink};
+use legation_reader::series::{GenerationFile, Placed, Series, UpdateSink};
+use legation_remote::Url;
 use rand_core::OsRng;
 use serde_json::json;
 
 use crate::keyopts::{self, KeyOpts};
+use crate::location::Location;
 use crate::place::{place, temp_beside};
 use crate::{decoders, output, view};
 
-/// Finds a series and says what was left out; refuses one whose splice
-/// rules fail unless `lenient` (then they are printed).
-fn find(given: &[PathBuf]) -> Result<Series> {
-    let s = Series::find(given)
-        .with_context(|| format!("opening the series {}", given[0].display()))?;
+/// Finds a series given as local files or folders, or as `s3://` URLs
+/// (beside each, the other `*.lgn` objects of its folder), and says what
+/// was left out.
+pub fn find(given: &[Location]) -> Result<Series> {
+    let first = given.first().ok_or_else(|| anyhow!("no series given"))?;
+    let s = match given
+        .iter()
+        .map(Location::local)
+        .collect::<Option<Vec<_>>>()
+    {
+        Some(paths) => {
+            let paths: Vec<PathBuf> = paths.into_iter().map(Path::to_path_buf).collect();
+            Series::find(&paths)
+        }
+        None => find_remote(given),
+    }
+    .with_context(|| format!("opening the series {first}"))?;
     for n in &s.notes {
         eprintln!("note: {}", view::sanitize(n));
     }
     Ok(s)
+}
+
+/// A generation object on a store, opened by ranges.
+fn open_object(url: &Url) -> legation_reader::Result<GenerationFile> {
+    let source =
+        Location::Remote(url.clone())
+            .source()
+            .map_err(|e| legation_reader::Error::Source {
+                what: "the generation object".into(),
+                source_name: url.to_string(),
+                source: std::io::Error::other(format!("{e:#}")),
+            })?;
+    GenerationFile::of(
+        PathBuf::from(url.to_string()),
+        legation_reader::Archive::open(source)?,
+    )
+}
+
+/// [`find`] on a store: the objects given, then the other `*.lgn`
+/// objects of each one's folder.
+fn find_remote(given: &[Location]) -> legation_reader::Result<Series> {
+    let mut urls: Vec<Url> = Vec::new();
+    for l in given {
+        match l {
+            Location::Remote(u) if !urls.contains(u) => urls.push(u.clone()),
+            Location::Remote(_) => {}
+            Location::Local(p) => {
+                return Err(legation_reader::Error::Source {
+                    what: "the series".into(),
+                    source_name: p.display().to_string(),
+                    source: std::io::Error::other(
+                        "a series is given as local files or as s3:// URLs, not both",
+                    ),
+                })
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for u in &urls {
+        files.push(open_object(u)?);
+    }
+    let mut listed: Vec<Url> = Vec::new();
+    for u in &urls {
+        let store = legation_remote::connect(u).map_err(|e| legation_reader::Error::Source {
+            what: "the store".into(),
+            source_name: u.to_string(),
+            source: std::io::Error::other(e),
+        })?;
+        let folder = u.key.rsplit_once('/').map_or("", |(d, _)| d);
+        let objects =
+            store
+                .list(&u.bucket, folder)
+                .map_err(|e| legation_reader::Error::Source {
+                    what: "the series folder".into(),
+                    source_name: format!("s3://{}/{folder}", u.bucket),
+                    source: std::io::Error::other(e),
+                })?;
+        for o in objects {
+            if o.key.ends_with(".lgn") && !urls.contains(&o) && !listed.contains(&o) {
+                listed.push(o);
+            }
+        }
+    }
+    let found = listed
+        .iter()
+        .map(|u| (PathBuf::from(u.to_string()), open_object(u)))
+        .collect();
+    Series::gather(files, found)
 }
 
 /// Prints each splice error; whether there were any.
@@ -43,16 +125,17 @@ fn report_errors(s: &Series) -> bool {
     !s.errors().is_empty()
 }
 
-/// The generation to open: `given`, else the first file's (a file
-/// given) or the newest present (a folder).
-fn pick(s: &Series, given: Option<u64>, paths: &[PathBuf]) -> Result<u64> {
+/// The generation to open: `given`, else the first file's (a file or
+/// an object given) or the newest present (a folder).
+fn pick(s: &Series, given: Option<u64>, at: &[Location]) -> Result<u64> {
     if let Some(g) = given {
         return s
             .file(g)
             .map(|_| g)
             .ok_or_else(|| anyhow!("generation {g} is not among the files found"));
     }
-    if paths.first().is_some_and(|p| p.is_file()) {
+    let names_one = |l: &Location| l.local().is_none_or(Path::is_file);
+    if at.first().is_some_and(names_one) {
         return Ok(s.files[0].sequence());
     }
     Ok(s.newest()
@@ -60,19 +143,26 @@ fn pick(s: &Series, given: Option<u64>, paths: &[PathBuf]) -> Result<u64> {
         .sequence())
 }
 
-/// The local file to read through its series: with `--generation`, or
-/// when it is a dependent generation; `None` to read it as one archive.
-pub fn route(loc: &crate::location::Location, generation: Option<u64>) -> Option<PathBuf> {
-    let p = loc.local()?;
-    (generation.is_some() || is_dependent(p)).then(|| p.to_owned())
+/// The archive to read through its series: with `--generation`, when it
+/// is a folder, or when it is a dependent generation (a file or an
+/// object); `None` to read it as one archive.
+pub fn route(loc: &Location, generation: Option<u64>) -> Option<Location> {
+    (generation.is_some() || is_series(loc)).then(|| loc.clone())
+}
+
+/// Whether a location is read as a series: a folder, or a dependent
+/// generation file or object.
+pub fn is_series(loc: &Location) -> bool {
+    match loc {
+        Location::Local(p) => p.is_dir() || is_dependent(p),
+        Location::Remote(u) => open_object(u).is_ok_and(|f| f.public().series.is_some()),
+    }
 }
 
 /// Whether a local file is a dependent generation (read through its
 /// series).
 pub fn is_dependent(path: &Path) -> bool {
-    path.is_file()
-        && legation_reader::series::GenerationFile::open(path)
-            .is_ok_and(|f| f.public().series.is_some())
+    path.is_file() && GenerationFile::open(path).is_ok_and(|f| f.public().series.is_some())
 }
 
 /// Unlocks generation `g`, after the splice rules and the signature (with
@@ -111,7 +201,12 @@ fn unlock<'s>(
 }
 
 /// `ls SERIES --generation S`: the records of a generation.
-pub fn ls(paths: &[PathBuf], generation: Option<u64>, keys: &KeyOpts, as_json: bool) -> Result<u8> {
+pub fn ls(
+    paths: &[Location],
+    generation: Option<u64>,
+    keys: &KeyOpts,
+    as_json: bool,
+) -> Result<u8> {
     let s = find(paths)?;
     let g = pick(&s, generation, paths)?;
     let u = unlock(&s, g, keys)?;
@@ -141,7 +236,12 @@ pub fn ls(paths: &[PathBuf], generation: Option<u64>, keys: &KeyOpts, as_json: b
 }
 
 /// `cat SERIES RECORD --generation S`.
-pub fn cat(paths: &[PathBuf], record: &str, generation: Option<u64>, keys: &KeyOpts) -> Result<u8> {
+pub fn cat(
+    paths: &[Location],
+    record: &str,
+    generation: Option<u64>,
+    keys: &KeyOpts,
+) -> Result<u8> {
     let s = find(paths)?;
     let g = pick(&s, generation, paths)?;
     let u = unlock(&s, g, keys)?;
@@ -160,7 +260,7 @@ pub fn cat(paths: &[PathBuf], record: &str, generation: Option<u64>, keys: &KeyO
 /// `extract SERIES -o DIR --generation S`: every record (or those
 /// named) into a folder, each checked.
 pub fn extract(
-    paths: &[PathBuf],
+    paths: &[Location],
     out: &Path,
     records: &[String],
     generation: Option<u64>,
@@ -210,7 +310,7 @@ pub fn extract(
 
 /// `info SERIES --generation S`: which generation a file is, what it
 /// inherits and (from its sealed index, with a key) what changed.
-pub fn info(paths: &[PathBuf], generation: Option<u64>) -> Result<u8> {
+pub fn info(paths: &[Location], generation: Option<u64>) -> Result<u8> {
     let s = find(paths)?;
     let g = pick(&s, generation, paths)?;
     let f = s.file(g).expect("picked");
@@ -249,7 +349,7 @@ pub fn info(paths: &[PathBuf], generation: Option<u64>) -> Result<u8> {
 pub struct LogArgs {
     /// The series: generation files or a folder.
     #[arg(required = true, value_name = "SERIES")]
-    pub series: Vec<PathBuf>,
+    pub series: Vec<Location>,
     #[command(flatten)]
     pub keys: KeyOpts,
     /// One JSON object a generation, then one for the series.
@@ -384,8 +484,8 @@ pub fn log(a: &LogArgs) -> Result<u8> {
 /// The arguments of `diff`.
 #[derive(clap::Args, Debug)]
 pub struct DiffArgs {
-    /// The series: generation files or a folder.
-    pub series: PathBuf,
+    /// The series: a generation file, a folder or an s3:// URL.
+    pub series: Location,
     /// The earlier generation (default: the one before the newest).
     pub a: Option<u64>,
     /// The later generation (default: the newest).
@@ -519,7 +619,7 @@ pub struct CompactArgs {
     /// The series: generation files or a folder (its newest generation is
     /// compacted, or --generation).
     #[arg(required = true, value_name = "SERIES")]
-    pub series: Vec<PathBuf>,
+    pub series: Vec<Location>,
     /// The self-contained file to write.
     #[arg(short, long, value_name = "ONE.lgn")]
     pub output: PathBuf,
@@ -558,6 +658,8 @@ pub fn compact(a: &CompactArgs) -> Result<u8> {
     let result = (|| -> Result<std::fs::File> {
         let out = BufWriter::with_capacity(1 << 20, file);
         let mut w = update::compacted(out, &prev, u.data_key().clone(), created, issuer, OsRng)?;
+        let log = super::premis::previous_log(&s, g, u.data_key())?;
+        w.log_events(&super::pack_bag::agent(), log, Vec::new())?;
         // The decoders the generation's records name, from its own file
         // (every generation file holds its decoders).
         for d in &own.public().decoders {
@@ -636,7 +738,7 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
     if a.output.exists() && !a.force {
         bail!("{} exists (use --force to replace it)", a.output.display());
     }
-    let s = find(std::slice::from_ref(&a.previous))?;
+    let s = find(&[Location::Local(a.previous.clone())])?;
     let g = s.files[0].sequence();
     if let Some(n) = s.newest().filter(|n| n.sequence() > g) {
         bail!(
@@ -672,6 +774,9 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
             rebase,
         };
         let mut w = UpdateWriter::new(out, prev, u.data_key().clone(), opts, OsRng)?;
+        // The event log (format 2.1): the previous generation's, then this one's.
+        let log = super::premis::previous_log(&s, g, u.data_key())?;
+        w.log_events(&super::pack_bag::agent(), log, Vec::new())?;
         for (module, desc, _) in renderer.modules() {
             w.add_decoder(module, desc.clone())?;
         }
@@ -684,8 +789,10 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
             },
         )?
         .excluding(&tmp)?;
-        let packed = pack::pack_walk(
-            walk,
+        // Records over the render cap are identified from their files.
+        let (large, cap) = (renderer.large.clone(), pack::Renderer::cap(&renderer));
+        let packed = pack::pack_found(
+            large.identifying(cap, walk),
             &mut sink,
             Some(&mut renderer),
             |_, _| {},
@@ -730,4 +837,313 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
         }
     );
     Ok(0)
+}
+
+/// What `verify` asks of a series.
+pub struct VerifySeries<'a> {
+    /// The issuer every generation must be signed by.
+    pub pinned: Option<&'a [u8; 32]>,
+    /// Keys for the content level (none: the keyless audit only).
+    pub keys: &'a KeyOpts,
+    /// `--level fixity`: no content check even with a key.
+    pub fixity_only: bool,
+    /// `--sample N` with its seed: N pieces drawn in each file.
+    pub sample: Option<(u64, u64)>,
+    /// One JSON object.
+    pub json: bool,
+}
+
+/// `verify SERIES`: the keyless audit of every generation present (each
+/// file's §30.3 check once, every generation's inherited files present,
+/// the splice rules), then with a key the content of the generation
+/// given (the newest of a folder). 0 when all pass, 1 otherwise.
+pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
+    let s = find(at)?;
+    // One file: its generation; several or a folder: the newest.
+    let g = match at.len() {
+        1 => pick(&s, None, at)?,
+        _ => pick(&s, None, &[])?,
+    };
+    let mut files: Vec<&GenerationFile> = s.files.iter().collect();
+    files.sort_by_key(|f| f.sequence());
+    let total: u64 = files.iter().map(|f| f.archive.len()).sum();
+    let bar = output::bar(total, "verifying the series");
+    let mut done = 0u64;
+    let mut problems: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    let mut signers = std::collections::BTreeSet::new();
+    let (mut entries, mut hashed) = (0u64, 0u64);
+    for f in &files {
+        let mut progress = |d: u64, _: u64| {
+            bar.set_position(done + d);
+            true
+        };
+        let r = match v.sample {
+            Some((n, seed)) => f
+                .archive
+                .verify_fixity_sample(v.pinned, n, seed, &mut progress),
+            None => f.archive.verify_fixity(v.pinned, &mut progress),
+        };
+        done += f.archive.len();
+        entries += r.entries_checked;
+        hashed += r.bytes_checked;
+        signers.extend(r.signer.clone());
+        for p in &r.problems {
+            problems.push(format!("{}: {}", f.path.display(), p.message));
+        }
+        rows.push((f, r));
+    }
+    bar.finish_and_clear();
+    let links = s.links();
+    let fixity_ok = problems.is_empty() && links.is_empty();
+    problems.extend(links.iter().cloned());
+    let mut content: Option<std::result::Result<(u64, u64), Vec<String>>> = None;
+    let k = v.keys.keys(false)?;
+    if !k.is_empty() && !v.fixity_only && v.sample.is_none() {
+        content = Some(match s.unlock(g, &k) {
+            Ok(u) => {
+                let c = u.verify_content(&mut |_, _| {});
+                if c.is_empty() {
+                    Ok((u.head.records, u.head.bytes))
+                } else {
+                    Err(c)
+                }
+            }
+            Err(e) => Err(vec![format!("generation {g}: {e}")]),
+        });
+        if let Some(Err(c)) = &content {
+            problems.extend(c.iter().cloned());
+        }
+    }
+    let ok = problems.is_empty();
+    let seqs: Vec<u64> = files.iter().map(|f| f.sequence()).collect();
+    if v.json {
+        let file_rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(f, r)| {
+                json!({"file": f.path.display().to_string(), "sequence": f.sequence(),
+                       "chain": hex::encode(&f.generation.chain), "ok": r.ok(), "signer": r.signer,
+                       "entries_checked": r.entries_checked, "bytes_checked": r.bytes_checked,
+                       "sample": r.sample,
+                       "problems": r.problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>()})
+            })
+            .collect();
+        let j = json!({"archive": at.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
+            "series": hex::encode(&s.archive_id), "generation": g, "generations": seqs,
+            "files": file_rows, "links": links,
+            "content": content.as_ref().map(|c| match c {
+                Ok((records, bytes)) => json!({"ok": true, "records": records, "bytes": bytes}),
+                Err(p) => json!({"ok": false, "problems": p}),
+            }),
+            "ok": ok});
+        println!("{}", output::json(&j, false));
+        return Ok(if ok { 0 } else { 1 });
+    }
+    println!(
+        "series:   {}: generation {g} read; generations {} present in {} file(s)",
+        hex::encode(&s.archive_id),
+        seqs.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        files.len()
+    );
+    for (f, r) in &rows {
+        println!(
+            "  gen {:>4}  {}  {}  fixity {}{}",
+            f.sequence(),
+            view::sanitize(&f.path.display().to_string()),
+            output::size(f.archive.len()),
+            if r.ok() {
+                "OK".to_string()
+            } else {
+                format!("FAILED ({} problem(s))", r.problems.len())
+            },
+            match (&r.sample, r.sample.as_ref().map(|s| s.pieces_sampled)) {
+                (Some(smp), Some(p)) if smp.piece_size > 0 => {
+                    format!(", {p} of {} pieces sampled", smp.pieces_total)
+                }
+                _ => String::new(),
+            }
+        );
+    }
+    for p in &problems {
+        println!("FAILED  {}", view::sanitize(p));
+    }
+    if rows.iter().any(|(_, r)| !r.ok()) {
+        println!(
+            "repair:   `legation repair FILE --from ANOTHER_COPY -o REPAIRED` rebuilds a damaged \
+             generation file from another embassy's copy of that file"
+        );
+    }
+    match (signers.len(), v.pinned.is_some()) {
+        (0, _) => println!("signer:   none verified"),
+        (_, true) => println!(
+            "signer:   {} (pinned)",
+            signers.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+        (_, false) => println!(
+            "signer:   {} (NOT pinned: pass --issuer ISSUER.pub to require this issuer)",
+            signers.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    }
+    println!(
+        "fixity:   {}: every generation present ({} file(s), {entries} entries, {} hashed{}); \
+         {}",
+        if fixity_ok { "OK" } else { "FAILED" },
+        files.len(),
+        output::size(hashed),
+        match v.sample {
+            Some((n, seed)) => format!(", {n} pieces drawn in each file, seed {seed}"),
+            None => String::new(),
+        },
+        if links.is_empty() {
+            "the series chains and every generation's inherited files are present"
+        } else {
+            "the series does NOT chain (above)"
+        }
+    );
+    match &content {
+        None if v.sample.is_some() => println!("content:  not checked (--sample audits fixity)"),
+        None if v.fixity_only => println!("content:  not checked (--level fixity)"),
+        None => println!(
+            "content:  not checked (needs a key: --identity, --passphrase-file or {})",
+            keyopts::PASSPHRASE_ENV
+        ),
+        Some(Ok((records, bytes))) => println!(
+            "content:  OK: generation {g}: {records} records ({}), their pages, tree and the head's root",
+            output::size(*bytes)
+        ),
+        Some(Err(p)) => println!("content:  FAILED ({} problem(s))", p.len()),
+    }
+    println!(
+        "render:   not checked (a generation of a series: views are not re-rendered; \
+         `legation compact` then `verify` re-renders them)"
+    );
+    Ok(if ok { 0 } else { 1 })
+}
+
+/// The folder part of an object key (`""` at the bucket's top).
+fn folder_of(url: &Url) -> &str {
+    url.key.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// The object named `name` in the folder of `url`.
+fn beside(url: &Url, name: &str) -> Url {
+    Url {
+        bucket: url.bucket.clone(),
+        key: match folder_of(url) {
+            "" => name.to_owned(),
+            d => format!("{d}/{name}"),
+        },
+    }
+}
+
+/// Before a dependent generation file is pushed to `url`: the earlier
+/// generation files it reads that the store lacks beside `url` (each as
+/// the local file and the object to push it to, named as `series.inherits`
+/// names it), oldest first. A different generation already at such a name
+/// is refused (it is never replaced).
+pub fn to_push_first(local: &Path, url: &Url) -> Result<Vec<(PathBuf, Url)>> {
+    let s = find(&[Location::Local(local.to_owned())])?;
+    let g = s.files[0].sequence();
+    let Some(member) = s.files[0].public().series.clone() else {
+        return Ok(Vec::new());
+    };
+    let files = s.files_of(g).map_err(|e| {
+        anyhow!(
+            "{}: {e}: every generation it reads must be beside it to push it",
+            local.display()
+        )
+    })?;
+    let store = legation_remote::connect(url)?;
+    let mut out = Vec::new();
+    for item in &member.inherits {
+        let target = beside(url, &item.file);
+        if store.size(&target)?.is_some() {
+            let there = open_object(&target)?;
+            if there.generation.chain != item.chain {
+                bail!(
+                    "{target} holds another generation {} (chain {}), not generation {} (chain {}) \
+                     that {} reads: it is never replaced; push the series to another folder",
+                    there.sequence(),
+                    hex::encode(&there.generation.chain),
+                    item.sequence,
+                    hex::encode(&item.chain),
+                    local.display()
+                );
+            }
+            continue;
+        }
+        out.push((files[&item.sequence].path.clone(), target));
+    }
+    Ok(out)
+}
+
+/// After a push or pull of a dependent generation: the keyless audit of
+/// the generation (its file and every file it reads, where it now is)
+/// and the splice rules over the series found there. 0 when all pass.
+pub fn audit_series_at(at: &Location, pinned: Option<&[u8; 32]>) -> Result<u8> {
+    let s = find(std::slice::from_ref(at))?;
+    let g = s.files[0].sequence();
+    let problems = s.audit(g, pinned, &mut |_, _| true);
+    let used = s.files_of(g).map(|f| f.len()).unwrap_or(0);
+    for p in &problems {
+        println!("FAILED   {}", view::sanitize(p));
+    }
+    println!(
+        "series:   {} at {at}: generation {g} and the {} earlier file(s) it reads audited; {}",
+        if problems.is_empty() { "OK" } else { "FAILED" },
+        used.saturating_sub(1),
+        if problems.is_empty() {
+            "the series chains"
+        } else {
+            "see above"
+        }
+    );
+    Ok(if problems.is_empty() { 0 } else { 1 })
+}
+
+/// Before a dependent generation object is pulled to `local`: the earlier
+/// generation objects it reads that are not beside `local` yet (each as
+/// the object and the local file to write), oldest first. A different
+/// generation already at such a name is refused.
+pub fn to_pull_first(url: &Url, local: &Path) -> Result<Vec<(Url, PathBuf)>> {
+    let s = find(&[Location::Remote(url.clone())])?;
+    let g = s.files[0].sequence();
+    let Some(member) = s.files[0].public().series.clone() else {
+        return Ok(Vec::new());
+    };
+    let files = s
+        .files_of(g)
+        .map_err(|e| anyhow!("{url}: {e}: the store lacks a generation it reads"))?;
+    let dir = local
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for item in &member.inherits {
+        let target = dir.join(&item.file);
+        if target.exists() {
+            let here = GenerationFile::open(&target)
+                .with_context(|| format!("opening {}", target.display()))?;
+            if here.generation.chain != item.chain {
+                bail!(
+                    "{} holds another generation {}, not generation {} that {url} reads: \
+                     it is never replaced; pull into another folder",
+                    target.display(),
+                    here.sequence(),
+                    item.sequence
+                );
+            }
+            continue;
+        }
+        let from: Url = files[&item.sequence]
+            .path
+            .to_string_lossy()
+            .parse()
+            .map_err(|e| anyhow!("{e}"))?;
+        out.push((from, target));
+    }
+    Ok(out)
 }

@@ -44,14 +44,35 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
         bail!("--sample audits fixity only (a keyless check of some entries); drop --level or --sample");
     }
     let mut worst = 0;
-    for (i, loc) in v.archives.iter().enumerate() {
+    let units = units(v.archives);
+    for (i, (unit, series)) in units.iter().enumerate() {
+        let loc = unit
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ");
         if !v.json && v.archives.len() > 1 {
             if i > 0 {
                 println!();
             }
             println!("== {loc}");
         }
-        let code = match verify_one(loc, pinned.as_ref(), v) {
+        let result = match series {
+            true => super::generations::verify(
+                unit,
+                &super::generations::VerifySeries {
+                    pinned: pinned.as_ref(),
+                    keys: v.keys,
+                    fixity_only: v.level == Some(Level::Fixity),
+                    sample: v
+                        .sample
+                        .map(|n| (n, v.seed.unwrap_or_else(|| OsRng.next_u64()))),
+                    json: v.json,
+                },
+            ),
+            false => verify_one(&unit[0], pinned.as_ref(), v),
+        };
+        let code = match result {
             Ok(c) => c,
             // One archive that cannot be read does not stop the others.
             Err(e) if v.archives.len() > 1 => {
@@ -78,6 +99,56 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
         );
     }
     Ok(worst)
+}
+
+/// The archives to check, each once: a folder or a dependent generation
+/// is checked as a series (SPEC §33.7), and local files given together
+/// that are generations of that series in its folder are checked with it;
+/// any other archive alone (`false`).
+fn units(archives: &[Location]) -> Vec<(Vec<Location>, bool)> {
+    use legation_reader::series::GenerationFile;
+    let key = |l: &Location| {
+        let p = l.local().filter(|p| p.is_file())?;
+        let f = GenerationFile::open(p).ok()?;
+        let dir = std::fs::canonicalize(p).ok()?.parent()?.to_path_buf();
+        Some((
+            dir,
+            f.generation.head.archive_id,
+            f.public().series.is_some(),
+        ))
+    };
+    let keys: Vec<_> = archives.iter().map(key).collect();
+    let mut out: Vec<(Vec<Location>, bool)> = Vec::new();
+    let mut placed = vec![false; archives.len()];
+    for (i, loc) in archives.iter().enumerate() {
+        if placed[i] {
+            continue;
+        }
+        placed[i] = true;
+        let Some((dir, id, _)) = &keys[i] else {
+            out.push((vec![loc.clone()], super::generations::is_series(loc)));
+            continue;
+        };
+        let same = |k: &Option<(std::path::PathBuf, [u8; 16], bool)>| {
+            k.as_ref().is_some_and(|(d, x, _)| d == dir && x == id)
+        };
+        if !keys
+            .iter()
+            .any(|k| same(k) && k.as_ref().is_some_and(|k| k.2))
+        {
+            out.push((vec![loc.clone()], false));
+            continue;
+        }
+        let mut unit = vec![loc.clone()];
+        for j in i + 1..archives.len() {
+            if !placed[j] && same(&keys[j]) {
+                placed[j] = true;
+                unit.push(archives[j].clone());
+            }
+        }
+        out.push((unit, true));
+    }
+    out
 }
 
 fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) -> Result<u8> {

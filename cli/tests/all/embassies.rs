@@ -105,7 +105,7 @@ impl Cluster {
     }
 
     /// The object store as the test's own client (the host's hands).
-    fn store(&self, url: &Url) -> legation_remote::Store {
+    pub(crate) fn store(&self, url: &Url) -> legation_remote::Store {
         for (k, v) in &self.env {
             std::env::set_var(k, v);
         }

@@ -162,3 +162,237 @@ fn a_series_updated_read_and_compacted() {
         stderr(&o)
     );
 }
+
+/// A series of three generations in `d` (`reg.0000000{0,1,2}.lgn`): one
+/// record changed, then one added.
+fn three_generations(d: &std::path::Path) {
+    pack_v2(d, "reg.00000000.lgn");
+    let up = |prev: &str, out: &str| {
+        let o = run(
+            &[
+                "pack",
+                "src",
+                "--update",
+                prev,
+                "-o",
+                out,
+                "-i",
+                "alice.key",
+                "--sign",
+                "gov.key",
+            ],
+            d,
+        );
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    };
+    fs::write(
+        d.join("src/registers/Ελλάδα.csv"),
+        "id,name\n1,Ελένη\n2,Νίκος\n",
+    )
+    .unwrap();
+    up("reg.00000000.lgn", "reg.00000001.lgn");
+    fs::write(d.join("src/legal/new.txt"), "a new act\n").unwrap();
+    up("reg.00000001.lgn", "reg.00000002.lgn");
+}
+
+#[test]
+fn verify_audits_every_generation_of_a_series_however_it_is_given() {
+    let t = packed("generations-verify");
+    let d = &t.0;
+    three_generations(d);
+    let gens = ["reg.00000000.lgn", "reg.00000001.lgn", "reg.00000002.lgn"];
+    // The newest file, the three files, the folder: every generation
+    // present is audited once, and the series chains.
+    for args in [&gens[2..], &gens[..], &["."][..]] {
+        let mut a = vec!["verify"];
+        a.extend_from_slice(args);
+        a.extend(["--issuer", "gov.pub"]);
+        let o = run(&a, d);
+        let out = stdout(&o);
+        assert_eq!(code(&o), 0, "{args:?}: {out}{}", stderr(&o));
+        assert!(
+            out.contains("generation 2 read; generations 0, 1, 2 present in 3 file(s)")
+                && out.contains("fixity:   OK: every generation present (3 file(s),")
+                && out.contains("(pinned)"),
+            "{args:?}: {out}"
+        );
+    }
+    // With a key: the content of the generation given.
+    let o = run(&["verify", "reg.00000002.lgn", "-i", "alice.key"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("content:  OK: generation 2: 5 records"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        &["verify", "reg.00000001.lgn", "-i", "alice.key", "--json"],
+        d,
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["generation"], 1);
+    assert_eq!(v["content"]["ok"], true);
+    assert_eq!(v["files"].as_array().unwrap().len(), 3);
+    // A sample: pieces drawn in each file.
+    let o = run(
+        &["verify", "reg.00000002.lgn", "--sample", "2", "--seed", "7"],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(stdout(&o).matches("2 of ").count(), 3, "{}", stdout(&o));
+
+    // Generation 1 damaged in the middle of its file: named by the audit
+    // of generation 2 (which reads it), and repaired from another copy.
+    fs::create_dir(d.join("copy")).unwrap();
+    fs::copy(d.join(gens[1]), d.join("copy").join(gens[1])).unwrap();
+    let mut b = fs::read(d.join(gens[1])).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 0x40;
+    fs::write(d.join(gens[1]), &b).unwrap();
+    let o = run(&["verify", "reg.00000002.lgn"], d);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains("reg.00000001.lgn  ") && out.contains("fixity FAILED (1 problem(s))"),
+        "{out}"
+    );
+    assert!(out.contains("FAILED  ./reg.00000001.lgn: "), "{out}");
+    let o = run(&["verify", "reg.00000002.lgn", "--sample", "100"], d);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let o = run(
+        &[
+            "repair",
+            gens[1],
+            "--from",
+            "copy/reg.00000001.lgn",
+            "-o",
+            "fixed.lgn",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("taken from copy/reg.00000001.lgn: 1 entr"),
+        "{}",
+        stdout(&o)
+    );
+    fs::rename(d.join("fixed.lgn"), d.join(gens[1])).unwrap();
+    let o = run(&["verify", ".", "-i", "alice.key"], d);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+
+    // A generation it reads missing: named.
+    fs::rename(d.join(gens[0]), d.join("gone")).unwrap();
+    let o = run(&["verify", "reg.00000002.lgn"], d);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("generation 0 is needed and no file holds it"),
+        "{}",
+        stdout(&o)
+    );
+    // extract of a generation given by its file reads through the series.
+    fs::rename(d.join("gone"), d.join(gens[0])).unwrap();
+    let o = run(&["extract", gens[1], "-o", "out1", "-i", "alice.key"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!d.join("out1/legal/new.txt").exists());
+    assert_eq!(
+        fs::read_to_string(d.join("out1/registers/Ελλάδα.csv")).unwrap(),
+        "id,name\n1,Ελένη\n2,Νίκος\n"
+    );
+}
+
+#[test]
+fn a_series_on_an_object_store_is_pushed_pulled_verified_and_read() {
+    let t = packed("generations-s3");
+    let d = &t.0;
+    three_generations(d);
+    let cluster = crate::embassies::Cluster::start_at(&d.join("cluster"), "39600");
+    let url = |n: u32| format!("s3://embassy/register/reg.{n:08}.lgn");
+    // Generation 1 first, then 2: the push of 2 sends only its own file,
+    // the push of 1 also generation 0, which it reads.
+    let o = cluster.run(
+        1,
+        &["push", "reg.00000001.lgn", &url(1), "--issuer", "gov.pub"],
+        d,
+    );
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(
+        out.contains(&format!("which is not at {}: pushing it first", url(0)))
+            && out.contains("series:   OK at "),
+        "{out}"
+    );
+    let o = cluster.run(
+        2,
+        &["push", "reg.00000002.lgn", &url(2), "--issuer", "gov.pub"],
+        d,
+    );
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(!out.contains("first"), "{out}");
+    assert_eq!(out.matches("pushed:").count(), 1, "{out}");
+
+    // verify of the newest object: every generation there audited; with a
+    // key its content; a sample.
+    let o = cluster.run(3, &["verify", &url(2), "-i", "alice.key"], d);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(
+        out.contains("generations 0, 1, 2 present in 3 file(s)")
+            && out.contains("content:  OK: generation 2"),
+        "{out}"
+    );
+    let o = cluster.run(1, &["verify", &url(2), "--sample", "2"], d);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    // ls, cat and extract of the object read through its series.
+    let o = cluster.run(1, &["cat", &url(2), "legal/new.txt", "-i", "alice.key"], d);
+    assert_eq!(stdout(&o), "a new act\n", "{}", stderr(&o));
+    let o = cluster.run(
+        1,
+        &["extract", &url(1), "-o", "from-s3", "-i", "alice.key"],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        fs::read(d.join("from-s3/registers/scan.bin")).unwrap(),
+        fs::read(d.join("src/registers/scan.bin")).unwrap()
+    );
+    assert!(!d.join("from-s3/legal/new.txt").exists());
+    // pull of the newest into an empty folder brings what it reads.
+    fs::create_dir(d.join("pulled")).unwrap();
+    let o = cluster.run(
+        2,
+        &[
+            "pull",
+            &url(2),
+            "-o",
+            "pulled/reg.00000002.lgn",
+            "--issuer",
+            "gov.pub",
+        ],
+        d,
+    );
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert_eq!(out.matches("pulled:").count(), 3, "{out}");
+    for n in 0..3 {
+        let name = format!("reg.{n:08}.lgn");
+        assert_eq!(
+            fs::read(d.join("pulled").join(&name)).unwrap(),
+            fs::read(d.join(&name)).unwrap(),
+            "{name}"
+        );
+    }
+    // A damaged object named by the audit of the newest.
+    let store_url: legation_remote::Url = url(1).parse().unwrap();
+    let mut b = fs::read(d.join("reg.00000001.lgn")).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 1;
+    cluster.store(&store_url).put(&store_url, b).unwrap();
+    let o = cluster.run(3, &["verify", &url(2)], d);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("FAILED  {}: ", url(1))),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -44,7 +44,12 @@ impl GenerationFile {
             source_name: path.display().to_string(),
             source: e,
         })?;
-        let archive = Archive::open(source)?;
+        GenerationFile::of(path.to_owned(), Archive::open(source)?)
+    }
+
+    /// An archive opened elsewhere (an object on a store: `path` is then
+    /// its URL) as a generation of a series.
+    pub fn of(path: PathBuf, archive: Archive) -> Result<GenerationFile> {
         let opened = archive.v2().ok_or_else(|| Error::ManifestMismatch {
             entry: path.display().to_string(),
             what: "a format 1.x archive is not a generation of a series".into(),
@@ -70,7 +75,7 @@ impl GenerationFile {
             signers,
         };
         Ok(GenerationFile {
-            path: path.to_owned(),
+            path,
             archive,
             generation,
         })
@@ -145,7 +150,6 @@ impl Series {
             }
         }
         let mut files: Vec<GenerationFile> = Vec::new();
-        let mut notes = Vec::new();
         let same = |a: &Path, b: &Path| {
             a == b
                 || std::fs::canonicalize(a)
@@ -159,21 +163,37 @@ impl Series {
             }
             files.push(GenerationFile::open(p)?);
         }
-        let mut found = Vec::new();
+        let mut found: Vec<(PathBuf, Result<GenerationFile>)> = Vec::new();
         for p in &listed {
-            if files.iter().any(|f| same(&f.path, p))
-                || found.iter().any(|f: &GenerationFile| same(&f.path, p))
-            {
+            if files.iter().any(|f| same(&f.path, p)) || found.iter().any(|(q, _)| same(q, p)) {
                 continue;
             }
-            match GenerationFile::open(p) {
-                Ok(f) => found.push(f),
-                Err(e) => notes.push(format!(
-                    "{}: left out, not a 2.0 archive ({e})",
-                    p.display()
-                )),
-            }
+            found.push((p.clone(), GenerationFile::open(p)));
         }
+        Series::gather(files, found)
+    }
+
+    /// The series of the files given (`files`, the first deciding the
+    /// series) and of those found beside them (`found`, each as its name
+    /// and what opening it gave): a found file that does not open or is
+    /// of another series is left out with a note.
+    pub fn gather(
+        mut files: Vec<GenerationFile>,
+        found: Vec<(PathBuf, Result<GenerationFile>)>,
+    ) -> Result<Series> {
+        let mut notes = Vec::new();
+        let found: Vec<GenerationFile> = found
+            .into_iter()
+            .filter_map(|(p, f)| {
+                f.map_err(|e| {
+                    notes.push(format!(
+                        "{}: left out, not a 2.0 archive ({e})",
+                        p.display()
+                    ))
+                })
+                .ok()
+            })
+            .collect();
         // The series: the first file given, else the highest sequence in
         // the folder.
         let archive_id = match files.first() {
@@ -306,6 +326,36 @@ impl Series {
                     f.path.display(),
                     p.subject,
                     p.message
+                ));
+            }
+            if let Some(m) = f
+                .public()
+                .series
+                .as_ref()
+                .and_then(|s| s.check(f.sequence()).err())
+            {
+                problems.push(format!("{}: public.json: {m}", f.path.display()));
+            }
+        }
+        problems
+    }
+
+    /// What ties the files present together, for every generation
+    /// present: the splice errors, each generation whose inherited files
+    /// are not all present (naming it), and each dependent file's
+    /// `series` member that breaks §33.2. Lines; empty when all hold.
+    pub fn links(&self) -> Vec<String> {
+        let mut problems: Vec<String> = self.errors().iter().map(|e| e.to_string()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &self.files {
+            if !seen.insert((f.sequence(), f.generation.chain)) {
+                continue;
+            }
+            if let Err(e) = self.files_of(f.sequence()) {
+                problems.push(format!(
+                    "{} (generation {}): {e}",
+                    f.path.display(),
+                    f.sequence()
                 ));
             }
             if let Some(m) = f
