@@ -901,6 +901,19 @@ mod tests {
         p[at] = 9;
         let e = Log::decode(&p).unwrap_err().to_string();
         assert!(e.contains("outcome 9"), "{e}");
+        // A sealed log that opens but claims 2^40 events: refused by the
+        // count's bound, before anything is allocated for them.
+        let mut p = vec![0];
+        varint::put(&mut p, 1 << 40);
+        p.resize(4096, 0);
+        let sk = key().stream_key(&[5; 16], StreamId::Events([4; 16]));
+        let mut entry = vec![4; 16];
+        entry.extend_from_slice(&crypto::seal_stream(&sk, &p));
+        let e = Log::open(&entry, &key(), &[5; 16]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("events: byte 7: event count 1099511627776 is over the limit of 455"),
+            "{e}"
+        );
         // A plaintext over the limit.
         let e = Log::decode(&vec![0; MAX_PLAIN + 1])
             .unwrap_err()
