@@ -222,6 +222,61 @@ pub fn tiny_decoder() -> Vec<u8> {
     .unwrap()
 }
 
+/// A tiny metered decoder of ABI 2 (format 2.1, SPEC §12.3), hand-written
+/// in WAT: it reads the title from the facts block before the record and
+/// answers a document with that title and no blocks, so that a host that
+/// gives it no facts, or other facts, gets another view.
+pub fn facts_decoder() -> Vec<u8> {
+    let text = r#"(module
+  (memory (export "memory") 1)
+  (func (export "legation_alloc") (param $n i32) (result i32)
+    (if (result i32) (i32.gt_u (local.get $n) (i32.const 30000))
+      (then (i32.const 0)) (else (i32.const 1024))))
+  (func (export "legation_decode") (param $p i32) (param $n i32) (result i64)
+    (local $t i32) (local $len i32) (local $at i32)
+    ;; Past the path and the media type to the title's length.
+    (local.set $t (i32.add (i32.add (local.get $p) (i32.const 4)) (i32.load (local.get $p))))
+    (local.set $t (i32.add (i32.add (local.get $t) (i32.const 4)) (i32.load (local.get $t))))
+    (local.set $len (i32.load (local.get $t)))
+    (local.set $t (i32.add (local.get $t) (i32.const 4)))
+    ;; The title as a CBOR text string after the prefix at 32768.
+    (local.set $at (i32.const 32779))
+    (if (i32.lt_u (local.get $len) (i32.const 24))
+      (then
+        (i32.store8 (local.get $at) (i32.or (i32.const 0x60) (local.get $len)))
+        (local.set $at (i32.add (local.get $at) (i32.const 1))))
+      (else
+        (if (i32.lt_u (local.get $len) (i32.const 256))
+          (then
+            (i32.store8 (local.get $at) (i32.const 0x78))
+            (i32.store8 offset=1 (local.get $at) (local.get $len))
+            (local.set $at (i32.add (local.get $at) (i32.const 2))))
+          (else
+            (i32.store8 (local.get $at) (i32.const 0x79))
+            (i32.store8 offset=1 (local.get $at) (i32.shr_u (local.get $len) (i32.const 8)))
+            (i32.store8 offset=2 (local.get $at) (local.get $len))
+            (local.set $at (i32.add (local.get $at) (i32.const 3)))))))
+    (memory.copy (local.get $at) (local.get $t) (local.get $len))
+    (local.set $at (i32.add (local.get $at) (local.get $len)))
+    ;; "blocks": [].
+    (memory.copy (local.get $at) (i32.const 0) (i32.const 8))
+    (i64.or
+      (i64.shl (i64.const 32768) (i64.const 32))
+      (i64.extend_i32_u (i32.sub (i32.add (local.get $at) (i32.const 8)) (i32.const 32768)))))
+  (data (i32.const 0) "\66blocks\80")
+  (data (i32.const 32768) "\00\a3\61v\01\65title")
+  (@custom "legation.decoder" "{\"abi\":2,\"name\":\"title\",\"version\":\"1.0.0\",\"media_types\":[],\"pages\":false}"))"#;
+    let wasm = wat::parse_str(text).unwrap();
+    legation_meter::meter(
+        &wasm,
+        &legation_meter::MeterConfig {
+            fuel: 1_000_000,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
 /// The decoder host that renders records when packing samples: wasmtime
 /// natively, wasmi in a browser (the same documents either way).
 pub fn pack_host() -> legation_reader::decode::Host {

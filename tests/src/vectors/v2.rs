@@ -71,6 +71,13 @@ pub fn all() -> Vec<Vector> {
         events: true,
         ..V2::default()
     })));
+    v.extend(facts(&Sample2::new(&V2 {
+        seed: 26,
+        records: false,
+        tiny: 2,
+        facts: true,
+        ..V2::default()
+    })));
     v
 }
 
@@ -92,6 +99,9 @@ struct V2 {
     quorum: bool,
     /// With an event log (format 2.1, SPEC §36).
     events: bool,
+    /// The `tiny` records rendered by [`crate::facts_decoder`] with their
+    /// facts (format 2.1, SPEC §12.3), the first titled `The first note`.
+    facts: bool,
 }
 
 /// The quorum vectors' policy: 2 of ([`identity`], a holder of
@@ -121,6 +131,7 @@ impl Default for V2 {
             large: 0,
             quorum: false,
             events: false,
+            facts: false,
         }
     }
 }
@@ -183,13 +194,31 @@ fn write_v2(o: &V2) -> Vec<u8> {
             .unwrap();
         }
     }
+    let titler = o.facts.then(|| {
+        let module = crate::facts_decoder();
+        let loaded = crate::pack_host().load(&module, "title").unwrap();
+        let entry = w
+            .add_decoder(&module, loaded.decoder_ref(), loaded.uses_vectors())
+            .unwrap();
+        (entry, loaded)
+    });
     for i in 0..o.tiny {
         let path = format!("n/{i:04}");
-        w.add_record(
-            meta(path, "text/plain", BTreeMap::new()),
-            RecordSource::Bytes(&[b'0' + (i % 10) as u8]),
-        )
-        .unwrap();
+        let mut m = meta(path, "text/plain", BTreeMap::new());
+        let bytes = [b'0' + (i % 10) as u8];
+        if let Some((entry, loaded)) = &titler {
+            if i == 0 {
+                m.title = "The first note".into();
+            }
+            let facts = legation_reader::decode::Facts::of_meta(&m);
+            let r = crate::pack_host().render(loaded, facts, &bytes).unwrap();
+            m.decoder = Some(entry.clone());
+            m.render = Some(legation_format::catalog::Render::Rendered {
+                blake3: r.hash(),
+                pages: 0,
+            });
+        }
+        w.add_record(m, RecordSource::Bytes(&bytes)).unwrap();
     }
     if o.large > 0 {
         let mut bytes = vec![0u8; o.large];
@@ -1132,6 +1161,42 @@ fn event_log(e: &Sample2) -> Vec<Vector> {
             e.flipped(e.data_start(EVENTS_ENTRY) + 40),
         )
         .expect(Outcome::Fixity(Finding::damaged(EVENTS_ENTRY)), "BLAKE3")
+        .pin(),
+    ]
+}
+
+/// A decoder given the records' facts (format 2.1, SPEC §12.3, §15.3):
+/// the render check renders each record with its facts; a title changed
+/// in the catalog (signed again, so content passes) changes the render
+/// hash though the bytes and the decoder are the same.
+fn facts(f: &Sample2) -> Vec<Vector> {
+    let mut retitled = f.clone();
+    let mut index = retitled.index();
+    let mut records = retitled.page(&index, 0);
+    assert_eq!(records[0].title.as_deref(), Some("The first note"));
+    records[0].title = Some("A forged title".into());
+    retitled.set_page(&mut index, 0, &records);
+    let leaves = retitled.leaf_hashes(&records);
+    index.pages[0].root = tree::root(&leaves);
+    retitled.set_index(&index);
+    let root = tree::root(&[tree::leaf_hash(&index.pages[0].root)]);
+    retitled.reseal(&signers(), |h| h.records_root = root);
+    vec![
+        Vector::new(
+            "v2-good-facts",
+            "format 2.1: two records rendered by a decoder of ABI 2 that shows the title its facts give (one a Dublin Core title, one the path's last segment); the render check gives each record its facts",
+            f.bytes.clone(),
+        )
+        .pin(),
+        Vector::new(
+            "v2-facts-title-changed",
+            "format 2.1: a record's title changed in its page, with the page root, records-root and head made to agree (signed again): its render hash covers its facts, so the render check fails",
+            retitled.raw.build(),
+        )
+        .expect(
+            Outcome::Render(Finding::damaged("n/0000")),
+            "differs from the one recorded",
+        )
         .pin(),
     ]
 }
