@@ -180,3 +180,47 @@ fn a_refused_record_is_shown_raw_and_its_reason_names_no_packing_path() {
     // The raw decoder's hex dump of the first bytes ("not a tax").
     assert!(shown.contains("6e 6f 74 20 61 20 74 61  78"), "{shown}");
 }
+
+#[test]
+fn a_decoder_given_facts_shows_the_records_zone_and_title() {
+    // A TZif file names no zone: the decoder reads it from the record's
+    // path, and shows the title its Dublin Core sidecar gives (format 2.1,
+    // decoder ABI 2, SPEC §12.3).
+    let t = packed_register("terminal-facts");
+    let d = &t.0;
+    fs::write(d.join("tzif.wasm"), legation_builtin_decoders::TZIF).unwrap();
+    fs::create_dir_all(d.join("src/zoneinfo/Europe")).unwrap();
+    let zone = d.join("src/zoneinfo/Europe/Oslo.tzif");
+    fs::write(&zone, legation_decoder_tzif::sample_file()).unwrap();
+    fs::write(
+        d.join("src/zoneinfo/Europe/Oslo.tzif.dc.json"),
+        r#"{"title": "Oslo, Norway"}"#,
+    )
+    .unwrap();
+    let wasm = d.join("tzif.wasm").display().to_string();
+    let o = pack_with_decoder(d, "f.lgn", &format!(".tzif={wasm}"));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Rendered at packing with its facts; the render check gives them
+    // again and finds the same hash.
+    let o = run(
+        &["verify", "f.lgn", "-i", "alice.key", "--level", "render"],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let o = run(
+        &[
+            "view",
+            "f.lgn",
+            "zoneinfo/Europe/Oslo.tzif",
+            "-i",
+            "alice.key",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let shown = stdout(&o);
+    assert!(shown.contains("Time zone Europe/Oslo"), "{shown}");
+    assert!(shown.contains("Oslo, Norway"), "{shown}");
+    assert!(shown.contains("application/"), "{shown}");
+    assert!(shown.contains("CET-1CEST,M3.5.0,M10.5.0/3"), "{shown}");
+}

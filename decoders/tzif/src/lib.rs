@@ -4,7 +4,8 @@
 //! A TZif file does not say which zone it describes; its name is its
 //! path. So this decoder is given the record's facts (decoder ABI 2,
 //! format 2.1): the zone is the part of the record's path after a
-//! `zoneinfo/` folder (`zoneinfo/Europe/Oslo` is `Europe/Oslo`), else the
+//! `zoneinfo/` folder (`zoneinfo/Europe/Oslo` and
+//! `zoneinfo/Europe/Oslo.tzif` are `Europe/Oslo`), else the
 //! record's title, and the document shows the path, media type and title
 //! it was given. It is an example of the SDK's `decode_with_facts:`, built
 //! with the other decoders but stored in an archive only when `legation
@@ -111,7 +112,7 @@ pub fn decode(input: &[u8], facts: &Facts) -> Result<Document, DecodeError> {
         })
         .collect();
     let zone = match facts.path.rsplit_once("zoneinfo/") {
-        Some((_, zone)) if !zone.is_empty() => zone,
+        Some((_, zone)) if !zone.is_empty() => zone.strip_suffix(".tzif").unwrap_or(zone),
         _ => facts.title,
     };
     let mut items = vec![

@@ -48,6 +48,12 @@ fn the_zone_comes_from_the_path() {
 }
 
 #[test]
+fn a_tzif_extension_is_not_part_of_the_zone() {
+    let doc = decode(&sample_file(), &facts("zoneinfo/Europe/Oslo.tzif")).unwrap();
+    assert_eq!(doc.title, "Time zone Europe/Oslo");
+}
+
+#[test]
 fn without_a_zoneinfo_folder_the_title_names_the_zone() {
     let doc = decode(&sample_file(), &facts("oslo.tzif")).unwrap();
     assert_eq!(doc.title, "Time zone Oslo");
