@@ -250,7 +250,7 @@ fn outcomes(host: &Host, wasm: &[u8], records: &[(&str, &[u8])], batched: bool) 
     } else {
         records
             .iter()
-            .map(|(name, bytes)| host.render(&d, name, bytes))
+            .map(|(name, bytes)| host.render(&d, *name, bytes))
             .collect()
     };
     results

@@ -135,7 +135,7 @@ fn a_decoder_of_abi_1_is_given_no_facts() {
             .render(&loaded, "other/path.txt", b"plain words\n")
             .unwrap();
         assert_eq!(with, without);
-        assert_eq!(with.hash(), render_hash(&[with.main.clone()]));
+        assert_eq!(with.hash(), render_hash(std::slice::from_ref(&with.main)));
     }
 }
 
