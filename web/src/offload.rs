@@ -105,6 +105,12 @@ fn wipe_secrets(o: &JsValue) {
             a.fill(0, 0, a.length());
         }
     }
+    // Quorum shares, a list of byte arrays.
+    if let Ok(list) = get(o, "shares").dyn_into::<Array>() {
+        for a in list.iter().filter_map(|a| a.dyn_into::<Uint8Array>().ok()) {
+            a.fill(0, 0, a.length());
+        }
+    }
 }
 
 /// The report of a verification that did not run to its end.
@@ -1419,8 +1425,9 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
             }
             if let Ok(list) = get(msg, "shares").dyn_into::<Array>() {
                 for item in list.iter() {
-                    let b = item.dyn_into::<Uint8Array>().map_err(|_| "bad share")?;
-                    let b = Zeroizing::new(b.to_vec());
+                    let a = item.dyn_into::<Uint8Array>().map_err(|_| "bad share")?;
+                    let b = Zeroizing::new(a.to_vec());
+                    a.fill(0, 0, a.length());
                     let s = legation_format::quorum::Share::from_bytes(&b, 0)
                         .map_err(|e| e.to_string())?;
                     keys.push(Key::Share(s));
