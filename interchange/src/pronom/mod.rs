@@ -536,16 +536,21 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
                 }
             }
         }
-        // The keyed hashes met so far, so that a key met twice is
-        // looked up once (allocated only when a key is met).
-        let mut met: Vec<u16> = Vec::new();
+        // The keyed hashes met so far, a bit each, so that a key met
+        // again costs one test (allocated only when a key is met).
+        let mut met: Option<Box<[u64; 1024]>> = None;
         for w in std::iter::once(head).chain(tail) {
             for t in w.windows(3) {
                 let h = trigram(t[0], t[1], t[2]);
-                if reg.key_bits[(h >> 6) as usize] & (1u64 << (h & 63)) == 0 || met.contains(&h) {
+                let (word, bit) = ((h >> 6) as usize, 1u64 << (h & 63));
+                if reg.key_bits[word] & bit == 0 {
                     continue;
                 }
-                met.push(h);
+                let met = met.get_or_insert_with(|| Box::new([0; 1024]));
+                if met[word] & bit != 0 {
+                    continue;
+                }
+                met[word] |= bit;
                 for &i in reg.by_key.get(&h).map_or(&[][..], Vec::as_slice) {
                     if !run.try_signature(i) {
                         break 'keys;
