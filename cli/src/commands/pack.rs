@@ -166,13 +166,16 @@ pub fn pack(a: PackArgs) -> Result<u8> {
     if a.output.exists() && !a.force {
         bail!("{} exists (use --force to replace it)", a.output.display());
     }
-    let recipients = keyopts::read_recipients(&a.recipients)?;
+    let (recipients, pq) = keyopts::read_all_recipients(&a.recipients)?;
     let mut passphrase = keyopts::passphrase_from_file_or_env(a.passphrase_file.as_deref())?;
     let quorum = a.quorum.policies()?;
     if !quorum.is_empty() && !a.v2 {
         bail!("quorum slots are a format 2.0 feature (SPEC §7.9): pack with --format 2.0");
     }
-    if passphrase.is_none() && recipients.is_empty() && quorum.is_empty() {
+    if !pq.is_empty() && !a.v2 {
+        bail!("post-quantum recipients are a format 2.1 feature (SPEC §7.11): pack with --format 2.0");
+    }
+    if passphrase.is_none() && recipients.is_empty() && quorum.is_empty() && pq.is_empty() {
         let p = keyopts::ask("Passphrase for the archive: ")?;
         if *keyopts::ask("Same passphrase again: ")? != *p {
             bail!("the two passphrases differ");
@@ -205,11 +208,19 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         None => None,
     };
     let created = keyopts::creation_time()?;
+    // The archive's event log (format 2.1): the bag's validation, then
+    // what the writer adds (ingestion, identification, rendering).
+    let mut logged = Vec::new();
     let bag = match a.from_bag {
         true => {
             let mut scratch = a.output.clone().into_os_string();
             scratch.push(".bag-validation.tmp");
-            Some(FromBag::prepare(&a.src, scratch.into(), created)?)
+            let scratch = PathBuf::from(scratch);
+            let bag = FromBag::prepare(&a.src, scratch.clone(), created)?;
+            let common = super::premis::pack_common(created, issuer.as_ref());
+            let text = fs::read_to_string(&scratch)?;
+            logged.push(super::premis::bag_validation_event(&text, &common)?);
+            Some(bag)
         }
         false => None,
     };
@@ -241,7 +252,8 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         let out = BufWriter::with_capacity(1 << 20, file);
         let out = if a.v2 {
             let mut w =
-                v2::writer::ArchiveWriter::new_with_quorum(out, opts, OsRng, None, &quorum)?;
+                v2::writer::ArchiveWriter::new_with_slots(out, opts, OsRng, None, &quorum, &pq)?;
+            w.log_events(&pack_bag::agent(), Default::default(), logged)?;
             for (module, desc, vectors) in renderer.modules() {
                 w.add_decoder(module, desc.clone(), vectors)?;
             }
