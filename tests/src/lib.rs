@@ -211,7 +211,12 @@ pub fn tiny_decoder() -> Vec<u8> {
   (@custom "legation.decoder" "{{\"abi\":1,\"name\":\"tiny\",\"version\":\"1.0.0\",\"media_types\":[\"*/*\"],\"pages\":false}}"))"#,
         packed = (16u64 << 32) | out.len() as u64
     );
-    let wasm = wat::parse_str(&text).unwrap();
+    metered_wat(&text)
+}
+
+/// A module written in WAT, metered with a million units of fuel.
+fn metered_wat(text: &str) -> Vec<u8> {
+    let wasm = wat::parse_str(text).unwrap();
     legation_meter::meter(
         &wasm,
         &legation_meter::MeterConfig {
@@ -266,15 +271,7 @@ pub fn facts_decoder() -> Vec<u8> {
   (data (i32.const 0) "\66blocks\80")
   (data (i32.const 32768) "\00\a3\61v\01\65title")
   (@custom "legation.decoder" "{\"abi\":2,\"name\":\"title\",\"version\":\"1.0.0\",\"media_types\":[],\"pages\":false}"))"#;
-    let wasm = wat::parse_str(text).unwrap();
-    legation_meter::meter(
-        &wasm,
-        &legation_meter::MeterConfig {
-            fuel: 1_000_000,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    metered_wat(text)
 }
 
 /// The decoder host that renders records when packing samples: wasmtime

@@ -51,6 +51,20 @@ fn cases() -> Vec<(&'static str, &'static [u8], Native)> {
     ]
 }
 
+/// A wasmtime host and a wasmi host, with the default limits.
+pub fn both_hosts() -> [Host; 2] {
+    [
+        Host::new(
+            Arc::new(legation_reader::wasmtime_engine::Wasmtime::new()),
+            HostLimits::default(),
+        ),
+        Host::new(
+            Arc::new(legation_reader::wasmi_engine::Wasmi::default()),
+            HostLimits::default(),
+        ),
+    ]
+}
+
 fn testdata(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../decoders/testdata")
@@ -124,16 +138,7 @@ fn the_same_record_runs_out_of_fuel_on_both_engines() {
     // form with the fuel in locals (`legation_meter::runnable`); the
     // archived form, run as it is, agrees too.
     let input = testdata("chessboard_GRAY.png");
-    let hosts = [
-        Host::new(
-            Arc::new(legation_reader::wasmtime_engine::Wasmtime::new()),
-            HostLimits::default(),
-        ),
-        Host::new(
-            Arc::new(legation_reader::wasmi_engine::Wasmi::default()),
-            HostLimits::default(),
-        ),
-    ];
+    let hosts = both_hosts();
     let verdict = |fuel: u64| -> Vec<bool> {
         let m = legation_meter::meter(
             legation_builtin_decoders::PNG,

@@ -4,26 +4,9 @@
 //! them, and its render hash covers them; decoders of ABI 1 are given
 //! none and keep their hashes.
 
-use std::sync::Arc;
-
 use legation_document::{Block, Document, Limits};
 use legation_meter::MeterConfig;
-use legation_reader::decode::{
-    render_hash, Facts, Host, HostLimits, RenderHasher, ABI_FACTS, ABI_VERSION,
-};
-
-fn hosts() -> [Host; 2] {
-    [
-        Host::new(
-            Arc::new(legation_reader::wasmtime_engine::Wasmtime::new()),
-            HostLimits::default(),
-        ),
-        Host::new(
-            Arc::new(legation_reader::wasmi_engine::Wasmi::default()),
-            HostLimits::default(),
-        ),
-    ]
-}
+use legation_reader::decode::{render_hash, Facts, RenderHasher, ABI_FACTS, ABI_VERSION};
 
 fn metered(module: &[u8]) -> Vec<u8> {
     legation_meter::meter(module, &MeterConfig::default()).unwrap()
@@ -77,7 +60,7 @@ fn the_tzif_decoder_is_given_the_facts_on_both_engines() {
         },
     )
     .unwrap();
-    for host in hosts() {
+    for host in super::engines::both_hosts() {
         let loaded = host.load(&module, "tzif").unwrap();
         assert_eq!(loaded.info.abi, ABI_FACTS);
         let r = host.render(&loaded, OSLO, &file).unwrap();
@@ -127,7 +110,7 @@ fn the_tzif_decoder_is_given_the_facts_on_both_engines() {
 #[test]
 fn a_decoder_of_abi_1_is_given_no_facts() {
     let module = metered(legation_builtin_decoders::TEXT);
-    for host in hosts() {
+    for host in super::engines::both_hosts() {
         let loaded = host.load(&module, "text").unwrap();
         assert_eq!(loaded.info.abi, ABI_VERSION);
         let with = host.render(&loaded, OSLO, b"plain words\n").unwrap();
