@@ -653,18 +653,17 @@ pub fn compact(a: &CompactArgs) -> Result<u8> {
         .transpose()?;
     let created = keyopts::creation_time()?;
     let prev = u.previous();
-    let own = s.file(g).expect("picked");
     let (tmp, file) = temp_beside(&a.output)?;
     let result = (|| -> Result<std::fs::File> {
         let out = BufWriter::with_capacity(1 << 20, file);
         let mut w = update::compacted(out, &prev, u.data_key().clone(), created, issuer, OsRng)?;
         let log = super::premis::previous_log(&s, g, u.data_key())?;
         w.log_events(&super::pack_bag::agent(), log, Vec::new())?;
-        // The decoders the generation's records name, from its own file
-        // (every generation file holds its decoders).
-        for d in &own.public().decoders {
-            let module = own.archive.read_entry(&d.entry, 64 << 20)?;
-            w.add_decoder(&module, d.clone(), false)?;
+        // The decoders the generation's records name, from the file that
+        // stores each (its own, or an earlier one: 2.1).
+        for (d, file) in u.decoders() {
+            let module = file.archive.read_entry(&d.entry, 64 << 20)?;
+            w.add_decoder(&module, d, false)?;
         }
         for d in &u.empty_dirs {
             w.add_empty_dir(d)?;

@@ -374,6 +374,10 @@ impl Index {
 
 /// The form byte that opens a series-form index (SPEC §33.3).
 pub const SERIES_FORM: u8 = 2;
+/// (2.1) The form byte of a series-form index whose generation names a
+/// decoder module stored in an earlier file (SPEC §33.3): the same fields;
+/// a 2.0 reader refuses it by its form.
+pub const SERIES_FORM_INHERITED_DECODERS: u8 = 3;
 /// Most runs a series-form index may list (newest first, the last the base).
 pub const MAX_RUNS: usize = 4;
 
@@ -458,12 +462,12 @@ const RUN_PAGE_MIN: usize = 16 + 8;
 
 impl SeriesIndex {
     /// The index's bytes before compression.
-    fn plain(&self) -> zeroize::Zeroizing<Vec<u8>> {
+    fn plain(&self, form: u8) -> zeroize::Zeroizing<Vec<u8>> {
         let pages: usize = self.runs.iter().map(Vec::len).sum();
         let mut out = zeroize::Zeroizing::new(Vec::with_capacity(
             64 + pages * 112 + self.bundles.len() * 40 + self.roots.len() * 32,
         ));
-        out.push(SERIES_FORM);
+        out.push(form);
         varint::put(&mut out, self.records);
         varint::put(&mut out, self.changes.added);
         varint::put(&mut out, self.changes.changed);
@@ -523,6 +527,12 @@ impl SeriesIndex {
     /// `entry`) what a reader refuses for its size, or a run count outside
     /// 1 to [`MAX_RUNS`].
     pub fn encode_checked(&self, entry: &str) -> Result<Vec<u8>> {
+        self.encode_form(entry, SERIES_FORM)
+    }
+
+    /// [`SeriesIndex::encode_checked`] with the form byte `form`
+    /// ([`SERIES_FORM`] or [`SERIES_FORM_INHERITED_DECODERS`]).
+    pub fn encode_form(&self, entry: &str, form: u8) -> Result<Vec<u8>> {
         if self.runs.is_empty() || self.runs.len() > MAX_RUNS {
             return Err(Error::invalid(
                 entry,
@@ -544,7 +554,7 @@ impl SeriesIndex {
                 ),
             ));
         }
-        let plain = self.plain();
+        let plain = self.plain(form);
         if plain.len() > MAX_INDEX_BYTES {
             return Err(Error::invalid(
                 entry,
@@ -568,6 +578,12 @@ impl SeriesIndex {
     /// What needs the files (generations, entries, sizes) is
     /// [`SeriesIndex::check_files`].
     pub fn parse(deflated: &[u8], entry: &str) -> Result<SeriesIndex> {
+        Self::parse_form(deflated, entry).map(|(i, _)| i)
+    }
+
+    /// [`SeriesIndex::parse`], and the form byte read ([`SERIES_FORM`] or
+    /// [`SERIES_FORM_INHERITED_DECODERS`]).
+    pub fn parse_form(deflated: &[u8], entry: &str) -> Result<(SeriesIndex, u8)> {
         let plain = inflate_exact(deflated, MAX_INDEX_BYTES, entry)?;
         let mut r = Reader::new(&plain, entry);
         let mut budget = MAX_INDEX_ITEMS;
@@ -577,9 +593,10 @@ impl SeriesIndex {
             Ok(n)
         };
         let form = r.byte()?;
-        if form != SERIES_FORM {
+        if form != SERIES_FORM && form != SERIES_FORM_INHERITED_DECODERS {
             return Err(r.error(format!(
-                "form {form}: a dependent generation's index has form {SERIES_FORM}"
+                "form {form}: a dependent generation's index has form {SERIES_FORM} (2.1: or \
+                 {SERIES_FORM_INHERITED_DECODERS})"
             )));
         }
         let records = r.varint()?;
@@ -713,7 +730,7 @@ impl SeriesIndex {
         }
         let n = count(&mut r, 2, "empty folder count")?;
         let empty_dirs = read_empty_dirs(&mut r, n)?;
-        Ok(SeriesIndex {
+        let index = SeriesIndex {
             records,
             changes,
             tables,
@@ -721,7 +738,8 @@ impl SeriesIndex {
             runs,
             roots,
             empty_dirs,
-        })
+        };
+        Ok((index, form))
     }
 
     /// Checks the index against the files (SPEC §33.3): every generation
@@ -1185,7 +1203,7 @@ mod tests {
 
     #[test]
     fn hostile_series_indexes_are_refused() {
-        let enc = |i: &SeriesIndex| miniz_oxide::deflate::compress_to_vec(&i.plain(), 6);
+        let enc = |i: &SeriesIndex| miniz_oxide::deflate::compress_to_vec(&i.plain(SERIES_FORM), 6);
         let refused = |i: &SeriesIndex, words: &str| {
             let e = SeriesIndex::parse(&enc(i), ENTRY).unwrap_err().to_string();
             assert!(e.contains(words), "{e} lacks {words}");
@@ -1227,7 +1245,7 @@ mod tests {
         refused(&i, "5 runs, not 1 to 4");
         // Counts larger than the bytes left are refused before allocating,
         // and every truncation is an error, never a panic.
-        let plain = series(5000).plain();
+        let plain = series(5000).plain(SERIES_FORM);
         for cut in 0..plain.len() {
             let d = miniz_oxide::deflate::compress_to_vec(&plain[..cut], 6);
             assert!(SeriesIndex::parse(&d, ENTRY).is_err(), "cut at {cut}");

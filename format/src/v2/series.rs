@@ -40,6 +40,11 @@ pub struct Inherited {
     /// The name its file had beside this one when this one was written: a
     /// hint for finding it, never trusted.
     pub file: String,
+    /// (2.1) The decoder modules of that file this generation's records
+    /// name and this file does not store: each an item of that file's
+    /// `public.json` `decoders`, equal in every member (SPEC §33.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decoders: Vec<crate::manifest::DecoderRef>,
 }
 
 impl SeriesMember {
@@ -71,9 +76,28 @@ impl SeriesMember {
             }
             check_file_hint(&i.file)
                 .map_err(|e| format!("series.inherits, generation {}: {e}", i.sequence))?;
+            for d in &i.decoders {
+                crate::v2::page::check_decoder_name(&d.entry)
+                    .map_err(|e| format!("series.inherits, generation {}: {e}", i.sequence))?;
+            }
             prev = Some(i.sequence);
         }
+        let mut names = std::collections::HashSet::new();
+        if let Some(d) = self
+            .decoders()
+            .find(|(_, d)| !names.insert(d.entry.as_str()))
+        {
+            return Err(format!("series.inherits lists decoder {} twice", d.1.entry));
+        }
         Ok(())
+    }
+
+    /// (2.1) Every inherited decoder, with the generation whose file
+    /// stores it.
+    pub fn decoders(&self) -> impl Iterator<Item = (u64, &crate::manifest::DecoderRef)> {
+        self.inherits
+            .iter()
+            .flat_map(|i| i.decoders.iter().map(move |d| (i.sequence, d)))
     }
 
     /// The item for generation `sequence`, if listed.
@@ -637,11 +661,13 @@ mod tests {
                     sequence: 0,
                     chain: g[0].chain,
                     file: "g0".into(),
+                    decoders: Vec::new(),
                 },
                 Inherited {
                     sequence: 1,
                     chain: g[1].chain,
                     file: "g1".into(),
+                    decoders: Vec::new(),
                 },
             ],
         };
@@ -670,6 +696,7 @@ mod tests {
             sequence: s,
             chain: [0; 32],
             file: f.into(),
+            decoders: Vec::new(),
         };
         let m = |items: Vec<Inherited>| SeriesMember { inherits: items };
         assert!(m(vec![]).check(3).unwrap_err().contains("0 items"));

@@ -455,7 +455,16 @@ impl<'a> Unlocked<'a> {
         };
         let head = own.generation.head.clone();
         let mut u = if let Some(member) = &public.series {
-            let idx = SeriesIndex::parse(&deflated, name)?;
+            let (idx, form) = SeriesIndex::parse_form(&deflated, name)?;
+            let names_earlier = member.decoders().next().is_some();
+            if names_earlier != (form == legation_format::v2::index::SERIES_FORM_INHERITED_DECODERS)
+            {
+                return Err(mismatch(format!(
+                    "form {form}, but public.json's series {} decoders of earlier files \
+                     (2.1: form 3 exactly when it names one)",
+                    if names_earlier { "names" } else { "names no" }
+                )));
+            }
             let inherited: Vec<u64> = member.inherits.iter().map(|i| i.sequence).collect();
             let entries = own.archive.entries();
             idx.check_files(
@@ -525,8 +534,25 @@ impl<'a> Unlocked<'a> {
                 "names a generation whose file is not found".into(),
             ));
         }
-        let listed: std::collections::HashSet<&str> =
+        let mut listed: std::collections::HashSet<&str> =
             public.decoders.iter().map(|d| d.entry.as_str()).collect();
+        // 2.1: a decoder of an earlier file, as that file lists it.
+        for (g, d) in public.series.iter().flat_map(|m| m.decoders()) {
+            let there = u.files.get(&g).map(|f| &f.public().decoders);
+            if !there.is_some_and(|list| list.contains(d)) {
+                return Err(mismatch(format!(
+                    "public.json's series names decoder {} of generation {g}, which that \
+                     generation's file does not list as named",
+                    d.entry
+                )));
+            }
+            if !listed.insert(d.entry.as_str()) {
+                return Err(mismatch(format!(
+                    "decoder {} is both stored here and named in generation {g}",
+                    d.entry
+                )));
+            }
+        }
         if let Some(d) = u
             .tables
             .decoders
@@ -539,6 +565,24 @@ impl<'a> Unlocked<'a> {
         }
         u.empty_dirs.sort();
         Ok(u)
+    }
+
+    /// Every decoder module the generation may name, with the file that
+    /// stores it (its own, or for a 2.1 generation an earlier one).
+    pub fn decoders(&self) -> Vec<(legation_format::manifest::DecoderRef, &'a GenerationFile)> {
+        let own = self.files[&self.head.sequence];
+        let mut out: Vec<_> = own
+            .public()
+            .decoders
+            .iter()
+            .map(|d| (d.clone(), own))
+            .collect();
+        for (g, d) in own.public().series.iter().flat_map(|m| m.decoders()) {
+            if let Some(f) = self.files.get(&g) {
+                out.push((d.clone(), *f));
+            }
+        }
+        out
     }
 
     /// The data key.
@@ -1447,5 +1491,164 @@ mod tests {
             "{:?}",
             s.errors()
         );
+    }
+    use legation_format::manifest::{DecoderLimits, DecoderRef};
+
+    fn desc(name: &str) -> DecoderRef {
+        DecoderRef {
+            entry: String::new(),
+            name: name.into(),
+            version: "1.0.0".into(),
+            abi: 1,
+            media_types: vec!["text/plain".into()],
+            limits: DecoderLimits {
+                fuel: 1_000_000,
+                max_depth: 100,
+                max_memory_pages: 16,
+            },
+        }
+    }
+
+    /// A WebAssembly module of no code whose `legation.decoder` and
+    /// `legation.meter` sections agree with [`desc`]`(name)`.
+    fn module(name: &str) -> Vec<u8> {
+        let custom = |n: &str, body: &[u8]| {
+            let mut c = vec![0u8, (1 + n.len() + body.len()) as u8, n.len() as u8];
+            c.extend(n.bytes());
+            c.extend(body);
+            c
+        };
+        let about = format!(
+            r#"{{"name":"{name}","version":"1.0.0","abi":1,"media_types":["text/plain"],"pages":false}}"#
+        );
+        let mut meter = 1_000_000u64.to_le_bytes().to_vec();
+        meter.extend(100u32.to_le_bytes());
+        meter.extend(16u32.to_le_bytes());
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend(custom("legation.decoder", about.as_bytes()));
+        m.extend(custom("legation.meter", &meter));
+        m
+    }
+
+    fn meta_naming(p: &str, decoder: &str) -> RecordMeta {
+        RecordMeta {
+            path: p.into(),
+            media_type: "text/plain".into(),
+            decoder: Some(decoder.into()),
+            ..Default::default()
+        }
+    }
+
+    /// The next generation after `prev`, adding the decoders `add` and
+    /// holding `records` (path, decoder entry).
+    fn next_adding(prev: &Path, out: &Path, add: &[&str], records: &[(&str, &str)], seed: u64) {
+        let s = Series::find(&[prev.to_owned()]).unwrap();
+        let g = s.files[0].sequence();
+        let u = s.unlock(g, &keys()).unwrap();
+        let mut w = UpdateWriter::new(
+            std::io::Cursor::new(Vec::new()),
+            u.previous(),
+            u.data_key().clone(),
+            UpdateOptions {
+                created: 1_767_225_600 + g as i64 + 1,
+                issuer: Some(issuer()),
+                rebase: false,
+            },
+            rng(seed),
+        )
+        .unwrap();
+        for d in add {
+            w.add_decoder(&module(d), desc(d)).unwrap();
+        }
+        let mut sink = UpdateSink::new(&u, w, false);
+        for (p, d) in records {
+            sink.add_record(meta_naming(p, d), RecordSource::Bytes(p.as_bytes()))
+                .unwrap();
+        }
+        let (w, changes) = sink.finish().unwrap();
+        std::fs::write(out, w.finish(changes).unwrap().into_inner()).unwrap();
+    }
+
+    #[test]
+    fn a_later_generation_names_the_decoders_of_an_earlier_file() {
+        let d = Dir::new("inherited-decoders");
+        let entry =
+            |n: &str| legation_format::manifest::decoder_entry(blake3::hash(&module(n)).as_bytes());
+        let (a, b) = (entry("a"), entry("b"));
+        let opts = WriterOptions {
+            created: 1_767_225_600,
+            issuer: Some(issuer()),
+            recipients: vec![identity().public()],
+            passphrases: vec![],
+            embed_spec: false,
+            viewer: None,
+        };
+        let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng(3)).unwrap();
+        w.add_decoder(&module("a"), desc("a"), false).unwrap();
+        w.add_record(meta_naming("r/1", &a), RecordSource::Bytes(b"one"))
+            .unwrap();
+        let g0 = d.0.join("s.00000000.lgn");
+        std::fs::write(&g0, w.finish().unwrap().into_inner()).unwrap();
+        // Generation 1: `a` again (named in generation 0, not stored) and a
+        // new `b` (stored); generation 2 adds none and names both.
+        let g1 = d.0.join("s.00000001.lgn");
+        next_adding(&g0, &g1, &["a", "b"], &[("r/1", &a), ("r/2", &b)], 4);
+        let g2 = d.0.join("s.00000002.lgn");
+        next_adding(&g1, &g2, &[], &[("r/1", &a), ("r/2", &b), ("r/3", &a)], 5);
+
+        let s = Series::find(std::slice::from_ref(&g2)).unwrap();
+        assert!(s.errors().is_empty());
+        let f1 = s.file(1).unwrap();
+        assert_eq!(f1.public().version, "2.1");
+        let names1: Vec<&str> = f1
+            .public()
+            .decoders
+            .iter()
+            .map(|x| x.entry.as_str())
+            .collect();
+        assert_eq!(names1, [b.as_str()]);
+        assert!(f1.archive.entry(&a).is_err(), "generation 1 stores a again");
+        let inh1 = &f1.public().series.as_ref().unwrap().inherits;
+        assert_eq!(inh1[0].decoders, s.file(0).unwrap().public().decoders);
+        let f2 = s.file(2).unwrap();
+        assert!(f2.public().decoders.is_empty());
+        let named: Vec<(u64, String)> = f2
+            .public()
+            .series
+            .as_ref()
+            .unwrap()
+            .decoders()
+            .map(|(g, x)| (g, x.entry.clone()))
+            .collect();
+        assert_eq!(named, [(0, a.clone()), (1, b.clone())]);
+        // Read back, each module from the file that stores it, and audited.
+        for g in 1..=2 {
+            let u = s.unlock(g, &keys()).unwrap();
+            assert_eq!(u.verify_content(&mut |_, _| {}), Vec::<String>::new());
+            let mut got: Vec<(String, Vec<u8>)> = u
+                .decoders()
+                .into_iter()
+                .map(|(x, f)| {
+                    (
+                        x.entry.clone(),
+                        f.archive.read_entry(&x.entry, 1 << 20).unwrap(),
+                    )
+                })
+                .collect();
+            got.sort();
+            let mut want = vec![(a.clone(), module("a")), (b.clone(), module("b"))];
+            want.sort();
+            assert_eq!(got, want, "generation {g}");
+            assert_eq!(
+                s.audit(g, Some(&issuer().public()), &mut |_, _| true),
+                Vec::<String>::new()
+            );
+        }
+        // Without generation 0's file, generation 2 is not read: the
+        // module of `a` is missing with it.
+        std::fs::remove_file(&g0).unwrap();
+        let s = Series::find(&[g2]).unwrap();
+        let e = s.unlock(2, &keys()).err().unwrap().to_string();
+        assert!(e.contains("generation 0"), "{e}");
     }
 }

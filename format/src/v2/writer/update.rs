@@ -200,6 +200,31 @@ pub struct UpdateWriter<W: Write + Seek, R: rand_core::CryptoRngCore> {
     bytes: u64,
     leaves: Vec<[u8; 32]>,
     roots: Vec<[u8; 32]>,
+    /// (2.1) Decoders named, not stored: each from the generation whose
+    /// file stores it.
+    inherited: Vec<(u64, DecoderRef)>,
+}
+
+impl Previous {
+    /// The decoder modules a generation after this one can name without
+    /// storing them (SPEC §33.2, 2.1): the previous file's own and those it
+    /// inherited, each with the generation whose file stores it.
+    pub fn decoders(&self) -> Vec<(u64, DecoderRef)> {
+        let mut out: Vec<(u64, DecoderRef)> = self
+            .public
+            .series
+            .iter()
+            .flat_map(|s| s.decoders())
+            .map(|(g, d)| (g, d.clone()))
+            .collect();
+        out.extend(
+            self.public
+                .decoders
+                .iter()
+                .map(|d| (self.head.sequence, d.clone())),
+        );
+        out
+    }
 }
 
 impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
@@ -287,13 +312,23 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
             bytes: 0,
             leaves: Vec::with_capacity(PAGE_RECORDS),
             roots: Vec::new(),
+            inherited: Vec::new(),
         })
     }
 
-    /// Stores a decoder module in this file (every decoder the
-    /// generation's records name must be added, as for a first
-    /// generation); its entry name.
-    pub fn add_decoder(&mut self, module: &[u8], desc: DecoderRef) -> Result<String> {
+    /// Adds a decoder the generation's records may name; its entry name.
+    /// A module an earlier file of the series stores under an equal
+    /// descriptor (its entry name, from its BLAKE3, and every member) is
+    /// named there, not stored again (2.1, SPEC §33.2); any other is
+    /// stored in this file.
+    pub fn add_decoder(&mut self, module: &[u8], mut desc: DecoderRef) -> Result<String> {
+        desc.entry = crate::manifest::decoder_entry(blake3::hash(module).as_bytes());
+        if let Some(found) = self.prev.decoders().into_iter().find(|(_, d)| *d == desc) {
+            if !self.inherited.iter().any(|(_, d)| d.entry == desc.entry) {
+                self.inherited.push(found);
+            }
+            return Ok(desc.entry);
+        }
         self.w.add_decoder(module, desc, false)
     }
 
@@ -574,39 +609,61 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
                 sequence: self.prev.head.sequence,
                 chain: self.prev.chain,
                 file: self.prev.file.clone(),
+                decoders: Vec::new(),
             },
         );
+        // Every decoder the tables name: stored here, added as inherited,
+        // else inherited as the previous generation named it.
+        let available = self.prev.decoders();
+        for name in &self.w.tables.decoders {
+            let here = self.w.decoders.iter().any(|d| d.entry == *name)
+                || self.inherited.iter().any(|(_, d)| d.entry == *name);
+            if here {
+                continue;
+            }
+            match available.iter().find(|(_, d)| d.entry == *name) {
+                Some(found) => self.inherited.push(found.clone()),
+                None => {
+                    return Err(Error::invalid(
+                        PUBLIC_ENTRY,
+                        format!(
+                            "the records name decoder {name}, which was not added to this \
+                             generation and no earlier file stores"
+                        ),
+                    ))
+                }
+            }
+        }
         let mut used = std::collections::BTreeSet::new();
         used.extend(bundles.iter().map(|b| b.generation));
         used.extend(runs.iter().flatten().map(|p| p.generation));
+        used.extend(self.inherited.iter().map(|(g, _)| *g));
         used.remove(&sequence);
         let mut inherits = Vec::with_capacity(used.len());
         for g in used {
-            inherits.push(known.get(&g).cloned().ok_or_else(|| {
+            let mut item = known.get(&g).cloned().ok_or_else(|| {
                 Error::invalid(
                     INDEX_ENTRY,
                     format!("names generation {g}, which the previous generation does not list"),
                 )
-            })?);
+            })?;
+            item.decoders = self
+                .inherited
+                .iter()
+                .filter(|(from, _)| *from == g)
+                .map(|(_, d)| d.clone())
+                .collect();
+            item.decoders.sort_by(|a, b| a.entry.cmp(&b.entry));
+            inherits.push(item);
         }
         let series = SeriesMember { inherits };
         series
             .check(sequence)
             .map_err(|e| Error::invalid(PUBLIC_ENTRY, e))?;
-        let listed: std::collections::HashSet<&str> =
-            self.w.decoders.iter().map(|d| d.entry.as_str()).collect();
-        if let Some(d) = self
-            .w
-            .tables
-            .decoders
-            .iter()
-            .find(|d| !listed.contains(d.as_str()))
-        {
-            return Err(Error::invalid(
-                PUBLIC_ENTRY,
-                format!("the records name decoder {d}, which was not added to this generation"),
-            ));
-        }
+        let form = match self.inherited.is_empty() {
+            true => crate::v2::index::SERIES_FORM,
+            false => crate::v2::index::SERIES_FORM_INHERITED_DECODERS,
+        };
         let mut empty_dirs = std::mem::take(&mut self.w.empty_dirs);
         empty_dirs.sort();
         let index = SeriesIndex {
@@ -618,7 +675,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
             roots: self.roots,
             empty_dirs,
         };
-        let index_plain = index.encode_checked(INDEX_ENTRY)?;
+        let index_plain = index.encode_form(INDEX_ENTRY, form)?;
         let mut index_id = [0u8; 16];
         self.w.rng.fill_bytes(&mut index_id);
         let mut public = self.prev.public.clone();
@@ -626,6 +683,10 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
         public.catalog.pages = own_pages;
         public.bundles = own_bundles;
         public.decoders = std::mem::take(&mut self.w.decoders);
+        if !self.inherited.is_empty() {
+            // 2.1: a generation that names a decoder of an earlier file.
+            public.version = "2.1".into();
+        }
         public.series = Some(series);
         let public = public.to_bytes();
         if public.len() > public::MAX_PUBLIC_BYTES {
