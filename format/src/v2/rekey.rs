@@ -281,6 +281,51 @@ pub fn rekey_tail(
     })
 }
 
+/// [`rekey_tail`] over a whole archive in memory (test vectors, tools):
+/// the re-keyed file's bytes, the old file's up to the new tail. The event
+/// log, if the archive has one, is left as it is.
+pub fn rekey_file(
+    file: &[u8],
+    data_key: &DataKey,
+    edit: &SlotEdit,
+    created: i64,
+    signers: &[IssuerKey],
+) -> Result<Vec<u8>> {
+    let from = file.len().saturating_sub(container::TAIL_LEN);
+    let dir = container::parse_end(&file[from..], file.len() as u64)?;
+    let cd = usize::try_from(dir.offset)
+        .ok()
+        .zip(usize::try_from(dir.offset.saturating_add(dir.size)).ok())
+        .and_then(|(a, b)| file.get(a..b))
+        .ok_or_else(|| bad("archive", "its central directory is outside the file"))?;
+    let entries = container::parse_directory(cd, &dir)?;
+    let get = |name: &str| -> Result<&[u8]> {
+        let e = entries
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| bad(name, "missing"))?;
+        usize::try_from(e.data_offset())
+            .ok()
+            .zip(usize::try_from(e.end()).ok())
+            .and_then(|(a, b)| file.get(a..b))
+            .ok_or_else(|| bad(name, "outside the file"))
+    };
+    let old = OldTail {
+        entries: &entries,
+        table: get(ENTRIES_ENTRY)?,
+        public: get(PUBLIC_ENTRY)?,
+        head: get(HEAD_ENTRY)?,
+        signatures: get(SIGNATURES_ENTRY)?,
+    };
+    let tail = rekey_tail(old, data_key, edit, created, signers, None)?;
+    let mut out = file
+        .get(..tail.offset as usize)
+        .ok_or_else(|| bad("archive", "shorter than its entries"))?
+        .to_vec();
+    out.extend_from_slice(&tail.bytes);
+    Ok(out)
+}
+
 /// Entries laid out from an offset, in memory.
 struct Tail {
     bytes: Vec<u8>,
@@ -695,6 +740,21 @@ mod tests {
         assert_eq!(t.offset, recovery_at);
         let mut new = f.file[..t.offset as usize].to_vec();
         new.extend_from_slice(&t.bytes);
+        // The in-memory form gives the same file but for the new slot's
+        // randomness and the signature: same length, same prefix.
+        let whole = rekey_file(
+            &f.file,
+            &f.data_key,
+            &SlotEdit {
+                remove: vec![1],
+                replace: false,
+                add: vec![x25519_slot(&f.data_key, &f.id, &f.carol.public(), &mut rng(2)).unwrap()],
+            },
+            1_800_000_000,
+            &[copy(&f.issuer)],
+        )
+        .unwrap();
+        assert_eq!(whole, new);
         assert!(t.bytes.len() < 64 << 10, "{} bytes of tail", t.bytes.len());
         let entries = directory(&new);
         assert_eq!(entries.len(), f.entries.len());

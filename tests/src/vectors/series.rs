@@ -169,6 +169,84 @@ fn next(prev: &[(&str, &[u8])], recs: &BTreeMap<String, u32>, signer: u8, seed: 
     w.finish(changes).unwrap().into_inner()
 }
 
+/// Generation 1 re-keyed from `g0` (SPEC §35): its slot kept and one
+/// more for another recipient, every byte before `recovery` 0's.
+fn rekeyed(g0: &[u8]) -> Vec<u8> {
+    let d = Scratch::new();
+    let path = d.0.join("g0.lgn");
+    std::fs::write(&path, g0).unwrap();
+    let s = Series::find(&[path]).unwrap();
+    let u = s.unlock(0, &[Key::Identity(identity())]).unwrap();
+    let id = u.previous().public.archive_id;
+    let other = legation_format::keys::Identity::from_bytes([7; 32]);
+    let slot =
+        legation_format::crypto::x25519_slot(u.data_key(), &id, &other.public(), &mut rng(45))
+            .unwrap();
+    let edit = legation_format::v2::rekey::SlotEdit {
+        add: vec![slot],
+        ..Default::default()
+    };
+    legation_format::v2::rekey::rekey_file(
+        g0,
+        u.data_key(),
+        &edit,
+        u.head.created + 86_400,
+        &[issuer()],
+    )
+    .unwrap()
+}
+
+/// (2.1) Generation 0 storing the tiny decoder, which its records name,
+/// and generation 1 naming it there instead of storing it again.
+fn inheriting_decoder() -> (Vec<u8>, Vec<u8>) {
+    let module = crate::tiny_decoder();
+    let desc = crate::pack_host()
+        .load(&module, "tiny")
+        .unwrap()
+        .decoder_ref();
+    let entry = legation_format::manifest::decoder_entry(blake3::hash(&module).as_bytes());
+    let named = |p: &str| RecordMeta {
+        decoder: Some(entry.clone()),
+        ..meta(p)
+    };
+    let opts = WriterOptions {
+        created: CREATED,
+        issuer: Some(issuer()),
+        recipients: vec![identity().public()],
+        passphrases: vec![],
+        embed_spec: false,
+        viewer: None,
+    };
+    let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng(35)).unwrap();
+    w.add_decoder(&module, desc.clone(), false).unwrap();
+    w.add_record(named("r/a"), RecordSource::Bytes(b"a"))
+        .unwrap();
+    let g0 = w.finish().unwrap().into_inner();
+    let d = Scratch::new();
+    std::fs::write(d.0.join("d0.lgn"), &g0).unwrap();
+    let s = Series::find(&[d.0.join("d0.lgn")]).unwrap();
+    let u = s.unlock(0, &[Key::Identity(identity())]).unwrap();
+    let mut w = UpdateWriter::new(
+        Cursor::new(Vec::new()),
+        u.previous(),
+        u.data_key().clone(),
+        UpdateOptions {
+            created: CREATED + 86_400,
+            issuer: Some(issuer()),
+            rebase: false,
+        },
+        rng(46),
+    )
+    .unwrap();
+    w.add_decoder(&module, desc).unwrap();
+    let mut sink = UpdateSink::new(&u, w, false);
+    for (p, b) in [("r/a", b"a"), ("r/b", b"b")] {
+        sink.add_record(named(p), RecordSource::Bytes(b)).unwrap();
+    }
+    let (w, changes) = sink.finish().unwrap();
+    (g0, w.finish(changes).unwrap().into_inner())
+}
+
 fn vector(name: &str, expect: &str, comment: &str, files: Vec<(&str, &Vec<u8>)>) -> SeriesVector {
     SeriesVector {
         name: name.into(),
@@ -210,6 +288,8 @@ pub fn all() -> Vec<SeriesVector> {
         w.add_record(meta("x"), RecordSource::Bytes(b"x")).unwrap();
         w.finish().unwrap().into_inner()
     };
+    let k1 = rekeyed(&g0);
+    let (d0, d1) = inheriting_decoder();
     vec![
         vector(
             "series-good-three",
@@ -240,6 +320,18 @@ pub fn all() -> Vec<SeriesVector> {
             "series error: fork",
             "two different generations 1 after one generation 0, both signed by the issuer",
             vec![("g1.lgn", &g1), ("f1.lgn", &f1), ("g0.lgn", &g0)],
+        ),
+        vector(
+            "series-rekeyed",
+            "success",
+            "generation 1 re-keyed from generation 0 (SPEC §35): 0's slot kept and one added, every byte before recovery 0's, the head chained to 0's",
+            vec![("k1.lgn", &k1), ("g0.lgn", &g0)],
+        ),
+        vector(
+            "series-inherited-decoder",
+            "success",
+            "(2.1) generation 1 names the decoder module generation 0 stores (series.inherits[0].decoders, index form 3, version 2.1) instead of storing it; its records name that decoder",
+            vec![("d1.lgn", &d1), ("d0.lgn", &d0)],
         ),
     ]
 }
