@@ -24,34 +24,9 @@ use legation_format::crypto::{DataKey, KeySlot};
 use legation_format::hex;
 use legation_format::pq::{self, PqIdentity, PqRecipient};
 
-/// One post-quantum vector.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PqVector {
-    /// File name without extension.
-    pub name: String,
-    /// The header lines after `expect:` and before `comment:`, in order.
-    pub header: Vec<(&'static str, String)>,
-    /// The `expect:` line.
-    pub expect: String,
-    /// What the vector is about.
-    pub comment: String,
-    /// The file's bytes.
-    pub bytes: Vec<u8>,
-}
-
-impl PqVector {
-    /// The vector file: header, an empty line, the bytes.
-    pub fn to_file(&self) -> Vec<u8> {
-        let mut s = format!("expect: {}\n", self.expect);
-        for (k, v) in &self.header {
-            s.push_str(&format!("{k}: {v}\n"));
-        }
-        s.push_str(&format!("comment: {}\n\n", self.comment));
-        let mut out = s.into_bytes();
-        out.extend_from_slice(&self.bytes);
-        out
-    }
-}
+/// One post-quantum vector: the witness vectors' form (a header of
+/// `key: value` lines, an empty line, the bytes).
+pub type PqVector = super::witness::WitnessVector;
 
 const SEED: [u8; 32] = [0x42; 32];
 const OTHER_SEED: [u8; 32] = [0x43; 32];

@@ -103,3 +103,48 @@ pub(crate) fn checked_in_files(
         })
         .collect()
 }
+
+/// The checks of a family of vectors that are not archives (witness,
+/// post-quantum: SPEC §18's form with their own header), read by `check`
+/// from the file alone: every generated file behaves as its header says;
+/// the files checked in to `dir` are the generator's and pass; and each
+/// file with the opposite `expect:` line (`success` against `refused: `)
+/// fails, so the check is not vacuous.
+pub(crate) fn header_vector_family(
+    dir: &std::path::Path,
+    what: &str,
+    generated: &[legation_tests::vectors::witness::WitnessVector],
+    check: fn(&[u8]) -> Result<(), String>,
+) {
+    let failures: Vec<String> = generated
+        .iter()
+        .filter_map(|v| {
+            check(&v.to_file())
+                .err()
+                .map(|e| format!("{}: {e}", v.name))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let files: Vec<_> = generated
+        .iter()
+        .map(|v| (v.name.clone(), v.to_file()))
+        .collect();
+    for (name, data) in checked_in_files(dir, what, &files) {
+        check(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    for v in generated {
+        let file = v.to_file();
+        let end = file.iter().position(|&b| b == b'\n').unwrap();
+        let opposite = match v.expect.as_str() {
+            "success" => "expect: refused: ",
+            _ => "expect: success",
+        };
+        let mut changed = opposite.as_bytes().to_vec();
+        changed.extend_from_slice(&file[end..]);
+        assert!(
+            check(&changed).is_err(),
+            "{}: passes with {opposite:?}",
+            v.name
+        );
+    }
+}

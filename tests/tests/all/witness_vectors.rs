@@ -1,55 +1,15 @@
 //! The witness vectors of `format/testdata/witness/` (SPEC §34): each
-//! file behaves as its header says, read from the file alone, and the
-//! checked-in files are byte for byte what the generator writes.
-//! `UPDATE_VECTORS=1` rewrites them.
+//! file behaves as its header says, read from the file alone, the
+//! checked-in files are byte for byte what the generator writes
+//! (`UPDATE_VECTORS=1` rewrites them), and each file with the opposite
+//! verdict fails.
 
 use std::path::PathBuf;
 
 use legation_tests::vectors::witness::{all, check_file};
 
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../format/testdata/witness")
-}
-
 #[test]
-fn witness_vectors_behave_as_they_say() {
-    let mut failures = Vec::new();
-    for v in all() {
-        if let Err(e) = check_file(&v.to_file()) {
-            failures.push(format!("{}: {e}", v.name));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn checked_in_witness_vectors_match_the_generator_and_pass() {
-    let files: Vec<_> = all()
-        .iter()
-        .map(|v| (v.name.clone(), v.to_file()))
-        .collect();
-    for (name, data) in crate::vectors::checked_in_files(&dir(), "witness vector", &files) {
-        check_file(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
-    }
-}
-
-/// The check is not vacuous: each vector's file with the opposite
-/// `expect:` line fails it.
-#[test]
-fn a_witness_vector_with_the_opposite_verdict_fails() {
-    for v in all() {
-        let file = v.to_file();
-        let end = file.iter().position(|&b| b == b'\n').unwrap();
-        let opposite = match v.expect.as_str() {
-            "success" => "expect: refused: ",
-            _ => "expect: success",
-        };
-        let mut changed = opposite.as_bytes().to_vec();
-        changed.extend_from_slice(&file[end..]);
-        assert!(
-            check_file(&changed).is_err(),
-            "{}: passes with {opposite:?}",
-            v.name
-        );
-    }
+fn witness_vectors_behave_match_the_generator_and_are_not_vacuous() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../format/testdata/witness");
+    crate::vectors::header_vector_family(&dir, "witness vector", &all(), check_file);
 }
