@@ -396,13 +396,7 @@ fn bag_validation(
     let text = String::from_utf8(bytes).map_err(|_| anyhow!("{}: not UTF-8", rec.path))?;
     let fields = legation_interchange::bagit::parse_bag_info(&text)
         .map_err(|e| anyhow!("{}: {e}", rec.path))?;
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(l, _)| l == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| label(&fields, k);
     let mut agent_list = vec![(agents.tool.clone(), "executing program".to_owned())];
     if let Some((id, _)) = &agents.issuer {
         agent_list.push((id.clone(), "implementer".into()));
@@ -410,7 +404,7 @@ fn bag_validation(
     Ok(Some(Event {
         id: event_id("bag-validation"),
         event_type: "validation".into(),
-        date_time: get("Validated"),
+        date_time: get("Validated").to_owned(),
         detail: Some(format!(
             "BagIt {} bag validated before packing: {}; manifests {}, tag manifests {}; \
              Payload-Oxum {}; cross-check: {}",
@@ -559,6 +553,14 @@ pub fn pack_common(created: i64, issuer: Option<&legation_format::keys::IssuerKe
     }
 }
 
+/// The value of a `LABEL: VALUE` field, or "" when there is none.
+fn label<'a>(fields: &'a [(String, String)], k: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(l, _)| l == k)
+        .map_or("", |(_, v)| v.as_str())
+}
+
 /// The bag's validation at packing as an event for the log, from the
 /// validation record's text (`.legation/bag-validation.txt`, which
 /// `pack --from-bag` writes): the BagIt version, the algorithms of the
@@ -567,13 +569,7 @@ pub fn pack_common(created: i64, issuer: Option<&legation_format::keys::IssuerKe
 pub fn bag_validation_event(text: &str, common: &log::Common) -> Result<log::Event> {
     let fields = legation_interchange::bagit::parse_bag_info(text)
         .map_err(|e| anyhow!("the bag's validation record: {e}"))?;
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(l, _)| l == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| label(&fields, k);
     let mut counts = BTreeMap::new();
     if let Some((octets, files)) = get("Payload-Oxum").split_once('.') {
         if let (Ok(o), Ok(f)) = (octets.parse(), files.parse()) {
