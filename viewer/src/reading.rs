@@ -60,6 +60,9 @@ impl Facts {
                 .map(|(i, s)| match s {
                     KeySlot::X25519 { .. } => "identity (X25519)".to_owned(),
                     KeySlot::Passphrase { .. } => "passphrase (Argon2id)".to_owned(),
+                    KeySlot::MlKem768X25519(_) => {
+                        "post-quantum identity (ML-KEM-768 + X25519)".to_owned()
+                    }
                     KeySlot::Quorum(q) => crate::shares::describe(q, i),
                     _ => "unknown kind".to_owned(),
                 })
@@ -94,8 +97,9 @@ pub fn unlock_error(e: &legation_reader::Error) -> String {
     }
 }
 
-/// Reads an identity (`NAME.key`) file, wiping its bytes once parsed.
-pub(crate) fn read_identity(platform: &dyn Platform, p: &Path) -> Result<Identity, String> {
+/// Reads an identity (`NAME.key`) file, X25519 or post-quantum (SPEC
+/// §7.11, known by its tag), wiping its bytes once parsed.
+pub(crate) fn read_identity(platform: &dyn Platform, p: &Path) -> Result<ArchiveKey, String> {
     let bytes = Zeroizing::new(
         platform
             .read_file(p)
@@ -103,9 +107,14 @@ pub(crate) fn read_identity(platform: &dyn Platform, p: &Path) -> Result<Identit
     );
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| format!("{} is not an identity file (not text)", p.display()))?;
+    if keys::key_file_tag(text) == Some(legation_format::pq::RECIPIENT_SECRET) {
+        return legation_format::pq::PqIdentity::from_key_file(text, &p.display().to_string())
+            .map(ArchiveKey::PqIdentity)
+            .map_err(|e| e.to_string());
+    }
     let k = keys::parse_key_file(text, keys::RECIPIENT_SECRET, &p.display().to_string())
         .map_err(|e| e.to_string())?;
-    Ok(Identity::from(k))
+    Ok(ArchiveKey::Identity(Identity::from(k)))
 }
 
 /// Reads an issuer's public key (`NAME.pub`) file.

@@ -201,15 +201,21 @@ impl UnlockForm {
         let mut add_words = false;
         ui.horizontal(|ui| {
             let l = ui.label("Share words");
-            ui.add_enabled(
-                !busy,
-                egui::TextEdit::multiline(&mut *self.words)
-                    .id(ui.make_persistent_id("share words"))
-                    .desired_rows(3)
-                    .desired_width(420.0)
-                    .hint_text("the words of a share sheet, in order"),
-            )
-            .labelled_by(l.id);
+            // A sheet's dozen lines scroll inside the field's three.
+            egui::ScrollArea::vertical()
+                .id_salt("share words")
+                .max_height(64.0)
+                .show(ui, |ui| {
+                    ui.add_enabled(
+                        !busy,
+                        egui::TextEdit::multiline(&mut *self.words)
+                            .id(ui.make_persistent_id("share words"))
+                            .desired_rows(3)
+                            .desired_width(420.0)
+                            .hint_text("the words of a share sheet, in order"),
+                    )
+                    .labelled_by(l.id);
+                });
             let ready = !self.words.trim().is_empty();
             if ui
                 .add_enabled(!busy && ready, egui::Button::new("Add words"))
@@ -313,7 +319,7 @@ impl UnlockForm {
         let mut keys = Vec::new();
         if let Some(p) = &self.identity {
             match read_identity(env.platform, p) {
-                Ok(id) => keys.push(ArchiveKey::Identity(id)),
+                Ok(k) => keys.push(k),
                 Err(e) => {
                     self.message = Some(e);
                     return;
