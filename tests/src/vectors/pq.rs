@@ -201,6 +201,37 @@ pub fn all() -> Vec<PqVector> {
     v
 }
 
+/// A format 2.1 archive, unsigned, whose records (`paths`, each holding
+/// `a register line`) open with X25519 `recipients` and post-quantum
+/// `pq` recipients: what the reader's, viewers' and browser's tests of
+/// post-quantum slots open.
+pub fn archive(recipients: Vec<[u8; 32]>, pq: &[PqRecipient], paths: &[&str]) -> Vec<u8> {
+    use legation_format::v2::writer::ArchiveWriter;
+    use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
+    use rand_core::SeedableRng;
+    let opts = WriterOptions {
+        created: crate::CREATED,
+        issuer: None,
+        recipients,
+        passphrases: vec![],
+        embed_spec: false,
+        viewer: None,
+    };
+    let rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+    let out = std::io::Cursor::new(Vec::new());
+    let mut w = ArchiveWriter::new_with_slots(out, opts, rng, None, &[], pq).unwrap();
+    for p in paths {
+        let meta = RecordMeta {
+            path: (*p).into(),
+            media_type: "text/plain".into(),
+            ..Default::default()
+        };
+        w.add_record(meta, RecordSource::Bytes(b"a register line\n"))
+            .unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
 /// Runs a vector file from its header alone: `Ok` if it behaves as its
 /// `expect:` line says.
 pub fn check_file(file: &[u8]) -> Result<(), String> {
