@@ -9,8 +9,6 @@
 use legation_format::crypto::{self, DataKey};
 use legation_format::keys::Identity;
 use legation_format::pq::{self, PqIdentity};
-use legation_format::v2::writer::ArchiveWriter;
-use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
 use legation_reader::source::MemSource;
 use legation_reader::{Archive, Key};
 use rand_chacha::rand_core::SeedableRng;
@@ -23,26 +21,11 @@ const X25519_SECRET: [u8; 32] = [0x32; 32];
 
 /// One record, an X25519 slot and an mlkem768x25519 slot.
 fn archive() -> Archive {
-    let opts = WriterOptions {
-        created: 1_767_225_600,
-        issuer: None,
-        recipients: vec![Identity::from_bytes(X25519_SECRET).public()],
-        passphrases: vec![],
-        embed_spec: false,
-        viewer: None,
-    };
-    let pq = [PqIdentity::from_bytes(PQ_SEED).public()];
-    let rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
-    let out = std::io::Cursor::new(Vec::new());
-    let mut w = ArchiveWriter::new_with_slots(out, opts, rng, None, &[], &pq).unwrap();
-    let meta = RecordMeta {
-        path: "register.txt".into(),
-        media_type: "text/plain".into(),
-        ..Default::default()
-    };
-    w.add_record(meta, RecordSource::Bytes(b"a register line\n"))
-        .unwrap();
-    let bytes = w.finish().unwrap().into_inner();
+    let bytes = legation_tests::vectors::pq::archive(
+        vec![Identity::from_bytes(X25519_SECRET).public()],
+        &[PqIdentity::from_bytes(PQ_SEED).public()],
+        &["register.txt"],
+    );
     Archive::open(MemSource::new(bytes, "pq.lgn")).unwrap()
 }
 
