@@ -636,6 +636,17 @@ mod tests {
     /// An archive of `n` records for `alice` and `bob`, signed by `issuer`
     /// when given.
     fn archive(n: usize, alice: &Identity, bob: &Identity, issuer: Option<&IssuerKey>) -> Vec<u8> {
+        archive_logged(n, alice, bob, issuer, false)
+    }
+
+    /// [`archive`], with an event log when `logged`.
+    fn archive_logged(
+        n: usize,
+        alice: &Identity,
+        bob: &Identity,
+        issuer: Option<&IssuerKey>,
+        logged: bool,
+    ) -> Vec<u8> {
         let opts = WriterOptions {
             created: 1_767_225_600,
             issuer: issuer.map(|k| IssuerKey::from_bytes(*k.secret())),
@@ -645,6 +656,10 @@ mod tests {
             viewer: None,
         };
         let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng(7)).unwrap();
+        if logged {
+            w.log_events("test 1", Default::default(), Vec::new())
+                .unwrap();
+        }
         for i in 0..n {
             let meta = RecordMeta {
                 path: format!("r/{i:06}"),
@@ -1051,5 +1066,81 @@ mod tests {
         assert!(out.contains("\"later\":{\"a\":[true]}"), "{out}");
         assert_eq!(t.slots, 2);
         assert!(t.signatures.is_empty());
+    }
+
+    #[test]
+    fn the_event_log_is_rewritten_where_it_stands_with_the_rekeying() {
+        use crate::v2::events;
+        let mut r = rng(5);
+        let (alice, bob) = (Identity::generate(&mut r), Identity::generate(&mut r));
+        let issuer = IssuerKey::generate(&mut r);
+        let file = archive_logged(20, &alice, &bob, Some(&issuer), true);
+        let entries = directory(&file);
+        let old = old_tail(&file, &entries);
+        let facts = public::Public::parse(old.public).unwrap();
+        let id = facts.archive_id;
+        let data_key = open_x25519_slot(&facts.key_slots[0], &id, alice.secret()).unwrap();
+        let log = bytes(&file, &entries, events::EVENTS_ENTRY);
+        let common = events::Common {
+            generation: 1,
+            time: 1_800_000_000,
+            issuer: Some(issuer.public()),
+            tool: "test 1".into(),
+        };
+        let event = events::rekeying(&common, "slots".into(), Default::default());
+        let new_log =
+            events::append_in_place(log, &data_key, &id, event.clone(), &mut rng(6)).unwrap();
+        let t = rekey_tail(
+            old,
+            &data_key,
+            &SlotEdit::default(),
+            1_800_000_000,
+            &[copy(&issuer)],
+            Some(&new_log),
+        )
+        .unwrap();
+        let (at, patch) = t.events.clone().unwrap();
+        let mut new = file[..t.offset as usize].to_vec();
+        new.extend_from_slice(&t.bytes);
+        new[at as usize..at as usize + patch.len()].copy_from_slice(&patch);
+        let entries_new = directory(&new);
+        // The log, its local header and its central directory entry
+        // changed; its row pins its new bytes; nothing else before the
+        // tail changed.
+        let stored = bytes(&new, &entries_new, events::EVENTS_ENTRY);
+        assert_eq!(stored, &new_log[..]);
+        let e = entries_new
+            .iter()
+            .find(|e| e.name == events::EVENTS_ENTRY)
+            .unwrap();
+        assert_eq!(e.crc32, crc32fast::hash(&new_log));
+        let header = &new[e.offset as usize..e.data_offset() as usize];
+        assert_eq!(header, container::local_header(&e.name, e.size, e.crc32));
+        let rows = entries::parse(bytes(&new, &entries_new, ENTRIES_ENTRY)).unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r.name == events::EVENTS_ENTRY)
+            .unwrap();
+        assert_eq!(row.blake3, *blake3::hash(&new_log).as_bytes());
+        let differ: Vec<usize> = (0..t.offset as usize)
+            .filter(|&i| file[i] != new[i])
+            .collect();
+        assert!(differ
+            .iter()
+            .all(|&i| i >= at as usize && i < at as usize + patch.len()));
+        let read = events::Log::open(stored, &data_key, &id).unwrap();
+        assert_eq!(read.events.last(), Some(&event));
+        // A log of another size is refused.
+        let e = rekey_tail(
+            old,
+            &data_key,
+            &SlotEdit::default(),
+            0,
+            &[copy(&issuer)],
+            Some(&new_log[1..]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("rewritten at its size"), "{e}");
     }
 }
