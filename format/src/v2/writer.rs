@@ -947,8 +947,11 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
                 ),
                 _ => events::self_contained(&common, self.records, self.bytes),
             };
+            // A self-contained later generation copies its records' facts:
+            // no new identification or rendering to log.
+            let counted = self.sequence == 0;
             self.open_log()?;
-            self.close_log(&common, first)?;
+            self.close_log(&common, first, counted)?;
         }
         let pages = std::mem::take(&mut self.pages);
         let sealed_pages: Vec<Kept> = pages.iter().map(|p| p.sealed).collect();
@@ -1123,10 +1126,15 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         Ok(())
     }
 
-    /// Adds this writing's events (`first`, then the identification and
-    /// the rendering of the records written), seals the log and writes it
-    /// over its placeholder, local header and all.
-    fn close_log(&mut self, common: &events::Common, first: events::Event) -> Result<()> {
+    /// Adds this writing's events (`first`, then, if `counted`, the
+    /// identification and the rendering of the records written), seals
+    /// the log and writes it over its placeholder, local header and all.
+    fn close_log(
+        &mut self,
+        common: &events::Common,
+        first: events::Event,
+        counted: bool,
+    ) -> Result<()> {
         let Some(mut l) = self.log.take() else {
             return Ok(());
         };
@@ -1134,8 +1142,10 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             Error::invalid(events::EVENTS_ENTRY, "the log's place was not reserved")
         })?;
         l.log.events.push(first);
-        l.log.events.push(l.tally.identification(common));
-        l.log.events.push(l.tally.rendering(common, &self.decoders));
+        if counted {
+            l.log.events.push(l.tally.identification(common));
+            l.log.events.push(l.tally.rendering(common, &self.decoders));
+        }
         let mut id = [0u8; 16];
         self.rng.fill_bytes(&mut id);
         let bytes = l

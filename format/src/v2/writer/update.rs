@@ -542,7 +542,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
             let first =
                 crate::v2::events::modification(&common, self.records, self.bytes, &changes);
             self.w.open_log()?;
-            self.w.close_log(&common, first)?;
+            self.w.close_log(&common, first, true)?;
         }
         // This file's pages, copied in after its bundles.
         let mut lines = std::mem::take(&mut self.lines);
