@@ -447,6 +447,11 @@ fn every_test_vector_through_verify() {
             fs::write(&k, format!("legation-x25519-secret {i}\n")).unwrap();
             c.arg("-i").arg(&k);
         }
+        if let Some(i) = &v.pq_identity {
+            let k = t.0.join(format!("{}.pq.key", v.name));
+            fs::write(&k, format!("legation-mlkem768x25519-secret {i}\n")).unwrap();
+            c.arg("-i").arg(&k);
+        }
         if let Some(i) = &v.issuer {
             let k = t.0.join(format!("{}.pub", v.name));
             fs::write(&k, format!("legation-ed25519-public {i}\n")).unwrap();

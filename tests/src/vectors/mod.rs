@@ -32,8 +32,8 @@ use zeroize::Zeroizing;
 use crate::{issuer, PASSPHRASE};
 
 mod families;
-pub mod series;
 pub mod pq;
+pub mod series;
 mod v2;
 pub mod witness;
 
@@ -56,6 +56,8 @@ pub struct Vector {
     pub passphrase: Option<String>,
     /// Identity (hex secret) to try.
     pub identity: Option<String>,
+    /// Post-quantum identity (hex X-Wing seed, SPEC §7.11) to try.
+    pub pq_identity: Option<String>,
     /// Issuer public key (hex) to pin.
     pub issuer: Option<String>,
     /// A proof vector: the record's bytes to check the proof against,
@@ -233,6 +235,7 @@ impl Vector {
             expect: Outcome::Success.stage().into(),
             passphrase: Some(PASSPHRASE.into()),
             identity: None,
+            pq_identity: None,
             issuer: None,
             proof: None,
             comment: comment.into(),
@@ -291,6 +294,9 @@ impl Vector {
         }
         if let Some(i) = &self.identity {
             s.push_str(&format!("identity: {i}\n"));
+        }
+        if let Some(i) = &self.pq_identity {
+            s.push_str(&format!("pq-identity: {i}\n"));
         }
         if let Some(i) = &self.issuer {
             s.push_str(&format!("issuer: {i}\n"));
@@ -371,6 +377,13 @@ impl Vector {
             keys.push(Key::Identity(legation_format::keys::Identity::from_bytes(
                 hex::decode_array(i).expect("identity hex"),
             )));
+        }
+        if let Some(i) = &self.pq_identity {
+            keys.push(Key::PqIdentity(
+                legation_format::pq::PqIdentity::from_bytes(
+                    hex::decode_array(i).expect("pq-identity hex"),
+                ),
+            ));
         }
         let unlocked = match archive.unlock(&keys) {
             Ok(u) => u,

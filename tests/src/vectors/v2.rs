@@ -54,6 +54,7 @@ pub fn all() -> Vec<Vector> {
         ..V2::default()
     });
     v.extend(good(&s, &two_pages, &large));
+    v.extend(post_quantum());
     v.extend(container(&s, &two_pages, &large));
     v.extend(head_and_signatures(&s));
     v.extend(catalog(&s));
@@ -472,6 +473,49 @@ fn signers() -> [IssuerKey; 1] {
 /// A content failure naming `subject`.
 fn content(subject: &str) -> Outcome {
     Outcome::Content(Finding::damaged(subject))
+}
+
+/// Format 2.1's post-quantum slot (SPEC §7.11) in an archive: an
+/// unsigned archive of one record whose only slot is `mlkem768x25519`,
+/// opened with its identity, refused to another post-quantum identity and
+/// to an X25519 identity (all a 2.0 reader holds) as `no key`.
+fn post_quantum() -> Vec<Vector> {
+    use legation_format::pq::PqIdentity;
+    let seed = [0x42u8; 32];
+    let bytes = super::pq::archive(
+        vec![],
+        &[PqIdentity::from_bytes(seed).public()],
+        &["register.txt"],
+    );
+    let with = |name: &str, comment: &str, pq: Option<[u8; 32]>, x25519: bool| {
+        let mut v = Vector::new(name, comment, bytes.clone());
+        v.passphrase = None;
+        v.pq_identity = pq.map(|s| hex::encode(&s));
+        v.identity = x25519.then(|| hex::encode(identity().secret()));
+        v
+    };
+    vec![
+        with(
+            "v2-good-pq-identity",
+            "format 2.1: an archive whose only slot is mlkem768x25519 (X-Wing), opened with its post-quantum identity",
+            Some(seed),
+            false,
+        ),
+        with(
+            "v2-pq-other-identity",
+            "format 2.1: the same archive tried with another post-quantum identity",
+            Some([0x43; 32]),
+            false,
+        )
+        .expect(Outcome::NoKey, ""),
+        with(
+            "v2-pq-x25519-identity",
+            "format 2.1: the same archive tried with an X25519 identity, as a 2.0 reader that skips the slot type would",
+            None,
+            true,
+        )
+        .expect(Outcome::NoKey, ""),
+    ]
 }
 
 /// Good 2.0 archives: each kind of key, unsigned, empty, two pages, two
