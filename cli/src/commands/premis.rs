@@ -606,7 +606,7 @@ pub fn bag_validation_event(text: &str, common: &log::Common) -> Result<log::Eve
 /// counts under it.
 pub fn print_log(stored: Option<&Log>) {
     let Some(stored) = stored else {
-        println!("event log:      none (written before format 2.1)");
+        println!("event log:      none (written without one: before format 2.1, or by convert)");
         return;
     };
     println!(
