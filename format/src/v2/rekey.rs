@@ -875,133 +875,94 @@ mod tests {
     fn what_cannot_be_rekeyed_is_refused_by_name() {
         let f = fixture(10);
         let old = old_tail(&f.file, &f.entries);
-        let signer = || vec![copy(&f.issuer)];
-        let err = |r: Result<NewTail>| r.unwrap_err().to_string();
-        // Another data key.
-        let other = DataKey::from_bytes([9; 32]);
-        let e = err(rekey_tail(
+        let refused =
+            |old: OldTail<'_>, key: &DataKey, edit: SlotEdit, signers: &[IssuerKey], says: &str| {
+                let e = rekey_tail(old, key, &edit, 0, signers, None)
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains(says), "{says}: {e}");
+            };
+        let gov = [copy(&f.issuer)];
+        let keep = SlotEdit::default;
+        let removing = |remove: Vec<usize>| SlotEdit {
+            remove,
+            ..SlotEdit::default()
+        };
+        refused(
             old,
-            &other,
-            &SlotEdit::default(),
-            0,
-            &signer(),
-            None,
-        ));
-        assert!(e.contains("not the archive's"), "{e}");
-        // No signer, another signer.
-        let e = err(rekey_tail(
+            &DataKey::from_bytes([9; 32]),
+            keep(),
+            &gov,
+            "not the archive's",
+        );
+        refused(
             old,
             &f.data_key,
-            &SlotEdit::default(),
-            0,
+            keep(),
             &[],
-            None,
-        ));
-        assert!(e.contains("exactly the archive's issuers"), "{e}");
-        let stranger = IssuerKey::from_bytes([3; 32]);
-        let e = err(rekey_tail(
+            "exactly the archive's issuers",
+        );
+        let stranger = [IssuerKey::from_bytes([3; 32])];
+        refused(
             old,
             &f.data_key,
-            &SlotEdit::default(),
-            0,
-            &[stranger],
-            None,
-        ));
-        assert!(e.contains("exactly the archive's issuers"), "{e}");
-        // A slot that is not there; no slot left.
-        let e = err(rekey_tail(
+            keep(),
+            &stranger,
+            "exactly the archive's issuers",
+        );
+        refused(old, &f.data_key, removing(vec![2]), &gov, "no key slot 3");
+        refused(
             old,
             &f.data_key,
-            &SlotEdit {
-                remove: vec![2],
-                ..SlotEdit::default()
-            },
-            0,
-            &signer(),
-            None,
-        ));
-        assert!(e.contains("no key slot 3"), "{e}");
-        let e = err(rekey_tail(
-            old,
-            &f.data_key,
-            &SlotEdit {
-                remove: vec![0, 1],
-                ..SlotEdit::default()
-            },
-            0,
-            &signer(),
-            None,
-        ));
-        assert!(e.contains("no key slot would be left"), "{e}");
-        let e = err(rekey_tail(
-            old,
-            &f.data_key,
-            &SlotEdit {
-                replace: true,
-                ..SlotEdit::default()
-            },
-            0,
-            &signer(),
-            None,
-        ));
-        assert!(e.contains("no key slot would be left"), "{e}");
+            removing(vec![0, 1]),
+            &gov,
+            "no key slot would be left",
+        );
+        let replace = SlotEdit {
+            replace: true,
+            ..SlotEdit::default()
+        };
+        refused(old, &f.data_key, replace, &gov, "no key slot would be left");
         // A table or public.json that is not the head's.
         let mut table = old.table.to_vec();
         table[0] ^= 1;
-        let e = err(rekey_tail(
-            OldTail {
-                table: &table,
-                ..old
-            },
+        let t = OldTail {
+            table: &table,
+            ..old
+        };
+        refused(
+            t,
             &f.data_key,
-            &SlotEdit::default(),
-            0,
-            &signer(),
-            None,
-        ));
-        assert!(e.contains("entries") && e.contains("not the head's"), "{e}");
+            keep(),
+            &gov,
+            "entries: its BLAKE3 is not the head's",
+        );
         let mut public = old.public.to_vec();
         public[3] ^= 1;
-        let e = err(rekey_tail(
-            OldTail {
-                public: &public,
-                ..old
-            },
+        let t = OldTail {
+            public: &public,
+            ..old
+        };
+        refused(
+            t,
             &f.data_key,
-            &SlotEdit::default(),
-            0,
-            &signer(),
-            None,
-        ));
-        assert!(
-            e.contains("public.json") && e.contains("not the head's"),
-            "{e}"
+            keep(),
+            &gov,
+            "public.json: its BLAKE3 is not the head's",
         );
         // Entries out of place.
         let mut entries = f.entries.clone();
         let n = entries.len();
         entries.swap(n - 2, n - 3);
-        let e = err(rekey_tail(
-            OldTail {
-                entries: &entries,
-                ..old
-            },
-            &f.data_key,
-            &SlotEdit::default(),
-            0,
-            &signer(),
-            None,
-        ));
-        assert!(e.contains("last entries are not"), "{e}");
+        let t = OldTail {
+            entries: &entries,
+            ..old
+        };
+        refused(t, &f.data_key, keep(), &gov, "last entries are not");
         // An event log where the archive has none.
-        let e = err(rekey_tail(
-            old,
-            &f.data_key,
-            &SlotEdit::default(),
-            0,
-            &signer(),
-            Some(b"x"),
-        ));
+        let e = rekey_tail(old, &f.data_key, &keep(), 0, &gov, Some(b"x"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no event log"), "{e}");
     }
 
