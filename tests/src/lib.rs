@@ -289,3 +289,48 @@ pub fn pack_host() -> legation_reader::decode::Host {
         )
     }
 }
+
+/// A format 2.0 archive signed by [`issuer`] whose records (`paths`, in
+/// order, each `a register line`) open through a quorum slot for each of
+/// `policies` (SPEC §7.9) and, with `passphrase`, by [`PASSPHRASE`] too
+/// (the sealed envelope beside them); its randomness from `seed`, so two
+/// seeds give two archives with the same holders. What the viewers' tests
+/// of quorum shares open.
+pub fn quorum_archive(
+    policies: &[legation_format::quorum::Policy],
+    passphrase: bool,
+    seed: u64,
+    paths: &[&str],
+) -> Vec<u8> {
+    let opts = WriterOptions {
+        created: CREATED,
+        issuer: Some(issuer()),
+        recipients: vec![],
+        passphrases: if passphrase {
+            vec![(Zeroizing::new(PASSPHRASE.to_owned()), CHEAP_KDF)]
+        } else {
+            vec![]
+        },
+        embed_spec: false,
+        viewer: None,
+    };
+    let rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    let mut w = legation_format::v2::writer::ArchiveWriter::new_with_quorum(
+        Cursor::new(Vec::new()),
+        opts,
+        rng,
+        None,
+        policies,
+    )
+    .unwrap();
+    for p in paths {
+        let meta = RecordMeta {
+            path: (*p).into(),
+            media_type: "text/plain".into(),
+            ..Default::default()
+        };
+        w.add_record(meta, RecordSource::Bytes(b"a register line\n"))
+            .unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}

@@ -230,8 +230,6 @@ mod tests {
     use legation_format::crypto::Argon2Params;
     use legation_format::keys::Identity;
     use legation_format::quorum::{Holder, Policy};
-    use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
-    use rand_chacha::rand_core::SeedableRng;
 
     const CHEAP: Argon2Params = Argon2Params {
         memory_kib: 8,
@@ -263,31 +261,7 @@ mod tests {
                 },
             ],
         };
-        let opts = WriterOptions {
-            created: 1_767_225_600,
-            issuer: None,
-            recipients: vec![],
-            passphrases: vec![],
-            embed_spec: false,
-            viewer: None,
-        };
-        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-        let out = std::io::Cursor::new(Vec::new());
-        let mut w = legation_format::v2::writer::ArchiveWriter::new_with_quorum(
-            out,
-            opts,
-            rng,
-            None,
-            &[policy],
-        )
-        .unwrap();
-        let meta = RecordMeta {
-            path: "a.txt".into(),
-            media_type: "text/plain".into(),
-            ..Default::default()
-        };
-        w.add_record(meta, RecordSource::Bytes(b"a\n")).unwrap();
-        let bytes = w.finish().unwrap().into_inner();
+        let bytes = legation_tests::quorum_archive(&[policy], false, seed, &["a.txt"]);
         Archive::open(legation_reader::source::MemSource::new(bytes, "q.lgn")).unwrap()
     }
 
