@@ -325,6 +325,61 @@ def make_v2(legation, out):
     return archive
 
 
+def make_quorum(legation, out):
+    """A format 2.0 archive opened by 2 of 3 holders (a quorum slot, SPEC
+    §7.9) and each holder's share as `legation share` writes it: holder 1
+    as a file, holder 3 as a sheet's words; and holder 2's share of
+    another archive with the same holders. Gives the archive, holder 1's
+    share file, holder 3's words (the sheet's numbered lines) and the
+    other archive's share."""
+    work = os.path.join(out, "quorum")
+    shutil.rmtree(work, ignore_errors=True)
+    src = os.path.join(work, "records")
+    os.makedirs(os.path.join(src, "registers"))
+    shutil.copy(os.path.join(ROOT, "samples/national/population/register-ost.csv"), os.path.join(src, "registers"))
+    with open(os.path.join(src, "registers", "deeds.txt"), "w") as f:
+        f.write("Deeds of the land registry.\n")
+    run = lambda *a: subprocess.run([legation, *a], check=True, cwd=work, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+    for h in ("h1", "h2", "h3"):
+        run("keygen", "recipient", "-o", h)
+    for name in ("quorum.lgn", "other.lgn"):
+        run("pack", "records", "-o", name, "--format", "2.0", "--quorum", "2",
+            "--holder", "h1.pub", "--holder", "h2.pub", "--holder", "h3.pub")
+    run("share", "quorum.lgn", "-i", "h1.key", "-o", "ministry-one.share", "--holder-name", "Ministry One")
+    run("share", "quorum.lgn", "-i", "h3.key", "--sheet", "h3.html", "--holder-name", "Ministry Three")
+    run("share", "other.lgn", "-i", "h2.key", "-o", "other-archive.share", "--holder-name", "Ministry Two")
+    html = open(os.path.join(work, "h3.html")).read()
+    words = html[html.index("<pre>") + 5:html.index("</pre>")].strip()
+    return (os.path.join(work, "quorum.lgn"), os.path.join(work, "ministry-one.share"), words,
+            os.path.join(work, "other-archive.share"))
+
+
+def reach(b, label, role=None, exact=False):
+    """The widget `widget` finds, the page's scroll area wheeled down until
+    it is inside the window (the unlock form of a quorum archive runs
+    below a 800-pixel window)."""
+    height = b.js("return window.innerHeight")
+    for _ in range(20):
+        w = b.widget(label, role=role, exact=exact)
+        if w["rect"][3] < height - 4:
+            return w
+        b.s("POST", "/actions", {"actions": [{
+            "type": "wheel", "id": "wheel", "actions": [{
+                "type": "scroll", "x": 640, "y": height // 2, "deltaX": 0, "deltaY": 200,
+                "origin": "viewport"}]}]})
+        b.s("DELETE", "/actions")
+        time.sleep(0.3)
+    raise AssertionError(f"{label!r} stays below the window: {w['rect']}")
+
+
+def add_share_file(b, path, expect):
+    """Adds a share file through the key file input; waits for `expect`."""
+    b.click(reach(b, "Add share file…", role="Button"))
+    b.choose_file(path, "legation-key")
+    return b.widget(expect)
+
+
 def extract_viewer(legation, archive, out):
     """viewer.html taken out of the archive with a stock ZIP reader, and its
     BLAKE3 checked against the one the signed manifest pins."""
@@ -474,6 +529,48 @@ def main():
         b.screenshot("08-tampered")
         passed.append("a tampered archive fails its fixity check, naming both damaged entries: "
                       + "; ".join(p[:60] for p in rep["problems"]))
+
+        # 2b. A quorum archive (issue 22): key holders' shares, one by one.
+        quorum, one, words, foreign = make_quorum(legation, out)
+        b.choose_file(quorum)
+        b.wait("the quorum archive", lambda s: s.get("screen") == "locked" and s.get("name") == "quorum.lgn")
+        # The policy's shape as `info` says it, no holder's key.
+        b.widget("Key slot 0: quorum 2 of (x25519, x25519, x25519)")
+        b.widget("Shares: 0 of 2 shares (of 3 holders)")
+        add_share_file(b, foreign, "Share not added: the share of holder 2 is of archive")
+        add_share_file(b, one, "Ministry One: holder 1 of key slot 0 (from ministry-one.share)")
+        b.widget("Shares: 1 of 2 shares (of 3 holders)")
+        add_share_file(b, one, "two shares given for holder 1; each holder takes part once")
+        b.click(reach(b, "Unlock", role="Button", exact=True))
+        s = b.wait("one share to be refused", lambda s: s.get("unlock_message"))
+        assert "not enough shares: node top (2 of 3) has 1" in s["unlock_message"], s
+        reach(b, "not enough shares")  # in view for the screenshot
+        b.screenshot("08b-quorum-one-share")
+        # The sheet's lines typed, one letter wrong first: the word is named.
+        first = words.split()[1]
+        typo = first[:-1] + ("b" if first[-1] != "b" else "d")
+        b.click(reach(b, "", role="MultilineTextInput"))
+        b.keys(words.replace(first, typo, 1).replace("\n", ENTER))
+        time.sleep(0.5)
+        b.click(reach(b, "Add words", role="Button"))
+        b.widget(f"Share not added: share: word 1 '{typo}'")
+        # Emptied from its end, key by key, and typed again. The field
+        # scrolls: its rectangle runs above what shows, so the click goes
+        # to its last line, which shows.
+        x0, _, x1, y1 = reach(b, "", role="MultilineTextInput")["rect"]
+        b.click({"rect": [x0, y1 - 16, x1, y1 - 8]})
+        b.chord(CTRL, "\ue010")
+        b.keys(BACKSPACE * (len(words) + 8) + words.replace("\n", ENTER))
+        time.sleep(0.5)
+        b.click(reach(b, "Add words", role="Button"))
+        s = b.wait("the records opened by two shares", lambda s: s.get("screen") == "open" and not s["loading"])
+        assert s["records"] == 2, s
+        s = open_record(b, "registers/register-ost.csv")
+        assert s["record"]["state"] == "shown", s
+        b.screenshot("08c-quorum-unlocked")
+        passed.append("a quorum archive (2 of 3): another archive's share and the same holder twice refused "
+                      "and named, one share too few named, a mistyped sheet word named; a share file and "
+                      "a sheet's typed words unlock it (in the keys worker)")
 
         # 3. By URL, with range requests: only what is needed is fetched.
         with SENT_LOCK:
