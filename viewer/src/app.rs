@@ -357,6 +357,9 @@ impl App {
         };
         match (kind, &mut a.state) {
             (KeyFile::Identity, LockState::Locked(form)) => form.identity = Some(p),
+            (KeyFile::Share, LockState::Locked(form)) => {
+                form.add_share_file(self.platform.as_ref(), &a.archive, &p)
+            }
             (KeyFile::Issuer, _) => a.verify.pin(self.platform.as_ref(), &p),
             _ => {}
         }
