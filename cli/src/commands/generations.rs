@@ -765,6 +765,8 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
     let mut renderer = decoders::PackRenderer::new(&extra, decoders::limits(a.limits)?)?;
     let (tmp, file) = temp_beside(&a.output)?;
     let mut summary = (Changes::default(), 0u64);
+    // With the first pass: the records found and how many were read again.
+    let mut scanned: Option<(u64, u64)> = None;
     let result = (|| -> Result<std::fs::File> {
         let out = BufWriter::with_capacity(1 << 20, file);
         let opts = UpdateOptions {
@@ -780,14 +782,35 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
             w.add_decoder(module, desc.clone())?;
         }
         let mut sink = UpdateSink::new(&u, w, rebase);
-        let walk = pack::Walk::new(
-            &a.src,
-            PackOptions {
-                skip_unsupported: a.skip_unsupported,
-                ..PackOptions::default()
-            },
-        )?
-        .excluding(&tmp)?;
+        let walk_opts = || PackOptions {
+            skip_unsupported: a.skip_unsupported,
+            ..PackOptions::default()
+        };
+        // SPEC §33.5: a first pass finds the unchanged records (size,
+        // modification time, then BLAKE3); only the others are read again,
+        // rendered and stored.
+        let scan = match a.decoders.is_empty() {
+            true => scan_changes(
+                &u,
+                pack::Walk::new(&a.src, walk_opts())?.excluding(&tmp)?,
+                &renderer,
+            )?,
+            false => None,
+        };
+        let walk = pack::Walk::new(&a.src, walk_opts())?.excluding(&tmp)?;
+        let walk: Box<dyn Iterator<Item = legation_format::Result<pack::Found>> + Send> = match scan
+        {
+            Some(sc) => {
+                sink.keep_unlisted(sc.removed);
+                scanned = Some((sc.found, sc.read.len() as u64));
+                let read = sc.read;
+                Box::new(walk.filter(move |f| match f {
+                    Ok(pack::Found::Record(r)) => read.contains(&r.path),
+                    _ => true,
+                }))
+            }
+            None => Box::new(walk),
+        };
         // Records over the render cap are identified from their files.
         let (large, cap) = (renderer.large.clone(), pack::Renderer::cap(&renderer));
         let packed = pack::pack_found(
@@ -801,7 +824,7 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
             bail!("{why}; no generation is written");
         }
         let (w, changes) = sink.finish()?;
-        summary = (changes, packed.records);
+        summary = (changes, scanned.map_or(packed.records, |(found, _)| found));
         let f = w
             .finish(changes)?
             .into_inner()
@@ -820,6 +843,12 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
     place(&tmp, &a.output, a.force)?;
     let len = std::fs::metadata(&a.output)?.len();
     let (c, records) = summary;
+    if let Some((found, read)) = scanned {
+        eprintln!(
+            "read {found} records once to find what changed (size, modification time, BLAKE3); \
+             {read} read again to store"
+        );
+    }
     eprintln!(
         "generation {} of {}: {records} records (+{} added, ~{} changed, -{} removed), {} in {}{}",
         g + 1,
@@ -1145,4 +1174,105 @@ pub fn to_pull_first(url: &Url, local: &Path) -> Result<Vec<(Url, PathBuf)>> {
         out.push((from, target));
     }
     Ok(out)
+}
+
+/// What the first pass of an update found (SPEC §33.5).
+struct Scan {
+    /// Records found in the folder.
+    found: u64,
+    /// The paths to read, render and store: new, or changed in bytes or
+    /// facts (or not known to be unchanged).
+    read: std::collections::HashSet<String>,
+    /// The previous generation's paths no longer in the folder.
+    removed: std::collections::HashSet<String>,
+}
+
+/// Most paths the first pass keeps in memory; past it the update reads
+/// every record as a full pack does.
+const SCAN_MAX: usize = 1 << 18;
+
+/// The first pass of an update (SPEC §33.5): the folder's records merged
+/// with the previous generation's catalog in path order. A record is
+/// unchanged when it has no sidecar (nor had one), its size and
+/// modification time are the previous record's, and its bytes, read once
+/// here, hash as the previous record's. `None` when the shortcut does not
+/// apply: the decoders differ from the previous generation's (their
+/// choice and views could differ), or more than [`SCAN_MAX`] paths
+/// changed.
+fn scan_changes(
+    u: &legation_reader::series::Unlocked<'_>,
+    walk: pack::Walk,
+    renderer: &decoders::PackRenderer,
+) -> Result<Option<Scan>> {
+    let now: std::collections::BTreeSet<String> = renderer
+        .modules()
+        .map(|(m, _, _)| legation_format::manifest::decoder_entry(blake3::hash(m).as_bytes()))
+        .collect();
+    let before: std::collections::BTreeSet<String> =
+        u.decoders().into_iter().map(|(d, _)| d.entry).collect();
+    if now != before {
+        return Ok(None);
+    }
+    let mut scan = Scan {
+        found: 0,
+        read: Default::default(),
+        removed: Default::default(),
+    };
+    let mut prev = u.records().peekable();
+    for f in walk {
+        let pack::Found::Record(r) = f? else {
+            continue;
+        };
+        scan.found += 1;
+        let mut old = None;
+        while let Some(p) = prev.next_if(|p| p.as_ref().map_or(true, |(o, _)| o.path <= r.path)) {
+            let (rec, _) = p?;
+            if rec.path == r.path {
+                old = Some(rec);
+            } else {
+                scan.removed.insert(rec.path);
+            }
+        }
+        if !old.is_some_and(|o| unchanged(&r, &o).unwrap_or(false)) {
+            scan.read.insert(r.path);
+        }
+        if scan.read.len() + scan.removed.len() > SCAN_MAX {
+            return Ok(None);
+        }
+    }
+    for p in prev {
+        scan.removed.insert(p?.0.path);
+        if scan.read.len() + scan.removed.len() > SCAN_MAX {
+            return Ok(None);
+        }
+    }
+    Ok(Some(scan))
+}
+
+/// Whether a found file is the previous record unchanged: no sidecar now
+/// or then (its facts other than the format identified from its bytes
+/// came from none), the same size and modification time, and bytes whose
+/// BLAKE3 is the record's (read once, here).
+fn unchanged(r: &pack::FoundRecord, old: &legation_format::v2::page::Record) -> Result<bool> {
+    if r.sidecar.is_some()
+        || old.title.is_some()
+        || old.metadata.keys().any(|k| k != crate::identify::KEY)
+        || r.size != old.size
+        || r.modified != old.modified
+    {
+        return Ok(false);
+    }
+    let mut f = std::fs::File::open(&r.file)?;
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = std::io::Read::read(&mut f, &mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok(n == old.size && *h.finalize().as_bytes() == old.blake3)
 }

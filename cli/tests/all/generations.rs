@@ -396,3 +396,74 @@ fn a_series_on_an_object_store_is_pushed_pulled_verified_and_read() {
         stdout(&o)
     );
 }
+
+#[test]
+fn an_update_reads_again_only_what_changed_and_never_misses_a_change() {
+    let t = packed("generations-scan");
+    let d = &t.0;
+    three_generations(d);
+    let up = |prev: &str, out: &str| {
+        run(
+            &[
+                "pack",
+                "src",
+                "--update",
+                prev,
+                "-o",
+                out,
+                "-i",
+                "alice.key",
+                "--sign",
+                "gov.key",
+            ],
+            d,
+        )
+    };
+    // Nothing changed: every file hashed once, only the one with a
+    // sidecar (legal/act.md) read again.
+    let o = up("reg.00000002.lgn", "reg.00000003.lgn");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("read 5 records once to find what changed")
+            && stderr(&o).contains("; 1 read again to store")
+            && stderr(&o).contains("(+0 added, ~0 changed, -0 removed)"),
+        "{}",
+        stderr(&o)
+    );
+    // Bytes changed with the size and modification time kept: the hash
+    // catches it. A sidecar's record is always read again.
+    let csv = d.join("src/registers/Ελλάδα.csv");
+    let before = fs::metadata(&csv).unwrap().modified().unwrap();
+    let old = fs::read(&csv).unwrap();
+    let mut new = old.clone();
+    let last = new.len() - 2;
+    new[last] = if new[last] == b'X' { b'Y' } else { b'X' };
+    fs::write(&csv, &new).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&csv)
+        .unwrap()
+        .set_modified(before)
+        .unwrap();
+    let o = up("reg.00000003.lgn", "reg.00000004.lgn");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("; 2 read again to store")
+            && stderr(&o).contains("(+0 added, ~1 changed, -0 removed)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        &[
+            "cat",
+            "reg.00000004.lgn",
+            "registers/Ελλάδα.csv",
+            "-i",
+            "alice.key",
+        ],
+        d,
+    );
+    assert_eq!(o.stdout, new, "{}", stderr(&o));
+    let o = run(&["verify", ".", "-i", "alice.key"], d);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}

@@ -1067,6 +1067,9 @@ pub struct UpdateSink<'u, 'a, U: UpdateTarget> {
     /// What changed so far.
     pub changes: Changes,
     rebase: bool,
+    /// With [`UpdateSink::keep_unlisted`]: the previous paths to remove;
+    /// every other previous record not given is kept as it was.
+    removed: Option<std::collections::HashSet<String>>,
 }
 
 impl<'u, 'a, U: UpdateTarget> UpdateSink<'u, 'a, U> {
@@ -1078,7 +1081,16 @@ impl<'u, 'a, U: UpdateTarget> UpdateSink<'u, 'a, U> {
             rows: prev.merge().peekable(),
             changes: Changes::default(),
             rebase,
+            removed: None,
         }
+    }
+
+    /// From now on a previous record whose path is not given is kept as
+    /// it was (bytes, place and facts), unless `removed` names it: for a
+    /// caller that found the records it does not give unchanged (SPEC
+    /// §33.5).
+    pub fn keep_unlisted(&mut self, removed: std::collections::HashSet<String>) {
+        self.removed = Some(removed);
     }
 
     /// The writer (to add decoders before the first record).
@@ -1104,6 +1116,18 @@ impl<'u, 'a, U: UpdateTarget> UpdateSink<'u, 'a, U> {
                 Some(Ok(row)) if path.is_none_or(|p| row.path.as_str() < p) => {
                     let row = self.rows.next().expect("peeked").expect("peeked ok");
                     let base = self.base_of(&row);
+                    let kept = self
+                        .removed
+                        .as_ref()
+                        .is_some_and(|r| !r.contains(&row.path));
+                    if let (true, Some((old, place))) = (kept, row.live()) {
+                        let rec = Record {
+                            new_bundle: false,
+                            ..old
+                        };
+                        self.w.keep(base.as_ref(), rec, place)?;
+                        continue;
+                    }
                     if row.live().is_some() {
                         self.changes.removed += 1;
                         self.w.remove(base.as_ref(), &row.path)?;
