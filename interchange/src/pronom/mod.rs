@@ -144,6 +144,9 @@ fn trigram(a: u8, b: u8, c: u8) -> u16 {
 struct FixedTable {
     anchor: Anchor,
     pos: usize,
+    /// A bit for each byte that has signatures: most lookups end here,
+    /// in a few cache lines for all the tables, not in `by_byte`.
+    present: [u64; 4],
     by_byte: Vec<Vec<u32>>,
 }
 
@@ -379,12 +382,15 @@ impl Registry {
                 self.by_fixed.push(FixedTable {
                     anchor: key.anchor,
                     pos: key.pos,
+                    present: [0; 4],
                     by_byte: vec![Vec::new(); 256],
                 });
                 self.by_fixed.len() - 1
             }
         };
-        self.by_fixed[at].by_byte[key.byte as usize].push(index);
+        let t = &mut self.by_fixed[at];
+        t.present[(key.byte >> 6) as usize] |= 1u64 << (key.byte & 63);
+        t.by_byte[key.byte as usize].push(index);
     }
 
     /// A format by PUID.
@@ -530,6 +536,9 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
             }) else {
                 continue;
             };
+            if t.present[(b >> 6) as usize] & (1u64 << (b & 63)) == 0 {
+                continue;
+            }
             for &i in &t.by_byte[b as usize] {
                 if !run.try_signature(i) {
                     break 'keys;
