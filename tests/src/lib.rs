@@ -323,6 +323,19 @@ pub fn quorum_archive(
         policies,
     )
     .unwrap();
+    register_lines(&mut w, paths);
+    w.finish().unwrap().into_inner()
+}
+
+/// Adds a text record at each of `paths` (in order) holding `a register
+/// line`: the records of the test archives for key slots.
+pub fn register_lines<W, R>(
+    w: &mut legation_format::v2::writer::ArchiveWriter<W, R>,
+    paths: &[&str],
+) where
+    W: std::io::Write + std::io::Seek,
+    R: rand_core::CryptoRngCore,
+{
     for p in paths {
         let meta = RecordMeta {
             path: (*p).into(),
@@ -332,5 +345,4 @@ pub fn quorum_archive(
         w.add_record(meta, RecordSource::Bytes(b"a register line\n"))
             .unwrap();
     }
-    w.finish().unwrap().into_inner()
 }

@@ -207,7 +207,7 @@ pub fn all() -> Vec<PqVector> {
 /// post-quantum slots open.
 pub fn archive(recipients: Vec<[u8; 32]>, pq: &[PqRecipient], paths: &[&str]) -> Vec<u8> {
     use legation_format::v2::writer::ArchiveWriter;
-    use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
+    use legation_format::writer::WriterOptions;
     use rand_core::SeedableRng;
     let opts = WriterOptions {
         created: crate::CREATED,
@@ -220,15 +220,7 @@ pub fn archive(recipients: Vec<[u8; 32]>, pq: &[PqRecipient], paths: &[&str]) ->
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
     let out = std::io::Cursor::new(Vec::new());
     let mut w = ArchiveWriter::new_with_slots(out, opts, rng, None, &[], pq).unwrap();
-    for p in paths {
-        let meta = RecordMeta {
-            path: (*p).into(),
-            media_type: "text/plain".into(),
-            ..Default::default()
-        };
-        w.add_record(meta, RecordSource::Bytes(b"a register line\n"))
-            .unwrap();
-    }
+    crate::register_lines(&mut w, paths);
     w.finish().unwrap().into_inner()
 }
 
