@@ -14,6 +14,25 @@ fn records_root(file: &std::path::Path) -> String {
     String::from_utf8_lossy(&b[at..at + 13 + 64]).into_owned()
 }
 
+/// `pack src --update PREV -o OUT` in `d`, for alice, signed by gov.
+fn update(d: &std::path::Path, prev: &str, out: &str) -> std::process::Output {
+    run(
+        &[
+            "pack",
+            "src",
+            "--update",
+            prev,
+            "-o",
+            out,
+            "-i",
+            "alice.key",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    )
+}
+
 #[test]
 fn a_series_updated_read_and_compacted() {
     let t = packed("generations");
@@ -28,23 +47,7 @@ fn a_series_updated_read_and_compacted() {
     fs::remove_file(d.join("zero")).ok();
     fs::remove_file(d.join("src/zero")).unwrap();
     fs::write(d.join("src/legal/new.txt"), "a new act\n").unwrap();
-    let up = |prev: &str, out: &str| {
-        run(
-            &[
-                "pack",
-                "src",
-                "--update",
-                prev,
-                "-o",
-                out,
-                "-i",
-                "alice.key",
-                "--sign",
-                "gov.key",
-            ],
-            d,
-        )
-    };
+    let up = |prev: &str, out: &str| update(d, prev, out);
     let o = up("reg.00000000.lgn", "reg.00000001.lgn");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
@@ -168,21 +171,7 @@ fn a_series_updated_read_and_compacted() {
 fn three_generations(d: &std::path::Path) {
     pack_v2(d, "reg.00000000.lgn");
     let up = |prev: &str, out: &str| {
-        let o = run(
-            &[
-                "pack",
-                "src",
-                "--update",
-                prev,
-                "-o",
-                out,
-                "-i",
-                "alice.key",
-                "--sign",
-                "gov.key",
-            ],
-            d,
-        );
+        let o = update(d, prev, out);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
     };
     fs::write(
@@ -402,23 +391,7 @@ fn an_update_reads_again_only_what_changed_and_never_misses_a_change() {
     let t = packed("generations-scan");
     let d = &t.0;
     three_generations(d);
-    let up = |prev: &str, out: &str| {
-        run(
-            &[
-                "pack",
-                "src",
-                "--update",
-                prev,
-                "-o",
-                out,
-                "-i",
-                "alice.key",
-                "--sign",
-                "gov.key",
-            ],
-            d,
-        )
-    };
+    let up = |prev: &str, out: &str| update(d, prev, out);
     // Nothing changed: every file hashed once, only the one with a
     // sidecar (legal/act.md) read again.
     let o = up("reg.00000002.lgn", "reg.00000003.lgn");

@@ -90,6 +90,18 @@ impl GenerationFile {
     pub fn public(&self) -> &v2::public::Public {
         &self.archive.v2().expect("opened as 2.0").public
     }
+
+    /// What breaks SPEC §33.2 in its `series` member, as a line naming
+    /// the file.
+    fn member_problem(&self) -> Option<String> {
+        let m = self
+            .public()
+            .series
+            .as_ref()?
+            .check(self.sequence())
+            .err()?;
+        Some(format!("{}: public.json: {m}", self.path.display()))
+    }
 }
 
 /// The generation files of one series, as found, and their chain.
@@ -328,14 +340,7 @@ impl Series {
                     p.message
                 ));
             }
-            if let Some(m) = f
-                .public()
-                .series
-                .as_ref()
-                .and_then(|s| s.check(f.sequence()).err())
-            {
-                problems.push(format!("{}: public.json: {m}", f.path.display()));
-            }
+            problems.extend(f.member_problem());
         }
         problems
     }
@@ -358,14 +363,7 @@ impl Series {
                     f.sequence()
                 ));
             }
-            if let Some(m) = f
-                .public()
-                .series
-                .as_ref()
-                .and_then(|s| s.check(f.sequence()).err())
-            {
-                problems.push(format!("{}: public.json: {m}", f.path.display()));
-            }
+            problems.extend(f.member_problem());
         }
         problems
     }

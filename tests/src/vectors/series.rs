@@ -91,10 +91,10 @@ fn meta(p: &str) -> RecordMeta {
     }
 }
 
-/// Generation 0 of the sample series (the archive id and data key follow
-/// from the generator's seed, so every `first` shares them), `created`
-/// seconds after the sample's time.
-fn first(late: i64, recs: &BTreeMap<String, u32>) -> Vec<u8> {
+/// A writer of a self-contained archive for the sample identity, signed
+/// by the sample issuer, `created` seconds after the sample's time; the
+/// archive id and data key follow from `seed`.
+fn writer(late: i64, seed: u64) -> ArchiveWriter<Cursor<Vec<u8>>, rand_chacha::ChaCha20Rng> {
     let opts = WriterOptions {
         created: CREATED + late,
         issuer: Some(issuer()),
@@ -103,7 +103,14 @@ fn first(late: i64, recs: &BTreeMap<String, u32>) -> Vec<u8> {
         embed_spec: false,
         viewer: None,
     };
-    let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng(33)).unwrap();
+    ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng(seed)).unwrap()
+}
+
+/// Generation 0 of the sample series (the archive id and data key follow
+/// from the generator's seed, so every `first` shares them), `created`
+/// seconds after the sample's time.
+fn first(late: i64, recs: &BTreeMap<String, u32>) -> Vec<u8> {
+    let mut w = writer(late, 33);
     for (p, v) in recs {
         w.add_record(meta(p), RecordSource::Bytes(&content(p, *v)))
             .unwrap();
@@ -209,15 +216,7 @@ fn inheriting_decoder() -> (Vec<u8>, Vec<u8>) {
         decoder: Some(entry.clone()),
         ..meta(p)
     };
-    let opts = WriterOptions {
-        created: CREATED,
-        issuer: Some(issuer()),
-        recipients: vec![identity().public()],
-        passphrases: vec![],
-        embed_spec: false,
-        viewer: None,
-    };
-    let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng(35)).unwrap();
+    let mut w = writer(0, 35);
     w.add_decoder(&module, desc.clone(), false).unwrap();
     w.add_record(named("r/a"), RecordSource::Bytes(b"a"))
         .unwrap();
@@ -276,15 +275,7 @@ pub fn all() -> Vec<SeriesVector> {
     let h1 = next(&[("h0.lgn", &h0)], &r1, 0, 44);
     // Generation 0 of another series.
     let other = {
-        let opts = WriterOptions {
-            created: CREATED,
-            issuer: Some(issuer()),
-            recipients: vec![identity().public()],
-            passphrases: vec![],
-            embed_spec: false,
-            viewer: None,
-        };
-        let mut w = ArchiveWriter::new(Cursor::new(Vec::new()), opts, rng(34)).unwrap();
+        let mut w = writer(0, 34);
         w.add_record(meta("x"), RecordSource::Bytes(b"x")).unwrap();
         w.finish().unwrap().into_inner()
     };
