@@ -440,3 +440,174 @@ fn an_update_reads_again_only_what_changed_and_never_misses_a_change() {
     let o = run(&["verify", ".", "-i", "alice.key"], d);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
+
+/// Records of the embassy series test (`LEGATION_SERIES_RECORDS`, 2,000
+/// by default; the run is 100,000), 0.1 % of them (at least two)
+/// changed in generation 1.
+fn embassy_records() -> usize {
+    std::env::var("LEGATION_SERIES_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
+#[test]
+fn three_embassies_hold_a_series_and_the_stale_one_is_named() {
+    let t = super::common::Tmp::new("generations-embassies");
+    let d = &t.0;
+    let n = embassy_records();
+    for i in 0..n {
+        let dir = d.join(format!("src/d{:03}", i / 1000));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(format!("r{i:06}.csv")),
+            format!("id,row,value\n{i},0,{}\n", i.wrapping_mul(2_654_435_761)),
+        )
+        .unwrap();
+    }
+    assert_eq!(code(&run(&["keygen", "recipient", "-o", "alice"], d)), 0);
+    assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
+    pack_v2(d, "reg.00000000.lgn");
+    // A fork: another generation 1 from the same generation 0, kept apart.
+    fs::create_dir(d.join("fork")).unwrap();
+    fs::copy(d.join("reg.00000000.lgn"), d.join("fork/reg.00000000.lgn")).unwrap();
+    fs::write(d.join("src/d000/r000000.csv"), "forked\n").unwrap();
+    let o = update(d, "fork/reg.00000000.lgn", "fork/reg.00000001.lgn");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Generation 1: 0.1 % of the records changed.
+    let changed = (n / 1000).max(2);
+    for i in 0..changed {
+        let k = i * (n / changed);
+        let p = d.join(format!("src/d{:03}/r{k:06}.csv", k / 1000));
+        fs::write(&p, format!("id,row,value\n{k},1,changed\n")).unwrap();
+    }
+    let o = update(d, "reg.00000000.lgn", "reg.00000001.lgn");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("~{changed} changed")),
+        "{}",
+        stderr(&o)
+    );
+    let cluster = crate::embassies::Cluster::start_at(&d.join("cluster"), "39700");
+    let garage = std::env::var("GARAGE").unwrap_or_else(|_| "garage".into());
+    let hosts = ["luxembourg", "estonia", "iceland"];
+    for b in hosts {
+        for args in [
+            vec!["bucket", "create", b],
+            vec![
+                "bucket", "allow", "--read", "--write", "--owner", b, "--key", "legation",
+            ],
+        ] {
+            let o = std::process::Command::new(&garage)
+                .arg("-c")
+                .arg(d.join("cluster/node1/garage.toml"))
+                .args(&args)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "garage {args:?}: {}", stderr(&o));
+        }
+        assert_eq!(code(&run(&["keygen", "witness", "-o", b], d)), 0);
+    }
+    let url = |b: &str, g: u32| format!("s3://{b}/register/reg.{g:08}.lgn");
+    let push = |file: &str, to: &str| {
+        let o = cluster.run(1, &["push", file, to, "--issuer", "gov.pub"], d);
+        assert_eq!(
+            code(&o),
+            0,
+            "push {file} {to}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        stdout(&o)
+    };
+    let witness = |b: &str, g: u32| {
+        let o = cluster.run(
+            2,
+            &[
+                "witness",
+                &url(b, g),
+                "--key",
+                &format!("{b}.key"),
+                "--issuer",
+                "gov.pub",
+                "--state",
+                &format!("{b}.state"),
+            ],
+            d,
+        );
+        assert_eq!(code(&o), 0, "witness {b}: {}{}", stdout(&o), stderr(&o));
+    };
+    let verify = |copies: [&str; 3]| {
+        let iceland = format!("iceland.pub={}", copies[2]);
+        let mut args = vec!["verify"];
+        args.extend(copies);
+        args.extend([
+            "--issuer",
+            "gov.pub",
+            "--witness",
+            "luxembourg.pub",
+            "--witness",
+            "estonia.pub",
+            "--witness",
+            &iceland,
+            "--min-witnesses",
+            "2",
+        ]);
+        cluster.run(3, &args, d)
+    };
+    // Generation 0 everywhere; generation 1 to two embassies, which sends
+    // the delta only.
+    for b in hosts {
+        push("reg.00000000.lgn", &url(b, 0));
+    }
+    let delta = fs::metadata(d.join("reg.00000001.lgn")).unwrap().len();
+    let whole = fs::metadata(d.join("reg.00000000.lgn")).unwrap().len();
+    assert!(delta * 4 < whole, "{delta} bytes against {whole}");
+    for b in &hosts[..2] {
+        let out = push("reg.00000001.lgn", &url(b, 1));
+        assert!(
+            !out.contains("pushing it first") && out.contains("series:   OK at "),
+            "{out}"
+        );
+    }
+    witness("luxembourg", 1);
+    witness("estonia", 1);
+    witness("iceland", 0);
+    let (l1, e1, i0, i1) = (
+        url("luxembourg", 1),
+        url("estonia", 1),
+        url("iceland", 0),
+        url("iceland", 1),
+    );
+    let o = verify([&l1, &e1, &i0]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 4, "{out}{}", stderr(&o));
+    assert!(
+        out.contains(&format!("STALE: {i0} holds generation 0")),
+        "{out}"
+    );
+    assert_eq!(out.matches("STALE").count(), 1, "{out}");
+    // Iceland receives generation 1 (its delta only) and cosigns it.
+    let out = push("reg.00000001.lgn", &i1);
+    assert!(!out.contains("pushing it first"), "{out}");
+    witness("iceland", 1);
+    let o = verify([&l1, &e1, &i1]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o).matches("current: ").count(), 3, "{}", stdout(&o));
+    // Iceland serving generation 0 after cosigning 1: its own cosignature
+    // catches it.
+    let o = verify([&l1, &e1, &i0]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("EQUIVOCATION: {i0} holds generation 0")),
+        "{}",
+        stdout(&o)
+    );
+    // A forked generation 1 at Estonia (its generation 0 pushed with it).
+    let forked = "s3://estonia/fork/reg.00000001.lgn";
+    let out = push("fork/reg.00000001.lgn", forked);
+    assert!(out.contains("pushing it first"), "{out}");
+    let o = verify([&l1, forked, &i1]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(stdout(&o).contains("FORK: series "), "{}", stdout(&o));
+}
