@@ -100,6 +100,25 @@ impl Cluster {
         c
     }
 
+    /// A bucket of its own for an embassy, owned by the cluster's key.
+    pub(crate) fn bucket(&self, name: &str) {
+        let garage = std::env::var("GARAGE").unwrap_or_else(|_| "garage".into());
+        for args in [
+            vec!["bucket", "create", name],
+            vec![
+                "bucket", "allow", "--read", "--write", "--owner", name, "--key", "legation",
+            ],
+        ] {
+            let o = Command::new(&garage)
+                .arg("-c")
+                .arg(self.dir.join("node1/garage.toml"))
+                .args(&args)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "garage {args:?}: {}", stderr(&o));
+        }
+    }
+
     pub(crate) fn run(&self, n: usize, args: &[&str], dir: &Path) -> Output {
         self.cmd(n, args, dir).output().unwrap()
     }

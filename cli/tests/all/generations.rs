@@ -489,23 +489,9 @@ fn three_embassies_hold_a_series_and_the_stale_one_is_named() {
         stderr(&o)
     );
     let cluster = crate::embassies::Cluster::start_at(&d.join("cluster"), "39700");
-    let garage = std::env::var("GARAGE").unwrap_or_else(|_| "garage".into());
     let hosts = ["luxembourg", "estonia", "iceland"];
     for b in hosts {
-        for args in [
-            vec!["bucket", "create", b],
-            vec![
-                "bucket", "allow", "--read", "--write", "--owner", b, "--key", "legation",
-            ],
-        ] {
-            let o = std::process::Command::new(&garage)
-                .arg("-c")
-                .arg(d.join("cluster/node1/garage.toml"))
-                .args(&args)
-                .output()
-                .unwrap();
-            assert!(o.status.success(), "garage {args:?}: {}", stderr(&o));
-        }
+        cluster.bucket(b);
         assert_eq!(code(&run(&["keygen", "witness", "-o", b], d)), 0);
     }
     let url = |b: &str, g: u32| format!("s3://{b}/register/reg.{g:08}.lgn");

@@ -562,23 +562,9 @@ fn three_embassies_on_garage_name_the_stale_one() {
     fs::write(d.join("fork2.lgn"), &series(1)[1]).unwrap();
     let dir = d.join("cluster");
     let cluster = crate::embassies::Cluster::start_at(&dir, "39500");
-    let garage = std::env::var("GARAGE").unwrap_or_else(|_| "garage".into());
     let hosts = ["luxembourg", "estonia", "iceland"];
     for b in hosts {
-        for args in [
-            vec!["bucket", "create", b],
-            vec![
-                "bucket", "allow", "--read", "--write", "--owner", b, "--key", "legation",
-            ],
-        ] {
-            let o = std::process::Command::new(&garage)
-                .arg("-c")
-                .arg(dir.join("node1/garage.toml"))
-                .args(&args)
-                .output()
-                .unwrap();
-            assert!(o.status.success(), "garage {args:?}: {}", stderr(&o));
-        }
+        cluster.bucket(b);
     }
     let url = |b: &str| format!("s3://{b}/register.lgn");
     let push = |file: &str, b: &str| {

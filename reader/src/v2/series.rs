@@ -1328,8 +1328,8 @@ mod tests {
         }
     }
 
-    /// Generation 0 of `records` (path, version) at `path`.
-    fn first(path: &Path, records: &BTreeMap<String, u32>) {
+    /// The writer of a generation 0 for the test identity, signed.
+    fn writer() -> ArchiveWriter<std::io::Cursor<Vec<u8>>, rand_chacha::ChaCha20Rng> {
         let opts = WriterOptions {
             created: 1_767_225_600,
             issuer: Some(issuer()),
@@ -1338,7 +1338,12 @@ mod tests {
             embed_spec: false,
             viewer: None,
         };
-        let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng(3)).unwrap();
+        ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng(3)).unwrap()
+    }
+
+    /// Generation 0 of `records` (path, version) at `path`.
+    fn first(path: &Path, records: &BTreeMap<String, u32>) {
+        let mut w = writer();
         for (p, v) in records {
             w.add_record(meta(p), RecordSource::Bytes(&content(p, *v)))
                 .unwrap();
@@ -1597,15 +1602,7 @@ mod tests {
         let entry =
             |n: &str| legation_format::manifest::decoder_entry(blake3::hash(&module(n)).as_bytes());
         let (a, b) = (entry("a"), entry("b"));
-        let opts = WriterOptions {
-            created: 1_767_225_600,
-            issuer: Some(issuer()),
-            recipients: vec![identity().public()],
-            passphrases: vec![],
-            embed_spec: false,
-            viewer: None,
-        };
-        let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng(3)).unwrap();
+        let mut w = writer();
         w.add_decoder(&module("a"), desc("a"), false).unwrap();
         w.add_record(meta_naming("r/1", &a), RecordSource::Bytes(b"one"))
             .unwrap();
