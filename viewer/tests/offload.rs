@@ -372,23 +372,16 @@ fn an_offloading_platform_reads_every_catalog_page_the_window_shows() {
     assert_eq!(support::pages_read(path, &reads), Vec::<usize>::new());
 }
 
-#[test]
-fn an_offloading_platform_finds_the_record_of_a_damaged_entry_away() {
-    // A 1.x archive: the record an entry holds is looked for page by
-    // page, by the platform, not the window.
-    let a = support::archives();
-    let reads = support::Reads::default();
-    let script = Rc::new(RefCell::new(Script {
-        reads: Some(reads.clone()),
-        ..Default::default()
-    }));
+/// The viewer on the archive at `path`, reading away, unlocked with the
+/// sample passphrase; and what it asked the platform for.
+fn unlocked_away(path: &Path, script: Rc<RefCell<Script>>) -> (H, Arc<Mutex<Vec<&'static str>>>) {
     let asked = Arc::new(Mutex::new(Vec::new()));
     let away = Away {
-        archive: Archive::open(FileSource::open(&a.tampered).unwrap()).unwrap(),
+        archive: Archive::open(FileSource::open(path).unwrap()).unwrap(),
         asked: asked.clone(),
     };
     let platform = Offloaded(Scripted(script, Arc::new(Holding::default())), away);
-    let app = App::new(Box::new(platform), Some(a.tampered.clone()));
+    let app = App::new(Box::new(platform), Some(path.to_owned()));
     let mut h: H = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .with_max_steps(64)
@@ -399,6 +392,20 @@ fn an_offloading_platform_finds_the_record_of_a_damaged_entry_away() {
     h.run_steps(1);
     h.get_by_role_and_label(Role::Button, "Unlock").click();
     settle(&mut h);
+    (h, asked)
+}
+
+#[test]
+fn an_offloading_platform_finds_the_record_of_a_damaged_entry_away() {
+    // A 1.x archive: the record an entry holds is looked for page by
+    // page, by the platform, not the window.
+    let a = support::archives();
+    let reads = support::Reads::default();
+    let script = Rc::new(RefCell::new(Script {
+        reads: Some(reads.clone()),
+        ..Default::default()
+    }));
+    let (mut h, asked) = unlocked_away(&a.tampered, script);
     let before = reads.lock().unwrap().len();
     h.get_by_role_and_label(Role::Button, "Verify archive")
         .click();
@@ -424,4 +431,38 @@ fn an_offloading_platform_finds_the_record_of_a_damaged_entry_away() {
         before,
         "the window read nothing to find the record"
     );
+}
+
+#[test]
+fn an_offloading_platform_shows_a_refused_record_through_the_raw_decoder_away() {
+    // The JSON decoder refuses registers/broken.json: the window asks the
+    // platform to render it again through the archive's raw decoder, and
+    // shows that view under the refusal (issue 23 item 16).
+    let a = support::archives();
+    let (mut h, asked) = unlocked_away(&a.intact, Rc::default());
+    h.get_by_role_and_label(Role::Button, "broken.json").click();
+    settle(&mut h);
+    let record = &h.state_mut().summary()["record"];
+    assert_eq!(record["path"], "registers/broken.json");
+    assert_eq!(record["state"], "shown through the raw decoder");
+    let error = record["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.starts_with("decoder json 1.0.0") && error.contains("refuses registers/broken.json"),
+        "{error}"
+    );
+    assert!(has(
+        &h,
+        "Its decoder does not show this record: decoder json"
+    ));
+    assert!(
+        has(&h, "00000000  7b 22 72 65"),
+        "the raw decoder's hex dump"
+    );
+    let renders = asked
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|&&w| w == "render")
+        .count();
+    assert_eq!(renders, 2, "its decoder, then the raw decoder, away");
 }

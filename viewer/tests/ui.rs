@@ -63,13 +63,7 @@ fn button<'a>(h: &'a H, label: &'a str) -> egui_kittest::Node<'a> {
 }
 
 fn type_passphrase(h: &mut H, text: &str) {
-    let field = h.get_by_role(Role::PasswordInput);
-    field.focus();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.get_by_role(Role::PasswordInput).type_text(text);
-    h.run_steps(1);
+    type_into(h, Role::PasswordInput, text);
 }
 
 fn open_unlocked(script: Rc<RefCell<Script>>, path: &std::path::Path) -> H {
@@ -241,15 +235,20 @@ fn an_image_and_a_multi_page_record() {
 }
 
 #[test]
-fn a_record_the_decoder_refuses_shows_raw_bytes() {
+fn a_record_the_decoder_refuses_shows_through_the_raw_decoder() {
     let a = archives();
     let mut h = open_unlocked(Rc::default(), &a.intact);
     click_record(&mut h, "broken.json");
-    assert!(has(&h, "This record cannot be shown"));
-    assert!(has(&h, "00000000  7b 22 72 65"), "hex dump");
-    button(&h, "Text").click();
-    h.run_steps(2);
-    assert!(has(&h, "{\"registers\": [1, 2,"), "as text");
+    // The refusal above, then the raw decoder's view (issue 23 item 16).
+    assert!(has(
+        &h,
+        "Its decoder does not show this record: decoder json 1.0.0"
+    ));
+    assert!(has(&h, "refuses registers/broken.json"));
+    assert!(has(&h, "Shown below through the archive's raw decoder"));
+    assert!(has(&h, "20 bytes"), "the raw decoder's size");
+    assert!(has(&h, "00000000  7b 22 72 65"), "its hex dump");
+    assert!(!has(&h, "This record cannot be shown"));
     snap(&mut h, "decoder_failure");
 }
 
@@ -1033,4 +1032,214 @@ fn loading_says_what_runs_and_what_is_left() {
     jobs.release();
     settle(&mut h);
     assert!(has(&h, "1 of 9 records"));
+}
+
+/// A format 2.0 archive of two records opened by 2 of 3 ministries
+/// (a quorum slot, SPEC §7.9) or by the test passphrase (the sealed
+/// envelope beside it), in `dir`; with each ministry's share file (as
+/// `legation share` writes them) and the second ministry's share of
+/// another archive with the same holders.
+struct Quorum {
+    archive: PathBuf,
+    /// `finance.share`, `interior.share`, `justice.share`.
+    files: Vec<PathBuf>,
+    /// Interior's share of the other archive.
+    foreign: PathBuf,
+    /// Justice's share as a sheet's words.
+    words: Vec<String>,
+}
+
+fn quorum_archive(dir: &std::path::Path) -> Quorum {
+    use legation_format::keys::Identity;
+    use legation_format::quorum::{Holder, Policy};
+    let ids: Vec<Identity> = (0..3u8)
+        .map(|i| Identity::from_bytes([60 + i; 32]))
+        .collect();
+    let make = |name: &str, seed: u64| {
+        let policy = Policy::Quorum {
+            k: 2,
+            members: ids
+                .iter()
+                .map(|i| Policy::Holder(Holder::X25519(i.public())))
+                .collect(),
+        };
+        let bytes =
+            legation_tests::quorum_archive(&[policy], true, seed, &["deeds.txt", "register.txt"]);
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let a =
+            legation_reader::Archive::open(legation_reader::source::MemSource::new(bytes, name))
+                .unwrap();
+        let m = a.manifest().clone();
+        let Some(legation_format::crypto::KeySlot::Quorum(q)) = m.key_slots.last() else {
+            panic!("no quorum slot");
+        };
+        let shares: Vec<_> = ids
+            .iter()
+            .map(|i| {
+                q.unwrap_holders(&m.archive_id, &[i.secret()], &[], &mut |_, _| true)
+                    .pop()
+                    .unwrap()
+            })
+            .collect();
+        (path, shares)
+    };
+    let (archive, shares) = make("quorum.lgn", 31);
+    let names = [
+        "Ministry of Finance",
+        "Ministry of the Interior",
+        "Ministry of Justice",
+    ];
+    let files: Vec<PathBuf> = ["finance", "interior", "justice"]
+        .iter()
+        .zip(&shares)
+        .zip(names)
+        .map(|((f, s), name)| {
+            let p = dir.join(format!("{f}.share"));
+            std::fs::write(&p, s.to_file(name, 2, 3).as_bytes()).unwrap();
+            p
+        })
+        .collect();
+    let (_, other) = make("other.lgn", 32);
+    let foreign = dir.join("interior-other.share");
+    std::fs::write(
+        &foreign,
+        other[1]
+            .to_file("Ministry of the Interior", 2, 3)
+            .as_bytes(),
+    )
+    .unwrap();
+    let words = legation_format::quorum::words::encode(&shares[2]);
+    Quorum {
+        archive,
+        files,
+        foreign,
+        words,
+    }
+}
+
+/// Adds the share file the scripted dialog answers with.
+fn add_share_file(h: &mut H, script: &Rc<RefCell<Script>>, file: &std::path::Path) {
+    script.borrow_mut().key_file = Some(file.to_owned());
+    button(h, "Add share file…").click();
+    h.run_steps(2);
+}
+
+/// Replaces the text of the one field with `role` by `text`.
+fn type_into(h: &mut H, role: Role, text: &str) {
+    h.get_by_role(role).focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_role(role).type_text(text);
+    h.run_steps(1);
+}
+
+fn type_words(h: &mut H, words: &str) {
+    type_into(h, Role::MultilineTextInput, words);
+    // The field grows to hold the words: the button moves below.
+    h.run_steps(2);
+    button(h, "Add words").click();
+    h.run_steps(2);
+}
+
+#[test]
+fn key_holders_shares_unlock_a_quorum_archive() {
+    let dir = archives().dir.join("quorum");
+    std::fs::create_dir_all(&dir).unwrap();
+    let q = quorum_archive(&dir);
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = harness(Some(q.archive.clone()), script.clone());
+    settle(&mut h);
+    // The policy's shape, as `info` says it; no holder's key.
+    assert!(has(
+        &h,
+        "passphrase (Argon2id), quorum 2 of (x25519, x25519, x25519)"
+    ));
+    assert!(has(&h, "Key slot 1: quorum 2 of (x25519, x25519, x25519)"));
+    assert!(has(&h, "Shares: 0 of 2 shares (of 3 holders)"));
+
+    // A share of another archive, the same holders: refused, not listed.
+    add_share_file(&mut h, &script, &q.foreign);
+    assert!(
+        has(&h, "Share not added: the share of holder 2 is of archive"),
+        "another archive's share named"
+    );
+    assert!(has(&h, "Shares: 0 of 2 shares"));
+    // A flipped bit in a share file: its checksum names it.
+    let mut text = std::fs::read_to_string(&q.files[1]).unwrap();
+    let at = text.rfind(' ').unwrap() + 30;
+    let flipped = if &text[at..at + 1] == "0" { "1" } else { "0" };
+    text.replace_range(at..at + 1, flipped);
+    let bad = dir.join("interior-flipped.share");
+    std::fs::write(&bad, text).unwrap();
+    add_share_file(&mut h, &script, &bad);
+    assert!(has(&h, "its checksum fails: damaged or mistyped"));
+
+    // One ministry: listed by name and index; the same again refused.
+    add_share_file(&mut h, &script, &q.files[0]);
+    assert!(has(
+        &h,
+        "Ministry of Finance: holder 1 of key slot 1 (from finance.share)"
+    ));
+    assert!(has(&h, "Shares: 1 of 2 shares (of 3 holders)"));
+    add_share_file(&mut h, &script, &q.files[0]);
+    assert!(has(
+        &h,
+        "two shares given for holder 1; each holder takes part once"
+    ));
+    // One share is too few: named, and the form stays.
+    button(&h, "Unlock").click();
+    settle(&mut h);
+    assert!(
+        has(&h, "not enough shares: node top (2 of 3) has 1"),
+        "K-1 shares refused"
+    );
+    assert!(h.state_mut().records_listed().is_none(), "still locked");
+    snap(&mut h, "quorum_one_share");
+
+    // Removed, then added again.
+    button(&h, "Remove holder 1").click();
+    h.run_steps(2);
+    assert!(!has(&h, "Ministry of Finance: holder 1"));
+    assert!(has(&h, "Shares: 0 of 2 shares"));
+    add_share_file(&mut h, &script, &q.files[0]);
+    assert!(has(&h, "Shares: 1 of 2 shares"));
+
+    // Justice types its sheet's words, one mistyped first: the word named.
+    let mut typo = q.words.clone();
+    let w = &mut typo[4];
+    let last = if w.ends_with('b') { 'd' } else { 'b' };
+    w.pop();
+    w.push(last);
+    type_words(&mut h, &typo.join(" "));
+    assert!(has(
+        &h,
+        &format!("Share not added: share: word 5 '{}'", typo[4])
+    ));
+    assert!(has(&h, "Shares: 1 of 2 shares"));
+    // The right words make two: the archive unlocks at once.
+    type_words(&mut h, &q.words.join(" "));
+    settle(&mut h);
+    assert!(has(&h, "2 of 2 records"), "unlocked with two shares");
+}
+
+#[test]
+fn a_quorum_archive_still_opens_with_its_passphrase() {
+    let dir = archives().dir.join("quorum-passphrase");
+    std::fs::create_dir_all(&dir).unwrap();
+    let q = quorum_archive(&dir);
+    let mut h = open_unlocked(Rc::default(), &q.archive);
+    assert!(has(&h, "2 of 2 records"));
+    // And two share files alone open it too, with no word typed.
+    let script = Rc::new(RefCell::new(Script::default()));
+    h = harness(Some(q.archive.clone()), script.clone());
+    settle(&mut h);
+    add_share_file(&mut h, &script, &q.files[2]);
+    add_share_file(&mut h, &script, &q.files[1]);
+    settle(&mut h);
+    assert!(
+        has(&h, "2 of 2 records"),
+        "unlocked with Justice and Interior"
+    );
 }

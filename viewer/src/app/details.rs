@@ -96,6 +96,10 @@ impl Browser {
                 },
             );
             let view = match (&rec.render, &o.state) {
+                (Some(Render::Rendered { .. }), RecordState::Shown(r)) if r.refused.is_some() => {
+                    "recorded at packing; its decoder does not show it now (see the record tab)"
+                        .to_owned()
+                }
                 (Some(Render::Rendered { .. }), RecordState::Shown(r)) => {
                     match r.matches_recorded {
                         Some(true) => "identical to the view recorded at packing".to_owned(),

@@ -32,7 +32,13 @@ pub(super) enum RecordState {
     Rendering(Job<Result<Box<Rendered>, Failed>>),
     /// The decoder runs where the platform offloads work; its documents
     /// are checked and laid out here (`usize`: the largest texture side).
-    Away(Job<Result<crate::platform::RenderedRecord, String>>, usize),
+    /// With a reason, the record's own decoder did not show it (why) and
+    /// this is the archive's raw decoder in its place.
+    Away(
+        Job<Result<crate::platform::RenderedRecord, String>>,
+        usize,
+        Option<String>,
+    ),
     /// The decoder could not show it (why); its first bytes are being
     /// read where the platform offloads reading.
     Raw(String, Job<Result<Vec<u8>, String>>),
@@ -45,6 +51,9 @@ pub(super) struct Rendered {
     pub(super) view: DocumentView,
     /// Whether the view hashes to the one recorded at packing.
     pub(super) matches_recorded: Option<bool>,
+    /// Why the record's own decoder did not show it, when this is the
+    /// view of the archive's raw decoder in its place (SPEC §15.4).
+    pub(super) refused: Option<String>,
     /// The largest texture side, for the images of pages decoded later.
     pub(super) max_side: usize,
     /// The page being decoded (1-based) and its canonical CBOR to come.
@@ -128,7 +137,12 @@ impl Browser {
                     ui.label("Reading its first bytes…");
                 });
             }
-            RecordState::Shown(r) => r.view.pane_ui(ui, ("record view", &o.rec.path)),
+            RecordState::Shown(r) => {
+                if let Some(reason) = &r.refused {
+                    refused_ui(ui, reason);
+                }
+                r.view.pane_ui(ui, ("record view", &o.rec.path))
+            }
             RecordState::Failed(f) => failed_ui(ui, f),
         }
         if let Some(what) = export {
@@ -158,6 +172,23 @@ impl Browser {
             }
         }
     }
+}
+
+/// Above the raw decoder's view of a record its own decoder did not
+/// show: why not.
+fn refused_ui(ui: &mut Ui, reason: &str) {
+    ui.colored_label(
+        ui.visuals().warn_fg_color,
+        format!("Its decoder does not show this record: {reason}"),
+    );
+    ui.label(
+        RichText::new(
+            "Shown below through the archive's raw decoder: its size, byte statistics and \
+             first bytes. The record's bytes are intact and can be exported.",
+        )
+        .weak(),
+    );
+    ui.separator();
 }
 
 /// A record its decoder cannot show: why, and its first bytes.
@@ -194,16 +225,62 @@ fn failed_ui(ui: &mut Ui, f: &mut Failed) {
     }
 }
 
-/// Renders a record for the record tab, or says why not and keeps its
-/// first bytes for the raw view.
+/// Renders a record for the record tab; where its decoder does not show
+/// it, through the archive's raw decoder with the reason; where that
+/// fails too, says why and keeps its first bytes for the raw view.
 pub(super) fn render(
     u: &Unlocked,
     host: &Host,
     rec: &CatalogRecord,
     max_texture_side: usize,
 ) -> Result<Rendered, Failed> {
-    let r = render_first(u, host, rec);
-    finish(u, rec, r, &host.limits().view, max_texture_side)
+    let limits = &host.limits().view;
+    match render_first(u, host, rec) {
+        Err(reason) => {
+            let raw = through_raw(u, rec).map(|raw| render_first(u, host, &raw));
+            finish_raw(u, rec, reason, raw, limits, max_texture_side)
+        }
+        r => finish(u, rec, r, limits, max_texture_side),
+    }
+}
+
+/// The record as the archive's raw decoder would take it (the last
+/// decoder for `*/*`), when it has a decoder of its own that is not that
+/// one: what shows a record its decoder refuses or fails on.
+pub(super) fn through_raw(u: &Unlocked, rec: &CatalogRecord) -> Option<CatalogRecord> {
+    let raw = u.archive().raw_decoder()?;
+    match rec.decoder.as_deref() {
+        Some(own) if own != raw => Some(CatalogRecord {
+            decoder: Some(raw.to_owned()),
+            ..rec.clone()
+        }),
+        _ => None,
+    }
+}
+
+/// The raw decoder's view `raw` of a record its decoder did not show
+/// (why: `reason`), with the reason above it; if there is none or it
+/// fails too, the record's first bytes under the reason.
+pub(super) fn finish_raw(
+    u: &Unlocked,
+    rec: &CatalogRecord,
+    reason: String,
+    raw: Option<Result<crate::platform::RenderedRecord, String>>,
+    limits: &legation_document::Limits,
+    max_texture_side: usize,
+) -> Result<Rendered, Failed> {
+    let shown = match raw {
+        Some(Ok(r)) => finish(u, rec, Ok(r), limits, max_texture_side).ok(),
+        _ => None,
+    };
+    match shown {
+        Some(shown) => Ok(Rendered {
+            matches_recorded: None,
+            refused: Some(reason),
+            ..shown
+        }),
+        None => finish(u, rec, Err(reason), limits, max_texture_side),
+    }
 }
 
 /// Checks and lays out a decoder's documents, or says why the record
@@ -221,6 +298,7 @@ pub(super) fn finish(
     Ok(Rendered {
         view,
         matches_recorded: checked.matches_recorded,
+        refused: None,
         max_side: max_texture_side,
         page_job: None,
     })

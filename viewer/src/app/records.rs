@@ -10,7 +10,7 @@ use egui_extras::{Column, TableBuilder};
 use legation_reader::{Archive, Level, Unlocked};
 
 use super::export::Export;
-use super::record::{finish, render, OpenRecord, RecordState};
+use super::record::{finish, finish_raw, render, through_raw, OpenRecord, RecordState};
 use super::verify::VerifyPanel;
 use super::Env;
 use crate::catalog::{
@@ -420,16 +420,47 @@ impl Browser {
             self.cursor = self.cursor.filter(|&c| c < self.shown());
         }
         if let Some(o) = &mut self.open {
-            if let RecordState::Away(j, max_side) = &mut o.state {
+            if let RecordState::Away(j, max_side, refused) = &mut o.state {
                 if j.is_done() {
                     let r = j
                         .take()
                         .unwrap_or_else(|| Err("the decoder's job stopped unexpectedly".into()));
                     let limits = legation_reader::decode::HostLimits::default().view;
-                    o.state = match (r, env.platform.offload()) {
-                        // The first bytes for the raw view are read away too.
-                        (Err(e), Some(away)) => RecordState::Raw(
-                            e,
+                    let (max_side, refused) = (*max_side, refused.take());
+                    let raw = through_raw(&self.unlocked, &o.rec).filter(|_| refused.is_none());
+                    o.state = match (r, env.platform.offload(), refused) {
+                        // The record's decoder did not show it: the
+                        // archive's raw decoder shows it in its place,
+                        // away too.
+                        (Err(e), Some(away), None) if raw.is_some() => RecordState::Away(
+                            away.render(
+                                env.archive,
+                                self.unlocked.data_key(),
+                                raw.as_ref().expect("checked"),
+                                env.waker(),
+                            ),
+                            max_side,
+                            Some(e),
+                        ),
+                        // The raw decoder's view, under the reason.
+                        (Ok(r), _, Some(reason)) => {
+                            match finish_raw(
+                                &self.unlocked,
+                                &o.rec,
+                                reason,
+                                Some(Ok(r)),
+                                &limits,
+                                max_side,
+                            ) {
+                                Ok(r) => RecordState::Shown(Box::new(r)),
+                                Err(f) => RecordState::Failed(f),
+                            }
+                        }
+                        // The first bytes for the raw view are read away
+                        // too (under the first reason, if the raw decoder
+                        // failed as well).
+                        (Err(e), Some(away), refused) => RecordState::Raw(
+                            refused.unwrap_or(e),
                             away.read_raw(
                                 env.archive,
                                 self.unlocked.data_key(),
@@ -438,10 +469,16 @@ impl Browser {
                                 env.waker(),
                             ),
                         ),
-                        (r, _) => match finish(&self.unlocked, &o.rec, r, &limits, *max_side) {
-                            Ok(r) => RecordState::Shown(Box::new(r)),
-                            Err(f) => RecordState::Failed(f),
-                        },
+                        (r, _, refused) => {
+                            let r = match refused {
+                                Some(reason) => Err(reason),
+                                None => r,
+                            };
+                            match finish(&self.unlocked, &o.rec, r, &limits, max_side) {
+                                Ok(r) => RecordState::Shown(Box::new(r)),
+                                Err(f) => RecordState::Failed(f),
+                            }
+                        }
                     };
                 }
             }
@@ -554,6 +591,7 @@ impl Browser {
             Some(away) => RecordState::Away(
                 away.render(env.archive, u.data_key(), &rec, env.waker()),
                 max_side,
+                None,
             ),
             None => RecordState::Rendering(env.spawn(move |_| {
                 render(&u, host.get_or_init(make_host), &r2, max_side).map(Box::new)

@@ -50,14 +50,18 @@ impl App {
                                 | RecordState::Away(..)
                                 | RecordState::Raw(..) => ("rendering", vec![], vec![], None, None),
                                 RecordState::Shown(r) => (
-                                    "shown",
+                                    if r.refused.is_some() {
+                                        "shown through the raw decoder"
+                                    } else {
+                                        "shown"
+                                    },
                                     r.view.docs.iter().map(|d| d.title.clone()).collect(),
                                     r.view
                                         .docs
                                         .iter()
                                         .flat_map(|d| d.blocks.iter().map(block_kind))
                                         .collect(),
-                                    None,
+                                    r.refused.clone(),
                                     r.matches_recorded,
                                 ),
                                 RecordState::Failed(f) => {
