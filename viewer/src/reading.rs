@@ -27,6 +27,9 @@ pub(crate) struct Facts {
     pub(crate) entries: usize,
     pub(crate) record_entries: u64,
     pub(crate) record_bytes: u64,
+    /// Records stored in bundles (2.0): `record_entries` counts records,
+    /// not container entries.
+    pub(crate) bundled: bool,
     pub(crate) key_slots: Vec<String>,
     pub(crate) decoders: Vec<String>,
 }
@@ -34,11 +37,19 @@ pub(crate) struct Facts {
 impl Facts {
     pub(crate) fn of(a: &Archive) -> Facts {
         let m = a.manifest();
-        let (record_entries, record_bytes) = m
-            .entries
-            .iter()
-            .filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX))
-            .fold((0, 0), |(c, b), e| (c + 1, b + e.size));
+        // 2.0 keeps records in bundles: its signed head says how many
+        // and their bytes; 1.x has one encrypted entry a record.
+        let head = a
+            .head_and_signatures()
+            .and_then(|(h, _)| legation_format::v2::head::Head::parse(h).ok());
+        let (record_entries, record_bytes) = match head {
+            Some(h) => (h.records, h.bytes),
+            None => m
+                .entries
+                .iter()
+                .filter(|e| e.name.starts_with(legation_format::RECORD_PREFIX))
+                .fold((0, 0), |(c, b), e| (c + 1, b + e.size)),
+        };
         let issuer = match a.check_signature(None) {
             Ok(Signer::Valid { fingerprint, .. }) => Ok(Some(fingerprint)),
             Ok(Signer::Unsigned) => Ok(None),
@@ -53,6 +64,7 @@ impl Facts {
             entries: a.entries().len(),
             record_entries,
             record_bytes,
+            bundled: a.is_v2(),
             key_slots: m
                 .key_slots
                 .iter()

@@ -95,6 +95,7 @@ fn open_see_public_facts_unlock_wrong_then_right() {
     assert!(has(&h, &format!("{fp} (signature valid, not pinned)")));
     assert!(has(&h, "Intact: no problem found at the fixity level."));
     assert!(has(&h, "2026-11-27T10:31:52Z"));
+    assert!(has(&h, "9 encrypted entries, "), "1.x: one entry a record");
     assert!(
         h.get_by_role(Role::PasswordInput).is_focused(),
         "ready to type the passphrase"
@@ -531,6 +532,12 @@ fn search_for(h: &mut H, text: &str) {
 #[test]
 fn a_format_2_archive_lists_page_by_page_scrolls_and_finds_a_record() {
     let path = support::national();
+    // Before unlocking, the signed head's record count: 2.0 has no entry
+    // a record to count.
+    let mut locked = harness(Some(path.to_path_buf()), Rc::default());
+    settle(&mut locked);
+    assert!(has(&locked, "9,000 records in sealed bundles, "));
+    drop(locked);
     let mut h = open_unlocked(Rc::default(), path);
     // The list's length comes from the index; only the first page's rows
     // are read to show the first rows.

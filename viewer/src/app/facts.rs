@@ -31,11 +31,16 @@ impl Facts {
                     "Size",
                     format!("{} ({} bytes)", human_size(self.size), self.size),
                 );
+                let what = if self.bundled {
+                    "records in sealed bundles"
+                } else {
+                    "encrypted entries"
+                };
                 row(
                     "Records",
                     format!(
-                        "{} encrypted entries, {}",
-                        self.record_entries,
+                        "{} {what}, {}",
+                        crate::document::thousands(self.record_entries),
                         human_size(self.record_bytes)
                     ),
                 );
