@@ -44,6 +44,15 @@ fn packed_bag(d: &Path) {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
 
+/// Runs `args` with alice's identity and gov's signing key; it must
+/// succeed.
+fn keyed(d: &Path, args: &[&str]) {
+    let mut all = args.to_vec();
+    all.extend(["-i", "alice.key", "--sign", "gov.key"]);
+    let o = run(&all, d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
 /// `premis` of `archive` into `file`, checked by premis_check.py; the
 /// document.
 fn premis(d: &Path, archive: &str, file: &str) -> String {
@@ -125,22 +134,7 @@ fn an_update_appends_its_events_to_the_previous_log() {
     fs::create_dir_all(&next).unwrap();
     fs::write(next.join("data.json"), "{\"a\": 2}\n").unwrap();
     fs::write(next.join("new.txt"), "new\n").unwrap();
-    let o = run(
-        &[
-            "pack",
-            "next",
-            "--update",
-            "a.lgn",
-            "-o",
-            "a.1.lgn",
-            "-i",
-            "alice.key",
-            "--sign",
-            "gov.key",
-        ],
-        d,
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    keyed(d, &["pack", "next", "--update", "a.lgn", "-o", "a.1.lgn"]);
     let xml = premis(d, "a.1.lgn", "a1.xml");
     assert_eq!(
         logged(&xml),
@@ -160,20 +154,7 @@ fn an_update_appends_its_events_to_the_previous_log() {
     );
     // Compacted: the series' log and one modification, no counts of
     // identification or rendering (the records' facts are copied).
-    let o = run(
-        &[
-            "compact",
-            "a.1.lgn",
-            "-o",
-            "one.lgn",
-            "-i",
-            "alice.key",
-            "--sign",
-            "gov.key",
-        ],
-        d,
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    keyed(d, &["compact", "a.1.lgn", "-o", "one.lgn"]);
     let xml = premis(d, "one.lgn", "one.xml");
     let events = logged(&xml);
     assert_eq!(events.len(), 8, "{events:?}");
