@@ -24,6 +24,8 @@ use legation_format::crypto::{DataKey, KeySlot};
 use legation_format::hex;
 use legation_format::pq::{self, PqIdentity, PqRecipient};
 
+use super::witness::vector;
+
 /// One post-quantum vector: the witness vectors' form (a header of
 /// `key: value` lines, an empty line, the bytes).
 pub type PqVector = super::witness::WitnessVector;
@@ -60,25 +62,6 @@ fn slot_header(seed: &[u8; 32], data_key: bool) -> Vec<(&'static str, String)> {
         h.push(("data-key", hex::encode(&DATA_KEY)));
     }
     h
-}
-
-fn vector(
-    name: &str,
-    kind: &str,
-    expect: &str,
-    comment: &str,
-    bytes: Vec<u8>,
-    extra: Vec<(&'static str, String)>,
-) -> PqVector {
-    let mut header = vec![("kind", kind.to_owned())];
-    header.extend(extra);
-    PqVector {
-        name: name.into(),
-        header,
-        expect: expect.into(),
-        comment: comment.into(),
-        bytes,
-    }
 }
 
 /// The slot of the good vector, as JSON.

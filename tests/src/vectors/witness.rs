@@ -80,7 +80,9 @@ fn generation(signer: &IssuerKey) -> (Vec<u8>, Vec<u8>) {
     (h, s)
 }
 
-fn vector(
+/// A vector of this form: `kind:` first, then the `extra` header lines
+/// (the post-quantum vectors are made by it too).
+pub(super) fn vector(
     name: &str,
     kind: &str,
     expect: &str,
