@@ -104,7 +104,8 @@ enum Command {
         /// The archive to write.
         #[arg(short, long, value_name = "ARCHIVE")]
         output: PathBuf,
-        /// Public key of a recipient (`NAME.pub`); repeatable.
+        /// Public key of a recipient (`NAME.pub`), X25519 or post-quantum
+        /// (`keygen recipient --pq`); repeatable.
         #[arg(long = "recipient", short = 'r', value_name = "FILE.pub")]
         recipients: Vec<PathBuf>,
         /// File whose first line is a passphrase that also opens the archive.
@@ -408,6 +409,9 @@ enum Command {
         /// Show this generation of the archive's series (its files beside it).
         #[arg(long, value_name = "S")]
         generation: Option<u64>,
+        /// With a key: also the records' formats (PRONOM PUIDs).
+        #[command(flatten)]
+        keys: KeyOpts,
     },
     /// List the generations of a series (files or a folder): sequence,
     /// time, records, bytes, with a key what each added, changed, removed.
@@ -417,6 +421,10 @@ enum Command {
     /// Write one self-contained file holding a generation of a series (the
     /// newest by default), as the series' next generation.
     Compact(commands::generations::CompactArgs),
+    /// Change a format 2.0 archive's key slots without re-encrypting its
+    /// records: a new generation whose records are the same bytes
+    /// (`-o NEW`, or `--in-place`: only the file's tail is rewritten).
+    Rekey(commands::rekey::RekeyArgs),
     /// Open an archive (or nothing) in the desktop viewer window; keys
     /// given are tried at once, else the window asks.
     #[cfg(feature = "gui")]
@@ -469,6 +477,10 @@ enum KeygenWhat {
         /// Replace files that exist.
         #[arg(long)]
         force: bool,
+        /// A post-quantum key pair: X-Wing, ML-KEM-768 with X25519
+        /// (format 2.1, SPEC §7.11); safe while either half holds.
+        #[arg(long)]
+        pq: bool,
     },
     /// An Ed25519 key pair for the institution that signs archives.
     Issuer {
@@ -520,8 +532,12 @@ fn main() -> ExitCode {
     );
     let result = match cli.command {
         Command::Keygen { what } => match what {
-            KeygenWhat::Recipient { output, force } => {
-                commands::keygen::keygen(&output, false, force)
+            KeygenWhat::Recipient { output, force, pq } => {
+                if pq {
+                    commands::keygen::keygen_pq(&output, force)
+                } else {
+                    commands::keygen::keygen(&output, false, force)
+                }
             }
             KeygenWhat::Issuer { output, force } => commands::keygen::keygen(&output, true, force),
             KeygenWhat::Passphrase => commands::keygen::keygen_passphrase(),
@@ -694,13 +710,15 @@ fn main() -> ExitCode {
         Command::Info {
             archive,
             generation,
+            keys,
         } => match commands::generations::route(&archive, generation) {
             Some(p) => commands::generations::info(&[p], generation),
-            None => commands::info::info(&archive),
+            None => commands::info::info(&archive, &keys),
         },
         Command::Log(a) => commands::generations::log(&a),
         Command::Diff(a) => commands::generations::diff(&a),
         Command::Compact(a) => commands::generations::compact(&a),
+        Command::Rekey(a) => commands::rekey::rekey(&a),
         Command::View {
             archive,
             record,

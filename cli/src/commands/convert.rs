@@ -65,9 +65,9 @@ pub struct ConvertArgs {
 
 /// What was carried, for the summary.
 #[derive(Default)]
-struct Carried {
-    records: u64,
-    bytes: u64,
+pub(crate) struct Carried {
+    pub(crate) records: u64,
+    pub(crate) bytes: u64,
     /// Render outcomes of a kind this reader does not know, carried as
     /// "no recorded view" (2.0 pages cannot hold an unknown kind).
     unknown_renders: u64,
@@ -182,7 +182,11 @@ pub fn convert(a: ConvertArgs) -> Result<u8> {
 }
 
 /// Carries decoders, empty folders and records from `u` into `w`.
-fn copy_archive<W, R>(u: &Unlocked, w: &mut ArchiveWriter<W, R>, c: &mut Carried) -> Result<()>
+pub(crate) fn copy_archive<W, R>(
+    u: &Unlocked,
+    w: &mut ArchiveWriter<W, R>,
+    c: &mut Carried,
+) -> Result<()>
 where
     W: Write + std::io::Seek,
     R: rand_core::CryptoRngCore,

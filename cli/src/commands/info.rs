@@ -1,14 +1,19 @@
 //! `info ARCHIVE`: an archive's public facts (what anyone can read
-//! without a key), its entries and its decoders with their limits.
+//! without a key), its entries and its decoders with their limits; with a
+//! key, its records' formats (PRONOM PUIDs, SPEC §11.6).
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use legation_format::crypto;
+use legation_interchange::pronom::{self, Basis};
 use legation_reader::{Archive, Signer};
 use serde_json::json;
 
 use super::open;
+use crate::keyopts::KeyOpts;
 use crate::location::Location;
-use crate::{output, view};
+use crate::{identify, output, view};
 
 /// Public facts as JSON.
 pub(super) fn public_facts(a: &Archive) -> Result<serde_json::Value> {
@@ -37,6 +42,7 @@ pub(super) fn public_facts(a: &Archive) -> Result<serde_json::Value> {
             crypto::KeySlot::X25519 { .. } => json!({"type": "x25519"}),
             crypto::KeySlot::Passphrase { params, .. } => json!({"type": "argon2id", "memory_kib": params.memory_kib, "iterations": params.iterations, "parallelism": params.parallelism}),
             crypto::KeySlot::Quorum(q) => quorum_facts(q, i),
+            crypto::KeySlot::MlKem768X25519(_) => json!({"type": "mlkem768x25519", "post_quantum": true}),
             crypto::KeySlot::Unknown => json!({"type": "unknown"}),
         })
         .collect();
@@ -236,9 +242,11 @@ fn print_public_v2(v: &serde_json::Value) {
     println!("key slots:      {}", slots.join(", "));
 }
 
-/// `info ARCHIVE`.
-pub fn info(path: &Location) -> Result<u8> {
+/// `info ARCHIVE`: its public facts, entries and decoders; with a key,
+/// also its records' formats.
+pub fn info(path: &Location, keys: &KeyOpts) -> Result<u8> {
     let a = open(path)?;
+    let unlocked = super::ls::unlock_if_keyed(path, &a, keys)?;
     print_public(&public_facts(&a)?);
     println!();
     println!("{:<22} {:>14}  blake3", "entry", "bytes");
@@ -286,7 +294,118 @@ pub fn info(path: &Location) -> Result<u8> {
             view::sanitize(&d.media_types.join(", "))
         );
     }
+    if let Some(u) = unlocked {
+        println!();
+        super::premis::print_log(legation_reader::events::read(&u)?.as_ref());
+        print_formats(&formats(&u)?);
+    }
     Ok(0)
+}
+
+/// Most distinct (PUID, basis) rows counted; the records of any further
+/// ones are counted together, so memory stays bounded whatever an
+/// archive's catalog holds.
+const MAX_FORMAT_ROWS: usize = 4096;
+
+/// The records of each format: (PUID or `unidentified`, basis) -> count,
+/// `None` for records packed without identification, and the PRONOM
+/// releases named (SPEC §11.6). One count a format, not a record: the
+/// catalog is read page by page.
+#[derive(Default)]
+struct Formats {
+    counts: BTreeMap<Option<(String, String)>, u64>,
+    releases: BTreeSet<String>,
+    others: u64,
+}
+
+/// Counts the formats of every record of the archive.
+fn formats(u: &legation_reader::Unlocked) -> Result<Formats> {
+    let mut f = Formats::default();
+    let counted = super::ls::for_each_page_ahead(u, &mut |page| {
+        for r in &page.records {
+            let row = r.metadata.get(identify::KEY).map(|v| match v.as_slice() {
+                [puid, basis, release] => {
+                    if f.releases.len() < 16 {
+                        f.releases.insert(release.clone());
+                    }
+                    (puid.clone(), basis.clone())
+                }
+                // `["unidentified", release]`, or a shape this version
+                // does not write: counted as unidentified.
+                other => {
+                    if let [_, release] = other {
+                        if f.releases.len() < 16 {
+                            f.releases.insert(release.clone());
+                        }
+                    }
+                    (String::new(), Basis::Unidentified.as_str().to_owned())
+                }
+            });
+            if f.counts.len() < MAX_FORMAT_ROWS || f.counts.contains_key(&row) {
+                *f.counts.entry(row).or_default() += 1;
+            } else {
+                f.others += 1;
+            }
+        }
+        Ok(())
+    });
+    match counted {
+        Ok(()) => Ok(f),
+        Err(super::ls::Failure::Read(e)) => Err(e.into()),
+        Err(super::ls::Failure::Io(e)) => Err(e.into()),
+    }
+}
+
+/// The formats table: PUID, basis, records, PRONOM's name of the format,
+/// most records first.
+fn print_formats(f: &Formats) {
+    let releases: Vec<&str> = f.releases.iter().map(String::as_str).collect();
+    println!();
+    println!(
+        "{:<14} {:<12} {:>10}  format ({})",
+        "puid",
+        "basis",
+        "records",
+        if releases.is_empty() {
+            "no PRONOM release named".to_owned()
+        } else {
+            view::sanitize(&releases.join(", "))
+        }
+    );
+    let mut rows: Vec<_> = f.counts.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    for (row, n) in rows {
+        match row {
+            Some((puid, basis)) => {
+                let name = pronom::registry().format(puid).map_or(String::new(), |p| {
+                    match p.version.is_empty() {
+                        true => p.name.clone(),
+                        false => format!("{} {}", p.name, p.version),
+                    }
+                });
+                let puid = match puid.as_str() {
+                    "" => "-",
+                    p => p,
+                };
+                println!(
+                    "{:<14} {:<12} {n:>10}  {}",
+                    view::sanitize(puid),
+                    view::sanitize(basis),
+                    view::sanitize(&name)
+                );
+            }
+            None => println!(
+                "{:<14} {:<12} {n:>10}  (packed without format identification)",
+                "-", "-"
+            ),
+        }
+    }
+    if f.others > 0 {
+        println!(
+            "{:<14} {:<12} {:>10}  (past {MAX_FORMAT_ROWS} distinct formats, not told apart)",
+            "...", "...", f.others
+        );
+    }
 }
 
 /// What `info` shows of a quorum slot without a key (SPEC §7.9): its

@@ -34,19 +34,7 @@ const GONE: u8 = 141;
 /// `ls ARCHIVE`.
 pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
     let a = open(path)?;
-    let k = keys.keys(false)?;
-    // With a key, or an issuer to pin, the signature is checked (and
-    // said) before any key is derived; without, the public facts say it.
-    let u = if !k.is_empty() || keys.issuer.is_some() {
-        let pinned = signer(path, &a, keys)?;
-        let mut consent = keyopts::costly_kdf_consent(keys.allow_costly_kdf);
-        (!k.is_empty())
-            .then(|| a.unlock_signed(&k, pinned.as_ref(), &mut consent))
-            .transpose()?
-    } else {
-        None
-    };
-    let Some(u) = u else {
+    let Some(u) = unlock_if_keyed(path, &a, keys)? else {
         let facts = public_facts(&a)?;
         if as_json {
             println!("{}", output::json(&facts, true));
@@ -79,8 +67,27 @@ pub fn ls(path: &Location, keys: &KeyOpts, as_json: bool) -> Result<u8> {
     }
 }
 
+/// The archive unlocked with the keys given, or `None` when none were.
+/// With a key, or an issuer to pin, the signature is checked (and said)
+/// before any key is derived; without, the public facts say it.
+pub(super) fn unlock_if_keyed(
+    path: &Location,
+    a: &legation_reader::Archive,
+    keys: &KeyOpts,
+) -> Result<Option<Unlocked>> {
+    let k = keys.keys(false)?;
+    if k.is_empty() && keys.issuer.is_none() {
+        return Ok(None);
+    }
+    let pinned = signer(path, a, keys)?;
+    let mut consent = keyopts::costly_kdf_consent(keys.allow_costly_kdf);
+    Ok((!k.is_empty())
+        .then(|| a.unlock_signed(&k, pinned.as_ref(), &mut consent))
+        .transpose()?)
+}
+
 /// Why listing stopped early.
-enum Failure {
+pub(super) enum Failure {
     /// Standard output could not be written.
     Io(std::io::Error),
     /// A catalog page could not be read.
@@ -144,7 +151,7 @@ fn list(u: &Unlocked, out: &mut impl Write, as_json: bool) -> Result<(), Failure
 /// decodes two pages side by side only when they are small, at most
 /// [`PAGES_AHEAD`] waiting. The first error, of `each` or of a page, ends
 /// it; the decoding threads then stop at their next page.
-fn for_each_page_ahead(
+pub(super) fn for_each_page_ahead(
     u: &Unlocked,
     each: &mut dyn FnMut(&Page) -> std::io::Result<()>,
 ) -> Result<(), Failure> {

@@ -18,6 +18,7 @@ pub mod pack;
 pub mod pack_bag;
 pub mod premis;
 pub mod prove;
+pub mod rekey;
 pub mod render;
 pub mod share;
 pub mod spec;
