@@ -445,6 +445,105 @@ fn every_record_of_samples_national_is_packed_with_its_puid() {
             "{path}: {v:?}"
         );
     }
+    // `info` with a key: one row a format, counting what `ls` shows.
+    let mut counts = std::collections::BTreeMap::new();
+    for (_, v) in stored_puids(d, "n.lgn") {
+        let row = match v.len() {
+            3 => (v[0].clone(), v[1].clone()),
+            _ => ("-".to_owned(), v[0].clone()),
+        };
+        *counts.entry(row).or_insert(0) += 1;
+    }
+    let o = run(&["info", "n.lgn", "-i", "alice.key"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = crate::common::stdout(&o);
+    let table = &out[out.find("\npuid ").expect("a formats table") + 1..];
+    assert!(
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("format (PRONOM 109)"),
+        "{table}"
+    );
+    let rows: std::collections::BTreeMap<(String, String), u64> = table
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            ((f[0].to_owned(), f[1].to_owned()), f[2].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows, counts, "{table}");
+    assert!(
+        table.contains("fmt/353        signature            12  Tagged Image File Format"),
+        "{table}"
+    );
+    // Without a key: no table.
+    let o = run(&["info", "n.lgn"], d);
+    assert!(!crate::common::stdout(&o).contains("\npuid "));
+}
+
+/// `pack --update` identifies the records it adds or changes as `pack`
+/// does.
+#[test]
+fn records_of_a_generation_get_their_puid() {
+    let t = packed("puid-update");
+    let d = &t.0;
+    crate::common::pack_v2(d, "g.00000000.lgn");
+    fs::write(d.join("src/legal/new.txt"), "a new act\n").unwrap();
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend([0; 17]);
+    png.extend(b"\0\0\0\0IEND\xaeB`\x82");
+    fs::write(d.join("src/legal/scan.dat"), &png).unwrap();
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "--update",
+            "g.00000000.lgn",
+            "-o",
+            "g.00000001.lgn",
+            "-i",
+            "alice.key",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A generation's own listing leaves metadata out: its records are
+    // listed from one self-contained file of it.
+    fs::create_dir(d.join("one")).unwrap();
+    let o = run(
+        &[
+            "compact",
+            ".",
+            "--generation",
+            "1",
+            "-o",
+            "one/c.lgn",
+            "-i",
+            "alice.key",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let stored = stored_puids(d, "one/c.lgn");
+    let of = |p: &str| {
+        &stored
+            .iter()
+            .find(|(path, _)| path == p)
+            .unwrap_or_else(|| panic!("{p} not in {stored:?}"))
+            .1
+    };
+    assert_eq!(
+        of("legal/new.txt"),
+        &["x-fmt/111", "extension", "PRONOM 109"]
+    );
+    assert_eq!(of("legal/scan.dat")[..2], ["fmt/11", "signature"]);
 }
 
 #[test]
