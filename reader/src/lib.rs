@@ -96,8 +96,8 @@ pub mod wasmtime_engine;
 pub use archive::{Archive, Signer};
 pub use error::{Error, ErrorKind, Pin, Result};
 pub use unlocked::{decrypt_batch, Key, Unlocked};
-/// Generations of a series (SPEC §33): finding, checking and reading them.
-pub use v2::series;
 /// The event log (format 2.1, SPEC §36): reading it with a key.
 pub use v2::events;
+/// Generations of a series (SPEC §33): finding, checking and reading them.
+pub use v2::series;
 pub use verify::{Level, Problem, Report, Sample};

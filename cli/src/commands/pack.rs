@@ -173,7 +173,9 @@ pub fn pack(a: PackArgs) -> Result<u8> {
         bail!("quorum slots are a format 2.0 feature (SPEC §7.9): pack with --format 2.0");
     }
     if !pq.is_empty() && !a.v2 {
-        bail!("post-quantum recipients are a format 2.1 feature (SPEC §7.11): pack with --format 2.0");
+        bail!(
+            "post-quantum recipients are a format 2.1 feature (SPEC §7.11): pack with --format 2.0"
+        );
     }
     if passphrase.is_none() && recipients.is_empty() && quorum.is_empty() && pq.is_empty() {
         let p = keyopts::ask("Passphrase for the archive: ")?;
