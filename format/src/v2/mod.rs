@@ -52,8 +52,27 @@ pub mod varint;
 pub mod witness;
 pub mod writer;
 
-/// The format version a 2.0 writer writes (`public.json` `version`).
+/// The format version a 2.0 writer writes (`public.json` `version`)
+/// when the file needs nothing of 2.1 that a 2.0 reader refuses.
 pub const VERSION: &str = "2.0";
+/// The version of a file holding a 2.1 addition a 2.0 reader refuses: a
+/// decoder of ABI 2 (SPEC §12.3) or decoders named from an earlier file
+/// of its series (§33.2). An archive says the lowest version that
+/// describes it (SPEC, status).
+pub const VERSION_2_1: &str = "2.1";
+
+/// The version a file says: [`VERSION_2_1`] when it stores a decoder of
+/// ABI 2 or names decoders an earlier file stores, else [`VERSION`].
+pub fn version_for(
+    decoders: &[crate::manifest::DecoderRef],
+    inherits_decoders: bool,
+) -> &'static str {
+    if inherits_decoders || decoders.iter().any(|d| d.abi >= 2) {
+        VERSION_2_1
+    } else {
+        VERSION
+    }
+}
 /// Records per catalog page (the last page holds 1 to this many).
 pub const PAGE_RECORDS: usize = 4096;
 /// A bundle is closed before a record would take it past this many bytes
@@ -78,4 +97,33 @@ pub fn bundle_entry(n: u64) -> String {
 /// The entry name of catalog page `n`: `c/` and 8 lowercase hex digits.
 pub fn page_entry(n: u64) -> String {
     format!("c/{n:08x}")
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+    use crate::manifest::{DecoderLimits, DecoderRef};
+
+    fn decoder(abi: u32) -> DecoderRef {
+        DecoderRef {
+            entry: "d/0000000000000000.wasm".into(),
+            name: "t".into(),
+            version: "1".into(),
+            abi,
+            media_types: Vec::new(),
+            limits: DecoderLimits {
+                fuel: 1,
+                max_depth: 1,
+                max_memory_pages: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn a_file_says_2_1_only_for_what_a_2_0_reader_refuses() {
+        assert_eq!(version_for(&[], false), "2.0");
+        assert_eq!(version_for(&[decoder(1)], false), "2.0");
+        assert_eq!(version_for(&[decoder(1), decoder(2)], false), "2.1");
+        assert_eq!(version_for(&[decoder(1)], true), "2.1");
+    }
 }

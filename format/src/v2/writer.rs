@@ -1245,7 +1245,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         let decoders = self.decoders.len();
         let bytes = public::Public {
             format: "legation".into(),
-            version: crate::v2::VERSION.into(),
+            version: crate::v2::version_for(&self.decoders, false).into(),
             archive_id: self.archive_id,
             created: crate::time::format_rfc3339(self.created),
             issuers: self

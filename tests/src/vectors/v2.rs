@@ -1214,6 +1214,12 @@ fn event_log(e: &Sample2) -> Vec<Vector> {
 /// in the catalog (signed again, so content passes) changes the render
 /// hash though the bytes and the decoder are the same.
 fn facts(f: &Sample2) -> Vec<Vector> {
+    // It stores a decoder of ABI 2, which a 2.0 reader refuses: 2.1.
+    assert_eq!(
+        f.public().version,
+        "2.1",
+        "an archive with a decoder of ABI 2 says 2.1"
+    );
     let mut retitled = f.clone();
     let mut index = retitled.index();
     let mut records = retitled.page(&index, 0);

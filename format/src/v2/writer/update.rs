@@ -683,10 +683,10 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
         public.catalog.pages = own_pages;
         public.bundles = own_bundles;
         public.decoders = std::mem::take(&mut self.w.decoders);
-        if !self.inherited.is_empty() {
-            // 2.1: a generation that names a decoder of an earlier file.
-            public.version = "2.1".into();
-        }
+        // 2.1 when it names a decoder of an earlier file or stores one of
+        // ABI 2; 2.0 otherwise, whatever its predecessor said.
+        public.version =
+            crate::v2::version_for(&public.decoders, !self.inherited.is_empty()).into();
         public.series = Some(series);
         let public = public.to_bytes();
         if public.len() > public::MAX_PUBLIC_BYTES {
