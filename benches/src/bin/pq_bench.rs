@@ -3,7 +3,7 @@
 //! a slot, and opening the slot, each the median of many runs in one
 //! process, with the sizes of keys, key files and slots.
 //!
-//! usage: cargo run --release -p legation-benches --bin pq_bench [RUNS]
+//! usage: cargo run --release -p legation-benches --bin pq_bench \[RUNS\]
 
 use std::hint::black_box;
 use std::time::Instant;
