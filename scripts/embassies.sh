@@ -33,9 +33,12 @@ start_node() {
     local i=$1 log="$dir/node$1/garage.log"
     RUST_LOG=warn "$garage" -c "$(node_conf "$i")" server >>"$log" 2>&1 &
     echo $! >"$dir/node$i/pid"
-    # Up when its S3 port answers.
-    for _ in $(seq 100); do
+    # Up when its S3 port answers: up to 60 s, since the tests start
+    # several clusters at once on two busy cores; at once if it exited.
+    local pid=$!
+    for _ in $(seq 600); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$((base + 10 * i + 2))") 2>/dev/null; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     echo "embassies.sh: node $i (${zones[$((i - 1))]}) did not start; see $log" >&2
