@@ -47,6 +47,7 @@ pub mod proof;
 pub mod public;
 pub mod rekey;
 pub mod series;
+pub mod succession;
 pub mod tree;
 pub mod varint;
 pub mod witness;
