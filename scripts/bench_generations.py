@@ -88,6 +88,16 @@ def need(where, nbytes, what):
                          f"{nbytes / 1e9:.1f} GB and {MARGIN / 1e9:.1f} GB must stay free")
 
 
+def need_folder_and(est, other):
+    """`need` for the folder (about `est` bytes) and `other` of its size
+    beside the archives, on one filesystem or two."""
+    if os.stat(SRC_BASE).st_dev == os.stat(BASE).st_dev:
+        need(BASE, 2.1 * est, f"the folder and {other}")
+    else:
+        need(SRC_BASE, 1.05 * est, "the folder")
+        need(BASE, 1.05 * est, other)
+
+
 def du(path):
     total = 0
     for d, _, files in os.walk(path):
@@ -329,11 +339,7 @@ def main():
         os.makedirs(d)
         os.makedirs(SRC_BASE, exist_ok=True)
         shutil.rmtree(src, ignore_errors=True)
-        if os.stat(SRC_BASE).st_dev == os.stat(BASE).st_dev:
-            need(BASE, 2.1 * est, "the folder and generation 0")
-        else:
-            need(SRC_BASE, 1.05 * est, "the folder")
-            need(BASE, 1.05 * est, "generation 0")
+        need_folder_and(est, "generation 0")
         res["source_bytes"] = generate(src, scans)
         run([LEGATION, "keygen", "recipient", "-o", "alice"], d)
         run([LEGATION, "keygen", "issuer", "-o", "gov"], d)
@@ -434,11 +440,7 @@ def main():
 
     if "restic" in only:
         shutil.rmtree(src, ignore_errors=True)
-        if os.stat(SRC_BASE).st_dev == os.stat(BASE).st_dev:
-            need(BASE, 2.1 * est, "the folder and the restic repository")
-        else:
-            need(SRC_BASE, 1.05 * est, "the folder")
-            need(BASE, 1.05 * est, "the restic repository")
+        need_folder_and(est, "the restic repository")
         generate(src, scans)
         repo = os.path.join(d, "restic")
         shutil.rmtree(repo, ignore_errors=True)
