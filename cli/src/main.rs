@@ -242,6 +242,14 @@ enum Command {
         json: bool,
         #[command(flatten)]
         freshness: commands::witness::FreshnessOpts,
+        #[command(flatten)]
+        succession: commands::issuer::SuccessionOpts,
+    },
+    /// As the issuer: hand the series over to a new key, or revoke a key
+    /// (SPEC §37), beside the archive (`issuer/`) or in -o FILE.
+    Issuer {
+        #[command(subcommand)]
+        cmd: commands::issuer::IssuerCommand,
     },
     /// As a host's witness: audit the generation this copy holds without
     /// a key and, only if it passes, cosign it (SPEC §34), beside the
@@ -490,6 +498,11 @@ enum KeygenWhat {
         /// Replace files that exist.
         #[arg(long)]
         force: bool,
+        /// A hybrid key pair: Ed25519 and ML-DSA-65 (FIPS 204; format
+        /// 2.2, SPEC §27.4): archives carry both signatures, and a pin of
+        /// the key needs both.
+        #[arg(long)]
+        pq: bool,
     },
     /// A random passphrase of 130 bits.
     Passphrase,
@@ -526,6 +539,7 @@ fn main() -> ExitCode {
         cli.command,
         Command::Pack { .. }
             | Command::Keygen { .. }
+            | Command::Issuer { .. }
             | Command::Push(_)
             | Command::Presign(_)
             | Command::Share { .. }
@@ -539,7 +553,13 @@ fn main() -> ExitCode {
                     commands::keygen::keygen(&output, false, force)
                 }
             }
-            KeygenWhat::Issuer { output, force } => commands::keygen::keygen(&output, true, force),
+            KeygenWhat::Issuer { output, force, pq } => {
+                if pq {
+                    commands::keygen::keygen_issuer_pq(&output, force)
+                } else {
+                    commands::keygen::keygen(&output, true, force)
+                }
+            }
             KeygenWhat::Passphrase => commands::keygen::keygen_passphrase(),
             KeygenWhat::Witness {
                 output,
@@ -622,6 +642,7 @@ fn main() -> ExitCode {
             seed,
             json,
             freshness,
+            succession,
         } => commands::verify::verify(&commands::verify::VerifyArgs {
             archives: &archives,
             issuer: None,
@@ -630,6 +651,7 @@ fn main() -> ExitCode {
             sample,
             seed,
             json,
+            succession: &succession,
         })
         .and_then(|code| match freshness.asked() {
             true => commands::witness::freshness(&archives, &keys, &freshness, code, json),
@@ -637,6 +659,7 @@ fn main() -> ExitCode {
         }),
         Command::Witness(args) => commands::witness::witness(&args),
         Command::Heartbeat(args) => commands::witness::heartbeat(&args),
+        Command::Issuer { cmd } => commands::issuer::issuer(&cmd),
         Command::Push(args) => remote::push(&args),
         Command::Pull(args) => remote::pull(&args),
         Command::Presign(args) => remote::presign(&args),
@@ -712,7 +735,7 @@ fn main() -> ExitCode {
             generation,
             keys,
         } => match commands::generations::route(&archive, generation) {
-            Some(p) => commands::generations::info(&[p], generation),
+            Some(p) => commands::generations::info(&[p], generation, &keys),
             None => commands::info::info(&archive, &keys),
         },
         Command::Log(a) => commands::generations::log(&a),

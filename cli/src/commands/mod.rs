@@ -10,6 +10,7 @@ pub mod decoder;
 pub mod extract;
 pub mod generations;
 pub mod info;
+pub mod issuer;
 pub mod keygen;
 pub mod ls;
 #[cfg(feature = "gui")]

@@ -31,6 +31,8 @@ pub struct VerifyArgs<'a> {
     pub seed: Option<u64>,
     /// One JSON object a line.
     pub json: bool,
+    /// Handovers and revocations of the issuer's key (SPEC §37).
+    pub succession: &'a super::issuer::SuccessionOpts,
 }
 
 /// `verify ARCHIVE...`: each archive in turn; the exit code is the worst.
@@ -44,6 +46,12 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
         bail!("--sample audits fixity only (a keyless check of some entries); drop --level or --sample");
     }
     let mut worst = 0;
+    // The issuer's statements of succession, given and beside every copy
+    // (so a revocation beside one copy reaches them all).
+    let statements = match pinned {
+        Some(_) => super::issuer::Statements::gather(v.archives, v.succession)?,
+        None => Default::default(),
+    };
     let units = units(v.archives);
     for (i, (unit, series)) in units.iter().enumerate() {
         let loc = unit
@@ -57,13 +65,17 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
             }
             println!("== {loc}");
         }
-        let result = match series {
+        let pin = |p: [u8; 32]| {
+            let a = open(&unit[0])?;
+            super::issuer::pin_for(&unit[0], &a, p, &statements)
+        };
+        let result = pinned.map(pin).transpose().and_then(|pinned| match series {
             true => super::generations::verify(
                 unit,
                 &super::generations::VerifySeries {
                     pinned: pinned.as_ref(),
                     keys: v.keys,
-                    fixity_only: v.level == Some(Level::Fixity),
+                    level: v.level,
                     sample: v
                         .sample
                         .map(|n| (n, v.seed.unwrap_or_else(|| OsRng.next_u64()))),
@@ -71,7 +83,7 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
                 },
             ),
             false => verify_one(&unit[0], pinned.as_ref(), v),
-        };
+        });
         let code = match result {
             Ok(c) => c,
             // One archive that cannot be read does not stop the others.

@@ -56,6 +56,8 @@ pub struct WitnessArgs {
     /// holds as a first sight (after a lost history, say).
     #[arg(long)]
     pub reset: bool,
+    #[command(flatten)]
+    pub succession: super::issuer::SuccessionOpts,
     /// Write the cosignature file here instead of beside the archive.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -140,7 +142,7 @@ pub fn parse_age(s: &str) -> Result<i64, String> {
 }
 
 /// Now: `--now`, else the clock.
-fn now(given: Option<&str>) -> Result<i64> {
+pub(crate) fn now(given: Option<&str>) -> Result<i64> {
     match given {
         Some(t) => parse_rfc3339(t).ok_or_else(|| anyhow!("--now {t}: not YYYY-MM-DDTHH:MM:SSZ")),
         None => Ok(std::time::SystemTime::now()
@@ -202,13 +204,13 @@ fn read_witness_public(p: &Path) -> Result<[u8; 32]> {
 }
 
 /// Where the files beside an archive go: its folder, or its prefix.
-enum Beside {
+pub(crate) enum Beside {
     Dir(PathBuf),
     Prefix { bucket: String, prefix: String },
 }
 
 impl Beside {
-    fn of(loc: &Location) -> Beside {
+    pub(crate) fn of(loc: &Location) -> Beside {
         match loc {
             Location::Local(p) => Beside::Dir(
                 p.parent()
@@ -224,7 +226,7 @@ impl Beside {
     }
 
     /// The name of `rel` (`witness/…`, `heartbeat`) here, for messages.
-    fn show(&self, rel: &str) -> String {
+    pub(crate) fn show(&self, rel: &str) -> String {
         match self {
             Beside::Dir(d) => d.join(rel).display().to_string(),
             Beside::Prefix { .. } => self.url(rel).to_string(),
@@ -246,7 +248,7 @@ impl Beside {
     }
 
     /// Writes `rel` whole (replacing it).
-    fn write(&self, rel: &str, bytes: &[u8]) -> Result<String> {
+    pub(crate) fn write(&self, rel: &str, bytes: &[u8]) -> Result<String> {
         match self {
             Beside::Dir(d) => {
                 let target = d.join(rel);
@@ -277,17 +279,29 @@ impl Beside {
 
     /// The cosignature files in `witness/`: (name shown, bytes).
     fn cosignatures(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        self.files("witness", "cosig", MAX_COSIGNATURE_FILE as u64)
+    }
+
+    /// The files `folder/*.ext` here, each at most `limit` bytes: (name
+    /// shown, bytes), sorted by name; none when the folder is not there.
+    pub(crate) fn files(
+        &self,
+        folder: &str,
+        ext: &str,
+        limit: u64,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
         let mut out = Vec::new();
         match self {
-            Beside::Dir(d) => out = cosig_files_in(&d.join("witness"))?,
+            Beside::Dir(d) => out = files_in(&d.join(folder), ext, limit)?,
             Beside::Prefix { bucket, .. } => {
-                let folder = self.url("witness");
+                let folder = self.url(folder);
                 let store = legation_remote::connect(&folder)?;
+                let dot = format!(".{ext}");
                 for u in store.list(bucket, &folder.key)? {
-                    if !u.key.ends_with(".cosig") {
+                    if !u.key.ends_with(&dot) {
                         continue;
                     }
-                    if let Some(b) = store.get_small(&u, MAX_COSIGNATURE_FILE as u64)? {
+                    if let Some(b) = store.get_small(&u, limit)? {
                         out.push((u.to_string(), b));
                     }
                 }
@@ -337,6 +351,14 @@ fn default_state(key: &WitnessKey) -> Result<PathBuf> {
         .join(format!("witness-{}.state", key.short_id())))
 }
 
+/// Writes a witness's state whole, creating its folder.
+fn write_state(path: &Path, state: &WitnessState) -> Result<()> {
+    if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    write_replacing(path, &state.to_bytes())
+}
+
 /// A 2.0 archive's head and signatures, or a message that 1.x has none.
 fn head_of(loc: &Location, a: &Archive) -> Result<(Vec<u8>, Vec<u8>)> {
     let (h, s) = a.head_and_signatures().ok_or_else(|| {
@@ -352,6 +374,10 @@ pub fn witness(args: &WitnessArgs) -> Result<u8> {
     let pinned = read_issuer_public(&args.issuer)?;
     let a = open(&args.archive)?;
     let (head_bytes, sigs) = head_of(&args.archive, &a)?;
+    // The issuer's handovers and revocations (SPEC §37.5): the key that
+    // holds this generation is the one the audit pins.
+    let judged = super::issuer::Judged::of(&args.archive, &a, pinned, &args.succession)?;
+    let pinned = judged.pin(pinned);
     let bar = output::bar(a.len(), "auditing");
     let report = a.verify_fixity(Some(&pinned), &mut |done, total| {
         bar.set_length(total);
@@ -388,6 +414,12 @@ pub fn witness(args: &WitnessArgs) -> Result<u8> {
             state_path.display()
         );
     }
+    if let Err(why) = judged.remember(&args.archive, &head, &mut state, now) {
+        // Remember what was revoked, even when cosigning nothing.
+        write_state(&state_path, &state)?;
+        println!("NOT COSIGNED: {}: {why}", args.archive);
+        return Ok(1);
+    }
     let mut siblings: Option<SiblingHeads> = None;
     let admitted = state.admit(&head, &chain, now, |s| {
         siblings
@@ -419,10 +451,7 @@ pub fn witness(args: &WitnessArgs) -> Result<u8> {
     });
     // The state first: a cosignature the state does not remember would
     // let a rolled-back copy be cosigned after a crash.
-    if let Some(d) = state_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-    }
-    write_replacing(&state_path, &state.to_bytes())?;
+    write_state(&state_path, &state)?;
     let time = u64::try_from(now).map_err(|_| anyhow!("the clock is before 1970"))?;
     file.add(cosign(&key, &head_bytes, time));
     let bytes = file.to_bytes();
@@ -671,7 +700,7 @@ pub fn freshness(
         if !dir.is_dir() {
             bail!("--cosignatures {}: not a folder", dir.display());
         }
-        files.extend(cosig_files_in(dir)?);
+        files.extend(files_in(dir, "cosig", MAX_COSIGNATURE_FILE as u64)?);
     }
     files.sort();
     files.dedup();
@@ -977,9 +1006,9 @@ fn age(secs: i64) -> String {
     }
 }
 
-/// The `*.cosig` files of a folder, sorted by name; none when the folder
-/// does not exist.
-fn cosig_files_in(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+/// The `*.ext` files of a folder, sorted by name, each at most `limit`
+/// bytes; none when the folder does not exist.
+fn files_in(dir: &Path, ext: &str, limit: u64) -> Result<Vec<(String, Vec<u8>)>> {
     let listing = match std::fs::read_dir(dir) {
         Ok(l) => l,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -987,12 +1016,12 @@ fn cosig_files_in(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     };
     let mut paths: Vec<PathBuf> = listing
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "cosig"))
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
         .collect();
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
-        if let Some(b) = read_small(&p, MAX_COSIGNATURE_FILE as u64)? {
+        if let Some(b) = read_small(&p, limit)? {
             out.push((p.display().to_string(), b));
         }
     }

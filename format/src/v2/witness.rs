@@ -700,6 +700,23 @@ pub struct Held {
 pub struct WitnessState {
     /// The series, sorted by archive id, one each.
     pub series: Vec<Held>,
+    /// The issuer keys it saw revoked (SPEC §37.5), sorted by series then
+    /// key, one each.
+    pub revoked: Vec<RevokedKey>,
+}
+
+/// An issuer key a witness saw revoked for a series (format 2.2): it
+/// cosigns no generation after `last` that the key signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedKey {
+    /// The series.
+    pub archive_id: [u8; 16],
+    /// The revoked key (Ed25519).
+    pub key: [u8; 32],
+    /// The last generation it signed legitimately.
+    pub last: u64,
+    /// When the witness learnt it.
+    pub time: i64,
 }
 
 impl WitnessState {
@@ -722,7 +739,56 @@ impl WitnessState {
         }
     }
 
-    /// Forgets a series (`witness --reset`).
+    /// Records a revocation; of two for one key the lower `last` stays.
+    /// Returns whether the state changed.
+    pub fn revoke(&mut self, r: RevokedKey) -> bool {
+        let at = (r.archive_id, r.key);
+        match self
+            .revoked
+            .binary_search_by(|k| (k.archive_id, k.key).cmp(&at))
+        {
+            Ok(i) if self.revoked[i].last <= r.last => false,
+            Ok(i) => {
+                self.revoked[i] = r;
+                true
+            }
+            Err(i) => {
+                self.revoked.insert(i, r);
+                true
+            }
+        }
+    }
+
+    /// Refuses a generation that a key this witness saw revoked signed
+    /// after its last legitimate generation (SPEC §37.5).
+    pub fn check_signers(
+        &self,
+        head: &Head,
+        signers: &[[u8; 32]],
+    ) -> std::result::Result<(), Refusal> {
+        for k in signers {
+            let at = (head.archive_id, *k);
+            let Ok(i) = self
+                .revoked
+                .binary_search_by(|r| (r.archive_id, r.key).cmp(&at))
+            else {
+                continue;
+            };
+            let r = &self.revoked[i];
+            if head.sequence > r.last {
+                return Err(Refusal::Revoked {
+                    archive: hex::encode(&head.archive_id),
+                    sequence: head.sequence,
+                    key: crate::crypto::fingerprint(k),
+                    last: r.last,
+                    time: format_rfc3339(r.time),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a series (`witness --reset`); what it saw revoked stays.
     pub fn remove(&mut self, archive_id: &[u8; 16]) -> bool {
         let before = self.series.len();
         self.series.retain(|h| &h.archive_id != archive_id);
@@ -746,13 +812,27 @@ impl WitnessState {
                 .as_bytes(),
             );
         }
+        for r in &self.revoked {
+            out.extend_from_slice(
+                format!(
+                    "revoked {} {} {} {}\n",
+                    hex::encode(&r.archive_id),
+                    hex::encode(&r.key),
+                    r.last,
+                    format_rfc3339(r.time)
+                )
+                .as_bytes(),
+            );
+        }
         out
     }
 
-    /// Parses a state file strictly; at most [`MAX_STATE_SERIES`] series.
+    /// Parses a state file strictly; at most [`MAX_STATE_SERIES`] series
+    /// and as many revoked keys.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let bad = |what: String| Error::invalid(STATE_FILE, what);
-        let max = STATE_MAGIC.len() + 1 + MAX_STATE_SERIES * 160;
+        // A series line is under 160 bytes, a revoked key's under 160.
+        let max = STATE_MAGIC.len() + 1 + MAX_STATE_SERIES * 320;
         if bytes.len() > max {
             return Err(bad(format!("{} bytes, more than {max}", bytes.len())));
         }
@@ -768,6 +848,36 @@ impl WitnessState {
         for (i, line) in lines.enumerate() {
             let n = i + 2;
             let f: Vec<&str> = line.split(' ').collect();
+            if let ["revoked", a, k, l, t] = f[..] {
+                let r = RevokedKey {
+                    archive_id: hex::decode_array(a).ok_or_else(|| {
+                        bad(format!("line {n}: the archive id is not 32 hex digits"))
+                    })?,
+                    key: hex::decode_array(k)
+                        .ok_or_else(|| bad(format!("line {n}: the key is not 64 hex digits")))?,
+                    last: head::decimal(l)
+                        .ok_or_else(|| bad(format!("line {n}: last is not a number")))?,
+                    time: parse_rfc3339(t)
+                        .ok_or_else(|| bad(format!("line {n}: the time is not a UTC time")))?,
+                };
+                if state
+                    .revoked
+                    .last()
+                    .is_some_and(|p| (p.archive_id, p.key) >= (r.archive_id, r.key))
+                    || state.revoked.len() >= MAX_STATE_SERIES
+                {
+                    return Err(bad(format!(
+                        "line {n} is not after line {} (revoked keys sorted by series then key, \
+                         one line a key, after the series)",
+                        n - 1
+                    )));
+                }
+                state.revoked.push(r);
+                continue;
+            }
+            if !state.revoked.is_empty() {
+                return Err(bad(format!("line {n}: a series after the revoked keys")));
+            }
             let [a, s, c, cr, t] = f[..] else {
                 return Err(bad(format!(
                     "line {n} is not `<archive> <sequence> <chain> <created> <time>`"
@@ -853,6 +963,24 @@ pub enum Refusal {
         cosigned: u64,
         /// What is missing or wrong.
         why: String,
+    },
+    /// The generation is signed by an issuer key this witness saw revoked
+    /// before it (format 2.2, SPEC §37.5).
+    #[error(
+        "REVOKED: generation {sequence} of series {archive} is signed by issuer {key}, which this \
+         witness saw revoked after generation {last} (at {time})"
+    )]
+    Revoked {
+        /// The series.
+        archive: String,
+        /// The generation.
+        sequence: u64,
+        /// The key's fingerprint.
+        key: String,
+        /// The last generation it signed legitimately.
+        last: u64,
+        /// When the witness learnt of the revocation.
+        time: String,
     },
     /// The head's `created` is ahead of the witness's clock, or before
     /// the generation it cosigned last.
@@ -1281,6 +1409,71 @@ mod tests {
         assert!(e("legation-witness-state 2\n").contains("line 1"));
         assert!(e(&text.replace(" 4 ", " x ")).contains("sequence"));
         assert!(e(text.trim_end()).contains("line feed"));
+    }
+
+    #[test]
+    fn a_witness_remembers_revoked_keys() {
+        let (h3, _) = generation(3, [2; 32]);
+        let head = Head::parse(&h3).unwrap();
+        let k = issuer().public();
+        let mut state = WitnessState::default();
+        state.set(Held {
+            archive_id: [7; 16],
+            sequence: 2,
+            chain: [2; 32],
+            created: 5,
+            time: 6,
+        });
+        assert!(state.check_signers(&head, &[k]).is_ok());
+        let r = |last| RevokedKey {
+            archive_id: [7; 16],
+            key: k,
+            last,
+            time: NOW,
+        };
+        assert!(state.revoke(r(5)));
+        assert!(state.check_signers(&head, &[k]).is_ok());
+        // A lower last replaces it; a higher one changes nothing.
+        assert!(state.revoke(r(2)));
+        assert!(!state.revoke(r(4)));
+        let e = state.check_signers(&head, &[k]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Refusal::Revoked {
+                    last: 2,
+                    sequence: 3,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("REVOKED"));
+        // Another series' revocation, or another key's, refuses nothing.
+        assert!(state.check_signers(&head, &[[4; 32]]).is_ok());
+        state.revoke(RevokedKey {
+            archive_id: [8; 16],
+            ..r(0)
+        });
+        let bytes = state.to_bytes();
+        let back = WitnessState::parse(&bytes).unwrap();
+        assert_eq!(back, state);
+        assert!(!state.remove(&[9; 16]));
+        assert!(state.remove(&[7; 16]));
+        assert!(
+            state.check_signers(&head, &[k]).is_err(),
+            "a reset keeps revocations"
+        );
+        // Revoked lines sorted, after the series.
+        let text = String::from_utf8(bytes).unwrap();
+        let l: Vec<&str> = text.lines().collect();
+        let e = |t: String| WitnessState::parse(t.as_bytes()).unwrap_err().to_string();
+        assert_eq!(l.len(), 4);
+        let join = |ls: &[&str]| ls.iter().map(|x| format!("{x}\n")).collect::<String>();
+        assert!(e(join(&[l[0], l[1], l[3], l[2]])).contains("not after"));
+        assert!(e(join(&[l[0], l[2], l[1]])).contains("a series after"));
+        let bad_last = l[2].replace(" 2 ", " 02 ");
+        assert!(e(join(&[l[0], l[1], &bad_last])).contains("last"));
     }
 
     #[test]

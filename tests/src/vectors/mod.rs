@@ -34,6 +34,7 @@ use crate::{issuer, PASSPHRASE};
 mod families;
 pub mod pq;
 pub mod series;
+pub mod succession;
 mod v2;
 pub mod witness;
 

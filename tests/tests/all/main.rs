@@ -13,5 +13,6 @@ mod facts;
 mod pq_vectors;
 mod roundtrip;
 mod series_vectors;
+mod succession_vectors;
 mod vectors;
 mod witness_vectors;

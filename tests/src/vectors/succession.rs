@@ -1,0 +1,285 @@
+//! The succession vectors (SPEC §37.7): handovers and revocations of an
+//! issuer's key, one case a file in `format/testdata/succession/`. A
+//! file's header says the series, the pinned key, the generation checked
+//! and who signed it; its bytes are the statements, each after a line
+//! `statement <length>`. [`check_file`] runs a file from its header
+//! alone: parse the statements, follow the chain from the pinned key,
+//! admit the generation.
+
+use legation_format::hex;
+use legation_format::keys::IssuerKey;
+use legation_format::v2::succession::{Handover, Revocation, Statement, Succession};
+
+use super::witness::{vector, WitnessVector};
+use crate::CREATED;
+
+/// The series of every vector.
+const SERIES: [u8; 16] = [0x5a; 16];
+/// The time of every statement.
+const TIME: i64 = CREATED + 3600;
+
+/// Issuer key `n` of the vectors (1: the pinned one).
+fn key(n: u8) -> IssuerKey {
+    IssuerKey::from_bytes([0xa0 + n; 32])
+}
+
+fn handover(old: u8, new: u8, from: u64) -> Vec<u8> {
+    let mut h = Handover::new(SERIES, from, key(old).public(), key(new).public(), TIME);
+    h.sign(&key(old)).expect("the old key signs");
+    h.to_bytes()
+}
+
+fn revocation(series: [u8; 16], of: u8, by: u8, last: u64, reason: &str) -> Vec<u8> {
+    let mut r = Revocation::new(series, key(of).public(), last, TIME, reason).expect("a reason");
+    r.sign(&key(by));
+    r.to_bytes()
+}
+
+/// The statements framed as a vector's bytes.
+fn framed(statements: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for s in statements {
+        out.extend_from_slice(format!("statement {}\n", s.len()).as_bytes());
+        out.extend_from_slice(s);
+    }
+    out
+}
+
+/// One vector: generation `sequence` signed by `signers`, admitted to
+/// `holder` (on success).
+fn case(
+    name: &str,
+    expect: &str,
+    comment: &str,
+    statements: &[Vec<u8>],
+    sequence: u64,
+    signers: &[u8],
+    holder: Option<u8>,
+) -> WitnessVector {
+    let mut extra = vec![
+        ("archive", hex::encode(&SERIES)),
+        ("pinned", hex::encode(&key(1).public())),
+        ("sequence", sequence.to_string()),
+    ];
+    for s in signers {
+        extra.push(("signer", hex::encode(&key(*s).public())));
+    }
+    if let Some(h) = holder {
+        extra.push(("holder", hex::encode(&key(h).public())));
+    }
+    let mut v = vector(
+        name,
+        "succession",
+        expect,
+        comment,
+        framed(statements),
+        extra,
+    );
+    // `kind:` says nothing here: one kind a folder.
+    v.header.remove(0);
+    v
+}
+
+/// Every succession vector (deterministic).
+pub fn all() -> Vec<SuccessionVector> {
+    let chain = [handover(1, 2, 3), handover(2, 3, 6)];
+    let mut forged = Handover::new(SERIES, 3, key(1).public(), key(2).public(), TIME);
+    forged.signatures = vec![legation_format::v2::succession::sign_line(
+        &key(5),
+        &forged.signed_message(),
+    )];
+    vec![
+        case(
+            "chain-of-two-handovers",
+            "success",
+            "key 1 hands over to key 2 from generation 3, key 2 to key 3 from 6: generation 7 \
+             signed by key 3 is admitted",
+            &chain,
+            7,
+            &[3],
+            Some(3),
+        ),
+        case(
+            "chain-pinned-key-before-handover",
+            "success",
+            "the same chain: generation 2, before the first handover, signed by the pinned key",
+            &chain,
+            2,
+            &[1],
+            Some(1),
+        ),
+        case(
+            "chain-old-key-after-handover",
+            "refused: handed the series over",
+            "the same chain: generation 4 signed by key 1, which handed over from 3",
+            &chain,
+            4,
+            &[1],
+            None,
+        ),
+        case(
+            "handover-wrong-key",
+            "refused: not signed by the key it hands over from",
+            "a handover from key 1 to key 2 signed by key 5",
+            &[forged.to_bytes()],
+            3,
+            &[2],
+            None,
+        ),
+        case(
+            "revoked-later-generation",
+            "refused: REVOKED",
+            "key 1 revoked by itself after generation 4: its generation 5 is refused",
+            &[revocation(
+                SERIES,
+                1,
+                1,
+                4,
+                "key copied by a departing official",
+            )],
+            5,
+            &[1],
+            None,
+        ),
+        case(
+            "revoked-at-last",
+            "success",
+            "key 1 revoked after generation 4: its generation 4 still counts",
+            &[revocation(
+                SERIES,
+                1,
+                1,
+                4,
+                "key copied by a departing official",
+            )],
+            4,
+            &[1],
+            Some(1),
+        ),
+        case(
+            "revoked-by-successor",
+            "refused: REVOKED",
+            "key 2 succeeded key 1 from 3 and revokes key 1 after 1: generation 2 by key 1 is \
+             refused",
+            &[
+                handover(1, 2, 3),
+                revocation(SERIES, 1, 2, 1, "old key found on a decommissioned server"),
+            ],
+            2,
+            &[1],
+            None,
+        ),
+        case(
+            "revocation-by-stranger",
+            "refused: signed by neither that key nor a key that succeeded it",
+            "a revocation of key 1 signed by key 5, which is not in the chain",
+            &[revocation(SERIES, 1, 5, 0, "forged")],
+            0,
+            &[1],
+            None,
+        ),
+        case(
+            "revocation-other-series",
+            "refused: a statement about series",
+            "a revocation of key 1 for another series given for this one",
+            &[revocation([0x5b; 16], 1, 1, 0, "another register")],
+            1,
+            &[1],
+            None,
+        ),
+        case(
+            "handover-fork",
+            "refused: FORK",
+            "key 1 hands the series over to key 2 and, from the same generation, to key 4",
+            &[handover(1, 2, 3), handover(1, 4, 3)],
+            3,
+            &[2],
+            None,
+        ),
+        case(
+            "handover-loop",
+            "refused: a loop",
+            "key 1 hands over to key 2 from 3, key 2 back to key 1 from 5",
+            &[handover(1, 2, 3), handover(2, 1, 5)],
+            5,
+            &[1],
+            None,
+        ),
+    ]
+}
+
+/// A succession vector has the witness vectors' shape.
+pub type SuccessionVector = WitnessVector;
+
+/// Runs a vector file from its header alone.
+pub fn check_file(file: &[u8]) -> Result<(), String> {
+    let split = file
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .ok_or("no empty line after the header")?;
+    let header = std::str::from_utf8(&file[..split]).map_err(|_| "header not UTF-8")?;
+    let (mut expect, mut archive, mut pinned, mut sequence, mut holder) =
+        (None, None, None, None, None);
+    let mut signers = Vec::new();
+    for line in header.lines() {
+        let (k, v) = line
+            .split_once(": ")
+            .ok_or(format!("header line {line:?}"))?;
+        let hex32 = |v: &str| hex::decode_array::<32>(v).ok_or(format!("{k}: not 64 hex"));
+        match k {
+            "expect" => expect = Some(v.to_owned()),
+            "archive" => archive = Some(hex::decode_array::<16>(v).ok_or("archive: not 32 hex")?),
+            "pinned" => pinned = Some(hex32(v)?),
+            "sequence" => sequence = Some(v.parse::<u64>().map_err(|_| "sequence")?),
+            "signer" => signers.push(hex32(v)?),
+            "holder" => holder = Some(hex32(v)?),
+            "comment" => {}
+            other => return Err(format!("unknown header key {other}")),
+        }
+    }
+    let (Some(archive), Some(pinned), Some(sequence)) = (archive, pinned, sequence) else {
+        return Err("archive, pinned and sequence are required".into());
+    };
+    let mut rest = &file[split + 2..];
+    let (mut handovers, mut revocations) = (Vec::new(), Vec::new());
+    let mut parsed: Result<(), String> = Ok(());
+    let mut n = 0;
+    while !rest.is_empty() {
+        n += 1;
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("no line feed after `statement`")?;
+        let len: usize = std::str::from_utf8(&rest[..nl])
+            .ok()
+            .and_then(|l| l.strip_prefix("statement "))
+            .and_then(|l| l.parse().ok())
+            .ok_or("a statement is not after `statement <length>`")?;
+        let body = rest
+            .get(nl + 1..nl + 1 + len)
+            .ok_or("a statement runs past the file")?;
+        rest = &rest[nl + 1 + len..];
+        let name = format!("statement {n}");
+        match Statement::parse(body, &name) {
+            Ok(Statement::Handover(h)) => handovers.push((h, name)),
+            Ok(Statement::Revocation(r)) => revocations.push((r, name)),
+            Err(e) if parsed.is_ok() => parsed = Err(e.to_string()),
+            Err(_) => {}
+        }
+    }
+    let got = parsed.and_then(|()| {
+        Succession::follow(archive, pinned, &handovers, &revocations)
+            .and_then(|s| s.admit(sequence, &signers))
+            .map_err(|e| e.to_string())
+    });
+    match (expect.as_deref(), got) {
+        (Some("success"), Ok(k)) if Some(k) == holder => Ok(()),
+        (Some("success"), Ok(k)) => Err(format!(
+            "admitted {}, expected {:?}",
+            hex::encode(&k),
+            holder.map(|h| hex::encode(&h))
+        )),
+        (Some(e), Err(msg)) if e.starts_with("refused: ") && msg.contains(&e[9..]) => Ok(()),
+        (e, got) => Err(format!("expected {e:?}, got {got:?}")),
+    }
+}
