@@ -27,11 +27,20 @@ pub const KEY: &str = "legation:puid";
 
 /// What `KEY` holds for an identification.
 pub fn value(id: &Identification) -> Vec<String> {
-    let release = format!("PRONOM {}", pronom::registry().release);
     match id.format {
-        Some(f) => vec![f.puid.clone(), id.basis.as_str().to_owned(), release],
-        None => vec![Basis::Unidentified.as_str().to_owned(), release],
+        Some(f) => vec![
+            f.puid.clone(),
+            id.basis.as_str().to_owned(),
+            release().to_owned(),
+        ],
+        None => unidentified(),
     }
+}
+
+/// The release the signatures come from (`PRONOM 109`), made once.
+fn release() -> &'static str {
+    static RELEASE: OnceLock<String> = OnceLock::new();
+    RELEASE.get_or_init(|| format!("PRONOM {}", pronom::registry().release))
 }
 
 /// Whether identification is turned off (`LEGATION_NO_IDENTIFY=1`).
@@ -44,7 +53,7 @@ fn off() -> bool {
 fn unidentified() -> Vec<String> {
     vec![
         Basis::Unidentified.as_str().to_owned(),
-        format!("PRONOM {}", pronom::registry().release),
+        release().to_owned(),
     ]
 }
 

@@ -545,21 +545,16 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
                 }
             }
         }
-        // The keyed hashes met so far, a bit each, so that a key met
-        // again costs one test (allocated only when a key is met).
-        let mut met: Option<Box<[u64; 1024]>> = None;
+        // The keyed hashes met so far, so that a key met again costs
+        // little: the first few in a list, then a bit each.
+        let mut met = Met::default();
         for w in std::iter::once(head).chain(tail) {
             for t in w.windows(3) {
                 let h = trigram(t[0], t[1], t[2]);
                 let (word, bit) = ((h >> 6) as usize, 1u64 << (h & 63));
-                if reg.key_bits[word] & bit == 0 {
+                if reg.key_bits[word] & bit == 0 || !met.first(h) {
                     continue;
                 }
-                let met = met.get_or_insert_with(|| Box::new([0; 1024]));
-                if met[word] & bit != 0 {
-                    continue;
-                }
-                met[word] |= bit;
                 for &i in reg.by_key.get(&h).map_or(&[][..], Vec::as_slice) {
                     if !run.try_signature(i) {
                         break 'keys;
@@ -686,6 +681,45 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
             .collect(),
         warning,
         cut_short: budget.exhausted,
+    }
+}
+
+/// The keyed hashes one identification has met. A small record meets a
+/// few (random bytes of 200 about three): they are kept in a list, and
+/// only a record that meets more gets a bit for each of the 65,536
+/// hashes (8 KiB, zeroed once), so that its test stays constant.
+#[derive(Default)]
+struct Met {
+    few: [u16; 16],
+    count: usize,
+    bits: Option<Box<[u64; 1024]>>,
+}
+
+impl Met {
+    /// Whether `h` is met for the first time (and notes it).
+    #[inline]
+    fn first(&mut self, h: u16) -> bool {
+        let (word, bit) = ((h >> 6) as usize, 1u64 << (h & 63));
+        if let Some(bits) = &mut self.bits {
+            let new = bits[word] & bit == 0;
+            bits[word] |= bit;
+            return new;
+        }
+        if self.few[..self.count].contains(&h) {
+            return false;
+        }
+        if self.count < self.few.len() {
+            self.few[self.count] = h;
+            self.count += 1;
+            return true;
+        }
+        let mut bits = Box::new([0u64; 1024]);
+        for &k in &self.few {
+            bits[(k >> 6) as usize] |= 1u64 << (k & 63);
+        }
+        bits[word] |= bit;
+        self.bits = Some(bits);
+        true
     }
 }
 
