@@ -62,47 +62,123 @@ impl Identity {
     }
 }
 
-/// An issuer's Ed25519 signing key. Zeroized when dropped; its `Debug`
-/// shows only the public key.
-pub struct IssuerKey(Zeroizing<[u8; 32]>);
+/// An issuer's signing key: an Ed25519 seed, and for a hybrid issuer
+/// (SPEC §27.4, format 2.2) an ML-DSA-65 seed too. Zeroized when dropped;
+/// its `Debug` shows only the public key. Sign with [`crate::pqsig::sign`]
+/// (every half) or [`crate::v2::head::sign_lines`].
+pub struct IssuerKey {
+    ed25519: Zeroizing<[u8; 32]>,
+    ml_dsa_65: Option<Zeroizing<[u8; 32]>>,
+}
 
 impl std::fmt::Debug for IssuerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "IssuerKey(secret <redacted>, public {})",
-            crate::hex::encode(&self.public())
+            "IssuerKey(secret <redacted>, public {}{})",
+            crate::hex::encode(&self.public()),
+            if self.ml_dsa_65.is_some() {
+                " and ML-DSA-65"
+            } else {
+                ""
+            }
         )
     }
 }
 
 impl From<Zeroizing<[u8; 32]>> for IssuerKey {
-    /// Takes a secret already held in a zeroizing array, without a plain copy.
+    /// Takes an Ed25519 secret already held in a zeroizing array, without
+    /// a plain copy.
     fn from(secret: Zeroizing<[u8; 32]>) -> Self {
-        IssuerKey(secret)
+        IssuerKey {
+            ed25519: secret,
+            ml_dsa_65: None,
+        }
     }
 }
 
 impl IssuerKey {
-    /// Draws a new signing key.
+    /// Draws a new Ed25519 signing key.
     pub fn generate(rng: &mut impl rand_core::CryptoRngCore) -> Self {
         let mut k = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(&mut k[..]);
-        IssuerKey(k)
+        IssuerKey::from(k)
     }
-    /// From raw bytes.
+    /// Draws a new hybrid signing key: Ed25519 and ML-DSA-65 seeds.
+    pub fn generate_hybrid(rng: &mut impl rand_core::CryptoRngCore) -> Self {
+        let mut k = Self::generate(rng);
+        let mut m = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(&mut m[..]);
+        k.ml_dsa_65 = Some(m);
+        k
+    }
+    /// From a raw Ed25519 seed.
     pub fn from_bytes(b: [u8; 32]) -> Self {
-        IssuerKey(Zeroizing::new(b))
+        IssuerKey::from(Zeroizing::new(b))
     }
-    /// The raw secret seed.
+    /// From raw seeds: Ed25519's, and ML-DSA-65's for a hybrid key.
+    pub fn from_seeds(ed25519: [u8; 32], ml_dsa_65: Option<[u8; 32]>) -> Self {
+        IssuerKey {
+            ed25519: Zeroizing::new(ed25519),
+            ml_dsa_65: ml_dsa_65.map(Zeroizing::new),
+        }
+    }
+    /// The raw Ed25519 secret seed.
     pub fn secret(&self) -> &[u8; 32] {
-        &self.0
+        &self.ed25519
     }
-    /// The matching public key.
+    /// The ML-DSA-65 seed of a hybrid key.
+    pub fn ml_dsa_seed(&self) -> Option<&[u8; 32]> {
+        self.ml_dsa_65.as_deref()
+    }
+    /// Whether the key also signs with ML-DSA-65.
+    pub fn is_hybrid(&self) -> bool {
+        self.ml_dsa_65.is_some()
+    }
+    /// The matching Ed25519 public key.
     pub fn public(&self) -> [u8; 32] {
-        ed25519_dalek::SigningKey::from_bytes(&self.0)
+        ed25519_dalek::SigningKey::from_bytes(&self.ed25519)
             .verifying_key()
             .to_bytes()
+    }
+    /// The whole public key: Ed25519, and ML-DSA-65 for a hybrid key
+    /// (expanding its seed costs an ML-DSA key generation, about 0.1 ms).
+    pub fn public_key(&self) -> crate::pqsig::IssuerPublic {
+        match &self.ml_dsa_65 {
+            None => crate::pqsig::IssuerPublic::ed25519(self.public()),
+            Some(m) => {
+                crate::pqsig::IssuerPublic::hybrid(self.public(), crate::pqsig::public_of(m))
+            }
+        }
+    }
+    /// Parses a secret key file: `legation-ed25519-secret` (64 hex digits)
+    /// or `legation-ed25519-mldsa65-secret` (128: the Ed25519 seed, then
+    /// the ML-DSA-65 seed); `path` names the file in errors.
+    pub fn from_key_file(text: &str, path: &str) -> Result<Self> {
+        if key_file_tag(text) == Some(crate::pqsig::ISSUER_SECRET) {
+            let k = parse_key_line::<64>(text, crate::pqsig::ISSUER_SECRET, path)?;
+            let mut ed = Zeroizing::new([0u8; 32]);
+            let mut m = Zeroizing::new([0u8; 32]);
+            ed.copy_from_slice(&k[..32]);
+            m.copy_from_slice(&k[32..]);
+            return Ok(IssuerKey {
+                ed25519: ed,
+                ml_dsa_65: Some(m),
+            });
+        }
+        parse_key_file(text, ISSUER_SECRET, path).map(IssuerKey::from)
+    }
+    /// The secret key file: a comment line and the key line.
+    pub fn to_key_file(&self, comment: &str) -> Zeroizing<String> {
+        match &self.ml_dsa_65 {
+            None => format_key_file(ISSUER_SECRET, &self.ed25519, comment),
+            Some(m) => {
+                let mut both = Zeroizing::new([0u8; 64]);
+                both[..32].copy_from_slice(&self.ed25519[..]);
+                both[32..].copy_from_slice(&m[..]);
+                format_key_file(crate::pqsig::ISSUER_SECRET, &both, comment)
+            }
+        }
     }
 }
 
@@ -126,13 +202,15 @@ pub fn format_key_file<const N: usize>(
 
 /// The tags a key file line may have; anything else on a key line is not
 /// repeated in errors, as it may be a key itself.
-const KNOWN_TAGS: [&str; 8] = [
+const KNOWN_TAGS: [&str; 10] = [
     RECIPIENT_PUBLIC,
     RECIPIENT_SECRET,
     crate::pq::RECIPIENT_PUBLIC,
     crate::pq::RECIPIENT_SECRET,
     ISSUER_PUBLIC,
     ISSUER_SECRET,
+    crate::pqsig::ISSUER_PUBLIC,
+    crate::pqsig::ISSUER_SECRET,
     crate::v2::witness::WITNESS_PUBLIC,
     crate::v2::witness::WITNESS_SECRET,
 ];

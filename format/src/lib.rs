@@ -93,6 +93,7 @@ pub mod manifest;
 pub mod media;
 pub mod pack;
 pub mod pq;
+pub mod pqsig;
 pub mod quorum;
 pub mod recovery;
 pub mod time;

@@ -274,6 +274,15 @@ impl<W: Write + Seek + Send, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
     /// Starts an archive: draws the data key, makes the key slots and
     /// writes the plain entries that come first.
     pub fn new(out: W, opts: WriterOptions, mut rng: R) -> Result<Self> {
+        // 1.x's manifest.sig holds one Ed25519 signature: signing with a
+        // hybrid key's half alone would not meet the key's pin.
+        if opts.issuer.as_ref().is_some_and(IssuerKey::is_hybrid) {
+            return Err(Error::invalid(
+                crate::SIGNATURE_ENTRY,
+                "a hybrid issuer key (Ed25519 + ML-DSA-65) signs format 2.x archives only \
+                 (SPEC §27.4): pack with --format 2.0",
+            ));
+        }
         let Keys {
             archive_id,
             data_key,

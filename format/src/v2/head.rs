@@ -31,6 +31,8 @@ pub const MAX_SIGNATURE_LINE: usize = 128 << 10;
 pub const MAX_SIGNATURES_BYTES: usize = 1 << 20;
 /// The one signature algorithm 2.0 defines.
 pub const ED25519: &str = "ed25519";
+/// The post-quantum half of a hybrid issuer (format 2.2, SPEC §27.4).
+pub use crate::pqsig::ML_DSA_65;
 
 /// The keys of the head's lines after the first, in their order.
 const KEYS: [&str; 9] = [
@@ -198,7 +200,8 @@ pub(crate) fn decimal(s: &str) -> Option<u64> {
 /// One line of `signatures`: a public key and its signature over the head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignatureLine {
-    /// The algorithm's name (`ed25519`; others are kept, not checked).
+    /// The algorithm's name (`ed25519`, `ml-dsa-65`; others are kept,
+    /// not checked).
     pub algorithm: String,
     /// The public key's bytes.
     pub public_key: Vec<u8>,
@@ -207,20 +210,19 @@ pub struct SignatureLine {
 }
 
 impl SignatureLine {
-    /// The signer's fingerprint ([`crate::crypto::fingerprint`]) for an
-    /// Ed25519 key; `None` for other algorithms.
+    /// The key's fingerprint ([`crate::crypto::fingerprint_of`]) for an
+    /// algorithm this code knows (Ed25519, ML-DSA-65); `None` for others.
     pub fn fingerprint(&self) -> Option<String> {
-        let key: &[u8; 32] = (self.algorithm == ED25519)
-            .then(|| self.public_key.as_slice().try_into().ok())
-            .flatten()?;
-        Some(crate::crypto::fingerprint(key))
+        crate::pqsig::known(&self.algorithm)
+            .then(|| crate::crypto::fingerprint_of(&self.public_key))
     }
 }
 
 /// Parses `signatures`: zero or more lines `<algorithm> <hex> <hex>\n`,
 /// strictly increasing by algorithm then key (so no key signs twice), at
 /// most [`MAX_SIGNATURES`] lines of at most [`MAX_SIGNATURE_LINE`] bytes.
-/// An `ed25519` line must carry a 32-byte key and a 64-byte signature;
+/// An `ed25519` line must carry a 32-byte key and a 64-byte signature,
+/// an `ml-dsa-65` line (2.2) a 1952-byte key and a 3309-byte signature;
 /// other algorithms are kept with whatever non-empty hex they carry.
 pub fn parse_signatures(bytes: &[u8]) -> Result<Vec<SignatureLine>> {
     let bad = |what: String| Error::invalid(super::SIGNATURES_ENTRY, what);
@@ -288,6 +290,19 @@ pub fn parse_signatures(bytes: &[u8]) -> Result<Vec<SignatureLine>> {
                 l.signature.len()
             )));
         }
+        if l.algorithm == ML_DSA_65
+            && (l.public_key.len() != crate::pqsig::PUBLIC_LEN
+                || l.signature.len() != crate::pqsig::SIGNATURE_LEN)
+        {
+            return Err(bad(format!(
+                "line {n}: an ml-dsa-65 line has a {}-byte key and a {}-byte signature, not {} \
+                 and {}",
+                crate::pqsig::PUBLIC_LEN,
+                crate::pqsig::SIGNATURE_LEN,
+                l.public_key.len(),
+                l.signature.len()
+            )));
+        }
         if let Some(prev) = out.last() {
             if (prev.algorithm.as_str(), &prev.public_key) >= (l.algorithm.as_str(), &l.public_key)
             {
@@ -331,7 +346,9 @@ pub fn signed_message(head: &[u8]) -> Vec<u8> {
     m
 }
 
-/// Signs a head's bytes with an issuer's key: an `ed25519` line.
+/// Signs a head's bytes with an issuer's Ed25519 key alone: an `ed25519`
+/// line. A writer signs with [`sign_lines`], which adds the `ml-dsa-65`
+/// line of a hybrid key.
 pub fn sign(issuer: &IssuerKey, head: &[u8]) -> SignatureLine {
     use ed25519_dalek::Signer;
     let key = ed25519_dalek::SigningKey::from_bytes(issuer.secret());
@@ -342,30 +359,20 @@ pub fn sign(issuer: &IssuerKey, head: &[u8]) -> SignatureLine {
     }
 }
 
+/// Signs a head's bytes with every half of an issuer's key
+/// ([`crate::pqsig::sign`] over [`signed_message`]): one line for an
+/// Ed25519 key, two for a hybrid one.
+pub fn sign_lines(issuer: &IssuerKey, head: &[u8]) -> Result<Vec<SignatureLine>> {
+    crate::pqsig::sign(issuer, &signed_message(head))
+}
+
 /// Verifies one line over a head's bytes: `Some(true)` when it holds,
 /// `Some(false)` when it does not, `None` for an algorithm this reader
 /// does not know. Ed25519 is verified with the strict rules 1.x uses
-/// (canonical S and encodings, no small-order key or R).
+/// (canonical S and encodings, no small-order key or R); ML-DSA-65 by
+/// FIPS 204 with an empty context.
 pub fn verify(line: &SignatureLine, head: &[u8]) -> Option<bool> {
-    if line.algorithm != ED25519 {
-        return None;
-    }
-    let (Ok(public), Ok(signature)) = (
-        <[u8; 32]>::try_from(line.public_key.as_slice()),
-        <[u8; 64]>::try_from(line.signature.as_slice()),
-    ) else {
-        return Some(false);
-    };
-    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&public) else {
-        return Some(false);
-    };
-    Some(
-        key.verify_strict(
-            &signed_message(head),
-            &ed25519_dalek::Signature::from_bytes(&signature),
-        )
-        .is_ok(),
-    )
+    crate::pqsig::verify_line(line, &signed_message(head))
 }
 
 /// The hash that chains generations: BLAKE3 of a head's bytes followed by
@@ -555,7 +562,7 @@ mod tests {
         };
         assert_eq!(verify(&short, &head), Some(false));
         let unknown = SignatureLine {
-            algorithm: "ml-dsa-65".into(),
+            algorithm: "slh-dsa-sha2-128s".into(),
             ..l.clone()
         };
         assert_eq!(verify(&unknown, &head), None);

@@ -351,15 +351,17 @@ impl Proof {
                         l.algorithm
                     )))
                 }
-                Some(true) => {
-                    if l.algorithm == head::ED25519
-                        && pinned.is_some_and(|p| p[..] == l.public_key[..])
-                    {
-                        pinned_found = true;
-                    }
-                    signers.push(who);
-                }
+                Some(true) => signers.push(who),
             }
+        }
+        // Every line of a known algorithm verified (a failure returned
+        // above); a hybrid pin needs both of its halves among them.
+        let verified = lines
+            .iter()
+            .filter(|l| crate::pqsig::known(&l.algorithm))
+            .map(|l| (l.algorithm.as_str(), &l.public_key[..]));
+        if let Some(p) = pinned {
+            pinned_found = crate::pqsig::pin_met(p, verified);
         }
         if signers.is_empty() {
             return Err(bad(format!(
@@ -633,21 +635,53 @@ mod tests {
         assert!(good().check_digest(None, Some(d.finish())).is_err());
     }
 
+    /// A proof of a hybrid-signed head (SPEC §27.4): a hybrid pin needs
+    /// both lines, a flipped ML-DSA-65 signature is named.
+    #[test]
+    fn hybrid_signatures_and_pins() {
+        let hybrid = IssuerKey::from_seeds([0x22; 32], Some([0x44; 32]));
+        let mut p = good();
+        let lines = head::sign_lines(&hybrid, &p.head).unwrap();
+        p.signatures = head::signatures_to_bytes(&lines);
+        let pin = hybrid.public_key().pin();
+        let c = Proof::parse(&p.to_bytes())
+            .unwrap()
+            .check(Some(&pin), None)
+            .unwrap();
+        assert!(c.pinned);
+        assert_eq!(c.signers.len(), 2);
+        // The Ed25519 half alone pins too; the ML-DSA-65 line stripped
+        // does not meet the hybrid pin.
+        assert!(Proof::parse(&p.to_bytes())
+            .unwrap()
+            .check(Some(&hybrid.public()), None)
+            .is_ok());
+        let mut stripped = p.clone();
+        stripped.signatures = head::signatures_to_bytes(&lines[..1]);
+        assert!(refusal(&stripped, Some(&pin), None).contains("not signed by the pinned issuer"));
+        let mut flipped = lines.clone();
+        flipped[1].signature[0] ^= 1;
+        let mut bad = p.clone();
+        bad.signatures = head::signatures_to_bytes(&flipped);
+        let e = refusal(&bad, None, None);
+        assert!(e.contains("the ml-dsa-65 signature of"), "{e}");
+    }
+
     #[test]
     fn unknown_signatures_are_kept_but_do_not_sign() {
         let mut p = good();
         let mut lines = head::parse_signatures(&p.signatures).unwrap();
         lines.push(head::SignatureLine {
-            algorithm: "ml-dsa-65".into(),
-            public_key: vec![1; 1952],
-            signature: vec![2; 3309],
+            algorithm: "slh-dsa-sha2-128s".into(),
+            public_key: vec![1; 32],
+            signature: vec![2; 7856],
         });
         p.signatures = head::signatures_to_bytes(&lines);
         let c = Proof::parse(&p.to_bytes())
             .unwrap()
             .check(None, None)
             .unwrap();
-        assert_eq!(c.unknown_signatures, ["ml-dsa-65"]);
+        assert_eq!(c.unknown_signatures, ["slh-dsa-sha2-128s"]);
         assert_eq!(c.signers.len(), 1);
         lines.remove(0);
         p.signatures = head::signatures_to_bytes(&lines);

@@ -39,9 +39,9 @@ pub struct Public {
     pub archive_id: [u8; 16],
     /// Creation time, RFC 3339 UTC.
     pub created: String,
-    /// The issuers' public keys (possibly none: an unsigned archive).
-    #[serde(deserialize_with = "known_issuers")]
-    pub issuers: Vec<Issuer>,
+    /// The issuers' public keys (possibly none: an unsigned archive):
+    /// Ed25519 keys, and (2.2) the ML-DSA-65 halves of hybrid issuers.
+    pub issuers: Issuers,
     /// Commitment to the data key ([`crate::crypto::DataKey::commitment`]).
     #[serde(with = "crate::hex::array")]
     pub key_commitment: [u8; 32],
@@ -75,29 +75,127 @@ pub struct Catalog {
     pub page_records: u64,
 }
 
+/// The `issuers` member: the `ed25519` items (reached as a
+/// `Vec<Issuer>` through `Deref`, as 2.0 code reads them) and the
+/// `ml-dsa-65` items of hybrid issuers (SPEC §27.4, format 2.2). Items of
+/// other algorithms are skipped when read and so not written again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Issuers {
+    /// The Ed25519 issuers, in the document's order.
+    pub ed25519: Vec<Issuer>,
+    /// The ML-DSA-65 public keys, in the document's order, each
+    /// [`crate::pqsig::PUBLIC_LEN`] bytes.
+    pub ml_dsa_65: Vec<Vec<u8>>,
+}
+
+impl std::ops::Deref for Issuers {
+    type Target = Vec<Issuer>;
+    fn deref(&self) -> &Vec<Issuer> {
+        &self.ed25519
+    }
+}
+
+impl std::ops::DerefMut for Issuers {
+    fn deref_mut(&mut self) -> &mut Vec<Issuer> {
+        &mut self.ed25519
+    }
+}
+
+impl From<Vec<Issuer>> for Issuers {
+    fn from(ed25519: Vec<Issuer>) -> Self {
+        Issuers {
+            ed25519,
+            ml_dsa_65: Vec::new(),
+        }
+    }
+}
+
+impl Issuers {
+    /// The items for these signing keys: each key's Ed25519 half, then the
+    /// ML-DSA-65 halves of the hybrid ones.
+    pub fn of_keys<'a>(keys: impl IntoIterator<Item = &'a crate::keys::IssuerKey>) -> Self {
+        let mut out = Issuers::default();
+        for k in keys {
+            out.ed25519.push(Issuer {
+                algorithm: crate::v2::head::ED25519.into(),
+                public_key: k.public(),
+            });
+            if let Some(seed) = k.ml_dsa_seed() {
+                out.ml_dsa_65.push(crate::pqsig::public_of(seed).to_vec());
+            }
+        }
+        out
+    }
+
+    /// Whether nobody signs: no item of an algorithm this code knows.
+    pub fn none(&self) -> bool {
+        self.ed25519.is_empty() && self.ml_dsa_65.is_empty()
+    }
+
+    /// Every (algorithm, key) pair, Ed25519 first.
+    pub fn all(&self) -> impl Iterator<Item = (&'static str, &[u8])> + Clone {
+        self.ed25519
+            .iter()
+            .map(|i| (crate::v2::head::ED25519, &i.public_key[..]))
+            .chain(
+                self.ml_dsa_65
+                    .iter()
+                    .map(|k| (crate::pqsig::ML_DSA_65, &k[..])),
+            )
+    }
+}
+
 /// An issuer item as written: an algorithm and a key.
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct AnyIssuer {
     algorithm: String,
     public_key: String,
 }
 
-/// Keeps the `ed25519` issuers (whose keys must be 64 lowercase hex
-/// digits) and skips those of algorithms this reader does not know.
-fn known_issuers<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Issuer>, D::Error> {
-    use serde::de::Error as _;
-    let all = Vec::<AnyIssuer>::deserialize(d)?;
-    let mut out = Vec::new();
-    for i in all.into_iter().filter(|i| i.algorithm == "ed25519") {
-        let public_key = crate::hex::decode_array(&i.public_key).ok_or_else(|| {
-            D::Error::custom("an ed25519 issuer key is not 64 lowercase hex digits")
-        })?;
-        out.push(Issuer {
-            algorithm: i.algorithm,
-            public_key,
-        });
+impl Serialize for Issuers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let items: Vec<AnyIssuer> = self
+            .all()
+            .map(|(algorithm, key)| AnyIssuer {
+                algorithm: algorithm.into(),
+                public_key: crate::hex::encode(key),
+            })
+            .collect();
+        items.serialize(s)
     }
-    Ok(out)
+}
+
+impl<'de> Deserialize<'de> for Issuers {
+    /// Keeps the `ed25519` issuers (whose keys must be 64 lowercase hex
+    /// digits) and the `ml-dsa-65` ones (3904), and skips those of
+    /// algorithms this reader does not know.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let all = Vec::<AnyIssuer>::deserialize(d)?;
+        let mut out = Issuers::default();
+        for i in all {
+            if i.algorithm == crate::v2::head::ED25519 {
+                let public_key = crate::hex::decode_array(&i.public_key).ok_or_else(|| {
+                    D::Error::custom("an ed25519 issuer key is not 64 lowercase hex digits")
+                })?;
+                out.ed25519.push(Issuer {
+                    algorithm: i.algorithm,
+                    public_key,
+                });
+            } else if i.algorithm == crate::pqsig::ML_DSA_65 {
+                let key = crate::hex::decode(&i.public_key)
+                    .filter(|k| k.len() == crate::pqsig::PUBLIC_LEN)
+                    .ok_or_else(|| {
+                        D::Error::custom(format!(
+                            "an ml-dsa-65 issuer key is not {} lowercase hex digits",
+                            2 * crate::pqsig::PUBLIC_LEN
+                        ))
+                    })?;
+                out.ml_dsa_65.push(key);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// A version part in its one spelling: `0`, or 1-9 then digits.
@@ -184,7 +282,7 @@ impl Public {
             )));
         }
         let mut keys = std::collections::HashSet::new();
-        if !p.issuers.iter().all(|i| keys.insert(i.public_key)) {
+        if !p.issuers.all().all(|k| keys.insert(k)) {
             return Err(bad("an issuer is listed twice".into()));
         }
         let mut entries = std::collections::HashSet::new();
@@ -241,7 +339,8 @@ mod tests {
             issuers: vec![Issuer {
                 algorithm: "ed25519".into(),
                 public_key: [0x22; 32],
-            }],
+            }]
+            .into(),
             key_commitment: [0x33; 32],
             key_slots: vec![
                 KeySlot::X25519 {
@@ -342,7 +441,7 @@ mod tests {
             )
             .replace(
                 r#""issuers":["#,
-                r#""issuers":[{"algorithm":"ml-dsa-65","public_key":"abcd"},"#,
+                r#""issuers":[{"algorithm":"slh-dsa-sha2-128s","public_key":"abcd"},"#,
             );
         let p = Public::parse(later.as_bytes()).unwrap();
         assert_eq!(p.version, "2.13");

@@ -244,7 +244,10 @@ pub fn rekey_tail(
     }
     head_new.entries = *blake3::hash(&table).as_bytes();
     let head_bytes = head_new.to_bytes();
-    let lines: Vec<_> = signers.iter().map(|k| head::sign(k, &head_bytes)).collect();
+    let mut lines = Vec::new();
+    for k in signers {
+        lines.extend(head::sign_lines(k, &head_bytes)?);
+    }
     let signatures = head::signatures_to_bytes(&lines);
     let offset = old.entries[listed - 1].offset;
     let mut tail = Tail {
@@ -364,15 +367,17 @@ fn check_signers(raw: &[u8], facts: &public::Public, signers: &[IssuerKey]) -> R
         .into_iter()
         .flatten()
         .filter_map(|i| i.get("algorithm").and_then(|a| a.as_str()))
-        .find(|a| *a != head::ED25519);
+        .find(|a| !crate::pqsig::known(a));
     if let Some(a) = other {
         return Err(bad(
             SIGNATURES_ENTRY,
             format!("an issuer signs with {a:?}, which this version cannot sign for"),
         ));
     }
-    let mut want: Vec<[u8; 32]> = facts.issuers.iter().map(|i| i.public_key).collect();
-    let mut have: Vec<[u8; 32]> = signers.iter().map(|k| k.public()).collect();
+    // Every half of every key: a hybrid issuer's ML-DSA-65 key too.
+    let mut want: Vec<(&str, &[u8])> = facts.issuers.all().collect();
+    let keys = public::Issuers::of_keys(signers);
+    let mut have: Vec<(&str, &[u8])> = keys.all().collect();
     want.sort_unstable();
     have.sort_unstable();
     have.dedup();
@@ -382,7 +387,10 @@ fn check_signers(raw: &[u8], facts: &public::Public, signers: &[IssuerKey]) -> R
              nothing"
                 .to_string()
         } else {
-            let fp: Vec<String> = want.iter().map(crate::crypto::fingerprint).collect();
+            let fp: Vec<String> = want
+                .iter()
+                .map(|(a, k)| format!("{a} {}", crate::crypto::fingerprint_of(k)))
+                .collect();
             format!(
                 "a re-keyed generation is signed by exactly the archive's issuers ({}), each \
                  signing key given once",

@@ -1025,7 +1025,10 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
         head.entries = *blake3::hash(&table).as_bytes();
         let head = head.to_bytes();
         self.out.plain(HEAD_ENTRY, &head)?;
-        let signatures: Vec<_> = self.issuer.iter().map(|k| head::sign(k, &head)).collect();
+        let signatures = match &self.issuer {
+            Some(k) => head::sign_lines(k, &head)?,
+            None => Vec::new(),
+        };
         self.out
             .plain(SIGNATURES_ENTRY, &head::signatures_to_bytes(&signatures))?;
         self.write_directory()?;
@@ -1248,14 +1251,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> ArchiveWriter<W, R> {
             version: crate::v2::version_for(&self.decoders, false).into(),
             archive_id: self.archive_id,
             created: crate::time::format_rfc3339(self.created),
-            issuers: self
-                .issuer
-                .iter()
-                .map(|k| manifest::Issuer {
-                    algorithm: head::ED25519.into(),
-                    public_key: k.public(),
-                })
-                .collect(),
+            issuers: public::Issuers::of_keys(&self.issuer),
             key_commitment: self.data_key.commitment(&self.archive_id),
             key_slots: std::mem::take(&mut self.key_slots),
             chunk_size: CHUNK_SIZE as u64,

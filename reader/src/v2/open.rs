@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use legation_format::container::Entry;
 use legation_format::manifest::{CatalogRef, Issuer, Manifest, ManifestEntry};
+use legation_format::pqsig;
 use legation_format::recovery::{self, TailRecovery};
 use legation_format::v2::{self, entries as table, head, public};
 
@@ -407,10 +408,10 @@ pub(crate) fn signer_of(
     pinned: Option<&[u8; 32]>,
 ) -> Result<Signer> {
     let issuers = &public.issuers;
-    // Every Ed25519 line verifies and is an issuer's, and every
-    // Ed25519 issuer has one (lines of algorithms this reader does not
-    // know are skipped, as are such issuers).
-    let known = |alg: &str| alg == head::ED25519;
+    // Every line of a known algorithm (Ed25519, and 2.2's ML-DSA-65)
+    // verifies and is an issuer's, and every such issuer has one (lines
+    // of algorithms this reader does not know are skipped, as are such
+    // issuers: `Issuers` keeps none).
     let mut signed = 0usize;
     for line in sigs {
         match head::verify(line, head_bytes) {
@@ -419,42 +420,55 @@ pub(crate) fn signer_of(
             Some(true) => {}
         }
         if !issuers
-            .iter()
-            .any(|i| i.algorithm == line.algorithm && i.public_key[..] == line.public_key[..])
+            .all()
+            .any(|(a, k)| a == line.algorithm && k == &line.public_key[..])
         {
             return Err(Error::BadSignature);
         }
         signed += 1;
     }
-    if signed != issuers.iter().filter(|i| known(&i.algorithm)).count() {
+    // Lines are unique by algorithm and key (the parser refuses a
+    // repeat), so equal counts mean every issuer signed: an ML-DSA-65
+    // line stripped from a hybrid archive fails here.
+    if signed != issuers.all().count() {
         return Err(Error::BadSignature);
     }
-    let signer = |k: &[u8; 32]| Signer::Valid {
-        public_key: *k,
-        fingerprint: legation_format::crypto::fingerprint(k),
-    };
-    let mut valid = issuers.iter().filter(|i| known(&i.algorithm));
-    let Some(first) = valid.next() else {
+    let fingerprint = legation_format::crypto::fingerprint;
+    let Some(first) = issuers.first().map(|i| i.public_key) else {
         return match pinned {
             Some(p) => Err(Error::Unsigned {
-                expected: legation_format::crypto::fingerprint(p),
+                expected: fingerprint(p),
             }),
-            None => Ok(Signer::Unsigned),
+            None if issuers.none() => Ok(Signer::Unsigned),
+            // Only ML-DSA-65 issuers: 2.2 writes none such; nothing to pin.
+            None => Err(Error::BadSignature),
         };
     };
-    let first = first.public_key;
-    match pinned {
-        None => Ok(signer(&first)),
-        Some(p)
-            if issuers
+    let shown = pqsig::signer_fingerprint(issuers.all()).unwrap_or_else(|| fingerprint(&first));
+    let Some(p) = pinned else {
+        return Ok(Signer::Valid {
+            public_key: first,
+            fingerprint: shown,
+        });
+    };
+    // An Ed25519 pin is met by its key; a hybrid pin (SPEC §27.4) by an
+    // Ed25519 issuer and an ML-DSA-65 issuer whose id it is, never by an
+    // Ed25519 key alone (an id is no point).
+    let met_by = issuers.iter().map(|i| i.public_key).find(|e| {
+        e == p
+            || issuers
+                .ml_dsa_65
                 .iter()
-                .any(|i| known(&i.algorithm) && &i.public_key == p) =>
-        {
-            Ok(signer(p))
-        }
-        Some(p) => Err(Error::WrongIssuer {
-            expected: legation_format::crypto::fingerprint(p),
-            found: legation_format::crypto::fingerprint(&first),
+                .any(|m| pqsig::hybrid_id(e, m) == *p)
+    });
+    match met_by {
+        Some(e) => Ok(Signer::Valid {
+            public_key: e,
+            fingerprint: fingerprint(p),
+        }),
+        None => Err(Error::WrongIssuer {
+            expected: fingerprint(p),
+            found: shown,
         }),
     }
 }

@@ -268,6 +268,22 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
                      issuers, SPEC §33.6)",
                 ));
             }
+            // A hybrid series keeps its ML-DSA-65 halves (SPEC §27.4): an
+            // Ed25519 key alone would drop them, a hybrid key add one.
+            let theirs = &prev.public.issuers.ml_dsa_65;
+            let ours = k.ml_dsa_seed().map(|s| crate::pqsig::public_of(s).to_vec());
+            if ours.as_ref().map_or(!theirs.is_empty(), |m| !theirs.contains(m)) {
+                return Err(Error::invalid(
+                    PUBLIC_ENTRY,
+                    if ours.is_none() {
+                        "the series is also signed with ML-DSA-65: its next generation needs \
+                         the hybrid issuer key (keygen issuer --pq), not its Ed25519 half alone"
+                    } else {
+                        "the signing key's ML-DSA-65 half is not one of the series' issuers \
+                         (a series keeps its issuers, SPEC §33.6)"
+                    },
+                ));
+            }
         } else if !prev.public.issuers.is_empty() {
             return Err(Error::invalid(
                 PUBLIC_ENTRY,
