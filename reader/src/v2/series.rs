@@ -19,12 +19,15 @@ use legation_format::v2::index::{Changes, Index, RunPage, SeriesBundle, SeriesIn
 use legation_format::v2::page::{self, Record, SeriesItem, Tables};
 use legation_format::v2::series::{self, Chain, Generation, SeriesError};
 use legation_format::v2::writer::update::{Previous, UpdateTarget};
-use legation_format::v2::{self, head, tree, PAGE_RECORDS};
+use legation_format::v2::{self, head};
 use zeroize::Zeroizing;
 
 use crate::source::FileSource;
 use crate::unlocked::Key;
 use crate::{Archive, Error, Result};
+
+mod check;
+pub use check::{GenerationCheck, NOT_RENDERED_KEPT};
 
 /// One generation file found, opened (its public tail read).
 pub struct GenerationFile {
@@ -376,6 +379,20 @@ impl Series {
         let key = own.archive.data_key_with(keys, &mut |_, _| false)?;
         Unlocked::open(self, files, key)
     }
+
+    /// Opens generation `sequence` with a data key found elsewhere (a
+    /// viewer derives it away from its window, or carries it from another
+    /// generation of the series), checked against the generation's key
+    /// commitment first.
+    pub fn unlock_with_data_key(&self, sequence: u64, key: DataKey) -> Result<Unlocked<'_>> {
+        let files = self.files_of(sequence).map_err(series_error)?;
+        let m = files[&sequence].archive.manifest();
+        if blake3::Hash::from(key.commitment(&m.archive_id)) != blake3::Hash::from(m.key_commitment)
+        {
+            return Err(Error::KeyCommitment { slot: 0 }.for_v2());
+        }
+        Unlocked::open(self, files, key)
+    }
 }
 
 /// A splice error as a reader error (a fixity failure).
@@ -612,6 +629,15 @@ impl<'a> Unlocked<'a> {
             base,
             overlay_items: self.overlay_items,
         }
+    }
+
+    /// The generation whose file stores bundle `bundle` (an index into
+    /// the generation's list, as a record's place names it).
+    pub fn bundle_generation(&self, bundle: u64) -> Option<u64> {
+        usize::try_from(bundle)
+            .ok()
+            .and_then(|b| self.bundles.get(b))
+            .map(|b| b.generation)
     }
 
     /// The number of runs (1 for a self-contained generation).
@@ -863,84 +889,10 @@ impl<'a> Unlocked<'a> {
         Ok(v)
     }
 
-    /// Content verification of the generation (SPEC §33.7): every page of
-    /// every run decrypts, parses and matches its line; merged, the live
-    /// records number the head's `records` and sum to its `bytes`; every
-    /// logical page root (against the index, series form) and the
-    /// records root (against the head); every base page's `live`; every
-    /// live record's bytes. Problems as lines; empty when all pass.
+    /// Content verification of the generation alone (SPEC §33.7; see
+    /// [`Unlocked::check`]). Problems as lines; empty when all pass.
     pub fn verify_content(&self, progress: &mut dyn FnMut(u64, u64)) -> Vec<String> {
-        let mut problems = Vec::new();
-        let (mut n, mut bytes) = (0u64, 0u64);
-        let mut leaves = Vec::with_capacity(PAGE_RECORDS);
-        let mut roots = Vec::new();
-        let base = self.runs.len() - 1;
-        let mut live_in_base = vec![0u64; self.runs[base].len()];
-        for row in self.merge() {
-            let row = match row {
-                Ok(r) => r,
-                Err(e) => {
-                    problems.push(e.to_string());
-                    return problems;
-                }
-            };
-            if let Some(k) = row.base_page {
-                if row.live().is_some() {
-                    live_in_base[k] += 1;
-                }
-            }
-            let Some((rec, place)) = row.live() else {
-                continue;
-            };
-            let salt = tree::record_salt(&self.key, &self.archive_id, &rec.path);
-            match rec.leaf(&salt) {
-                Ok(l) => leaves.push(tree::leaf_hash(&l)),
-                Err(e) => problems.push(format!("{}: {e}", rec.path)),
-            }
-            if leaves.len() == PAGE_RECORDS {
-                roots.push(tree::root(&leaves));
-                leaves.clear();
-            }
-            n += 1;
-            bytes += rec.size;
-            if let Err(e) = self.copy_record(&rec, place, &mut std::io::sink()) {
-                problems.push(e.to_string());
-            }
-            progress(n, self.head.records);
-        }
-        if !leaves.is_empty() {
-            roots.push(tree::root(&leaves));
-        }
-        if n != self.head.records || bytes != self.head.bytes {
-            problems.push(format!(
-                "head: counts {} records of {} bytes, the catalog holds {n} of {bytes}",
-                self.head.records, self.head.bytes
-            ));
-        }
-        if let Some(want) = &self.roots {
-            if let Some(k) = (0..want.len().max(roots.len())).find(|&k| want.get(k) != roots.get(k))
-            {
-                problems.push(format!(
-                    "c/index: logical page root {k} differs from its records'"
-                ));
-            }
-            for (k, (p, live)) in self.runs[base].iter().zip(&live_in_base).enumerate() {
-                if p.live != Some(*live) {
-                    problems.push(format!(
-                        "c/index: base page {k} says {} live records, {live} are",
-                        p.live.unwrap_or_default()
-                    ));
-                }
-            }
-        }
-        let mut top = tree::RootBuilder::new();
-        for r in &roots {
-            top.push(tree::leaf_hash(r));
-        }
-        if top.root() != self.head.records_root {
-            problems.push("head: records-root differs from the records' tree".into());
-        }
-        problems
+        self.check(None, None, progress).problems
     }
 }
 
@@ -1669,5 +1621,109 @@ mod tests {
         let s = Series::find(&[g2]).unwrap();
         let e = s.unlock(2, &keys()).err().unwrap().to_string();
         assert!(e.contains("generation 0"), "{e}");
+    }
+
+    /// Paths of `older` whose record (path and version) `newer` does not
+    /// hold: the records whose stored bytes the older generation's check
+    /// reads itself.
+    fn own(older: &BTreeMap<String, u32>, newer: &BTreeMap<String, u32>) -> u64 {
+        older
+            .iter()
+            .filter(|(p, v)| newer.get(*p) != Some(v))
+            .count() as u64
+    }
+
+    #[test]
+    fn every_generation_is_checked_each_stored_record_read_once() {
+        let d = Dir::new("check-all");
+        let g0: BTreeMap<String, u32> = (0..9000).map(|i| (format!("r/{i:05}"), 0)).collect();
+        let f = |n: u64| d.0.join(format!("reg.{n:08}.lgn"));
+        first(&f(0), &g0);
+        let mut g1 = g0.clone();
+        for i in (0..9000).step_by(300) {
+            g1.insert(format!("r/{i:05}"), 1);
+        }
+        for i in (5..9000).step_by(900) {
+            g1.remove(&format!("r/{i:05}"));
+        }
+        next(&f(0), &f(1), &g1, false, 4);
+        let mut g2 = g1.clone();
+        g2.insert("r/00007".into(), 2);
+        g2.insert("r/09999".into(), 2);
+        next(&f(1), &f(2), &g2, true, 5);
+        let s = Series::find(&[f(0)]).unwrap();
+        let checks = s.check_generations(&keys(), None, &mut |_, _, _| {});
+        let seqs: Vec<u64> = checks.iter().map(|c| c.sequence).collect();
+        assert_eq!(seqs, [2, 1, 0]);
+        assert!(checks.iter().all(GenerationCheck::ok), "{checks:?}");
+        let read: Vec<u64> = checks.iter().map(|c| c.records_read).collect();
+        assert_eq!(read, [g2.len() as u64, own(&g1, &g2), own(&g0, &g1)]);
+        assert_eq!(read, [8991, 1, 40]);
+        let records: Vec<u64> = checks.iter().map(|c| c.records).collect();
+        assert_eq!(records, [g2.len(), g1.len(), g0.len()].map(|n| n as u64));
+
+        // A key that opens none: each generation said not checked.
+        let other = vec![Key::Identity(Identity::generate(&mut rng(9)))];
+        let none = s.check_generations(&other, None, &mut |_, _, _| {});
+        assert!(none.iter().all(|c| c
+            .not_checked
+            .as_deref()
+            .is_some_and(|w| w.contains("no key given opens it"))
+            && c.problems.is_empty()));
+
+        // The first chunk of generation 0's first bundle damaged: each
+        // generation names the records of that chunk it reads itself
+        // (generation 0 its version of r/00000, generation 1 its version
+        // of r/00007, both replaced later; generation 2 every record there
+        // it holds), never a record another generation read.
+        let at = s
+            .file(0)
+            .unwrap()
+            .archive
+            .entry(&v2::bundle_entry(0))
+            .unwrap()
+            .data_offset()
+            + 40;
+        let mut bytes = std::fs::read(f(0)).unwrap();
+        bytes[at as usize] ^= 1;
+        std::fs::write(f(0), &bytes).unwrap();
+        let s = Series::find(&[f(2)]).unwrap();
+        let checks = s.check_generations(&keys(), None, &mut |_, _, _| {});
+        let named = |c: &GenerationCheck, p: &str| c.problems.iter().any(|x| x.contains(p));
+        assert!(named(&checks[2], "r/00000") && !named(&checks[2], "r/00001"));
+        assert!(named(&checks[1], "r/00007") && !named(&checks[1], "r/00000"));
+        assert!(named(&checks[0], "r/00001") && !named(&checks[0], "r/00007"));
+    }
+
+    #[cfg(feature = "wasmtime")]
+    #[test]
+    fn a_view_is_re_rendered_with_the_decoder_its_generation_names() {
+        let d = Dir::new("check-render");
+        let a = legation_format::manifest::decoder_entry(blake3::hash(&module("a")).as_bytes());
+        let mut w = writer();
+        w.add_decoder(&module("a"), desc("a"), false).unwrap();
+        let mut m = meta_naming("r/1", &a);
+        m.render = Some(legation_format::catalog::Render::Rendered {
+            blake3: [7; 32],
+            pages: 0,
+        });
+        w.add_record(m, RecordSource::Bytes(b"one")).unwrap();
+        w.add_record(meta("r/2"), RecordSource::Bytes(b"two"))
+            .unwrap();
+        let g0 = d.0.join("s.00000000.lgn");
+        std::fs::write(&g0, w.finish().unwrap().into_inner()).unwrap();
+        let s = Series::find(&[g0]).unwrap();
+        let host = crate::decode::Host::native();
+        let checks = s.check_generations(&keys(), Some(&host), &mut |_, _, _| {});
+        // The module has no code: its view cannot be made again, and the
+        // record is named; the record without a view is not rendered.
+        let c = &checks[0];
+        assert!(c.render && c.render_failed == 1 && c.rendered == 0, "{c:?}");
+        assert_eq!(c.records_read, 2);
+        assert!(
+            c.problems.len() == 1 && c.problems[0].starts_with("r/1: decoder "),
+            "{:?}",
+            c.problems
+        );
     }
 }
