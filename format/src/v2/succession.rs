@@ -887,7 +887,7 @@ impl Succession {
             found: if signers.is_empty() {
                 "nobody".into()
             } else {
-                signers.iter().map(|k| fp(k)).collect::<Vec<_>>().join(", ")
+                signers.iter().map(fp).collect::<Vec<_>>().join(", ")
             },
             pinned: fp(&self.tenures[0].key),
         })
