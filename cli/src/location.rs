@@ -50,6 +50,11 @@ pub fn enable_stats() {
     STATS.store(true, Ordering::Relaxed);
 }
 
+/// Whether `--stats` was given.
+pub fn stats_enabled() -> bool {
+    STATS.load(Ordering::Relaxed)
+}
+
 /// Prints, to standard error, the bytes and requests each remote archive
 /// took (with `--stats`), and how much of it was fetched a second time:
 /// `stats: URL: fetched B bytes of SIZE in R requests; T bytes fetched

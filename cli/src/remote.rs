@@ -161,6 +161,21 @@ fn push_file(
         }
     );
     println!("sent:     {} this time", output::size(report.bytes_sent));
+    if report.bytes_copied > 0 {
+        println!(
+            "copied:   {} on the store from the copy pushed before (unchanged since)",
+            output::size(report.bytes_copied)
+        );
+    }
+    if crate::location::stats_enabled() {
+        eprintln!(
+            "stats: push {url}: sent {} bytes, copied {} bytes on the store, of {} in {} parts",
+            report.bytes_sent, report.bytes_copied, report.size, report.parts
+        );
+    }
+    if let Some(why) = &report.copy_refused {
+        println!("note:     the store did not copy the unchanged ranges ({why}): sent them all");
+    }
     audit_remote(url, pinned, Some(&local))
 }
 

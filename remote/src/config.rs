@@ -73,7 +73,7 @@ pub fn connect(url: &Url) -> Result<Store> {
 
 /// The settings, each from the first place that has it: the variables,
 /// then the profile's credentials file, then its config file.
-fn settings(url: &Url) -> Result<HashMap<String, String>> {
+pub(crate) fn settings(url: &Url) -> Result<HashMap<String, String>> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut s = HashMap::new();
     for (name, vars) in [

@@ -13,6 +13,7 @@
 
 mod cache;
 mod config;
+mod delta;
 mod source;
 mod transfer;
 
@@ -22,6 +23,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use cache::Traffic;
 pub use config::connect;
+pub use delta::record_path;
 pub use source::S3Source;
 pub use transfer::{presign, pull, push, PushOptions, PushReport};
 
@@ -65,6 +67,15 @@ pub enum Error {
         path: String,
         /// The error.
         source: std::io::Error,
+    },
+    /// A range of the object pushed before could not be copied into the
+    /// new upload on the store.
+    #[error("{url}: {message}")]
+    Copy {
+        /// The object's URL.
+        url: String,
+        /// What the store answered.
+        message: String,
     },
     /// The push's saved state does not fit this push.
     #[error("{0}")]

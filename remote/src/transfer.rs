@@ -12,6 +12,7 @@ use object_store::signer::Signer;
 use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
+use crate::delta::{self, Piece};
 use crate::{connect, runtime, Error, Result, S3Source, Store, Url};
 
 /// How a push goes.
@@ -56,6 +57,12 @@ pub struct PushReport {
     pub parts_resumed: usize,
     /// Bytes sent by this run.
     pub bytes_sent: u64,
+    /// Bytes this run had the store copy from the object pushed before
+    /// (ranges that did not change since, `ARCHIVE.pushed.json`).
+    pub bytes_copied: u64,
+    /// Why copying on the store was given up for sending everything (a
+    /// store without `UploadPartCopy`, the object replaced meanwhile).
+    pub copy_refused: Option<String>,
     /// Whether an unfinished push of a different file was abandoned.
     pub restarted: bool,
 }
@@ -70,6 +77,13 @@ struct State {
     upload_id: String,
     /// Part number (from 0) -> the store's id for it (ETag).
     done: std::collections::BTreeMap<usize, String>,
+    /// The parts (none in a state file of an older `legation`: parts of
+    /// `part_size`, all sent).
+    #[serde(default)]
+    plan: Vec<Piece>,
+    /// The ETag of the object the copied parts come from.
+    #[serde(default)]
+    source_etag: Option<String>,
 }
 
 impl State {
@@ -118,14 +132,17 @@ fn state_path(local: &Path, opts: &PushOptions) -> PathBuf {
 /// upload (its id and the parts sent) is saved after every part, so a run
 /// after an interruption sends only what is missing; the object appears
 /// on the store only when every part is there. An object already at the
-/// URL is replaced only with `opts.replace`.
+/// URL is replaced only with `opts.replace`; when it is the object an
+/// earlier push of this file left there (`ARCHIVE.pushed.json` beside
+/// it, with the object's ETag), only the ranges that changed since are
+/// sent and the rest is copied on the store (`UploadPartCopy`).
 pub fn push(
     local: &Path,
     url: &Url,
     opts: &PushOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<PushReport> {
-    if opts.part_size < 5 << 20 {
+    if opts.part_size < delta::MIN_PART {
         return Err(Error::State("the part size must be at least 5 MiB".into()));
     }
     let store = connect(url)?;
@@ -139,7 +156,7 @@ pub fn push(
     let mut hasher = blake3::Hasher::new();
     hasher.update_rayon(bytes);
     let blake3 = hasher.finalize().to_hex().to_string();
-    let parts = (size.div_ceil(opts.part_size) as usize).max(1);
+    let blocks = delta::block_hashes(bytes);
     let state_file = state_path(local, opts);
     let mut restarted = false;
     let mut state = match State::load(&state_file)? {
@@ -161,18 +178,51 @@ pub fn push(
         }
         None => None,
     };
-    if state.is_none() && !opts.replace && store.size(url)?.is_some() {
+    let head = match state {
+        Some(_) => None,
+        None => match runtime().block_on(store.s3.head(&url.path())) {
+            Ok(m) => Some(m),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => return Err(Store::err(url, e)),
+        },
+    };
+    if state.is_none() && !opts.replace && head.is_some() {
         return Err(Error::Exists {
             url: url.to_string(),
         });
     }
+    // The object an earlier push of this file left, if it is still there.
+    let before = head.and_then(|m| {
+        let p = delta::recorded(local, url)?;
+        (m.size == p.size && m.e_tag.as_deref() == Some(&p.etag)).then_some(p)
+    });
     let mut resumed = state.as_ref().map_or(0, |s| s.done.len());
+    let mut copy_refused = None;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let s = match state.take() {
-            Some(s) => s,
+            Some(mut s) => {
+                if s.plan.is_empty() {
+                    s.plan = delta::plan(size, &[], s.part_size);
+                }
+                s
+            }
             None => {
+                let (plan, source_etag) = match (&before, &copy_refused) {
+                    (Some(p), None) => (
+                        delta::plan(size, &delta::same_blocks(size, &blocks, p), opts.part_size),
+                        Some(p.etag.clone()),
+                    ),
+                    _ => (delta::plan(size, &[], opts.part_size), None),
+                };
+                if plan.len() > delta::MAX_PARTS {
+                    return Err(Error::State(format!(
+                        "{} parts, more than the {} a store takes: give a larger part size",
+                        plan.len(),
+                        delta::MAX_PARTS
+                    )));
+                }
                 let id = runtime()
                     .block_on(store.s3.create_multipart(&url.path()))
                     .map_err(|e| Store::err(url, e))?;
@@ -183,22 +233,39 @@ pub fn push(
                     part_size: opts.part_size,
                     upload_id: id,
                     done: Default::default(),
+                    plan,
+                    source_etag,
                 };
                 s.save(&state_file)?;
                 s
             }
         };
-        match send_parts(&store, url, bytes, s, parts, opts, &state_file, progress) {
-            Ok((s, sent)) => {
-                finish(&store, url, &s, parts, size)?;
+        let upload_id = s.upload_id.clone();
+        match send_parts(&store, url, bytes, s, opts, &state_file, progress) {
+            Ok((s, sent, copied)) => {
+                let etag = finish(&store, url, &s, size)?;
                 let _ = std::fs::remove_file(&state_file);
+                if let Some(etag) = etag {
+                    delta::save(
+                        local,
+                        delta::Pushed {
+                            url: url.to_string(),
+                            size,
+                            etag,
+                            block: delta::BLOCK,
+                            hashes: blocks,
+                        },
+                    )?;
+                }
                 return Ok(PushReport {
                     size,
                     blake3,
-                    parts,
+                    parts: s.plan.len(),
                     parts_resumed: resumed,
                     bytes_sent: sent,
+                    bytes_copied: copied,
                     restarted,
+                    copy_refused,
                 });
             }
             // The store no longer knows the saved upload (it was aborted
@@ -210,35 +277,42 @@ pub fn push(
                 restarted = true;
                 resumed = 0;
             }
+            // The store would not copy (no UploadPartCopy, or the object
+            // was replaced meanwhile): send everything, once.
+            Err(Error::Copy { message, .. }) if copy_refused.is_none() => {
+                let _ = runtime().block_on(store.s3.abort_multipart(&url.path(), &upload_id));
+                copy_refused = Some(message);
+                restarted = true;
+                resumed = 0;
+            }
             Err(e) => return Err(e),
         }
     }
 }
 
-/// Sends the parts not yet sent, `opts.parallel` at once, saving the state
-/// after each.
-#[allow(clippy::too_many_arguments)]
+/// Sends (or copies on the store) the parts not yet done,
+/// `opts.parallel` at once, saving the state after each. Returns the
+/// state, the bytes sent and the bytes copied.
 fn send_parts(
     store: &Store,
     url: &Url,
     bytes: &[u8],
     state: State,
-    parts: usize,
     opts: &PushOptions,
     state_file: &Path,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<(State, u64)> {
+) -> Result<(State, u64, u64)> {
     let size = bytes.len() as u64;
-    let todo: Vec<usize> = (0..parts).filter(|p| !state.done.contains_key(p)).collect();
-    let part = |p: usize| {
-        let start = p as u64 * opts.part_size;
-        let end = (start + opts.part_size).min(size);
-        &bytes[start as usize..end as usize]
-    };
-    let done_bytes: u64 = state.done.keys().map(|&p| part(p).len() as u64).sum();
+    let plan = state.plan.clone();
+    let todo: Vec<usize> = (0..plan.len())
+        .filter(|p| !state.done.contains_key(p))
+        .collect();
+    let done_bytes: u64 = state.done.keys().map(|&p| plan[p].len()).sum();
     let upload_id = state.upload_id.clone();
+    let source_etag = state.source_etag.clone();
     let state = Mutex::new(state);
     let sent = AtomicU64::new(0);
+    let copied = AtomicU64::new(0);
     let started = std::time::Instant::now();
     // Bytes let through so far, for --max-rate: a part waits until the
     // bytes before it fit the rate.
@@ -246,44 +320,69 @@ fn send_parts(
     progress(done_bytes, size);
     in_parallel(todo.len(), opts.parallel.clamp(1, 16), |k| {
         let p = todo[k];
-        let data = part(p);
-        if let Some(rate) = opts.max_rate.filter(|&r| r > 0) {
-            let before = admitted.fetch_add(data.len() as u64, Ordering::Relaxed);
-            let due = Duration::from_secs_f64(before as f64 / rate as f64);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
+        let piece = plan[p];
+        let id = if piece.copy {
+            let etag = source_etag.as_deref().ok_or_else(|| {
+                Error::State(format!(
+                    "{}: a copied part but no source ETag",
+                    state_file.display()
+                ))
+            })?;
+            let id = delta::copy_part(store, url, &upload_id, p, piece, etag)?;
+            copied.fetch_add(piece.len(), Ordering::Relaxed);
+            id
+        } else {
+            let data = &bytes[piece.start as usize..piece.end as usize];
+            if let Some(rate) = opts.max_rate.filter(|&r| r > 0) {
+                let before = admitted.fetch_add(data.len() as u64, Ordering::Relaxed);
+                let due = Duration::from_secs_f64(before as f64 / rate as f64);
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(wait);
+                }
             }
-        }
-        let id = runtime()
-            .block_on(
-                store
-                    .s3
-                    .put_part(&url.path(), &upload_id, p, data.to_vec().into()),
-            )
-            .map_err(|e| Store::err(url, e))?;
-        {
+            let id = runtime()
+                .block_on(
+                    store
+                        .s3
+                        .put_part(&url.path(), &upload_id, p, data.to_vec().into()),
+                )
+                .map_err(|e| Store::err(url, e))?;
+            sent.fetch_add(data.len() as u64, Ordering::Relaxed);
+            id.content_id
+        };
+        let n = {
             let mut s = state.lock().unwrap();
-            s.done.insert(p, id.content_id);
+            s.done.insert(p, id);
             s.save(state_file)?;
-        }
-        let n = sent.fetch_add(data.len() as u64, Ordering::Relaxed) + data.len() as u64;
-        progress(done_bytes + n, size);
+            s.done.keys().map(|&p| plan[p].len()).sum::<u64>()
+        };
+        progress(n, size);
         Ok(())
     })?;
-    Ok((state.into_inner().unwrap(), sent.into_inner()))
+    Ok((
+        state.into_inner().unwrap(),
+        sent.into_inner(),
+        copied.into_inner(),
+    ))
 }
 
-/// Completes the upload. A push killed after completing but before
-/// removing its state finds the upload gone and the object there.
-fn finish(store: &Store, url: &Url, s: &State, parts: usize, size: u64) -> Result<()> {
-    let ids: Vec<PartId> = (0..parts)
+/// Completes the upload; returns the new object's ETag when the store
+/// gives it. A push killed after completing but before removing its
+/// state finds the upload gone and the object there.
+fn finish(store: &Store, url: &Url, s: &State, size: u64) -> Result<Option<String>> {
+    let ids: Vec<PartId> = (0..s.plan.len())
         .map(|p| PartId {
             content_id: s.done[&p].clone(),
         })
         .collect();
     match runtime().block_on(store.s3.complete_multipart(&url.path(), &s.upload_id, ids)) {
-        Ok(_) => Ok(()),
-        Err(object_store::Error::NotFound { .. }) if store.size(url)? == Some(size) => Ok(()),
+        Ok(r) => Ok(r.e_tag),
+        Err(object_store::Error::NotFound { .. }) if store.size(url)? == Some(size) => {
+            Ok(runtime()
+                .block_on(store.s3.head(&url.path()))
+                .ok()
+                .and_then(|m| m.e_tag))
+        }
         Err(e) => Err(Store::err(url, e)),
     }
 }
