@@ -106,14 +106,13 @@ pub fn read_identity_key(p: &Path) -> Result<Key> {
     Ok(Key::Identity(Identity::from(k)))
 }
 
-/// Reads an issuer public key file (`NAME.pub`) to pin.
+/// Reads an issuer public key file (`NAME.pub`) to pin: the 32 bytes the
+/// reader compares, an Ed25519 key or a hybrid key's id (SPEC §27.4: its
+/// pin needs both signatures).
 pub fn read_issuer_public(p: &Path) -> Result<[u8; 32]> {
     let text = read_key_text(p, "issuer", false)?;
-    Ok(*keys::parse_key_file(
-        &text,
-        keys::ISSUER_PUBLIC,
-        &p.display().to_string(),
-    )?)
+    let key = legation_format::pqsig::IssuerPublic::from_key_file(&text, &p.display().to_string())?;
+    Ok(key.pin())
 }
 
 /// The most a key or passphrase file may hold: a key file is a few
@@ -158,11 +157,10 @@ pub fn read_all_recipients(
 /// Reads the issuer's signing key for a new archive.
 pub fn read_issuer_secret(p: &Path) -> Result<keys::IssuerKey> {
     let text = read_key_text(p, "issuer key", true)?;
-    Ok(keys::IssuerKey::from(keys::parse_key_file(
+    Ok(keys::IssuerKey::from_key_file(
         &text,
-        keys::ISSUER_SECRET,
         &p.display().to_string(),
-    )?))
+    )?)
 }
 
 /// A new archive's creation time: `SOURCE_DATE_EPOCH` when set (for

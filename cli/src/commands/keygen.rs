@@ -1,6 +1,6 @@
 //! `keygen recipient|issuer -o NAME` writes a key pair (the secret key
-//! owner-only; `recipient --pq` a post-quantum one); `keygen passphrase`
-//! prints a random passphrase.
+//! owner-only; `recipient --pq` and `issuer --pq` post-quantum ones);
+//! `keygen passphrase` prints a random passphrase.
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +77,30 @@ pub fn keygen_pq(name: &Path, force: bool) -> Result<u8> {
         "wrote {} (secret) and {}; fingerprint {fp}",
         secret_path.display(),
         public_path.display()
+    );
+    Ok(0)
+}
+
+/// `keygen issuer --pq -o NAME`: a hybrid issuer key pair, Ed25519 and
+/// ML-DSA-65 (SPEC §27.4, format 2.2): NAME.key holds both 32-byte seeds,
+/// NAME.pub both public keys (32 + 1952 bytes). The fingerprint covers
+/// both halves.
+pub fn keygen_issuer_pq(name: &Path, force: bool) -> Result<u8> {
+    let secret_path = with_suffix(name, "key");
+    let public_path = with_suffix(name, "pub");
+    let key = IssuerKey::generate_hybrid(&mut OsRng);
+    let public = key.public_key();
+    let fp = public.fingerprint();
+    let kind = "hybrid issuer (Ed25519 + ML-DSA-65)";
+    let text = key.to_key_file(&format!("Legation {kind} secret key {fp}. Keep it secret."));
+    write_new_file(&secret_path, text.as_bytes(), true, force)?;
+    let text = public.to_key_file(&format!("Legation {kind} public key {fp}"));
+    write_new_file(&public_path, text.as_bytes(), false, force)?;
+    eprintln!(
+        "wrote {} (secret) and {}; fingerprint {fp} (Ed25519 half {})",
+        secret_path.display(),
+        public_path.display(),
+        crypto::fingerprint(&key.public())
     );
     Ok(0)
 }
