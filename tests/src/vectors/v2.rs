@@ -79,6 +79,13 @@ pub fn all() -> Vec<Vector> {
         facts: true,
         ..V2::default()
     })));
+    v.extend(hybrid_signatures(&Sample2::new(&V2 {
+        seed: 27,
+        records: false,
+        tiny: 2,
+        hybrid: true,
+        ..V2::default()
+    })));
     v
 }
 
@@ -103,6 +110,9 @@ struct V2 {
     /// The `tiny` records rendered by [`crate::facts_decoder`] with their
     /// facts (format 2.1, SPEC §12.3), the first titled `The first note`.
     facts: bool,
+    /// Signed by [`hybrid_issuer`] (Ed25519 and ML-DSA-65, format 2.2,
+    /// SPEC §27.4) instead of [`issuer`].
+    hybrid: bool,
 }
 
 /// The quorum vectors' policy: 2 of ([`identity`], a holder of
@@ -133,6 +143,7 @@ impl Default for V2 {
             quorum: false,
             events: false,
             facts: false,
+            hybrid: false,
         }
     }
 }
@@ -142,7 +153,9 @@ impl Default for V2 {
 fn write_v2(o: &V2) -> Vec<u8> {
     let opts = WriterOptions {
         created: CREATED,
-        issuer: o.signed.then(issuer),
+        issuer: o
+            .signed
+            .then(|| if o.hybrid { hybrid_issuer() } else { issuer() }),
         recipients: if o.quorum {
             vec![]
         } else {
@@ -401,7 +414,10 @@ impl Sample2 {
         head.public = *blake3::hash(self.raw.get(PUBLIC_ENTRY)).as_bytes();
         edit(&mut head);
         let head = head.to_bytes();
-        let mut lines: Vec<_> = signers.iter().map(|k| head::sign(k, &head)).collect();
+        let mut lines: Vec<_> = signers
+            .iter()
+            .flat_map(|k| head::sign_lines(k, &head).unwrap())
+            .collect();
         lines.sort_by(|a, b| (&a.algorithm, &a.public_key).cmp(&(&b.algorithm, &b.public_key)));
         *self.raw.get_mut(SIGNATURES_ENTRY) = head::signatures_to_bytes(&lines);
         *self.raw.get_mut(HEAD_ENTRY) = head;
@@ -1248,5 +1264,82 @@ fn facts(f: &Sample2) -> Vec<Vector> {
             "differs from the one recorded",
         )
         .pin(),
+    ]
+}
+
+/// The hybrid issuer of the 2.2 vectors: [`issuer`]'s Ed25519 seed and an
+/// ML-DSA-65 seed (SPEC §27.4).
+fn hybrid_issuer() -> IssuerKey {
+    IssuerKey::from_seeds(*issuer().secret(), Some([0x44; 32]))
+}
+
+/// Hybrid issuer signatures (format 2.2, SPEC §27.4): a good archive, each
+/// half's signature flipped, the ML-DSA-65 line stripped, and the
+/// downgrade only a forger who broke Ed25519 could make, each refused.
+fn hybrid_signatures(h: &Sample2) -> Vec<Vector> {
+    use legation_format::pqsig::ML_DSA_65;
+    let forged = Outcome::Fixity(Finding::forged(SIGNATURES_ENTRY));
+    let pin = hex::encode(&hybrid_issuer().public_key().pin());
+    let pinned = |v: Vector| Vector {
+        issuer: Some(pin.clone()),
+        ..v
+    };
+    let lines = head::parse_signatures(h.raw.get(SIGNATURES_ENTRY)).unwrap();
+    assert_eq!(lines.len(), 2, "an ed25519 and an ml-dsa-65 line");
+    let with_lines = |edit: &dyn Fn(&mut Vec<head::SignatureLine>)| {
+        let mut l = lines.clone();
+        edit(&mut l);
+        let mut x = h.clone();
+        *x.raw.get_mut(SIGNATURES_ENTRY) = head::signatures_to_bytes(&l);
+        x.raw.build()
+    };
+    let flip = |alg: &'static str| {
+        with_lines(&move |l: &mut Vec<head::SignatureLine>| {
+            let line = l.iter_mut().find(|x| x.algorithm == alg).unwrap();
+            line.signature[9] ^= 1;
+        })
+    };
+    let stripped =
+        with_lines(&|l: &mut Vec<head::SignatureLine>| l.retain(|x| x.algorithm != ML_DSA_65));
+    // What one who has broken Ed25519 (here: holds its seed) can make:
+    // public.json without the ML-DSA-65 item, the head signed again by
+    // Ed25519 alone.
+    let mut downgraded = h.clone();
+    let mut public = downgraded.public();
+    public.issuers.ml_dsa_65.clear();
+    downgraded.set_public(&public);
+    downgraded.resign(&[issuer()], |_| {});
+    vec![
+        pinned(Vector::new(
+            "v2-good-hybrid-signed",
+            "format 2.2: signed by a hybrid issuer, Ed25519 and ML-DSA-65 lines over the head; the reader pins the hybrid key (its id), which needs both",
+            h.bytes.clone(),
+        )),
+        Vector::new(
+            "v2-hybrid-ml-dsa-flipped",
+            "format 2.2: one bit of the ML-DSA-65 signature flipped and the signatures entry rewritten with a good CRC: forged, though the Ed25519 line holds",
+            flip(ML_DSA_65),
+        )
+        .expect(forged.clone(), "does not verify"),
+        Vector::new(
+            "v2-hybrid-ed25519-flipped",
+            "format 2.2: one bit of the Ed25519 signature of a hybrid-signed head flipped, the entry rewritten: forged, though the ML-DSA-65 line holds",
+            flip(head::ED25519),
+        )
+        .expect(forged.clone(), "does not verify"),
+        Vector::new(
+            "v2-hybrid-ml-dsa-stripped",
+            "format 2.2: the ML-DSA-65 line removed while public.json lists its key (a 2.1 reader, which skips the algorithm, passes this)",
+            stripped,
+        )
+        .expect(forged.clone(), "does not verify"),
+        pinned(
+            Vector::new(
+                "v2-hybrid-downgraded-but-pinned",
+                "format 2.2: the ML-DSA-65 item and line removed and the head signed again by the Ed25519 half alone (a forger who broke Ed25519); the reader pins the hybrid key",
+                downgraded.raw.build(),
+            )
+            .expect(forged, "not by the pinned issuer"),
+        ),
     ]
 }
