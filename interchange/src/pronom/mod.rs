@@ -161,7 +161,7 @@ pub struct Registry {
     /// How a record finds the few signatures that may match it, built
     /// once with the registry: each signature is reached by one key.
     /// Signatures with a byte at a fixed place, by place and byte (the
-    /// rarest such byte is its key);
+    /// rarest such byte is its key), the places in increasing order;
     by_fixed: Vec<FixedTable>,
     /// signatures without one but with three literal bytes in a row
     /// somewhere, by the hash of the rarest such three, or else by one
@@ -523,8 +523,14 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
     };
     // Each signature is reached by its one key (or, keyed by its
     // alternatives, by the key of each one the windows hold).
+    // The tables are in order of place: past the longer window, no
+    // table has a byte to look up.
+    let reach = head.len().max(end_window.len());
     'keys: {
         for t in &reg.by_fixed {
+            if t.pos >= reach {
+                break;
+            }
             let window = if t.anchor == Anchor::Eof {
                 end_window
             } else {
