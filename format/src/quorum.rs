@@ -5,7 +5,8 @@
 //! random 32-byte *quorum secret*. That secret is split with Shamir's
 //! scheme over GF(2^8) (the `vsss-rs` crate, constant time) into one share
 //! for each member of the top node; a member is either a holder, whose
-//! share is wrapped for an X25519 recipient or a passphrase, or a node of
+//! share is wrapped for an X25519 recipient, a post-quantum (X-Wing)
+//! recipient (format 2.2, SPEC §7.9.1) or a passphrase, or a node of
 //! its own, whose share is split again. Each node and holder has a *path*
 //! (the member numbers from the top, which are also the Shamir
 //! x-coordinates) and a public `check`, a BLAKE3 derive of its share with
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, Argon2Params, DataKey};
+use crate::pq;
 
 /// BLAKE3 key-derivation contexts of quorum slots (fixed forever).
 pub mod context {
@@ -211,9 +213,28 @@ pub enum HolderSlot {
         #[serde(with = "crate::hex::array")]
         commitment: [u8; 32],
     },
+    /// Wrapped for a post-quantum (X-Wing) public key (format 2.2, SPEC
+    /// §7.9.1).
+    #[serde(rename = "mlkem768x25519")]
+    MlKem768X25519(Box<PqHolder>),
     /// A kind this reader does not know: that holder cannot take part.
     #[serde(other)]
     Unknown,
+}
+
+/// An `mlkem768x25519` holder's wrap (format 2.2, SPEC §7.9.1): the
+/// members of an `mlkem768x25519` slot (§7.11), wrapping a share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PqHolder {
+    /// The X-Wing ciphertext: ML-KEM-768's, then the X25519 ephemeral key.
+    #[serde(with = "crate::hex::array")]
+    pub ciphertext: [u8; pq::CIPHERTEXT_LEN],
+    /// AES-256-GCM of the share.
+    #[serde(with = "crate::hex::array")]
+    pub wrapped: [u8; 48],
+    /// Commitment to the wrap.
+    #[serde(with = "crate::hex::array")]
+    pub commitment: [u8; 32],
 }
 
 impl HolderSlot {
@@ -222,7 +243,19 @@ impl HolderSlot {
         match self {
             HolderSlot::X25519 { .. } => "x25519",
             HolderSlot::Passphrase { .. } => "argon2id",
+            HolderSlot::MlKem768X25519(_) => pq::SLOT_TYPE,
             HolderSlot::Unknown => "unknown",
+        }
+    }
+
+    /// The kind's name in the shape the slot's header hashes: the kinds of
+    /// format 2.0 by name, every later one as `unknown`, as a reader that
+    /// does not know it sees it (SPEC §7.9.1), so that such a reader
+    /// still opens the slot with K other holders.
+    fn header_kind(&self) -> &'static str {
+        match self {
+            HolderSlot::X25519 { .. } | HolderSlot::Passphrase { .. } => self.kind(),
+            HolderSlot::MlKem768X25519(_) | HolderSlot::Unknown => "unknown",
         }
     }
 }
@@ -247,6 +280,8 @@ pub enum Holder {
     X25519([u8; 32]),
     /// A passphrase and its Argon2id parameters.
     Passphrase(Zeroizing<String>, Argon2Params),
+    /// A post-quantum (X-Wing) recipient's public key (format 2.2).
+    MlKem768X25519(Box<pq::PqRecipient>),
 }
 
 impl std::fmt::Debug for Holder {
@@ -254,6 +289,7 @@ impl std::fmt::Debug for Holder {
         match self {
             Holder::X25519(k) => write!(f, "X25519({})", crate::hex::encode(k)),
             Holder::Passphrase(_, p) => write!(f, "Passphrase(<redacted>, {p:?})"),
+            Holder::MlKem768X25519(r) => write!(f, "MlKem768X25519({})", r.fingerprint()),
         }
     }
 }
@@ -319,7 +355,7 @@ fn holder_header(
     slot_id: &[u8; 8],
     path: &[u8],
     holder: &HolderSlot,
-    recipient: &[u8; 32],
+    recipient: &[u8],
 ) -> Vec<u8> {
     let mut h = b"quorum-share\0".to_vec();
     h.extend_from_slice(archive_id);
@@ -336,6 +372,10 @@ fn holder_header(
             h.extend_from_slice(&params.memory_kib.to_le_bytes());
             h.extend_from_slice(&params.iterations.to_le_bytes());
             h.extend_from_slice(&params.parallelism.to_le_bytes());
+        }
+        HolderSlot::MlKem768X25519(p) => {
+            h.extend_from_slice(&p.ciphertext);
+            h.extend_from_slice(recipient);
         }
         HolderSlot::Unknown => {}
     }
@@ -517,7 +557,18 @@ fn add(
                         wrapped: [0; 48],
                         commitment: [0; 32],
                     };
-                    (slot, shared, *recipient)
+                    (slot, shared, recipient.to_vec())
+                }
+                Holder::MlKem768X25519(recipient) => {
+                    let mut randomness = Zeroizing::new([0u8; pq::ENCAPSULATION_RANDOMNESS_LEN]);
+                    rng.fill_bytes(&mut randomness[..]);
+                    let (ciphertext, shared) = pq::encapsulate(recipient, &randomness);
+                    let slot = HolderSlot::MlKem768X25519(Box::new(PqHolder {
+                        ciphertext,
+                        wrapped: [0; 48],
+                        commitment: [0; 32],
+                    }));
+                    (slot, shared, recipient.as_bytes().to_vec())
                 }
                 Holder::Passphrase(p, params) => {
                     params.check(0)?;
@@ -530,7 +581,7 @@ fn add(
                         wrapped: [0; 48],
                         commitment: [0; 32],
                     };
-                    (slot, secret, [0; 32])
+                    (slot, secret, vec![0; 32])
                 }
             };
             let mut holder = holder;
@@ -549,6 +600,10 @@ fn add(
                 } => {
                     *wrapped = w;
                     *commitment = c;
+                }
+                HolderSlot::MlKem768X25519(p) => {
+                    p.wrapped = w;
+                    p.commitment = c;
                 }
                 HolderSlot::Unknown => {}
             }
@@ -668,12 +723,23 @@ impl QuorumSlot {
     /// The policy's shape, what `info` shows without a key: `2 of (x25519,
     /// x25519, 1 of (x25519, argon2id))`. Call after [`QuorumSlot::check`].
     pub fn shape(&self) -> String {
-        self.shape_at(&[])
+        self.shape_at(&[], false)
     }
 
-    fn shape_at(&self, path: &[u8]) -> String {
+    /// The shape as the slot's header hashes it: kinds after format 2.0
+    /// as `unknown` (SPEC §7.9.1).
+    fn header_shape(&self) -> String {
+        self.shape_at(&[], true)
+    }
+
+    fn shape_at(&self, path: &[u8], for_header: bool) -> String {
         if let Some(s) = self.shares.iter().find(|s| s.path == path) {
-            return s.holder.kind().into();
+            return if for_header {
+                s.holder.header_kind()
+            } else {
+                s.holder.kind()
+            }
+            .into();
         }
         let Some(node) = self.nodes.iter().find(|n| n.path == path) else {
             return "missing".into();
@@ -683,7 +749,7 @@ impl QuorumSlot {
             .map(|i| {
                 child.push(i);
                 let s = if child.len() <= bounds::MAX_DEPTH {
-                    self.shape_at(&child)
+                    self.shape_at(&child, for_header)
                 } else {
                     "missing".into()
                 };
@@ -700,7 +766,7 @@ impl QuorumSlot {
         let mut h = b"quorum\0".to_vec();
         h.extend_from_slice(archive_id);
         h.extend_from_slice(&self.id);
-        h.extend_from_slice(blake3::hash(self.shape().as_bytes()).as_bytes());
+        h.extend_from_slice(blake3::hash(self.header_shape().as_bytes()).as_bytes());
         h
     }
 
@@ -740,8 +806,41 @@ impl QuorumSlot {
                     let header = holder_header(archive_id, &self.id, &s.path, &s.holder, &[0; 32]);
                     crypto::unwrap_bytes(&secret, &header, wrapped, commitment)
                 }),
-                HolderSlot::Unknown => None,
+                // Post-quantum identities: [`QuorumSlot::unwrap_pq_holders`].
+                HolderSlot::MlKem768X25519(_) | HolderSlot::Unknown => None,
             };
+            if let Some(value) = opened {
+                out.push(Share {
+                    archive_id: *archive_id,
+                    slot_id: self.id,
+                    path: s.path.clone(),
+                    value,
+                });
+            }
+        }
+        out
+    }
+
+    /// Holders whose `mlkem768x25519` wrap one of the post-quantum
+    /// `identities` opens (format 2.2, SPEC §7.9.1); each identity's
+    /// public key is expanded once.
+    pub fn unwrap_pq_holders(
+        &self,
+        archive_id: &[u8; 16],
+        identities: &[&pq::PqIdentity],
+    ) -> Vec<Share> {
+        let publics: Vec<pq::PqRecipient> = identities.iter().map(|i| i.public()).collect();
+        let mut out = Vec::new();
+        for s in &self.shares {
+            let HolderSlot::MlKem768X25519(p) = &s.holder else {
+                continue;
+            };
+            let opened = identities.iter().zip(&publics).find_map(|(idt, public)| {
+                let shared = pq::decapsulate(idt, &p.ciphertext);
+                let header =
+                    holder_header(archive_id, &self.id, &s.path, &s.holder, public.as_bytes());
+                crypto::unwrap_bytes(&shared, &header, &p.wrapped, &p.commitment)
+            });
             if let Some(value) = opened {
                 out.push(Share {
                     archive_id: *archive_id,

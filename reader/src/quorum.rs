@@ -112,12 +112,20 @@ pub(crate) fn open(
             _ => None,
         })
         .collect();
+    let pq_identities: Vec<&legation_format::pq::PqIdentity> = keys
+        .iter()
+        .filter_map(|k| match k {
+            Key::PqIdentity(i) => Some(i),
+            _ => None,
+        })
+        .collect();
     let mut short = None;
     for ((i, q), files) in slots.iter().zip(per_slot) {
         let mut derive = |_: &[u8], p: &Argon2Params| !p.above_default() || allow_costly(*i, p);
         let unwrapped: Vec<Share> = q
             .unwrap_holders(&id, &identities, &passphrases, &mut derive)
             .into_iter()
+            .chain(q.unwrap_pq_holders(&id, &pq_identities))
             .filter(|s| !files.iter().any(|f| f.path == s.path))
             .collect();
         let all: Vec<&Share> = files.iter().copied().chain(&unwrapped).collect();

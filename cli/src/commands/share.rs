@@ -22,8 +22,8 @@ pub struct QuorumArgs {
     /// --holder-passphrase-file (format 2.0; SPEC §7.9).
     #[arg(long, value_name = "K", requires = "holders")]
     pub quorum: Option<u8>,
-    /// A quorum holder's public key (`NAME.pub`); repeatable, in order
-    /// (the first is holder 1).
+    /// A quorum holder's public key (`NAME.pub`, X25519 or post-quantum);
+    /// repeatable, in order (the first is holder 1).
     #[arg(long = "holder", value_name = "FILE.pub", requires = "quorum")]
     pub holders: Vec<PathBuf>,
     /// A quorum holder who holds a passphrase (its first line), after the
@@ -73,9 +73,17 @@ impl QuorumArgs {
     }
 }
 
+/// A holder's public key file: X25519, or post-quantum (X-Wing, format
+/// 2.2, SPEC §7.9.1), known by its tag.
 fn holder_key(p: &Path) -> Result<Policy> {
-    let key = keyopts::read_recipients(&[p.to_owned()])?;
-    Ok(Policy::Holder(Holder::X25519(key[0])))
+    let (x25519, pq) = keyopts::read_all_recipients(&[p.to_owned()])?;
+    Ok(Policy::Holder(
+        match (x25519.first(), pq.into_iter().next()) {
+            (Some(k), _) => Holder::X25519(*k),
+            (None, Some(r)) => Holder::MlKem768X25519(Box::new(r)),
+            (None, None) => bail!("{}: no public key", p.display()),
+        },
+    ))
 }
 
 fn holder_passphrase(p: &Path) -> Result<Policy> {
@@ -259,9 +267,14 @@ pub fn share(a: ShareArgs) -> Result<u8> {
         for k in given {
             match k {
                 legation_reader::Key::Share(s) => found.push(s),
-                // Quorum holders are X25519 or passphrase holders (SPEC
-                // §7.9): a post-quantum identity holds no share.
-                legation_reader::Key::PqIdentity(_) => {}
+                // A post-quantum holder (format 2.2, SPEC §7.9.1).
+                legation_reader::Key::PqIdentity(i) => {
+                    for slot in &m.key_slots {
+                        if let KeySlot::Quorum(q) = slot {
+                            found.extend(q.unwrap_pq_holders(&m.archive_id, &[&i]));
+                        }
+                    }
+                }
                 legation_reader::Key::Identity(i) => {
                     for slot in &m.key_slots {
                         if let KeySlot::Quorum(q) = slot {

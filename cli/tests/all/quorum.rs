@@ -168,3 +168,62 @@ fn two_of_three_holders_from_pack_to_ls() {
         stderr(&o)
     );
 }
+
+/// A post-quantum (X-Wing) holder beside an X25519 one (format 2.2,
+/// SPEC §7.9.1): `share --identity PQ.key` unwraps its share, which opens
+/// the archive with the other holder's share or key, and not alone.
+#[test]
+fn a_post_quantum_holder_makes_and_uses_a_share() {
+    let t = packed("quorum-pq");
+    let d = &t.0;
+    assert_eq!(code(&run(&["keygen", "recipient", "-o", "a"], d)), 0);
+    let o = run(&["keygen", "recipient", "--pq", "-o", "b"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(
+        &[
+            "pack", "src", "-o", "q.lgn", "--sign", "gov.key", "--quorum", "2", "--holder",
+            "a.pub", "--holder", "b.pub",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["info", "q.lgn"], d);
+    assert!(
+        stdout(&o).contains("quorum 2 of (x25519, mlkem768x25519)"),
+        "{}",
+        stdout(&o)
+    );
+    for h in ["a", "b"] {
+        let o = run(
+            &[
+                "share",
+                "q.lgn",
+                "-i",
+                &format!("{h}.key"),
+                "-o",
+                &format!("{h}.share"),
+            ],
+            d,
+        );
+        assert_eq!(code(&o), 0, "{h}: {}", stderr(&o));
+    }
+    // The X25519 holder's key opens no post-quantum holder's share.
+    let o = run(&["share", "q.lgn", "-i", "a.key", "-o", "x.share"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        fs::read(d.join("x.share")).unwrap(),
+        fs::read(d.join("a.share")).unwrap()
+    );
+    let o = run(
+        &["ls", "q.lgn", "--share", "a.share", "--share", "b.share"],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("legal/act.md"), "{}", stdout(&o));
+    // The post-quantum identity itself takes part beside a share.
+    let o = run(&["ls", "q.lgn", "-i", "b.key", "--share", "a.share"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["ls", "q.lgn", "--share", "b.share"], d);
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("has 1"), "{}", stderr(&o));
+}

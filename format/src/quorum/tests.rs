@@ -517,3 +517,78 @@ fn words_round_trip_and_a_mistyped_word_is_named() {
     assert_eq!(words::value("babab", 0), Ok(0));
     assert_eq!(words::value(&words::word(0xfff, 7), 7), Ok(0xfff));
 }
+
+#[test]
+fn post_quantum_holders_open_with_their_identity_and_older_readers_still_open_without() {
+    let dk = DataKey::from_bytes([11; 32]);
+    let ids = identities(2);
+    let pq_ids: Vec<pq::PqIdentity> = (0..2)
+        .map(|i| pq::PqIdentity::from_bytes([40 + i; pq::SECRET_LEN]))
+        .collect();
+    let mut members = holders(&ids);
+    members.extend(
+        pq_ids
+            .iter()
+            .map(|i| Policy::Holder(Holder::MlKem768X25519(Box::new(i.public())))),
+    );
+    let policy = Policy::Quorum { k: 2, members };
+    let slot = quorum_slot(&dk, &ARCHIVE, &policy, &mut rng(21)).unwrap();
+    assert_eq!(
+        slot.check(0).unwrap(),
+        "2 of (x25519, x25519, mlkem768x25519, mlkem768x25519)"
+    );
+    // The X25519 unwrapping skips post-quantum holders, and the reverse.
+    assert!(unwrap(&slot, &[], &[]).is_empty());
+    let pq_shares = slot.unwrap_pq_holders(&ARCHIVE, &[&pq_ids[1]]);
+    assert_eq!(pq_shares.len(), 1);
+    assert_eq!(pq_shares[0].path, vec![4]);
+    // One post-quantum holder and one X25519 holder open it; the PQ one
+    // alone does not; another archive's id opens no PQ holder.
+    let mut two = unwrap(&slot, &[&ids[0]], &[]);
+    two.extend(slot.unwrap_pq_holders(&ARCHIVE, &[&pq_ids[1]]));
+    assert_eq!(
+        rebuild(&slot, &two).unwrap().unwrap().as_bytes(),
+        dk.as_bytes()
+    );
+    assert!(matches!(
+        rebuild(&slot, &pq_shares),
+        Err(QuorumError::NotEnoughShares { .. })
+    ));
+    assert!(slot
+        .unwrap_pq_holders(&[0xa2; 16], &pq_ids.iter().collect::<Vec<_>>())
+        .is_empty());
+    // A flipped bit of the ciphertext: ML-KEM's implicit rejection gives
+    // another secret, and the commitment refuses it.
+    let mut bent = slot.clone();
+    let HolderSlot::MlKem768X25519(p) = &mut bent.shares[2].holder else {
+        panic!()
+    };
+    p.ciphertext[100] ^= 1;
+    assert!(bent.unwrap_pq_holders(&ARCHIVE, &[&pq_ids[0]]).is_empty());
+    // JSON round trip, the holder's type named.
+    let ks = crypto::KeySlot::Quorum(Box::new(slot.clone()));
+    let json = serde_json::to_string(&ks).unwrap();
+    assert!(
+        json.contains(r#""path":[3],"type":"mlkem768x25519","ciphertext":""#),
+        "{json}"
+    );
+    let back: crypto::KeySlot = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, ks);
+    // A reader that does not know the kind (format 2.1) sees `unknown`
+    // holders, and still opens the slot with two X25519 holders: the
+    // header hashes later kinds as `unknown`.
+    let mut old = slot.clone();
+    for s in &mut old.shares[2..] {
+        s.holder = HolderSlot::Unknown;
+    }
+    assert_eq!(
+        old.check(0).unwrap(),
+        "2 of (x25519, x25519, unknown, unknown)"
+    );
+    assert_eq!(old.header(&ARCHIVE), slot.header(&ARCHIVE));
+    let xs = unwrap(&old, &[&ids[0], &ids[1]], &[]);
+    assert_eq!(
+        rebuild(&old, &xs).unwrap().unwrap().as_bytes(),
+        dk.as_bytes()
+    );
+}

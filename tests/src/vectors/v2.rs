@@ -67,6 +67,14 @@ pub fn all() -> Vec<Vector> {
         quorum: true,
         ..V2::default()
     })));
+    v.extend(quorum_pq(&Sample2::new(&V2 {
+        seed: 24,
+        records: false,
+        tiny: 2,
+        quorum: true,
+        pq_holder: true,
+        ..V2::default()
+    })));
     v.extend(event_log(&Sample2::new(&V2 {
         seed: 25,
         events: true,
@@ -105,6 +113,10 @@ struct V2 {
     /// Only a quorum slot (SPEC §7.9), [`quorum_policy`], instead of the
     /// identity's and the passphrase's slots.
     quorum: bool,
+    /// With `quorum`: the third holder an X-Wing key instead of the
+    /// stranger's X25519 key, [`quorum_pq_policy`] (format 2.2, SPEC
+    /// §7.9.1).
+    pq_holder: bool,
     /// With an event log (format 2.1, SPEC §36).
     events: bool,
     /// The `tiny` records rendered by [`crate::facts_decoder`] with their
@@ -132,6 +144,21 @@ fn quorum_policy() -> Policy {
     }
 }
 
+/// The post-quantum holder's seed in [`quorum_pq_policy`] (the
+/// `v2-good-pq-identity` vector's identity).
+const PQ_HOLDER_SEED: [u8; 32] = [0x42; 32];
+
+/// 2 of ([`identity`], a holder of [`PASSPHRASE`], the X-Wing key of
+/// [`PQ_HOLDER_SEED`]).
+fn quorum_pq_policy() -> Policy {
+    let pq = legation_format::pq::PqIdentity::from_bytes(PQ_HOLDER_SEED).public();
+    let Policy::Quorum { k, mut members } = quorum_policy() else {
+        unreachable!("quorum_policy is a quorum")
+    };
+    members[2] = Policy::Holder(Holder::MlKem768X25519(Box::new(pq)));
+    Policy::Quorum { k, members }
+}
+
 impl Default for V2 {
     fn default() -> Self {
         V2 {
@@ -141,6 +168,7 @@ impl Default for V2 {
             tiny: 0,
             large: 0,
             quorum: false,
+            pq_holder: false,
             events: false,
             facts: false,
             hybrid: false,
@@ -170,7 +198,9 @@ fn write_v2(o: &V2) -> Vec<u8> {
         viewer: None,
     };
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(o.seed);
-    let policies = if o.quorum {
+    let policies = if o.quorum && o.pq_holder {
+        vec![quorum_pq_policy()]
+    } else if o.quorum {
         vec![quorum_policy()]
     } else {
         vec![]
@@ -1136,6 +1166,34 @@ fn proofs(s: &Sample2) -> Vec<Vector> {
 /// (identity, passphrase holder, stranger), opened by the identity and
 /// the passphrase together; one of them alone is too few; the slot's
 /// policy changed (signed) is refused before any key is derived.
+/// A quorum slot with a post-quantum holder (format 2.2, SPEC §7.9.1).
+fn quorum_pq(q: &Sample2) -> Vec<Vector> {
+    let pq = Some(hex::encode(&PQ_HOLDER_SEED));
+    let mut with_pq = Vector::new(
+        "v2-quorum-post-quantum-holder",
+        "format 2.2: 2 of (x25519, argon2id, mlkem768x25519), opened by the X-Wing holder's identity and the X25519 identity (SPEC §7.9.1)",
+        q.bytes.clone(),
+    );
+    with_pq.passphrase = None;
+    with_pq.identity = Some(hex::encode(identity().secret()));
+    with_pq.pq_identity = pq.clone();
+    let mut without = Vector::new(
+        "v2-quorum-post-quantum-holder-not-needed",
+        "format 2.2: the same archive opened by the X25519 identity and the passphrase holder, as a 2.1 reader that sees the X-Wing holder as unknown does: the quorum header's shape names it unknown (SPEC §7.9.1)",
+        q.bytes.clone(),
+    );
+    without.identity = Some(hex::encode(identity().secret()));
+    let mut alone = Vector::new(
+        "v2-quorum-post-quantum-holder-alone",
+        "format 2.2: the same archive with the X-Wing holder's identity alone: one share of two, too few (no key) (SPEC §7.9.1)",
+        q.bytes.clone(),
+    )
+    .expect(Outcome::NoKey, "");
+    alone.passphrase = None;
+    alone.pq_identity = pq;
+    vec![with_pq, without, alone]
+}
+
 fn quorum(q: &Sample2) -> Vec<Vector> {
     let mut both = Vector::new(
         "v2-good-quorum",
