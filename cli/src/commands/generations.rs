@@ -309,8 +309,9 @@ pub fn extract(
 }
 
 /// `info SERIES --generation S`: which generation a file is, what it
-/// inherits and (from its sealed index, with a key) what changed.
-pub fn info(paths: &[Location], generation: Option<u64>) -> Result<u8> {
+/// inherits and, with a key, what changed (from its sealed index), its
+/// event log and its records' formats (PRONOM PUIDs, SPEC §11.6).
+pub fn info(paths: &[Location], generation: Option<u64>, keys: &KeyOpts) -> Result<u8> {
     let s = find(paths)?;
     let g = pick(&s, generation, paths)?;
     let f = s.file(g).expect("picked");
@@ -340,8 +341,27 @@ pub fn info(paths: &[Location], generation: Option<u64>) -> Result<u8> {
         f.path.display(),
         output::size(f.archive.len())
     );
-    println!("what changed: sealed in its index (`legation log` with a key)");
-    Ok(if report_errors(&s) { 1 } else { 0 })
+    if keys.keys(false)?.is_empty() {
+        println!("what changed: sealed in its index (`legation log` or `info` with a key)");
+        return Ok(if report_errors(&s) { 1 } else { 0 });
+    }
+    let u = unlock(&s, g, keys)?;
+    match u.changes {
+        Some(c) => println!(
+            "what changed: +{} added, ~{} changed, -{} removed against generation {}",
+            c.added,
+            c.changed,
+            c.removed,
+            g.saturating_sub(1)
+        ),
+        None => println!("what changed: self-contained (no earlier generation read)"),
+    }
+    println!();
+    super::premis::print_log(
+        legation_reader::events::read_from(&f.archive, u.data_key())?.as_ref(),
+    );
+    super::info::print_series_formats(&u)?;
+    Ok(0)
 }
 
 /// The arguments of `log`.
@@ -616,14 +636,15 @@ pub fn diff(a: &DiffArgs) -> Result<u8> {
 /// The arguments of `compact`.
 #[derive(clap::Args, Debug)]
 pub struct CompactArgs {
-    /// The series: generation files or a folder (its newest generation is
-    /// compacted, or --generation).
+    /// The series: generation files or a folder, in any order (its newest
+    /// generation present is compacted).
     #[arg(required = true, value_name = "SERIES")]
     pub series: Vec<Location>,
     /// The self-contained file to write.
     #[arg(short, long, value_name = "ONE.lgn")]
     pub output: PathBuf,
-    /// Compact this generation rather than the newest.
+    /// The generation expected to be compacted: refused unless it is the
+    /// newest present (compacting an older one would fork the series).
     #[arg(long)]
     pub generation: Option<u64>,
     /// The issuer's signing key (one of the series' issuers).
@@ -644,7 +665,27 @@ pub fn compact(a: &CompactArgs) -> Result<u8> {
         bail!("{} exists (use --force to replace it)", a.output.display());
     }
     let s = find(&a.series)?;
-    let g = pick(&s, a.generation, &a.series)?;
+    // The newest generation present, in whatever order the files were
+    // given: compaction writes the generation after it, and after an older
+    // one it would write a second, different generation of a sequence
+    // already taken (a fork, SPEC §33.6).
+    let newest = s.newest().ok_or_else(|| anyhow!("no generation found"))?;
+    let g = match a.generation {
+        Some(g) => pick(&s, Some(g), &a.series)?,
+        None => newest.sequence(),
+    };
+    if newest.sequence() > g {
+        bail!(
+            "{} holds generation {}, after generation {g}: compaction writes the generation \
+             after the newest, never after an old one (no branch)",
+            newest.path.display(),
+            newest.sequence()
+        );
+    }
+    eprintln!(
+        "compacting generation {g}, the newest of the {} file(s) found",
+        s.files.len()
+    );
     let u = unlock(&s, g, &a.keys)?;
     let issuer = a
         .sign
@@ -871,10 +912,12 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
 pub struct VerifySeries<'a> {
     /// The issuer every generation must be signed by.
     pub pinned: Option<&'a [u8; 32]>,
-    /// Keys for the content level (none: the keyless audit only).
+    /// Keys for the content and render levels (none: the keyless audit
+    /// only).
     pub keys: &'a KeyOpts,
-    /// `--level fixity`: no content check even with a key.
-    pub fixity_only: bool,
+    /// The level asked for (`None`: as high as the keys allow, as for one
+    /// archive).
+    pub level: Option<legation_reader::Level>,
     /// `--sample N` with its seed: N pieces drawn in each file.
     pub sample: Option<(u64, u64)>,
     /// One JSON object.
@@ -883,14 +926,30 @@ pub struct VerifySeries<'a> {
 
 /// `verify SERIES`: the keyless audit of every generation present (each
 /// file's §30.3 check once, every generation's inherited files present,
-/// the splice rules), then with a key the content of the generation
-/// given (the newest of a folder). 0 when all pass, 1 otherwise.
+/// the splice rules), then with a key the content of every generation
+/// present that the key opens (SPEC §33.7: each record's stored bytes
+/// read once, in the newest generation holding them) and, at the render
+/// level (the default with a key, as for one archive), their views
+/// re-rendered with the decoders each generation names, in whichever
+/// file stores them. 0 when all pass, 1 otherwise.
 pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
+    use legation_reader::Level;
     let s = find(at)?;
     // One file: its generation; several or a folder: the newest.
     let g = match at.len() {
         1 => pick(&s, None, at)?,
         _ => pick(&s, None, &[])?,
+    };
+    let k = v.keys.keys(false)?;
+    let keyed = !k.is_empty() && v.level != Some(Level::Fixity) && v.sample.is_none();
+    if k.is_empty() && matches!(v.level, Some(Level::Content | Level::Render)) {
+        return Err(anyhow!(legation_reader::Error::KeyNeeded));
+    }
+    let render = keyed && v.level != Some(Level::Content);
+    // Asked before the long audit: a host that cannot run is said at once.
+    let host = match render {
+        true => Some(decoders::host()?),
+        false => None,
     };
     let mut files: Vec<&GenerationFile> = s.files.iter().collect();
     files.sort_by_key(|f| f.sequence());
@@ -925,24 +984,37 @@ pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
     let links = s.links();
     let fixity_ok = problems.is_empty() && links.is_empty();
     problems.extend(links.iter().cloned());
-    let mut content: Option<std::result::Result<(u64, u64), Vec<String>>> = None;
-    let k = v.keys.keys(false)?;
-    if !k.is_empty() && !v.fixity_only && v.sample.is_none() {
-        content = Some(match s.unlock(g, &k) {
-            Ok(u) => {
-                let c = u.verify_content(&mut |_, _| {});
-                if c.is_empty() {
-                    Ok((u.head.records, u.head.bytes))
-                } else {
-                    Err(c)
+    let checks = match keyed {
+        true => {
+            let records: u64 = files.iter().map(|f| f.generation.head.records).sum();
+            let bar = output::bar(records, "checking the records");
+            let mut before = 0u64;
+            let mut last = None;
+            let checks = s.check_generations(&k, host.as_ref(), &mut |seq, d, t| {
+                if last != Some(seq) {
+                    before += last.map_or(0, |_| t);
+                    last = Some(seq);
+                }
+                bar.set_position(before + d);
+            });
+            bar.finish_and_clear();
+            // No generation opened: the key is wrong, as for one archive.
+            if checks.iter().all(|c| c.not_checked.is_some()) {
+                if let Err(e) = s.unlock(g, &k) {
+                    return Err(anyhow!(e));
                 }
             }
-            Err(e) => Err(vec![format!("generation {g}: {e}")]),
-        });
-        if let Some(Err(c)) = &content {
-            problems.extend(c.iter().cloned());
+            for c in &checks {
+                problems.extend(
+                    c.problems
+                        .iter()
+                        .map(|p| format!("generation {}: {p}", c.sequence)),
+                );
+            }
+            Some(checks)
         }
-    }
+        false => None,
+    };
     let ok = problems.is_empty();
     let seqs: Vec<u64> = files.iter().map(|f| f.sequence()).collect();
     if v.json {
@@ -956,24 +1028,29 @@ pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
                        "problems": r.problems.iter().map(|p| p.message.clone()).collect::<Vec<_>>()})
             })
             .collect();
+        let content = checks.as_ref().map(|cs| {
+            let read = cs.iter().find(|c| c.sequence == g);
+            json!({"ok": cs.iter().all(|c| c.problems.is_empty()),
+                "records": read.map(|c| c.records), "bytes": read.map(|c| c.bytes),
+                "render": render,
+                "generations": cs.iter().map(|c| json!({
+                    "sequence": c.sequence, "checked": c.not_checked.is_none(),
+                    "not_checked": c.not_checked, "ok": c.problems.is_empty(),
+                    "records": c.records, "bytes": c.bytes, "records_read": c.records_read,
+                    "rendered": c.rendered, "rendered_before": c.rendered_before,
+                    "not_rendered": c.not_rendered_count, "problems": c.problems,
+                })).collect::<Vec<_>>()})
+        });
         let j = json!({"archive": at.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "),
             "series": hex::encode(&s.archive_id), "generation": g, "generations": seqs,
-            "files": file_rows, "links": links,
-            "content": content.as_ref().map(|c| match c {
-                Ok((records, bytes)) => json!({"ok": true, "records": records, "bytes": bytes}),
-                Err(p) => json!({"ok": false, "problems": p}),
-            }),
-            "ok": ok});
+            "files": file_rows, "links": links, "content": content, "ok": ok});
         println!("{}", output::json(&j, false));
         return Ok(if ok { 0 } else { 1 });
     }
     println!(
         "series:   {}: generation {g} read; generations {} present in {} file(s)",
         hex::encode(&s.archive_id),
-        seqs.iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
+        list(&seqs),
         files.len()
     );
     for (f, r) in &rows {
@@ -994,6 +1071,9 @@ pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
                 _ => String::new(),
             }
         );
+    }
+    for c in checks.iter().flatten() {
+        print_check(c, g);
     }
     for p in &problems {
         println!("FAILED  {}", view::sanitize(p));
@@ -1031,24 +1111,127 @@ pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
             "the series does NOT chain (above)"
         }
     );
-    match &content {
-        None if v.sample.is_some() => println!("content:  not checked (--sample audits fixity)"),
-        None if v.fixity_only => println!("content:  not checked (--level fixity)"),
-        None => println!(
-            "content:  not checked (needs a key: --identity, --passphrase-file or {})",
+    let not_keyed = |level: &str| match () {
+        _ if v.sample.is_some() => println!("{level}not checked (--sample audits fixity)"),
+        _ if v.level == Some(Level::Fixity) => println!("{level}not checked (--level fixity)"),
+        _ => println!(
+            "{level}not checked (needs a key: --identity, --passphrase-file or {})",
             keyopts::PASSPHRASE_ENV
         ),
-        Some(Ok((records, bytes))) => println!(
-            "content:  OK: generation {g}: {records} records ({}), their pages, tree and the head's root",
-            output::size(*bytes)
-        ),
-        Some(Err(p)) => println!("content:  FAILED ({} problem(s))", p.len()),
+    };
+    let Some(checks) = &checks else {
+        not_keyed("content:  ");
+        not_keyed("render:   ");
+        return Ok(if ok { 0 } else { 1 });
+    };
+    let sequences = |keep: &dyn Fn(&legation_reader::series::GenerationCheck) -> bool| {
+        let mut v: Vec<u64> = checks
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| c.sequence)
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let checked = sequences(&|c| c.opened);
+    let unchecked = sequences(&|c| c.not_checked.is_some());
+    let unopened = sequences(&|c| !c.opened && c.not_checked.is_none());
+    let content_ok = checks.iter().all(|c| c.problems.is_empty());
+    let read: u64 = checks.iter().map(|c| c.records_read).sum();
+    println!(
+        "content:  {}: generation(s) {} of {} checked{}: every page, count and root, each record's \
+         stored bytes read once ({read} read in all, in the newest generation holding them)",
+        if content_ok { "OK" } else { "FAILED" },
+        list(&checked),
+        list(&seqs),
+        [
+            (&unchecked, "no key given opens them"),
+            (&unopened, "not opened, above")
+        ]
+        .iter()
+        .filter(|(l, _)| !l.is_empty())
+        .map(|(l, why)| format!(" (NOT generation(s) {}: {why})", list(l)))
+        .collect::<String>()
+    );
+    match render {
+        false => println!("render:   not checked (--level content)"),
+        true => {
+            let failed: u64 = checks.iter().map(|c| c.render_failed).sum();
+            println!(
+                "render:   {}: {} views re-rendered and identical to packing ({} shared with a \
+                 newer generation not re-rendered again), {} records packed without a view",
+                match (failed, unopened.is_empty()) {
+                    (0, true) => "OK".to_string(),
+                    (0, false) => format!("FAILED (generation(s) {} not opened)", list(&unopened)),
+                    _ => format!("FAILED ({failed} view(s))"),
+                },
+                checks.iter().map(|c| c.rendered).sum::<u64>(),
+                checks.iter().map(|c| c.rendered_before).sum::<u64>(),
+                checks
+                    .iter()
+                    .find(|c| c.sequence == g)
+                    .map_or(0, |c| c.not_rendered_count)
+            );
+            if let Some(c) = checks.iter().find(|c| c.sequence == g) {
+                for (path, why) in &c.not_rendered {
+                    let why = why.strip_prefix(&format!("{path}: ")).unwrap_or(why);
+                    println!(
+                        "          not rendered: {}: {}",
+                        view::sanitize(path),
+                        view::sanitize(why)
+                    );
+                }
+            }
+        }
+    }
+    Ok(if ok { 0 } else { 1 })
+}
+
+/// Sequences as `0, 1, 2`.
+fn list(seqs: &[u64]) -> String {
+    seqs.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One generation's line of `verify`'s content and render check.
+fn print_check(c: &legation_reader::series::GenerationCheck, read: u64) {
+    let mark = if c.sequence == read { "*" } else { " " };
+    if let Some(why) = &c.not_checked {
+        println!(
+            "  gen {:>4}{mark} content NOT CHECKED: {}",
+            c.sequence,
+            view::sanitize(why)
+        );
+        return;
+    }
+    if !c.opened {
+        println!(
+            "  gen {:>4}{mark} content FAILED: not opened (below)",
+            c.sequence
+        );
+        return;
     }
     println!(
-        "render:   not checked (a generation of a series: views are not re-rendered; \
-         `legation compact` then `verify` re-renders them)"
+        "  gen {:>4}{mark} content {}: {} records ({}), {} read here{}",
+        c.sequence,
+        if c.problems.is_empty() {
+            "OK".to_string()
+        } else {
+            format!("FAILED ({} problem(s))", c.problems.len())
+        },
+        c.records,
+        output::size(c.bytes),
+        c.records_read,
+        match c.render {
+            true => format!(
+                "; {} views re-rendered here, {} in a newer generation",
+                c.rendered, c.rendered_before
+            ),
+            false => String::new(),
+        }
     );
-    Ok(if ok { 0 } else { 1 })
 }
 
 /// The folder part of an object key (`""` at the bucket's top).

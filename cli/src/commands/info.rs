@@ -318,34 +318,41 @@ struct Formats {
     others: u64,
 }
 
+impl Formats {
+    /// Counts one record by its metadata's format identification.
+    fn count(&mut self, metadata: &BTreeMap<String, Vec<String>>) {
+        let row = metadata.get(identify::KEY).map(|v| match v.as_slice() {
+            [puid, basis, release] => {
+                if self.releases.len() < 16 {
+                    self.releases.insert(release.clone());
+                }
+                (puid.clone(), basis.clone())
+            }
+            // `["unidentified", release]`, or a shape this version does
+            // not write: counted as unidentified.
+            other => {
+                if let [_, release] = other {
+                    if self.releases.len() < 16 {
+                        self.releases.insert(release.clone());
+                    }
+                }
+                (String::new(), Basis::Unidentified.as_str().to_owned())
+            }
+        });
+        if self.counts.len() < MAX_FORMAT_ROWS || self.counts.contains_key(&row) {
+            *self.counts.entry(row).or_default() += 1;
+        } else {
+            self.others += 1;
+        }
+    }
+}
+
 /// Counts the formats of every record of the archive.
 fn formats(u: &legation_reader::Unlocked) -> Result<Formats> {
     let mut f = Formats::default();
     let counted = super::ls::for_each_page_ahead(u, &mut |page| {
         for r in &page.records {
-            let row = r.metadata.get(identify::KEY).map(|v| match v.as_slice() {
-                [puid, basis, release] => {
-                    if f.releases.len() < 16 {
-                        f.releases.insert(release.clone());
-                    }
-                    (puid.clone(), basis.clone())
-                }
-                // `["unidentified", release]`, or a shape this version
-                // does not write: counted as unidentified.
-                other => {
-                    if let [_, release] = other {
-                        if f.releases.len() < 16 {
-                            f.releases.insert(release.clone());
-                        }
-                    }
-                    (String::new(), Basis::Unidentified.as_str().to_owned())
-                }
-            });
-            if f.counts.len() < MAX_FORMAT_ROWS || f.counts.contains_key(&row) {
-                *f.counts.entry(row).or_default() += 1;
-            } else {
-                f.others += 1;
-            }
+            f.count(&r.metadata);
         }
         Ok(())
     });
@@ -354,6 +361,17 @@ fn formats(u: &legation_reader::Unlocked) -> Result<Formats> {
         Err(super::ls::Failure::Read(e)) => Err(e.into()),
         Err(super::ls::Failure::Io(e)) => Err(e.into()),
     }
+}
+
+/// The formats table of a generation of a series (its live records,
+/// read through its runs one page a run at a time), printed.
+pub(super) fn print_series_formats(u: &legation_reader::series::Unlocked<'_>) -> Result<()> {
+    let mut f = Formats::default();
+    for r in u.records() {
+        f.count(&r?.0.metadata);
+    }
+    print_formats(&f);
+    Ok(())
 }
 
 /// The formats table: PUID, basis, records, PRONOM's name of the format,
@@ -418,6 +436,7 @@ fn quorum_facts(q: &legation_format::quorum::QuorumSlot, slot: usize) -> serde_j
             .filter(|s| match &s.holder {
                 legation_format::quorum::HolderSlot::X25519 { .. } => kind == "x25519",
                 legation_format::quorum::HolderSlot::Passphrase { .. } => kind == "argon2id",
+                legation_format::quorum::HolderSlot::MlKem768X25519(_) => kind == "mlkem768x25519",
                 _ => kind == "unknown",
             })
             .count()
@@ -427,7 +446,7 @@ fn quorum_facts(q: &legation_format::quorum::QuorumSlot, slot: usize) -> serde_j
             "type": "quorum",
             "id": legation_format::hex::encode(&q.id),
             "policy": shape,
-            "holders": {"x25519": kinds("x25519"), "argon2id": kinds("argon2id"), "unknown": kinds("unknown")},
+            "holders": {"x25519": kinds("x25519"), "argon2id": kinds("argon2id"), "mlkem768x25519": kinds("mlkem768x25519"), "unknown": kinds("unknown")},
         }),
         Err(e) => json!({"type": "quorum", "problem": e.to_string()}),
     }

@@ -210,7 +210,8 @@ fn verify_audits_every_generation_of_a_series_however_it_is_given() {
     let o = run(&["verify", "reg.00000002.lgn", "-i", "alice.key"], d);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("content:  OK: generation 2: 5 records"),
+        stdout(&o).contains("  gen    2* content OK: 5 records")
+            && stdout(&o).contains("content:  OK: generation(s) 0, 1, 2 of 0, 1, 2 checked"),
         "{}",
         stdout(&o)
     );
@@ -327,7 +328,7 @@ fn a_series_on_an_object_store_is_pushed_pulled_verified_and_read() {
     assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
     assert!(
         out.contains("generations 0, 1, 2 present in 3 file(s)")
-            && out.contains("content:  OK: generation 2"),
+            && out.contains("content:  OK: generation(s) 0, 1, 2 of 0, 1, 2 checked"),
         "{out}"
     );
     let o = cluster.run(1, &["verify", &url(2), "--sample", "2"], d);
@@ -596,4 +597,259 @@ fn three_embassies_hold_a_series_and_the_stale_one_is_named() {
     let o = verify([&l1, forked, &i1]);
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     assert!(stdout(&o).contains("FORK: series "), "{}", stdout(&o));
+}
+
+/// The lines of `info`'s formats table (from its `puid` header on).
+fn formats_table(out: &str) -> String {
+    let at = out.find("\npuid ").expect("a formats table");
+    out[at..].to_owned()
+}
+
+#[test]
+fn compact_writes_after_the_newest_whatever_the_order_of_the_files() {
+    let t = packed("generations-compact");
+    let d = &t.0;
+    three_generations(d);
+    let g = ["reg.00000000.lgn", "reg.00000001.lgn", "reg.00000002.lgn"];
+    fs::create_dir(d.join("out")).unwrap();
+    let orders = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    for order in orders {
+        let mut a = vec!["compact"];
+        a.extend(order.map(|i| g[i]));
+        a.extend([
+            "-o",
+            "out/one.lgn",
+            "--force",
+            "-i",
+            "alice.key",
+            "--sign",
+            "gov.key",
+        ]);
+        let o = run(&a, d);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 0, "{order:?}: {err}");
+        assert!(
+            err.contains("compacting generation 2, the newest of the 3 file(s) found")
+                && err.contains("compacted generation 2 into out/one.lgn: ",)
+                && err.contains("self-contained (generation 3 of the series)"),
+            "{order:?}: {err}"
+        );
+        assert_eq!(
+            records_root(&d.join("out/one.lgn")),
+            records_root(&d.join(g[2])),
+            "{order:?}"
+        );
+        let o = run(&["info", "out/one.lgn"], d);
+        assert!(stdout(&o).contains("sequence 3,"), "{}", stdout(&o));
+    }
+    // An older generation is refused: it would fork the series.
+    let o = run(
+        &[
+            "compact",
+            g[0],
+            "--generation",
+            "1",
+            "-o",
+            "out/old.lgn",
+            "-i",
+            "alice.key",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds generation 2, after generation 1")
+            && stderr(&o).contains("(no branch)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.join("out/old.lgn").exists());
+}
+
+#[test]
+fn verify_checks_the_content_and_views_of_every_generation_through_the_series() {
+    let t = packed("generations-render");
+    let d = &t.0;
+    three_generations(d);
+    // The views generation 2's records have, from the same folder packed
+    // as one self-contained archive.
+    fs::create_dir(d.join("solo")).unwrap();
+    pack_v2(d, "solo/one.lgn");
+    let o = run(&["verify", "solo/one.lgn", "-i", "alice.key"], d);
+    let out = stdout(&o);
+    let views: u64 = out
+        .split("render:   OK: ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(views >= 3, "{out}");
+
+    // Generation 1 given alone (a dependent file, read through the series
+    // beside it), at the render level, the default with a key.
+    for level in [None, Some("render")] {
+        let mut a = vec!["verify", "reg.00000001.lgn", "-i", "alice.key", "--json"];
+        a.extend(level.map(|l| ["--level", l]).into_iter().flatten());
+        let o = run(&a, d);
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        let c = &v["content"];
+        assert_eq!(
+            (c["ok"].clone(), c["render"].clone()),
+            (true.into(), true.into())
+        );
+        let rows = c["generations"].as_array().unwrap();
+        let field = |k: &str| {
+            rows.iter()
+                .map(|r| r[k].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(field("sequence"), [2, 1, 0]);
+        assert_eq!(field("records"), [5, 4, 4]);
+        // Every record's stored bytes read once: generation 1 holds
+        // nothing generation 2 does not; generation 0 its first CSV.
+        assert_eq!(field("records_read"), [5, 0, 1]);
+        // Generation 2's views, as many as the self-contained archive's.
+        assert_eq!(rows[0]["rendered"].as_u64().unwrap(), views);
+        let seen: Vec<u64> = rows
+            .iter()
+            .map(|r| r["rendered"].as_u64().unwrap() + r["rendered_before"].as_u64().unwrap())
+            .collect();
+        assert!(seen[1] >= views - 1 && seen[2] >= views - 1, "{seen:?}");
+        assert!(rows.iter().all(|r| r["checked"] == true && r["ok"] == true));
+    }
+    let o = run(&["verify", "reg.00000002.lgn", "-i", "alice.key"], d);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("content:  OK: generation(s) 0, 1, 2 of 0, 1, 2 checked:")
+            && out.contains(&format!("render:   OK: {} views re-rendered", views + 1))
+            && out.contains("  gen    2* content OK: 5 records"),
+        "{out}"
+    );
+    let o = run(
+        &[
+            "verify",
+            "reg.00000002.lgn",
+            "-i",
+            "alice.key",
+            "--level",
+            "content",
+        ],
+        d,
+    );
+    assert!(
+        stdout(&o).contains("render:   not checked (--level content)"),
+        "{}",
+        stdout(&o)
+    );
+    // Without a key, a level that needs one is refused, as for one archive.
+    let o = run(&["verify", "reg.00000002.lgn", "--level", "render"], d);
+    assert_ne!(code(&o), 0);
+    assert!(stderr(&o).contains("key"), "{}", stderr(&o));
+    // A key that opens none of them: refused, as for one archive.
+    assert_eq!(code(&run(&["keygen", "recipient", "-o", "bob"], d)), 0);
+    let o = run(&["verify", "reg.00000002.lgn", "-i", "bob.key"], d);
+    assert_eq!(code(&o), 3, "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("no key given opens"), "{}", stderr(&o));
+
+    // A file the series needs missing: named, with the name it was
+    // written as, at the render level too.
+    fs::rename(d.join("reg.00000000.lgn"), d.join("gone")).unwrap();
+    let o = run(
+        &[
+            "verify",
+            "reg.00000002.lgn",
+            "-i",
+            "alice.key",
+            "--level",
+            "render",
+        ],
+        d,
+    );
+    let out = stdout(&o);
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(
+        out.contains(
+            "FAILED  generation 2: series: generation 0 is needed and no file holds it \
+             (it was written as reg.00000000.lgn)"
+        ) && out.contains("content:  FAILED: generation(s)  of 1, 2 checked (NOT generation(s) 1, 2: not opened, above)")
+            && out.contains("render:   FAILED (generation(s) 1, 2 not opened)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn info_with_a_key_shows_the_formats_of_a_generation_of_a_series() {
+    let t = packed("generations-info");
+    let d = &t.0;
+    three_generations(d);
+    fs::create_dir(d.join("out")).unwrap();
+    let o = run(
+        &[
+            "compact",
+            ".",
+            "-o",
+            "out/one.lgn",
+            "-i",
+            "alice.key",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["info", "reg.00000002.lgn", "-i", "alice.key"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("what changed: +1 added, ~0 changed, -0 removed against generation 1")
+            && out.contains("event log:")
+            && out.contains("x-fmt/18 ")
+            && out.contains("Comma Separated Values"),
+        "{out}"
+    );
+    // The same table as the self-contained file of the same records.
+    let one = run(&["info", "out/one.lgn", "-i", "alice.key"], d);
+    assert_eq!(formats_table(&out), formats_table(&stdout(&one)));
+    // An earlier generation: its own records' formats (no new.txt yet).
+    let o = run(
+        &[
+            "info",
+            "reg.00000002.lgn",
+            "-i",
+            "alice.key",
+            "--generation",
+            "1",
+        ],
+        d,
+    );
+    let out = stdout(&o);
+    assert!(
+        out.contains("what changed: +0 added, ~1 changed, -0 removed against generation 0"),
+        "{out}"
+    );
+    let rows: u64 = formats_table(&out)
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().nth(2)?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(rows, 4, "{out}");
+    // Without a key: the public facts only, as before.
+    let o = run(&["info", "reg.00000002.lgn"], d);
+    assert!(
+        stdout(&o).contains("what changed: sealed in its index"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("\npuid "), "{}", stdout(&o));
 }
