@@ -38,6 +38,10 @@ pub struct GenerationCheck {
     /// Why it was not checked: no key given opens it (its problems are
     /// then empty). `None` when it was checked.
     pub not_checked: Option<String>,
+    /// Whether it was opened (unlocked, its index read): false when no
+    /// key opens it or its files are missing or damaged there (a
+    /// problem then says which).
+    pub opened: bool,
     /// Problems as lines naming the file, entry or record; empty when
     /// every check passed.
     pub problems: Vec<String>,
@@ -129,6 +133,7 @@ impl<'a> Unlocked<'a> {
     ) -> GenerationCheck {
         let mut c = GenerationCheck {
             sequence: self.head.sequence,
+            opened: true,
             render: host.is_some(),
             ..GenerationCheck::default()
         };
@@ -450,7 +455,7 @@ impl Series {
                 }),
                 Err(e) => out.push(GenerationCheck {
                     sequence: s,
-                    problems: vec![format!("generation {s}: {e}")],
+                    problems: vec![e.to_string()],
                     ..GenerationCheck::default()
                 }),
             }
