@@ -1,7 +1,9 @@
-//! Post-quantum recipients against X25519 (SPEC §7.11; BENCHMARKS.md
-//! "Post-quantum recipients"): key generation, wrapping the data key into
-//! a slot, and opening the slot, each the median of many runs in one
-//! process, with the sizes of keys, key files and slots.
+//! Post-quantum recipients against X25519 (SPEC §7.11) and hybrid issuer
+//! signatures against Ed25519 (SPEC §27.4; BENCHMARKS.md "Post-quantum
+//! recipients and signatures"): key generation, wrapping the data key
+//! into a slot, and opening the slot; signing a head and verifying its
+//! signatures; each the median of many runs in one process, with the
+//! sizes of keys, key files, slots and signatures.
 //!
 //! usage: cargo run --release -p legation-benches --bin pq_bench \[RUNS\]
 
@@ -9,7 +11,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use legation_format::crypto::{self, DataKey};
-use legation_format::keys::{self, Identity};
+use legation_format::keys::{self, Identity, IssuerKey};
 use legation_format::pq::{self, PqIdentity};
 use rand_chacha::rand_core::SeedableRng;
 
@@ -98,4 +100,80 @@ fn main() {
         pq::CIPHERTEXT_LEN
     );
     println!("| slot in `public.json` (JSON) | {x_json} B | {q_json} B |");
+    signatures(runs, &mut rng);
+}
+
+/// Signing a head and verifying its signatures: an Ed25519 issuer against
+/// a hybrid one (Ed25519 and ML-DSA-65), both halves together as a reader
+/// checks them.
+fn signatures(runs: usize, rng: &mut rand_chacha::ChaCha20Rng) {
+    use legation_format::pqsig;
+    use legation_format::v2::head;
+    // A head of the longest form (SPEC §27.1): 471 bytes.
+    let head_bytes = head::Head {
+        archive_id: [7; 16],
+        sequence: u64::MAX,
+        previous: [1; 32],
+        created: 253_402_300_799,
+        records: u64::MAX,
+        bytes: u64::MAX,
+        records_root: [2; 32],
+        entries: [3; 32],
+        public: [4; 32],
+    }
+    .to_bytes();
+    let ed = IssuerKey::generate(rng);
+    let hy = IssuerKey::generate_hybrid(rng);
+    let e_keygen = median_us(runs, || {
+        black_box(IssuerKey::generate(rng).public());
+    });
+    let h_keygen = median_us(runs, || {
+        black_box(IssuerKey::generate_hybrid(rng).public_key());
+    });
+    let e_sign = median_us(runs, || {
+        black_box(head::sign_lines(&ed, &head_bytes).unwrap());
+    });
+    let h_sign = median_us(runs, || {
+        black_box(head::sign_lines(&hy, &head_bytes).unwrap());
+    });
+    let e_lines = head::sign_lines(&ed, &head_bytes).unwrap();
+    let h_lines = head::sign_lines(&hy, &head_bytes).unwrap();
+    let verify_all = |lines: &[head::SignatureLine]| {
+        lines
+            .iter()
+            .all(|l| head::verify(l, &head_bytes) == Some(true))
+    };
+    let e_verify = median_us(runs, || assert!(black_box(verify_all(&e_lines))));
+    let h_verify = median_us(runs, || assert!(black_box(verify_all(&h_lines))));
+    let m_verify = median_us(runs, || {
+        assert!(black_box(verify_all(&h_lines[1..])));
+    });
+    let e_sig_bytes = head::signatures_to_bytes(&e_lines).len();
+    let h_sig_bytes = head::signatures_to_bytes(&h_lines).len();
+    let e_pub_file = ed.public_key().to_key_file("c").len() - 4;
+    let h_pub_file = hy.public_key().to_key_file("c").len() - 4;
+    let e_sec_file = ed.to_key_file("c").len() - 4;
+    let h_sec_file = hy.to_key_file("c").len() - 4;
+    let issuers = |k: &IssuerKey| {
+        let i = legation_format::v2::public::Issuers::of_keys([k]);
+        serde_json::to_string(&i).unwrap().len()
+    };
+    println!();
+    println!("| issuer signature of a head | Ed25519 | Ed25519 + ML-DSA-65 (hybrid) |");
+    println!("|---|---:|---:|");
+    println!("| key generation (secret and public key) | {e_keygen:.1} µs | {h_keygen:.1} µs |");
+    println!("| sign a head (every half) | {e_sign:.1} µs | {h_sign:.1} µs |");
+    println!("| verify a head's signatures (every half) | {e_verify:.1} µs | {h_verify:.1} µs |");
+    println!("| of which ML-DSA-65 | | {m_verify:.1} µs |");
+    println!("| public key | 32 B | 32 + {} B |", pqsig::PUBLIC_LEN);
+    println!("| secret key (seeds) | 32 B | 32 + {} B |", pqsig::SEED_LEN);
+    println!("| signature | 64 B | 64 + {} B |", pqsig::SIGNATURE_LEN);
+    println!("| `signatures` entry | {e_sig_bytes} B | {h_sig_bytes} B |");
+    println!(
+        "| `issuers` in `public.json` (JSON) | {} B | {} B |",
+        issuers(&ed),
+        issuers(&hy)
+    );
+    println!("| public key file (without its comment line) | {e_pub_file} B | {h_pub_file} B |");
+    println!("| secret key file (without its comment line) | {e_sec_file} B | {h_sec_file} B |");
 }
