@@ -66,7 +66,16 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
             println!("== {loc}");
         }
         let pin = |p: [u8; 32]| {
-            let a = open(&unit[0])?;
+            // A series given as a folder: its newest generation's file.
+            let a = match unit[0].local().filter(|d| d.is_dir()) {
+                Some(_) => super::generations::find(unit)?
+                    .files
+                    .into_iter()
+                    .max_by_key(|f| f.sequence())
+                    .map(|f| f.archive)
+                    .ok_or_else(|| anyhow!("no generation found in {}", unit[0]))?,
+                None => open(&unit[0])?,
+            };
             super::issuer::pin_for(&unit[0], &a, p, &statements)
         };
         let result = pinned.map(pin).transpose().and_then(|pinned| match series {
