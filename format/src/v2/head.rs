@@ -637,6 +637,12 @@ mod tests {
         let huge = "x 00 00\n".repeat(MAX_SIGNATURES_BYTES / 8 + 1);
         assert!(e(&huge).contains("bytes, more than"));
         assert_eq!(parse_signatures(lo.as_bytes()).unwrap().len(), 1);
+        // 2.2: an ml-dsa-65 line of another key or signature length.
+        let key = "00".repeat(crate::pqsig::PUBLIC_LEN);
+        let sig = "00".repeat(crate::pqsig::SIGNATURE_LEN);
+        assert!(e(&format!("ml-dsa-65 00 {sig}\n")).contains("1952-byte key"));
+        assert!(e(&format!("ml-dsa-65 {key} 00{sig}\n")).contains("3309-byte signature"));
+        assert!(parse_signatures(format!("ml-dsa-65 {key} {sig}\n").as_bytes()).is_ok());
     }
 
     #[test]
