@@ -1,10 +1,12 @@
 //! The records of a walk or plan read, hashed and compressed, rendered and
-//! written by several threads, so that both cores work: one reads files
-//! (and describes them), two take turns at batches to compute what the
-//! writer stores (BLAKE3 and DEFLATE, [`Prepared`], the writer's largest
-//! cost for small records), one hands records to the renderer in batches
-//! (its decoders run in a worker process), and the caller's thread writes
-//! them, in path order. Memory stays bounded: batches of at most
+//! written by several threads, so that both cores work: one walks the
+//! folder and deals its records out in batches, two take turns at batches
+//! to read each file, describe it and compute what the writer stores
+//! (BLAKE3 and DEFLATE, [`Prepared`], the writer's largest cost for small
+//! records; opening and reading a million small files is as large, and
+//! was the walking thread's before, a serial stage), one hands records to
+//! the renderer in batches (its decoders run in a worker process), and the
+//! caller's thread writes them, in path order. Memory stays bounded: batches of at most
 //! [`BATCH_RECORDS`] records and [`BATCH_BYTES`] bytes, two batches
 //! queued between threads, and the record bytes read ahead of the writer
 //! capped at [`AHEAD_BYTES`] (a larger record waits until nothing else is
@@ -70,7 +72,26 @@ enum Step {
     Skipped(String, String),
 }
 
-type Batch = Result<Vec<Step>>;
+/// What the walk found, on its way to be read: a record with whether it
+/// is read whole (its bytes counted in [`Ahead`] already).
+enum Listed {
+    Record(FoundRecord, bool),
+    EmptyDir(String),
+    Skipped(String, String),
+}
+
+/// Steps in path order, and the error that ends packing after them, if
+/// one does (the last batch sent).
+struct Batch<T> {
+    steps: Vec<T>,
+    error: Option<Error>,
+}
+
+impl<T> Batch<T> {
+    fn ok(steps: Vec<T>) -> Self {
+        Batch { steps, error: None }
+    }
+}
 
 /// Bytes read whole and not yet written.
 struct Ahead {
@@ -132,18 +153,20 @@ pub(super) fn pack_records(
     std::thread::scope(|s| {
         let _close = CloseOnDrop(&ahead);
         let ahead = &ahead;
-        // Reading, then two preparing threads taking turns at batches.
-        let (read_tx, read_rx): (Vec<_>, Vec<_>) = (0..2).map(|_| sync_channel::<Batch>(1)).unzip();
+        // Walking, then two threads taking turns at batches to read and
+        // prepare them.
+        let (read_tx, read_rx): (Vec<_>, Vec<_>) =
+            (0..2).map(|_| sync_channel::<Batch<Listed>>(1)).unzip();
         s.spawn(move || read_all(found, cap, ahead, read_tx));
         let mut prepared = Vec::new();
         for rx in read_rx {
-            let (tx, out) = sync_channel::<Batch>(1);
+            let (tx, out) = sync_channel::<Batch<Step>>(1);
             s.spawn(move || prepare_all(rx, tx));
             prepared.push(out);
         }
-        let rx: Box<dyn Iterator<Item = Batch>> = match renderer {
+        let rx: Box<dyn Iterator<Item = Batch<Step>>> = match renderer {
             Some(rd) => {
-                let (tx, rx) = sync_channel::<Batch>(2);
+                let (tx, rx) = sync_channel::<Batch<Step>>(2);
                 s.spawn(move || render_all(in_turn(prepared), rd, tx));
                 Box::new(rx.into_iter())
             }
@@ -153,7 +176,7 @@ pub(super) fn pack_records(
             // Bytes written, given back to the reader once a batch (not
             // each record: every release wakes it).
             let mut written = 0;
-            for step in batch? {
+            for step in batch.steps {
                 let item = match step {
                     Step::Record(item) => item,
                     Step::EmptyDir(d) => {
@@ -189,19 +212,23 @@ pub(super) fn pack_records(
                 }
             }
             ahead.release(written);
+            if let Some(e) = batch.error {
+                return Err(e);
+            }
         }
         Ok(packed)
     })
 }
 
-/// The reading thread: each record opened, described and (when small
-/// enough) read whole, sent on in batches with what else the walk found;
+/// The walking thread: each record found sent on in batches, with what
+/// else the walk found, to be read in turn by the preparing threads (the
+/// bytes of a record read whole counted in [`Ahead`] before it is sent);
 /// the first error ends it.
 fn read_all(
     found: impl Iterator<Item = Result<Found>>,
     cap: Option<u64>,
     ahead: &Ahead,
-    txs: Vec<SyncSender<Batch>>,
+    txs: Vec<SyncSender<Batch<Listed>>>,
 ) {
     let mut turn = txs.iter().cycle();
     let mut tx = || turn.next().expect("a channel");
@@ -211,16 +238,18 @@ fn read_all(
         let r = match f {
             Ok(Found::Record(r)) => r,
             Ok(Found::EmptyDir(d)) => {
-                batch.push(Step::EmptyDir(d));
+                batch.push(Listed::EmptyDir(d));
                 continue;
             }
             Ok(Found::Skipped(path, why)) => {
-                batch.push(Step::Skipped(path, why));
+                batch.push(Listed::Skipped(path, why));
                 continue;
             }
             Err(e) => {
-                let _ = tx().send(Ok(batch));
-                let _ = tx().send(Err(e));
+                let _ = tx().send(Batch {
+                    steps: batch,
+                    error: Some(e),
+                });
                 return;
             }
         };
@@ -230,51 +259,60 @@ fn read_all(
         // waiting for room with them held could wait for ever.
         if whole && !batch.is_empty() && bytes + r.size > BATCH_BYTES {
             bytes = 0;
-            if tx().send(Ok(std::mem::take(&mut batch))).is_err() {
+            if tx().send(Batch::ok(std::mem::take(&mut batch))).is_err() {
                 return;
             }
         }
         if whole && !ahead.acquire(r.size) {
             return;
         }
-        let item = match read_one(&r, whole) {
-            Ok(item) => item,
-            Err(e) => {
-                let _ = tx().send(Ok(batch));
-                let _ = tx().send(Err(e));
-                return;
-            }
-        };
         bytes += r.size;
-        batch.push(Step::Record(item));
+        batch.push(Listed::Record(r, whole));
         if !whole || batch.len() >= BATCH_RECORDS || bytes >= BATCH_BYTES {
             bytes = 0;
-            if tx().send(Ok(std::mem::take(&mut batch))).is_err() {
+            if tx().send(Batch::ok(std::mem::take(&mut batch))).is_err() {
                 return;
             }
         }
     }
     if !batch.is_empty() {
-        let _ = tx().send(Ok(batch));
+        let _ = tx().send(Batch::ok(batch));
     }
 }
 
-/// A preparing thread: the records read whole in each batch get what the
-/// writer computes from their bytes.
-fn prepare_all(rx: Receiver<Batch>, tx: SyncSender<Batch>) {
-    for batch in rx {
-        let batch = batch.map(|mut steps| {
-            for step in steps.iter_mut() {
-                if let Step::Record(item) = step {
-                    if let Data::Read(bytes) = &mut item.data {
-                        let bytes = std::mem::take(bytes);
-                        item.data = Data::Ready(Prepared::new(bytes, &item.meta.media_type));
+/// A preparing thread: each record of each batch read (whole or, when
+/// too large, opened to be streamed) and described, and the records read
+/// whole given what the writer computes from their bytes. A record that
+/// cannot be read ends its batch with the error, after the records
+/// before it.
+fn prepare_all(rx: Receiver<Batch<Listed>>, tx: SyncSender<Batch<Step>>) {
+    for listed in rx {
+        let mut out = Batch {
+            steps: Vec::with_capacity(listed.steps.len()),
+            error: None,
+        };
+        for l in listed.steps {
+            out.steps.push(match l {
+                Listed::EmptyDir(d) => Step::EmptyDir(d),
+                Listed::Skipped(path, why) => Step::Skipped(path, why),
+                Listed::Record(r, whole) => match read_one(&r, whole) {
+                    Ok(mut item) => {
+                        if let Data::Read(bytes) = &mut item.data {
+                            let bytes = std::mem::take(bytes);
+                            item.data = Data::Ready(Prepared::new(bytes, &item.meta.media_type));
+                        }
+                        Step::Record(item)
                     }
-                }
-            }
-            steps
-        });
-        if tx.send(batch).is_err() {
+                    Err(e) => {
+                        out.error = Some(e);
+                        break;
+                    }
+                },
+            });
+        }
+        out.error = out.error.or(listed.error);
+        let last = out.error.is_some();
+        if tx.send(out).is_err() || last {
             return;
         }
     }
@@ -282,7 +320,7 @@ fn prepare_all(rx: Receiver<Batch>, tx: SyncSender<Batch>) {
 
 /// The batches of several channels, taking one from each in turn (as
 /// [`read_all`] sent them), until one ends.
-fn in_turn(rxs: Vec<Receiver<Batch>>) -> impl Iterator<Item = Batch> {
+fn in_turn(rxs: Vec<Receiver<Batch<Step>>>) -> impl Iterator<Item = Batch<Step>> {
     let mut at = 0;
     std::iter::from_fn(move || {
         let batch = rxs[at % rxs.len()].recv().ok();
@@ -336,12 +374,13 @@ fn read_one(r: &FoundRecord, whole: bool) -> Result<Item> {
 /// that is not read whole ends its batch (see [`read_all`]), so rendering
 /// it after them keeps the records' order.
 fn render_all(
-    rx: impl Iterator<Item = Batch>,
+    rx: impl Iterator<Item = Batch<Step>>,
     rd: &mut (dyn Renderer + Send),
-    tx: SyncSender<Batch>,
+    tx: SyncSender<Batch<Step>>,
 ) {
-    for batch in rx {
-        let batch = batch.map(|mut steps| {
+    for mut batch in rx {
+        {
+            let steps = &mut batch.steps;
             let mut whole: Vec<(&mut RecordMeta, &[u8])> = Vec::with_capacity(steps.len());
             let mut streamed = Vec::new();
             for step in steps.iter_mut() {
@@ -372,9 +411,9 @@ fn render_all(
             for (meta, size) in streamed {
                 rd.render(meta, None, size);
             }
-            steps
-        });
-        if tx.send(batch).is_err() {
+        }
+        let last = batch.error.is_some();
+        if tx.send(batch).is_err() || last {
             return;
         }
     }
@@ -420,6 +459,72 @@ mod tests {
             assert!(bytes.is_some(), "every record is read whole");
             self.0 += 1;
         }
+    }
+
+    fn found(dir: &std::path::Path, name: &str) -> Result<Found> {
+        Ok(Found::Record(FoundRecord {
+            path: name.to_owned(),
+            file: dir.join(name),
+            size: 3,
+            modified: None,
+            sidecar: None,
+        }))
+    }
+
+    /// Packs `found` with no renderer and with one; returns the error and
+    /// the paths written, for each.
+    fn packed_until_error(found: Vec<Result<Found>>) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for render in [false, true] {
+            let mut kept = Kept::default();
+            let mut rd = Whole(0);
+            let e = pack_records(
+                found
+                    .iter()
+                    .map(|f| match f {
+                        Ok(Found::Record(r)) => Ok(Found::Record(r.clone())),
+                        Ok(_) => unreachable!("records only"),
+                        Err(e) => Err(Error::invalid("walk", e.to_string())),
+                    })
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+                &mut kept,
+                render.then_some(&mut rd as &mut (dyn Renderer + Send)),
+                |_, _| {},
+                |_, _| {},
+            )
+            .expect_err("packing fails");
+            out.push((e.to_string(), kept.0.into_iter().map(|(p, _)| p).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_read_ends_packing_after_the_records_before_it() {
+        let dir = std::env::temp_dir().join(format!("legation-pipeline-e-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        // 600 records: the missing one is in the second batch.
+        let names: Vec<String> = (0..600).map(|i| format!("r{i:03}")).collect();
+        for n in &names {
+            if n != "r550" {
+                fs::write(dir.join(n), b"abc").unwrap();
+            }
+        }
+        let walk: Vec<Result<Found>> = names.iter().map(|n| found(&dir, n)).collect();
+        for (e, written) in packed_until_error(walk) {
+            assert!(e.contains("r550"), "{e}");
+            assert_eq!(written, names[..550], "{e}");
+        }
+        // An error of the walk itself, after the records before it.
+        let mut walk: Vec<Result<Found>> = names[..520].iter().map(|n| found(&dir, n)).collect();
+        walk.push(Err(Error::invalid("walk", "the folder went away")));
+        walk.extend(names[520..530].iter().map(|n| found(&dir, n)));
+        for (e, written) in packed_until_error(walk) {
+            assert!(e.contains("the folder went away"), "{e}");
+            assert_eq!(written, names[..520], "{e}");
+        }
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
