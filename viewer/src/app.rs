@@ -8,6 +8,8 @@ mod chooser;
 mod details;
 mod export;
 mod facts;
+mod generation;
+mod history;
 mod live;
 
 pub(crate) use live::spinner;
@@ -26,9 +28,10 @@ use egui::{Align, RichText, Ui};
 use legation_reader::decode::Host;
 use legation_reader::{Archive, Key as ArchiveKey, Level};
 
+use crate::generations::{self, SeriesView};
 use crate::jobs::{Job, Progress};
 use crate::platform::{KeyFile, Picked, Platform, RECENT_MAX};
-use crate::reading::{file_name, unlock, Facts};
+use crate::reading::{file_name, Facts};
 use archive::{ArchiveScreen, LockState};
 use record::RecordState;
 use unlock::UnlockForm;
@@ -51,6 +54,28 @@ pub struct App {
     chooser: Option<chooser::Chooser>,
     /// A file asked for while drawing, for the built-in chooser.
     asked: RefCell<Option<chooser::Purpose>>,
+    /// The data key of the generation left for another of its series
+    /// (picked in the history): tried on it first.
+    carry: Option<legation_format::crypto::DataKey>,
+}
+
+/// Which generation of a series opening shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// The file opened (its series found beside it).
+    Given,
+    /// The newest generation of the files given.
+    Newest,
+    /// Generation N of the files given.
+    Generation(u64),
+}
+
+/// What is being opened: the file read first, the other files of its
+/// series (given, or found beside it), and which generation to show.
+struct Opening {
+    path: PathBuf,
+    others: Vec<PathBuf>,
+    target: Target,
 }
 
 enum Screen {
@@ -59,7 +84,9 @@ enum Screen {
     /// ([`crate::platform::Offload::prepare_open`]).
     Fetching {
         path: PathBuf,
-        job: Box<Job<Result<(), String>>>,
+        opening: Opening,
+        /// One a file: the first's, then the others'.
+        jobs: Vec<Job<Result<(), String>>>,
     },
     Opening {
         path: PathBuf,
@@ -69,14 +96,23 @@ enum Screen {
 }
 
 struct Opened {
+    /// The file shown (another than the one read first when a generation
+    /// was asked for).
+    path: PathBuf,
     archive: Archive,
     facts: Facts,
+    series: Option<SeriesView>,
 }
 
 /// What the user asked for during a frame, carried out after drawing.
 enum Action {
     PickArchive,
     OpenPath(PathBuf),
+    /// A generation picked in the history: its file, and the files of
+    /// the series.
+    OpenGeneration(PathBuf, Vec<PathBuf>),
+    /// The files of a series and the generation to show.
+    OpenSeries(Vec<PathBuf>, Option<u64>),
     Close,
 }
 
@@ -95,6 +131,7 @@ impl App {
             url: String::new(),
             chooser: None,
             asked: RefCell::new(None),
+            carry: None,
         };
         if let Some(p) = path {
             app.open(p);
@@ -117,6 +154,7 @@ impl App {
             Screen::Archive(a) => match &a.state {
                 LockState::Open(b) => Some(if b.row(0).is_some() { b.shown() } else { 0 }),
                 LockState::Locked(_) => None,
+                LockState::Generation(g) => Some(g.rows.len()),
             },
             _ => None,
         }
@@ -137,6 +175,7 @@ impl App {
                 let v = a.verify.job.is_some();
                 match &mut a.state {
                     LockState::Locked(f) => v || f.job.is_some() || f.away.is_some(),
+                    LockState::Generation(g) => v || g.job.is_some(),
                     LockState::Open(b) => {
                         v || b.list_busy()
                             || b.finding.is_some()
@@ -172,27 +211,83 @@ impl App {
         &self.recent
     }
 
-    /// Starts opening an archive: where the platform reads away from the
-    /// window, what opening reads is fetched there first.
+    /// Starts opening an archive (a file, or a folder: the newest
+    /// generation of the series in it): where the platform reads away
+    /// from the window, what opening reads is fetched there first. A
+    /// generation of a series (SPEC §33) shows its history, with the other
+    /// `*.lgn` files beside it.
     pub fn open(&mut self, path: PathBuf) {
-        self.notice = None;
-        let waker = self.waker();
-        if let Some(job) = self
-            .platform
-            .offload()
-            .and_then(|o| o.prepare_open(&path, waker))
-        {
-            self.screen = Screen::Fetching {
-                path,
-                job: Box::new(job),
-            };
-            return;
+        self.carry = None;
+        if path.is_dir() {
+            let files = generations::lgn_files(&path);
+            if files.is_empty() {
+                self.notice = Some(format!(
+                    "{} holds no archive (no *.lgn file)",
+                    path.display()
+                ));
+                return;
+            }
+            return self.open_series(files, None);
         }
-        self.open_read(path);
+        self.start_opening(Opening {
+            path,
+            others: Vec::new(),
+            target: Target::Given,
+        });
     }
 
-    /// Opens an archive whose source is ready.
-    fn open_read(&mut self, path: PathBuf) {
+    /// Opens generation `generation` (the newest when `None`) of the
+    /// series whose files (or URLs) are `files`; the history lists every
+    /// generation among them, and those absent.
+    pub fn open_series(&mut self, mut files: Vec<PathBuf>, generation: Option<u64>) {
+        self.carry = None;
+        if files.is_empty() {
+            return;
+        }
+        let path = files.remove(0);
+        let target = match generation {
+            Some(g) => Target::Generation(g),
+            None if files.is_empty() => Target::Given,
+            None => Target::Newest,
+        };
+        self.start_opening(Opening {
+            path,
+            others: files,
+            target,
+        });
+    }
+
+    fn start_opening(&mut self, opening: Opening) {
+        self.notice = None;
+        if let Some(away) = self.platform.offload() {
+            let mut jobs = Vec::new();
+            for p in std::iter::once(&opening.path).chain(&opening.others) {
+                match away.prepare_open(p, waker(self.ctx.clone())) {
+                    Some(j) => jobs.push(j),
+                    None => break,
+                }
+            }
+            if !jobs.is_empty() {
+                self.screen = Screen::Fetching {
+                    path: opening.path.clone(),
+                    opening,
+                    jobs,
+                };
+                return;
+            }
+        }
+        self.open_read(opening, Vec::new());
+    }
+
+    /// Opens an archive whose source is ready, and finds its series:
+    /// `others` given (`unread`: those whose fetching failed, and why),
+    /// or for a file of generation 1 or later the `*.lgn` files beside it.
+    fn open_read(&mut self, o: Opening, unread: Vec<(PathBuf, String)>) {
+        let Opening {
+            path,
+            others,
+            target,
+        } = o;
         let source = match self.platform.open_source(&path) {
             Ok(s) => s,
             Err(e) => {
@@ -202,13 +297,89 @@ impl App {
             }
         };
         let source: Arc<dyn legation_reader::source::ReadAt> = Arc::from(source);
+        let open_all = |platform: &dyn Platform, list: &[PathBuf]| -> generations::Found {
+            list.iter()
+                .map(|p| {
+                    let why = unread.iter().find(|(q, _)| q == p).map(|(_, w)| w.clone());
+                    let s = match why {
+                        Some(w) => Err(w),
+                        None => platform
+                            .open_source(p)
+                            .map(Arc::from)
+                            .map_err(|e| e.to_string()),
+                    };
+                    (p.clone(), s)
+                })
+                .collect()
+        };
+        let given = open_all(self.platform.as_ref(), &others);
+        // Beside a local file: the folder's other `*.lgn` (opened only
+        // when the file turns out to be a later generation).
+        let beside: Vec<PathBuf> = if others.is_empty() && target == Target::Given {
+            path.parent()
+                .filter(|d| d.is_dir())
+                .map(generations::lgn_files)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| p != &path)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let beside = open_all(self.platform.as_ref(), &beside);
+        let shown = path.clone();
         let job = self.spawn(move |_| {
             let archive = Archive::open(source).map_err(|e| e.to_string())?;
+            let later = archive
+                .head_and_signatures()
+                .and_then(|(h, _)| legation_format::v2::head::Head::parse(h).ok())
+                .is_some_and(|h| h.sequence > 0);
+            let mut found = given;
+            if later || !found.is_empty() {
+                found.extend(beside);
+            }
+            let series = if archive.is_v2() && (later || !found.is_empty()) {
+                generations::gather(&path, &archive, found)
+            } else {
+                None
+            };
+            let (path, archive) = match (&series, target) {
+                (Some(s), Target::Newest | Target::Generation(_)) => {
+                    let wanted = match target {
+                        Target::Generation(g) => Some(g),
+                        _ => None,
+                    };
+                    let f = generations::pick(s, wanted).ok_or_else(|| {
+                        format!(
+                            "generation {} is not among the files given",
+                            wanted.unwrap_or_default()
+                        )
+                    })?;
+                    (f.path.clone(), f.archive.clone())
+                }
+                (None, Target::Generation(g)) if g > 0 => {
+                    return Err(format!("generation {g} is not among the files given"))
+                }
+                _ => (path, archive),
+            };
             let facts = Facts::of(&archive);
-            Ok(Opened { archive, facts })
+            let series = series.and_then(|s| {
+                let g = s
+                    .files
+                    .iter()
+                    .find(|f| f.path == path)
+                    .map(|f| f.sequence())?;
+                SeriesView::of(s, g)
+            });
+            Ok(Opened {
+                path,
+                archive,
+                facts,
+                series,
+            })
         });
         self.screen = Screen::Opening {
-            path,
+            path: shown,
             job: Box::new(job),
         };
     }
@@ -249,12 +420,16 @@ impl App {
                 .filter(|p| !p.as_os_str().is_empty())
                 .collect()
         });
-        if let Some(p) = dropped.into_iter().next() {
+        // Several at once: the files of a series, its newest shown.
+        if dropped.len() > 1 {
+            actions.push(Action::OpenSeries(dropped, None));
+        } else if let Some(p) = dropped.into_iter().next() {
             actions.push(Action::OpenPath(p));
         }
         while let Some(picked) = self.platform.poll_picked() {
             match picked {
                 Picked::Archive(p) => actions.push(Action::OpenPath(p)),
+                Picked::Series(files, g) => actions.push(Action::OpenSeries(files, g)),
                 Picked::KeyFile(kind, p) => self.key_file_picked(kind, p),
             }
         }
@@ -309,6 +484,22 @@ impl App {
                     }
                 }
                 Action::OpenPath(p) => self.open(p),
+                Action::OpenSeries(files, g) => self.open_series(files, g),
+                Action::OpenGeneration(p, files) => {
+                    // The same unlock: the key that opened this generation
+                    // is tried on the one picked.
+                    let carry = match &self.screen {
+                        Screen::Archive(a) => a.data_key(),
+                        _ => None,
+                    };
+                    let others = files.into_iter().filter(|f| f != &p).collect();
+                    self.start_opening(Opening {
+                        path: p,
+                        others,
+                        target: Target::Given,
+                    });
+                    self.carry = carry;
+                }
                 Action::Close => {
                     self.screen = Screen::Start;
                     self.notice = None;
@@ -410,26 +601,42 @@ impl App {
 
     /// Takes the results of finished jobs.
     fn poll(&mut self) {
-        let fetched = match &mut self.screen {
-            Screen::Fetching { path, job } => {
-                if job.is_done() {
-                    Some((path.clone(), job.take()))
-                } else {
-                    None
+        let all_fetched = match &mut self.screen {
+            Screen::Fetching { jobs, .. } => jobs.iter_mut().all(|j| j.is_done()),
+            _ => false,
+        };
+        let fetched = if all_fetched {
+            match std::mem::replace(&mut self.screen, Screen::Start) {
+                Screen::Fetching { opening, jobs, .. } => Some((opening, jobs)),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        if let Some((opening, jobs)) = fetched {
+            let mut results = jobs.into_iter().map(|mut j| {
+                j.take()
+                    .unwrap_or_else(|| Err("the reading job stopped unexpectedly".into()))
+            });
+            match results.next() {
+                Some(Ok(())) => {
+                    let unread = opening
+                        .others
+                        .iter()
+                        .cloned()
+                        .zip(results)
+                        .filter_map(|(p, r)| r.err().map(|e| (p, e)))
+                        .collect();
+                    self.open_read(opening, unread);
+                }
+                r => {
+                    let why = r
+                        .and_then(Result::err)
+                        .unwrap_or_else(|| "the reading job stopped unexpectedly".into());
+                    self.notice = Some(format!("Cannot read {}: {why}", opening.path.display()));
+                    self.screen = Screen::Start;
                 }
             }
-            _ => None,
-        };
-        match fetched {
-            Some((path, Some(Ok(())))) => self.open_read(path),
-            Some((path, r)) => {
-                let why = r
-                    .and_then(Result::err)
-                    .unwrap_or_else(|| "the reading job stopped unexpectedly".into());
-                self.notice = Some(format!("Cannot read {}: {why}", path.display()));
-                self.screen = Screen::Start;
-            }
-            None => {}
         }
         let opened = match &mut self.screen {
             Screen::Opening { path, job } => {
@@ -442,7 +649,8 @@ impl App {
             _ => None,
         };
         match opened {
-            Some((path, Some(Ok(o)))) => {
+            Some((_, Some(Ok(o)))) => {
+                let path = o.path.clone();
                 self.remember(&path);
                 let mut verify = VerifyPanel::default();
                 let archive = o.archive.clone();
@@ -455,15 +663,30 @@ impl App {
                     });
                 }
                 let mut form = Box::<UnlockForm>::default();
-                if let Some(keys) = self.keys.take() {
+                let dependent = o
+                    .series
+                    .as_ref()
+                    .filter(|s| s.dependent())
+                    .map(|s| (s.series.clone(), s.current));
+                if let Some(key) = self.carry.take() {
                     let archive = o.archive.clone();
-                    form.job = Some(self.spawn(move |_| unlock(&archive, &keys)));
+                    form.job =
+                        Some(self.spawn(move |_| {
+                            unlock::with_data_key(&archive, dependent.as_ref(), key)
+                        }));
+                } else if let Some(keys) = self.keys.take() {
+                    let archive = o.archive.clone();
+                    form.job =
+                        Some(self.spawn(move |_| {
+                            unlock::with_keys(&archive, dependent.as_ref(), &keys)
+                        }));
                 }
                 self.screen = Screen::Archive(Box::new(ArchiveScreen {
                     name: file_name(&path),
                     path,
                     archive: o.archive,
                     facts: o.facts,
+                    series: o.series,
                     verify,
                     state: LockState::Locked(form),
                 }));

@@ -9,6 +9,7 @@
 //! [`jobs::Spawner`].
 
 mod app;
+mod generations;
 // Public for `viewer-bench` and the UI tests, which time and draw the
 // record list and a document view on their own.
 pub mod catalog;

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     }
     if let Some(p) = &path {
         if p == "--help" || p == "-h" {
-            println!("usage: legation-viewer [ARCHIVE]\n\nOpens ARCHIVE (or nothing) in the Legation viewer window.");
+            println!("usage: legation-viewer [ARCHIVE]\n\nOpens ARCHIVE (or nothing) in the Legation viewer window; a folder opens the newest\ngeneration of the series whose files (*.lgn) it holds.");
             return ExitCode::SUCCESS;
         }
     }

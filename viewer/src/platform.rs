@@ -119,6 +119,9 @@ impl KeyFile {
 pub enum Picked {
     /// An archive to open.
     Archive(PathBuf),
+    /// The files of a series (SPEC §33) and the generation to show (the
+    /// newest when `None`).
+    Series(Vec<PathBuf>, Option<u64>),
     /// A key file for the form that asked.
     KeyFile(KeyFile, PathBuf),
 }

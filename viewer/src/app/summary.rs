@@ -36,7 +36,7 @@ impl App {
                         "cancelled": r.cancelled,
                     })),
                 });
-                match &a.state {
+                let screen = match &a.state {
                     LockState::Locked(f) => json!({
                         "screen": "locked",
                         "name": a.name,
@@ -100,6 +100,29 @@ impl App {
                             "verify": verify,
                         })
                     }
+                    LockState::Generation(g) => json!({
+                        "screen": "generation records",
+                        "name": a.name,
+                        "records": g.key.records,
+                        "rows": g.rows.iter().map(|r| json!({
+                            "path": r.path,
+                            "stored_in": r.stored_in,
+                        })).collect::<Vec<_>>(),
+                        "error": g.error,
+                        "verify": verify,
+                    }),
+                };
+                let changes = match &a.state {
+                    LockState::Generation(g) => g.key.changes,
+                    _ => None,
+                };
+                let series = a.series.as_ref().map(|s| generation_summary(s, changes));
+                match (screen, series) {
+                    (serde_json::Value::Object(mut o), Some(s)) => {
+                        o.insert("generation".into(), s);
+                        serde_json::Value::Object(o)
+                    }
+                    (screen, _) => screen,
                 }
             }
         };
@@ -108,6 +131,36 @@ impl App {
         }
         out
     }
+}
+
+/// The generation shown and the history of its series, for
+/// [`App::summary`].
+fn generation_summary(
+    s: &crate::generations::SeriesView,
+    changes: Option<legation_format::v2::index::Changes>,
+) -> serde_json::Value {
+    use crate::generations::Row;
+    use serde_json::json;
+    let changes = match changes {
+        Some(c) => json!({"added": c.added, "changed": c.changed, "removed": c.removed}),
+        None => json!(null),
+    };
+    json!({
+        "sequence": s.current,
+        "created": s.facts.created,
+        "signer": s.facts.signer,
+        "kind": s.facts.kind,
+        "changes": changes,
+        "history": s.history.rows.iter().map(|r| match r {
+            Row::Present { sequence, records, path, current, .. } => json!({
+                "sequence": sequence, "records": records, "file": path, "shown": current,
+            }),
+            Row::Absent { from, to, needed, .. } => json!({
+                "absent": [from, to], "needed": needed,
+            }),
+        }).collect::<Vec<_>>(),
+        "problems": s.history.problems,
+    })
 }
 
 /// A view block's kind, for [`App::summary`].

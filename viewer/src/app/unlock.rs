@@ -4,16 +4,92 @@
 //! (or where the platform offloads key derivation).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use egui::{Key, RichText, Ui};
+use legation_format::crypto::{DataKey, KeySlot};
+use legation_reader::series::Series;
 use legation_reader::{Archive, Key as ArchiveKey, Unlocked};
 use zeroize::Zeroizing;
 
 use super::Env;
+use crate::generations::{self, GenerationKey, SeriesView};
 use crate::jobs::Job;
 use crate::platform::{KeyFile, Platform};
 use crate::reading::{file_name, read_identity, unlock, unlock_error};
 use crate::shares::{self, Added};
+
+/// What unlocking gives: an archive read alone, or a dependent
+/// generation of a series (read through its series).
+pub(super) enum Unlocking {
+    Archive(Box<Unlocked>),
+    Generation(GenerationKey),
+}
+
+/// A dependent generation: its series and sequence.
+pub(super) type Dependent = (Arc<Series>, u64);
+
+/// The dependent generation a view shows, if it shows one.
+fn dependent(series: Option<&SeriesView>) -> Option<Dependent> {
+    series
+        .filter(|s| s.dependent())
+        .map(|s| (s.series.clone(), s.current))
+}
+
+/// Unlocks with the user's keys: the archive, or the dependent
+/// generation through its series.
+pub(super) fn with_keys(
+    archive: &Archive,
+    dependent: Option<&Dependent>,
+    keys: &[ArchiveKey],
+) -> Result<Unlocking, String> {
+    match dependent {
+        Some((s, g)) => generations::unlock_generation(s, *g, keys).map(Unlocking::Generation),
+        None => unlock(archive, keys).map(|u| Unlocking::Archive(Box::new(u))),
+    }
+}
+
+/// Unlocks with a data key derived elsewhere (or carried from another
+/// generation of the series), checked against the key commitment.
+pub(super) fn with_data_key(
+    archive: &Archive,
+    dependent: Option<&Dependent>,
+    key: DataKey,
+) -> Result<Unlocking, String> {
+    match dependent {
+        Some((s, g)) => generations::open_generation(s, *g, key).map(Unlocking::Generation),
+        None => archive
+            .unlock_with_data_key(key)
+            .map(|u| Unlocking::Archive(Box::new(u)))
+            .map_err(|e| unlock_error(&e)),
+    }
+}
+
+/// Whether some key slot of the archive, or some quorum holder's share,
+/// opens with a passphrase, and whether some opens with an identity file:
+/// an archive whose quorum slots are its only slots, held by identities
+/// alone, asks for no passphrase (and one held by passphrases alone for
+/// no identity file).
+fn slot_kinds(archive: &Archive) -> (bool, bool) {
+    use legation_format::quorum::HolderSlot;
+    let (mut passphrase, mut identity) = (false, false);
+    for slot in &archive.manifest().key_slots {
+        match slot {
+            KeySlot::Passphrase { .. } => passphrase = true,
+            KeySlot::X25519 { .. } | KeySlot::MlKem768X25519(_) => identity = true,
+            KeySlot::Quorum(q) => {
+                for h in &q.shares {
+                    match h.holder {
+                        HolderSlot::Passphrase { .. } => passphrase = true,
+                        _ => identity = true,
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (passphrase, identity)
+}
 
 /// The unlock form and the unlocking under way.
 #[derive(Default)]
@@ -23,7 +99,7 @@ pub(super) struct UnlockForm {
     pub(super) focused: bool,
     pub(super) identity: Option<PathBuf>,
     pub(super) message: Option<String>,
-    pub(super) job: Option<Job<Result<Unlocked, String>>>,
+    pub(super) job: Option<Job<Result<Unlocking, String>>>,
     /// The key derivation, when the platform runs it away from the window.
     pub(super) away: Option<Job<Result<legation_format::crypto::DataKey, String>>>,
     /// Quorum shares added, each checked against the archive.
@@ -37,7 +113,11 @@ pub(super) struct UnlockForm {
 }
 
 impl UnlockForm {
-    pub(super) fn poll(&mut self, archive: &Archive) -> Option<Unlocked> {
+    pub(super) fn poll(
+        &mut self,
+        archive: &Archive,
+        series: Option<&SeriesView>,
+    ) -> Option<Unlocking> {
         if let Some(r) = self
             .away
             .as_mut()
@@ -45,9 +125,7 @@ impl UnlockForm {
         {
             self.away = None;
             let r = match r {
-                Some(Ok(k)) => archive
-                    .unlock_with_data_key(k)
-                    .map_err(|e| unlock_error(&e)),
+                Some(Ok(k)) => with_data_key(archive, dependent(series).as_ref(), k),
                 Some(Err(e)) => Err(e),
                 None => Err("Unlocking stopped unexpectedly; try again.".into()),
             };
@@ -239,55 +317,75 @@ impl UnlockForm {
         }
     }
 
-    pub(super) fn ui(&mut self, ui: &mut Ui, env: &Env<'_>, archive: &Archive) {
+    pub(super) fn ui(
+        &mut self,
+        ui: &mut Ui,
+        env: &Env<'_>,
+        archive: &Archive,
+        series: Option<&SeriesView>,
+    ) {
         let busy = self.job.is_some() || self.away.is_some();
         let mut submit = std::mem::take(&mut self.enough);
+        let (passphrase, identity) = slot_kinds(archive);
         reserve(&mut self.passphrase, PASSPHRASE_CAPACITY);
-        ui.horizontal(|ui| {
-            let l = ui.label("Passphrase");
-            let r = ui.add_enabled(
-                !busy,
-                egui::TextEdit::singleline(&mut *self.passphrase)
-                    // A fixed id: the widgets above it come and go (the
-                    // fixity check's progress), and focus follows the id.
-                    .id(ui.make_persistent_id("passphrase"))
-                    .password(true)
-                    .desired_width(320.0)
-                    .hint_text("the archive's passphrase"),
-            );
-            let r = r.labelled_by(l.id);
-            // Ready to type as soon as the form shows.
-            if !self.focused {
-                r.request_focus();
-                self.focused = true;
-            }
-            if r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter)) {
-                submit = true;
-            }
-        });
-        ui.horizontal(|ui| {
-            ui.label("Identity file");
-            match &self.identity {
-                Some(p) => {
-                    ui.label(RichText::new(file_name(p)).monospace())
-                        .on_hover_text(p.display().to_string());
-                    if ui.add_enabled(!busy, egui::Button::new("Remove")).clicked() {
-                        self.identity = None;
+        let slots = &archive.manifest().key_slots;
+        if !slots.is_empty() && slots.iter().all(|s| matches!(s, KeySlot::Quorum(_))) {
+            ui.label(if identity {
+                "This archive opens only with its key holders' shares: add them below, or \
+                 choose a holder's identity file."
+            } else {
+                "This archive opens only with its key holders' shares: add them below."
+            });
+        }
+        if passphrase {
+            ui.horizontal(|ui| {
+                let l = ui.label("Passphrase");
+                let r = ui.add_enabled(
+                    !busy,
+                    egui::TextEdit::singleline(&mut *self.passphrase)
+                        // A fixed id: the widgets above it come and go (the
+                        // fixity check's progress), and focus follows the id.
+                        .id(ui.make_persistent_id("passphrase"))
+                        .password(true)
+                        .desired_width(320.0)
+                        .hint_text("the archive's passphrase"),
+                );
+                let r = r.labelled_by(l.id);
+                // Ready to type as soon as the form shows.
+                if !self.focused {
+                    r.request_focus();
+                    self.focused = true;
+                }
+                if r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter)) {
+                    submit = true;
+                }
+            });
+        }
+        if identity || self.identity.is_some() {
+            ui.horizontal(|ui| {
+                ui.label("Identity file");
+                match &self.identity {
+                    Some(p) => {
+                        ui.label(RichText::new(file_name(p)).monospace())
+                            .on_hover_text(p.display().to_string());
+                        if ui.add_enabled(!busy, egui::Button::new("Remove")).clicked() {
+                            self.identity = None;
+                        }
+                    }
+                    None => {
+                        ui.label(RichText::new("none").weak());
                     }
                 }
-                None => {
-                    ui.label(RichText::new("none").weak());
+                if ui
+                    .add_enabled(!busy, egui::Button::new("Choose identity file…"))
+                    .clicked()
+                {
+                    if let Some(p) = env.pick_key_file(KeyFile::Identity) {
+                        self.identity = Some(p);
+                    }
                 }
-            }
-            if ui
-                .add_enabled(!busy, egui::Button::new("Choose identity file…"))
-                .clicked()
-            {
-                if let Some(p) = env.pick_key_file(KeyFile::Identity) {
-                    self.identity = Some(p);
-                }
-            }
-        });
+            });
+        }
         self.quorum_ui(ui, env, archive, busy);
         ui.horizontal(|ui| {
             if ui.add_enabled(!busy, egui::Button::new("Unlock")).clicked() {
@@ -309,11 +407,11 @@ impl UnlockForm {
             ui.colored_label(ui.visuals().error_fg_color, m);
         }
         if submit && !busy {
-            self.start(env, archive);
+            self.start(env, archive, dependent(series));
         }
     }
 
-    fn start(&mut self, env: &Env<'_>, archive: &Archive) {
+    fn start(&mut self, env: &Env<'_>, archive: &Archive, dependent: Option<Dependent>) {
         self.message = None;
         self.share_message = None;
         let mut keys = Vec::new();
@@ -331,14 +429,26 @@ impl UnlockForm {
         }
         keys.extend(self.shares.iter().map(Added::key));
         if keys.is_empty() {
-            self.message = Some(
-                if self.shares.is_empty() && !shares::quorum_slots(archive).is_empty() {
-                    "Type the passphrase, choose an identity file or add key holders' shares first."
-                        .into()
-                } else {
-                    "Type the passphrase or choose an identity file first.".into()
-                },
-            );
+            let (passphrase, identity) = slot_kinds(archive);
+            let quorum = !shares::quorum_slots(archive).is_empty();
+            let mut ways = Vec::new();
+            if passphrase {
+                ways.push("type the passphrase");
+            }
+            if identity {
+                ways.push("choose an identity file");
+            }
+            if quorum {
+                ways.push("add key holders' shares");
+            }
+            let ways = match ways.split_last() {
+                Some((last, [])) => (*last).to_owned(),
+                Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                None => "give a key".to_owned(),
+            };
+            let mut m = format!("{ways} first.");
+            m[..1].make_ascii_uppercase();
+            self.message = Some(m);
             return;
         }
         if let Some(away) = env.platform.offload() {
@@ -346,7 +456,7 @@ impl UnlockForm {
             return;
         }
         let archive = archive.clone();
-        self.job = Some(env.spawn(move |_| unlock(&archive, &keys)));
+        self.job = Some(env.spawn(move |_| with_keys(&archive, dependent.as_ref(), &keys)));
     }
 }
 

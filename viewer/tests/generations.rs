@@ -1,0 +1,380 @@
+//! Generations of a series in the viewer (SPEC §33, issue 21): which
+//! generation a file is, the history of its series (absent generations
+//! shown as absent), an earlier generation opened from it with the same
+//! key, a dependent generation's records read through its series; and
+//! (issue 22) an archive of quorum slots only asks for no passphrase.
+
+#[allow(dead_code)] // the shared fixtures this suite does not use
+mod support;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable as _;
+use egui_kittest::Harness;
+use legation_format::pack::RecordSink;
+use legation_format::v2::writer::update::{UpdateOptions, UpdateWriter};
+use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
+use legation_reader::series::{Series, UpdateSink};
+use legation_viewer::App;
+use rand_core::SeedableRng;
+use zeroize::Zeroizing;
+
+use support::{archives, has, settle, Script, Scripted};
+
+type H = Harness<'static, App>;
+
+/// Records of generation 0.
+const RECORDS: u32 = 5000;
+
+fn harness(script: Rc<RefCell<Script>>) -> H {
+    let app = App::new(Box::new(Scripted(script, Arc::default())), None);
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_max_steps(64)
+        .with_context_setup(|ctx| ctx.all_styles_mut(|s| s.visuals.text_cursor.blink = false))
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+fn opts(created: i64) -> WriterOptions {
+    WriterOptions {
+        created,
+        issuer: Some(legation_tests::issuer()),
+        recipients: vec![legation_tests::identity().public()],
+        passphrases: vec![(
+            Zeroizing::new(legation_tests::PASSPHRASE.to_owned()),
+            legation_tests::CHEAP_KDF,
+        )],
+        embed_spec: false,
+        viewer: None,
+    }
+}
+
+fn meta(p: &str) -> RecordMeta {
+    RecordMeta {
+        path: p.into(),
+        title: format!("Entry {p}"),
+        media_type: "text/plain".into(),
+        modified: Some(1_700_000_000),
+        ..Default::default()
+    }
+}
+
+fn content(p: &str, v: u32) -> Vec<u8> {
+    format!("{p}: version {v}\n").into_bytes()
+}
+
+/// The next generation after the newest file of `dir` (`prev`), holding
+/// `records` (path, version), written to `out`.
+fn next(prev: &Path, out: &Path, records: &BTreeMap<String, u32>, seed: u64) {
+    let s = Series::find(&[prev.to_owned()]).unwrap();
+    let newest = s.newest().unwrap().sequence();
+    let u = s
+        .unlock(
+            newest,
+            &[legation_reader::Key::Identity(legation_tests::identity())],
+        )
+        .unwrap();
+    let w = UpdateWriter::new(
+        std::io::Cursor::new(Vec::new()),
+        u.previous(),
+        u.data_key().clone(),
+        UpdateOptions {
+            created: legation_tests::CREATED + 86_400 * (newest as i64 + 1),
+            issuer: Some(legation_tests::issuer()),
+            rebase: false,
+        },
+        rand_chacha::ChaCha20Rng::seed_from_u64(seed),
+    )
+    .unwrap();
+    let mut sink = UpdateSink::new(&u, w, false);
+    for (p, v) in records {
+        sink.add_record(meta(p), RecordSource::Bytes(&content(p, *v)))
+            .unwrap();
+    }
+    let (w, changes) = sink.finish().unwrap();
+    std::fs::write(out, w.finish(changes).unwrap().into_inner()).unwrap();
+}
+
+/// A series of three generations in its own folder: 0 holds
+/// [`RECORDS`] records; 1 changes 3, removes 2 and adds 4; 2 changes 1.
+struct Made {
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+}
+
+fn series() -> &'static Made {
+    static S: OnceLock<Made> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = archives().dir.join("series");
+        std::fs::create_dir_all(&dir).unwrap();
+        let files: Vec<PathBuf> = (0..3)
+            .map(|g| dir.join(format!("register.{g:04}.lgn")))
+            .collect();
+        let mut recs: BTreeMap<String, u32> = (0..RECORDS)
+            .map(|i| (format!("reg/p{i:05}.txt"), 0))
+            .collect();
+        let mut w = legation_format::v2::writer::ArchiveWriter::new(
+            std::io::Cursor::new(Vec::new()),
+            opts(legation_tests::CREATED),
+            rand_chacha::ChaCha20Rng::seed_from_u64(40),
+        )
+        .unwrap();
+        for (p, v) in &recs {
+            w.add_record(meta(p), RecordSource::Bytes(&content(p, *v)))
+                .unwrap();
+        }
+        std::fs::write(&files[0], w.finish().unwrap().into_inner()).unwrap();
+        for i in [10, 2000, 4999] {
+            recs.insert(format!("reg/p{i:05}.txt"), 1);
+        }
+        for i in [5, 3000] {
+            recs.remove(&format!("reg/p{i:05}.txt"));
+        }
+        for i in 0..4 {
+            recs.insert(format!("reg/q{i}.txt"), 1);
+        }
+        next(&files[0], &files[1], &recs, 41);
+        recs.insert("reg/p00010.txt".into(), 2);
+        next(&files[1], &files[2], &recs, 42);
+        Made { dir, files }
+    })
+}
+
+/// The button with this text.
+fn button<'a>(h: &'a H, label: &'a str) -> egui_kittest::Node<'a> {
+    h.get_by_role_and_label(Role::Button, label)
+}
+
+fn unlock_with_passphrase(h: &mut H) {
+    h.get_by_role(Role::PasswordInput).focus();
+    h.run_steps(1);
+    h.get_by_role(Role::PasswordInput)
+        .type_text(legation_tests::PASSPHRASE);
+    h.run_steps(1);
+    button(h, "Unlock").click();
+    settle(h);
+}
+
+/// Opens the history under the generation line.
+fn show_history(h: &mut H) {
+    // Open already (egui keeps it open from screen to screen)?
+    if has(h, "Signer") {
+        return;
+    }
+    h.get_by_label_contains("History: ").click();
+    h.run_steps(3);
+}
+
+fn snap(h: &mut H, name: &str) {
+    h.remove_cursor();
+    h.run_steps(2);
+    h.snapshot(name);
+}
+
+#[test]
+fn a_later_generation_says_which_it_is_and_lists_the_earlier_ones() {
+    let s = series();
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = harness(script);
+    // The newest file alone: the others are found beside it.
+    h.state_mut().open(s.files[2].clone());
+    settle(&mut h);
+    let fp = legation_format::crypto::fingerprint(&legation_tests::issuer().public());
+    assert!(has(&h, "register.0002.lgn: public facts"));
+    assert!(has(&h, "2 of series "), "the facts say which generation");
+    assert!(has(&h, "(3 present)"));
+    assert!(has(&h, "2026-11-29T10:31:52Z"), "its time");
+    assert!(has(&h, "sealed in its index: shown once unlocked"));
+    assert!(has(
+        &h,
+        "dependent: its records not changed since lie in generations 0"
+    ));
+    assert!(has(
+        &h,
+        &format!("created 2026-11-29T10:31:52Z, signed by {fp}")
+    ));
+    show_history(&mut h);
+    assert!(has(&h, "History: 3 generations present"));
+    assert!(has(&h, "Open generation 0"));
+    assert!(has(&h, "Open generation 1"));
+    assert!(has(&h, "5,002 ("), "generation 1's records in its row");
+    assert!(has(&h, "register.0000.lgn"));
+    snap(&mut h, "generation_locked");
+
+    // Unlocked: the records of generation 2, read through its series,
+    // and what changed against generation 1.
+    unlock_with_passphrase(&mut h);
+    assert!(has(&h, "Generation 2: 5,002 records"));
+    assert!(has(&h, "0 added, 1 changed, 0 removed since generation 1"));
+    assert!(has(&h, "Records 1–1,000 of 5,002"));
+    let summary = h.state_mut().summary();
+    assert_eq!(summary["screen"], "generation records", "{summary}");
+    let rows = summary["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1000);
+    assert_eq!(rows[0]["path"], "reg/p00000.txt");
+    assert_eq!(rows[0]["stored_in"], 0, "unchanged: in generation 0's file");
+    let p10 = rows.iter().find(|r| r["path"] == "reg/p00010.txt").unwrap();
+    assert_eq!(p10["stored_in"], 2, "changed in generation 2");
+    assert!(
+        rows.iter().all(|r| r["path"] != "reg/p00005.txt"),
+        "removed in 1"
+    );
+    // The last screen: the records added in generation 1.
+    for _ in 0..5 {
+        button(&h, "Next").click();
+        settle(&mut h);
+    }
+    assert!(has(&h, "Records 5,001–5,002 of 5,002"));
+    let summary = h.state_mut().summary();
+    let rows = summary["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["path"], "reg/q3.txt");
+    assert_eq!(rows[1]["stored_in"], 1);
+    button(&h, "Previous").click();
+    settle(&mut h);
+    assert!(has(&h, "Records 4,001–5,000 of 5,002"));
+    show_history(&mut h);
+    snap(&mut h, "generation_records");
+
+    // Generation 1, picked in the history: opened with the same key.
+    button(&h, "Open generation 1").click();
+    settle(&mut h);
+    assert!(has(&h, "Generation 1: 5,002 records"), "unlocked at once");
+    assert!(has(&h, "4 added, 3 changed, 2 removed since generation 0"));
+
+    // Generation 0, self-contained: the record browser.
+    show_history(&mut h);
+    button(&h, "Open generation 0").click();
+    settle(&mut h);
+    assert!(
+        has(&h, "5,000 of 5,000 records"),
+        "the browser, unlocked at once"
+    );
+    assert!(has(&h, "the first generation: nothing before it"));
+    let summary = h.state_mut().summary();
+    assert_eq!(summary["screen"], "open", "{summary}");
+    assert_eq!(summary["generation"]["sequence"], 0);
+    assert_eq!(
+        summary["generation"]["history"].as_array().unwrap().len(),
+        3
+    );
+}
+
+#[test]
+fn absent_generations_are_shown_as_absent_not_as_errors() {
+    let s = series();
+    // Generations 0 and 2 only: 1 is absent, and 2 reads records of 0.
+    let dir = s.dir.join("gap");
+    std::fs::create_dir_all(&dir).unwrap();
+    for g in [0, 2] {
+        std::fs::copy(&s.files[g], dir.join(s.files[g].file_name().unwrap())).unwrap();
+    }
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = harness(script);
+    // A folder: its newest generation.
+    h.state_mut().open(dir.clone());
+    settle(&mut h);
+    assert!(has(&h, "register.0002.lgn: public facts"));
+    show_history(&mut h);
+    assert!(has(&h, "History: 2 generations present"));
+    assert!(has(&h, "its file was not given"));
+    let summary = h.state_mut().summary();
+    let g = &summary["generation"];
+    assert_eq!(g["problems"].as_array().unwrap().len(), 0, "{g}");
+    assert_eq!(g["history"][1]["absent"], serde_json::json!([1, 1]), "{g}");
+    assert!(summary["notice"].is_null(), "{summary}");
+    snap(&mut h, "generation_absent");
+
+    // Generation 2 alone: 0, whose records it reads, is absent and named.
+    let alone = s.dir.join("alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    let f = alone.join("register.0002.lgn");
+    std::fs::copy(&s.files[2], &f).unwrap();
+    let mut h = harness(Rc::default());
+    h.state_mut().open(f.clone());
+    settle(&mut h);
+    show_history(&mut h);
+    assert!(has(&h, "History: 1 generation present"));
+    assert!(has(&h, "generation 2 reads records from it"));
+    let summary = h.state_mut().summary();
+    let g = &summary["generation"];
+    assert_eq!(
+        g["history"],
+        serde_json::json!([
+            {"absent": [0, 0], "needed": true},
+            {"absent": [1, 1], "needed": true},
+            {"sequence": 2, "records": 5002, "file": f, "shown": true},
+        ]),
+        "{g}"
+    );
+    assert_eq!(g["problems"].as_array().unwrap().len(), 0, "{g}");
+    unlock_with_passphrase(&mut h);
+    assert!(
+        has(&h, "generation 0 is needed and no file holds it"),
+        "reading its records names the file missing"
+    );
+}
+
+#[test]
+fn several_files_open_the_generation_asked_for() {
+    let s = series();
+    let mut h = harness(Rc::default());
+    h.state_mut().open_series(s.files.clone(), Some(1));
+    settle(&mut h);
+    assert!(has(&h, "register.0001.lgn: public facts"));
+    assert!(has(&h, "1 of series "));
+    // No generation asked for: the newest.
+    h.state_mut().open_series(s.files.clone(), None);
+    settle(&mut h);
+    assert!(has(&h, "register.0002.lgn: public facts"));
+    // One not among them: said so, on the start screen.
+    h.state_mut().open_series(s.files.clone(), Some(7));
+    settle(&mut h);
+    assert!(has(&h, "generation 7 is not among the files given"));
+}
+
+#[test]
+fn an_archive_of_quorum_slots_only_asks_for_no_passphrase() {
+    use legation_format::keys::Identity;
+    use legation_format::quorum::{Holder, Policy};
+    let ids: Vec<Identity> = (0..3u8)
+        .map(|i| Identity::from_bytes([70 + i; 32]))
+        .collect();
+    let policy = Policy::Quorum {
+        k: 2,
+        members: ids
+            .iter()
+            .map(|i| Policy::Holder(Holder::X25519(i.public())))
+            .collect(),
+    };
+    let bytes = legation_tests::quorum_archive(&[policy], false, 33, &["deeds.txt"]);
+    let path = archives().dir.join("quorum-only.lgn");
+    std::fs::write(&path, bytes).unwrap();
+    let mut h = harness(Rc::default());
+    h.state_mut().open(path);
+    settle(&mut h);
+    assert!(has(&h, "Key slot 0: quorum 2 of (x25519, x25519, x25519)"));
+    assert!(
+        h.query_by_role(Role::PasswordInput).is_none(),
+        "no passphrase field: no slot opens with one"
+    );
+    // Its holders' shares are wrapped for identities: a holder's identity
+    // file unwraps one.
+    assert!(has(&h, "Choose identity file…"));
+    assert!(has(
+        &h,
+        "This archive opens only with its key holders' shares: add them below, or choose"
+    ));
+    button(&h, "Unlock").click();
+    h.run_steps(2);
+    assert!(has(
+        &h,
+        "Choose an identity file or add key holders' shares first."
+    ));
+    snap(&mut h, "quorum_only");
+}
