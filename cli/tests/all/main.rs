@@ -20,6 +20,7 @@ mod event_log;
 mod generations;
 mod issuer;
 mod pq;
+mod pqsig;
 mod proof;
 mod push_delta;
 mod prove;
