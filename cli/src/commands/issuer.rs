@@ -17,8 +17,8 @@ use legation_format::crypto::fingerprint;
 use legation_format::hex;
 use legation_format::v2::head::{self, Head};
 use legation_format::v2::succession::{
-    Handover, Revocation, Statement, Succession, HANDOVER_EXT, MAX_STATEMENT, MAX_STATEMENTS,
-    REVOCATION_EXT,
+    pin_of, pins_met, Handover, Revocation, Statement, Succession, HANDOVER_EXT, MAX_STATEMENT,
+    MAX_STATEMENTS, REVOCATION_EXT,
 };
 use legation_reader::Archive;
 
@@ -168,19 +168,19 @@ fn handover(a: &HandoverArgs) -> Result<u8> {
             .checked_add(1)
             .context("no generation after this one")?,
     };
-    if old.public() == new {
+    if pin_of(&old) == new {
         bail!("{} and {}: the same key", a.old.display(), a.new.display());
     }
-    if !signed_by(&archive, &old.public()) {
+    if !signed_by(&archive, &pin_of(&old)) {
         eprintln!(
             "note: generation {} ({}) is not signed by {}: check that this is the key that holds \
              the series",
             head.sequence,
             a.series,
-            fingerprint(&old.public())
+            fingerprint(&pin_of(&old))
         );
     }
-    let mut h = Handover::new(head.archive_id, from, old.public(), new, now);
+    let mut h = Handover::new(head.archive_id, from, pin_of(&old), new, now);
     h.sign(&old)?;
     let bytes = h.to_bytes();
     let written = write_statement(
@@ -195,7 +195,7 @@ fn handover(a: &HandoverArgs) -> Result<u8> {
          {written}",
         hex::encode(&head.archive_id),
         fingerprint(&new),
-        fingerprint(&old.public()),
+        fingerprint(&pin_of(&old)),
     );
     Ok(0)
 }
@@ -205,11 +205,11 @@ fn revoke(a: &RevokeArgs) -> Result<u8> {
     let signer = read_issuer_secret(&a.signer)?;
     let key = match &a.key {
         Some(p) => read_issuer_public(p)?,
-        None => signer.public(),
+        None => pin_of(&signer),
     };
     let (_, head) = head_of(&a.series)?;
     let mut r = Revocation::new(head.archive_id, key, a.last_generation, now, &a.reason)?;
-    r.sign(&signer);
+    r.sign(&signer)?;
     let bytes = r.to_bytes();
     let written = write_statement(
         &bytes,
@@ -225,11 +225,11 @@ fn revoke(a: &RevokeArgs) -> Result<u8> {
         hex::encode(&head.archive_id),
         a.last_generation
     );
-    if key != signer.public() {
+    if key != pin_of(&signer) {
         eprintln!(
             "note: signed by {}: readers accept it only if that key succeeded {} by handovers they \
              follow",
-            fingerprint(&signer.public()),
+            fingerprint(&pin_of(&signer)),
             fingerprint(&key)
         );
     }
@@ -241,7 +241,8 @@ fn signed_by(a: &Archive, key: &[u8; 32]) -> bool {
     signers(a).contains(key)
 }
 
-/// The keys whose `ed25519` signature over the head verifies.
+/// The pins (SPEC §27.4: an Ed25519 key, or a hybrid pair's id) that the
+/// head's verified signatures meet.
 pub fn signers(a: &Archive) -> Vec<[u8; 32]> {
     let Some((h, s)) = a.head_and_signatures() else {
         return Vec::new();
@@ -249,11 +250,7 @@ pub fn signers(a: &Archive) -> Vec<[u8; 32]> {
     let Ok(lines) = head::parse_signatures(s) else {
         return Vec::new();
     };
-    lines
-        .iter()
-        .filter(|l| head::verify(l, h) == Some(true))
-        .filter_map(|l| <[u8; 32]>::try_from(l.public_key.as_slice()).ok())
-        .collect()
+    pins_met(&lines, |l| head::verify(l, h)).0
 }
 
 /// The statements a reader has: those given (each must parse) and those

@@ -20,9 +20,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::head::{self, parse_signatures, signatures_to_bytes, SignatureLine, ED25519};
-use crate::hex;
 use crate::keys::IssuerKey;
 use crate::time::{format_rfc3339, parse_rfc3339};
+use crate::{hex, pqsig};
 use crate::{Error, Result};
 
 /// The first line of a handover.
@@ -283,71 +283,70 @@ impl Statement {
     }
 }
 
-/// Signs `message` with an issuer key: one `ed25519` line.
-pub fn sign_line(issuer: &IssuerKey, message: &[u8]) -> SignatureLine {
-    use ed25519_dalek::Signer;
-    let k = ed25519_dalek::SigningKey::from_bytes(issuer.secret());
-    SignatureLine {
-        algorithm: ED25519.into(),
-        public_key: k.verifying_key().to_bytes().to_vec(),
-        signature: k.sign(message).to_bytes().to_vec(),
-    }
+/// The pin of an issuer key (SPEC §27.4): its Ed25519 key, or the id of
+/// a hybrid pair. Statements name keys by their pins.
+pub fn pin_of(key: &IssuerKey) -> [u8; 32] {
+    key.public_key().pin()
 }
 
-/// Verifies an `ed25519` line over `message` as it is (strict Ed25519):
-/// `None` for another algorithm.
-pub fn verify_line(l: &SignatureLine, message: &[u8]) -> Option<bool> {
-    if l.algorithm != ED25519 {
-        return None;
+/// Signs `message` with every half of an issuer key ([`pqsig::sign`]),
+/// adding the lines to `lines` (replacing lines of the same keys) in the
+/// order of SPEC §27.3.
+fn put_lines(lines: &mut Vec<SignatureLine>, key: &IssuerKey, message: &[u8]) -> Result<()> {
+    for line in pqsig::sign(key, message)? {
+        lines.retain(|l| (&l.algorithm, &l.public_key) != (&line.algorithm, &line.public_key));
+        lines.push(line);
     }
-    let (Ok(key), Ok(sig)) = (
-        <[u8; 32]>::try_from(l.public_key.as_slice()),
-        <[u8; 64]>::try_from(l.signature.as_slice()),
-    ) else {
-        return Some(false);
-    };
-    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&key) else {
-        return Some(false);
-    };
-    Some(
-        key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&sig))
-            .is_ok(),
-    )
-}
-
-/// Adds `line`, replacing a line of the same key, keeping the order of
-/// SPEC §27.3.
-fn put_line(lines: &mut Vec<SignatureLine>, line: SignatureLine) {
-    lines.retain(|l| (&l.algorithm, &l.public_key) != (&line.algorithm, &line.public_key));
-    lines.push(line);
     lines.sort_by(|a, b| (&a.algorithm, &a.public_key).cmp(&(&b.algorithm, &b.public_key)));
+    Ok(())
 }
 
-/// The keys of the `ed25519` lines that verify over `message`; an
-/// `ed25519` line that does not verify is an error naming its key. Lines
-/// of other algorithms are skipped (a later minor version checks them).
-fn verified_signers(
+/// The pins met by `lines` ([`pqsig::pin_met`]'s rule: every Ed25519 key
+/// whose line verified, and the hybrid id of every verified Ed25519 and
+/// ML-DSA-65 pair), and the first line of a known algorithm that did not
+/// verify. At most 64 lines (§27.3), so the pairs are few.
+pub fn pins_met(
+    lines: &[SignatureLine],
+    verify: impl Fn(&SignatureLine) -> Option<bool>,
+) -> (Vec<[u8; 32]>, Option<&SignatureLine>) {
+    let mut failed = None;
+    let verified: Vec<&SignatureLine> = lines
+        .iter()
+        .filter(|l| match verify(l) {
+            Some(true) => true,
+            Some(false) => {
+                failed = failed.or(Some(*l));
+                false
+            }
+            None => false,
+        })
+        .collect();
+    let ed: Vec<[u8; 32]> = verified
+        .iter()
+        .filter(|l| l.algorithm == ED25519)
+        .filter_map(|l| <[u8; 32]>::try_from(l.public_key.as_slice()).ok())
+        .collect();
+    let mut pins = ed.clone();
+    for m in verified.iter().filter(|l| l.algorithm == pqsig::ML_DSA_65) {
+        pins.extend(ed.iter().map(|e| pqsig::hybrid_id(e, &m.public_key)));
+    }
+    (pins, failed)
+}
+
+/// The pins a statement's lines meet over `message`; a line of a known
+/// algorithm that does not verify is an error naming its key.
+fn statement_pins(
     lines: &[SignatureLine],
     message: &[u8],
     file: &str,
 ) -> std::result::Result<Vec<[u8; 32]>, SuccessionError> {
-    let mut out = Vec::new();
-    for l in lines {
-        match verify_line(l, message) {
-            None => {}
-            Some(true) => out.push(
-                // An ed25519 line holds 32 bytes of key by parsing.
-                <[u8; 32]>::try_from(l.public_key.as_slice()).unwrap_or([0; 32]),
-            ),
-            Some(false) => {
-                return Err(SuccessionError::BadSignature {
-                    file: file.into(),
-                    key: crate::crypto::fingerprint_of(&l.public_key),
-                })
-            }
-        }
+    match pins_met(lines, |l| pqsig::verify_line(l, message)) {
+        (_, Some(bad)) => Err(SuccessionError::BadSignature {
+            file: file.into(),
+            key: crate::crypto::fingerprint_of(&bad.public_key),
+        }),
+        (pins, None) => Ok(pins),
     }
-    Ok(out)
 }
 
 /// Splits a statement into its lines after the first (each `key value`,
@@ -396,11 +395,6 @@ fn split_statement<'a, const N: usize>(
     Ok((v, signatures))
 }
 
-/// An Ed25519 key named `ed25519 <64 hex>`.
-fn ed25519_key(v: &str) -> Option<[u8; 32]> {
-    hex::decode_array(v.strip_prefix("ed25519 ")?)
-}
-
 /// Whether `reason` may stand in a revocation: 1 to [`MAX_REASON`] bytes,
 /// no control character (C0, DEL, C1) and no bidirectional formatting
 /// character (SPEC §17.4's list), no leading or trailing space.
@@ -432,7 +426,7 @@ impl Handover {
     /// The signed lines.
     pub fn body(&self) -> Vec<u8> {
         format!(
-            "{HANDOVER_MAGIC}\narchive {}\nfrom {}\nold ed25519 {}\nnew ed25519 {}\ntime {}\n",
+            "{HANDOVER_MAGIC}\narchive {}\nfrom {}\nold {}\nnew {}\ntime {}\n",
             hex::encode(&self.archive_id),
             self.from,
             hex::encode(&self.old),
@@ -449,18 +443,18 @@ impl Handover {
         m
     }
 
-    /// Signs with the old key. Refuses any other key, so that a handover
-    /// is never signed by a key it does not hand over from.
+    /// Signs with the old key, with each of its halves. Refuses any other
+    /// key, so that a handover is never signed by a key it does not hand
+    /// over from.
     pub fn sign(&mut self, old: &IssuerKey) -> Result<()> {
-        if old.public() != self.old {
+        if pin_of(old) != self.old {
             return Err(Error::invalid(
                 "handover",
                 "the signing key is not the key handed over from",
             ));
         }
-        let line = sign_line(old, &self.signed_message());
-        put_line(&mut self.signatures, line);
-        Ok(())
+        let message = self.signed_message();
+        put_lines(&mut self.signatures, old, &message)
     }
 
     /// The file: the lines, an empty line, the signature lines.
@@ -486,10 +480,10 @@ impl Handover {
                 .ok_or_else(|| bad("archive is not 32 lower-case hex digits"))?,
             from: head::decimal(v[1])
                 .ok_or_else(|| bad("from is not a decimal number without leading zeros"))?,
-            old: ed25519_key(v[2])
-                .ok_or_else(|| bad("old is not `ed25519` and 64 lower-case hex digits"))?,
-            new: ed25519_key(v[3])
-                .ok_or_else(|| bad("new is not `ed25519` and 64 lower-case hex digits"))?,
+            old: hex::decode_array(v[2])
+                .ok_or_else(|| bad("old is not 64 lower-case hex digits"))?,
+            new: hex::decode_array(v[3])
+                .ok_or_else(|| bad("new is not 64 lower-case hex digits"))?,
             time: parse_rfc3339(v[4])
                 .ok_or_else(|| bad("time is not a UTC time YYYY-MM-DDTHH:MM:SSZ"))?,
             signatures,
@@ -503,42 +497,39 @@ impl Handover {
         Ok(h)
     }
 
-    /// Checks the signatures (SPEC §37.1): the old key's `ed25519` line is
-    /// present and verifies, and no other key of a known algorithm signed.
+    /// Checks the signatures (SPEC §37.1): every line of a known
+    /// algorithm verifies, and the lines meet the old key's pin (both
+    /// halves of a hybrid key).
     pub fn check(&self, file: &str) -> std::result::Result<(), SuccessionError> {
+        let not_old = || SuccessionError::NotSignedByOld {
+            file: file.into(),
+            old: crate::crypto::fingerprint(&self.old),
+        };
+        // A line of the old key (either half of a hybrid one) that fails is
+        // the old key not signing; another key's, a bad signature.
+        let ours = |bad: &SignatureLine| match bad.algorithm.as_str() {
+            ED25519 => bad.public_key[..] == self.old,
+            _ => self.signatures.iter().any(|l| {
+                <[u8; 32]>::try_from(l.public_key.as_slice())
+                    .is_ok_and(|e| pqsig::hybrid_id(&e, &bad.public_key) == self.old)
+            }),
+        };
         let message = self.signed_message();
-        let own = self
-            .signatures
-            .iter()
-            .any(|l| l.algorithm == ED25519 && l.public_key[..] == self.old[..]);
-        if !own {
-            return Err(SuccessionError::NotSignedByOld {
-                file: file.into(),
-                old: crate::crypto::fingerprint(&self.old),
-            });
-        }
-        for l in &self.signatures {
-            if l.algorithm != ED25519 {
-                continue;
+        let pins = match pins_met(&self.signatures, |l| pqsig::verify_line(l, &message)) {
+            (_, Some(bad)) if ours(bad) => return Err(not_old()),
+            (_, Some(bad)) => {
+                return Err(SuccessionError::BadSignature {
+                    file: file.into(),
+                    key: crate::crypto::fingerprint_of(&bad.public_key),
+                })
             }
-            let mine = l.public_key[..] == self.old[..];
-            match verify_line(l, &message) {
-                Some(true) if mine => {}
-                _ if mine => {
-                    return Err(SuccessionError::NotSignedByOld {
-                        file: file.into(),
-                        old: crate::crypto::fingerprint(&self.old),
-                    })
-                }
-                _ => {
-                    return Err(SuccessionError::BadSignature {
-                        file: file.into(),
-                        key: crate::crypto::fingerprint_of(&l.public_key),
-                    })
-                }
-            }
+            (pins, None) => pins,
+        };
+        if pins.contains(&self.old) {
+            Ok(())
+        } else {
+            Err(not_old())
         }
-        Ok(())
     }
 
     /// Whether two handovers say the same (they may differ in time and
@@ -581,7 +572,7 @@ impl Revocation {
     /// The signed lines.
     pub fn body(&self) -> Vec<u8> {
         format!(
-            "{REVOCATION_MAGIC}\narchive {}\nkey ed25519 {}\nlast {}\ntime {}\nreason {}\n",
+            "{REVOCATION_MAGIC}\narchive {}\nkey {}\nlast {}\ntime {}\nreason {}\n",
             hex::encode(&self.archive_id),
             hex::encode(&self.key),
             self.last,
@@ -598,11 +589,12 @@ impl Revocation {
         m
     }
 
-    /// Adds a signature by `key`: the revoked key itself, or a key that
-    /// succeeded it (a reader checks which, [`Succession::follow`]).
-    pub fn sign(&mut self, key: &IssuerKey) {
-        let line = sign_line(key, &self.signed_message());
-        put_line(&mut self.signatures, line);
+    /// Adds a signature by `key`, with each of its halves: the revoked
+    /// key itself, or a key that succeeded it (a reader checks which,
+    /// [`Succession::follow`]).
+    pub fn sign(&mut self, key: &IssuerKey) -> Result<()> {
+        let message = self.signed_message();
+        put_lines(&mut self.signatures, key, &message)
     }
 
     /// The file: the lines, an empty line, the signature lines.
@@ -632,8 +624,8 @@ impl Revocation {
         let r = Revocation {
             archive_id: hex::decode_array(v[0])
                 .ok_or_else(|| bad("archive is not 32 lower-case hex digits"))?,
-            key: ed25519_key(v[1])
-                .ok_or_else(|| bad("key is not `ed25519` and 64 lower-case hex digits"))?,
+            key: hex::decode_array(v[1])
+                .ok_or_else(|| bad("key is not 64 lower-case hex digits"))?,
             last: head::decimal(v[2])
                 .ok_or_else(|| bad("last is not a decimal number without leading zeros"))?,
             time: parse_rfc3339(v[3])
@@ -647,10 +639,11 @@ impl Revocation {
         Ok(r)
     }
 
-    /// The keys whose `ed25519` lines verify; every such line must (an
-    /// error names the first that does not), and at least one must.
+    /// The pins its lines meet; every line of a known algorithm must
+    /// verify (an error names the first that does not), and at least one
+    /// pin must be met.
     pub fn signers(&self, file: &str) -> std::result::Result<Vec<[u8; 32]>, SuccessionError> {
-        let s = verified_signers(&self.signatures, &self.signed_message(), file)?;
+        let s = statement_pins(&self.signatures, &self.signed_message(), file)?;
         if s.is_empty() {
             return Err(SuccessionError::Unauthorised {
                 file: file.into(),
@@ -918,7 +911,7 @@ mod tests {
 
     fn revocation(of: u8, by: u8, last: u64) -> (Revocation, String) {
         let mut r = Revocation::new(A, key(of).public(), last, T, "key lost").unwrap();
-        r.sign(&key(by));
+        r.sign(&key(by)).unwrap();
         (r, format!("r{of}-{by}"))
     }
 
@@ -939,7 +932,7 @@ mod tests {
         let text = String::from_utf8(b.clone()).unwrap();
         for bad in [
             text.replace("from 5", "from 05"),
-            text.replace("old ed25519", "old  ed25519"),
+            text.replace("old ", "old  "),
             text.replace("\n\n", "\n"),
             text.replace("Z\n", "+00:00\n"),
             text.replacen("\n", "\r\n", 1),
@@ -1021,20 +1014,20 @@ mod tests {
         let mut h = Handover::new(A, 3, key(1).public(), key(2).public(), T);
         // The API refuses; a forger writes the line by hand.
         assert!(h.sign(&key(5)).is_err());
-        h.signatures = vec![sign_line(&key(5), &h.signed_message())];
+        h.signatures = pqsig::sign(&key(5), &h.signed_message()).unwrap();
         let e = Succession::follow(A, key(1).public(), &[(h.clone(), "f".into())], &[]);
         assert!(matches!(e, Err(SuccessionError::NotSignedByOld { .. })));
         // The old key's line over another statement.
         let other = Handover::new(A, 4, key(1).public(), key(2).public(), T);
-        h.signatures = vec![sign_line(&key(1), &other.signed_message())];
+        h.signatures = pqsig::sign(&key(1), &other.signed_message()).unwrap();
         let e = Succession::follow(A, key(1).public(), &[(h.clone(), "f".into())], &[]);
         assert!(matches!(e, Err(SuccessionError::NotSignedByOld { .. })));
         // The old key's good line beside a bad line of another key.
         h.signatures.clear();
         h.sign(&key(1)).unwrap();
-        let mut forged = sign_line(&key(6), b"something else");
-        forged.public_key = key(6).public().to_vec();
-        put_line(&mut h.signatures, forged);
+        let forged = pqsig::sign(&key(6), b"something else").unwrap();
+        h.signatures.extend(forged);
+        h.signatures.sort_by(|a, b| a.public_key.cmp(&b.public_key));
         let e = Succession::follow(A, key(1).public(), &[(h, "f".into())], &[]);
         assert!(matches!(e, Err(SuccessionError::BadSignature { .. })));
     }
@@ -1084,7 +1077,7 @@ mod tests {
     #[test]
     fn statements_of_another_series_are_refused() {
         let mut r = Revocation::new([8; 16], key(1).public(), 0, T, "other").unwrap();
-        r.sign(&key(1));
+        r.sign(&key(1)).unwrap();
         let e = Succession::follow(A, key(1).public(), &[], &[(r, "r".into())]).unwrap_err();
         assert!(matches!(e, SuccessionError::OtherSeries { .. }));
         let mut h = Handover::new([8; 16], 1, key(1).public(), key(2).public(), T);
@@ -1154,6 +1147,70 @@ mod tests {
             s.admit(5000, &[k(MAX_CHAIN as u32).public()]).unwrap(),
             s.current()
         );
+    }
+
+    #[test]
+    fn hybrid_keys_are_named_by_their_pins_and_sign_with_both_halves() {
+        let hybrid = IssuerKey::from_seeds([0x31; 32], Some([0x32; 32]));
+        let pin = pin_of(&hybrid);
+        assert_ne!(pin, hybrid.public(), "a hybrid key's pin is its id");
+        // Key 1 hands over to the hybrid key; the hybrid key to key 3.
+        let mut to = Handover::new(A, 2, key(1).public(), pin, T);
+        to.sign(&key(1)).unwrap();
+        let mut from = Handover::new(A, 5, pin, key(3).public(), T);
+        assert!(from.sign(&key(9)).is_err());
+        from.sign(&hybrid).unwrap();
+        assert_eq!(from.signatures.len(), 2, "an ed25519 and an ml-dsa-65 line");
+        assert_eq!(Handover::parse(&from.to_bytes(), "f").unwrap(), from);
+        let chain = [(to, "to".to_string()), (from.clone(), "from".to_string())];
+        let s = Succession::follow(A, key(1).public(), &chain, &[]).unwrap();
+        // A generation signed by the hybrid key meets its pin only with
+        // both lines; the Ed25519 half alone is no holder of its tenure.
+        assert_eq!(s.admit(3, &[hybrid.public(), pin]).unwrap(), pin);
+        assert!(matches!(
+            s.admit(3, &[hybrid.public()]),
+            Err(SuccessionError::NotInChain { .. })
+        ));
+        // The hybrid key's handover stripped of its ML-DSA-65 line is not
+        // the hybrid key's.
+        let mut stripped = from.clone();
+        stripped.signatures.retain(|l| l.algorithm == ED25519);
+        let e = Succession::follow(
+            A,
+            key(1).public(),
+            &[chain[0].clone(), (stripped, "s".into())],
+            &[],
+        );
+        assert!(
+            matches!(e, Err(SuccessionError::NotSignedByOld { .. })),
+            "{e:?}"
+        );
+        // A flipped bit in the ML-DSA-65 line is a bad signature.
+        let mut flipped = from;
+        let ml = flipped
+            .signatures
+            .iter_mut()
+            .find(|l| l.algorithm == pqsig::ML_DSA_65)
+            .unwrap();
+        ml.signature[7] ^= 1;
+        let e = Succession::follow(
+            A,
+            key(1).public(),
+            &[chain[0].clone(), (flipped, "b".into())],
+            &[],
+        );
+        assert!(
+            matches!(e, Err(SuccessionError::NotSignedByOld { .. })),
+            "{e:?}"
+        );
+        // The hybrid successor revokes key 1.
+        let mut r = Revocation::new(A, key(1).public(), 0, T, "retired").unwrap();
+        r.sign(&hybrid).unwrap();
+        let s = Succession::follow(A, key(1).public(), &chain, &[(r, "r".into())]).unwrap();
+        assert!(matches!(
+            s.admit(1, &[key(1).public()]),
+            Err(SuccessionError::Revoked { .. })
+        ));
     }
 
     #[test]

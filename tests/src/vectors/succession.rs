@@ -8,7 +8,7 @@
 
 use legation_format::hex;
 use legation_format::keys::IssuerKey;
-use legation_format::v2::succession::{Handover, Revocation, Statement, Succession};
+use legation_format::v2::succession::{self, Handover, Revocation, Statement, Succession};
 
 use super::witness::{vector, WitnessVector};
 use crate::CREATED;
@@ -18,20 +18,29 @@ const SERIES: [u8; 16] = [0x5a; 16];
 /// The time of every statement.
 const TIME: i64 = CREATED + 3600;
 
-/// Issuer key `n` of the vectors (1: the pinned one).
+/// Issuer key `n` of the vectors (1: the pinned one); key 7 is hybrid,
+/// Ed25519 and ML-DSA-65 (SPEC §27.4).
 fn key(n: u8) -> IssuerKey {
-    IssuerKey::from_bytes([0xa0 + n; 32])
+    match n {
+        7 => IssuerKey::from_seeds([0xa7; 32], Some([0xb7; 32])),
+        _ => IssuerKey::from_bytes([0xa0 + n; 32]),
+    }
+}
+
+/// Key `n`'s pin: its Ed25519 key, or the hybrid key's id.
+fn pin(n: u8) -> [u8; 32] {
+    succession::pin_of(&key(n))
 }
 
 fn handover(old: u8, new: u8, from: u64) -> Vec<u8> {
-    let mut h = Handover::new(SERIES, from, key(old).public(), key(new).public(), TIME);
+    let mut h = Handover::new(SERIES, from, pin(old), pin(new), TIME);
     h.sign(&key(old)).expect("the old key signs");
     h.to_bytes()
 }
 
 fn revocation(series: [u8; 16], of: u8, by: u8, last: u64, reason: &str) -> Vec<u8> {
-    let mut r = Revocation::new(series, key(of).public(), last, TIME, reason).expect("a reason");
-    r.sign(&key(by));
+    let mut r = Revocation::new(series, pin(of), last, TIME, reason).expect("a reason");
+    r.sign(&key(by)).expect("signs");
     r.to_bytes()
 }
 
@@ -58,14 +67,18 @@ fn case(
 ) -> WitnessVector {
     let mut extra = vec![
         ("archive", hex::encode(&SERIES)),
-        ("pinned", hex::encode(&key(1).public())),
+        ("pinned", hex::encode(&pin(1))),
         ("sequence", sequence.to_string()),
     ];
     for s in signers {
-        extra.push(("signer", hex::encode(&key(*s).public())));
+        extra.push(("signer", hex::encode(&pin(*s))));
+        if *s == 7 {
+            // A hybrid head's Ed25519 line meets its Ed25519 half too.
+            extra.push(("signer", hex::encode(&key(7).public())));
+        }
     }
     if let Some(h) = holder {
-        extra.push(("holder", hex::encode(&key(h).public())));
+        extra.push(("holder", hex::encode(&pin(h))));
     }
     let mut v = vector(
         name,
@@ -83,11 +96,9 @@ fn case(
 /// Every succession vector (deterministic).
 pub fn all() -> Vec<SuccessionVector> {
     let chain = [handover(1, 2, 3), handover(2, 3, 6)];
-    let mut forged = Handover::new(SERIES, 3, key(1).public(), key(2).public(), TIME);
-    forged.signatures = vec![legation_format::v2::succession::sign_line(
-        &key(5),
-        &forged.signed_message(),
-    )];
+    let mut forged = Handover::new(SERIES, 3, pin(1), pin(2), TIME);
+    forged.signatures =
+        legation_format::pqsig::sign(&key(5), &forged.signed_message()).expect("signs");
     vec![
         case(
             "chain-of-two-handovers",
@@ -194,6 +205,30 @@ pub fn all() -> Vec<SuccessionVector> {
             &[handover(1, 2, 3), handover(1, 4, 3)],
             3,
             &[2],
+            None,
+        ),
+        case(
+            "chain-to-hybrid-key",
+            "success",
+            "key 1 hands over to key 7, a hybrid key named by its id, from generation 3: \
+             generation 3 signed by both of its halves is admitted",
+            &[handover(1, 7, 3)],
+            3,
+            &[7],
+            Some(7),
+        ),
+        case(
+            "hybrid-handover-without-ml-dsa",
+            "refused: not signed by the key it hands over from",
+            "key 7 (hybrid) hands over to key 3 with its Ed25519 line alone: the hybrid key did \
+             not sign it",
+            &[handover(1, 7, 3), {
+                let mut h = Handover::parse(&handover(7, 3, 5), "h").expect("parses");
+                h.signatures.retain(|l| l.algorithm == "ed25519");
+                h.to_bytes()
+            }],
+            5,
+            &[3],
             None,
         ),
         case(
