@@ -781,44 +781,51 @@ impl QuorumSlot {
         passphrases: &[&str],
         derive: &mut dyn FnMut(&[u8], &Argon2Params) -> bool,
     ) -> Vec<Share> {
-        let mut out = Vec::new();
-        for s in &self.shares {
-            let opened = match &s.holder {
-                HolderSlot::X25519 {
-                    ephemeral,
-                    wrapped,
-                    commitment,
-                } => identities.iter().find_map(|idt| {
-                    let (public, shared) = crypto::x25519_receive(idt, ephemeral)?;
-                    let header = holder_header(archive_id, &self.id, &s.path, &s.holder, &public);
-                    crypto::unwrap_bytes(&shared, &header, wrapped, commitment)
-                }),
-                HolderSlot::Passphrase {
-                    salt,
-                    params,
-                    wrapped,
-                    commitment,
-                } => passphrases.iter().find_map(|p| {
-                    if params.check(0).is_err() || !derive(&s.path, params) {
-                        return None;
-                    }
-                    let secret = crypto::argon2id(&crypto::normalize_passphrase(p), salt, params);
-                    let header = holder_header(archive_id, &self.id, &s.path, &s.holder, &[0; 32]);
-                    crypto::unwrap_bytes(&secret, &header, wrapped, commitment)
-                }),
-                // Post-quantum identities: [`QuorumSlot::unwrap_pq_holders`].
-                HolderSlot::MlKem768X25519(_) | HolderSlot::Unknown => None,
-            };
-            if let Some(value) = opened {
-                out.push(Share {
+        self.opened(archive_id, |s| match &s.holder {
+            HolderSlot::X25519 {
+                ephemeral,
+                wrapped,
+                commitment,
+            } => identities.iter().find_map(|idt| {
+                let (public, shared) = crypto::x25519_receive(idt, ephemeral)?;
+                let header = holder_header(archive_id, &self.id, &s.path, &s.holder, &public);
+                crypto::unwrap_bytes(&shared, &header, wrapped, commitment)
+            }),
+            HolderSlot::Passphrase {
+                salt,
+                params,
+                wrapped,
+                commitment,
+            } => passphrases.iter().find_map(|p| {
+                if params.check(0).is_err() || !derive(&s.path, params) {
+                    return None;
+                }
+                let secret = crypto::argon2id(&crypto::normalize_passphrase(p), salt, params);
+                let header = holder_header(archive_id, &self.id, &s.path, &s.holder, &[0; 32]);
+                crypto::unwrap_bytes(&secret, &header, wrapped, commitment)
+            }),
+            // Post-quantum identities: [`QuorumSlot::unwrap_pq_holders`].
+            HolderSlot::MlKem768X25519(_) | HolderSlot::Unknown => None,
+        })
+    }
+
+    /// The shares of the holders `open` unwraps.
+    fn opened(
+        &self,
+        archive_id: &[u8; 16],
+        mut open: impl FnMut(&HolderShare) -> Option<Zeroizing<[u8; 32]>>,
+    ) -> Vec<Share> {
+        self.shares
+            .iter()
+            .filter_map(|s| {
+                open(s).map(|value| Share {
                     archive_id: *archive_id,
                     slot_id: self.id,
                     path: s.path.clone(),
                     value,
-                });
-            }
-        }
-        out
+                })
+            })
+            .collect()
     }
 
     /// Holders whose `mlkem768x25519` wrap one of the post-quantum
@@ -830,27 +837,17 @@ impl QuorumSlot {
         identities: &[&pq::PqIdentity],
     ) -> Vec<Share> {
         let publics: Vec<pq::PqRecipient> = identities.iter().map(|i| i.public()).collect();
-        let mut out = Vec::new();
-        for s in &self.shares {
+        self.opened(archive_id, |s| {
             let HolderSlot::MlKem768X25519(p) = &s.holder else {
-                continue;
+                return None;
             };
-            let opened = identities.iter().zip(&publics).find_map(|(idt, public)| {
+            identities.iter().zip(&publics).find_map(|(idt, public)| {
                 let shared = pq::decapsulate(idt, &p.ciphertext);
                 let header =
                     holder_header(archive_id, &self.id, &s.path, &s.holder, public.as_bytes());
                 crypto::unwrap_bytes(&shared, &header, &p.wrapped, &p.commitment)
-            });
-            if let Some(value) = opened {
-                out.push(Share {
-                    archive_id: *archive_id,
-                    slot_id: self.id,
-                    path: s.path.clone(),
-                    value,
-                });
-            }
-        }
-        out
+            })
+        })
     }
 
     /// Rebuilds the data key from shares of this slot (`slot` is its

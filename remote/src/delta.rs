@@ -235,29 +235,10 @@ pub(crate) fn plan(size: u64, same: &[bool], part_size: u64) -> Vec<Piece> {
     for r in out {
         if r.copy {
             let n = r.len().div_ceil(MAX_PART);
-            let each = r.len().div_ceil(n);
-            let mut at = r.start;
-            while at < r.end {
-                let end = (at + each).min(r.end);
-                parts.push(Piece {
-                    start: at,
-                    end,
-                    copy: true,
-                });
-                at = end;
-            }
+            cut(&mut parts, r, r.len().div_ceil(n));
         } else {
             let first = parts.len();
-            let mut at = r.start;
-            while at < r.end {
-                let end = (at + part_size).min(r.end);
-                parts.push(Piece {
-                    start: at,
-                    end,
-                    copy: false,
-                });
-                at = end;
-            }
+            cut(&mut parts, r, part_size);
             // A short remainder within the file joins the part before it.
             if r.end < last_end && parts.len() > first + 1 && parts.last().unwrap().len() < MIN_PART
             {
@@ -274,6 +255,21 @@ pub(crate) fn plan(size: u64, same: &[bool], part_size: u64) -> Vec<Piece> {
         });
     }
     parts
+}
+
+/// Appends `r` to `parts` cut in pieces of `each` bytes (the last
+/// shorter).
+fn cut(parts: &mut Vec<Piece>, r: Piece, each: u64) {
+    let mut at = r.start;
+    while at < r.end {
+        let end = (at + each).min(r.end);
+        parts.push(Piece {
+            start: at,
+            end,
+            ..r
+        });
+        at = end;
+    }
 }
 
 /// Appends `r` to `runs`, joined to the last run when of the same kind.
