@@ -1142,7 +1142,10 @@ pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
         "content:  {}: generation(s) {} of {} checked{}: every page, count and root, each record's \
          stored bytes read once ({read} read in all, in the newest generation holding them)",
         if content_ok { "OK" } else { "FAILED" },
-        list(&checked),
+        match checked.is_empty() {
+            true => "none".to_owned(),
+            false => list(&checked),
+        },
         list(&seqs),
         [
             (&unchecked, "no key given opens them"),

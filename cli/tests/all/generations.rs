@@ -605,6 +605,20 @@ fn formats_table(out: &str) -> String {
     out[at..].to_owned()
 }
 
+/// `compact SERIES… -o OUT EXTRA…` in `d`, for alice, signed by gov.
+fn compact(
+    d: &std::path::Path,
+    series: &[&str],
+    out: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut a = vec!["compact"];
+    a.extend(series);
+    a.extend(["-o", out, "-i", "alice.key", "--sign", "gov.key"]);
+    a.extend(extra);
+    run(&a, d)
+}
+
 #[test]
 fn compact_writes_after_the_newest_whatever_the_order_of_the_files() {
     let t = packed("generations-compact");
@@ -621,18 +635,7 @@ fn compact_writes_after_the_newest_whatever_the_order_of_the_files() {
         [2, 1, 0],
     ];
     for order in orders {
-        let mut a = vec!["compact"];
-        a.extend(order.map(|i| g[i]));
-        a.extend([
-            "-o",
-            "out/one.lgn",
-            "--force",
-            "-i",
-            "alice.key",
-            "--sign",
-            "gov.key",
-        ]);
-        let o = run(&a, d);
+        let o = compact(d, &order.map(|i| g[i]), "out/one.lgn", &["--force"]);
         let err = stderr(&o);
         assert_eq!(code(&o), 0, "{order:?}: {err}");
         assert!(
@@ -650,21 +653,7 @@ fn compact_writes_after_the_newest_whatever_the_order_of_the_files() {
         assert!(stdout(&o).contains("sequence 3,"), "{}", stdout(&o));
     }
     // An older generation is refused: it would fork the series.
-    let o = run(
-        &[
-            "compact",
-            g[0],
-            "--generation",
-            "1",
-            "-o",
-            "out/old.lgn",
-            "-i",
-            "alice.key",
-            "--sign",
-            "gov.key",
-        ],
-        d,
-    );
+    let o = compact(d, &[g[0]], "out/old.lgn", &["--generation", "1"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(
         stderr(&o).contains("holds generation 2, after generation 1")
@@ -782,8 +771,10 @@ fn verify_checks_the_content_and_views_of_every_generation_through_the_series() 
         out.contains(
             "FAILED  generation 2: series: generation 0 is needed and no file holds it \
              (it was written as reg.00000000.lgn)"
-        ) && out.contains("content:  FAILED: generation(s)  of 1, 2 checked (NOT generation(s) 1, 2: not opened, above)")
-            && out.contains("render:   FAILED (generation(s) 1, 2 not opened)"),
+        ) && out.contains(
+            "content:  FAILED: generation(s) none of 1, 2 checked (NOT generation(s) 1, 2: \
+             not opened, above)"
+        ) && out.contains("render:   FAILED (generation(s) 1, 2 not opened)"),
         "{out}"
     );
 }
@@ -794,19 +785,7 @@ fn info_with_a_key_shows_the_formats_of_a_generation_of_a_series() {
     let d = &t.0;
     three_generations(d);
     fs::create_dir(d.join("out")).unwrap();
-    let o = run(
-        &[
-            "compact",
-            ".",
-            "-o",
-            "out/one.lgn",
-            "-i",
-            "alice.key",
-            "--sign",
-            "gov.key",
-        ],
-        d,
-    );
+    let o = compact(d, &["."], "out/one.lgn", &[]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = run(&["info", "reg.00000002.lgn", "-i", "alice.key"], d);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
