@@ -54,29 +54,51 @@ pub fn keygen(name: &Path, issuer: bool, force: bool) -> Result<u8> {
     Ok(0)
 }
 
+/// Writes NAME.key (owner-only) and NAME.pub from their key files'
+/// texts, each made from its comment line, and says where, with `note`
+/// after the fingerprint.
+fn write_pair(
+    name: &Path,
+    force: bool,
+    kind: &str,
+    fp: &str,
+    secret: impl FnOnce(&str) -> zeroize::Zeroizing<String>,
+    public: impl FnOnce(&str) -> String,
+    note: &str,
+) -> Result<()> {
+    let secret_path = with_suffix(name, "key");
+    let public_path = with_suffix(name, "pub");
+    let text = secret(&format!("Legation {kind} secret key {fp}. Keep it secret."));
+    write_new_file(&secret_path, text.as_bytes(), true, force)?;
+    let text = public(&format!("Legation {kind} public key {fp}"));
+    write_new_file(&public_path, text.as_bytes(), false, force)?;
+    eprintln!(
+        "wrote {} (secret) and {}; fingerprint {fp}{note}",
+        secret_path.display(),
+        public_path.display()
+    );
+    Ok(())
+}
+
 /// `keygen recipient --pq -o NAME`: an X-Wing (ML-KEM-768 + X25519) key
 /// pair (SPEC §7.11, format 2.1): NAME.key holds the 32-byte seed,
 /// NAME.pub the 1216-byte public key.
 pub fn keygen_pq(name: &Path, force: bool) -> Result<u8> {
-    let secret_path = with_suffix(name, "key");
-    let public_path = with_suffix(name, "pub");
     let identity = legation_format::pq::PqIdentity::generate(&mut OsRng);
     let public = identity.public();
-    let fp = public.fingerprint();
-    let kind = "post-quantum recipient (ML-KEM-768 + X25519, X-Wing)";
-    let text = identity.to_key_file(&format!("Legation {kind} secret key {fp}. Keep it secret."));
-    write_new_file(&secret_path, text.as_bytes(), true, force)?;
-    let text = public.to_key_file(&format!("Legation {kind} public key {fp}"));
-    write_new_file(&public_path, text.as_bytes(), false, force)?;
+    write_pair(
+        name,
+        force,
+        "post-quantum recipient (ML-KEM-768 + X25519, X-Wing)",
+        &public.fingerprint(),
+        |c| identity.to_key_file(c),
+        |c| public.to_key_file(c),
+        "",
+    )?;
     println!(
         "{} {}",
         legation_format::pq::RECIPIENT_PUBLIC,
         legation_format::hex::encode(public.as_bytes())
-    );
-    eprintln!(
-        "wrote {} (secret) and {}; fingerprint {fp}",
-        secret_path.display(),
-        public_path.display()
     );
     Ok(0)
 }
@@ -86,22 +108,17 @@ pub fn keygen_pq(name: &Path, force: bool) -> Result<u8> {
 /// NAME.pub both public keys (32 + 1952 bytes). The fingerprint covers
 /// both halves.
 pub fn keygen_issuer_pq(name: &Path, force: bool) -> Result<u8> {
-    let secret_path = with_suffix(name, "key");
-    let public_path = with_suffix(name, "pub");
     let key = IssuerKey::generate_hybrid(&mut OsRng);
     let public = key.public_key();
-    let fp = public.fingerprint();
-    let kind = "hybrid issuer (Ed25519 + ML-DSA-65)";
-    let text = key.to_key_file(&format!("Legation {kind} secret key {fp}. Keep it secret."));
-    write_new_file(&secret_path, text.as_bytes(), true, force)?;
-    let text = public.to_key_file(&format!("Legation {kind} public key {fp}"));
-    write_new_file(&public_path, text.as_bytes(), false, force)?;
-    eprintln!(
-        "wrote {} (secret) and {}; fingerprint {fp} (Ed25519 half {})",
-        secret_path.display(),
-        public_path.display(),
-        crypto::fingerprint(&key.public())
-    );
+    write_pair(
+        name,
+        force,
+        "hybrid issuer (Ed25519 + ML-DSA-65)",
+        &public.fingerprint(),
+        |c| key.to_key_file(c),
+        |c| public.to_key_file(c),
+        &format!(" (Ed25519 half {})", crypto::fingerprint(&key.public())),
+    )?;
     Ok(0)
 }
 

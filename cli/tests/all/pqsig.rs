@@ -36,23 +36,9 @@ fn keygen_issuer_pq_pack_info_and_verify() {
             .mode();
         assert_eq!(mode & 0o077, 0, "{mode:o}");
     }
-    let pack = |out: &str, format: &str| {
-        run(
-            &[
-                "pack",
-                "src",
-                "-o",
-                out,
-                "--format",
-                format,
-                "--sign",
-                "hybrid.key",
-                "-r",
-                "alice.pub",
-            ],
-            d,
-        )
-    };
+    let signed = ["pack", "src", "--sign", "hybrid.key", "-r", "alice.pub"];
+    let pack =
+        |out: &str, format: &str| run(&[&signed[..], &["-o", out, "--format", format]].concat(), d);
     let o = pack("h.lgn", "2.0");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = pack("h13.lgn", "1.3");
