@@ -52,23 +52,12 @@ pub struct HandoverArgs {
     /// The new issuer's public key.
     #[arg(value_name = "NEW.pub")]
     pub new: PathBuf,
-    /// A generation of the series (a format 2.0 file or s3://BUCKET/KEY):
-    /// its archive id names the series.
-    #[arg(long, value_name = "ARCHIVE")]
-    pub series: Location,
     /// The first generation the new key signs (default: the one after
     /// the generation given).
     #[arg(long, value_name = "N")]
     pub from_generation: Option<u64>,
-    /// Write the handover here (default: beside the series, in `issuer/`).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Replace an existing output file.
-    #[arg(long)]
-    pub force: bool,
-    /// The time to take as now (RFC 3339, UTC), for tests.
-    #[arg(long, value_name = "TIME", hide = true)]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub place: Placing,
 }
 
 /// The arguments of `issuer revoke`.
@@ -87,11 +76,18 @@ pub struct RevokeArgs {
     /// The last generation the key signed legitimately.
     #[arg(long, value_name = "N")]
     pub last_generation: u64,
+    #[command(flatten)]
+    pub place: Placing,
+}
+
+/// Which series a statement is about, and where it goes.
+#[derive(Debug, clap::Args)]
+pub struct Placing {
     /// A generation of the series (a format 2.0 file or s3://BUCKET/KEY):
     /// its archive id names the series.
     #[arg(long, value_name = "ARCHIVE")]
     pub series: Location,
-    /// Write the revocation here (default: beside the series, in `issuer/`).
+    /// Write the statement here (default: beside the series, in `issuer/`).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Replace an existing output file.
@@ -137,30 +133,24 @@ fn head_of(loc: &Location) -> Result<(Archive, Head)> {
 
 /// Writes a statement to `output`, or beside the series as
 /// `issuer/<16 hex of its BLAKE3>.<ext>`.
-fn write_statement(
-    bytes: &[u8],
-    ext: &str,
-    series: &Location,
-    output: Option<&Path>,
-    force: bool,
-) -> Result<String> {
-    match output {
+fn write_statement(bytes: &[u8], ext: &str, place: &Placing) -> Result<String> {
+    match &place.output {
         Some(p) => {
-            write_new_file(p, bytes, false, force)?;
+            write_new_file(p, bytes, false, place.force)?;
             Ok(p.display().to_string())
         }
         None => {
             let name = hex::encode(&blake3::hash(bytes).as_bytes()[..8]);
-            Beside::of(series).write(&format!("{FOLDER}/{name}.{ext}"), bytes)
+            Beside::of(&place.series).write(&format!("{FOLDER}/{name}.{ext}"), bytes)
         }
     }
 }
 
 fn handover(a: &HandoverArgs) -> Result<u8> {
-    let now = now(a.now.as_deref())?;
+    let now = now(a.place.now.as_deref())?;
     let old = read_issuer_secret(&a.old)?;
     let new = read_issuer_public(&a.new)?;
-    let (archive, head) = head_of(&a.series)?;
+    let (archive, head) = head_of(&a.place.series)?;
     let from = match a.from_generation {
         Some(n) => n,
         None => head
@@ -176,20 +166,14 @@ fn handover(a: &HandoverArgs) -> Result<u8> {
             "note: generation {} ({}) is not signed by {}: check that this is the key that holds \
              the series",
             head.sequence,
-            a.series,
+            a.place.series,
             fingerprint(&pin_of(&old))
         );
     }
     let mut h = Handover::new(head.archive_id, from, pin_of(&old), new, now);
     h.sign(&old)?;
     let bytes = h.to_bytes();
-    let written = write_statement(
-        &bytes,
-        HANDOVER_EXT,
-        &a.series,
-        a.output.as_deref(),
-        a.force,
-    )?;
+    let written = write_statement(&bytes, HANDOVER_EXT, &a.place)?;
     println!(
         "handover of series {}: from generation {from}, issuer {} signs in the place of {}: \
          {written}",
@@ -201,23 +185,17 @@ fn handover(a: &HandoverArgs) -> Result<u8> {
 }
 
 fn revoke(a: &RevokeArgs) -> Result<u8> {
-    let now = now(a.now.as_deref())?;
+    let now = now(a.place.now.as_deref())?;
     let signer = read_issuer_secret(&a.signer)?;
     let key = match &a.key {
         Some(p) => read_issuer_public(p)?,
         None => pin_of(&signer),
     };
-    let (_, head) = head_of(&a.series)?;
+    let (_, head) = head_of(&a.place.series)?;
     let mut r = Revocation::new(head.archive_id, key, a.last_generation, now, &a.reason)?;
     r.sign(&signer)?;
     let bytes = r.to_bytes();
-    let written = write_statement(
-        &bytes,
-        REVOCATION_EXT,
-        &a.series,
-        a.output.as_deref(),
-        a.force,
-    )?;
+    let written = write_statement(&bytes, REVOCATION_EXT, &a.place)?;
     println!(
         "revocation of issuer {} for series {}: nothing it signed after generation {} counts: \
          {written}",

@@ -56,9 +56,9 @@ pub struct Handover {
     pub archive_id: [u8; 16],
     /// The first generation the new key signs.
     pub from: u64,
-    /// The key handing over (Ed25519).
+    /// The pin of the key handing over (an Ed25519 key or a hybrid id).
     pub old: [u8; 32],
-    /// The key taking over (Ed25519).
+    /// The pin of the key taking over.
     pub new: [u8; 32],
     /// When the statement was made, seconds since 1970.
     pub time: i64,
@@ -73,7 +73,7 @@ pub struct Handover {
 pub struct Revocation {
     /// The series (archive id).
     pub archive_id: [u8; 16],
-    /// The revoked key (Ed25519).
+    /// The pin of the revoked key.
     pub key: [u8; 32],
     /// The last generation the key signed legitimately.
     pub last: u64,
@@ -395,6 +395,13 @@ fn split_statement<'a, const N: usize>(
     Ok((v, signatures))
 }
 
+/// A statement's file: its lines, an empty line, its signature lines.
+fn statement_bytes(mut body: Vec<u8>, signatures: &[SignatureLine]) -> Vec<u8> {
+    body.push(b'\n');
+    body.extend_from_slice(&signatures_to_bytes(signatures));
+    body
+}
+
 /// Whether `reason` may stand in a revocation: 1 to [`MAX_REASON`] bytes,
 /// no control character (C0, DEL, C1) and no bidirectional formatting
 /// character (SPEC §17.4's list), no leading or trailing space.
@@ -438,9 +445,7 @@ impl Handover {
 
     /// What each signature signs.
     pub fn signed_message(&self) -> Vec<u8> {
-        let mut m = HANDOVER_PREFIX.to_vec();
-        m.extend_from_slice(&self.body());
-        m
+        [HANDOVER_PREFIX, &self.body()].concat()
     }
 
     /// Signs with the old key, with each of its halves. Refuses any other
@@ -459,10 +464,7 @@ impl Handover {
 
     /// The file: the lines, an empty line, the signature lines.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = self.body();
-        out.push(b'\n');
-        out.extend_from_slice(&signatures_to_bytes(&self.signatures));
-        out
+        statement_bytes(self.body(), &self.signatures)
     }
 
     /// Parses a handover, refusing any byte [`Handover::to_bytes`] would
@@ -584,9 +586,7 @@ impl Revocation {
 
     /// What each signature signs.
     pub fn signed_message(&self) -> Vec<u8> {
-        let mut m = REVOCATION_PREFIX.to_vec();
-        m.extend_from_slice(&self.body());
-        m
+        [REVOCATION_PREFIX, &self.body()].concat()
     }
 
     /// Adds a signature by `key`, with each of its halves: the revoked
@@ -599,10 +599,7 @@ impl Revocation {
 
     /// The file: the lines, an empty line, the signature lines.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = self.body();
-        out.push(b'\n');
-        out.extend_from_slice(&signatures_to_bytes(&self.signatures));
-        out
+        statement_bytes(self.body(), &self.signatures)
     }
 
     /// Parses a revocation, refusing any byte [`Revocation::to_bytes`]
