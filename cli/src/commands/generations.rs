@@ -989,11 +989,12 @@ pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
             let records: u64 = files.iter().map(|f| f.generation.head.records).sum();
             let bar = output::bar(records, "checking the records");
             let mut before = 0u64;
-            let mut last = None;
+            // The generation being checked and its records.
+            let mut last: Option<(u64, u64)> = None;
             let checks = s.check_generations(&k, host.as_ref(), &mut |seq, d, t| {
-                if last != Some(seq) {
-                    before += last.map_or(0, |_| t);
-                    last = Some(seq);
+                if last.map(|l| l.0) != Some(seq) {
+                    before += last.map_or(0, |l| l.1);
+                    last = Some((seq, t));
                 }
                 bar.set_position(before + d);
             });
