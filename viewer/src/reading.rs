@@ -129,15 +129,16 @@ pub(crate) fn read_identity(platform: &dyn Platform, p: &Path) -> Result<Archive
     Ok(ArchiveKey::Identity(Identity::from(k)))
 }
 
-/// Reads an issuer's public key (`NAME.pub`) file.
+/// Reads an issuer's public key (`NAME.pub`) file: the 32 bytes to pin,
+/// an Ed25519 key or a hybrid key's id (SPEC §27.4: both signatures).
 pub(crate) fn read_issuer(platform: &dyn Platform, p: &Path) -> Result<[u8; 32], String> {
     let bytes = platform
         .read_file(p)
         .map_err(|e| format!("Cannot read issuer key {}: {e}", p.display()))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| format!("{} is not an issuer public key (not text)", p.display()))?;
-    keys::parse_key_file(text, keys::ISSUER_PUBLIC, &p.display().to_string())
-        .map(|k| *k)
+    legation_format::pqsig::IssuerPublic::from_key_file(text, &p.display().to_string())
+        .map(|k| k.pin())
         .map_err(|e| e.to_string())
 }
 
