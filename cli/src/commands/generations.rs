@@ -1177,14 +1177,7 @@ pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
                     .map_or(0, |c| c.not_rendered_count)
             );
             if let Some(c) = checks.iter().find(|c| c.sequence == g) {
-                for (path, why) in &c.not_rendered {
-                    let why = why.strip_prefix(&format!("{path}: ")).unwrap_or(why);
-                    println!(
-                        "          not rendered: {}: {}",
-                        view::sanitize(path),
-                        view::sanitize(why)
-                    );
-                }
+                super::verify::print_not_rendered(&c.not_rendered);
             }
         }
     }

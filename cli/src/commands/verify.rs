@@ -388,17 +388,23 @@ fn print_report(r: &Report, keyless: bool, drawn_from: u64) {
             r.records_rendered,
             r.not_rendered.len()
         );
-        for (path, why) in &r.not_rendered {
-            // The reason usually names the record already.
-            let why = why.strip_prefix(&format!("{path}: ")).unwrap_or(why);
-            println!(
-                "          not rendered: {}: {}",
-                view::sanitize(path),
-                view::sanitize(why)
-            );
-        }
+        print_not_rendered(&r.not_rendered);
     }
     if r.cancelled {
         println!("cancelled before the end");
+    }
+}
+
+/// The records packed without a view, one line each with packing's
+/// reason.
+pub(super) fn print_not_rendered(list: &[(String, String)]) {
+    for (path, why) in list {
+        // The reason usually names the record already.
+        let why = why.strip_prefix(&format!("{path}: ")).unwrap_or(why);
+        println!(
+            "          not rendered: {}: {}",
+            view::sanitize(path),
+            view::sanitize(why)
+        );
     }
 }
