@@ -574,6 +574,13 @@ fn post_quantum_holders_open_with_their_identity_and_older_readers_still_open_wi
     );
     let back: crypto::KeySlot = serde_json::from_str(&json).unwrap();
     assert_eq!(back, ks);
+    // A ciphertext a byte short is refused by the parser.
+    let HolderSlot::MlKem768X25519(p) = &slot.shares[2].holder else {
+        panic!()
+    };
+    let hex = crate::hex::encode(&p.ciphertext);
+    let short = json.replacen(&hex, &hex[2..], 1);
+    assert!(serde_json::from_str::<crypto::KeySlot>(&short).is_err());
     // A reader that does not know the kind (format 2.1) sees `unknown`
     // holders, and still opens the slot with two X25519 holders: the
     // header hashes later kinds as `unknown`.
