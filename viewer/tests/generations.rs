@@ -18,11 +18,10 @@ use egui_kittest::kittest::Queryable as _;
 use egui_kittest::Harness;
 use legation_format::pack::RecordSink;
 use legation_format::v2::writer::update::{UpdateOptions, UpdateWriter};
-use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
+use legation_format::writer::{RecordMeta, RecordSource};
 use legation_reader::series::{Series, UpdateSink};
 use legation_viewer::App;
 use rand_core::SeedableRng;
-use zeroize::Zeroizing;
 
 use support::{archives, has, settle, Script, Scripted};
 
@@ -38,20 +37,6 @@ fn harness(script: Rc<RefCell<Script>>) -> H {
         .with_max_steps(64)
         .with_context_setup(|ctx| ctx.all_styles_mut(|s| s.visuals.text_cursor.blink = false))
         .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
-}
-
-fn opts(created: i64) -> WriterOptions {
-    WriterOptions {
-        created,
-        issuer: Some(legation_tests::issuer()),
-        recipients: vec![legation_tests::identity().public()],
-        passphrases: vec![(
-            Zeroizing::new(legation_tests::PASSPHRASE.to_owned()),
-            legation_tests::CHEAP_KDF,
-        )],
-        embed_spec: false,
-        viewer: None,
-    }
 }
 
 fn meta(p: &str) -> RecordMeta {
@@ -120,7 +105,7 @@ fn series() -> &'static Made {
             .collect();
         let mut w = legation_format::v2::writer::ArchiveWriter::new(
             std::io::Cursor::new(Vec::new()),
-            opts(legation_tests::CREATED),
+            support::options(legation_tests::CREATED),
             rand_chacha::ChaCha20Rng::seed_from_u64(40),
         )
         .unwrap();
@@ -341,17 +326,10 @@ fn several_files_open_the_generation_asked_for() {
 #[test]
 fn an_archive_of_quorum_slots_only_asks_for_no_passphrase() {
     use legation_format::keys::Identity;
-    use legation_format::quorum::{Holder, Policy};
     let ids: Vec<Identity> = (0..3u8)
         .map(|i| Identity::from_bytes([70 + i; 32]))
         .collect();
-    let policy = Policy::Quorum {
-        k: 2,
-        members: ids
-            .iter()
-            .map(|i| Policy::Holder(Holder::X25519(i.public())))
-            .collect(),
-    };
+    let policy = support::two_of(&ids);
     let bytes = legation_tests::quorum_archive(&[policy], false, 33, &["deeds.txt"]);
     let path = archives().dir.join("quorum-only.lgn");
     std::fs::write(&path, bytes).unwrap();

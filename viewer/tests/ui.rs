@@ -1058,18 +1058,11 @@ struct Quorum {
 
 fn quorum_archive(dir: &std::path::Path) -> Quorum {
     use legation_format::keys::Identity;
-    use legation_format::quorum::{Holder, Policy};
     let ids: Vec<Identity> = (0..3u8)
         .map(|i| Identity::from_bytes([60 + i; 32]))
         .collect();
     let make = |name: &str, seed: u64| {
-        let policy = Policy::Quorum {
-            k: 2,
-            members: ids
-                .iter()
-                .map(|i| Policy::Holder(Holder::X25519(i.public())))
-                .collect(),
-        };
+        let policy = support::two_of(&ids);
         let bytes =
             legation_tests::quorum_archive(&[policy], true, seed, &["deeds.txt", "register.txt"]);
         let path = dir.join(name);

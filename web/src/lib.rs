@@ -101,7 +101,9 @@ pub fn widgets() -> String {
 }
 
 /// Starts the viewer in the canvas with id `canvas_id`; opens the archive
-/// at `?archive=URL` when the page's address names one.
+/// at `?archive=URL` when the page's address names one, or with several
+/// (`?archive=URL&archive=URL2…`, the files of a series) the newest
+/// generation among them, or generation N with `&generation=N`.
 #[wasm_bindgen]
 pub async fn start(canvas_id: String) -> Result<(), JsValue> {
     let doc = web_sys::window()
@@ -127,12 +129,23 @@ pub async fn start(canvas_id: String) -> Result<(), JsValue> {
             }),
         )
         .await?;
-    if let Some(url) = web_sys::window()
+    if let Some(params) = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
-        .and_then(|p| p.get("archive"))
     {
-        platform::open_url(&url);
+        // `?archive=URL`, repeated for the files of a series (SPEC §33),
+        // and `&generation=N` to show generation N of them.
+        let urls: Vec<String> = params
+            .get_all("archive")
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect();
+        let generation = params.get("generation").and_then(|g| g.trim().parse().ok());
+        if urls.len() == 1 && generation.is_none() {
+            platform::open_url(&urls[0]);
+        } else if !urls.is_empty() {
+            platform::open_series(&urls, generation);
+        }
     }
     // The runner lives as long as the page.
     std::mem::forget(runner);

@@ -1433,10 +1433,18 @@ fn handle(kept: &mut Kept, id: u32, kind: &str, msg: &JsValue) -> Result<(), Str
                     keys.push(Key::Share(s));
                 }
             }
-            let u = archive
-                .unlock(&keys)
-                .map_err(|e| legation_viewer::unlock_error(&e))?;
-            let k = Uint8Array::from(&u.data_key().as_bytes()[..]);
+            // A dependent generation of a series (SPEC §33.3) has no
+            // catalog of its own: the page reads it through its series.
+            let dependent =
+                legation_reader::series::GenerationFile::of(Default::default(), archive.clone())
+                    .is_ok_and(|g| g.public().series.is_some());
+            let data_key = if dependent {
+                archive.data_key_with(&keys, &mut |_, _| false)
+            } else {
+                archive.unlock(&keys).map(|u| u.data_key().clone())
+            }
+            .map_err(|e| legation_viewer::unlock_error(&e))?;
+            let k = Uint8Array::from(&data_key.as_bytes()[..]);
             let o = Object::new();
             set(&o, "id", id);
             set(&o, "key", k.clone());

@@ -82,6 +82,12 @@ pub fn open_file(file: web_sys::File) {
     wake();
 }
 
+/// The path the app opens `url` by: made absolute against the page's
+/// address when it is an http(s) URL.
+pub fn url_path(url: &str) -> PathBuf {
+    PathBuf::from(absolute(url).unwrap_or_else(|| url.to_owned()))
+}
+
 /// `url` made absolute against the page's address, if it is an http(s) URL.
 fn absolute(url: &str) -> Option<String> {
     let base = web_sys::window()?.location().href().ok()?;
@@ -122,9 +128,22 @@ pub fn prepared(path: &Path, len: u64, blocks: JsValue) -> Result<(), String> {
 
 /// Opens a remote archive by URL (read with range requests).
 pub fn open_url(url: &str) {
-    let path = PathBuf::from(absolute(url).unwrap_or_else(|| url.to_owned()));
+    let path = url_path(url);
     // The length is learned when the app opens it (see `open_source`).
     STATE.with(|s| s.borrow_mut().picked.push_back(Picked::Archive(path)));
+    wake();
+}
+
+/// Opens generation `generation` (the newest when `None`) of the series
+/// whose files are at `urls`, its history listing every generation among
+/// them.
+pub fn open_series(urls: &[String], generation: Option<u64>) {
+    let files = urls.iter().map(|u| url_path(u)).collect();
+    STATE.with(|s| {
+        s.borrow_mut()
+            .picked
+            .push_back(Picked::Series(files, generation))
+    });
     wake();
 }
 

@@ -644,6 +644,11 @@ def main():
         passed.append("its one-record proof exported, made by the reader's worker (the page read "
                       "nothing of the archive), checks with the record and the issuer's key")
 
+        # Generations of a series by URL (issue 21): generation N from the
+        # address, its history, an earlier one picked (generations.py).
+        import generations
+        passed += generations.check(b, port, os.path.dirname(archive), legation)
+
         # A URL with nothing behind it: the reader's worker says why, and
         # the start screen stays.
         start_page(b, f"http://127.0.0.1:{port}/index.html")

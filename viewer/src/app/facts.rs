@@ -6,49 +6,56 @@ use egui::{RichText, Ui};
 use crate::catalog::human_size;
 use crate::reading::Facts;
 
+/// A grid of facts, a name and a value a row, filled by `rows` through
+/// the row function it is given.
+pub(super) fn grid(ui: &mut Ui, id: &str, rows: impl FnOnce(&mut dyn FnMut(&str, String))) {
+    egui::Grid::new(id)
+        .num_columns(2)
+        .spacing([16.0, 4.0])
+        .striped(true)
+        .show(ui, |ui| {
+            rows(&mut |k: &str, v: String| {
+                ui.label(RichText::new(k).strong());
+                ui.label(v);
+                ui.end_row();
+            })
+        });
+}
+
 impl Facts {
     /// Draws the facts as a grid.
     pub(crate) fn ui(&self, ui: &mut Ui) {
-        egui::Grid::new("public facts")
-            .num_columns(2)
-            .spacing([16.0, 4.0])
-            .striped(true)
-            .show(ui, |ui| {
-                let mut row = |k: &str, v: String| {
-                    ui.label(RichText::new(k).strong());
-                    ui.label(v);
-                    ui.end_row();
-                };
-                match &self.issuer {
-                    Ok(Some(fp)) => row("Issuer", format!("{fp} (signature valid, not pinned)")),
-                    Ok(None) => row("Issuer", "none: the archive is not signed".into()),
-                    Err(e) => row("Issuer", format!("SIGNATURE FAILS: {e}")),
-                }
-                row("Created", self.created.clone());
-                row("Format", format!("Legation {}", self.version));
-                row("Archive id", self.archive_id.clone());
-                row(
-                    "Size",
-                    format!("{} ({} bytes)", human_size(self.size), self.size),
-                );
-                let what = if self.bundled {
-                    "records in sealed bundles"
-                } else {
-                    "encrypted entries"
-                };
-                row(
-                    "Records",
-                    format!(
-                        "{} {what}, {}",
-                        crate::document::thousands(self.record_entries),
-                        human_size(self.record_bytes)
-                    ),
-                );
-                row("Container entries", self.entries.to_string());
-                row("Key slots", self.key_slots.join(", "));
-                if !self.decoders.is_empty() {
-                    row("Decoders", self.decoders.join(", "));
-                }
-            });
+        grid(ui, "public facts", |row| {
+            match &self.issuer {
+                Ok(Some(fp)) => row("Issuer", format!("{fp} (signature valid, not pinned)")),
+                Ok(None) => row("Issuer", "none: the archive is not signed".into()),
+                Err(e) => row("Issuer", format!("SIGNATURE FAILS: {e}")),
+            }
+            row("Created", self.created.clone());
+            row("Format", format!("Legation {}", self.version));
+            row("Archive id", self.archive_id.clone());
+            row(
+                "Size",
+                format!("{} ({} bytes)", human_size(self.size), self.size),
+            );
+            let what = if self.bundled {
+                "records in sealed bundles"
+            } else {
+                "encrypted entries"
+            };
+            row(
+                "Records",
+                format!(
+                    "{} {what}, {}",
+                    crate::document::thousands(self.record_entries),
+                    human_size(self.record_bytes)
+                ),
+            );
+            row("Container entries", self.entries.to_string());
+            row("Key slots", self.key_slots.join(", "));
+            if !self.decoders.is_empty() {
+                row("Decoders", self.decoders.join(", "));
+            }
+        });
     }
 }

@@ -35,30 +35,21 @@ pub(super) fn changes_text(s: &SeriesView, changes: Option<Option<Changes>>) -> 
 /// The generation's facts as grid rows, under the archive's public facts.
 pub(super) fn facts_ui(ui: &mut Ui, s: &SeriesView, changes: Option<Option<Changes>>) {
     let f = &s.facts;
-    egui::Grid::new("generation facts")
-        .num_columns(2)
-        .spacing([16.0, 4.0])
-        .striped(true)
-        .show(ui, |ui| {
-            let mut row = |k: &str, v: String| {
-                ui.label(RichText::new(k).strong());
-                ui.label(v);
-                ui.end_row();
-            };
-            row(
-                "Generation",
-                format!(
-                    "{} of series {} ({} present)",
-                    f.sequence,
-                    f.series_id,
-                    s.history.present()
-                ),
-            );
-            row("Generation created", f.created.clone());
-            row("Signed by", f.signer.clone());
-            row("Stored", f.kind.clone());
-            row("What changed", changes_text(s, changes));
-        });
+    super::facts::grid(ui, "generation facts", |row| {
+        row(
+            "Generation",
+            format!(
+                "{} of series {} ({} present)",
+                f.sequence,
+                f.series_id,
+                s.history.present()
+            ),
+        );
+        row("Generation created", f.created.clone());
+        row("Signed by", f.signer.clone());
+        row("Stored", f.kind.clone());
+        row("What changed", changes_text(s, changes));
+    });
 }
 
 /// The generation line above the screen, and the history of the series

@@ -107,6 +107,34 @@ fn set_time(p: &Path) {
         .unwrap();
 }
 
+/// The writer options of the test archives: created at `created`,
+/// signed by the test issuer, for the test identity and passphrase.
+pub fn options(created: i64) -> WriterOptions {
+    WriterOptions {
+        created,
+        issuer: Some(legation_tests::issuer()),
+        recipients: vec![legation_tests::identity().public()],
+        passphrases: vec![(
+            Zeroizing::new(legation_tests::PASSPHRASE.to_owned()),
+            legation_tests::CHEAP_KDF,
+        )],
+        embed_spec: false,
+        viewer: None,
+    }
+}
+
+/// A quorum policy: 2 of these holders' identities.
+pub fn two_of(ids: &[legation_format::keys::Identity]) -> legation_format::quorum::Policy {
+    use legation_format::quorum::{Holder, Policy};
+    Policy::Quorum {
+        k: 2,
+        members: ids
+            .iter()
+            .map(|i| Policy::Holder(Holder::X25519(i.public())))
+            .collect(),
+    }
+}
+
 fn make() -> Archives {
     // Under target/tmp (gone with `cargo clean`), one folder per run.
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -133,17 +161,7 @@ fn make() -> Archives {
         let desc = loaded.decoder_ref();
         decoders.push((module, desc, loaded, String::new()));
     }
-    let opts = WriterOptions {
-        created: legation_tests::CREATED,
-        issuer: Some(legation_tests::issuer()),
-        recipients: vec![legation_tests::identity().public()],
-        passphrases: vec![(
-            Zeroizing::new(legation_tests::PASSPHRASE.to_owned()),
-            legation_tests::CHEAP_KDF,
-        )],
-        embed_spec: false,
-        viewer: None,
-    };
+    let opts = options(legation_tests::CREATED);
     let rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
     let mut w = ArchiveWriter::new(std::io::Cursor::new(Vec::new()), opts, rng).unwrap();
     for d in &mut decoders {
@@ -383,17 +401,7 @@ fn register(name: &str, records: u64) -> PathBuf {
     {
         let dir = archives().dir.clone();
         let path = dir.join(name);
-        let opts = WriterOptions {
-            created: legation_tests::CREATED,
-            issuer: Some(legation_tests::issuer()),
-            recipients: vec![legation_tests::identity().public()],
-            passphrases: vec![(
-                Zeroizing::new(legation_tests::PASSPHRASE.to_owned()),
-                legation_tests::CHEAP_KDF,
-            )],
-            embed_spec: false,
-            viewer: None,
-        };
+        let opts = options(legation_tests::CREATED);
         let rng = rand_chacha::ChaCha20Rng::seed_from_u64(20);
         let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
         let mut w = legation_format::v2::writer::ArchiveWriter::new(file, opts, rng).unwrap();
