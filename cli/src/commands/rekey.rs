@@ -341,7 +341,11 @@ pub fn rekey(a: &RekeyArgs) -> Result<u8> {
     drop(u);
     drop(archive);
     let written = match &a.output {
-        Some(out) => write_copy(&mut file, &tail, out, a.force)?,
+        Some(out) => {
+            let n = write_copy(&mut file, &tail, out, a.force)?;
+            keep_push_record(&a.archive, out);
+            n
+        }
         None => {
             drop(file);
             in_place(&a.archive, &journal, &tail, old_len)?
@@ -419,6 +423,17 @@ fn write_copy(src: &mut fs::File, tail: &NewTail, out: &Path, force: bool) -> Re
     }
     place(&tmp, out, force)?;
     Ok(tail.offset + tail.bytes.len() as u64)
+}
+
+/// Gives `out` a copy of the record of what pushes of `archive` left on
+/// object stores (`ARCHIVE.pushed.json`): `out` holds the same bytes but
+/// its tail and event log, so `push --replace` of it to those URLs sends
+/// only what changed (best effort: without it everything is sent).
+fn keep_push_record(archive: &Path, out: &Path) {
+    let from = legation_remote::record_path(archive);
+    if from.exists() {
+        let _ = fs::copy(&from, legation_remote::record_path(out));
+    }
 }
 
 /// Syncs the folder holding `p`, so that a name made or removed there

@@ -119,6 +119,42 @@ fn push_after_rekey_in_place_sends_only_what_changed() {
     let o = cluster.run(1, &["ls", url, "-i", "alice.key"], d);
     assert_ne!(code(&o), 0);
 
+    // `rekey -o NEW` gives NEW the record: NEW goes up as a change too.
+    let o = run(
+        &[
+            "rekey",
+            "a.lgn",
+            "-o",
+            "b.lgn",
+            "-i",
+            "bob.key",
+            "--add-recipient",
+            "alice.pub",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = cluster.run(
+        1,
+        &[
+            "--stats",
+            "push",
+            "b.lgn",
+            url,
+            "--replace",
+            "--part-size",
+            "5",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let (sent, copied, total, _) = pushed(&o);
+    assert!(
+        sent <= 7 << 20 && sent + copied == total,
+        "sent {sent} of {total}"
+    );
     // Without the record, or with another object at the URL, everything
     // is sent (nothing is copied from an object it does not describe).
     let record = d.join("a.lgn.pushed.json");
