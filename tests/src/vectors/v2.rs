@@ -1162,10 +1162,6 @@ fn proofs(s: &Sample2) -> Vec<Vector> {
     ]
 }
 
-/// Quorum slots (SPEC §7.9): a 2.0 archive whose one slot is 2 of
-/// (identity, passphrase holder, stranger), opened by the identity and
-/// the passphrase together; one of them alone is too few; the slot's
-/// policy changed (signed) is refused before any key is derived.
 /// A quorum slot with a post-quantum holder (format 2.2, SPEC §7.9.1).
 fn quorum_pq(q: &Sample2) -> Vec<Vector> {
     let pq = Some(hex::encode(&PQ_HOLDER_SEED));
@@ -1194,6 +1190,10 @@ fn quorum_pq(q: &Sample2) -> Vec<Vector> {
     vec![with_pq, without, alone]
 }
 
+/// Quorum slots (SPEC §7.9): a 2.0 archive whose one slot is 2 of
+/// (identity, passphrase holder, stranger), opened by the identity and
+/// the passphrase together; one of them alone is too few; the slot's
+/// policy changed (signed) is refused before any key is derived.
 fn quorum(q: &Sample2) -> Vec<Vector> {
     let mut both = Vector::new(
         "v2-good-quorum",
