@@ -254,7 +254,11 @@ impl Statements {
         }
         let mut files = Vec::new();
         for loc in places {
-            let beside = Beside::of(loc);
+            // A series given as a folder holds its `issuer/` itself.
+            let beside = match loc.local().filter(|d| d.is_dir()) {
+                Some(d) => Beside::Dir(d.to_path_buf()),
+                None => Beside::of(loc),
+            };
             files.extend(beside.files(FOLDER, HANDOVER_EXT, MAX_STATEMENT as u64)?);
             files.extend(beside.files(FOLDER, REVOCATION_EXT, MAX_STATEMENT as u64)?);
             if files.len() > MAX_STATEMENTS {

@@ -228,6 +228,17 @@ fn a_revoked_keys_later_generation_is_refused_across_copies_and_by_witnesses() {
     // Generation 1 is still the key's.
     let o = verify(d, &["est/register.lgn"], &[]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    // A series given as a folder reads the `issuer/` inside it.
+    fs::create_dir_all(d.join("lux/issuer")).unwrap();
+    fs::copy(&rev[0], d.join("lux/issuer/r.revocation")).unwrap();
+    let o = verify(d, &["lux"], &[]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("REVOKED: generation 2"),
+        "{}",
+        stderr(&o)
+    );
+    fs::remove_file(d.join("lux/issuer/r.revocation")).unwrap();
     // A revocation of another series, given for this one, is refused.
     let other = series(0x5b, [1, 1]);
     place(d, "other", &other[0]);
