@@ -596,6 +596,19 @@ struct Copy {
     created: i64,
 }
 
+/// `loc` itself, or, for a local folder holding a series' generation
+/// files, the newest of them (the folder's copy of the series); a folder
+/// that holds none stays as given, and opening it fails as `verify` said.
+fn newest_in_folder(loc: &Location) -> Location {
+    match loc.local().filter(|d| d.is_dir()) {
+        Some(dir) => legation_reader::series::Series::find(&[dir.to_path_buf()])
+            .ok()
+            .and_then(|s| s.files.into_iter().max_by_key(|f| f.sequence()))
+            .map_or_else(|| loc.clone(), |f| Location::Local(f.path)),
+        None => loc.clone(),
+    }
+}
+
 /// What `verify` adds with `--witness`, `--max-age` or `--heartbeat`:
 /// prints the freshness of the copies, and returns `code` made worse by
 /// what it found (1 for a forged statement, a fork or an equivocation,
@@ -647,7 +660,10 @@ pub fn freshness(
     let mut copies = Vec::new();
     let mut issuers: Vec<[u8; 32]> = pinned.into_iter().collect();
     let mut heads: BTreeMap<([u8; 16], u64), BTreeMap<[u8; 32], Seen>> = BTreeMap::new();
-    for loc in archives {
+    for given in archives {
+        // A copy given as a folder stands for its newest generation's
+        // file (cosignatures sit beside it, in the same folder).
+        let loc = &newest_in_folder(given);
         let Ok(a) = open(loc) else { continue }; // verify said why
         let Some((h, s)) = a.head_and_signatures() else {
             lines.push(format!("{loc}: format 1.x, no generations: not compared"));
@@ -672,7 +688,7 @@ pub fn freshness(
         copies.push((
             loc.clone(),
             Copy {
-                name: loc.to_string(),
+                name: given.to_string(),
                 archive_id: head.archive_id,
                 sequence: head.sequence,
                 created: head.created,

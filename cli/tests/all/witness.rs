@@ -200,6 +200,25 @@ fn a_copy_older_than_the_cosigned_generation_is_stale() {
         "{out}"
     );
     assert!(!out.contains("STALE: luxembourg"), "{out}");
+    // The copies given as folders: each stands for its newest file.
+    let mut by_folder = vec!["verify", "luxembourg", "estonia", "iceland"];
+    by_folder.extend_from_slice(&[
+        "--issuer",
+        "gov.pub",
+        "--witness",
+        "luxembourg.pub",
+        "--witness",
+        "estonia.pub",
+        "--min-witnesses",
+        "2",
+    ]);
+    let later = at(noon + 60);
+    by_folder.extend_from_slice(&["--now", &later]);
+    let o = run(&by_folder, d);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 4, "{out}{}", stderr(&o));
+    assert!(out.contains("STALE: iceland holds generation 1"), "{out}");
+    assert!(out.contains("current: luxembourg holds generation 2"), "{out}");
     // One witness's cosignature is not enough when two are asked for:
     // nothing is published, so nothing is stale.
     let o = run(
