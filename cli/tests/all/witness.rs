@@ -218,7 +218,10 @@ fn a_copy_older_than_the_cosigned_generation_is_stale() {
     let out = stdout(&o);
     assert_eq!(code(&o), 4, "{out}{}", stderr(&o));
     assert!(out.contains("STALE: iceland holds generation 1"), "{out}");
-    assert!(out.contains("current: luxembourg holds generation 2"), "{out}");
+    assert!(
+        out.contains("current: luxembourg holds generation 2"),
+        "{out}"
+    );
     // One witness's cosignature is not enough when two are asked for:
     // nothing is published, so nothing is stale.
     let o = run(
