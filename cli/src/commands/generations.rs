@@ -423,7 +423,10 @@ pub fn log(a: &LogArgs) -> Result<u8> {
         let kind = match &f.public().series {
             None if g == 0 => "first".to_string(),
             None => "self-contained".to_string(),
-            Some(m) => format!("uses {}", m.inherits.len()),
+            Some(m) => {
+                let used: Vec<String> = m.inherits.iter().map(|i| i.sequence.to_string()).collect();
+                format!("reads {}", used.join(","))
+            }
         };
         let h = &f.generation.head;
         if a.json {
