@@ -175,7 +175,7 @@ impl App {
                 let v = a.verify.job.is_some();
                 match &mut a.state {
                     LockState::Locked(f) => v || f.job.is_some() || f.away.is_some(),
-                    LockState::Generation(g) => v || g.job.is_some(),
+                    LockState::Generation(g) => v || g.busy(),
                     LockState::Open(b) => {
                         v || b.list_busy()
                             || b.finding.is_some()

@@ -13,14 +13,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use legation_format::catalog::CatalogRecord;
 use legation_format::crypto::{fingerprint, DataKey};
 use legation_format::time::format_rfc3339;
 use legation_format::v2::index::Changes;
+use legation_format::v2::page::Record;
 use legation_format::v2::series::SeriesError;
-use legation_reader::series::{GenerationFile, Series};
+use legation_reader::decode::{Facts, Host, Loaded};
+use legation_reader::series::{GenerationFile, Series, Unlocked as SeriesUnlocked};
 use legation_reader::source::ReadAt;
 use legation_reader::{Archive, Key as ArchiveKey};
 
+use crate::platform::RenderedRecord;
 use crate::reading::{file_name, unlock_error};
 
 /// Records a screen of a dependent generation's list shows.
@@ -388,4 +392,167 @@ pub(crate) fn records_screen(
 /// The name a history row shows for a file.
 pub(crate) fn row_name(p: &Path) -> String {
     file_name(p)
+}
+
+/// Looks up record `path` of generation `sequence` of `series` (unlocked
+/// with `key`) and hands it, with its place, to `f`: one record, whatever
+/// the number of records (the merged catalog is searched a page a run).
+pub(crate) fn with_record<T>(
+    series: &Series,
+    sequence: u64,
+    key: &DataKey,
+    path: &str,
+    f: impl FnOnce(&SeriesUnlocked<'_>, &Record, (u64, u64)) -> T,
+) -> Result<T, String> {
+    let u = series
+        .unlock_with_data_key(sequence, key.clone())
+        .map_err(|e| e.to_string())?;
+    let (rec, place) = u
+        .find(path)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{path}: no such record in generation {sequence}"))?;
+    Ok(f(&u, &rec, place))
+}
+
+/// A series record in the shape the record pane shows (a self-contained
+/// archive's catalog record): its facts; where its bytes lie is the
+/// series' business, so the entry names the generation whose file
+/// stores them.
+pub(crate) fn catalog_shape(
+    u: &SeriesUnlocked<'_>,
+    rec: &Record,
+    place: (u64, u64),
+) -> CatalogRecord {
+    let stored_in = u.bundle_generation(place.0).unwrap_or(u.sequence());
+    CatalogRecord {
+        path: rec.path.clone(),
+        title: rec
+            .title
+            .clone()
+            .unwrap_or_else(|| rec.path.rsplit('/').next().unwrap_or(&rec.path).to_owned()),
+        media_type: rec.media_type.clone(),
+        size: rec.size,
+        blake3: rec.blake3,
+        modified: rec.modified.map(format_rfc3339),
+        decoder: rec.decoder.clone(),
+        render: rec.render.clone(),
+        metadata: rec.metadata.clone(),
+        entry: format!("generation {stored_in}"),
+        stream: [0; 16],
+        encoding: rec.encoding,
+        stored_size: rec.stored_size,
+        offset: place.1,
+    }
+}
+
+/// The generation's raw decoder (the last for `*/*`), from whichever
+/// file stores it.
+pub(crate) fn raw_decoder(u: &SeriesUnlocked<'_>) -> Option<String> {
+    u.decoders()
+        .into_iter()
+        .rev()
+        .find(|(d, _)| d.media_types.iter().any(|m| m == "*/*"))
+        .map(|(d, _)| d.entry)
+}
+
+/// Decoder module `entry`, read from the file that stores it (the
+/// generation's own, or an earlier one it names) and loaded in `host`.
+fn decoder(u: &SeriesUnlocked<'_>, host: &Host, entry: &str) -> Result<Arc<Loaded>, String> {
+    let (d, file) = u
+        .decoders()
+        .into_iter()
+        .find(|(d, _)| d.entry == entry)
+        .ok_or_else(|| format!("{entry} (not among the generation's decoders)"))?;
+    let module = file
+        .archive
+        .read_entry(&d.entry, host.limits().module_cap as u64)
+        .map_err(|e| e.to_string())?;
+    host.load(&module, entry).map_err(|e| e.to_string())
+}
+
+/// A series record's decoder (`rec`'s, in the shape shown) and its
+/// bytes, refusing one over the host's record cap before reading it.
+fn decodable(
+    u: &SeriesUnlocked<'_>,
+    host: &Host,
+    rec: &Record,
+    place: (u64, u64),
+    shown: &CatalogRecord,
+) -> Result<(Arc<Loaded>, Vec<u8>), String> {
+    let entry = shown
+        .decoder
+        .as_deref()
+        .ok_or_else(|| format!("{}: no decoder is assigned to this record", rec.path))?;
+    let loaded = decoder(u, host, entry)?;
+    let bytes = u
+        .read_record(rec, place, host.limits().record_cap)
+        .map_err(|e| e.to_string())?;
+    Ok((loaded, bytes))
+}
+
+/// Decodes a series record with the decoder `shown` names: the main
+/// document and page 1's canonical CBOR, as the record pane takes them.
+pub(crate) fn render_first(
+    u: &SeriesUnlocked<'_>,
+    host: &Host,
+    rec: &Record,
+    place: (u64, u64),
+    shown: &CatalogRecord,
+) -> Result<RenderedRecord, String> {
+    let (loaded, bytes) = decodable(u, host, rec, place, shown)?;
+    let mut first_page = None;
+    let rendered = host
+        .render_with(&loaded, Facts::of(shown), &bytes, &mut |n, cbor| {
+            if n == 1 {
+                first_page = Some(cbor.to_vec());
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(RenderedRecord {
+        rendered,
+        first_page,
+    })
+}
+
+/// Page `page` (0-based of `pages`) of a series record, decoded with the
+/// decoder `shown` names.
+pub(crate) fn render_page(
+    u: &SeriesUnlocked<'_>,
+    host: &Host,
+    rec: &Record,
+    place: (u64, u64),
+    shown: &CatalogRecord,
+    page: u32,
+    pages: u32,
+) -> Result<Vec<u8>, String> {
+    let (loaded, bytes) = decodable(u, host, rec, place, shown)?;
+    host.page(&loaded, Facts::of(shown), &bytes, page, pages)
+        .map_err(|e| e.to_string())
+}
+
+/// A series record's first `limit` bytes, for the raw view: the record is
+/// streamed through (every chunk authenticated, its BLAKE3 checked) and
+/// only its first bytes kept.
+pub(crate) fn first_bytes(
+    u: &SeriesUnlocked<'_>,
+    rec: &Record,
+    place: (u64, u64),
+    limit: u64,
+) -> Result<Vec<u8>, String> {
+    struct Head(Vec<u8>, usize);
+    impl std::io::Write for Head {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let room = self.1.saturating_sub(self.0.len()).min(b.len());
+            self.0.extend_from_slice(&b[..room]);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let cap = usize::try_from(limit.min(rec.size)).unwrap_or(usize::MAX);
+    let mut head = Head(Vec::with_capacity(cap), cap);
+    u.copy_record(rec, place, &mut head)
+        .map_err(|e| e.to_string())?;
+    Ok(head.0)
 }

@@ -203,15 +203,16 @@ pub(crate) struct Checked {
 }
 
 /// Checks a decoder's documents, or says why the record shows raw (with
-/// its first bytes).
-pub(crate) fn check_view(
-    u: &Unlocked,
+/// its first bytes, at most [`RAW_PREVIEW`], which `raw` reads wherever
+/// the record is stored).
+pub(crate) fn check_view_with(
+    raw: &dyn Fn() -> Result<Vec<u8>, String>,
     rec: &CatalogRecord,
     r: Result<RenderedRecord, String>,
     limits: &legation_document::Limits,
 ) -> Result<Checked, Failed> {
     let fail = |error: String| {
-        let raw = u.read_range(rec, 0, RAW_PREVIEW).map_err(|e| e.to_string());
+        let raw = raw();
         Failed {
             error,
             raw,

@@ -356,3 +356,174 @@ fn an_archive_of_quorum_slots_only_asks_for_no_passphrase() {
     ));
     snap(&mut h, "quorum_only");
 }
+
+/// A small series whose records have decoders (the built-ins, stored in
+/// generation 0 only): `notes/a.txt` stays in generation 0, `notes/b.txt`
+/// changes in 1, `notes/c.txt` in 2; `notes/broken.json` (generation 0)
+/// is refused by its decoder; `notes/data.bin` names the raw decoder.
+fn decoded_series() -> &'static Made {
+    static S: OnceLock<Made> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = archives().dir.join("decoded-series");
+        std::fs::create_dir_all(&dir).unwrap();
+        let files: Vec<PathBuf> = (0..3)
+            .map(|g| dir.join(format!("notes.{g:04}.lgn")))
+            .collect();
+        let mut w = legation_format::v2::writer::ArchiveWriter::new(
+            std::io::Cursor::new(Vec::new()),
+            support::options(legation_tests::CREATED),
+            rand_chacha::ChaCha20Rng::seed_from_u64(50),
+        )
+        .unwrap();
+        // The decoder entry of each built-in, by the media types it takes.
+        let host = legation_reader::decode::Host::native();
+        let mut by_type: BTreeMap<String, String> = BTreeMap::new();
+        for wasm in legation_builtin_decoders::ALL {
+            let module =
+                legation_meter::meter(wasm, &legation_meter::MeterConfig::default()).unwrap();
+            let loaded = host.load(&module, "built-in").unwrap();
+            let desc = loaded.decoder_ref();
+            let entry = w
+                .add_decoder(&module, desc.clone(), loaded.uses_vectors())
+                .unwrap();
+            for m in desc.media_types {
+                by_type.entry(m).or_insert_with(|| entry.clone());
+            }
+        }
+        let text = by_type["text/plain"].clone();
+        let json = by_type["application/json"].clone();
+        let raw = by_type["*/*"].clone();
+        // Each record's media type and decoder: a text, a JSON file its
+        // decoder refuses, and bytes for the raw decoder (so that the
+        // generations after the first name it too).
+        let kind = |p: &str| match p.rsplit('.').next() {
+            Some("json") => ("application/json", json.clone()),
+            Some("bin") => ("application/octet-stream", raw.clone()),
+            _ => ("text/plain", text.clone()),
+        };
+        let meta = |p: &str, media: &str, decoder: &str| RecordMeta {
+            path: p.into(),
+            title: format!("Note {p}"),
+            media_type: media.into(),
+            modified: Some(1_700_000_000),
+            decoder: Some(decoder.into()),
+            ..Default::default()
+        };
+        let body = |p: &str, v: u32| format!("The note {p}, version {v}.\n").into_bytes();
+        let texts = ["notes/a.txt", "notes/b.txt", "notes/c.txt"];
+        let mut records: Vec<(String, Vec<u8>)> =
+            texts.iter().map(|p| (p.to_string(), body(p, 0))).collect();
+        records.push(("notes/broken.json".into(), b"{\"notes\": [1, 2,".to_vec()));
+        records.push(("notes/data.bin".into(), vec![0, 1, 2, 3]));
+        records.sort();
+        for (p, b) in &records {
+            let (media, d) = kind(p);
+            w.add_record(meta(p, media, &d), RecordSource::Bytes(b))
+                .unwrap();
+        }
+        std::fs::write(&files[0], w.finish().unwrap().into_inner()).unwrap();
+        // Generations 1 and 2: the same records, one changed in each.
+        for g in 1..3u32 {
+            let s = Series::find(&[files[g as usize - 1].clone()]).unwrap();
+            let u = s
+                .unlock(
+                    g as u64 - 1,
+                    &[legation_reader::Key::Identity(legation_tests::identity())],
+                )
+                .unwrap();
+            let w = UpdateWriter::new(
+                std::io::Cursor::new(Vec::new()),
+                u.previous(),
+                u.data_key().clone(),
+                UpdateOptions {
+                    created: legation_tests::CREATED + 86_400 * g as i64,
+                    issuer: Some(legation_tests::issuer()),
+                    rebase: false,
+                },
+                rand_chacha::ChaCha20Rng::seed_from_u64(50 + g as u64),
+            )
+            .unwrap();
+            let mut sink = UpdateSink::new(&u, w, false);
+            for (p, b) in &mut records {
+                let changed = p.as_str() == texts[g as usize];
+                if changed {
+                    *b = body(p, g);
+                }
+                let (media, d) = kind(p);
+                sink.add_record(meta(p, media, &d), RecordSource::Bytes(b))
+                    .unwrap();
+            }
+            let (w, changes) = sink.finish().unwrap();
+            std::fs::write(&files[g as usize], w.finish(changes).unwrap().into_inner()).unwrap();
+        }
+        Made { dir, files }
+    })
+}
+
+/// Clicks the record `path` in a dependent generation's list and waits
+/// for its view.
+fn open_from_list(h: &mut H, path: &str) {
+    h.get_by_role_and_label(Role::Link, path).click();
+    settle(h);
+    assert!(
+        !has(h, "Reading it through the series"),
+        "{path} read and decoded"
+    );
+}
+
+#[test]
+fn a_record_of_a_dependent_generation_opens_to_its_view() {
+    let s = decoded_series();
+    let mut h = harness(Rc::default());
+    h.state_mut().open(s.files[2].clone());
+    settle(&mut h);
+    unlock_with_passphrase(&mut h);
+    assert!(has(&h, "Generation 2: 5 records"));
+    assert!(has(&h, "0 added, 1 changed, 0 removed since generation 1"));
+
+    // Stored in generation 0's file, its decoder too: the text decoder's
+    // view of generation 0's bytes.
+    open_from_list(&mut h, "notes/a.txt");
+    assert!(has(&h, "Note notes/a.txt"), "its title");
+    assert!(has(&h, "stored in generation 0's file"));
+    assert!(
+        has(&h, "The note notes/a.txt, version 0."),
+        "the view's text"
+    );
+    assert!(!has(&h, "cannot be shown"));
+    assert!(
+        !has(&h, "Records 1–5 of 5"),
+        "the record in place of the list"
+    );
+    button(&h, "Back to the list").click();
+    settle(&mut h);
+    assert!(has(&h, "Records 1–5 of 5"));
+
+    // Changed in generation 2 (stored in its file, its decoder in
+    // generation 0's): the new bytes, not generation 0's.
+    open_from_list(&mut h, "notes/c.txt");
+    assert!(has(&h, "stored in generation 2's file"));
+    assert!(has(&h, "The note notes/c.txt, version 2."));
+    assert!(!has(&h, "version 0."));
+    snap(&mut h, "generation_record_view");
+    button(&h, "Back to the list").click();
+    settle(&mut h);
+
+    // Changed in generation 1, then kept.
+    open_from_list(&mut h, "notes/b.txt");
+    assert!(has(&h, "stored in generation 1's file"));
+    assert!(has(&h, "The note notes/b.txt, version 1."));
+    button(&h, "Back to the list").click();
+    settle(&mut h);
+
+    // Refused by its decoder: the raw decoder's view under the reason,
+    // as for a self-contained archive's record.
+    open_from_list(&mut h, "notes/broken.json");
+    assert!(has(
+        &h,
+        "Its decoder does not show this record: decoder json 1.0.0"
+    ));
+    assert!(has(&h, "Shown below through the archive's raw decoder"));
+    assert!(has(&h, "16 bytes"), "the raw decoder's size");
+    assert!(has(&h, "00000000  7b 22 6e 6f"), "its hex dump");
+}

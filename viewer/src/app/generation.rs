@@ -9,13 +9,24 @@ use std::sync::Arc;
 use egui::{RichText, Ui};
 use legation_reader::Archive;
 
+use legation_format::catalog::CatalogRecord;
+use legation_reader::decode::Host;
+
+use super::record::{finish_raw_with, finish_with, heading_ui, OpenRecord, RecordState, Rendered};
 use super::verify::VerifyPanel;
 use super::Env;
 use crate::catalog::human_size;
 use crate::document::thousands;
-use crate::generations::{records_screen, GenerationKey, RecordRow, SeriesView, SCREEN_ROWS};
+use crate::generations::{
+    catalog_shape, first_bytes, raw_decoder, records_screen, render_first, render_page,
+    with_record, GenerationKey, RecordRow, SeriesView, SCREEN_ROWS,
+};
 use crate::jobs::Job;
-use crate::reading::Facts;
+use crate::reading::{Facts, Failed, RAW_PREVIEW};
+
+/// A record read through the series and decoded, in the shape shown, or
+/// why it cannot be found.
+type Opened = Result<(CatalogRecord, Result<Box<Rendered>, Failed>), String>;
 
 /// The records of a dependent generation, a screen at a time.
 pub(super) struct GenerationList {
@@ -27,6 +38,10 @@ pub(super) struct GenerationList {
     pub(super) rows: Vec<RecordRow>,
     pub(super) job: Option<Job<Result<Vec<RecordRow>, String>>>,
     pub(super) error: Option<String>,
+    /// The record shown in place of the list (one at a time).
+    open: Option<OpenRecord>,
+    /// The row clicked, its record being read and decoded.
+    opening: Option<(RecordRow, Job<Opened>)>,
 }
 
 impl GenerationList {
@@ -40,6 +55,8 @@ impl GenerationList {
             rows: Vec::new(),
             job: None,
             error: None,
+            open: None,
+            opening: None,
         };
         g.read(env, 0);
         g
@@ -74,6 +91,113 @@ impl GenerationList {
         self.job = None;
     }
 
+    /// Whether a screen or a record (or a page of it) is being read.
+    pub(super) fn busy(&self) -> bool {
+        self.job.is_some()
+            || self.opening.is_some()
+            || self
+                .open
+                .as_ref()
+                .is_some_and(|o| matches!(&o.state, RecordState::Shown(r) if r.page_job.is_some()))
+    }
+
+    /// Starts reading and decoding the record of `row`, through the
+    /// series.
+    fn open_row(&mut self, env: &Env<'_>, row: RecordRow) {
+        let (series, sequence, key) = (self.series.clone(), self.sequence, self.key.key.clone());
+        let (host, make_host) = (env.host.clone(), env.platform.decoder_host());
+        let max_side = env.ctx.map_or(2048, |c| c.input(|i| i.max_texture_side));
+        let path = row.path.clone();
+        let job = env.spawn(move |_| {
+            with_record(&series, sequence, &key, &path, |u, rec, place| {
+                let shown = catalog_shape(u, rec, place);
+                let host = host.get_or_init(make_host);
+                let r = render(u, host, rec, place, &shown, max_side).map(Box::new);
+                (shown, r)
+            })
+        });
+        self.open = None;
+        self.opening = Some((row, job));
+    }
+
+    /// Takes the record read into the view, and starts decoding the page
+    /// the reader turned to.
+    fn poll_record(&mut self, env: &Env<'_>) {
+        if let Some((_, j)) = &mut self.opening {
+            if j.is_done() {
+                match j.take() {
+                    Some(Ok((rec, r))) => {
+                        let state = match r {
+                            Ok(r) => RecordState::Shown(r),
+                            Err(f) => RecordState::Failed(f),
+                        };
+                        self.open = Some(OpenRecord { rec, state });
+                    }
+                    Some(Err(e)) => self.error = Some(e),
+                    None => self.error = Some("reading the record stopped unexpectedly".into()),
+                }
+                self.opening = None;
+            }
+        }
+        let Some(o) = &mut self.open else { return };
+        let RecordState::Shown(r) = &mut o.state else {
+            return;
+        };
+        let (series, sequence, key) = (self.series.clone(), self.sequence, self.key.key.clone());
+        let path = o.rec.path.clone();
+        r.pages_with(|index, count| {
+            let (host, make_host) = (env.host.clone(), env.platform.decoder_host());
+            env.spawn(move |_| {
+                with_record(&series, sequence, &key, &path, |u, rec, place| {
+                    let shown = catalog_shape(u, rec, place);
+                    render_page(
+                        u,
+                        host.get_or_init(make_host),
+                        rec,
+                        place,
+                        &shown,
+                        index,
+                        count,
+                    )
+                })
+                .and_then(|r| r)
+            })
+        });
+    }
+
+    /// The record pane in place of the list: back to the list, then the
+    /// record as a self-contained archive's record is shown.
+    fn record_ui(&mut self, ui: &mut Ui) -> bool {
+        let mut back = false;
+        if self.open.is_none() && self.opening.is_none() {
+            return false;
+        }
+        if ui.button("Back to the list").clicked() {
+            back = true;
+        }
+        if let Some((row, _)) = &self.opening {
+            ui.label(RichText::new(&row.path).strong().monospace());
+            ui.horizontal(|ui| {
+                super::live::spinner(ui);
+                ui.label("Reading it through the series and decoding…");
+            });
+        } else if let Some(o) = &mut self.open {
+            heading_ui(ui, &o.rec);
+            ui.label(
+                RichText::new(format!("Its bytes are stored in {}'s file.", o.rec.entry)).weak(),
+            );
+            ui.separator();
+            o.view_ui(ui);
+        }
+        if back {
+            if let Some((_, j)) = self.opening.take() {
+                j.cancel();
+            }
+            self.open = None;
+        }
+        true
+    }
+
     /// The screen: the generation's records, its public facts and the
     /// keyless check of its file.
     pub(super) fn ui(
@@ -86,10 +210,15 @@ impl GenerationList {
         verify: &mut VerifyPanel,
     ) {
         self.poll();
+        self.poll_record(env);
         let total = self.key.records;
         let screens = (total as usize).div_ceil(SCREEN_ROWS).max(1);
         let mut go = None;
+        let mut clicked = None;
         egui::CentralPanel::default().show(ui, |ui| {
+            if self.record_ui(ui) {
+                return;
+            }
             ui.heading(format!(
                 "Generation {}: {} records",
                 self.sequence,
@@ -154,7 +283,14 @@ impl GenerationList {
                         .min_row_height(row_h - 4.0)
                         .show(ui, |ui| {
                             for r in &self.rows[range] {
-                                ui.label(RichText::new(&r.path).monospace());
+                                let link = egui::Link::new(RichText::new(&r.path).monospace());
+                                if ui
+                                    .add(link)
+                                    .on_hover_text("Open the record's view")
+                                    .clicked()
+                                {
+                                    clicked = Some(r.clone());
+                                }
                                 ui.label(r.title.as_deref().unwrap_or(&r.media_type));
                                 ui.label(human_size(r.size));
                                 ui.label(if r.stored_in == self.sequence {
@@ -170,5 +306,39 @@ impl GenerationList {
         if let Some(n) = go {
             self.read(env, n);
         }
+        if let Some(row) = clicked {
+            self.open_row(env, row);
+        }
+    }
+}
+
+/// Decodes a series record for the record pane as [`super::record::render`]
+/// does a self-contained archive's: where its decoder does not show it,
+/// through the generation's raw decoder with the reason; where that fails
+/// too, says why with its first bytes.
+fn render(
+    u: &legation_reader::series::Unlocked<'_>,
+    host: &Host,
+    rec: &legation_format::v2::page::Record,
+    place: (u64, u64),
+    shown: &CatalogRecord,
+    max_side: usize,
+) -> Result<Rendered, Failed> {
+    let limits = &host.limits().view;
+    let first = || first_bytes(u, rec, place, RAW_PREVIEW);
+    match render_first(u, host, rec, place, shown) {
+        Err(reason) => {
+            let raw = raw_decoder(u)
+                .filter(|raw| shown.decoder.as_deref().is_some_and(|own| own != raw))
+                .map(|raw| {
+                    let through = CatalogRecord {
+                        decoder: Some(raw),
+                        ..shown.clone()
+                    };
+                    render_first(u, host, rec, place, &through)
+                });
+            finish_raw_with(&first, shown, reason, raw, limits, max_side)
+        }
+        r => finish_with(&first, shown, r, limits, max_side),
     }
 }

@@ -19,7 +19,7 @@ const NO_PROOF: &str = "No proof for this record: a format 1.x archive carries n
      for a proof to follow. legation convert rewrites it as format 2.0, whose records can be proved.";
 use crate::document::DocumentView;
 use crate::jobs::Job;
-use crate::reading::{check_view, render_first, Failed};
+use crate::reading::{check_view_with, render_first, Failed, RAW_PREVIEW};
 
 /// The record shown in the record tab.
 pub(super) struct OpenRecord {
@@ -69,20 +69,7 @@ impl Browser {
             ui.label("Choose a record in the list (arrows and Enter work too).");
             return;
         };
-        // The record's title in full, then where it lies and what it is.
-        if !o.rec.title.is_empty() {
-            ui.label(RichText::new(&o.rec.title).strong().size(16.0));
-        }
-        ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new(&o.rec.path).strong().monospace());
-            ui.label(
-                RichText::new(format!("{}, {}", o.rec.media_type, human_size(o.rec.size))).weak(),
-            );
-            if let Some(d) = crate::catalog::dc_date(&o.rec) {
-                ui.label(RichText::new(format!("dated {d}")).weak())
-                    .on_hover_text("The record's own date (Dublin Core date)");
-            }
-        });
+        heading_ui(ui, &o.rec);
         let shown = matches!(o.state, RecordState::Shown(_));
         let busy = self.export.job.is_some() || self.export.away.is_some();
         let mut export = None;
@@ -124,27 +111,7 @@ impl Browser {
             ui.label(m);
         }
         ui.separator();
-        match &mut o.state {
-            RecordState::Rendering(_) | RecordState::Away(..) => {
-                ui.horizontal(|ui| {
-                    super::live::spinner(ui);
-                    ui.label("Decoding…");
-                });
-            }
-            RecordState::Raw(..) => {
-                ui.horizontal(|ui| {
-                    super::live::spinner(ui);
-                    ui.label("Reading its first bytes…");
-                });
-            }
-            RecordState::Shown(r) => {
-                if let Some(reason) = &r.refused {
-                    refused_ui(ui, reason);
-                }
-                r.view.pane_ui(ui, ("record view", &o.rec.path))
-            }
-            RecordState::Failed(f) => failed_ui(ui, f),
-        }
+        o.view_ui(ui);
         if let Some(what) = export {
             let suggested = match what {
                 ExportWhat::Original => {
@@ -170,6 +137,67 @@ impl Browser {
             } else {
                 self.start_export(env, p, what, false, archive_name);
             }
+        }
+    }
+}
+
+/// The record's title in full, then where it lies and what it is.
+pub(super) fn heading_ui(ui: &mut Ui, rec: &CatalogRecord) {
+    if !rec.title.is_empty() {
+        ui.label(RichText::new(&rec.title).strong().size(16.0));
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(&rec.path).strong().monospace());
+        ui.label(RichText::new(format!("{}, {}", rec.media_type, human_size(rec.size))).weak());
+        if let Some(d) = crate::catalog::dc_date(rec) {
+            ui.label(RichText::new(format!("dated {d}")).weak())
+                .on_hover_text("The record's own date (Dublin Core date)");
+        }
+    });
+}
+
+impl OpenRecord {
+    /// Takes the decoder's finished job into the state shown.
+    pub(super) fn poll_rendering(&mut self) {
+        if let RecordState::Rendering(j) = &mut self.state {
+            if j.is_done() {
+                self.state = match j.take() {
+                    Some(Ok(r)) => RecordState::Shown(r),
+                    Some(Err(f)) => RecordState::Failed(f),
+                    None => RecordState::Failed(Failed {
+                        error: "The decoder's job stopped unexpectedly.".into(),
+                        raw: Err("not read".into()),
+                        as_hex: true,
+                    }),
+                };
+            }
+        }
+    }
+
+    /// The record's view as it stands: decoding, the decoder's view (under
+    /// why its own decoder did not show it, if it did not), or why it
+    /// cannot be shown with its first bytes raw.
+    pub(super) fn view_ui(&mut self, ui: &mut Ui) {
+        match &mut self.state {
+            RecordState::Rendering(_) | RecordState::Away(..) => {
+                ui.horizontal(|ui| {
+                    super::live::spinner(ui);
+                    ui.label("Decoding…");
+                });
+            }
+            RecordState::Raw(..) => {
+                ui.horizontal(|ui| {
+                    super::live::spinner(ui);
+                    ui.label("Reading its first bytes…");
+                });
+            }
+            RecordState::Shown(r) => {
+                if let Some(reason) = &r.refused {
+                    refused_ui(ui, reason);
+                }
+                r.view.pane_ui(ui, ("record view", &self.rec.path))
+            }
+            RecordState::Failed(f) => failed_ui(ui, f),
         }
     }
 }
@@ -269,8 +297,22 @@ pub(super) fn finish_raw(
     limits: &legation_document::Limits,
     max_texture_side: usize,
 ) -> Result<Rendered, Failed> {
+    let first = || u.read_range(rec, 0, RAW_PREVIEW).map_err(|e| e.to_string());
+    finish_raw_with(&first, rec, reason, raw, limits, max_texture_side)
+}
+
+/// [`finish_raw`] for a record whose first bytes `first` reads,
+/// wherever it is stored.
+pub(super) fn finish_raw_with(
+    first: &dyn Fn() -> Result<Vec<u8>, String>,
+    rec: &CatalogRecord,
+    reason: String,
+    raw: Option<Result<crate::platform::RenderedRecord, String>>,
+    limits: &legation_document::Limits,
+    max_texture_side: usize,
+) -> Result<Rendered, Failed> {
     let shown = match raw {
-        Some(Ok(r)) => finish(u, rec, Ok(r), limits, max_texture_side).ok(),
+        Some(Ok(r)) => finish_with(first, rec, Ok(r), limits, max_texture_side).ok(),
         _ => None,
     };
     match shown {
@@ -279,7 +321,7 @@ pub(super) fn finish_raw(
             refused: Some(reason),
             ..shown
         }),
-        None => finish(u, rec, Err(reason), limits, max_texture_side),
+        None => finish_with(first, rec, Err(reason), limits, max_texture_side),
     }
 }
 
@@ -292,7 +334,20 @@ pub(super) fn finish(
     limits: &legation_document::Limits,
     max_texture_side: usize,
 ) -> Result<Rendered, Failed> {
-    let checked = check_view(u, rec, r, limits)?;
+    let first = || u.read_range(rec, 0, RAW_PREVIEW).map_err(|e| e.to_string());
+    finish_with(&first, rec, r, limits, max_texture_side)
+}
+
+/// [`finish`] for a record whose first bytes `first` reads, wherever it
+/// is stored.
+pub(super) fn finish_with(
+    first: &dyn Fn() -> Result<Vec<u8>, String>,
+    rec: &CatalogRecord,
+    r: Result<crate::platform::RenderedRecord, String>,
+    limits: &legation_document::Limits,
+    max_texture_side: usize,
+) -> Result<Rendered, Failed> {
+    let checked = check_view_with(first, rec, r, limits)?;
     let mut view = DocumentView::new(checked.main, checked.first_page);
     view.prepare_images(max_texture_side);
     Ok(Rendered {
@@ -309,6 +364,24 @@ impl Rendered {
     /// page the reader turned to (one at a time; where the platform
     /// offloads decoders, there).
     pub(super) fn pages(&mut self, env: &Env<'_>, u: &Arc<Unlocked>, rec: &CatalogRecord) {
+        self.pages_with(|index, count| match env.platform.offload() {
+            Some(away) => {
+                away.render_page(env.archive, u.data_key(), rec, index, count, env.waker())
+            }
+            None => {
+                let (u, rec, host) = (u.clone(), rec.clone(), env.host.clone());
+                let make_host = env.platform.decoder_host();
+                env.spawn(move |_| {
+                    u.render_page(host.get_or_init(make_host), &rec, index, count)
+                        .map_err(|e| e.to_string())
+                })
+            }
+        });
+    }
+
+    /// [`Rendered::pages`], the page the reader turned to (0-based of
+    /// `count`) decoded by the job `start` gives.
+    pub(super) fn pages_with(&mut self, start: impl FnOnce(u32, u32) -> PageJob) {
         if let Some((page, j)) = &mut self.page_job {
             if !j.is_done() {
                 return;
@@ -332,19 +405,6 @@ impl Rendered {
             return;
         };
         let (index, count) = ((page - 1) as u32, self.view.pages() as u32);
-        let job = match env.platform.offload() {
-            Some(away) => {
-                away.render_page(env.archive, u.data_key(), rec, index, count, env.waker())
-            }
-            None => {
-                let (u, rec, host) = (u.clone(), rec.clone(), env.host.clone());
-                let make_host = env.platform.decoder_host();
-                env.spawn(move |_| {
-                    u.render_page(host.get_or_init(make_host), &rec, index, count)
-                        .map_err(|e| e.to_string())
-                })
-            }
-        };
-        self.page_job = Some((page, job));
+        self.page_job = Some((page, start(index, count)));
     }
 }

@@ -494,19 +494,7 @@ impl Browser {
                     });
                 }
             }
-            if let RecordState::Rendering(j) = &mut o.state {
-                if j.is_done() {
-                    o.state = match j.take() {
-                        Some(Ok(r)) => RecordState::Shown(r),
-                        Some(Err(f)) => RecordState::Failed(f),
-                        None => RecordState::Failed(Failed {
-                            error: "The decoder's job stopped unexpectedly.".into(),
-                            raw: Err("not read".into()),
-                            as_hex: true,
-                        }),
-                    };
-                }
-            }
+            o.poll_rendering();
             if let RecordState::Shown(r) = &mut o.state {
                 r.pages(env, &self.unlocked, &o.rec);
             }
