@@ -56,6 +56,21 @@ fn content(p: &str, v: u32) -> Vec<u8> {
 /// The next generation after the newest file of `dir` (`prev`), holding
 /// `records` (path, version), written to `out`.
 fn next(prev: &Path, out: &Path, records: &BTreeMap<String, u32>, seed: u64) {
+    next_with(prev, out, seed, |sink| {
+        for (p, v) in records {
+            sink.add_record(meta(p), RecordSource::Bytes(&content(p, *v)))
+                .unwrap();
+        }
+    });
+}
+
+/// The writer of a generation after an earlier one, in memory.
+type Sink<'u, 'a> =
+    UpdateSink<'u, 'a, UpdateWriter<std::io::Cursor<Vec<u8>>, rand_chacha::ChaCha20Rng>>;
+
+/// The next generation after the newest file of `dir` (`prev`), holding
+/// the records `add` gives its sink, written to `out`.
+fn next_with(prev: &Path, out: &Path, seed: u64, add: impl FnOnce(&mut Sink<'_, '_>)) {
     let s = Series::find(&[prev.to_owned()]).unwrap();
     let newest = s.newest().unwrap().sequence();
     let u = s
@@ -77,10 +92,7 @@ fn next(prev: &Path, out: &Path, records: &BTreeMap<String, u32>, seed: u64) {
     )
     .unwrap();
     let mut sink = UpdateSink::new(&u, w, false);
-    for (p, v) in records {
-        sink.add_record(meta(p), RecordSource::Bytes(&content(p, *v)))
-            .unwrap();
-    }
+    add(&mut sink);
     let (w, changes) = sink.finish().unwrap();
     std::fs::write(out, w.finish(changes).unwrap().into_inner()).unwrap();
 }
@@ -92,14 +104,20 @@ struct Made {
     files: Vec<PathBuf>,
 }
 
+/// A folder `folder` for a series and the names of its three files.
+fn three_files(folder: &str, stem: &str) -> (PathBuf, Vec<PathBuf>) {
+    let dir = archives().dir.join(folder);
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = (0..3)
+        .map(|g| dir.join(format!("{stem}.{g:04}.lgn")))
+        .collect();
+    (dir, files)
+}
+
 fn series() -> &'static Made {
     static S: OnceLock<Made> = OnceLock::new();
     S.get_or_init(|| {
-        let dir = archives().dir.join("series");
-        std::fs::create_dir_all(&dir).unwrap();
-        let files: Vec<PathBuf> = (0..3)
-            .map(|g| dir.join(format!("register.{g:04}.lgn")))
-            .collect();
+        let (dir, files) = three_files("series", "register");
         let mut recs: BTreeMap<String, u32> = (0..RECORDS)
             .map(|i| (format!("reg/p{i:05}.txt"), 0))
             .collect();
@@ -364,11 +382,7 @@ fn an_archive_of_quorum_slots_only_asks_for_no_passphrase() {
 fn decoded_series() -> &'static Made {
     static S: OnceLock<Made> = OnceLock::new();
     S.get_or_init(|| {
-        let dir = archives().dir.join("decoded-series");
-        std::fs::create_dir_all(&dir).unwrap();
-        let files: Vec<PathBuf> = (0..3)
-            .map(|g| dir.join(format!("notes.{g:04}.lgn")))
-            .collect();
+        let (dir, files) = three_files("decoded-series", "notes");
         let mut w = legation_format::v2::writer::ArchiveWriter::new(
             std::io::Cursor::new(Vec::new()),
             support::options(legation_tests::CREATED),
@@ -424,37 +438,17 @@ fn decoded_series() -> &'static Made {
         std::fs::write(&files[0], w.finish().unwrap().into_inner()).unwrap();
         // Generations 1 and 2: the same records, one changed in each.
         for g in 1..3u32 {
-            let s = Series::find(&[files[g as usize - 1].clone()]).unwrap();
-            let u = s
-                .unlock(
-                    g as u64 - 1,
-                    &[legation_reader::Key::Identity(legation_tests::identity())],
-                )
-                .unwrap();
-            let w = UpdateWriter::new(
-                std::io::Cursor::new(Vec::new()),
-                u.previous(),
-                u.data_key().clone(),
-                UpdateOptions {
-                    created: legation_tests::CREATED + 86_400 * g as i64,
-                    issuer: Some(legation_tests::issuer()),
-                    rebase: false,
-                },
-                rand_chacha::ChaCha20Rng::seed_from_u64(50 + g as u64),
-            )
-            .unwrap();
-            let mut sink = UpdateSink::new(&u, w, false);
-            for (p, b) in &mut records {
-                let changed = p.as_str() == texts[g as usize];
-                if changed {
-                    *b = body(p, g);
+            let out = &files[g as usize];
+            next_with(&files[g as usize - 1], out, 50 + g as u64, |sink| {
+                for (p, b) in &mut records {
+                    if p.as_str() == texts[g as usize] {
+                        *b = body(p, g);
+                    }
+                    let (media, d) = kind(p);
+                    sink.add_record(meta(p, media, &d), RecordSource::Bytes(b))
+                        .unwrap();
                 }
-                let (media, d) = kind(p);
-                sink.add_record(meta(p, media, &d), RecordSource::Bytes(b))
-                    .unwrap();
-            }
-            let (w, changes) = sink.finish().unwrap();
-            std::fs::write(&files[g as usize], w.finish(changes).unwrap().into_inner()).unwrap();
+            });
         }
         Made { dir, files }
     })
