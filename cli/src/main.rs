@@ -133,6 +133,11 @@ enum Command {
         /// default when the overlay has grown past a sixteenth).
         #[arg(long, requires = "update")]
         rebase: bool,
+        /// With --update and --sign: a handover from the series' issuer to
+        /// the signing key, from the generation written (SPEC §37.6);
+        /// those in `issuer/` beside PREVIOUS are read too.
+        #[arg(long = "handover", value_name = "FILE", requires = "update")]
+        handovers: Vec<PathBuf>,
         /// Skip symbolic links, special files and non-UTF-8 names (each reported).
         #[arg(long)]
         skip_unsupported: bool,
@@ -594,6 +599,7 @@ fn main() -> ExitCode {
             update,
             update_identities,
             rebase,
+            handovers,
             skip_unsupported,
             allow_weak_passphrase,
             decoders,
@@ -624,6 +630,7 @@ fn main() -> ExitCode {
             update,
             update_identities,
             rebase,
+            handovers,
         }),
         Command::Ls {
             archive,

@@ -43,6 +43,16 @@ pub fn find(given: &[Location]) -> Result<Series> {
         None => find_remote(given),
     }
     .with_context(|| format!("opening the series {first}"))?;
+    // A change of issuers stands when the handovers in `issuer/` beside
+    // the series account for it (SPEC §37.6).
+    let s = match s.errors().iter().any(|e| e.kind() == "issuers-changed") {
+        true => {
+            let st = super::issuer::Statements::gather(given, &Default::default())?;
+            let handovers = st.handovers(s.archive_id);
+            s.with_handovers(&handovers)
+        }
+        false => s,
+    };
     for n in &s.notes {
         eprintln!("note: {}", view::sanitize(n));
     }
@@ -770,6 +780,9 @@ pub struct UpdateArgs {
     pub skip_unsupported: bool,
     /// Replace the output.
     pub force: bool,
+    /// Handovers of the issuer's key (`--handover`), besides those in
+    /// `issuer/` beside PREVIOUS (SPEC §37.6).
+    pub handovers: Vec<PathBuf>,
 }
 
 /// `pack SRC --update PREVIOUS -o NEXT`: the next generation of the
@@ -799,6 +812,37 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
         .map(keyopts::read_issuer_secret)
         .transpose()?;
     let prev = u.previous();
+    // Signing with a key that is not one of the series' issuers takes a
+    // handover to it (given, or in `issuer/` beside PREVIOUS; SPEC §37.6):
+    // the one to this key from the generation written, if there is one.
+    let handover = match &issuer {
+        Some(k)
+            if !prev
+                .public
+                .issuers
+                .iter()
+                .any(|i| i.public_key == k.public()) =>
+        {
+            let opts = super::issuer::SuccessionOpts {
+                handovers: a.handovers.clone(),
+                revocations: Vec::new(),
+            };
+            let place = [Location::Local(a.previous.clone())];
+            let mut hs =
+                super::issuer::Statements::gather(&place, &opts)?.handovers(prev.public.archive_id);
+            hs.sort_by_key(|(h, _)| (h.new != k.public(), h.from != g + 1));
+            hs.into_iter().next()
+        }
+        _ => None,
+    };
+    if let Some((h, file)) = &handover {
+        eprintln!(
+            "issuer {} signs generation {} in the place of {}, by handover ({file})",
+            crypto::fingerprint(&h.new),
+            g + 1,
+            crypto::fingerprint(&h.old)
+        );
+    }
     let rebase = a.rebase.unwrap_or_else(|| prev.wants_rebase());
     let created = keyopts::creation_time()?;
     let extra = a
@@ -818,7 +862,12 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
             issuer,
             rebase,
         };
-        let mut w = UpdateWriter::new(out, prev, u.data_key().clone(), opts, OsRng)?;
+        let h = handover.as_ref().map(|(h, _)| h);
+        let w = UpdateWriter::new_handed(out, prev, u.data_key().clone(), opts, h, OsRng);
+        let mut w = match &handover {
+            Some((_, file)) => w.with_context(|| format!("the issuer's handover {file}"))?,
+            None => w?,
+        };
         // The event log (format 2.1): the previous generation's, then this one's.
         let log = super::premis::previous_log(&s, g, u.data_key())?;
         w.log_events(&super::pack_bag::agent(), log, Vec::new())?;
@@ -915,6 +964,10 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
 pub struct VerifySeries<'a> {
     /// The issuer every generation must be signed by.
     pub pinned: Option<&'a [u8; 32]>,
+    /// The key pinned and the issuer's statements, when there are any:
+    /// each generation is then pinned to the key the succession admits
+    /// for it (SPEC §37.3), and the splice rules take the handovers.
+    pub succession: Option<(&'a [u8; 32], &'a super::issuer::Statements)>,
     /// Keys for the content and render levels (none: the keyless audit
     /// only).
     pub keys: &'a KeyOpts,
@@ -937,7 +990,15 @@ pub struct VerifySeries<'a> {
 /// file stores them. 0 when all pass, 1 otherwise.
 pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
     use legation_reader::Level;
-    let s = find(at)?;
+    let mut s = find(at)?;
+    let succession = match v.succession {
+        Some((p, st)) => {
+            let handovers = st.handovers(s.archive_id);
+            s = s.with_handovers(&handovers);
+            Some(st.succession(s.archive_id, *p)?)
+        }
+        None => None,
+    };
     // One file: its generation; several or a folder: the newest.
     let g = match at.len() {
         1 => pick(&s, None, at)?,
@@ -968,11 +1029,23 @@ pub fn verify(at: &[Location], v: &VerifySeries<'_>) -> Result<u8> {
             bar.set_position(done + d);
             true
         };
+        // Through a handover, the key the succession admits for this
+        // generation; a refusal (revoked, superseded) is a problem.
+        let pin = match &succession {
+            Some(c) => match c.admit(f.sequence(), &super::issuer::signers(&f.archive)) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    problems.push(format!("{}: {e}", f.path.display()));
+                    Some(c.holder(f.sequence()).key)
+                }
+            },
+            None => v.pinned.copied(),
+        };
         let r = match v.sample {
             Some((n, seed)) => f
                 .archive
-                .verify_fixity_sample(v.pinned, n, seed, &mut progress),
-            None => f.archive.verify_fixity(v.pinned, &mut progress),
+                .verify_fixity_sample(pin.as_ref(), n, seed, &mut progress),
+            None => f.archive.verify_fixity(pin.as_ref(), &mut progress),
         };
         done += f.archive.len();
         entries += r.entries_checked;

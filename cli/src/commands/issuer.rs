@@ -278,6 +278,21 @@ impl Statements {
         self.given.is_empty() && self.found.is_empty()
     }
 
+    /// The handovers about series `archive_id`, given and found, with
+    /// their files (for the splice rules of a series, SPEC §37.6).
+    pub fn handovers(&self, archive_id: [u8; 16]) -> Vec<(Handover, String)> {
+        self.given
+            .iter()
+            .chain(&self.found)
+            .filter_map(|(s, file)| match s {
+                Statement::Handover(h) if h.archive_id == archive_id => {
+                    Some((h.clone(), file.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The succession of series `archive_id` from `pinned`: the statements
     /// given (every one must be about this series) and those found beside
     /// that are about it (those about another series sharing the folder

@@ -27,6 +27,8 @@ pub struct PackArgs {
     pub sign: Option<PathBuf>,
     /// `--update PREVIOUS`: write the next generation of its series.
     pub update: Option<PathBuf>,
+    /// `--handover FILE` (with `--update`): handovers of the issuer's key.
+    pub handovers: Vec<PathBuf>,
     /// `-i` with `--update`: keys that open PREVIOUS.
     pub update_identities: Vec<PathBuf>,
     /// `--rebase` with `--update`.
@@ -161,6 +163,7 @@ pub fn pack(a: PackArgs) -> Result<u8> {
             limits: a.limits,
             skip_unsupported: a.skip_unsupported,
             force: a.force,
+            handovers: a.handovers,
         });
     }
     if a.output.exists() && !a.force {

@@ -78,11 +78,16 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
             };
             super::issuer::pin_for(&unit[0], &a, p, &statements)
         };
+        let first_pin = pinned;
         let result = pinned.map(pin).transpose().and_then(|pinned| match series {
             true => super::generations::verify(
                 unit,
                 &super::generations::VerifySeries {
                     pinned: pinned.as_ref(),
+                    succession: first_pin
+                        .as_ref()
+                        .filter(|_| !statements.is_empty())
+                        .map(|p| (p, &statements)),
                     keys: v.keys,
                     level: v.level,
                     sample: v

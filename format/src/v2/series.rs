@@ -9,12 +9,13 @@
 //! bundles and pages of earlier files and lists those generations in
 //! `public.json`'s `series.inherits`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::v2::head::chain_hash;
 use crate::v2::head::Head;
+use crate::v2::succession::Handover;
 
 /// Most items `series.inherits` may hold.
 pub const MAX_INHERITS: usize = 1 << 16;
@@ -388,6 +389,46 @@ pub fn check_chain(
     archive: &[u8; 16],
     gens: &[Generation],
 ) -> std::result::Result<Chain, Vec<SeriesError>> {
+    check_chain_handed(archive, gens, &[])
+}
+
+/// Whether the issuers of generation `s` (`now`) are those of generation
+/// `s - 1` (`before`) after the handovers taking effect at `s` (2.2,
+/// SPEC §33.6 and §37.6): each handover of this series from `s` whose old
+/// key is an issuer of `s - 1` and whose signature verifies replaces its
+/// old key by its new one; the sets must then be equal.
+fn handed_over(
+    archive: &[u8; 16],
+    s: u64,
+    before: &[[u8; 32]],
+    now: &[[u8; 32]],
+    handovers: &[(Handover, String)],
+) -> bool {
+    let mut after: BTreeSet<[u8; 32]> = before.iter().copied().collect();
+    for (h, file) in handovers {
+        if &h.archive_id == archive
+            && h.from == s
+            && before.contains(&h.old)
+            && h.check(file).is_ok()
+        {
+            after.remove(&h.old);
+            after.insert(h.new);
+        }
+    }
+    after == now.iter().copied().collect::<BTreeSet<_>>()
+}
+
+/// [`check_chain`] with the issuer's handovers a reader has (given, or in
+/// the series folder's `issuer/`, each with its file): a change of issuers
+/// between generations `s - 1` and `s` passes exactly when handovers from
+/// `s` by issuers of `s - 1` account for it (2.2, SPEC §37.6); otherwise
+/// it is [`SeriesError::IssuersChanged`]. Only generations whose issuers
+/// change cost a signature check.
+pub fn check_chain_handed(
+    archive: &[u8; 16],
+    gens: &[Generation],
+    handovers: &[(Handover, String)],
+) -> std::result::Result<Chain, Vec<SeriesError>> {
     let mut errors = Vec::new();
     let mut chain = Chain::default();
     let mut by_hash: BTreeMap<[u8; 32], u64> = BTreeMap::new();
@@ -453,7 +494,9 @@ pub fn check_chain(
                     });
                 } else if g.head.created < pg.head.created {
                     errors.push(SeriesError::CreatedBackwards { sequence: s, file });
-                } else if g.issuers != pg.issuers {
+                } else if g.issuers != pg.issuers
+                    && !handed_over(archive, s, &pg.issuers, &g.issuers, handovers)
+                {
                     errors.push(SeriesError::IssuersChanged { sequence: s, file });
                 }
             } else if let Some(&k) = by_hash.get(&g.head.previous) {
@@ -649,6 +692,61 @@ mod tests {
         let mut g = chain_of(2);
         g[1].issuers = vec![[4; 32]];
         assert_eq!(kinds(check_chain(&A, &g)), vec!["issuers-changed"]);
+    }
+
+    #[test]
+    fn a_change_of_issuers_passes_only_with_its_handover() {
+        use crate::keys::IssuerKey;
+        let (old, new, other) = (
+            IssuerKey::from_bytes([1; 32]),
+            IssuerKey::from_bytes([2; 32]),
+            IssuerKey::from_bytes([3; 32]),
+        );
+        let mut g = chain_of(3);
+        for x in &mut g {
+            x.issuers = vec![old.public()];
+        }
+        for x in &mut g[2..] {
+            x.issuers = vec![new.public()];
+        }
+        let handover = |from: u64, by: &IssuerKey, to: &IssuerKey| {
+            let mut h = Handover::new(A, from, by.public(), to.public(), 1_800_000_000);
+            h.sign(by).unwrap();
+            (h, "issuer/h.handover".to_string())
+        };
+        let changed = |r| kinds(r) == vec!["issuers-changed"];
+        assert!(changed(check_chain(&A, &g)));
+        assert!(check_chain_handed(&A, &g, &[handover(2, &old, &new)]).is_ok());
+        // Taking effect at another generation, by a key that is not the
+        // old issuer, to another key, or of another series: refused.
+        assert!(changed(check_chain_handed(
+            &A,
+            &g,
+            &[handover(1, &old, &new)]
+        )));
+        assert!(changed(check_chain_handed(
+            &A,
+            &g,
+            &[handover(3, &old, &new)]
+        )));
+        assert!(changed(check_chain_handed(
+            &A,
+            &g,
+            &[handover(2, &other, &new)]
+        )));
+        assert!(changed(check_chain_handed(
+            &A,
+            &g,
+            &[handover(2, &old, &other)]
+        )));
+        let (mut h, f) = handover(2, &old, &new);
+        h.archive_id = [8; 16];
+        h.sign(&old).unwrap();
+        assert!(changed(check_chain_handed(&A, &g, &[(h, f)])));
+        // Forged: claims the old key, signed by another.
+        let (mut h, _) = handover(2, &other, &new);
+        h.old = old.public();
+        assert!(changed(check_chain_handed(&A, &g, &[(h, "forged".into())])));
     }
 
     #[test]

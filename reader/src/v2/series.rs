@@ -247,6 +247,19 @@ impl Series {
         }
     }
 
+    /// Checks the splice rules again with the issuer's handovers a reader
+    /// has (given, or in `issuer/` beside the series, each with its
+    /// file): a change of issuers they account for passes (2.2, SPEC
+    /// §37.6).
+    pub fn with_handovers(
+        mut self,
+        handovers: &[(legation_format::v2::succession::Handover, String)],
+    ) -> Series {
+        let gens = self.generations();
+        self.chain = series::check_chain_handed(&self.archive_id, &gens, handovers);
+        self
+    }
+
     /// The generations, as the splice rules see them.
     pub fn generations(&self) -> Vec<Generation> {
         self.files.iter().map(|f| f.generation.clone()).collect()

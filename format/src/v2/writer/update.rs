@@ -173,6 +173,49 @@ pub struct UpdateOptions {
     pub rebase: bool,
 }
 
+/// Whether `h` lets `key` sign the generation after `prev` in place of
+/// one of its issuers (SPEC §37.6); the refusal names what is wrong.
+fn check_handover(
+    prev: &Previous,
+    key: &IssuerKey,
+    h: &crate::v2::succession::Handover,
+) -> Result<()> {
+    let fp = crate::crypto::fingerprint;
+    let next = prev.head.sequence + 1;
+    let refuse = |why: String| Err(Error::invalid("handover", why));
+    if key.ml_dsa_seed().is_some() || !prev.public.issuers.ml_dsa_65.is_empty() {
+        return refuse(
+            "a handover across a series is between Ed25519 issuer keys; a hybrid key's \
+             is not supported (SPEC §37.6)"
+                .into(),
+        );
+    }
+    if h.archive_id != prev.public.archive_id {
+        return refuse("the handover is of another series".into());
+    }
+    if !prev.public.issuers.iter().any(|i| i.public_key == h.old) {
+        return refuse(format!(
+            "the handover is from {}, not one of the series' issuers",
+            fp(&h.old)
+        ));
+    }
+    if h.new != key.public() {
+        return refuse(format!(
+            "the handover is to {}, not the signing key {}",
+            fp(&h.new),
+            fp(&key.public())
+        ));
+    }
+    if h.from != next {
+        return refuse(format!(
+            "the handover takes effect from generation {}, not generation {next} being written",
+            h.from
+        ));
+    }
+    h.check("handover")
+        .map_err(|e| Error::invalid("handover", e.to_string()))
+}
+
 /// A base run's item at a path, as the caller found it: the record and
 /// its place (`(bundle, offset)`, the bundle an index into the previous
 /// generation's bundle list).
@@ -237,6 +280,23 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
         opts: UpdateOptions,
         rng: R,
     ) -> Result<Self> {
+        Self::new_handed(out, prev, data_key, opts, None, rng)
+    }
+
+    /// [`UpdateWriter::new`] with the issuer's handover (2.2, SPEC §37.6):
+    /// when `opts.issuer` is not one of the series' issuers, `handover`
+    /// must hand over from one of them to it from exactly the generation
+    /// being written, for this series, signed by the old key. Ed25519
+    /// issuers only (a hybrid key's handover is refused by name).
+    pub fn new_handed(
+        out: W,
+        prev: Previous,
+        data_key: DataKey,
+        opts: UpdateOptions,
+        handover: Option<&crate::v2::succession::Handover>,
+        rng: R,
+    ) -> Result<Self> {
+        let mut prev = prev;
         let id = prev.public.archive_id;
         if data_key.commitment(&id) != prev.public.key_commitment {
             return Err(Error::invalid(
@@ -255,13 +315,20 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
                 ),
             ));
         }
-        if let Some(k) = &opts.issuer {
-            if !prev
-                .public
+        let ours = |k: &IssuerKey| {
+            prev.public
                 .issuers
                 .iter()
                 .any(|i| i.public_key == k.public())
-            {
+        };
+        let handed = handover.filter(|_| opts.issuer.as_ref().is_some_and(|k| !ours(k)));
+        if let (Some(k), Some(h)) = (&opts.issuer, handed) {
+            check_handover(&prev, k, h)?;
+            // The generation names its new issuer (the rest of `public`
+            // is the series', copied from the previous generation).
+            prev.public.issuers = public::Issuers::of_keys([k]);
+        } else if let Some(k) = &opts.issuer {
+            if !ours(k) {
                 return Err(Error::invalid(
                     PUBLIC_ENTRY,
                     "the signing key is not one of the series' issuers (a series keeps its \
@@ -272,7 +339,10 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
             // Ed25519 key alone would drop them, a hybrid key add one.
             let theirs = &prev.public.issuers.ml_dsa_65;
             let ours = k.ml_dsa_seed().map(|s| crate::pqsig::public_of(s).to_vec());
-            if ours.as_ref().map_or(!theirs.is_empty(), |m| !theirs.contains(m)) {
+            if ours
+                .as_ref()
+                .map_or(!theirs.is_empty(), |m| !theirs.contains(m))
+            {
                 return Err(Error::invalid(
                     PUBLIC_ENTRY,
                     if ours.is_none() {
@@ -1116,9 +1186,42 @@ mod tests {
         assert!(
             new(opts(1_767_225_600, None), key.clone()).contains("needs one of its issuer keys")
         );
-        let other = IssuerKey::generate(&mut rng(9));
-        assert!(new(opts(1_767_225_600, Some(other)), key.clone())
+        let other = || IssuerKey::generate(&mut rng(9));
+        assert!(new(opts(1_767_225_600, Some(other())), key.clone())
             .contains("not one of the series' issuers"));
+        // A handover from the series' issuer lets another key sign the
+        // generation it takes effect at, and no other (SPEC §37.6).
+        let handed = |from: u64, by: &IssuerKey, to: &IssuerKey| {
+            let mut h = crate::v2::succession::Handover::new(
+                p0.public.archive_id,
+                from,
+                by.public(),
+                to.public(),
+                1_767_225_600,
+            );
+            h.sign(by).unwrap();
+            UpdateWriter::new_handed(
+                Cursor::new(Vec::new()),
+                prev.clone(),
+                key.clone(),
+                opts(1_767_225_600, Some(other())),
+                Some(&h),
+                rng(4),
+            )
+            .err()
+            .map(|e| e.to_string())
+        };
+        assert_eq!(handed(1, &issuer(), &other()), None);
+        assert!(handed(2, &issuer(), &other())
+            .unwrap()
+            .contains("from generation 2, not generation 1"));
+        let third = IssuerKey::generate(&mut rng(10));
+        assert!(handed(1, &third, &other())
+            .unwrap()
+            .contains("not one of the series' issuers"));
+        assert!(handed(1, &issuer(), &third)
+            .unwrap()
+            .contains("not the signing key"));
         assert!(new(
             opts(1_767_225_600, Some(issuer())),
             DataKey::from_bytes([1; 32])
