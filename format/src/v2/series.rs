@@ -719,26 +719,14 @@ mod tests {
         assert!(check_chain_handed(&A, &g, &[handover(2, &old, &new)]).is_ok());
         // Taking effect at another generation, by a key that is not the
         // old issuer, to another key, or of another series: refused.
-        assert!(changed(check_chain_handed(
-            &A,
-            &g,
-            &[handover(1, &old, &new)]
-        )));
-        assert!(changed(check_chain_handed(
-            &A,
-            &g,
-            &[handover(3, &old, &new)]
-        )));
-        assert!(changed(check_chain_handed(
-            &A,
-            &g,
-            &[handover(2, &other, &new)]
-        )));
-        assert!(changed(check_chain_handed(
-            &A,
-            &g,
-            &[handover(2, &old, &other)]
-        )));
+        for wrong in [
+            handover(1, &old, &new),
+            handover(3, &old, &new),
+            handover(2, &other, &new),
+            handover(2, &old, &other),
+        ] {
+            assert!(changed(check_chain_handed(&A, &g, &[wrong])));
+        }
         let (mut h, f) = handover(2, &old, &new);
         h.archive_id = [8; 16];
         h.sign(&old).unwrap();
