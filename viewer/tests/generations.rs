@@ -485,6 +485,9 @@ fn a_record_of_a_dependent_generation_opens_to_its_view() {
         "the view's text"
     );
     assert!(!has(&h, "cannot be shown"));
+    let summary = h.state_mut().summary();
+    assert_eq!(summary["record"]["path"], "notes/a.txt", "{summary}");
+    assert_eq!(summary["record"]["state"], "shown", "{summary}");
     assert!(
         !has(&h, "Records 1–5 of 5"),
         "the record in place of the list"
@@ -520,4 +523,9 @@ fn a_record_of_a_dependent_generation_opens_to_its_view() {
     assert!(has(&h, "Shown below through the archive's raw decoder"));
     assert!(has(&h, "16 bytes"), "the raw decoder's size");
     assert!(has(&h, "00000000  7b 22 6e 6f"), "its hex dump");
+    let summary = h.state_mut().summary();
+    assert_eq!(summary["record"]["state"], "shown through the raw decoder");
+    button(&h, "Back to the list").click();
+    settle(&mut h);
+    assert!(h.state_mut().summary()["record"].is_null());
 }

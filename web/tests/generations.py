@@ -96,6 +96,25 @@ def check(b, port, work, legation):
     passed.append("unlocked with an identity file (in the keys worker): its 300 records listed, each "
                   "from the file that stores it; 1 added, 1 changed, 1 removed since generation 0")
 
+    # A record clicked in the list opens to its view, read through the
+    # series: one stored in generation 0's file, one changed in 1.
+    for path, text in (("registers/person-0008.txt", "Person 8 of the register."),
+                       ("registers/person-0007.txt", "Person 7 of the register, moved abroad.")):
+        b.click(e2e.reach(b, path, exact=True))
+        s = b.wait(f"{path} to render", lambda s: (s.get("record") or {}).get("path") == path
+                   and s["record"]["state"] != "rendering")
+        assert s["record"]["state"] == "shown", s["record"]
+        b.widget(text)
+        if path.endswith("0007.txt"):
+            b.widget("Its bytes are stored in generation 1's file.")
+            b.screenshot("13b-generation-record")
+        else:
+            b.widget("Its bytes are stored in generation 0's file.")
+        b.click(b.widget("Back to the list", role="Button"))
+        b.wait("the list again", lambda s: s.get("record") is None and s["rows"])
+    passed.append("a record clicked in generation 1's list opens to its decoder's view, read through "
+                  "the series (one stored in generation 0's file, one changed in generation 1)")
+
     # Generation 0 picked in the history: opened with the same key.
     b.click(b.widget("History: 2 generations present"))
     b.click(b.widget("Open generation 0", role="Button"))

@@ -91,6 +91,16 @@ impl GenerationList {
         self.job = None;
     }
 
+    /// The record opened from the list, as the window's summary gives it
+    /// (`null` when the list shows).
+    pub(super) fn record_summary(&self) -> serde_json::Value {
+        match (&self.opening, &self.open) {
+            (Some((row, _)), _) => serde_json::json!({"path": row.path, "state": "rendering"}),
+            (None, Some(o)) => super::summary::record_summary(o),
+            (None, None) => serde_json::Value::Null,
+        }
+    }
+
     /// Whether a screen or a record (or a page of it) is being read.
     pub(super) fn busy(&self) -> bool {
         self.job.is_some()

@@ -44,48 +44,7 @@ impl App {
                         "verify": verify,
                     }),
                     LockState::Open(b) => {
-                        let open = b.open.as_ref().map(|o| {
-                            let (state, titles, blocks, error, matches) = match &o.state {
-                                RecordState::Rendering(_)
-                                | RecordState::Away(..)
-                                | RecordState::Raw(..) => ("rendering", vec![], vec![], None, None),
-                                RecordState::Shown(r) => (
-                                    if r.refused.is_some() {
-                                        "shown through the raw decoder"
-                                    } else {
-                                        "shown"
-                                    },
-                                    r.view.docs.iter().map(|d| d.title.clone()).collect(),
-                                    r.view
-                                        .docs
-                                        .iter()
-                                        .flat_map(|d| d.blocks.iter().map(block_kind))
-                                        .collect(),
-                                    r.refused.clone(),
-                                    r.matches_recorded,
-                                ),
-                                RecordState::Failed(f) => {
-                                    ("failed", vec![], vec![], Some(f.error.clone()), None)
-                                }
-                            };
-                            let page = match &o.state {
-                                RecordState::Shown(r) => json!({
-                                    "shown": r.view.page,
-                                    "of": r.view.pages(),
-                                    "decoded": r.view.docs.len() > 1,
-                                }),
-                                _ => json!(null),
-                            };
-                            json!({
-                                "path": o.rec.path,
-                                "page": page,
-                                "state": state,
-                                "titles": titles,
-                                "blocks": blocks,
-                                "error": error,
-                                "matches_recorded": matches,
-                            })
-                        });
+                        let open = b.open.as_ref().map(record_summary);
                         json!({
                             "screen": "open",
                             "name": a.name,
@@ -109,6 +68,7 @@ impl App {
                             "stored_in": r.stored_in,
                         })).collect::<Vec<_>>(),
                         "error": g.error,
+                        "record": g.record_summary(),
                         "verify": verify,
                     }),
                 };
@@ -175,4 +135,48 @@ fn block_kind(b: &legation_document::Block) -> &'static str {
         Block::Code { .. } => "code",
         Block::Pages { .. } => "pages",
     }
+}
+
+/// The record shown in the record pane: its path, how far its view has
+/// come and what it shows.
+pub(super) fn record_summary(o: &super::record::OpenRecord) -> serde_json::Value {
+    use serde_json::json;
+    let (state, titles, blocks, error, matches) = match &o.state {
+        RecordState::Rendering(_) | RecordState::Away(..) | RecordState::Raw(..) => {
+            ("rendering", vec![], vec![], None, None)
+        }
+        RecordState::Shown(r) => (
+            if r.refused.is_some() {
+                "shown through the raw decoder"
+            } else {
+                "shown"
+            },
+            r.view.docs.iter().map(|d| d.title.clone()).collect(),
+            r.view
+                .docs
+                .iter()
+                .flat_map(|d| d.blocks.iter().map(block_kind))
+                .collect(),
+            r.refused.clone(),
+            r.matches_recorded,
+        ),
+        RecordState::Failed(f) => ("failed", vec![], vec![], Some(f.error.clone()), None),
+    };
+    let page = match &o.state {
+        RecordState::Shown(r) => json!({
+            "shown": r.view.page,
+            "of": r.view.pages(),
+            "decoded": r.view.docs.len() > 1,
+        }),
+        _ => json!(null),
+    };
+    json!({
+        "path": o.rec.path,
+        "page": page,
+        "state": state,
+        "titles": titles,
+        "blocks": blocks,
+        "error": error,
+        "matches_recorded": matches,
+    })
 }
