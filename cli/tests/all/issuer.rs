@@ -42,8 +42,8 @@ fn key_files(d: &Path) {
 }
 
 /// Generations 1 and 2 of series `id`, signed by `signers[0]` and
-/// `signers[1]`, each self-contained (written with the library: the
-/// command keeps a series' issuers, SPEC §37.6).
+/// `signers[1]`, each self-contained (written with the library, so that
+/// a generation may be signed by any key, with or without a handover).
 fn series(id: u8, signers: [u8; 2]) -> Vec<Vec<u8>> {
     let mut previous = [0x11; 32];
     let mut out = Vec::new();
