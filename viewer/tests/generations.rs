@@ -378,7 +378,8 @@ fn an_archive_of_quorum_slots_only_asks_for_no_passphrase() {
 /// A small series whose records have decoders (the built-ins, stored in
 /// generation 0 only): `notes/a.txt` stays in generation 0, `notes/b.txt`
 /// changes in 1, `notes/c.txt` in 2; `notes/broken.json` (generation 0)
-/// is refused by its decoder; `notes/data.bin` names the raw decoder.
+/// is refused by its decoder; `notes/data.bin` names the raw decoder;
+/// `notes/plain.dat` names none.
 fn decoded_series() -> &'static Made {
     static S: OnceLock<Made> = OnceLock::new();
     S.get_or_init(|| {
@@ -411,16 +412,17 @@ fn decoded_series() -> &'static Made {
         // decoder refuses, and bytes for the raw decoder (so that the
         // generations after the first name it too).
         let kind = |p: &str| match p.rsplit('.').next() {
-            Some("json") => ("application/json", json.clone()),
-            Some("bin") => ("application/octet-stream", raw.clone()),
-            _ => ("text/plain", text.clone()),
+            Some("json") => ("application/json", Some(json.clone())),
+            Some("bin") => ("application/octet-stream", Some(raw.clone())),
+            Some("dat") => ("application/x-unknown", None),
+            _ => ("text/plain", Some(text.clone())),
         };
-        let meta = |p: &str, media: &str, decoder: &str| RecordMeta {
+        let meta = |p: &str, media: &str, decoder: Option<String>| RecordMeta {
             path: p.into(),
             title: format!("Note {p}"),
             media_type: media.into(),
             modified: Some(1_700_000_000),
-            decoder: Some(decoder.into()),
+            decoder,
             ..Default::default()
         };
         let body = |p: &str, v: u32| format!("The note {p}, version {v}.\n").into_bytes();
@@ -429,10 +431,11 @@ fn decoded_series() -> &'static Made {
             texts.iter().map(|p| (p.to_string(), body(p, 0))).collect();
         records.push(("notes/broken.json".into(), b"{\"notes\": [1, 2,".to_vec()));
         records.push(("notes/data.bin".into(), vec![0, 1, 2, 3]));
+        records.push(("notes/plain.dat".into(), b"no decoder for me".to_vec()));
         records.sort();
         for (p, b) in &records {
             let (media, d) = kind(p);
-            w.add_record(meta(p, media, &d), RecordSource::Bytes(b))
+            w.add_record(meta(p, media, d), RecordSource::Bytes(b))
                 .unwrap();
         }
         std::fs::write(&files[0], w.finish().unwrap().into_inner()).unwrap();
@@ -445,7 +448,7 @@ fn decoded_series() -> &'static Made {
                         *b = body(p, g);
                     }
                     let (media, d) = kind(p);
-                    sink.add_record(meta(p, media, &d), RecordSource::Bytes(b))
+                    sink.add_record(meta(p, media, d), RecordSource::Bytes(b))
                         .unwrap();
                 }
             });
@@ -472,7 +475,7 @@ fn a_record_of_a_dependent_generation_opens_to_its_view() {
     h.state_mut().open(s.files[2].clone());
     settle(&mut h);
     unlock_with_passphrase(&mut h);
-    assert!(has(&h, "Generation 2: 5 records"));
+    assert!(has(&h, "Generation 2: 6 records"));
     assert!(has(&h, "0 added, 1 changed, 0 removed since generation 1"));
 
     // Stored in generation 0's file, its decoder too: the text decoder's
@@ -489,12 +492,12 @@ fn a_record_of_a_dependent_generation_opens_to_its_view() {
     assert_eq!(summary["record"]["path"], "notes/a.txt", "{summary}");
     assert_eq!(summary["record"]["state"], "shown", "{summary}");
     assert!(
-        !has(&h, "Records 1–5 of 5"),
+        !has(&h, "Records 1–6 of 6"),
         "the record in place of the list"
     );
     button(&h, "Back to the list").click();
     settle(&mut h);
-    assert!(has(&h, "Records 1–5 of 5"));
+    assert!(has(&h, "Records 1–6 of 6"));
 
     // Changed in generation 2 (stored in its file, its decoder in
     // generation 0's): the new bytes, not generation 0's.
@@ -528,4 +531,13 @@ fn a_record_of_a_dependent_generation_opens_to_its_view() {
     button(&h, "Back to the list").click();
     settle(&mut h);
     assert!(h.state_mut().summary()["record"].is_null());
+
+    // No decoder at all: why not, and its first bytes read through the
+    // series.
+    open_from_list(&mut h, "notes/plain.dat");
+    assert!(has(&h, "This record cannot be shown"));
+    assert!(has(&h, "no decoder is assigned to this record"));
+    assert!(has(&h, "Its first 17 bytes, raw:"));
+    assert!(has(&h, "00000000  6e 6f 20 64"), "its hex dump");
+    assert_eq!(h.state_mut().summary()["record"]["state"], "failed");
 }
