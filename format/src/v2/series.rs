@@ -144,8 +144,11 @@ pub struct Generation {
     pub head: Head,
     /// [`chain_hash`] of its stored head and signatures.
     pub chain: [u8; 32],
-    /// `public.json`'s issuers.
+    /// `public.json`'s issuers (its `ed25519` items' keys).
     pub issuers: Vec<[u8; 32]>,
+    /// (2.2) `public.json`'s `ml-dsa-65` issuer keys, in its order: a
+    /// hybrid issuer's post-quantum halves (SPEC §27.4).
+    pub ml_dsa_65: Vec<Vec<u8>>,
     /// The issuer keys whose signature over this head verifies.
     pub signers: Vec<[u8; 32]>,
 }
@@ -494,9 +497,12 @@ pub fn check_chain_handed(
                     });
                 } else if g.head.created < pg.head.created {
                     errors.push(SeriesError::CreatedBackwards { sequence: s, file });
-                } else if g.issuers != pg.issuers
-                    && !handed_over(archive, s, &pg.issuers, &g.issuers, handovers)
+                } else if g.ml_dsa_65 != pg.ml_dsa_65
+                    || (g.issuers != pg.issuers
+                        && !handed_over(archive, s, &pg.issuers, &g.issuers, handovers))
                 {
+                    // A hybrid issuer's ML-DSA-65 half neither dropped,
+                    // added nor swapped (no handover moves it, §37.6).
                     errors.push(SeriesError::IssuersChanged { sequence: s, file });
                 }
             } else if let Some(&k) = by_hash.get(&g.head.previous) {
@@ -595,6 +601,7 @@ mod tests {
             chain: chain_hash(&bytes, b"sig"),
             head,
             issuers: vec![[9; 32]],
+            ml_dsa_65: Vec::new(),
             signers: vec![[9; 32]],
         }
     }
@@ -691,6 +698,20 @@ mod tests {
         assert_eq!(kinds(check_chain(&A, &g)), vec!["created-backwards"]);
         let mut g = chain_of(2);
         g[1].issuers = vec![[4; 32]];
+        assert_eq!(kinds(check_chain(&A, &g)), vec!["issuers-changed"]);
+        // A hybrid issuer's post-quantum half dropped, swapped or added
+        // while its Ed25519 key stays (what one who broke Ed25519 alone
+        // could sign) is a change of issuers too.
+        let mut g = chain_of(3);
+        g[0].ml_dsa_65 = vec![vec![1; 1952]];
+        g[1].ml_dsa_65 = vec![vec![1; 1952]];
+        assert!(check_chain(&A, &g[..2]).is_ok());
+        assert_eq!(kinds(check_chain(&A, &g)), vec!["issuers-changed"]);
+        g[2].ml_dsa_65 = vec![vec![2; 1952]];
+        assert_eq!(kinds(check_chain(&A, &g)), vec!["issuers-changed"]);
+        g[2].ml_dsa_65 = vec![vec![1; 1952]];
+        assert!(check_chain(&A, &g).is_ok());
+        g[0].ml_dsa_65.clear();
         assert_eq!(kinds(check_chain(&A, &g)), vec!["issuers-changed"]);
     }
 

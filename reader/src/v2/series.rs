@@ -75,6 +75,7 @@ impl GenerationFile {
             head: opened.head.clone(),
             chain: head::chain_hash(&opened.head_bytes, &opened.signatures_bytes),
             issuers,
+            ml_dsa_65: opened.public.issuers.ml_dsa_65.clone(),
             signers,
         };
         Ok(GenerationFile {
