@@ -67,15 +67,13 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
         }
         let pin = |p: [u8; 32]| {
             // A series given as a folder: its newest generation's file.
-            let a = match unit[0].local().filter(|d| d.is_dir()) {
-                Some(_) => super::generations::find(unit)?
-                    .files
-                    .into_iter()
-                    .max_by_key(|f| f.sequence())
-                    .map(|f| f.archive)
-                    .ok_or_else(|| anyhow!("no generation found in {}", unit[0]))?,
-                None => open(&unit[0])?,
-            };
+            // (Found without printing the series' notes: the series
+            // check prints them once.)
+            let newest = super::witness::newest_in_folder(&unit[0]);
+            if newest.local().is_some_and(|d| d.is_dir()) {
+                bail!("no generation found in {}", unit[0]);
+            }
+            let a = open(&newest)?;
             super::issuer::pin_for(&unit[0], &a, p, &statements)
         };
         let first_pin = pinned;
@@ -118,9 +116,11 @@ pub fn verify(v: &VerifyArgs<'_>) -> Result<u8> {
     }
     if !v.json && v.archives.len() > 1 {
         println!();
+        // Files of one series given together are checked as one.
+        let series = units.iter().filter(|(_, s)| *s).count();
         println!(
-            "{} archive(s) checked: {}",
-            v.archives.len(),
+            "{} archive(s) and {series} series checked: {}",
+            units.len() - series,
             if worst == 0 { "all OK" } else { "NOT all OK" }
         );
     }

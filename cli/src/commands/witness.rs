@@ -599,7 +599,7 @@ struct Copy {
 /// `loc` itself, or, for a local folder holding a series' generation
 /// files, the newest of them (the folder's copy of the series); a folder
 /// that holds none stays as given, and opening it fails as `verify` said.
-fn newest_in_folder(loc: &Location) -> Location {
+pub(crate) fn newest_in_folder(loc: &Location) -> Location {
     match loc.local().filter(|d| d.is_dir()) {
         Some(dir) => legation_reader::series::Series::find(&[dir.to_path_buf()])
             .ok()

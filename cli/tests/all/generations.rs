@@ -205,6 +205,20 @@ fn verify_audits_every_generation_of_a_series_however_it_is_given() {
                 && out.contains("(pinned)"),
             "{args:?}: {out}"
         );
+        // Files of one series given together are one series checked.
+        assert_eq!(
+            out.contains("0 archive(s) and 1 series checked: all OK"),
+            args.len() > 1,
+            "{args:?}: {out}"
+        );
+        // The series' notes, each said once (finding the pinned key's
+        // generation does not say them again).
+        let err = stderr(&o);
+        let notes: Vec<&str> = err.lines().filter(|l| l.starts_with("note:")).collect();
+        let mut once = notes.clone();
+        once.sort_unstable();
+        once.dedup();
+        assert_eq!(notes.len(), once.len(), "{args:?}: {err}");
     }
     // With a key: the content of the generation given.
     let o = run(&["verify", "reg.00000002.lgn", "-i", "alice.key"], d);
