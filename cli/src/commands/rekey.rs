@@ -161,7 +161,6 @@ pub fn rekey(a: &RekeyArgs) -> Result<u8> {
             a.archive.display()
         );
     }
-    let u = unlock_required(&loc, &archive, &a.keys)?;
     let signers = a
         .sign
         .iter()
@@ -194,6 +193,8 @@ pub fn rekey(a: &RekeyArgs) -> Result<u8> {
     };
     let table = read(&mut file, legation_format::v2::ENTRIES_ENTRY)?;
     let public = read(&mut file, legation_format::v2::PUBLIC_ENTRY)?;
+    // Said before unlocking: a dependent file's catalog is read through
+    // its series, so unlocking it alone fails on its index.
     if legation_format::v2::public::Public::parse(&public)?
         .series
         .is_some()
@@ -204,6 +205,7 @@ pub fn rekey(a: &RekeyArgs) -> Result<u8> {
             a.archive.display()
         );
     }
+    let u = unlock_required(&loc, &archive, &a.keys)?;
     if a.new_data_key {
         if !pq.is_empty() {
             bail!(

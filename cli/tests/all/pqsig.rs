@@ -75,3 +75,130 @@ fn keygen_issuer_pq_pack_info_and_verify() {
     assert_ne!(code(&o), 0);
     assert!(stderr(&o).contains("cut.pub"), "{}", stderr(&o));
 }
+
+/// A hybrid issuer through a series and a re-keying: `pack --update`
+/// signs the next generation with both halves, so the series pinned to
+/// the hybrid key (both signatures of every generation) verifies; a
+/// dependent generation is refused by `rekey` by name; `rekey --in-place`
+/// of a self-contained file signs its new head with both halves; the
+/// issuer's place cannot be taken by an Ed25519 key alone in either.
+#[test]
+fn a_hybrid_issuer_updates_and_rekeys_a_series() {
+    let t = packed("pqsig-series");
+    let d = &t.0;
+    for kind in [
+        ["issuer", "--pq", "-o", "hybrid"],
+        ["recipient", "-o", "bob", ""],
+    ] {
+        let args: Vec<&str> = kind.iter().copied().filter(|a| !a.is_empty()).collect();
+        let o = run(&[&["keygen"][..], &args].concat(), d);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
+    fs::create_dir(d.join("reg")).unwrap();
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "--sign",
+            "hybrid.key",
+            "-r",
+            "alice.pub",
+            "-o",
+            "reg/reg.0.lgn",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    fs::write(d.join("src/added.txt"), "added in generation 1\n").unwrap();
+    let update = |sign: &str| {
+        run(
+            &[
+                "pack",
+                "src",
+                "--update",
+                "reg/reg.0.lgn",
+                "-o",
+                "reg/reg.1.lgn",
+                "-i",
+                "alice.key",
+                "--sign",
+                sign,
+            ],
+            d,
+        )
+    };
+    // The Ed25519 half alone (here: another Ed25519 key) cannot continue
+    // a hybrid series, and leaves no file behind.
+    let o = update("gov.key");
+    assert_ne!(code(&o), 0, "{}", stdout(&o));
+    assert!(!d.join("reg/reg.1.lgn").exists());
+    let o = update("hybrid.key");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let verify = || run(&["verify", "reg", "--issuer", "hybrid.pub"], d);
+    let o = verify();
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("(pinned)"), "{}", stdout(&o));
+    // A dependent generation is not re-keyed in place: refused by name
+    // (before any key is asked for), the file untouched.
+    let rekey = |file: &str, sign: &str| {
+        run(
+            &[
+                "rekey",
+                file,
+                "--in-place",
+                "-i",
+                "alice.key",
+                "--add-recipient",
+                "bob.pub",
+                "--sign",
+                sign,
+            ],
+            d,
+        )
+    };
+    let before = fs::read(d.join("reg/reg.1.lgn")).unwrap();
+    let o = rekey("reg/reg.1.lgn", "hybrid.key");
+    assert_ne!(code(&o), 0, "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("dependent generation"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read(d.join("reg/reg.1.lgn")).unwrap(), before);
+    // A self-contained file re-keyed in place: the Ed25519 key alone is
+    // refused, the hybrid key signs the new head with both halves.
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "--sign",
+            "hybrid.key",
+            "-r",
+            "alice.pub",
+            "-o",
+            "h.lgn",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let before = fs::read(d.join("h.lgn")).unwrap();
+    let o = rekey("h.lgn", "gov.key");
+    assert_ne!(code(&o), 0, "{}", stdout(&o));
+    assert_eq!(fs::read(d.join("h.lgn")).unwrap(), before);
+    let o = rekey("h.lgn", "hybrid.key");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["info", "h.lgn"], d);
+    let info = stdout(&o);
+    for alg in ["ed25519", "ml-dsa-65"] {
+        assert!(
+            info.lines()
+                .any(|l| l.contains(&format!(" {alg} ")) && l.ends_with("(valid)")),
+            "{alg}: {info}"
+        );
+    }
+    let o = run(&["verify", "h.lgn", "--issuer", "hybrid.pub"], d);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let o = run(&["ls", "h.lgn", "-i", "bob.key"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("added.txt"), "{}", stdout(&o));
+}
