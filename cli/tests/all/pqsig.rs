@@ -95,19 +95,22 @@ fn a_hybrid_issuer_updates_and_rekeys_a_series() {
         assert_eq!(code(&o), 0, "{}", stderr(&o));
     }
     fs::create_dir(d.join("reg")).unwrap();
-    let o = run(
-        &[
-            "pack",
-            "src",
-            "--sign",
-            "hybrid.key",
-            "-r",
-            "alice.pub",
-            "-o",
-            "reg/reg.0.lgn",
-        ],
-        d,
-    );
+    let pack_hybrid = |out: &str| {
+        run(
+            &[
+                "pack",
+                "src",
+                "--sign",
+                "hybrid.key",
+                "-r",
+                "alice.pub",
+                "-o",
+                out,
+            ],
+            d,
+        )
+    };
+    let o = pack_hybrid("reg/reg.0.lgn");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     fs::write(d.join("src/added.txt"), "added in generation 1\n").unwrap();
     let update = |sign: &str| {
@@ -167,19 +170,7 @@ fn a_hybrid_issuer_updates_and_rekeys_a_series() {
     assert_eq!(fs::read(d.join("reg/reg.1.lgn")).unwrap(), before);
     // A self-contained file re-keyed in place: the Ed25519 key alone is
     // refused, the hybrid key signs the new head with both halves.
-    let o = run(
-        &[
-            "pack",
-            "src",
-            "--sign",
-            "hybrid.key",
-            "-r",
-            "alice.pub",
-            "-o",
-            "h.lgn",
-        ],
-        d,
-    );
+    let o = pack_hybrid("h.lgn");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let before = fs::read(d.join("h.lgn")).unwrap();
     let o = rekey("h.lgn", "gov.key");
