@@ -120,3 +120,62 @@ pub fn pack_v2(d: &Path, out: &str) {
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
+
+/// Generations 1 and 2 of series `archive_id` (after a generation 0 that
+/// is not kept), each self-contained and written with the library so that
+/// a test chooses each one's signer: generation `s` created `s - 1` days
+/// after 1_800_000_000, signed by `signers[s - 1]`, its one record
+/// `register/people.csv` reading "generation {s}{suffix}", its keys drawn
+/// from `seed(s)`. Returns the files' bytes.
+pub fn library_series(
+    archive_id: [u8; 16],
+    signers: [legation_format::keys::IssuerKey; 2],
+    seed: impl Fn(u64) -> u64,
+    suffix: &str,
+) -> Vec<Vec<u8>> {
+    use legation_format::v2::writer::{ArchiveWriter, Generation};
+    use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
+    use rand_chacha::rand_core::SeedableRng;
+    let mut previous = [0x11; 32];
+    let mut out = Vec::new();
+    for (s, signer) in (1..=2u64).zip(signers) {
+        let opts = WriterOptions {
+            created: 1_800_000_000 + (s as i64 - 1) * 86_400,
+            issuer: Some(signer),
+            recipients: vec![[9; 32]],
+            passphrases: Vec::new(),
+            embed_spec: false,
+            viewer: None,
+        };
+        let mut w = ArchiveWriter::new_generation(
+            std::io::Cursor::new(Vec::new()),
+            opts,
+            rand_chacha::ChaCha20Rng::seed_from_u64(seed(s)),
+            Some(Generation {
+                archive_id,
+                sequence: s,
+                previous,
+            }),
+        )
+        .unwrap();
+        let body = format!("generation {s}{suffix}\n");
+        w.add_record(
+            RecordMeta {
+                path: "register/people.csv".into(),
+                media_type: "text/csv".into(),
+                ..RecordMeta::default()
+            },
+            RecordSource::Bytes(body.as_bytes()),
+        )
+        .unwrap();
+        let bytes = w.finish().unwrap().into_inner();
+        let a = legation_reader::Archive::open(std::sync::Arc::new(
+            legation_reader::source::MemSource::new(bytes.clone(), "g"),
+        ))
+        .unwrap();
+        let (h, sigs) = a.head_and_signatures().unwrap();
+        previous = legation_format::v2::head::chain_hash(h, sigs);
+        out.push(bytes);
+    }
+    out
+}

@@ -10,11 +10,6 @@ use std::fs;
 use std::path::Path;
 
 use legation_format::keys::{self, IssuerKey};
-use legation_format::v2::head::chain_hash;
-use legation_format::v2::writer::{ArchiveWriter, Generation};
-use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
-use legation_reader::Archive;
-use rand_chacha::rand_core::SeedableRng;
 
 use crate::common::*;
 
@@ -45,49 +40,7 @@ fn key_files(d: &Path) {
 /// `signers[1]`, each self-contained (written with the library, so that
 /// a generation may be signed by any key, with or without a handover).
 fn series(id: u8, signers: [u8; 2]) -> Vec<Vec<u8>> {
-    let mut previous = [0x11; 32];
-    let mut out = Vec::new();
-    for (s, signer) in (1..=2u64).zip(signers) {
-        let opts = WriterOptions {
-            created: DAY0 + (s as i64 - 1) * 86_400,
-            issuer: Some(key(signer)),
-            recipients: vec![[9; 32]],
-            passphrases: Vec::new(),
-            embed_spec: false,
-            viewer: None,
-        };
-        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(s + u64::from(id) * 100);
-        let mut w = ArchiveWriter::new_generation(
-            std::io::Cursor::new(Vec::new()),
-            opts,
-            rng,
-            Some(Generation {
-                archive_id: [id; 16],
-                sequence: s,
-                previous,
-            }),
-        )
-        .unwrap();
-        let body = format!("generation {s}\n");
-        w.add_record(
-            RecordMeta {
-                path: "register/people.csv".into(),
-                media_type: "text/csv".into(),
-                ..RecordMeta::default()
-            },
-            RecordSource::Bytes(body.as_bytes()),
-        )
-        .unwrap();
-        let bytes = w.finish().unwrap().into_inner();
-        let a = Archive::open(std::sync::Arc::new(
-            legation_reader::source::MemSource::new(bytes.clone(), "g"),
-        ))
-        .unwrap();
-        let (h, sigs) = a.head_and_signatures().unwrap();
-        previous = chain_hash(h, sigs);
-        out.push(bytes);
-    }
-    out
+    library_series([id; 16], signers.map(key), |s| s + u64::from(id) * 100, "")
 }
 
 /// Puts `bytes` at `d/folder/register.lgn`.

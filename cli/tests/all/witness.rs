@@ -10,11 +10,7 @@ use std::fs;
 use std::path::Path;
 
 use legation_format::keys::{self, IssuerKey};
-use legation_format::v2::head::chain_hash;
-use legation_format::v2::writer::{ArchiveWriter, Generation};
-use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
 use legation_reader::Archive;
-use rand_chacha::rand_core::SeedableRng;
 
 use crate::common::*;
 
@@ -59,50 +55,12 @@ fn keys(d: &Path) {
 /// 0 that is not kept) and generation 2, written with the library as a
 /// self-contained generation each. Returns the files' bytes.
 fn series(variant: u8) -> Vec<Vec<u8>> {
-    let archive_id = [0x5a; 16];
-    let mut previous = [0x11; 32];
-    let mut out = Vec::new();
-    for s in 1..=2u64 {
-        let opts = WriterOptions {
-            created: DAY0 + (s as i64 - 1) * 86_400,
-            issuer: Some(gov()),
-            recipients: vec![[9; 32]],
-            passphrases: Vec::new(),
-            embed_spec: false,
-            viewer: None,
-        };
-        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(s * 10 + u64::from(variant));
-        let mut w = ArchiveWriter::new_generation(
-            std::io::Cursor::new(Vec::new()),
-            opts,
-            rng,
-            Some(Generation {
-                archive_id,
-                sequence: s,
-                previous,
-            }),
-        )
-        .unwrap();
-        let body = format!("generation {s} variant {variant}\n");
-        w.add_record(
-            RecordMeta {
-                path: "register/people.csv".into(),
-                media_type: "text/csv".into(),
-                ..RecordMeta::default()
-            },
-            RecordSource::Bytes(body.as_bytes()),
-        )
-        .unwrap();
-        let bytes = w.finish().unwrap().into_inner();
-        let a = Archive::open(std::sync::Arc::new(
-            legation_reader::source::MemSource::new(bytes.clone(), "g"),
-        ))
-        .unwrap();
-        let (h, sigs) = a.head_and_signatures().unwrap();
-        previous = chain_hash(h, sigs);
-        out.push(bytes);
-    }
-    out
+    library_series(
+        [0x5a; 16],
+        [gov(), gov()],
+        |s| s * 10 + u64::from(variant),
+        &format!(" variant {variant}"),
+    )
 }
 
 /// Three embassies (`luxembourg/`, `estonia/`, `iceland/`), each holding
