@@ -417,6 +417,37 @@ pub fn series_error(e: SeriesError) -> Error {
     }
 }
 
+/// The cuts of [`Unlocked::cuts`] from each run's pages' last paths
+/// (newest run first, the base run last).
+fn section_cuts<'p>(runs: &[Vec<&'p str>]) -> Vec<&'p str> {
+    let Some((base, overlays)) = runs.split_last() else {
+        return Vec::new();
+    };
+    let mut cuts = base.clone();
+    // The last section runs to the end of every run.
+    if let Some(end) = runs.iter().filter_map(|r| r.last().copied()).max() {
+        match cuts.last_mut() {
+            Some(l) => *l = end,
+            None => cuts.push(end),
+        }
+    }
+    let mut extra = Vec::new();
+    for run in overlays {
+        for w in run.windows(2) {
+            // Two pages of a run may share a section, three may not: a
+            // cut at or after the first's last and at or before the next's.
+            let at = cuts.partition_point(|c| *c < w[0]);
+            if cuts.get(at).is_none_or(|c| *c > w[1]) {
+                extra.push(w[0]);
+            }
+        }
+    }
+    cuts.extend(extra);
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
+
 /// A page item and, for a live one, its place.
 pub type Item = (SeriesItem, Option<(u64, u64)>);
 
@@ -749,7 +780,79 @@ impl<'a> Unlocked<'a> {
         Merge {
             u: self,
             cursors: (0..self.runs.len()).map(|_| Cursor::default()).collect(),
+            from: String::new(),
         }
+    }
+
+    /// The merged catalog from the first path at or after `from`: each
+    /// run starts at the page that may hold it (found by the index, no
+    /// page read before), so reading from a far path costs one page a
+    /// run, as a folder's or a screen's records do.
+    pub fn merge_from(&self, from: &str) -> Merge<'_, 'a> {
+        Merge {
+            u: self,
+            cursors: self
+                .runs
+                .iter()
+                .map(|run| Cursor {
+                    page: run.partition_point(|p| p.last.as_str() < from),
+                    ..Cursor::default()
+                })
+                .collect(),
+            from: from.to_owned(),
+        }
+    }
+
+    /// Where the generation's list can be cut into **sections** without
+    /// reading a page: section `k` holds the paths after cut `k - 1`
+    /// (from the first for `k = 0`) up to cut `k`. The cuts are the base
+    /// run's pages' last paths (the last one moved to the last path of any
+    /// run), and an overlay page's last path where that run's next page
+    /// would otherwise share a section with it and a third page: so a
+    /// section holds at most one base page and two pages of each overlay
+    /// run, and reading one ([`Unlocked::section`]) reads at most 7 pages,
+    /// wherever it lies. Memory: one path a page of the index.
+    pub fn cuts(&self) -> Vec<&str> {
+        let runs: Vec<Vec<&str>> = self
+            .runs
+            .iter()
+            .map(|run| run.iter().map(|p| p.last.as_str()).collect())
+            .collect();
+        section_cuts(&runs)
+    }
+
+    /// The live records of section `k` of `cuts` ([`Unlocked::cuts`]), in
+    /// path order with their places (empty past the last cut): each run's
+    /// pages that may hold its paths, found by the index, and no other.
+    pub fn section(&self, cuts: &[&str], k: usize) -> Result<Vec<Placed>> {
+        let Some(&last) = cuts.get(k) else {
+            return Ok(Vec::new());
+        };
+        let after = k.checked_sub(1).map(|j| cuts[j]);
+        // Each path's item from the newest run that holds it.
+        let mut items: BTreeMap<String, Item> = BTreeMap::new();
+        for r in (0..self.runs.len()).rev() {
+            let run = &self.runs[r];
+            let first = after.map_or(0, |a| run.partition_point(|p| p.last.as_str() <= a));
+            let mut i = first;
+            while i < run.len() && (i == first || run[i - 1].last.as_str() < last) {
+                for item in self.page(r, i)? {
+                    let path = item.0.path();
+                    if after.is_some_and(|a| path <= a) || path > last {
+                        continue;
+                    }
+                    items.insert(path.to_owned(), item);
+                }
+                i += 1;
+            }
+        }
+        Ok(items
+            .into_values()
+            .filter_map(|item| match item {
+                (SeriesItem::Live(rec, _), Some(place)) => Some((rec, place)),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The live records in path order, with their places.
@@ -952,6 +1055,9 @@ impl Row {
 pub struct Merge<'u, 'a> {
     u: &'u Unlocked<'a>,
     cursors: Vec<Cursor>,
+    /// Items before this path are passed over (see
+    /// [`Unlocked::merge_from`]).
+    from: String,
 }
 
 impl Merge<'_, '_> {
@@ -971,8 +1077,9 @@ impl Merge<'_, '_> {
             let page = c.page;
             let items = self.u.page(r, page)?;
             let c = &mut self.cursors[r];
+            // Only a run's first page read can hold paths before `from`.
+            c.next = items.partition_point(|(it, _)| it.path() < self.from.as_str());
             c.items = items;
-            c.next = 0;
             c.loaded = true;
         }
         let c = &self.cursors[r];
@@ -1374,6 +1481,28 @@ mod tests {
             assert_eq!(u.read_record(&rec, place, 1 << 20).unwrap(), content(p, *v));
         }
         assert!(u.find("r/none").unwrap().is_none());
+        // Section by section, the same records as the whole merge.
+        let cuts = u.cuts();
+        let mut by_sections = Vec::new();
+        for k in 0..=cuts.len() {
+            by_sections.extend(
+                u.section(&cuts, k)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(r, _)| r.path),
+            );
+        }
+        assert!(by_sections.iter().eq(records.keys()), "generation {g}");
+        assert_eq!(
+            u.merge_from("r/04000")
+                .filter_map(|r| r.unwrap().live())
+                .map(|(r, _)| r.path)
+                .collect::<Vec<_>>(),
+            records
+                .range("r/04000".to_owned()..)
+                .map(|(p, _)| p.clone())
+                .collect::<Vec<_>>()
+        );
         assert_eq!(
             u.verify_content(&mut |_, _| {}),
             Vec::<String>::new(),
@@ -1485,6 +1614,147 @@ mod tests {
             s.errors()
         );
     }
+    use crate::source::ReadAt;
+
+    /// A file's bytes that log the ranges read.
+    struct Counted {
+        inner: crate::source::MemSource,
+        reads: std::sync::Arc<std::sync::Mutex<Vec<(u64, u64)>>>,
+    }
+
+    impl ReadAt for Counted {
+        fn len(&self) -> u64 {
+            self.inner.len()
+        }
+        fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+            self.reads
+                .lock()
+                .unwrap()
+                .push((offset, offset + buf.len() as u64));
+            self.inner.read_exact_at(offset, buf)
+        }
+        fn name(&self) -> &str {
+            self.inner.name()
+        }
+    }
+
+    #[test]
+    fn a_far_section_of_a_dependent_generation_reads_one_page_a_run() {
+        let d = Dir::new("sections");
+        let g0: BTreeMap<String, u32> = (0..20_000).map(|i| (format!("r/{i:05}"), 0)).collect();
+        first(&d.0.join("reg.00000000.lgn"), &g0);
+        // Changes spread over every page, records added past the end.
+        let mut g1 = g0.clone();
+        for i in (0..20_000).step_by(250) {
+            g1.insert(format!("r/{i:05}"), 1);
+        }
+        for i in (7..20_000).step_by(1000) {
+            g1.remove(&format!("r/{i:05}"));
+        }
+        for i in 0..30 {
+            g1.insert(format!("s/{i:03}"), 1);
+        }
+        next(
+            &d.0.join("reg.00000000.lgn"),
+            &d.0.join("reg.00000001.lgn"),
+            &g1,
+            false,
+            4,
+        );
+        type Log = std::sync::Arc<std::sync::Mutex<Vec<(u64, u64)>>>;
+        let open = |n: &str| {
+            let path = d.0.join(n);
+            let reads = Log::default();
+            let source = Counted {
+                inner: crate::source::MemSource::new(std::fs::read(&path).unwrap(), n),
+                reads: reads.clone(),
+            };
+            (
+                GenerationFile::of(path, Archive::open(source).unwrap()).unwrap(),
+                reads,
+            )
+        };
+        let ((f0, log0), (f1, log1)) = (open("reg.00000000.lgn"), open("reg.00000001.lgn"));
+        let (a0, a1) = (f0.archive.clone(), f1.archive.clone());
+        // Catalog pages of both files touched by the reads logged since
+        // the last call.
+        let pages_read = || {
+            [(&a0, &log0), (&a1, &log1)]
+                .iter()
+                .map(|(a, log)| {
+                    let log = std::mem::take(&mut *log.lock().unwrap());
+                    a.entries()
+                        .iter()
+                        .filter(|e| e.name.starts_with("c/") && e.name != v2::INDEX_ENTRY)
+                        .filter(|e| log.iter().any(|&(x, y)| x < e.end() && y > e.data_offset()))
+                        .count()
+                })
+                .sum::<usize>()
+        };
+        let s = Series::gather(vec![f1], vec![(d.0.join("reg.00000000.lgn"), Ok(f0))]).unwrap();
+        let u = s.unlock(1, &keys()).unwrap();
+        assert_eq!(u.runs(), 2);
+        let cuts = u.cuts();
+        // The five base pages (the last section to the overlay's end).
+        assert_eq!(cuts.len(), 5, "{cuts:?}");
+        assert_eq!(cuts[4], "s/029");
+        let read = |k: usize| {
+            pages_read();
+            let rows = u.section(&cuts, k).unwrap();
+            (rows, pages_read())
+        };
+        // The first and the last sections: at most a page a run each.
+        let (rows, pages) = read(0);
+        assert!(pages <= 2, "{pages} pages read for the first section");
+        assert_eq!(rows[0].0.path, "r/00000");
+        let (rows, pages) = read(cuts.len() - 1);
+        assert!(pages <= 2, "{pages} pages read for the last section");
+        assert_eq!(rows.last().unwrap().0.path, "s/029");
+        let (rows, pages) = read(3);
+        assert!(pages <= 2, "{pages} pages read for section 3");
+        let want: Vec<&String> = g1
+            .range("r/12288".to_owned()..="r/16383".to_owned())
+            .map(|(p, _)| p)
+            .collect();
+        assert!(rows.iter().map(|(r, _)| &r.path).eq(want), "section 3");
+        // Reading every record from the start reads every page.
+        pages_read();
+        assert_eq!(u.records().count(), g1.len());
+        assert_eq!(pages_read(), 6);
+    }
+
+    #[test]
+    fn sections_hold_one_base_page_and_two_pages_of_each_overlay_run() {
+        // Base pages end at b, d, f; an overlay run's many small pages
+        // crowd between d and f, and pass f.
+        let base = vec!["b", "d", "f"];
+        let overlay = vec!["a", "c1", "c2", "c3", "e1", "e2", "e3", "e4", "g", "h"];
+        let cuts = section_cuts(&[overlay.clone(), base.clone()]);
+        assert_eq!(
+            cuts.last(),
+            Some(&"h"),
+            "the last section to every run's end"
+        );
+        for run in [&base, &overlay] {
+            for k in 0..cuts.len() {
+                let lo = k.checked_sub(1).map(|j| cuts[j]);
+                // The pages that may hold a path of section k.
+                let first = lo.map_or(0, |a| run.partition_point(|l| *l <= a));
+                let mut n = 0;
+                let mut i = first;
+                while i < run.len() && (i == first || run[i - 1] < cuts[k]) {
+                    n += 1;
+                    i += 1;
+                }
+                let most = if run == &base { 1 } else { 2 };
+                assert!(n <= most, "section {k} ({lo:?}..={}): {n} pages", cuts[k]);
+            }
+        }
+        // A self-contained generation: its pages' last paths.
+        assert_eq!(section_cuts(&[base.clone()]), base);
+        assert!(section_cuts(&[]).is_empty());
+    }
+
     use legation_format::manifest::{DecoderLimits, DecoderRef};
 
     fn desc(name: &str) -> DecoderRef {
