@@ -38,11 +38,7 @@ impl Facts {
                 "Size",
                 format!("{} ({} bytes)", human_size(self.size), self.size),
             );
-            let what = if self.bundled {
-                "records in sealed bundles"
-            } else {
-                "encrypted entries"
-            };
+            let what = records_noun(self.bundled, self.record_entries);
             row(
                 "Records",
                 format!(
@@ -57,5 +53,28 @@ impl Facts {
                 row("Decoders", self.decoders.join(", "));
             }
         });
+    }
+}
+
+/// What the Records row counts: 2.0's records in bundles or 1.x's
+/// encrypted entries, in the singular for one.
+fn records_noun(bundled: bool, count: u64) -> &'static str {
+    match (bundled, count == 1) {
+        (true, false) => "records in sealed bundles",
+        (true, true) => "record in sealed bundles",
+        (false, false) => "encrypted entries",
+        (false, true) => "encrypted entry",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_record_is_said_in_the_singular() {
+        assert_eq!(super::records_noun(true, 1), "record in sealed bundles");
+        assert_eq!(super::records_noun(true, 0), "records in sealed bundles");
+        assert_eq!(super::records_noun(true, 2), "records in sealed bundles");
+        assert_eq!(super::records_noun(false, 1), "encrypted entry");
+        assert_eq!(super::records_noun(false, 9), "encrypted entries");
     }
 }
