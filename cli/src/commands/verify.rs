@@ -221,11 +221,32 @@ fn verify_one(path: &Location, pinned: Option<&[u8; 32]>, v: &VerifyArgs<'_>) ->
             false => a.manifest().entries.len(),
         };
         print_report(&report, u.is_none(), drawn_from as u64);
+        if let Some(line) = generation_line(&a) {
+            println!("{line}");
+        }
     }
     Ok(match report.worst() {
         None => 0,
         Some(legation_reader::ErrorKind::Forged | legation_reader::ErrorKind::Damaged) => 1,
         Some(_) => 2,
+    })
+}
+
+/// Which generation a self-contained 2.0 file holds when it is not the
+/// first of its series (a compacted or re-keyed generation checked alone,
+/// SPEC §33.5): said, so that a reader knows the file is not generation 0
+/// and that the earlier generations are not part of this check.
+fn generation_line(a: &Archive) -> Option<String> {
+    let (head, _) = a.head_and_signatures()?;
+    let h = legation_format::v2::head::Head::parse(head).ok()?;
+    (h.sequence > 0).then(|| {
+        format!(
+            "generation: {} of its series, created {}, self-contained (the {} earlier \
+             generation(s) are not in this file and were not checked)",
+            h.sequence,
+            legation_format::time::format_rfc3339(h.created),
+            h.sequence
+        )
     })
 }
 

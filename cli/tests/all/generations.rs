@@ -143,6 +143,17 @@ fn a_series_updated_read_and_compacted() {
     );
     let o = run(&["ls", "one.lgn", "-i", "alice.key"], d);
     assert!(stdout(&o).contains("legal/new.txt"), "{}", stdout(&o));
+    // Checked alone, away from its series, it says which generation it is.
+    fs::create_dir(d.join("alone")).unwrap();
+    fs::copy(d.join("one.lgn"), d.join("alone/one.lgn")).unwrap();
+    let o = run(&["verify", "alone/one.lgn"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("generation: 2 of its series, created ")
+            && stdout(&o).contains("(the 2 earlier generation(s) are not in this file"),
+        "{}",
+        stdout(&o)
+    );
 
     // An update from an old generation is refused (no branch).
     let o = up("reg.00000000.lgn", "branch.lgn");
