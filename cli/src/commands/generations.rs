@@ -177,7 +177,7 @@ pub fn is_dependent(path: &Path) -> bool {
 
 /// Unlocks generation `g`, after the splice rules and the signature (with
 /// `--issuer`, pinned).
-fn unlock<'s>(
+pub(super) fn unlock<'s>(
     s: &'s Series,
     g: u64,
     keys: &KeyOpts,

@@ -37,6 +37,7 @@ use legation_format::keys;
 use legation_format::v2::events;
 use legation_format::v2::head::{self, Head};
 use legation_format::v2::rekey::{self, NewTail, OldTail, SlotEdit};
+use legation_format::v2::writer::update::{UpdateOptions, UpdateWriter};
 use legation_format::v2::writer::{ArchiveWriter, Generation};
 use legation_format::writer::WriterOptions;
 use rand_core::OsRng;
@@ -193,16 +194,25 @@ pub fn rekey(a: &RekeyArgs) -> Result<u8> {
     };
     let table = read(&mut file, legation_format::v2::ENTRIES_ENTRY)?;
     let public = read(&mut file, legation_format::v2::PUBLIC_ENTRY)?;
-    // Said before unlocking: a dependent file's catalog is read through
-    // its series, so unlocking it alone fails on its index.
+    // A dependent file's catalog is read through its series (unlocking it
+    // alone fails on its index): its re-keying is the series' next
+    // generation (SPEC §35.4).
     if legation_format::v2::public::Public::parse(&public)?
         .series
         .is_some()
     {
-        bail!(
-            "{}: a dependent generation file (it reads earlier generations' files): \
-             `legation compact` writes a self-contained one to re-key",
-            a.archive.display()
+        drop(file);
+        drop(archive);
+        return dependent(
+            a,
+            Fresh {
+                signers,
+                created,
+                recipients,
+                pq,
+                passphrase,
+                policies,
+            },
         );
     }
     let u = unlock_required(&loc, &archive, &a.keys)?;
@@ -229,65 +239,16 @@ pub fn rekey(a: &RekeyArgs) -> Result<u8> {
         });
     }
 
-    let mut add: Vec<KeySlot> = Vec::new();
-    for r in &recipients {
-        add.push(crypto::x25519_slot(u.data_key(), &id, r, &mut OsRng)?);
-    }
-    for r in &pq {
-        add.push(legation_format::pq::pq_slot(
-            u.data_key(),
-            &id,
-            r,
-            &mut OsRng,
-        ));
-    }
-    if let Some(p) = &passphrase {
-        add.push(crypto::passphrase_slot(
-            u.data_key(),
-            &id,
-            p,
-            Argon2Params::DEFAULT,
-            &mut OsRng,
-        )?);
-    }
-    for p in &policies {
-        let slot = legation_format::quorum::quorum_slot(u.data_key(), &id, p, &mut OsRng)?;
-        add.push(KeySlot::Quorum(Box::new(slot)));
-    }
     let slots = &archive.manifest().key_slots;
-    let mut remove = Vec::new();
-    for &n in &a.remove_slots {
-        if n == 0 || n > slots.len() {
-            bail!(
-                "--remove-slot {n}: the archive has key slots 1 to {}",
-                slots.len()
-            );
-        }
-        remove.push(n - 1);
-    }
-    for p in &a.remove_recipients {
-        let identity = keyopts::read_identity(p)?;
-        let opens: Vec<usize> = slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| crypto::open_x25519_slot(s, &id, identity.secret()).is_some())
-            .map(|(i, _)| i)
-            .collect();
-        if opens.is_empty() {
-            bail!(
-                "--remove-recipient {}: that identity opens no key slot of the archive",
-                p.display()
-            );
-        }
-        remove.extend(opens);
-    }
-    remove.sort_unstable();
-    remove.dedup();
-    let edit = SlotEdit {
-        remove,
-        replace: a.replace_slots,
-        add,
+    let fresh = Fresh {
+        signers: Vec::new(),
+        created,
+        recipients,
+        pq,
+        passphrase,
+        policies,
     };
+    let edit = slot_edit(a, &fresh, slots, &id, u.data_key())?;
     let started = Instant::now();
     let old_slots = slots.len();
     let removed = if a.replace_slots {
@@ -369,6 +330,196 @@ pub fn rekey(a: &RekeyArgs) -> Result<u8> {
     eprintln!(
         "note: the data key is unchanged: a removed holder who kept an old copy, or the data \
          key, can still read these records; `rekey --new-data-key` seals them again"
+    );
+    Ok(0)
+}
+
+/// What a re-keying adds: its signers, time and the new holders.
+struct Fresh {
+    signers: Vec<keys::IssuerKey>,
+    created: i64,
+    recipients: Vec<[u8; 32]>,
+    pq: Vec<legation_format::pq::PqRecipient>,
+    passphrase: Option<zeroize::Zeroizing<String>>,
+    policies: Vec<legation_format::quorum::Policy>,
+}
+
+/// The slots to add (made for `id` and `data_key`) and to remove from
+/// `slots` (`--remove-slot`, `--remove-recipient`), as the arguments say.
+fn slot_edit(
+    a: &RekeyArgs,
+    f: &Fresh,
+    slots: &[KeySlot],
+    id: &[u8; 16],
+    data_key: &legation_format::crypto::DataKey,
+) -> Result<SlotEdit> {
+    let mut add: Vec<KeySlot> = Vec::new();
+    for r in &f.recipients {
+        add.push(crypto::x25519_slot(data_key, id, r, &mut OsRng)?);
+    }
+    for r in &f.pq {
+        add.push(legation_format::pq::pq_slot(data_key, id, r, &mut OsRng));
+    }
+    if let Some(p) = &f.passphrase {
+        add.push(crypto::passphrase_slot(
+            data_key,
+            id,
+            p,
+            Argon2Params::DEFAULT,
+            &mut OsRng,
+        )?);
+    }
+    for p in &f.policies {
+        let slot = legation_format::quorum::quorum_slot(data_key, id, p, &mut OsRng)?;
+        add.push(KeySlot::Quorum(Box::new(slot)));
+    }
+    let mut remove = Vec::new();
+    for &n in &a.remove_slots {
+        if n == 0 || n > slots.len() {
+            bail!(
+                "--remove-slot {n}: the archive has key slots 1 to {}",
+                slots.len()
+            );
+        }
+        remove.push(n - 1);
+    }
+    for p in &a.remove_recipients {
+        let identity = keyopts::read_identity(p)?;
+        let opens: Vec<usize> = slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| crypto::open_x25519_slot(s, id, identity.secret()).is_some())
+            .map(|(i, _)| i)
+            .collect();
+        if opens.is_empty() {
+            bail!(
+                "--remove-recipient {}: that identity opens no key slot of the archive",
+                p.display()
+            );
+        }
+        remove.extend(opens);
+    }
+    remove.sort_unstable();
+    remove.dedup();
+    Ok(SlotEdit {
+        remove,
+        replace: a.replace_slots,
+        add,
+    })
+}
+
+/// `rekey` of a dependent generation `s` of a series (SPEC §35.4): the
+/// next generation `s + 1`, a dependent file that carries `s`'s index
+/// whole (its bundles and pages stay in the files that hold them, so it
+/// stores no record and no page) under new key slots. Only `-o NEW`; a
+/// key epoch (`--new-data-key`) starts from a self-contained generation.
+fn dependent(a: &RekeyArgs, f: Fresh) -> Result<u8> {
+    let name = a.archive.display();
+    if a.in_place {
+        bail!(
+            "{name}: a dependent generation file cannot be re-keyed in place (its index names \
+             its own generation, SPEC §35.4): `legation rekey {name} -o NEXT` writes the next \
+             generation of the series, storing no record again"
+        );
+    }
+    if a.new_data_key {
+        bail!(
+            "{name}: a dependent generation's records lie in earlier files: `legation compact` \
+             it into a self-contained generation, then `rekey --new-data-key` that (a key \
+             epoch, SPEC §35.3)"
+        );
+    }
+    let out = a.output.as_deref().expect("clap: -o or --in-place");
+    if f.signers.len() > 1 {
+        bail!("a series is signed by one issuer key: give one --sign");
+    }
+    let s = super::generations::find(&[Location::Local(a.archive.clone())])?;
+    let g = s.files[0].sequence();
+    if let Some(n) = s.newest().filter(|n| n.sequence() > g) {
+        bail!(
+            "{} holds generation {}, after {name} (generation {g}): re-key the newest \
+             generation, never an old one (its next generation would fork the series)",
+            n.path.display(),
+            n.sequence()
+        );
+    }
+    let u = super::generations::unlock(&s, g, &a.keys)?;
+    let own = s.file(g).expect("found among the files");
+    let old_slots = own.public().key_slots.len();
+    let edit = slot_edit(a, &f, &own.public().key_slots, &s.archive_id, u.data_key())?;
+    let index = u
+        .series_index()
+        .ok_or_else(|| anyhow!("{name}: not a dependent generation"))?;
+    let removed = if a.replace_slots {
+        old_slots
+    } else {
+        edit.remove.len()
+    };
+    let added = edit.add.len();
+    let prev = u.previous();
+    let old_head = prev.head.clone();
+    let created = f.created.max(old_head.created);
+    let mut signers = f.signers;
+    let issuer = signers.pop();
+    let event = rekeying_event(
+        &old_head,
+        created,
+        issuer.as_ref(),
+        format!(
+            "key slots wrapped anew, the data key unchanged, no record stored again: {} kept, \
+             {added} added, {removed} removed",
+            old_slots - removed
+        ),
+        [
+            ("slots", (old_slots - removed + added) as u64),
+            ("slots added", added as u64),
+            ("slots removed", removed as u64),
+        ],
+    );
+    let started = Instant::now();
+    let (tmp, file) = temp_beside(out)?;
+    let mut slots = 0;
+    let result = (|| -> Result<fs::File> {
+        let w = BufWriter::with_capacity(1 << 20, file);
+        let opts = UpdateOptions {
+            created,
+            issuer,
+            rebase: false,
+        };
+        let mut w = UpdateWriter::new(w, prev, u.data_key().clone(), opts, OsRng)?;
+        slots = w.edit_key_slots(&edit)?;
+        let log = super::premis::previous_log(&s, g, u.data_key())?;
+        w.log_events(&tool(), log, Vec::new())?;
+        let f = w
+            .finish_unchanged(index, event)?
+            .into_inner()
+            .map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(f)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(e.context(format!(
+            "re-keying generation {g} into {} (nothing written)",
+            out.display()
+        )));
+    }
+    place(&tmp, out, a.force)?;
+    let len = fs::metadata(out)?.len();
+    eprintln!(
+        "re-keyed {name} as generation {} of its series into {}: {slots} key slots ({} kept, \
+         {added} added, {removed} removed); no record stored again; {} written in {:.3} s",
+        g + 1,
+        out.display(),
+        old_slots - removed,
+        output::size(len),
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!(
+        "note: the earlier generation files this one reads keep their key slots, which wrap \
+         the same data key: a removed holder with a key to any of them, or the data key, can \
+         still read this generation (SPEC §35.4); only a key epoch (compact, then rekey \
+         --new-data-key) shuts them out of what follows"
     );
     Ok(0)
 }

@@ -282,3 +282,169 @@ fn rekey_refuses_what_it_cannot_do_and_says_why() {
     );
     assert!(!d.join("b.lgn").exists());
 }
+
+/// A dependent generation (SPEC §35.4) re-keyed into the next generation
+/// of its series: it stores no record and no page again, opens with the
+/// new key and not the removed one, and the series goes on from it; what
+/// it cannot do (in place, a new data key, an old generation) is refused
+/// by name and leaves nothing behind.
+#[test]
+fn a_dependent_generation_is_rekeyed_as_the_next_generation_storing_no_record() {
+    let t = packed("rekey-dependent");
+    let d = &t.0;
+    keygen(d, "bob");
+    keygen(d, "carol");
+    fs::create_dir_all(d.join("reg")).unwrap();
+    let pack = |args: &[&str]| {
+        let o = run(args, d);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+    };
+    pack(&[
+        "pack",
+        "src",
+        "-o",
+        "reg/reg.0.lgn",
+        "-r",
+        "alice.pub",
+        "-r",
+        "bob.pub",
+        "--sign",
+        "gov.key",
+        "--format",
+        "2.0",
+    ]);
+    fs::write(d.join("src/added.txt"), "added in generation 1\n").unwrap();
+    let update = |from: &str, to: &str, key: &str| {
+        pack(&[
+            "pack", "src", "--update", from, "-o", to, "-i", key, "--sign", "gov.key",
+        ]);
+    };
+    update("reg/reg.0.lgn", "reg/reg.1.lgn", "alice.key");
+    let one = fs::read(d.join("reg/reg.1.lgn")).unwrap();
+    // Bob is removed and carol added: generation 2, beside the others.
+    let o = rekeyed(
+        d,
+        "reg/reg.1.lgn -o reg/reg.2.lgn -i alice.key --remove-recipient bob.key \
+         --add-recipient carol.pub --sign gov.key",
+        "re-keyed reg/reg.1.lgn as generation 2 of its series",
+    );
+    let e = stderr(&o);
+    assert!(
+        e.contains("2 key slots (1 kept, 1 added, 1 removed)"),
+        "{e}"
+    );
+    assert!(e.contains("no record stored again"), "{e}");
+    assert!(e.contains("earlier generation files"), "{e}");
+    assert_eq!(fs::read(d.join("reg/reg.1.lgn")).unwrap(), one);
+    // It holds no bundle and no page: its records are read from the
+    // files before it.
+    let two = fs::read(d.join("reg/reg.2.lgn")).unwrap();
+    for name in ["b/00000000", "c/00000000"] {
+        let mut pattern = vec![name.len() as u8, 0, 0, 0];
+        pattern.extend_from_slice(name.as_bytes());
+        assert!(!two.windows(pattern.len()).any(|w| w == pattern), "{name}");
+    }
+    let o = run(&["info", "reg/reg.2.lgn"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Carol and alice open the newest generation, bob does not.
+    let o = run(&["cat", "reg/reg.2.lgn", "added.txt", "-i", "carol.key"], d);
+    assert_eq!(stdout(&o), "added in generation 1\n", "{}", stderr(&o));
+    let o = run(
+        &["cat", "reg/reg.2.lgn", "legal/act.md", "-i", "alice.key"],
+        d,
+    );
+    assert_eq!(stdout(&o), "# Act\n\n".repeat(500), "{}", stderr(&o));
+    let (c, out) = ls_with(d, "reg/reg.2.lgn", "bob.key");
+    assert_ne!(c, 0, "{out}");
+    assert!(!out.contains("added.txt"), "{out}");
+    // What it cannot do: bob's key still opens the earlier files, which
+    // the newest generation reads (SPEC §35.4).
+    let (c, out) = ls_with(d, "reg/reg.1.lgn", "bob.key");
+    assert_eq!(c, 0, "{out}");
+    // The whole series verifies, the newest with carol's key, and goes on
+    // from the re-keyed generation.
+    let o = run(
+        &["verify", "reg", "-i", "carol.key", "--issuer", "gov.pub"],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    fs::write(d.join("src/later.txt"), "added in generation 3\n").unwrap();
+    update("reg/reg.2.lgn", "reg/reg.3.lgn", "carol.key");
+    let o = run(&["cat", "reg/reg.3.lgn", "later.txt", "-i", "carol.key"], d);
+    assert_eq!(stdout(&o), "added in generation 3\n", "{}", stderr(&o));
+    assert_ne!(ls_with(d, "reg/reg.3.lgn", "bob.key").0, 0);
+    let o = run(&["log", "reg", "-i", "carol.key", "--verify"], d);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("newest: 3; generations 0-3 present"),
+        "{}",
+        stdout(&o)
+    );
+    // Refused by name, nothing written: an old generation (its next would
+    // fork the series), in place, a new data key.
+    let fails = |args: &str, says: &str| {
+        let o = run(&args.split(' ').collect::<Vec<_>>(), d);
+        assert_ne!(code(&o), 0, "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+        assert!(!d.join("reg/x.lgn").exists());
+    };
+    fails(
+        "rekey reg/reg.2.lgn -o reg/x.lgn -i carol.key --add-recipient bob.pub --sign gov.key",
+        "re-key the newest generation",
+    );
+    fails(
+        "rekey reg/reg.3.lgn --in-place -i carol.key --add-recipient bob.pub --sign gov.key",
+        "cannot be re-keyed in place",
+    );
+    fails(
+        "rekey reg/reg.3.lgn -o reg/x.lgn --new-data-key -i carol.key --add-recipient bob.pub \
+         --sign gov.key",
+        "legation compact",
+    );
+    // The removed holder's key, the unsigned or wrongly signed next
+    // generation: refused.
+    fails(
+        "rekey reg/reg.3.lgn -o reg/x.lgn -i bob.key --add-recipient bob.pub --sign gov.key",
+        "no key given opens",
+    );
+    fails(
+        "rekey reg/reg.3.lgn -o reg/x.lgn -i carol.key --add-recipient bob.pub",
+        "needs one of its issuer keys",
+    );
+    // Hostile: the newest generation's public.json changed (a slot's
+    // wrapped key, one hex digit; its last copy in the file, after the
+    // one in `recovery`): refused before anything is written.
+    let three = fs::read(d.join("reg/reg.3.lgn")).unwrap();
+    let at = three
+        .windows(9)
+        .rposition(|w| w == b"\"wrapped\"")
+        .expect("a wrapped key in public.json")
+        + 11;
+    let mut bad = three.clone();
+    bad[at] = if bad[at] == b'0' { b'1' } else { b'0' };
+    fs::write(d.join("reg/reg.3.lgn"), &bad).unwrap();
+    let o = run(
+        &[
+            "rekey",
+            "reg/reg.3.lgn",
+            "-o",
+            "reg/x.lgn",
+            "-i",
+            "carol.key",
+            "--add-recipient",
+            "bob.pub",
+            "--sign",
+            "gov.key",
+        ],
+        d,
+    );
+    assert_ne!(code(&o), 0, "{}", stderr(&o));
+    assert!(!d.join("reg/x.lgn").exists());
+    fs::write(d.join("reg/reg.3.lgn"), &three).unwrap();
+    // A predecessor missing: the series does not chain, nothing written.
+    fs::rename(d.join("reg/reg.1.lgn"), d.join("reg1.lgn")).unwrap();
+    fails(
+        "rekey reg/reg.3.lgn -o reg/x.lgn -i carol.key --add-recipient bob.pub --sign gov.key",
+        "do not chain",
+    );
+}

@@ -405,7 +405,11 @@ fn check_signers(raw: &[u8], facts: &public::Public, signers: &[IssuerKey]) -> R
 /// `public.json` with its `key_slots` replaced, every other byte as it
 /// was (members this version does not know included); kept slots keep
 /// their bytes (slots of types it does not know included).
-fn with_slots(raw: &[u8], facts: &public::Public, edit: &SlotEdit) -> Result<(Vec<u8>, usize)> {
+pub(crate) fn with_slots(
+    raw: &[u8],
+    facts: &public::Public,
+    edit: &SlotEdit,
+) -> Result<(Vec<u8>, usize)> {
     let json = |what: &str| bad(PUBLIC_ENTRY, format!("{what} (while re-keying)"));
     let (start, end) =
         json_scan::member(raw, "key_slots").ok_or_else(|| json("no key_slots member found"))?;

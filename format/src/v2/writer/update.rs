@@ -680,6 +680,83 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
                 vec![new_run, base]
             }
         };
+        let roots = std::mem::take(&mut self.roots);
+        self.close(changes, bundles, runs, roots, own_pages, own_bundles)
+    }
+
+    /// Replaces the key slots the generation carries (SPEC §35.4, a
+    /// dependent generation re-keyed): the previous generation's, edited
+    /// as [`crate::v2::rekey::SlotEdit`] says (at least one left, at most
+    /// 8 Argon2id runs, `public.json` within its bound). Returns how many
+    /// slots the generation has.
+    pub fn edit_key_slots(&mut self, edit: &crate::v2::rekey::SlotEdit) -> Result<usize> {
+        let raw = self.prev.public.to_bytes();
+        let (doc, n) = crate::v2::rekey::with_slots(&raw, &self.prev.public, edit)?;
+        let slots = public::Public::parse(&doc)?.key_slots;
+        self.w.key_slots = slots.clone();
+        self.prev.public.key_slots = slots;
+        Ok(n)
+    }
+
+    /// Finishes the generation as the previous one with nothing changed
+    /// (SPEC §35.4): `index` is the previous generation's series index,
+    /// taken whole (its bundles and runs stay in the files that hold
+    /// them, so this file stores no bundle and no page), with its changes
+    /// counted as none. `event` starts this generation's events in the log
+    /// (the re-keying), when a log was asked for. Call with no record,
+    /// decoder or folder added.
+    pub fn finish_unchanged(
+        mut self,
+        index: SeriesIndex,
+        event: crate::v2::events::Event,
+    ) -> Result<W> {
+        if self.last.is_some() || !self.w.decoders.is_empty() || !self.w.bundles.is_empty() {
+            return Err(Error::invalid(
+                INDEX_ENTRY,
+                "an unchanged generation adds no record or decoder",
+            ));
+        }
+        if index.records != self.prev.head.records || index.bundles != self.prev.bundles {
+            return Err(Error::invalid(
+                INDEX_ENTRY,
+                "the index given is not the previous generation's",
+            ));
+        }
+        let mut top = tree::RootBuilder::new();
+        for r in &index.roots {
+            top.push(tree::leaf_hash(r));
+        }
+        if top.root() != self.prev.head.records_root {
+            return Err(Error::invalid(
+                INDEX_ENTRY,
+                "the previous generation's logical page roots do not make its records-root",
+            ));
+        }
+        if let Some(common) = self.w.log_common() {
+            self.w.open_log()?;
+            self.w.close_log(&common, event, false)?;
+        }
+        self.records = index.records;
+        self.bytes = self.prev.head.bytes;
+        self.w.tables = index.tables;
+        self.w.empty_dirs = index.empty_dirs;
+        let bundles = std::mem::take(&mut self.prev.bundles);
+        self.close(Changes::default(), bundles, index.runs, index.roots, 0, 0)
+    }
+
+    /// The rest of the file from the index on: `public.json`'s `series`
+    /// member for the generations the index names, the index sealed, its
+    /// parity, `outboard` and the tail.
+    fn close(
+        mut self,
+        changes: Changes,
+        bundles: Vec<SeriesBundle>,
+        runs: Vec<Vec<RunPage>>,
+        roots: Vec<[u8; 32]>,
+        own_pages: u64,
+        own_bundles: u64,
+    ) -> Result<W> {
+        let sequence = self.prev.head.sequence + 1;
         // Every generation whose file holds an entry the index names.
         let mut known: std::collections::BTreeMap<u64, Inherited> = self
             .prev
@@ -758,7 +835,7 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
             tables: std::mem::take(&mut self.w.tables),
             bundles,
             runs,
-            roots: self.roots,
+            roots,
             empty_dirs,
         };
         let index_plain = index.encode_form(INDEX_ENTRY, form)?;

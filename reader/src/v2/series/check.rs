@@ -113,6 +113,22 @@ impl<'u, I: Iterator<Item = crate::Result<Placed>>> Later<'u, I> {
 }
 
 impl<'a> Unlocked<'a> {
+    /// The generation's series index as it read it (a dependent
+    /// generation's; `None` for a self-contained one): what a re-keying
+    /// of a dependent generation carries whole into the next (SPEC §35.4).
+    /// Kept here beside the checks that read the same fields.
+    pub fn series_index(&self) -> Option<legation_format::v2::index::SeriesIndex> {
+        Some(legation_format::v2::index::SeriesIndex {
+            records: self.head.records,
+            changes: self.changes?,
+            tables: self.tables.clone(),
+            bundles: self.bundles.clone(),
+            runs: self.runs.clone(),
+            roots: self.roots.clone()?,
+            empty_dirs: self.empty_dirs.clone(),
+        })
+    }
+
     /// Content verification of the generation (SPEC §33.7), and with a
     /// decoder host its render verification: every page of every run
     /// decrypts, parses and matches its line; merged, the live records
