@@ -100,4 +100,7 @@ pub use unlocked::{decrypt_batch, Key, Unlocked};
 pub use v2::events;
 /// Generations of a series (SPEC §33): finding, checking and reading them.
 pub use v2::series;
+/// The issuer's handovers and revocations (SPEC §37) a reader applies to a
+/// series.
+pub use v2::succession;
 pub use verify::{Level, Problem, Report, Sample};

@@ -17,7 +17,7 @@ use legation_format::crypto::fingerprint;
 use legation_format::hex;
 use legation_format::v2::head::{self, Head};
 use legation_format::v2::succession::{
-    pin_of, pins_met, Handover, Revocation, Statement, Succession, HANDOVER_EXT, MAX_STATEMENT,
+    pin_of, pins_met, Handover, Revocation, Succession, HANDOVER_EXT, MAX_STATEMENT,
     MAX_STATEMENTS, REVOCATION_EXT,
 };
 use legation_reader::Archive;
@@ -231,26 +231,19 @@ pub fn signers(a: &Archive) -> Vec<[u8; 32]> {
     pins_met(&lines, |l| head::verify(l, h)).0
 }
 
-/// The statements a reader has: those given (each must parse) and those
-/// beside each of `places` (a file that does not parse is an error too:
-/// nothing found there is believed unchecked).
+/// The statements a reader has (`legation_reader::succession::Statements`):
+/// those given on the command line and those in `issuer/` beside each
+/// archive, locally or on a store.
 #[derive(Debug, Default)]
-pub struct Statements {
-    /// Statements given, with their files.
-    given: Vec<(Statement, String)>,
-    /// Statements found beside the archives, with their files.
-    found: Vec<(Statement, String)>,
-}
+pub struct Statements(legation_reader::succession::Statements);
 
 impl Statements {
     /// Reads the files of `opts` and the `issuer/` folder beside each of
     /// `places`.
     pub fn gather(places: &[Location], opts: &SuccessionOpts) -> Result<Statements> {
-        let mut out = Statements::default();
+        let mut given = Vec::new();
         for p in opts.handovers.iter().chain(&opts.revocations) {
-            let name = p.display().to_string();
-            let bytes = read_limited(p)?;
-            out.given.push((Statement::parse(&bytes, &name)?, name));
+            given.push((p.display().to_string(), read_limited(p)?));
         }
         let mut files = Vec::new();
         for loc in places {
@@ -265,52 +258,31 @@ impl Statements {
                 break;
             }
         }
-        files.sort();
-        files.dedup_by(|a, b| a.1 == b.1);
-        for (name, bytes) in files {
-            out.found.push((Statement::parse(&bytes, &name)?, name));
-        }
-        Ok(out)
+        Ok(Statements(legation_reader::succession::Statements::parse(
+            given, files,
+        )?))
+    }
+
+    /// The statements, as the reader takes them.
+    pub fn inner(&self) -> &legation_reader::succession::Statements {
+        &self.0
     }
 
     /// Whether there is any statement at all.
     pub fn is_empty(&self) -> bool {
-        self.given.is_empty() && self.found.is_empty()
+        self.0.is_empty()
     }
 
     /// The handovers about series `archive_id`, given and found, with
     /// their files (for the splice rules of a series, SPEC §37.6).
     pub fn handovers(&self, archive_id: [u8; 16]) -> Vec<(Handover, String)> {
-        self.given
-            .iter()
-            .chain(&self.found)
-            .filter_map(|(s, file)| match s {
-                Statement::Handover(h) if h.archive_id == archive_id => {
-                    Some((h.clone(), file.clone()))
-                }
-                _ => None,
-            })
-            .collect()
+        self.0.handovers(archive_id)
     }
 
-    /// The succession of series `archive_id` from `pinned`: the statements
-    /// given (every one must be about this series) and those found beside
-    /// that are about it (those about another series sharing the folder
-    /// are left out).
+    /// The succession of series `archive_id` from `pinned`; a refusal of
+    /// the statements themselves exits with code 1.
     pub fn succession(&self, archive_id: [u8; 16], pinned: [u8; 32]) -> Result<Succession> {
-        let mut handovers = Vec::new();
-        let mut revocations = Vec::new();
-        let ours = self
-            .found
-            .iter()
-            .filter(|(s, _)| s.archive_id() == archive_id);
-        for (s, file) in self.given.iter().chain(ours) {
-            match s {
-                Statement::Handover(h) => handovers.push((h.clone(), file.clone())),
-                Statement::Revocation(r) => revocations.push((r.clone(), file.clone())),
-            }
-        }
-        Succession::follow(archive_id, pinned, &handovers, &revocations).map_err(refused)
+        self.0.succession(archive_id, pinned).map_err(refused)
     }
 }
 
@@ -421,14 +393,7 @@ impl Judged {
             .succession(head.archive_id, pinned)
             .with_context(|| format!("{loc}: the issuer's statements of succession"))?;
         let verdict = s.admit(head.sequence, &signers).map_err(|e| e.to_string());
-        let given = statements
-            .given
-            .iter()
-            .filter_map(|(st, _)| match st {
-                Statement::Revocation(r) if r.archive_id == head.archive_id => Some(r.to_bytes()),
-                _ => None,
-            })
-            .collect();
+        let given = statements.0.given_revocations(head.archive_id);
         Ok(Judged {
             succession: Some(s),
             verdict,

@@ -20,6 +20,7 @@ pub(crate) mod prove;
 pub(crate) mod repair;
 pub(crate) mod sample;
 pub mod series;
+pub mod succession;
 pub(crate) mod verify;
 
 #[cfg(test)]
