@@ -249,6 +249,17 @@ pub enum SeriesError {
         /// Its file.
         file: String,
     },
+    /// (2.3) Two valid handovers of the series by one key that differ in
+    /// `from` or `new` (SPEC §33.6, §37.3 rule 3): evidence of a stolen or
+    /// misused issuer key, whether or not either is applied.
+    HandoverFork {
+        /// The key (pin) that signed both.
+        key: [u8; 32],
+        /// One handover's file.
+        first: String,
+        /// The other's.
+        second: String,
+    },
 }
 
 impl SeriesError {
@@ -265,6 +276,7 @@ impl SeriesError {
             SeriesError::Conflict { .. } => "conflict",
             SeriesError::CreatedBackwards { .. } => "created-backwards",
             SeriesError::IssuersChanged { .. } => "issuers-changed",
+            SeriesError::HandoverFork { .. } => "handover-fork",
         }
     }
 }
@@ -358,6 +370,12 @@ impl std::fmt::Display for SeriesError {
                 "{file}: generation {sequence} names other issuers than generation {}",
                 sequence - 1
             ),
+            SeriesError::HandoverFork { key, first, second } => write!(
+                f,
+                "FORK: {first} and {second} are two different handovers of this series by \
+                 issuer {} (a stolen or misused issuer key)",
+                crate::crypto::fingerprint(key)
+            ),
         }
     }
 }
@@ -421,18 +439,56 @@ fn handed_over(
     after == now.iter().copied().collect::<BTreeSet<_>>()
 }
 
+/// (2.3) The forks among `handovers` (SPEC §33.6, §37.3 rule 3): two
+/// handovers of series `archive` by one old key, both valid (§37.1),
+/// that differ in `from` or `new` (the same statement made twice, at
+/// other times, is one). Only keys with two different handovers cost a
+/// signature check.
+fn handover_forks(archive: &[u8; 16], handovers: &[(Handover, String)]) -> Vec<SeriesError> {
+    let mut by_old: BTreeMap<[u8; 32], Vec<(&Handover, &str)>> = BTreeMap::new();
+    for (h, file) in handovers.iter().filter(|(h, _)| &h.archive_id == archive) {
+        by_old.entry(h.old).or_default().push((h, file));
+    }
+    let mut forks = Vec::new();
+    for (old, hs) in by_old {
+        if hs
+            .iter()
+            .all(|(h, _)| (h.from, h.new) == (hs[0].0.from, hs[0].0.new))
+        {
+            continue;
+        }
+        let valid: Vec<&(&Handover, &str)> = hs
+            .iter()
+            .filter(|(h, file)| h.check(file).is_ok())
+            .collect();
+        if let Some((_, second)) = valid
+            .iter()
+            .find(|(h, _)| (h.from, h.new) != (valid[0].0.from, valid[0].0.new))
+        {
+            forks.push(SeriesError::HandoverFork {
+                key: old,
+                first: valid[0].1.to_string(),
+                second: second.to_string(),
+            });
+        }
+    }
+    forks
+}
+
 /// [`check_chain`] with the issuer's handovers a reader has (given, or in
 /// the series folder's `issuer/`, each with its file): a change of issuers
 /// between generations `s - 1` and `s` passes exactly when handovers from
 /// `s` by issuers of `s - 1` account for it (2.2, SPEC §37.6); otherwise
-/// it is [`SeriesError::IssuersChanged`]. Only generations whose issuers
-/// change cost a signature check.
+/// it is [`SeriesError::IssuersChanged`]. (2.3) Two valid handovers of the
+/// series by one key that differ are [`SeriesError::HandoverFork`],
+/// applied or not. Only generations whose issuers change, and keys with
+/// two different handovers, cost a signature check.
 pub fn check_chain_handed(
     archive: &[u8; 16],
     gens: &[Generation],
     handovers: &[(Handover, String)],
 ) -> std::result::Result<Chain, Vec<SeriesError>> {
-    let mut errors = Vec::new();
+    let mut errors = handover_forks(archive, handovers);
     let mut chain = Chain::default();
     let mut by_hash: BTreeMap<[u8; 32], u64> = BTreeMap::new();
     for (i, g) in gens.iter().enumerate() {
@@ -756,6 +812,58 @@ mod tests {
         let (mut h, _) = handover(2, &other, &new);
         h.old = old.public();
         assert!(changed(check_chain_handed(&A, &g, &[(h, "forged".into())])));
+    }
+
+    #[test]
+    fn two_handovers_by_one_key_that_differ_are_a_fork() {
+        use crate::keys::IssuerKey;
+        let key = |n: u8| IssuerKey::from_bytes([n; 32]);
+        let (old, a, b) = (key(1), key(2), key(3));
+        let handover = |from: u64, to: &IssuerKey, time: i64, file: &str| {
+            let mut h = Handover::new(A, from, old.public(), to.public(), time);
+            h.sign(&old).unwrap();
+            (h, file.to_string())
+        };
+        // Generation 2 names both new keys: 2.2 applied both handovers.
+        let mut g = chain_of(3);
+        for x in &mut g {
+            x.issuers = vec![old.public()];
+        }
+        g[2].issuers = vec![a.public(), b.public()];
+        let to_both = [
+            handover(2, &a, 1_800_000_000, "issuer/a.handover"),
+            handover(2, &b, 1_800_000_000, "issuer/b.handover"),
+        ];
+        assert_eq!(
+            kinds(check_chain_handed(&A, &g, &to_both)),
+            vec!["handover-fork"]
+        );
+        // A later `from` to another key, not applied at all: still a fork.
+        g[2].issuers = vec![a.public()];
+        let later = [
+            handover(2, &a, 1_800_000_000, "issuer/a.handover"),
+            handover(5, &b, 1_800_000_000, "issuer/b.handover"),
+        ];
+        assert_eq!(
+            kinds(check_chain_handed(&A, &g, &later)),
+            vec!["handover-fork"]
+        );
+        // The same statement made twice, at another time: one.
+        let twice = [
+            handover(2, &a, 1_800_000_000, "issuer/a.handover"),
+            handover(2, &a, 1_800_000_100, "issuer/a2.handover"),
+        ];
+        assert!(check_chain_handed(&A, &g, &twice).is_ok());
+        // A second handover that does not verify is not the key's: no fork.
+        let (mut forged, f) = handover(5, &b, 1_800_000_000, "issuer/b.handover");
+        forged.from = 6;
+        let with_forged = [later[0].clone(), (forged, f)];
+        assert!(check_chain_handed(&A, &g, &with_forged).is_ok());
+        // Another series' handovers by the key are not this series'.
+        let (mut other, f) = handover(5, &b, 1_800_000_000, "issuer/b.handover");
+        other.archive_id = [8; 16];
+        other.sign(&old).unwrap();
+        assert!(check_chain_handed(&A, &g, &[later[0].clone(), (other, f)]).is_ok());
     }
 
     #[test]
