@@ -5,12 +5,24 @@
 //! - `expect:` `success`, or `series error: <kind>` (the splice rule
 //!   broken: `other-series`, `gap`, `wrong-previous`, `fork`, …);
 //! - `files:` the generation files a reader is given, in order;
+//! - `pinned:` (optional, 64 hex) the issuer key a reader pins (SPEC
+//!   §27.3): it then follows the chain of handovers from it (§37.3) and
+//!   admits every generation present, and `expect:` may be `refused: `
+//!   and a fragment of the message of the first generation refused;
 //! - `comment:` for people.
 //!
+//! A folder may hold `issuer/`, the issuer's statements (handovers and
+//! revocations, §37) as a reader finds them beside the series (§37.4):
+//! `issuer/<16 hex>.handover` or `.revocation`. A reader takes every one
+//! (each must parse): the handovers of the series in the splice rules
+//! (§33.6, §37.6), and with a pin all of them in the chain (§37.3).
+//!
 //! A success is checked in full: the splice rules, the keyless audit of
-//! the newest generation (every file it uses), and with the sample's
-//! identity (`legation_tests::identity`) its content. [`check_folder`]
-//! runs a folder from its files alone.
+//! the newest generation (every file it uses) pinned to the sample issuer
+//! or, with `pinned:`, every generation admitted by the chain and the
+//! audit pinning none, and with the sample's identity
+//! (`legation_tests::identity`) its content.
+//! [`check_folder`] runs a folder from its files alone.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -23,6 +35,12 @@ use legation_format::writer::{RecordMeta, RecordSource, WriterOptions};
 use legation_reader::series::{Series, UpdateSink};
 use legation_reader::Key;
 use rand_core::SeedableRng;
+
+use legation_format::hex;
+use legation_format::keys::IssuerKey;
+use legation_format::v2::succession::{
+    Handover, Revocation, Statement, Succession, HANDOVER_EXT, REVOCATION_EXT,
+};
 
 use crate::{identity, issuer, other_issuer, CREATED};
 
@@ -37,14 +55,22 @@ pub struct SeriesVector {
     pub comment: String,
     /// The files, in the order a reader is given them: name and bytes.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The key a reader pins (hex), if any (the `pinned:` line).
+    pub pinned: Option<String>,
+    /// The statements in `issuer/` (SPEC §37.4): file name and bytes.
+    pub statements: Vec<(String, Vec<u8>)>,
 }
 
 impl SeriesVector {
     /// `vector.txt`.
     pub fn header(&self) -> String {
         let names: Vec<&str> = self.files.iter().map(|(n, _)| n.as_str()).collect();
+        let pinned = match &self.pinned {
+            Some(p) => format!("pinned: {p}\n"),
+            None => String::new(),
+        };
         format!(
-            "expect: {}\nfiles: {}\ncomment: {}\n",
+            "expect: {}\nfiles: {}\n{pinned}comment: {}\n",
             self.expect,
             names.join(" "),
             self.comment
@@ -58,9 +84,18 @@ impl SeriesVector {
         for (n, b) in &self.files {
             std::fs::write(dir.join(n), b)?;
         }
+        if !self.statements.is_empty() {
+            std::fs::create_dir_all(dir.join(STATEMENTS))?;
+        }
+        for (n, b) in &self.statements {
+            std::fs::write(dir.join(STATEMENTS).join(n), b)?;
+        }
         Ok(())
     }
 }
+
+/// The folder of a vector's statements (SPEC §37.4).
+pub const STATEMENTS: &str = "issuer";
 
 fn rng(seed: u64) -> rand_chacha::ChaCha20Rng {
     rand_chacha::ChaCha20Rng::seed_from_u64(seed)
@@ -143,6 +178,23 @@ impl Drop for Scratch {
 /// The generation after `prev` (given as the files of its series, the
 /// last the one to follow), holding `recs`, signed by `signer`.
 fn next(prev: &[(&str, &[u8])], recs: &BTreeMap<String, u32>, signer: u8, seed: u64) -> Vec<u8> {
+    let key = if signer == 0 {
+        issuer()
+    } else {
+        other_issuer()
+    };
+    next_signed(prev, recs, key, None, seed)
+}
+
+/// [`next`] signed by `key`, which takes the series over by `handover`
+/// when it is not one of its issuers (SPEC §37.6).
+fn next_signed(
+    prev: &[(&str, &[u8])],
+    recs: &BTreeMap<String, u32>,
+    key: IssuerKey,
+    handover: Option<&Handover>,
+    seed: u64,
+) -> Vec<u8> {
     let d = Scratch::new();
     for (n, b) in prev {
         std::fs::write(d.0.join(n), b).unwrap();
@@ -151,19 +203,16 @@ fn next(prev: &[(&str, &[u8])], recs: &BTreeMap<String, u32>, signer: u8, seed: 
     let s = Series::find(&[last]).unwrap();
     let g = s.files[0].sequence();
     let u = s.unlock(g, &[Key::Identity(identity())]).unwrap();
-    let w = UpdateWriter::new(
+    let w = UpdateWriter::new_handed(
         Cursor::new(Vec::new()),
         u.previous(),
         u.data_key().clone(),
         UpdateOptions {
             created: u.head.created + 86_400,
-            issuer: Some(if signer == 0 {
-                issuer()
-            } else {
-                other_issuer()
-            }),
+            issuer: Some(key),
             rebase: false,
         },
+        handover,
         rng(seed),
     )
     .unwrap();
@@ -255,6 +304,8 @@ fn vector(name: &str, expect: &str, comment: &str, files: Vec<(&str, &Vec<u8>)>)
             .into_iter()
             .map(|(n, b)| (n.to_owned(), b.clone()))
             .collect(),
+        pinned: None,
+        statements: Vec::new(),
     }
 }
 
@@ -325,6 +376,190 @@ pub fn all() -> Vec<SeriesVector> {
             vec![("d1.lgn", &d1), ("d0.lgn", &d0)],
         ),
     ]
+    .into_iter()
+    .chain(succession(&g0, &g1, &g2))
+    .collect()
+}
+
+/// A third issuer key: the one a forked handover names.
+fn third_issuer() -> IssuerKey {
+    IssuerKey::from_bytes([0x44; 32])
+}
+
+/// When the vectors' statements were made: between generations 0 and 1.
+const STATED: i64 = CREATED + 43_200;
+
+/// A statement's name in `issuer/` (SPEC §37.4): the first 8 bytes of its
+/// BLAKE3 in hex, a dot, `ext`.
+fn statement_name(bytes: &[u8], ext: &str) -> String {
+    format!(
+        "{}.{ext}",
+        hex::encode(&blake3::hash(bytes).as_bytes()[..8])
+    )
+}
+
+/// The sample issuer's handover of series `archive` to `to` from `from`.
+fn handover_to(archive: [u8; 16], from: u64, to: &IssuerKey) -> Handover {
+    let mut h = Handover::new(archive, from, issuer().public(), to.public(), STATED);
+    h.sign(&issuer()).unwrap();
+    h
+}
+
+/// A vector of the series across a handover: `vector`'s with a pin and
+/// the statements in `issuer/`.
+fn stated(
+    v: SeriesVector,
+    pinned: bool,
+    handovers: &[&Handover],
+    revocations: &[&Revocation],
+) -> SeriesVector {
+    let mut statements: Vec<(String, Vec<u8>)> = handovers
+        .iter()
+        .map(|h| h.to_bytes())
+        .map(|b| (statement_name(&b, HANDOVER_EXT), b))
+        .chain(
+            revocations
+                .iter()
+                .map(|r| r.to_bytes())
+                .map(|b| (statement_name(&b, REVOCATION_EXT), b)),
+        )
+        .collect();
+    statements.sort();
+    SeriesVector {
+        pinned: pinned.then(|| hex::encode(&issuer().public())),
+        statements,
+        ..v
+    }
+}
+
+/// The series vectors with the issuer's statements (SPEC §33.6, §37.6,
+/// §37.3): generation 1 (`n1`) signed by another key than generation 0
+/// (`g0`), which hands the series over from 1, with its handover, without
+/// it, with one from the wrong generation, with a second handover by the
+/// same key (a fork, 2.3); and `g0`, `g1`, `g2`, all by the sample issuer,
+/// pinned to it with its revocation after 1.
+fn succession(g0: &[u8], g1: &[u8], g2: &[u8]) -> Vec<SeriesVector> {
+    let archive = {
+        let d = Scratch::new();
+        std::fs::write(d.0.join("g0.lgn"), g0).unwrap();
+        Series::find(&[d.0.join("g0.lgn")]).unwrap().archive_id
+    };
+    let good = handover_to(archive, 1, &other_issuer());
+    let r1 = records(&[(3, 1), (17, 1)], &[9]);
+    let n1 = next_signed(&[("g0.lgn", g0)], &r1, other_issuer(), Some(&good), 47);
+    let (g0, g1, g2) = (g0.to_vec(), g1.to_vec(), g2.to_vec());
+    let files = || vec![("n1.lgn", &n1), ("g0.lgn", &g0)];
+    let wrong = handover_to(archive, 2, &other_issuer());
+    let fork_same = handover_to(archive, 1, &third_issuer());
+    let fork_later = handover_to(archive, 3, &third_issuer());
+    let mut revoked = Revocation::new(
+        archive,
+        issuer().public(),
+        1,
+        STATED + 2 * 86_400,
+        "key copied by a departing official",
+    )
+    .unwrap();
+    revoked.sign(&issuer()).unwrap();
+    vec![
+        stated(
+            vector(
+                "series-handover",
+                "success",
+                "(2.2) generation 1 signed by another key, which generation 0's issuer hands the \
+                 series over to from 1 (issuer/): the splice rules pass, and pinned to the old \
+                 key the chain admits the new key for generation 1",
+                files(),
+            ),
+            true,
+            &[&good],
+            &[],
+        ),
+        vector(
+            "series-handover-missing",
+            "series error: issuers-changed",
+            "(2.2) the same generations without the handover: generation 1 names other issuers",
+            files(),
+        ),
+        stated(
+            vector(
+                "series-handover-wrong-generation",
+                "series error: issuers-changed",
+                "(2.2) the same generations with a valid handover to the new key from generation \
+                 2, not 1: only a handover taking effect at exactly 1 accounts for the change",
+                files(),
+            ),
+            false,
+            &[&wrong],
+            &[],
+        ),
+        stated(
+            vector(
+                "series-handover-fork",
+                "series error: handover-fork",
+                "(2.3) the handover to the new key from 1 and another by the same key to a third \
+                 key from 1: a fork (a 2.2 reader without a pin applies both and says \
+                 issuers-changed)",
+                files(),
+            ),
+            false,
+            &[&good, &fork_same],
+            &[],
+        ),
+        stated(
+            vector(
+                "series-handover-fork-later",
+                "series error: handover-fork",
+                "(2.3) the handover to the new key from 1 and another by the same key to a third \
+                 key from 3: a fork though generation 3 is absent (a 2.2 reader without a pin \
+                 applies the first and passes the series)",
+                files(),
+            ),
+            false,
+            &[&good, &fork_later],
+            &[],
+        ),
+        stated(
+            vector(
+                "series-revoked-later",
+                "refused: REVOKED: generation 2",
+                "(2.2) generations 0, 1 and 2 all by the sample issuer, which revoked itself \
+                 after generation 1: the splice rules pass; pinned to it, generation 2 is refused",
+                vec![("g2.lgn", &g2), ("g1.lgn", &g1), ("g0.lgn", &g0)],
+            ),
+            true,
+            &[],
+            &[&revoked],
+        ),
+    ]
+}
+
+/// The statements in a vector folder's `issuer/`, each parsed (a file
+/// that does not parse is a refusal naming it), in name order.
+fn statements_of(dir: &Path) -> Result<Vec<(Statement, String)>, String> {
+    let d = dir.join(STATEMENTS);
+    if !d.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&d)
+        .map_err(|e| e.to_string())?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    names.retain(|n| {
+        n.ends_with(&format!(".{HANDOVER_EXT}")) || n.ends_with(&format!(".{REVOCATION_EXT}"))
+    });
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let label = format!("{STATEMENTS}/{n}");
+            let bytes = std::fs::read(d.join(&n)).map_err(|e| e.to_string())?;
+            Statement::parse(&bytes, &label)
+                .map(|s| (s, label))
+                .map_err(|e| format!("refused: {e}"))
+        })
+        .collect()
 }
 
 /// Runs a vector folder from its files alone: its verdict must be the
@@ -339,7 +574,33 @@ pub fn check_folder(dir: &Path) -> Result<(), String> {
     };
     let expect = field("expect: ")?;
     let files: Vec<PathBuf> = field("files: ")?.split(' ').map(|n| dir.join(n)).collect();
+    let pinned = match field("pinned: ") {
+        Ok(p) => Some(hex::decode_array::<32>(&p).ok_or("pinned: not 64 hex")?),
+        Err(_) => None,
+    };
+    let refused = |msg: String| match expect.strip_prefix("refused: ") {
+        Some(f) if msg.contains(f) => Ok(()),
+        _ => Err(format!("expected {expect}, refused: {msg}")),
+    };
+    let statements = match statements_of(dir) {
+        Ok(s) => s,
+        Err(e) => return refused(e),
+    };
     let s = Series::find(&files).map_err(|e| e.to_string())?;
+    // Statements about another series found beside it are left out
+    // (SPEC §37.4).
+    let (mut handovers, mut revocations) = (Vec::new(), Vec::new());
+    for (st, file) in statements {
+        match st {
+            Statement::Handover(h) if h.archive_id == s.archive_id => handovers.push((h, file)),
+            Statement::Revocation(r) if r.archive_id == s.archive_id => revocations.push((r, file)),
+            _ => {}
+        }
+    }
+    let s = match handovers.is_empty() {
+        true => s,
+        false => s.with_handovers(&handovers),
+    };
     let kinds: Vec<&str> = s.errors().iter().map(|e| e.kind()).collect();
     if let Some(kind) = expect.strip_prefix("series error: ") {
         return if kinds.contains(&kind) {
@@ -348,14 +609,37 @@ pub fn check_folder(dir: &Path) -> Result<(), String> {
             Err(format!("expected {kind}, found {kinds:?}"))
         };
     }
-    if expect != "success" {
+    if expect != "success" && !expect.starts_with("refused: ") {
         return Err(format!("unknown expect: {expect}"));
     }
     if !kinds.is_empty() {
-        return Err(format!("expected success, found {kinds:?}"));
+        return Err(format!("expected {expect}, found {kinds:?}"));
     }
     let newest = s.newest().ok_or("no generation")?.sequence();
-    let problems = s.audit(newest, Some(&issuer().public()), &mut |_, _| true);
+    // Pinned: the chain from the pin admits every generation present by
+    // the keys whose signatures over its head verified (SPEC §37.3); the
+    // audit then checks every file the newest uses, each signed by its own
+    // admitted key, so it pins none. Otherwise it pins the sample issuer.
+    let sample = issuer().public();
+    let mut pin = Some(&sample);
+    if let Some(p) = pinned {
+        pin = None;
+        let chain = match Succession::follow(s.archive_id, p, &handovers, &revocations) {
+            Ok(c) => c,
+            Err(e) => return refused(e.to_string()),
+        };
+        let mut files: Vec<_> = s.files.iter().collect();
+        files.sort_by_key(|f| f.sequence());
+        for f in files {
+            if let Err(e) = chain.admit(f.sequence(), &f.generation.signers) {
+                return refused(e.to_string());
+            }
+        }
+    }
+    if expect != "success" {
+        return Err(format!("expected {expect}, every generation admitted"));
+    }
+    let problems = s.audit(newest, pin, &mut |_, _| true);
     if !problems.is_empty() {
         return Err(format!("keyless audit: {problems:?}"));
     }

@@ -241,6 +241,109 @@ pub fn all() -> Vec<SuccessionVector> {
             None,
         ),
     ]
+    .into_iter()
+    .chain(limits())
+    .collect()
+}
+
+/// The bounds of SPEC §37 as vectors: a statement's size (65536 bytes:
+/// a hybrid key's handover countersigned by five more hybrid keys is
+/// under it, by six over it), `goes back`, `chain too long` (1025
+/// handovers) and `too many` (4097 statements).
+fn limits() -> Vec<SuccessionVector> {
+    use legation_format::v2::succession::{MAX_CHAIN, MAX_STATEMENT, MAX_STATEMENTS};
+    // Key 7 (hybrid) hands over to key 3 from 5, its lines and those of
+    // `extra` other hybrid keys (allowed: every line verifies, and the old
+    // key's pair meets its pin).
+    let countersigned = |extra: u8| {
+        let mut h = Handover::new(SERIES, 5, pin(7), pin(3), TIME);
+        let message = h.signed_message();
+        let mut lines = legation_format::pqsig::sign(&key(7), &message).expect("signs");
+        for i in 0..extra {
+            let k = IssuerKey::from_seeds([0xc0 + i; 32], Some([0xd0 + i; 32]));
+            lines.extend(legation_format::pqsig::sign(&k, &message).expect("signs"));
+        }
+        lines.sort_by(|a, b| (&a.algorithm, &a.public_key).cmp(&(&b.algorithm, &b.public_key)));
+        h.signatures = lines;
+        h.to_bytes()
+    };
+    let (under, over) = (countersigned(5), countersigned(6));
+    assert!(under.len() <= MAX_STATEMENT && over.len() > MAX_STATEMENT);
+    // Keys of a long chain: key 1, then many others.
+    let link = |i: u32| {
+        if i == 0 {
+            key(1)
+        } else {
+            IssuerKey::from_bytes(*blake3::hash(&i.to_le_bytes()).as_bytes())
+        }
+    };
+    let long: Vec<Vec<u8>> = (0..=MAX_CHAIN as u32)
+        .map(|i| {
+            let mut h = Handover::new(
+                SERIES,
+                u64::from(i) + 1,
+                link(i).public(),
+                link(i + 1).public(),
+                TIME,
+            );
+            h.sign(&link(i)).expect("signs");
+            h.to_bytes()
+        })
+        .collect();
+    let many: Vec<Vec<u8>> = (0..=MAX_STATEMENTS as u64)
+        .map(|last| revocation(SERIES, 1, 1, last, "lost"))
+        .collect();
+    vec![
+        case(
+            "statement-at-size-limit",
+            "success",
+            "key 1 hands over to key 7 (hybrid) from 3, key 7 to key 3 from 5 with its lines \
+             and five other hybrid keys' (under the 65,536 bytes a statement may have): \
+             generation 5 by key 3 is admitted",
+            &[handover(1, 7, 3), under],
+            5,
+            &[3],
+            Some(3),
+        ),
+        case(
+            "statement-too-large",
+            "refused: more than the 65536 a statement may have",
+            "the same, countersigned by six other hybrid keys: over 65,536 bytes, refused unread",
+            &[handover(1, 7, 3), over],
+            5,
+            &[3],
+            None,
+        ),
+        case(
+            "handover-goes-back",
+            "refused: when its key took over",
+            "key 1 hands over to key 2 from 5, key 2 to key 3 from 3, before its own tenure",
+            &[handover(1, 2, 5), handover(2, 3, 3)],
+            5,
+            &[3],
+            None,
+        ),
+        case(
+            "chain-too-long",
+            "refused: longer than 1024",
+            "1025 handovers in a row from key 1, each from the next generation (1024 are \
+             allowed)",
+            &long,
+            1,
+            &[1],
+            None,
+        ),
+        case(
+            "too-many-statements",
+            "refused: 4097 statements of succession, more than 4096",
+            "4097 revocations of key 1 by itself, each with another last: refused before any \
+             is checked",
+            &many,
+            0,
+            &[1],
+            None,
+        ),
+    ]
 }
 
 /// A succession vector has the witness vectors' shape.

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use legation_tests::vectors::series::{all, check_folder};
+use legation_tests::vectors::series::{all, check_folder, STATEMENTS};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../format/testdata/series")
@@ -47,9 +47,29 @@ fn checked_in_series_vectors_match_the_generator_and_pass() {
             .collect();
         held.sort();
         let mut want: Vec<String> = v.files.iter().map(|(n, _)| n.clone()).collect();
+        if !v.statements.is_empty() {
+            want.push(STATEMENTS.to_string());
+        }
         want.sort();
         assert_eq!(held, want, "{}: files differ", v.name);
-        for (n, b) in &v.files {
+        let stated: Vec<String> = match std::fs::read_dir(d.join(STATEMENTS)) {
+            Ok(r) => r
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        assert_eq!(
+            stated.len(),
+            v.statements.len(),
+            "{}: issuer/ differs",
+            v.name
+        );
+        for (n, b) in v.files.iter().chain(
+            &v.statements
+                .iter()
+                .map(|(n, b)| (format!("{STATEMENTS}/{n}"), b.clone()))
+                .collect::<Vec<_>>(),
+        ) {
             assert!(
                 std::fs::read(d.join(n)).unwrap() == *b,
                 "{}/{n}: drifted from the generator",
