@@ -891,19 +891,127 @@ pub(crate) fn try_deflate(bytes: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let sample = &bytes[..bytes.len().min(CHUNK_SIZE)];
-    if !skewed(sample)
-        || miniz_oxide::deflate::compress_to_vec(sample, 1).len() * 8 > sample.len() * 7
-    {
+    if !skewed(sample) || deflate_at(sample, Level::Trial).len() * 8 > sample.len() * 7 {
         return None;
     }
-    let d = miniz_oxide::deflate::compress_to_vec(bytes, 6);
+    let d = deflate_at(bytes, Level::Stored);
     (d.len() * 8 <= bytes.len() * 7).then_some(d)
+}
+
+/// The two DEFLATE levels a record is compressed at: the trial's (1) and
+/// the stored form's (6).
+#[derive(Clone, Copy)]
+enum Level {
+    Trial = 1,
+    Stored = 6,
+}
+
+thread_local! {
+    /// One compressor a level for each thread, reset between records.
+    /// Making one zeroes about 300 KB (its hash chains, dictionary and
+    /// buffers) and allocates them: for records of a few hundred bytes
+    /// that was most of what DEFLATE cost, twice a record (the rendered
+    /// million, issue 20). A reset compressor is in the state of a new
+    /// one, so the bytes are the same (`deflate_at_is_compress_to_vec`).
+    static COMPRESSORS: std::cell::RefCell<[Option<Box<miniz_oxide::deflate::core::CompressorOxide>>; 2]> =
+        const { std::cell::RefCell::new([None, None]) };
+}
+
+/// `miniz_oxide::deflate::compress_to_vec(input, level)` (raw DEFLATE),
+/// made with this thread's compressor for `level`.
+fn deflate_at(input: &[u8], level: Level) -> Vec<u8> {
+    use miniz_oxide::deflate::core::{
+        compress, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+    };
+    COMPRESSORS.with(|cell| {
+        let Ok(mut slots) = cell.try_borrow_mut() else {
+            // Not reentered in practice; a fresh compressor if it were.
+            return miniz_oxide::deflate::compress_to_vec(input, level as u8);
+        };
+        let slot = &mut slots[matches!(level, Level::Stored) as usize];
+        let c = match slot {
+            Some(c) => {
+                c.reset();
+                c
+            }
+            None => slot.insert(Box::new(CompressorOxide::new(
+                create_comp_flags_from_zip_params(level as i32, 0, 0),
+            ))),
+        };
+        // As compress_to_vec: the same output, grown the same way.
+        let whole = input;
+        let mut input = input;
+        let mut output = vec![0; (input.len() / 2).max(2)];
+        let mut at = 0;
+        loop {
+            let (status, read, written) = compress(c, input, &mut output[at..], TDEFLFlush::Finish);
+            at += written;
+            match status {
+                TDEFLStatus::Done => {
+                    output.truncate(at);
+                    return output;
+                }
+                TDEFLStatus::Okay if read <= input.len() => {
+                    input = &input[read..];
+                    if output.len().saturating_sub(at) < 30 {
+                        output.resize(output.len() * 2, 0);
+                    }
+                }
+                // compress_to_vec panics here ("Bug!"); a compressor in
+                // an unknown state is dropped and the record compressed
+                // afresh.
+                _ => {
+                    *slot = None;
+                    return miniz_oxide::deflate::compress_to_vec(whole, level as u8);
+                }
+            }
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand_core::{RngCore, SeedableRng};
+
+    /// The reused compressors give compress_to_vec's bytes, whatever came
+    /// before on the thread: records of every size and kind in turn, at
+    /// both levels, the same record again after others.
+    #[test]
+    fn deflate_at_is_compress_to_vec() {
+        let mut r = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for n in [0usize, 1, 63, 64, 100, 200, 1000, 40_000, 70_000, 300_000] {
+            let mut random = vec![0u8; n];
+            r.fill_bytes(&mut random);
+            let text: Vec<u8> = format!("person {n:010}, born 1923, register entry ")
+                .bytes()
+                .cycle()
+                .take(n)
+                .collect();
+            // Text with random bytes strewn in: matches at varied distances.
+            let mut mixed = text.clone();
+            for (i, b) in mixed.iter_mut().enumerate() {
+                if i % 7 == 3 {
+                    *b = random[i];
+                }
+            }
+            inputs.extend([random, text, mixed]);
+        }
+        for round in 0..2 {
+            for (i, input) in inputs.iter().enumerate() {
+                for level in [Level::Trial, Level::Stored] {
+                    assert_eq!(
+                        deflate_at(input, level),
+                        miniz_oxide::deflate::compress_to_vec(input, level as u8),
+                        "input {i} ({} bytes), level {}, round {round}",
+                        input.len(),
+                        level as u8
+                    );
+                }
+            }
+        }
+    }
 
     fn opts(r: &mut rand_chacha::ChaCha20Rng) -> WriterOptions {
         let reader = crate::keys::Identity::generate(r);
