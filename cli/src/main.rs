@@ -522,6 +522,11 @@ enum KeygenWhat {
         /// Replace files that exist.
         #[arg(long)]
         force: bool,
+        /// A hybrid key pair: Ed25519 and ML-DSA-65 (format 2.3, SPEC
+        /// §34.1): its cosignatures carry both lines, and a reader given
+        /// its public key counts them only with both.
+        #[arg(long)]
+        pq: bool,
     },
 }
 
@@ -570,7 +575,8 @@ fn main() -> ExitCode {
                 output,
                 comment,
                 force,
-            } => commands::witness::keygen(&output, comment.as_deref(), force),
+                pq,
+            } => commands::witness::keygen(&output, comment.as_deref(), force, pq),
         },
         Command::Share {
             archive,

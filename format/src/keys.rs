@@ -202,7 +202,7 @@ pub fn format_key_file<const N: usize>(
 
 /// The tags a key file line may have; anything else on a key line is not
 /// repeated in errors, as it may be a key itself.
-const KNOWN_TAGS: [&str; 10] = [
+const KNOWN_TAGS: [&str; 12] = [
     RECIPIENT_PUBLIC,
     RECIPIENT_SECRET,
     crate::pq::RECIPIENT_PUBLIC,
@@ -213,6 +213,8 @@ const KNOWN_TAGS: [&str; 10] = [
     crate::pqsig::ISSUER_SECRET,
     crate::v2::witness::WITNESS_PUBLIC,
     crate::v2::witness::WITNESS_SECRET,
+    crate::v2::witness::WITNESS_HYBRID_PUBLIC,
+    crate::v2::witness::WITNESS_HYBRID_SECRET,
 ];
 
 /// Parses a key file's text, expecting the given tag. `path` names the

@@ -2,8 +2,10 @@
 //! signatures against Ed25519 (SPEC §27.4; BENCHMARKS.md "Post-quantum
 //! recipients and signatures"): key generation, wrapping the data key
 //! into a slot, and opening the slot; signing a head and verifying its
-//! signatures; each the median of many runs in one process, with the
-//! sizes of keys, key files, slots and signatures.
+//! signatures; (2.3) a heartbeat signed by each kind of issuer and a
+//! cosignature by each kind of witness (SPEC §34), made and checked; each
+//! the median of many runs in one process, with the sizes of keys, key
+//! files, slots, signatures and statements.
 //!
 //! usage: cargo run --release -p legation-benches --bin pq_bench \[RUNS\]
 
@@ -101,6 +103,7 @@ fn main() {
     );
     println!("| slot in `public.json` (JSON) | {x_json} B | {q_json} B |");
     signatures(runs, &mut rng);
+    statements(runs, &mut rng);
 }
 
 /// Signing a head and verifying its signatures: an Ed25519 issuer against
@@ -176,4 +179,110 @@ fn signatures(runs: usize, rng: &mut rand_chacha::ChaCha20Rng) {
     );
     println!("| public key file (without its comment line) | {e_pub_file} B | {h_pub_file} B |");
     println!("| secret key file (without its comment line) | {e_sec_file} B | {h_sec_file} B |");
+}
+
+/// Format 2.3's hybrid statements (SPEC §34.2, §34.4): an issuer's
+/// heartbeat and a witness's cosignature, each made and checked as a
+/// reader does (the heartbeat against the issuer's pin; the cosignature
+/// file's head check and the witness's lines), Ed25519 against hybrid.
+fn statements(runs: usize, rng: &mut rand_chacha::ChaCha20Rng) {
+    use legation_format::v2::head;
+    use legation_format::v2::witness::{cosign_all, Cosignatures, Heartbeat, WitnessKey};
+    let now = 1_800_000_000;
+    let beat = Heartbeat {
+        archive_id: [7; 16],
+        sequence: 41,
+        chain: [1; 32],
+        time: now,
+        expires: now + 7 * 86_400,
+        signatures: Vec::new(),
+    };
+    let (ed, hy) = (IssuerKey::generate(rng), IssuerKey::generate_hybrid(rng));
+    let signed = |k: &IssuerKey| {
+        let mut b = beat.clone();
+        b.sign(k).unwrap();
+        b
+    };
+    let e_hb_sign = median_us(runs, || {
+        black_box(signed(&ed));
+    });
+    let h_hb_sign = median_us(runs, || {
+        black_box(signed(&hy));
+    });
+    let (e_hb, h_hb) = (signed(&ed), signed(&hy));
+    let (e_pin, h_pin) = (ed.public_key().pin(), hy.public_key().pin());
+    let e_hb_check = median_us(runs, || e_hb.check(&[e_pin], now).unwrap());
+    let h_hb_check = median_us(runs, || h_hb.check(&[h_pin], now).unwrap());
+    // A cosignature of an Ed25519-signed head (the issuer's check is the
+    // same in both columns; the witness's lines differ).
+    let head_bytes = head::Head {
+        archive_id: [7; 16],
+        sequence: 41,
+        previous: [1; 32],
+        created: now,
+        records: 1_000_000,
+        bytes: 1 << 40,
+        records_root: [2; 32],
+        entries: [3; 32],
+        public: [4; 32],
+    }
+    .to_bytes();
+    let sigs = head::signatures_to_bytes(&head::sign_lines(&ed, &head_bytes).unwrap());
+    let (ew, hw) = (WitnessKey::generate(rng), WitnessKey::generate_hybrid(rng));
+    let cosigned = |w: &WitnessKey| {
+        let mut c = Cosignatures::new(&head_bytes, &sigs).unwrap();
+        for l in cosign_all(w, &head_bytes, now as u64).unwrap() {
+            c.add(l);
+        }
+        c
+    };
+    let e_co_sign = median_us(runs, || {
+        black_box(cosigned(&ew));
+    });
+    let h_co_sign = median_us(runs, || {
+        black_box(cosigned(&hw));
+    });
+    let (e_co, h_co) = (cosigned(&ew), cosigned(&hw));
+    let (e_wp, h_wp) = (ew.public_key(), hw.public_key());
+    let e_co_check = median_us(runs, || {
+        assert_eq!(
+            e_co.check_keys(&[e_pin], std::slice::from_ref(&e_wp), now, "c")
+                .unwrap()
+                .len(),
+            1
+        )
+    });
+    let h_co_check = median_us(runs, || {
+        assert_eq!(
+            h_co.check_keys(&[e_pin], std::slice::from_ref(&h_wp), now, "c")
+                .unwrap()
+                .len(),
+            1
+        )
+    });
+    let lines = |c: &Cosignatures| c.to_bytes().len() - head_bytes.len() - sigs.len() - 2;
+    println!();
+    println!("| statement (2.3) | Ed25519 | Ed25519 + ML-DSA-65 (hybrid) |");
+    println!("|---|---:|---:|");
+    println!("| sign a heartbeat (issuer) | {e_hb_sign:.1} µs | {h_hb_sign:.1} µs |");
+    println!(
+        "| check a heartbeat against the issuer's pin | {e_hb_check:.1} µs | {h_hb_check:.1} µs |"
+    );
+    println!("| cosign a head (witness) | {e_co_sign:.1} µs | {h_co_sign:.1} µs |");
+    println!("| check a cosignature file (head by the issuer, the witness's lines) | {e_co_check:.1} µs | {h_co_check:.1} µs |");
+    println!(
+        "| heartbeat file | {} B | {} B |",
+        e_hb.to_bytes().len(),
+        h_hb.to_bytes().len()
+    );
+    println!(
+        "| a witness's cosignature lines | {} B | {} B |",
+        lines(&e_co),
+        lines(&h_co)
+    );
+    println!(
+        "| witness public key file (without its comment line) | {} B | {} B |",
+        e_wp.to_key_file("c").len() - 4,
+        h_wp.to_key_file("c").len() - 4
+    );
 }

@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use legation_format::crypto::fingerprint;
 use legation_format::hex;
-use legation_format::keys::{self, IssuerKey};
+use legation_format::keys::IssuerKey;
 use legation_format::time::{format_rfc3339, parse_rfc3339};
 use legation_format::v2::head::Head;
 use legation_format::v2::witness::{
-    self, cosign, Cosignatures, Heartbeat, Held, Refusal, WitnessKey, WitnessState,
-    MAX_COSIGNATURE_FILE, MAX_HEARTBEAT, WITNESS_PUBLIC, WITNESS_SECRET,
+    self, cosign_all, Cosignatures, Heartbeat, Held, Refusal, WitnessKey, WitnessPublic,
+    WitnessState, MAX_COSIGNATURE_FILE, MAX_HEARTBEAT, WITNESS_HYBRID_PUBLIC, WITNESS_PUBLIC,
 };
 use legation_reader::{Archive, Signer};
 use legation_remote::Url;
@@ -152,9 +152,17 @@ pub(crate) fn now(given: Option<&str>) -> Result<i64> {
     }
 }
 
-/// `keygen witness -o NAME`: NAME.key (secret, owner-only) and NAME.pub.
-pub fn keygen(name: &Path, comment: Option<&str>, force: bool) -> Result<u8> {
-    let key = WitnessKey::generate(&mut OsRng);
+/// `keygen witness -o NAME [--pq]`: NAME.key (secret, owner-only) and
+/// NAME.pub; with `pq`, a hybrid witness (Ed25519 and ML-DSA-65, format
+/// 2.3, SPEC §34.1) whose cosignatures carry both lines.
+pub fn keygen(name: &Path, comment: Option<&str>, force: bool, pq: bool) -> Result<u8> {
+    let key = if pq {
+        WitnessKey::generate_hybrid(&mut OsRng)
+    } else {
+        WitnessKey::generate(&mut OsRng)
+    };
+    let public = key.public_key();
+    let kind = if pq { "Ed25519 + ML-DSA-65" } else { "Ed25519" };
     let fp = fingerprint(&key.public());
     let about = comment.map(|c| format!(": {c}")).unwrap_or_default();
     let suffixed = |ext: &str| {
@@ -164,19 +172,22 @@ pub fn keygen(name: &Path, comment: Option<&str>, force: bool) -> Result<u8> {
         PathBuf::from(s)
     };
     let (secret_path, public_path) = (suffixed("key"), suffixed("pub"));
-    let text = keys::format_key_file(
-        WITNESS_SECRET,
-        key.secret(),
-        &format!("Legation witness (Ed25519) secret key {fp}{about}. Keep it secret."),
-    );
+    let text = key.to_key_file(&format!(
+        "Legation witness ({kind}) secret key {fp}{about}. Keep it secret."
+    ));
     write_new_file(&secret_path, text.as_bytes(), true, force)?;
-    let text = keys::format_key_file(
-        WITNESS_PUBLIC,
-        &key.public(),
-        &format!("Legation witness (Ed25519) public key {fp}{about}"),
-    );
+    let text = public.to_key_file(&format!("Legation witness ({kind}) public key {fp}{about}"));
     write_new_file(&public_path, text.as_bytes(), false, force)?;
-    println!("{WITNESS_PUBLIC} {}", hex::encode(&key.public()));
+    if pq {
+        // The whole key is 3968 hex digits: the file holds it; the
+        // Ed25519 half names the witness (its short id, fingerprint).
+        println!(
+            "{WITNESS_HYBRID_PUBLIC} (Ed25519 half {})",
+            hex::encode(&key.public())
+        );
+    } else {
+        println!("{WITNESS_PUBLIC} {}", hex::encode(&key.public()));
+    }
     eprintln!(
         "wrote {} (secret) and {}; fingerprint {fp}",
         secret_path.display(),
@@ -187,18 +198,13 @@ pub fn keygen(name: &Path, comment: Option<&str>, force: bool) -> Result<u8> {
 
 fn read_witness_secret(p: &Path) -> Result<WitnessKey> {
     let text = read_key_text(p, "witness key", true)?;
-    Ok(WitnessKey::from(keys::parse_key_file(
-        &text,
-        WITNESS_SECRET,
-        &p.display().to_string(),
-    )?))
+    Ok(WitnessKey::from_key_file(&text, &p.display().to_string())?)
 }
 
-fn read_witness_public(p: &Path) -> Result<[u8; 32]> {
+fn read_witness_public(p: &Path) -> Result<WitnessPublic> {
     let text = read_key_text(p, "witness key", false)?;
-    Ok(*keys::parse_key_file(
+    Ok(WitnessPublic::from_key_file(
         &text,
-        WITNESS_PUBLIC,
         &p.display().to_string(),
     )?)
 }
@@ -453,7 +459,9 @@ pub fn witness(args: &WitnessArgs) -> Result<u8> {
     // let a rolled-back copy be cosigned after a crash.
     write_state(&state_path, &state)?;
     let time = u64::try_from(now).map_err(|_| anyhow!("the clock is before 1970"))?;
-    file.add(cosign(&key, &head_bytes, time));
+    for line in cosign_all(&key, &head_bytes, time)? {
+        file.add(line);
+    }
     let bytes = file.to_bytes();
     let written = match &args.output {
         Some(p) => {
@@ -529,6 +537,29 @@ fn sibling_heads(loc: &Location, archive_id: &[u8; 16], pinned: &[u8; 32]) -> Si
     out
 }
 
+/// The pin of a generation's issuer from its `signatures` (already
+/// verified): a hybrid pair's id when the lines are one `ed25519` and one
+/// `ml-dsa-65` line, else `None` (the Ed25519 key is the pin).
+fn copy_pin(signatures: &[u8]) -> Option<[u8; 32]> {
+    let lines = legation_format::v2::head::parse_signatures(signatures).ok()?;
+    let of = |a: &str| -> Vec<Vec<u8>> {
+        lines
+            .iter()
+            .filter(|l| l.algorithm == a)
+            .map(|l| l.public_key.clone())
+            .collect()
+    };
+    let ed: Vec<[u8; 32]> = of(legation_format::v2::head::ED25519)
+        .into_iter()
+        .filter_map(|k| k.try_into().ok())
+        .collect();
+    let ml = of(legation_format::pqsig::ML_DSA_65);
+    match (&ed[..], &ml[..]) {
+        ([e], [m]) => Some(legation_format::pqsig::hybrid_id(e, m)),
+        _ => None,
+    }
+}
+
 /// `heartbeat ARCHIVE --sign GOV.key --valid D`.
 pub fn heartbeat(args: &HeartbeatArgs) -> Result<u8> {
     let now = now(args.now.as_deref())?;
@@ -536,7 +567,7 @@ pub fn heartbeat(args: &HeartbeatArgs) -> Result<u8> {
     let a = open(&args.archive)?;
     let (head_bytes, sigs) = head_of(&args.archive, &a)?;
     // A usage error (exit 2), not a forgery: the issuer gave another key.
-    if let Err(e) = a.check_signature(Some(&issuer.public())) {
+    if let Err(e) = a.check_signature(Some(&issuer.public_key().pin())) {
         bail!(
             "{}: the generation is not signed by {}: an issuer vouches only for its own series \
              ({e})",
@@ -553,7 +584,7 @@ pub fn heartbeat(args: &HeartbeatArgs) -> Result<u8> {
         expires: now + args.valid,
         signatures: Vec::new(),
     };
-    hb.sign(&issuer);
+    hb.sign(&issuer)?;
     let bytes = hb.to_bytes();
     let at = match &args.output {
         Some(p) => {
@@ -574,7 +605,10 @@ pub fn heartbeat(args: &HeartbeatArgs) -> Result<u8> {
 
 /// A witness key given to `verify`.
 struct Witness {
+    /// Its Ed25519 key (the witness's identity).
     key: [u8; 32],
+    /// The whole key: a hybrid witness's lines count only with both.
+    public: WitnessPublic,
     name: String,
     /// The copy its host serves, as given.
     tied: Option<String>,
@@ -627,7 +661,8 @@ pub fn freshness(
             Some((file, copy)) => (file, Some(copy.to_owned())),
             None => (w.as_str(), None),
         };
-        let key = read_witness_public(Path::new(file))?;
+        let public = read_witness_public(Path::new(file))?;
+        let key = public.ed25519;
         if let Some(c) = &tied {
             if !archives.iter().any(|a| a.to_string() == *c) {
                 bail!("--witness {w}: {c} is not one of the archives given");
@@ -636,7 +671,12 @@ pub fn freshness(
         let name = Path::new(file)
             .file_stem()
             .map_or_else(|| file.to_owned(), |s| s.to_string_lossy().into_owned());
-        witnesses.push(Witness { key, name, tied });
+        witnesses.push(Witness {
+            key,
+            public,
+            name,
+            tied,
+        });
     }
     if !witnesses.is_empty() && (f.min_witnesses == 0 || f.min_witnesses > witnesses.len()) {
         bail!(
@@ -671,8 +711,12 @@ pub fn freshness(
         };
         match a.check_signature(pinned.as_ref()) {
             Ok(Signer::Valid { public_key, .. }) => {
-                if !issuers.contains(&public_key) {
-                    issuers.push(public_key);
+                // Trusted as its pin (SPEC §27.4): a hybrid issuer's id,
+                // so that its statements need both halves (2.3); with a
+                // pin given, that pin alone.
+                let pin = copy_pin(s).unwrap_or(public_key);
+                if pinned.is_none() && !issuers.contains(&pin) {
+                    issuers.push(pin);
                 }
             }
             _ => continue, // verify reported it
@@ -720,7 +764,7 @@ pub fn freshness(
     }
     files.sort();
     files.dedup();
-    let keys: Vec<[u8; 32]> = witnesses.iter().map(|w| w.key).collect();
+    let keys: Vec<WitnessPublic> = witnesses.iter().map(|w| w.public.clone()).collect();
     for (name, bytes) in &files {
         let c = match Cosignatures::parse(bytes, name) {
             Ok(c) => c,
@@ -732,7 +776,7 @@ pub fn freshness(
         if !series.contains(&c.head.archive_id) {
             continue; // another series shares the folder
         }
-        match c.check(&issuers, &keys, now, name) {
+        match c.check_keys(&issuers, &keys, now, name) {
             Ok(cosigned) => {
                 let seen = heads
                     .entry((c.head.archive_id, c.head.sequence))

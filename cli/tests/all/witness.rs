@@ -447,7 +447,7 @@ fn freshness_needs_a_recent_statement() {
     beat.chain = [0x33; 32];
     beat.signatures.clear();
     fs::write(d.join("unsigned3"), beat.to_bytes()).unwrap();
-    beat.sign(&gov());
+    beat.sign(&gov()).unwrap();
     fs::write(d.join("beat3"), beat.to_bytes()).unwrap();
     let three = |file: &str| {
         run(
@@ -525,6 +525,130 @@ fn witness_keys_are_not_issuer_keys_and_a_damaged_copy_is_not_cosigned() {
     );
     assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
     assert!(!d.join("luxembourg/witness").exists());
+}
+
+/// Format 2.3 (SPEC §34.1, §34.2, §34.4): a hybrid issuer's heartbeat
+/// and a hybrid witness's cosignature carry an Ed25519 and an ML-DSA-65
+/// line each; a reader given the hybrid keys counts them only with both,
+/// and refuses one stripped of its ML-DSA-65 line (exit 1).
+#[test]
+fn hybrid_witnesses_and_a_hybrid_issuers_heartbeat_need_both_halves() {
+    let t = Tmp::new("witness-hybrid");
+    let d = &t.0;
+    let hk = || IssuerKey::from_seeds([0x43; 32], Some([0x44; 32]));
+    let hybrid = hk();
+    fs::write(d.join("hgov.key"), hybrid.to_key_file("hgov").as_bytes()).unwrap();
+    fs::write(
+        d.join("hgov.pub"),
+        hybrid.public_key().to_key_file("hgov").as_bytes(),
+    )
+    .unwrap();
+    let o = run(&["keygen", "witness", "--pq", "-o", "host"], d);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("legation-witness-ed25519-mldsa65-public (Ed25519 half "),
+        "{}",
+        stdout(&o)
+    );
+    let public = fs::read_to_string(d.join("host.pub")).unwrap();
+    assert!(
+        public.contains("(Ed25519 + ML-DSA-65) public key"),
+        "{public}"
+    );
+    let g = library_series([0x5b; 16], [hk(), hk()], |s| s, " hybrid");
+    fs::create_dir_all(d.join("emb")).unwrap();
+    fs::write(d.join("emb/register.lgn"), &g[1]).unwrap();
+    let now = DAY0 + 86_400 + 3600;
+    let o = witness_as(
+        d,
+        "emb/register.lgn",
+        "host.key",
+        "hgov.pub",
+        "host.state",
+        &["--now", &at(now)],
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let cosigs: Vec<_> = fs::read_dir(d.join("emb/witness"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cosigs.len(), 2, "{cosigs:?}");
+    let latest = cosigs
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("latest-")
+        })
+        .unwrap()
+        .clone();
+    let text = fs::read_to_string(&latest).unwrap();
+    assert!(text.contains("\ncosignature-ed25519 ") && text.contains("\ncosignature-ml-dsa-65 "));
+    let o = run(
+        &[
+            "heartbeat",
+            "emb/register.lgn",
+            "--sign",
+            "hgov.key",
+            "--valid",
+            "7d",
+            "--now",
+            &at(now),
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let hb = fs::read_to_string(d.join("emb/heartbeat")).unwrap();
+    assert!(
+        hb.contains("\ned25519 ") && hb.contains("\nml-dsa-65 "),
+        "{hb}"
+    );
+    let later = at(now + 60);
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "emb/register.lgn",
+            "--issuer",
+            "hgov.pub",
+            "--witness",
+            "host.pub",
+            "--max-age",
+            "2d",
+            "--now",
+            &later,
+        ];
+        args.extend_from_slice(extra);
+        run(&args, d)
+    };
+    let o = verify(&[]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("fresh"), "{}", stdout(&o));
+    // The heartbeat stripped of its ML-DSA-65 line: refused.
+    let strip = |text: &str, prefix: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with(prefix))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    fs::write(d.join("emb/heartbeat"), strip(&hb, "ml-dsa-65 ")).unwrap();
+    let o = verify(&[]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("REFUSED emb/heartbeat: heartbeat: not signed by a trusted issuer"),
+        "{}",
+        stdout(&o)
+    );
+    fs::write(d.join("emb/heartbeat"), &hb).unwrap();
+    // The cosignature stripped of its ML-DSA-65 line: refused by name.
+    fs::write(&latest, strip(&text, "cosignature-ml-dsa-65 ")).unwrap();
+    let o = verify(&[]);
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("lacks its ML-DSA-65 line (stripped or forged)"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 /// Design §11.2 with self-contained generations: three embassies as three

@@ -2,14 +2,19 @@
 //! statements that let a reader tell a stale or rolled-back copy of a
 //! series from the newest one.
 //!
-//! - A **witness key** is an Ed25519 key held by a host; its key files
-//!   carry their own tags ([`WITNESS_SECRET`], [`WITNESS_PUBLIC`]) so that
-//!   an issuer key is never taken for one.
+//! - A **witness key** is an Ed25519 key held by a host, or (2.3) a hybrid
+//!   one, Ed25519 and ML-DSA-65; its key files carry their own tags
+//!   ([`WITNESS_SECRET`], [`WITNESS_PUBLIC`], [`WITNESS_HYBRID_SECRET`],
+//!   [`WITNESS_HYBRID_PUBLIC`]) so that an issuer key is never taken for
+//!   one.
 //! - A **cosignature file** is a generation's head, its issuer signatures
-//!   and one or more `cosignature-ed25519` lines: "as of this time, this is
-//!   the newest generation I hold, and its keyless audit passed".
+//!   and one or more `cosignature-ed25519` lines (and, for a hybrid
+//!   witness, 2.3, a `cosignature-ml-dsa-65` line beside each): "as of this
+//!   time, this is the newest generation I hold, and its keyless audit
+//!   passed".
 //! - A **heartbeat** is the issuer's statement "generation `s` is the
-//!   newest, as of `time`, until `expires`" (TUF's timestamp role).
+//!   newest, as of `time`, until `expires`" (TUF's timestamp role), signed
+//!   with every half of the issuer's key (2.3: both of a hybrid key).
 //! - A witness's **state** remembers, per series, the last generation it
 //!   cosigned, so that it refuses to cosign its own storage rolled back.
 //!
@@ -21,6 +26,7 @@ use zeroize::Zeroizing;
 use super::head::{self, parse_signatures, signatures_to_bytes, Head, SignatureLine, ED25519};
 use crate::hex;
 use crate::keys::IssuerKey;
+use crate::pqsig;
 use crate::time::{format_rfc3339, parse_rfc3339};
 use crate::{Error, Result};
 
@@ -28,10 +34,18 @@ use crate::{Error, Result};
 pub const WITNESS_PUBLIC: &str = "legation-witness-ed25519-public";
 /// Tag of a witness's Ed25519 secret key line.
 pub const WITNESS_SECRET: &str = "legation-witness-ed25519-secret";
+/// Tag of a hybrid witness's public key line (2.3): the Ed25519 key, then
+/// the ML-DSA-65 key (3968 hex digits).
+pub const WITNESS_HYBRID_PUBLIC: &str = "legation-witness-ed25519-mldsa65-public";
+/// Tag of a hybrid witness's secret key line (2.3): the Ed25519 seed, then
+/// the ML-DSA-65 seed (128 hex digits).
+pub const WITNESS_HYBRID_SECRET: &str = "legation-witness-ed25519-mldsa65-secret";
 /// What a cosignature signs before its time line and the head.
 pub const COSIGNED_PREFIX: &[u8] = b"legation cosignature v1\n";
 /// The algorithm of the cosignature lines 2.0 defines.
 pub const COSIGNATURE_ED25519: &str = "cosignature-ed25519";
+/// The algorithm of a hybrid witness's post-quantum lines (2.3).
+pub const COSIGNATURE_ML_DSA_65: &str = "cosignature-ml-dsa-65";
 /// What a heartbeat's signatures sign before its six lines.
 pub const HEARTBEAT_PREFIX: &[u8] = b"legation heartbeat v2\n";
 /// The first line of a heartbeat.
@@ -58,9 +72,13 @@ pub const MAX_STATE_SERIES: usize = 100_000;
 const HEARTBEAT_FILE: &str = "heartbeat";
 const STATE_FILE: &str = "witness state";
 
-/// A witness's Ed25519 signing key. Zeroized when dropped; its `Debug`
-/// shows only the public key.
-pub struct WitnessKey(Zeroizing<[u8; 32]>);
+/// A witness's signing key: Ed25519, and (2.3) an ML-DSA-65 seed for a
+/// hybrid witness. Zeroized when dropped; its `Debug` shows only the
+/// public key.
+pub struct WitnessKey {
+    ed25519: Zeroizing<[u8; 32]>,
+    ml_dsa_65: Option<Zeroizing<[u8; 32]>>,
+}
 
 impl std::fmt::Debug for WitnessKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -75,7 +93,10 @@ impl std::fmt::Debug for WitnessKey {
 impl From<Zeroizing<[u8; 32]>> for WitnessKey {
     /// Takes a secret already held in a zeroizing array, without a plain copy.
     fn from(secret: Zeroizing<[u8; 32]>) -> Self {
-        WitnessKey(secret)
+        WitnessKey {
+            ed25519: secret,
+            ml_dsa_65: None,
+        }
     }
 }
 
@@ -84,26 +105,152 @@ impl WitnessKey {
     pub fn generate(rng: &mut impl rand_core::CryptoRngCore) -> Self {
         let mut k = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(&mut k[..]);
-        WitnessKey(k)
+        WitnessKey::from(k)
+    }
+    /// Draws a new hybrid witness key (2.3): Ed25519 and ML-DSA-65 seeds.
+    pub fn generate_hybrid(rng: &mut impl rand_core::CryptoRngCore) -> Self {
+        let mut k = Self::generate(rng);
+        let mut m = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(&mut m[..]);
+        k.ml_dsa_65 = Some(m);
+        k
     }
     /// From raw bytes.
     pub fn from_bytes(b: [u8; 32]) -> Self {
-        WitnessKey(Zeroizing::new(b))
+        WitnessKey::from(Zeroizing::new(b))
     }
-    /// The raw secret seed.
+    /// From raw seeds: Ed25519's, and ML-DSA-65's for a hybrid witness.
+    pub fn from_seeds(ed25519: [u8; 32], ml_dsa_65: Option<[u8; 32]>) -> Self {
+        WitnessKey {
+            ed25519: Zeroizing::new(ed25519),
+            ml_dsa_65: ml_dsa_65.map(Zeroizing::new),
+        }
+    }
+    /// The raw Ed25519 secret seed.
     pub fn secret(&self) -> &[u8; 32] {
-        &self.0
+        &self.ed25519
     }
-    /// The matching public key.
+    /// The ML-DSA-65 seed of a hybrid witness.
+    pub fn ml_dsa_seed(&self) -> Option<&[u8; 32]> {
+        self.ml_dsa_65.as_deref()
+    }
+    /// The matching Ed25519 public key: the witness's identity (its short
+    /// id, the key its lines are counted under).
     pub fn public(&self) -> [u8; 32] {
-        ed25519_dalek::SigningKey::from_bytes(&self.0)
+        ed25519_dalek::SigningKey::from_bytes(&self.ed25519)
             .verifying_key()
             .to_bytes()
+    }
+    /// The whole public key: Ed25519, and ML-DSA-65 for a hybrid witness
+    /// (expanding its seed costs an ML-DSA key generation).
+    pub fn public_key(&self) -> WitnessPublic {
+        WitnessPublic {
+            ed25519: self.public(),
+            ml_dsa_65: self.ml_dsa_65.as_deref().map(pqsig::public_of),
+        }
+    }
+    /// Parses a secret key file: `legation-witness-ed25519-secret` (64 hex
+    /// digits) or, 2.3, `legation-witness-ed25519-mldsa65-secret` (128);
+    /// `path` names the file in errors.
+    pub fn from_key_file(text: &str, path: &str) -> Result<Self> {
+        if crate::keys::key_file_tag(text) == Some(WITNESS_HYBRID_SECRET) {
+            let k = crate::keys::parse_key_line::<64>(text, WITNESS_HYBRID_SECRET, path)?;
+            let mut ed = Zeroizing::new([0u8; 32]);
+            let mut m = Zeroizing::new([0u8; 32]);
+            ed.copy_from_slice(&k[..32]);
+            m.copy_from_slice(&k[32..]);
+            return Ok(WitnessKey {
+                ed25519: ed,
+                ml_dsa_65: Some(m),
+            });
+        }
+        crate::keys::parse_key_file(text, WITNESS_SECRET, path).map(WitnessKey::from)
+    }
+    /// The secret key file: a comment line and the key line.
+    pub fn to_key_file(&self, comment: &str) -> Zeroizing<String> {
+        match &self.ml_dsa_65 {
+            None => crate::keys::format_key_file(WITNESS_SECRET, &self.ed25519, comment),
+            Some(m) => {
+                let mut both = Zeroizing::new([0u8; 64]);
+                both[..32].copy_from_slice(&self.ed25519[..]);
+                both[32..].copy_from_slice(&m[..]);
+                crate::keys::format_key_file(WITNESS_HYBRID_SECRET, &both, comment)
+            }
+        }
     }
     /// The first 8 bytes of the public key in hex: the witness's part of
     /// its cosignature files' names.
     pub fn short_id(&self) -> String {
         short_id(&self.public())
+    }
+}
+
+/// A witness's public key: Ed25519, and (2.3) ML-DSA-65 for a hybrid
+/// witness, whose lines count only when both halves cosigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessPublic {
+    /// The Ed25519 key: the witness's identity.
+    pub ed25519: [u8; 32],
+    /// The ML-DSA-65 key of a hybrid witness (FIPS 204 `pkEncode`).
+    pub ml_dsa_65: Option<Box<[u8; pqsig::PUBLIC_LEN]>>,
+}
+
+impl From<[u8; 32]> for WitnessPublic {
+    /// An Ed25519 witness.
+    fn from(ed25519: [u8; 32]) -> Self {
+        WitnessPublic {
+            ed25519,
+            ml_dsa_65: None,
+        }
+    }
+}
+
+impl WitnessPublic {
+    /// Parses a public key file: `legation-witness-ed25519-public` (64 hex
+    /// digits) or, 2.3, `legation-witness-ed25519-mldsa65-public` (3968);
+    /// `path` names the file in errors.
+    pub fn from_key_file(text: &str, path: &str) -> Result<Self> {
+        if crate::keys::key_file_tag(text) == Some(WITNESS_HYBRID_PUBLIC) {
+            let k = crate::keys::parse_key_line::<{ pqsig::HYBRID_PUBLIC_LEN }>(
+                text,
+                WITNESS_HYBRID_PUBLIC,
+                path,
+            )?;
+            let mut ed = [0u8; 32];
+            ed.copy_from_slice(&k[..32]);
+            let mut m = Box::new([0u8; pqsig::PUBLIC_LEN]);
+            m.copy_from_slice(&k[32..]);
+            return Ok(WitnessPublic {
+                ed25519: ed,
+                ml_dsa_65: Some(m),
+            });
+        }
+        let k = crate::keys::parse_key_file(text, WITNESS_PUBLIC, path)?;
+        Ok(WitnessPublic::from(*k))
+    }
+
+    /// The public key file: a comment line and the key line.
+    pub fn to_key_file(&self, comment: &str) -> String {
+        match &self.ml_dsa_65 {
+            None => {
+                crate::keys::format_key_file(WITNESS_PUBLIC, &self.ed25519, comment).to_string()
+            }
+            Some(m) => {
+                let mut both = Zeroizing::new([0u8; pqsig::HYBRID_PUBLIC_LEN]);
+                both[..32].copy_from_slice(&self.ed25519);
+                both[32..].copy_from_slice(&m[..]);
+                crate::keys::format_key_file(WITNESS_HYBRID_PUBLIC, &both, comment).to_string()
+            }
+        }
+    }
+
+    /// `ed25519`, or `ed25519+ml-dsa-65` for a hybrid witness.
+    pub fn algorithms(&self) -> &'static str {
+        if self.ml_dsa_65.is_some() {
+            "ed25519+ml-dsa-65"
+        } else {
+            ED25519
+        }
     }
 }
 
@@ -145,8 +292,15 @@ impl CosignatureLine {
 
     /// Verifies the line over a head: `Some(true)` or `Some(false)`, `None`
     /// for an algorithm this reader does not know. Strict Ed25519 as the
-    /// head's signatures.
+    /// head's signatures; (2.3) ML-DSA-65 as a head's `ml-dsa-65` lines.
     pub fn verify(&self, head: &[u8]) -> Option<bool> {
+        if self.algorithm == COSIGNATURE_ML_DSA_65 {
+            return Some(pqsig::verify_ml_dsa(
+                &self.public_key,
+                &self.signature,
+                &cosigned_message(head, self.time),
+            ));
+        }
         let key = self.ed25519_key()?;
         let Ok(sig) = <[u8; 64]>::try_from(self.signature.as_slice()) else {
             return Some(false);
@@ -174,6 +328,22 @@ pub fn cosign(key: &WitnessKey, head: &[u8], time: u64) -> CosignatureLine {
         time,
         signature: k.sign(&cosigned_message(head, time)).to_bytes().to_vec(),
     }
+}
+
+/// Cosigns a head's bytes with every half of a witness key at `time`: a
+/// `cosignature-ed25519` line, and (2.3) a `cosignature-ml-dsa-65` line of
+/// the same time for a hybrid witness.
+pub fn cosign_all(key: &WitnessKey, head: &[u8], time: u64) -> Result<Vec<CosignatureLine>> {
+    let mut lines = vec![cosign(key, head, time)];
+    if let Some(seed) = key.ml_dsa_seed() {
+        lines.push(CosignatureLine {
+            algorithm: COSIGNATURE_ML_DSA_65.into(),
+            public_key: pqsig::public_of(seed).to_vec(),
+            time,
+            signature: pqsig::sign_ml_dsa(seed, &cosigned_message(head, time))?,
+        });
+    }
+    Ok(lines)
 }
 
 /// A cosignature file: the cosigned head, its issuer signatures, and the
@@ -212,6 +382,19 @@ pub enum WitnessError {
         file: String,
         /// The key's fingerprint.
         key: String,
+    },
+    /// (2.3) A hybrid witness's cosignature with one half missing, or its
+    /// two halves dated differently: stripped or forged.
+    #[error(
+        "{file}: the cosignature of hybrid witness {key} lacks its {missing} line (stripped or forged)"
+    )]
+    HalfMissing {
+        /// The file.
+        file: String,
+        /// The witness's fingerprint.
+        key: String,
+        /// `ML-DSA-65` or `Ed25519`.
+        missing: &'static str,
     },
     /// A statement dated more than [`MAX_CLOCK_SKEW`] after the reader's
     /// clock.
@@ -346,11 +529,13 @@ impl Cosignatures {
         })
     }
 
-    /// Checks the file as a reader at `now` must (SPEC §34.3): a signature
-    /// of the head verifies from one of `issuers` (any of them); every
-    /// line from one of `witnesses` verifies and is not dated more than
-    /// [`MAX_CLOCK_SKEW`] after `now`. Returns those witnesses' cosignatures;
-    /// lines of other keys and of unknown algorithms are skipped.
+    /// Checks the file as a reader at `now` must (SPEC §34.2): the head's
+    /// verified signatures meet one of the pins `issuers` (an Ed25519 key,
+    /// or a hybrid issuer's id met only by both halves, §27.4); every line
+    /// from one of `witnesses` (Ed25519 witnesses) verifies and is not
+    /// dated more than [`MAX_CLOCK_SKEW`] after `now`. Returns those
+    /// witnesses' cosignatures; lines of other keys and of unknown
+    /// algorithms are skipped.
     pub fn check(
         &self,
         issuers: &[[u8; 32]],
@@ -358,19 +543,60 @@ impl Cosignatures {
         now: i64,
         file: &str,
     ) -> std::result::Result<Vec<Cosigned>, WitnessError> {
-        if !issuer_signed(&self.signatures, &self.head_bytes, issuers, head::verify) {
+        let witnesses: Vec<WitnessPublic> = witnesses.iter().copied().map(Into::into).collect();
+        self.check_keys(issuers, &witnesses, now, file)
+    }
+
+    /// [`Cosignatures::check`] with witness keys of either kind (2.3): a
+    /// hybrid witness counts only when its `cosignature-ed25519` and
+    /// `cosignature-ml-dsa-65` lines are both present, both verify and
+    /// carry one time; one without the other is refused
+    /// ([`WitnessError::HalfMissing`]).
+    pub fn check_keys(
+        &self,
+        issuers: &[[u8; 32]],
+        witnesses: &[WitnessPublic],
+        now: i64,
+        file: &str,
+    ) -> std::result::Result<Vec<Cosigned>, WitnessError> {
+        if !issuer_signed(&self.signatures, issuers, |l| {
+            head::verify(l, &self.head_bytes)
+        }) {
             return Err(WitnessError::NotIssuerSigned { file: file.into() });
         }
+        let line_of = |algorithm: &str, key: &[u8]| {
+            self.lines
+                .iter()
+                .find(|l| l.algorithm == algorithm && l.public_key == key)
+        };
         let mut out = Vec::new();
-        for l in &self.lines {
-            let Some(key) = l.ed25519_key().filter(|k| witnesses.contains(k)) else {
-                continue;
+        for w in witnesses {
+            let key = w.ed25519;
+            let fp = || crate::crypto::fingerprint(&key);
+            let ed = line_of(COSIGNATURE_ED25519, &key);
+            let ml = w
+                .ml_dsa_65
+                .as_ref()
+                .map(|m| line_of(COSIGNATURE_ML_DSA_65, &m[..]));
+            let l = match (ed, ml) {
+                (None, None | Some(None)) => continue,
+                (Some(l), None | Some(Some(_))) => l,
+                (None, Some(Some(_))) | (Some(_), Some(None)) => {
+                    return Err(WitnessError::HalfMissing {
+                        file: file.into(),
+                        key: fp(),
+                        missing: if ed.is_none() { "Ed25519" } else { "ML-DSA-65" },
+                    })
+                }
             };
-            if l.verify(&self.head_bytes) != Some(true) {
-                return Err(WitnessError::BadSignature {
-                    file: file.into(),
-                    key: crate::crypto::fingerprint(&key),
-                });
+            let halves = std::iter::once(l).chain(ml.flatten());
+            for h in halves {
+                if h.verify(&self.head_bytes) != Some(true) || h.time != l.time {
+                    return Err(WitnessError::BadSignature {
+                        file: file.into(),
+                        key: fp(),
+                    });
+                }
             }
             // Below 2^63 by parsing.
             let time = l.time as i64;
@@ -387,29 +613,36 @@ impl Cosignatures {
     }
 }
 
-/// Whether one of `lines` from a key in `issuers` verifies over `message`.
+/// Whether the lines that verify (by `verify`) meet one of the pins
+/// `issuers` (SPEC §27.4's rule: an Ed25519 pin by its key's line, a
+/// hybrid issuer's id by an `ed25519` line and an `ml-dsa-65` line whose
+/// pair has that id, never by the Ed25519 half alone). Only lines whose
+/// key could meet a pin are verified.
 fn issuer_signed(
     lines: &[SignatureLine],
-    message: &[u8],
     issuers: &[[u8; 32]],
-    verify: fn(&SignatureLine, &[u8]) -> Option<bool>,
+    verify: impl Fn(&SignatureLine) -> Option<bool>,
 ) -> bool {
-    lines.iter().any(|l| {
-        l.algorithm == ED25519
-            && issuers.iter().any(|k| k[..] == l.public_key[..])
-            && verify(l, message) == Some(true)
+    let ed: Vec<&SignatureLine> = lines.iter().filter(|l| l.algorithm == ED25519).collect();
+    let ml: Vec<&SignatureLine> = lines
+        .iter()
+        .filter(|l| l.algorithm == pqsig::ML_DSA_65)
+        .collect();
+    issuers.iter().any(|pin| {
+        ed.iter().any(|e| {
+            let Ok(ek) = <&[u8; 32]>::try_from(e.public_key.as_slice()) else {
+                return false;
+            };
+            if ek == pin {
+                return verify(e) == Some(true);
+            }
+            ml.iter().any(|m| {
+                pqsig::hybrid_id(ek, &m.public_key) == *pin
+                    && verify(e) == Some(true)
+                    && verify(m) == Some(true)
+            })
+        })
     })
-}
-
-/// Verifies an `ed25519` line over `message` as it is (strict Ed25519).
-fn verify_plain(l: &SignatureLine, message: &[u8]) -> Option<bool> {
-    let key = <[u8; 32]>::try_from(l.public_key.as_slice()).ok()?;
-    let sig = <[u8; 64]>::try_from(l.signature.as_slice()).ok()?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&key).ok()?;
-    Some(
-        key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&sig))
-            .is_ok(),
-    )
 }
 
 /// A format error of a part (the head, the signatures) as an error of
@@ -493,6 +726,19 @@ fn parse_lines(bytes: &[u8], file: &str) -> Result<Vec<CosignatureLine>> {
             time,
             signature: field(sig, "signature")?,
         };
+        if l.algorithm == COSIGNATURE_ML_DSA_65
+            && (l.public_key.len() != pqsig::PUBLIC_LEN
+                || l.signature.len() != pqsig::SIGNATURE_LEN)
+        {
+            return Err(bad(format!(
+                "cosignature line {n}: an ml-dsa-65 line has a {}-byte key and a {}-byte \
+                 signature, not {} and {}",
+                pqsig::PUBLIC_LEN,
+                pqsig::SIGNATURE_LEN,
+                l.public_key.len(),
+                l.signature.len()
+            )));
+        }
         if l.algorithm == COSIGNATURE_ED25519
             && (l.public_key.len() != 32 || l.signature.len() != 64)
         {
@@ -557,19 +803,18 @@ impl Heartbeat {
         m
     }
 
-    /// Adds the issuer's signature (replacing none: one line a key).
-    pub fn sign(&mut self, issuer: &IssuerKey) {
-        use ed25519_dalek::Signer;
-        let k = ed25519_dalek::SigningKey::from_bytes(issuer.secret());
-        let line = SignatureLine {
-            algorithm: ED25519.into(),
-            public_key: k.verifying_key().to_bytes().to_vec(),
-            signature: k.sign(&self.signed_message()).to_bytes().to_vec(),
-        };
-        self.signatures.retain(|l| l.public_key != line.public_key);
-        self.signatures.push(line);
+    /// Adds the issuer's signatures, one line a half of its key (2.3: an
+    /// `ed25519` and an `ml-dsa-65` line for a hybrid key), replacing any
+    /// line of the same algorithm and key.
+    pub fn sign(&mut self, issuer: &IssuerKey) -> Result<()> {
+        for line in pqsig::sign(issuer, &self.signed_message())? {
+            self.signatures
+                .retain(|l| (&l.algorithm, &l.public_key) != (&line.algorithm, &line.public_key));
+            self.signatures.push(line);
+        }
         self.signatures
             .sort_by(|a, b| (&a.algorithm, &a.public_key).cmp(&(&b.algorithm, &b.public_key)));
+        Ok(())
     }
 
     /// The file: the six lines, an empty line, the signature lines.
@@ -646,17 +891,16 @@ impl Heartbeat {
         Ok(hb)
     }
 
-    /// Checks the heartbeat as a reader at `now` must (SPEC §34.4): signed
-    /// by one of `issuers`, `time` not more than [`MAX_CLOCK_SKEW`] ahead,
-    /// `expires` not passed.
+    /// Checks the heartbeat as a reader at `now` must (SPEC §34.4): its
+    /// verified signatures meet one of the pins `issuers` (a hybrid
+    /// issuer's id needs both halves, 2.3), `time` not more than
+    /// [`MAX_CLOCK_SKEW`] ahead, `expires` not passed.
     pub fn check(&self, issuers: &[[u8; 32]], now: i64) -> std::result::Result<(), WitnessError> {
         let file = HEARTBEAT_FILE.to_string();
-        let signed = issuer_signed(
-            &self.signatures,
-            &self.signed_message(),
-            issuers,
-            verify_plain,
-        );
+        let message = self.signed_message();
+        let signed = issuer_signed(&self.signatures, issuers, |l| {
+            pqsig::verify_line(l, &message)
+        });
         if !signed {
             return Err(WitnessError::NotIssuerSigned { file });
         }
@@ -1275,8 +1519,8 @@ mod tests {
             expires: NOW + 6 * 86_400,
             signatures: Vec::new(),
         };
-        hb.sign(&issuer());
-        hb.sign(&issuer());
+        hb.sign(&issuer()).unwrap();
+        hb.sign(&issuer()).unwrap();
         assert_eq!(hb.signatures.len(), 1);
         let bytes = hb.to_bytes();
         let text = String::from_utf8(bytes.clone()).unwrap();
@@ -1474,6 +1718,116 @@ mod tests {
         assert!(e(join(&[l[0], l[2], l[1]])).contains("a series after"));
         let bad_last = l[2].replace(" 2 ", " 02 ");
         assert!(e(join(&[l[0], l[1], &bad_last])).contains("last"));
+    }
+
+    #[test]
+    fn hybrid_witnesses_count_only_with_both_halves() {
+        let (h, s) = generation(7, [1; 32]);
+        let w = WitnessKey::from_seeds([2; 32], Some([3; 32]));
+        let public = w.public_key();
+        let mut c = Cosignatures::new(&h, &s).unwrap();
+        for l in cosign_all(&w, &h, 1000).unwrap() {
+            c.add(l);
+        }
+        assert_eq!(c.lines.len(), 2);
+        let p = Cosignatures::parse(&c.to_bytes(), "w").unwrap();
+        let pins = [issuer().public()];
+        let got = p
+            .check_keys(&pins, std::slice::from_ref(&public), NOW, "w")
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![Cosigned {
+                witness: w.public(),
+                time: 1000
+            }]
+        );
+        // Either half stripped: refused by name, not counted.
+        for strip in [COSIGNATURE_ML_DSA_65, COSIGNATURE_ED25519] {
+            let mut half = p.clone();
+            half.lines.retain(|l| l.algorithm != strip);
+            let e = half
+                .check_keys(&pins, std::slice::from_ref(&public), NOW, "w")
+                .unwrap_err();
+            assert!(matches!(e, WitnessError::HalfMissing { .. }), "{e}");
+        }
+        // The ML-DSA-65 signature flipped, or its time moved: refused.
+        let mut flipped = p.clone();
+        flipped.lines[1].signature[7] ^= 1;
+        let e = flipped
+            .check_keys(&pins, std::slice::from_ref(&public), NOW, "w")
+            .unwrap_err();
+        assert!(matches!(e, WitnessError::BadSignature { .. }), "{e}");
+        // Given the Ed25519 half alone (as a 2.2 reader is), the Ed25519
+        // line counts and the ML-DSA-65 line is another key's.
+        assert_eq!(p.check(&pins, &[w.public()], NOW, "w").unwrap().len(), 1);
+        // A wrong-length ml-dsa-65 line does not parse.
+        let mut short = c.clone();
+        short.lines[1].signature.pop();
+        let e = Cosignatures::parse(&short.to_bytes(), "w")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("an ml-dsa-65 line has a 1952-byte key"), "{e}");
+        // Key files round-trip with their own tags.
+        let secret = w.to_key_file("hybrid witness");
+        let back = WitnessKey::from_key_file(&secret, "w.key").unwrap();
+        assert_eq!(back.ml_dsa_seed(), Some(&[3; 32]));
+        let pub_file = public.to_key_file("hybrid witness");
+        assert!(pub_file.contains(WITNESS_HYBRID_PUBLIC));
+        assert_eq!(
+            WitnessPublic::from_key_file(&pub_file, "w.pub").unwrap(),
+            public
+        );
+        let e = crate::keys::parse_key_file(&pub_file, WITNESS_PUBLIC, "w.pub")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(WITNESS_HYBRID_PUBLIC), "{e}");
+    }
+
+    #[test]
+    fn a_hybrid_issuer_heartbeat_needs_both_halves_for_its_pin() {
+        let hybrid = IssuerKey::from_seeds([5; 32], Some([6; 32]));
+        let pin = hybrid.public_key().pin();
+        let mut hb = Heartbeat {
+            archive_id: [1; 16],
+            sequence: 3,
+            chain: [2; 32],
+            time: NOW - 60,
+            expires: NOW + 3600,
+            signatures: Vec::new(),
+        };
+        hb.sign(&hybrid).unwrap();
+        assert_eq!(hb.signatures.len(), 2);
+        let p = Heartbeat::parse(&hb.to_bytes()).unwrap();
+        p.check(&[pin], NOW).unwrap();
+        // The Ed25519 half still meets a pin of the Ed25519 key alone.
+        p.check(&[hybrid.public()], NOW).unwrap();
+        // Stripped of its ML-DSA-65 line, or with it flipped: not the
+        // hybrid issuer's.
+        let mut stripped = p.clone();
+        stripped.signatures.retain(|l| l.algorithm == ED25519);
+        let e = Heartbeat::parse(&stripped.to_bytes())
+            .unwrap()
+            .check(&[pin], NOW);
+        assert!(
+            matches!(e, Err(WitnessError::NotIssuerSigned { .. })),
+            "{e:?}"
+        );
+        let mut flipped = p.clone();
+        flipped.signatures[1].signature[3] ^= 1;
+        let e = flipped.check(&[pin], NOW);
+        assert!(
+            matches!(e, Err(WitnessError::NotIssuerSigned { .. })),
+            "{e:?}"
+        );
+        // An Ed25519-only heartbeat by the hybrid key's Ed25519 half (as
+        // 2.2 wrote) does not meet the hybrid pin either.
+        let mut old = Heartbeat {
+            signatures: Vec::new(),
+            ..p.clone()
+        };
+        old.sign(&IssuerKey::from_bytes([5; 32])).unwrap();
+        assert!(old.check(&[pin], NOW).is_err());
     }
 
     #[test]

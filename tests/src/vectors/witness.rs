@@ -7,8 +7,10 @@
 //! - `kind:` `witness-key` (the bytes are a public key file), `cosignature`
 //!   or `heartbeat`;
 //! - `key:` (witness-key) the public key the file must yield, 64 hex;
-//! - `issuer:` the trusted issuer public key, 64 hex;
-//! - `witness:` a witness public key whose lines count (repeatable);
+//! - `issuer:` the trusted issuer's pin, 64 hex: an Ed25519 key, or
+//!   (2.3) a hybrid issuer's id;
+//! - `witness:` a witness public key whose lines count (repeatable): 64
+//!   hex, or (2.3) 3968 for a hybrid witness's two keys;
 //! - `now:` the reader's clock (SPEC §1 time);
 //! - `counted:` (a cosignature that succeeds) how many lines count;
 //! - `comment:` for people.
@@ -21,7 +23,8 @@ use legation_format::keys::{self, IssuerKey};
 use legation_format::time::{format_rfc3339, parse_rfc3339};
 use legation_format::v2::head::{self, Head};
 use legation_format::v2::witness::{
-    cosign, CosignatureLine, Cosignatures, Heartbeat, WitnessKey, WITNESS_PUBLIC,
+    cosign, cosign_all, CosignatureLine, Cosignatures, Heartbeat, WitnessKey, WitnessPublic,
+    COSIGNATURE_ML_DSA_65, WITNESS_PUBLIC,
 };
 
 use crate::{issuer, other_issuer, CREATED};
@@ -186,7 +189,8 @@ pub fn all() -> Vec<WitnessVector> {
     ));
     let mut pq = cosigned(vec![cosign(&witness(1), &h, t)]);
     pq.add(CosignatureLine {
-        algorithm: "cosignature-ml-dsa-65".into(),
+        // (2.3 defines `cosignature-ml-dsa-65`, with its lengths.)
+        algorithm: "cosignature-slh-dsa-sha2-128s".into(),
         public_key: vec![0x44; 64],
         time: t,
         signature: vec![0x55; 96],
@@ -254,7 +258,7 @@ pub fn all() -> Vec<WitnessVector> {
         expires: NOW - 3600 + 7 * 86_400,
         signatures: Vec::new(),
     };
-    beat.sign(&issuer());
+    beat.sign(&issuer()).unwrap();
     v.push(vector(
         "heartbeat-good",
         "heartbeat",
@@ -269,7 +273,7 @@ pub fn all() -> Vec<WitnessVector> {
         signatures: Vec::new(),
         ..beat.clone()
     };
-    expired.sign(&issuer());
+    expired.sign(&issuer()).unwrap();
     v.push(vector(
         "heartbeat-expired",
         "heartbeat",
@@ -290,7 +294,212 @@ pub fn all() -> Vec<WitnessVector> {
         tampered.into_bytes(),
         trust(&[], None),
     ));
+    v.extend(hybrid());
     v
+}
+
+/// The hybrid witness of the 2.3 vectors (SPEC §34.1).
+fn hybrid_witness() -> WitnessKey {
+    WitnessKey::from_seeds([0x74; 32], Some([0x45; 32]))
+}
+
+/// The hybrid issuer of the 2.3 vectors: [`issuer`]'s Ed25519 seed and an
+/// ML-DSA-65 seed, as the 2.2 archive vectors' (SPEC §27.4).
+fn hybrid_issuer() -> IssuerKey {
+    IssuerKey::from_seeds(*issuer().secret(), Some([0x44; 32]))
+}
+
+/// A witness public key as the `witness:` header gives it: 64 hex digits,
+/// or a hybrid witness's 3968 (its key file's).
+fn witness_hex(w: &WitnessPublic) -> String {
+    let mut b = w.ed25519.to_vec();
+    if let Some(m) = &w.ml_dsa_65 {
+        b.extend_from_slice(&m[..]);
+    }
+    hex::encode(&b)
+}
+
+/// Hybrid witnesses and hybrid issuers' statements (format 2.3, SPEC
+/// §34.1, §34.2, §34.4).
+fn hybrid() -> Vec<WitnessVector> {
+    let mut v = Vec::new();
+    let w = hybrid_witness();
+    let wp = w.public_key();
+    v.push(vector(
+        "witness-key-hybrid-file",
+        "witness-key",
+        "success",
+        "a hybrid witness's public key file: its Ed25519 and ML-DSA-65 keys (2.3, SPEC §34.1)",
+        wp.to_key_file("hybrid witness of the Iceland embassy")
+            .into_bytes(),
+        vec![("key", witness_hex(&wp))],
+    ));
+    let trust_of = |issuer: [u8; 32], witnesses: &[&WitnessPublic], counted: Option<usize>| {
+        let mut h = vec![("issuer", hex::encode(&issuer))];
+        for w in witnesses {
+            h.push(("witness", witness_hex(w)));
+        }
+        h.push(("now", format_rfc3339(NOW)));
+        if let Some(c) = counted {
+            h.push(("counted", c.to_string()));
+        }
+        h
+    };
+    let t = (NOW - 3600) as u64;
+    let (h, s) = generation(&issuer());
+    let mut good = Cosignatures::new(&h, &s).unwrap();
+    for l in cosign_all(&w, &h, t).unwrap() {
+        good.add(l);
+    }
+    let ed_pin = issuer().public();
+    v.push(vector(
+        "cosig-hybrid-witness",
+        "cosignature",
+        "success",
+        "generation 7 cosigned by a hybrid witness: its cosignature-ed25519 and \
+         cosignature-ml-dsa-65 lines, one time, count once (2.3, SPEC §34.2)",
+        good.to_bytes(),
+        trust_of(ed_pin, &[&wp], Some(1)),
+    ));
+    let mut stripped = good.clone();
+    stripped
+        .lines
+        .retain(|l| l.algorithm != COSIGNATURE_ML_DSA_65);
+    v.push(vector(
+        "cosig-hybrid-ml-dsa-stripped",
+        "cosignature",
+        "refused: lacks its ML-DSA-65 line",
+        "cosig-hybrid-witness without its cosignature-ml-dsa-65 line, given the hybrid key: \
+         the Ed25519 line alone is not the hybrid witness's",
+        stripped.to_bytes(),
+        trust_of(ed_pin, &[&wp], None),
+    ));
+    let mut flipped = good.clone();
+    let last = flipped.lines.len() - 1;
+    flipped.lines[last].signature[100] ^= 1;
+    v.push(vector(
+        "cosig-hybrid-ml-dsa-flipped",
+        "cosignature",
+        "refused: does not verify",
+        "cosig-hybrid-witness with one bit of its ML-DSA-65 signature flipped",
+        flipped.to_bytes(),
+        trust_of(ed_pin, &[&wp], None),
+    ));
+    let half = WitnessPublic::from(wp.ed25519);
+    v.push(vector(
+        "cosig-hybrid-ed25519-half",
+        "cosignature",
+        "success",
+        "cosig-hybrid-witness given the witness's Ed25519 half alone (as a 2.2 reader has it): \
+         the Ed25519 line counts, the ML-DSA-65 line is another key's",
+        good.to_bytes(),
+        trust_of(ed_pin, &[&half], Some(1)),
+    ));
+    let hy = hybrid_issuer();
+    let pin = hy.public_key().pin();
+    let hh = h.clone();
+    let lines = head::sign_lines(&hy, &hh).unwrap();
+    let both = head::signatures_to_bytes(&lines);
+    let mut by_hybrid = Cosignatures::new(&hh, &both).unwrap();
+    by_hybrid.add(cosign(&witness(1), &hh, t));
+    v.push(vector(
+        "cosig-hybrid-issuer",
+        "cosignature",
+        "success",
+        "a cosignature of a head signed by a hybrid issuer, trusted by its id: both head lines \
+         verify (2.3, SPEC §34.2)",
+        by_hybrid.to_bytes(),
+        trust_of(pin, &[&witness(1).public_key()], Some(1)),
+    ));
+    let ed_only: Vec<_> = lines
+        .iter()
+        .filter(|l| l.algorithm == head::ED25519)
+        .cloned()
+        .collect();
+    let mut no_ml = Cosignatures::new(&hh, &head::signatures_to_bytes(&ed_only)).unwrap();
+    no_ml.add(cosign(&witness(1), &hh, t));
+    v.push(vector(
+        "cosig-hybrid-issuer-stripped",
+        "cosignature",
+        "refused: not signed by a trusted issuer",
+        "cosig-hybrid-issuer with the head's ml-dsa-65 line removed: the Ed25519 half alone \
+         does not meet the hybrid issuer's id",
+        no_ml.to_bytes(),
+        trust_of(pin, &[&witness(1).public_key()], None),
+    ));
+
+    let mut beat = Heartbeat {
+        archive_id: [0x5a; 16],
+        sequence: 7,
+        chain: head::chain_hash(&hh, &both),
+        time: NOW - 3600,
+        expires: NOW - 3600 + 7 * 86_400,
+        signatures: Vec::new(),
+    };
+    beat.sign(&hy).unwrap();
+    v.push(vector(
+        "heartbeat-hybrid",
+        "heartbeat",
+        "success",
+        "a hybrid issuer's heartbeat, an ed25519 and an ml-dsa-65 line, trusted by its id \
+         (2.3, SPEC §34.4)",
+        beat.to_bytes(),
+        trust_of(pin, &[], None),
+    ));
+    let mut stripped = beat.clone();
+    stripped.signatures.retain(|l| l.algorithm == head::ED25519);
+    v.push(vector(
+        "heartbeat-hybrid-ml-dsa-stripped",
+        "heartbeat",
+        "refused: not signed by a trusted issuer",
+        "heartbeat-hybrid without its ml-dsa-65 line: not the hybrid issuer's",
+        stripped.to_bytes(),
+        trust_of(pin, &[], None),
+    ));
+    let mut flipped = beat.clone();
+    let last = flipped.signatures.len() - 1;
+    flipped.signatures[last].signature[100] ^= 1;
+    v.push(vector(
+        "heartbeat-hybrid-ml-dsa-flipped",
+        "heartbeat",
+        "refused: not signed by a trusted issuer",
+        "heartbeat-hybrid with one bit of its ML-DSA-65 signature flipped",
+        flipped.to_bytes(),
+        trust_of(pin, &[], None),
+    ));
+    let mut old = Heartbeat {
+        signatures: Vec::new(),
+        ..beat.clone()
+    };
+    old.sign(&issuer()).unwrap();
+    v.push(vector(
+        "heartbeat-hybrid-ed25519-only",
+        "heartbeat",
+        "refused: not signed by a trusted issuer",
+        "the heartbeat signed by the hybrid issuer's Ed25519 half alone (as 2.2 wrote it), \
+         checked against the hybrid issuer's id",
+        old.to_bytes(),
+        trust_of(pin, &[], None),
+    ));
+    v
+}
+
+/// A `witness:` value: an Ed25519 witness's 64 hex digits, or a hybrid
+/// witness's 3968 (2.3).
+fn witness_of(v: &str) -> Result<WitnessPublic, String> {
+    let b = hex::decode(v).ok_or("witness: not lower-case hex")?;
+    match b.len() {
+        32 => Ok(WitnessPublic::from(<[u8; 32]>::try_from(&b[..]).unwrap())),
+        n if n == legation_format::pqsig::HYBRID_PUBLIC_LEN => {
+            let mut m = Box::new([0u8; legation_format::pqsig::PUBLIC_LEN]);
+            m.copy_from_slice(&b[32..]);
+            Ok(WitnessPublic {
+                ed25519: b[..32].try_into().unwrap(),
+                ml_dsa_65: Some(m),
+            })
+        }
+        n => Err(format!("witness: {n} bytes, neither 32 nor 1984")),
+    }
 }
 
 /// Runs a vector file from its header alone.
@@ -312,9 +521,9 @@ pub fn check_file(file: &[u8]) -> Result<(), String> {
         match k {
             "expect" => expect = Some(v.to_owned()),
             "kind" => kind = Some(v.to_owned()),
-            "key" => key = Some(hex32(v)?),
+            "key" => key = Some(hex::decode(v).ok_or("key: not hex")?),
             "issuer" => issuers.push(hex32(v)?),
-            "witness" => witnesses.push(hex32(v)?),
+            "witness" => witnesses.push(witness_of(v)?),
             "now" => now = Some(parse_rfc3339(v).ok_or("now: not a time")?),
             "counted" => counted = Some(v.parse::<usize>().map_err(|_| "counted")?),
             "comment" => {}
@@ -325,8 +534,8 @@ pub fn check_file(file: &[u8]) -> Result<(), String> {
     let got: Result<Option<usize>, String> = match kind.as_deref() {
         Some("witness-key") => {
             let text = std::str::from_utf8(bytes).map_err(|_| "key file not UTF-8")?;
-            match keys::parse_key_file(text, WITNESS_PUBLIC, "key file") {
-                Ok(k) if Some(*k) == key => Ok(None),
+            match WitnessPublic::from_key_file(text, "key file") {
+                Ok(k) if Some(hex::decode(&witness_hex(&k)).unwrap_or_default()) == key => Ok(None),
                 Ok(_) => return Err("the key file yields another key".into()),
                 Err(e) => Err(e.to_string()),
             }
@@ -334,7 +543,7 @@ pub fn check_file(file: &[u8]) -> Result<(), String> {
         Some("cosignature") => Cosignatures::parse(bytes, "cosignature")
             .map_err(|e| e.to_string())
             .and_then(|c| {
-                c.check(&issuers, &witnesses, now, "cosignature")
+                c.check_keys(&issuers, &witnesses, now, "cosignature")
                     .map(|l| Some(l.len()))
                     .map_err(|e| e.to_string())
             }),
