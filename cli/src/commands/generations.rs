@@ -815,14 +815,15 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
     // Signing with a key that is not one of the series' issuers takes a
     // handover to it (given, or in `issuer/` beside PREVIOUS; SPEC §37.6):
     // the one to this key from the generation written, if there is one.
-    let handover = match &issuer {
-        Some(k)
-            if !prev
-                .public
-                .issuers
-                .iter()
-                .any(|i| i.public_key == k.public()) =>
-        {
+    // Keys compared by their pins (2.3: a hybrid key's id, even when its
+    // Ed25519 half is the old key's).
+    let pin = issuer.as_ref().map(|k| k.public_key().pin());
+    let series_pins = {
+        let ed: Vec<[u8; 32]> = prev.public.issuers.iter().map(|i| i.public_key).collect();
+        legation_format::v2::series::issuer_pins(&ed, &prev.public.issuers.ml_dsa_65)
+    };
+    let handover = match (&issuer, pin) {
+        (Some(_), Some(pin)) if !series_pins.as_ref().is_some_and(|p| p.contains(&pin)) => {
             let opts = super::issuer::SuccessionOpts {
                 handovers: a.handovers.clone(),
                 revocations: Vec::new(),
@@ -830,7 +831,7 @@ pub fn pack_update(a: UpdateArgs) -> Result<u8> {
             let place = [Location::Local(a.previous.clone())];
             let mut hs =
                 super::issuer::Statements::gather(&place, &opts)?.handovers(prev.public.archive_id);
-            hs.sort_by_key(|(h, _)| (h.new != k.public(), h.from != g + 1));
+            hs.sort_by_key(|(h, _)| (h.new != pin, h.from != g + 1));
             hs.into_iter().next()
         }
         _ => None,

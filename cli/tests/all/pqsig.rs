@@ -193,3 +193,107 @@ fn a_hybrid_issuer_updates_and_rekeys_a_series() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("added.txt"), "{}", stdout(&o));
 }
+
+/// Format 2.3 (SPEC §37.6): a series handed over from an Ed25519 key to a
+/// hybrid key, then from that hybrid key to another: each handover is
+/// signed with every half of its old key, `pack --update --sign` signs
+/// with the new one, and a reader pinned to the first key follows both;
+/// without the statements the series is refused by `issuers changed`.
+#[test]
+fn a_series_is_handed_over_to_and_from_hybrid_keys() {
+    let t = packed("pqsig-handover");
+    let d = &t.0;
+    for k in ["hy1", "hy2"] {
+        let o = run(&["keygen", "issuer", "--pq", "-o", k], d);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
+    fs::create_dir(d.join("reg")).unwrap();
+    let o = run(
+        &[
+            "pack",
+            "src",
+            "--sign",
+            "gov.key",
+            "-r",
+            "alice.pub",
+            "-o",
+            "reg/reg.0.lgn",
+        ],
+        d,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let step = |n: usize, old: &str, new: &str| {
+        let prev = format!("reg/reg.{}.lgn", n - 1);
+        let o = run(
+            &[
+                "issuer",
+                "handover",
+                &format!("{old}.key"),
+                &format!("{new}.pub"),
+                "--series",
+                &prev,
+            ],
+            d,
+        );
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        fs::write(
+            d.join(format!("src/added{n}.txt")),
+            format!("generation {n}\n"),
+        )
+        .unwrap();
+        let o = run(
+            &[
+                "pack",
+                "src",
+                "--update",
+                &prev,
+                "-o",
+                &format!("reg/reg.{n}.lgn"),
+                "-i",
+                "alice.key",
+                "--sign",
+                &format!("{new}.key"),
+            ],
+            d,
+        );
+        assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+        assert!(stderr(&o).contains("by handover"), "{}", stderr(&o));
+    };
+    step(1, "gov", "hy1");
+    step(2, "hy1", "hy2");
+    let handovers: Vec<_> = fs::read_dir(d.join("reg/issuer"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(handovers.len(), 2);
+    // The hybrid key's handover carries both its lines.
+    let from_hybrid = handovers
+        .iter()
+        .map(|p| fs::read_to_string(p).unwrap())
+        .find(|t| t.contains("\nml-dsa-65 "))
+        .expect("a handover signed by the hybrid key");
+    assert!(from_hybrid.contains("\ned25519 "));
+    let verify = |pin: &str| run(&["verify", "reg", "--issuer", pin, "--level", "fixity"], d);
+    let o = verify("gov.pub");
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("holds generation 2 by handover"), "{all}");
+    // (Generation 2's holder is hy2's id, which only its two head lines,
+    // Ed25519 and ML-DSA-65, both verifying, meet: SPEC §27.4.)
+    // The hybrid key's handover stripped of its ML-DSA-65 line no longer
+    // accounts for the change: the series is refused by name.
+    let file = handovers
+        .iter()
+        .find(|p| fs::read_to_string(p).unwrap().contains("\nml-dsa-65 "))
+        .unwrap();
+    let stripped: String = from_hybrid
+        .lines()
+        .filter(|l| !l.starts_with("ml-dsa-65 "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(file, stripped).unwrap();
+    let o = verify("gov.pub");
+    assert_eq!(code(&o), 1, "{}{}", stdout(&o), stderr(&o));
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("handover"), "{all}");
+}

@@ -413,6 +413,21 @@ pub fn check_chain(
     check_chain_handed(archive, gens, &[])
 }
 
+/// The pins (SPEC §37.1) of a generation's issuers, as the splice rule
+/// compares them across a handover (2.3, §37.6): the `ed25519` keys when
+/// there is no `ml-dsa-65` item; a hybrid issuer's id when there is
+/// exactly one item of each; `None` for any other shape, which no
+/// handover changes.
+pub fn issuer_pins(ed25519: &[[u8; 32]], ml_dsa_65: &[Vec<u8>]) -> Option<BTreeSet<[u8; 32]>> {
+    match (ed25519, ml_dsa_65) {
+        (_, []) => Some(ed25519.iter().copied().collect()),
+        ([e], [m]) if m.len() == crate::pqsig::PUBLIC_LEN => {
+            Some(BTreeSet::from([crate::pqsig::hybrid_id(e, m)]))
+        }
+        _ => None,
+    }
+}
+
 /// Whether the issuers of generation `s` (`now`) are those of generation
 /// `s - 1` (`before`) after the handovers taking effect at `s` (2.2,
 /// SPEC §33.6 and §37.6): each handover of this series from `s` whose old
@@ -421,11 +436,17 @@ pub fn check_chain(
 fn handed_over(
     archive: &[u8; 16],
     s: u64,
-    before: &[[u8; 32]],
-    now: &[[u8; 32]],
+    before: &Generation,
+    now: &Generation,
     handovers: &[(Handover, String)],
 ) -> bool {
-    let mut after: BTreeSet<[u8; 32]> = before.iter().copied().collect();
+    let (Some(before), Some(now)) = (
+        issuer_pins(&before.issuers, &before.ml_dsa_65),
+        issuer_pins(&now.issuers, &now.ml_dsa_65),
+    ) else {
+        return false;
+    };
+    let mut after = before.clone();
     for (h, file) in handovers {
         if &h.archive_id == archive
             && h.from == s
@@ -436,7 +457,7 @@ fn handed_over(
             after.insert(h.new);
         }
     }
-    after == now.iter().copied().collect::<BTreeSet<_>>()
+    after == now
 }
 
 /// (2.3) The forks among `handovers` (SPEC §33.6, §37.3 rule 3): two
@@ -553,12 +574,12 @@ pub fn check_chain_handed(
                     });
                 } else if g.head.created < pg.head.created {
                     errors.push(SeriesError::CreatedBackwards { sequence: s, file });
-                } else if g.ml_dsa_65 != pg.ml_dsa_65
-                    || (g.issuers != pg.issuers
-                        && !handed_over(archive, s, &pg.issuers, &g.issuers, handovers))
+                } else if (g.ml_dsa_65 != pg.ml_dsa_65 || g.issuers != pg.issuers)
+                    && !handed_over(archive, s, pg, g, handovers)
                 {
-                    // A hybrid issuer's ML-DSA-65 half neither dropped,
-                    // added nor swapped (no handover moves it, §37.6).
+                    // A hybrid issuer's ML-DSA-65 half is neither dropped,
+                    // added nor swapped but by a handover whose pins
+                    // (2.3: a hybrid key's id) account for it, §37.6.
                     errors.push(SeriesError::IssuersChanged { sequence: s, file });
                 }
             } else if let Some(&k) = by_hash.get(&g.head.previous) {
@@ -812,6 +833,61 @@ mod tests {
         let (mut h, _) = handover(2, &other, &new);
         h.old = old.public();
         assert!(changed(check_chain_handed(&A, &g, &[(h, "forged".into())])));
+    }
+
+    #[test]
+    fn a_handover_to_or_from_a_hybrid_key_is_followed_by_its_pins() {
+        // 2.3 (SPEC §37.6): the issuers compared are pins, so a handover
+        // whose old or new key is hybrid (named by its id) accounts for
+        // the change of both items.
+        use crate::keys::IssuerKey;
+        let ed = IssuerKey::from_bytes([1; 32]);
+        let hy = IssuerKey::from_seeds([2; 32], Some([3; 32]));
+        // A hybrid key whose Ed25519 half is `ed`'s: an upgrade in place.
+        let up = IssuerKey::from_seeds([1; 32], Some([4; 32]));
+        let set = |x: &mut Generation, k: &IssuerKey| {
+            x.issuers = vec![k.public()];
+            x.ml_dsa_65 = k
+                .ml_dsa_seed()
+                .map(|s| crate::pqsig::public_of(s).to_vec())
+                .into_iter()
+                .collect();
+        };
+        let handover = |by: &IssuerKey, to: &IssuerKey| {
+            let mut h = Handover::new(A, 2, by.public_key().pin(), to.public_key().pin(), 1);
+            h.sign(by).unwrap();
+            (h, "issuer/h.handover".to_string())
+        };
+        let changed = |r| kinds(r) == vec!["issuers-changed"];
+        for (a, b) in [(&ed, &hy), (&hy, &ed), (&hy, &up), (&ed, &up)] {
+            let mut g = chain_of(3);
+            set(&mut g[0], a);
+            set(&mut g[1], a);
+            set(&mut g[2], b);
+            assert!(changed(check_chain(&A, &g)));
+            let h = handover(a, b);
+            assert!(check_chain_handed(&A, &g, std::slice::from_ref(&h)).is_ok());
+            // The new generation stripped of its ML-DSA-65 item, or
+            // carrying another: not what the handover names. (Stripped
+            // after an upgrade in place, it names generation 1's issuer
+            // again, no change of issuers: superseding is §37.3's check.)
+            if b.is_hybrid() && a.public() != b.public() {
+                let mut stripped = g.clone();
+                stripped[2].ml_dsa_65.clear();
+                assert!(changed(check_chain_handed(&A, &stripped, &[h.clone()])));
+                let mut swapped = g.clone();
+                swapped[2].ml_dsa_65 = vec![vec![7; 1952]];
+                assert!(changed(check_chain_handed(&A, &swapped, &[h.clone()])));
+            }
+            // A hybrid old key's handover stripped of its ML-DSA-65 line
+            // is not the old key's.
+            if a.is_hybrid() {
+                let (mut bare, f) = h.clone();
+                bare.signatures
+                    .retain(|l| l.algorithm == crate::v2::head::ED25519);
+                assert!(changed(check_chain_handed(&A, &g, &[(bare, f)])));
+            }
+        }
     }
 
     #[test]

@@ -183,27 +183,30 @@ fn check_handover(
     let fp = crate::crypto::fingerprint;
     let next = prev.head.sequence + 1;
     let refuse = |why: String| Err(Error::invalid("handover", why));
-    if key.ml_dsa_seed().is_some() || !prev.public.issuers.ml_dsa_65.is_empty() {
+    // Keys are named by their pins (SPEC §37.1): an Ed25519 key, or a
+    // hybrid key's id (2.3: either key may be hybrid, §37.6).
+    let Some(pins) = prev_pins(prev) else {
         return refuse(
-            "a handover across a series is between Ed25519 issuer keys; a hybrid key's \
-             is not supported (SPEC §37.6)"
+            "the series' issuers are not one Ed25519 key a pin or one hybrid pair: no \
+             handover names them (SPEC §37.6)"
                 .into(),
         );
-    }
+    };
     if h.archive_id != prev.public.archive_id {
         return refuse("the handover is of another series".into());
     }
-    if !prev.public.issuers.iter().any(|i| i.public_key == h.old) {
+    if !pins.contains(&h.old) {
         return refuse(format!(
             "the handover is from {}, not one of the series' issuers",
             fp(&h.old)
         ));
     }
-    if h.new != key.public() {
+    let pin = key.public_key().pin();
+    if h.new != pin {
         return refuse(format!(
             "the handover is to {}, not the signing key {}",
             fp(&h.new),
-            fp(&key.public())
+            fp(&pin)
         ));
     }
     if h.from != next {
@@ -214,6 +217,12 @@ fn check_handover(
     }
     h.check("handover")
         .map_err(|e| Error::invalid("handover", e.to_string()))
+}
+
+/// The pins of the previous generation's issuers (SPEC §37.6, 2.3).
+fn prev_pins(prev: &Previous) -> Option<std::collections::BTreeSet<[u8; 32]>> {
+    let ed: Vec<[u8; 32]> = prev.public.issuers.iter().map(|i| i.public_key).collect();
+    crate::v2::series::issuer_pins(&ed, &prev.public.issuers.ml_dsa_65)
 }
 
 /// A base run's item at a path, as the caller found it: the record and
@@ -286,8 +295,8 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
     /// [`UpdateWriter::new`] with the issuer's handover (2.2, SPEC §37.6):
     /// when `opts.issuer` is not one of the series' issuers, `handover`
     /// must hand over from one of them to it from exactly the generation
-    /// being written, for this series, signed by the old key. Ed25519
-    /// issuers only (a hybrid key's handover is refused by name).
+    /// being written, for this series, signed by the old key. Either key
+    /// may be hybrid (2.3), named by its pin.
     pub fn new_handed(
         out: W,
         prev: Previous,
@@ -321,7 +330,12 @@ impl<W: Write + Seek, R: rand_core::CryptoRngCore> UpdateWriter<W, R> {
                 .iter()
                 .any(|i| i.public_key == k.public())
         };
-        let handed = handover.filter(|_| opts.issuer.as_ref().is_some_and(|k| !ours(k)));
+        // A key whose pin is not one of the series' (a new Ed25519 key, or
+        // a hybrid key, even one whose Ed25519 half is the old key's)
+        // signs only by a handover.
+        let ours_pin =
+            |k: &IssuerKey| prev_pins(&prev).is_some_and(|p| p.contains(&k.public_key().pin()));
+        let handed = handover.filter(|_| opts.issuer.as_ref().is_some_and(|k| !ours_pin(k)));
         if let (Some(k), Some(h)) = (&opts.issuer, handed) {
             check_handover(&prev, k, h)?;
             // The generation names its new issuer (the rest of `public`
