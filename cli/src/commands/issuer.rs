@@ -263,11 +263,6 @@ impl Statements {
         )?))
     }
 
-    /// The statements, as the reader takes them.
-    pub fn inner(&self) -> &legation_reader::succession::Statements {
-        &self.0
-    }
-
     /// Whether there is any statement at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
