@@ -235,13 +235,13 @@ pub struct Found {
 }
 
 /// A lower-cased needle matched without allocating when it is ASCII.
-struct Needle {
+pub(crate) struct Needle {
     text: String,
     ascii: bool,
 }
 
 impl Needle {
-    fn new(query: &str) -> Needle {
+    pub(crate) fn new(query: &str) -> Needle {
         let text = query.trim().to_lowercase();
         Needle {
             ascii: text.is_ascii(),
@@ -265,7 +265,7 @@ impl Needle {
 
     /// Where a record's title, path or metadata hold the needle, and
     /// the words around it (`None`: nowhere).
-    fn matches(&self, r: &CatalogRecord) -> Option<String> {
+    pub(crate) fn matches(&self, r: &CatalogRecord) -> Option<String> {
         if self.text.is_empty() {
             return Some(String::new());
         }
@@ -352,7 +352,7 @@ pub fn first_page(u: &Unlocked, q: &Question) -> usize {
 }
 
 /// Records under `q`'s folder start with this ("" for all).
-fn folder_prefix(q: &Question) -> String {
+pub(crate) fn folder_prefix(q: &Question) -> String {
     if q.folder.is_empty() {
         String::new()
     } else {
@@ -668,7 +668,7 @@ pub fn subfolders<'a>(
 }
 
 /// Adds the folders above `path` to `folders`, and the new ones to `new`.
-fn add_folders(folders: &mut BTreeSet<String>, path: &str, new: &mut Vec<String>) {
+pub(crate) fn add_folders(folders: &mut BTreeSet<String>, path: &str, new: &mut Vec<String>) {
     let mut end = 0;
     while let Some(i) = path[end..].find('/') {
         end += i;

@@ -163,6 +163,32 @@ fn unlock_with_passphrase(h: &mut H) {
     settle(h);
 }
 
+/// Types `to` into the list's "go to" field and goes there.
+fn go_to(h: &mut H, to: &str) {
+    h.get_all_by_role(Role::TextInput).last().unwrap().focus();
+    h.run_steps(1);
+    h.get_all_by_role(Role::TextInput)
+        .last()
+        .unwrap()
+        .type_text(to);
+    h.run_steps(1);
+    button(h, "Go").click();
+    settle(h);
+}
+
+/// Searches a dependent generation's records for `words`.
+fn search(h: &mut H, words: &str) {
+    h.get_all_by_role(Role::TextInput).next().unwrap().focus();
+    h.run_steps(1);
+    h.get_all_by_role(Role::TextInput)
+        .next()
+        .unwrap()
+        .type_text(words);
+    h.run_steps(1);
+    button(h, "Search").click();
+    settle(h);
+}
+
 /// Opens the history under the generation line.
 fn show_history(h: &mut H) {
     // Open already (egui keeps it open from screen to screen)?
@@ -214,11 +240,16 @@ fn a_later_generation_says_which_it_is_and_lists_the_earlier_ones() {
     unlock_with_passphrase(&mut h);
     assert!(has(&h, "Generation 2: 5,002 records"));
     assert!(has(&h, "0 added, 1 changed, 0 removed since generation 1"));
-    assert!(has(&h, "Records 1–1,000 of 5,002"));
+    // The list a section at a time, each found by the index: one a
+    // page of the base run, the last to the overlay's end.
+    assert!(has(
+        &h,
+        "Section 1 of 2: 4,094 records from the first up to \u{201c}reg/p04095.txt\u{201d}"
+    ));
     let summary = h.state_mut().summary();
     assert_eq!(summary["screen"], "generation records", "{summary}");
     let rows = summary["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 1000);
+    assert_eq!(rows.len(), 4094);
     assert_eq!(rows[0]["path"], "reg/p00000.txt");
     assert_eq!(rows[0]["stored_in"], 0, "unchanged: in generation 0's file");
     let p10 = rows.iter().find(|r| r["path"] == "reg/p00010.txt").unwrap();
@@ -227,21 +258,49 @@ fn a_later_generation_says_which_it_is_and_lists_the_earlier_ones() {
         rows.iter().all(|r| r["path"] != "reg/p00005.txt"),
         "removed in 1"
     );
-    // The last screen: the records added in generation 1.
-    for _ in 0..5 {
-        button(&h, "Next").click();
-        settle(&mut h);
-    }
-    assert!(has(&h, "Records 5,001–5,002 of 5,002"));
+    // Two sections: the folder tree gathered at once.
+    assert_eq!(summary["folders"], 1, "{summary}");
+    // The last section: the base's second page and the records added in
+    // generation 1.
+    button(&h, "Next").click();
+    settle(&mut h);
+    assert!(has(
+        &h,
+        "Section 2 of 2: 908 records after \u{201c}reg/p04095.txt\u{201d} up to \u{201c}reg/q3.txt\u{201d}"
+    ));
     let summary = h.state_mut().summary();
     let rows = summary["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 2);
-    assert_eq!(rows[1]["path"], "reg/q3.txt");
-    assert_eq!(rows[1]["stored_in"], 1);
+    assert_eq!(rows.len(), 908);
+    assert_eq!(rows[907]["path"], "reg/q3.txt");
+    assert_eq!(rows[907]["stored_in"], 1);
     button(&h, "Previous").click();
     settle(&mut h);
-    assert!(has(&h, "Records 4,001–5,000 of 5,002"));
-    show_history(&mut h);
+    assert!(has(&h, "Section 1 of 2: 4,094 records"));
+    // A path typed: the section that holds it.
+    go_to(&mut h, "reg/p04501.txt");
+    assert!(has(&h, "Section 2 of 2"));
+    go_to(&mut h, "1");
+    assert!(has(&h, "Section 1 of 2"));
+    go_to(&mut h, "reg/q1.txt");
+    assert!(has(&h, "Section 2 of 2"));
+    // A search streams the merged catalog: the changed record's new
+    // title is not searched (none), its path is.
+    search(&mut h, "p0001");
+    let summary = h.state_mut().summary();
+    assert_eq!(summary["matched"], 10, "{summary}");
+    assert!(has(&h, "10 of 5,002 records match \u{201c}p0001\u{201d}"));
+    let rows = summary["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["path"], "reg/p00010.txt");
+    assert_eq!(rows[0]["stored_in"], 2);
+    // The folder chosen in the tree: every record under it.
+    h.get_by_label("Clear").click();
+    settle(&mut h);
+    h.get_by_label("reg").click();
+    settle(&mut h);
+    assert!(has(&h, "5,002 of 5,002 records match in reg/"));
+    h.get_by_label("All records").click();
+    settle(&mut h);
+    assert!(has(&h, "Section 2 of 2"), "back to the section shown");
     snap(&mut h, "generation_records");
 
     // Generation 1, picked in the history: opened with the same key.
@@ -471,7 +530,8 @@ fn open_from_list(h: &mut H, path: &str) {
 #[test]
 fn a_record_of_a_dependent_generation_opens_to_its_view() {
     let s = decoded_series();
-    let mut h = harness(Rc::default());
+    let script = Rc::new(RefCell::new(Script::default()));
+    let mut h = harness(script.clone());
     h.state_mut().open(s.files[2].clone());
     settle(&mut h);
     unlock_with_passphrase(&mut h);
@@ -492,12 +552,12 @@ fn a_record_of_a_dependent_generation_opens_to_its_view() {
     assert_eq!(summary["record"]["path"], "notes/a.txt", "{summary}");
     assert_eq!(summary["record"]["state"], "shown", "{summary}");
     assert!(
-        !has(&h, "Records 1–6 of 6"),
+        !has(&h, "Section 1 of 1: 6 records"),
         "the record in place of the list"
     );
     button(&h, "Back to the list").click();
     settle(&mut h);
-    assert!(has(&h, "Records 1–6 of 6"));
+    assert!(has(&h, "Section 1 of 1: 6 records"));
 
     // Changed in generation 2 (stored in its file, its decoder in
     // generation 0's): the new bytes, not generation 0's.
@@ -505,7 +565,22 @@ fn a_record_of_a_dependent_generation_opens_to_its_view() {
     assert!(has(&h, "stored in generation 2's file"));
     assert!(has(&h, "The note notes/c.txt, version 2."));
     assert!(!has(&h, "version 0."));
+    // Its details, and its original bytes exported, read through the
+    // series and checked.
+    h.get_by_label("Details").click();
+    settle(&mut h);
+    assert!(has(&h, "generation 2's file (read for generation 2)"));
     snap(&mut h, "generation_record_view");
+    let out = s.dir.join("exported-c.txt");
+    let _ = std::fs::remove_file(&out);
+    script.borrow_mut().save = Some(out.clone());
+    button(&h, "Export the original…").click();
+    settle(&mut h);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        b"The note notes/c.txt, version 2.\n"
+    );
+    assert!(has(&h, "(33 bytes)."), "the export said what it wrote");
     button(&h, "Back to the list").click();
     settle(&mut h);
 
@@ -540,4 +615,21 @@ fn a_record_of_a_dependent_generation_opens_to_its_view() {
     assert!(has(&h, "Its first 17 bytes, raw:"));
     assert!(has(&h, "00000000  6e 6f 20 64"), "its hex dump");
     assert_eq!(h.state_mut().summary()["record"]["state"], "failed");
+    button(&h, "Back to the list").click();
+    settle(&mut h);
+
+    // The series checked: keyless (every file generation 2 reads, the
+    // splice rules), then every record read and its view made again.
+    h.get_by_label("Check the series").click();
+    settle(&mut h);
+    button(&h, "Audit the series (no key)").click();
+    settle(&mut h);
+    assert!(has(&h, "The keyless audit of the series: passed."));
+    button(&h, "Check the content and views").click();
+    settle(&mut h);
+    assert!(has(&h, "The content and views: passed."));
+    let summary = h.state_mut().summary();
+    assert_eq!(summary["check"]["with_key"], true, "{summary}");
+    assert_eq!(summary["check"]["problems"].as_array().unwrap().len(), 0);
+    snap(&mut h, "generation_checked");
 }

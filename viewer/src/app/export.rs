@@ -46,20 +46,7 @@ impl Browser {
         let Some((p, what)) = self.export.confirm.clone() else {
             return;
         };
-        let mut choice = None;
-        egui::Modal::new(egui::Id::unique("confirm replace")).show(ui.ctx(), |ui| {
-            ui.heading("Replace the file?");
-            ui.label(format!("{} exists. Replace it?", p.display()));
-            ui.horizontal(|ui| {
-                if ui.button("Replace").clicked() {
-                    choice = Some(true);
-                }
-                if ui.button("Keep it").clicked() {
-                    choice = Some(false);
-                }
-            });
-        });
-        match choice {
+        match confirm_replace(ui, &p) {
             Some(true) => {
                 self.export.confirm = None;
                 self.start_export(env, p, what, true, archive_name);
@@ -152,6 +139,25 @@ impl Browser {
             }
         }
     }
+}
+
+/// Asks whether to replace the file `p` in a modal: `Some(true)` to
+/// replace it, `Some(false)` to keep it, `None` until answered.
+pub(super) fn confirm_replace(ui: &Ui, p: &std::path::Path) -> Option<bool> {
+    let mut choice = None;
+    egui::Modal::new(egui::Id::unique("confirm replace")).show(ui.ctx(), |ui| {
+        ui.heading("Replace the file?");
+        ui.label(format!("{} exists. Replace it?", p.display()));
+        ui.horizontal(|ui| {
+            if ui.button("Replace").clicked() {
+                choice = Some(true);
+            }
+            if ui.button("Keep it").clicked() {
+                choice = Some(false);
+            }
+        });
+    });
+    choice
 }
 
 /// A job writing `bytes` to `path` with the platform's writer.

@@ -1030,7 +1030,7 @@ impl Browser {
     }
 }
 
-fn folder_tree(
+pub(super) fn folder_tree(
     ui: &mut Ui,
     folders: &[String],
     parent: &str,

@@ -68,6 +68,13 @@ impl App {
                             "stored_in": r.stored_in,
                         })).collect::<Vec<_>>(),
                         "error": g.error,
+                        "matched": g.found.as_ref().map(|(_, n)| *n),
+                        "folders": g.folders.len(),
+                        "export": g.export_message,
+                        "check": g.checked.as_ref().map(|(with_key, lines)| json!({
+                            "with_key": with_key,
+                            "problems": lines,
+                        })),
                         "record": g.record_summary(),
                         "verify": verify,
                     }),
