@@ -10,7 +10,11 @@
 //! 200,000) records made here of each of three kinds, as the national
 //! benchmark's folders hold them: random bytes of 20-200 (`.bin`, the
 //! worst case: no first byte rules a signature out), text lines of
-//! 20-200 bytes (`.txt`) and small PNG images (`.png`).
+//! 20-200 bytes (`.txt`) and small PNG images (`.png`); and on N/10
+//! ZIP records of two kinds, each looked into for container signatures:
+//! a DOCX (four entries, about 1.2 KB, identified by its
+//! `[Content_Types].xml`) and a plain ZIP of four text entries (no
+//! container signature matches).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -119,7 +123,7 @@ fn main() {
             out,
             "{name}\t{}\t{}\t{n}\t{v}\t{}",
             id.puid(),
-            id.basis.as_str(),
+            id.basis_text(),
             id.warning.as_deref().unwrap_or("")
         );
     }
@@ -146,7 +150,30 @@ fn bench(n: usize) {
         b.extend(b"\0\0\0\0\0\0\0\0IEND\xaeB`\x82");
         b
     };
-    let kinds: [(&str, Vec<Named>); 3] = [
+    let docx = |i: usize| {
+        stored_zip(&[
+            (
+                "[Content_Types].xml",
+                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"xml\" ContentType=\"application/xml\"/><Override PartName=\"/word/document.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/></Types>".to_vec(),
+            ),
+            ("_rels/.rels", b"<?xml version=\"1.0\"?><Relationships/>".to_vec()),
+            (
+                "word/document.xml",
+                format!("<?xml version=\"1.0\"?><w:document><w:t>Decision {i}</w:t></w:document>")
+                    .into_bytes(),
+            ),
+            ("docProps/core.xml", b"<?xml version=\"1.0\"?><cp:coreProperties/>".to_vec()),
+        ])
+    };
+    let plain = |i: usize| {
+        stored_zip(&[
+            ("a.txt", format!("entry {i}\n").into_bytes()),
+            ("b.txt", b"second\n".to_vec()),
+            ("c/d.csv", b"a,b\n1,2\n".to_vec()),
+            ("e.txt", b"last\n".to_vec()),
+        ])
+    };
+    let kinds: [(&str, Vec<Named>); 5] = [
         (
             "random bytes, 20-200",
             (0..n)
@@ -181,6 +208,18 @@ fn bench(n: usize) {
                 })
                 .collect(),
         ),
+        (
+            "DOCX (container)",
+            (0..n / 10)
+                .map(|i| (format!("r{:04}/d{i:010}.docx", i / 10_000), docx(i)))
+                .collect(),
+        ),
+        (
+            "plain ZIP",
+            (0..n / 10)
+                .map(|i| (format!("r{:04}/z{i:010}.zip", i / 10_000), plain(i)))
+                .collect(),
+        ),
     ];
     for (kind, data) in &kinds {
         let cpu0 = thread_cpu_ns();
@@ -202,6 +241,51 @@ fn bench(n: usize) {
             reg.release
         );
     }
+}
+
+/// A ZIP of stored entries (CRCs left zero: identification does not
+/// check them), local headers, central directory and end record.
+fn stored_zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    fn header(out: &mut Vec<u8>, sig: &[u8], name: &str, size: u32, local: Option<u32>) {
+        out.extend(sig);
+        let version: &[u8] = if local.is_some() {
+            &[20, 0, 20, 0]
+        } else {
+            &[20, 0]
+        };
+        out.extend(version);
+        out.extend([0u8; 4]); // flags, method: stored
+        out.extend([0u8; 8]); // time, date, CRC
+        out.extend(size.to_le_bytes());
+        out.extend(size.to_le_bytes());
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend([0u8; 2]); // extra
+        if let Some(at) = local {
+            out.extend([0u8; 6]); // comment length, disk, internal attributes
+            out.extend([0u8; 4]); // external attributes
+            out.extend(at.to_le_bytes());
+        }
+        out.extend(name.as_bytes());
+    }
+    let mut out = Vec::new();
+    let mut places = Vec::new();
+    for (name, data) in entries {
+        places.push(out.len() as u32);
+        header(&mut out, b"PK\x03\x04", name, data.len() as u32, None);
+        out.extend(data);
+    }
+    let cd = out.len() as u32;
+    for ((name, data), at) in entries.iter().zip(places) {
+        header(&mut out, b"PK\x01\x02", name, data.len() as u32, Some(at));
+    }
+    let size = out.len() as u32 - cd;
+    out.extend(b"PK\x05\x06\0\0\0\0");
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend(size.to_le_bytes());
+    out.extend(cd.to_le_bytes());
+    out.extend([0u8; 2]);
+    out
 }
 
 /// This thread's CPU time in nanoseconds (Linux), to time on a busy

@@ -22,6 +22,14 @@
 //!    format with a signature that did not match is not given on its
 //!    extension alone).
 //!
+//! 4. A record that a ZIP byte signature matched (even where a format
+//!    with priority over ZIP was chosen) is looked into: PRONOM's
+//!    container signatures tell DOCX, XLSX, ODT, EPUB and other formats
+//!    built on ZIP by the entries they hold ([`container`], basis
+//!    [`Basis::Container`]). Only [`identify_bytes`] and
+//!    [`identify_reader`] do this (they can read the whole record);
+//!    [`identify_windows`] has only the ends.
+//!
 //! Plain text, CSV, JSON and Markdown have no byte signature in PRONOM,
 //! so they are identified by extension (`x-fmt/111`, `x-fmt/18`,
 //! `fmt/817`, `fmt/1149`, basis [`Basis::Extension`]) after a look at the
@@ -30,6 +38,7 @@
 //! warning; JSON must start (after whitespace and a BOM) with a JSON
 //! value's first character.
 
+pub mod container;
 pub mod pattern;
 
 use pattern::{Budget, Pattern};
@@ -183,6 +192,9 @@ pub struct Registry {
 pub enum Basis {
     /// A PRONOM internal (byte) signature matched.
     Signature,
+    /// A PRONOM container signature matched: the record is a ZIP holding
+    /// the entries it names ([`Identification::entries`]).
+    Container,
     /// The file extension only, for a format with no byte signature.
     Extension,
     /// Nothing matched.
@@ -190,11 +202,12 @@ pub enum Basis {
 }
 
 impl Basis {
-    /// The word used in listings and PREMIS: `signature`, `extension` or
-    /// `unidentified`.
+    /// The word used in listings and PREMIS: `signature`, `container`,
+    /// `extension` or `unidentified`.
     pub fn as_str(self) -> &'static str {
         match self {
             Basis::Signature => "signature",
+            Basis::Container => "container",
             Basis::Extension => "extension",
             Basis::Unidentified => "unidentified",
         }
@@ -215,12 +228,39 @@ pub struct Identification {
     /// Whether the matching budget ran out before every signature was
     /// tried.
     pub cut_short: bool,
+    /// For [`Basis::Container`], the entries the matching container
+    /// signature names (`[Content_Types].xml`).
+    pub entries: Vec<String>,
 }
 
 impl Identification {
     /// The PUID, or an empty string when unidentified.
     pub fn puid(&self) -> &str {
         self.format.map_or("", |f| f.puid.as_str())
+    }
+
+    /// The basis as stored and listed: [`Basis::as_str`], and for a
+    /// container match the entries it rests on
+    /// (`container: META-INF/manifest.xml, content.xml`).
+    pub fn basis_text(&self) -> String {
+        match self.basis {
+            Basis::Container => format!("container: {}", self.entries.join(", ")),
+            b => b.as_str().to_owned(),
+        }
+    }
+}
+
+/// The release of the signatures an identification used: `109` for
+/// byte signatures and extensions, `109, container 20200121` when a
+/// container signature matched.
+pub fn release_of(basis: Basis) -> String {
+    match basis {
+        Basis::Container => format!(
+            "{}, container {}",
+            registry().release,
+            container::containers().version
+        ),
+        _ => registry().release.clone(),
     }
 }
 
@@ -398,6 +438,16 @@ impl Registry {
         self.by_puid.get(puid).map(|&i| &self.formats[i])
     }
 
+    /// A format's index in [`Registry::formats`] by PUID.
+    fn format_index(&self, puid: &str) -> Option<usize> {
+        self.by_puid.get(puid).copied()
+    }
+
+    /// Number of ZIP container signatures in use.
+    pub fn container_count(&self) -> usize {
+        container::containers().count()
+    }
+
     /// Number of internal signatures in use.
     pub fn signature_count(&self) -> usize {
         self.signatures.len()
@@ -478,21 +528,115 @@ pub fn identify_reader(
     let whole = len <= 2 * WINDOW as u64;
     let mut head = vec![0u8; if whole { head_len } else { WINDOW }];
     reader.read_exact(&mut head)?;
-    if whole {
-        return Ok(identify_windows(name, &head, None));
-    }
-    let mut tail = vec![0u8; WINDOW];
-    reader.seek(SeekFrom::Start(len - WINDOW as u64))?;
-    reader.read_exact(&mut tail)?;
-    Ok(identify_windows(name, &head, Some(&tail)))
+    let found = if whole {
+        by_signatures(name, &head, None)
+    } else {
+        let mut tail = vec![0u8; WINDOW];
+        reader.seek(SeekFrom::Start(len - WINDOW as u64))?;
+        reader.read_exact(&mut tail)?;
+        by_signatures(name, &head, Some(&tail))
+    };
+    Ok(look_into(
+        name,
+        found,
+        &mut container::Seeking { reader, len },
+    ))
 }
 
-/// Identifies a record held in memory (only its ends are looked at).
+/// Identifies a record held in memory (its ends, and a ZIP's central
+/// directory and the entries container signatures name).
 pub fn identify_bytes(name: &str, data: &[u8]) -> Identification {
-    if data.len() <= 2 * WINDOW {
-        identify_windows(name, data, None)
+    let found = if data.len() <= 2 * WINDOW {
+        by_signatures(name, data, None)
     } else {
-        identify_windows(name, &data[..WINDOW], Some(&data[data.len() - WINDOW..]))
+        by_signatures(name, &data[..WINDOW], Some(&data[data.len() - WINDOW..]))
+    };
+    look_into(name, found, &mut { data })
+}
+
+/// A record a container format's byte signature matched is looked into;
+/// any other identification is returned as it is, and so is this one
+/// when no container signature matches.
+fn look_into(
+    name: &str,
+    (id, container): (Identification, bool),
+    src: &mut dyn container::Source,
+) -> Identification {
+    if !container {
+        return id;
+    }
+    let reg = registry();
+    let note = |id: Identification, note: String| Identification {
+        warning: Some(match id.warning {
+            Some(w) => format!("{w}; {note}"),
+            None => note,
+        }),
+        ..id
+    };
+    match container::look_into(src) {
+        container::Outcome::NotRead(why) => {
+            note(id, format!("not looked into as a container: {why}"))
+        }
+        container::Outcome::Nothing(spent) => Identification {
+            cut_short: id.cut_short || spent,
+            ..id
+        },
+        container::Outcome::Matched(matched, spent) => {
+            let formats: Vec<usize> = matched.iter().map(|(f, _)| *f).collect();
+            let (first, also) = rank(reg, formats, extension(name).as_deref());
+            let entries = matched
+                .into_iter()
+                .find(|(f, _)| *f == first)
+                .map(|(_, e)| e)
+                .unwrap_or_default();
+            let format = &reg.formats[first];
+            Identification {
+                format: Some(format),
+                basis: Basis::Container,
+                also: also.iter().map(|&i| reg.formats[i].puid.clone()).collect(),
+                warning: extension_warning(format, extension(name).as_deref()),
+                cut_short: id.cut_short || spent,
+                entries,
+            }
+        }
+    }
+}
+
+/// Of formats matched, those no other matched format has priority over;
+/// the first whose extensions hold the record's, else the first: that
+/// one and the rest.
+fn rank(reg: &Registry, mut matched: Vec<usize>, ext: Option<&str>) -> (usize, Vec<usize>) {
+    matched.sort_unstable();
+    let mut found: Vec<usize> = matched
+        .iter()
+        .copied()
+        .filter(|&f| !matched.iter().any(|&m| reg.formats[m].over.contains(&f)))
+        .collect();
+    if found.is_empty() {
+        // A priority cycle: keep everything that matched.
+        found = matched;
+    }
+    let by_ext = ext.and_then(|e| {
+        found
+            .iter()
+            .position(|&i| reg.formats[i].extensions.iter().any(|x| x == e))
+    });
+    let first = found.remove(by_ext.unwrap_or(0));
+    (first, found)
+}
+
+/// The warning of a record whose extension is not one of its format's.
+fn extension_warning(format: &Format, ext: Option<&str>) -> Option<String> {
+    match ext {
+        Some(e) if !format.extensions.is_empty() && !format.extensions.iter().any(|x| x == e) => {
+            Some(format!(
+                "extension .{e} is not one of {}'s ({})",
+                format.puid,
+                format.extensions.join(", ")
+            ))
+        }
+        None if !format.extensions.is_empty() => Some("the name has no extension".into()),
+        _ => None,
     }
 }
 
@@ -501,6 +645,14 @@ pub fn identify_bytes(name: &str, data: &[u8]) -> Identification {
 /// the whole record). Windows longer than [`WINDOW`] are cut to it,
 /// except a whole record of up to twice that.
 pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identification {
+    by_signatures(name, head, tail).0
+}
+
+/// [`identify_windows`], and whether a byte signature of a container
+/// format matched (ZIP: `x-fmt/263`, `fmt/189`), even where a format
+/// with priority over it was chosen (an ODT's `mimetype` entry makes it
+/// ODT 1.1 by byte signature, a ZIP too).
+fn by_signatures(name: &str, head: &[u8], tail: Option<&[u8]>) -> (Identification, bool) {
     let reg = registry();
     let (head, tail) = match tail {
         None if head.len() <= 2 * WINDOW => (head, None),
@@ -575,47 +727,23 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
         }
     }
     let Run {
-        mut matched,
-        budget,
-        ..
+        matched, budget, ..
     } = run;
     let ext = extension(name);
     if !matched.is_empty() {
-        matched.sort_unstable();
-        let mut found: Vec<usize> = matched
-            .iter()
-            .copied()
-            .filter(|&f| !matched.iter().any(|&m| reg.formats[m].over.contains(&f)))
-            .collect();
-        if found.is_empty() {
-            // A priority cycle: keep everything that matched.
-            found = matched;
-        }
-        let by_ext = ext.as_ref().and_then(|e| {
-            found
-                .iter()
-                .position(|&i| reg.formats[i].extensions.contains(e))
-        });
-        let first = found.remove(by_ext.unwrap_or(0));
+        let containers = container::containers();
+        let container = matched.iter().any(|&f| containers.triggers(f));
+        let (first, found) = rank(reg, matched, ext.as_deref());
         let format = &reg.formats[first];
-        let warning = match &ext {
-            Some(e) if !format.extensions.is_empty() && !format.extensions.contains(e) => {
-                Some(format!(
-                    "extension .{e} is not one of {}'s ({})",
-                    format.puid,
-                    format.extensions.join(", ")
-                ))
-            }
-            None if !format.extensions.is_empty() => Some("the name has no extension".into()),
-            _ => None,
-        };
-        return Identification {
+        let id = Identification {
             format: Some(format),
             basis: Basis::Signature,
             also: found.iter().map(|&i| reg.formats[i].puid.clone()).collect(),
-            warning,
+            warning: extension_warning(format, ext.as_deref()),
             cut_short: budget.exhausted,
+            entries: Vec::new(),
         };
+        return (id, container);
     }
     let unidentified = |warning: Option<String>| Identification {
         format: None,
@@ -623,9 +751,10 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
         also: Vec::new(),
         warning,
         cut_short: budget.exhausted,
+        entries: Vec::new(),
     };
     let Some(ext) = ext else {
-        return unidentified(None);
+        return (unidentified(None), false);
     };
     let mut candidates: Vec<usize> = reg
         .by_extension
@@ -638,7 +767,7 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
         })
         .unwrap_or_default();
     if candidates.is_empty() {
-        return unidentified(None);
+        return (unidentified(None), false);
     }
     if let Some((_, puid)) = TEXT_FORMATS.iter().find(|(e, _)| *e == ext) {
         if let Some(p) = candidates
@@ -657,10 +786,13 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
     if texty {
         let windows = [Some(head), tail];
         if windows.iter().flatten().any(|w| w.contains(&0)) {
-            return unidentified(Some(format!(
-                "extension .{ext} names {} but the bytes have NUL: not text",
-                format.puid
-            )));
+            return (
+                unidentified(Some(format!(
+                    "extension .{ext} names {} but the bytes have NUL: not text",
+                    format.puid
+                ))),
+                false,
+            );
         }
         if !utf8_window(head, tail.is_some()) || tail.is_some_and(|t| !utf8_tail(t)) {
             warning = Some(format!("extension .{ext}: text that is not UTF-8"));
@@ -672,13 +804,16 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
                 .chars()
                 .next();
             if !first.is_some_and(|c| "{[\"-0123456789tfn".contains(c)) {
-                return unidentified(Some(format!(
-                    "extension .{ext} but the bytes do not start a JSON value"
-                )));
+                return (
+                    unidentified(Some(format!(
+                        "extension .{ext} but the bytes do not start a JSON value"
+                    ))),
+                    false,
+                );
             }
         }
     }
-    Identification {
+    let id = Identification {
         format: Some(format),
         basis: Basis::Extension,
         also: candidates[1..]
@@ -687,7 +822,9 @@ pub fn identify_windows(name: &str, head: &[u8], tail: Option<&[u8]>) -> Identif
             .collect(),
         warning,
         cut_short: budget.exhausted,
-    }
+        entries: Vec::new(),
+    };
+    (id, false)
 }
 
 /// The keyed hashes one identification has met. A small record meets a
@@ -1105,6 +1242,13 @@ mod tests {
         });
         eprintln!("{} records, {own} signature instances identified as their own format, digest {digest:#018x}", records.len());
         assert!(own > 4000, "{own}");
-        assert_eq!(digest, 0x92c9_8bc2_d8b5_5fe9);
+        // 0x92c9_8bc2_d8b5_5fe9 before container identification: the
+        // listing differs only in the 7 records a ZIP signature matched
+        // (instances of x-fmt/263, fmt/189 and of SIARD 1.0, fmt/161,
+        // which has priority over ZIP), which now say they were not
+        // looked into as containers (they have no end of central
+        // directory record); with that note taken out, the old digest
+        // comes back.
+        assert_eq!(digest, 0x9bf2_5a32_1d23_8556);
     }
 }
