@@ -87,14 +87,33 @@ pub fn all() -> Vec<Vector> {
         facts: true,
         ..V2::default()
     })));
-    v.extend(hybrid_signatures(&Sample2::new(&V2 {
+    let hybrid = Sample2::new(&V2 {
         seed: 27,
         records: false,
         tiny: 2,
         hybrid: true,
         ..V2::default()
-    })));
+    });
+    v.extend(hybrid_signatures(&hybrid));
+    v.extend(hybrid_item_length(&hybrid));
     v
+}
+
+/// (2.2, SPEC §27.4) An `ml-dsa-65` issuer item one byte short, the head
+/// signed again over the changed `public.json`: a reader that knows the
+/// algorithm refuses the file at opening, naming the item.
+fn hybrid_item_length(h: &Sample2) -> Vec<Vector> {
+    let mut short = h.clone();
+    let mut public = short.public();
+    public.issuers.ml_dsa_65[0].pop();
+    short.set_public(&public);
+    short.resign(&[hybrid_issuer()], |_| {});
+    vec![Vector::new(
+        "v2-hybrid-ml-dsa-item-short",
+        "format 2.2: the ml-dsa-65 issuer item of public.json one byte short (3902 hex digits), the head signed again: refused at opening",
+        short.raw.build(),
+    )
+    .expect(Outcome::Open(Refusal::Json), "an ml-dsa-65 issuer key is not 3904")]
 }
 
 /// Options of a 2.0 sample archive.
