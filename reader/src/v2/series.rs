@@ -1751,7 +1751,7 @@ mod tests {
             }
         }
         // A self-contained generation: its pages' last paths.
-        assert_eq!(section_cuts(&[base.clone()]), base);
+        assert_eq!(section_cuts(std::slice::from_ref(&base)), base);
         assert!(section_cuts(&[]).is_empty());
     }
 
