@@ -96,6 +96,7 @@ pub fn all() -> Vec<Vector> {
     });
     v.extend(hybrid_signatures(&hybrid));
     v.extend(hybrid_item_length(&hybrid));
+    v.extend(ml_dsa_only_issuer(&hybrid));
     v
 }
 
@@ -114,6 +115,27 @@ fn hybrid_item_length(h: &Sample2) -> Vec<Vector> {
         short.raw.build(),
     )
     .expect(Outcome::Open(Refusal::Json), "an ml-dsa-65 issuer key is not 3904")]
+}
+
+/// (2.2, SPEC §27.4) `issuers` with the `ml-dsa-65` item alone, the head
+/// signed by the ML-DSA-65 half alone: not written by 2.2, and refused as
+/// a fixity failure naming `signatures`.
+fn ml_dsa_only_issuer(h: &Sample2) -> Vec<Vector> {
+    use legation_format::pqsig::ML_DSA_65;
+    let mut only = h.clone();
+    let mut public = only.public();
+    public.issuers.ed25519.clear();
+    only.set_public(&public);
+    only.resign(&[hybrid_issuer()], |_| {});
+    let mut lines = head::parse_signatures(only.raw.get(SIGNATURES_ENTRY)).unwrap();
+    lines.retain(|l| l.algorithm == ML_DSA_65);
+    *only.raw.get_mut(SIGNATURES_ENTRY) = head::signatures_to_bytes(&lines);
+    vec![Vector::new(
+        "v2-ml-dsa-only-issuer",
+        "format 2.2: issuers with an ml-dsa-65 item and no ed25519 item, the head signed by the ML-DSA-65 key alone: refused",
+        only.raw.build(),
+    )
+    .expect(Outcome::Fixity(Finding::forged(SIGNATURES_ENTRY)), "does not verify")]
 }
 
 /// Options of a 2.0 sample archive.
