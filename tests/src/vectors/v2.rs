@@ -97,6 +97,7 @@ pub fn all() -> Vec<Vector> {
     v.extend(hybrid_signatures(&hybrid));
     v.extend(hybrid_item_length(&hybrid));
     v.extend(ml_dsa_only_issuer(&hybrid));
+    v.extend(ml_dsa_line_short(&hybrid));
     v
 }
 
@@ -115,6 +116,24 @@ fn hybrid_item_length(h: &Sample2) -> Vec<Vector> {
         short.raw.build(),
     )
     .expect(Outcome::Open(Refusal::Json), "an ml-dsa-65 issuer key is not 3904")]
+}
+
+/// (2.2, SPEC §27.4) The `ml-dsa-65` signature line one byte short (its
+/// signature's last byte dropped, the entry rewritten with a good CRC):
+/// a line of another length is damaged (§27.3 step 1).
+fn ml_dsa_line_short(h: &Sample2) -> Vec<Vector> {
+    use legation_format::pqsig::ML_DSA_65;
+    let mut lines = head::parse_signatures(h.raw.get(SIGNATURES_ENTRY)).unwrap();
+    let line = lines.iter_mut().find(|l| l.algorithm == ML_DSA_65).unwrap();
+    line.signature.pop();
+    let mut short = h.clone();
+    *short.raw.get_mut(SIGNATURES_ENTRY) = head::signatures_to_bytes(&lines);
+    vec![Vector::new(
+        "v2-hybrid-ml-dsa-line-short",
+        "format 2.2: the ml-dsa-65 signature line one byte short (6616 hex digits), the entry rewritten with a good CRC: damaged",
+        short.raw.build(),
+    )
+    .expect(Outcome::Fixity(Finding::damaged(SIGNATURES_ENTRY)), "signatures")]
 }
 
 /// (2.2, SPEC §27.4) `issuers` with the `ml-dsa-65` item alone, the head
