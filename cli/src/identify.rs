@@ -21,13 +21,21 @@ use legation_format::writer::RecordMeta;
 use legation_interchange::pronom::{self, Basis, Identification};
 
 /// The `metadata` key of a record's format: `[PUID, basis, release]`
-/// with basis `signature` or `extension`, or `["unidentified", release]`;
-/// the release names PRONOM's signatures (`PRONOM 109`).
+/// with basis `signature`, `extension` or `container: ENTRIES` (the
+/// entries a container signature named, `container: [Content_Types].xml`),
+/// or `["unidentified", release]`; the release names PRONOM's signatures
+/// (`PRONOM 109`, and `PRONOM 109, container 20200121` for a container
+/// match).
 pub const KEY: &str = "legation:puid";
 
 /// What `KEY` holds for an identification.
 pub fn value(id: &Identification) -> Vec<String> {
     match id.format {
+        Some(f) if id.basis == Basis::Container => vec![
+            f.puid.clone(),
+            id.basis_text(),
+            container_release().to_owned(),
+        ],
         Some(f) => vec![
             f.puid.clone(),
             id.basis.as_str().to_owned(),
@@ -41,6 +49,13 @@ pub fn value(id: &Identification) -> Vec<String> {
 fn release() -> &'static str {
     static RELEASE: OnceLock<String> = OnceLock::new();
     RELEASE.get_or_init(|| format!("PRONOM {}", pronom::registry().release))
+}
+
+/// The release of a container match (`PRONOM 109, container 20200121`),
+/// made once.
+fn container_release() -> &'static str {
+    static RELEASE: OnceLock<String> = OnceLock::new();
+    RELEASE.get_or_init(|| format!("PRONOM {}", pronom::release_of(Basis::Container)))
 }
 
 /// Whether identification is turned off (`LEGATION_NO_IDENTIFY=1`).
@@ -117,12 +132,17 @@ pub fn identify(meta: &mut RecordMeta, bytes: Option<&[u8]>, large: &Large) {
 
 /// The type a record's decoder is chosen by (SPEC §11.5): the first media
 /// type PRONOM gives the format identified from the record's bytes
-/// (basis `signature`), else the record's `media_type` (§11.4).
+/// (basis `signature` or `container: …`), else the record's `media_type`
+/// (§11.4).
 pub fn decoder_type(meta: &RecordMeta) -> &str {
     let by_signature = meta
         .metadata
         .get(KEY)
-        .filter(|v| v.len() == 3 && v[1] == Basis::Signature.as_str())
+        .filter(|v| {
+            v.len() == 3
+                && (v[1] == Basis::Signature.as_str()
+                    || v[1].starts_with(Basis::Container.as_str()))
+        })
         .and_then(|v| pronom::registry().format(&v[0]))
         .and_then(|f| f.mime.split(',').map(str::trim).find(|m| m.contains('/')));
     by_signature.unwrap_or(&meta.media_type)

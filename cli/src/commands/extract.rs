@@ -271,7 +271,7 @@ pub fn to_bag(path: &Location, dir: &Path, keys: &KeyOpts) -> Result<u8> {
                         formats,
                         "{}\t{}\t{name}\t{version}\t{}",
                         id.puid(),
-                        id.basis.as_str(),
+                        id.basis_text(),
                         rec.path
                     )
                 });

@@ -637,3 +637,113 @@ fn premis_export_validates_against_the_premis_3_schema() {
     let o = run(&["premis", "a.lgn", "-o", "public.xml"], d);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
+
+/// Office documents, an OpenDocument text and an EPUB (made by Python's
+/// `zipfile` in their real structure), packed from a folder and from a
+/// bag: each record's `legation:puid` is its own format by container
+/// signature, `info -i` counts it, the PREMIS export names it.
+#[test]
+fn containers_are_packed_with_their_container_puid() {
+    let t = Tmp::new("puid-containers");
+    let d = &t.0;
+    let src = d.join("in");
+    fs::create_dir_all(&src).unwrap();
+    let script = r#"
+import sys, zipfile
+d = sys.argv[1]
+ct = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+      '<Default Extension="xml" ContentType="application/xml"/>'
+      '<Override PartName="/MAIN" ContentType="application/vnd.openxmlformats-officedocument.TYPE"/></Types>')
+def ooxml(name, main, typ):
+    with zipfile.ZipFile(d + "/" + name, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", ct.replace("MAIN", main).replace("TYPE", typ))
+        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships/>')
+        z.writestr(main, '<?xml version="1.0"?><doc/>')
+ooxml("act.docx", "word/document.xml", "wordprocessingml.document.main+xml")
+ooxml("census.xlsx", "xl/workbook.xml", "spreadsheetml.sheet.main+xml")
+with zipfile.ZipFile(d + "/act.odt", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
+    z.writestr("content.xml", '<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" office:version="1.2"/>')
+    z.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?>\n<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/></manifest:manifest>')
+with zipfile.ZipFile(d + "/gazette.epub", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")
+    z.writestr("META-INF/container.xml", '<?xml version="1.0"?><container/>')
+with zipfile.ZipFile(d + "/plain.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("a.txt", "hello")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let release = "PRONOM 109, container 20200121";
+    let want = [
+        (
+            "act.docx",
+            "fmt/412",
+            "container: [Content_Types].xml",
+            release,
+        ),
+        (
+            "census.xlsx",
+            "fmt/214",
+            "container: [Content_Types].xml",
+            release,
+        ),
+        (
+            "act.odt",
+            "fmt/291",
+            "container: META-INF/manifest.xml, content.xml",
+            release,
+        ),
+        ("gazette.epub", "fmt/483", "container: mimetype", release),
+        ("plain.zip", "x-fmt/263", "signature", "PRONOM 109"),
+    ];
+    let check = |archive: &str, prefix: &str| {
+        let stored: std::collections::BTreeMap<String, Vec<String>> =
+            stored_puids(d, archive).into_iter().collect();
+        for (name, puid, basis, rel) in want {
+            assert_eq!(
+                stored.get(&format!("{prefix}{name}")).map(Vec::as_slice),
+                Some(&[puid.to_owned(), basis.to_owned(), rel.to_owned()][..]),
+                "{archive}: {name}"
+            );
+        }
+        let o = run(&["info", archive, "-i", "alice.key"], d);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let out = crate::common::stdout(&o);
+        let table = &out[out.find("\npuid ").expect("a formats table") + 1..];
+        assert!(table.lines().next().unwrap().contains(release), "{table}");
+        for row in [
+            "fmt/412        container: [Content_Types].xml          1  Microsoft Word for Windows 2007 onwards",
+            "fmt/291        container: META-INF/manifest.xml, content.xml          1  OpenDocument Text 1.2",
+            "fmt/483        container: mimetype          1  ePub format",
+            "x-fmt/263      signature             1  ZIP Format",
+        ] {
+            assert!(table.contains(row), "{row} in {table}");
+        }
+        let xml = format!("{archive}.premis.xml");
+        let o = run(&["premis", archive, "-o", &xml, "-i", "alice.key"], d);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let xml = fs::read_to_string(d.join(&xml)).unwrap();
+        for part in [
+            "<premis:formatRegistryKey>fmt/412</premis:formatRegistryKey>",
+            "<premis:formatRegistryKey>fmt/483</premis:formatRegistryKey>",
+            "identified by container: [Content_Types].xml (PRONOM 109, container 20200121)",
+        ] {
+            assert!(xml.contains(part), "{part} in {archive}'s PREMIS");
+        }
+    };
+    pack_for_alice(d, &src, "folder.lgn", "2.0");
+    check("folder.lgn", "");
+    let (ok, said) = bagit_py(&["--quiet"], &src);
+    assert!(ok, "{said}");
+    assert_eq!(code(&run(&["keygen", "issuer", "-o", "gov"], d)), 0);
+    pack_signed_bag(d, "bag.lgn", "2.0");
+    check("bag.lgn", "");
+}
