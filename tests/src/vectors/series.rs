@@ -378,7 +378,60 @@ pub fn all() -> Vec<SeriesVector> {
     ]
     .into_iter()
     .chain(succession(&g0, &g1, &g2))
+    .chain(hybrid_handover(&g0))
     .collect()
+}
+
+/// The series handed over to a hybrid key (format 2.3, SPEC §37.6): the
+/// splice rule compares pins, so a handover to the hybrid key's id
+/// accounts for generation 1's two `issuers` items; one naming only its
+/// Ed25519 half (what a 2.2 writer could name) does not.
+fn hybrid_handover(g0: &[u8]) -> Vec<SeriesVector> {
+    let archive = {
+        let d = Scratch::new();
+        std::fs::write(d.0.join("g0.lgn"), g0).unwrap();
+        Series::find(&[d.0.join("g0.lgn")]).unwrap().archive_id
+    };
+    let hybrid = || IssuerKey::from_seeds([0x45; 32], Some([0x46; 32]));
+    let to = |pin: [u8; 32]| {
+        let mut h = Handover::new(archive, 1, issuer().public(), pin, STATED);
+        h.sign(&issuer()).unwrap();
+        h
+    };
+    let good = to(hybrid().public_key().pin());
+    let half = to(hybrid().public());
+    let r1 = records(&[(3, 1), (17, 1)], &[9]);
+    let h1 = next_signed(&[("g0.lgn", g0)], &r1, hybrid(), Some(&good), 48);
+    let g0 = g0.to_vec();
+    let files = || vec![("h1.lgn", &h1), ("g0.lgn", &g0)];
+    vec![
+        stated(
+            vector(
+                "series-handover-hybrid",
+                "success",
+                "(2.3) generation 1 signed by a hybrid key (Ed25519 and ML-DSA-65), which \
+                 generation 0's Ed25519 issuer hands the series over to from 1 by the hybrid \
+                 key's id: the splice rules pass (issuers compared as pins), and pinned to the \
+                 old key the chain admits the hybrid key for generation 1",
+                files(),
+            ),
+            true,
+            &[&good],
+            &[],
+        ),
+        stated(
+            vector(
+                "series-handover-hybrid-half",
+                "series error: issuers-changed",
+                "(2.3) series-handover-hybrid with the handover naming the hybrid key's Ed25519 \
+                 half instead of its id: it does not account for generation 1's ML-DSA-65 item",
+                files(),
+            ),
+            false,
+            &[&half],
+            &[],
+        ),
+    ]
 }
 
 /// A third issuer key: the one a forked handover names.
@@ -631,7 +684,16 @@ pub fn check_folder(dir: &Path) -> Result<(), String> {
         let mut files: Vec<_> = s.files.iter().collect();
         files.sort_by_key(|f| f.sequence());
         for f in files {
-            if let Err(e) = chain.admit(f.sequence(), &f.generation.signers) {
+            // §37.3's K: the Ed25519 signers and (2.3) a hybrid pair's id
+            // (its ML-DSA-65 line is verified by the audit below, §27.3).
+            let g = &f.generation;
+            let mut signers = g.signers.clone();
+            for e in &g.signers {
+                for m in &g.ml_dsa_65 {
+                    signers.push(legation_format::pqsig::hybrid_id(e, m));
+                }
+            }
+            if let Err(e) = chain.admit(f.sequence(), &signers) {
                 return refused(e.to_string());
             }
         }
