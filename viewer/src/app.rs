@@ -327,6 +327,8 @@ impl App {
             Vec::new()
         };
         let beside = open_all(self.platform.as_ref(), &beside);
+        // The issuer's statements beside it (SPEC §37), for a series.
+        let statements = crate::succession::read(self.platform.issuer_statements(&path));
         let shown = path.clone();
         let job = self.spawn(move |_| {
             let archive = Archive::open(source).map_err(|e| e.to_string())?;
@@ -339,7 +341,7 @@ impl App {
                 found.extend(beside);
             }
             let series = if archive.is_v2() && (later || !found.is_empty()) {
-                generations::gather(&path, &archive, found)
+                generations::gather(&path, &archive, found, &statements)
             } else {
                 None
             };
@@ -358,7 +360,7 @@ impl App {
                     (f.path.clone(), f.archive.clone())
                 }
                 (None, Target::Generation(g)) if g > 0 => {
-                    return Err(format!("generation {g} is not among the files given"))
+                    return Err(format!("generation {g} is not among the files given"));
                 }
                 _ => (path, archive),
             };
@@ -369,7 +371,9 @@ impl App {
                     .iter()
                     .find(|f| f.path == path)
                     .map(|f| f.sequence())?;
-                SeriesView::of(s, g)
+                let mut view = SeriesView::of(s, g)?;
+                crate::succession::judge(&mut view, &statements);
+                Some(view)
             });
             Ok(Opened {
                 path,
@@ -533,8 +537,10 @@ impl App {
             chooser::Purpose::Key(kind) => self.key_file_picked(kind, p),
             chooser::Purpose::Save(what, _) => {
                 if let Screen::Archive(a) = &mut self.screen {
-                    if let LockState::Open(b) = &mut a.state {
-                        b.export.chosen = Some((p, what));
+                    match &mut a.state {
+                        LockState::Open(b) => b.export.chosen = Some((p, what)),
+                        LockState::Generation(g) => g.export_chosen = Some((p, what)),
+                        LockState::Locked(_) => {}
                     }
                 }
             }
@@ -668,7 +674,13 @@ impl App {
                     .as_ref()
                     .filter(|s| s.dependent())
                     .map(|s| (s.series.clone(), s.current));
-                if let Some(key) = self.carry.take() {
+                let refused = o.series.as_ref().and_then(|s| s.facts.refused.clone());
+                if let Some(why) = refused {
+                    // Neither a carried key nor keys given open it.
+                    self.carry = None;
+                    self.keys = None;
+                    form.message = Some(format!("Not opened: {why}"));
+                } else if let Some(key) = self.carry.take() {
                     let archive = o.archive.clone();
                     form.job =
                         Some(self.spawn(move |_| {

@@ -2,12 +2,12 @@
 //! egui: which generation the open file is, the history of the
 //! generations present (one row a generation, as `legation log` lists
 //! them; a run of absent ones is one row), and a dependent generation's
-//! records, read through its series a screenful at a time.
+//! records, read through its series (the list by sections, searches and
+//! folders in `app/generation/records`).
 //!
 //! Memory: one row a generation file and one a run of absent
-//! generations, never a list of records; a screenful of a dependent
-//! generation's records is read by streaming its merged catalog (one
-//! page a run held at a time).
+//! generations, never a list of records; a section of a dependent
+//! generation's records is at most one page a run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,9 +26,6 @@ use legation_reader::{Archive, Key as ArchiveKey};
 
 use crate::platform::RenderedRecord;
 use crate::reading::{file_name, unlock_error};
-
-/// Records a screen of a dependent generation's list shows.
-pub(crate) const SCREEN_ROWS: usize = 1000;
 
 /// The open file's series: the files found and what the screens show of
 /// them.
@@ -52,6 +49,8 @@ pub(crate) struct GenerationFacts {
     /// First, self-contained, or the generations it reads.
     pub(crate) kind: String,
     pub(crate) series_id: String,
+    /// Why the issuer's statements refuse it (SPEC §37), when they do.
+    pub(crate) refused: Option<String>,
 }
 
 /// One row of the history.
@@ -138,6 +137,7 @@ impl SeriesView {
                 }
             },
             series_id: legation_format::hex::encode(&series.archive_id),
+            refused: None,
         };
         let history = History::of(&series, current);
         Some(SeriesView {
@@ -277,8 +277,15 @@ pub(crate) type Found = Vec<(PathBuf, Result<Arc<dyn ReadAt>, String>)>;
 /// The series of the archive opened at `path` and of the other files
 /// given or found beside it (`others`, each with its source or why it
 /// could not be read): `None` for a 1.x archive. Other files that do not
-/// open, or are of another series, are left out with a note.
-pub(crate) fn gather(path: &Path, archive: &Archive, others: Found) -> Option<Arc<Series>> {
+/// open, or are of another series, are left out with a note. The
+/// issuer's handovers among `statements` let a change of issuers pass
+/// (SPEC §37.6).
+pub(crate) fn gather(
+    path: &Path,
+    archive: &Archive,
+    others: Found,
+    statements: &Result<legation_reader::succession::Statements, String>,
+) -> Option<Arc<Series>> {
     let own = GenerationFile::of(path.to_owned(), archive.clone()).ok()?;
     let found = others
         .into_iter()
@@ -293,7 +300,11 @@ pub(crate) fn gather(path: &Path, archive: &Archive, others: Found) -> Option<Ar
             (p, f)
         })
         .collect();
-    Series::gather(vec![own], found).ok().map(Arc::new)
+    let series = Series::gather(vec![own], found).ok()?;
+    Some(Arc::new(match statements {
+        Ok(st) => series.with_statements(st),
+        Err(_) => series,
+    }))
 }
 
 /// The newest generation file of `series` at or below `wanted` (the
@@ -356,37 +367,6 @@ pub(crate) struct RecordRow {
     pub(crate) modified: Option<i64>,
     /// The generation whose file stores its bytes.
     pub(crate) stored_in: u64,
-}
-
-/// Screen `screen` of generation `sequence`'s records in path order
-/// ([`SCREEN_ROWS`] a screen), read by streaming its merged catalog.
-pub(crate) fn records_screen(
-    series: &Series,
-    sequence: u64,
-    key: &DataKey,
-    screen: usize,
-    stop: &dyn Fn() -> bool,
-) -> Result<Vec<RecordRow>, String> {
-    let u = series
-        .unlock_with_data_key(sequence, key.clone())
-        .map_err(|e| e.to_string())?;
-    let generation_of = |bundle: u64| u.bundle_generation(bundle);
-    let mut out = Vec::with_capacity(SCREEN_ROWS);
-    for (n, r) in u.records().enumerate().skip(screen * SCREEN_ROWS) {
-        if out.len() == SCREEN_ROWS || (n % 4096 == 0 && stop()) {
-            break;
-        }
-        let (rec, place) = r.map_err(|e| e.to_string())?;
-        out.push(RecordRow {
-            stored_in: generation_of(place.0).unwrap_or(sequence),
-            title: rec.title,
-            media_type: rec.media_type,
-            size: rec.size,
-            modified: rec.modified,
-            path: rec.path,
-        });
-    }
-    Ok(out)
 }
 
 /// The name a history row shows for a file.

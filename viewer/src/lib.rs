@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod platform;
 mod reading;
 mod shares;
+mod succession;
 
 pub use app::{set_fonts, set_look, App};
 pub use reading::unlock_error;

@@ -65,6 +65,26 @@ pub trait Platform {
     fn dialogs_missing(&self) -> Option<String> {
         None
     }
+    /// The issuer's statements of succession (SPEC §37: `*.handover`,
+    /// `*.revocation`) for the archive or series folder at `path`, each
+    /// as (name, bytes): here, the files of the folder `issuer/` beside
+    /// it (in it, for a folder), named `issuer/NAME`; the browser gives those named by URL
+    /// (`&issuer=URL`). Called on the window's thread: small files only
+    /// (at most 4,096 of 64 KiB each).
+    fn issuer_statements(&self, path: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
+        if is_remote(path) {
+            return Ok(Vec::new());
+        }
+        // Named as the folder beside the file opened holds them.
+        let files = legation_reader::succession::files_beside(path).map_err(|e| e.to_string())?;
+        Ok(files
+            .into_iter()
+            .map(|(name, bytes)| {
+                let file = Path::new(&name).file_name().unwrap_or_default();
+                (format!("issuer/{}", file.to_string_lossy()), bytes)
+            })
+            .collect())
+    }
     /// How exports are written: on the desktop into a temporary file
     /// beside the target, renamed into place when complete; a download in
     /// the browser.

@@ -103,7 +103,9 @@ pub fn widgets() -> String {
 /// Starts the viewer in the canvas with id `canvas_id`; opens the archive
 /// at `?archive=URL` when the page's address names one, or with several
 /// (`?archive=URL&archive=URL2…`, the files of a series) the newest
-/// generation among them, or generation N with `&generation=N`.
+/// generation among them, or generation N with `&generation=N`; with
+/// `&issuer=URL` (repeatable), the issuer's statements of succession
+/// (SPEC §37) the series is read with.
 #[wasm_bindgen]
 pub async fn start(canvas_id: String) -> Result<(), JsValue> {
     let doc = web_sys::window()
@@ -141,6 +143,14 @@ pub async fn start(canvas_id: String) -> Result<(), JsValue> {
             .filter_map(|v| v.as_string())
             .collect();
         let generation = params.get("generation").and_then(|g| g.trim().parse().ok());
+        // `&issuer=URL`, repeated: the issuer's handovers and revocations
+        // (SPEC §37) the series is read with.
+        let issuers: Vec<String> = params
+            .get_all("issuer")
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect();
+        platform::set_issuers(&issuers);
         if urls.len() == 1 && generation.is_none() {
             platform::open_url(&urls[0]);
         } else if !urls.is_empty() {

@@ -38,6 +38,9 @@ struct State {
     /// source key: stored in the page's cache when the app opens it.
     prepared: HashMap<u32, JsValue>,
     closures: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    /// The issuer's statements of succession given by URL (`&issuer=URL`),
+    /// absolute, read when a series opens.
+    issuers: Vec<String>,
 }
 
 thread_local! {
@@ -132,6 +135,51 @@ pub fn open_url(url: &str) {
     // The length is learned when the app opens it (see `open_source`).
     STATE.with(|s| s.borrow_mut().picked.push_back(Picked::Archive(path)));
     wake();
+}
+
+/// Takes the URLs of the issuer's statements of succession (SPEC §37:
+/// handovers and revocations, `&issuer=URL` repeated) that every series
+/// opened from now on is read with.
+pub fn set_issuers(urls: &[String]) {
+    let urls = urls
+        .iter()
+        .map(|u| absolute(u).unwrap_or_else(|| u.clone()))
+        .collect();
+    STATE.with(|s| s.borrow_mut().issuers = urls);
+}
+
+/// A small text file by URL, whole: asked for by a range of its first
+/// `limit + 1` bytes and refused above `limit` (a server that ignores the
+/// range sends it all, and it is refused then too). Synchronous: the
+/// issuer's statements are a few kilobytes.
+fn fetch_small(url: &str, limit: usize) -> Result<Vec<u8>, String> {
+    use web_sys::XmlHttpRequest;
+    let js = |e: JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
+    let xhr = XmlHttpRequest::new().map_err(js)?;
+    xhr.open_with_async("GET", url, false).map_err(js)?;
+    xhr.set_request_header("Range", &format!("bytes=0-{limit}"))
+        .map_err(js)?;
+    xhr.override_mime_type("text/plain; charset=x-user-defined")
+        .map_err(js)?;
+    xhr.send()
+        .map_err(|e| format!("cannot read {url}: {}", js(e)))?;
+    match xhr.status().map_err(js)? {
+        200 | 206 => {}
+        0 => {
+            return Err(format!(
+                "cannot read {url} (network error or blocked by CORS)"
+            ))
+        }
+        s => return Err(format!("{url}: the server answered HTTP {s}")),
+    }
+    let text = xhr.response_text().map_err(js)?.unwrap_or_default();
+    let bytes: Vec<u8> = text.encode_utf16().map(|c| c as u8).collect();
+    if bytes.len() > limit {
+        return Err(format!(
+            "{url}: more than the {limit} bytes a statement may have"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Opens generation `generation` (the newest when `None`) of the series
@@ -268,6 +316,21 @@ pub struct Web {
 impl Platform for Web {
     fn spawner(&self) -> &dyn Spawner {
         &self.spawner
+    }
+    /// The statements given by URL (`&issuer=URL`), whatever the archive:
+    /// a page has no folder to list beside an archive's URL.
+    fn issuer_statements(&self, _path: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
+        use legation_format::v2::succession::{MAX_STATEMENT, MAX_STATEMENTS};
+        let urls = STATE.with(|s| s.borrow().issuers.clone());
+        if urls.len() > MAX_STATEMENTS {
+            return Err(format!(
+                "{} statements given, more than the {MAX_STATEMENTS} a reader takes",
+                urls.len()
+            ));
+        }
+        urls.into_iter()
+            .map(|u| fetch_small(&u, MAX_STATEMENT).map(|b| (u, b)))
+            .collect()
     }
     fn decoder_host(&self) -> fn() -> legation_reader::decode::Host {
         crate::browser_host

@@ -49,6 +49,9 @@ pub(super) fn facts_ui(ui: &mut Ui, s: &SeriesView, changes: Option<Option<Chang
         row("Signed by", f.signer.clone());
         row("Stored", f.kind.clone());
         row("What changed", changes_text(s, changes));
+        if let Some(why) = &f.refused {
+            row("Refused", why.clone());
+        }
     });
 }
 
@@ -71,6 +74,9 @@ pub(super) fn bar(
                 changes_text(s, changes)
             ));
         });
+        if let Some(why) = &s.facts.refused {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Refused: {why}"));
+        }
         let present = s.history.present();
         egui::CollapsingHeader::new(format!(
             "History: {present} generation{} present",

@@ -406,8 +406,14 @@ impl UnlockForm {
         if let Some(m) = &self.message {
             ui.colored_label(ui.visuals().error_fg_color, m);
         }
+        // A generation the issuer's statements refuse (SPEC §37) is not
+        // opened: the refusal names the key and the statement.
+        let refused = series.and_then(|s| s.facts.refused.as_ref());
         if submit && !busy {
-            self.start(env, archive, dependent(series));
+            match refused {
+                Some(why) => self.message = Some(format!("Not opened: {why}")),
+                None => self.start(env, archive, dependent(series)),
+            }
         }
     }
 
