@@ -77,7 +77,7 @@ def main():
 
     # The cluster.
     cluster = os.path.join(BENCH, "cluster")
-    env["LEGATION_GARAGE_PORT"] = "39700"
+    env["LEGATION_GARAGE_PORT"] = "29700"
     subprocess.run(["bash", os.path.join(ROOT, "scripts", "embassies.sh"), "start", cluster],
                    check=True, env=env, capture_output=True)
     try:

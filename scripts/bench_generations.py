@@ -67,7 +67,7 @@ MARGIN = 8 << 30  # bytes always left free on the disk
 RATE = 0.001  # the day's share of records changed
 SCAN_MIN, SCAN_MAX = 100_000, 1_000_000
 TEXTS_PER_SCAN = 10
-PORT = int(os.environ.get("GEN_BENCH_PORT", "39900"))
+PORT = int(os.environ.get("GEN_BENCH_PORT", "29900"))
 RESTIC_PASSWORD = "bench-generations-restic-2026"
 
 

@@ -13,7 +13,7 @@
 # `start` writes DIR/env, to be sourced: AWS_ENDPOINT_URL (the first
 # node), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, and
 # ENDPOINT_1..3, each node's S3 endpoint. Ports: LEGATION_GARAGE_PORT
-# (default 39100) and up. Garage is a separate program (AGPL), run and
+# (default 29100) and up. Garage is a separate program (AGPL), run and
 # never linked: `cargo install garage --version 2.5.0 --no-default-features
 # --features bundled-libs,lmdb,sqlite` (scripts/test.sh does it when missing).
 # CORS for browsers is set with boto3 (Debian: python3-boto3).
@@ -23,7 +23,7 @@ cmd="${1:?usage: embassies.sh start|stop|stop-node|start-node DIR [N]}"
 dir="${2:?the folder of the cluster}"
 dir=$(realpath -m "$dir")
 garage="${GARAGE:-$(command -v garage || echo "$HOME/.cargo/bin/garage")}"
-base="${LEGATION_GARAGE_PORT:-39100}"
+base="${LEGATION_GARAGE_PORT:-29100}"
 zones=(luxembourg estonia iceland)
 
 node_conf() { echo "$dir/node$1/garage.toml"; }

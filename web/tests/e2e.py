@@ -421,7 +421,7 @@ def open_record(b, name):
 def embassy_url(legation, archive, cluster):
     """Starts the three embassies, pushes `archive` and returns a
     presigned URL of it (valid one hour)."""
-    env = dict(os.environ, LEGATION_GARAGE_PORT="39500")
+    env = dict(os.environ, LEGATION_GARAGE_PORT="29500")
     script = os.path.join(ROOT, "scripts", "embassies.sh")
     subprocess.run(["bash", script, "start", cluster], check=True, env=env, stdout=subprocess.DEVNULL)
     with open(os.path.join(cluster, "env")) as f:

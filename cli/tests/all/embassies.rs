@@ -39,7 +39,7 @@ fn script() -> PathBuf {
 
 impl Cluster {
     fn start(dir: &Path) -> Cluster {
-        Self::start_at(dir, "39300")
+        Self::start_at(dir, "29300")
     }
 
     /// A cluster on ports from `port` (tests run at once use different
@@ -529,7 +529,7 @@ fn traffic(o: &Output) -> [u64; 5] {
 fn one_record_of_a_twenty_thousand_record_archive_in_six_requests() {
     let t = Tmp::new("embassies-2.0");
     let d = &t.0;
-    let cluster = Cluster::start_at(&d.join("cluster"), "39400");
+    let cluster = Cluster::start_at(&d.join("cluster"), "29400");
     let src = d.join("records");
     for i in 0..20_000 {
         let dir = src.join(format!("r{:02}", i / 1000));

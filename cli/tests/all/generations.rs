@@ -320,7 +320,7 @@ fn a_series_on_an_object_store_is_pushed_pulled_verified_and_read() {
     let t = packed("generations-s3");
     let d = &t.0;
     three_generations(d);
-    let cluster = crate::embassies::Cluster::start_at(&d.join("cluster"), "39600");
+    let cluster = crate::embassies::Cluster::start_at(&d.join("cluster"), "29600");
     let url = |n: u32| format!("s3://embassy/register/reg.{n:08}.lgn");
     // Generation 1 first, then 2: the push of 2 sends only its own file,
     // the push of 1 also generation 0, which it reads.
@@ -514,7 +514,7 @@ fn three_embassies_hold_a_series_and_the_stale_one_is_named() {
         "{}",
         stderr(&o)
     );
-    let cluster = crate::embassies::Cluster::start_at(&d.join("cluster"), "39700");
+    let cluster = crate::embassies::Cluster::start_at(&d.join("cluster"), "29700");
     let hosts = ["luxembourg", "estonia", "iceland"];
     for b in hosts {
         cluster.bucket(b);

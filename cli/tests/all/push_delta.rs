@@ -28,7 +28,7 @@ fn pushed(o: &std::process::Output) -> (u64, u64, u64, u64) {
 fn push_after_rekey_in_place_sends_only_what_changed() {
     let t = Tmp::new("push-delta");
     let d = &t.0;
-    let cluster = Cluster::start_at(&d.join("cluster"), "39800");
+    let cluster = Cluster::start_at(&d.join("cluster"), "29800");
     // 36 MiB of random bytes (incompressible), so the archive is seven
     // parts of 5 MiB and more.
     let src = d.join("src");

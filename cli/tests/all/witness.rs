@@ -665,7 +665,7 @@ fn three_embassies_on_garage_name_the_stale_one() {
     fs::write(d.join("g2.lgn"), &g[1]).unwrap();
     fs::write(d.join("fork2.lgn"), &series(1)[1]).unwrap();
     let dir = d.join("cluster");
-    let cluster = crate::embassies::Cluster::start_at(&dir, "39500");
+    let cluster = crate::embassies::Cluster::start_at(&dir, "29500");
     let hosts = ["luxembourg", "estonia", "iceland"];
     for b in hosts {
         cluster.bucket(b);
