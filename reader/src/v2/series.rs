@@ -1614,30 +1614,6 @@ mod tests {
             s.errors()
         );
     }
-    use crate::source::ReadAt;
-
-    /// A file's bytes that log the ranges read.
-    struct Counted {
-        inner: crate::source::MemSource,
-        reads: std::sync::Arc<std::sync::Mutex<Vec<(u64, u64)>>>,
-    }
-
-    impl ReadAt for Counted {
-        fn len(&self) -> u64 {
-            self.inner.len()
-        }
-        fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-            self.reads
-                .lock()
-                .unwrap()
-                .push((offset, offset + buf.len() as u64));
-            self.inner.read_exact_at(offset, buf)
-        }
-        fn name(&self) -> &str {
-            self.inner.name()
-        }
-    }
-
     #[test]
     fn a_far_section_of_a_dependent_generation_reads_one_page_a_run() {
         let d = Dir::new("sections");
@@ -1661,17 +1637,12 @@ mod tests {
             false,
             4,
         );
-        type Log = std::sync::Arc<std::sync::Mutex<Vec<(u64, u64)>>>;
         let open = |n: &str| {
             let path = d.0.join(n);
-            let reads = Log::default();
-            let source = Counted {
-                inner: crate::source::MemSource::new(std::fs::read(&path).unwrap(), n),
-                reads: reads.clone(),
-            };
+            let source = crate::v2::tests::Logged::new(std::fs::read(&path).unwrap());
             (
-                GenerationFile::of(path, Archive::open(source).unwrap()).unwrap(),
-                reads,
+                GenerationFile::of(path, Archive::open(source.clone()).unwrap()).unwrap(),
+                source,
             )
         };
         let ((f0, log0), (f1, log1)) = (open("reg.00000000.lgn"), open("reg.00000001.lgn"));
@@ -1682,7 +1653,7 @@ mod tests {
             [(&a0, &log0), (&a1, &log1)]
                 .iter()
                 .map(|(a, log)| {
-                    let log = std::mem::take(&mut *log.lock().unwrap());
+                    let log = log.take();
                     a.entries()
                         .iter()
                         .filter(|e| e.name.starts_with("c/") && e.name != v2::INDEX_ENTRY)

@@ -85,19 +85,19 @@ fn key(m: &Made) -> Vec<Key> {
 
 /// A source that logs every read's range.
 #[derive(Clone)]
-struct Logged {
+pub(crate) struct Logged {
     inner: Arc<MemSource>,
     reads: Arc<Mutex<Vec<(u64, u64)>>>,
 }
 
 impl Logged {
-    fn new(bytes: Vec<u8>) -> Self {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
         Logged {
             inner: Arc::new(MemSource::new(bytes, "logged.lgn")),
             reads: Arc::default(),
         }
     }
-    fn take(&self) -> Vec<(u64, u64)> {
+    pub(crate) fn take(&self) -> Vec<(u64, u64)> {
         std::mem::take(&mut *self.reads.lock().unwrap())
     }
 }
